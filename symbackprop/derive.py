@@ -1,0 +1,283 @@
+"""The backward pass: chain-rule quantities, the SGD update, and the proof that
+the chain rule equals SymPy's differentiation, parameter by parameter.
+
+Chain rule, as the lecture teaches it:
+
+* output: ``dE/dyhat`` is SymPy's derivative of the loss definition; the output
+  delta ``dE/dz_o = dE/dyhat * f'(z_o)`` (softmax: summed over its Jacobian),
+  whose closed form is derived and simplified by SymPy (sigmoid + bce and
+  softmax + cross-entropy come out as ``yhat - t``);
+* hidden: ``dE/dh_j = sum_k dE/dz_k * w_kj`` and ``dE/dz_j = dE/dh_j * f'(z_j)``;
+* parameters: ``dE/dw = delta * local input``, summed over examples (and over
+  units for a shared bias).
+
+The cross-check (one ``Proof`` per parameter):
+
+* ``symbolic``: for small networks, the loss is composed from the definitions
+  into one expression, differentiated by ``sympy.diff``, and the difference to
+  the inlined chain-rule formula is shown to be 0;
+* ``local+fd``: for larger ones, every local rule the chain uses is proven
+  symbolically (``diff(z, w) == input``, ``diff(z, a) == w``,
+  ``diff(f(z), z) == f'``, the output delta) and the end-to-end value agrees
+  with a central finite difference at high precision (see ``numeric``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+from sympy import Expr, KroneckerDelta, Symbol
+
+from .errors import DerivationMismatch
+from .naming import Name, Namer
+from .network import Network, Quantity, add_post_update, build_network
+from .spec import Spec
+
+#: Networks with at most this many parameters get a fully symbolic proof.
+SYMBOLIC_PROOF_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class Proof:
+    """How one gradient was shown equal to its chain-rule formula."""
+
+    parameter: str
+    method: str  # "symbolic" or "local+fd"
+    proven: bool
+    detail: str
+    #: significant digits of agreement with finite differences (local+fd only)
+    digits: int | None = None
+
+
+@dataclass
+class Derivation:
+    network: Network
+    #: the closed-form output deltas, by delta name (the lecture's boxed formulas)
+    output_delta_rule: str  # "yhat - t" style summary for messages
+    proofs: dict[str, Proof]
+
+    @property
+    def spec(self) -> Spec:
+        return self.network.spec
+
+    @property
+    def all_proven(self) -> bool:
+        return all(p.proven for p in self.proofs.values())
+
+
+def derive(spec: Spec, prove: bool = True) -> Derivation:
+    """Build the graph and the backward pass; prove every gradient (symbolic part)."""
+    network = build_network(spec)
+    _add_backward(network)
+    _add_update(network)
+    add_post_update(network)
+    derivation = Derivation(network, "", {})
+    if prove:
+        if len(network.parameters) <= SYMBOLIC_PROOF_LIMIT:
+            derivation.proofs = prove_symbolically(network)
+        else:
+            derivation.proofs = prove_local_rules(network)
+    return derivation
+
+
+# -- the chain rule -------------------------------------------------------------
+
+def _add_backward(network: Network) -> None:
+    namer = network.namer
+    loss_def = network[network.loss_name].definition
+    assert loss_def is not None
+    last = network.layers[-1]
+    for e in range(1, network.n_examples + 1):
+        # output layer: dE/da from the loss, then the output delta
+        outs = [network.activation_symbol(last.index, j, e) for j in range(1, last.size + 1)]
+        pres = [network.pre_symbol(last.index, j, e) for j in range(1, last.size + 1)]
+        targets = [network.target_symbol(j, e) for j in range(1, last.size + 1)]
+        d_outs = []
+        for j, a in enumerate(outs, start=1):
+            d_outs.append(network.add(_grad_name(network, namer.act(last.index, j), e), "d_act",
+                                      sympy.diff(loss_def, a), layer=last.index, unit=j, example=e))
+        f = last.elementwise
+        for j in range(1, last.size + 1):
+            if f is None:  # softmax: d a_k / d z_j = a_k (delta_kj - a_j)
+                chain = sympy.Add(*[d_outs[k] * outs[k] * (KroneckerDelta(j, k + 1) - outs[j - 1])
+                                    for k in range(last.size)])
+            else:
+                chain = sympy.Mul(d_outs[j - 1], f.local_slope(outs[j - 1], pres[j - 1]), evaluate=False)
+            explicit = _closed_form(network, chain, outs, targets, d_outs)
+            symbol = network.add(_grad_name(network, namer.pre(last.index, j), e), "d_pre", chain,
+                                 layer=last.index, unit=j, example=e)
+            network.replace(_with_explicit(network.by_symbol[symbol], explicit))
+        # hidden layers, top down
+        for layer in reversed(network.layers[:-1]):
+            above = network.layers[layer.index]  # layers are 1-based: index l is layer l+1
+            f = layer.elementwise
+            assert f is not None
+            for j in range(1, layer.size + 1):
+                terms = [sympy.Mul(network.sym(_grad_name(network, namer.pre(above.index, k), e).ascii),
+                                   network.sym(network.weight_name(above.index, k, j)), evaluate=False)
+                         for k in range(1, above.size + 1)]
+                backprop = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+                d_act = network.add(_grad_name(network, namer.act(layer.index, j), e), "d_act",
+                                    backprop, layer=layer.index, unit=j, example=e)
+                a = network.activation_symbol(layer.index, j, e)
+                z = network.pre_symbol(layer.index, j, e)
+                network.add(_grad_name(network, namer.pre(layer.index, j), e), "d_pre",
+                            sympy.Mul(d_act, f.local_slope(a, z), evaluate=False),
+                            layer=layer.index, unit=j, example=e)
+    # parameter gradients: delta x local input, summed over examples
+    for p in network.parameters:
+        terms = []
+        for e in range(1, network.n_examples + 1):
+            for j in p.to_units:
+                delta = network.sym(_grad_name(network, namer.pre(p.layer, j), e).ascii)
+                if p.kind == "weight":
+                    assert p.from_unit is not None
+                    local_input = network.activation_symbol(p.layer - 1, p.from_unit, e)
+                    terms.append(sympy.Mul(delta, local_input, evaluate=False))
+                else:
+                    terms.append(delta)
+        total = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+        network.add(namer.grad(Name(p.name, network[p.name].latex)), "grad", total, layer=p.layer)
+
+
+def _grad_name(network: Network, base: Name, e: int) -> Name:
+    return network.namer.grad(network.example_name(base, e))
+
+
+def _with_explicit(q: Quantity, explicit: Expr) -> Quantity:
+    return Quantity(q.name, q.latex, q.symbol, q.kind, q.definition, explicit, q.layer, q.unit, q.example)
+
+
+def _closed_form(network: Network, chain: Expr, outs: list[Symbol], targets: list[Symbol],
+                 d_outs: list[Symbol]) -> Expr:
+    """The output delta written out in outputs and targets, simplified by SymPy.
+
+    When the simplification is linear (``yhat - t``) that is the closed form; otherwise the
+    product of the lecture (``(yhat - t) * yhat * (1 - yhat)``) is kept unexpanded.
+    """
+    substituted = chain.xreplace({d: network.by_symbol[d].definition for d in d_outs})
+    simplified = sympy.cancel(sympy.expand(substituted))
+    if network.spec.loss == "cross_entropy":
+        # targets form a distribution: sum_k t_k = 1 (the spec checks it)
+        simplified = sympy.collect(sympy.expand(simplified), outs).subs(sympy.Add(*targets), 1)
+    variables = outs + targets
+    if simplified.is_polynomial(*variables) and sympy.Poly(simplified, *variables).total_degree() <= 1:
+        return simplified
+    if isinstance(chain, sympy.Mul):
+        args = [network.by_symbol[a].definition if a in d_outs else a for a in chain.args]
+        return sympy.Mul(*args, evaluate=False)
+    return substituted
+
+
+def _add_update(network: Network) -> None:
+    eta = network.sym("eta")
+    for p in network.parameters:
+        theta = network.sym(p.name)
+        grad = network.sym(network.namer.grad(Name(p.name, "")).ascii)
+        step = sympy.Mul(sympy.S.NegativeOne, eta, grad, evaluate=False)
+        definition = theta if p.frozen else sympy.Add(theta, step, evaluate=False)
+        network.add(Namer.updated(Name(p.name, network[p.name].latex)), "updated", definition, layer=p.layer)
+
+
+# -- the proofs -----------------------------------------------------------------
+
+def inline_all(network: Network, kinds: tuple[str, ...]) -> dict[Symbol, Expr]:
+    """Every quantity of ``kinds`` written in leaves only (inputs, targets, parameters)."""
+    inlined: dict[Symbol, Expr] = {}
+    for q in network.quantities.values():
+        if q.kind in kinds and q.definition is not None:
+            inlined[q.symbol] = q.definition.xreplace(inlined)
+    return inlined
+
+
+def _is_zero(difference: Expr) -> bool:
+    if difference == 0:
+        return True
+    if sympy.expand(difference) == 0:
+        return True
+    return bool(sympy.simplify(sympy.cancel(sympy.expand(difference.rewrite(sympy.exp)))) == 0)
+
+
+def prove_symbolically(network: Network) -> dict[str, Proof]:
+    """sympy.diff of the fully composed loss == the composed chain-rule formula, per parameter."""
+    inlined = inline_all(network, ("pre", "act", "loss", "d_act", "d_pre", "grad"))
+    loss = inlined[network.sym(network.loss_name)]
+    proofs = {}
+    for p in network.parameters:
+        theta = network.sym(p.name)
+        grad = network.quantities[network.namer.grad(Name(p.name, "")).ascii]
+        by_diff = sympy.diff(loss, theta)
+        by_chain = inlined[grad.symbol]
+        if not _is_zero(by_diff - by_chain):
+            raise DerivationMismatch(f"{grad.name}: sympy.diff of the loss and the chain-rule formula differ")
+        proofs[p.name] = Proof(p.name, "symbolic", True,
+                               "sympy.diff(E) - chain rule simplifies to 0 (all definitions inlined)")
+    return proofs
+
+
+def prove_local_rules(network: Network) -> dict[str, Proof]:
+    """Each local derivative the chain uses equals SymPy's diff of the local definition.
+
+    The end-to-end values are compared with finite differences by ``numeric``,
+    which completes these proofs (``digits``).
+    """
+    namer = network.namer
+
+    def require(ok: bool, what: str) -> None:
+        if not ok:
+            raise DerivationMismatch(f"local rule failed: {what}")
+
+    # 1. z = sum w a + b: d z / d w = local input, d z / d b = 1, d z / d a_prev = w.
+    #    By linearity of d/dw over the sum, only the terms that contain w are differentiated.
+    for layer in network.layers:
+        for e in range(1, network.n_examples + 1):
+            for j in range(1, layer.size + 1):
+                z = network[network.unit_name("pre", layer.index, j, e)]
+                assert z.definition is not None
+                terms = sympy.Add.make_args(z.definition)
+                containing: dict[Symbol, list[Expr]] = {}
+                for term in terms:
+                    for s in term.free_symbols:
+                        containing.setdefault(s, []).append(term)
+                fan_in = network.spec.n_inputs if layer.index == 1 else network.layers[layer.index - 2].size
+                for k in range(1, fan_in + 1):
+                    w = network.sym(network.weight_name(layer.index, j, k))
+                    a_prev = network.activation_symbol(layer.index - 1, k, e)
+                    by_w = sympy.Add(*[t.diff(w) for t in containing.get(w, [])])
+                    require(by_w == a_prev, f"d{z.name}/d{w} = {by_w}, not the local input {a_prev}")
+                    by_a = sympy.Add(*[t.diff(a_prev) for t in containing.get(a_prev, [])])
+                    require(by_a == w, f"d{z.name}/d{a_prev} = {by_a}, not the weight {w}")
+                b = network.sym(network.bias_name(layer.index, j))
+                by_b = sympy.Add(*[t.diff(b) for t in containing.get(b, [])])
+                require(by_b == 1, f"d{z.name}/d{b} = {by_b}, not 1")
+    # 2. activations: d a / d z == the local slope the chain uses (with a = f(z) substituted)
+    for layer in network.layers:
+        f = layer.elementwise
+        for e in range(1, network.n_examples + 1):
+            for j in range(1, layer.size + 1):
+                a = network[network.unit_name("act", layer.index, j, e)]
+                z = network.pre_symbol(layer.index, j, e)
+                assert a.definition is not None
+                if f is None:
+                    continue  # softmax: covered with the output delta below
+                slope = f.local_slope(a.symbol, z).xreplace({a.symbol: a.definition})
+                require(_is_zero(sympy.diff(a.definition, z) - slope), f"d{a.name}/d{z}")
+    # 3. the output delta: d E / d z_j with the output activation composed in
+    last = network.layers[-1]
+    loss_def = network[network.loss_name].definition
+    assert loss_def is not None
+    for e in range(1, network.n_examples + 1):
+        outs = {network.activation_symbol(last.index, j, e):
+                network[network.unit_name("act", last.index, j, e)].definition
+                for j in range(1, last.size + 1)}
+        composed = loss_def.xreplace(outs)
+        for j in range(1, last.size + 1):
+            z = network.pre_symbol(last.index, j, e)
+            delta = network.quantities[namer.grad(network.example_name(namer.pre(last.index, j), e)).ascii]
+            assert delta.explicit is not None
+            by_diff = sympy.diff(composed, z)
+            require(_is_zero(by_diff - delta.explicit.xreplace(outs)), f"output delta {delta.name}")
+    return {p.name: Proof(p.name, "local+fd", True,
+                          "local rules proven symbolically; end-to-end value pending finite differences")
+            for p in network.parameters}

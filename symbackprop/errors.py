@@ -1,0 +1,39 @@
+"""Every error symbackprop reports to a user derives from SymbackpropError.
+
+The CLI catches the base class, prints its message on one line and exits with
+``exit_code``; library users can catch the specific subclasses.
+"""
+
+from __future__ import annotations
+
+
+class SymbackpropError(Exception):
+    """Base class: the message is one line, meant for the user."""
+
+    exit_code = 2
+
+
+class SpecError(SymbackpropError):
+    """The network spec is invalid (names the field and the problem)."""
+
+
+class AnswerError(SymbackpropError):
+    """An answers file or a formula the user typed is invalid."""
+
+
+class UsageError(SymbackpropError):
+    """A command-line flag or argument is invalid."""
+
+
+class LatexMissingError(SymbackpropError):
+    """No TeX installation was found."""
+
+
+class LatexBuildError(SymbackpropError):
+    """LaTeX failed on a generated document."""
+
+
+class DerivationMismatch(SymbackpropError):
+    """SymPy's gradient and the chain-rule formula disagree: always an error."""
+
+    exit_code = 1

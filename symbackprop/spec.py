@@ -1,0 +1,322 @@
+"""Load and validate a network spec (TOML) into frozen dataclasses.
+
+Every problem is reported as one ``SpecError`` line naming the field.  Numbers
+are read from their decimal text (``tomllib``'s ``parse_float`` hook hands us
+the text) and become exact ``sympy.Rational`` values: no ``float`` anywhere.
+The README documents the format; ``symbackprop/data/lecture.toml`` is the
+built-in lecture network.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from .activations import ACTIVATION_NAMES, LOSS_NAMES
+from .errors import SpecError
+from .naming import SCHEMES, Namer, Notation
+from .numbers import parse_decimal_text
+
+MAX_UNITS = 4096
+MAX_DECIMALS = 12
+
+
+class _DecimalText(str):
+    """A TOML float kept as its source text."""
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    units: int
+    activation: str
+    slope: sympy.Rational | None = None  # leaky_relu only
+
+
+@dataclass(frozen=True)
+class Example:
+    inputs: tuple[sympy.Rational, ...]
+    targets: tuple[sympy.Rational, ...]
+
+
+@dataclass(frozen=True)
+class Spec:
+    n_inputs: int
+    layers: tuple[LayerSpec, ...]
+    loss: str
+    examples: tuple[Example, ...]
+    #: parameter values by ASCII name, in the network's order
+    parameters: dict[str, sympy.Rational]
+    learning_rate: sympy.Rational
+    frozen: frozenset[str] = frozenset()
+    shared_bias: bool = False
+    reduction: str = "sum"  # over examples: "sum" or "mean"
+    decimals: int = 3
+    steps: int = 1
+    title: str = "Backpropagation"
+    author: str = ""
+    notation: Notation = field(default_factory=Notation)
+    #: where it came from ("built-in lecture network" or a path), for messages
+    source: str = ""
+
+    @property
+    def layer_sizes(self) -> list[int]:
+        return [layer.units for layer in self.layers]
+
+    def namer(self) -> Namer:
+        return Namer(self.n_inputs, self.layer_sizes, self.shared_bias, self.notation)
+
+
+LECTURE = "lecture.toml"
+
+
+def lecture_text() -> str:
+    return resources.files("symbackprop.data").joinpath(LECTURE).read_text(encoding="utf-8")
+
+
+def load_spec(path: str | Path | None = None) -> Spec:
+    """Load a spec file, or the built-in lecture network when ``path`` is None."""
+    if path is None:
+        return loads_spec(lecture_text(), source="built-in lecture network")
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise SpecError(f"{path}: no such spec file") from None
+    except OSError as err:
+        raise SpecError(f"{path}: cannot read spec file ({err.strerror})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{path}: not a UTF-8 text file") from None
+    return loads_spec(text, source=str(path))
+
+
+def loads_spec(text: str, source: str = "<spec>") -> Spec:
+    try:
+        data = tomllib.loads(text, parse_float=_DecimalText)
+    except tomllib.TOMLDecodeError as err:
+        raise SpecError(f"{source}: malformed TOML: {err}") from None
+    return _Reader(data, source).spec()
+
+
+class _Reader:
+    """Validates raw TOML data field by field; every error names its field."""
+
+    def __init__(self, data: dict[str, Any], source: str):
+        self.data = data
+        self.source = source
+
+    def fail(self, fieldname: str, problem: str) -> SpecError:
+        return SpecError(f"{self.source}: {fieldname}: {problem}")
+
+    # -- typed getters --------------------------------------------------------
+    def table(self, data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+        value = data.get(key, {})
+        if not isinstance(value, dict):
+            raise self.fail(where, "must be a table")
+        return value
+
+    def number(self, value: Any, fieldname: str) -> sympy.Rational:
+        if isinstance(value, bool):
+            raise self.fail(fieldname, f"{value!r} is not a number")
+        if isinstance(value, int):
+            return sympy.Rational(value)
+        if isinstance(value, str):  # _DecimalText or a quoted decimal
+            try:
+                return parse_decimal_text(value)
+            except ValueError:
+                raise self.fail(fieldname, f"{str(value)[:40]!r} is not a number") from None
+        raise self.fail(fieldname, f"{value!r} is not a number")
+
+    def integer(self, value: Any, fieldname: str, low: int, high: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(fieldname, f"must be a whole number, got {value!r}")
+        if not low <= value <= high:
+            raise self.fail(fieldname, f"must be between {low} and {high}, got {value}")
+        return value
+
+    def text(self, value: Any, fieldname: str, choices: tuple[str, ...] | None = None) -> str:
+        if not isinstance(value, str) or isinstance(value, _DecimalText):
+            raise self.fail(fieldname, f"must be a string, got {value!r}")
+        if choices is not None and value not in choices:
+            raise self.fail(fieldname, f"unknown value {value!r} (expected one of: {', '.join(choices)})")
+        return value
+
+    # -- the spec -------------------------------------------------------------
+    def spec(self) -> Spec:
+        d = self.data
+        known = {"title", "author", "decimals", "learning_rate", "loss", "reduction", "steps",
+                 "notation", "network", "parameters", "examples"}
+        for key in d:
+            if key not in known:
+                raise self.fail(key, f"unknown field (expected one of: {', '.join(sorted(known))})")
+        title = self.text(d.get("title", "Backpropagation"), "title")
+        author = self.text(d.get("author", ""), "author")
+        decimals = self.integer(d.get("decimals", 3), "decimals", 0, MAX_DECIMALS)
+        steps = self.integer(d.get("steps", 1), "steps", 1, 1000)
+        if "learning_rate" not in d:
+            raise self.fail("learning_rate", "missing")
+        learning_rate = self.number(d["learning_rate"], "learning_rate")
+        if learning_rate <= 0:
+            raise self.fail("learning_rate", "must be positive")
+        loss = self.text(d.get("loss", "half_sse"), "loss", LOSS_NAMES)
+        reduction = self.text(d.get("reduction", "sum"), "reduction", ("sum", "mean"))
+        notation = self.notation(self.table(d, "notation", "notation"))
+        network = self.table(d, "network", "network")
+        n_inputs, layers, shared_bias, frozen_raw = self.network(network, loss)
+        namer = Namer(n_inputs, [layer.units for layer in layers], shared_bias, notation)
+        if notation.scheme == "sequential" and sum(layer.units for layer in layers) > 64:
+            raise self.fail("notation.scheme", "sequential naming is for small networks "
+                            "(at most 64 units); use scheme = \"indexed\"")
+        parameters = self.parameters(self.table(d, "parameters", "parameters"), namer, layers)
+        frozen = self.frozen(frozen_raw, parameters, namer)
+        examples = self.examples(d.get("examples"), namer, loss, layers[-1])
+        return Spec(
+            n_inputs=n_inputs, layers=layers, loss=loss, examples=examples,
+            parameters=parameters, learning_rate=learning_rate, frozen=frozen,
+            shared_bias=shared_bias, reduction=reduction, decimals=decimals, steps=steps,
+            title=title, author=author, notation=notation, source=self.source,
+        )
+
+    def notation(self, table: dict[str, Any]) -> Notation:
+        known = {"scheme", "pre", "act", "loss", "target", "input"}
+        for key in table:
+            if key not in known:
+                raise self.fail(f"notation.{key}", f"unknown field (expected one of: {', '.join(sorted(known))})")
+        values: dict[str, str] = {}
+        for key in known - {"scheme"}:
+            if key in table:
+                value = self.text(table[key], f"notation.{key}")
+                if not (value.isascii() and value.isalpha() and len(value) <= 8) and not (key == "act" and value == ""):
+                    raise self.fail(f"notation.{key}", f"{value[:20]!r} must be 1-8 ASCII letters")
+                values[key] = value
+        scheme = self.text(table.get("scheme", "sequential"), "notation.scheme", SCHEMES)
+        return Notation(scheme=scheme, **values)
+
+    def network(self, table: dict[str, Any], loss: str) -> tuple[int, tuple[LayerSpec, ...], bool, Any]:
+        known = {"inputs", "layers", "bias", "frozen"}
+        for key in table:
+            if key not in known:
+                raise self.fail(f"network.{key}", f"unknown field (expected one of: {', '.join(sorted(known))})")
+        if "inputs" not in table:
+            raise self.fail("network.inputs", "missing (the number of inputs)")
+        n_inputs = self.integer(table["inputs"], "network.inputs", 1, MAX_UNITS)
+        raw_layers = table.get("layers")
+        if not isinstance(raw_layers, list) or not raw_layers:
+            raise self.fail("network.layers", "must be a non-empty list of {units, activation} tables")
+        layers = []
+        for i, raw in enumerate(raw_layers, start=1):
+            where = f"network.layers[{i}]"
+            if not isinstance(raw, dict):
+                raise self.fail(where, "must be a table like { units = 2, activation = \"sigmoid\" }")
+            for key in raw:
+                if key not in ("units", "activation", "slope"):
+                    raise self.fail(f"{where}.{key}", "unknown field (expected units, activation, slope)")
+            if "units" not in raw:
+                raise self.fail(f"{where}.units", "missing")
+            if isinstance(raw["units"], int) and not isinstance(raw["units"], bool) and raw["units"] < 1:
+                raise self.fail(f"{where}.units", "a layer needs at least one unit (empty layer)")
+            units = self.integer(raw["units"], f"{where}.units", 1, MAX_UNITS)
+            name = self.text(raw.get("activation", "sigmoid"), f"{where}.activation", ACTIVATION_NAMES)
+            slope = None
+            if name == "leaky_relu":
+                slope = self.number(raw.get("slope", "0.01"), f"{where}.slope")
+                if not 0 < slope < 1:
+                    raise self.fail(f"{where}.slope", "must lie in (0, 1)")
+            elif "slope" in raw:
+                raise self.fail(f"{where}.slope", "only leaky_relu takes a slope")
+            if name == "softmax" and i != len(raw_layers):
+                raise self.fail(f"{where}.activation", "softmax is allowed on the output layer only")
+            layers.append(LayerSpec(units, name, slope))
+        output = layers[-1]
+        where = f"network.layers[{len(layers)}].activation"
+        if loss == "cross_entropy" and output.activation != "softmax":
+            raise self.fail("loss", f"cross_entropy needs a softmax output layer (got {output.activation}); "
+                            "use bce for sigmoid outputs")
+        if loss == "bce" and output.activation != "sigmoid":
+            raise self.fail(where, f"bce needs outputs in (0, 1): use sigmoid, not {output.activation}")
+        if output.activation == "softmax" and output.units < 2:
+            raise self.fail(where, "softmax needs at least two output units")
+        bias = self.text(table.get("bias", "per_neuron"), "network.bias", ("per_neuron", "shared"))
+        return n_inputs, tuple(layers), bias == "shared", table.get("frozen", [])
+
+    def parameters(
+        self, table: dict[str, Any], namer: Namer, layers: tuple[LayerSpec, ...]
+    ) -> dict[str, sympy.Rational]:
+        expected: list[str] = []
+        fan_in = namer.n_inputs
+        for l_index, layer in enumerate(layers, start=1):
+            for j in range(1, layer.units + 1):
+                expected.extend(namer.weight(l_index, j, k).ascii for k in range(1, fan_in + 1))
+                bias = namer.bias(l_index, j).ascii
+                if bias not in expected:
+                    expected.append(bias)
+            fan_in = layer.units
+        # indexed names contain brackets, so TOML needs them quoted: accept both.
+        for key in table:
+            if key not in expected:
+                hint = _did_you_mean(key, expected)
+                raise self.fail(f"parameters.{key}", f"no such parameter in this network{hint}")
+        missing = [name for name in expected if name not in table]
+        if missing:
+            more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+            raise self.fail(f"parameters.{missing[0]}", f"missing value{more}")
+        return {name: self.number(table[name], f"parameters.{name}") for name in expected}
+
+    def frozen(self, raw: Any, parameters: dict[str, sympy.Rational], namer: Namer) -> frozenset[str]:
+        if not isinstance(raw, list):
+            raise self.fail("network.frozen", "must be a list of parameter names (or \"biases\", \"weights\")")
+        names: set[str] = set()
+        for item in raw:
+            name = self.text(item, "network.frozen")
+            if name == "biases":
+                names.update(p for p in parameters if p.startswith("b"))
+            elif name == "weights":
+                names.update(p for p in parameters if p.startswith("w"))
+            elif name in parameters:
+                names.add(name)
+            else:
+                raise self.fail("network.frozen", f"no parameter {name!r}{_did_you_mean(name, list(parameters))}")
+        return frozenset(names)
+
+    def examples(self, raw: Any, namer: Namer, loss: str, output: LayerSpec) -> tuple[Example, ...]:
+        if not isinstance(raw, list) or not raw:
+            raise self.fail("examples", "need at least one [[examples]] table with inputs and targets")
+        input_names = [namer.input(k).ascii for k in range(1, namer.n_inputs + 1)]
+        target_names = [namer.target(j).ascii for j in range(1, namer.n_outputs + 1)]
+        examples = []
+        for e, table in enumerate(raw, start=1):
+            where = f"examples[{e}]"
+            if not isinstance(table, dict):
+                raise self.fail(where, "must be a table of input and target values")
+            for key in table:
+                if key not in input_names and key not in target_names:
+                    hint = _did_you_mean(key, input_names + target_names)
+                    raise self.fail(f"{where}.{key}", f"no such input or target{hint}")
+            for name in input_names + target_names:
+                if name not in table:
+                    raise self.fail(f"{where}.{name}", "missing value")
+            inputs = tuple(self.number(table[n], f"{where}.{n}") for n in input_names)
+            targets = tuple(self.number(table[n], f"{where}.{n}") for n in target_names)
+            if loss == "bce":
+                for name, t in zip(target_names, targets, strict=True):
+                    if not 0 <= t <= 1:
+                        raise self.fail(f"{where}.{name}", f"bce needs targets in [0, 1], got {t}")
+            if loss == "cross_entropy":
+                if any(t < 0 for t in targets) or sum(targets) != 1:
+                    raise self.fail(where, "cross_entropy needs targets that form a distribution "
+                                    f"(non-negative, summing to 1); they sum to {sum(targets)}")
+            examples.append(Example(inputs, targets))
+        return tuple(examples)
+
+
+def _did_you_mean(name: str, choices: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, choices, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
