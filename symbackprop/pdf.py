@@ -1,0 +1,267 @@
+"""The one safe LaTeX compile path (PDF, SVG, PNG).
+
+Every document is compiled in a fresh temporary directory with
+
+* ``latexmk -norc`` (no latexmkrc is read, not even one in the cwd),
+* ``-no-shell-escape`` and ``shell_escape=f`` (no ``\\write18``),
+* ``openin_any=p`` / ``openout_any=p`` (TeX may not read or write absolute
+  paths, parent directories or dot files: ``\\input{/etc/hostname}`` fails),
+* ``-interaction=nonstopmode -halt-on-error`` and stdin closed (never waits),
+* a timeout that kills the whole process group (infinite macro loops),
+* ``SOURCE_DATE_EPOCH`` (default ``0``) + ``FORCE_SOURCE_DATE=1``: the same
+  input gives the same PDF bytes.
+
+Errors are raised as :class:`~symbackprop.errors.LatexMissingError` or
+:class:`~symbackprop.errors.LatexBuildError`, each with a one-line message.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from symbackprop.errors import LatexBuildError, LatexMissingError
+
+__all__ = [
+    "TEX_PACKAGES",
+    "compile_many",
+    "compile_pdf",
+    "latex_env",
+    "png_from_tex",
+    "svg_from_tex",
+    "tex_available",
+]
+
+#: Debian packages providing everything the templates use.
+TEX_PACKAGES = (
+    "texlive-latex-base texlive-latex-recommended texlive-latex-extra texlive-pictures latexmk"
+)
+_TEX_HINT = f"apt-get install {TEX_PACKAGES}"
+_TMP_PREFIX = "symbackprop-latex-"
+_JOBNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
+# "! LaTeX Error: ..." or, with -file-line-error, "./document.tex:3: Undefined ..."
+_ERROR_LINE_RE = re.compile(r"^(?:!.*|\S[^:\n]*:\d+: .*)$", re.MULTILINE)
+
+
+def tex_available() -> bool:
+    """True when both ``latexmk`` and ``pdflatex`` are on PATH."""
+    return shutil.which("latexmk") is not None and shutil.which("pdflatex") is not None
+
+
+def latex_env() -> dict[str, str]:
+    """The environment every TeX-related subprocess runs with."""
+    env = dict(os.environ)
+    env.pop("TEXMFOUTPUT", None)
+    env.update(
+        openin_any="p",
+        openout_any="p",
+        shell_escape="f",
+        FORCE_SOURCE_DATE="1",
+        # one error per log line, no wrapping at 79 columns
+        max_print_line="10000",
+        error_line="254",
+        half_error_line="238",
+    )
+    env.setdefault("SOURCE_DATE_EPOCH", "0")
+    return env
+
+
+def _require(*programs: str, hint: str) -> None:
+    missing = [p for p in programs if shutil.which(p) is None]
+    if missing:
+        raise LatexMissingError(f"{', '.join(missing)} not found on PATH; install: {hint}")
+
+
+def _check_args(jobname: str, runs: int | None) -> None:
+    if not _JOBNAME_RE.fullmatch(jobname):
+        raise ValueError(f"invalid jobname {jobname!r}: use letters, digits, '_' and '-'")
+    if runs is not None and runs < 1:
+        raise ValueError("runs must be None (latexmk decides) or >= 1")
+
+
+def _run(cmd: Sequence[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[bytes]:
+    """Run ``cmd`` in its own process group; on timeout kill the whole group."""
+    with subprocess.Popen(
+        list(cmd),
+        cwd=cwd,
+        env=latex_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    ) as proc:
+        try:
+            out, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            proc.communicate()
+            raise
+        except BaseException:
+            _kill_group(proc)
+            raise
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, None)
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def _first_error(workdir: Path, jobname: str, output: bytes) -> str:
+    log = workdir / f"{jobname}.log"
+    text = ""
+    if log.is_file():
+        text = log.read_text(encoding="utf-8", errors="replace")
+        match = _ERROR_LINE_RE.search(text)
+        if match:
+            return match.group(0).strip()
+    # No error line in the log (or no log): use the last line latexmk printed.
+    lines = [ln.strip() for ln in output.decode("utf-8", "replace").splitlines() if ln.strip()]
+    return lines[-1] if lines else "no error message"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _compile_in(workdir: Path, tex_source: str, jobname: str, timeout: float,
+                runs: int | None, mode: str) -> Path:
+    """Compile ``tex_source`` inside ``workdir``; return the output (pdf or dvi) path.
+
+    On failure raise LatexBuildError and leave ``workdir`` in place.
+    """
+    tex_file = workdir / f"{jobname}.tex"
+    tex_file.write_text(tex_source, encoding="utf-8")
+    engine = "pdflatex" if mode == "pdf" else "latex"
+    common = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+              "-file-line-error"]
+    if runs is None:
+        cmds = [["latexmk", "-norc", f"-{mode}", *common, f"-jobname={jobname}", tex_file.name]]
+    else:
+        cmds = [[engine, *common, f"-jobname={jobname}", tex_file.name]] * runs
+    where = f"(files kept in {workdir}: {tex_file.name}, {jobname}.log)"
+    for cmd in cmds:
+        try:
+            result = _run(cmd, workdir, timeout)
+        except subprocess.TimeoutExpired:
+            raise LatexBuildError(
+                f"LaTeX timed out after {timeout:g} s {where}"
+            ) from None
+        if result.returncode != 0:
+            error = _one_line(_first_error(workdir, jobname, result.stdout))
+            raise LatexBuildError(f"LaTeX failed: {error} {where}")
+    output = workdir / f"{jobname}.{mode}"
+    if not output.is_file():
+        raise LatexBuildError(f"LaTeX produced no {mode.upper()} file {where}")
+    return output
+
+
+def _atomic_copy(src: Path, dest: Path) -> Path:
+    """Copy ``src`` to ``dest`` via a temporary name in dest's directory + os.replace."""
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        # 0o666 & ~umask, like any normally created file (mkstemp would give 0600)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
+            shutil.copyfileobj(inp, out)
+        os.replace(tmp, dest)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+def compile_pdf(tex_source: str, out_pdf: Path, *, jobname: str = "document",
+                timeout: float = 120, runs: int | None = None) -> Path:
+    """Compile LaTeX source to ``out_pdf`` (replaced atomically); return ``out_pdf``.
+
+    ``runs=None`` lets latexmk decide how many passes are needed; ``runs=N``
+    runs pdflatex exactly N times instead (no latexmk needed).  The temporary
+    directory is removed on success and kept (named in the error) on failure.
+    """
+    _check_args(jobname, runs)
+    _require(*(["latexmk"] if runs is None else []), "pdflatex", hint=_TEX_HINT)
+    workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
+    pdf = _compile_in(workdir, tex_source, jobname, timeout, runs, "pdf")
+    result = _atomic_copy(pdf, Path(out_pdf))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return result
+
+
+def compile_many(jobs: Sequence[tuple[str, Path]], workers: int = 2, *,
+                 timeout: float = 120, runs: int | None = None) -> list[Path]:
+    """Compile several ``(tex_source, out_pdf)`` pairs in parallel threads.
+
+    Returns the output paths in input order.  Every job runs to completion; if
+    any failed, the first failure (in input order) is raised.
+    """
+    if workers < 1:
+        raise ValueError("workers must be >= 1")
+    _check_args("document", runs)
+    _require(*(["latexmk"] if runs is None else []), "pdflatex", hint=_TEX_HINT)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(compile_pdf, src, Path(out), timeout=timeout, runs=runs)
+                   for src, out in jobs]
+    return [f.result() for f in futures]
+
+
+_SVG_DRIVER = "\\def\\pgfsysdriver{pgfsys-dvisvgm.def}%\n"
+
+
+def svg_from_tex(standalone_tex: str, out_svg: Path, *, timeout: float = 120) -> Path:
+    """Compile a standalone document with ``latex`` (DVI) and convert it with dvisvgm.
+
+    Glyphs are emitted as paths (``--no-fonts``), so the SVG is self-contained.
+    TikZ is switched to its dvisvgm driver (prepended ``\\pgfsysdriver``).
+    """
+    _require("latexmk", "latex", hint=_TEX_HINT)
+    _require("dvisvgm", hint="apt-get install dvisvgm")
+    workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
+    dvi = _compile_in(workdir, _SVG_DRIVER + standalone_tex, "figure", timeout, None, "dvi")
+    where = f"(files kept in {workdir})"
+    try:
+        result = _run(["dvisvgm", "--no-fonts", "--exact-bbox", "--page=1",
+                       "--output=figure.svg", dvi.name], workdir, timeout)
+    except subprocess.TimeoutExpired:
+        raise LatexBuildError(f"dvisvgm timed out after {timeout:g} s {where}") from None
+    svg = workdir / "figure.svg"
+    if result.returncode != 0 or not svg.is_file():
+        msg = _one_line(_first_error(workdir, "-", result.stdout))
+        raise LatexBuildError(f"dvisvgm failed: {msg} {where}")
+    out = _atomic_copy(svg, Path(out_svg))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return out
+
+
+def png_from_tex(standalone_tex: str, out_png: Path, *, dpi: int = 300,
+                 timeout: float = 120) -> Path:
+    """Compile a standalone document with pdflatex and rasterise page 1 with pdftocairo."""
+    _require("latexmk", "pdflatex", hint=_TEX_HINT)
+    _require("pdftocairo", hint="apt-get install poppler-utils")
+    workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
+    pdf = _compile_in(workdir, standalone_tex, "figure", timeout, None, "pdf")
+    where = f"(files kept in {workdir})"
+    try:
+        result = _run(["pdftocairo", "-png", "-singlefile", "-r", str(int(dpi)),
+                       pdf.name, "figure"], workdir, timeout)
+    except subprocess.TimeoutExpired:
+        raise LatexBuildError(f"pdftocairo timed out after {timeout:g} s {where}") from None
+    png = workdir / "figure.png"
+    if result.returncode != 0 or not png.is_file():
+        msg = _one_line(_first_error(workdir, "-", result.stdout))
+        raise LatexBuildError(f"pdftocairo failed: {msg} {where}")
+    out = _atomic_copy(png, Path(out_png))
+    shutil.rmtree(workdir, ignore_errors=True)
+    return out
