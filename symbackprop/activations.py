@@ -162,14 +162,20 @@ def softmax(zs: Sequence[Expr]) -> list[Expr]:
 def loss_expression(name: str, outputs: Sequence[Expr], targets: Sequence[Expr]) -> Expr:
     """One example's loss over all output units."""
     pairs = list(zip(outputs, targets, strict=True))
+
+    def total(terms: list[Expr]) -> Expr:
+        return terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+
+    # unevaluated products keep the lecture's form: 1/2 (yhat - t)^2, -(t ln yhat + ...)
     if name == "half_sse":
-        return Rational(1, 2) * sympy.Add(*[(y - t) ** 2 for y, t in pairs])
+        return sympy.Mul(Rational(1, 2), total([(y - t) ** 2 for y, t in pairs]), evaluate=False)
     if name == "mse":
-        return Rational(1, len(pairs)) * sympy.Add(*[(y - t) ** 2 for y, t in pairs])
+        return sympy.Mul(Rational(1, len(pairs)), total([(y - t) ** 2 for y, t in pairs]), evaluate=False)
     if name == "bce":
-        return -sympy.Add(*[t * log(y) + (1 - t) * log(1 - y) for y, t in pairs])
+        terms = [sympy.Add(t * log(y), (1 - t) * log(1 - y), evaluate=False) for y, t in pairs]
+        return sympy.Mul(-1, total(terms), evaluate=False)
     if name == "cross_entropy":
-        return -sympy.Add(*[t * log(y) for y, t in pairs])
+        return sympy.Mul(-1, total([t * log(y) for y, t in pairs]), evaluate=False)
     raise ValueError(f"unknown loss {name!r}")
 
 

@@ -160,9 +160,11 @@ def forward_definitions(
     fan_in = len(previous)
     zs: list[Expr] = []
     for j in range(1, layer.size + 1):
-        terms = [param[network.weight_name(layer.index, j, k)] * previous[k - 1] for k in range(1, fan_in + 1)]
+        # unevaluated, so it prints as the lecture writes it: w1 x1 + w2 x2 + b1
+        terms: list[Expr] = [sympy.Mul(param[network.weight_name(layer.index, j, k)], previous[k - 1], evaluate=False)
+                             for k in range(1, fan_in + 1)]
         terms.append(param[network.bias_name(layer.index, j)])
-        zs.append(sympy.Add(*terms))
+        zs.append(sympy.Add(*terms, evaluate=False))
     f = layer.elementwise
     acts = softmax(pre_symbols) if f is None else [f.apply(z) for z in pre_symbols]
     return zs, acts

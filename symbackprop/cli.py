@@ -1,0 +1,92 @@
+"""The ``symbackprop`` command: thin, parses flags, calls the API, maps errors to exit codes.
+
+Exit codes: 0 success, 1 a mismatch or a wrong answer, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from . import __version__
+from .errors import SymbackpropError, UsageError
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
+        raise UsageError(message)
+
+
+def _spec_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("spec", nargs="?", default=None,
+                        help="network spec (TOML); the built-in lecture network when omitted")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="symbackprop", description="Backpropagation lecture material from a network spec.")
+    parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands.required = True
+
+    check = commands.add_parser("check", help="prove every gradient equal to its chain-rule formula")
+    _spec_arg(check)
+    check.set_defaults(run=_check)
+
+    export = commands.add_parser("export", help="every quantity as JSON on stdout")
+    _spec_arg(export)
+    export.set_defaults(run=_export)
+
+    new = commands.add_parser("new", help="print a new spec with random nice values")
+    new.add_argument("--layers", default="2,2,1", help="unit counts, inputs first (default 2,2,1)")
+    new.add_argument("--activation", default="sigmoid", help="hidden activation (default sigmoid)")
+    new.add_argument("--output", default=None, help="output activation (default: fits the loss)")
+    new.add_argument("--loss", default="half_sse", help="half_sse, mse, bce or cross_entropy")
+    new.add_argument("--seed", type=int, default=0)
+    new.add_argument("--scheme", choices=("sequential", "indexed"), default=None, help="notation")
+    new.set_defaults(run=_new)
+    return parser
+
+
+def _check(args: argparse.Namespace) -> int:
+    from .report import check_table
+    from .solution import solve
+
+    solution = solve(args.spec)
+    sys.stdout.write(check_table(solution))
+    return 0 if solution.derivation.all_proven else 1
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .report import export_json
+    from .solution import solve
+
+    sys.stdout.write(export_json(solve(args.spec)))
+    return 0
+
+
+def _new(args: argparse.Namespace) -> int:
+    from .generate import new_spec, parse_layers
+
+    sys.stdout.write(new_spec(parse_layers(args.layers), activation=args.activation, loss=args.loss,
+                              seed=args.seed, output=args.output, scheme=args.scheme))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return int(args.run(args))
+    except SymbackpropError as err:
+        print(f"symbackprop: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("symbackprop: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

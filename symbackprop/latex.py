@@ -1,0 +1,135 @@
+"""Every notation decision in one place: a SymPy ``LatexPrinter`` for backprop.
+
+* symbols print as the network names them (``z_{h_{1}}``, ``\\hat{y}``,
+  ``\\frac{\\partial E}{\\partial w_{5}}``);
+* products keep the order the derivation built them in (delta first, then
+  the local factor: ``\\frac{\\partial E}{\\partial z_{o}} h_{1}``) and are
+  written by juxtaposition, as lectures do;
+* sums put positive terms first (``\\hat{y} - t``, not ``- t + \\hat{y}``);
+* ``sigma``, ``relu``, ``step`` ... print as the lecture writes them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sympy
+from sympy import Expr
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.precedence import PRECEDENCE, precedence
+
+from .network import Network
+
+
+class BackpropPrinter(LatexPrinter):
+    """LaTeX for one network's expressions."""
+
+    printmethod = "_backprop_latex"
+
+    def __init__(self, symbol_latex: dict[str, str] | None = None, **settings: Any):
+        settings.setdefault("order", "none")
+        super().__init__(settings)
+        self.symbol_latex = symbol_latex or {}
+
+    # -- atoms ----------------------------------------------------------------
+    def _print_Symbol(self, expr: sympy.Symbol, style: str = "plain") -> str:  # noqa: N802
+        if expr.name in self.symbol_latex:
+            return self.symbol_latex[expr.name]
+        return str(super()._print_Symbol(expr))
+
+    def _function(self, name: str, expr: Expr) -> str:
+        return rf"{name}\left({self._print(expr.args[0])}\right)"
+
+    def _print_sigma(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        return self._with_power(self._function(r"\sigma", expr), exp)
+
+    def _print_relu(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        return self._with_power(self._function(r"\operatorname{relu}", expr), exp)
+
+    def _print_softplus(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        return self._with_power(self._function(r"\operatorname{softplus}", expr), exp)
+
+    def _print_leaky_relu(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        return self._with_power(self._function(r"\operatorname{lrelu}", expr), exp)
+
+    def _print_step(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        return self._with_power(rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]", exp)
+
+    def _print_leaky_step(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        z, slope = expr.args
+        return self._with_power(
+            rf"\left(1 \text{{ if }} {self._print(z)} > 0 \text{{ else }} {self._print(slope)}\right)", exp)
+
+    @staticmethod
+    def _with_power(text: str, exp: str | None) -> str:
+        return text if exp is None else rf"{text}^{{{exp}}}"
+
+    # -- structure ------------------------------------------------------------
+    def _print_Add(self, expr: sympy.Add, order: str | None = None) -> str:  # noqa: N802
+        terms = list(expr.args)
+        positive = [t for t in terms if not _is_negative(t)]
+        negative = [t for t in terms if _is_negative(t)]
+        out = ""
+        for i, term in enumerate(positive + negative):
+            if _is_negative(term):
+                body = self._print(-term)
+                if isinstance(-term, sympy.Add):
+                    body = rf"\left({body}\right)"
+                out += f" - {body}" if i else f"-{body}"
+            else:
+                body = self._print(term)
+                out += f" + {body}" if i else body
+        return out
+
+    def _print_Mul(self, expr: sympy.Mul) -> str:  # noqa: N802
+        factors = list(expr.args)
+        sign = ""
+        if factors and factors[0].is_Number and factors[0] < 0:
+            sign, factors = "-", ([-factors[0]] if factors[0] != -1 else []) + factors[1:]
+        coefficient = ""
+        if factors and factors[0].is_Rational and not factors[0].is_Integer:
+            c = factors.pop(0)
+            coefficient = rf"\frac{{{c.p}}}{{{c.q}}} "
+        numerators = [f for f in factors if not (f.is_Pow and f.exp.is_negative)]
+        denominators = [1 / f for f in factors if f.is_Pow and f.exp.is_negative]
+        if denominators:
+            top = self._juxtapose(numerators) if numerators else "1"
+            return rf"{sign}{coefficient}\frac{{{top}}}{{{self._juxtapose(denominators)}}}"
+        body = self._juxtapose(factors)
+        if sign and isinstance(expr, sympy.Mul) and len(factors) == 1 and isinstance(factors[0], sympy.Add):
+            body = rf"\left({self._print(factors[0])}\right)"
+        return sign + coefficient + body
+
+    def _print_log(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        return self._with_power(rf"\ln\left({self._print(expr.args[0])}\right)", exp)
+
+    def _juxtapose(self, factors: list[Expr]) -> str:
+        parts: list[str] = []
+        for f in factors:
+            if f == 1 and len(factors) > 1:
+                continue
+            text = self._print(f)
+            if precedence(f) < PRECEDENCE["Mul"] or (f.is_Number and parts):
+                text = rf"\left({text}\right)" if not f.is_Number else text
+            if parts and (f.is_Number or parts[-1][-1:].isdigit() and text[:1].isdigit()):
+                parts.append(r"\cdot " + text)
+            else:
+                parts.append(text)
+        return " ".join(parts) if parts else "1"
+
+
+def _is_negative(term: Expr) -> bool:
+    if term.is_Number:
+        return bool(term < 0)
+    if isinstance(term, sympy.Mul) and term.args and term.args[0].is_Number:
+        return bool(term.args[0] < 0)
+    return False
+
+
+def printer_for(network: Network) -> BackpropPrinter:
+    return BackpropPrinter({q.name: q.latex for q in network.quantities.values()})
+
+
+def partial(numerator: str, denominator: str) -> str:
+    r"""``\frac{\partial E}{\partial w_{5}}`` from the two symbols' LaTeX."""
+    return rf"\frac{{\partial {numerator}}}{{\partial {denominator}}}"

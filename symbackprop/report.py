@@ -1,0 +1,91 @@
+"""Plain outputs of a solution: the ``check`` table and the ``export`` JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sympy
+
+from . import __version__
+from .numbers import full_text
+from .solution import Solution
+
+
+def check_table(solution: Solution) -> str:
+    """One row per gradient: chain-rule formula, value, proof method, status."""
+    network = solution.network
+    rows = [("gradient", "chain rule", "value", "proof", "status")]
+    for p in network.parameters:
+        name = network.namer.grad_ascii(p.name)
+        q = solution.quantity(name)
+        proof = solution.derivation.proofs[p.name]
+        method = proof.method if proof.digits is None else f"{proof.method} ({proof.digits} digits)"
+        rows.append((name, sympy.sstr(q.definition, order="none"), solution.display(name), method,
+                     "proven" if proof.proven else "MISMATCH"))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    proven = sum(1 for pr in solution.derivation.proofs.values() if pr.proven)
+    lines.append("")
+    lines.append(f"{proven} of {len(network.parameters)} gradients proven equal to the chain rule "
+                 f"({solution.spec.source}).")
+    return "\n".join(lines) + "\n"
+
+
+def export_data(solution: Solution) -> dict[str, Any]:
+    network, spec = solution.network, solution.spec
+    quantities = []
+    for q in network.quantities.values():
+        item: dict[str, Any] = {
+            "name": q.name,
+            "kind": q.kind,
+            "latex": q.latex,
+            "formula": solution.formula(q.name),
+            "value": solution.full(q.name),
+            "display": solution.display(q.name),
+            "exact": solution.evaluation.exact[q.name],
+        }
+        if q.explicit is not None:
+            item["closed_form"] = solution.formula(q.name, explicit=True)
+        if q.example is not None and network.n_examples > 1:
+            item["example"] = q.example
+        quantities.append(item)
+    units = []
+    for e_layer in [("input", 0, spec.n_inputs, None)] + [
+            ("layer", layer.index, layer.size, layer.activation_name) for layer in network.layers]:
+        kind, index, size, activation = e_layer
+        for j in range(1, size + 1):
+            unit: dict[str, Any] = {"layer": index, "unit": j, "activation": activation,
+                                    "act": network.unit_name("act", index, j, 1).split("@")[0]}
+            if index:
+                unit["pre"] = network.unit_name("pre", index, j, 1).split("@")[0]
+            units.append(unit)
+    parameters = [{
+        "name": p.name, "kind": p.kind, "layer": p.layer, "to_units": list(p.to_units),
+        "from_unit": p.from_unit, "frozen": p.frozen, "value": solution.full(p.name),
+    } for p in network.parameters]
+    return {
+        "generator": f"symbackprop {__version__}",
+        "title": spec.title,
+        "network": {
+            "inputs": spec.n_inputs,
+            "layers": [{"units": layer.size, "activation": layer.activation_name} for layer in network.layers],
+            "units": units,
+            "parameters": parameters,
+            "loss": spec.loss,
+            "reduction": spec.reduction,
+            "learning_rate": solution.full("eta"),
+            "decimals": spec.decimals,
+            "notation": spec.notation.scheme,
+            "examples": network.n_examples,
+        },
+        "quantities": quantities,
+        "proofs": [{"parameter": pr.parameter, "method": pr.method, "proven": pr.proven,
+                    "detail": pr.detail, "digits": pr.digits} for pr in solution.derivation.proofs.values()],
+        "loss_history": [full_text(v) for v in solution.evaluation.loss_history],
+    }
+
+
+def export_json(solution: Solution) -> str:
+    return json.dumps(export_data(solution), indent=2, ensure_ascii=False) + "\n"

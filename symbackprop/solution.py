@@ -1,0 +1,93 @@
+"""The Python API's main object: one exercise, derived, proven and evaluated.
+
+    >>> from symbackprop import solve
+    >>> s = solve()                      # the built-in lecture network
+    >>> s.display("dE/dw5")
+    '0.028'
+    >>> s.value("E")                     # Decimal, 80 significant digits
+    Decimal('0.03159219909552025669289923726921300000107566...')
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from decimal import Decimal
+from functools import cached_property
+from pathlib import Path
+
+from .derive import Derivation, derive
+from .errors import SymbackpropError
+from .latex import BackpropPrinter, printer_for
+from .network import Network, Quantity
+from .numbers import display, full_text
+from .numeric import Evaluation, evaluate
+from .spec import Spec, load_spec
+
+
+class UnknownQuantity(SymbackpropError):
+    """A quantity name that the network does not have."""
+
+
+@dataclass
+class Solution:
+    spec: Spec
+    derivation: Derivation
+    evaluation: Evaluation
+
+    @property
+    def network(self) -> Network:
+        return self.derivation.network
+
+    @cached_property
+    def printer(self) -> BackpropPrinter:
+        return printer_for(self.network)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.network.quantities)
+
+    def quantity(self, name: str) -> Quantity:
+        try:
+            return self.network.quantities[name]
+        except KeyError:
+            raise UnknownQuantity(f"unknown quantity {name!r}{did_you_mean(name, self.names)}") from None
+
+    def value(self, name: str) -> Decimal:
+        self.quantity(name)
+        return self.evaluation.values[name]
+
+    def display(self, name: str) -> str:
+        return display(self.value(name), self.spec.decimals)
+
+    def full(self, name: str) -> str:
+        return full_text(self.value(name))
+
+    def latex(self, name: str) -> str:
+        """The quantity's symbol."""
+        return self.quantity(name).latex
+
+    def formula(self, name: str, explicit: bool = False) -> str:
+        """LaTeX of its definition (``explicit``: the closed form of an output delta)."""
+        q = self.quantity(name)
+        expr = q.explicit if explicit and q.explicit is not None else q.definition
+        return "" if expr is None else self.printer.doprint(expr)
+
+    def _repr_latex_(self) -> str:
+        rows = [rf"{self.latex(q.name)} &= {self.formula(q.name)}"
+                for q in self.network.of_kind("pre", "act", "loss")]
+        return r"$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
+
+
+def solve(spec: Spec | str | Path | None = None) -> Solution:
+    """Derive, prove and evaluate one exercise (the lecture network when ``spec`` is None)."""
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    derivation = derive(spec)
+    evaluation = evaluate(derivation)
+    return Solution(spec, derivation, evaluation)
+
+
+def did_you_mean(name: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return f" (did you mean {close[0]!r}?)" if close else ""
