@@ -1,0 +1,197 @@
+"""Answers files: what a student derived by hand, as they wrote it.
+
+TOML (the default)::
+
+    [sheet]                       # optional: printed on the marked sheet
+    student = "A. Student"
+
+    z_h1 = "0.378"                # a string that reads as a number is a value
+    "dE/dw5" = "0.028"            # names with / or ' need quotes (TOML keys)
+    h1 = "sigma(z_h1)"            # any other string is a formula
+
+    [values]                      # optional explicit sections: a name may have
+    "dE/dz_o" = "0.047"           # both a value and a formula
+    [formulas]
+    "dE/dz_o" = "(yhat - t)*yhat*(1 - yhat)"
+
+Values should be strings so that trailing zeros count (``"0.030"`` has three
+decimals).  A bare TOML number (``z_h1 = 0.378``) is accepted and keeps its
+text exactly as written (the file is read with ``parse_float=str``).
+
+CSV (a file ending in ``.csv``): rows ``name,answer`` or ``name,answer,kind``
+with kind ``value`` or ``formula`` (empty: decided as in TOML); an optional
+first row ``name,answer[,kind]`` is a header.  ``#`` starts a comment line.
+
+File-level problems (not UTF-8, binary, bad TOML, too large, a value that is
+neither a string nor a number) raise :class:`AnswerError`; problems of one
+entry (an unknown name, an unreadable formula) are left to the marking, which
+reports them per row.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .errors import AnswerError
+
+#: The largest answers file read (bytes): a class's sheet is a few kilobytes.
+MAX_FILE_BYTES = 1_000_000
+#: The largest number of entries in one file.
+MAX_ENTRIES = 5_000
+#: The tables with a meaning of their own; every other key is a quantity name.
+SECTIONS = ("values", "formulas", "sheet")
+SHEET_FIELDS = ("student", "title", "note")
+
+FORMS = ("value", "formula")
+
+# What reads as a number (and is marked as one): decimals, scientific notation,
+# and the non-numbers a float parser would accept, so they get a clear verdict.
+_NUMBER_LIKE = re.compile(
+    r"\s*[+-]?((\d[\d_]*(\.[\d_]*)?|\.\d[\d_]*)([eE][+-]?\d+)?|nan|inf|infinity)\s*", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One entry: a quantity name and the text written for it."""
+
+    name: str
+    text: str
+    form: str  # "value" or "formula"
+    #: where it came from, for messages: "line 4" (CSV) or "[formulas]" (TOML)
+    where: str = ""
+
+
+@dataclass(frozen=True)
+class Answers:
+    entries: tuple[Answer, ...]
+    student: str = ""
+    title: str = ""
+    note: str = ""
+    source: str = "<answers>"
+
+
+def looks_like_number(text: str) -> bool:
+    return _NUMBER_LIKE.fullmatch(text) is not None
+
+
+def classify(text: str) -> str:
+    """``"value"`` when the text reads as a number, ``"formula"`` otherwise."""
+    return "value" if looks_like_number(text) else "formula"
+
+
+def load_answers(path: str | Path) -> Answers:
+    """Read a TOML or CSV answers file (CSV when the name ends in ``.csv``)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise AnswerError(f"{path}: {size:,} bytes; an answers file may have at most {MAX_FILE_BYTES:,}")
+        raw = path.read_bytes()
+    except OSError as err:
+        raise AnswerError(f"{path}: cannot read the answers file ({err.strerror or err})") from None
+    text = decode(raw, str(path))
+    if path.suffix.lower() == ".csv":
+        return loads_csv(text, str(path))
+    return loads_toml(text, str(path))
+
+
+def decode(raw: bytes, source: str) -> str:
+    if len(raw) > MAX_FILE_BYTES:
+        raise AnswerError(f"{source}: {len(raw):,} bytes; an answers file may have at most {MAX_FILE_BYTES:,}")
+    if b"\x00" in raw:
+        raise AnswerError(f"{source}: a binary file, not an answers file (TOML or CSV text)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise AnswerError(f"{source}: not UTF-8 text (byte {err.start}); an answers file is TOML or CSV") from None
+
+
+def loads_toml(text: str, source: str = "<answers>") -> Answers:
+    try:
+        data = tomllib.loads(text, parse_float=str)
+    except tomllib.TOMLDecodeError as err:
+        raise AnswerError(f"{source}: not valid TOML: {err}") from None
+    except RecursionError:
+        raise AnswerError(f"{source}: not valid TOML: nested too deeply") from None
+    entries: list[Answer] = []
+    sheet: dict[str, str] = {}
+    for key, value in data.items():
+        if key == "sheet":
+            sheet = _sheet(value, source)
+        elif key in ("values", "formulas"):
+            if not isinstance(value, dict):
+                raise AnswerError(f"{source}: [{key}] must be a table of name = \"answer\" lines")
+            form = key[:-1]
+            entries.extend(Answer(name, _text(v, name, source), form, f"[{key}]") for name, v in value.items())
+        else:
+            answer = _text(value, key, source)
+            entries.append(Answer(key, answer, classify(answer)))
+    return _answers(entries, sheet, source)
+
+
+def loads_csv(text: str, source: str = "<answers>") -> Answers:
+    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    entries = []
+    try:
+        rows = list(csv.reader(lines))
+    except csv.Error as err:
+        raise AnswerError(f"{source}: not valid CSV: {err}") from None
+    for number, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        if number == 1 and [c.lower() for c in cells[:2]] == ["name", "answer"]:
+            continue
+        if len(cells) not in (2, 3):
+            raise AnswerError(f"{source}: row {number}: expected name,answer[,kind], got {len(cells)} cells")
+        name, answer = cells[0], cells[1]
+        kind = cells[2].lower() if len(cells) == 3 and cells[2] else classify(answer)
+        if kind not in FORMS:
+            raise AnswerError(f"{source}: row {number}: kind must be value or formula, not {kind[:20]!r}")
+        entries.append(Answer(name, answer, kind, f"row {number}"))
+    return _answers(entries, {}, source)
+
+
+def _answers(entries: list[Answer], sheet: dict[str, str], source: str) -> Answers:
+    if len(entries) > MAX_ENTRIES:
+        raise AnswerError(f"{source}: {len(entries):,} answers; the limit is {MAX_ENTRIES:,}")
+    if not entries:
+        raise AnswerError(f"{source}: no answers found (expected lines like z_h1 = \"0.378\")")
+    seen: set[tuple[str, str]] = set()
+    for entry in entries:
+        if (entry.name, entry.form) in seen:
+            raise AnswerError(f"{source}: {entry.name!r} has two {entry.form}s")
+        seen.add((entry.name, entry.form))
+    return Answers(tuple(entries), sheet.get("student", ""), sheet.get("title", ""), sheet.get("note", ""),
+                   source)
+
+
+def _text(value: Any, name: str, source: str) -> str:
+    """A TOML value as the text the student wrote (floats arrive as their source text)."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):  # before int: bool is an int
+        raise AnswerError(f"{source}: {name[:60]!r}: true/false is not an answer; write \"0.378\" or a formula")
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        raise AnswerError(f"{source}: {name[:60]!r} is a table; only [values], [formulas] and [sheet] may be "
+                          "tables (quote names with dots: \"a.b\" = ...)")
+    raise AnswerError(f"{source}: {name[:60]!r}: a {type(value).__name__} is not an answer; "
+                      "write the answer as a string")
+
+
+def _sheet(value: Any, source: str) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise AnswerError(f"{source}: [sheet] must be a table (student = \"...\")")
+    sheet = {}
+    for key, text in value.items():
+        if key not in SHEET_FIELDS:
+            raise AnswerError(f"{source}: [sheet] has no field {key[:40]!r} (fields: {', '.join(SHEET_FIELDS)})")
+        if not isinstance(text, str) or len(text) > 200:
+            raise AnswerError(f"{source}: [sheet] {key} must be a string of at most 200 characters")
+        sheet[key] = text
+    return sheet

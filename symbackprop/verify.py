@@ -1,0 +1,773 @@
+"""Mark hand derivations the way a careful examiner would, and say why each mistake is one.
+
+Values (in the network's topological order, so earlier verdicts are known):
+
+1. **correct**: equal to the exact value rounded half-up to the decimals the
+   student wrote (or exactly equal); fewer decimals than the spec asks is
+   **too few decimals** (STACK's NumDecPlaces);
+2. **early rounding**: what comes out when intermediates are rounded to the
+   displayed decimals: along the lecture's path (every quantity computed from
+   the rounded values of its operands, then rounded), or from the student's
+   own right-but-rounded earlier answers;
+3. **carried forward**: exactly what the quantity's chain-rule definition gives
+   from the student's own earlier *wrong* answers (follow-through);
+4. **wrong**, with the expected value and, where one matches, a diagnosis: each
+   candidate mistake (a flipped sign, a neighbouring weight, a missing sigma'
+   factor, a missing local input, sigma'(a) instead of a(1 - a)) is recomputed
+   exactly and compared after rounding to the student's decimals.
+
+Formulas are parsed by :mod:`mathparse` (an AST whitelist, never ``eval``) and
+compared with the quantity's chain-rule definition: first numerically at the
+exercise's values and at random points (a cheap, certain way to see a
+difference), then symbolically (both sides inlined into leaves and expanded).
+When SymPy cannot show the difference is 0 but every point agrees, the formula
+is accepted with the note "checked numerically at N random points".
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal, DecimalException, localcontext
+from fractions import Fraction
+from functools import cached_property
+from typing import Any
+
+import sympy
+from sympy import Expr, Symbol
+
+from .answers import Answer, Answers
+from .network import Network, Quantity
+from .numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
+from .numeric import Compiler, Program, Step, compile_network, leaf_values
+from .solution import Solution, did_you_mean
+
+#: Verdicts, in the order of the report's totals, with their printed labels.
+VERDICTS = {
+    "correct": "correct",
+    "too_few_decimals": "too few decimals",
+    "early_rounding": "early rounding",
+    "carried_forward": "carried forward",
+    "wrong": "wrong",
+    "invalid": "invalid",
+}
+#: Decimals beyond this are not compared (the exact value has WORK_DIGITS significant digits).
+MAX_CHECKED_DECIMALS = 40
+#: Random points a formula is checked at (besides the exercise's own values).
+RANDOM_POINTS = 3
+#: Relative agreement that counts as equal at a point (values carry 80 digits).
+AGREEMENT = Decimal("1e-40")
+#: Formulas larger than this (SymPy operations) are compared numerically only.
+SYMBOLIC_SIZE_LIMIT = 400
+#: Carried-forward messages name at most this many earlier answers.
+MAX_NAMED_SOURCES = 3
+
+
+@dataclass(frozen=True)
+class Row:
+    """One marked answer."""
+
+    name: str
+    form: str  # "value" or "formula"
+    given: str
+    expected: str
+    verdict: str  # a key of VERDICTS
+    why: str = ""
+    #: LaTeX of the quantity's symbol and of the expected formula ("" for unknown names)
+    latex: str = ""
+    expected_latex: str = ""
+
+    @property
+    def label(self) -> str:
+        return VERDICTS[self.verdict]
+
+    @property
+    def right(self) -> bool:
+        return self.verdict == "correct"
+
+
+@dataclass(frozen=True)
+class Report:
+    rows: tuple[Row, ...]
+    title: str = ""
+    student: str = ""
+    source: str = ""
+    decimals: int = 3
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(VERDICTS, 0)
+        for row in self.rows:
+            counts[row.verdict] += 1
+        return counts
+
+    @property
+    def n_right(self) -> int:
+        return self.counts["correct"]
+
+    @property
+    def exit_code(self) -> int:
+        """0 all correct, 1 something is not, 2 an entry could not be marked (invalid)."""
+        if any(row.verdict == "invalid" for row in self.rows):
+            return 2
+        return 0 if all(row.right for row in self.rows) else 1
+
+    def totals_text(self) -> str:
+        parts = [f"{n} {VERDICTS[v]}" for v, n in self.counts.items() if n]
+        return f"{self.n_right} of {len(self.rows)} right: " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class _Given:
+    """A value answer, parsed."""
+
+    answer: Answer
+    value: Fraction
+    decimals: int
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    why: str
+    value: Decimal
+
+
+# -- the marking ------------------------------------------------------------------
+
+def mark(solution: Solution, answers: Answers) -> Report:
+    """Mark every answer; rows come in the network's order (value before formula), unknown names last."""
+    marker = _Marker(solution)
+    rows = marker.mark_all(answers.entries)
+    return Report(tuple(rows), answers.title or solution.spec.title, answers.student, answers.source,
+                  solution.spec.decimals)
+
+
+@dataclass
+class _Marker:
+    solution: Solution
+    #: quantity name -> the given value's verdict and text (values only), for carried-forward messages
+    verdicts: dict[str, str] = field(default_factory=dict)
+    given_texts: dict[str, str] = field(default_factory=dict)
+    #: slots whose value on the student's path descends from a wrong answer
+    tainted: set[int] = field(default_factory=set)
+    #: memo of _inline_symbol
+    inlined: dict[Symbol, Expr] = field(default_factory=dict)
+
+    # -- shared, computed once --------------------------------------------------
+    @cached_property
+    def network(self) -> Network:
+        return self.solution.network
+
+    @cached_property
+    def decimals(self) -> int:
+        return self.solution.spec.decimals
+
+    @cached_property
+    def compiled(self) -> tuple[dict[str, int], list[Step]]:
+        return compile_network(self.network)
+
+    @property
+    def index(self) -> dict[str, int]:
+        return self.compiled[0]
+
+    @property
+    def steps(self) -> list[Step]:
+        return self.compiled[1]
+
+    @cached_property
+    def step_of(self) -> dict[str, Step]:
+        return {step.name: step for step in self.steps}
+
+    @cached_property
+    def slot_of(self) -> dict[Symbol, int]:
+        return {q.symbol: self.index[q.name] for q in self.network.quantities.values()}
+
+    @cached_property
+    def compiler(self) -> Compiler:
+        return Compiler(self.slot_of)
+
+    @cached_property
+    def exact(self) -> list[Decimal]:
+        values = self.solution.evaluation.values
+        return [values[name] for name in self.index]
+
+    @cached_property
+    def rounded_path(self) -> list[Decimal]:
+        """The lecture's path: every computed quantity from rounded operands, then rounded."""
+        slots = list(self.exact)
+        with localcontext(work_context()):
+            for step in self.steps:
+                slots[step.slot] = _round(step.program(slots), self.decimals)
+        return slots
+
+    @cached_property
+    def symbols(self) -> dict[str, Symbol]:
+        return {name: q.symbol for name, q in self.network.quantities.items()}
+
+    # -- entry point --------------------------------------------------------------
+    def mark_all(self, entries: Iterable[Answer]) -> list[Row]:
+        order = {name: i for i, name in enumerate(self.index)}
+        known = [a for a in entries if a.name in order]
+        unknown = [self._unknown(a) for a in entries if a.name not in order]
+        known.sort(key=lambda a: (order[a.name], a.form != "value"))
+        values = {a.name: a for a in known if a.form == "value"}
+        rows = {(r.name, "value"): r for r in self._mark_values(values)}
+        for a in known:
+            if a.form == "formula":
+                rows[(a.name, "formula")] = self._mark_formula(a)
+        return [rows[(a.name, a.form)] for a in known] + unknown
+
+    def _unknown(self, answer: Answer) -> Row:
+        name = answer.name
+        shown = name if len(name) <= 60 else name[:57] + "..."
+        hint = did_you_mean(name[:200], list(self.index))
+        return Row(shown, answer.form, _clip(answer.text), "", "invalid", f"unknown quantity {shown!r}{hint}")
+
+    # -- values -------------------------------------------------------------------
+    def _mark_values(self, answers: dict[str, Answer]) -> list[Row]:
+        """Walk the graph in order: the student's own path (their values where given) is built alongside."""
+        rows: list[Row] = []
+        given: dict[str, _Given] = {}
+        for name, answer in answers.items():
+            parsed = _parse_value(answer)
+            if isinstance(parsed, Row):
+                rows.append(self._with_quantity(parsed))
+            else:
+                given[name] = parsed
+        # the student's path, at full precision and rounded, and which values are tainted by a wrong answer
+        own_exact = list(self.exact)
+        own_rounded = list(self.exact)
+        tainted = self.tainted
+        names = list(self.index)
+        with localcontext(work_context()):
+            for name, i in self.index.items():
+                step = self.step_of.get(name)
+                if step is not None:
+                    own_exact[i] = step.program(own_exact)
+                    own_rounded[i] = _round(step.program(own_rounded), self.decimals)
+                upstream = {d for d in step.depends if d in tainted} if step is not None else set()
+                if name in given:
+                    row = self._mark_value(given[name], step, own_exact[i], own_rounded[i], upstream, names)
+                    rows.append(row)
+                    self.verdicts[name] = row.verdict
+                    self.given_texts[name] = _clip(given[name].answer.text, 30)
+                    own_exact[i] = own_rounded[i] = _decimal(given[name].value)
+                    if row.verdict in ("wrong", "carried_forward"):
+                        tainted.add(i)
+                elif upstream:
+                    tainted.add(i)
+        return rows
+
+    def _mark_value(self, given: _Given, step: Step | None, own_exact: Decimal, own_rounded: Decimal,
+                    upstream: set[int], names: list[str]) -> Row:
+        name = given.answer.name
+        q = self.network[name]
+        i = self.index[name]
+        exact = self.exact[i]
+        shown_decimals = min(max(given.decimals, self.decimals), MAX_CHECKED_DECIMALS)
+        row = Row(name, "value", given.answer.text, display(exact, shown_decimals), "wrong", latex=q.latex)
+
+        def verdict(v: str, why: str = "") -> Row:
+            return Row(row.name, row.form, row.given, row.expected, v, why, row.latex)
+
+        decimals = min(given.decimals, MAX_CHECKED_DECIMALS)
+        if Fraction(exact) == given.value and self.solution.evaluation.exact.get(name, False):
+            return verdict("correct")
+        if _matches(exact, given.value, decimals):
+            if given.decimals < self.decimals:
+                return verdict("too_few_decimals",
+                               f"{given.decimals} decimal{'s' if given.decimals != 1 else ''} given, "
+                               f"{self.decimals} asked; {display(exact, self.decimals)} at full precision")
+            if given.decimals > MAX_CHECKED_DECIMALS:
+                return verdict("correct", f"checked to {MAX_CHECKED_DECIMALS} decimals")
+            return verdict("correct")
+        full = f"full precision gives {display(exact, shown_decimals)}"
+        if step is not None:
+            if not upstream:
+                if _matches(self.rounded_path[i], given.value, decimals):
+                    return verdict("early_rounding", f"intermediates rounded to {self.decimals} decimals; {full}")
+                for own in (own_rounded, own_exact):
+                    if _matches(own, given.value, decimals):
+                        return verdict("early_rounding", f"from your rounded earlier answers; {full}")
+            else:
+                for own in (own_exact, own_rounded):
+                    if _matches(own, given.value, decimals):
+                        sources = self._sources(upstream, names)
+                        return verdict("carried_forward",
+                                       f"right method applied to your {sources}; {full}")
+        for candidate in self._diagnoses(q):
+            if _matches(candidate.value, given.value, decimals):
+                return verdict("wrong", candidate.why)
+        return verdict("wrong", "")
+
+    def _sources(self, upstream: set[int], names: list[str]) -> str:
+        """The student's wrong given answers that a tainted value descends from."""
+        found: list[str] = []
+        seen: set[int] = set()
+        stack = sorted(upstream, reverse=True)
+        while stack and len(found) < MAX_NAMED_SOURCES:
+            i = stack.pop()
+            if i in seen:
+                continue
+            seen.add(i)
+            name = names[i]
+            if self.verdicts.get(name) in ("wrong", "carried_forward"):
+                found.append(f"{name} = {self.given_texts[name]}")
+                continue
+            step = self.step_of.get(name)
+            if step is not None:
+                stack.extend(d for d in step.depends if d in self.tainted)
+        return ", ".join(found) if found else "earlier answers"
+
+    # -- diagnoses ----------------------------------------------------------------
+    def _diagnoses(self, q: Quantity) -> Iterable[_Candidate]:
+        """Candidate wrong values for ``q``, most telling first, each computed exactly."""
+        i = self.index[q.name]
+        exact = self.exact[i]
+        yield _Candidate(f"sign flipped (expected {display(exact, self.decimals)})", -exact)
+        if q.definition is None:
+            return
+        ancestors = self._ancestors(q)
+        for why, overrides in self._mutations(q, ancestors):
+            try:
+                value = self._rerun(overrides, i)
+            except (DecimalException, TypeError, KeyError, ZeroDivisionError):
+                continue
+            if value != exact:
+                yield _Candidate(why, value)
+
+    def _ancestors(self, q: Quantity) -> list[Quantity]:
+        """``q`` and every computed quantity it depends on, in topological order."""
+        seen: set[Symbol] = set()
+        stack = [q.symbol]
+        while stack:
+            s = stack.pop()
+            if s in seen:
+                continue
+            seen.add(s)
+            d = self.network.by_symbol[s].definition
+            if d is not None:
+                stack.extend(d.free_symbols)
+        return [p for p in self.network.quantities.values() if p.symbol in seen and p.definition is not None]
+
+    def _mutations(self, q: Quantity, ancestors: list[Quantity]) -> Iterable[tuple[str, dict[str, Expr]]]:
+        """(diagnosis, replaced definitions): the quantity's own slips first, then those upstream."""
+        for a in reversed(ancestors):
+            yield from self._slips(a)
+        slopes = {a.name: s for a in ancestors if (s := self._slope(a)) is not None}
+        if len(slopes) > 1:
+            yield "every activation slope (sigma' factor) is missing", {n: d for n, (d, _) in slopes.items()}
+
+    def _slips(self, a: Quantity) -> Iterable[tuple[str, dict[str, Expr]]]:
+        """The usual slips in one quantity's own definition."""
+        net = self.network
+        definition = a.definition
+        assert definition is not None
+        if a.kind == "updated":
+            theta = net.sym(a.name[:-1])
+            if definition != theta:
+                yield (f"{a.name}: the step was added (theta + eta*dE/dtheta) instead of subtracted",
+                       {a.name: 2 * theta - definition})
+        slope = self._slope(a)
+        if slope is not None:
+            d_act, local = slope
+            yield f"the activation slope {_text(local)} is missing from {a.name}", {a.name: d_act}
+            wrong = self._slope_of_activation(a, local)
+            if wrong is not None:
+                yield (f"{a.name} uses {_text(wrong)} (sigma'(a), the slope at the activation) instead of "
+                       f"{_text(local)}"), {a.name: sympy.Mul(d_act, wrong)}
+        if a.kind == "grad":
+            param = a.name[len(net.namer.grad_ascii("")):]
+            inputs = self._local_inputs(param)
+            if inputs:
+                dropped = definition.xreplace(dict.fromkeys(inputs, sympy.S.One))
+                yield f"the local input {', '.join(map(str, inputs))} is missing from {a.name}", {a.name: dropped}
+            for other in self._neighbours.get(param, ()):
+                other_grad = net.quantities.get(net.namer.grad_ascii(other))
+                if other_grad is not None and other_grad.definition is not None:
+                    yield (f"{a.name} computed as {other_grad.name} (the delta and local input of the "
+                           f"neighbouring weight {other})"), {a.name: other_grad.definition}
+        if a.kind in ("pre", "post_pre", "d_act"):
+            present = [s for s in definition.free_symbols if str(s) in self._neighbour_symbols]
+            for w in sorted(present, key=str):
+                for n in self._neighbour_symbols[str(w)]:
+                    if n not in definition.free_symbols:
+                        yield f"{n} used instead of {w} in {a.name}", {a.name: definition.xreplace({w: n})}
+                    elif str(w) < str(n):
+                        yield f"{w} and {n} swapped in {a.name}", {a.name: definition.xreplace({w: n, n: w})}
+        if a.kind == "d_act" and a.layer == net.n_layers:
+            yield (f"sign of {a.name} flipped ({_text(-definition)} instead of {_text(definition)})",
+                   {a.name: -definition})
+
+    def _rerun(self, overrides: dict[str, Expr], target: int) -> Decimal:
+        """The target's value when some definitions are replaced (only the affected steps are rerun)."""
+        programs: dict[int, Program] = {self.index[n]: self.compiler(e) for n, e in overrides.items()}
+        slots = list(self.exact)
+        affected = set(programs)
+        with localcontext(work_context()):
+            for step in self.steps:
+                if step.slot in programs:
+                    slots[step.slot] = programs[step.slot](slots)
+                elif step.depends & affected:
+                    slots[step.slot] = step.program(slots)
+                    affected.add(step.slot)
+                if step.slot == target:
+                    break
+        return slots[target]
+
+    def _slope(self, q: Quantity) -> tuple[Expr, Expr] | None:
+        """(dE/da, slope) of a delta written as ``dE/da * slope``; None for other quantities."""
+        if q.kind != "d_pre" or not isinstance(q.definition, sympy.Mul):
+            return None
+        d_acts = [f for f in q.definition.args if f in self.network.by_symbol
+                  and self.network.by_symbol[f].kind == "d_act"]
+        if len(d_acts) != 1:
+            return None
+        rest = [f for f in q.definition.args if f is not d_acts[0]]
+        slope = sympy.Mul(*rest)
+        if slope == 1:
+            return None
+        return d_acts[0], slope
+
+    def _slope_of_activation(self, q: Quantity, slope: Expr) -> Expr | None:
+        """The slope with the activation a replaced by f(a): sigma(h)(1 - sigma(h)) for h(1 - h)."""
+        if q.layer is None or q.unit is None:
+            return None
+        layer = self.network.layers[q.layer - 1]
+        f = layer.elementwise
+        if f is None:
+            return None
+        a = self.network.activation_symbol(q.layer, q.unit, q.example or 1)
+        if a not in slope.free_symbols:
+            return None
+        return slope.xreplace({a: f.apply(a)})
+
+    def _local_inputs(self, param: str) -> list[Symbol]:
+        for p in self.network.parameters:
+            if p.name == param and p.kind == "weight" and p.from_unit is not None:
+                return [self.network.activation_symbol(p.layer - 1, p.from_unit, e)
+                        for e in range(1, self.network.n_examples + 1)]
+        return []
+
+    @cached_property
+    def _neighbours(self) -> dict[str, tuple[str, ...]]:
+        """Each weight's neighbours: the other weights into the same unit from the adjacent inputs,
+        and the same-position weight of the adjacent unit."""
+        where = {}
+        for p in self.network.parameters:
+            if p.kind == "weight" and p.from_unit is not None:
+                where[(p.layer, p.to_units[0], p.from_unit)] = p.name
+        result: dict[str, tuple[str, ...]] = {}
+        for (layer, j, k), name in where.items():
+            near = [(layer, j, k - 1), (layer, j, k + 1), (layer, j - 1, k), (layer, j + 1, k)]
+            result[name] = tuple(where[n] for n in near if n in where)
+        return result
+
+    @cached_property
+    def _neighbour_symbols(self) -> dict[str, list[Symbol]]:
+        """The same for the weights' symbols, before and after the update (w5 -> w6, w5' -> w6')."""
+        result: dict[str, list[Symbol]] = {}
+        for name, near in self._neighbours.items():
+            for suffix in ("", "'"):
+                if name + suffix in self.symbols:
+                    result[name + suffix] = [self.symbols[n + suffix] for n in near if n + suffix in self.symbols]
+        return result
+
+    # -- formulas -----------------------------------------------------------------
+    def _mark_formula(self, answer: Answer) -> Row:
+        from .errors import SymbackpropError
+        from .mathparse import parse_formula
+
+        q = self.network[answer.name]
+        expected_expr = q.definition if q.definition is not None else self._leaf_constant(q)
+        expected = _text(expected_expr)
+        expected_latex = self.solution.printer.doprint(expected_expr)
+        row = Row(q.name, "formula", _clip(answer.text), expected, "wrong", latex=q.latex,
+                  expected_latex=expected_latex)
+
+        def verdict(v: str, why: str = "") -> Row:
+            return Row(row.name, row.form, row.given, row.expected, v, why, row.latex, row.expected_latex)
+
+        try:
+            from .activations import FORMULA_FUNCTIONS
+
+            student = parse_formula(answer.text, self.symbols, FORMULA_FUNCTIONS)
+        except (SymbackpropError, ValueError, RecursionError) as err:
+            return verdict("invalid", _one_line(str(err)))
+        circular = self._circular(q, student)
+        if circular:
+            return verdict("wrong", circular)
+        agree = self._agree_numerically(student, expected_expr)
+        if agree is None:
+            return verdict("wrong", "cannot be evaluated at the exercise's values (division by zero, log of "
+                                    "a negative number, or a function symbackprop cannot evaluate)")
+        here, everywhere = agree
+        if everywhere:
+            if self._equal_symbolically(student, expected_expr):
+                return verdict("correct")
+            return verdict("correct", f"checked numerically at {RANDOM_POINTS} random points")
+        why = self._formula_difference(student, expected_expr)
+        if here:
+            why = "right value for this exercise, but not the general formula" + (f"; {why}" if why else "")
+        return verdict("wrong", why)
+
+    def _leaf_constant(self, q: Quantity) -> Expr:
+        return sympy.Rational(leaf_values(self.network)[q.name])
+
+    def _circular(self, q: Quantity, student: Expr) -> str:
+        used = student.free_symbols
+        if q.symbol in used:
+            return f"circular: the formula uses {q.name} itself"
+        later = self._descendants(q.symbol)
+        bad = sorted((str(s) for s in used if s in later), key=lambda n: self.index[n])
+        if bad:
+            return f"circular: {bad[0]} is computed from {q.name}"
+        return ""
+
+    def _descendants(self, symbol: Symbol) -> set[Symbol]:
+        found = {symbol}
+        for q in self.network.quantities.values():
+            if q.definition is not None and q.definition.free_symbols & found:
+                found.add(q.symbol)
+        found.discard(symbol)
+        return found
+
+    @cached_property
+    def points(self) -> list[list[Decimal]]:
+        """The exercise's own values, then RANDOM_POINTS evaluations at random leaves (seeded)."""
+        rng = random.Random(20240517)
+        leaves = leaf_values(self.network)
+        points = [self.exact]
+        for _ in range(RANDOM_POINTS):
+            slots = list(self.exact)
+            for name, value in self._random_leaves(rng, leaves).items():
+                slots[self.index[name]] = to_decimal(value)
+            with localcontext(work_context()):
+                for step in self.steps:
+                    slots[step.slot] = step.program(slots)
+            points.append(slots)
+        return points
+
+    def _random_leaves(self, rng: random.Random, leaves: dict[str, Any]) -> dict[str, sympy.Rational]:
+        """Random nonzero rationals for inputs and parameters; targets stay valid for the loss."""
+        spec = self.network.spec
+        out: dict[str, sympy.Rational] = {}
+        targets = [q for q in self.network.quantities.values() if q.kind == "target"]
+        for name in leaves:
+            kind = self.network[name].kind
+            if kind in ("input", "weight", "bias", "learning_rate"):
+                out[name] = sympy.Rational(rng.choice([-1, 1]) * rng.randint(7, 97), 100)
+        if spec.loss == "cross_entropy":
+            for e in range(1, self.network.n_examples + 1):
+                group = [q for q in targets if (q.example or 1) == e]
+                weights = [rng.randint(1, 9) for _ in group]
+                for q, w in zip(group, weights, strict=True):
+                    out[q.name] = sympy.Rational(w, sum(weights))
+        else:
+            for q in targets:
+                out[q.name] = sympy.Rational(rng.randint(5, 95), 100)
+        return out
+
+    def _agree_numerically(self, student: Expr, expected: Expr) -> tuple[bool, bool] | None:
+        """(agrees at the exercise's values, agrees at every point); None if it cannot be evaluated there."""
+        try:
+            s_program, e_program = self.compiler(student), self.compiler(expected)
+        except (TypeError, KeyError, ValueError):
+            return None
+        results = []
+        with localcontext(work_context()):
+            for slots in self.points:
+                try:
+                    s, e = s_program(slots), e_program(slots)
+                except (DecimalException, ZeroDivisionError, OverflowError, ValueError):
+                    if slots is self.exact:
+                        return None
+                    results.append(False)
+                    continue
+                results.append(abs(s - e) <= AGREEMENT * max(Decimal(1), abs(e)))
+        return results[0], all(results)
+
+    def _equal_symbolically(self, student: Expr, expected: Expr) -> bool:
+        if sympy.count_ops(student, visual=False) > SYMBOLIC_SIZE_LIMIT:
+            return False
+        difference = self._inline(student) - self._inline(expected)
+        try:
+            return bool(sympy.expand(difference) == 0)
+        except (RecursionError, ValueError, TypeError):
+            return False
+
+    def _inline(self, expr: Expr) -> Expr:
+        """``expr`` with every computed quantity replaced by its definition, down to the leaves."""
+        need = [s for s in expr.free_symbols if self.network.by_symbol[s].definition is not None]
+        return expr.xreplace({s: self._inline_symbol(s) for s in need})
+
+    def _inline_symbol(self, symbol: Symbol) -> Expr:
+        done = self.inlined.get(symbol)
+        if done is None:
+            definition = self.network.by_symbol[symbol].definition
+            assert definition is not None
+            done = self._inline(definition)
+            self.inlined[symbol] = done
+        return done
+
+    def _forward_form(self, expr: Expr) -> Expr:
+        """Backward quantities inlined, forward ones folded back into their symbols (h1, yhat, z_o)."""
+        forward = ("pre", "act", "loss", "post_pre", "post_act", "post_loss")
+        inlined = self._inline(expr)
+        folds = {self._inline_symbol(q.symbol): q.symbol for q in reversed(self.network.quantities.values())
+                 if q.kind in forward and q.definition is not None}
+        return inlined.xreplace(folds)
+
+    def _formula_difference(self, student: Expr, expected: Expr) -> str:
+        """Name the factor or term by which a wrong formula differs, when it is a simple one."""
+        if sympy.count_ops(student, visual=False) > SYMBOLIC_SIZE_LIMIT:
+            return ""
+        try:
+            s, e = self._forward_form(student), self._forward_form(expected)
+            if e == 0:
+                return ""
+            ratio = sympy.factor(sympy.cancel(s / e))
+            if ratio == -1:
+                return "differs by sign"
+            if ratio.is_Number:
+                return f"differs by a factor {_text(ratio)}"
+            numerator, denominator = ratio.as_numer_denom()
+            sign_n, extra = _factors(numerator)
+            sign_d, missing = _factors(denominator)
+            if extra is not None and missing is not None:
+                swapped = self._activation_slope_swap(extra, missing)
+                if swapped or 0 < len(extra) + len(missing) <= 3:
+                    return self._factor_message(extra, missing, sign_n * sign_d)
+            difference = sympy.expand(s - e)
+            if isinstance(difference, sympy.Mul | Symbol):
+                return f"extra term {_text(difference)}"
+            if isinstance(-difference, sympy.Mul | Symbol):
+                return f"missing term {_text(-difference)}"
+        except (RecursionError, ValueError, TypeError, sympy.PolynomialError):
+            return ""
+        return ""
+
+    def _factor_message(self, extra: list[Expr], missing: list[Expr], sign: int) -> str:
+        """"missing factor h1*(1 - h1)", or sigma'(a) named when it stands where a(1 - a) belongs."""
+        parts = []
+        swapped = self._activation_slope_swap(extra, missing)
+        if swapped:
+            parts.append(swapped)
+        else:
+            if missing:
+                parts.append(f"missing factor {_text(sympy.Mul(*missing, evaluate=False))}")
+            if extra:
+                parts.append(f"extra factor {_text(sympy.Mul(*extra, evaluate=False))}")
+        if sign < 0:
+            parts.append("and the sign differs")
+        return ", ".join(parts)
+
+    def _activation_slope_swap(self, extra: list[Expr], missing: list[Expr]) -> str:
+        if not extra or not missing:
+            return ""
+        have, want = sympy.Mul(*extra), sympy.Mul(*missing)
+        for q in self.network.of_kind("act", "post_act"):
+            if q.symbol in want.free_symbols and q.layer is not None:
+                f = self.network.layers[q.layer - 1].elementwise
+                if f is not None and sympy.expand(have - want.xreplace({q.symbol: f.apply(q.symbol)})) == 0:
+                    shown = want.xreplace({q.symbol: f.apply(q.symbol)})
+                    return (f"{_text(shown)} (sigma'({q.name}), the slope at the activation) used instead of "
+                            f"{_text(want)}")
+        return ""
+
+    # -- helpers ------------------------------------------------------------------
+    def _with_quantity(self, row: Row) -> Row:
+        q = self.network[row.name]
+        i = self.index[row.name]
+        return Row(row.name, row.form, row.given, display(self.exact[i], self.decimals), row.verdict, row.why,
+                   q.latex)
+
+
+def _parse_value(answer: Answer) -> _Given | Row:
+    from .errors import SymbackpropError
+    from .mathparse import parse_number
+
+    try:
+        parsed = parse_number(answer.text)
+    except (SymbackpropError, ValueError) as err:
+        return Row(answer.name, "value", _clip(answer.text), "", "invalid", _one_line(str(err)))
+    value = parsed.value
+    return _Given(answer, Fraction(int(value.p), int(value.q)), int(parsed.decimals))
+
+
+def _matches(candidate: Decimal, given: Fraction, decimals: int) -> bool:
+    """``candidate`` rounded half-up to ``decimals`` places equals the given value."""
+    if abs(given) > 10**30 or abs(candidate) > 10**30:
+        return False
+    try:
+        return Fraction(round_half_up(candidate, decimals)) == given
+    except DecimalException:
+        return False
+
+
+def _round(value: Decimal, decimals: int) -> Decimal:
+    if not value.is_finite() or abs(value) > 10**30:
+        return value
+    return round_half_up(value, decimals)
+
+
+def _decimal(value: Fraction) -> Decimal:
+    with localcontext(work_context()):
+        return to_decimal(value)
+
+
+def _factors(expr: Expr) -> tuple[int, list[Expr] | None]:
+    """(sign, factors) of a product, each factor written the way a lecture does (1 - h1, not h1 - 1);
+    factors None when one has more than three terms."""
+    coeff, factors = sympy.factor_list(expr)
+    sign = -1 if coeff < 0 else 1
+    out: list[Expr] = []
+    for f, power in factors:
+        if len(sympy.Add.make_args(f)) > 3:
+            return sign, None
+        if _reads_better_negated(f):
+            f = -f
+            sign *= (-1) ** int(power)
+        out.extend([f] * int(power))
+    if abs(coeff) != 1:
+        out.insert(0, abs(coeff))
+    return sign, out
+
+
+def _reads_better_negated(f: Expr) -> bool:
+    """h1 - 1 -> 1 - h1 (a negative constant term), t - yhat stays, -x -> x."""
+    terms = sympy.Add.make_args(f)
+    constants = [t for t in terms if t.is_Number]
+    if constants:
+        return bool(constants[0] < 0)
+    return sum(1 for t in terms if t.could_extract_minus_sign()) > len(terms) / 2
+
+
+def _text(expr: Expr) -> str:
+    """ASCII text of an expression, products flattened: dE/dyhat*yhat*(1 - yhat)."""
+    return sympy.sstr(_flatten(expr), order="none")
+
+
+def _flatten(expr: Expr) -> Expr:
+    if not expr.args:
+        return expr
+    args = [_flatten(a) for a in expr.args]
+    if isinstance(expr, sympy.Mul):
+        flat: list[Expr] = []
+        for a in args:
+            flat.extend(a.args if isinstance(a, sympy.Mul) else [a])
+        return sympy.Mul(*flat, evaluate=False)
+    return expr.func(*args, evaluate=False) if isinstance(expr, sympy.Add) else expr
+
+
+def _clip(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split()) if len(text) < 10_000 else text[:200]
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _one_line(text: str, limit: int = 160) -> str:
+    return _clip(text, limit)
+
+
+__all__ = ["Report", "Row", "VERDICTS", "mark", "WORK_DIGITS"]
