@@ -46,6 +46,15 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--seed", type=int, default=0)
     new.add_argument("--scheme", choices=("sequential", "indexed"), default=None, help="notation")
     new.set_defaults(run=_new)
+
+    verify = commands.add_parser("verify", help="mark hand-derived values and formulas (an answers file)",
+                                 usage="symbackprop verify [SPEC] ANSWERS [--format text|json|tex] [-o FILE]")
+    verify.add_argument("paths", nargs="+", metavar="[SPEC] ANSWERS",
+                        help="answers file (TOML or .csv), after an optional spec (default: the lecture network)")
+    verify.add_argument("--format", choices=("text", "json", "tex"), default=None,
+                        help="report format (default text; from -o's suffix when given)")
+    verify.add_argument("-o", "--output", default=None, help="write the report here (.pdf: a compiled marked sheet)")
+    verify.set_defaults(run=_verify)
     return parser
 
 
@@ -72,6 +81,15 @@ def _new(args: argparse.Namespace) -> int:
     sys.stdout.write(new_spec(parse_layers(args.layers), activation=args.activation, loss=args.loss,
                               seed=args.seed, output=args.output, scheme=args.scheme))
     return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from .verify import run_verify
+
+    if len(args.paths) > 2:
+        raise UsageError("verify takes [SPEC] ANSWERS: at most two paths")
+    spec, answers = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
+    return run_verify(spec, answers, args.format, args.output)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -60,6 +60,8 @@ RANDOM_POINTS = 3
 AGREEMENT = Decimal("1e-40")
 #: Formulas larger than this (SymPy operations) are compared numerically only.
 SYMBOLIC_SIZE_LIMIT = 400
+#: Quantities that formulas are compared through (inlined): polynomial in the forward quantities.
+BACKWARD_KINDS = ("d_act", "d_pre", "grad", "updated")
 #: Carried-forward messages name at most this many earlier answers.
 MAX_NAMED_SOURCES = 3
 
@@ -151,8 +153,9 @@ class _Marker:
     given_texts: dict[str, str] = field(default_factory=dict)
     #: slots whose value on the student's path descends from a wrong answer
     tainted: set[int] = field(default_factory=set)
-    #: memo of _inline_symbol
+    #: memos of _inline_symbol and _backward_symbol
     inlined: dict[Symbol, Expr] = field(default_factory=dict)
+    backward_inlined: dict[Symbol, Expr] = field(default_factory=dict)
 
     # -- shared, computed once --------------------------------------------------
     @cached_property
@@ -244,8 +247,12 @@ class _Marker:
             for name, i in self.index.items():
                 step = self.step_of.get(name)
                 if step is not None:
-                    own_exact[i] = step.program(own_exact)
-                    own_rounded[i] = _round(step.program(own_rounded), self.decimals)
+                    try:
+                        own_exact[i] = step.program(own_exact)
+                        own_rounded[i] = _round(step.program(own_rounded), self.decimals)
+                    except (DecimalException, ZeroDivisionError, ValueError):
+                        # an absurd earlier answer (1e999 into exp): fall back to the true values
+                        own_exact[i], own_rounded[i] = self.exact[i], self.rounded_path[i]
                 upstream = {d for d in step.depends if d in tainted} if step is not None else set()
                 if name in given:
                     row = self._mark_value(given[name], step, own_exact[i], own_rounded[i], upstream, names)
@@ -589,13 +596,23 @@ class _Marker:
         return results[0], all(results)
 
     def _equal_symbolically(self, student: Expr, expected: Expr) -> bool:
+        """SymPy shows student - expected == 0: as written, then inlined into the leaves, then (for a
+        student who wrote exp) with sigma rewritten as 1/(1 + exp(-z))."""
         if sympy.count_ops(student, visual=False) > SYMBOLIC_SIZE_LIMIT:
             return False
-        difference = self._inline(student) - self._inline(expected)
         try:
-            return bool(sympy.expand(difference) == 0)
-        except (RecursionError, ValueError, TypeError):
+            if sympy.expand(student - expected) == 0:
+                return True
+            if sympy.expand(self._forward_form(student) - self._forward_form(expected)) == 0:
+                return True
+            difference = sympy.expand(self._inline(student) - self._inline(expected))
+            if difference == 0:
+                return True
+            if student.has(sympy.exp) and sympy.count_ops(difference, visual=False) <= SYMBOLIC_SIZE_LIMIT:
+                return bool(sympy.cancel(sympy.expand(difference.rewrite(sympy.exp))) == 0)
+        except (RecursionError, ValueError, TypeError, sympy.PolynomialError):
             return False
+        return False
 
     def _inline(self, expr: Expr) -> Expr:
         """``expr`` with every computed quantity replaced by its definition, down to the leaves."""
@@ -611,13 +628,37 @@ class _Marker:
             self.inlined[symbol] = done
         return done
 
-    def _forward_form(self, expr: Expr) -> Expr:
-        """Backward quantities inlined, forward ones folded back into their symbols (h1, yhat, z_o)."""
+    @cached_property
+    def _folds(self) -> dict[Expr, Symbol]:
+        """Forward definitions in SymPy's canonical form -> their symbol (sigma(z_h1) -> h1)."""
         forward = ("pre", "act", "loss", "post_pre", "post_act", "post_loss")
-        inlined = self._inline(expr)
-        folds = {self._inline_symbol(q.symbol): q.symbol for q in reversed(self.network.quantities.values())
-                 if q.kind in forward and q.definition is not None}
-        return inlined.xreplace(folds)
+        return {q.definition.doit(): q.symbol for q in self.network.quantities.values()
+                if q.kind in forward and q.definition is not None}
+
+    def _fold(self, expr: Expr) -> Expr:
+        """Forward sub-expressions replaced by their names, innermost first (w1*x1 + w2*x2 + b1 -> z_h1)."""
+        for _ in range(2 * self.network.n_layers + 4):
+            folded = expr.xreplace(self._folds)
+            if folded == expr:
+                break
+            expr = folded
+        return expr
+
+    def _forward_form(self, expr: Expr) -> Expr:
+        """The formula over forward quantities: sums and activations folded into their names, every
+        backward quantity (dE/d..., updated parameters) inlined; no activation is re-evaluated."""
+        expr = self._fold(expr)
+        backward = [s for s in expr.free_symbols if self.network.by_symbol[s].kind in BACKWARD_KINDS]
+        return expr.xreplace({s: self._backward_symbol(s) for s in backward})
+
+    def _backward_symbol(self, symbol: Symbol) -> Expr:
+        done = self.backward_inlined.get(symbol)
+        if done is None:
+            definition = self.network.by_symbol[symbol].definition
+            assert definition is not None
+            done = self._forward_form(definition)
+            self.backward_inlined[symbol] = done
+        return done
 
     def _formula_difference(self, student: Expr, expected: Expr) -> str:
         """Name the factor or term by which a wrong formula differs, when it is a simple one."""
@@ -692,8 +733,20 @@ def _parse_value(answer: Answer) -> _Given | Row:
         parsed = parse_number(answer.text)
     except (SymbackpropError, ValueError) as err:
         return Row(answer.name, "value", _clip(answer.text), "", "invalid", _one_line(str(err)))
-    value = parsed.value
-    return _Given(answer, Fraction(int(value.p), int(value.q)), int(parsed.decimals))
+    value = Fraction(int(parsed.value.p), int(parsed.value.q))
+    return _Given(answer, value, _decimals_written(value, parsed.decimals, parsed.significant))
+
+
+def _decimals_written(value: Fraction, decimals: int | None, significant: int) -> int:
+    """Decimals as written; in scientific notation, the place of the last significant digit
+    (2.26e-4 -> 6, 1.5e3 -> -2)."""
+    if decimals is not None:
+        return decimals
+    if value == 0:
+        return max(significant - 1, 0)
+    with localcontext(work_context()):
+        adjusted = to_decimal(abs(value)).adjusted()
+    return significant - 1 - adjusted
 
 
 def _matches(candidate: Decimal, given: Fraction, decimals: int) -> bool:
@@ -770,4 +823,109 @@ def _one_line(text: str, limit: int = 160) -> str:
     return _clip(text, limit)
 
 
-__all__ = ["Report", "Row", "VERDICTS", "mark", "WORK_DIGITS"]
+# -- the report in three formats ---------------------------------------------------
+
+def report_text(report: Report) -> str:
+    """A table for the terminal: name, given, expected, verdict, why; then the totals."""
+    header = ("name", "given", "expected", "verdict", "why")
+    cells = [(r.name, _clip(r.given, 36), _clip(r.expected, 36), r.label, r.why) for r in report.rows]
+    widths = [max(len(c[i]) for c in [header, *cells]) for i in range(4)]
+    lines = []
+    for c in [header, *cells]:
+        lines.append("  ".join(text.ljust(w) for text, w in zip(c[:4], widths, strict=True)) + "  " + c[4])
+    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 3)
+    title = f"{report.title}: " if report.title else ""
+    who = f" ({report.student})" if report.student else ""
+    lines.append("")
+    lines.append(f"{title}{report.totals_text()}{who}")
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+def report_data(report: Report) -> dict[str, Any]:
+    return {
+        "title": report.title,
+        "student": report.student,
+        "source": report.source,
+        "decimals": report.decimals,
+        "right": report.n_right,
+        "total": len(report.rows),
+        "totals": report.counts,
+        "exit_code": report.exit_code,
+        "rows": [{"name": r.name, "form": r.form, "given": r.given, "expected": r.expected,
+                  "verdict": r.verdict, "label": r.label, "why": r.why} for r in report.rows],
+    }
+
+
+def report_json(report: Report) -> str:
+    import json
+
+    return json.dumps(report_data(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def report_tex(report: Report) -> str:
+    """A marked sheet a teacher can return (LaTeX); every piece of user text is escaped by the template."""
+    from .render import Tex, header_comment, render_tex
+
+    rows = []
+    for r in report.rows:
+        symbol = Tex(f"${r.latex}$") if r.latex else r.name
+        if r.form == "formula" and r.expected_latex:
+            expected: str = Tex(f"${r.expected_latex}$")
+        else:
+            expected = r.expected
+        rows.append({"symbol": symbol, "given": r.given, "expected": expected, "verdict": r.verdict,
+                     "label": r.label, "why": r.why})
+    counts = [(VERDICTS[v], n) for v, n in report.counts.items() if n]
+    return render_tex("verify_report.tex.j2", header=Tex(header_comment()), title=report.title or "answers",
+                      student=report.student, source=report.source, decimals=report.decimals,
+                      right=report.n_right, total=len(report.rows), counts=counts, rows=rows)
+
+
+# -- the command ---------------------------------------------------------------------
+
+def solve_for_marking(spec: Any = None) -> Solution:
+    """Derive and evaluate without the gradient proofs (``check``'s job): marking needs the definitions."""
+    from .derive import derive
+    from .numeric import evaluate
+    from .spec import Spec, load_spec
+
+    if not isinstance(spec, Spec):
+        spec = load_spec(spec)
+    derivation = derive(spec, prove=False)
+    return Solution(spec, derivation, evaluate(derivation))
+
+
+def run_verify(spec: Any, answers_path: str, fmt: str | None = None, output: str | None = None) -> int:
+    """``symbackprop verify``: print or write the report; the exit code says how it went."""
+    import sys
+    from pathlib import Path
+
+    from .answers import load_answers
+    from .errors import UsageError
+
+    out = Path(output) if output else None
+    suffix = out.suffix.lower() if out else ""
+    if fmt is None:
+        fmt = {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
+    if suffix == ".pdf" and fmt != "tex":
+        raise UsageError(f"-o {output}: a PDF is made from --format tex, not {fmt}")
+    answers = load_answers(answers_path)
+    report = mark(solve_for_marking(spec), answers)
+    text = {"text": report_text, "json": report_json, "tex": report_tex}[fmt](report)
+    if out is None:
+        sys.stdout.write(text)
+    elif suffix == ".pdf":
+        from .pdf import compile_pdf
+
+        compile_pdf(text, out, jobname="verify")
+        print(f"wrote {out}: {report.totals_text()}")
+    else:
+        try:
+            out.write_text(text, encoding="utf-8")
+        except OSError as err:
+            raise UsageError(f"-o {output}: cannot write ({err.strerror or err})") from None
+        print(f"wrote {out}: {report.totals_text()}")
+    return report.exit_code
+
+
+__all__ = ["Report", "Row", "VERDICTS", "mark", "report_json", "report_tex", "report_text", "WORK_DIGITS"]
