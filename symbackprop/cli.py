@@ -47,6 +47,19 @@ def build_parser() -> argparse.ArgumentParser:
     new.add_argument("--scheme", choices=("sequential", "indexed"), default=None, help="notation")
     new.set_defaults(run=_new)
 
+    worksheet = commands.add_parser("worksheet", help="the lecture handout of a spec (.tex, .pdf or .md)")
+    _spec_arg(worksheet)
+    worksheet.add_argument("-o", "--output-dir", default="output", help="folder to write into (default output/)")
+    worksheet.add_argument("--pdf", action="store_true", help="also compile <name>.pdf (needs TeX Live)")
+    worksheet.add_argument("--format", choices=("tex", "md"), default="tex", help="tex (default) or md")
+    worksheet.add_argument("--sections", default=None,
+                           help="comma-separated subset of: problem,activation,diagram,forward,equations,"
+                                "walkthrough,chain,summary,update,reference,verification")
+    worksheet.add_argument("--chain", default=None, metavar="PARAM",
+                           help="parameter of the expanded chain (default: a first-layer weight)")
+    worksheet.add_argument("--edge-values", action="store_true", help="label diagram edges with values")
+    worksheet.set_defaults(run=_worksheet)
+
     verify = commands.add_parser("verify", help="mark hand-derived values and formulas (an answers file)",
                                  usage="symbackprop verify [SPEC] ANSWERS [--format text|json|tex] [-o FILE]")
     verify.add_argument("paths", nargs="+", metavar="[SPEC] ANSWERS",
@@ -90,6 +103,21 @@ def _verify(args: argparse.Namespace) -> int:
         raise UsageError("verify takes [SPEC] ANSWERS: at most two paths")
     spec, answers = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
     return run_verify(spec, answers, args.format, args.output)
+
+
+def _worksheet(args: argparse.Namespace) -> int:
+    from .handout import parse_sections, worksheet_name, write_worksheet
+    from .solution import solve
+
+    sections = parse_sections(args.sections)  # bad flags fail before any work
+    if args.pdf and args.format != "tex":
+        raise UsageError("--pdf needs --format tex")
+    solution = solve(args.spec)
+    for path in write_worksheet(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf,
+                                fmt=args.format, sections=sections, chain=args.chain,
+                                edge_values=args.edge_values):
+        print(path)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,95 @@
+"""``symbackprop worksheet``: the lecture handout of any spec, as LaTeX (PDF) or Markdown.
+
+Files are written atomically (a temporary file in the target folder, then
+``os.replace``), so an error never leaves a half-written handout behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from .context import SECTIONS, handout_context
+from .errors import UsageError
+from .render import render_markdown, render_tex
+from .solution import Solution
+
+FORMATS = ("tex", "md")
+#: the partial template of every section, in the lecture's order
+PARTIALS = {name: f"{i:02d}_{name}" for i, name in enumerate(SECTIONS, start=1)}
+
+
+def parse_sections(text: str | Sequence[str] | None) -> list[str]:
+    """``"problem,forward"`` -> the sections in the lecture's order; None = all of them."""
+    if text is None:
+        return list(SECTIONS)
+    items = text.split(",") if isinstance(text, str) else [part for t in text for part in t.split(",")]
+    names = [item.strip() for item in items if item.strip()]
+    if not names:
+        raise UsageError("--sections: name at least one section (" + ",".join(SECTIONS) + ")")
+    for name in names:
+        if name not in SECTIONS:
+            raise UsageError(f"--sections: unknown section {name!r} (expected some of: {','.join(SECTIONS)})")
+    return [name for name in SECTIONS if name in names]
+
+
+def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[str] | None = None,
+                     chain: str | None = None, edge_values: bool = False) -> str:
+    """The handout's text."""
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: unknown format {fmt!r} (expected tex or md)")
+    chosen = parse_sections(sections)
+    context = handout_context(solution, chosen, chain=chain, edge_values=edge_values)
+    partials = [f"handout/{PARTIALS[name]}.{fmt}.j2" for name in chosen]
+    if fmt == "tex":
+        return render_tex("handout.tex.j2", partials=partials, **context)
+    return render_markdown("handout.md.j2", partials=partials, **context)
+
+
+def write_atomic(path: Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: bool = False, fmt: str = "tex",
+                    sections: Sequence[str] | None = None, chain: str | None = None,
+                    edge_values: bool = False) -> list[Path]:
+    """Write ``out_dir/<name>.tex`` (or ``.md``), and ``<name>.pdf`` with ``pdf``; return the paths.
+
+    Everything is rendered (and compiled) before anything is written.
+    """
+    if pdf and fmt != "tex":
+        raise UsageError("--pdf needs --format tex")
+    text = render_worksheet(solution, fmt, sections, chain, edge_values)
+    out = Path(out_dir)
+    written = []
+    if pdf:
+        from .pdf import compile_pdf
+
+        # compile into the target folder atomically first: a LaTeX error writes nothing
+        compile_pdf(text, out / f"{name}.pdf", jobname=_jobname(name))
+        written.append(out / f"{name}.pdf")
+    written.insert(0, write_atomic(out / f"{name}.{fmt}", text.encode("utf-8")))
+    return written
+
+
+def _jobname(name: str) -> str:
+    safe = "".join(c if c.isalnum() or c in "_-" else "-" for c in name)[:64].lstrip("-_")
+    return safe or "handout"
+
+
+def worksheet_name(spec_path: str | Path | None) -> str:
+    """``<stem>`` of the spec file, ``lecture`` for the built-in network."""
+    return "lecture" if spec_path is None else Path(spec_path).stem

@@ -1,0 +1,289 @@
+"""Numeric arithmetic lines a student can redo with a pocket calculator.
+
+A line is ``symbol = <expression with numbers> = result``.  The result is the
+engine's full-precision value rounded for display; the operands are shown at
+the display precision when that reproduces the result, otherwise with more
+significant digits (or scientific notation) until it does.  So every line
+holds when redone with exactly the numbers printed: ``line_reproduces`` is the
+judge, used both to choose the precision and by the tests.
+
+Leaves of the spec (inputs, targets, parameters, the learning rate) are exact
+and always shown exactly (``0.15``, ``0.50``).
+
+    >>> from symbackprop.solution import solve
+    >>> s = solve()
+    >>> quantity_line(s, "dE/dw2").latex()
+    '\\\\frac{\\\\partial E}{\\\\partial w_{2}} = 0.00453 \\\\cdot 0.10 = 0.000'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation, localcontext
+
+import sympy
+from sympy import Expr, Symbol
+
+from .latex import BackpropPrinter, _is_negative
+from .numbers import display, round_half_up, significant, work_context
+from .numeric import Compiler
+from .solution import Solution
+
+#: quantity kinds whose value is exact spec data, shown as given
+LEAF_KINDS = ("input", "target", "weight", "bias", "learning_rate")
+#: how many extra digits a line may need before we give up (a bug, not a user error)
+MAX_LEVEL = 40
+
+
+# -- number texts -----------------------------------------------------------------
+
+def exact_text(value: Decimal) -> str:
+    """An exact spec value as given: ``0.15``, ``0.10``, ``0.50``, ``-1``; at least two decimals."""
+    if value == value.to_integral_value():
+        return str(int(value))
+    text = f"{value.normalize():f}"
+    decimals = len(text.split(".")[1])
+    return f"{value.quantize(Decimal(1).scaleb(-max(2, decimals))):f}"
+
+
+def operand_text(value: Decimal, decimals: int, level: int) -> str:
+    """A computed value at precision ``level``: 0 = the display, higher = more digits.
+
+    Small values gain significant digits (``0.00453``, then ``4.533e-5`` style
+    below 1e-4); others gain decimals.
+    """
+    if level == 0:
+        return display(value, decimals)
+    if abs(value) < Decimal("0.1"):
+        return significant(value, 2 + level)
+    return display(value, decimals + level)
+
+
+def number_value(text: str) -> Decimal:
+    """The exact value of a plain number text (``0.378``, ``-4.53e-05``)."""
+    try:
+        return Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"not a number: {text!r}") from None
+
+
+def number_latex(text: str) -> str:
+    """LaTeX of a plain number text; negative and scientific numbers get parentheses.
+
+    ``-0.35`` -> ``\\left(-0.35\\right)``, ``4.53e-05`` -> ``\\left(4.53 \\times 10^{-5}\\right)``,
+    so they can stand anywhere in a product or a power.
+    """
+    body = text
+    if "e" in text or "E" in text:
+        mantissa, exponent = text.lower().split("e")
+        body = rf"{mantissa} \times 10^{{{int(exponent)}}}"
+    if body != text or text.startswith("-"):
+        return rf"\left({body}\right)"
+    return body
+
+
+def result_latex(text: str) -> str:
+    """LaTeX of a result (stands alone: no parentheses)."""
+    latex = number_latex(text)
+    if latex.startswith(r"\left("):
+        return latex[len(r"\left("):-len(r"\right)")]
+    return latex
+
+
+# -- evaluating a line from its displayed numbers -------------------------------------
+
+def evaluate_with(expr: Expr, operands: Mapping[Symbol, str]) -> Decimal:
+    """The exact value (80 digits for transcendental parts) of ``expr`` with the operand texts."""
+    symbols = list(operands)
+    program = Compiler({s: i for i, s in enumerate(symbols)})(expr)
+    with localcontext(work_context()):
+        return program([number_value(operands[s]) for s in symbols])
+
+
+def rounds_to(value: Decimal, result: str) -> bool:
+    """Does ``value`` round half-up to the displayed ``result`` (at the result's last digit)?"""
+    shown = number_value(result)
+    exponent = shown.as_tuple().exponent
+    assert isinstance(exponent, int)
+    places = -exponent
+    return round_half_up(value, places) == shown
+
+
+def line_reproduces(expr: Expr, operands: Mapping[Symbol, str], result: str) -> bool:
+    """True when ``expr`` computed from the displayed operand texts rounds to ``result``."""
+    return rounds_to(evaluate_with(expr, operands), result)
+
+
+# -- printing ---------------------------------------------------------------------------
+
+class NumericPrinter(BackpropPrinter):
+    """Prints an expression with numbers in place of symbols; products get an explicit dot."""
+
+    def _juxtapose(self, factors: list[Expr]) -> str:
+        parts = []
+        for f in factors:
+            if f == 1 and len(factors) > 1:
+                continue
+            text = self._print(f)
+            if sympy.printing.precedence.precedence(f) < sympy.printing.precedence.PRECEDENCE["Mul"]:
+                text = rf"\left({text}\right)"
+            parts.append(text)
+        return r" \cdot ".join(parts) if parts else "1"
+
+
+def print_terms(printer: BackpropPrinter, expr: Expr) -> list[str]:
+    """A sum's terms as ``printer`` prints them, each with its sign (``+ 0.3``, ``- 0.5``), the first without.
+
+    Used to break long sums over several aligned rows.
+    """
+    if not isinstance(expr, sympy.Add):
+        return [printer.doprint(expr)]
+    args = list(expr.args)
+    ordered = [t for t in args if not _is_negative(t)] + [t for t in args if _is_negative(t)]
+    out = []
+    for i, term in enumerate(ordered):
+        if _is_negative(term):
+            body = printer.doprint(-term)
+            if isinstance(-term, sympy.Add):
+                body = rf"\left({body}\right)"
+            out.append(f"- {body}" if i else f"-{body}")
+        else:
+            body = printer.doprint(term)
+            out.append(f"+ {body}" if i else body)
+    return out
+
+
+@dataclass(frozen=True)
+class Line:
+    """One arithmetic line: ``label = expression with numbers = result``."""
+
+    label: str  # LaTeX of the left-hand side
+    expr: Expr
+    operands: dict[Symbol, str]  # the displayed number text of every symbol
+    result: str  # displayed result (plain text, e.g. "0.378" or "2.27e-04")
+    level: int  # 0 = operands at the display precision
+
+    def reproduces(self) -> bool:
+        return line_reproduces(self.expr, self.operands, self.result)
+
+    def printer(self) -> NumericPrinter:
+        return NumericPrinter({s.name: number_latex(t) for s, t in self.operands.items()})
+
+    def substituted(self) -> str:
+        return self.printer().doprint(self.expr)
+
+    def is_trivial(self) -> bool:
+        """``dE/db1 = 0.005 = 0.005``: a bare symbol, nothing to compute."""
+        return isinstance(self.expr, Symbol)
+
+    def rhs(self, boxed: bool = False) -> str:
+        result = result_latex(self.result)
+        if boxed:
+            result = rf"\boxed{{{result}}}"
+        if self.is_trivial():
+            return result
+        return f"{self.substituted()} = {result}"
+
+    def latex(self, boxed: bool = False) -> str:
+        return f"{self.label} = {self.rhs(boxed)}"
+
+    def rows(self, per_row: int = 4, boxed: bool = False, lead: str = "&= ") -> list[str]:
+        """Aligned rows (``label &= t1 + t2 ... `` then ``&\\quad + t5 ...``) for long sums."""
+        result = result_latex(self.result)
+        if boxed:
+            result = rf"\boxed{{{result}}}"
+        terms = print_terms(self.printer(), self.expr) if not self.is_trivial() else []
+        if len(terms) <= per_row:
+            return [f"{self.label} {lead}{self.rhs(boxed)}"]
+        chunks = [terms[i:i + per_row] for i in range(0, len(terms), per_row)]
+        rows = [f"{self.label} {lead}{' '.join(chunks[0])}"]
+        rows += [r"&\quad " + " ".join(chunk) for chunk in chunks[1:]]
+        rows[-1] += f" = {result}"
+        return rows
+
+
+def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: Iterable[Symbol],
+              value: Decimal, decimals: int, result: str | None = None) -> Line:
+    """The line for ``expr`` (worth ``value``) with the fewest digits that reproduce its result.
+
+    ``values`` gives each symbol's full-precision value; symbols in ``exact`` are
+    spec data, shown exactly at every level.
+    """
+    exact = set(exact)
+    result = display(value, decimals) if result is None else result
+    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    for level in range(MAX_LEVEL + 1):
+        operands = {s: exact_text(values[s]) if s in exact else operand_text(values[s], decimals, level)
+                    for s in symbols}
+        if line_reproduces(expr, operands, result):
+            return Line(label, expr, operands, result, level)
+    raise AssertionError(f"no precision reproduces {label} = {result}")  # pragma: no cover
+
+
+# -- lines of a solution ------------------------------------------------------------------
+
+def values_of(solution: Solution, expr: Expr) -> tuple[dict[Symbol, Decimal], set[Symbol]]:
+    """Full-precision values of the symbols of ``expr`` and which of them are spec leaves."""
+    network = solution.network
+    values = solution.evaluation.values
+    out: dict[Symbol, Decimal] = {}
+    exact: set[Symbol] = set()
+    for s in expr.free_symbols:
+        assert isinstance(s, Symbol)
+        q = network.by_symbol[s]
+        out[s] = values[q.name]
+        if q.kind in LEAF_KINDS:
+            exact.add(s)
+    return out, exact
+
+
+def quantity_line(solution: Solution, name: str, explicit: bool = False, result: str | None = None) -> Line:
+    """The line of one quantity from its definition (``explicit``: an output delta's closed form)."""
+    q = solution.quantity(name)
+    expr = q.explicit if explicit and q.explicit is not None else q.definition
+    if expr is None:
+        raise ValueError(f"{name} is a leaf: it has no arithmetic line")
+    values, exact = values_of(solution, expr)
+    value = solution.value(name)
+    return make_line(q.latex, expr, values, exact, value, solution.spec.decimals, result)
+
+
+def expression_value(solution: Solution, expr: Expr) -> Decimal:
+    """The full-precision value of an expression over the network's quantities."""
+    values, _ = values_of(solution, expr)
+    return evaluate_with(expr, {s: f"{v}" for s, v in values.items()})
+
+
+def expression_line(solution: Solution, label: str, expr: Expr, value: Decimal | None = None) -> Line:
+    """A line for an expression over the network's quantities (e.g. a local slope ``h1 (1 - h1)``)."""
+    values, exact = values_of(solution, expr)
+    if value is None:
+        value = expression_value(solution, expr)
+    return make_line(label, expr, values, exact, value, solution.spec.decimals)
+
+
+def precise_text(value: Decimal, digits: int = 3) -> str:
+    """``digits`` significant digits; scientific below 0.001 (``2.27e-4``), as the lecture's ``2.26 x 10^-4``."""
+    if value.is_zero():
+        return "0"
+    text = significant(value, digits)
+    if "e" not in text and abs(value) < Decimal("0.001"):
+        mantissa = significant(value.scaleb(-value.adjusted()), digits)
+        text = f"{mantissa}e{value.adjusted()}"
+    return text
+
+
+def product_line(label: str, factors: list[tuple[Decimal, bool]], decimals: int,
+                 result: str | None = None, value: Decimal | None = None) -> Line:
+    """``label = f1 . f2 . ... = result`` for given factor values (``True``: exact spec data)."""
+    symbols = [Symbol(f"_f{i}") for i in range(len(factors))]
+    expr = sympy.Mul(*symbols, evaluate=False)
+    values = {s: v for s, (v, _) in zip(symbols, factors, strict=True)}
+    exact = {s for s, (_, is_exact) in zip(symbols, factors, strict=True) if is_exact}
+    if value is None:
+        with localcontext(work_context()):
+            value = Decimal(1)
+            for v, _ in factors:
+                value *= v
+    return make_line(label, expr, values, exact, value, decimals, result)
