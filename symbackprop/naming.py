@@ -167,7 +167,10 @@ class Namer:
 
     @staticmethod
     def updated(of: Name) -> Name:
-        return Name(f"{of.ascii}'", rf"{{{of.latex}}}'")
+        # after a superscript (example 2: {\hat{y}}^{\langle 2\rangle}) a bare ' is a "Double
+        # superscript" error in amsmath; an empty atom before the prime avoids it
+        prime = "{}'" if "^" in of.latex else "'"
+        return Name(f"{of.ascii}'", rf"{{{of.latex}}}{prime}")
 
     @staticmethod
     def for_example(of: Name, example: int, n_examples: int) -> Name:
