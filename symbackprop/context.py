@@ -32,6 +32,7 @@ from .render import Tex
 from .solution import Solution
 from .spec import loads_spec
 from .walkthrough import (
+    ROW_WIDTH,
     exact_text,
     expression_line,
     expression_value,
@@ -39,6 +40,7 @@ from .walkthrough import (
     product_line,
     quantity_line,
     result_latex,
+    visible_width,
 )
 
 #: every section, in the lecture's order
@@ -418,22 +420,19 @@ class HandoutContext:
         groups = []
         for e in self.examples():
             for layer in self.net.layers:
-                rows: list[str] = []
+                lines: list[list[str]] = []
                 for j in range(1, layer.size + 1):
                     zname = self.net.unit_name("pre", layer.index, j, e) + ("'" if prime else "")
                     aname = self.net.unit_name("act", layer.index, j, e) + ("'" if prime else "")
                     zl, al = quantity_line(self.s, zname), quantity_line(self.s, aname)
-                    z_rows = zl.rows(per_row=4)
-                    a_text = al.rows(per_row=3)
-                    if len(z_rows) == 1 and len(a_text) == 1 and layer.elementwise is not None:
-                        rows.append(z_rows[0] + ", & " + a_text[0])
-                    else:
-                        rows += z_rows + a_text
+                    lines.append(zl.rows())
+                    lines.append(al.rows())
+                rows = _pair(lines, 2) if layer.elementwise is not None else _pair(lines, 1)
                 title = self.layer_title(layer.index) + (f" (example {e})" if self.n_ex > 1 else "")
                 groups.append({"title": Tex(title), "block": block(rows)})
         loss_name = self.net.loss_name + ("'" if prime else "")
         loss_line = quantity_line(self.s, loss_name)
-        groups.append({"title": Tex("Loss"), "block": block(loss_line.rows(per_row=2, boxed=prime))})
+        groups.append({"title": Tex("Loss"), "block": block(loss_line.rows(boxed=prime))})
         return groups
 
     def section_forward(self) -> dict[str, Any]:
@@ -549,25 +548,26 @@ class HandoutContext:
                     a, z = self.unit("act", layer.index, j, e), self.unit("pre", layer.index, j, e)
                     da, dz = self.grad(a.name), self.grad(z.name)
                     if layer is last and (last.elementwise is None or not _is_product(dz.explicit)):
-                        rows.append(quantity_line(self.s, dz.name, explicit=True).rows(per_row=4, boxed=True))
+                        rows.append(quantity_line(self.s, dz.name, explicit=True).rows(boxed=True))
                         continue
-                    rows.append(quantity_line(self.s, da.name).rows(per_row=4))
+                    rows.append(quantity_line(self.s, da.name).rows())
                     f = layer.elementwise
                     assert f is not None
                     slope_expr = f.local_slope(a.symbol, z.symbol)
                     slope = expression_line(self.s, self.printer.doprint(slope_expr), slope_expr)
-                    slopes.append(slope.rows(per_row=4))
+                    slopes.append(slope.rows())
                     delta = product_line(dz.latex, [(self.s.value(da.name), False),
                                                     (expression_value(self.s, slope_expr), False)], self.d,
                                          value=self.s.value(dz.name))
                     deltas.append(delta.rows(boxed=True))
                 parts.append({"label": Tex(f"Example {e}" if self.n_ex > 1 else ""),
-                              "blocks": [block(_pair(rows) + _pair(slopes) + _pair(deltas))]})
+                              "blocks": [block(_pair(rows, fit) + _pair(slopes, fit) + _pair(deltas, fit))
+                                         if (fit := _fit(rows + slopes + deltas, 2)) else block([])]})
             params = self.params_of(layer.index)
             if self.big:
                 params = [p for p in params if p.to_units[0] == 1]
             per_row = (self._fan_in(layer.index) + 1) if self._fan_in(layer.index) < 3 and self.n_ex == 1 else 2
-            grads = self._grouped_rows([quantity_line(self.s, self.grad(p.name).name).rows(per_row=3, boxed=True)
+            grads = self._grouped_rows([quantity_line(self.s, self.grad(p.name).name).rows(boxed=True)
                                         for p in params], params, per_row)
             more = len(self.params_of(layer.index)) - len(params)
             groups.append({"title": Tex(self.layer_title(layer.index)), "parts": parts,
@@ -582,6 +582,7 @@ class HandoutContext:
         rows: list[str] = []
         group: list[list[str]] = []
         unit = None
+        per_row = _fit(lines, per_row)
         for line, p in zip(lines, params, strict=True):
             if p.to_units[0] != unit and group:
                 rows += _pair(group, per_row)
@@ -599,7 +600,7 @@ class HandoutContext:
         lhs = c.grad_latex if c.single_path else r"\text{path term}"
         rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
         rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
-        numeric = c.line.rows(per_row=99, lead="&= ")
+        numeric = c.line.rows(lead="&= ")
         final = rf"&\to \boxed{{{c.gradient}}} \quad \text{{({self.d} d.p.)}}" if c.single_path else ""
         path = r" \to ".join(c.path)
         note = ""
@@ -650,7 +651,7 @@ class HandoutContext:
                 if p.frozen:
                     frozen.append(rf"{self.q(p.name + chr(39)).latex} = {self.q(p.name).latex} = {self.exact(p.name)}")
                     continue
-                rows.append(quantity_line(self.s, p.name + "'").rows(per_row=4, boxed=True))
+                rows.append(quantity_line(self.s, p.name + "'").rows(boxed=True))
         per_row = 2
         history = self.s.evaluation.loss_history
         e0, e1 = history[0], history[1]
@@ -688,18 +689,17 @@ class HandoutContext:
         z_out = self.unit("pre", L, 1)
         dz = self.grad(z_out.name)
         loss = self.q(self.net.loss_name).latex
-        steps = [
-            rf"Compute the output sensitivity (delta): ${dz.latex} = {self.f(dz.name, explicit=True)}$.",
-        ]
+        steps = [(Tex("Compute the output sensitivity (delta):"),
+                  Tex(f"{dz.latex} = {self.f(dz.name, explicit=True)}"))]
         if L > 1:
             h, zh = self.unit("act", L - 1, 1), self.unit("pre", L - 1, 1)
             dh, dzh = self.grad(h.name), self.grad(zh.name)
-            steps.append(rf"Backpropagate to the hidden activations, summing over the units above: "
-                         rf"${dh.latex} = {self.f(dh.name)}$.")
-            steps.append(rf"Convert to hidden pre-activation sensitivities with the local slope: "
-                         rf"${dzh.latex} = {self.f(dzh.name)}$.")
-        steps.append(r"Form the parameter gradients: for any weight into a unit, gradient = (that unit's delta) "
-                     r"$\times$ (its local input); for a bias, gradient = delta.")
+            steps.append((Tex("Backpropagate to the hidden activations, summing over the units above:"),
+                          Tex(f"{dh.latex} = {' '.join(print_terms(self.printer, _definition(dh)))}")))
+            steps.append((Tex("Convert to hidden pre-activation sensitivities with the local slope:"),
+                          Tex(f"{dzh.latex} = {self.f(dzh.name)}")))
+        steps.append((Tex(r"Form the parameter gradients: for any weight into a unit, gradient = (that unit's "
+                          r"delta) $\times$ (its local input); for a bias, gradient = delta."), Tex("")))
         pitfalls = [
             r"Use the derivative at the pre-activation: $\sigma'(z) = \sigma(z)(1 - \sigma(z)) = a(1 - a)$, "
             r"not $\sigma'(a)$.",
@@ -709,7 +709,7 @@ class HandoutContext:
         ]
         if self.n_ex > 1:
             pitfalls.append("With several examples, add up the per-example contributions before the update.")
-        return {"steps": [Tex(s) for s in steps], "pitfalls": [Tex(p) for p in pitfalls],
+        return {"steps": steps, "pitfalls": [Tex(p) for p in pitfalls],
                 "pairs": loss_table(), "loss": Tex(loss)}
 
     # -- 11. verification ------------------------------------------------------------------------
@@ -739,6 +739,11 @@ class HandoutContext:
 
 # -- helpers ----------------------------------------------------------------------------------
 
+def _definition(q: Quantity) -> sympy.Expr:
+    assert q.definition is not None
+    return q.definition
+
+
 def _lecture_order(expr: sympy.Expr) -> sympy.Expr:
     """``sigma(z) (1 - sigma(z))`` rather than SymPy's canonical ``(1 - sigma(z)) sigma(z)``."""
     if isinstance(expr, sympy.Mul):
@@ -751,24 +756,26 @@ def _is_product(expr: Any) -> bool:
     return expr is not None and isinstance(expr, sympy.Mul)
 
 
+def _fit(lines: list[list[str]], per_row: int) -> int:
+    """How many lines fit side by side: ``align`` lines up columns, so the widest entry of each counts."""
+    if any(len(line) > 1 for line in lines):
+        return 1
+    while per_row > 1:
+        columns = [[line[0] for line in lines[c::per_row]] for c in range(per_row)]
+        total = sum(max((visible_width(r) for r in column), default=0) for column in columns)
+        if total + 6 * (per_row - 1) <= ROW_WIDTH:
+            break
+        per_row -= 1
+    return per_row
+
+
 def _pair(lines: list[list[str]], per_row: int = 2) -> list[str]:
-    """Put one-row lines side by side (``a &= 1, & b &= 2``); a line of several rows stays alone."""
-    out: list[str] = []
-    pending: list[str] = []
-    for line in lines:
-        if len(line) > 1 or len(line[0]) > 110:
-            if pending:
-                out.append(", & ".join(pending))
-                pending = []
-            out += line
-            continue
-        pending.append(line[0])
-        if len(pending) == per_row:
-            out.append(", & ".join(pending))
-            pending = []
-    if pending:
-        out.append(", & ".join(pending))
-    return out
+    """Lines side by side (``a &= 1, & b &= 2``) when the columns fit the width, else one a row."""
+    per_row = _fit(lines, per_row)
+    if per_row == 1:
+        return [row for line in lines for row in line]
+    flat = [line[0] for line in lines]
+    return [", & ".join(flat[i:i + per_row]) for i in range(0, len(flat), per_row)]
 
 
 # -- the output/loss table of the lecture's note, derived by SymPy --------------------------

@@ -18,6 +18,7 @@ and always shown exactly (``0.15``, ``0.50``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
@@ -34,6 +35,8 @@ from .solution import Solution
 LEAF_KINDS = ("input", "target", "weight", "bias", "learning_rate")
 #: how many extra digits a line may need before we give up (a bug, not a user error)
 MAX_LEVEL = 40
+#: the width of a displayed row, in ``visible_width`` units (about the text width at 11 pt)
+ROW_WIDTH = 66
 
 
 # -- number texts -----------------------------------------------------------------
@@ -154,6 +157,9 @@ def print_terms(printer: BackpropPrinter, expr: Expr) -> list[str]:
     return out
 
 
+_DOUBLE_PARENS = re.compile(r"\\left\(\\left\((-?[0-9.]+(?: \\times 10\^\{-?\d+\})?)\\right\) ?\\right\)")
+
+
 @dataclass(frozen=True)
 class Line:
     """One arithmetic line: ``label = expression with numbers = result``."""
@@ -171,7 +177,8 @@ class Line:
         return NumericPrinter({s.name: number_latex(t) for s, t in self.operands.items()})
 
     def substituted(self) -> str:
-        return self.printer().doprint(self.expr)
+        # a function of a negative number: tanh(-0.490), not tanh((-0.490))
+        return _DOUBLE_PARENS.sub(r"\\left(\1\\right)", self.printer().doprint(self.expr))
 
     def is_trivial(self) -> bool:
         """``dE/db1 = 0.005 = 0.005``: a bare symbol, nothing to compute."""
@@ -188,19 +195,28 @@ class Line:
     def latex(self, boxed: bool = False) -> str:
         return f"{self.label} = {self.rhs(boxed)}"
 
-    def rows(self, per_row: int = 4, boxed: bool = False, lead: str = "&= ") -> list[str]:
-        """Aligned rows (``label &= t1 + t2 ... `` then ``&\\quad + t5 ...``) for long sums."""
+    def rows(self, boxed: bool = False, lead: str = "&= ", width: float = ROW_WIDTH) -> list[str]:
+        """Aligned rows: ``label &= t1 + t2 ...`` then ``&\\quad + t5 ...`` when a sum is too wide for one."""
         result = result_latex(self.result)
         if boxed:
             result = rf"\boxed{{{result}}}"
-        terms = print_terms(self.printer(), self.expr) if not self.is_trivial() else []
-        if len(terms) <= per_row:
-            return [f"{self.label} {lead}{self.rhs(boxed)}"]
-        chunks = [terms[i:i + per_row] for i in range(0, len(terms), per_row)]
-        rows = [f"{self.label} {lead}{' '.join(chunks[0])}"]
-        rows += [r"&\quad " + " ".join(chunk) for chunk in chunks[1:]]
-        rows[-1] += f" = {result}"
-        return rows
+        one = f"{self.label} {lead}{self.rhs(boxed)}"
+        if self.is_trivial() or visible_width(one) <= width:
+            return [one]
+        terms = print_terms(self.printer(), self.expr)
+        rows: list[list[str]] = [[]]
+        used = visible_width(f"{self.label} {lead}")
+        for term in terms:
+            w = visible_width(term)
+            if rows[-1] and used + w > width:
+                rows.append([])
+                used = visible_width(r"\quad")
+            rows[-1].append(term)
+            used += w
+        out = [f"{self.label} {lead}{' '.join(rows[0])}"]
+        out += [r"&\quad " + " ".join(chunk) for chunk in rows[1:]]
+        out[-1] += f" = {result}"
+        return out
 
 
 def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: Iterable[Symbol],
@@ -287,3 +303,20 @@ def product_line(label: str, factors: list[tuple[Decimal, bool]], decimals: int,
             for v, _ in factors:
                 value *= v
     return make_line(label, expr, values, exact, value, decimals, result)
+
+
+def visible_width(tex: str) -> float:
+    """A rough width of displayed LaTeX in characters of body text (to decide what fits on a row).
+
+    Fractions count as their wider part, sub- and superscripts at 60 %, commands as one glyph,
+    relations and operators with their spacing.
+    """
+    t = tex
+    t = re.sub(r"\\(?:left|right|boxed|mathrm|text|hat|operatorname|mathbf|boldsymbol|displaystyle)\b", "", t)
+    for _ in range(3):  # innermost fractions first
+        t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), t)
+        t = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "s" * max(1, round(0.6 * len(m.group(1).replace(" ", "")))), t)
+    t = re.sub(r"\\q?quad\b", "xxxx", t)
+    t = re.sub(r"\\[a-zA-Z]+", "x", t)
+    t = t.replace("{", "").replace("}", "").replace("&", "").replace(" ", "")
+    return len(t) + sum(t.count(op) for op in "=+-<>,")
