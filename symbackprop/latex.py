@@ -52,6 +52,9 @@ class BackpropPrinter(LatexPrinter):
     def _print_leaky_relu(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
         return self._with_power(self._function(r"\operatorname{lrelu}", expr), exp)
 
+    def _print_expo(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        return self._with_power(rf"e^{{{self._print(expr.args[0])}}}", exp)
+
     def _print_step(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
         return self._with_power(rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]", exp)
 

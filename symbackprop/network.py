@@ -226,9 +226,9 @@ def _loss_definition(network: Network, prime: bool) -> Expr:
                 for j in range(1, namer.n_outputs + 1)]
         targets = [network.target_symbol(j, e) for j in range(1, namer.n_outputs + 1)]
         total.append(loss_expression(spec.loss, outs, targets))
-    loss = sympy.Add(*total)
+    loss = total[0] if len(total) == 1 else sympy.Add(*total, evaluate=False)
     if spec.reduction == "mean" and network.n_examples > 1:
-        loss = sympy.Rational(1, network.n_examples) * loss
+        loss = sympy.Mul(sympy.Rational(1, network.n_examples), loss, evaluate=False)
     return loss
 
 

@@ -80,6 +80,7 @@ UNARY: dict[type, Callable[[Decimal], Decimal]] = {
     act.step: _one,
     act.softplus: _softplus,
     sympy.exp: lambda x: x.exp(),
+    act.expo: lambda x: x.exp(),
     sympy.log: lambda x: x.ln(),
 }
 

@@ -1,0 +1,56 @@
+"""The one rounding function: half-up on exact values, no -0.000."""
+
+from decimal import Decimal
+
+import pytest
+import sympy
+
+from symbackprop.numbers import display, full_text, parse_decimal_text, round_half_up, significant
+
+
+@pytest.mark.parametrize("text, decimals, shown", [
+    ("0.3775", 3, "0.378"),     # the lecture's z_h1: a tie, half-up
+    ("0.3925", 3, "0.393"),     # z_h2: a tie (float round() gives 0.392)
+    ("0.1235", 3, "0.124"),     # round(0.1235, 3) == 0.123 with floats
+    ("-0.0002", 3, "0.000"),    # never -0.000
+    ("-0.0005", 3, "-0.001"),   # half-up = away from zero on a tie
+    ("-0.00049", 3, "0.000"),
+    ("2.5", 0, "3"),
+    ("0.0004532487953469", 3, "0.000"),
+    ("0.0278593161649873", 3, "0.028"),
+    ("1", 3, "1.000"),
+])
+def test_display_rounds_half_up_on_exact_values(text, decimals, shown):
+    assert display(parse_decimal_text(text), decimals) == shown
+    assert display(Decimal(text), decimals) == shown
+
+
+def test_float_rounding_would_get_these_ties_wrong():
+    # the reason the rounding is done on exact values
+    assert round(0.1235, 3) == 0.123
+    assert display(parse_decimal_text("0.1235"), 3) == "0.124"
+
+
+def test_parse_decimal_text_is_exact():
+    assert parse_decimal_text("0.15") == sympy.Rational(3, 20)
+    assert parse_decimal_text("1e-4") == sympy.Rational(1, 10000)
+    assert parse_decimal_text("-.5") == sympy.Rational(-1, 2)
+    assert parse_decimal_text("0.1") + parse_decimal_text("0.2") == sympy.Rational(3, 10)
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "-inf", "1_0", "0x10", "", "1/2", "abc", "1e99999"])
+def test_parse_decimal_text_rejects_non_decimals(bad):
+    with pytest.raises(ValueError):
+        parse_decimal_text(bad)
+
+
+def test_round_half_up_returns_exact_decimal():
+    assert round_half_up(sympy.Rational(3775, 10000), 3) == Decimal("0.378")
+    assert str(round_half_up(Decimal("-0.0001"), 2)) == "0.00"
+
+
+def test_full_and_significant_text():
+    assert full_text(Decimal("0.031592199095520256692899237269213000001075661")) == \
+        "0.03159219909552025669289923726921300000108"
+    assert significant(Decimal("0.00045324879534"), 3) == "0.000453"
+    assert significant(Decimal("0.0000226624"), 3) == "2.27e-5"
