@@ -26,7 +26,9 @@ is accepted with the note "checked numerically at N random points".
 
 from __future__ import annotations
 
+import math
 import random
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException, localcontext
@@ -58,10 +60,17 @@ MAX_CHECKED_DECIMALS = 40
 RANDOM_POINTS = 3
 #: Relative agreement that counts as equal at a point (values carry 80 digits).
 AGREEMENT = Decimal("1e-40")
-#: Formulas larger than this (SymPy operations) are compared numerically only.
-SYMBOLIC_SIZE_LIMIT = 400
+#: Formulas whose expansion could have more terms than this are compared numerically only
+#: ((w1 + w2 + ... + b3)**100 must not hang the marking).
+SYMBOLIC_SIZE_LIMIT = 2000
 #: Quantities that formulas are compared through (inlined): polynomial in the forward quantities.
 BACKWARD_KINDS = ("d_act", "d_pre", "grad", "updated")
+#: Wrong formulas are factored (to name a missing factor) only up to this many terms.
+DIAGNOSIS_SIZE_LIMIT = 150
+#: Slips are looked for in the quantity's own definition and in those up to this many steps back.
+SLIP_DEPTH = 3
+#: At most this many candidate slips are recomputed for one wrong value.
+MAX_MUTATIONS = 100
 #: Carried-forward messages name at most this many earlier answers.
 MAX_NAMED_SOURCES = 3
 
@@ -153,6 +162,8 @@ class _Marker:
     given_texts: dict[str, str] = field(default_factory=dict)
     #: slots whose value on the student's path descends from a wrong answer
     tainted: set[int] = field(default_factory=set)
+    #: memo of rounded_at, by decimals
+    rounded_paths: dict[int, list[Decimal]] = field(default_factory=dict)
     #: memos of _inline_symbol and _backward_symbol
     inlined: dict[Symbol, Expr] = field(default_factory=dict)
     backward_inlined: dict[Symbol, Expr] = field(default_factory=dict)
@@ -195,13 +206,22 @@ class _Marker:
         values = self.solution.evaluation.values
         return [values[name] for name in self.index]
 
-    @cached_property
+    @property
     def rounded_path(self) -> list[Decimal]:
-        """The lecture's path: every computed quantity from rounded operands, then rounded."""
-        slots = list(self.exact)
-        with localcontext(work_context()):
-            for step in self.steps:
-                slots[step.slot] = _round(step.program(slots), self.decimals)
+        return self.rounded_at(self.decimals)
+
+    def rounded_at(self, decimals: int) -> list[Decimal]:
+        """The lecture's path: every computed quantity from rounded operands, then rounded to ``decimals``."""
+        slots = self.rounded_paths.get(decimals)
+        if slots is None:
+            slots = list(self.exact)
+            with localcontext(work_context()):
+                for step in self.steps:
+                    try:
+                        slots[step.slot] = _round(step.program(slots), decimals)
+                    except (DecimalException, ZeroDivisionError):
+                        slots[step.slot] = self.exact[step.slot]
+            self.rounded_paths[decimals] = slots
         return slots
 
     @cached_property
@@ -292,8 +312,10 @@ class _Marker:
         full = f"full precision gives {display(exact, shown_decimals)}"
         if step is not None:
             if not upstream:
-                if _matches(self.rounded_path[i], given.value, decimals):
-                    return verdict("early_rounding", f"intermediates rounded to {self.decimals} decimals; {full}")
+                for places in dict.fromkeys((self.decimals, given.decimals)):
+                    if 0 <= places <= MAX_CHECKED_DECIMALS and _matches(self.rounded_at(places)[i], given.value,
+                                                                       decimals):
+                        return verdict("early_rounding", f"intermediates rounded to {places} decimals; {full}")
                 for own in (own_rounded, own_exact):
                     if _matches(own, given.value, decimals):
                         return verdict("early_rounding", f"from your rounded earlier answers; {full}")
@@ -335,36 +357,49 @@ class _Marker:
         yield _Candidate(f"sign flipped (expected {display(exact, self.decimals)})", -exact)
         if q.definition is None:
             return
-        ancestors = self._ancestors(q)
-        for why, overrides in self._mutations(q, ancestors):
+        distance = self._ancestors(q)
+        chain = [step for step in self.steps if self.network[step.name].symbol in distance]
+        for n, (why, overrides) in enumerate(self._mutations(q, distance)):
+            if n >= MAX_MUTATIONS:
+                return
             try:
-                value = self._rerun(overrides, i)
+                value = self._rerun(overrides, chain, i)
             except (DecimalException, TypeError, KeyError, ZeroDivisionError):
                 continue
             if value != exact:
                 yield _Candidate(why, value)
 
-    def _ancestors(self, q: Quantity) -> list[Quantity]:
-        """``q`` and every computed quantity it depends on, in topological order."""
-        seen: set[Symbol] = set()
-        stack = [q.symbol]
-        while stack:
-            s = stack.pop()
-            if s in seen:
-                continue
-            seen.add(s)
+    def _ancestors(self, q: Quantity) -> dict[Symbol, int]:
+        """``q`` and every computed quantity it depends on, with its distance from ``q`` (breadth first)."""
+        distance = {q.symbol: 0}
+        queue = deque([q.symbol])
+        while queue:
+            s = queue.popleft()
             d = self.network.by_symbol[s].definition
-            if d is not None:
-                stack.extend(d.free_symbols)
-        return [p for p in self.network.quantities.values() if p.symbol in seen and p.definition is not None]
+            if d is None:
+                continue
+            for operand in d.free_symbols:
+                if operand not in distance and self.network.by_symbol[operand].definition is not None:
+                    distance[operand] = distance[s] + 1
+                    queue.append(operand)
+        return distance
 
-    def _mutations(self, q: Quantity, ancestors: list[Quantity]) -> Iterable[tuple[str, dict[str, Expr]]]:
-        """(diagnosis, replaced definitions): the quantity's own slips first, then those upstream."""
-        for a in reversed(ancestors):
-            yield from self._slips(a)
+    def _mutations(self, q: Quantity, distance: dict[Symbol, int]) -> Iterable[tuple[str, dict[str, Expr]]]:
+        """(diagnosis, replaced definitions): the quantity's own slips first, then those of the quantities
+        it is computed from (up to SLIP_DEPTH steps back), then slips made everywhere."""
+        by_symbol = self.network.by_symbol
+        near = sorted((s for s, d in distance.items() if d <= SLIP_DEPTH), key=lambda s: (distance[s], str(s)))
+        for s in near:
+            yield from self._slips(by_symbol[s])
+        ancestors = [by_symbol[s] for s in distance]
         slopes = {a.name: s for a in ancestors if (s := self._slope(a)) is not None}
         if len(slopes) > 1:
             yield "every activation slope (sigma' factor) is missing", {n: d for n, (d, _) in slopes.items()}
+        outputs = {a.name: a.definition for a in ancestors
+                   if a.kind == "d_act" and a.layer == self.network.n_layers and a.definition is not None}
+        if outputs and not any(distance[self.network.sym(n)] <= SLIP_DEPTH for n in outputs):
+            names = ", ".join(sorted(outputs))
+            yield f"sign of {names} flipped", {n: -d for n, d in outputs.items()}
 
     def _slips(self, a: Quantity) -> Iterable[tuple[str, dict[str, Expr]]]:
         """The usual slips in one quantity's own definition."""
@@ -407,20 +442,19 @@ class _Marker:
             yield (f"sign of {a.name} flipped ({_text(-definition)} instead of {_text(definition)})",
                    {a.name: -definition})
 
-    def _rerun(self, overrides: dict[str, Expr], target: int) -> Decimal:
-        """The target's value when some definitions are replaced (only the affected steps are rerun)."""
+    def _rerun(self, overrides: dict[str, Expr], chain: list[Step], target: int) -> Decimal:
+        """The target's value when some definitions are replaced; only the steps of ``chain`` (the
+        target's ancestors, in order) that the replacements reach are rerun."""
         programs: dict[int, Program] = {self.index[n]: self.compiler(e) for n, e in overrides.items()}
         slots = list(self.exact)
         affected = set(programs)
         with localcontext(work_context()):
-            for step in self.steps:
+            for step in chain:
                 if step.slot in programs:
                     slots[step.slot] = programs[step.slot](slots)
                 elif step.depends & affected:
                     slots[step.slot] = step.program(slots)
                     affected.add(step.slot)
-                if step.slot == target:
-                    break
         return slots[target]
 
     def _slope(self, q: Quantity) -> tuple[Expr, Expr] | None:
@@ -578,6 +612,8 @@ class _Marker:
 
     def _agree_numerically(self, student: Expr, expected: Expr) -> tuple[bool, bool] | None:
         """(agrees at the exercise's values, agrees at every point); None if it cannot be evaluated there."""
+        constants = {c: _rational_constant(c) for c in student.atoms(sympy.NumberSymbol)}
+        student = student.xreplace(constants) if constants else student
         try:
             s_program, e_program = self.compiler(student), self.compiler(expected)
         except (TypeError, KeyError, ValueError):
@@ -598,17 +634,19 @@ class _Marker:
     def _equal_symbolically(self, student: Expr, expected: Expr) -> bool:
         """SymPy shows student - expected == 0: as written, then inlined into the leaves, then (for a
         student who wrote exp) with sigma rewritten as 1/(1 + exp(-z))."""
-        if sympy.count_ops(student, visual=False) > SYMBOLIC_SIZE_LIMIT:
-            return False
         try:
-            if sympy.expand(student - expected) == 0:
+            if _small(student - expected) and sympy.expand(student - expected) == 0:
                 return True
-            if sympy.expand(self._forward_form(student) - self._forward_form(expected)) == 0:
+            forward = self._forward_form(student) - self._forward_form(expected)
+            if _small(forward) and sympy.expand(forward) == 0:
                 return True
-            difference = sympy.expand(self._inline(student) - self._inline(expected))
+            inlined = self._inline(student) - self._inline(expected)
+            if not _small(inlined):
+                return False
+            difference = sympy.expand(inlined)
             if difference == 0:
                 return True
-            if student.has(sympy.exp) and sympy.count_ops(difference, visual=False) <= SYMBOLIC_SIZE_LIMIT:
+            if student.has(sympy.exp) and _small(difference):
                 return bool(sympy.cancel(sympy.expand(difference.rewrite(sympy.exp))) == 0)
         except (RecursionError, ValueError, TypeError, sympy.PolynomialError):
             return False
@@ -662,11 +700,9 @@ class _Marker:
 
     def _formula_difference(self, student: Expr, expected: Expr) -> str:
         """Name the factor or term by which a wrong formula differs, when it is a simple one."""
-        if sympy.count_ops(student, visual=False) > SYMBOLIC_SIZE_LIMIT:
-            return ""
         try:
             s, e = self._forward_form(student), self._forward_form(expected)
-            if e == 0:
+            if e == 0 or not _small(s, DIAGNOSIS_SIZE_LIMIT) or not _small(e, DIAGNOSIS_SIZE_LIMIT):
                 return ""
             ratio = sympy.factor(sympy.cancel(s / e))
             if ratio == -1:
@@ -747,6 +783,38 @@ def _decimals_written(value: Fraction, decimals: int | None, significant: int) -
     with localcontext(work_context()):
         adjusted = to_decimal(abs(value)).adjusted()
     return significant - 1 - adjusted
+
+
+def _rational_constant(constant: Expr) -> sympy.Rational:
+    """pi or e as an exact rational with WORK_DIGITS + 10 correct digits (from its decimal text)."""
+    return sympy.Rational(str(sympy.N(constant, WORK_DIGITS + 10)))
+
+
+def _small(expr: Expr, limit: int = SYMBOLIC_SIZE_LIMIT) -> bool:
+    """Whether expanding ``expr`` stays within ``limit`` terms (a quick upper bound)."""
+    return _terms(expr) <= limit
+
+
+def _terms(expr: Expr) -> int:
+    """An upper bound on the terms of ``expand(expr)``, capped just above the limit."""
+    cap = SYMBOLIC_SIZE_LIMIT + 1
+    if isinstance(expr, sympy.Add):
+        return min(cap, sum(_terms(a) for a in expr.args))
+    if isinstance(expr, sympy.Mul):
+        total = 1
+        for a in expr.args:
+            total = min(cap, total * _terms(a))
+        return total
+    if isinstance(expr, sympy.Pow):
+        base = _terms(expr.base)
+        n = expr.exp
+        if n.is_Integer and base > 1:  # negative powers: expand() expands the denominator too
+            k = abs(int(n))
+            return cap if k >= 64 else min(cap, math.comb(base + k - 1, k))
+        return base
+    if expr.args:  # a function: its argument is expanded too
+        return max((_terms(a) for a in expr.args), default=1)
+    return 1
 
 
 def _matches(candidate: Decimal, given: Fraction, decimals: int) -> bool:
