@@ -203,7 +203,17 @@ class Line:
         one = f"{self.label} {lead}{self.rhs(boxed)}"
         if self.is_trivial() or visible_width(one) <= width:
             return [one]
-        terms = print_terms(self.printer(), self.expr)
+        printer = self.printer()
+        prefix, suffix, body = "", "", self.expr
+        args = self.expr.args
+        if isinstance(self.expr, sympy.Mul) and isinstance(args[-1], sympy.Add) and all(a.is_Number for a in args[:-1]):
+            # -(t1 ln y1 + ...) or 1/2 ((...)^2 + ...): break inside big parentheses that may span rows
+            coefficient = sympy.Mul(*args[:-1])
+            prefix = "-" if coefficient == -1 else printer.doprint(coefficient) + " "
+            prefix, suffix, body = prefix + r"\Bigl(", r"\Bigr)", args[-1]
+        terms = print_terms(printer, body)
+        terms[0] = prefix + terms[0]
+        terms[-1] += suffix
         rows: list[list[str]] = [[]]
         used = visible_width(f"{self.label} {lead}")
         for term in terms:
@@ -312,7 +322,7 @@ def visible_width(tex: str) -> float:
     relations and operators with their spacing.
     """
     t = tex
-    t = re.sub(r"\\(?:left|right|boxed|mathrm|text|hat|operatorname|mathbf|boldsymbol|displaystyle)\b", "", t)
+    t = re.sub(r"\\(?:left|right|Bigl|Bigr|boxed|mathrm|text|hat|operatorname|mathbf|boldsymbol|displaystyle)\b", "", t)
     for _ in range(3):  # innermost fractions first
         t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), t)
         t = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "s" * max(1, round(0.6 * len(m.group(1).replace(" ", "")))), t)

@@ -1,0 +1,264 @@
+"""The lecture handout: golden file, arithmetic redone from the printed numbers, sections, safety, PDF."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from texarith import checked_lines, display_rows
+
+from symbackprop import handout
+from symbackprop.cli import main
+from symbackprop.context import loss_table
+from symbackprop.generate import new_spec
+from symbackprop.handout import render_worksheet, write_worksheet
+from symbackprop.pdf import compile_pdf, latex_env, tex_available
+from symbackprop.solution import solve
+from symbackprop.spec import lecture_text, loads_spec
+
+ROOT = Path(__file__).resolve().parent.parent
+GOLDEN = Path(__file__).parent / "golden" / "lecture_handout.tex"
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture
+def tex() -> None:
+    if tex_available() and shutil.which("pdftotext"):
+        return
+    if _ci():
+        pytest.fail("LaTeX tools missing (CI is set, so this is an error, not a skip)")
+    pytest.skip("LaTeX tools missing")
+
+
+@pytest.fixture(scope="module")
+def lecture():
+    return solve()
+
+
+@pytest.fixture(scope="module")
+def lecture_tex(lecture) -> str:
+    return render_worksheet(lecture)
+
+
+TWO_EXAMPLES = lecture_text() + "\n[[examples]]\nx1 = 0.20\nx2 = -0.30\nt = 0.90\n"
+SHARED_FROZEN = (lecture_text().replace('bias = "per_neuron"', 'bias = "shared"\nfrozen = ["w1", "b2"]')
+                 .replace("b1 = 0.35\n", "").replace("b2 = 0.35\n", "b1 = 0.35\n").replace("b3 = 0.60", "b2 = 0.60"))
+
+
+def variants() -> dict[str, str]:
+    return {
+        "two_examples": TWO_EXAMPLES,
+        "shared_frozen": SHARED_FROZEN,
+        "softmax": new_spec([2, 2, 2], loss="cross_entropy", seed=2),
+        "bce": new_spec([2, 3, 2], loss="bce", seed=4),
+        "relu_identity": new_spec([2, 3, 1], activation="relu", seed=5),
+        "tanh_indexed": new_spec([3, 2, 2], activation="tanh", seed=6, scheme="indexed"),
+        "big": new_spec([4, 8, 8, 2], activation="tanh"),
+    }
+
+
+@pytest.fixture(scope="module")
+def rendered() -> dict[str, str]:
+    return {name: render_worksheet(solve(loads_spec(text, source=name))) for name, text in variants().items()
+            if name != "softmax"}  # softmax's symbolic proof is slow: rendered in its own test
+
+
+# -- golden and showcase ------------------------------------------------------------------------
+
+def test_golden_lecture_handout(lecture_tex):
+    """Regenerate on purpose: symbackprop worksheet -o tests/golden && mv tests/golden/lecture.tex <golden>."""
+    assert lecture_tex == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_committed_showcase_tex_is_current(lecture_tex):
+    assert (ROOT / "output" / "lecture.tex").read_text(encoding="utf-8") == lecture_tex
+
+
+def _pdf_text(path: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True).stdout.decode()
+
+
+def _pages(path: Path) -> int:
+    info = subprocess.run(["pdfinfo", str(path)], check=True, capture_output=True).stdout.decode()
+    return int(re.search(r"Pages:\s+(\d+)", info).group(1))  # type: ignore[union-attr]
+
+
+def test_committed_showcase_pdf_is_current(tex, lecture_tex, tmp_path):
+    fresh = compile_pdf(lecture_tex, tmp_path / "lecture.pdf")
+    committed = ROOT / "output" / "lecture.pdf"
+    assert _pages(committed) == _pages(fresh)
+    assert _pdf_text(committed) == _pdf_text(fresh)
+
+
+# -- the arithmetic, redone from the printed numbers ----------------------------------------------
+
+def test_every_arithmetic_line_of_the_lecture_handout_holds(lecture_tex):
+    checked = checked_lines(lecture_tex)
+    # forward 7, walkthrough 9 sensitivities + 6 gradients, chain 1, updates 9, post-update 7:
+    # every arithmetic line is found and redone, none skipped silently
+    assert len(checked) == 39
+    assert (r"0.00453 \cdot 0.10", r"\boxed{0.000}") in checked
+    assert (r"0.35 - 0.50 \cdot 0.00508", r"\boxed{0.347}") in checked
+
+
+def test_the_parser_catches_a_wrong_line():
+    with pytest.raises(AssertionError, match="does not round"):
+        checked_lines(r"\begin{align*} a &= 0.005 \cdot 0.10 = 0.000 \end{align*}")
+    assert checked_lines(r"\begin{align*} a &= \sigma\left(0.378\right) = 0.593 \end{align*}")
+
+
+@pytest.mark.parametrize("name", [n for n in variants() if n != "softmax"])
+def test_every_arithmetic_line_holds_for_other_specs(rendered, name):
+    assert len(checked_lines(rendered[name])) >= 20
+
+
+def test_softmax_cross_entropy_handout():
+    text = render_worksheet(solve(loads_spec(variants()["softmax"], source="softmax")))
+    assert len(checked_lines(text)) >= 20
+    assert r"\frac{e^{" in text  # the softmax outputs computed from their definition
+
+
+def test_multiple_examples_carry_example_superscripts_and_sum(rendered):
+    text = rendered["two_examples"]
+    assert r"{z_{h_{1}}}^{\langle 2\rangle}" in text
+    assert "each gradient sums the contributions of all examples" in text
+    # the gradient line adds the two examples' products
+    rows = [r for r in display_rows(text) if r.startswith(r"\frac{\partial E}{\partial w_{5}} &=")]
+    assert rows and " + " in rows[0]
+
+
+def test_frozen_and_shared_bias(rendered):
+    text = rendered["shared_frozen"]
+    assert "Frozen (kept fixed, not updated): $w_{1}, b_{2}$." in text
+    assert r"{w_{1}}' = w_{1} = 0.15" in text
+    assert "a shared bias sums the sensitivities of every unit it feeds" in text
+
+
+def test_big_network_switches_to_matrix_form(rendered):
+    text = rendered["big"]
+    assert r"\left(W^{(3)}\right)^{\mathsf{T}} \boldsymbol{\delta}^{(3)} \odot" in text
+    assert r"\boldsymbol{\delta}^{(l)} \left(\mathbf{a}^{(l-1)}\right)^{\mathsf{T}}" in text
+    assert text.count(r"\begin{longtable}") >= 3
+    assert r"$\partial E/\partial w^{(1)}_{84}$" in text  # every gradient is in the table
+
+
+# -- sections, formats, CLI -------------------------------------------------------------------------
+
+def test_all_sections_in_the_lectures_order(lecture_tex):
+    titles = re.findall(r"\\section\{([^}]*)\}", lecture_tex)
+    assert titles == ["Problem, network and glossary of symbols", "Activation functions and their derivatives",
+                      "Network diagram", "Forward pass, step by step",
+                      "Backpropagation: exact chain-rule equations", "Backpropagation: numeric walkthrough",
+                      "One fully expanded chain", "Gradient summary", "One gradient-descent update",
+                      "Quick reference and tips", "Verification"]
+    assert lecture_tex.startswith("% Generated by symbackprop ")
+    assert r"\textbf{Rounding policy.}" in lecture_tex
+
+
+def test_selected_sections_only(lecture):
+    text = render_worksheet(lecture, sections="chain,forward")
+    assert re.findall(r"\\section\{([^}]*)\}", text) == ["Forward pass, step by step", "One fully expanded chain"]
+
+
+def test_loss_table_deltas_come_from_sympy():
+    deltas = [str(delta) for _, _, delta in loss_table()]
+    assert deltas == [
+        r"$\frac{\partial E}{\partial z_{o_{1}}} = \left(\hat{y}_{1} - t_{1}\right) \hat{y}_{1} "
+        r"\left(1 - \hat{y}_{1}\right)$",
+        r"$\frac{\partial E}{\partial z_{o_{1}}} = \hat{y}_{1} - t_{1}$",
+        r"$\frac{\partial E}{\partial z_{o_{1}}} = \hat{y}_{1} - t_{1}$",
+        r"$\frac{\partial E}{\partial z_{o_{1}}} = \hat{y}_{1} - t_{1}$",
+    ]
+
+
+def test_markdown_uses_dollar_math_and_no_tikz(lecture):
+    text = render_worksheet(lecture, fmt="md")
+    assert text.startswith("<!-- Generated by symbackprop")
+    assert "$$\n\\begin{aligned}" in text
+    assert "tikz" not in text and r"\begin{align*}" not in text and r"\section" not in text
+    assert "| $x_{1}$ | $h_{1}$ | $w_{1} = 0.15$ |" in text  # the diagram as a table
+
+
+def test_cli_writes_tex_and_md(tmp_path, capsys):
+    assert main(["worksheet", "-o", str(tmp_path)]) == 0
+    assert main(["worksheet", "-o", str(tmp_path), "--format", "md", "--sections", "summary"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["lecture.md", "lecture.tex"]
+    spec = tmp_path / "my net.toml"
+    spec.write_text(TWO_EXAMPLES)
+    assert main(["worksheet", str(spec), "-o", str(tmp_path / "out"), "--chain", "b3"]) == 0
+    assert (tmp_path / "out" / "my net.tex").is_file()
+
+
+@pytest.mark.parametrize("argv", [
+    ["worksheet", "--sections", "forward,nope"],
+    ["worksheet", "--format", "html"],
+    ["worksheet", "--chain", "w99"],
+    ["worksheet", "--pdf", "--format", "md"],
+    ["worksheet", "--bogus"],
+])
+def test_bad_flags_one_line_exit_2_no_files(tmp_path, capsys, argv):
+    assert main([*argv, "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("symbackprop: error: ")
+    assert not (tmp_path / "out").exists()
+
+
+def test_no_half_written_file_on_error(tmp_path, lecture, monkeypatch):
+    target = tmp_path / "lecture.tex"
+    target.write_text("old")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(handout, "render_tex", broken)
+    with pytest.raises(RuntimeError):
+        write_worksheet(lecture, tmp_path, "lecture")
+    assert target.read_text() == "old" and [p.name for p in tmp_path.iterdir()] == ["lecture.tex"]
+
+
+# -- PDF quality ------------------------------------------------------------------------------------
+
+def _log_of(tex_source: str, tmp_path: Path) -> str:
+    """pdflatex twice in a temp dir (as compile_pdf does), returning the log to grep."""
+    (tmp_path / "doc.tex").write_text(tex_source, encoding="utf-8")
+    for _ in range(2):
+        result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+                                 "doc.tex"], cwd=tmp_path, env=latex_env(), capture_output=True, timeout=120)
+        assert result.returncode == 0, result.stdout.decode(errors="replace")[-2000:]
+    return (tmp_path / "doc.log").read_text(errors="replace")
+
+
+def test_lecture_handout_compiles_without_overfull_boxes(tex, lecture_tex, tmp_path):
+    log = _log_of(lecture_tex, tmp_path)
+    assert "Overfull" not in log
+
+
+@pytest.mark.parametrize("name", ["big", "two_examples", "shared_frozen", "bce", "tanh_indexed"])
+def test_other_handouts_compile_without_overfull_boxes(tex, rendered, name, tmp_path):
+    log = _log_of(rendered[name], tmp_path)
+    assert "Overfull" not in log, re.findall(r"Overfull.*", log)
+
+
+def test_softmax_handout_compiles_without_overfull_boxes(tex, tmp_path):
+    text = render_worksheet(solve(loads_spec(variants()["softmax"], source="softmax")))
+    assert "Overfull" not in _log_of(text, tmp_path)
+
+
+@pytest.mark.parametrize("title", [r"\input{/etc/hostname}", r"$\write18{touch x}$"])
+def test_hostile_title_prints_literally(tex, tmp_path, title):
+    text = lecture_text().replace('title = "Backpropagation"', f"title = '{title}'")
+    spec = loads_spec(text)
+    out = write_worksheet(solve(spec), tmp_path, "evil", pdf=True, sections=["summary"])
+    pdf_text = _pdf_text(tmp_path / "evil.pdf")
+    assert title in pdf_text
+    host = Path("/etc/hostname").read_text().strip() if Path("/etc/hostname").is_file() else ""
+    assert not host or host not in pdf_text
+    assert not (tmp_path / "x").exists() and not Path("x").exists()
+    assert [p.name for p in out] == ["evil.tex", "evil.pdf"]

@@ -1,0 +1,156 @@
+"""Numeric lines a student can redo: values against the lecture, and the reproduction rule."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+import pytest
+import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from symbackprop.chains import chain_for
+from symbackprop.errors import UsageError
+from symbackprop.solution import solve
+from symbackprop.walkthrough import (
+    exact_text,
+    line_reproduces,
+    make_line,
+    number_latex,
+    precise_text,
+    product_line,
+    quantity_line,
+    visible_width,
+)
+
+
+@pytest.fixture(scope="module")
+def lecture():
+    return solve()
+
+
+X, Y = sympy.symbols("X Y", real=True)
+
+
+def test_the_lectures_dE_dw2_does_not_reproduce_at_three_decimals():
+    # 0.005 x 0.10 = 0.0005 -> 0.001, but the true gradient 0.00045325 x ... shows 0.000
+    assert not line_reproduces(sympy.Mul(X, Y, evaluate=False), {X: "0.005", Y: "0.10"}, "0.000")
+    assert line_reproduces(sympy.Mul(X, Y, evaluate=False), {X: "0.00453", Y: "0.10"}, "0.000")
+    assert line_reproduces(sympy.Mul(X, Y, evaluate=False), {X: "0.005", Y: "0.10"}, "0.001")  # half-up
+
+
+def test_scientific_results_round_at_their_last_digit():
+    assert line_reproduces(sympy.Mul(X, Y, evaluate=False), {X: "0.2514", Y: "0.0009"}, "2.26e-4")
+    assert not line_reproduces(sympy.Mul(X, Y, evaluate=False), {X: "0.2514", Y: "0.0009"}, "2.27e-4")
+
+
+@pytest.mark.parametrize(("name", "latex"), [
+    ("z_h1", r"z_{h_{1}} = 0.15 \cdot 0.05 + 0.20 \cdot 0.10 + 0.35 = 0.378"),
+    ("h1", r"h_{1} = \sigma\left(0.378\right) = 0.593"),
+    ("z_o", r"z_{o} = 0.40 \cdot 0.593 + 0.45 \cdot 0.597 + 0.60 = 1.106"),
+    ("yhat", r"\hat{y} = \sigma\left(1.106\right) = 0.751"),
+    ("E", r"E = \frac{1}{2} \left(0.751 - 0.50\right)^{2} = 0.032"),
+    ("dE/dyhat", r"\frac{\partial E}{\partial \hat{y}} = 0.751 - 0.50 = 0.251"),
+    ("dE/dh1", r"\frac{\partial E}{\partial h_{1}} = 0.047 \cdot 0.40 = 0.019"),
+    ("dE/dw5", r"\frac{\partial E}{\partial w_{5}} = 0.047 \cdot 0.593 = 0.028"),
+    ("dE/dw1", r"\frac{\partial E}{\partial w_{1}} = 0.005 \cdot 0.05 = 0.000"),
+    # the lecture's 0.005 x 0.10 = 0.001 is wrong: 0.0045325 x 0.10 = 0.00045 -> 0.000
+    ("dE/dw2", r"\frac{\partial E}{\partial w_{2}} = 0.00453 \cdot 0.10 = 0.000"),
+    ("w5'", r"{w_{5}}' = 0.40 - 0.50 \cdot 0.028 = 0.386"),
+    ("b3'", r"{b_{3}}' = 0.60 - 0.50 \cdot 0.047 = 0.577"),
+    # the lecture printed 0.348 (from 0.35 - 0.50 x 0.005); at full precision b2' = 0.34746
+    ("b2'", r"{b_{2}}' = 0.35 - 0.50 \cdot 0.00508 = 0.347"),
+    ("E'", r"{E}' = \frac{1}{2} \left(0.744 - 0.50\right)^{2} = 0.030"),
+])
+def test_lecture_lines(lecture, name, latex):
+    line = quantity_line(lecture, name)
+    assert line.latex() == latex
+    assert line.reproduces()
+
+
+def test_post_update_values_are_the_full_precision_ones(lecture):
+    # the lecture printed z_h1' = 0.376 and z_o' = 1.066 from rounded intermediates
+    assert quantity_line(lecture, "z_h1'").result == "0.375"
+    assert quantity_line(lecture, "z_o'").result == "1.065"
+    assert quantity_line(lecture, "z_h1'").level > 0  # rounded operands would give 0.376
+
+
+def test_output_delta_closed_form(lecture):
+    line = quantity_line(lecture, "dE/dz_o", explicit=True)
+    assert line.latex() == r"\frac{\partial E}{\partial z_{o}} = \left(0.751 - 0.50\right) \cdot 0.751 \cdot " \
+                           r"\left(1 - 0.751\right) = 0.047"
+
+
+def test_sigmoid_of_the_displayed_z_rounds_to_the_displayed_activation(lecture):
+    for name in ("h1", "h2", "yhat", "h1'", "h2'", "yhat'"):
+        line = quantity_line(lecture, name)
+        (z_text,) = line.operands.values()
+        sigma = Decimal(1) / (1 + (-Decimal(z_text)).exp())
+        assert sigma.quantize(Decimal("0.001"), rounding=ROUND_HALF_UP) == Decimal(line.result), name
+
+
+def test_every_quantity_line_of_the_lecture_reproduces(lecture):
+    for q in lecture.network.quantities.values():
+        if q.definition is not None:
+            assert quantity_line(lecture, q.name).reproduces(), q.name
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.decimals(min_value=Decimal("-3"), max_value=Decimal("3"), places=6, allow_nan=False),
+                min_size=2, max_size=5))
+def test_make_line_always_finds_a_reproducing_precision(values):
+    symbols = [sympy.Symbol(f"v{i}") for i in range(len(values))]
+    expr = sympy.Add(sympy.Mul(symbols[0], symbols[1], evaluate=False), *symbols[2:], evaluate=False)
+    exact = dict(zip(symbols, values, strict=True))
+    value = values[0] * values[1] + sum(values[2:], Decimal(0))
+    line = make_line("v", expr, exact, [], value, 3)
+    assert line.reproduces()
+    # and the checker agrees with plain exact arithmetic on the printed operands
+    shown = [Decimal(line.operands[s]) for s in symbols]
+    redo = shown[0] * shown[1] + sum(shown[2:], Decimal(0))
+    assert abs(redo - Decimal(line.result)) <= Decimal("0.0005")
+
+
+def test_number_texts():
+    assert exact_text(Decimal("0.1")) == "0.10"
+    assert exact_text(Decimal("0.125")) == "0.125"
+    assert exact_text(Decimal("-1")) == "-1"
+    assert number_latex("-0.35") == r"\left(-0.35\right)"
+    assert number_latex("4.53e-05") == r"\left(4.53 \times 10^{-5}\right)"
+    assert precise_text(Decimal("0.000226625")) == "2.27e-4"
+    assert precise_text(Decimal("0.0312")) == "0.0312"
+
+
+def test_product_line_shows_more_digits_only_when_needed():
+    line = product_line("p", [(Decimal("0.0045325"), False), (Decimal("0.1"), True)], 3)
+    assert line.substituted() == r"0.00453 \cdot 0.10"
+    line = product_line("p", [(Decimal("0.25136"), False), (Decimal("0.18681"), False)], 3)
+    assert line.substituted() == r"0.251 \cdot 0.187" and line.result == "0.047"
+
+
+def test_long_sums_break_over_rows():
+    symbols = sympy.symbols("a0:9")
+    expr = sympy.Add(*[sympy.Mul(s, s, evaluate=False) for s in symbols], evaluate=False)
+    values = {s: Decimal("-0.4567") for s in symbols}
+    line = make_line("z", expr, values, [], Decimal(9) * Decimal("0.4567") ** 2, 3)
+    rows = line.rows()
+    assert len(rows) > 1 and all(r.startswith(r"&\quad") for r in rows[1:])
+    assert all(visible_width(r) <= 66 for r in rows)
+
+
+def test_lecture_chain(lecture):
+    chain = chain_for(lecture)
+    assert chain.parameter == "w1" and chain.single_path
+    assert chain.path == ["w_{1}", "z_{h_{1}}", "h_{1}", "z_{o}", r"\hat{y}", "E"]
+    assert [f.formula for f in chain.factors] == [r"\hat{y} - t", r"\hat{y} \left(1 - \hat{y}\right)", "w_{5}",
+                                                   r"h_{1} \left(1 - h_{1}\right)", "x_{1}"]
+    # dE/dw1 = 0.00045325... x 0.05 = 2.2663e-4: the lecture's 2.26e-4 came from rounded factors
+    assert chain.line.result == "2.27e-4" and chain.line.reproduces()
+    assert chain.gradient == "0.000"
+
+
+def test_chain_for_any_parameter(lecture):
+    chain = chain_for(lecture, "b3")
+    assert chain.factors[-1].formula == "1" and chain.line.result == "0.0470"
+    with pytest.raises(UsageError, match="did you mean 'w6'"):
+        chain_for(lecture, "w9")

@@ -1,0 +1,201 @@
+"""An independent reader of the handout's arithmetic: LaTeX text in, exact Decimal out.
+
+It shares no code with symbackprop: it tokenises the displayed LaTeX, evaluates
+numbers, + - \\cdot \\times, implicit products, \\frac, powers, \\sigma, \\tanh,
+\\ln, e^{..}, relu and the indicator, and checks that every ``expr = number`` in
+a display rounds (half-up, at the number's last digit) to that number.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+
+CTX = Context(prec=60, Emax=99999, Emin=-99999)
+_TOKEN = re.compile(r"\s*(\\[A-Za-z]+|\d+\.?\d*|[-+*/^(){}\[\]>,]|.)")
+_FUNCS = {r"\sigma", r"\tanh", r"\ln", r"\operatorname"}
+_SKIP = {r"\left", r"\right", r"\Bigl", r"\Bigr", r"\boxed", r"\!", r"\,"}
+_LITERAL = re.compile(r"^\s*(?:\\boxed\{)?\s*(-?\d+(?:\.\d+)?)(?:\s*\\times\s*10\^\{(-?\d+)\})?\s*\}?\s*$")
+
+
+class NotNumeric(Exception):
+    pass
+
+
+def tokens(text: str) -> list[str]:
+    out = []
+    for tok in _TOKEN.findall(text):
+        tok = tok.strip()
+        if not tok or tok in _SKIP:
+            continue
+        if tok in (r"\cdot", r"\times"):
+            tok = "*"
+        out.append(tok)
+    return out
+
+
+@dataclass
+class Parser:
+    toks: list[str]
+    i: int = 0
+
+    def peek(self) -> str | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def take(self, expected: str | None = None) -> str:
+        tok = self.peek()
+        if tok is None or (expected is not None and tok != expected):
+            raise NotNumeric(f"expected {expected!r}, got {tok!r}")
+        self.i += 1
+        return tok
+
+    def parse(self) -> Decimal:
+        value = self.expr()
+        if self.peek() is not None:
+            raise NotNumeric(f"trailing {self.peek()!r}")
+        return value
+
+    def expr(self) -> Decimal:
+        value = self.term()
+        while self.peek() in ("+", "-"):
+            op = self.take()
+            right = self.term()
+            value = value + right if op == "+" else value - right
+        return value
+
+    def starts_factor(self, tok: str | None) -> bool:
+        return tok is not None and (tok[0].isdigit() or tok in ("(", "{", r"\frac", "e", r"\mathbb") or tok in _FUNCS)
+
+    def term(self) -> Decimal:
+        value = self.unary()
+        while self.peek() == "*" or self.starts_factor(self.peek()):
+            if self.peek() == "*":
+                self.take()
+            value *= self.unary()
+        return value
+
+    def unary(self) -> Decimal:
+        if self.peek() == "-":
+            self.take()
+            return -self.unary()
+        return self.power()
+
+    def power(self) -> Decimal:
+        if self.peek() == "e":
+            self.take()
+            self.take("^")
+            return self.group().exp()
+        base = self.atom()
+        if self.peek() == "^":
+            self.take()
+            exponent = self.group()
+            if exponent != exponent.to_integral_value():
+                raise NotNumeric("non-integer power")
+            return base ** int(exponent)
+        return base
+
+    def group(self) -> Decimal:
+        if self.peek() in ("{", "("):
+            return self.atom()
+        tok = self.take()
+        if not tok[0].isdigit():
+            raise NotNumeric(tok)
+        return Decimal(tok)
+
+    def atom(self) -> Decimal:
+        tok = self.take()
+        if tok[0].isdigit():
+            return Decimal(tok)
+        if tok in ("(", "{"):
+            value = self.expr()
+            self.take(")" if tok == "(" else "}")
+            return value
+        if tok == r"\frac":
+            top = self.atom()
+            bottom = self.atom()
+            return top / bottom
+        if tok == r"\operatorname":
+            self.take("{")
+            name = "".join(iter(lambda: self.take(), "}"))
+            if name != "relu":
+                raise NotNumeric(name)
+            return max(self.atom(), Decimal(0))
+        if tok == r"\mathbb":
+            self.take("{")
+            self.take("1")
+            self.take("}")
+            self.take("[")
+            value = self.expr()
+            self.take(">")
+            self.take("0")
+            self.take("]")
+            return Decimal(1) if value > 0 else Decimal(0)
+        if tok in _FUNCS:
+            x = self.atom()
+            if tok == r"\sigma":
+                return 1 / (1 + (-x).exp())
+            if tok == r"\tanh":
+                e2 = (2 * x).exp()
+                return (e2 - 1) / (e2 + 1)
+            return x.ln()
+        raise NotNumeric(tok)
+
+
+def value(text: str) -> Decimal:
+    with localcontext(CTX):
+        return Parser(tokens(text)).parse()
+
+
+def literal(text: str) -> Decimal | None:
+    """A displayed number (``0.378``, ``\\boxed{0.047}``, ``2.27 \\times 10^{-4}``), or None."""
+    match = _LITERAL.match(text)
+    if not match:
+        return None
+    mantissa, exponent = match.group(1), match.group(2)
+    return Decimal(f"{mantissa}e{exponent}") if exponent else Decimal(mantissa)
+
+
+def rounds_to(x: Decimal, shown: Decimal) -> bool:
+    exponent = shown.as_tuple().exponent
+    assert isinstance(exponent, int)
+    with localcontext(CTX):
+        return x.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP) == shown
+
+
+_DISPLAY = re.compile(r"\\begin\{(align|gather|equation)\*\}(.*?)\\end\{\1\*\}", re.S)
+
+
+def display_rows(tex: str) -> list[str]:
+    """Every row of every display, continuation rows (``&\\quad + ...``) joined to theirs."""
+    rows: list[str] = []
+    for match in _DISPLAY.finditer(tex):
+        for row in match.group(2).split("\\\\"):
+            row = row.strip()
+            if row.startswith(r"&\quad") and rows:
+                rows[-1] += " " + row[len(r"&\quad"):]
+            else:
+                rows.append(row)
+    return rows
+
+
+def checked_lines(tex: str) -> list[tuple[str, str]]:
+    """All ``expression = number`` pairs of the document's displays, each verified; returns them.
+
+    Raises AssertionError naming the first line whose arithmetic does not hold.
+    """
+    checked = []
+    for row in display_rows(tex):
+        for segment in re.split(r",\s*&|,\s*\\quad", row):
+            parts = [p.replace("&", "").strip() for p in re.split(r"=|\\to", segment)]
+            for left, right in zip(parts, parts[1:], strict=False):
+                shown = literal(right)
+                if shown is None or literal(left) is not None:
+                    continue
+                try:
+                    x = value(left)
+                except (NotNumeric, ArithmeticError):
+                    continue
+                assert rounds_to(x, shown), f"{left} = {x} does not round to {right}"
+                checked.append((left, right))
+    return checked
