@@ -217,7 +217,7 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
         if layer is not None and layer.elementwise is None:  # softmax: name each exp(z_k)
             z = network.pre_symbol(q.layer, q.unit, q.example)  # type: ignore[arg-type]
             generators[expo(inlined[z])] = Symbol(f"exp({z.name})", positive=True)
-        else:
+        elif inlined[q.symbol].is_Function:  # identity units have no application to name
             generators[inlined[q.symbol]] = q.symbol
     proofs = {}
     for p in network.parameters:
@@ -225,7 +225,8 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
         grad = network.quantities[network.namer.grad_ascii(p.name)]
         by_diff = sympy.diff(loss, theta)
         by_chain = inlined[grad.symbol]
-        if not _is_zero_rational((by_diff - by_chain).xreplace(generators)):
+        difference = by_diff - by_chain
+        if not (_is_zero_rational(difference.xreplace(generators)) or _is_zero(difference)):
             raise DerivationMismatch(f"{grad.name}: sympy.diff of the loss and the chain-rule formula differ")
         proofs[p.name] = Proof(p.name, "symbolic", True,
                                "sympy.diff of the composed loss minus the composed chain-rule formula "
@@ -238,9 +239,7 @@ def _is_zero_rational(difference: Expr) -> bool:
     if difference == 0:
         return True
     numerator, _ = sympy.fraction(sympy.together(difference))
-    if sympy.expand(numerator) == 0:
-        return True
-    return _is_zero(difference)
+    return bool(sympy.expand(numerator) == 0)
 
 
 def prove_local_rules(network: Network) -> dict[str, Proof]:

@@ -13,7 +13,7 @@ from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import UsageError
 from .naming import Namer, Notation
 from .numbers import display
-from .spec import MAX_UNITS, loads_spec
+from .spec import MAX_UNITS, Spec, loads_spec
 
 #: sequential names (w1, h1, yhat) up to this many units; indexed beyond
 SEQUENTIAL_MAX_UNITS = 12
@@ -105,8 +105,34 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
     for j, t in enumerate(targets, start=1):
         lines.append(f"{_key(namer.target(j).ascii)} = {_text(t)}")
     text = "\n".join(lines) + "\n"
-    loads_spec(text, source="generated spec")  # a generated spec must always load
+    spec = loads_spec(text, source="generated spec")  # a generated spec must always load
+    if _hits_a_kink(spec) and seed < 10**9:
+        # relu is not differentiable at z = 0: draw again, deterministically
+        return new_spec(layers, activation, loss, seed + 10**9, output, scheme, learning_rate, decimals)
     return text
+
+
+def _hits_a_kink(spec: Spec) -> bool:
+    """Whether a relu/leaky_relu pre-activation is exactly 0 (only reachable through exact layers)."""
+    values = iter(spec.parameters.values())
+    for example in spec.examples:
+        a = [Fraction(int(x.p), int(x.q)) for x in example.inputs]
+        values = iter(spec.parameters.values())
+        for layer in spec.layers:
+            z = []
+            for _ in range(layer.units):
+                total = sum((Fraction(int(w.p), int(w.q)) * ak for ak, w in zip(a, values, strict=False)), Fraction(0))
+                b = next(values)
+                z.append(total + Fraction(int(b.p), int(b.q)))
+            if layer.activation in ("relu", "leaky_relu"):
+                if any(v == 0 for v in z):
+                    return True
+                a = [v if v > 0 else (v * Fraction(str(layer.slope)) if layer.slope else Fraction(0)) for v in z]
+            elif layer.activation == "identity":
+                a = z
+            else:
+                break  # transcendental values are never exactly 0 at a later kink in practice
+    return False
 
 
 def _key(name: str) -> str:
