@@ -39,11 +39,14 @@ from typing import Any
 import sympy
 from sympy import Expr, Symbol
 
+from . import activations
 from .answers import Answer, Answers
 from .network import Network, Quantity
 from .numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
 from .numeric import Compiler, Program, Step, compile_network, leaf_values
 from .solution import Solution, did_you_mean
+
+_EXPO = getattr(activations, "expo", None)
 
 #: Verdicts, in the order of the report's totals, with their printed labels.
 VERDICTS = {
@@ -482,7 +485,8 @@ class _Marker:
         a = self.network.activation_symbol(q.layer, q.unit, q.example or 1)
         if a not in slope.free_symbols:
             return None
-        return slope.xreplace({a: f.apply(a)})
+        with sympy.evaluate(False):  # keep the lecture's order: sigma(h1)*(1 - sigma(h1))
+            return slope.xreplace({a: f.apply(a)})
 
     def _local_inputs(self, param: str) -> list[Symbol]:
         for p in self.network.parameters:
@@ -634,6 +638,7 @@ class _Marker:
     def _equal_symbolically(self, student: Expr, expected: Expr) -> bool:
         """SymPy shows student - expected == 0: as written, then inlined into the leaves, then (for a
         student who wrote exp) with sigma rewritten as 1/(1 + exp(-z))."""
+        student, expected = _plain_exp(student), _plain_exp(expected)
         try:
             if _small(student - expected) and sympy.expand(student - expected) == 0:
                 return True
@@ -748,7 +753,8 @@ class _Marker:
             if q.symbol in want.free_symbols and q.layer is not None:
                 f = self.network.layers[q.layer - 1].elementwise
                 if f is not None and sympy.expand(have - want.xreplace({q.symbol: f.apply(q.symbol)})) == 0:
-                    shown = want.xreplace({q.symbol: f.apply(q.symbol)})
+                    with sympy.evaluate(False):
+                        shown = want.xreplace({q.symbol: f.apply(q.symbol)})
                     return (f"{_text(shown)} (sigma'({q.name}), the slope at the activation) used instead of "
                             f"{_text(want)}")
         return ""
@@ -851,6 +857,7 @@ def _factors(expr: Expr) -> tuple[int, list[Expr] | None]:
             f = -f
             sign *= (-1) ** int(power)
         out.extend([f] * int(power))
+    out.sort(key=lambda f: (len(sympy.Add.make_args(f)), str(f)))  # h1*(1 - h1), not (1 - h1)*h1
     if abs(coeff) != 1:
         out.insert(0, abs(coeff))
     return sign, out
@@ -866,8 +873,16 @@ def _reads_better_negated(f: Expr) -> bool:
 
 
 def _text(expr: Expr) -> str:
-    """ASCII text of an expression, products flattened: dE/dyhat*yhat*(1 - yhat)."""
-    return sympy.sstr(_flatten(expr), order="none")
+    """ASCII text of an expression as a student would type it, products flattened: dE/dyhat*yhat*(1 - yhat)."""
+    text = sympy.sstr(_flatten(expr), order="none")
+    return text.replace("expo(", "exp(") if _EXPO is not None else text
+
+
+def _plain_exp(expr: Expr) -> Expr:
+    """The engine's unevaluated softmax exponential (``expo``) as SymPy's ``exp``, which students write."""
+    if _EXPO is None or not expr.has(_EXPO):
+        return expr
+    return expr.replace(_EXPO, sympy.exp)
 
 
 def _flatten(expr: Expr) -> Expr:

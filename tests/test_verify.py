@@ -1,0 +1,448 @@
+"""Tests for symbackprop.verify: marking against the lecture's printed values and hand arithmetic.
+
+References are independent of the code under test: the numbers the reference lecture prints,
+and arithmetic done by hand (written out next to each case) or with Python's decimal module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from decimal import Decimal, getcontext
+from pathlib import Path
+
+import pytest
+import sympy
+
+from symbackprop import cli
+from symbackprop.answers import Answer, Answers, load_answers
+from symbackprop.pdf import tex_available
+from symbackprop.verify import (
+    Report,
+    _Marker,
+    _text,
+    mark,
+    report_data,
+    report_json,
+    report_tex,
+    report_text,
+    solve_for_marking,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "lecture_printed_answers.toml"
+
+
+@pytest.fixture(scope="module")
+def lecture():
+    return solve_for_marking(None)
+
+
+def marked(solution, *entries: tuple[str, str, str]) -> Report:
+    return mark(solution, Answers(tuple(Answer(n, t, f) for n, t, f in entries)))
+
+
+def one(solution, name: str, text: str, form: str = "value"):
+    (row,) = marked(solution, (name, text, form)).rows
+    return row
+
+
+# -- the lecture's own printed values ---------------------------------------------------
+
+#: The lecture's values that come from rounding intermediates, with the full-precision display.
+EARLY_ROUNDING = {"dE/dw2": ("0.001", "0.000"), "b2'": ("0.348", "0.347"), "z_h1'": ("0.376", "0.375"),
+                  "z_o'": ("1.066", "1.065")}
+
+
+def test_lecture_printed_values(lecture):
+    report = mark(lecture, load_answers(EXAMPLE))
+    values = {r.name: r for r in report.rows if r.form == "value"}
+    assert len(values) == 51
+    for name, (given, full) in EARLY_ROUNDING.items():
+        assert (values[name].given, values[name].expected, values[name].verdict) == (given, full, "early_rounding")
+        assert f"full precision gives {full}" in values[name].why
+    for name, row in values.items():
+        if name not in EARLY_ROUNDING:
+            assert row.verdict == "correct", (name, row)
+    # a few printed values, checked against the lecture's text
+    assert (values["E'"].given, values["E'"].expected) == ("0.030", "0.030")
+    assert (values["dE/dz_o"].given, values["dE/dz_o"].expected) == ("0.047", "0.047")
+    assert all(r.verdict == "correct" and r.why == "" for r in report.rows if r.form == "formula")
+    assert report.counts["early_rounding"] == 4
+    assert report.exit_code == 1  # early rounding is not full marks
+
+
+def test_the_rounded_path_is_the_lectures_arithmetic(lecture):
+    path = _Marker(lecture).rounded_path
+    index = _Marker(lecture).index
+    # z_h1 = 0.15(0.05) + 0.20(0.10) + 0.35 = 0.3775 -> 0.378; dE/dz_h1 = 0.019 * 0.241 -> 0.005
+    assert path[index["z_h1"]] == Decimal("0.378")
+    assert path[index["dE/dz_h1"]] == Decimal("0.005")
+    # dE/dw2 = 0.005 * 0.10 = 0.0005 -> 0.001 (half-up); b2' = 0.35 - 0.50(0.005) = 0.3475 -> 0.348
+    assert path[index["dE/dw2"]] == Decimal("0.001")
+    assert path[index["b2'"]] == Decimal("0.348")
+    # z_h1' = 0.150(0.05) + 0.200(0.10) + 0.348 = 0.3755 -> 0.376
+    assert path[index["z_h1'"]] == Decimal("0.376")
+
+
+# -- decimals -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("given, verdict", [
+    # dE/dw5 = 0.0278593161...
+    ("0.028", "correct"), ("0.0279", "correct"), ("0.02786", "correct"), ("2.786e-2", "correct"),
+    ("2.79 x 10^-2", "correct"), ("0.03", "too_few_decimals"), ("3e-2", "too_few_decimals"),
+    ("0.0278", "wrong"), ("0.027", "wrong"), ("0.03000", "wrong"),
+])
+def test_decimals_written_decide(lecture, given, verdict):
+    assert one(lecture, "dE/dw5", given).verdict == verdict
+
+
+def test_too_few_decimals_says_so(lecture):
+    row = one(lecture, "dE/dw5", "0.03")
+    assert row.why == "2 decimals given, 3 asked; 0.028 at full precision"
+
+
+@pytest.mark.parametrize("name, given, verdict", [
+    ("z_h1", "0.3775", "correct"),  # exact: 0.15(0.05) + 0.20(0.10) + 0.35
+    ("z_h1", "0.377500", "correct"),
+    ("z_h1", "0.38", "too_few_decimals"),
+    ("z_h2", "0.393", "correct"),  # 0.3925 half-up (ties-to-even would give 0.392)
+    ("z_h2", "0.392", "wrong"),
+    ("x1", "0.05", "correct"),  # a given value, written exactly
+    ("t", "0.5", "correct"),
+    ("w1", "0.16", "wrong"),
+])
+def test_exact_values_and_half_up(lecture, name, given, verdict):
+    assert one(lecture, name, given).verdict == verdict
+
+
+def test_expected_is_shown_at_the_students_decimals(lecture):
+    assert one(lecture, "h1", "0.59").expected == "0.593"
+    assert one(lecture, "h1", "0.5933").expected == "0.5933"  # sigma(0.3775) = 0.59326999...
+
+
+# -- carried forward --------------------------------------------------------------------------
+
+def test_error_carried_forward(lecture):
+    report = marked(lecture, ("dE/dz_o", "0.050", "value"),
+                    ("dE/dw5", "0.030", "value"),  # 0.050 x 0.5933 = 0.02966 -> 0.030 (true 0.028)
+                    ("dE/dh1", "0.020", "value"),  # 0.050 x 0.40 = 0.020 (true 0.019)
+                    ("b3'", "0.575", "value"))  # 0.60 - 0.50 x 0.050 = 0.575 (true 0.577)
+    verdicts = {r.name: (r.verdict, r.why) for r in report.rows}
+    assert verdicts["dE/dz_o"][0] == "wrong"
+    for name in ("dE/dw5", "dE/dh1", "b3'"):
+        verdict, why = verdicts[name]
+        assert verdict == "carried_forward", name
+        assert "dE/dz_o = 0.050" in why
+
+
+def test_carried_forward_needs_the_right_method(lecture):
+    # 0.050 x 0.45 = 0.0225 -> 0.023: dE/dh1 from the wrong delta *and* the wrong weight is wrong
+    report = marked(lecture, ("dE/dz_o", "0.050", "value"), ("dE/dh1", "0.023", "value"))
+    assert [r.verdict for r in report.rows] == ["wrong", "wrong"]
+
+
+def test_rounded_but_right_operands_are_early_rounding_not_carried_forward(lecture):
+    # dE/dz_h1 = 0.005 is right; 0.005 x 0.10 = 0.0005 -> 0.001
+    report = marked(lecture, ("dE/dz_h1", "0.005", "value"), ("dE/dw2", "0.001", "value"))
+    assert [r.verdict for r in report.rows] == ["correct", "early_rounding"]
+
+
+def test_intermediates_rounded_to_the_students_own_decimals(lecture):
+    # at 2 decimals throughout: z_h1 = 0.38, h1 = 0.59, z_o = 0.40(0.59) + 0.45(0.60) + 0.60 = 1.106 -> 1.11
+    row = one(lecture, "z_o", "1.11")
+    assert row.verdict in ("too_few_decimals", "early_rounding")
+
+
+# -- diagnoses ----------------------------------------------------------------------------------
+
+getcontext().prec = 60
+
+
+def sig(x: Decimal) -> Decimal:
+    return 1 / (1 + (-x).exp())
+
+
+def test_sigma_of_a_reference():
+    # the reference for the sigma'(a) case below, by Python's decimal module alone
+    h1 = sig(Decimal("0.3775"))
+    yhat = sig(Decimal("0.40") * h1 + Decimal("0.45") * sig(Decimal("0.3925")) + Decimal("0.60"))
+    d_h1 = (yhat - Decimal("0.5")) * yhat * (1 - yhat) * Decimal("0.40")
+    wrong = d_h1 * sig(h1) * (1 - sig(h1))
+    assert round(wrong, 3) == Decimal("0.004") and round(d_h1 * h1 * (1 - h1), 3) == Decimal("0.005")
+
+
+@pytest.mark.parametrize("name, given, why", [
+    ("dE/dw6", "-0.028", "sign flipped (expected 0.028)"),
+    # 0.047 x 0.45 = 0.0211 -> 0.021 (true 0.019)
+    ("dE/dh1", "0.021", "w6 used instead of w5 in dE/dh1"),
+    # delta without h1(1 - h1): 0.0188 -> 0.019 (true 0.005)
+    ("dE/dz_h1", "0.019", "the activation slope h1*(1 - h1) is missing from dE/dz_h1"),
+    # sigma(h1)(1 - sigma(h1)) = 0.229: 0.0188 x 0.229 = 0.0043 -> 0.004
+    ("dE/dz_h1", "0.004", "dE/dz_h1 uses sigma(h1)*(1 - sigma(h1)) (sigma'(a), the slope at the activation)"),
+    # gradient = delta: dE/dz_h2 = 0.00508 -> 0.005 (true 0.000)
+    ("dE/dw3", "0.005", "the local input x1 is missing from dE/dw3"),
+    # 0.40 + 0.50(0.0279) = 0.414 (true 0.386)
+    ("w5'", "0.414", "the step was added"),
+    # 0.25(0.05) + 0.20(0.10) + 0.35 = 0.3825 -> 0.383
+    ("z_h1", "0.383", "w3 used instead of w1 in z_h1"),
+    # w1 and w2 swapped: 0.20(0.05) + 0.15(0.10) + 0.35 = 0.375
+    ("z_h1", "0.375", "w1 and w2 swapped in z_h1"),
+    # dE/dw5 with dE/dw6's local input h2: 0.04696 x 0.5969 = 0.02803 -> 0.02803 (5 d.p. tells them apart)
+    ("dE/dw5", "0.02803", "dE/dw5 computed as dE/dw6"),
+])
+def test_diagnoses(lecture, name, given, why):
+    row = one(lecture, name, given)
+    assert row.verdict == "wrong"
+    assert why in row.why
+
+
+def test_wrong_without_a_diagnosis_still_shows_the_expected_value(lecture):
+    row = one(lecture, "dE/dz_o", "0.123")
+    assert (row.verdict, row.expected, row.why) == ("wrong", "0.047", "")
+
+
+# -- formulas ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, formula", [
+    ("dE/dw5", "dE/dz_o*h1"),
+    ("dE/dw5", "(yhat - t)*yhat*(1 - yhat)*h1"),  # inlined delta
+    ("dE/dw5", "h1*yhat*(yhat - t) - h1*yhat^2*(yhat - t)"),  # expanded
+    ("h1", "sigma(z_h1)"),
+    ("h1", "sigma(w1*x1 + w2*x2 + b1)"),
+    ("h1", "1/(1 + exp(-z_h1))"),
+    ("dE/dh1", "w5*dE/dz_o"),
+    ("E", "(yhat - t)^2/2"),
+    ("E", "0.5*yhat^2 - yhat*t + t^2/2"),
+    ("dE/dw1", "(yhat - t)*yhat*(1 - yhat)*w5*h1*(1 - h1)*x1"),  # the lecture's section 4.4
+    ("dE/dz_h1", "(sigma(z_o) - t)*sigma(z_o)*(1 - sigma(z_o))*w5*sigma(z_h1)*(1 - sigma(z_h1))"),
+    ("w5'", "w5 - eta*dE/dz_o*h1"),
+    ("z_o'", "w5'*h1' + w6'*h2' + b3'"),
+    ("dE/db3", "dE/dz_o"),
+])
+def test_equivalent_formulas_are_correct(lecture, name, formula):
+    row = one(lecture, name, formula, "formula")
+    assert (row.verdict, row.why) == ("correct", "")
+
+
+def test_numeric_fallback_is_named(lecture):
+    # sigma(z) = (1 + tanh(z/2))/2: true, but not something expand() shows
+    row = one(lecture, "h1", "(1 + tanh(z_h1/2))/2", "formula")
+    assert (row.verdict, row.why) == ("correct", "checked numerically at 3 random points")
+
+
+@pytest.mark.parametrize("name, formula, why", [
+    ("dE/dw5", "dE/dz_o", "missing factor h1"),
+    ("dE/dw1", "dE/dz_h1*x1*x2", "extra factor x2"),
+    ("dE/dyhat", "t - yhat", "differs by sign"),
+    ("dE/dz_o", "2*(yhat - t)*yhat*(1 - yhat)", "differs by a factor 2"),
+    ("dE/dz_o", "(yhat - t)*yhat", "missing factor 1 - yhat"),
+    ("dE/dz_h1", "dE/dh1*h1", "missing factor 1 - h1"),
+    ("dE/dz_h1", "dE/dh1", "missing factor h1*(1 - h1)"),
+    ("dE/dh1", "dE/dz_o*w6", "missing factor w5, extra factor w6"),
+    ("dE/dz_h1", "dE/dh1*sigma(h1)*(1 - sigma(h1))",
+     "sigma(h1)*(1 - sigma(h1)) (sigma'(h1), the slope at the activation) used instead of h1*(1 - h1)"),
+    ("dE/dw6", "dE/dz_o*h2 + h1", "extra term h1"),
+    ("yhat", "yhat", "circular: the formula uses yhat itself"),
+    ("z_o", "dE/dz_o", "circular: dE/dz_o is computed from z_o"),
+    # t = 0.50 in this exercise: right number, wrong formula
+    ("dE/dyhat", "yhat - 0.5", "right value for this exercise, but not the general formula"),
+])
+def test_wrong_formulas_say_why(lecture, name, formula, why):
+    row = one(lecture, name, formula, "formula")
+    assert row.verdict == "wrong"
+    assert row.why.startswith(why), row.why
+
+
+def test_formula_expected_is_the_chain_rule_step(lecture):
+    row = one(lecture, "dE/dz_o", "yhat - t", "formula")
+    assert row.expected == "dE/dyhat*yhat*(1 - yhat)"
+    assert r"\frac{\partial E}{\partial \hat{y}}" in row.expected_latex
+
+
+# -- names ----------------------------------------------------------------------------------------
+
+def test_unknown_name_suggests(lecture):
+    row = one(lecture, "dE/dw55", "0.028")
+    assert row.verdict == "invalid"
+    assert row.why == "unknown quantity 'dE/dw55' (did you mean 'dE/dw5'?)"
+    row = one(lecture, "dE/dw5", "dE/dz_0*h1", "formula")
+    assert row.verdict == "invalid" and "did you mean 'dE/dz_o'" in row.why
+
+
+def test_unknown_rows_come_last_and_make_the_exit_code_2(lecture):
+    report = marked(lecture, ("bogus", "1", "value"), ("z_h1", "0.378", "value"))
+    assert [r.name for r in report.rows] == ["z_h1", "bogus"]
+    assert report.exit_code == 2
+
+
+def test_all_right_exits_0(lecture):
+    assert marked(lecture, ("z_h1", "0.378", "value"), ("h1", "sigma(z_h1)", "formula")).exit_code == 0
+
+
+# -- every example network: the engine's own displays and definitions mark as correct ---------------
+
+@pytest.mark.parametrize("spec", sorted(p.name for p in (ROOT / "examples").glob("*.toml") if "answers" not in p.name))
+def test_self_consistency_on_every_example(spec):
+    solution = solve_for_marking(ROOT / "examples" / spec)
+    entries = []
+    for q in solution.network.quantities.values():
+        entries.append(Answer(q.name, solution.display(q.name), "value"))
+        if q.definition is not None:
+            entries.append(Answer(q.name, _text(q.definition), "formula"))
+    report = mark(solution, Answers(tuple(entries)))
+    assert [(r.name, r.form, r.why) for r in report.rows if r.verdict != "correct"] == []
+
+
+def test_indexed_names(tmp_path):
+    from symbackprop.generate import new_spec, parse_layers
+
+    path = tmp_path / "net.toml"
+    path.write_text(new_spec(parse_layers("3,4,2"), activation="tanh", loss="half_sse", seed=4, output=None,
+                             scheme="indexed"), encoding="utf-8")
+    solution = solve_for_marking(path)
+    value = solution.display("dE/dw(1)[2,3]")
+    report = marked(solution, ("dE/dw(1)[2,3]", value, "value"), ("dE/dw(1)[2,3]", "dE/dz(1)[2]*x[3]", "formula"),
+                    ("a(1)[2]", "tanh(z(1)[2])", "formula"), ("dE/dz(1)[2]", "dE/da(1)[2]*a(1)[2]", "formula"))
+    verdicts = {(r.name, r.form): (r.verdict, r.why) for r in report.rows}
+    assert verdicts[("dE/dw(1)[2,3]", "value")] == ("correct", "")
+    assert verdicts[("dE/dw(1)[2,3]", "formula")] == ("correct", "")
+    assert verdicts[("a(1)[2]", "formula")] == ("correct", "")
+    # tanh's slope is 1 - a^2, not the sigmoid's a(1 - a)
+    assert verdicts[("dE/dz(1)[2]", "formula")] == (
+        "wrong", "missing factor (1 - a(1)[2])*(1 + a(1)[2]), extra factor a(1)[2]")
+
+
+# -- hostile input -------------------------------------------------------------------------------
+
+HOSTILE = [
+    ("formula", "__import__('os').system('touch x')"),
+    ("formula", "().__class__.__base__"),
+    ("formula", "9**9**9"),
+    ("formula", "10^{10^{10}}"),
+    ("formula", "(" * 10_000 + "x1" + ")" * 10_000),
+    ("formula", "-" * 1_500 + "x1"),
+    ("formula", "x" * 10_000_000),
+    ("value", "x" * 10_000_000),
+    ("value", "NaN"),
+    ("formula", "nan"),
+    ("value", "1" + "0" * 5_000),
+    ("value", "0." + "3" * 5_000),
+    ("formula", "3" * 5_000),
+    ("formula", "(w1 + w2 + w3 + w4 + w5 + w6 + b1 + b2 + b3)^100"),
+    ("formula", "(w1 + w2 + w3 + w4 + w5 + w6 + b1 + b2 + b3)^-100"),
+    ("formula", "exp(exp(exp(9)))"),
+    ("formula", "log(-1)"),
+    ("value", "1e999"),
+    ("formula", "lambda: x1"),
+    ("formula", "\x00\x01\x02"),
+]
+
+
+@pytest.mark.parametrize("form, text", HOSTILE, ids=lambda x: x[:30] if isinstance(x, str) else None)
+def test_hostile_input_gets_a_verdict_fast_and_runs_nothing(lecture, tmp_path, monkeypatch, form, text):
+    monkeypatch.chdir(tmp_path)
+    start = time.perf_counter()
+    row = one(lecture, "h1", text, form)
+    assert time.perf_counter() - start < 1.0
+    assert row.verdict in ("invalid", "wrong")
+    assert len(row.why) <= 200 and len(row.given) <= 80
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize("content", [bytes(range(256)) * 40, b'h1 = "' + b"x" * 10_000_000 + b'"\n',
+                                     b"h1 = nan\n", b"h1 = 1e999999999\n"])
+def test_hostile_files_through_the_command(tmp_path, capsys, content):
+    path = tmp_path / "answers.toml"
+    path.write_bytes(content)
+    start = time.perf_counter()
+    code = cli.main(["verify", str(path)])
+    assert time.perf_counter() - start < 2.0
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err == "" or (err.startswith("symbackprop: error: ") and err.count("\n") == 1)
+
+
+# -- reports -------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def mixed(lecture):
+    # dE/dh2 = 0.019 is wrong (w5 for w6); dE/dz_h2 = 0.019 x 0.597(0.403) = 0.00457 -> 0.0046 carries it forward
+    answers = Answers((Answer("z_h1", "0.378", "value"), Answer("dE/dw2", "0.001", "value"),
+                       Answer("dE/dw5", "dE/dz_o", "formula"), Answer("dE/dh2", "0.019", "value"),
+                       Answer("dE/dz_h2", "0.0046", "value"), Answer("h1", "0.59", "value"),
+                       Answer("zz", "1", "value")),
+                      student="A & B_% {x} #1 ~^\\", source="sheet_1.toml")
+    return mark(lecture, answers)
+
+
+def test_text_report(mixed):
+    text = report_text(mixed)
+    lines = text.splitlines()
+    assert lines[0].split() == ["name", "given", "expected", "verdict", "why"]
+    assert any(line.split()[:4] == ["dE/dw2", "0.001", "0.000", "early"] for line in lines)
+    assert lines[-1] == ("Backpropagation: 1 of 7 right: 1 correct, 1 too few decimals, 1 early rounding, "
+                         "1 carried forward, 2 wrong, 1 invalid (A & B_% {x} #1 ~^\\)")
+
+
+def test_json_report(mixed):
+    data = json.loads(report_json(mixed))
+    assert data == report_data(mixed)
+    assert (data["right"], data["total"], data["exit_code"]) == (1, 7, 2)
+    assert data["totals"]["carried_forward"] == 1
+    row = next(r for r in data["rows"] if r["name"] == "dE/dw5" and r["form"] == "formula")
+    assert (row["verdict"], row["why"], row["expected"]) == ("wrong", "missing factor h1", "dE/dz_o*h1")
+
+
+def test_tex_report_escapes_user_text(mixed):
+    tex = report_tex(mixed)
+    assert tex.startswith("% Generated by symbackprop")
+    assert r"A \& B\_\% \{x\} \#1 \textasciitilde{}\textasciicircum{}\textbackslash{}" in tex
+    assert r"sheet\_1.toml" in tex
+    assert r"\frac{\partial E}{\partial z_{o}} h_{1}" in tex  # the expected formula, typeset
+    assert r"Result: 1 of 7 right." in tex
+
+
+@pytest.mark.skipif(not tex_available() or shutil.which("pdftotext") is None, reason="needs TeX Live")
+def test_pdf_marked_sheet(tmp_path):
+    out = tmp_path / "marked.pdf"
+    assert cli.main(["verify", str(EXAMPLE), "-o", str(out)]) == 1
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    words = " ".join(text.split())
+    assert "Result: 61 of 65 right. correct: 61; early rounding: 4." in words
+    assert "precision gives 1.065" in words
+
+
+# -- the command ------------------------------------------------------------------------------------
+
+def test_command_exit_codes_and_formats(tmp_path, capsys):
+    right = tmp_path / "right.toml"
+    right.write_text('z_h1 = "0.378"\nh1 = "sigma(z_h1)"\n', encoding="utf-8")
+    assert cli.main(["verify", str(right)]) == 0
+    assert "2 of 2 right" in capsys.readouterr().out
+    assert cli.main(["verify", str(ROOT / "examples" / "lecture.toml"), str(EXAMPLE), "--format", "json"]) == 1
+    assert json.loads(capsys.readouterr().out)["totals"]["early_rounding"] == 4
+    out = tmp_path / "report.json"
+    assert cli.main(["verify", str(EXAMPLE), "-o", str(out)]) == 1
+    assert json.loads(out.read_text(encoding="utf-8"))["right"] == 61
+    assert cli.main(["verify", "a", "b", "c"]) == 2
+    assert "at most two paths" in capsys.readouterr().err
+
+
+def test_command_in_a_fresh_process(tmp_path):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    done = subprocess.run(["python", "-m", "symbackprop", "verify", str(EXAMPLE)], capture_output=True, text=True,
+                          env=env, cwd=tmp_path)
+    assert done.returncode == 1 and done.stderr == ""
+    assert done.stdout.splitlines()[-1].endswith("61 of 65 right: 61 correct, 4 early rounding "
+                                                  "(The lecture's printed values)")
+
+
+def test_no_float_on_the_marking_path():
+    source = (ROOT / "symbackprop" / "verify.py").read_text(encoding="utf-8")
+    assert "float(" not in source and "evalf" not in source
+    assert sympy.Rational("0.3775") == sympy.Rational(151, 400)  # the kind of exactness relied upon
