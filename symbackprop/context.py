@@ -13,9 +13,14 @@ Markdown ones in ``$$\\begin{aligned}...$$``.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+import tempfile
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import sympy
@@ -788,7 +793,21 @@ PAIRS = (("sigmoid", "half_sse", "Sigmoid + half squared error"),
 
 @cache
 def loss_table() -> list[tuple[Tex, Tex, Tex]]:
-    """For each output/loss pair: the loss over two outputs and the output delta, from the core."""
+    """For each output/loss pair: the loss over two outputs and the output delta, derived by the core.
+
+    Deriving takes about 0.15 s, so the result is memoised on disk, keyed by the sources that
+    produce it and the SymPy version (any change derives again).
+    """
+    key = _derivation_key()
+    cached = _read_cache(key)
+    if cached is not None:
+        return [(Tex(a), Tex(b), Tex(c)) for a, b, c in cached]
+    rows = derive_loss_table()
+    _write_cache(key, rows)
+    return rows
+
+
+def derive_loss_table() -> list[tuple[Tex, Tex, Tex]]:
     rows = []
     for output, loss, title in PAIRS:
         spec = loads_spec(new_spec([1, 2], activation="sigmoid", loss=loss, output=output), source=f"{output}+{loss}")
@@ -801,6 +820,46 @@ def loss_table() -> list[tuple[Tex, Tex, Tex]]:
         rows.append((Tex(title), Tex(f"${printer.doprint(loss_q.definition)}$"),
                      Tex(f"${delta.latex} = {printer.doprint(delta.explicit)}$")))
     return rows
+
+
+_KEY_SOURCES = ("activations.py", "derive.py", "generate.py", "latex.py", "naming.py", "network.py", "spec.py",
+                "context.py")
+
+
+def _derivation_key() -> str:
+    digest = hashlib.sha256(f"{sympy.__version__}".encode())
+    here = Path(__file__).resolve().parent
+    for name in _KEY_SOURCES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/symbackprop`` (or ``~/.cache/symbackprop``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "symbackprop"
+
+
+def _read_cache(key: str) -> list[list[str]] | None:
+    try:
+        data = json.loads((cache_dir() / f"loss-table-{key}.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(data, list) and all(isinstance(r, list) and len(r) == 3 and all(isinstance(c, str) for c in r)
+                                        for r in data)
+    return data if ok else None
+
+
+def _write_cache(key: str, rows: list[tuple[Tex, Tex, Tex]]) -> None:
+    try:
+        folder = cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            json.dump([[str(c) for c in row] for row in rows], out)
+        os.replace(tmp, folder / f"loss-table-{key}.json")
+    except OSError:
+        pass  # a cache is optional
 
 
 def handout_context(solution: Solution, sections: Sequence[str] = SECTIONS, chain: str | None = None,

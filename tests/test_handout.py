@@ -13,7 +13,7 @@ from texarith import checked_lines, display_rows
 
 from symbackprop import handout
 from symbackprop.cli import main
-from symbackprop.context import loss_table
+from symbackprop.context import derive_loss_table, loss_table
 from symbackprop.generate import new_spec
 from symbackprop.handout import render_worksheet, write_worksheet
 from symbackprop.pdf import compile_pdf, latex_env, tex_available
@@ -168,7 +168,8 @@ def test_selected_sections_only(lecture):
 
 
 def test_loss_table_deltas_come_from_sympy():
-    deltas = [str(delta) for _, _, delta in loss_table()]
+    assert derive_loss_table() == loss_table()
+    deltas = [str(delta) for _, _, delta in derive_loss_table()]
     assert deltas == [
         r"$\frac{\partial E}{\partial z_{o_{1}}} = \left(\hat{y}_{1} - t_{1}\right) \hat{y}_{1} "
         r"\left(1 - \hat{y}_{1}\right)$",
