@@ -45,7 +45,7 @@ MAX_FILE_BYTES = 1_000_000
 MAX_ENTRIES = 5_000
 #: The tables with a meaning of their own; every other key is a quantity name.
 SECTIONS = ("values", "formulas", "sheet")
-SHEET_FIELDS = ("student", "title", "note")
+SHEET_FIELDS = ("student", "title")
 
 FORMS = ("value", "formula")
 
@@ -71,7 +71,6 @@ class Answers:
     entries: tuple[Answer, ...]
     student: str = ""
     title: str = ""
-    note: str = ""
     source: str = "<answers>"
 
 
@@ -165,8 +164,7 @@ def _answers(entries: list[Answer], sheet: dict[str, str], source: str) -> Answe
         if (entry.name, entry.form) in seen:
             raise AnswerError(f"{source}: {entry.name!r} has two {entry.form}s")
         seen.add((entry.name, entry.form))
-    return Answers(tuple(entries), sheet.get("student", ""), sheet.get("title", ""), sheet.get("note", ""),
-                   source)
+    return Answers(tuple(entries), sheet.get("student", ""), sheet.get("title", ""), source)
 
 
 def _text(value: Any, name: str, source: str) -> str:

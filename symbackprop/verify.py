@@ -552,10 +552,21 @@ class _Marker:
             if self._equal_symbolically(student, expected_expr):
                 return verdict("correct")
             return verdict("correct", f"checked numerically at {RANDOM_POINTS} random points")
-        why = self._formula_difference(student, expected_expr)
         if here:
-            why = "right value for this exercise, but not the general formula" + (f"; {why}" if why else "")
-        return verdict("wrong", why)
+            return verdict("wrong", "right value for this exercise, but not the general formula"
+                           + self._numbers_for_symbols(student, expected_expr))
+        return verdict("wrong", self._formula_difference(student, expected_expr))
+
+    def _numbers_for_symbols(self, student: Expr, expected: Expr) -> str:
+        """'; a number stands where t belongs': the symbols a formula lost to this exercise's values."""
+        try:
+            lost = self._inline(expected).free_symbols - self._inline(student).free_symbols
+        except (RecursionError, ValueError, TypeError):
+            return ""
+        if not lost:
+            return ""
+        names = sorted((str(s) for s in lost), key=lambda n: self.index[n])[:MAX_NAMED_SOURCES]
+        return f"; a number stands where {', '.join(names)} belong{'s' if len(names) == 1 else ''}"
 
     def _leaf_constant(self, q: Quantity) -> Expr:
         return sympy.Rational(leaf_values(self.network)[q.name])

@@ -249,7 +249,8 @@ def test_numeric_fallback_is_named(lecture):
     ("yhat", "yhat", "circular: the formula uses yhat itself"),
     ("z_o", "dE/dz_o", "circular: dE/dz_o is computed from z_o"),
     # t = 0.50 in this exercise: right number, wrong formula
-    ("dE/dyhat", "yhat - 0.5", "right value for this exercise, but not the general formula"),
+    ("dE/dyhat", "yhat - 0.5",
+     "right value for this exercise, but not the general formula; a number stands where t belongs"),
 ])
 def test_wrong_formulas_say_why(lecture, name, formula, why):
     row = one(lecture, name, formula, "formula")
