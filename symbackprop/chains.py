@@ -75,13 +75,14 @@ def _value(solution: Solution, expr: Expr) -> Decimal:
         return program([values[solution.network.by_symbol[s].name] for s in symbols])
 
 
-def chain_for(solution: Solution, name: str | None = None) -> Chain:
-    """The expanded chain of ``dE/d<name>`` (default: a first-layer weight) along its first path."""
+def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> Chain:
+    """The expanded chain of ``dE/d<name>`` (default: a first-layer weight) along its first path
+    (through ``example``'s units)."""
     network = solution.network
     namer = network.namer
     printer = solution.printer
     p = find_parameter(network, name)
-    e = 1
+    e = example
     last = network.layers[-1]
     # units on the path: (layer, unit) from the parameter's unit up to the first output
     units = [(p.layer, p.to_units[0])] + [(layer.index, 1) for layer in network.layers[p.layer:]]

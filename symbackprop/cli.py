@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="report format (default text; from -o's suffix when given)")
     verify.add_argument("-o", "--output", default=None, help="write the report here (.pdf: a compiled marked sheet)")
     verify.set_defaults(run=_verify)
+
+    snippet = commands.add_parser("snippet", help="one formula as LaTeX, Markdown, SVG or PNG (for slides)",
+                                  usage="symbackprop snippet [SPEC] NAME [--form FORM] [--format FORMAT] [-o FILE]")
+    snippet.add_argument("args", nargs="+", metavar="[SPEC] NAME",
+                         help="quantity name (dE/dw1, z_o, w5'), after an optional spec (default: the lecture network)")
+    snippet.add_argument("--form", choices=("symbolic", "chain", "expanded", "numeric"), default="symbolic",
+                         help="symbolic (default), chain, expanded or numeric")
+    snippet.add_argument("--format", choices=("tex", "md", "svg", "png"), default="tex",
+                         help="tex (default: paste inside \\[ \\]), md ($$...$$), svg or png (a picture)")
+    snippet.add_argument("-o", "--output", default=None, help="write here (svg/png default: <name>-<form>.<format>)")
+    snippet.set_defaults(run=_snippet)
     return parser
 
 
@@ -116,6 +127,21 @@ def _worksheet(args: argparse.Namespace) -> int:
     for path in write_worksheet(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf,
                                 fmt=args.format, sections=sections, chain=args.chain,
                                 edge_values=args.edge_values):
+        print(path)
+    return 0
+
+
+def _snippet(args: argparse.Namespace) -> int:
+    from .snippets import snippet, write_snippet
+    from .solution import solve
+
+    if len(args.args) > 2:
+        raise UsageError("snippet takes [SPEC] NAME: at most two arguments")
+    spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
+    text, path = write_snippet(snippet(solve(spec), name, args.form), args.format, args.output)
+    if text is not None:
+        sys.stdout.write(text)
+    if path is not None:
         print(path)
     return 0
 

@@ -1,0 +1,245 @@
+"""One formula of the derivation, ready to paste into someone else's slides.
+
+    >>> from symbackprop.solution import solve
+    >>> snippet(solve(), "dE/dw5").latex
+    '\\\\boxed{\\\\frac{\\\\partial E}{\\\\partial w_{5}} = \\\\frac{\\\\partial E}{\\\\partial z_{o}} h_{1}}'
+
+Forms (what is shown):
+
+* ``symbolic``: the quantity's formula, boxed, as the lecture boxes it;
+* ``chain``: the product of local derivatives along its path up to the loss;
+* ``expanded``: the same with each factor's formula under a brace (``chains.py``);
+* ``numeric``: the formula with the spec's numbers, operands shown with the
+  digits that reproduce the result (``walkthrough.py``), result boxed.
+
+Formats (how): ``tex`` (a fragment for inside ``\\[ \\]``), ``md``
+(``$$ ... $$``), ``svg``/``png`` (a picture through a ``standalone`` page).
+Imports stay light: ``tex`` and ``md`` need neither Jinja nor TeX.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .chains import Factor, chain_for
+from .errors import UsageError
+from .latex import partial
+from .solution import Solution
+from .walkthrough import LEAF_KINDS, exact_text, quantity_line
+
+FORMS = ("symbolic", "chain", "expanded", "numeric")
+FORMATS = ("tex", "md", "svg", "png")
+#: quantities that are a product of local derivatives up to the loss
+CHAIN_KINDS = ("d_act", "d_pre", "grad")
+#: underbraced factors per row of an expanded chain (the handout's choice)
+FACTORS_PER_ROW = 5
+
+_KIND_WORDS = {"input": "an input", "target": "a target", "weight": "a weight", "bias": "a bias",
+               "learning_rate": "the learning rate", "pre": "a pre-activation", "act": "an activation",
+               "loss": "the loss", "updated": "an updated parameter", "post_pre": "a pre-activation after the update",
+               "post_act": "an activation after the update", "post_loss": "the loss after the update"}
+
+
+class FormError(UsageError):
+    """A form that does not apply to the quantity (``expanded`` for an input value)."""
+
+
+@dataclass(frozen=True)
+class Snippet:
+    """One formula: ``latex`` is the body of a display (no ``\\[ \\]``, no ``$$``)."""
+
+    name: str
+    form: str
+    latex: str
+
+    def tex(self) -> str:
+        return self.latex + "\n"
+
+    def markdown(self) -> str:
+        return f"$$\n{self.latex}\n$$\n"
+
+    def text(self, fmt: str) -> str:
+        """The ``tex`` or ``md`` text."""
+        if fmt == "tex":
+            return self.tex()
+        if fmt == "md":
+            return self.markdown()
+        raise UsageError(f"--format: {fmt!r} is not a text format (tex or md)")
+
+    def standalone(self) -> str:
+        """A complete ``standalone`` LaTeX page holding just this formula (for svg/png)."""
+        from .render import Tex, header_comment, render_tex
+
+        return render_tex("snippet_standalone.tex.j2", header=Tex(header_comment()), formula=Tex(self.latex))
+
+    def _repr_latex_(self) -> str:
+        return f"$${self.latex}$$"
+
+
+@dataclass(frozen=True)
+class LocalChain:
+    """``lhs = f1 . f2 . ...``: the local derivatives of one path (the first of ``n_paths``)."""
+
+    lhs: str
+    factors: list[Factor]
+    n_paths: int
+
+
+# -- the chain of any backward quantity --------------------------------------------------
+
+def local_chain(solution: Solution, name: str) -> LocalChain:
+    """The chain of ``dE/d<anything>``: a parameter's from ``chains.chain_for``; a delta's is
+    the chain of a weight into its unit without the last links."""
+    q = solution.quantity(name)
+    net = solution.network
+    if q.kind == "grad":
+        params = {net.namer.grad_ascii(p.name): p.name for p in net.parameters}
+        c = chain_for(solution, params[name])
+        return LocalChain(q.latex, c.factors, c.n_paths)
+    assert q.kind in ("d_act", "d_pre") and q.layer is not None and q.unit is not None
+    layer, unit, example = q.layer, q.unit, q.example or 1
+    above = 1
+    for upper in net.layers[layer:]:
+        above *= upper.size
+    if q.kind == "d_act" and layer == net.n_layers:
+        # the loss's own derivative: one link
+        a = net[net.unit_name("act", layer, unit, example)]
+        assert q.definition is not None
+        factor = Factor(partial(net[net.loss_name].latex, a.latex), solution.printer.doprint(q.definition),
+                        solution.value(name), False)
+        return LocalChain(q.latex, [factor], 1)
+    c = chain_for(solution, net.weight_name(layer, unit, 1), example)
+    drop = 1 if q.kind == "d_pre" else 2  # dz/dw, and da/dz for an activation
+    return LocalChain(q.latex, c.factors[:-drop], above)
+
+
+# -- the four forms -----------------------------------------------------------------------
+
+def _not_applicable(solution: Solution, name: str, form: str, why: str, instead: str) -> FormError:
+    return FormError(f"--form {form} does not apply to {name!r}: {why}; use --form {instead}")
+
+
+def _kind_word(kind: str) -> str:
+    return _KIND_WORDS.get(kind, kind)
+
+
+def _multi(chain: LocalChain, body: str) -> str:
+    """``body + ...  (1 of N path terms)`` when the derivative sums several paths."""
+    if chain.n_paths == 1:
+        return body
+    return body + rf" + \cdots \quad \text{{(1 of {chain.n_paths} path terms)}}"
+
+
+def symbolic(solution: Solution, name: str) -> str:
+    q = solution.quantity(name)
+    if q.kind in LEAF_KINDS:
+        raise _not_applicable(solution, name, "symbolic", f"it is {_kind_word(q.kind)}, spec data with no formula",
+                              "numeric")
+    return rf"\boxed{{{q.latex} = {solution.formula(name, explicit=True)}}}"
+
+
+def _chain_of(solution: Solution, name: str, form: str) -> LocalChain:
+    q = solution.quantity(name)
+    if q.kind not in CHAIN_KINDS:
+        instead = "numeric" if q.kind in LEAF_KINDS else "symbolic or --form numeric"
+        raise _not_applicable(solution, name, form,
+                              f"it is {_kind_word(q.kind)}, not a derivative of the loss", instead)
+    c = local_chain(solution, name)
+    if len(c.factors) == 1 and c.factors[0].partial == q.latex:
+        raise _not_applicable(solution, name, form, "it is the loss's own derivative, a single link", "symbolic")
+    return c
+
+
+def chain(solution: Solution, name: str) -> str:
+    c = _chain_of(solution, name, "chain")
+    return _multi(c, f"{c.lhs} = " + r" \cdot ".join(f.partial for f in c.factors))
+
+
+def expanded(solution: Solution, name: str) -> str:
+    c = _chain_of(solution, name, "expanded")
+    braces = [rf"\underbrace{{{f.partial}}}_{{{f.formula}}}" for f in c.factors]
+    if len(braces) <= FACTORS_PER_ROW:
+        return _multi(c, f"{c.lhs} = " + r" \cdot ".join(braces))
+    rows = [braces[i:i + FACTORS_PER_ROW] for i in range(0, len(braces), FACTORS_PER_ROW)]
+    lines = [f"{c.lhs} &= " + r" \cdot ".join(rows[0])]
+    lines += [r"&\quad \cdot " + r" \cdot ".join(row) for row in rows[1:]]
+    lines[-1] = _multi(c, lines[-1])
+    return r"\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}"
+
+
+def numeric(solution: Solution, name: str) -> str:
+    """``symbol = numbers = \\boxed{result}``: every line reproduces with the numbers shown."""
+    q = solution.quantity(name)
+    if q.kind in LEAF_KINDS:
+        return f"{q.latex} = {exact_text(solution.value(name))}"
+    line = quantity_line(solution, name, explicit=True)
+    rows = line.rows(boxed=True)
+    if len(rows) == 1:
+        return line.latex(boxed=True)
+    return r"\begin{aligned}" + " \\\\\n".join(rows) + r"\end{aligned}"
+
+
+_BUILDERS = {"symbolic": symbolic, "chain": chain, "expanded": expanded, "numeric": numeric}
+
+
+def snippet(solution: Solution, name: str, form: str = "symbolic") -> Snippet:
+    """One form of one quantity (``UnknownQuantity`` with a did-you-mean, ``FormError``)."""
+    if form not in FORMS:
+        raise UsageError(f"--form: unknown form {form!r} (expected one of: {', '.join(FORMS)})")
+    solution.quantity(name)  # unknown names fail first, with a did-you-mean
+    return Snippet(name, form, _BUILDERS[form](solution, name))
+
+
+def forms_of(solution: Solution, name: str) -> list[str]:
+    """The forms that apply to a quantity."""
+    kind = solution.quantity(name).kind
+    if kind in LEAF_KINDS:
+        return ["numeric"]
+    return list(FORMS) if kind in CHAIN_KINDS else ["symbolic", "numeric"]
+
+
+# -- writing ------------------------------------------------------------------------------
+
+def default_filename(name: str, form: str, fmt: str) -> str:
+    """``dE/dw5`` -> ``dE_dw5-symbolic.svg``: a safe file name for a picture."""
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", name.replace("'", "_prime")).strip("_") or "snippet"
+    return f"{safe}-{form}.{fmt}"
+
+
+def write_text(path: Path, text: str) -> Path:
+    """Write atomically (temporary file in the same folder, then ``os.replace``)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_snippet(snip: Snippet, fmt: str, output: str | Path | None) -> tuple[str | None, Path | None]:
+    """Render ``snip`` as ``fmt``; return ``(text for stdout, written path)``.
+
+    Pictures are compiled before anything is written: an error leaves no file.
+    """
+    if fmt not in FORMATS:
+        raise UsageError(f"--format: unknown format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+    if fmt in ("tex", "md"):
+        text = snip.text(fmt)
+        if output is None:
+            return text, None
+        return None, write_text(Path(output), text)
+    path = Path(output) if output is not None else Path(default_filename(snip.name, snip.form, fmt))
+    from . import pdf
+
+    if fmt == "svg":
+        return None, pdf.svg_from_tex(snip.standalone(), path)
+    return None, pdf.png_from_tex(snip.standalone(), path)
