@@ -37,7 +37,6 @@ from .render import Tex
 from .solution import Solution
 from .spec import loads_spec
 from .walkthrough import (
-    ROW_WIDTH,
     exact_text,
     expression_line,
     expression_value,
@@ -51,6 +50,8 @@ from .walkthrough import (
 #: every section, in the lecture's order
 SECTIONS = ("problem", "activation", "diagram", "forward", "equations", "walkthrough", "chain",
             "summary", "update", "reference", "verification")
+#: what side-by-side lines may add up to (``visible_width`` overestimates short lines)
+PAIR_WIDTH = 80
 #: larger networks get the per-layer matrix form and tables instead of one equation per parameter
 MAX_PARAMS_SMALL = 40
 MAX_LAYER_PARAMS_SMALL = 12
@@ -566,8 +567,7 @@ class HandoutContext:
                                          value=self.s.value(dz.name))
                     deltas.append(delta.rows(boxed=True))
                 parts.append({"label": Tex(f"Example {e}" if self.n_ex > 1 else ""),
-                              "blocks": [block(_pair(rows, fit) + _pair(slopes, fit) + _pair(deltas, fit))
-                                         if (fit := _fit(rows + slopes + deltas, 2)) else block([])]})
+                              "blocks": [block(_pair(lines)) for lines in (rows, slopes, deltas) if lines]})
             params = self.params_of(layer.index)
             if self.big:
                 params = [p for p in params if p.to_units[0] == 1]
@@ -587,7 +587,8 @@ class HandoutContext:
         rows: list[str] = []
         group: list[list[str]] = []
         unit = None
-        per_row = _fit(lines, per_row)
+        if _fit(lines, per_row) < per_row:
+            return _pair(lines, per_row)
         for line, p in zip(lines, params, strict=True):
             if p.to_units[0] != unit and group:
                 rows += _pair(group, per_row)
@@ -768,7 +769,7 @@ def _fit(lines: list[list[str]], per_row: int) -> int:
     while per_row > 1:
         columns = [[line[0] for line in lines[c::per_row]] for c in range(per_row)]
         total = sum(max((visible_width(r) for r in column), default=0) for column in columns)
-        if total + 6 * (per_row - 1) <= ROW_WIDTH:
+        if total + 6 * (per_row - 1) <= PAIR_WIDTH:
             break
         per_row -= 1
     return per_row
