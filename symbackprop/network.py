@@ -16,6 +16,7 @@ from sympy import Expr, Symbol
 
 from .activations import Activation, activation, loss_expression, softmax
 from .naming import Name, Namer
+from .errors import SpecError
 from .spec import LayerSpec, Spec
 
 #: Kinds of quantity, in the order a lecture meets them.
@@ -89,7 +90,8 @@ class Network:
         symbol = Symbol(name.ascii, real=True)
         quantity = Quantity(name.ascii, name.latex, symbol, kind, definition, **where)
         if name.ascii in self.quantities:
-            raise AssertionError(f"duplicate quantity name {name.ascii}")
+            raise SpecError(f"{self.spec.source}: notation: two quantities would both be called "
+                            f"{name.ascii!r}; choose different letters")
         self.quantities[name.ascii] = quantity
         self.by_symbol[symbol] = quantity
         return symbol

@@ -184,3 +184,18 @@ def test_python_dash_m_and_no_traceback(tmp_path):
     assert done.stderr.strip() == f"symbackprop: error: {bad}: parameters.w3: 'nan' is not a number"
     ok = subprocess.run([sys.executable, "-m", "symbackprop", "check"], capture_output=True, text=True, timeout=120)
     assert ok.returncode == 0 and "9 of 9" in ok.stdout
+
+
+def test_textbook_renames(capsys, tmp_path):
+    text = lecture_text().replace('scheme = "sequential"', 'scheme = "sequential"\nloss = "L"\ntarget = "y"')
+    text = text.replace("t = 0.50", "y = 0.50")
+    (tmp_path / "r.toml").write_text(text)
+    code, out, _ = run(capsys, "check", str(tmp_path / "r.toml"))
+    assert code == 0 and "dL/dw5    dL/dz_o*h1" in out
+
+
+def test_colliding_notation_letters(capsys, tmp_path):
+    text = lecture_text().replace('scheme = "sequential"', 'scheme = "sequential"\npre = "z"\nact = "z"')
+    (tmp_path / "c.toml").write_text(text)
+    code, _, err = run(capsys, "check", str(tmp_path / "c.toml"))
+    assert code == 2 and "notation: two quantities would both be called" in err
