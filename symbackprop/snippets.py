@@ -199,7 +199,11 @@ def forms_of(solution: Solution, name: str) -> list[str]:
     kind = solution.quantity(name).kind
     if kind in LEAF_KINDS:
         return ["numeric"]
-    return list(FORMS) if kind in CHAIN_KINDS else ["symbolic", "numeric"]
+    try:
+        _chain_of(solution, name, "chain")
+    except FormError:
+        return ["symbolic", "numeric"]
+    return list(FORMS)
 
 
 # -- writing ------------------------------------------------------------------------------
