@@ -4,7 +4,9 @@ Target (issue 5): at most 1.3x the wall time of `python -c "import sympy, jinja2
 
 The answers file is built from examples/lecture_printed_answers.toml: 46 of its values and its
 14 formulas, with 6 values made wrong (so the diagnoses run too).  Both commands run in fresh
-processes, alternately, and the medians are compared.
+processes, alternately, and the medians are compared: once with bytecode cached (as after any
+install; the .pyc files go to a temporary PYTHONPYCACHEPREFIX), once with PYTHONDONTWRITEBYTECODE=1
+(every module of both commands compiled from source on every run).
 
     python benchmarks/bench_verify.py [--runs 9]
 """
@@ -12,6 +14,7 @@ processes, alternately, and the medians are compared.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -42,13 +45,25 @@ def answers_file(directory: Path) -> Path:
     return path
 
 
-def wall(cmd: list[str]) -> float:
+def wall(cmd: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
-    done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     elapsed = time.perf_counter() - start
     if done.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(cmd)} failed ({done.returncode}): {done.stderr.decode()[:300]}")
     return elapsed
+
+
+def compare(path: Path, env: dict[str, str], runs: int) -> tuple[float, float]:
+    """Median wall times of the baseline and of verify, run alternately after one warm-up each."""
+    baseline_cmd = [sys.executable, "-c", "import sympy, jinja2"]
+    verify_cmd = [sys.executable, "-m", "symbackprop", "verify", str(path)]
+    wall(baseline_cmd, env), wall(verify_cmd, env)  # warm the file cache (and write bytecode)
+    baseline, verify = [], []
+    for _ in range(runs):
+        baseline.append(wall(baseline_cmd, env))
+        verify.append(wall(verify_cmd, env))
+    return statistics.median(baseline), statistics.median(verify)
 
 
 def main() -> None:
@@ -57,17 +72,18 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = answers_file(Path(tmp))
-        baseline_cmd = [sys.executable, "-c", "import sympy, jinja2"]
-        verify_cmd = [sys.executable, "-m", "symbackprop", "verify", str(path)]
-        wall(baseline_cmd), wall(verify_cmd)  # warm the file cache
-        baseline, verify = [], []
-        for _ in range(args.runs):
-            baseline.append(wall(baseline_cmd))
-            verify.append(wall(verify_cmd))
-    b, v = statistics.median(baseline), statistics.median(verify)
-    print(f"python -c 'import sympy, jinja2': {b:.3f} s (median of {args.runs})")
-    print(f"symbackprop verify (60 entries):   {v:.3f} s (median of {args.runs})")
-    print(f"ratio: {v / b:.2f}x (target <= 1.30x)")
+        # as installed: bytecode cached (in a private prefix, so the tree stays clean)
+        cached = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        cached["PYTHONPYCACHEPREFIX"] = str(Path(tmp) / "pycache")
+        # without bytecode: every module compiled from source on every run (PYTHONDONTWRITEBYTECODE=1)
+        uncached = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        uncached.pop("PYTHONPYCACHEPREFIX", None)
+        for label, env in (("bytecode cached", cached), ("no bytecode cache", uncached)):
+            b, v = compare(path, env, args.runs)
+            print(f"{label}:")
+            print(f"  python -c 'import sympy, jinja2': {b:.3f} s (median of {args.runs})")
+            print(f"  symbackprop verify (60 entries):   {v:.3f} s (median of {args.runs})")
+            print(f"  ratio: {v / b:.2f}x (target <= 1.30x)")
 
 
 if __name__ == "__main__":

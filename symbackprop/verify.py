@@ -582,12 +582,25 @@ class _Marker:
         return ""
 
     def _descendants(self, symbol: Symbol) -> set[Symbol]:
-        found = {symbol}
-        for q in self.network.quantities.values():
-            if q.definition is not None and q.definition.free_symbols & found:
-                found.add(q.symbol)
-        found.discard(symbol)
+        """Every quantity computed (directly or not) from ``symbol``."""
+        found: set[Symbol] = set()
+        stack = [symbol]
+        while stack:
+            for user in self._users.get(stack.pop(), ()):
+                if user not in found:
+                    found.add(user)
+                    stack.append(user)
         return found
+
+    @cached_property
+    def _users(self) -> dict[Symbol, list[Symbol]]:
+        """symbol -> the quantities whose definitions use it."""
+        users: dict[Symbol, list[Symbol]] = {}
+        for q in self.network.quantities.values():
+            if q.definition is not None:
+                for s in q.definition.free_symbols:
+                    users.setdefault(s, []).append(q.symbol)
+        return users
 
     @cached_property
     def points(self) -> list[list[Decimal]]:
