@@ -447,3 +447,9 @@ def test_no_float_on_the_marking_path():
     source = (ROOT / "symbackprop" / "verify.py").read_text(encoding="utf-8")
     assert "float(" not in source and "evalf" not in source
     assert sympy.Rational("0.3775") == sympy.Rational(151, 400)  # the kind of exactness relied upon
+
+
+def test_readme_shows_the_real_report():
+    report = mark(solve_for_marking(None), load_answers(EXAMPLE))
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert report_text(report).rstrip() in readme
