@@ -96,12 +96,21 @@ class BackpropPrinter(LatexPrinter):
         numerators = [f for f in factors if not (f.is_Pow and f.exp.is_negative)]
         denominators = [1 / f for f in factors if f.is_Pow and f.exp.is_negative]
         if denominators:
-            top = self._juxtapose(numerators) if numerators else "1"
-            return rf"{sign}{coefficient}\frac{{{top}}}{{{self._juxtapose(denominators)}}}"
+            top = self._fraction_part(numerators)
+            return rf"{sign}{coefficient}\frac{{{top}}}{{{self._fraction_part(denominators)}}}"
         body = self._juxtapose(factors)
         if sign and isinstance(expr, sympy.Mul) and len(factors) == 1 and isinstance(factors[0], sympy.Add):
             body = rf"\left({self._print(factors[0])}\right)"
         return sign + coefficient + body
+
+    def _fraction_part(self, factors: list[Expr]) -> str:
+        """A numerator or denominator: one factor needs no parentheses inside \\frac."""
+        if not factors:
+            return "1"
+        return self._print(factors[0]) if len(factors) == 1 else self._juxtapose(factors)
+
+    def _print_tanh(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        return self._with_power(self._function(r"\tanh", expr), exp)
 
     def _print_log(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
         return self._with_power(rf"\ln\left({self._print(expr.args[0])}\right)", exp)
