@@ -79,7 +79,25 @@ def build_parser() -> argparse.ArgumentParser:
                          help="tex (default: paste inside \\[ \\]), md ($$...$$), svg or png (a picture)")
     snippet.add_argument("-o", "--output", default=None, help="write here (svg/png default: <name>-<form>.<format>)")
     snippet.set_defaults(run=_snippet)
+
+    exam = commands.add_parser("exam", help="randomized fair exam variants: sheets, keys, answers, Moodle/Canvas")
+    _spec_arg(exam)
+    exam.add_argument("--variants", type=int, default=None, help="number of variants (default 1, or one per student)")
+    exam.add_argument("--seed", type=int, default=0, help="random seed (the same seed gives the same bytes)")
+    exam.add_argument("-o", "--output-dir", default="exam", help="folder of the set (default exam/)")
+    exam.add_argument("--pdf", action="store_true", help="also compile questions.pdf and keys.pdf (needs TeX Live)")
+    exam.add_argument("--roster", default=None, help="CSV with a header (name[,id]): one variant per student")
+    exam.add_argument("--ask", default=None, help="comma-separated subset of: forward,loss,deltas,gradients,update")
+    exam.add_argument("--moodle", action="store_true", help="also write moodle.xml (one Cloze question per variant)")
+    exam.add_argument("--qti", action="store_true", help="also write canvas-qti.zip (one quiz per variant)")
+    exam.set_defaults(run=_exam)
     return parser
+
+
+def _exam(args: argparse.Namespace) -> int:
+    from .exam import run_exam
+
+    return run_exam(args)
 
 
 def _check(args: argparse.Namespace) -> int:

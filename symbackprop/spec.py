@@ -151,7 +151,7 @@ class _Reader:
     def spec(self) -> Spec:
         d = self.data
         known = {"title", "author", "decimals", "learning_rate", "loss", "reduction", "steps",
-                 "notation", "network", "parameters", "examples"}
+                 "notation", "network", "parameters", "examples", "exam"}
         for key in d:
             if key not in known:
                 raise self.fail(key, f"unknown field (expected one of: {', '.join(sorted(known))})")
@@ -166,6 +166,7 @@ class _Reader:
             raise self.fail("learning_rate", "must be positive")
         loss = self.text(d.get("loss", "half_sse"), "loss", LOSS_NAMES)
         reduction = self.text(d.get("reduction", "sum"), "reduction", ("sum", "mean"))
+        self.table(d, "exam", "exam")  # exam settings: validated by exam.py
         notation = self.notation(self.table(d, "notation", "notation"))
         network = self.table(d, "network", "network")
         n_inputs, layers, shared_bias, frozen_raw = self.network(network, loss)

@@ -1,0 +1,126 @@
+"""Moodle XML: one Cloze ("embedded answers") question per exam variant.
+
+Each asked value is a NUMERICAL subquestion ``{1:NUMERICAL:=0.378:0.0005}``:
+full marks within half a unit of the last displayed decimal of the key's value
+(the same answers ``symbackprop verify`` accepts at the displayed decimals).
+Math is written in ``\\( \\)`` (MathJax / Moodle's TeX filter); the worked
+solution (every asked quantity's formula, the numbers put in, the result) is
+the question's general feedback.  Questions are preceded by a ``category``
+pseudo-question, as Moodle's importer documents.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from .render import GENERATED_BY
+from .walkthrough import exact_text, quantity_line
+
+if TYPE_CHECKING:
+    from .exam import Variant
+    from .solution import Solution
+
+__all__ = ["moodle_xml", "tolerance", "question_html", "feedback_html"]
+
+
+def tolerance(decimals: int) -> str:
+    """Half a unit in the last displayed decimal: ``0.0005`` at 3 decimals."""
+    return f"{Decimal(5).scaleb(-decimals - 1):f}"
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _math(latex: str) -> str:
+    """Inline math for HTML (the text is escaped: ``<`` in LaTeX would break the HTML)."""
+    return r"\(" + html.escape(latex, quote=False) + r"\)"
+
+
+def problem_html(solution: Solution) -> str:
+    """The network, its equations and its values (no computed value)."""
+    spec, net = solution.spec, solution.network
+    layers = ", ".join(f"{layer.size} {layer.activation_name}" for layer in net.layers)
+    parts = [f"<p>A feed-forward network with {spec.n_inputs} inputs and layers of {html.escape(layers)} units "
+             f"(the last is the output), trained on {net.n_examples} example"
+             f"{'s' if net.n_examples > 1 else ''} with the loss {_math(net[net.loss_name].latex + ' = ' + solution.formula(net.loss_name))}.</p>"]
+    equations = [_math(f"{q.latex} = {solution.formula(q.name)}") for q in net.of_kind("pre", "act")]
+    parts.append("<p>Equations: " + ", ".join(equations) + ".</p>")
+    given = [_math(f"{q.latex} = {exact_text(solution.value(q.name))}")
+             for q in net.of_kind("input", "target", "weight", "bias", "learning_rate")]
+    parts.append("<p>Values: " + ", ".join(given) + ".</p>")
+    if spec.frozen:
+        parts.append("<p>Frozen (not updated): " + ", ".join(_math(net[p].latex) for p in sorted(spec.frozen))
+                     + ".</p>")
+    return "\n".join(parts)
+
+
+def question_html(variant: Variant, ask: Sequence[str]) -> str:
+    from .exam import ASK_TITLES, asked_values
+
+    s = variant.solution
+    d = s.spec.decimals
+    tol = tolerance(d)
+    parts = [problem_html(s),
+             f"<p>Compute one forward pass, the backward pass and one gradient-descent step. Give each value "
+             f"rounded to {d} decimal places.</p>"]
+    items = asked_values(variant, ask)
+    group = None
+    rows: list[str] = []
+    for item in items:
+        if item.group != group:
+            if rows:
+                parts.append("<ul>" + "".join(rows) + "</ul>")
+                rows = []
+            group = item.group
+            parts.append(f"<p><strong>{html.escape(ASK_TITLES[group])}</strong></p>")
+        rows.append(f"<li>{_math(item.latex)} = {{1:NUMERICAL:={item.display}:{tol}}}</li>")
+    if rows:
+        parts.append("<ul>" + "".join(rows) + "</ul>")
+    return "\n".join(parts)
+
+
+def feedback_html(variant: Variant, ask: Sequence[str]) -> str:
+    """The worked solution: each asked quantity as formula = numbers = result."""
+    from .exam import ASK_TITLES, asked_values
+
+    s = variant.solution
+    parts = [f"<p>Worked solution (variant {variant.label}; values rounded half-up to {s.spec.decimals} "
+             "decimals):</p>"]
+    group = None
+    for item in asked_values(variant, ask):
+        if item.group != group:
+            group = item.group
+            parts.append(f"<p><strong>{html.escape(ASK_TITLES[group])}</strong></p>")
+        formula = s.formula(item.name)
+        rhs = quantity_line(s, item.name).rhs()
+        text = f"{item.latex} = {formula} = {rhs}" if formula else f"{item.latex} = {rhs}"
+        parts.append(f"<p>{_math(text)}</p>")
+    return "\n".join(parts)
+
+
+def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = "symbackprop exam") -> str:
+    """The whole quiz: a category, then one Cloze question per variant."""
+    out = ['<?xml version="1.0" encoding="UTF-8"?>', f"<!-- {GENERATED_BY} -->", "<quiz>",
+           '  <question type="category">',
+           f"    <category><text>{html.escape('$course$/top/' + category)}</text></category>",
+           "  </question>"]
+    for v in variants:
+        name = f"{v.solution.spec.title} - variant {v.label}"
+        if v.student:
+            name += f" - {v.student.name}"
+        out += [
+            '  <question type="cloze">',
+            f"    <name><text>{html.escape(name)}</text></name>",
+            f'    <questiontext format="html"><text>{_cdata(question_html(v, ask))}</text></questiontext>',
+            f'    <generalfeedback format="html"><text>{_cdata(feedback_html(v, ask))}</text></generalfeedback>',
+            "    <penalty>0.3333333</penalty>",
+            "    <hidden>0</hidden>",
+            f"    <idnumber>{html.escape(f'symbackprop-{v.seed}-{v.label}')}</idnumber>",
+            "  </question>",
+        ]
+    out.append("</quiz>")
+    return "\n".join(out) + "\n"

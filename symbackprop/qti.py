@@ -1,0 +1,175 @@
+"""A Canvas-importable QTI 1.2 zip: one quiz per exam variant, one numerical question per asked value.
+
+The layout is the one text2qti writes (and Canvas imports, "QTI .zip file"):
+``imsmanifest.xml`` listing, per quiz, ``<id>/<id>.xml`` (a ``questestinterop``
+assessment) and ``<id>/assessment_meta.xml`` (Canvas's quiz settings).  A
+numerical question accepts the key's displayed value and anything within half
+a unit of its last decimal (``vargte``/``varlte``), as Moodle's tolerance does.
+Canvas numerical questions hold one answer each, hence one quiz per variant
+(assign each student their variant's quiz).
+
+The bytes are reproducible: fixed identifiers from the seed and variant, no
+dates in the XML, and every zip entry dated 1980-01-01 with fixed permissions.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape, quoteattr
+
+from .moodle import problem_html, tolerance
+from .walkthrough import quantity_line
+
+if TYPE_CHECKING:
+    from .exam import Variant
+
+__all__ = ["qti_zip", "quiz_id", "ZIP_DATE"]
+
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
+CP_NS = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
+CANVAS_NS = "http://canvas.instructure.com/xsd/cccv1p0"
+
+
+def quiz_id(variant: Variant) -> str:
+    return f"symbackprop_{variant.seed}_v{variant.label}"
+
+
+def _field(label: str, entry: str) -> str:
+    return (f"<qtimetadatafield><fieldlabel>{label}</fieldlabel>"
+            f"<fieldentry>{escape(entry)}</fieldentry></qtimetadatafield>")
+
+
+def _mattext(html_text: str) -> str:
+    return f'<material><mattext texttype="text/html">{escape(html_text)}</mattext></material>'
+
+
+def _bounds(display: str, decimals: int) -> tuple[str, str]:
+    value, tol = Decimal(display), Decimal(tolerance(decimals))
+    return f"{value - tol:f}", f"{value + tol:f}"
+
+
+def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
+    from .exam import ASK_TITLES, asked_values
+
+    s = variant.solution
+    d = s.spec.decimals
+    ident = quiz_id(variant)
+    title = f"{s.spec.title} - variant {variant.label}"
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<questestinterop xmlns="{QTI_NS}">',
+           f"<assessment ident={quoteattr(ident)} title={quoteattr(title)}>",
+           "<qtimetadata>" + _field("cc_maxattempts", "1") + "</qtimetadata>",
+           '<section ident="root_section">']
+    intro = (problem_html(s) + f"<p>Give each value rounded to {d} decimal places; an answer within "
+             f"{tolerance(d)} of the key's value is right.</p>")
+    out += [f"<item ident={quoteattr(ident + '_intro')} title=\"The network\">",
+            "<itemmetadata><qtimetadata>" + _field("question_type", "text_only_question")
+            + _field("points_possible", "0") + "</qtimetadata></itemmetadata>",
+            "<presentation>" + _mattext(intro) + "</presentation>", "</item>"]
+    for k, item in enumerate(asked_values(variant, ask), start=1):
+        low, high = _bounds(item.display, d)
+        item_id = f"{ident}_q{k}"
+        question = f"<p>{escape(ASK_TITLES[item.group])}: \\({escape(item.latex)}\\) = ?</p>"
+        line = quantity_line(s, item.name)
+        feedback = f"<p>\\({escape(item.latex)} = {escape(line.rhs())}\\)</p>"
+        out += [
+            f"<item ident={quoteattr(item_id)} title={quoteattr(item.name)}>",
+            "<itemmetadata><qtimetadata>" + _field("question_type", "numerical_question")
+            + _field("points_possible", "1") + "</qtimetadata></itemmetadata>",
+            "<presentation>" + _mattext(question)
+            + '<response_str ident="response1" rcardinality="Single">'
+            + '<render_fib fibtype="Decimal"><response_label ident="answer1"/></render_fib>'
+            + "</response_str></presentation>",
+            "<resprocessing>",
+            '<outcomes><decvar maxvalue="100" minvalue="0" varname="SCORE" vartype="Decimal"/></outcomes>',
+            '<respcondition continue="Yes"><conditionvar><other/></conditionvar>'
+            '<displayfeedback feedbacktype="Response" linkrefid="general_fb"/></respcondition>',
+            '<respcondition continue="No"><conditionvar><or>'
+            f'<varequal respident="response1">{item.display}</varequal>'
+            f'<and><vargte respident="response1">{low}</vargte>'
+            f'<varlte respident="response1">{high}</varlte></and>'
+            '</or></conditionvar><setvar action="Set" varname="SCORE">100</setvar></respcondition>',
+            "</resprocessing>",
+            '<itemfeedback ident="general_fb"><flow_mat>' + _mattext(feedback) + "</flow_mat></itemfeedback>",
+            "</item>",
+        ]
+    out += ["</section>", "</assessment>", "</questestinterop>"]
+    return "\n".join(out) + "\n"
+
+
+def assessment_meta_xml(variant: Variant, points: int) -> str:
+    ident = quiz_id(variant)
+    s = variant.solution
+    title = f"{s.spec.title} - variant {variant.label}"
+    if variant.student:
+        title += f" - {variant.student.name}"
+    return "\n".join([
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f'<quiz identifier={quoteattr(ident)} xmlns="{CANVAS_NS}">',
+        f"<title>{escape(title)}</title>",
+        f"<description>{escape(f'Variant {variant.label}, seed {variant.seed}')}</description>",
+        "<shuffle_answers>false</shuffle_answers>",
+        "<scoring_policy>keep_highest</scoring_policy>",
+        "<quiz_type>assignment</quiz_type>",
+        f"<points_possible>{points}.0</points_possible>",
+        "<allowed_attempts>1</allowed_attempts>",
+        "<available>false</available>",
+        f"<assignment identifier={quoteattr(ident + '_assignment')}>",
+        f"<title>{escape(title)}</title>",
+        f"<quiz_identifierref>{escape(ident)}</quiz_identifierref>",
+        f"<points_possible>{points}.0</points_possible>",
+        "<grading_type>points</grading_type>",
+        "<submission_types>online_quiz</submission_types>",
+        "<workflow_state>unpublished</workflow_state>",
+        "</assignment>",
+        "</quiz>",
+    ]) + "\n"
+
+
+def manifest_xml(variants: Sequence[Variant], seed: int) -> str:
+    out = ['<?xml version="1.0" encoding="UTF-8"?>',
+           f'<manifest identifier="symbackprop_manifest_{seed}" xmlns="{CP_NS}">',
+           "<metadata><schema>IMS Content</schema><schemaversion>1.1.3</schemaversion></metadata>",
+           "<organizations/>", "<resources>"]
+    for v in variants:
+        ident = quiz_id(v)
+        out += [f'<resource identifier="{ident}" type="imsqti_xmlv1p2">',
+                f'<file href="{ident}/{ident}.xml"/>',
+                f'<dependency identifierref="{ident}_meta"/>',
+                "</resource>",
+                f'<resource identifier="{ident}_meta" '
+                f'type="associatedcontent/imscc_xmlv1p1/learning-application-resource" '
+                f'href="{ident}/assessment_meta.xml">',
+                f'<file href="{ident}/assessment_meta.xml"/>',
+                "</resource>"]
+    out += ["</resources>", "</manifest>"]
+    return "\n".join(out) + "\n"
+
+
+def _entry(zf: zipfile.ZipFile, name: str, data: str) -> None:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = 0o100644 << 16
+    zf.writestr(info, data.encode("utf-8"))
+
+
+def qti_zip(variants: Sequence[Variant], ask: Sequence[str], title: str = "") -> bytes:
+    """The zip's bytes (the same for the same variants)."""
+    from .exam import asked_values
+
+    buffer = io.BytesIO()
+    seed = variants[0].seed if variants else 0
+    with zipfile.ZipFile(buffer, "w") as zf:
+        _entry(zf, "imsmanifest.xml", manifest_xml(variants, seed))
+        for v in variants:
+            ident = quiz_id(v)
+            points = len(asked_values(v, ask))
+            _entry(zf, f"{ident}/{ident}.xml", assessment_xml(v, ask))
+            _entry(zf, f"{ident}/assessment_meta.xml", assessment_meta_xml(v, points))
+    return buffer.getvalue()
