@@ -610,7 +610,8 @@ def key_body(variant: Variant, ask: Sequence[str]) -> str:
     common = _common(variant, s.spec.title)
     for shared in ("title", "decimals"):
         ctx.pop(shared)
-    return render_tex("exam/key_body.tex.j2", partials=partials, appendix=appendix, groups=_groups(items), **common, **ctx)
+    return render_tex("exam/key_body.tex.j2", partials=partials, appendix=appendix, groups=_groups(items),
+                      **common, **ctx)
 
 
 def document(template: str, bodies: Sequence[str], title: str) -> str:

@@ -44,9 +44,10 @@ def problem_html(solution: Solution) -> str:
     """The network, its equations and its values (no computed value)."""
     spec, net = solution.spec, solution.network
     layers = ", ".join(f"{layer.size} {layer.activation_name}" for layer in net.layers)
+    loss = _math(f"{net[net.loss_name].latex} = {solution.formula(net.loss_name)}")
+    plural = "s" if net.n_examples > 1 else ""
     parts = [f"<p>A feed-forward network with {spec.n_inputs} inputs and layers of {html.escape(layers)} units "
-             f"(the last is the output), trained on {net.n_examples} example"
-             f"{'s' if net.n_examples > 1 else ''} with the loss {_math(net[net.loss_name].latex + ' = ' + solution.formula(net.loss_name))}.</p>"]
+             f"(the last is the output), trained on {net.n_examples} example{plural} with the loss {loss}.</p>"]
     equations = [_math(f"{q.latex} = {solution.formula(q.name)}") for q in net.of_kind("pre", "act")]
     parts.append("<p>Equations: " + ", ".join(equations) + ".</p>")
     given = [_math(f"{q.latex} = {exact_text(solution.value(q.name))}")
