@@ -620,11 +620,11 @@ def document(template: str, bodies: Sequence[str], title: str) -> str:
 
 def answers_toml(variant: Variant, ask: Sequence[str]) -> str:
     """The key as an answers file ``symbackprop verify`` reads (every asked value, as displayed)."""
-    lines = [header_comment(comment="#").rstrip("\n"), "[sheet]"]
+    lines = [header_comment(comment="#").rstrip("\n"),
+             f"# answer key of variant {variant.label}, seed {variant.seed}", "[sheet]"]
     student = variant.student
     lines.append(f"student = {_toml_string(student.name if student else '')}")
     lines.append(f"title = {_toml_string(variant.solution.spec.title)}")
-    lines.append(f"note = {_toml_string(f'answer key, variant {variant.label}, seed {variant.seed}')}")
     lines.append("")
     lines.append("[values]")
     for item in asked_values(variant, ask):
@@ -645,16 +645,40 @@ def _toml_string(text: str) -> str:
 
 
 def variant_spec_toml(variant: Variant) -> str:
-    """The variant's values as a spec fragment, for the record (not a full spec)."""
-    s = variant.solution
-    lines = [header_comment(comment="#").rstrip("\n"), f"# variant {variant.label}, seed {variant.seed}"]
-    for name, value in leaf_values(s.network).items():
+    """The variant as a complete spec file: ``symbackprop verify variants/v001.toml answers/v001.toml``."""
+    spec = variant.solution.spec
+    n = spec.notation
+    lines = [header_comment(comment="#").rstrip("\n"), f"# exam variant {variant.label}, seed {variant.seed}",
+             f"title = {_toml_string(spec.title)}", f"author = {_toml_string(spec.author)}",
+             f"decimals = {spec.decimals}", f"learning_rate = {_toml_string(_exact(spec.learning_rate))}",
+             f"loss = {_toml_string(spec.loss)}", f"reduction = {_toml_string(spec.reduction)}",
+             f"steps = {spec.steps}", "", "[notation]"]
+    for key in ("scheme", "pre", "act", "loss", "target", "input"):
+        lines.append(f"{key} = {_toml_string(getattr(n, key))}")
+    lines += ["", "[network]", f"inputs = {spec.n_inputs}", "layers = ["]
+    for layer in spec.layers:
+        slope = f", slope = {_toml_string(_exact(layer.slope))}" if layer.slope is not None else ""
+        lines.append(f"  {{ units = {layer.units}, activation = {_toml_string(layer.activation)}{slope} }},")
+    lines += ["]", f"bias = {_toml_string('shared' if spec.shared_bias else 'per_neuron')}",
+              "frozen = [" + ", ".join(_toml_string(f) for f in sorted(spec.frozen)) + "]", "", "[parameters]"]
+    for name, value in spec.parameters.items():
         lines.append(f"{_toml_string(name)} = {_toml_string(_exact(value))}")
+    namer = spec.namer()
+    for example in spec.examples:
+        lines += ["", "[[examples]]"]
+        for k, x in enumerate(example.inputs, start=1):
+            lines.append(f"{_toml_string(namer.input(k).ascii)} = {_toml_string(_exact(x))}")
+        for j, t in enumerate(example.targets, start=1):
+            lines.append(f"{_toml_string(namer.target(j).ascii)} = {_toml_string(_exact(t))}")
     return "\n".join(lines) + "\n"
 
 
 def _exact(value: sympy.Rational) -> str:
-    return display(value, _decimals_of(value)) if _decimals_of(value) >= 0 else str(value)
+    """An exact decimal's text (spec values are decimals; other rationals as 40 decimals would lose them)."""
+    places = _decimals_of(value)
+    if places < 0:
+        raise ExamError(f"exam: the value {value} has no finite decimal form")
+    return display(value, places)
 
 
 def _decimals_of(value: sympy.Rational) -> int:

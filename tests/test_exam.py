@@ -1,0 +1,383 @@
+"""``symbackprop exam``: fair variants, keys graded by verify, no answers on the sheets, bad input."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import shutil
+import subprocess
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import sympy
+
+from symbackprop.answers import loads_toml
+from symbackprop.cli import main
+from symbackprop.exam import (
+    Drawer,
+    ExamError,
+    Grid,
+    build_exam,
+    exam_settings,
+    loads_roster,
+    parse_grid,
+    settings_from_table,
+    write_exam,
+)
+from symbackprop.pdf import latex_env, tex_available
+from symbackprop.solution import solve
+from symbackprop.spec import load_spec, loads_spec
+from symbackprop.verify import mark
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAM_SPEC = ROOT / "examples" / "exam_lecture.toml"
+HOSTILE = "Zoë O'Brien & {Co} \\input{/etc/hostname} 100% #1 $x$ ~_^"
+
+
+def _ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+@pytest.fixture
+def tex() -> None:
+    if tex_available() and shutil.which("pdftotext"):
+        return
+    if _ci():
+        pytest.fail("LaTeX tools missing (CI is set, so this is an error, not a skip)")
+    pytest.skip("LaTeX tools missing")
+
+
+@pytest.fixture(scope="module")
+def roster_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("roster") / "class.csv"
+    path.write_text(f'id,name\ns1,Ada Lovelace\ns2,"{HOSTILE.replace(chr(34), chr(34) * 2)}"\ns3,Alan Turing\n',
+                    encoding="utf-8")
+    return path
+
+
+@pytest.fixture(scope="module")
+def exam(roster_file):
+    return build_exam(EXAM_SPEC, seed=11, roster=roster_file, moodle=True, qti=True)
+
+
+def _fraction(value) -> Fraction:
+    return Fraction(int(value.p), int(value.q))
+
+
+def _half_up(x: Fraction, places: int) -> str:
+    """An independent rounding: Fraction -> Decimal text, half away from zero."""
+    scaled = abs(x) * 10**places
+    n = int(scaled)
+    if scaled - n >= Fraction(1, 2):
+        n += 1
+    text = f"{n / Decimal(10**places):.{places}f}" if places else str(n)
+    return ("-" + text) if x < 0 and n else text
+
+
+# -- settings ---------------------------------------------------------------------------------------
+
+def test_grid_is_exact_and_inclusive():
+    grid = parse_grid("[-1, 1] step 0.05", "weights")
+    assert grid == Grid(sympy.Rational(-1), sympy.Rational(1), sympy.Rational(1, 20))
+    assert grid.count == 41
+    assert grid.value(0) == -1 and grid.value(40) == 1 and grid.value(21) == sympy.Rational(1, 20)
+    assert parse_grid("fixed", "x") is None
+
+
+@pytest.mark.parametrize("text, message", [
+    ("[-1, 1] step 0.03", "does not divide"),
+    ("[1, -1] step 0.05", "empty"),
+    ("[0, 1] step 0", "positive"),
+    ("-1..1", "not a range"),
+])
+def test_bad_grids_name_the_field(text, message):
+    with pytest.raises(ExamError, match=message) as err:
+        settings_from_table({"weights": text}, "spec.toml")
+    assert "exam.weights" in str(err.value)
+
+
+@pytest.mark.parametrize("table, field", [
+    ({"colour": "red"}, "exam.colour"),
+    ({"allow_saturation": "yes"}, "exam.allow_saturation"),
+    ({"tie_margin": 0.5}, "exam.tie_margin"),
+    ({"ask": ["forward", "weights"]}, "exam.ask"),
+    ({"vary": {"w1": "[0, 1]"}}, "exam.vary.w1"),
+    ({"max_draws": 0}, "exam.max_draws"),
+])
+def test_bad_settings_one_line_naming_the_field(table, field):
+    with pytest.raises(ExamError, match=re.escape(field)) as err:
+        settings_from_table(table, "spec.toml")
+    assert "\n" not in str(err.value)
+
+
+def test_spec_loader_accepts_the_exam_table_and_rejects_a_non_table():
+    spec = load_spec(EXAM_SPEC)
+    assert spec.parameters["w1"] == sympy.Rational(3, 20)
+    with pytest.raises(Exception, match="exam: must be a table"):
+        loads_spec("exam = 3\n" + EXAM_SPEC.read_text(encoding="utf-8").split("[exam]")[0])
+
+
+def test_the_example_spec_settings():
+    settings = exam_settings(EXAM_SPEC)
+    assert settings.groups["biases"] == Grid(sympy.Rational(-1, 2), sympy.Rational(1, 2), sympy.Rational(1, 20))
+    assert settings.groups["targets"] is None
+    assert settings.overrides["w5"] == Grid(sympy.Rational(1, 10), sympy.Rational(9, 10), sympy.Rational(1, 20))
+    assert settings.tie_margin == sympy.Rational(1, 50)
+
+
+# -- fairness: the lecture's own values are unfair ---------------------------------------------------
+
+@pytest.fixture(scope="module")
+def drawer():
+    return Drawer(solve(), exam_settings(None))
+
+
+def _leaves(drawer, **changes):
+    values = dict(drawer.leaves)
+    values.update({k.replace("_", "'"): sympy.Rational(v) for k, v in changes.items()})
+    return values
+
+
+def test_the_lecture_is_rejected_for_its_exact_tie(drawer):
+    # z_h1 = 0.15*0.05 + 0.20*0.10 + 0.35 = 0.3775 exactly: a tie at 3 decimals
+    z = Fraction("0.15") * Fraction("0.05") + Fraction("0.20") * Fraction("0.10") + Fraction("0.35")
+    assert z == Fraction("0.3775")
+    assert drawer.judge(dict(drawer.leaves)) == "tie"
+
+
+def test_the_lecture_fails_the_early_rounding_check(drawer):
+    # dE/dw2 = 0.000453... displays 0.000, but the lecture's own rounded path gives
+    # dE/dz_h1 = 0.005 times x2 = 0.10 = 0.0005 -> 0.001: a careful student would be marked wrong
+    loose = Drawer(solve(), dataclasses.replace(exam_settings(None), tie_margin=sympy.Rational(0)))
+    assert solve().display("dE/dw2") == "0.000"
+    assert _half_up(Fraction("0.005") * Fraction("0.10"), 3) == "0.001"
+    assert loose.judge(dict(loose.leaves)) == "early rounding"
+
+
+def _lenient(**flags):
+    base = dataclasses.replace(exam_settings(None), tie_margin=sympy.Rational(0), early_rounding=False,
+                               allow_saturation=True, allow_loss_increase=True)
+    return Drawer(solve(), dataclasses.replace(base, **flags))
+
+
+def test_zero_output_weights_make_every_hidden_gradient_zero():
+    d = _lenient()
+    values = dict(d.leaves, w5=sympy.Rational(0), w6=sympy.Rational(0))
+    assert d.judge(values) == "zero gradients"
+
+
+def test_a_saturated_unit_is_rejected_unless_allowed():
+    values = dict(_lenient().leaves, b1=sympy.Rational(6))  # sigma'(6.03) = 0.0024 < 0.02
+    assert _lenient(allow_saturation=False).judge(values) == "saturation"
+    assert _lenient().judge(values) is None
+
+
+def test_an_update_that_raises_the_loss_is_rejected_unless_allowed():
+    values = dict(_lenient().leaves, eta=sympy.Rational(400))  # a huge step overshoots
+    assert _lenient(allow_loss_increase=False).judge(values) == "loss increase"
+    assert _lenient().judge(values) is None
+
+
+# -- the drawn set ----------------------------------------------------------------------------------
+
+def test_variants_are_on_the_grid_distinct_and_fair(exam):
+    settings = exam_settings(EXAM_SPEC)
+    seen = set()
+    for v in exam.variants:
+        spec = v.solution.spec
+        for name, value in spec.parameters.items():
+            grid = settings.overrides.get(name) or settings.groups["weights" if name.startswith("w") else "biases"]
+            assert isinstance(value, sympy.Rational)
+            k = (value - grid.low) / grid.step
+            assert k.q == 1 and 0 <= k < grid.count, (name, value)
+        assert spec.examples[0].targets == (sympy.Rational(1, 2),)
+        key = (tuple(spec.parameters.values()), spec.examples)
+        assert key not in seen
+        seen.add(key)
+        for item in _asked(v):
+            value = v.solution.value(item.name)
+            frac = abs(value) * 1000 % 1
+            assert abs(frac - Decimal("0.5")) >= Decimal("0.02"), (v.label, item.name, value)
+
+
+def _asked(v):
+    from symbackprop.exam import asked_values
+
+    return asked_values(v, ("forward", "loss", "deltas", "gradients", "update"))
+
+
+def test_forward_values_agree_with_fraction_arithmetic(exam):
+    for v in exam.variants:
+        p = {k: _fraction(x) for k, x in v.solution.spec.parameters.items()}
+        x1, x2 = (_fraction(x) for x in v.solution.spec.examples[0].inputs)
+        z_h1 = p["w1"] * x1 + p["w2"] * x2 + p["b1"]
+        z_h2 = p["w3"] * x1 + p["w4"] * x2 + p["b2"]
+        assert v.solution.display("z_h1") == _half_up(z_h1, 3)
+        assert v.solution.display("z_h2") == _half_up(z_h2, 3)
+
+
+def test_rejections_are_counted(exam):
+    assert exam.n_rejected == sum(exam.rejected.values()) > 0
+    assert f"{len(exam.variants)} variants from {len(exam.variants) + exam.n_rejected} draws" in exam.summary()
+
+
+def test_same_seed_same_bytes_other_seed_other_values(exam, roster_file):
+    again = build_exam(EXAM_SPEC, seed=11, roster=roster_file, moodle=True, qti=True)
+    assert again.files == exam.files
+    other = build_exam(EXAM_SPEC, seed=12, roster=roster_file)
+    assert other.files["answers/v001.toml"] != exam.files["answers/v001.toml"]
+
+
+def test_the_key_graded_against_itself_is_all_right(exam):
+    for v in exam.variants:
+        answers = loads_toml(exam.files[f"answers/{v.stem}.toml"].decode(), v.stem)
+        variant_spec = loads_spec(exam.files[f"variants/{v.stem}.toml"].decode(), v.stem)
+        assert variant_spec.parameters == v.solution.spec.parameters
+        report = mark(solve(variant_spec), answers)
+        assert report.n_right == len(report.rows) == len(_asked(v)) == 29
+        assert answers.student == v.student.name
+
+
+def test_verify_cli_on_a_written_variant(exam, tmp_path, capsys):
+    out = write_exam(exam, tmp_path / "set")
+    assert main(["verify", str(out / "variants/v002.toml"), str(out / "answers/v002.toml")]) == 0
+    assert "29 of 29 right" in capsys.readouterr().out
+
+
+def test_no_asked_value_on_the_question_sheets(exam):
+    for v in exam.variants:
+        sheet = exam.files[f"questions/{v.stem}.tex"].decode()
+        for item in _asked(v):
+            assert not re.search(rf"(?<![\d.]){re.escape(item.display)}(?!\d)", sheet), (v.label, item.name)
+        key = exam.files[f"keys/{v.stem}.tex"].decode()
+        assert all(item.display in key for item in _asked(v))
+
+
+def test_roster_names_are_escaped_on_every_variant(exam):
+    sheet = exam.files["questions/v002.tex"].decode()
+    assert r"\textbackslash{}input" in sheet and r"\&" in sheet and r"100\%" in sheet
+    assert "\\input{/etc/hostname}" not in sheet
+    index = exam.files["index.csv"].decode().splitlines()
+    assert index[0].startswith("variant,seed,student_id,student_name")
+    assert index[2].startswith("002,11,s2,")
+
+
+def test_ask_subset_only_asks_those(tmp_path):
+    exam = build_exam(None, variants=2, seed=1, ask="gradients")
+    answers = loads_toml(exam.files["answers/v001.toml"].decode())
+    assert [a.name for a in answers.entries] == [f"dE/d{p}" for p in
+                                                ("w1", "w2", "b1", "w3", "w4", "b2", "w5", "w6", "b3")]
+
+
+# -- the PDFs ---------------------------------------------------------------------------------------
+
+def _pages_text(pdf: Path) -> list[str]:
+    text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True).stdout
+    return text.decode().split("\f")[:-1]
+
+
+def test_pdfs_each_variant_on_new_pages_named_everywhere_no_answers(tex, exam, tmp_path):
+    pdf_exam = dataclasses.replace(exam, pdf_jobs=[(exam.files["questions.tex"].decode(), "questions.pdf"),
+                                                   (exam.files["keys.tex"].decode(), "keys.pdf")])
+    out = write_exam(pdf_exam, tmp_path / "set")
+    pages = _pages_text(out / "questions.pdf")
+    starts = [i for i, p in enumerate(pages) if "exercise sheet" in p]
+    assert len(starts) == 3
+    for n, v in enumerate(exam.variants):
+        end = starts[n + 1] if n + 1 < len(exam.variants) else len(pages)
+        for page in pages[starts[n]:end]:
+            assert f"Variant {v.label}" in page and "seed 11" in page
+            assert " ".join(v.student.name.split()[:2]) in page
+            for item in _asked(v):
+                assert not re.search(rf"(?<![\d.]){re.escape(item.display)}(?!\d)", page), (v.label, item.name)
+    assert "O’Brien & {Co} \\input{/etc/hostname} 100% #1" in pages[starts[1]].replace("'", "’")
+    keys = "\f".join(_pages_text(out / "keys.pdf"))
+    assert keys.count("answer key") == 3
+    assert keys.count("Answer table") == 3
+
+
+def _log_of(tex_source: str, tmp_path: Path) -> str:
+    (tmp_path / "doc.tex").write_text(tex_source, encoding="utf-8")
+    for _ in range(2):
+        result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+                                 "doc.tex"], cwd=tmp_path, env=latex_env(), capture_output=True, timeout=180)
+        assert result.returncode == 0, result.stdout.decode(errors="replace")[-2000:]
+    return (tmp_path / "doc.log").read_text(errors="replace")
+
+
+@pytest.mark.parametrize("name", ["questions.tex", "keys.tex"])
+def test_combined_documents_have_no_overfull_boxes(tex, exam, tmp_path, name):
+    log = _log_of(exam.files[name].decode(), tmp_path)
+    assert "Overfull" not in log, re.findall(r"Overfull.*", log)
+
+
+# -- bad input: one line, exit 2, nothing written -----------------------------------------------------
+
+def _run(capsys, *argv: str) -> tuple[int, str]:
+    code = main(list(argv))
+    return code, capsys.readouterr().err
+
+
+@pytest.mark.parametrize("make_args, message", [
+    (lambda t: ["--variants", "0", "-o", str(t / "out")], "--variants must be at least 1"),
+    (lambda t: ["-o", str(t / "missing" / "out")], "does not exist"),
+    (lambda t: ["--ask", "weights", "-o", str(t / "out")], "--ask: unknown group"),
+    (lambda t: ["--roster", str(t / "roster.csv"), "-o", str(t / "out")], "duplicate id 's1'"),
+    (lambda t: ["--roster", str(t / "roster.bin"), "-o", str(t / "out")], "not a CSV roster"),
+    (lambda t: ["--roster", str(t / "noheader.csv"), "-o", str(t / "out")], "header with a name column"),
+    (lambda t: [str(t / "tight.toml"), "--variants", "2", "-o", str(t / "out")], "no fair variant in 50 draws"),
+    (lambda t: [str(t / "single.toml"), "--variants", "3", "-o", str(t / "out")], "the ranges allow only 2"),
+    (lambda t: ["-o", str(t / "afile")], "not a folder"),
+    (lambda t: ["-o", str(t / "notes")], "not an exam set"),
+])
+def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, make_args, message):
+    (tmp_path / "roster.csv").write_text("id,name\ns1,A\ns1,B\n", encoding="utf-8")
+    (tmp_path / "roster.bin").write_bytes(b"PK\x03\x04\x00\x00binary")
+    (tmp_path / "noheader.csv").write_text("Ada\nAlan\n", encoding="utf-8")
+    base = EXAM_SPEC.read_text(encoding="utf-8").split("[exam]")[0]
+    (tmp_path / "tight.toml").write_text(base + '[exam]\nweights = "[3, 4] step 0.5"\nmax_draws = 50\n',
+                                         encoding="utf-8")
+    (tmp_path / "single.toml").write_text(
+        base + '[exam]\nweights = "fixed"\nbiases = "fixed"\ninputs = "fixed"\n[exam.vary]\nb3 = "[0.1, 0.2] step 0.1"\n',
+        encoding="utf-8")
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("keep me", encoding="utf-8")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, err = _run(capsys, "exam", *make_args(tmp_path))
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert (tmp_path / "notes" / "todo.txt").read_text(encoding="utf-8") == "keep me"
+
+
+def test_roster_parsing():
+    students = loads_roster("Name,Student ID\n Ada  Lovelace ,7\nAlan Turing,8\n".encode())
+    assert [(s.id, s.name) for s in students] == [("7", "Ada Lovelace"), ("8", "Alan Turing")]
+    with pytest.raises(ExamError, match="duplicate name"):
+        loads_roster(b"name\nAda\nAda\n")
+    with pytest.raises(ExamError, match="row 3: 1 cells"):
+        loads_roster(b"id,name\n1,Ada\n2\n")
+
+
+def test_cli_writes_the_set_and_rewrites_it_in_place(tmp_path, capsys):
+    code, _ = _run(capsys, "exam", "--variants", "2", "--seed", "5", "-o", str(tmp_path / "set"), "--moodle")
+    assert code == 0
+    first = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "set").rglob("*") if p.is_file()}
+    assert Path("set/moodle.xml") in first and Path("set/answers/v002.toml") in first
+    code, _ = _run(capsys, "exam", "--variants", "2", "--seed", "5", "-o", str(tmp_path / "set"), "--moodle")
+    assert code == 0
+    again = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "set").rglob("*") if p.is_file()}
+    assert again == first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["set"]  # no temporary folder left behind
+
+
+def test_variant_half_up_reference_matches_numbers_module():
+    from symbackprop.numbers import display
+
+    for text in ("0.3775", "-0.0005", "0.0004999", "1.2345"):
+        assert display(sympy.Rational(text), 3) == _half_up(Fraction(text), 3) == \
+            str(Decimal(text).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)).replace("-0.000", "0.000")
