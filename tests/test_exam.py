@@ -341,7 +341,8 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, make_args, 
     (tmp_path / "tight.toml").write_text(base + '[exam]\nweights = "[3, 4] step 0.5"\nmax_draws = 50\n',
                                          encoding="utf-8")
     (tmp_path / "single.toml").write_text(
-        base + '[exam]\nweights = "fixed"\nbiases = "fixed"\ninputs = "fixed"\n[exam.vary]\nb3 = "[0.1, 0.2] step 0.1"\n',
+        base + '[exam]\nweights = "fixed"\nbiases = "fixed"\ninputs = "fixed"\n'
+        '[exam.vary]\nb3 = "[0.1, 0.2] step 0.1"\n',
         encoding="utf-8")
     (tmp_path / "afile").write_text("x", encoding="utf-8")
     (tmp_path / "notes").mkdir()
@@ -355,7 +356,7 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, make_args, 
 
 
 def test_roster_parsing():
-    students = loads_roster("Name,Student ID\n Ada  Lovelace ,7\nAlan Turing,8\n".encode())
+    students = loads_roster(b"Name,Student ID\n Ada  Lovelace ,7\nAlan Turing,8\n")
     assert [(s.id, s.name) for s in students] == [("7", "Ada Lovelace"), ("8", "Alan Turing")]
     with pytest.raises(ExamError, match="duplicate name"):
         loads_roster(b"name\nAda\nAda\n")
