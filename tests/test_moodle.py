@@ -1,0 +1,88 @@
+"""Moodle XML: parsed with ElementTree and checked against Moodle's documented Cloze structure."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from decimal import Decimal
+
+import pytest
+
+from symbackprop.exam import asked_values, build_exam
+from symbackprop.moodle import tolerance
+
+#: Moodle's embedded-answer syntax for a NUMERICAL subquestion: {weight:NUMERICAL:=answer:tolerance}
+CLOZE_NUMERICAL = re.compile(r"\{(\d*):(?:NUMERICAL|NM):=(-?\d+(?:\.\d+)?):(\d+(?:\.\d+)?)\}")
+ALL = ("forward", "loss", "deltas", "gradients", "update")
+
+
+@pytest.fixture(scope="module")
+def exam():
+    return build_exam(None, variants=3, seed=4, moodle=True)
+
+
+@pytest.fixture(scope="module")
+def quiz(exam):
+    return ET.fromstring(exam.files["moodle.xml"])
+
+
+def test_tolerance_is_half_a_unit_of_the_last_decimal():
+    assert tolerance(3) == "0.0005"
+    assert tolerance(2) == "0.005"
+    assert tolerance(0) == "0.5"
+
+
+def test_structure_follows_moodles_xml_format(quiz, exam):
+    assert quiz.tag == "quiz"
+    questions = quiz.findall("question")
+    assert questions[0].get("type") == "category"
+    assert questions[0].find("category/text").text == "$course$/top/symbackprop exam"
+    cloze = questions[1:]
+    assert [q.get("type") for q in cloze] == ["cloze"] * 3
+    for q, v in zip(cloze, exam.variants, strict=True):
+        assert q.find("name/text").text == f"Backpropagation - variant {v.label}"
+        assert q.find("questiontext").get("format") == "html"
+        assert q.find("generalfeedback").get("format") == "html"
+        assert q.find("idnumber").text == f"symbackprop-4-{v.label}"
+        assert float(q.find("penalty").text) >= 0
+
+
+def test_every_asked_value_is_a_numerical_subquestion_with_the_tolerance(quiz, exam):
+    for q, v in zip(quiz.findall("question")[1:], exam.variants, strict=True):
+        text = q.find("questiontext/text").text
+        fields = CLOZE_NUMERICAL.findall(text)
+        asked = asked_values(v, ALL)
+        assert [(w, a, t) for w, a, t in fields] == [("1", item.display, "0.0005") for item in asked]
+        for item in asked:
+            # the exact value lies within the tolerance of the key: Moodle accepts the careful answer
+            exact = v.solution.value(item.name)
+            assert abs(exact - Decimal(item.display)) <= Decimal("0.0005")
+        # math is in \( \), never in $ ... $
+        assert r"\(" in text and "$" not in text.replace("$course$", "")
+        assert text.count(r"\(") == text.count(r"\)")
+
+
+def test_general_feedback_is_the_worked_solution(quiz, exam):
+    v = exam.variants[0]
+    feedback = quiz.findall("question")[1].find("generalfeedback/text").text
+    for item in asked_values(v, ALL):
+        assert item.display in feedback
+    # the forward line of z_h1 with its numbers: w1 x1 + w2 x2 + b1
+    s = v.solution
+    assert "z_{h_{1}} = w_{1} x_{1} + w_{2} x_{2} + b_{1}" in feedback
+    assert s.display("z_h1") in feedback
+
+
+def test_no_value_in_the_question_text_outside_the_cloze_fields(quiz, exam):
+    for q, v in zip(quiz.findall("question")[1:], exam.variants, strict=True):
+        text = CLOZE_NUMERICAL.sub("{}", q.find("questiontext/text").text)
+        for item in asked_values(v, ALL):
+            assert not re.search(rf"(?<![\d.]){re.escape(item.display)}(?!\d)", text), item.name
+
+
+def test_roster_names_are_xml_escaped(tmp_path):
+    roster = tmp_path / "r.csv"
+    roster.write_text('name\n"<b>Ann & Bob</b> ]]>"\n', encoding="utf-8")
+    exam = build_exam(None, seed=1, roster=roster, moodle=True)
+    quiz = ET.fromstring(exam.files["moodle.xml"])
+    assert quiz.findall("question")[1].find("name/text").text.endswith("<b>Ann & Bob</b> ]]>")

@@ -1,0 +1,92 @@
+"""Canvas QTI zip: the manifest, the QTI 1.2 assessments and their numeric answers, reproducible bytes."""
+
+from __future__ import annotations
+
+import io
+import xml.etree.ElementTree as ET
+import zipfile
+from decimal import Decimal
+
+import pytest
+
+from symbackprop.exam import asked_values, build_exam
+from symbackprop.qti import CP_NS, QTI_NS, ZIP_DATE
+
+ALL = ("forward", "loss", "deltas", "gradients", "update")
+CP = {"cp": CP_NS}
+Q = {"q": QTI_NS}
+
+
+@pytest.fixture(scope="module")
+def exam():
+    return build_exam(None, variants=2, seed=9, qti=True)
+
+
+@pytest.fixture(scope="module")
+def archive(exam):
+    return zipfile.ZipFile(io.BytesIO(exam.files["canvas-qti.zip"]))
+
+
+def test_zip_is_reproducible_with_fixed_dates(exam, archive):
+    assert build_exam(None, variants=2, seed=9, qti=True).files["canvas-qti.zip"] == exam.files["canvas-qti.zip"]
+    assert archive.testzip() is None
+    assert all(info.date_time == ZIP_DATE for info in archive.infolist())
+    assert archive.namelist() == [
+        "imsmanifest.xml",
+        "symbackprop_9_v001/symbackprop_9_v001.xml", "symbackprop_9_v001/assessment_meta.xml",
+        "symbackprop_9_v002/symbackprop_9_v002.xml", "symbackprop_9_v002/assessment_meta.xml",
+    ]
+
+
+def test_manifest_resources_point_at_files_in_the_zip(archive):
+    manifest = ET.fromstring(archive.read("imsmanifest.xml"))
+    assert manifest.tag == f"{{{CP_NS}}}manifest"
+    resources = manifest.findall("cp:resources/cp:resource", CP)
+    ids = {r.get("identifier") for r in resources}
+    qti = [r for r in resources if r.get("type") == "imsqti_xmlv1p2"]
+    assert len(qti) == 2
+    for resource in resources:
+        for f in resource.findall("cp:file", CP):
+            assert f.get("href") in archive.namelist()
+        for dep in resource.findall("cp:dependency", CP):
+            assert dep.get("identifierref") in ids
+
+
+def test_numerical_items_accept_half_a_unit_around_the_key(exam, archive):
+    for v in exam.variants:
+        ident = f"symbackprop_9_v{v.label}"
+        root = ET.fromstring(archive.read(f"{ident}/{ident}.xml"))
+        assert root.tag == f"{{{QTI_NS}}}questestinterop"
+        assessment = root.find("q:assessment", Q)
+        assert assessment.get("ident") == ident
+        items = assessment.findall("q:section/q:item", Q)
+        types = [i.find("q:itemmetadata/q:qtimetadata/q:qtimetadatafield[q:fieldlabel='question_type']/"
+                        "q:fieldentry", Q).text for i in items]
+        assert types[0] == "text_only_question"
+        asked = asked_values(v, ALL)
+        assert types[1:] == ["numerical_question"] * len(asked)
+        for item, a in zip(items[1:], asked, strict=True):
+            assert item.get("title") == a.name
+            assert item.find("q:presentation/q:response_str/q:render_fib", Q).get("fibtype") == "Decimal"
+            condition = item.find("q:resprocessing/q:respcondition[@continue='No']/q:conditionvar/q:or", Q)
+            assert condition.find("q:varequal", Q).text == a.display
+            low = Decimal(condition.find("q:and/q:vargte", Q).text)
+            high = Decimal(condition.find("q:and/q:varlte", Q).text)
+            shown = Decimal(a.display)
+            assert (shown - low, high - shown) == (Decimal("0.0005"), Decimal("0.0005"))
+            assert low <= v.solution.value(a.name) <= high
+        meta = ET.fromstring(archive.read(f"{ident}/assessment_meta.xml"))
+        points = meta.find("{http://canvas.instructure.com/xsd/cccv1p0}points_possible").text
+        assert points == f"{len(asked)}.0"
+
+
+def test_question_text_has_no_answer(exam, archive):
+    import re
+
+    v = exam.variants[0]
+    ident = f"symbackprop_9_v{v.label}"
+    root = ET.fromstring(archive.read(f"{ident}/{ident}.xml"))
+    presented = " ".join(p.find("q:material/q:mattext", Q).text for p in root.iter(f"{{{QTI_NS}}}presentation"))
+    assert "Values:" in presented
+    for a in asked_values(v, ALL):
+        assert not re.search(rf"(?<![\d.]){re.escape(a.display)}(?!\d)", presented), a.name
