@@ -80,6 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     snippet.add_argument("-o", "--output", default=None, help="write here (svg/png default: <name>-<form>.<format>)")
     snippet.set_defaults(run=_snippet)
 
+    slides = commands.add_parser("slides", help="a 16:9 Beamer deck of one backprop step (.tex, .pdf)")
+    _spec_arg(slides)
+    slides.add_argument("-o", "--output-dir", default="output", help="folder to write into (default output/)")
+    slides.add_argument("--pdf", action="store_true", help="also compile <name>-slides.pdf (needs TeX Live)")
+    slides.set_defaults(run=_slides)
+
     exam = commands.add_parser("exam", help="randomized fair exam variants: sheets, keys, answers, Moodle/Canvas")
     _spec_arg(exam)
     exam.add_argument("--variants", type=int, default=None, help="number of variants (default 1, or one per student)")
@@ -160,6 +166,16 @@ def _snippet(args: argparse.Namespace) -> int:
     if text is not None:
         sys.stdout.write(text)
     if path is not None:
+        print(path)
+    return 0
+
+
+def _slides(args: argparse.Namespace) -> int:
+    from .handout import worksheet_name
+    from .slides import write_slides
+    from .solution import solve
+
+    for path in write_slides(solve(args.spec), args.output_dir, worksheet_name(args.spec), pdf=args.pdf):
         print(path)
     return 0
 

@@ -1,0 +1,442 @@
+"""``symbackprop slides``: a 16:9 Beamer deck of one backprop step, following the lecture.
+
+Frames: title, the network (full diagram and the numbers), the forward pass
+layer by layer, the output delta, the hidden deltas (to the activations, then
+through the local slope), the gradients layer by layer, one expanded chain, the
+update and the loss before and after.  The backward frames carry a small map of
+the network on the right whose units and edges light up, overlay by overlay,
+as the equations on the left are revealed.
+
+Readability rules (checked by the tests): formulas at the normal size or
+``\\small`` (never below ``\\footnotesize``), no overfull boxes.  A layer with
+more units than ``SMALL_LAYER`` is summarised: one unit written out, the rest in
+a table, so a 4-8-8-2 network gives a deck of the same length as the lecture's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sympy
+
+from .chains import chain_for
+from .diagram import diagram
+from .errors import UsageError
+from .network import Network
+from .numbers import significant
+from .render import Tex, header_comment, render_tex
+from .snippets import write_text
+from .solution import Solution
+from .walkthrough import exact_text, print_terms, quantity_line, result_latex, visible_width
+
+#: a layer with more units (or more inputs) than this is summarised on the slides
+SMALL_LAYER = 3
+#: width of a row in ``visible_width`` units: the equation column beside the map, and a full frame
+NARROW = 44
+WIDE = 62
+#: rows of a frame before the step is split over two frames
+MAX_ROWS = 9
+#: a longer sum is written t1 + t2 + ... + tn
+SUM_TERMS = 4
+#: a line whose numbers need more rows shows its result only
+MAX_NUMBER_ROWS = 2
+
+
+@dataclass
+class Step:
+    """One overlay: a caption and the rows of one ``align*``; ``rings``/``edges`` light up on the map."""
+
+    caption: str
+    rows: list[str]
+    rings: list[tuple[int, int]] = field(default_factory=list)  # (layer, unit), layer 0 = inputs
+    edges: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
+    table: dict[str, Any] | None = None
+
+
+@dataclass
+class Frame:
+    title: str
+    steps: list[Step]
+    map: bool = True
+    note: str = ""
+    overlays: bool = True
+    small: bool = False  # \\small for the whole frame (also when it has many rows)
+
+    def context(self, network: Network) -> dict[str, Any]:
+        widest = max((visible_width(row) for s in self.steps for row in s.rows), default=0)
+        if widest > NARROW + 18:  # too wide beside the map even in \small: the equations get the full width
+            self.map = False
+        if self.map and widest > NARROW + 10:
+            self.small = True
+        return {
+            "title": Tex(self.title),
+            "steps": [{"caption": Tex(s.caption), "rows": Tex(" \\\\\n".join(s.rows)), "table": s.table}
+                      for s in self.steps],
+            "overlays": self.overlays and len(self.steps) > 1,
+            "small": self.small or sum(len(s.rows) + bool(s.caption) for s in self.steps) > 5,
+            "map": Tex(network_map(network, self.steps)) if self.map else None,
+            "note": Tex(self.note),
+        }
+
+
+# -- the map: a compact network that lights up --------------------------------------------
+
+def network_map(network: Network, steps: list[Step]) -> str:
+    """A small TikZ network (labels only when small) with each step's highlights on its overlay."""
+    sizes = [network.spec.n_inputs] + [layer.size for layer in network.layers]
+    small = max(sizes) <= SMALL_LAYER
+    dy = 1.15 if small else max(0.42, min(0.8, 4.6 / max(sizes)))
+    dx = round(min(1.45, 3.5 / (len(sizes) - 0.2)), 3)  # fits the map column (about 4.7 cm)
+    size = "0.8cm" if small else f"{min(0.34, dy * 0.6, dx * 0.4):.2f}cm"
+    lines = [rf"\begin{{tikzpicture}}[x={dx}cm, y={dy}cm, font=\footnotesize,",
+             rf"  unit/.style={{circle, draw, thick, minimum size={size}, inner sep=1pt, fill=white}},",
+             r"  lit/.style={circle, draw=hot, line width=2.4pt, minimum size=" + size + r", inner sep=1pt},",
+             r"  edge/.style={draw=black!35}, litedge/.style={draw=hot, line width=2pt, ->, >=stealth}]"]
+    namer = network.namer
+
+    def y(n: int, j: int) -> float:
+        return round((n + 1) / 2 - j, 3)
+
+    for column, n in enumerate(sizes):
+        for j in range(1, n + 1):
+            label = ""
+            if small:
+                label = namer.input(j).latex if column == 0 else namer.act(column, j).latex
+                label = f"${label}$"
+            lines.append(rf"\node[unit] (m{column}u{j}) at ({column}, {y(n, j)}) {{{label}}};")
+        if not small:
+            caption = "in" if column == 0 else ("out" if column == len(sizes) - 1 else f"{column}")
+            lines.append(rf"\node[font=\footnotesize, anchor=north] at ({column}, {y(n, n) - 0.6}) {{{caption}}};")
+    last = len(sizes) - 1
+    loss = network[network.loss_name].latex
+    lines.append(rf"\node[unit, rectangle, rounded corners] (mloss) at ({last + 0.8}, 0) {{${loss}$}};")
+    for j in range(1, sizes[-1] + 1):
+        lines.append(rf"\draw[edge, dashed] (m{last}u{j}) -- (mloss);")
+    for li in range(1, len(sizes)):
+        for j in range(1, sizes[li] + 1):
+            for k in range(1, sizes[li - 1] + 1):
+                lines.append(rf"\draw[edge] (m{li - 1}u{k}) -- (m{li}u{j});")
+    for i, step in enumerate(steps, start=1):
+        marks = [rf"\draw[litedge] (m{a[0]}u{a[1]}) -- (m{b[0]}u{b[1]});" for a, b in step.edges]
+        marks += [rf"\node[lit] at (m{layer}u{j}) {{}};" for layer, j in step.rings]
+        if marks:
+            spec = f"{i}-" if len(steps) > 1 else "1-"
+            lines.append(rf"\only<{spec}>{{" + " ".join(marks) + "}")
+    lines.append(r"\end{tikzpicture}")
+    return "\n".join(lines)
+
+
+# -- building rows ---------------------------------------------------------------------------
+
+def short_formula(solution: Solution, name: str) -> str:
+    """The formula; a long sum as ``t1 + t2 + \\cdots + tn`` (a pattern a student reads at a glance)."""
+    q = solution.quantity(name)
+    expr = q.explicit if q.explicit is not None else q.definition
+    assert expr is not None
+    if isinstance(expr, sympy.Add) and len(expr.args) > SUM_TERMS:
+        terms = print_terms(solution.printer, expr)
+        last = terms[-1] if terms[-1][:1] in "+-" else "+ " + terms[-1]
+        return " ".join([*terms[:2], r"+ \cdots", last])
+    return solution.formula(name, explicit=True)
+
+
+def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxed: bool = True) -> list[str]:
+    """``lhs = formula = numbers = result`` on one row when it fits, else formula then numbers.
+
+    A line whose numbers need more than ``MAX_NUMBER_ROWS`` rows (a sum over a big layer)
+    shows the formula and the result only.
+    """
+    q = solution.quantity(name)
+    line = quantity_line(solution, name, explicit=True)
+    formula = short_formula(solution, name) if symbolic else ""
+    numbers = line.rows(boxed=boxed, lead="&= ", width=width)
+    first = numbers[0][len(q.latex):].lstrip()  # "&= 0.047 ..."
+    if line.is_trivial():
+        return [f"{q.latex} &= {formula} = {first[3:]}" if formula else numbers[0]]
+    if len(numbers) > MAX_NUMBER_ROWS:
+        result = result_latex(line.result)
+        return [f"{q.latex} &= {formula or short_formula(solution, name)}",
+                rf"&= \boxed{{{result}}}" if boxed else f"&= {result}"]
+    if formula and formula != line.substituted():
+        one = f"{q.latex} &= {formula} = {first[3:]}"
+        if len(numbers) == 1 and visible_width(one) <= width:
+            return [one]
+        return [f"{q.latex} &= {formula}", f"&{first[1:]}" if first.startswith("&") else first, *numbers[1:]]
+    return numbers
+
+
+def _table(header: list[str], rows: list[list[str]]) -> dict[str, Any]:
+    return {"cols": Tex("c" * len(header)), "header": [Tex(h) for h in header],
+            "rows": [[Tex(c) for c in r] for r in rows]}
+
+
+class Deck:
+    """Builds the frames of one deck."""
+
+    def __init__(self, solution: Solution):
+        self.s = solution
+        self.net = solution.network
+        self.namer = self.net.namer
+        self.d = solution.spec.decimals
+        self.L = self.net.n_layers
+        self.sizes = [self.net.spec.n_inputs] + [layer.size for layer in self.net.layers]
+
+    def small(self, layer: int) -> bool:
+        return self.sizes[layer] <= SMALL_LAYER and self.sizes[layer - 1] <= SMALL_LAYER
+
+    def unit(self, kind: str, layer: int, j: int) -> str:
+        return self.net.unit_name(kind, layer, j, 1)
+
+    def grad(self, name: str) -> str:
+        return self.namer.grad_ascii(name)
+
+    def layer_word(self, layer: int) -> str:
+        if layer == self.L:
+            return "output layer"
+        return "hidden layer" if self.L == 2 else f"hidden layer {layer}"
+
+    def units_of(self, layer: int) -> list[int]:
+        return list(range(1, self.sizes[layer] + 1)) if self.small(layer) else [1]
+
+    # -- frames --------------------------------------------------------------------------
+    def frames(self) -> list[Frame]:
+        frames = self.forward()
+        frames += self.output_delta()
+        for layer in range(self.L - 1, 0, -1):
+            frames += self.hidden_deltas(layer)
+        for layer in range(self.L, 0, -1):
+            frames += self.gradients(layer)
+        frames += self.chain()
+        frames += self.update()
+        return frames
+
+    def _split(self, title: str, steps: list[Step], note: str = "") -> list[Frame]:
+        """Steps on as few frames as fit (``MAX_ROWS`` rows a frame)."""
+        frames: list[Frame] = []
+        current: list[Step] = []
+        used = 0
+        for step in steps:
+            n = len(step.rows) + (9 if step.table else 0) + (1 if step.caption else 0)
+            if current and used + n > MAX_ROWS:
+                frames.append(Frame(title, current))
+                current, used = [], 0
+            current.append(step)
+            used += n
+        frames.append(Frame(title, current))
+        if len(frames) > 1:
+            for i, f in enumerate(frames, start=1):
+                f.title = f"{title} ({i}/{len(frames)})"
+        frames[-1].note = note
+        return frames
+
+    def _value_table(self, layer: int, kinds: list[tuple[str, Any]]) -> dict[str, Any]:
+        """Every unit's values, in two halves side by side (fits beside the map)."""
+        n = self.sizes[layer]
+        half = (n + 1) // 2
+        cells = [[f"${j}$"] + [f"${self.s.display(fn(j))}$" for _, fn in kinds] for j in range(1, n + 1)]
+        header = ["$j$"] + [f"${head}$" for head, _ in kinds]
+        rows = []
+        for i in range(half):
+            right = cells[i + half] if i + half < n else [""] * len(header)
+            rows.append(cells[i] + right)
+        table = _table(header + header, rows)
+        table["cols"] = Tex("c" * len(header) + "|" + "c" * len(header))
+        return table
+
+    def forward(self) -> list[Frame]:
+        frames = []
+        for layer in range(1, self.L + 1):
+            steps = []
+            for j in self.units_of(layer):
+                z, a = self.unit("pre", layer, j), self.unit("act", layer, j)
+                rows = _rows(self.s, z, NARROW, symbolic=False, boxed=False)
+                rows += _rows(self.s, a, NARROW, symbolic=False, boxed=False)
+                steps.append(Step("", rows, rings=[(layer, j)],
+                                  edges=[((layer - 1, k), (layer, j)) for k in range(1, self.sizes[layer - 1] + 1)]))
+            if not self.small(layer):
+                steps[0].caption = "Unit 1 written out; every unit of the layer:"
+                zl = self.namer.pre(layer, 1).latex.replace("_{1}", "_{j}")
+                al = self.namer.act(layer, 1).latex.replace("_{1}", "_{j}")
+                steps[0].table = self._value_table(layer, [
+                    (zl, lambda j, layer=layer: self.unit("pre", layer, j)),
+                    (al, lambda j, layer=layer: self.unit("act", layer, j))])
+            frames += self._split(f"Forward pass: {self.layer_word(layer)}", steps)
+        loss = self.net.loss_name
+        note = (f"Example 1 of {self.net.n_examples} shown; the others go through the same steps."
+                if self.net.n_examples > 1 else "")
+        outputs = [(self.L, j) for j in range(1, self.sizes[-1] + 1)]
+        frames.append(Frame("Forward pass: the loss",
+                            [Step("", _rows(self.s, loss, NARROW, boxed=True), rings=outputs)], note=note))
+        return frames
+
+    def output_delta(self) -> list[Frame]:
+        steps = []
+        for j in self.units_of(self.L):
+            dz = self.grad(self.unit("pre", self.L, j))
+            steps.append(Step("", _rows(self.s, dz, NARROW), rings=[(self.L, j)]))
+        note = ""
+        if not self.small(self.L):
+            others = self.sizes[self.L]
+            note = f"The other {others - 1} output units follow the same formula."
+        return self._split("Backward pass: the output delta", steps, note)
+
+    def hidden_deltas(self, layer: int) -> list[Frame]:
+        to_act, to_pre = [], []
+        for j in self.units_of(layer):
+            a, z = self.unit("act", layer, j), self.unit("pre", layer, j)
+            to_act += _rows(self.s, self.grad(a), NARROW)
+            to_pre += _rows(self.s, self.grad(z), NARROW)
+        units = [(layer, j) for j in self.units_of(layer)]
+        above = self.units_of(layer + 1) if self.small(layer + 1) else list(range(1, self.sizes[layer + 1] + 1))
+        edges = [((layer, j), (layer + 1, k)) for j in self.units_of(layer) for k in above]
+        steps = [Step(r"Back to the activations (sum over the layer above):", to_act, rings=units, edges=edges),
+                 Step(r"Through the local slope:", to_pre, rings=units)]
+        note = ""
+        if not self.small(layer):
+            deltas = [self.s.display(self.grad(self.unit("pre", layer, j))) for j in range(1, self.sizes[layer] + 1)]
+            note = (f"Unit 1 shown; the deltas of all {self.sizes[layer]} units: $"
+                    + ", ".join(deltas) + "$.")
+        return self._split(f"Backward pass: {self.layer_word(layer)} deltas", steps, note)
+
+    def gradients(self, layer: int) -> list[Frame]:
+        params = [p for p in self.net.parameters if p.layer == layer]
+        steps = []
+        for j in self.units_of(layer):
+            mine = [p for p in params if p.to_units[0] == j]
+            if not self.small(layer):
+                mine = [p for p in mine if p.kind == "bias" or p.from_unit == 1]
+            rows = []
+            for p in mine:
+                rows += _rows(self.s, self.grad(p.name), NARROW)
+            edges = [((layer - 1, p.from_unit), (layer, j)) for p in mine if p.from_unit is not None]
+            steps.append(Step("", rows, rings=[(layer, j)], edges=edges))
+        note = ""
+        if not self.small(layer):
+            big = max(params, key=lambda p: abs(self.s.value(self.grad(p.name))))
+            g = self.grad(big.name)
+            slash = rf"\partial {self.net[self.net.loss_name].latex}/\partial {self.net[big.name].latex}"
+            note = (f"Every one of the {len(params)} gradients of this layer is (its unit's delta) $\\times$ "
+                    f"(the local input); the largest is ${slash} = {self.s.display(g)}$.")
+        return self._split(f"Gradients: {self.layer_word(layer)}", steps, note)
+
+    def chain(self) -> list[Frame]:
+        c = chain_for(self.s)
+        # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
+        braces = [rf"\underbrace{{{f.partial}}}_{{\textstyle {f.formula}}}" for f in c.factors]
+        per_row = 4 if len(braces) > 6 else 3
+        chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
+        lhs = c.grad_latex if c.single_path else r"\text{one path}"
+        rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
+        rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
+        numeric = c.line.rows(lead="&= ", width=WIDE)
+        numeric[0] = lhs + " " + numeric[0].lstrip()
+        if c.single_path:
+            numeric.append(rf"&\to \boxed{{{c.gradient}}} \quad \text{{({self.d} d.p.)}}")
+        note = "" if c.single_path else f"One of the {c.n_paths} path terms whose sum is the gradient."
+        path = r" \to ".join(c.path)
+        return [Frame("One chain, fully expanded", [Step(f"Along the path ${path}$:", rows),
+                                                    Step("Numerically:", numeric)],
+                      map=False, note=note, overlays=False, small=True)]
+
+    def update(self) -> list[Frame]:
+        rows = []
+        for layer in range(self.L, 0, -1):
+            params = [p for p in self.net.parameters if p.layer == layer and not p.frozen
+                      and (self.small(layer) or p.to_units[0] == 1 and (p.kind == "bias" or p.from_unit == 1))]
+            params.sort(key=lambda p: p.kind != "weight")  # weights, then biases (a stable sort)
+            lines = [quantity_line(self.s, p.name + "'").latex(boxed=True).replace(" = ", " &= ", 1)
+                     for p in params]
+            per_row = 3 if sum(visible_width(x) for x in lines[:3]) <= WIDE + 12 else 2
+            rows += [" & ".join(lines[i:i + per_row]) for i in range(0, len(lines), per_row)]
+        loss = self.net[self.net.loss_name].latex
+        rule = (rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, \qquad "
+                rf"\eta = {exact_text(self.s.value('eta'))}")
+        note = "" if all(self.small(li) for li in range(1, self.L + 1)) else (
+            "Shown for the first weight and bias of each unit written out; every parameter is updated the same way.")
+        frames = self._split_update(rule, rows, note)
+        # the loss before and after
+        e0, e1 = self.s.evaluation.loss_history[0], self.s.evaluation.loss_history[1]
+        before = _rows(self.s, self.net.loss_name, WIDE, symbolic=False)
+        after = _rows(self.s, self.net.loss_name + "'", WIDE, symbolic=False)
+        change = "decreases" if e1 < e0 else "increases" if e1 > e0 else "stays the same"
+        pct = (e1 - e0) / e0 * 100 if e0 else e0
+        sign = "+" if pct > 0 else ""
+        note = (f"At full precision the loss {change}: ${loss} \\approx {significant(e0, 4)}$ to "
+                f"${loss}' \\approx {significant(e1, 4)}$ (${sign}{significant(pct, 3)}\\,\\%$).")
+        frames.append(Frame("The loss before and after one step",
+                            [Step("Before the update:", before), Step("After the update (forward pass again):", after)],
+                            map=False, note=note))
+        return frames
+
+    def _split_update(self, rule: str, rows: list[str], note: str) -> list[Frame]:
+        frames = []
+        chunk = MAX_ROWS - 1
+        for i in range(0, len(rows), chunk):
+            frames.append(Frame("The update", [Step("", [rule]), Step("", rows[i:i + chunk])], map=False,
+                                overlays=False, small=True))
+        if len(frames) > 1:
+            for i, f in enumerate(frames, start=1):
+                f.title += f" ({i}/{len(frames)})"
+        frames[-1].note = note
+        return frames
+
+
+def slides_context(solution: Solution) -> dict[str, Any]:
+    deck = Deck(solution)
+    net = solution.network
+    sizes = "-".join(str(n) for n in deck.sizes)
+    acts = sorted({layer.activation_name for layer in net.layers})
+    dg = diagram(net)
+    leaves = []
+    for kind in ("input", "target"):
+        leaves += [f"{q.latex} = {exact_text(solution.value(q.name))}"
+                   for q in net.of_kind(kind) if q.example in (1, None)]
+    params = [f"{net[p.name].latex} = {exact_text(solution.value(p.name))}" for p in net.parameters]
+    small = len(params) <= 12
+    return {
+        "header": Tex(header_comment()),
+        "title": solution.spec.title,
+        "subtitle": (f"One training step of a {sizes} network "
+                     f"({', '.join(acts)}, {solution.spec.loss.replace('_', ' ')})"),
+        "author": solution.spec.author,
+        # a big network's labelled diagram would shrink below readable: the map instead, described in words
+        # edge labels at the footnote size (the handout's are \scriptsize)
+        "diagram": Tex(dg.tikz.replace(r"font=\scriptsize", r"font=\footnotesize") if dg.labelled_all
+                       else network_map(net, [])),
+        "legend": Tex(dg.legend if dg.labelled_all else _layers_sentence(net)),
+        "leaves": Tex(", \\quad ".join(leaves[:6]) + (", \\dots" if len(leaves) > 6 else "")),
+        "params": [Tex(", \\; ".join(params[i:i + 3])) for i in range(0, len(params), 3)] if small else [],
+        "n_params": len(params),
+        "decimals": solution.spec.decimals,
+        "frames": [f.context(net) for f in deck.frames()],
+    }
+
+
+def _layers_sentence(net: Network) -> str:
+    sizes = [net.spec.n_inputs] + [layer.size for layer in net.layers]
+    parts = [f"{sizes[0]} inputs"] + [f"{layer.size} {layer.activation_name.replace('_', ' ')}"
+                                      for layer in net.layers]
+    return ("Layers, left to right: " + r" $\to$ ".join(parts) + ". Every unit feeds every unit of the next "
+            r"layer; the weight from unit $k$ to unit $j$ of layer $l$ is $w^{(l)}_{jk}$, the bias $b^{(l)}_{j}$.")
+
+
+def render_slides(solution: Solution) -> str:
+    return render_tex("slides.tex.j2", **slides_context(solution))
+
+
+def write_slides(solution: Solution, out_dir: str | Path, name: str, pdf: bool = False) -> list[Path]:
+    """``out_dir/<name>-slides.tex`` (and ``.pdf``); everything is built before anything is written."""
+    text = render_slides(solution)
+    out = Path(out_dir)
+    written = []
+    if pdf:
+        from .pdf import compile_pdf
+
+        safe = "".join(c if c.isalnum() or c in "_-" else "-" for c in name)[:56].lstrip("-_") or "deck"
+        written.append(compile_pdf(text, out / f"{name}-slides.pdf", jobname=f"{safe}-slides"))
+    if not name:
+        raise UsageError("slides: empty name")
+    written.insert(0, write_text(out / f"{name}-slides.tex", text))
+    return written
