@@ -588,13 +588,13 @@ def _groups(items: list[Asked]) -> list[dict[str, Any]]:
     return out
 
 
-def question_body(variant: Variant, ask: Sequence[str]) -> str:
+def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = True) -> str:
     """One variant's question sheet (no preamble): the problem, the diagram, the boxes. No computed value."""
     s = variant.solution
     ctx = handout_context(s, QUESTION_SECTIONS)
     items = asked_values(variant, ask)
     return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"],
-                      groups=_groups(items), **_common(variant, s.spec.title))
+                      groups=_groups(items), early_rounding=early_rounding, **_common(variant, s.spec.title))
 
 
 def key_body(variant: Variant, ask: Sequence[str]) -> str:
@@ -736,7 +736,7 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     files: dict[str, bytes] = {}
     questions, keys = [], []
     for i, v in enumerate(drawn, start=1):
-        q, k = question_body(v, settings.ask), key_body(v, settings.ask)
+        q, k = question_body(v, settings.ask, settings.early_rounding), key_body(v, settings.ask)
         questions.append(q)
         keys.append(k)
         files[f"questions/{v.stem}.tex"] = document("exam_questions.tex.j2", [q], title).encode()

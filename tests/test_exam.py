@@ -365,8 +365,8 @@ def test_roster_parsing():
 
 
 def test_cli_writes_the_set_and_rewrites_it_in_place(tmp_path, capsys):
-    code, _ = _run(capsys, "exam", "--variants", "2", "--seed", "5", "-o", str(tmp_path / "set"), "--moodle")
-    assert code == 0
+    code, err = _run(capsys, "exam", "--variants", "2", "--seed", "5", "-o", str(tmp_path / "set"), "--moodle")
+    assert code == 0 and err == ""  # progress goes to stderr only when it is a terminal
     first = {p.relative_to(tmp_path): p.read_bytes() for p in (tmp_path / "set").rglob("*") if p.is_file()}
     assert Path("set/moodle.xml") in first and Path("set/answers/v002.toml") in first
     code, _ = _run(capsys, "exam", "--variants", "2", "--seed", "5", "-o", str(tmp_path / "set"), "--moodle")
