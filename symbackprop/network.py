@@ -15,8 +15,8 @@ import sympy
 from sympy import Expr, Symbol
 
 from .activations import Activation, activation, loss_expression, softmax
-from .naming import Name, Namer
 from .errors import SpecError
+from .naming import Name, Namer
 from .spec import LayerSpec, Spec
 
 #: Kinds of quantity, in the order a lecture meets them.
