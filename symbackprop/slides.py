@@ -37,7 +37,7 @@ SMALL_LAYER = 3
 NARROW = 44
 WIDE = 62
 #: rows of a frame before the step is split over two frames
-MAX_ROWS = 9
+MAX_ROWS = 8
 #: a longer sum is written t1 + t2 + ... + tn
 SUM_TERMS = 4
 #: a line whose numbers need more rows shows its result only
@@ -217,7 +217,12 @@ class Deck:
         frames: list[Frame] = []
         current: list[Step] = []
         used = 0
-        for step in steps:
+        pieces = []
+        for step in steps:  # a step taller than a frame goes on in a second step with the same highlights
+            for i in range(0, max(1, len(step.rows)), MAX_ROWS - 1):
+                pieces.append(Step(step.caption if i == 0 else "", step.rows[i:i + MAX_ROWS - 1], step.rings,
+                                   step.edges, step.table if i == 0 else None))
+        for step in pieces:
             n = len(step.rows) + (9 if step.table else 0) + (1 if step.caption else 0)
             if current and used + n > MAX_ROWS:
                 frames.append(Frame(title, current))
@@ -348,7 +353,8 @@ class Deck:
             params.sort(key=lambda p: p.kind != "weight")  # weights, then biases (a stable sort)
             lines = [quantity_line(self.s, p.name + "'").latex(boxed=True).replace(" = ", " &= ", 1)
                      for p in params]
-            per_row = 3 if sum(visible_width(x) for x in lines[:3]) <= WIDE + 12 else 2
+            widths = [visible_width(x) for x in lines]
+            per_row = 3 if sum(widths[:3]) <= WIDE + 12 else 2 if max(widths, default=0) * 2 <= WIDE + 8 else 1
             rows += [" & ".join(lines[i:i + per_row]) for i in range(0, len(lines), per_row)]
         loss = self.net[self.net.loss_name].latex
         rule = (rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, \qquad "

@@ -28,6 +28,7 @@ from pathlib import Path
 from .chains import Factor, chain_for
 from .errors import UsageError
 from .latex import partial
+from .numbers import significant
 from .solution import Solution
 from .walkthrough import LEAF_KINDS, exact_text, quantity_line
 
@@ -38,7 +39,8 @@ CHAIN_KINDS = ("d_act", "d_pre", "grad")
 #: underbraced factors per row of an expanded chain (the handout's choice)
 FACTORS_PER_ROW = 5
 
-_KIND_WORDS = {"input": "an input", "target": "a target", "weight": "a weight", "bias": "a bias",
+_KIND_WORDS = {"d_act": "a derivative of the loss", "d_pre": "a delta", "grad": "a gradient",
+               "input": "an input", "target": "a target", "weight": "a weight", "bias": "a bias",
                "learning_rate": "the learning rate", "pre": "a pre-activation", "act": "an activation",
                "loss": "the loss", "updated": "an updated parameter", "post_pre": "a pre-activation after the update",
                "post_act": "an activation after the update", "post_loss": "the loss after the update"}
@@ -78,6 +80,39 @@ class Snippet:
 
     def _repr_latex_(self) -> str:
         return f"$${self.latex}$$"
+
+    def _repr_markdown_(self) -> str:
+        return self.markdown()
+
+
+class QuantityView:
+    """A quantity in Jupyter: its formula, its expanded chain (for a derivative) and its value.
+
+        >>> solve().explain("dE/dw1")   # in a notebook: renders itself
+    """
+
+    def __init__(self, solution: Solution, name: str):
+        solution.quantity(name)
+        self.solution = solution
+        self.name = name
+
+    def snippets(self) -> list[Snippet]:
+        forms = forms_of(self.solution, self.name)
+        chosen = [f for f in ("symbolic", "expanded", "numeric") if f in forms]
+        return [snippet(self.solution, self.name, form) for form in chosen]
+
+    def _repr_markdown_(self) -> str:
+        q = self.solution.quantity(self.name)
+        value = self.solution.value(self.name)
+        head = (f"**`{self.name}`** ({_kind_word(q.kind).split(' ', 1)[-1]}) = {self.solution.display(self.name)} "
+                f"({self.solution.spec.decimals} d.p.; {significant(value, 6)} at full precision)\n\n")
+        return head + "\n".join(s.markdown() for s in self.snippets())
+
+    def _repr_latex_(self) -> str:
+        return r"$$\begin{gathered}" + r" \\ ".join(s.latex for s in self.snippets()) + r"\end{gathered}$$"
+
+    def __repr__(self) -> str:
+        return f"<{self.name} = {self.solution.display(self.name)}>"
 
 
 @dataclass(frozen=True)

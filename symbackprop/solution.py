@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .derive import Derivation, derive
 from .errors import SymbackpropError
@@ -23,6 +24,9 @@ from .network import Network, Quantity
 from .numbers import display, full_text
 from .numeric import Evaluation, evaluate
 from .spec import Spec, load_spec
+
+if TYPE_CHECKING:
+    from .snippets import QuantityView
 
 
 class UnknownQuantity(SymbackpropError):
@@ -72,6 +76,12 @@ class Solution:
         q = self.quantity(name)
         expr = q.explicit if explicit and q.explicit is not None else q.definition
         return "" if expr is None else self.printer.doprint(expr)
+
+    def explain(self, name: str) -> QuantityView:
+        """One quantity for Jupyter: its formula, chain and value render themselves."""
+        from .snippets import QuantityView
+
+        return QuantityView(self, name)
 
     def _repr_latex_(self) -> str:
         rows = [rf"{self.latex(q.name)} &= {self.formula(q.name)}"

@@ -251,3 +251,31 @@ def test_katex_renders_every_form_of_every_quantity(spec):
     report = _katex("".join(texts))
     assert report["count"] == len(texts) > 40
     assert report["errors"] == []
+
+
+# -- Jupyter -------------------------------------------------------------------------------
+
+def test_explain_renders_formula_chain_and_value(lecture):
+    view = lecture.explain("dE/dw1")
+    md = view._repr_markdown_()
+    assert md.startswith("**`dE/dw1`** (gradient) = 0.000 (3 d.p.; 0.000226624 at full precision)")
+    assert snippet(lecture, "dE/dw1", "expanded").markdown() in md
+    assert snippet(lecture, "dE/dw1", "numeric").markdown() in md
+    assert view._repr_latex_().startswith(r"$$\begin{gathered}\boxed{\frac{\partial E}{\partial w_{1}} = ")
+    assert repr(view) == "<dE/dw1 = 0.000>"
+    assert snippet(lecture, "dE/dw5")._repr_markdown_() == snippet(lecture, "dE/dw5").markdown()
+
+
+def test_explain_unknown_name(lecture):
+    from symbackprop.solution import UnknownQuantity
+
+    with pytest.raises(UnknownQuantity, match="did you mean 'dE/dw5'"):
+        lecture.explain("dE/dw55")
+
+
+def test_notebook_is_valid_and_its_outputs_are_current(lecture):
+    nb = json.loads((ROOT / "examples" / "notebook.ipynb").read_text())
+    assert nb["nbformat"] == 4 and nb["cells"]
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    markdown = ["".join(o["data"]["text/markdown"]) for o in outputs if "text/markdown" in o.get("data", {})]
+    assert lecture.explain("dE/dw1")._repr_markdown_() in markdown
