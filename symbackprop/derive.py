@@ -158,11 +158,13 @@ def _closed_form(network: Network, chain: Expr, outs: list[Symbol], targets: lis
     product of the lecture (``(yhat - t) * yhat * (1 - yhat)``) is kept unexpanded.
     """
     substituted = chain.xreplace({d: network.by_symbol[d].definition for d in d_outs})
-    simplified = sympy.cancel(sympy.expand(substituted))
+    variables = outs + targets
+    expanded = sympy.expand(substituted)
+    # rational (bce, cross-entropy): cancel the common factors; a polynomial needs no cancelling
+    simplified = expanded if expanded.is_polynomial(*variables) else sympy.cancel(expanded)
     if network.spec.loss == "cross_entropy":
         # targets form a distribution: sum_k t_k = 1 (the spec checks it)
         simplified = sympy.collect(sympy.expand(simplified), outs).subs(sympy.Add(*targets), 1)
-    variables = outs + targets
     if simplified.is_polynomial(*variables) and sympy.Poly(simplified, *variables).total_degree() <= 1:
         return simplified
     if isinstance(chain, sympy.Mul):
@@ -236,7 +238,7 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
 
 def _is_zero_rational(difference: Expr) -> bool:
     """A rational function of independent symbols is 0 iff its numerator expands to 0."""
-    if difference == 0:
+    if difference == 0 or sympy.expand(difference) == 0:  # a polynomial identity (no denominators)
         return True
     numerator, _ = sympy.fraction(sympy.together(difference))
     return bool(sympy.expand(numerator) == 0)
