@@ -217,51 +217,39 @@ def compile_many(jobs: Sequence[tuple[str, Path]], workers: int = 2, *,
     return [f.result() for f in futures]
 
 
-_SVG_DRIVER = "\\def\\pgfsysdriver{pgfsys-dvisvgm.def}%\n"
+def svg_from_tex(standalone_tex: str, out_svg: Path, *, timeout: float = 120, runs: int | None = 1) -> Path:
+    """Compile a standalone document with pdflatex and convert page 1 with ``pdftocairo -svg``.
 
-
-def svg_from_tex(standalone_tex: str, out_svg: Path, *, timeout: float = 120) -> Path:
-    """Compile a standalone document with ``latex`` (DVI) and convert it with dvisvgm.
-
-    Glyphs are emitted as paths (``--no-fonts``), so the SVG is self-contained.
-    TikZ is switched to its dvisvgm driver (prepended ``\\pgfsysdriver``).
+    Glyphs come out as paths, so the SVG is self-contained.  One pdflatex run is enough for
+    a formula (no references to resolve); ``runs=None`` lets latexmk decide.
     """
-    _require("latexmk", "latex", hint=_TEX_HINT)
-    _require("dvisvgm", hint="apt-get install dvisvgm")
-    workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
-    dvi = _compile_in(workdir, _SVG_DRIVER + standalone_tex, "figure", timeout, None, "dvi")
-    where = f"(files kept in {workdir})"
-    try:
-        result = _run(["dvisvgm", "--no-fonts", "--exact-bbox", "--page=1",
-                       "--output=figure.svg", dvi.name], workdir, timeout)
-    except subprocess.TimeoutExpired:
-        raise LatexBuildError(f"dvisvgm timed out after {timeout:g} s {where}") from None
-    svg = workdir / "figure.svg"
-    if result.returncode != 0 or not svg.is_file():
-        msg = _one_line(_first_error(workdir, "-", result.stdout))
-        raise LatexBuildError(f"dvisvgm failed: {msg} {where}")
-    out = _atomic_copy(svg, Path(out_svg))
-    shutil.rmtree(workdir, ignore_errors=True)
-    return out
+    return _convert(standalone_tex, Path(out_svg), ["-svg"], "figure.svg", timeout, runs)
 
 
 def png_from_tex(standalone_tex: str, out_png: Path, *, dpi: int = 300,
-                 timeout: float = 120) -> Path:
-    """Compile a standalone document with pdflatex and rasterise page 1 with pdftocairo."""
-    _require("latexmk", "pdflatex", hint=_TEX_HINT)
+                 timeout: float = 120, runs: int | None = 1) -> Path:
+    """Compile a standalone document with pdflatex (one run, as for SVG) and rasterise page 1."""
+    return _convert(standalone_tex, Path(out_png), ["-png", "-singlefile", "-r", str(int(dpi))], "figure.png",
+                    timeout, runs)
+
+
+def _convert(standalone_tex: str, out: Path, options: list[str], result_name: str, timeout: float,
+             runs: int | None) -> Path:
+    """pdflatex, then pdftocairo with ``options`` on page 1; the one picture path."""
+    _require("pdflatex", *(["latexmk"] if runs is None else []), hint=_TEX_HINT)
     _require("pdftocairo", hint="apt-get install poppler-utils")
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
-    pdf = _compile_in(workdir, standalone_tex, "figure", timeout, None, "pdf")
+    pdf = _compile_in(workdir, standalone_tex, "figure", timeout, runs, "pdf")
     where = f"(files kept in {workdir})"
+    target = "figure.svg" if "-svg" in options else "figure"
     try:
-        result = _run(["pdftocairo", "-png", "-singlefile", "-r", str(int(dpi)),
-                       pdf.name, "figure"], workdir, timeout)
+        result = _run(["pdftocairo", *options, "-f", "1", "-l", "1", pdf.name, target], workdir, timeout)
     except subprocess.TimeoutExpired:
         raise LatexBuildError(f"pdftocairo timed out after {timeout:g} s {where}") from None
-    png = workdir / "figure.png"
-    if result.returncode != 0 or not png.is_file():
+    picture = workdir / result_name
+    if result.returncode != 0 or not picture.is_file():
         msg = _one_line(_first_error(workdir, "-", result.stdout))
         raise LatexBuildError(f"pdftocairo failed: {msg} {where}")
-    out = _atomic_copy(png, Path(out_png))
+    copied = _atomic_copy(picture, out)
     shutil.rmtree(workdir, ignore_errors=True)
-    return out
+    return copied

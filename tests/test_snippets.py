@@ -208,8 +208,7 @@ def test_missing_converter_one_line_no_file(fmt, tmp_path, capsys, monkeypatch):
 # -- pictures (TeX) --------------------------------------------------------------------------
 
 def test_svg_snippet(tmp_path, capsys):
-    _need(bool(shutil.which("latex") and shutil.which("latexmk") and shutil.which("dvisvgm")),
-          "latex, latexmk and dvisvgm")
+    _need(bool(shutil.which("pdflatex") and shutil.which("pdftocairo")), "pdflatex and pdftocairo")
     out = tmp_path / "w1.svg"
     assert main(["snippet", "dE/dw1", "--form", "expanded", "--format", "svg", "-o", str(out)]) == 0
     svg = out.read_text()
