@@ -54,8 +54,6 @@ class Proof:
 @dataclass
 class Derivation:
     network: Network
-    #: the closed-form output deltas, by delta name (the lecture's boxed formulas)
-    output_delta_rule: str  # "yhat - t" style summary for messages
     proofs: dict[str, Proof]
 
     @property
@@ -73,7 +71,7 @@ def derive(spec: Spec, prove: bool = True) -> Derivation:
     _add_backward(network)
     _add_update(network)
     add_post_update(network)
-    derivation = Derivation(network, "", {})
+    derivation = Derivation(network, {})
     if prove:
         if len(network.parameters) <= SYMBOLIC_PROOF_LIMIT:
             derivation.proofs = prove_symbolically(network)

@@ -209,25 +209,22 @@ def loss_history(network: Network, values: dict[str, Decimal]) -> list[Decimal]:
         return history
     # later steps reuse the compiled forward + backward program on updated parameters
     index, steps = compile_network(network, ("pre", "act", "loss", "d_act", "d_pre", "grad"))
+    forward = [step for step in steps if network[step.name].kind in FORWARD_KINDS]
     slots: Slots = [Decimal(0)] * len(index)
-    for name in index:
-        if name in values:
-            slots[index[name]] = values[name]
+    for name, i in index.items():
+        slots[i] = values[name]
+    for p in network.parameters:  # start from the parameters after the first step
+        slots[index[p.name]] = values[p.name + "'"]
     eta = values["eta"]
     with localcontext(work_context()):
-        for p in network.parameters:  # start from the first update
-            slots[index[p.name]] = values[p.name + "'"]
         for _ in range(spec.steps - 1):
-            for step in steps:
+            for step in steps:  # forward and backward at the current parameters
                 slots[step.slot] = step.program(slots)
-            for p in network.parameters:
+            for p in network.parameters:  # all gradients first, then every update at once
                 if not p.frozen:
-                    grad = slots[index[network.namer.grad_ascii(p.name)]]
-                    slots[index[p.name]] -= eta * grad
-        # the loss of the final parameters
-            for step in steps:
-                if step.name == network.loss_name or network[step.name].kind in ("pre", "act"):
-                    slots[step.slot] = step.program(slots)
+                    slots[index[p.name]] -= eta * slots[index[network.namer.grad_ascii(p.name)]]
+            for step in forward:  # the loss at the new parameters
+                slots[step.slot] = step.program(slots)
             history.append(slots[index[network.loss_name]])
     return history
 

@@ -52,9 +52,9 @@ def export_data(solution: Solution) -> dict[str, Any]:
             item["example"] = q.example
         quantities.append(item)
     units = []
-    for e_layer in [("input", 0, spec.n_inputs, None)] + [
-            ("layer", layer.index, layer.size, layer.activation_name) for layer in network.layers]:
-        kind, index, size, activation = e_layer
+    layers = [(0, spec.n_inputs, None)] + [(layer.index, layer.size, layer.activation_name)
+                                           for layer in network.layers]
+    for index, size, activation in layers:
         for j in range(1, size + 1):
             unit: dict[str, Any] = {"layer": index, "unit": j, "activation": activation,
                                     "act": network.unit_name("act", index, j, 1).split("@")[0]}
