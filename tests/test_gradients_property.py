@@ -93,3 +93,22 @@ def test_large_network_fd_proof_agrees_with_oracle():
     for name, expected in zip(spec.parameters, oracle_gradient(spec), strict=True):
         got = mpmath.mpf(str(solution.value(f"dE/d{name}")))
         assert abs(got - expected) <= mpmath.mpf("1e-30") * max(1, abs(expected)), name
+
+
+def test_relu_kink_is_reported_not_a_mismatch():
+    """A relu unit exactly at z = 0: no finite difference can agree there; the proof says so."""
+    import re
+
+    from symbackprop.numbers import display
+
+    text = new_spec([3, 6, 5, 2], activation="relu", loss="half_sse", seed=7)
+    spec = loads_spec(text)
+    w = [spec.parameters[f"w(1)[1,{k}]"] for k in (1, 2, 3)]
+    z_without_bias = sum(wk * xk for wk, xk in zip(w, spec.examples[0].inputs, strict=True))
+    text = re.sub(r'"b\(1\)\[1\]" = \S+', f'"b(1)[1]" = {display(-z_without_bias, 4)}', text)
+    solution = solve(loads_spec(text))
+    assert solution.value("z(1)[1]") == 0
+    proofs = solution.derivation.proofs
+    assert all(p.proven for p in proofs.values())
+    assert "not differentiable" in proofs["w(1)[1,1]"].detail and proofs["w(1)[1,1]"].digits is None
+    assert proofs["w(1)[2,1]"].digits is not None and proofs["w(1)[2,1]"].digits >= 40
