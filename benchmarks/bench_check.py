@@ -11,13 +11,12 @@ parameter) with a time limit.
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from timing import BASELINE, once, wall
 
 NAIVE = r"""
 import sys, sympy
@@ -31,23 +30,14 @@ for p in net.parameters:
 """
 
 
-# Time what a user runs after `pip install`: compiled bytecode allowed (this sandbox sets
-# PYTHONDONTWRITEBYTECODE, which would recompile our modules on every run).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-
-
-def wall(cmd: list[str], runs: int, timeout: float | None = None, warm: bool = True) -> float | None:
-    times = []
-    if warm:  # warm-up: file cache, bytecode
-        subprocess.run(cmd, stdout=subprocess.DEVNULL, env=ENV)
-    for _ in range(runs):
-        start = time.perf_counter()
-        try:
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, timeout=timeout, env=ENV)
-        except subprocess.TimeoutExpired:
-            return None
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def wall_or_none(cmd: list[str], runs: int, timeout: float | None = None) -> float | None:
+    """Median wall time; None when one run exceeds ``timeout`` (the naive baseline)."""
+    if timeout is None:
+        return wall(cmd, runs)
+    try:
+        return once(cmd, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return None
 
 
 def main() -> None:
@@ -56,8 +46,7 @@ def main() -> None:
     parser.add_argument("--naive-limit", type=float, default=60.0)
     args = parser.parse_args()
     py = sys.executable
-    base = wall([py, "-c", "import sympy, jinja2"], args.runs)
-    assert base is not None
+    base = wall(BASELINE, args.runs)
     print(f"baseline  python -c 'import sympy, jinja2'        {base:6.3f} s")
     with tempfile.TemporaryDirectory() as tmp:
         specs: list[tuple[str, str | None, float | None]] = [("lecture 2-2-1", None, 1.3 * base)]
@@ -70,10 +59,9 @@ def main() -> None:
         for label, spec, target in specs:
             cmd = [py, "-m", "symbackprop", "check"] + ([spec] if spec else [])
             t = wall(cmd, args.runs if spec is None else max(1, args.runs // 2))
-            assert t is not None
             verdict = "ok" if target is None or t <= target else "OVER"
             print(f"check     {label:<14} {t:6.3f} s  ({t / base:4.2f}x import; target <= {target:.2f} s: {verdict})")
-            naive = wall([py, "-c", NAIVE] + ([spec] if spec else []), 1, timeout=args.naive_limit, warm=False)
+            naive = wall_or_none([py, "-c", NAIVE] + ([spec] if spec else []), 1, timeout=args.naive_limit)
             shown = f"{naive:6.3f} s" if naive is not None else f"> {args.naive_limit:.0f} s (stopped)"
             print(f"naive     {label:<14} {shown}  (inline everything, sympy.diff per parameter)")
 
