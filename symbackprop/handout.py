@@ -6,8 +6,6 @@ Files are written atomically (a temporary file in the target folder, then
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import jinja2
 
 from .context import SECTIONS, cache_dir, handout_context
 from .errors import UsageError
+from .files import write_atomic
 from .render import latex_environment, markdown_environment, render_markdown, render_tex
 from .solution import Solution
 
@@ -61,21 +60,6 @@ def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[st
     if fmt == "tex":
         return render_tex("handout.tex.j2", partials=partials, **context)
     return render_markdown("handout.md.j2", partials=partials, **context)
-
-
-def write_atomic(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: bool = False, fmt: str = "tex",

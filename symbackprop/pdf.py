@@ -23,12 +23,12 @@ import shutil
 import signal
 import subprocess
 import tempfile
-import uuid
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from symbackprop.errors import LatexBuildError, LatexMissingError
+from symbackprop.files import copy_atomic
 
 __all__ = [
     "TEX_PACKAGES",
@@ -166,23 +166,6 @@ def _compile_in(workdir: Path, tex_source: str, jobname: str, timeout: float,
     return output
 
 
-def _atomic_copy(src: Path, dest: Path) -> Path:
-    """Copy ``src`` to ``dest`` via a temporary name in dest's directory + os.replace."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        # 0o666 & ~umask, like any normally created file (mkstemp would give 0600)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(fd, "wb") as out, open(src, "rb") as inp:
-            shutil.copyfileobj(inp, out)
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return dest
-
-
 def compile_pdf(tex_source: str, out_pdf: Path, *, jobname: str = "document",
                 timeout: float = 120, runs: int | None = None) -> Path:
     """Compile LaTeX source to ``out_pdf`` (replaced atomically); return ``out_pdf``.
@@ -195,7 +178,7 @@ def compile_pdf(tex_source: str, out_pdf: Path, *, jobname: str = "document",
     _require(*(["latexmk"] if runs is None else []), "pdflatex", hint=_TEX_HINT)
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
     pdf = _compile_in(workdir, tex_source, jobname, timeout, runs, "pdf")
-    result = _atomic_copy(pdf, Path(out_pdf))
+    result = copy_atomic(pdf, Path(out_pdf))
     shutil.rmtree(workdir, ignore_errors=True)
     return result
 
@@ -250,6 +233,6 @@ def _convert(standalone_tex: str, out: Path, options: list[str], result_name: st
     if result.returncode != 0 or not picture.is_file():
         msg = _one_line(_first_error(workdir, "-", result.stdout))
         raise LatexBuildError(f"pdftocairo failed: {msg} {where}")
-    copied = _atomic_copy(picture, out)
+    copied = copy_atomic(picture, out)
     shutil.rmtree(workdir, ignore_errors=True)
     return copied

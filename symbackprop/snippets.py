@@ -19,14 +19,13 @@ Imports stay light: ``tex`` and ``md`` need neither Jinja nor TeX.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from .chains import Factor, chain_for
 from .errors import UsageError
+from .files import write_atomic
 from .latex import partial
 from .numbers import significant
 from .solution import Solution
@@ -249,21 +248,6 @@ def default_filename(name: str, form: str, fmt: str) -> str:
     return f"{safe}-{form}.{fmt}"
 
 
-def write_text(path: Path, text: str) -> Path:
-    """Write atomically (temporary file in the same folder, then ``os.replace``)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 def write_snippet(snip: Snippet, fmt: str, output: str | Path | None) -> tuple[str | None, Path | None]:
     """Render ``snip`` as ``fmt``; return ``(text for stdout, written path)``.
 
@@ -275,7 +259,7 @@ def write_snippet(snip: Snippet, fmt: str, output: str | Path | None) -> tuple[s
         text = snip.text(fmt)
         if output is None:
             return text, None
-        return None, write_text(Path(output), text)
+        return None, write_atomic(Path(output), text)
     path = Path(output) if output is not None else Path(default_filename(snip.name, snip.form, fmt))
     from . import pdf
 

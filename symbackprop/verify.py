@@ -1009,6 +1009,7 @@ def run_verify(spec: Any, answers_path: str, fmt: str | None = None, output: str
 
     from .answers import load_answers
     from .errors import UsageError
+    from .files import write_atomic
 
     out = Path(output) if output else None
     suffix = out.suffix.lower() if out else ""
@@ -1028,7 +1029,7 @@ def run_verify(spec: Any, answers_path: str, fmt: str | None = None, output: str
         print(f"wrote {out}: {report.totals_text()}")
     else:
         try:
-            out.write_text(text, encoding="utf-8")
+            write_atomic(out, text)
         except OSError as err:
             raise UsageError(f"-o {output}: cannot write ({err.strerror or err})") from None
         print(f"wrote {out}: {report.totals_text()}")
