@@ -27,7 +27,7 @@ from .errors import UsageError
 from .network import Network
 from .numbers import significant
 from .render import Tex, header_comment, render_tex
-from .snippets import write_text
+from .files import write_atomic
 from .solution import Solution
 from .walkthrough import exact_text, print_terms, quantity_line, result_latex, visible_width
 
@@ -444,5 +444,5 @@ def write_slides(solution: Solution, out_dir: str | Path, name: str, pdf: bool =
         written.append(compile_pdf(text, out / f"{name}-slides.pdf", jobname=f"{safe}-slides"))
     if not name:
         raise UsageError("slides: empty name")
-    written.insert(0, write_text(out / f"{name}-slides.tex", text))
+    written.insert(0, write_atomic(out / f"{name}-slides.tex", text))
     return written
