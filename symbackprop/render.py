@@ -279,6 +279,15 @@ def latex_environment() -> jinja2.Environment:
     return env
 
 
+_MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-!|$~"} | {
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
+
+
+def md_escape(text: object) -> str:
+    """User text (a title, a name) for Markdown: literal, never markup, HTML or math."""
+    return str(text).translate(_MARKDOWN_SPECIAL)
+
+
 @functools.cache
 def markdown_environment() -> jinja2.Environment:
     """The shared Jinja2 environment for ``*.md.j2`` templates (normal delimiters)."""
@@ -292,6 +301,7 @@ def markdown_environment() -> jinja2.Environment:
     )
     env.globals["generated_by"] = GENERATED_BY
     env.globals["header"] = header_comment(comment="<!--").rstrip("\n")
+    env.filters["md_escape"] = md_escape
     return env
 
 

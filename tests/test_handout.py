@@ -263,3 +263,17 @@ def test_hostile_title_prints_literally(tex, tmp_path, title):
     assert not host or host not in pdf_text
     assert not (tmp_path / "x").exists() and not Path("x").exists()
     assert [p.name for p in out] == ["evil.tex", "evil.pdf"]
+
+
+def test_markdown_title_is_literal_text(tmp_path):
+    """A hostile title in the Markdown handout stays text: no HTML, no markup, no math."""
+    from symbackprop.handout import render_worksheet
+    from symbackprop.solution import solve
+    from symbackprop.spec import lecture_text, loads_spec
+
+    hostile = '<script>alert(1)</script> *x* $\\\\write18$ [a](javascript:b)'
+    spec = loads_spec(lecture_text().replace('title = "Backpropagation"', f"title = '{hostile}'"))
+    md = render_worksheet(solve(spec), "md")
+    title = md.splitlines()[2]
+    assert "<script>" not in md and "&lt;script&gt;" in title
+    assert r"\*x\*" in title and r"\$" in title and r"\[a\]\(javascript:b\)" in title
