@@ -70,8 +70,8 @@ from .render import Tex, header_comment, render_tex, tex_escape
 from .solution import Solution, solve
 from .spec import Example, Spec, lecture_text, load_spec
 
-__all__ = ["ASK_GROUPS", "ExamError", "ExamSet", "ExamSettings", "Grid", "Student", "Variant",
-           "asked_names", "build_exam", "exam_settings", "load_roster", "parse_ask", "write_exam"]
+__all__ = ["ASK_GROUPS", "ExamError", "ExamSet", "ExamSettings", "Grid", "PdfJob", "Student", "Variant",
+           "asked_names", "pdf_jobs", "build_exam", "exam_settings", "load_roster", "parse_ask", "write_exam"]
 
 
 class ExamError(SymbackpropError):
@@ -691,6 +691,27 @@ def _decimals_of(value: sympy.Rational) -> int:
 
 # -- the whole set -----------------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class PdfJob:
+    """A combined document to compile, then to cut into one PDF per variant at its marked pages."""
+
+    source: str  # LaTeX
+    pdf: str  # relative path of the combined PDF
+    singles: tuple[tuple[str, str], ...]  # (named destination, relative path of that variant's PDF)
+
+
+def destination(variant: Variant) -> str:
+    """The named destination on a variant's first page (``\\examsetvariant`` in the exam preamble)."""
+    return f"symbackprop-v{variant.label}"
+
+
+def pdf_jobs(files: dict[str, bytes], variants: Sequence[Variant]) -> list[PdfJob]:
+    """questions.pdf and keys.pdf, each cut into questions/vNNN.pdf and keys/vNNN.pdf."""
+    return [PdfJob(files[f"{kind}.tex"].decode(), f"{kind}.pdf",
+                   tuple((destination(v), f"{kind}/{v.stem}.pdf") for v in variants))
+            for kind in ("questions", "keys")]
+
+
 @dataclass
 class ExamSet:
     variants: list[Variant]
@@ -698,7 +719,7 @@ class ExamSet:
     ask: tuple[str, ...]
     title: str
     files: dict[str, bytes]  # relative path -> bytes
-    pdf_jobs: list[tuple[str, str]]  # (tex source, relative pdf path)
+    pdf_jobs: list[PdfJob]  # what --pdf compiles (and cuts into one PDF per variant)
 
     @property
     def n_rejected(self) -> int:
@@ -756,10 +777,7 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
         from .qti import qti_zip
 
         files["canvas-qti.zip"] = qti_zip(drawn, settings.ask, title)
-    jobs = []
-    if pdf:
-        jobs = [(files["questions.tex"].decode(), "questions.pdf"), (files["keys.tex"].decode(), "keys.pdf")]
-    return ExamSet(drawn, rejected, settings.ask, title, files, jobs)
+    return ExamSet(drawn, rejected, settings.ask, title, files, pdf_jobs(files, drawn) if pdf else [])
 
 
 def index_csv(variants: Sequence[Variant]) -> str:
@@ -804,9 +822,7 @@ def write_exam(exam: ExamSet, out_dir: str | Path, workers: int = 2) -> Path:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(data)
         if exam.pdf_jobs:
-            from .pdf import compile_many
-
-            compile_many([(src, tmp / rel) for src, rel in exam.pdf_jobs], workers=workers)
+            _write_pdfs(exam.pdf_jobs, tmp, workers)
         _normalise_modes(tmp)
         old = None
         if target.exists():
@@ -819,6 +835,24 @@ def write_exam(exam: ExamSet, out_dir: str | Path, workers: int = 2) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return target
+
+
+def _write_pdfs(jobs: Sequence[PdfJob], root: Path, workers: int) -> None:
+    """Compile the combined documents in parallel; cut each into its variants as soon as it is done
+    (the question sheets finish first, so their cutting overlaps the keys' compile)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .pdf import compile_pdf
+    from .pdfsplit import split_pdf
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(compile_pdf, job.source, root / job.pdf) for job in jobs]
+        try:
+            for job, future in zip(jobs, futures, strict=True):
+                split_pdf(future.result(), [(name, root / rel) for name, rel in job.singles])
+        finally:
+            for future in futures:
+                future.cancel()
 
 
 def _normalise_modes(root: Path) -> None:

@@ -24,6 +24,7 @@ from symbackprop.exam import (
     exam_settings,
     loads_roster,
     parse_grid,
+    pdf_jobs,
     settings_from_table,
     write_exam,
 )
@@ -279,10 +280,17 @@ def _pages_text(pdf: Path) -> list[str]:
     return text.decode().split("\f")[:-1]
 
 
-def test_pdfs_each_variant_on_new_pages_named_everywhere_no_answers(tex, exam, tmp_path):
-    pdf_exam = dataclasses.replace(exam, pdf_jobs=[(exam.files["questions.tex"].decode(), "questions.pdf"),
-                                                   (exam.files["keys.tex"].decode(), "keys.pdf")])
-    out = write_exam(pdf_exam, tmp_path / "set")
+@pytest.fixture(scope="module")
+def pdf_set(exam, tmp_path_factory) -> Path:
+    """The roster exam written with --pdf: combined PDFs and one per variant."""
+    if not (tex_available() and shutil.which("pdftotext")):
+        pytest.skip("LaTeX tools missing")
+    pdf_exam = dataclasses.replace(exam, pdf_jobs=pdf_jobs(exam.files, exam.variants))
+    return write_exam(pdf_exam, tmp_path_factory.mktemp("pdf") / "set")
+
+
+def test_pdfs_each_variant_on_new_pages_named_everywhere_no_answers(tex, exam, pdf_set):
+    out = pdf_set
     pages = _pages_text(out / "questions.pdf")
     starts = [i for i, p in enumerate(pages) if "exercise sheet" in p]
     assert len(starts) == 3
@@ -297,6 +305,47 @@ def test_pdfs_each_variant_on_new_pages_named_everywhere_no_answers(tex, exam, t
     keys = "\f".join(_pages_text(out / "keys.pdf"))
     assert keys.count("answer key") == 3
     assert keys.count("Answer table") == 3
+
+
+@pytest.mark.parametrize("kind", ["questions", "keys"])
+def test_one_pdf_per_variant_cut_from_the_combined(tex, exam, pdf_set, kind):
+    combined = _pages_text(pdf_set / f"{kind}.pdf")
+    singles = [_pages_text(pdf_set / kind / f"{v.stem}.pdf") for v in exam.variants]
+    assert sum(len(pages) for pages in singles) == len(combined)
+    assert [page for pages in singles for page in pages] == combined  # the same pages, in order
+    for v, pages in zip(exam.variants, singles, strict=True):
+        text = "\f".join(pages)
+        assert f"Variant {v.label}" in text
+        others = {w.label for w in exam.variants} - {v.label}
+        assert not any(f"Variant {label}" in text for label in others), (kind, v.label)
+        assert all(f"Variant {v.label}" in page for page in pages)
+    assert "Answer table" in "\f".join(singles[0]) if kind == "keys" else "exercise sheet" in singles[0][0]
+
+
+def test_pdf_set_same_bytes_twice(tex, exam, pdf_set, tmp_path):
+    again = write_exam(dataclasses.replace(exam, pdf_jobs=pdf_jobs(exam.files, exam.variants)), tmp_path / "set")
+    pdfs = sorted(p.relative_to(pdf_set) for p in pdf_set.rglob("*.pdf"))
+    assert len(pdfs) == 2 + 2 * len(exam.variants)
+    assert sorted(p.relative_to(again) for p in again.rglob("*.pdf")) == pdfs
+    for rel in pdfs:
+        assert (again / rel).read_bytes() == (pdf_set / rel).read_bytes(), rel
+
+
+def test_split_refuses_a_missing_or_misordered_marker(tex, exam, pdf_set, tmp_path):
+    from symbackprop.pdfsplit import PdfSplitError, split_pdf
+
+    def parts(*labels: str) -> list[tuple[str, Path]]:
+        return [(f"symbackprop-v{label}", tmp_path / f"{label}.pdf") for label in labels]
+
+    with pytest.raises(PdfSplitError, match="no page marked 'symbackprop-v999'"):
+        split_pdf(pdf_set / "keys.pdf", parts("001", "999"))
+    with pytest.raises(PdfSplitError, match="not page 1"):
+        split_pdf(pdf_set / "keys.pdf", parts("002"))
+    with pytest.raises(PdfSplitError, match="does not start after"):
+        split_pdf(pdf_set / "keys.pdf", parts("001", "003", "002"))
+    with pytest.raises(PdfSplitError, match="not a PDF"):
+        (tmp_path / "x.pdf").write_bytes(b"%PDF-1.5\nnothing")
+        split_pdf(tmp_path / "x.pdf", [("symbackprop-v001", tmp_path / "a.pdf")])
 
 
 def _log_of(tex_source: str, tmp_path: Path) -> str:
