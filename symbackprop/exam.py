@@ -12,6 +12,7 @@ an integer grid, so it is an exact rational: no float anywhere)::
     allow_saturation = false         # reject a unit with f'(z) < saturation_threshold
     saturation_threshold = 0.02
     allow_loss_increase = false      # reject a variant whose update does not lower the loss
+    allow_unchanged_loss = false     # reject one whose loss, lowered, displays as before
     tie_margin = 0.02                # in units of the last displayed decimal (see below)
     max_draws = 2000                 # per variant, before giving up
 
@@ -34,6 +35,10 @@ unfair or the exercise trivial:
 * **saturation**: some unit's activation slope f'(z) is below the threshold
   (a dead ReLU has slope 0), unless allowed;
 * **loss increase**: the loss after the update is not lower, unless allowed;
+* **loss unchanged**: the loss after the update is lower but displays the
+  same as before at the spec's decimals (0.0316 and 0.0315 both show 0.032),
+  so the sheet cannot show the step worked; unless ``allow_unchanged_loss``
+  (or ``allow_loss_increase``, which accepts any loss after the step);
 * **duplicate**: the same values as an earlier variant.
 
 The set is written into a temporary folder next to the target and moved into
@@ -92,7 +97,8 @@ ASK_TITLES = {"forward": "Forward pass", "loss": "Loss (before and after the upd
 DEFAULT_RANGES = {"weights": "[-1, 1] step 0.05", "biases": "[-1, 1] step 0.05",
                   "inputs": "[0, 1] step 0.05", "targets": "fixed"}
 GROUP_OF_KIND = {"weight": "weights", "bias": "biases", "input": "inputs", "target": "targets"}
-REASONS = ("tie", "early rounding", "zero gradients", "saturation", "loss increase", "duplicate", "undefined")
+REASONS = ("tie", "early rounding", "zero gradients", "saturation", "loss increase", "loss unchanged", "duplicate",
+           "undefined")
 MAX_VARIANTS = 10_000
 #: significant digits of the fairness checks (the chosen variant is then solved at 80)
 JUDGE_DIGITS = 34
@@ -149,13 +155,14 @@ class ExamSettings:
     allow_saturation: bool = False
     saturation_threshold: sympy.Rational = sympy.Rational(1, 50)
     allow_loss_increase: bool = False
+    allow_unchanged_loss: bool = False
     tie_margin: sympy.Rational = sympy.Rational(1, 50)
     early_rounding: bool = True
     max_draws: int = 2000
 
 
 _SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_saturation", "saturation_threshold",
-                   "allow_loss_increase", "tie_margin", "early_rounding", "max_draws", "vary")
+                   "allow_loss_increase", "allow_unchanged_loss", "tie_margin", "early_rounding", "max_draws", "vary")
 
 
 def exam_settings(spec_path: str | Path | None) -> ExamSettings:
@@ -236,6 +243,7 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
         allow_saturation=flag("allow_saturation", False),
         saturation_threshold=rational("saturation_threshold", sympy.Rational(1, 50), 0, 1),
         allow_loss_increase=flag("allow_loss_increase", False),
+        allow_unchanged_loss=flag("allow_unchanged_loss", False),
         tie_margin=margin, early_rounding=flag("early_rounding", True), max_draws=max_draws,
     )
 
@@ -350,6 +358,10 @@ class Drawer:
             if slots:
                 self.grad_layers.append(slots)
         self.loss_slots = (self.index[network.loss_name], self.index[network.loss_name + "'"])
+        # drawing and judging thousands of times: grid values and their Decimals computed once
+        self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational]]] = [
+            (name, grid, grid.count, {}) for name, grid in self.varying]
+        self._decimal_cache: dict[sympy.Rational, Decimal] = {}
 
     def _check_grid(self, name: str, kind: str, grid: Grid) -> None:
         loss = self.network.spec.loss
@@ -371,9 +383,19 @@ class Drawer:
 
     def draw(self, rng: random.Random) -> dict[str, sympy.Rational]:
         values = dict(self.leaves)
-        for name, grid in self.varying:
-            values[name] = grid.value(rng.randrange(grid.count))
+        for name, grid, count, cache in self._grids:
+            k = rng.randrange(count)
+            value = cache.get(k)
+            if value is None:
+                value = cache[k] = grid.value(k)
+            values[name] = value
         return values
+
+    def _decimal(self, value: sympy.Rational) -> Decimal:
+        exact = self._decimal_cache.get(value)
+        if exact is None:
+            exact = self._decimal_cache[value] = to_decimal(value)
+        return exact
 
     def judge(self, values: dict[str, sympy.Rational]) -> str | None:
         """The first reason to reject these leaf values, or None when they make a fair variant.
@@ -388,7 +410,7 @@ class Drawer:
         margin = to_decimal(self.settings.tie_margin)
         with localcontext(Context(prec=JUDGE_DIGITS, Emax=999_999, Emin=-999_999)):
             for name, value in values.items():
-                slots[self.index[name]] = +to_decimal(value)
+                slots[self.index[name]] = +self._decimal(value)
             try:
                 for step in self.steps:
                     value = slots[step.slot] = step.program(slots)
@@ -407,6 +429,10 @@ class Drawer:
             for layer_slots in self.grad_layers:
                 if all(round_half_up(slots[s], d).is_zero() for s in layer_slots):
                     return "zero gradients"
+            if not (self.settings.allow_loss_increase or self.settings.allow_unchanged_loss):
+                before, after = self.loss_slots
+                if round_half_up(slots[after], d) == round_half_up(slots[before], d):
+                    return "loss unchanged"  # lower, but the sheet cannot show it
             if self.settings.early_rounding:
                 rounded = list(slots)
                 try:

@@ -182,6 +182,36 @@ def test_an_update_that_raises_the_loss_is_rejected_unless_allowed():
     assert _lenient().judge(values) is None
 
 
+def test_a_lower_loss_that_displays_the_same_is_rejected_unless_allowed():
+    # eta = 0.01 on the lecture: E = 0.031592... and E' = 0.03155... are both shown as 0.032
+    values = dict(_lenient().leaves, eta=sympy.Rational(1, 100))
+    spec = _lenient().spec_for(values)
+    s = solve(spec)
+    before, after = s.value("E"), s.value("E'")
+    assert after < before and s.display("E") == s.display("E'") == "0.032"
+    strict = _lenient(allow_loss_increase=False)
+    assert strict.judge(values) == "loss unchanged"
+    assert _lenient(allow_loss_increase=False, allow_unchanged_loss=True).judge(values) is None
+    assert _lenient().judge(values) is None  # allow_loss_increase accepts any loss after the step
+    # the lecture's own step (eta = 0.5) shows 0.032 -> 0.030: fine
+    assert strict.judge(dict(strict.leaves)) is None
+    table = {"allow_unchanged_loss": True}
+    assert settings_from_table(table).allow_unchanged_loss is True
+    with pytest.raises(ExamError, match="exam.allow_unchanged_loss: must be true or false"):
+        settings_from_table({"allow_unchanged_loss": "yes"})
+
+
+def test_loss_unchanged_is_counted_as_its_own_reason(tmp_path):
+    spec = tmp_path / "flat.toml"
+    text = EXAM_SPEC.read_text(encoding="utf-8").replace("learning_rate = 0.50", "learning_rate = 0.10")
+    spec.write_text(text, encoding="utf-8")
+    exam = build_exam(spec, variants=3, seed=4)
+    assert exam.rejected["loss unchanged"] > 0
+    assert f"{exam.rejected['loss unchanged']} loss unchanged" in exam.summary()
+    for v in exam.variants:
+        assert v.solution.display("E") != v.solution.display("E'")
+
+
 # -- the drawn set ----------------------------------------------------------------------------------
 
 def test_variants_are_on_the_grid_distinct_and_fair(exam):
