@@ -15,6 +15,7 @@ a table, so a 4-8-8-2 network gives a deck of the same length as the lecture's.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,20 +25,29 @@ import sympy
 from .chains import chain_for
 from .diagram import diagram
 from .errors import UsageError
+from .files import write_atomic
 from .network import Network
 from .numbers import significant
 from .render import Tex, header_comment, render_tex
-from .files import write_atomic
 from .solution import Solution
 from .walkthrough import exact_text, print_terms, quantity_line, result_latex, visible_width
 
 #: a layer with more units (or more inputs) than this is summarised on the slides
 SMALL_LAYER = 3
-#: width of a row in ``visible_width`` units: the equation column beside the map, and a full frame
+#: width of a row in ``row_width`` units (about 5.6 pt each at 11 pt): the equation column beside the
+#: map (0.65 of the text width, 259 pt), and a full frame (398 pt)
 NARROW = 44
 WIDE = 62
-#: rows of a frame before the step is split over two frames
-MAX_ROWS = 8
+#: the widest row that still fits beside the map in ``\small``
+NARROW_SMALL = 48
+#: the height of a frame's equations, in rows of ``\small`` display math (18.5 pt); a row with a display
+#: fraction is 27 pt, 30 pt with an indexed symbol (``w^{(1)}_{11}``) in it, a caption 19.5 pt
+MAX_ROWS = 10
+TALL_ROW = 1.45
+TALLER_ROW = 1.6
+CAPTION_ROW = 1.05
+#: rows of parameter updates on one frame (under the update rule)
+UPDATE_ROWS = 7
 #: a longer sum is written t1 + t2 + ... + tn
 SUM_TERMS = 4
 #: a line whose numbers need more rows shows its result only
@@ -65,10 +75,10 @@ class Frame:
     small: bool = False  # \\small for the whole frame (also when it has many rows)
 
     def context(self, network: Network) -> dict[str, Any]:
-        widest = max((visible_width(row) for s in self.steps for row in s.rows), default=0)
-        if widest > NARROW + 18:  # too wide beside the map even in \small: the equations get the full width
+        widest = max((align_width(s.rows) for s in self.steps), default=0)
+        if widest > NARROW_SMALL:  # too wide beside the map even in \small: the equations get the full width
             self.map = False
-        if self.map and widest > NARROW + 10:
+        if self.map and widest > NARROW:
             self.small = True
         return {
             "title": Tex(self.title),
@@ -94,7 +104,6 @@ def network_map(network: Network, steps: list[Step]) -> str:
              rf"  unit/.style={{circle, draw, thick, minimum size={size}, inner sep=1pt, fill=white}},",
              r"  lit/.style={circle, draw=hot, line width=2.4pt, minimum size=" + size + r", inner sep=1pt},",
              r"  edge/.style={draw=black!35}, litedge/.style={draw=hot, line width=2pt, ->, >=stealth}]"]
-    namer = network.namer
 
     def y(n: int, j: int) -> float:
         return round((n + 1) / 2 - j, 3)
@@ -103,8 +112,7 @@ def network_map(network: Network, steps: list[Step]) -> str:
         for j in range(1, n + 1):
             label = ""
             if small:
-                label = namer.input(j).latex if column == 0 else namer.act(column, j).latex
-                label = f"${label}$"
+                label = f"${_map_label(network, column, j)}$"
             lines.append(rf"\node[unit] (m{column}u{j}) at ({column}, {y(n, j)}) {{{label}}};")
         if not small:
             caption = "in" if column == 0 else ("out" if column == len(sizes) - 1 else f"{column}")
@@ -128,7 +136,127 @@ def network_map(network: Network, steps: list[Step]) -> str:
     return "\n".join(lines)
 
 
+def _map_label(network: Network, column: int, j: int) -> str:
+    """A unit's label on the map: its activation's symbol, or the unit's name when that symbol is a word.
+
+    Textbook names such as ``\\mathrm{out}_{h_{1}}`` would make the circles too wide for the map column;
+    the unit ``h_{1}`` says the same there (``h_{1}`` is how such textbooks draw the unit).
+    """
+    namer = network.namer
+    if column == 0:
+        return namer.input(j).latex
+    act = namer.act(column, j).latex
+    m = re.fullmatch(r"\\mathrm\{[a-z]+\}_\{(.+)\}", act)
+    return m.group(1) if m else act
+
+
 # -- building rows ---------------------------------------------------------------------------
+
+def row_width(row: str) -> float:
+    """``visible_width`` plus the extra width of display fractions (``\\partial`` and the bar's room)."""
+    return visible_width(row) + 2 * row.count(r"\frac")
+
+
+def row_height(row: str) -> float:
+    """A row's height in text rows: a display fraction makes it taller."""
+    if r"\frac" not in row:
+        return 1.0
+    return TALLER_ROW if "^{(" in row else TALL_ROW
+
+
+_TOKEN = re.compile(r"\\left\(|\\right\)|\\Bigl\(|\\Bigr\)|[{}]| \+ | - | \\cdot | = ")
+_OPEN = ("{", r"\left(", r"\Bigl(")
+
+
+def _pieces(body: str, width: float = 0) -> list[str]:
+    """``body`` cut before each `` + ``, `` - `` and `` = `` outside brackets and braces; a piece wider
+    than ``width`` is cut again before its `` \\cdot `` (a sum breaks between terms before it breaks a term)."""
+    pieces = _cut(body, ("+", "-", "="))
+    return [part for piece in pieces
+            for part in (_cut(piece, ("\\cdot",)) if row_width(piece) > width else [piece])]
+
+
+def _cut(body: str, ops: tuple[str, ...]) -> list[str]:
+    pieces, start, level = [], 0, 0
+    for m in _TOKEN.finditer(body):
+        token = m.group()
+        if token in _OPEN:
+            level += 1
+        elif token.strip() in ("}", r"\right)", r"\Bigr)"):
+            level -= 1
+        elif level == 0 and m.start() > start and token.strip() in ops:
+            pieces.append(body[start:m.start()])
+            start = m.start() + 1
+    pieces.append(body[start:])
+    return pieces
+
+
+def _balanced(text: str) -> bool:
+    """No bracket of ``text`` closes one opened before it (``a\\right) + \\left(b`` is not balanced)."""
+    level = 0
+    for m in _TOKEN.finditer(text):
+        if m.group() in _OPEN:
+            level += 1
+        elif m.group() in ("}", r"\right)", r"\Bigr)"):
+            level -= 1
+            if level < 0:
+                return False
+    return level == 0
+
+
+def _note_height(note: str) -> float:
+    """A frame's note in ``\\footnotesize`` (about 55 characters a line beside the map) and its gap."""
+    return 0.5 + 0.6 * -(-len(note) // 55)
+
+
+def _height(rows: list[str]) -> float:
+    return sum(map(row_height, rows))
+
+
+def align_width(rows: list[str]) -> float:
+    """The width of an ``align*`` of ``rows``: its widest left side plus its widest right side."""
+    sides = [row.split("&", 1) if "&" in row else ["", row] for row in rows]
+    return max((row_width(lhs) for lhs, _ in sides), default=0) + max((row_width(rhs) for _, rhs in sides), default=0)
+
+
+def break_row(row: str, width: float, indent: float = 0) -> list[str]:
+    """An aligned row too wide for ``width`` over several rows, cut between terms or factors.
+
+    ``lhs &= a \\cdot b \\cdot c = r`` becomes ``lhs &= a \\cdot b`` / ``&\\quad \\cdot c = r``; a row that is
+    one big bracket, ``-\\left(t_1 + ... \\right)``, is cut inside it (``\\Bigl( ... \\Bigr)``, which may span
+    rows).  A piece ``= r`` that starts a row is aligned at the ``=``.  Rows that fit are kept as they are.
+    ``indent`` is the width of the left-hand side column, which a row starting at ``&`` sits beside too.
+    """
+    amp = row.find("&")
+    if amp < 0 or row_width(row) + (indent if amp == 0 else 0) <= width:
+        return [row]
+    lead, body = row[:amp + 1], row[amp + 1:]
+    if body.startswith("= "):
+        lead, body = lead + "= ", body[2:]
+    room = width - indent - row_width(r"\quad")  # what a continuation row holds
+    pieces = _pieces(body, room)
+    if len(pieces) == 1:  # one bracket around everything: cut inside it
+        m = re.match(r"(-?)\\left\((.*)\\right\)$", body)
+        if m is None or not _balanced(m.group(2)):
+            return [row]
+        pieces = _pieces(m.group(2), room)
+        pieces[0] = m.group(1) + r"\Bigl(" + pieces[0]
+        pieces[-1] += r"\Bigr)"
+    rows: list[list[str]] = [[]]
+    used = row_width(lead) + (indent if amp == 0 else 0)
+    for piece in pieces:
+        w = row_width(piece)
+        if rows[-1] and used + w > width:
+            rows.append([])
+            used = indent + row_width(r"\quad")
+        rows[-1].append(piece)
+        used += w
+    out = [lead + " ".join(rows[0])]
+    for chunk in rows[1:]:
+        text = " ".join(chunk)
+        out.append("&" + text if text.startswith("= ") else r"&\quad " + text)
+    return out
+
 
 def short_formula(solution: Solution, name: str) -> str:
     """The formula; a long sum as ``t1 + t2 + \\cdots + tn`` (a pattern a student reads at a glance)."""
@@ -146,8 +274,14 @@ def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxe
     """``lhs = formula = numbers = result`` on one row when it fits, else formula then numbers.
 
     A line whose numbers need more than ``MAX_NUMBER_ROWS`` rows (a sum over a big layer)
-    shows the formula and the result only.
+    shows the formula and the result only.  A row still too wide is cut between terms or factors.
     """
+    rows = _one_row_or_more(solution, name, width, symbolic, boxed)
+    lhs = row_width(rows[0].split("&", 1)[0])
+    return [piece for row in rows for piece in break_row(row, width, lhs)]
+
+
+def _one_row_or_more(solution: Solution, name: str, width: int, symbolic: bool, boxed: bool) -> list[str]:
     q = solution.quantity(name)
     line = quantity_line(solution, name, explicit=True)
     formula = short_formula(solution, name) if symbolic else ""
@@ -161,7 +295,7 @@ def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxe
                 rf"&= \boxed{{{result}}}" if boxed else f"&= {result}"]
     if formula and formula != line.substituted():
         one = f"{q.latex} &= {formula} = {first[3:]}"
-        if len(numbers) == 1 and visible_width(one) <= width:
+        if len(numbers) == 1 and row_width(one) <= width:
             return [one]
         return [f"{q.latex} &= {formula}", f"&{first[1:]}" if first.startswith("&") else first, *numbers[1:]]
     return numbers
@@ -213,22 +347,36 @@ class Deck:
         return frames
 
     def _split(self, title: str, steps: list[Step], note: str = "") -> list[Frame]:
-        """Steps on as few frames as fit (``MAX_ROWS`` rows a frame)."""
+        """Steps on as few frames as fit (``MAX_ROWS`` rows a frame, by ``row_height``)."""
         frames: list[Frame] = []
         current: list[Step] = []
-        used = 0
+        used = 0.0
         pieces = []
         for step in steps:  # a step taller than a frame goes on in a second step with the same highlights
-            for i in range(0, max(1, len(step.rows)), MAX_ROWS - 1):
-                pieces.append(Step(step.caption if i == 0 else "", step.rows[i:i + MAX_ROWS - 1], step.rings,
+            blocks: list[list[str]] = []  # one quantity's rows stay together: a continuation row starts at &
+            for row in step.rows:
+                if blocks and row.startswith("&") and _height(blocks[-1]) + row_height(row) <= MAX_ROWS - 1:
+                    blocks[-1].append(row)
+                else:
+                    blocks.append([row])
+            chunks: list[list[str]] = [[]]
+            for block in blocks:
+                if chunks[-1] and _height(chunks[-1]) + _height(block) > MAX_ROWS - 1:
+                    chunks.append([])
+                chunks[-1] += block
+            for i, chunk in enumerate(chunks):
+                pieces.append(Step(step.caption if i == 0 else "", chunk, step.rings,
                                    step.edges, step.table if i == 0 else None))
         for step in pieces:
-            n = len(step.rows) + (9 if step.table else 0) + (1 if step.caption else 0)
+            n = _height(step.rows) + (9 if step.table else 0) + (CAPTION_ROW if step.caption else 0)
             if current and used + n > MAX_ROWS:
                 frames.append(Frame(title, current))
-                current, used = [], 0
+                current, used = [], 0.0
             current.append(step)
             used += n
+        if note and len(current) > 1 and used + _note_height(note) > MAX_ROWS:  # the note needs room too
+            frames.append(Frame(title, current[:-1]))
+            current = current[-1:]
         frames.append(Frame(title, current))
         if len(frames) > 1:
             for i, f in enumerate(frames, start=1):
@@ -378,7 +526,8 @@ class Deck:
 
     def _split_update(self, rule: str, rows: list[str], note: str) -> list[Frame]:
         frames = []
-        chunk = MAX_ROWS - 1
+        pages = -(-len(rows) // UPDATE_ROWS)
+        chunk = max(1, -(-len(rows) // max(1, pages)))  # balanced: no frame with one orphan row
         for i in range(0, len(rows), chunk):
             frames.append(Frame("The update", [Step("", [rule]), Step("", rows[i:i + chunk])], map=False,
                                 overlays=False, small=True))

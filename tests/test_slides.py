@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -122,15 +123,29 @@ def _compile(tex: str, workdir: Path) -> str:
     return (workdir / "deck.log").read_text(errors="replace")
 
 
-@pytest.mark.parametrize("case", ["lecture", "softmax", "two_examples", "big"])
-def test_decks_compile_without_overfull_boxes(case, tmp_path, big_solution):
+def _network_specs() -> list[str]:
+    """Every example that is a network spec (answers files have no ``[network]`` table)."""
+    return sorted(p.name for p in (ROOT / "examples").glob("*.toml")
+                  if "network" in tomllib.loads(p.read_text(encoding="utf-8")))
+
+
+def test_every_network_example_is_checked():
+    names = _network_specs()
+    assert {"lecture.toml", "mazur.toml", "lecture_2out_sigmoid_bce.toml", "deep_tanh_relu.toml"} <= set(names)
+    assert "lecture_printed_answers.toml" not in names
+
+
+@pytest.mark.parametrize("case", ["builtin", "big", *_network_specs()])
+def test_decks_compile_without_overfull_boxes(case, tmp_path, capsys):
+    """The built-in lecture, ``new --layers 4,8,8,2 --activation tanh`` and every example network spec."""
     _need_tex()
-    solution = {
-        "lecture": lambda: solve(),
-        "softmax": lambda: solve(ROOT / "examples" / "lecture_2out_softmax_ce.toml"),
-        "two_examples": lambda: solve(ROOT / "examples" / "two_examples_mean.toml"),
-        "big": lambda: big_solution,
-    }[case]()
+    if case == "builtin":
+        solution = solve()
+    elif case == "big":
+        assert main(["new", "--layers", "4,8,8,2", "--activation", "tanh"]) == 0
+        solution = solve(loads_spec(capsys.readouterr().out))
+    else:
+        solution = solve(ROOT / "examples" / case)
     log = _compile(render_slides(solution), tmp_path)
     assert "Overfull \\hbox" not in log
     assert "Overfull \\vbox" not in log
