@@ -2,7 +2,10 @@
 
 The layout is the one text2qti writes (and Canvas imports, "QTI .zip file"):
 ``imsmanifest.xml`` listing, per quiz, ``<id>/<id>.xml`` (a ``questestinterop``
-assessment) and ``<id>/assessment_meta.xml`` (Canvas's quiz settings).  A
+assessment) and ``<id>/assessment_meta.xml`` (Canvas's quiz settings), plus the
+empty ``non_cc_assessments/`` folder; the same namespaces and schema locations,
+and per item the ``question_type``, ``points_possible``, ``original_answer_ids``
+and ``assessment_question_identifierref`` metadata fields.  A
 numerical question accepts the key's displayed value and anything within half
 a unit of its last decimal (``vargte``/``varlte``), as Moodle's tolerance does.
 Canvas numerical questions hold one answer each, hence one quiz per variant
@@ -33,6 +36,10 @@ ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
 CP_NS = "http://www.imsglobal.org/xsd/imsccv1p1/imscp_v1p1"
 CANVAS_NS = "http://canvas.instructure.com/xsd/cccv1p0"
+XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
+QTI_SCHEMA = f'xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{QTI_NS} http://www.imsglobal.org/xsd/ims_qtiasiv1p2p1.xsd"'
+CANVAS_SCHEMA = f'xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{CANVAS_NS} https://canvas.instructure.com/xsd/cccv1p0.xsd"'
+CP_SCHEMA = (f'xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{CP_NS} http://www.imsglobal.org/xsd/imscp_v1p1.xsd"')
 
 
 def quiz_id(variant: Variant) -> str:
@@ -61,7 +68,7 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
     ident = quiz_id(variant)
     title = f"{s.spec.title} - variant {variant.label}"
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           f'<questestinterop xmlns="{QTI_NS}">',
+           f'<questestinterop xmlns="{QTI_NS}" {QTI_SCHEMA}>',
            f"<assessment ident={quoteattr(ident)} title={quoteattr(title)}>",
            "<qtimetadata>" + _field("cc_maxattempts", "1") + "</qtimetadata>",
            '<section ident="root_section">']
@@ -69,7 +76,8 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
              f"{tolerance(d)} of the key's value is right.</p>")
     out += [f"<item ident={quoteattr(ident + '_intro')} title=\"The network\">",
             "<itemmetadata><qtimetadata>" + _field("question_type", "text_only_question")
-            + _field("points_possible", "0") + "</qtimetadata></itemmetadata>",
+            + _field("points_possible", "0") + _field("original_answer_ids", "")
+            + _field("assessment_question_identifierref", f"{ident}_intro_ref") + "</qtimetadata></itemmetadata>",
             "<presentation>" + _mattext(intro) + "</presentation>", "</item>"]
     for k, item in enumerate(asked_values(variant, ask), start=1):
         low, high = _bounds(item.display, d)
@@ -80,7 +88,8 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
         out += [
             f"<item ident={quoteattr(item_id)} title={quoteattr(item.name)}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "numerical_question")
-            + _field("points_possible", "1") + "</qtimetadata></itemmetadata>",
+            + _field("points_possible", "1") + _field("original_answer_ids", f"{item_id}_answer")
+            + _field("assessment_question_identifierref", f"{item_id}_ref") + "</qtimetadata></itemmetadata>",
             "<presentation>" + _mattext(question)
             + '<response_str ident="response1" rcardinality="Single">'
             + '<render_fib fibtype="Decimal"><response_label ident="answer1"/></render_fib>'
@@ -110,7 +119,7 @@ def assessment_meta_xml(variant: Variant, points: int) -> str:
         title += f" - {variant.student.name}"
     return "\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
-        f'<quiz identifier={quoteattr(ident)} xmlns="{CANVAS_NS}">',
+        f'<quiz identifier={quoteattr(ident)} xmlns="{CANVAS_NS}" {CANVAS_SCHEMA}>',
         f"<title>{escape(title)}</title>",
         f"<description>{escape(f'Variant {variant.label}, seed {variant.seed}')}</description>",
         "<shuffle_answers>false</shuffle_answers>",
@@ -133,7 +142,7 @@ def assessment_meta_xml(variant: Variant, points: int) -> str:
 
 def manifest_xml(variants: Sequence[Variant], seed: int) -> str:
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
-           f'<manifest identifier="symbackprop_manifest_{seed}" xmlns="{CP_NS}">',
+           f'<manifest identifier="symbackprop_manifest_{seed}" xmlns="{CP_NS}" {CP_SCHEMA}>',
            "<metadata><schema>IMS Content</schema><schemaversion>1.1.3</schemaversion></metadata>",
            "<organizations/>", "<resources>"]
     for v in variants:
@@ -167,6 +176,10 @@ def qti_zip(variants: Sequence[Variant], ask: Sequence[str], title: str = "") ->
     seed = variants[0].seed if variants else 0
     with zipfile.ZipFile(buffer, "w") as zf:
         _entry(zf, "imsmanifest.xml", manifest_xml(variants, seed))
+        folder = zipfile.ZipInfo("non_cc_assessments/", date_time=ZIP_DATE)  # as text2qti (and Canvas) write it
+        folder.create_system = 3
+        folder.external_attr = (0o40755 << 16) | 0x10
+        zf.writestr(folder, b"")
         for v in variants:
             ident = quiz_id(v)
             points = len(asked_values(v, ask))

@@ -62,6 +62,42 @@ def test_every_asked_value_is_a_numerical_subquestion_with_the_tolerance(quiz, e
         assert text.count(r"\(") == text.count(r"\)")
 
 
+# Moodle's own parser (question/type/multianswer/questiontype.php, qtype_multianswer_extract_question):
+# ANSWER_REGEX finds the first subquestion, NUMERICAL_ALTERNATIVE_REGEX splits answer:tolerance, and the
+# match is replaced by {#n} before the next search. Ported to Python (PCRE's alternation in a look-behind
+# becomes three look-behinds).
+_NUMBER = r"-?(([0-9]+[.,]?[0-9]*|[.,][0-9]+)([eE][-+]?[0-9]+)?)"
+_NUMERICAL_ALTERNATIVE = re.compile(rf"^({_NUMBER})(:{_NUMBER})?$", re.S)
+_ALT = (r"(=|%(-?[0-9]+(?:[.,][0-9]*)?)%)?(.+?(?<!\\)(?<!&)(?<!&amp;)(?=[~#}]|$))"
+        r"(#(.*?(?<!\\)(?=[~}]|$)))?")
+_TYPES = (r"(NUMERICAL|NM)|(MULTICHOICE|MC)|(MULTICHOICE_V|MCV)|(MULTICHOICE_H|MCH)|(SHORTANSWER|SA|MW)|"
+          r"(SHORTANSWER_C|SAC|MWC)|(MULTICHOICE_S|MCS)|(MULTICHOICE_VS|MCVS)|(MULTICHOICE_HS|MCHS)|"
+          r"(MULTIRESPONSE|MR)|(MULTIRESPONSE_H|MRH)|(MULTIRESPONSE_S|MRS)|(MULTIRESPONSE_HS|MRHS)")
+_ANSWER = re.compile(rf"\{{([0-9]*):({_TYPES}):({_ALT}(~{_ALT})*)\}}", re.S)
+
+
+def _moodle_subquestions(text: str) -> list[tuple[str, str, str, str]]:
+    """(weight, type, answer, tolerance) per subquestion, as Moodle's importer reads them."""
+    out = []
+    position = 1
+    while (match := _ANSWER.search(text)) is not None:
+        alternatives = match.group(16)
+        alt = re.match(rf"~?{_ALT}", alternatives, re.S)
+        assert alt is not None and alt.group(1) == "="  # full marks
+        numbers = _NUMERICAL_ALTERNATIVE.match(alt.group(3))
+        assert numbers is not None, alt.group(3)
+        out.append((match.group(1), match.group(2), numbers.group(1), numbers.group(6)))
+        text = text.replace(match.group(0), f"{{#{position}}}", 1)
+        position += 1
+    return out
+
+
+def test_moodles_cloze_parser_reads_every_field(quiz, exam):
+    for q, v in zip(quiz.findall("question")[1:], exam.variants, strict=True):
+        parsed = _moodle_subquestions(q.find("questiontext/text").text)
+        assert parsed == [("1", "NUMERICAL", item.display, "0.0005") for item in asked_values(v, ALL)]
+
+
 def test_general_feedback_is_the_worked_solution(quiz, exam):
     v = exam.variants[0]
     feedback = quiz.findall("question")[1].find("generalfeedback/text").text

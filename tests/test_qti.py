@@ -32,7 +32,7 @@ def test_zip_is_reproducible_with_fixed_dates(exam, archive):
     assert archive.testzip() is None
     assert all(info.date_time == ZIP_DATE for info in archive.infolist())
     assert archive.namelist() == [
-        "imsmanifest.xml",
+        "imsmanifest.xml", "non_cc_assessments/",  # the empty folder text2qti writes too
         "symbackprop_9_v001/symbackprop_9_v001.xml", "symbackprop_9_v001/assessment_meta.xml",
         "symbackprop_9_v002/symbackprop_9_v002.xml", "symbackprop_9_v002/assessment_meta.xml",
     ]
@@ -90,3 +90,21 @@ def test_question_text_has_no_answer(exam, archive):
     assert "Values:" in presented
     for a in asked_values(v, ALL):
         assert not re.search(rf"(?<![\d.]){re.escape(a.display)}(?!\d)", presented), a.name
+
+
+def test_items_carry_text2qtis_metadata_fields_and_schema_locations(exam, archive):
+    # text2qti (xml_assessment.py) gives every item these four qtimetadata fields, in this order
+    v = exam.variants[0]
+    ident = f"symbackprop_9_v{v.label}"
+    raw = archive.read(f"{ident}/{ident}.xml").decode()
+    assert "ims_qtiasiv1p2p1.xsd" in raw
+    root = ET.fromstring(raw)
+    for item in root.iter(f"{{{QTI_NS}}}item"):
+        labels = [f.text for f in item.findall("q:itemmetadata/q:qtimetadata/q:qtimetadatafield/q:fieldlabel", Q)]
+        assert labels == ["question_type", "points_possible", "original_answer_ids",
+                          "assessment_question_identifierref"]
+    assert root.find("q:assessment/q:qtimetadata/q:qtimetadatafield/q:fieldlabel", Q).text == "cc_maxattempts"
+    assert "cccv1p0.xsd" in archive.read(f"{ident}/assessment_meta.xml").decode()
+    assert "imscp_v1p1.xsd" in archive.read("imsmanifest.xml").decode()
+    folder = archive.getinfo("non_cc_assessments/")
+    assert folder.is_dir() and folder.file_size == 0
