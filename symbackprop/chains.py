@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from sympy import Expr
+from sympy import Add, Expr, Symbol
 
 from .errors import UsageError
 from .latex import partial
@@ -23,7 +23,7 @@ from .network import Network, Parameter
 from .numbers import display, work_context
 from .numeric import Compiler
 from .solution import Solution, did_you_mean
-from .walkthrough import Line, precise_text, product_line
+from .walkthrough import Line, make_line, number_latex, precise_text, product_line, values_of
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class Factor:
     formula: str  # w_5
     value: Decimal
     exact: bool  # spec data (a weight, an input): shown exactly
+    expr: Expr | None = None  # the formula over the network's quantities (None: the number 1)
 
 
 @dataclass(frozen=True)
@@ -101,23 +102,25 @@ def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> 
         d_act = network[namer.grad_ascii(a_out.name)]
         assert d_act.definition is not None and last.elementwise is not None
         factors.append(Factor(partial(loss.latex, a_out.latex), printer.doprint(d_act.definition),
-                              solution.value(d_act.name), False))
+                              solution.value(d_act.name), False, d_act.definition))
         slope = last.elementwise.local_slope(a_out.symbol, z_out.symbol)
         factors.append(Factor(partial(a_out.latex, z_out.latex), printer.doprint(slope),
-                              _value(solution, slope), False))
+                              _value(solution, slope), False, slope))
     else:
         factors.append(Factor(partial(loss.latex, z_out.latex), printer.doprint(delta_out.explicit),
-                              solution.value(delta_out.name), False))
+                              solution.value(delta_out.name), False, delta_out.explicit))
     # down the hidden layers: dz(l+1)/da(l) = w, da(l)/dz(l) = f'
     for (l_above, j_above), (l_here, j) in zip(reversed(units[1:]), reversed(units[:-1]), strict=True):
         a, z = q("act", l_here, j), q("pre", l_here, j)
         w = network.weight_name(l_above, j_above, j)
         z_above = q("pre", l_above, j_above)
-        factors.append(Factor(partial(z_above.latex, a.latex), network[w].latex, solution.value(w), True))
+        factors.append(Factor(partial(z_above.latex, a.latex), network[w].latex, solution.value(w), True,
+                              network[w].symbol))
         f = network.layers[l_here - 1].elementwise
         assert f is not None
         slope = f.local_slope(a.symbol, z.symbol)
-        factors.append(Factor(partial(a.latex, z.latex), printer.doprint(slope), _value(solution, slope), False))
+        factors.append(Factor(partial(a.latex, z.latex), printer.doprint(slope), _value(solution, slope), False,
+                              slope))
     # the parameter's own link
     z0 = q("pre", p.layer, p.to_units[0])
     theta = network[p.name]
@@ -125,7 +128,7 @@ def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> 
         assert p.from_unit is not None
         local = q("act", p.layer - 1, p.from_unit)
         factors.append(Factor(partial(z0.latex, theta.latex), local.latex, solution.value(local.name),
-                              local.kind in ("input",)))
+                              local.kind in ("input",), local.symbol))
     else:
         factors.append(Factor(partial(z0.latex, theta.latex), "1", Decimal(1), True))
     path_nodes = [theta.latex]
@@ -144,6 +147,28 @@ def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> 
                         result=precise_text(value), value=value)
     return Chain(p.name, network[grad_name].latex, path_nodes, factors, line, n_paths,
                  display(solution.value(grad_name), decimals))
+
+
+def substituted_factors(solution: Solution, chain: Chain) -> list[str]:
+    """The chain's factors as their formulas with numbers: ``(0.7514 - 0.50)``, ``0.7514 \\cdot (1 - 0.7514)``, ...
+
+    Each formula gets the fewest digits that reproduce the number the product line shows for it
+    (so ``(0.7514 - 0.50) = 0.2514``); [] when that is the product line itself (every factor a
+    plain number).  Joined with ``\\cdot`` they are the first stage of the lecture's numeric line.
+    """
+    operands = {s.name: text for s, text in chain.line.operands.items()}
+    parts = []
+    for i, factor in enumerate(chain.factors):
+        text = operands[f"_f{i}"]  # the product line's operand text of this factor (see product_line)
+        expr = factor.expr
+        if expr is None or isinstance(expr, Symbol):
+            parts.append(number_latex(text))
+            continue
+        values, exact = values_of(solution, expr)
+        line = make_line("", expr, values, exact, factor.value, solution.spec.decimals, result=text)
+        body = line.substituted()
+        parts.append(rf"\left({body}\right)" if isinstance(expr, Add) else body)
+    return [] if r" \cdot ".join(parts) == chain.line.substituted() else parts
 
 
 def _product(factors: list[Factor]) -> Decimal:

@@ -26,7 +26,7 @@ from typing import Any
 import sympy
 
 from .activations import activation as activation_named
-from .chains import Chain, chain_for
+from .chains import Chain, chain_for, substituted_factors
 from .derive import derive
 from .diagram import diagram, value_labels
 from .errors import DerivationMismatch
@@ -38,6 +38,7 @@ from .render import Tex
 from .solution import Solution
 from .spec import loads_spec
 from .walkthrough import (
+    ROW_WIDTH,
     exact_text,
     expression_line,
     expression_value,
@@ -609,7 +610,23 @@ class HandoutContext:
         lhs = c.grad_latex if c.single_path else r"\text{path term}"
         rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
         rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
+        # the lecture's line: lhs = the factors' formulas in numbers = their values = the product -> the display
         numeric = c.line.rows(lead="&= ")
+        numeric[0] = numeric[0].lstrip()
+        stage = substituted_factors(self.s, c)
+        if stage:  # factors side by side while they fit a row, then on under a \quad
+            rows_of: list[list[str]] = [[]]
+            used = visible_width(f"{lhs} &= ")
+            for part in stage:
+                if rows_of[-1] and used + visible_width(part) + 2 > ROW_WIDTH:
+                    rows_of.append([])
+                    used = visible_width(rf"{lhs} &\quad")
+                rows_of[-1].append(part)
+                used += visible_width(part) + 2
+            numeric = [f"{lhs} &= " + r" \cdot ".join(rows_of[0]),
+                       *(r"&\quad \cdot " + r" \cdot ".join(row) for row in rows_of[1:]), *numeric]
+        else:
+            numeric[0] = f"{lhs} {numeric[0]}"
         final = rf"&\to \boxed{{{c.gradient}}} \quad \text{{({self.d} d.p.)}}" if c.single_path else ""
         path = r" \to ".join(c.path)
         note = ""

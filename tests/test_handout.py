@@ -277,3 +277,12 @@ def test_markdown_title_is_literal_text(tmp_path):
     title = md.splitlines()[2]
     assert "<script>" not in md and "&lt;script&gt;" in title
     assert r"\*x\*" in title and r"\$" in title and r"\[a\]\(javascript:b\)" in title
+
+
+def test_expanded_chain_numeric_line_has_its_left_hand_side(lecture_tex):
+    """Like the lecture: dE/dw1 = (yhat - t) ... in numbers = the factors' values = the product -> display."""
+    numeric = lecture_tex.split("Numerically:")[1].split(r"\end{align*}")[0]
+    rows = [r.strip() for r in numeric.replace(r"\begin{align*}", "").split("\\\\")]
+    assert rows[0].startswith(r"\frac{\partial E}{\partial w_{1}} &= \left(0.7514 - 0.50\right)")
+    assert r"&= 0.2514 \cdot 0.1868 \cdot 0.40 \cdot 0.2413 \cdot 0.05 = 2.27 \times 10^{-4}" in rows
+    assert not any(r.startswith("= ") for r in rows)  # no bare "=" without its left-hand side
