@@ -84,9 +84,22 @@ def diagram(network: Network, edge_values: bool = False, highlight: list[tuple[i
                                  rf"({_node(li, j)});")
                 else:
                     lines.append(rf"\draw[{style}] ({_node(li - 1, k)}) -- ({_node(li, j)});")
-    # biases: one node "1" per layer, below the previous column
+    # biases: one node "1" per layer, below the previous column (small networks); in a big one the
+    # edges from such a node would cross the whole picture, so only the bold path's units get a
+    # short bias edge from a small node "1" right above them (the legend says so)
     for layer in network.layers:
         li, n_prev = layer.index, sizes[layer.index - 1]
+        if not label_all:
+            for j in range(1, layer.size + 1):
+                if (li, j) not in path:
+                    continue
+                name = network.bias_name(li, j)
+                text = values[name] if edge_values and values else f"${network[name].latex}$"
+                lines.append(rf"\node[bias, minimum size=0.4cm] (bias{li}u{j}) at ({li}, "
+                             rf"{y(layer.size, j) + 0.95:.2f}) {{$1$}};")
+                lines.append(rf"\draw[path, dashed] (bias{li}u{j}) -- node[lab, right=1pt] {{{text}}} "
+                             rf"({_node(li, j)});")
+            continue
         bias_y = -(top + 1) / 2 - 0.35
         lines.append(rf"\node[bias] (bias{li}) at ({li - 0.55:.2f}, {bias_y:.2f}) {{$1$}};")
         for j in range(1, layer.size + 1):
@@ -103,15 +116,15 @@ def diagram(network: Network, edge_values: bool = False, highlight: list[tuple[i
         w = namer.weight(2 if len(network.layers) > 1 else 1, 1, 1)
         legend = (
             r"Each solid edge from unit $k$ of one layer to unit $j$ of the next carries the weight "
-            rf"$w^{{(l)}}_{{jk}}$ (e.g.\ ${w.latex}$); each dashed edge from a bias node $1$ carries the "
-            r"unit's bias $b^{(l)}_{j}$. For readability only the edges of one path (bold) are labelled; "
-            r"all values are listed with the parameters."
+            rf"$w^{{(l)}}_{{jk}}$ (e.g.\ ${w.latex}$). Every unit $j$ of layer $l$ also adds its bias "
+            r"$b^{(l)}_{j}$ (an edge from a constant input $1$); for readability the bias edges are drawn, "
+            r"and edges labelled, only along one path (bold); all values are listed with the parameters."
         )
         if network.namer.sequential:
             legend = (
-                r"Each solid edge carries the weight of its connection and each dashed edge from a bias "
-                r"node $1$ carries the unit's bias (numbered as in the parameter list). For readability "
-                r"only the edges of one path (bold) are labelled."
+                r"Each solid edge carries the weight of its connection, and every unit also adds its bias "
+                r"(an edge from a constant input $1$, numbered as in the parameter list). For readability "
+                r"the bias edges are drawn, and edges labelled, only along one path (bold)."
             )
     return Diagram("\n".join(lines), legend, label_all)
 

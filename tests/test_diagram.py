@@ -44,6 +44,12 @@ def test_big_network_labels_one_path_and_explains_the_rest():
     assert not d.labelled_all and "w^{(l)}_{jk}" in d.legend
     labelled = [e for e in _edges(d.tikz) if "node[lab" in e]
     assert len(labelled) == 3 + 3  # the path's three weights and the biases of its three units
-    assert len(_edges(d.tikz)) == 4 * 8 + 8 * 8 + 8 * 2 + (8 + 8 + 2) + 2
+    # every weight, the loss edges, and a short bias edge only for the path's three units (a bias node
+    # per unit right above it: no bias edge crosses the picture); the legend says the others are left out
+    assert len(_edges(d.tikz)) == 4 * 8 + 8 * 8 + 8 * 2 + 3 + 2
+    for li in (1, 2, 3):
+        assert rf"(bias{li}u1) at ({li}, " in d.tikz
+        assert rf"\draw[path, dashed] (bias{li}u1) -- " in d.tikz
+    assert "bias edges are drawn" in d.legend
     assert d.tikz.count(r"\node[unit]") == 4 + 8 + 8 + 2
     assert "y=1.05cm" in d.tikz  # 8 units a column fit on the page
