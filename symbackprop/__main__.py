@@ -1,7 +1,5 @@
 """``python -m symbackprop`` works like the ``symbackprop`` script."""
 
-import sys
+from .cli import run
 
-from .cli import main
-
-sys.exit(main())
+run()

@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a mismatch or a wrong answer, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -194,5 +195,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def run() -> NoReturn:
+    """The console entry point: ``main``, then leave without the interpreter's teardown.
+
+    Tearing down SymPy's caches at exit takes longer than writing a whole handout (about
+    80 ms); by the time ``main`` returns every file is closed and every temporary folder
+    removed, so only the standard streams need flushing.
+    """
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # a closed pipe: nothing left to say
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

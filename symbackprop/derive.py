@@ -163,12 +163,21 @@ def _closed_form(network: Network, chain: Expr, outs: list[Symbol], targets: lis
     if network.spec.loss == "cross_entropy":
         # targets form a distribution: sum_k t_k = 1 (the spec checks it)
         simplified = sympy.collect(sympy.expand(simplified), outs).subs(sympy.Add(*targets), 1)
-    if simplified.is_polynomial(*variables) and sympy.Poly(simplified, *variables).total_degree() <= 1:
+    if _is_linear(simplified, variables):
         return simplified
     if isinstance(chain, sympy.Mul):
         args = [network.by_symbol[a].definition if a in d_outs else a for a in chain.args]
         return sympy.Mul(*args, evaluate=False)
     return substituted
+
+
+def _is_linear(expr: Expr, variables: list[Symbol]) -> bool:
+    """Whether ``expr`` is a sum of numbers times at most one of ``variables`` (``yhat - t``)."""
+    for term in sympy.Add.make_args(expr):
+        coefficient, rest = term.as_coeff_Mul()
+        if not (coefficient.is_Rational and (rest == 1 or rest in variables)):
+            return False
+    return True
 
 
 def _add_update(network: Network) -> None:
