@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,3 +17,28 @@ def lecture():
     from symbackprop.solution import solve
 
     return solve()
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def need(ok: bool, what: str) -> None:
+    """Skip on a developer machine without a tool; FAIL when CI is set (CI must run every test)."""
+    if ok:
+        return
+    if in_ci():
+        pytest.fail(f"{what} missing (CI is set, so this is an error, not a skip)")
+    pytest.skip(f"{what} missing; set CI=true to make this a failure")
+
+
+TEX_TOOLS = ("latexmk", "pdflatex", "pdftotext", "pdftocairo")
+
+
+@pytest.fixture
+def tex() -> None:
+    """The LaTeX tool chain: skipped without it locally, a failure without it in CI."""
+    from symbackprop.pdf import tex_available
+
+    missing = [p for p in TEX_TOOLS if shutil.which(p) is None]
+    need(not missing and tex_available(), f"LaTeX tools ({', '.join(missing) or 'latexmk/pdflatex'})")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 import shutil
 import subprocess
@@ -37,18 +36,6 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAM_SPEC = ROOT / "examples" / "exam_lecture.toml"
 HOSTILE = "Zoë O'Brien & {Co} \\input{/etc/hostname} 100% #1 $x$ ~_^"
 
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.fixture
-def tex() -> None:
-    if tex_available() and shutil.which("pdftotext"):
-        return
-    if _ci():
-        pytest.fail("LaTeX tools missing (CI is set, so this is an error, not a skip)")
-    pytest.skip("LaTeX tools missing")
 
 
 @pytest.fixture(scope="module")

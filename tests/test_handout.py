@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,25 +14,13 @@ from symbackprop.cli import main
 from symbackprop.context import derive_loss_table, loss_table
 from symbackprop.generate import new_spec
 from symbackprop.handout import render_worksheet, write_worksheet
-from symbackprop.pdf import compile_pdf, latex_env, tex_available
+from symbackprop.pdf import compile_pdf, latex_env
 from symbackprop.solution import solve
 from symbackprop.spec import lecture_text, loads_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "lecture_handout.tex"
 
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.fixture
-def tex() -> None:
-    if tex_available() and shutil.which("pdftotext"):
-        return
-    if _ci():
-        pytest.fail("LaTeX tools missing (CI is set, so this is an error, not a skip)")
-    pytest.skip("LaTeX tools missing")
 
 
 @pytest.fixture(scope="module")

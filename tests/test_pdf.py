@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import time
@@ -20,24 +19,6 @@ from symbackprop.pdf import (
     tex_available,
 )
 from symbackprop.render import render_tex
-
-TOOLS = ("latexmk", "pdflatex", "pdftotext", "pdftocairo")
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.fixture
-def tex() -> None:
-    """Skip without TeX on a developer machine; FAIL without TeX when CI is set."""
-    missing = [p for p in TOOLS if shutil.which(p) is None]
-    if not missing and tex_available():
-        return
-    message = f"LaTeX tools missing: {', '.join(missing) or 'latexmk/pdflatex'}"
-    if _ci():
-        pytest.fail(f"{message} (CI is set, so this is an error, not a skip)")
-    pytest.skip(f"{message}; set CI=true to make this a failure")
 
 
 def doc(body: str) -> str:

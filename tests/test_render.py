@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import tempfile
 import unicodedata
@@ -16,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from symbackprop import render
-from symbackprop.pdf import compile_pdf, tex_available
+from symbackprop.pdf import compile_pdf
 from symbackprop.render import (
     GENERATED_BY,
     Tex,
@@ -30,21 +28,6 @@ from symbackprop.render import (
 
 # --------------------------------------------------------------------------- TeX fixture
 
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-@pytest.fixture
-def tex() -> None:
-    """Skip without TeX on a developer machine; FAIL without TeX when CI is set."""
-    missing = [p for p in ("latexmk", "pdflatex", "pdftotext") if shutil.which(p) is None]
-    if not missing and tex_available():
-        return
-    message = f"LaTeX tools missing: {', '.join(missing) or 'latexmk/pdflatex'}"
-    if _ci():
-        pytest.fail(f"{message} (CI is set, so this is an error, not a skip)")
-    pytest.skip(f"{message}; set CI=true to make this a failure")
 
 
 def pdf_text(pdf: Path) -> str:

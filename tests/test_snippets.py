@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from decimal import Context, Decimal, localcontext
 from pathlib import Path
 
 import pytest
+from conftest import need
 from texarith import checked_lines
 
 from symbackprop.cli import main
@@ -22,17 +22,6 @@ JS = Path(__file__).parent / "js"
 SPECS = sorted(p for p in (ROOT / "examples").glob("*.toml") if p.name != "lecture_printed_answers.toml")
 
 
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _need(ok: bool, what: str) -> None:
-    """Skip on a developer machine without the tool; FAIL when CI is set."""
-    if ok:
-        return
-    if _ci():
-        pytest.fail(f"{what} missing (CI is set, so this is an error, not a skip)")
-    pytest.skip(f"{what} missing; set CI=true to make this a failure")
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +197,7 @@ def test_missing_converter_one_line_no_file(fmt, tmp_path, capsys, monkeypatch):
 # -- pictures (TeX) --------------------------------------------------------------------------
 
 def test_svg_snippet(tmp_path, capsys):
-    _need(bool(shutil.which("pdflatex") and shutil.which("pdftocairo")), "pdflatex and pdftocairo")
+    need(bool(shutil.which("pdflatex") and shutil.which("pdftocairo")), "pdflatex and pdftocairo")
     out = tmp_path / "w1.svg"
     assert main(["snippet", "dE/dw1", "--form", "expanded", "--format", "svg", "-o", str(out)]) == 0
     svg = out.read_text()
@@ -217,7 +206,7 @@ def test_svg_snippet(tmp_path, capsys):
 
 
 def test_png_snippet(tmp_path, monkeypatch, capsys):
-    _need(bool(shutil.which("pdflatex") and shutil.which("latexmk") and shutil.which("pdftocairo")),
+    need(bool(shutil.which("pdflatex") and shutil.which("latexmk") and shutil.which("pdftocairo")),
           "pdflatex, latexmk and pdftocairo")
     monkeypatch.chdir(tmp_path)
     assert main(["snippet", "dE/dw5", "--form", "numeric", "--format", "png"]) == 0
@@ -230,8 +219,8 @@ def test_png_snippet(tmp_path, monkeypatch, capsys):
 
 def _katex(markdown: str) -> dict:
     node = shutil.which("node")
-    _need(node is not None, "node")
-    _need((JS / "node_modules" / "katex").is_dir(), f"katex (run: npm ci --prefix {JS})")
+    need(node is not None, "node")
+    need((JS / "node_modules" / "katex").is_dir(), f"katex (run: npm ci --prefix {JS})")
     assert node is not None
     run = subprocess.run([node, str(JS / "katex_render.js")], input=markdown, capture_output=True, text=True,
                          timeout=120, check=False)
