@@ -32,10 +32,13 @@ def _node(layer: int, j: int) -> str:
 
 
 def diagram(network: Network, edge_values: bool = False, highlight: list[tuple[int, int]] | None = None,
-            values: dict[str, str] | None = None) -> Diagram:
+            values: dict[str, str] | None = None, roomy: bool = False) -> Diagram:
     """TikZ for ``network``; ``highlight`` = the (layer, unit) path whose edges are labelled when big.
 
-    ``values`` maps parameter names to the text of their values (``--edge-values``).
+    ``values`` maps parameter names to the text of their values (``--edge-values``).  ``roomy`` (the
+    slides): a margin inside each unit, so a word label such as ``\\mathrm{out}_{h_{1}}`` grows its circle
+    instead of touching it, and the bias labels staggered along their edges, so the labels of edges leaving the same
+    bias node ``1`` do not sit on top of each other.
     """
     sizes = [network.spec.n_inputs] + [layer.size for layer in network.layers]
     label_all = max(sizes) <= LABEL_ALL_MAX
@@ -46,7 +49,7 @@ def diagram(network: Network, edge_values: bool = False, highlight: list[tuple[i
     path = set(highlight or [])
     lines = [
         rf"\begin{{tikzpicture}}[x={dx}cm, y={dy}cm, >=stealth, font={font},",
-        rf"  unit/.style={{circle, draw, thick, minimum size={size}, inner sep=0pt}},",
+        rf"  unit/.style={{circle, draw, thick, minimum size={size}, inner sep={'2.5pt' if roomy else '0pt'}}},",
         r"  bias/.style={rectangle, draw, dashed, minimum size=0.5cm, inner sep=1pt},",
         r"  lab/.style={fill=white, inner sep=0.8pt, font=\scriptsize},",
         r"  edge/.style={->, " + ("thin" if label_all else "very thin, draw=black!45") + "},",
@@ -106,7 +109,9 @@ def diagram(network: Network, edge_values: bool = False, highlight: list[tuple[i
             name = network.bias_name(li, j)
             text = values[name] if edge_values and values else f"${network[name].latex}$"
             if label_all or (li, j) in path:
-                lines.append(rf"\draw[edge, dashed] (bias{li}) -- node[lab, pos=0.3] {{{text}}} ({_node(li, j)});")
+                # roomy: the longer an edge (the higher its unit), the further along it its label
+                pos = round(0.25 + 0.25 * (layer.size - j) / (layer.size - 1), 3) if roomy and layer.size > 1 else 0.3
+                lines.append(rf"\draw[edge, dashed] (bias{li}) -- node[lab, pos={pos}] {{{text}}} ({_node(li, j)});")
             else:
                 lines.append(rf"\draw[edge, dashed] (bias{li}) -- ({_node(li, j)});")
     lines.append(r"\end{tikzpicture}")

@@ -46,8 +46,21 @@ MAX_ROWS = 10
 TALL_ROW = 1.45
 TALLER_ROW = 1.6
 CAPTION_ROW = 1.05
+#: a row with a power inside brackets, ``\\left(1 - \\left(-0.45\\right)^{2}\\right)``: the outer brackets grow
+NESTED_POWER_ROW = 1.35
 #: rows of parameter updates on one frame (under the update rule)
 UPDATE_ROWS = 7
+#: the height of the map's tallest layer, first to last unit (cm)
+MAP_HEIGHT = 5.4
+#: a table of values in ``\\small``: the room beside the map (pt), a column's padding and a character's width
+#: (pt, ``visible_width`` units), a row's height and the header and rules (pt); its rows at most
+TABLE_WIDTH = 255
+TABLE_PAD = 12
+TABLE_CHAR = 5.2
+TABLE_ROW = 12
+TABLE_HEAD = 28
+ROW_PT = 18.5
+TABLE_ROWS = 10
 #: a longer sum is written t1 + t2 + ... + tn
 SUM_TERMS = 4
 #: a line whose numbers need more rows shows its result only
@@ -93,12 +106,16 @@ class Frame:
 
 # -- the map: a compact network that lights up --------------------------------------------
 
-def network_map(network: Network, steps: list[Step]) -> str:
-    """A small TikZ network (labels only when small) with each step's highlights on its overlay."""
+def network_map(network: Network, steps: list[Step], width: float = 3.5) -> str:
+    """A small TikZ network (labels only when small) with each step's highlights on its overlay.
+
+    ``width`` is the distance from the inputs to the loss in cm (3.5 fits the map column, about 4.7 cm);
+    the tallest layer spans at most ``MAP_HEIGHT`` (a 16-unit layer fits beside the frame's equations).
+    """
     sizes = [network.spec.n_inputs] + [layer.size for layer in network.layers]
     small = max(sizes) <= SMALL_LAYER
-    dy = 1.15 if small else max(0.42, min(0.8, 4.6 / max(sizes)))
-    dx = round(min(1.45, 3.5 / (len(sizes) - 0.2)), 3)  # fits the map column (about 4.7 cm)
+    dy = 1.15 if small else round(min(max(0.42, min(0.8, 4.6 / max(sizes))), MAP_HEIGHT / (max(sizes) - 1)), 3)
+    dx = round(min(1.45 * width / 3.5, width / (len(sizes) - 0.2)), 3)
     size = "0.8cm" if small else f"{min(0.34, dy * 0.6, dx * 0.4):.2f}cm"
     lines = [rf"\begin{{tikzpicture}}[x={dx}cm, y={dy}cm, font=\footnotesize,",
              rf"  unit/.style={{circle, draw, thick, minimum size={size}, inner sep=1pt, fill=white}},",
@@ -160,10 +177,11 @@ def row_width(row: str) -> float:
 def row_height(row: str) -> float:
     """A row's height in text rows: a display fraction makes it taller."""
     if r"\frac" not in row:
-        return 1.0
+        return NESTED_POWER_ROW if _NESTED_POWER.search(row) else 1.0
     return TALLER_ROW if "^{(" in row else TALL_ROW
 
 
+_NESTED_POWER = re.compile(r"\\right\)\^\{[^{}]*\}\s*\\right\)")
 _TOKEN = re.compile(r"\\left\(|\\right\)|\\Bigl\(|\\Bigr\)|[{}]| \+ | - | \\cdot | = ")
 _OPEN = ("{", r"\left(", r"\Bigl(")
 
@@ -255,6 +273,42 @@ def break_row(row: str, width: float, indent: float = 0) -> list[str]:
     for chunk in rows[1:]:
         text = " ".join(chunk)
         out.append("&" + text if text.startswith("= ") else r"&\quad " + text)
+    return out
+
+
+def table_height(table: dict[str, Any] | None) -> float:
+    """A table's height in rows of ``MAX_ROWS``."""
+    return 0.0 if table is None else (TABLE_HEAD + TABLE_ROW * len(table["rows"])) / ROW_PT
+
+
+def wrap_table(header: list[str], cells: list[list[str]], width: float,
+               max_rows: int = TABLE_ROWS) -> list[tuple[int, int, dict[str, Any]]]:
+    """``cells`` (one row per unit) as tables no wider than ``width`` pt and no taller than ``max_rows``.
+
+    The rows wrap into as many column groups side by side as fit the width (``j | z | a || j | z | a``),
+    and over several tables when one would be too tall; returns (first unit, last unit, table) each.
+    """
+    cols = [max(visible_width(c.strip("$")) for c in [h] + [r[i] for r in cells]) for i, h in enumerate(header)]
+    group = sum(TABLE_CHAR * w + TABLE_PAD for w in cols) + 1
+    groups = max(1, min(len(cells), int(width // group)))
+    pages = -(-len(cells) // (groups * max_rows))
+    per_page = -(-len(cells) // pages)  # balanced: no page with a few orphan rows
+    out = []
+    for start in range(0, len(cells), per_page):
+        chunk = cells[start:start + per_page]
+        used = min(groups, len(chunk))
+        rows_n = -(-len(chunk) // used)
+        used = -(-len(chunk) // rows_n)  # no empty group
+        rows = []
+        for i in range(rows_n):
+            row: list[str] = []
+            for g in range(used):
+                k = g * rows_n + i
+                row += chunk[k] if k < len(chunk) else [""] * len(header)
+            rows.append(row)
+        table = _table(header * used, rows)
+        table["cols"] = Tex("|".join(["c" * len(header)] * used))
+        out.append((start + 1, start + len(chunk), table))
     return out
 
 
@@ -368,7 +422,7 @@ class Deck:
                 pieces.append(Step(step.caption if i == 0 else "", chunk, step.rings,
                                    step.edges, step.table if i == 0 else None))
         for step in pieces:
-            n = _height(step.rows) + (9 if step.table else 0) + (CAPTION_ROW if step.caption else 0)
+            n = _height(step.rows) + table_height(step.table) + (CAPTION_ROW if step.caption else 0)
             if current and used + n > MAX_ROWS:
                 frames.append(Frame(title, current))
                 current, used = [], 0.0
@@ -384,19 +438,18 @@ class Deck:
         frames[-1].note = note
         return frames
 
-    def _value_table(self, layer: int, kinds: list[tuple[str, Any]]) -> dict[str, Any]:
-        """Every unit's values, in two halves side by side (fits beside the map)."""
+    def _value_tables(self, layer: int, kinds: list[tuple[str, Any]], caption: str) -> list[Step]:
+        """Every unit's values as tables beside the map, one step each, with all the layer's units lit."""
         n = self.sizes[layer]
-        half = (n + 1) // 2
         cells = [[f"${j}$"] + [f"${self.s.display(fn(j))}$" for _, fn in kinds] for j in range(1, n + 1)]
         header = ["$j$"] + [f"${head}$" for head, _ in kinds]
-        rows = []
-        for i in range(half):
-            right = cells[i + half] if i + half < n else [""] * len(header)
-            rows.append(cells[i] + right)
-        table = _table(header + header, rows)
-        table["cols"] = Tex("c" * len(header) + "|" + "c" * len(header))
-        return table
+        rings = [(layer, j) for j in range(1, n + 1)]
+        pages = wrap_table(header, cells, TABLE_WIDTH)
+        steps = []
+        for first, last, table in pages:
+            text = caption if len(pages) == 1 else f"{caption.rstrip(':')}, units {first}--{last} of {n}:"
+            steps.append(Step(text, [], rings=rings, table=table))
+        return steps
 
     def forward(self) -> list[Frame]:
         frames = []
@@ -409,12 +462,12 @@ class Deck:
                 steps.append(Step("", rows, rings=[(layer, j)],
                                   edges=[((layer - 1, k), (layer, j)) for k in range(1, self.sizes[layer - 1] + 1)]))
             if not self.small(layer):
-                steps[0].caption = "Unit 1 written out; every unit of the layer:"
+                steps[0].caption = "Unit 1 written out:"
                 zl = self.namer.pre(layer, 1).latex.replace("_{1}", "_{j}")
                 al = self.namer.act(layer, 1).latex.replace("_{1}", "_{j}")
-                steps[0].table = self._value_table(layer, [
+                steps += self._value_tables(layer, [
                     (zl, lambda j, layer=layer: self.unit("pre", layer, j)),
-                    (al, lambda j, layer=layer: self.unit("act", layer, j))])
+                    (al, lambda j, layer=layer: self.unit("act", layer, j))], "Every unit of the layer:")
             frames += self._split(f"Forward pass: {self.layer_word(layer)}", steps)
         loss = self.net.loss_name
         note = (f"Example 1 of {self.net.n_examples} shown; the others go through the same steps."
@@ -432,7 +485,8 @@ class Deck:
         note = ""
         if not self.small(self.L):
             others = self.sizes[self.L]
-            note = f"The other {others - 1} output units follow the same formula."
+            note = ("The other output unit follows the same formula." if others == 2
+                    else f"The other {others - 1} output units follow the same formula.")
         return self._split("Backward pass: the output delta", steps, note)
 
     def hidden_deltas(self, layer: int) -> list[Frame]:
@@ -446,12 +500,13 @@ class Deck:
         edges = [((layer, j), (layer + 1, k)) for j in self.units_of(layer) for k in above]
         steps = [Step(r"Back to the activations (sum over the layer above):", to_act, rings=units, edges=edges),
                  Step(r"Through the local slope:", to_pre, rings=units)]
-        note = ""
         if not self.small(layer):
-            deltas = [self.s.display(self.grad(self.unit("pre", layer, j))) for j in range(1, self.sizes[layer] + 1)]
-            note = (f"Unit 1 shown; the deltas of all {self.sizes[layer]} units: $"
-                    + ", ".join(deltas) + "$.")
-        return self._split(f"Backward pass: {self.layer_word(layer)} deltas", steps, note)
+            zl = self.namer.pre(layer, 1).latex.replace("_{1}", "_{j}")
+            loss = self.net[self.net.loss_name].latex
+            steps += self._value_tables(layer, [
+                (rf"\partial {loss}/\partial {zl}", lambda j: self.grad(self.unit("pre", layer, j)))],
+                f"Unit 1 shown; the deltas of all {self.sizes[layer]} units:")
+        return self._split(f"Backward pass: {self.layer_word(layer)} deltas", steps)
 
     def gradients(self, layer: int) -> list[Frame]:
         params = [p for p in self.net.parameters if p.layer == layer]
@@ -543,7 +598,7 @@ def slides_context(solution: Solution) -> dict[str, Any]:
     net = solution.network
     sizes = "-".join(str(n) for n in deck.sizes)
     acts = sorted({layer.activation_name for layer in net.layers})
-    dg = diagram(net)
+    dg = diagram(net, roomy=True)
     leaves = []
     for kind in ("input", "target"):
         leaves += [f"{q.latex} = {exact_text(solution.value(q.name))}"
@@ -559,7 +614,7 @@ def slides_context(solution: Solution) -> dict[str, Any]:
         # a big network's labelled diagram would shrink below readable: the map instead, described in words
         # edge labels at the footnote size (the handout's are \scriptsize)
         "diagram": Tex(dg.tikz.replace(r"font=\scriptsize", r"font=\footnotesize") if dg.labelled_all
-                       else network_map(net, [])),
+                       else network_map(net, [], width=2.2 * len(deck.sizes))),
         "legend": Tex(dg.legend if dg.labelled_all else _layers_sentence(net)),
         "leaves": Tex(", \\quad ".join(leaves[:6]) + (", \\dots" if len(leaves) > 6 else "")),
         "params": [Tex(", \\; ".join(params[i:i + 3])) for i in range(0, len(params), 3)] if small else [],

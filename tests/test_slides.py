@@ -13,7 +13,7 @@ import pytest
 
 from symbackprop.cli import main
 from symbackprop.generate import new_spec, parse_layers
-from symbackprop.slides import Deck, render_slides
+from symbackprop.slides import TABLE_ROWS, TABLE_WIDTH, Deck, render_slides, wrap_table
 from symbackprop.solution import solve
 from symbackprop.spec import loads_spec
 
@@ -106,6 +106,47 @@ def test_big_network_is_summarised_per_layer(big_solution):
     assert "gradients of this layer" in tex
 
 
+@pytest.fixture(scope="module")
+def bigger_solution():
+    text = new_spec(parse_layers("8,16,16,4"), activation="tanh", loss="half_sse", seed=3)
+    return solve(loads_spec(text))
+
+
+def test_value_tables_wrap_beside_the_map(bigger_solution):
+    """16-unit layers: every unit's values in tables of at most TABLE_ROWS rows, as many column groups
+    side by side as fit beside the map; the deltas of a big hidden layer in a table, not a run-on line."""
+    frames = Deck(bigger_solution).frames()
+    tables = [s.table for f in frames for s in f.steps if s.table]
+    assert len(tables) == 5  # z and a of each layer, the deltas of the two hidden layers
+    for table in tables:
+        assert len(table["rows"]) <= TABLE_ROWS
+        groups = str(table["cols"]).split("|")
+        assert len(groups) >= 2
+        assert len(table["header"]) == sum(map(len, groups))
+    units = sorted(str(r[k]) for t in tables[:1] for r in t["rows"] for k in range(0, len(r), 3) if str(r[k]))
+    assert units == sorted(f"${j}$" for j in range(1, 17))
+    tex = render_slides(bigger_solution)
+    assert "the deltas of all 16 units:" in tex
+    for frame in _frames(tex):
+        assert frame.count(r"\begin{tabular}") <= 1
+
+
+def test_wrap_table_splits_over_frames_when_too_tall():
+    cells = [[f"${j}$", "$0.123$"] for j in range(1, 101)]
+    pages = wrap_table(["$j$", "$x$"], cells, TABLE_WIDTH)
+    assert [(a, b) for a, b, _ in pages][0][0] == 1 and pages[-1][1] == 100
+    assert all(len(t["rows"]) <= TABLE_ROWS for _, _, t in pages)
+    assert sum(b - a + 1 for a, b, _ in pages) == 100
+
+
+def test_diagram_on_slides_has_room_for_word_labels_and_apart_bias_labels():
+    tex = render_slides(solve(ROOT / "examples" / "mazur.toml"))
+    frame = _frames(tex)[1]
+    assert "inner sep=2.5pt" in frame  # the circle grows around out_{h_1}
+    positions = re.findall(r"\(bias1\) -- node\[lab, pos=([0-9.]+)\]", frame)
+    assert len(positions) == 2 and len(set(positions)) == 2  # the two b_1 labels are not on top of each other
+
+
 def test_cli_writes_tex(tmp_path, capsys):
     assert main(["slides", "-o", str(tmp_path)]) == 0
     assert capsys.readouterr().out.strip() == str(tmp_path / "lecture-slides.tex")
@@ -135,14 +176,16 @@ def test_every_network_example_is_checked():
     assert "lecture_printed_answers.toml" not in names
 
 
-@pytest.mark.parametrize("case", ["builtin", "big", *_network_specs()])
+@pytest.mark.parametrize("case", ["builtin", "big", "bigger", *_network_specs()])
 def test_decks_compile_without_overfull_boxes(case, tmp_path, capsys):
-    """The built-in lecture, ``new --layers 4,8,8,2 --activation tanh`` and every example network spec."""
+    """The built-in lecture, ``new --layers 4,8,8,2 --activation tanh``, ``new --layers 8,16,16,4
+    --activation tanh --seed 3`` (16-unit layers: value tables over two frames) and every example network spec."""
     _need_tex()
     if case == "builtin":
         solution = solve()
-    elif case == "big":
-        assert main(["new", "--layers", "4,8,8,2", "--activation", "tanh"]) == 0
+    elif case in ("big", "bigger"):
+        layers = ["4,8,8,2"] if case == "big" else ["8,16,16,4", "--seed", "3"]
+        assert main(["new", "--layers", *layers, "--activation", "tanh"]) == 0
         solution = solve(loads_spec(capsys.readouterr().out))
     else:
         solution = solve(ROOT / "examples" / case)
