@@ -394,7 +394,7 @@ class HandoutContext:
         path = [(0, self.chain_first_input())] if self.chain else []
         units = self._chain_units()
         values = value_labels(self.net, self.s.evaluation.values) if self.edge_values else None
-        dg = diagram(self.net, self.edge_values, path + units, values)
+        dg = diagram(self.net, self.edge_values, path + units, values, roomy=True)
         edges = []
         if not self.big:
             for layer in self.net.layers:
