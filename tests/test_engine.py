@@ -193,3 +193,13 @@ def test_k_steps_loss_history_matches_repeated_updates(tmp_path):
 def test_examples_all_proven(stem):
     s = solve(EXAMPLES / f"{stem}.toml")
     assert s.derivation.all_proven
+
+
+def test_package_api_exports():
+    import symbackprop
+    from symbackprop import load_spec, solve
+
+    assert solve(load_spec()).display("dE/dw5") == "0.028"
+    assert symbackprop.__version__ == "0.1.0"
+    with pytest.raises(AttributeError):
+        symbackprop.nonexistent  # noqa: B018
