@@ -349,7 +349,7 @@ class Drawer:
             for e in range(1, network.n_examples + 1):
                 for j in range(1, layer.size + 1):
                     a, z = network.activation_symbol(layer.index, j, e), network.pre_symbol(layer.index, j, e)
-                    self.slopes.append(compiler(sympy.sympify(fn.local_slope(a, z))))
+                    self.slopes.append(compiler(fn.local_slope(a, z)))
         self.grad_layers: list[list[int]] = []
         asked_grads = {n for group, names in self.asked if group == "gradients" for n in names}
         for layer in network.layers:
