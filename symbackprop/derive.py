@@ -32,7 +32,7 @@ from sympy import Expr, KroneckerDelta, Symbol
 from .activations import expo
 from .errors import DerivationMismatch
 from .naming import Name, Namer
-from .network import Network, Quantity, add_post_update, build_network
+from .network import Network, add_post_update, build_network
 from .spec import Spec
 
 #: Networks with at most this many parameters get a fully symbolic proof.
@@ -103,10 +103,8 @@ def _add_backward(network: Network) -> None:
                                     for k in range(last.size)])
             else:
                 chain = sympy.Mul(d_outs[j - 1], f.local_slope(outs[j - 1], pres[j - 1]), evaluate=False)
-            explicit = _closed_form(network, chain, outs, targets, d_outs)
-            symbol = network.add(_grad_name(network, namer.pre(last.index, j), e), "d_pre", chain,
-                                 layer=last.index, unit=j, example=e)
-            network.replace(_with_explicit(network.by_symbol[symbol], explicit))
+            network.add(_grad_name(network, namer.pre(last.index, j), e), "d_pre", chain,
+                        _closed_form(network, chain, outs, targets, d_outs), layer=last.index, unit=j, example=e)
         # hidden layers, top down
         for layer in reversed(network.layers[:-1]):
             above = network.layers[layer.index]  # layers are 1-based: index l is layer l+1
@@ -142,10 +140,6 @@ def _add_backward(network: Network) -> None:
 
 def _grad_name(network: Network, base: Name, e: int) -> Name:
     return network.namer.grad(network.example_name(base, e))
-
-
-def _with_explicit(q: Quantity, explicit: Expr) -> Quantity:
-    return Quantity(q.name, q.latex, q.symbol, q.kind, q.definition, explicit, q.layer, q.unit, q.example)
 
 
 def _closed_form(network: Network, chain: Expr, outs: list[Symbol], targets: list[Symbol],

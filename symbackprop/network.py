@@ -86,19 +86,16 @@ class Network:
     by_symbol: dict[Symbol, Quantity] = field(default_factory=dict)
 
     # -- registry -------------------------------------------------------------
-    def add(self, name: Name, kind: str, definition: Expr | None = None, **where: int | None) -> Symbol:
+    def add(self, name: Name, kind: str, definition: Expr | None = None, explicit: Expr | None = None,
+            **where: int | None) -> Symbol:
         symbol = Symbol(name.ascii, real=True)
-        quantity = Quantity(name.ascii, name.latex, symbol, kind, definition, **where)
+        quantity = Quantity(name.ascii, name.latex, symbol, kind, definition, explicit, **where)
         if name.ascii in self.quantities:
             raise SpecError(f"{self.spec.source}: notation: two quantities would both be called "
                             f"{name.ascii!r}; choose different letters")
         self.quantities[name.ascii] = quantity
         self.by_symbol[symbol] = quantity
         return symbol
-
-    def replace(self, quantity: Quantity) -> None:
-        self.quantities[quantity.name] = quantity
-        self.by_symbol[quantity.symbol] = quantity
 
     def __getitem__(self, name: str) -> Quantity:
         return self.quantities[name]
