@@ -70,15 +70,18 @@ def display(value: Decimal | sympy.Rational | Fraction | int, decimals: int) -> 
 
 
 def full_text(value: Decimal, digits: int = FULL_DIGITS) -> str:
-    """``digits`` significant digits, in plain notation where reasonable (for export)."""
+    """``digits`` significant digits (export's ``value``), half-up; plain notation where reasonable.
+
+    Exact values keep their trailing zeros: ``0.3775`` prints as ``0.3775000...0`` with ``digits``
+    significant digits, so every value carries the same stated precision.
+    """
     if value.is_zero():
         return "0"
     with localcontext(Context(prec=digits, rounding=ROUND_HALF_UP, Emax=999_999, Emin=-999_999)):
         rounded = +value
-    text = f"{rounded:f}" if -30 < rounded.adjusted() < 30 else f"{rounded:e}"
-    if "." in text and "e" not in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    if rounded.adjusted() >= digits or rounded.adjusted() <= -30:
+        return f"{rounded:.{digits - 1}e}"
+    return f"{rounded:.{max(0, digits - 1 - rounded.adjusted())}f}"
 
 
 def significant(value: Decimal, digits: int) -> str:

@@ -40,16 +40,17 @@ def test_export_json(capsys):
     assert q["dE/dw5"]["display"] == "0.028"
     assert q["dE/dw5"]["latex"] == r"\frac{\partial E}{\partial w_{5}}"
     assert q["dE/dw5"]["formula"] == r"\frac{\partial E}{\partial z_{o}} h_{1}"
-    digits = q["dE/dw5"]["value"].lstrip("0.").replace(".", "")
-    assert len(digits) >= 30 and q["dE/dw5"]["value"].startswith("0.02785931616498737129702940119")
-    assert q["z_h1"]["value"] == "0.3775" and q["z_h1"]["exact"] is True
+    for item in data["quantities"]:  # every value carries at least 30 significant digits
+        assert len(item["value"].lstrip("-0.").replace(".", "")) >= 30, item["name"]
+    assert q["dE/dw5"]["value"].startswith("0.02785931616498737129702940119")
+    assert q["z_h1"]["value"] == "0.3775" + "0" * 36 and q["z_h1"]["exact"] is True  # exact: 40 digits
     net = data["network"]
-    assert net["loss"] == "half_sse" and net["learning_rate"] == "0.5"
+    assert net["loss"] == "half_sse" and net["learning_rate"] == "0.5" + "0" * 39
     assert [u["act"] for u in net["units"]] == ["x1", "x2", "h1", "h2", "yhat"]
     assert net["units"][2] == {"layer": 1, "unit": 1, "activation": "sigmoid", "act": "h1", "pre": "z_h1"}
     w5 = next(p for p in net["parameters"] if p["name"] == "w5")
     assert w5 == {"name": "w5", "kind": "weight", "layer": 2, "to_units": [1], "from_unit": 1,
-                  "frozen": False, "value": "0.4"}
+                  "frozen": False, "value": "0.4" + "0" * 39}
     assert len(data["proofs"]) == 9
 
 

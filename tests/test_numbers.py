@@ -52,5 +52,7 @@ def test_round_half_up_returns_exact_decimal():
 def test_full_and_significant_text():
     assert full_text(Decimal("0.031592199095520256692899237269213000001075661")) == \
         "0.03159219909552025669289923726921300000108"
+    assert full_text(Decimal("0.3775")) == "0.3775" + "0" * 36  # exact values keep their zeros
+    assert full_text(Decimal("-1E-35")) == "-1." + "0" * 39 + "e-35"
     assert significant(Decimal("0.00045324879534"), 3) == "0.000453"
     assert significant(Decimal("0.0000226624"), 3) == "2.27e-5"
