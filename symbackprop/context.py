@@ -39,9 +39,11 @@ from .solution import Solution
 from .spec import loads_spec
 from .walkthrough import (
     ROW_WIDTH,
+    break_row,
     exact_text,
     expression_line,
     expression_value,
+    pieces_of,
     print_terms,
     product_line,
     quantity_line,
@@ -54,6 +56,9 @@ SECTIONS = ("problem", "activation", "diagram", "forward", "equations", "walkthr
             "summary", "update", "reference", "verification")
 #: what side-by-side lines may add up to (``visible_width`` overestimates short lines)
 PAIR_WIDTH = 80
+#: a row of three equations joined with ``\quad`` (a fraction's bar and the quads are wide: 84 units measured 483 pt
+#: on the 465 pt text width, 67 units 385 pt); wider, they go on aligned rows of their own
+JOINED_WIDTH = 76
 #: larger networks get the per-layer matrix form and tables instead of one equation per parameter
 MAX_PARAMS_SMALL = 40
 MAX_LAYER_PARAMS_SMALL = 12
@@ -461,33 +466,56 @@ class HandoutContext:
                 for j in range(1, layer.size + 1):
                     a, z = self.unit("act", layer.index, j, e), self.unit("pre", layer.index, j, e)
                     da, dz = self.grad(a.name), self.grad(z.name)
-                    if layer is last:
-                        if last.elementwise is not None:
-                            slope = last.elementwise.local_slope(a.symbol, z.symbol)
-                            rows.append(rf"{da.latex} &= {self.f(da.name)}, \quad {partial(a.latex, z.latex)} = "
-                                        rf"{self.printer.doprint(slope)}, \quad "
-                                        rf"\boxed{{{dz.latex} = {self.f(dz.name, explicit=True)}}}")
-                        else:
-                            rows.append(rf"{da.latex} &= {self.f(da.name)}")
-                            rows.append(rf"\boxed{{{dz.latex} = {self.f(dz.name, explicit=True)}}} "
-                                        r"&\quad \text{(softmax: summed over its Jacobian)}")
-                    else:
-                        f = layer.elementwise
-                        assert f is not None
-                        slope = f.local_slope(a.symbol, z.symbol)
-                        rows.append(rf"{da.latex} &= {self.f(da.name)}, \quad {partial(a.latex, z.latex)} = "
-                                    rf"{self.printer.doprint(slope)}, \quad \boxed{{{dz.latex} = {self.f(dz.name)}}}")
+                    explicit = layer is last
+                    if layer is last and last.elementwise is None:
+                        rows += break_row(rf"{da.latex} &= {self.f(da.name)}")
+                        one = (rf"\boxed{{{dz.latex} = {self.f(dz.name, explicit=True)}}} "
+                               r"&\quad \text{(softmax: summed over its Jacobian)}")
+                        rows += [one] if visible_width(one) <= ROW_WIDTH else self._boxed_rows(
+                            dz, explicit, r"\text{(softmax: summed over its Jacobian)}")
+                        continue
+                    f = layer.elementwise
+                    assert f is not None
+                    slope = self.printer.doprint(f.local_slope(a.symbol, z.symbol))
+                    one = (rf"{da.latex} &= {self.f(da.name)}, \quad {partial(a.latex, z.latex)} = {slope}, \quad "
+                           rf"\boxed{{{dz.latex} = {self.f(dz.name, explicit)}}}")
+                    if visible_width(one) <= JOINED_WIDTH:
+                        rows.append(one)
+                        continue
+                    # too wide for one row: the three equations on aligned rows of their own
+                    rows += break_row(rf"{da.latex} &= {self.f(da.name)}")
+                    rows += break_row(rf"{partial(a.latex, z.latex)} &= {slope}")
+                    rows += self._boxed_rows(dz, explicit)
                 parts.append({"label": Tex(f"Example {e}" if self.n_ex > 1 else ""), "block": block(rows)})
             boxed = []
             for p in self.params_of(layer.index):
                 g = self.grad(p.name)
                 boxed.append(rf"\boxed{{{g.latex} = {self.f(g.name)}}}")
             per_row = 3 if self.n_ex == 1 and not self.spec.shared_bias else (2 if self.n_ex <= 2 else 1)
+            while per_row > 1 and any(visible_width(r) > PAIR_WIDTH for r in pack(boxed, per_row)):
+                per_row -= 1
             grads = block(pack(boxed, per_row), env="gather")
             title = self.layer_title(layer.index)
             groups.append({"title": Tex(title), "parts": parts, "grads": grads,
                            "sum_note": self._sum_note(layer.index)})
         return {"big": False, "groups": groups}
+
+    def _boxed_rows(self, dz: Quantity, explicit: bool, note: str = "") -> list[str]:
+        """``dz &= [formula]`` (the closed form boxed), the box over several aligned rows when the formula
+        is too wide for one; ``note`` after it, or on a row of its own when the row has no room."""
+        expr = dz.explicit if explicit and dz.explicit is not None else dz.definition
+        assert expr is not None
+        lead = f"{dz.latex} &= "
+        formula = self.printer.doprint(expr)
+        rows = [rf"{lead}\boxed{{{formula}}}"]
+        room = ROW_WIDTH - visible_width(lead) - 2
+        if visible_width(formula) > room:
+            lines = break_row("&" + formula, room)
+            rows = [lead + r"\boxed{\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}}"]
+        if note:
+            last = rows[-1] + r" \quad " + note
+            rows[-1:] = [last] if visible_width(last) <= ROW_WIDTH else [rows[-1], r"&\quad " + note]
+        return rows
 
     def _sum_note(self, layer: int) -> Tex:
         notes = []
@@ -615,16 +643,21 @@ class HandoutContext:
         numeric[0] = numeric[0].lstrip()
         stage = substituted_factors(self.s, c)
         if stage:  # factors side by side while they fit a row, then on under a \quad
-            rows_of: list[list[str]] = [[]]
+            room = ROW_WIDTH - visible_width(rf"{lhs} &\quad") - 2
+            # (joiner, text): a factor too wide for a row by itself is cut between its terms (inside \Bigl( \Bigr))
+            tokens = [(r" \cdot " if i else "", piece) if k == 0 else (" ", piece)
+                      for i, part in enumerate(stage)
+                      for k, piece in enumerate(pieces_of(part, room) if visible_width(part) > room else [part])]
+            rows_of: list[list[tuple[str, str]]] = [[]]
             used = visible_width(f"{lhs} &= ")
-            for part in stage:
+            for joiner, part in tokens:
                 if rows_of[-1] and used + visible_width(part) + 2 > ROW_WIDTH:
                     rows_of.append([])
                     used = visible_width(rf"{lhs} &\quad")
-                rows_of[-1].append(part)
+                rows_of[-1].append((joiner if rows_of[-1] or joiner == " " else joiner.lstrip(), part))
                 used += visible_width(part) + 2
-            numeric = [f"{lhs} &= " + r" \cdot ".join(rows_of[0]),
-                       *(r"&\quad \cdot " + r" \cdot ".join(row) for row in rows_of[1:]), *numeric]
+            texts = ["".join(j + t for j, t in row).strip() for row in rows_of]
+            numeric = [f"{lhs} &= " + texts[0], *(r"&\quad " + t for t in texts[1:]), *numeric]
         else:
             numeric[0] = f"{lhs} {numeric[0]}"
         final = rf"&\to \boxed{{{c.gradient}}} \quad \text{{({self.d} d.p.)}}" if c.single_path else ""

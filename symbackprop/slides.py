@@ -30,6 +30,7 @@ from .network import Network
 from .numbers import significant
 from .render import Tex, header_comment, render_tex
 from .solution import Solution
+from .walkthrough import break_row as _break_row
 from .walkthrough import exact_text, print_terms, quantity_line, result_latex, visible_width
 
 #: a layer with more units (or more inputs) than this is summarised on the slides
@@ -182,46 +183,6 @@ def row_height(row: str) -> float:
 
 
 _NESTED_POWER = re.compile(r"\\right\)\^\{[^{}]*\}\s*\\right\)")
-_TOKEN = re.compile(r"\\left\(|\\right\)|\\Bigl\(|\\Bigr\)|[{}]| \+ | - | \\cdot | = ")
-_OPEN = ("{", r"\left(", r"\Bigl(")
-
-
-def _pieces(body: str, width: float = 0) -> list[str]:
-    """``body`` cut before each `` + ``, `` - `` and `` = `` outside brackets and braces; a piece wider
-    than ``width`` is cut again before its `` \\cdot `` (a sum breaks between terms before it breaks a term)."""
-    pieces = _cut(body, ("+", "-", "="))
-    return [part for piece in pieces
-            for part in (_cut(piece, ("\\cdot",)) if row_width(piece) > width else [piece])]
-
-
-def _cut(body: str, ops: tuple[str, ...]) -> list[str]:
-    pieces, start, level = [], 0, 0
-    for m in _TOKEN.finditer(body):
-        token = m.group()
-        if token in _OPEN:
-            level += 1
-        elif token.strip() in ("}", r"\right)", r"\Bigr)"):
-            level -= 1
-        elif level == 0 and m.start() > start and token.strip() in ops:
-            pieces.append(body[start:m.start()])
-            start = m.start() + 1
-    pieces.append(body[start:])
-    return pieces
-
-
-def _balanced(text: str) -> bool:
-    """No bracket of ``text`` closes one opened before it (``a\\right) + \\left(b`` is not balanced)."""
-    level = 0
-    for m in _TOKEN.finditer(text):
-        if m.group() in _OPEN:
-            level += 1
-        elif m.group() in ("}", r"\right)", r"\Bigr)"):
-            level -= 1
-            if level < 0:
-                return False
-    return level == 0
-
-
 def _note_height(note: str) -> float:
     """A frame's note in ``\\footnotesize`` (about 55 characters a line beside the map) and its gap."""
     return 0.5 + 0.6 * -(-len(note) // 55)
@@ -238,42 +199,8 @@ def align_width(rows: list[str]) -> float:
 
 
 def break_row(row: str, width: float, indent: float = 0) -> list[str]:
-    """An aligned row too wide for ``width`` over several rows, cut between terms or factors.
-
-    ``lhs &= a \\cdot b \\cdot c = r`` becomes ``lhs &= a \\cdot b`` / ``&\\quad \\cdot c = r``; a row that is
-    one big bracket, ``-\\left(t_1 + ... \\right)``, is cut inside it (``\\Bigl( ... \\Bigr)``, which may span
-    rows).  A piece ``= r`` that starts a row is aligned at the ``=``.  Rows that fit are kept as they are.
-    ``indent`` is the width of the left-hand side column, which a row starting at ``&`` sits beside too.
-    """
-    amp = row.find("&")
-    if amp < 0 or row_width(row) + (indent if amp == 0 else 0) <= width:
-        return [row]
-    lead, body = row[:amp + 1], row[amp + 1:]
-    if body.startswith("= "):
-        lead, body = lead + "= ", body[2:]
-    room = width - indent - row_width(r"\quad")  # what a continuation row holds
-    pieces = _pieces(body, room)
-    if len(pieces) == 1:  # one bracket around everything: cut inside it
-        m = re.match(r"(-?)\\left\((.*)\\right\)$", body)
-        if m is None or not _balanced(m.group(2)):
-            return [row]
-        pieces = _pieces(m.group(2), room)
-        pieces[0] = m.group(1) + r"\Bigl(" + pieces[0]
-        pieces[-1] += r"\Bigr)"
-    rows: list[list[str]] = [[]]
-    used = row_width(lead) + (indent if amp == 0 else 0)
-    for piece in pieces:
-        w = row_width(piece)
-        if rows[-1] and used + w > width:
-            rows.append([])
-            used = indent + row_width(r"\quad")
-        rows[-1].append(piece)
-        used += w
-    out = [lead + " ".join(rows[0])]
-    for chunk in rows[1:]:
-        text = " ".join(chunk)
-        out.append("&" + text if text.startswith("= ") else r"&\quad " + text)
-    return out
+    """``walkthrough.break_row`` measured with ``row_width`` (display fractions on slides)."""
+    return _break_row(row, width, indent, measure=row_width)
 
 
 def table_height(table: dict[str, Any] | None) -> float:
@@ -534,8 +461,8 @@ class Deck:
         # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
         braces = [rf"\underbrace{{{f.partial}}}_{{\textstyle {f.formula}}}" for f in c.factors]
         per_row = 4 if len(braces) > 6 else 3
-        chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
         lhs = c.grad_latex if c.single_path else r"\text{one path}"
+        chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
         rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
         rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
         numeric = c.line.rows(lead="&= ", width=WIDE)
