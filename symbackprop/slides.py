@@ -461,6 +461,10 @@ class Deck:
         # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
         braces = [rf"\underbrace{{{f.partial}}}_{{\textstyle {f.formula}}}" for f in c.factors]
         per_row = 4 if len(braces) > 6 else 3
+        # the labels under the braces sit side by side: a long one (softmax's delta) needs fewer a row
+        widths = [row_width(f.formula) + 2 for f in c.factors]
+        while per_row > 1 and any(sum(widths[i:i + per_row]) > WIDE for i in range(0, len(widths), per_row)):
+            per_row -= 1
         lhs = c.grad_latex if c.single_path else r"\text{one path}"
         chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
         rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]

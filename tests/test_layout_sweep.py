@@ -83,7 +83,4 @@ def overfull() -> dict[tuple[str, str], list[str]]:
 @pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("case", CASES, ids=_id)
 def test_no_overfull_boxes(tex, overfull, case, kind, request):
-    if kind == "slides" and _id(case) == "leaky_relu-half_sse-softmax-3,2,3-s4":
-        # the chain frame's underbraces (3 a row, a long softmax label) are 4.6 pt too wide: not fixed yet
-        request.applymarker(pytest.mark.xfail(strict=True, reason="deck chain frame: brace rows by count"))
     assert overfull[(_id(case), kind)] == []
