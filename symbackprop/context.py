@@ -31,7 +31,7 @@ from .derive import derive
 from .diagram import diagram, value_labels
 from .errors import DerivationMismatch
 from .generate import new_spec
-from .latex import BackpropPrinter, partial
+from .latex import ACTIVATION_LATEX, BackpropPrinter, partial
 from .network import Network, Parameter, Quantity
 from .numbers import display, significant
 from .render import Tex
@@ -297,9 +297,7 @@ class HandoutContext:
 
     @staticmethod
     def _activation_symbol(name: str) -> str:
-        return {"sigmoid": r"\sigma(\cdot)", "tanh": r"\tanh(\cdot)", "relu": r"\operatorname{relu}(\cdot)",
-                "leaky_relu": r"\operatorname{lrelu}(\cdot)", "softplus": r"\operatorname{softplus}(\cdot)",
-                "identity": r"f(z) = z", "softmax": r"\operatorname{softmax}(\cdot)"}[name]
+        return "f(z) = z" if name == "identity" else ACTIVATION_LATEX[name] + r"(\cdot)"
 
     def neuron_equations(self) -> dict[str, Any]:
         net = self.net
@@ -307,7 +305,7 @@ class HandoutContext:
             rows = []
             for layer in net.layers:
                 prev = r"\mathbf{x}" if layer.index == 1 else rf"\mathbf{{a}}^{{({layer.index - 1})}}"
-                act = self._vector_activation(layer.activation_name)
+                act = ACTIVATION_LATEX[layer.activation_name]
                 rows.append(rf"\mathbf{{z}}^{{({layer.index})}} &= W^{{({layer.index})}} {prev} + "
                             rf"\mathbf{{b}}^{{({layer.index})}}, & \mathbf{{a}}^{{({layer.index})}} &= "
                             rf"{act}(\mathbf{{z}}^{{({layer.index})}})")
@@ -337,12 +335,6 @@ class HandoutContext:
 
     def _w_generic(self) -> str:
         return r"w^{(l)}_{jk}"
-
-    @staticmethod
-    def _vector_activation(name: str) -> str:
-        return {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{relu}",
-                "leaky_relu": r"\operatorname{lrelu}", "softplus": r"\operatorname{softplus}",
-                "identity": r"\operatorname{id}", "softmax": r"\operatorname{softmax}"}[name]
 
     # -- 2. activations -----------------------------------------------------------------
     def section_activation(self) -> dict[str, Any]:

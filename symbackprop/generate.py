@@ -114,7 +114,6 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
 
 def _hits_a_kink(spec: Spec) -> bool:
     """Whether a relu/leaky_relu pre-activation is exactly 0 (only reachable through exact layers)."""
-    values = iter(spec.parameters.values())
     for example in spec.examples:
         a = [Fraction(int(x.p), int(x.q)) for x in example.inputs]
         values = iter(spec.parameters.values())

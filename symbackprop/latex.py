@@ -20,6 +20,12 @@ from sympy.printing.precedence import PRECEDENCE, precedence
 
 from .network import Network
 
+#: How each activation's name is written (the printer, the glossary and the matrix form share it).
+ACTIVATION_LATEX = {
+    "sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{relu}", "leaky_relu": r"\operatorname{lrelu}",
+    "softplus": r"\operatorname{softplus}", "identity": r"\operatorname{id}", "softmax": r"\operatorname{softmax}",
+}
+
 
 class BackpropPrinter(LatexPrinter):
     """LaTeX for one network's expressions."""
@@ -41,16 +47,16 @@ class BackpropPrinter(LatexPrinter):
         return rf"{name}\left({self._print(expr.args[0])}\right)"
 
     def _print_sigma(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
-        return self._with_power(self._function(r"\sigma", expr), exp)
+        return self._with_power(self._function(ACTIVATION_LATEX["sigmoid"], expr), exp)
 
     def _print_relu(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
-        return self._with_power(self._function(r"\operatorname{relu}", expr), exp)
+        return self._with_power(self._function(ACTIVATION_LATEX["relu"], expr), exp)
 
     def _print_softplus(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
-        return self._with_power(self._function(r"\operatorname{softplus}", expr), exp)
+        return self._with_power(self._function(ACTIVATION_LATEX["softplus"], expr), exp)
 
     def _print_leaky_relu(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
-        return self._with_power(self._function(r"\operatorname{lrelu}", expr), exp)
+        return self._with_power(self._function(ACTIVATION_LATEX["leaky_relu"], expr), exp)
 
     def _print_expo(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
         return self._with_power(rf"e^{{{self._print(expr.args[0])}}}", exp)
@@ -110,7 +116,7 @@ class BackpropPrinter(LatexPrinter):
         return self._print(factors[0]) if len(factors) == 1 else self._juxtapose(factors)
 
     def _print_tanh(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
-        return self._with_power(self._function(r"\tanh", expr), exp)
+        return self._with_power(self._function(ACTIVATION_LATEX["tanh"], expr), exp)
 
     def _print_log(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
         return self._with_power(rf"\ln\left({self._print(expr.args[0])}\right)", exp)
