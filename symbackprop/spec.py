@@ -19,6 +19,7 @@ import sympy
 
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import SpecError
+from .files import MAX_INPUT_BYTES, read_capped
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
 
@@ -84,11 +85,13 @@ def load_spec(path: str | Path | None = None) -> Spec:
         return loads_spec(lecture_text(), source="built-in lecture network")
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_capped(path)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
     except OSError as err:
         raise SpecError(f"{path}: cannot read spec file ({err.strerror})") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise SpecError(f"{path}: too large (a spec file may have at most {MAX_INPUT_BYTES:,} bytes)")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
