@@ -41,8 +41,9 @@ unfair or the exercise trivial:
   (or ``allow_loss_increase``, which accepts any loss after the step);
 * **duplicate**: the same values as an earlier variant.
 
-The set is written into a temporary folder next to the target and moved into
-place at the end, so an error never leaves a half-written set.
+The set is written into a hidden temporary folder inside the (locked) target
+and moved into place at the end, so an error never leaves a half-written set;
+an earlier set is recognised by its marker and never loses a file (see examdir).
 """
 
 from __future__ import annotations

@@ -61,25 +61,32 @@ def _nearest_existing(path: Path) -> Path:
     return Path(".")
 
 
+def _folder_problem(folder: Path) -> str | None:
+    """Why files cannot be written into ``folder`` (made when missing), or None."""
+    existing = _nearest_existing(folder)
+    if not existing.is_dir():
+        return f"{existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot write in {existing}: permission denied"
+    return None
+
+
 def check_output_folder(folder: str | Path, what: str = "-o") -> Path:
     """Fail early (before any work) when ``folder`` cannot be an output folder: a file is in the way,
     or the nearest existing folder is not writable."""
     folder = Path(folder)
-    existing = _nearest_existing(folder)
-    if not existing.is_dir():
-        where = "is a file" if existing == folder else f"is not a folder ({existing} is a file)"
-        raise OutputError(f"{what} {folder}: {where}; give a folder")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        raise OutputError(f"{what} {folder}: cannot write in {existing}: permission denied")
+    problem = _folder_problem(folder)
+    if problem:
+        raise OutputError(f"{what} {folder}: {problem}")
     return folder
 
 
 def check_output_file(path: str | Path, what: str = "-o") -> Path:
     """Fail early when ``path`` cannot be written as a file: it is a folder, or its folder cannot be made."""
     path = Path(path)
-    if path.is_dir():
-        raise OutputError(f"{what} {path}: is a folder; give a file name")
-    check_output_folder(path.parent, what=f"{what} {path}: the folder")
+    problem = "is a folder; give a file name" if path.is_dir() else _folder_problem(path.parent)
+    if problem:
+        raise OutputError(f"{what} {path}: {problem}")
     return path
 
 
