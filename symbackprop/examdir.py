@@ -167,7 +167,11 @@ def _remove_empty(folder: Path) -> None:
 
 @contextmanager
 def staging(target: Target) -> Iterator[Path]:
-    """A hidden temporary folder inside the target; removed whatever happens."""
+    """A hidden temporary folder inside the target; removed whatever happens (and those of killed
+    runs with it: under the lock no other run is using them)."""
+    for stale in target.path.glob(f"{TMP_PREFIX}*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
     try:
         tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=target.path))
     except OSError as err:

@@ -246,6 +246,15 @@ def test_dot_and_dot_dot_work_and_leave_nothing_behind(tmp_path, capsys, monkeyp
     one_line_error(err, "-o .: exists and is not an exam set")
 
 
+def test_a_killed_run_leaves_a_temporary_folder_the_next_run_removes(tmp_path, capsys):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    (folder / ".symbackprop-tmp-abc123" / "questions").mkdir(parents=True)
+    (folder / ".symbackprop-tmp-abc123" / "questions" / "v001.tex").write_text("half")
+    written = _set(capsys, folder)
+    assert not any(".symbackprop-tmp-" in rel for rel in written) and "index.csv" in written
+
+
 def test_a_second_run_into_a_locked_folder_fails_at_once(tmp_path, capsys):
     folder = tmp_path / "set"
     with locked_target(folder):  # another run holds the folder
