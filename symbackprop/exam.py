@@ -74,7 +74,7 @@ from .numbers import display, parse_decimal_text, round_half_up, to_decimal
 from .numeric import Compiler, compile_network, leaf_values
 from .render import Tex, header_comment, render_tex, tex_escape
 from .solution import Solution, solve
-from .spec import Example, Spec, lecture_text, load_spec
+from .spec import Example, Spec, lecture_text, load_spec, loads_spec, read_spec_text
 
 __all__ = ["ASK_GROUPS", "ExamError", "ExamSet", "ExamSettings", "Grid", "PdfJob", "Student", "Variant",
            "asked_names", "pdf_jobs", "build_exam", "exam_settings", "load_roster", "parse_ask", "write_exam"]
@@ -166,15 +166,18 @@ _SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_satur
                    "allow_loss_increase", "allow_unchanged_loss", "tie_margin", "early_rounding", "max_draws", "vary")
 
 
-def exam_settings(spec_path: str | Path | None) -> ExamSettings:
-    """The ``[exam]`` table of the spec file (defaults when there is none)."""
+def exam_settings(spec_path: str | Path | None, text: str | None = None) -> ExamSettings:
+    """The ``[exam]`` table of the spec file, or of its ``text`` when read already (defaults when there
+    is none)."""
     if spec_path is None:
         text, source = lecture_text(), "built-in lecture network"
-    else:
+    elif text is None:
         try:
             text, source = read_capped(spec_path).decode("utf-8"), str(spec_path)
         except (OSError, UnicodeDecodeError):
             text, source = "", str(spec_path)  # load_spec reports the file problem
+    else:
+        source = str(spec_path)
     try:
         data = tomllib.loads(text, parse_float=str)
     except tomllib.TOMLDecodeError:
@@ -771,10 +774,11 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
         raise ExamError(f"--variants must be at least 1, got {count}")
     if count > MAX_VARIANTS:
         raise ExamError(f"--variants: at most {MAX_VARIANTS}, got {count}")
+    text = read_spec_text(spec_path) if spec_path is not None and (spec is None or settings is None) else None
     if spec is None:
-        spec = load_spec(spec_path)
+        spec = load_spec(None) if spec_path is None else loads_spec(text or "", source=str(spec_path))
     if settings is None:
-        settings = exam_settings(spec_path)
+        settings = exam_settings(spec_path, text)  # the text read once: a pipe gives it only once
     if ask is not None:
         settings = dataclasses.replace(settings, ask=parse_ask(ask))
     show = _progress_printer() if progress else None

@@ -125,6 +125,26 @@ def test_a_pipe_that_never_ends_is_refused(tmp_path, capsys):
     assert not thread.is_alive() and 0 < len(sent) * 16 * 4096 < 4 * MAX_INPUT_BYTES
 
 
+def test_an_exam_spec_from_a_pipe_is_read_once_with_its_exam_table(tmp_path, capsys):
+    spec = ROOT / "examples" / "exam_lecture.toml"
+    fifo = tmp_path / "spec.toml"
+    os.mkfifo(fifo)
+
+    def writer() -> None:
+        with open(fifo, "wb") as out:
+            out.write(spec.read_bytes())
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    with deadline(60):
+        piped = _set(capsys, tmp_path / "piped", str(fifo), "--variants", "2")
+    thread.join(5)
+    from_file = _set(capsys, tmp_path / "file", str(spec), "--variants", "2")
+    # the [exam] table (its ranges and overrides) came through: the same variants as from the file
+    assert piped["answers/v001.toml"] == from_file["answers/v001.toml"]
+    assert piped["variants/v002.toml"] == from_file["variants/v002.toml"]
+
+
 # -- items 1-3: the exam folder ----------------------------------------------------------------------
 
 def test_a_folder_with_an_index_csv_is_not_an_exam_set(tmp_path, capsys):
