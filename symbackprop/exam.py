@@ -74,7 +74,7 @@ from .numbers import display, parse_decimal_text, round_half_up, to_decimal
 from .numeric import Compiler, compile_network, leaf_values
 from .render import Tex, header_comment, render_tex, tex_escape
 from .solution import Solution, solve
-from .spec import Example, Spec, lecture_text, load_spec, loads_spec, read_spec_text
+from .spec import Example, Spec, lecture_text, load_spec
 
 __all__ = ["ASK_GROUPS", "ExamError", "ExamSet", "ExamSettings", "Grid", "PdfJob", "Student", "Variant",
            "asked_names", "pdf_jobs", "build_exam", "exam_settings", "load_roster", "parse_ask", "write_exam"]
@@ -774,6 +774,8 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
         raise ExamError(f"--variants must be at least 1, got {count}")
     if count > MAX_VARIANTS:
         raise ExamError(f"--variants: at most {MAX_VARIANTS}, got {count}")
+    from .spec import loads_spec, read_spec_text
+
     text = read_spec_text(spec_path) if spec_path is not None and (spec is None or settings is None) else None
     if spec is None:
         spec = load_spec(None) if spec_path is None else loads_spec(text or "", source=str(spec_path))

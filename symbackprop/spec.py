@@ -19,7 +19,6 @@ import sympy
 
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import SpecError
-from .files import MAX_INPUT_BYTES, read_capped
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
 
@@ -88,6 +87,8 @@ def load_spec(path: str | Path | None = None) -> Spec:
 
 def read_spec_text(path: str | Path) -> str:
     """A spec file's text, read once and at most ``MAX_INPUT_BYTES`` (a pipe gives its text once)."""
+    from .files import MAX_INPUT_BYTES, read_capped
+
     path = Path(path)
     try:
         raw = read_capped(path)
