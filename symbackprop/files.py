@@ -39,14 +39,13 @@ def _write(out: BinaryIO, data: bytes) -> None:
     out.write(data)
 
 
+_PROBLEMS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+             errno.EACCES: "permission denied", errno.EPERM: "permission denied",
+             errno.EROFS: "read-only file system"}
+
+
 def _problem(err: OSError) -> str:
-    if err.errno == errno.ENOSPC:
-        return "the disk is full"
-    if err.errno == errno.EDQUOT:
-        return "the disk quota is exceeded"
-    if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "permission denied" if err.errno != errno.EROFS else "read-only file system"
-    return err.strerror or str(err)
+    return _PROBLEMS.get(err.errno or 0) or err.strerror or str(err)
 
 
 def output_error(path: str | Path, err: OSError) -> OutputError:
