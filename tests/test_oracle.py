@@ -26,9 +26,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-import pytest
-
 import oracle
+import pytest
 from oracle import CTX
 
 N_NETWORKS = 220
@@ -335,3 +334,151 @@ def summary(request: pytest.FixtureRequest):
                 reporter.write_line(line)
             else:
                 print(line)
+
+
+# -- the draw covers what it claims ---------------------------------------------------------------
+
+def test_draw_covers_every_feature() -> None:
+    drawn = [random_spec(seed)[1] for seed in range(N_NETWORKS)]
+    keys = Counter(k for f in drawn for k in _feature_keys(f))
+    wanted = ([f"hidden {a}" for a in HIDDEN] + [f"output/loss {o}+{loss}" for o, loss in PAIRS]
+              + [f"outputs {k}" for k in (1, 2, 3)] + [f"hidden layers {k}" for k in (0, 1, 2, 3)]
+              + [f"bias {b}" for b in ("per_neuron", "shared")]
+              + [f"frozen {k}" for k in ("none", "biases", "weights", "names", "names+biases")]
+              + [f"scheme {s}" for s in ("sequential", "indexed")] + [f"examples {k}" for k in (1, 2, 3)]
+              + [f"reduction {r}" for r in ("sum", "mean")] + [f"steps {k}" for k in (1, 2, 3)]
+              + ["renamed letters", "leaky slope", "over 40 parameters"])
+    assert {k: keys[k] for k in wanted if keys[k] < 5} == {}
+    assert min(f.parameters for f in drawn) == 2 and min(f.trainable for f in drawn) <= 1
+    assert sum(f.parameters > 40 for f in drawn) >= 40
+    renamed = Counter(k for text, _ in map(random_spec, range(N_NETWORKS)) for k in RENAMES
+                      if f"\n{k} = " in text)
+    assert all(renamed[k] >= 5 for k in RENAMES), renamed
+
+
+# -- the CLI prints the values the fast path compares ----------------------------------------------
+
+#: small and large (> 40 parameters) networks whose symbolic or local+fd proofs run quickly;
+#: 19 is a softmax + cross_entropy network over 40 parameters (issue 9, defect 1)
+CLI_SEEDS = (0, 2, 7, 4, 24, 34, 19)
+
+
+@pytest.mark.parametrize("seed", CLI_SEEDS)
+def test_cli_export_is_the_fast_export(seed: int, tmp_path, capsys) -> None:
+    """``symbackprop export`` (with every proof) prints what ``engine_export`` returns, and both
+    agree with the oracle."""
+    import json
+
+    from symbackprop.cli import main
+
+    text, _ = random_spec(seed)
+    path = tmp_path / f"network{seed}.toml"
+    path.write_text(text, encoding="utf-8")
+    code = main(["export", str(path)])
+    out, err = capsys.readouterr()
+    if code == 1 and "local rule failed: output delta" in err:
+        pytest.xfail(f"issue 9 defect 1 (softmax + cross_entropy over 40 parameters): {err.strip()}")
+    assert code == 0, err
+    data = json.loads(out)
+    assert all(p["proven"] for p in data["proofs"])
+    values = {q["name"]: q["value"] for q in data["quantities"]}
+    assert (values, data["loss_history"]) == engine_export(text)
+    c = compare(values, data["loss_history"], oracle.evaluate(text))
+    assert not c.problems, c.problems
+
+
+# -- the comparison catches a wrong value ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sample() -> tuple[dict[str, str], list[str], oracle.Result, oracle.Names]:
+    """Network 8 (four layers, relu output, two examples, three steps) exported and evaluated."""
+    text, f = random_spec(8)
+    assert f.examples == 2 and f.steps == 3 and f.parameters > 10
+    values, history = engine_export(text)
+    result = oracle.evaluate(text)
+    assert not compare(values, history, result).problems
+    return values, history, result, oracle.Oracle(text).names
+
+
+def _scaled(text: str, factor: str) -> str:
+    return CTX.nstr(parse(text) * (1 + CTX.mpf(factor)), 40, strip_zeros=False)
+
+
+def _caught(values: dict[str, str], history: list[str], result: oracle.Result) -> list[str]:
+    """The names the comparison flags."""
+    return [p.split(":")[0] for p in compare(values, history, result).problems]
+
+
+def test_a_gradient_wrong_in_its_30th_digit_is_caught(sample) -> None:
+    values, history, result, n = sample
+    name = n.d(n.w(1, 1, 1))
+    wrong = dict(values, **{name: _scaled(values[name], "3e-30")})
+    problems = compare(wrong, history, result).problems
+    assert len(problems) == 1 and problems[0].startswith(f"{name}: export {wrong[name]}")
+    # the tolerance is where it says: a change in the 35th digit is within it
+    assert not compare(dict(values, **{name: _scaled(values[name], "1e-35")}), history, result).problems
+
+
+def test_swapped_values_are_caught(sample) -> None:
+    values, history, result, n = sample
+    a, b = n.d(n.z(1, 1) + "@1"), n.d(n.z(1, 2) + "@1")
+    assert _caught(dict(values, **{a: values[b], b: values[a]}), history, result) == [a, b]
+
+
+def test_a_wrong_sign_an_updated_parameter_and_the_post_update_pass_are_caught(sample) -> None:
+    values, history, result, n = sample
+    d_act, w3, out = n.d(n.a(1, 1) + "@2"), n.w(1, 1, 3) + "'", n.a(4, 1) + "@1'"
+    for name, wrong in ((d_act, f"-{values[d_act]}".replace("--", "")),
+                        (w3, _scaled(values[w3], "1e-25")),
+                        (out, _scaled(values[out], "-1e-20")),
+                        (n.loss_letter + "'", _scaled(values[n.loss_letter + "'"], "1e-29"))):
+        assert _caught(dict(values, **{name: wrong}), history, result) == [name]
+
+
+def test_missing_extra_and_history_errors_are_caught(sample) -> None:
+    values, history, result, n = sample
+    gone = n.z(4, 1) + "@2'"
+    fewer = {k: v for k, v in values.items() if k != gone}
+    assert compare(fewer, history, result).problems == [f"names the oracle has and export lacks: [{gone!r}]"]
+    extra = n.d(n.x(1) + "@1")
+    more = dict(values, **{extra: "0.5"})
+    assert compare(more, history, result).problems == [f"names export has and the oracle lacks: [{extra!r}]"]
+    assert compare(values, history[:-1], result).problems == ["loss_history has 3 entries, the oracle 4"]
+    late = [*history[:-1], _scaled(history[-1], "1e-28")]
+    assert _caught(values, late, result) == ["loss_history[3]"]
+
+
+# -- the oracle itself: a published worked example, and its own finite differences -----------------
+
+def test_oracle_reproduces_the_published_worked_example() -> None:
+    """Matt Mazur, "A Step by Step Backpropagation Example" (2015): the values as published."""
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "examples" / "mazur.toml").read_text(encoding="utf-8")
+    values = oracle.evaluate(text).values
+    published = {"net_h1": "0.3775", "out_h1": "0.593269992", "out_h2": "0.596884378", "net_o1": "1.105905967",
+                 "out_o1": "0.75136507", "out_o2": "0.772928465", "E": "0.298371109",
+                 "dE/dw5": "0.082167041", "w5'": "0.35891648", "w6'": "0.408666186", "w7'": "0.511301270",
+                 "w8'": "0.561370121", "dE/dw1": "0.000438568", "w1'": "0.149780716", "w2'": "0.19956143",
+                 "w3'": "0.24975114", "w4'": "0.29950229"}
+    for name, text in published.items():
+        digits = len(text.split(".")[1])
+        assert abs(values[name] - CTX.mpf(text)) <= CTX.mpf(10) ** -digits / 2, name
+
+
+@pytest.mark.parametrize("seed", (0, 3, 5, 11, 13, 16, 29, 33))
+def test_oracle_gradients_are_the_derivatives_of_its_loss(seed: int) -> None:
+    """The oracle's reverse mode against central differences of its own forward pass (h = 1e-40,
+    100 digits): so that the engine is not compared with a backward pass that shares its error."""
+    text, _ = random_spec(seed)
+    model = oracle.Oracle(text)
+    passes, _, _, grads = model.step(model.params)
+    if any(layer.activation in ("relu", "leaky_relu") and abs(z) < 1e-30
+           for p in passes for layer, zs in zip(model.layers, p.z[1:], strict=True) for z in zs):
+        pytest.skip("a relu unit at its kink: no derivative to difference")
+    h = CTX.mpf("1e-40")
+    for name, value in model.params.items():
+        up, down = dict(model.params), dict(model.params)
+        up[name], down[name] = value + h, value - h
+        slope = (model.step(up)[1] - model.step(down)[1]) / (2 * h)
+        assert abs(slope - grads[name]) <= CTX.mpf("1e-50") * max(1, abs(grads[name])), name
