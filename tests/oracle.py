@@ -183,6 +183,7 @@ class Pass:
 class Result:
     values: dict[str, Any]
     history: list[Any]
+    decimals: int
 
 
 class Oracle:
@@ -202,6 +203,7 @@ class Oracle:
         self.loss_name = data.get("loss", "half_sse")
         self.mean = data.get("reduction", "sum") == "mean"
         self.steps = data.get("steps", 1)
+        self.decimals = data.get("decimals", 3)
         self.eta = number(data["learning_rate"])
         n = self.names
         self.params = {name: number(data["parameters"][name]) for name in self.parameter_names()}
@@ -343,9 +345,24 @@ class Oracle:
                             values[at(n.z(layer_no, j), e) + "'"] = fwd.z[layer_no][j - 1]
                             values[at(n.a(layer_no, j), e) + "'"] = fwd.a[layer_no][j - 1]
             params = self.update(params, grads)
-        return Result(values, history)
+        return Result(values, history, self.decimals)
 
 
 def evaluate(text: str) -> Result:
     """Every quantity of ``symbackprop export`` for the spec ``text``, and the loss history."""
     return Oracle(text).run()
+
+
+def display(value: Any, decimals: int) -> tuple[str, bool]:
+    """The README's display rule, written here: half-up (away from zero) to ``decimals`` places,
+    never ``-0.000``.  Also says whether ``value`` sits on a tie: a value within 1e-40 of a tie
+    is taken to be the exact tie (spec values are short decimals; an irrational number that
+    close to a tie does not occur), which is how a rational tie computed in binary is recognised."""
+    scaled = abs(value) * CTX.mpf(10) ** decimals
+    whole = int(CTX.floor(scaled))
+    rest = scaled - whole
+    tie = abs(rest - CTX.mpf(0.5)) < CTX.mpf("1e-40")
+    units = whole + 1 if tie or rest > 0.5 else whole
+    digits = str(units).rjust(decimals + 1, "0")
+    text = f"{digits[:-decimals]}.{digits[-decimals:]}" if decimals else digits
+    return ("-" + text if value < 0 and units else text), tie
