@@ -179,11 +179,18 @@ class Pass:
     loss: Any
 
 
+#: activations that map rationals to rationals
+RATIONAL = ("identity", "relu", "leaky_relu")
+
+
 @dataclass
 class Result:
     values: dict[str, Any]
     history: list[Any]
     decimals: int
+    #: the names whose value is rational by construction: spec values, and what sums, products
+    #: and quotients of them give through identity, relu and leaky_relu units and a squared loss
+    rational: set[str] = field(default_factory=set)
 
 
 class Oracle:
@@ -318,9 +325,13 @@ class Oracle:
 
         values.update(self.params)
         values["eta"] = self.eta
+        leading = next((i for i, layer in enumerate(self.layers) if layer.activation not in RATIONAL),
+                       len(self.layers))  # layers 1..leading are rational
+        everything = leading == len(self.layers) and self.loss_name in ("half_sse", "mse")
         for e, (x, t) in enumerate(self.examples, start=1):
             values.update({at(n.x(k), e): v for k, v in enumerate(x, start=1)})
             values.update({at(n.t(j), e): v for j, v in enumerate(t, start=1)})
+        rational = set(values)
         passes, loss, backs, grads = self.step(self.params)
         values[n.loss_letter] = loss
         for e, (fwd, (d_a, d_z)) in enumerate(zip(passes, backs, strict=True), start=1):
@@ -328,11 +339,16 @@ class Oracle:
                 for j in range(1, layer.units + 1):
                     values[at(n.z(layer_no, j), e)] = fwd.z[layer_no][j - 1]
                     values[at(n.a(layer_no, j), e)] = fwd.a[layer_no][j - 1]
+                    if layer_no <= leading + 1:
+                        rational.add(at(n.z(layer_no, j), e))
+                    if layer_no <= leading:
+                        rational.add(at(n.a(layer_no, j), e))
                     values[n.d(at(n.a(layer_no, j), e))] = d_a[layer_no][j - 1]
                     values[n.d(at(n.z(layer_no, j), e))] = d_z[layer_no][j - 1]
         values.update({n.d(p): g for p, g in grads.items()})
         params = self.update(self.params, grads)
         values.update({f"{p}'": v for p, v in params.items()})
+        rational.update(f"{p}'" for p in self.frozen)
         history = [loss]
         for k in range(self.steps):
             passes, loss, _, grads = self.step(params)
@@ -345,7 +361,7 @@ class Oracle:
                             values[at(n.z(layer_no, j), e) + "'"] = fwd.z[layer_no][j - 1]
                             values[at(n.a(layer_no, j), e) + "'"] = fwd.a[layer_no][j - 1]
             params = self.update(params, grads)
-        return Result(values, history, self.decimals)
+        return Result(values, history, self.decimals, set(values) if everything else rational)
 
 
 def evaluate(text: str) -> Result:
