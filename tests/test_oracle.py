@@ -14,8 +14,9 @@ exports 40 significant digits), every displayed value must be the oracle's own h
 (exact ties included), every value that is rational by construction (spec values, and what
 identity/relu/leaky_relu units and a squared loss make of them) must be exported with exact true,
 and every exported name must be one the oracle computed and vice versa.
-Hand-made edge cases (ties after a division by 3, relu at z = 0, sigmoid(0), equal softmax
-logits, all parameters frozen) go through the same comparison.  A defect the test knows is an
+Saturated networks (values in [-4, 4], deltas down to 1e-80) and hand-made edge cases (ties
+after a division by 3, relu at z = 0, sigmoid(0), equal softmax logits, all parameters frozen)
+go through the same comparison.  A defect the test knows is an
 xfail that names it (``KNOWN``).  The tests at the end show that a value wrong in its 30th
 digit, a swap, a wrong sign, a missing or extra name, a wrong loss history entry, a display one
 unit off, a tie rounded the wrong way and a rational value marked inexact are all caught.  The
