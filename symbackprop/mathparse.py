@@ -24,7 +24,6 @@ Nothing here ever hands user text to ``eval``, ``exec``, ``sympify``,
 from __future__ import annotations
 
 import ast
-import difflib
 import inspect
 import keyword
 import re
@@ -35,6 +34,7 @@ from functools import lru_cache
 import sympy
 
 from symbackprop.errors import AnswerError
+from symbackprop.hints import did_you_mean
 
 __all__ = [
     "MAX_DEPTH",
@@ -175,11 +175,6 @@ def _root_digits(expr: sympy.Basic) -> int:
         for p in expr.atoms(sympy.Pow)
         if p.base.is_Rational and p.exp.is_Rational and not p.exp.is_Integer
     )
-
-
-def _suggest(word: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # --------------------------------------------------------------------------------------
@@ -620,7 +615,7 @@ class _Builder:
         if token is not None:
             if token.kind == "unknown":
                 raise AnswerError(
-                    f"unknown name {_show(token.text)}{_suggest(token.text, self.names)}"
+                    f"unknown name {_show(token.text)}{did_you_mean(token.text, self.names)}"
                 )
             assert token.value is not None
             return token.value
@@ -640,7 +635,7 @@ class _Builder:
             listed = ", ".join(sorted(self.functions)) or "none"
             raise AnswerError(
                 f"unknown function {_show(token.text)}"
-                f"{_suggest(token.text, self.functions)} (allowed: {listed})"
+                f"{did_you_mean(token.text, self.functions)} (allowed: {listed})"
             )
         raise AnswerError(
             f"{_show(token.text)} is not a function; write {token.text}*(...) for a product"

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .derive import Derivation, derive
 from .errors import SymbackpropError
+from .hints import did_you_mean
 from .latex import BackpropPrinter, printer_for
 from .network import Network, Quantity
 from .numbers import display, full_text
@@ -96,8 +96,3 @@ def solve(spec: Spec | str | Path | None = None) -> Solution:
     derivation = derive(spec)
     evaluation = evaluate(derivation)
     return Solution(spec, derivation, evaluation)
-
-
-def did_you_mean(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""

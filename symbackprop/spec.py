@@ -19,6 +19,7 @@ import sympy
 
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import SpecError
+from .hints import did_you_mean
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
 
@@ -261,7 +262,7 @@ class _Reader:
         # indexed names contain brackets, so TOML needs them quoted: accept both.
         for key in table:
             if key not in expected:
-                hint = _did_you_mean(key, expected)
+                hint = did_you_mean(key, expected)
                 raise self.fail(f"parameters.{key}", f"no such parameter in this network{hint}")
         missing = [name for name in expected if name not in table]
         if missing:
@@ -282,7 +283,7 @@ class _Reader:
             elif name in parameters:
                 names.add(name)
             else:
-                raise self.fail("network.frozen", f"no parameter {name!r}{_did_you_mean(name, list(parameters))}")
+                raise self.fail("network.frozen", f"no parameter {name!r}{did_you_mean(name, list(parameters))}")
         return frozenset(names)
 
     def examples(self, raw: Any, namer: Namer, loss: str, output: LayerSpec) -> tuple[Example, ...]:
@@ -297,7 +298,7 @@ class _Reader:
                 raise self.fail(where, "must be a table of input and target values")
             for key in table:
                 if key not in input_names and key not in target_names:
-                    hint = _did_you_mean(key, input_names + target_names)
+                    hint = did_you_mean(key, input_names + target_names)
                     raise self.fail(f"{where}.{key}", f"no such input or target{hint}")
             for name in input_names + target_names:
                 if name not in table:
@@ -314,10 +315,3 @@ class _Reader:
                                     f"(non-negative, summing to 1); they sum to {sum(targets)}")
             examples.append(Example(inputs, targets))
         return tuple(examples)
-
-
-def _did_you_mean(name: str, choices: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -41,10 +41,11 @@ from sympy import Expr, Symbol
 
 from . import activations
 from .answers import Answer, Answers
+from .hints import clip, did_you_mean
 from .network import Network, Quantity
 from .numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
 from .numeric import Compiler, Program, Step, compile_network, leaf_values
-from .solution import Solution, did_you_mean
+from .solution import Solution
 
 _EXPO = getattr(activations, "expo", None)
 
@@ -74,6 +75,8 @@ DIAGNOSIS_SIZE_LIMIT = 150
 SLIP_DEPTH = 3
 #: At most this many candidate slips are recomputed for one wrong value.
 MAX_MUTATIONS = 100
+#: Unknown names that get a "did you mean" in one report.
+MAX_HINTS = 100
 #: Carried-forward messages name at most this many earlier answers.
 MAX_NAMED_SOURCES = 3
 
@@ -170,6 +173,8 @@ class _Marker:
     #: memos of _inline_symbol and _backward_symbol
     inlined: dict[Symbol, Expr] = field(default_factory=dict)
     backward_inlined: dict[Symbol, Expr] = field(default_factory=dict)
+    #: unknown names still to get a "did you mean" (a file of 5,000 typos gets the first ones)
+    hints_left: int = MAX_HINTS
 
     # -- shared, computed once --------------------------------------------------
     @cached_property
@@ -246,8 +251,9 @@ class _Marker:
 
     def _unknown(self, answer: Answer) -> Row:
         name = answer.name
-        shown = name if len(name) <= 60 else name[:57] + "..."
-        hint = did_you_mean(name[:200], list(self.index))
+        shown = clip(name)
+        self.hints_left -= 1
+        hint = did_you_mean(name, self.index) if self.hints_left >= 0 else ""
         return Row(shown, answer.form, _clip(answer.text), "", "invalid", f"unknown quantity {shown!r}{hint}")
 
     # -- values -------------------------------------------------------------------
