@@ -11,7 +11,7 @@ from fractions import Fraction
 
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import UsageError
-from .hints import clip
+from .hints import quoted
 from .naming import Namer, Notation
 from .numbers import display
 from .spec import MAX_LAYERS, Spec, loads_spec, size_problem
@@ -29,7 +29,7 @@ def parse_layers(text: str) -> list[int]:
     except ValueError:
         sizes = []
     if len(sizes) != len(parts):
-        raise UsageError(f"--layers: {clip(text)!r} must be comma-separated unit counts like 2,2,1")
+        raise UsageError(f"--layers: {quoted(text)} must be comma-separated unit counts like 2,2,1")
     if len(sizes) < 2:
         raise UsageError("--layers: need at least an input and an output size, like 2,1")
     if any(s < 1 for s in sizes):
@@ -59,9 +59,9 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
              learning_rate: str = "0.5", decimals: int = 3) -> str:
     """The TOML text of a fresh exercise (validated by loading it back)."""
     if activation not in ACTIVATION_NAMES or activation == "softmax":
-        raise UsageError(f"--activation: unknown hidden activation {activation!r}")
+        raise UsageError(f"--activation: unknown hidden activation {quoted(activation)}")
     if loss not in LOSS_NAMES:
-        raise UsageError(f"--loss: unknown loss {loss!r} (expected one of: {', '.join(LOSS_NAMES)})")
+        raise UsageError(f"--loss: unknown loss {quoted(loss)} (expected one of: {', '.join(LOSS_NAMES)})")
     if output is None:
         output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(
             loss, "sigmoid" if activation == "sigmoid" else "identity")

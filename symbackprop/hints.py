@@ -27,8 +27,17 @@ def clip(text: str, limit: int = MAX_SHOWN) -> str:
 
 
 def quoted(text: str, limit: int = MAX_SHOWN) -> str:
-    """``text`` clipped and quoted (repr escapes control characters and backslashes stay single)."""
-    return repr(clip(text, limit))
+    """``text`` clipped and quoted the way repr quotes it, but a backslash shown as one backslash
+    (repr would double it: 0.378\\input); control characters escaped (\\x01)."""
+    text = clip(text, limit)
+    quote = '"' if "'" in text and '"' not in text else "'"
+    body = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return quote + body.replace(quote, "\\" + quote) + quote
+
+
+def show(value: object, limit: int = MAX_SHOWN) -> str:
+    """Any value from a user's file for a message: text quoted, anything else by its clipped repr."""
+    return quoted(value, limit) if isinstance(value, str) else clip(repr(value), limit)
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -34,7 +34,7 @@ from functools import lru_cache
 import sympy
 
 from symbackprop.errors import AnswerError
-from symbackprop.hints import did_you_mean
+from symbackprop.hints import did_you_mean, quoted
 
 __all__ = [
     "MAX_DEPTH",
@@ -142,15 +142,13 @@ _CONSTRUCTS: dict[type, str] = {
 
 
 def _show(text: str) -> str:
-    """``text`` quoted for a one-line message (repr escapes control characters)."""
-    if len(text) > _SHOW:
-        text = text[:_SHOW] + "..."
-    return repr(text)
+    """``text`` quoted for a one-line message (control characters escaped, a backslash as is)."""
+    return quoted(text, _SHOW)
 
 
 def _char(c: str) -> str:
     if c.isprintable() and c.isascii():
-        return repr(c)
+        return quoted(c)
     return f"U+{ord(c):04X}"
 
 
@@ -294,7 +292,7 @@ def _number_problem(s: str, shown: str) -> str:
         return f"{shown}: only decimal numbers are allowed (no hex, octal or binary)"
     if re.fullmatch(r"[+-]?[0-9]*,[0-9]+", s):
         return f"{shown}: use a decimal point, not a comma"
-    if "/" in s:
+    if re.fullmatch(r"[+-]?[0-9.]+\s*/\s*[+-]?[0-9.]+", s):
         return f"{shown}: fractions are not allowed here; give a decimal number"
     bad = next((c for c in s if not (c.isascii() and c.isprintable())), None)
     if bad is not None:
@@ -416,20 +414,25 @@ def _name_key(text: str) -> str:
 
 
 def _check_brackets(text: str) -> None:
-    depth = 0
-    stack: list[str] = []
-    pairs = {")": "(", "]": "["}
-    for c in text:
-        if c in "([":
-            stack.append(c)
-            depth = max(depth, len(stack))
-            if depth > MAX_DEPTH:
+    """Brackets as the student wrote them (``{}`` too), reported by character and position."""
+    stack: list[tuple[str, int]] = []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    for position, c in enumerate(text, start=1):
+        if c in "([{":
+            stack.append((c, position))
+            if len(stack) > MAX_DEPTH:
                 raise AnswerError(f"formula nested too deeply (more than {MAX_DEPTH} brackets)")
-        elif c in ")]":
-            if not stack or stack.pop() != pairs[c]:
-                raise AnswerError(f"unbalanced brackets: unexpected {c!r}")
+        elif c in ")]}":
+            if not stack:
+                raise AnswerError(f"unbalanced brackets: unexpected '{c}' at position {position}")
+            opened, where = stack.pop()
+            if opened != pairs[c]:
+                raise AnswerError(f"unbalanced brackets: '{c}' at position {position} closes "
+                                  f"'{opened}' at position {where}")
     if stack:
-        raise AnswerError(f"unbalanced brackets: {len(stack)} not closed")
+        opened, where = stack[-1]
+        raise AnswerError(f"unbalanced brackets: '{opened}' at position {where} is not closed"
+                          + (f" ({len(stack)} not closed)" if len(stack) > 1 else ""))
 
 
 # --------------------------------------------------------------------------------------
@@ -671,6 +674,7 @@ def parse_formula(
         raise AnswerError("empty formula")
     ordered = tuple(sorted(names, key=lambda n: (-len(n), n)))
     substituted, tokens = _tokenize(normalized, names, ordered, functions)
+    _check_brackets(normalized)  # names carry balanced brackets of their own: w(1)[2,3]
     substituted = substituted.replace("^", "**").replace("{", "(").replace("}", ")").strip()
     _check_brackets(substituted)
     try:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .derive import Derivation, derive
 from .errors import SymbackpropError
-from .hints import did_you_mean
+from .hints import did_you_mean, quoted
 from .latex import BackpropPrinter, printer_for
 from .network import Network, Quantity
 from .numbers import display, full_text
@@ -55,7 +55,7 @@ class Solution:
         try:
             return self.network.quantities[name]
         except KeyError:
-            raise UnknownQuantity(f"unknown quantity {name!r}{did_you_mean(name, self.names)}") from None
+            raise UnknownQuantity(f"unknown quantity {quoted(name)}{did_you_mean(name, self.names)}") from None
 
     def value(self, name: str) -> Decimal:
         self.quantity(name)

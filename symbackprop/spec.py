@@ -20,7 +20,7 @@ import sympy
 
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import SpecError
-from .hints import clip, did_you_mean
+from .hints import clip, did_you_mean, quoted, show
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
 
@@ -198,7 +198,7 @@ class _Reader:
 
     def number(self, value: Any, fieldname: str) -> sympy.Rational:
         if isinstance(value, bool):
-            raise self.fail(fieldname, f"{value!r} is not a number")
+            raise self.fail(fieldname, f"{show(value)} is not a number")
         if isinstance(value, int):
             problem = range_problem(str(value))
             if problem:
@@ -211,21 +211,21 @@ class _Reader:
             try:
                 return parse_decimal_text(value)
             except ValueError:
-                raise self.fail(fieldname, f"{clip(str(value), 40)!r} is not a number") from None
-        raise self.fail(fieldname, f"{value!r} is not a number")
+                raise self.fail(fieldname, f"{quoted(value, 40)} is not a number") from None
+        raise self.fail(fieldname, f"{show(value)} is not a number")
 
     def integer(self, value: Any, fieldname: str, low: int, high: int) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(fieldname, f"must be a whole number, got {value!r}")
+            raise self.fail(fieldname, f"must be a whole number, got {show(value)}")
         if not low <= value <= high:
             raise self.fail(fieldname, f"must be between {low} and {high}, got {value}")
         return value
 
     def text(self, value: Any, fieldname: str, choices: tuple[str, ...] | None = None) -> str:
         if not isinstance(value, str) or isinstance(value, _DecimalText):
-            raise self.fail(fieldname, f"must be a string, got {value!r}")
+            raise self.fail(fieldname, f"must be a string, got {show(value)}")
         if choices is not None and value not in choices:
-            raise self.fail(fieldname, f"unknown value {value!r} (expected one of: {', '.join(choices)})")
+            raise self.fail(fieldname, f"unknown value {show(value)} (expected one of: {', '.join(choices)})")
         return value
 
     # -- the spec -------------------------------------------------------------
@@ -280,7 +280,7 @@ class _Reader:
             if key in table:
                 value = self.text(table[key], f"notation.{key}")
                 if not (value.isascii() and value.isalpha() and len(value) <= 8) and not (key == "act" and value == ""):
-                    raise self.fail(f"notation.{key}", f"{value[:20]!r} must be 1-8 ASCII letters")
+                    raise self.fail(f"notation.{key}", f"{quoted(value, 20)} must be 1-8 ASCII letters")
                 values[key] = value
         scheme = self.text(table.get("scheme", "sequential"), "notation.scheme", SCHEMES)
         return Notation(scheme=scheme, **values)
@@ -372,7 +372,7 @@ class _Reader:
             elif name in parameters:
                 names.add(name)
             else:
-                raise self.fail("network.frozen", f"no parameter {name!r}{did_you_mean(name, list(parameters))}")
+                raise self.fail("network.frozen", f"no parameter {quoted(name)}{did_you_mean(name, list(parameters))}")
         return frozenset(names)
 
     def examples(self, raw: Any, namer: Namer, loss: str, output: LayerSpec) -> tuple[Example, ...]:
