@@ -367,7 +367,7 @@ def _tokenize(
     Placeholders are padded with spaces so that two of them never merge; a user who
     types ``_sbp0`` gets an unknown word, never someone else's placeholder.
     """
-    index = {_name_key(n): n for n in ordered}
+    index = _name_index(ordered)
     out: list[str] = []
     tokens: dict[str, _Token] = {}
     position = 0
@@ -406,6 +406,18 @@ def _tokenize(
     _check_gap(gap)
     out.append(gap)
     return "".join(out), tokens
+
+
+@lru_cache(maxsize=32)
+def _longest_first(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names, longest first (so w(1)[2,3]' matches before w(1)[2,3]); cached: a marked sheet
+    parses thousands of formulas over one network's names."""
+    return tuple(sorted(names, key=lambda n: (-len(n), n)))
+
+
+@lru_cache(maxsize=32)
+def _name_index(ordered: tuple[str, ...]) -> dict[str, str]:
+    return {_name_key(n): n for n in ordered}
 
 
 def _name_key(text: str) -> str:
@@ -672,7 +684,7 @@ def parse_formula(
     normalized = _normalize(text).strip()
     if not normalized:
         raise AnswerError("empty formula")
-    ordered = tuple(sorted(names, key=lambda n: (-len(n), n)))
+    ordered = _longest_first(tuple(names))
     substituted, tokens = _tokenize(normalized, names, ordered, functions)
     _check_brackets(normalized)  # names carry balanced brackets of their own: w(1)[2,3]
     substituted = substituted.replace("^", "**").replace("{", "(").replace("}", ")").strip()
