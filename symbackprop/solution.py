@@ -23,6 +23,7 @@ from .latex import BackpropPrinter, printer_for
 from .network import Network, Quantity
 from .numbers import display, full_text
 from .numeric import Evaluation, evaluate
+from .readable import check_readable
 from .spec import Spec, load_spec
 
 if TYPE_CHECKING:
@@ -95,4 +96,5 @@ def solve(spec: Spec | str | Path | None = None) -> Solution:
         spec = load_spec(spec)
     derivation = derive(spec)
     evaluation = evaluate(derivation)
+    check_readable(evaluation, spec.source)
     return Solution(spec, derivation, evaluation)

@@ -79,9 +79,10 @@ DIAGNOSIS_DEGREE = 12
 #: the safety net behind the size limits (the numeric verdict stands, with a note).
 FORMULA_SECONDS = 2.0
 REPORT_SECONDS = 20.0
-#: The notes when the symbolic work is skipped.
+#: The notes when the symbolic work is skipped (past the size limits, or out of time).
 TOO_LARGE_TO_COMPARE = "too large to compare symbolically"
 TOO_LARGE_TO_DIAGNOSE = "too large to name the difference symbolically"
+OUT_OF_TIME = "symbolic comparison out of time"
 #: Slips are looked for in the quantity's own definition and in those up to this many steps back.
 SLIP_DEPTH = 3
 #: At most this many candidate slips are recomputed for one wrong value.
@@ -569,23 +570,24 @@ class _Marker:
         here, everywhere = agree
         if everywhere:
             equal = self._within_budget(self._equal_symbolically, student, expected_expr)
-            if equal:
+            if equal is True:
                 return verdict("correct")
-            note = f" ({TOO_LARGE_TO_COMPARE})" if equal is None else ""
+            note = {None: f" ({TOO_LARGE_TO_COMPARE})", OUT_OF_TIME: f" ({OUT_OF_TIME})"}.get(equal, "")
             return verdict("correct", f"checked numerically at {RANDOM_POINTS} random points{note}")
         if here:
             lost = self._within_budget(self._numbers_for_symbols, student, expected_expr)
-            return verdict("wrong", "right value for this exercise, but not the general formula" + (lost or ""))
+            return verdict("wrong", "right value for this exercise, but not the general formula"
+                           + ("" if lost == OUT_OF_TIME else lost))
         why = self._within_budget(self._formula_difference, student, expected_expr)
         return verdict("wrong", TOO_LARGE_TO_DIAGNOSE if why is None else why)
 
     def _within_budget(self, work: Any, *args: Any) -> Any:
-        """``work(*args)``, or None when it runs past this formula's (or the report's) time."""
+        """``work(*args)``, or OUT_OF_TIME when it runs past this formula's (or the report's) time."""
         try:
             with self.allowance.spend():
                 return work(*args)
         except OverBudget:
-            return None
+            return OUT_OF_TIME
 
     def _numbers_for_symbols(self, student: Expr, expected: Expr) -> str:
         """'; a number stands where t belongs': the symbols a formula lost to this exercise's values."""
@@ -1052,12 +1054,15 @@ def solve_for_marking(spec: Any = None) -> Solution:
     """Derive and evaluate without the gradient proofs (``check``'s job): marking needs the definitions."""
     from .derive import derive
     from .numeric import evaluate
+    from .readable import check_readable
     from .spec import Spec, load_spec
 
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     derivation = derive(spec, prove=False)
-    return Solution(spec, derivation, evaluate(derivation))
+    evaluation = evaluate(derivation)
+    check_readable(evaluation, spec.source)
+    return Solution(spec, derivation, evaluation)
 
 
 def run_verify(spec: Any, answers_path: str, fmt: str | None = None, output: str | None = None) -> int:

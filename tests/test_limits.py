@@ -192,6 +192,20 @@ def test_new_writes_values_inside_the_range(layers, activation, loss, seed):
     assert all(abs(float(v)) <= 1 for v in numbers[1:])
 
 
+def test_computed_values_that_grow_too_large_are_refused(tmp_path):
+    text = lecture_text().replace('"sigmoid"', '"identity"')
+    text = re.sub(r"(?m)^(w\d) = .*$", r"\1 = 1000000", re.sub(r"(?m)^(x\d) = .*$", r"\1 = -1000000", text))
+    with pytest.raises(SpecError) as caught:
+        solve_for_marking(loads_spec(text, source="s.toml"))
+    assert str(caught.value).startswith("s.toml: z_h1 = -2.00e+12: the values grow too large to print")
+    (tmp_path / "s.toml").write_text(text)
+    err = one_line_error(command("export", str(tmp_path / "s.toml")))
+    assert "z_h1 = -2.00e+12" in err
+    # new's deep relu networks pass, though their loss explodes after the step (E' = 1.4e15 here)
+    spec = loads_spec(new_spec(parse_layers("2,14,14,14,14,14,14,14,14,14,1"), "relu", "half_sse", 5))
+    assert solve_for_marking(spec).evaluation.values["E'"] > 10**15
+
+
 # -- cross_entropy targets (item 18) --------------------------------------------------------------
 
 def ce_spec(t1: str, t2: str) -> str:
@@ -263,6 +277,18 @@ def test_the_time_budget_stops_long_symbolic_work():
     assert allowance.left <= 0
     with pytest.raises(OverBudget), allowance.spend():  # nothing left for the report
         pass
+
+
+def test_out_of_time_is_stated(monkeypatch):
+    from symbackprop import verify
+
+    monkeypatch.setattr(verify, "REPORT_SECONDS", 0.0)
+    answers = Answers((Answer("h1", "1/(1 + exp(-z_h1))", "formula"), Answer("dE/dw5", "dE/dz_o", "formula"),
+                       Answer("dE/dyhat", "yhat - 0.5", "formula")))
+    why = [r.why for r in mark(solve_for_marking(None), answers).rows]
+    assert why == ["checked numerically at 3 random points (symbolic comparison out of time)",
+                   "right value for this exercise, but not the general formula",  # network order
+                   "symbolic comparison out of time"]
 
 
 # -- did you mean (item 5) ------------------------------------------------------------------------
