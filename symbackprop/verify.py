@@ -42,7 +42,7 @@ from sympy import Expr, Symbol
 from . import activations
 from .answers import Answer, Answers
 from .budget import Allowance, OverBudget
-from .hints import clip, did_you_mean
+from .hints import clip, did_you_mean, quoted
 from .network import Network, Quantity
 from .numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
 from .numeric import Compiler, Program, Step, compile_network, leaf_values
@@ -268,7 +268,7 @@ class _Marker:
         shown = clip(name)
         self.hints_left -= 1
         hint = did_you_mean(name, self.index) if self.hints_left >= 0 else ""
-        return Row(shown, answer.form, _clip(answer.text), "", "invalid", f"unknown quantity {shown!r}{hint}")
+        return Row(shown, answer.form, _clip(answer.text), "", "invalid", f"unknown quantity {quoted(name)}{hint}")
 
     # -- values -------------------------------------------------------------------
     def _mark_values(self, answers: dict[str, Answer]) -> list[Row]:

@@ -341,6 +341,7 @@ def test_verify_reasons_name_the_real_problem():
         Answer("yhat", "((x1]", "formula"),
         Answer("E", "(yhat - t)^2/2 + (x1", "formula"),
         Answer("h2", "0.378\\input{/etc/passwd}", "formula"),
+        Answer("dE/dw5\\input", "0.1", "value"),
     ))
     why = {(r.name, r.form): r.why for r in mark(solution, answers).rows}
     assert why[("z_h1", "value")] == ("'0.378\\input{/etc/passwd}' is not a number "
@@ -350,6 +351,7 @@ def test_verify_reasons_name_the_real_problem():
     assert why[("yhat", "formula")] == "unbalanced brackets: ']' at position 5 closes '(' at position 2"
     assert why[("E", "formula")] == "unbalanced brackets: '(' at position 18 is not closed"
     assert why[("h2", "formula")] == "unexpected character '\\' in the formula"
+    assert why[("dE/dw5\\input", "value")] == "unknown quantity 'dE/dw5\\input' (did you mean 'dE/dw5'?)"
 
 
 def test_spec_messages_clip_user_text():
