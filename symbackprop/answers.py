@@ -118,6 +118,9 @@ def loads_toml(text: str, source: str = "<answers>") -> Answers:
         raise AnswerError(f"{source}: not valid TOML: {err}") from None
     except RecursionError:
         raise AnswerError(f"{source}: not valid TOML: nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer (4300)
+        raise AnswerError(f"{source}: not valid TOML: an integer with thousands of digits "
+                          "(write answers as strings: \"0.378\")") from None
     entries: list[Answer] = []
     sheet: dict[str, str] = {}
     for key, value in data.items():

@@ -127,6 +127,19 @@ def test_toml_the_parser_cannot_take_is_one_line(text, message):
     assert message in spec_error(text)
 
 
+@pytest.mark.parametrize("text, message", [
+    ("a = " + "[" * 500 + "]" * 500 + "\n", "not valid TOML: nested too deeply"),
+    ("z_h1 = " + "9" * 5000 + "\n", "not valid TOML: an integer with thousands of digits"),
+    ("[sheet]\nstudent = " + "9" * 5000 + "\n", "not valid TOML: an integer with thousands of digits"),
+])
+def test_answers_toml_the_parser_cannot_take_is_one_line(text, message):
+    from symbackprop.answers import loads_toml
+    from symbackprop.errors import AnswerError
+
+    with pytest.raises(AnswerError, match=message):
+        loads_toml(text, "a.toml")
+
+
 def test_deep_nesting_on_the_command_line(tmp_path):
     (tmp_path / "deep.toml").write_text("a = " + "[" * 500 + "]" * 500 + "\n")
     err = one_line_error(command("check", str(tmp_path / "deep.toml"), timeout=30))
