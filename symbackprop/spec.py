@@ -214,10 +214,13 @@ class _Reader:
                 raise self.fail(fieldname, f"{quoted(value, 40)} is not a number") from None
         raise self.fail(fieldname, f"{show(value)} is not a number")
 
-    def integer(self, value: Any, fieldname: str, low: int, high: int) -> int:
+    def integer(self, value: Any, fieldname: str, low: int, high: int | None) -> int:
+        """A whole number in [low, high]; ``high`` None leaves the upper bound to size_problem."""
         if isinstance(value, bool) or not isinstance(value, int):
             raise self.fail(fieldname, f"must be a whole number, got {show(value)}")
-        if not low <= value <= high:
+        if high is None and value < low:
+            raise self.fail(fieldname, f"must be at least {low}, got {value}")
+        if high is not None and not low <= value <= high:
             raise self.fail(fieldname, f"must be between {low} and {high}, got {value}")
         return value
 
@@ -292,7 +295,7 @@ class _Reader:
                 raise self.fail(f"network.{key}", f"unknown field (expected one of: {', '.join(sorted(known))})")
         if "inputs" not in table:
             raise self.fail("network.inputs", "missing (the number of inputs)")
-        n_inputs = self.integer(table["inputs"], "network.inputs", 1, 10**9)
+        n_inputs = self.integer(table["inputs"], "network.inputs", 1, None)
         if n_inputs > MAX_INPUTS:
             raise self.fail(*size_problem(n_inputs, []))
         raw_layers = table.get("layers")
@@ -312,7 +315,7 @@ class _Reader:
                 raise self.fail(f"{where}.units", "missing")
             if isinstance(raw["units"], int) and not isinstance(raw["units"], bool) and raw["units"] < 1:
                 raise self.fail(f"{where}.units", "a layer needs at least one unit (empty layer)")
-            units = self.integer(raw["units"], f"{where}.units", 1, 10**9)
+            units = self.integer(raw["units"], f"{where}.units", 1, None)
             if units > MAX_UNITS:
                 raise self.fail(*size_problem(n_inputs, [1] * (i - 1) + [units]))
             name = self.text(raw.get("activation", "sigmoid"), f"{where}.activation", ACTIVATION_NAMES)
