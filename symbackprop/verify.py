@@ -21,7 +21,9 @@ compared with the quantity's chain-rule definition: first numerically at the
 exercise's values and at random points (a cheap, certain way to see a
 difference), then symbolically (both sides inlined into leaves and expanded).
 When SymPy cannot show the difference is 0 but every point agrees, the formula
-is accepted with the note "checked numerically at N random points".
+is accepted with the note "checked numerically at N random points".  The symbolic work has a
+size budget and a time budget per formula and per report (SymPy's factor can take minutes): past
+it the numeric verdict stands and the note says the formula was too large (or time ran out).
 """
 
 from __future__ import annotations
