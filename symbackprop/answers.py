@@ -39,6 +39,7 @@ from typing import Any
 
 from .errors import AnswerError
 from .files import MAX_INPUT_BYTES, read_capped
+from .hints import quoted
 
 #: The largest answers file read (bytes): a class's sheet is a few kilobytes.
 MAX_FILE_BYTES = MAX_INPUT_BYTES
@@ -115,6 +116,9 @@ def loads_toml(text: str, source: str = "<answers>") -> Answers:
         raise AnswerError(f"{source}: not valid TOML: {err}") from None
     except RecursionError:
         raise AnswerError(f"{source}: not valid TOML: nested too deeply") from None
+    except ValueError:  # Python's limit on the digits of an integer (4300)
+        raise AnswerError(f"{source}: not valid TOML: an integer with thousands of digits "
+                          "(write answers as strings: \"0.378\")") from None
     entries: list[Answer] = []
     sheet: dict[str, str] = {}
     for key, value in data.items():
@@ -147,7 +151,7 @@ def loads_csv(text: str, source: str = "<answers>") -> Answers:
         name, answer = cells[0], cells[1]
         kind = cells[2].lower() if len(cells) == 3 and cells[2] else classify(answer)
         if kind not in FORMS:
-            raise AnswerError(f"{source}: row {number}: kind must be value or formula, not {kind[:20]!r}")
+            raise AnswerError(f"{source}: row {number}: kind must be value or formula, not {quoted(kind, 20)}")
         entries.append(Answer(name, answer, kind, f"row {number}"))
     return _answers(entries, {}, source)
 
@@ -160,7 +164,7 @@ def _answers(entries: list[Answer], sheet: dict[str, str], source: str) -> Answe
     seen: set[tuple[str, str]] = set()
     for entry in entries:
         if (entry.name, entry.form) in seen:
-            raise AnswerError(f"{source}: {entry.name!r} has two {entry.form}s")
+            raise AnswerError(f"{source}: {quoted(entry.name)} has two {entry.form}s")
         seen.add((entry.name, entry.form))
     return Answers(tuple(entries), sheet.get("student", ""), sheet.get("title", ""), source)
 
@@ -170,13 +174,13 @@ def _text(value: Any, name: str, source: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, bool):  # before int: bool is an int
-        raise AnswerError(f"{source}: {name[:60]!r}: true/false is not an answer; write \"0.378\" or a formula")
+        raise AnswerError(f"{source}: {quoted(name)}: true/false is not an answer; write \"0.378\" or a formula")
     if isinstance(value, int):
         return str(value)
     if isinstance(value, dict):
-        raise AnswerError(f"{source}: {name[:60]!r} is a table; only [values], [formulas] and [sheet] may be "
+        raise AnswerError(f"{source}: {quoted(name)} is a table; only [values], [formulas] and [sheet] may be "
                           "tables (quote names with dots: \"a.b\" = ...)")
-    raise AnswerError(f"{source}: {name[:60]!r}: a {type(value).__name__} is not an answer; "
+    raise AnswerError(f"{source}: {quoted(name)}: a {type(value).__name__} is not an answer; "
                       "write the answer as a string")
 
 
@@ -186,7 +190,7 @@ def _sheet(value: Any, source: str) -> dict[str, str]:
     sheet = {}
     for key, text in value.items():
         if key not in SHEET_FIELDS:
-            raise AnswerError(f"{source}: [sheet] has no field {key[:40]!r} (fields: {', '.join(SHEET_FIELDS)})")
+            raise AnswerError(f"{source}: [sheet] has no field {quoted(key, 40)} (fields: {', '.join(SHEET_FIELDS)})")
         if not isinstance(text, str) or len(text) > 200:
             raise AnswerError(f"{source}: [sheet] {key} must be a string of at most 200 characters")
         sheet[key] = text

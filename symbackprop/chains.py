@@ -18,6 +18,7 @@ from decimal import Decimal, localcontext
 from sympy import Add, Expr, Symbol
 
 from .errors import UsageError
+from .hints import quoted
 from .latex import partial
 from .network import Network, Parameter
 from .numbers import display, work_context
@@ -65,7 +66,7 @@ def find_parameter(network: Network, name: str | None) -> Parameter:
     for p in network.parameters:
         if p.name == name:
             return p
-    raise UsageError(f"--chain: no parameter {name!r}{did_you_mean(name, [p.name for p in network.parameters])}")
+    raise UsageError(f"--chain: no parameter {quoted(name)}{did_you_mean(name, [p.name for p in network.parameters])}")
 
 
 def _value(solution: Solution, expr: Expr) -> Decimal:

@@ -11,23 +11,32 @@ from fractions import Fraction
 
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import UsageError
+from .hints import quoted
 from .naming import Namer, Notation
 from .numbers import display
-from .spec import MAX_UNITS, Spec, loads_spec
+from .spec import MAX_LAYERS, Spec, loads_spec, size_problem
 
 #: sequential names (w1, h1, yhat) up to this many units; indexed beyond
 SEQUENTIAL_MAX_UNITS = 12
 
 
 def parse_layers(text: str) -> list[int]:
+    parts = text.split(",")
+    if len(parts) > MAX_LAYERS + 1:
+        raise UsageError(f"--layers: {size_problem(1, [1] * (len(parts) - 1))[1]}")
     try:
-        sizes = [int(part) for part in text.split(",")]
+        sizes = [int(part) for part in parts if len(part) <= 12]
     except ValueError:
-        raise UsageError(f"--layers: {text!r} must be comma-separated unit counts like 2,2,1") from None
+        sizes = []
+    if len(sizes) != len(parts):
+        raise UsageError(f"--layers: {quoted(text)} must be comma-separated unit counts like 2,2,1")
     if len(sizes) < 2:
         raise UsageError("--layers: need at least an input and an output size, like 2,1")
-    if any(not 1 <= s <= MAX_UNITS for s in sizes):
-        raise UsageError(f"--layers: every size must be between 1 and {MAX_UNITS}")
+    if any(s < 1 for s in sizes):
+        raise UsageError("--layers: every size must be at least 1")
+    problem = size_problem(sizes[0], sizes[1:])[1]
+    if problem:
+        raise UsageError(f"--layers: {problem}")
     return sizes
 
 
@@ -50,9 +59,9 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
              learning_rate: str = "0.5", decimals: int = 3) -> str:
     """The TOML text of a fresh exercise (validated by loading it back)."""
     if activation not in ACTIVATION_NAMES or activation == "softmax":
-        raise UsageError(f"--activation: unknown hidden activation {activation!r}")
+        raise UsageError(f"--activation: unknown hidden activation {quoted(activation)}")
     if loss not in LOSS_NAMES:
-        raise UsageError(f"--loss: unknown loss {loss!r} (expected one of: {', '.join(LOSS_NAMES)})")
+        raise UsageError(f"--loss: unknown loss {quoted(loss)} (expected one of: {', '.join(LOSS_NAMES)})")
     if output is None:
         output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(
             loss, "sigmoid" if activation == "sigmoid" else "identity")

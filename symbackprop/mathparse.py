@@ -24,7 +24,6 @@ Nothing here ever hands user text to ``eval``, ``exec``, ``sympify``,
 from __future__ import annotations
 
 import ast
-import difflib
 import inspect
 import keyword
 import re
@@ -35,6 +34,7 @@ from functools import lru_cache
 import sympy
 
 from symbackprop.errors import AnswerError
+from symbackprop.hints import did_you_mean, quoted
 
 __all__ = [
     "MAX_DEPTH",
@@ -142,15 +142,13 @@ _CONSTRUCTS: dict[type, str] = {
 
 
 def _show(text: str) -> str:
-    """``text`` quoted for a one-line message (repr escapes control characters)."""
-    if len(text) > _SHOW:
-        text = text[:_SHOW] + "..."
-    return repr(text)
+    """``text`` quoted for a one-line message (control characters escaped, a backslash as is)."""
+    return quoted(text, _SHOW)
 
 
 def _char(c: str) -> str:
     if c.isprintable() and c.isascii():
-        return repr(c)
+        return quoted(c)
     return f"U+{ord(c):04X}"
 
 
@@ -175,11 +173,6 @@ def _root_digits(expr: sympy.Basic) -> int:
         for p in expr.atoms(sympy.Pow)
         if p.base.is_Rational and p.exp.is_Rational and not p.exp.is_Integer
     )
-
-
-def _suggest(word: str, candidates: Iterable[str]) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 # --------------------------------------------------------------------------------------
@@ -299,7 +292,7 @@ def _number_problem(s: str, shown: str) -> str:
         return f"{shown}: only decimal numbers are allowed (no hex, octal or binary)"
     if re.fullmatch(r"[+-]?[0-9]*,[0-9]+", s):
         return f"{shown}: use a decimal point, not a comma"
-    if "/" in s:
+    if re.fullmatch(r"[+-]?[0-9.]+\s*/\s*[+-]?[0-9.]+", s):
         return f"{shown}: fractions are not allowed here; give a decimal number"
     bad = next((c for c in s if not (c.isascii() and c.isprintable())), None)
     if bad is not None:
@@ -374,7 +367,7 @@ def _tokenize(
     Placeholders are padded with spaces so that two of them never merge; a user who
     types ``_sbp0`` gets an unknown word, never someone else's placeholder.
     """
-    index = {_name_key(n): n for n in ordered}
+    index = _name_index(ordered)
     out: list[str] = []
     tokens: dict[str, _Token] = {}
     position = 0
@@ -415,26 +408,43 @@ def _tokenize(
     return "".join(out), tokens
 
 
+@lru_cache(maxsize=32)
+def _longest_first(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names, longest first (so w(1)[2,3]' matches before w(1)[2,3]); cached: a marked sheet
+    parses thousands of formulas over one network's names."""
+    return tuple(sorted(names, key=lambda n: (-len(n), n)))
+
+
+@lru_cache(maxsize=32)
+def _name_index(ordered: tuple[str, ...]) -> dict[str, str]:
+    return {_name_key(n): n for n in ordered}
+
+
 def _name_key(text: str) -> str:
     """Names compare without the spaces the index pattern tolerates."""
     return re.sub(r"\s+", "", text)
 
 
 def _check_brackets(text: str) -> None:
-    depth = 0
-    stack: list[str] = []
-    pairs = {")": "(", "]": "["}
-    for c in text:
-        if c in "([":
-            stack.append(c)
-            depth = max(depth, len(stack))
-            if depth > MAX_DEPTH:
+    """Brackets as the student wrote them (``{}`` too), reported by character and position."""
+    stack: list[tuple[str, int]] = []
+    pairs = {")": "(", "]": "[", "}": "{"}
+    for position, c in enumerate(text, start=1):
+        if c in "([{":
+            stack.append((c, position))
+            if len(stack) > MAX_DEPTH:
                 raise AnswerError(f"formula nested too deeply (more than {MAX_DEPTH} brackets)")
-        elif c in ")]":
-            if not stack or stack.pop() != pairs[c]:
-                raise AnswerError(f"unbalanced brackets: unexpected {c!r}")
+        elif c in ")]}":
+            if not stack:
+                raise AnswerError(f"unbalanced brackets: unexpected '{c}' at position {position}")
+            opened, where = stack.pop()
+            if opened != pairs[c]:
+                raise AnswerError(f"unbalanced brackets: '{c}' at position {position} closes "
+                                  f"'{opened}' at position {where}")
     if stack:
-        raise AnswerError(f"unbalanced brackets: {len(stack)} not closed")
+        opened, where = stack[-1]
+        raise AnswerError(f"unbalanced brackets: '{opened}' at position {where} is not closed"
+                          + (f" ({len(stack)} not closed)" if len(stack) > 1 else ""))
 
 
 # --------------------------------------------------------------------------------------
@@ -620,7 +630,7 @@ class _Builder:
         if token is not None:
             if token.kind == "unknown":
                 raise AnswerError(
-                    f"unknown name {_show(token.text)}{_suggest(token.text, self.names)}"
+                    f"unknown name {_show(token.text)}{did_you_mean(token.text, self.names)}"
                 )
             assert token.value is not None
             return token.value
@@ -640,7 +650,7 @@ class _Builder:
             listed = ", ".join(sorted(self.functions)) or "none"
             raise AnswerError(
                 f"unknown function {_show(token.text)}"
-                f"{_suggest(token.text, self.functions)} (allowed: {listed})"
+                f"{did_you_mean(token.text, self.functions)} (allowed: {listed})"
             )
         raise AnswerError(
             f"{_show(token.text)} is not a function; write {token.text}*(...) for a product"
@@ -674,8 +684,9 @@ def parse_formula(
     normalized = _normalize(text).strip()
     if not normalized:
         raise AnswerError("empty formula")
-    ordered = tuple(sorted(names, key=lambda n: (-len(n), n)))
+    ordered = _longest_first(tuple(names))
     substituted, tokens = _tokenize(normalized, names, ordered, functions)
+    _check_brackets(normalized)  # names carry balanced brackets of their own: w(1)[2,3]
     substituted = substituted.replace("^", "**").replace("{", "(").replace("}", ")").strip()
     _check_brackets(substituted)
     try:

@@ -26,6 +26,7 @@ from pathlib import Path
 from .chains import Factor, chain_for
 from .errors import UsageError
 from .files import write_atomic
+from .hints import quoted
 from .latex import partial
 from .numbers import significant
 from .solution import Solution
@@ -69,7 +70,7 @@ class Snippet:
             return self.tex()
         if fmt == "md":
             return self.markdown()
-        raise UsageError(f"--format: {fmt!r} is not a text format (tex or md)")
+        raise UsageError(f"--format: {quoted(fmt)} is not a text format (tex or md)")
 
     def standalone(self) -> str:
         """A complete ``standalone`` LaTeX page holding just this formula (for svg/png)."""
@@ -154,7 +155,7 @@ def local_chain(solution: Solution, name: str) -> LocalChain:
 # -- the four forms -----------------------------------------------------------------------
 
 def _not_applicable(solution: Solution, name: str, form: str, why: str, instead: str) -> FormError:
-    return FormError(f"--form {form} does not apply to {name!r}: {why}; use --form {instead}")
+    return FormError(f"--form {form} does not apply to {quoted(name)}: {why}; use --form {instead}")
 
 
 def _kind_word(kind: str) -> str:
@@ -223,7 +224,7 @@ _BUILDERS = {"symbolic": symbolic, "chain": chain, "expanded": expanded, "numeri
 def snippet(solution: Solution, name: str, form: str = "symbolic") -> Snippet:
     """One form of one quantity (``UnknownQuantity`` with a did-you-mean, ``FormError``)."""
     if form not in FORMS:
-        raise UsageError(f"--form: unknown form {form!r} (expected one of: {', '.join(FORMS)})")
+        raise UsageError(f"--form: unknown form {quoted(form)} (expected one of: {', '.join(FORMS)})")
     solution.quantity(name)  # unknown names fail first, with a did-you-mean
     return Snippet(name, form, _BUILDERS[form](solution, name))
 
@@ -254,7 +255,7 @@ def write_snippet(snip: Snippet, fmt: str, output: str | Path | None) -> tuple[s
     Pictures are compiled before anything is written: an error leaves no file.
     """
     if fmt not in FORMATS:
-        raise UsageError(f"--format: unknown format {fmt!r} (expected one of: {', '.join(FORMATS)})")
+        raise UsageError(f"--format: unknown format {quoted(fmt)} (expected one of: {', '.join(FORMATS)})")
     if fmt in ("tex", "md"):
         text = snip.text(fmt)
         if output is None:

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -19,10 +18,12 @@ from typing import TYPE_CHECKING
 
 from .derive import Derivation, derive
 from .errors import SymbackpropError
+from .hints import did_you_mean, quoted
 from .latex import BackpropPrinter, printer_for
 from .network import Network, Quantity
 from .numbers import display, full_text
 from .numeric import Evaluation, evaluate
+from .readable import check_readable
 from .spec import Spec, load_spec
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ class Solution:
         try:
             return self.network.quantities[name]
         except KeyError:
-            raise UnknownQuantity(f"unknown quantity {name!r}{did_you_mean(name, self.names)}") from None
+            raise UnknownQuantity(f"unknown quantity {quoted(name)}{did_you_mean(name, self.names)}") from None
 
     def value(self, name: str) -> Decimal:
         self.quantity(name)
@@ -95,9 +96,5 @@ def solve(spec: Spec | str | Path | None = None) -> Solution:
         spec = load_spec(spec)
     derivation = derive(spec)
     evaluation = evaluate(derivation)
+    check_readable(evaluation, spec.source)
     return Solution(spec, derivation, evaluation)
-
-
-def did_you_mean(name: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
-    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,28 @@ import sympy
 
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import SpecError
+from .hints import clip, did_you_mean, quoted, show
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
 
-MAX_UNITS = 4096
+# -- limits (README "Limits"), checked before any work so every command stays within about a
+# minute and a few hundred MB: 16,32,32,8 (1,864 parameters) takes ~20 s to check.
+MAX_INPUTS = 64
+#: units in one layer (the diagram and the tables stay legible)
+MAX_UNITS = 64
+#: layers after the inputs
+MAX_LAYERS = 10
+MAX_PARAMETERS = 2_000
+MAX_EXAMPLES = 16
+#: parameters x examples: every quantity exists once per example
+MAX_WORK = 4_000
+MAX_STEPS = 1000
 MAX_DECIMALS = 12
+#: every number in a spec is 0 or between MIN_MAGNITUDE and MAX_MAGNITUDE in magnitude,
+#: with at most MAX_SIGNIFICANT significant digits
+MAX_MAGNITUDE = 10**6
+MIN_MAGNITUDE_EXPONENT = -6
+MAX_SIGNIFICANT = 15
 
 
 class _DecimalText(str):
@@ -108,8 +126,65 @@ def loads_spec(text: str, source: str = "<spec>") -> Spec:
     try:
         data = tomllib.loads(text, parse_float=_DecimalText)
     except tomllib.TOMLDecodeError as err:
-        raise SpecError(f"{source}: malformed TOML: {err}") from None
+        raise SpecError(f"{source}: malformed TOML: {clip(str(err), 120)}") from None
+    except RecursionError:
+        raise SpecError(f"{source}: malformed TOML: arrays or tables nested too deeply") from None
+    except ValueError as err:  # Python's limit on the digits of an integer (4300)
+        if "digits" in str(err):
+            raise SpecError(f"{source}: malformed TOML: an integer with thousands of digits "
+                            f"(numbers must lie between -{MAX_MAGNITUDE} and {MAX_MAGNITUDE})") from None
+        raise SpecError(f"{source}: malformed TOML: {clip(str(err), 120)}") from None
     return _Reader(data, source).spec()
+
+
+def size_problem(n_inputs: int, sizes: list[int], n_examples: int = 1,
+                 shared_bias: bool = False) -> tuple[str, str]:
+    """(field, problem) for the first size limit a network breaks, ("", "") if none; the problem
+    names the limit."""
+    limit = "symbackprop's size limit"
+    if not 1 <= n_inputs <= MAX_INPUTS:
+        return "network.inputs", f"at most {MAX_INPUTS} inputs ({limit}), got {n_inputs}"
+    if len(sizes) > MAX_LAYERS:
+        return "network.layers", f"at most {MAX_LAYERS} layers ({limit}), got {len(sizes)}"
+    for i, units in enumerate(sizes, start=1):
+        if not 1 <= units <= MAX_UNITS:
+            return f"network.layers[{i}].units", f"at most {MAX_UNITS} units in a layer ({limit}), got {units}"
+    n = count_parameters(n_inputs, sizes, shared_bias)
+    if n > MAX_PARAMETERS:
+        return "network", f"at most {MAX_PARAMETERS} parameters ({limit}), got {n}"
+    if n_examples > MAX_EXAMPLES:
+        return "examples", f"at most {MAX_EXAMPLES} examples ({limit}), got {n_examples}"
+    if n * n_examples > MAX_WORK:
+        return "examples", (f"at most {MAX_WORK} parameters x examples ({limit}), "
+                            f"got {n} x {n_examples} = {n * n_examples}")
+    return "", ""
+
+
+def count_parameters(n_inputs: int, sizes: list[int], shared_bias: bool = False) -> int:
+    fan_in, total = n_inputs, 0
+    for units in sizes:
+        total += units * fan_in + (1 if shared_bias else units)
+        fan_in = units
+    return total
+
+
+def range_problem(text: str) -> str:
+    """Why a number (its decimal text) is outside the accepted range, or "" (README "Limits")."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        return ""  # not a number at all: the parser says so
+    if not value.is_finite() or value.is_zero():
+        return ""
+    digits = "".join(map(str, value.as_tuple().digits)).strip("0")
+    if value.copy_abs() > MAX_MAGNITUDE:
+        return f"{clip(text.strip(), 40)} is too large (numbers must lie between -{MAX_MAGNITUDE} and {MAX_MAGNITUDE})"
+    if value.adjusted() < MIN_MAGNITUDE_EXPONENT:
+        return (f"{clip(text.strip(), 40)} is too small (a nonzero number must be at least "
+                f"0.{'0' * (-MIN_MAGNITUDE_EXPONENT - 1)}1 in magnitude)")
+    if len(digits) > MAX_SIGNIFICANT:
+        return f"{clip(text.strip(), 40)} has {len(digits)} significant digits (at most {MAX_SIGNIFICANT})"
+    return ""
 
 
 class _Reader:
@@ -131,28 +206,37 @@ class _Reader:
 
     def number(self, value: Any, fieldname: str) -> sympy.Rational:
         if isinstance(value, bool):
-            raise self.fail(fieldname, f"{value!r} is not a number")
+            raise self.fail(fieldname, f"{show(value)} is not a number")
         if isinstance(value, int):
+            problem = range_problem(str(value))
+            if problem:
+                raise self.fail(fieldname, problem)
             return sympy.Rational(value)
         if isinstance(value, str):  # _DecimalText or a quoted decimal
+            problem = range_problem(value)
+            if problem:
+                raise self.fail(fieldname, problem)
             try:
                 return parse_decimal_text(value)
             except ValueError:
-                raise self.fail(fieldname, f"{str(value)[:40]!r} is not a number") from None
-        raise self.fail(fieldname, f"{value!r} is not a number")
+                raise self.fail(fieldname, f"{quoted(value, 40)} is not a number") from None
+        raise self.fail(fieldname, f"{show(value)} is not a number")
 
-    def integer(self, value: Any, fieldname: str, low: int, high: int) -> int:
+    def integer(self, value: Any, fieldname: str, low: int, high: int | None) -> int:
+        """A whole number in [low, high]; ``high`` None leaves the upper bound to size_problem."""
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(fieldname, f"must be a whole number, got {value!r}")
-        if not low <= value <= high:
+            raise self.fail(fieldname, f"must be a whole number, got {show(value)}")
+        if high is None and value < low:
+            raise self.fail(fieldname, f"must be at least {low}, got {value}")
+        if high is not None and not low <= value <= high:
             raise self.fail(fieldname, f"must be between {low} and {high}, got {value}")
         return value
 
     def text(self, value: Any, fieldname: str, choices: tuple[str, ...] | None = None) -> str:
         if not isinstance(value, str) or isinstance(value, _DecimalText):
-            raise self.fail(fieldname, f"must be a string, got {value!r}")
+            raise self.fail(fieldname, f"must be a string, got {show(value)}")
         if choices is not None and value not in choices:
-            raise self.fail(fieldname, f"unknown value {value!r} (expected one of: {', '.join(choices)})")
+            raise self.fail(fieldname, f"unknown value {show(value)} (expected one of: {', '.join(choices)})")
         return value
 
     # -- the spec -------------------------------------------------------------
@@ -166,7 +250,7 @@ class _Reader:
         title = self.text(d.get("title", "Backpropagation"), "title")
         author = self.text(d.get("author", ""), "author")
         decimals = self.integer(d.get("decimals", 3), "decimals", 0, MAX_DECIMALS)
-        steps = self.integer(d.get("steps", 1), "steps", 1, 1000)
+        steps = self.integer(d.get("steps", 1), "steps", 1, MAX_STEPS)
         if "learning_rate" not in d:
             raise self.fail("learning_rate", "missing")
         learning_rate = self.number(d["learning_rate"], "learning_rate")
@@ -178,6 +262,11 @@ class _Reader:
         notation = self.notation(self.table(d, "notation", "notation"))
         network = self.table(d, "network", "network")
         n_inputs, layers, shared_bias, frozen_raw = self.network(network, loss)
+        raw_examples = d.get("examples")
+        n_examples = len(raw_examples) if isinstance(raw_examples, list) else 1
+        where, problem = size_problem(n_inputs, [layer.units for layer in layers], n_examples, shared_bias)
+        if problem:
+            raise self.fail(where, problem)
         namer = Namer(n_inputs, [layer.units for layer in layers], shared_bias, notation)
         if notation.scheme == "sequential" and sum(layer.units for layer in layers) > 64:
             raise self.fail("notation.scheme", "sequential naming is for small networks "
@@ -202,7 +291,7 @@ class _Reader:
             if key in table:
                 value = self.text(table[key], f"notation.{key}")
                 if not (value.isascii() and value.isalpha() and len(value) <= 8) and not (key == "act" and value == ""):
-                    raise self.fail(f"notation.{key}", f"{value[:20]!r} must be 1-8 ASCII letters")
+                    raise self.fail(f"notation.{key}", f"{quoted(value, 20)} must be 1-8 ASCII letters")
                 values[key] = value
         scheme = self.text(table.get("scheme", "sequential"), "notation.scheme", SCHEMES)
         return Notation(scheme=scheme, **values)
@@ -214,10 +303,14 @@ class _Reader:
                 raise self.fail(f"network.{key}", f"unknown field (expected one of: {', '.join(sorted(known))})")
         if "inputs" not in table:
             raise self.fail("network.inputs", "missing (the number of inputs)")
-        n_inputs = self.integer(table["inputs"], "network.inputs", 1, MAX_UNITS)
+        n_inputs = self.integer(table["inputs"], "network.inputs", 1, None)
+        if n_inputs > MAX_INPUTS:
+            raise self.fail(*size_problem(n_inputs, []))
         raw_layers = table.get("layers")
         if not isinstance(raw_layers, list) or not raw_layers:
             raise self.fail("network.layers", "must be a non-empty list of {units, activation} tables")
+        if len(raw_layers) > MAX_LAYERS:
+            raise self.fail(*size_problem(n_inputs, [1] * len(raw_layers)))
         layers = []
         for i, raw in enumerate(raw_layers, start=1):
             where = f"network.layers[{i}]"
@@ -230,7 +323,9 @@ class _Reader:
                 raise self.fail(f"{where}.units", "missing")
             if isinstance(raw["units"], int) and not isinstance(raw["units"], bool) and raw["units"] < 1:
                 raise self.fail(f"{where}.units", "a layer needs at least one unit (empty layer)")
-            units = self.integer(raw["units"], f"{where}.units", 1, MAX_UNITS)
+            units = self.integer(raw["units"], f"{where}.units", 1, None)
+            if units > MAX_UNITS:
+                raise self.fail(*size_problem(n_inputs, [1] * (i - 1) + [units]))
             name = self.text(raw.get("activation", "sigmoid"), f"{where}.activation", ACTIVATION_NAMES)
             slope = None
             if name == "leaky_relu":
@@ -257,19 +352,17 @@ class _Reader:
     def parameters(
         self, table: dict[str, Any], namer: Namer, layers: tuple[LayerSpec, ...]
     ) -> dict[str, sympy.Rational]:
-        expected: list[str] = []
+        expected: dict[str, None] = {}  # ordered, and a fast "in"
         fan_in = namer.n_inputs
         for l_index, layer in enumerate(layers, start=1):
             for j in range(1, layer.units + 1):
-                expected.extend(namer.weight(l_index, j, k).ascii for k in range(1, fan_in + 1))
-                bias = namer.bias(l_index, j).ascii
-                if bias not in expected:
-                    expected.append(bias)
+                expected.update(dict.fromkeys(namer.weight(l_index, j, k).ascii for k in range(1, fan_in + 1)))
+                expected.setdefault(namer.bias(l_index, j).ascii)
             fan_in = layer.units
         # indexed names contain brackets, so TOML needs them quoted: accept both.
         for key in table:
             if key not in expected:
-                hint = _did_you_mean(key, expected)
+                hint = did_you_mean(key, expected)
                 raise self.fail(f"parameters.{key}", f"no such parameter in this network{hint}")
         missing = [name for name in expected if name not in table]
         if missing:
@@ -290,7 +383,7 @@ class _Reader:
             elif name in parameters:
                 names.add(name)
             else:
-                raise self.fail("network.frozen", f"no parameter {name!r}{_did_you_mean(name, list(parameters))}")
+                raise self.fail("network.frozen", f"no parameter {quoted(name)}{did_you_mean(name, list(parameters))}")
         return frozenset(names)
 
     def examples(self, raw: Any, namer: Namer, loss: str, output: LayerSpec) -> tuple[Example, ...]:
@@ -305,7 +398,7 @@ class _Reader:
                 raise self.fail(where, "must be a table of input and target values")
             for key in table:
                 if key not in input_names and key not in target_names:
-                    hint = _did_you_mean(key, input_names + target_names)
+                    hint = did_you_mean(key, input_names + target_names)
                     raise self.fail(f"{where}.{key}", f"no such input or target{hint}")
             for name in input_names + target_names:
                 if name not in table:
@@ -315,17 +408,19 @@ class _Reader:
             if loss == "bce":
                 for name, t in zip(target_names, targets, strict=True):
                     if not 0 <= t <= 1:
-                        raise self.fail(f"{where}.{name}", f"bce needs targets in [0, 1], got {t}")
+                        raise self.fail(f"{where}.{name}", f"bce needs targets in [0, 1], got {_decimal_text(t)}")
             if loss == "cross_entropy":
-                if any(t < 0 for t in targets) or sum(targets) != 1:
+                for name, t in zip(target_names, targets, strict=True):
+                    if not 0 <= t <= 1:
+                        raise self.fail(f"{where}.{name}", "cross_entropy needs each target in [0, 1] and "
+                                        f"the targets summing to 1; got {_decimal_text(t)}")
+                if sum(targets) != 1:
                     raise self.fail(where, "cross_entropy needs targets that form a distribution "
-                                    f"(non-negative, summing to 1); they sum to {sum(targets)}")
+                                    f"(each in [0, 1], summing to 1); they sum to {_decimal_text(sum(targets))}")
             examples.append(Example(inputs, targets))
         return tuple(examples)
 
 
-def _did_you_mean(name: str, choices: list[str]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(name, choices, n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+def _decimal_text(value: sympy.Rational) -> str:
+    """A spec number as decimal text (-1/2 -> -0.5); spec numbers are terminating decimals."""
+    return format(Decimal(int(value.p)) / Decimal(int(value.q)), "f")

@@ -21,7 +21,9 @@ compared with the quantity's chain-rule definition: first numerically at the
 exercise's values and at random points (a cheap, certain way to see a
 difference), then symbolically (both sides inlined into leaves and expanded).
 When SymPy cannot show the difference is 0 but every point agrees, the formula
-is accepted with the note "checked numerically at N random points".
+is accepted with the note "checked numerically at N random points".  The symbolic work has a
+size budget and a time budget per formula and per report (SymPy's factor can take minutes): past
+it the numeric verdict stands and the note says the formula was too large (or time ran out).
 """
 
 from __future__ import annotations
@@ -41,10 +43,12 @@ from sympy import Expr, Symbol
 
 from . import activations
 from .answers import Answer, Answers
+from .budget import Allowance, OverBudget
+from .hints import clip, did_you_mean, quoted
 from .network import Network, Quantity
 from .numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
 from .numeric import Compiler, Program, Step, compile_network, leaf_values
-from .solution import Solution, did_you_mean
+from .solution import Solution
 
 _EXPO = getattr(activations, "expo", None)
 
@@ -68,12 +72,25 @@ AGREEMENT = Decimal("1e-40")
 SYMBOLIC_SIZE_LIMIT = 2000
 #: Quantities that formulas are compared through (inlined): polynomial in the forward quantities.
 BACKWARD_KINDS = ("d_act", "d_pre", "grad", "updated")
-#: Wrong formulas are factored (to name a missing factor) only up to this many terms.
-DIAGNOSIS_SIZE_LIMIT = 150
+#: Wrong formulas are factored (to name a missing factor) only within these bounds on each side
+#: (terms after expansion, symbols, total degree): factor() on (w1 + x1 + b1)^10 + ... takes minutes.
+DIAGNOSIS_SIZE_LIMIT = 40
+DIAGNOSIS_SYMBOLS = 16
+DIAGNOSIS_DEGREE = 12
+#: Seconds of symbolic work (expand, cancel, factor) for one formula, and for one whole report;
+#: the safety net behind the size limits (the numeric verdict stands, with a note).
+FORMULA_SECONDS = 2.0
+REPORT_SECONDS = 20.0
+#: The notes when the symbolic work is skipped (past the size limits, or out of time).
+TOO_LARGE_TO_COMPARE = "too large to compare symbolically"
+TOO_LARGE_TO_DIAGNOSE = "too large to name the difference symbolically"
+OUT_OF_TIME = "symbolic comparison out of time"
 #: Slips are looked for in the quantity's own definition and in those up to this many steps back.
 SLIP_DEPTH = 3
 #: At most this many candidate slips are recomputed for one wrong value.
 MAX_MUTATIONS = 100
+#: Unknown names that get a "did you mean" in one report.
+MAX_HINTS = 100
 #: Carried-forward messages name at most this many earlier answers.
 MAX_NAMED_SOURCES = 3
 
@@ -170,6 +187,10 @@ class _Marker:
     #: memos of _inline_symbol and _backward_symbol
     inlined: dict[Symbol, Expr] = field(default_factory=dict)
     backward_inlined: dict[Symbol, Expr] = field(default_factory=dict)
+    #: unknown names still to get a "did you mean" (a file of 5,000 typos gets the first ones)
+    hints_left: int = MAX_HINTS
+    #: seconds of symbolic work left for this report
+    allowance: Allowance = field(default_factory=lambda: Allowance(REPORT_SECONDS, FORMULA_SECONDS))
 
     # -- shared, computed once --------------------------------------------------
     @cached_property
@@ -246,9 +267,10 @@ class _Marker:
 
     def _unknown(self, answer: Answer) -> Row:
         name = answer.name
-        shown = name if len(name) <= 60 else name[:57] + "..."
-        hint = did_you_mean(name[:200], list(self.index))
-        return Row(shown, answer.form, _clip(answer.text), "", "invalid", f"unknown quantity {shown!r}{hint}")
+        shown = clip(name)
+        self.hints_left -= 1
+        hint = did_you_mean(name, self.index) if self.hints_left >= 0 else ""
+        return Row(shown, answer.form, _clip(answer.text), "", "invalid", f"unknown quantity {quoted(name)}{hint}")
 
     # -- values -------------------------------------------------------------------
     def _mark_values(self, answers: dict[str, Answer]) -> list[Row]:
@@ -549,13 +571,25 @@ class _Marker:
                                     "a negative number, or a function symbackprop cannot evaluate)")
         here, everywhere = agree
         if everywhere:
-            if self._equal_symbolically(student, expected_expr):
+            equal = self._within_budget(self._equal_symbolically, student, expected_expr)
+            if equal is True:
                 return verdict("correct")
-            return verdict("correct", f"checked numerically at {RANDOM_POINTS} random points")
+            note = {None: f" ({TOO_LARGE_TO_COMPARE})", OUT_OF_TIME: f" ({OUT_OF_TIME})"}.get(equal, "")
+            return verdict("correct", f"checked numerically at {RANDOM_POINTS} random points{note}")
         if here:
+            lost = self._within_budget(self._numbers_for_symbols, student, expected_expr)
             return verdict("wrong", "right value for this exercise, but not the general formula"
-                           + self._numbers_for_symbols(student, expected_expr))
-        return verdict("wrong", self._formula_difference(student, expected_expr))
+                           + ("" if lost == OUT_OF_TIME else lost))
+        why = self._within_budget(self._formula_difference, student, expected_expr)
+        return verdict("wrong", TOO_LARGE_TO_DIAGNOSE if why is None else why)
+
+    def _within_budget(self, work: Any, *args: Any) -> Any:
+        """``work(*args)``, or OUT_OF_TIME when it runs past this formula's (or the report's) time."""
+        try:
+            with self.allowance.spend():
+                return work(*args)
+        except OverBudget:
+            return OUT_OF_TIME
 
     def _numbers_for_symbols(self, student: Expr, expected: Expr) -> str:
         """'; a number stands where t belongs': the symbols a formula lost to this exercise's values."""
@@ -659,9 +693,10 @@ class _Marker:
                 results.append(abs(s - e) <= AGREEMENT * max(Decimal(1), abs(e)))
         return results[0], all(results)
 
-    def _equal_symbolically(self, student: Expr, expected: Expr) -> bool:
+    def _equal_symbolically(self, student: Expr, expected: Expr) -> bool | None:
         """SymPy shows student - expected == 0: as written, then inlined into the leaves, then (for a
-        student who wrote exp) with sigma rewritten as 1/(1 + exp(-z))."""
+        student who wrote exp) with sigma rewritten as 1/(1 + exp(-z)); None when the inlined
+        difference is too large to expand (SYMBOLIC_SIZE_LIMIT)."""
         student, expected = _plain_exp(student), _plain_exp(expected)
         try:
             if _small(student - expected) and sympy.expand(student - expected) == 0:
@@ -671,7 +706,7 @@ class _Marker:
                 return True
             inlined = self._inline(student) - self._inline(expected)
             if not _small(inlined):
-                return False
+                return None
             difference = sympy.expand(inlined)
             if difference == 0:
                 return True
@@ -727,12 +762,15 @@ class _Marker:
             self.backward_inlined[symbol] = done
         return done
 
-    def _formula_difference(self, student: Expr, expected: Expr) -> str:
-        """Name the factor or term by which a wrong formula differs, when it is a simple one."""
+    def _formula_difference(self, student: Expr, expected: Expr) -> str | None:
+        """Name the factor or term by which a wrong formula differs, when it is a simple one;
+        None when the formulas are too large to try (DIAGNOSIS_* limits)."""
         try:
             s, e = self._forward_form(student), self._forward_form(expected)
-            if e == 0 or not _small(s, DIAGNOSIS_SIZE_LIMIT) or not _small(e, DIAGNOSIS_SIZE_LIMIT):
+            if e == 0:
                 return ""
+            if not (_diagnosable(s) and _diagnosable(e)):
+                return None
             ratio = sympy.factor(sympy.cancel(s / e))
             if ratio == -1:
                 return "differs by sign"
@@ -823,6 +861,30 @@ def _rational_constant(constant: Expr) -> sympy.Rational:
 def _small(expr: Expr, limit: int = SYMBOLIC_SIZE_LIMIT) -> bool:
     """Whether expanding ``expr`` stays within ``limit`` terms (a quick upper bound)."""
     return _terms(expr) <= limit
+
+
+def _diagnosable(expr: Expr) -> bool:
+    """Whether factoring ``expr`` is cheap enough: few terms, symbols and a low degree."""
+    return (_small(expr, DIAGNOSIS_SIZE_LIMIT) and len(expr.free_symbols) <= DIAGNOSIS_SYMBOLS
+            and _degree(expr) <= DIAGNOSIS_DEGREE)
+
+
+def _degree(expr: Expr) -> int:
+    """An upper bound on the total degree of ``expr`` expanded (a function call counts as one
+    variable), capped just above the limit."""
+    cap = DIAGNOSIS_DEGREE + 1
+    if isinstance(expr, sympy.Add):
+        return max((_degree(a) for a in expr.args), default=0)
+    if isinstance(expr, sympy.Mul):
+        return min(cap, sum(_degree(a) for a in expr.args))
+    if isinstance(expr, sympy.Pow):
+        n = expr.exp
+        if n.is_Integer:
+            return min(cap, _degree(expr.base) * abs(int(n)))
+        return cap
+    if expr.is_Number:
+        return 0
+    return 1
 
 
 def _terms(expr: Expr) -> int:
@@ -994,12 +1056,15 @@ def solve_for_marking(spec: Any = None) -> Solution:
     """Derive and evaluate without the gradient proofs (``check``'s job): marking needs the definitions."""
     from .derive import derive
     from .numeric import evaluate
+    from .readable import check_readable
     from .spec import Spec, load_spec
 
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     derivation = derive(spec, prove=False)
-    return Solution(spec, derivation, evaluate(derivation))
+    evaluation = evaluate(derivation)
+    check_readable(evaluation, spec.source)
+    return Solution(spec, derivation, evaluation)
 
 
 def run_verify(spec: Any, answers_path: str, fmt: str | None = None, output: str | None = None) -> int:

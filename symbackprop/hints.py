@@ -1,0 +1,73 @@
+"""User text in error messages: quoted short, and a "did you mean" for a mistyped name.
+
+One place for both, so that no message echoes a 100 KB name and every search for a close
+name has the same cost bound: at most ``MAX_COMPARED`` candidates are compared with difflib,
+picked by a cheap prefilter (length, then shared character pairs).
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+from collections.abc import Iterable
+from functools import lru_cache
+
+#: Characters of user text shown in a message (longer text ends in "...").
+MAX_SHOWN = 60
+#: Candidates compared exactly (difflib) after the prefilter.
+MAX_COMPARED = 20
+#: Names longer than this get no suggestion (no real name is that long).
+MAX_NAME = 200
+
+
+def clip(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` on one line, at most ``limit`` characters (the cut marked with "...")."""
+    text = " ".join(text[: limit * 4].split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def quoted(text: str, limit: int = MAX_SHOWN) -> str:
+    """``text`` clipped and quoted the way repr quotes it, but a backslash shown as one backslash
+    (repr would double it: 0.378\\input); control characters escaped (\\x01)."""
+    text = clip(text, limit)
+    quote = '"' if "'" in text and '"' not in text else "'"
+    body = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return quote + body.replace(quote, "\\" + quote) + quote
+
+
+def show(value: object, limit: int = MAX_SHOWN) -> str:
+    """Any value from a user's file for a message: text quoted, anything else by its clipped repr."""
+    return quoted(value, limit) if isinstance(value, str) else clip(repr(value), limit)
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'dE/dw5'?)' for the closest choice, or ''."""
+    if not name or len(name) > MAX_NAME:
+        return ""
+    close = _closest(name, tuple(choices))
+    return f" (did you mean {close!r}?)" if close else ""
+
+
+@lru_cache(maxsize=1024)
+def _closest(name: str, choices: tuple[str, ...]) -> str:
+    folded = name.replace(" ", "").lower()
+    for choice in choices:
+        if choice.replace(" ", "").lower() == folded:
+            return choice
+    grams = _pairs(name)
+    window = max(3, len(name) // 2)
+    scored = [(len(grams & g) / len(grams | g), choice) for choice, size, g in _index(choices)
+              if abs(size - len(name)) <= window]
+    top = [choice for _, choice in heapq.nlargest(MAX_COMPARED, scored)]
+    close = difflib.get_close_matches(name, top, n=1, cutoff=0.5)
+    return close[0] if close else ""
+
+
+@lru_cache(maxsize=8)
+def _index(choices: tuple[str, ...]) -> list[tuple[str, int, frozenset[str]]]:
+    return [(c, len(c), _pairs(c)) for c in choices]
+
+
+def _pairs(text: str) -> frozenset[str]:
+    """Adjacent character pairs, plus the first character (so one-letter names have one)."""
+    return frozenset([text[:1]] + [text[i:i + 2] for i in range(len(text) - 1)])
