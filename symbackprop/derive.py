@@ -103,8 +103,9 @@ def _add_backward(network: Network) -> None:
                                     for k in range(last.size)])
             else:
                 chain = sympy.Mul(d_outs[j - 1], f.local_slope(outs[j - 1], pres[j - 1]), evaluate=False)
-            network.add(_grad_name(network, namer.pre(last.index, j), e), "d_pre", chain,
-                        _closed_form(network, chain, outs, targets, d_outs), layer=last.index, unit=j, example=e)
+            closed, condition = _closed_form(network, chain, outs, targets, d_outs)
+            network.add(_grad_name(network, namer.pre(last.index, j), e), "d_pre", chain, closed, condition,
+                        layer=last.index, unit=j, example=e)
         # hidden layers, top down
         for layer in reversed(network.layers[:-1]):
             above = network.layers[layer.index]  # layers are 1-based: index l is layer l+1
@@ -143,26 +144,32 @@ def _grad_name(network: Network, base: Name, e: int) -> Name:
 
 
 def _closed_form(network: Network, chain: Expr, outs: list[Symbol], targets: list[Symbol],
-                 d_outs: list[Symbol]) -> Expr:
-    """The output delta written out in outputs and targets, simplified by SymPy.
+                 d_outs: list[Symbol]) -> tuple[Expr, Expr | None]:
+    """The output delta written out in outputs and targets, simplified by SymPy, and the condition
+    it holds under (None: it is an identity).
 
     When the simplification is linear (``yhat - t``) that is the closed form; otherwise the
-    product of the lecture (``(yhat - t) * yhat * (1 - yhat)``) is kept unexpanded.
+    product of the lecture (``(yhat - t) * yhat * (1 - yhat)``) is kept unexpanded.  Softmax +
+    cross-entropy gives ``yhat_j * (t_1 + ... + t_K) - t_j`` in general, and ``yhat_j - t_j`` under
+    the condition ``t_1 + ... + t_K = 1`` that the spec checks (the targets form a distribution).
     """
     substituted = chain.xreplace({d: network.by_symbol[d].definition for d in d_outs})
     variables = outs + targets
     expanded = sympy.expand(substituted)
     # rational (bce, cross-entropy): cancel the common factors; a polynomial needs no cancelling
     simplified = expanded if expanded.is_polynomial(*variables) else sympy.cancel(expanded)
+    condition = None
     if network.spec.loss == "cross_entropy":
-        # targets form a distribution: sum_k t_k = 1 (the spec checks it)
-        simplified = sympy.collect(sympy.expand(simplified), outs).subs(sympy.Add(*targets), 1)
+        general = sympy.collect(sympy.expand(simplified), outs)
+        simplified = general.subs(sympy.Add(*targets), 1)
+        if simplified != general:
+            condition = sympy.Eq(sympy.Add(*targets), 1)
     if _is_linear(simplified, variables):
-        return simplified
+        return simplified, condition
     if isinstance(chain, sympy.Mul):
         args = [network.by_symbol[a].definition if a in d_outs else a for a in chain.args]
-        return sympy.Mul(*args, evaluate=False)
-    return substituted
+        return sympy.Mul(*args, evaluate=False), None
+    return substituted, None
 
 
 def _is_linear(expr: Expr, variables: list[Symbol]) -> bool:
@@ -237,6 +244,12 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
     return proofs
 
 
+def _solved(condition: sympy.Eq, symbol: Symbol) -> dict[Symbol, Expr]:
+    """``{symbol: its value}`` from a linear condition (``t3 = 1 - t1 - t2`` from ``t1 + t2 + t3 = 1``)."""
+    (value,) = sympy.solve(condition, symbol)
+    return {symbol: value}
+
+
 def _is_zero_rational(difference: Expr) -> bool:
     """A rational function of independent symbols is 0 iff its numerator expands to 0."""
     if difference == 0 or sympy.expand(difference) == 0:  # a polynomial identity (no denominators)
@@ -292,7 +305,10 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
                     continue  # softmax: covered with the output delta below
                 slope = f.local_slope(a.symbol, z).xreplace({a.symbol: a.definition})
                 require(_is_zero(sympy.diff(a.definition, z) - slope), f"d{a.name}/d{z}")
-    # 3. the output delta: d E / d z_j with the output activation composed in
+    # 3. the output delta: d E / d z_j with the output activation composed in.  The chain
+    #    (dE/dyhat times the slope; softmax: summed over its Jacobian), from which the values are
+    #    computed, equals SymPy's diff unconditionally; the closed form a page boxes equals it too,
+    #    under its stated condition (softmax + cross-entropy: the targets sum to 1).
     last = network.layers[-1]
     loss_def = network[network.loss_name].definition
     assert loss_def is not None
@@ -300,13 +316,25 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
         outs = {network.activation_symbol(last.index, j, e):
                 network[network.unit_name("act", last.index, j, e)].definition
                 for j in range(1, last.size + 1)}
+        d_outs = {q.symbol: q.definition for q in (network[_grad_name(network, namer.act(last.index, j), e).ascii]
+                                                    for j in range(1, last.size + 1))}
         composed = loss_def.xreplace(outs)
         for j in range(1, last.size + 1):
             z = network.pre_symbol(last.index, j, e)
-            delta = network.quantities[namer.grad(network.example_name(namer.pre(last.index, j), e)).ascii]
-            assert delta.explicit is not None
+            delta = network.quantities[_grad_name(network, namer.pre(last.index, j), e).ascii]
+            assert delta.definition is not None
             by_diff = sympy.diff(composed, z)
-            require(_is_zero(by_diff - delta.explicit.xreplace(outs)), f"output delta {delta.name}")
+            chain = delta.definition.xreplace(d_outs).xreplace(outs)
+            require(_is_zero_rational(by_diff - chain) or _is_zero(by_diff - chain),
+                    f"output delta {delta.name} (chain rule)")
+            if delta.explicit is None:
+                continue
+            difference = by_diff - delta.explicit.xreplace(outs)
+            if delta.condition is not None:
+                difference = difference.xreplace(_solved(delta.condition, network.target_symbol(last.size, e)))
+            under = "" if delta.condition is None else f", under {delta.condition.lhs} = {delta.condition.rhs}"
+            require(_is_zero_rational(difference) or _is_zero(difference),
+                    f"output delta {delta.name} (closed form{under})")
     return {p.name: Proof(p.name, "local+fd", True,
                           "local rules proven symbolically; end-to-end value pending finite differences")
             for p in network.parameters}
