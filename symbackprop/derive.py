@@ -162,8 +162,8 @@ def _closed_form(network: Network, chain: Expr, outs: list[Symbol], targets: lis
     if network.spec.loss == "cross_entropy":
         general = sympy.collect(sympy.expand(simplified), outs)
         simplified = general.subs(sympy.Add(*targets), 1)
-        if simplified != general:
-            condition = sympy.Eq(sympy.Add(*targets), 1)
+        if simplified != general:  # the targets' order kept for the page: t1 + t2 + t3 = 1
+            condition = sympy.Eq(sympy.Add(*targets, evaluate=False), 1, evaluate=False)
     if _is_linear(simplified, variables):
         return simplified, condition
     if isinstance(chain, sympy.Mul):

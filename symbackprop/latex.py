@@ -144,6 +144,18 @@ def _is_negative(term: Expr) -> bool:
     return False
 
 
+def condition_latex(printer: BackpropPrinter, condition: Expr | None) -> str:
+    """``t_{1} + t_{2} + t_{3} = 1``, the condition a closed form holds under ("" for none);
+    a long sum as ``t_{1} + t_{2} + \\cdots + t_{10} = 1``."""
+    if condition is None:
+        return ""
+    lhs, rhs = condition.args
+    terms = [printer.doprint(t) for t in sympy.Add.make_args(lhs)]
+    if len(terms) > 4:
+        terms = [*terms[:2], r"\cdots", terms[-1]]
+    return " + ".join(terms) + " = " + printer.doprint(rhs)
+
+
 def printer_for(network: Network) -> BackpropPrinter:
     return BackpropPrinter({q.name: q.latex for q in network.quantities.values()})
 

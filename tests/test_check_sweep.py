@@ -192,3 +192,32 @@ def test_local_proof_catches_a_closed_form_without_its_condition():
     network.quantities["dE/dz_o2"] = dataclasses.replace(wrong, definition=wrong.definition * 2)
     with pytest.raises(DerivationMismatch, match="chain rule"):
         prove_local_rules(network)
+
+
+def test_every_page_showing_yhat_minus_t_states_the_target_sum():
+    """Wherever softmax + cross-entropy's closed form ``yhat - t`` is shown, ``t1 + t2 + t3 = 1`` is shown
+    with it (handout in LaTeX and Markdown, deck, snippets, export); a sigmoid + bce network shows none."""
+    import json
+
+    from symbackprop.handout import render_worksheet
+    from symbackprop.report import export_json
+    from symbackprop.slides import render_slides
+    from symbackprop.snippets import snippet
+    from symbackprop.solution import solve
+
+    condition = "t_{1} + t_{2} + t_{3} = 1"
+    solution = solve(loads_spec(new_spec([2, 2, 3], loss="cross_entropy", seed=1)))
+    tex = render_worksheet(solution, sections="equations,chain,reference")
+    assert tex.count(rf"\text{{(softmax: summed over its Jacobian, with }} {condition}\text{{)}}") == 3
+    assert tex.count(rf"\quad \text{{(with }} {condition}\text{{)}}") == 1  # the quick reference
+    assert f"holds because the targets sum to 1: ${condition}$." in tex  # the expanded chain
+    assert "with $t_{1} + t_{2} = 1$" in tex  # the output/loss table
+    assert condition in render_worksheet(solution, fmt="md", sections="equations")
+    deck = render_slides(solution)
+    assert f"with the targets summing to 1: ${condition}$." in deck and f"uses ${condition}$." in deck
+    assert snippet(solution, "dE/dz_o1", "symbolic").latex.endswith(rf"\text{{(with }} {condition}\text{{)}}")
+    exported = {q["name"]: q for q in json.loads(export_json(solution))["quantities"]}
+    assert exported["dE/dz_o2"]["closed_form_condition"] == condition
+    bce = solve(loads_spec(new_spec([2, 2, 3], loss="bce", seed=1)))
+    assert "summing to 1" not in render_slides(bce) and "= 1\\text{)}" not in render_worksheet(bce)
+    assert all("closed_form_condition" not in q for q in json.loads(export_json(bce))["quantities"])
