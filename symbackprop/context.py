@@ -31,7 +31,7 @@ from .derive import derive
 from .diagram import diagram, value_labels
 from .errors import DerivationMismatch
 from .generate import new_spec
-from .latex import ACTIVATION_LATEX, BackpropPrinter, condition_latex, partial
+from .latex import ACTIVATION_LATEX, BackpropPrinter, condition_latex, partial, piecewise_slope_latex
 from .network import Network, Parameter, Quantity
 from .numbers import display, significant
 from .render import Tex
@@ -344,7 +344,8 @@ class HandoutContext:
         for layer_name in dict.fromkeys(layer.activation_name for layer in self.net.layers):
             where = [self.layer_title(layer.index).lower() for layer in self.net.layers
                      if layer.activation_name == layer_name]
-            title = f"{ACTIVATION_TITLES[layer_name].capitalize()} ({', '.join(where)})"
+            name = ACTIVATION_TITLES[layer_name]
+            title = f"{name[:1].upper()}{name[1:]} ({', '.join(where)})"  # ReLU, not Relu
             if layer_name == "softmax":
                 items.append({"title": Tex(title), "rows": self._softmax_rows()})
                 continue
@@ -365,6 +366,10 @@ class HandoutContext:
                 by_exp = p.doprint(sympy.diff(exp_form, z))
                 rows.append(rf"\text{{Derivative:}} \quad & {fname}'(z) = \frac{{d}}{{dz}}\left({definition}"
                             rf"\right) = {by_exp} = {p.doprint(_lecture_order(derivative))}")
+            elif layer_name in ("relu", "leaky_relu"):  # piecewise, then the indicator the equations use
+                cases = piecewise_slope_latex(layer.spec.slope or sympy.S.Zero)
+                compact = f" = {p.doprint(derivative)}" if layer_name == "relu" else ""
+                rows.append(rf"\text{{Derivative:}} \quad & {fname}'(z) = {cases}{compact}")
             else:
                 rows.append(rf"\text{{Derivative:}} \quad & {fname}'(z) = {p.doprint(_lecture_order(derivative))}")
             if slope != derivative:

@@ -42,3 +42,14 @@ def tex() -> None:
 
     missing = [p for p in TEX_TOOLS if shutil.which(p) is None]
     need(not missing and tex_available(), f"LaTeX tools ({', '.join(missing) or 'latexmk/pdflatex'})")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "tex: needs the LaTeX tool chain (every test using the `tex` fixture)")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that uses the ``tex`` fixture is marked ``tex``: ``-m "not tex"`` leaves LaTeX out."""
+    for item in items:
+        if "tex" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.tex)
