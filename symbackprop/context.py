@@ -31,7 +31,14 @@ from .derive import derive
 from .diagram import diagram, value_labels
 from .errors import DerivationMismatch
 from .generate import new_spec
-from .latex import ACTIVATION_LATEX, BackpropPrinter, condition_latex, partial, piecewise_slope_latex
+from .latex import (
+    ACTIVATION_LATEX,
+    INDICATOR,
+    BackpropPrinter,
+    condition_latex,
+    partial,
+    piecewise_slope_latex,
+)
 from .network import Network, Parameter, Quantity
 from .numbers import display, significant
 from .render import Tex
@@ -537,12 +544,15 @@ class HandoutContext:
         z = self.unit("pre", L, 1)
         dz = self.grad(z.name)
         rows = [rf"\boldsymbol{{\delta}}^{{({L})}} &= \frac{{\partial E}}{{\partial \mathbf{{z}}^{{({L})}}}}, "
-                rf"\quad \delta^{{({L})}}_{{1}} = {dz.latex} = {self.f(dz.name, explicit=True)}"
-                + (rf" \quad {self._softmax_note(dz.name)}" if out.elementwise is None else "")]
+                rf"\quad \delta^{{({L})}}_{{1}} = {dz.latex} = {self.f(dz.name, explicit=True)}"]
+        if out.elementwise is None:  # the softmax note after it, or on a row of its own when too wide
+            note = rf" \quad {self._softmax_note(dz.name)}"
+            rows = [rows[0] + note] if visible_width(rows[0] + note) <= ROW_WIDTH else [rows[0], "&" + note]
         for layer in reversed(self.net.layers[:-1]):
             li = layer.index
             fprime = {"sigmoid": rf"\mathbf{{a}}^{{({li})}} \odot (1 - \mathbf{{a}}^{{({li})}})",
-                      "tanh": rf"1 - \mathbf{{a}}^{{({li})}} \odot \mathbf{{a}}^{{({li})}}"}.get(
+                      "tanh": rf"1 - \mathbf{{a}}^{{({li})}} \odot \mathbf{{a}}^{{({li})}}",
+                      "relu": rf"{INDICATOR}[\mathbf{{z}}^{{({li})}} > 0]"}.get(
                 layer.activation_name, rf"f'(\mathbf{{z}}^{{({li})}})")
             rows.append(rf"\boldsymbol{{\delta}}^{{({li})}} &= \left(W^{{({li + 1})}}\right)^{{\mathsf{{T}}}} "
                         rf"\boldsymbol{{\delta}}^{{({li + 1})}} \odot f'\!\left(\mathbf{{z}}^{{({li})}}\right) "
