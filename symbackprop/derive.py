@@ -24,6 +24,7 @@ The cross-check (one ``Proof`` per parameter):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy
@@ -230,6 +231,12 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
         elif inlined[q.symbol].is_Function:  # identity units have no application to name
             generators[inlined[q.symbol]] = q.symbol
     proofs = {}
+
+    def require(ok: bool, what: str) -> None:
+        if not ok:
+            raise DerivationMismatch(what)
+
+    prove_output_deltas(network, require)  # the closed forms the pages box (yhat - t) hold too
     for p in network.parameters:
         theta = network.sym(p.name)
         grad = network.quantities[network.namer.grad_ascii(p.name)]
@@ -264,7 +271,6 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
     The end-to-end values are compared with finite differences by ``numeric``,
     which completes these proofs (``digits``).
     """
-    namer = network.namer
 
     def require(ok: bool, what: str) -> None:
         if not ok:
@@ -305,10 +311,21 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
                     continue  # softmax: covered with the output delta below
                 slope = f.local_slope(a.symbol, z).xreplace({a.symbol: a.definition})
                 require(_is_zero(sympy.diff(a.definition, z) - slope), f"d{a.name}/d{z}")
-    # 3. the output delta: d E / d z_j with the output activation composed in.  The chain
-    #    (dE/dyhat times the slope; softmax: summed over its Jacobian), from which the values are
-    #    computed, equals SymPy's diff unconditionally; the closed form a page boxes equals it too,
-    #    under its stated condition (softmax + cross-entropy: the targets sum to 1).
+    # 3. the output delta (its chain, and the closed form a page boxes)
+    prove_output_deltas(network, require)
+    return {p.name: Proof(p.name, "local+fd", True,
+                          "local rules proven symbolically; end-to-end value pending finite differences")
+            for p in network.parameters}
+
+
+def prove_output_deltas(network: Network, require: Callable[[bool, str], None]) -> None:
+    """d E / d z_j with the output activation composed in, for every output unit and example.
+
+    The chain (dE/dyhat times the slope; softmax: summed over its Jacobian), from which the values
+    are computed, equals SymPy's diff unconditionally; the closed form a page boxes equals it too,
+    under its stated condition (softmax + cross-entropy: ``yhat - t`` when the targets sum to 1).
+    """
+    namer = network.namer
     last = network.layers[-1]
     loss_def = network[network.loss_name].definition
     assert loss_def is not None
@@ -335,6 +352,3 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
             under = "" if delta.condition is None else f", under {delta.condition.lhs} = {delta.condition.rhs}"
             require(_is_zero_rational(difference) or _is_zero(difference),
                     f"output delta {delta.name} (closed form{under})")
-    return {p.name: Proof(p.name, "local+fd", True,
-                          "local rules proven symbolically; end-to-end value pending finite differences")
-            for p in network.parameters}

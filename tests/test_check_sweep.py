@@ -18,7 +18,7 @@ from fractions import Fraction
 import pytest
 
 from symbackprop.cli import main
-from symbackprop.derive import SYMBOLIC_PROOF_LIMIT, derive, prove_local_rules
+from symbackprop.derive import SYMBOLIC_PROOF_LIMIT, derive, prove_local_rules, prove_symbolically
 from symbackprop.errors import DerivationMismatch
 from symbackprop.generate import new_spec
 from symbackprop.naming import Namer, Notation
@@ -192,6 +192,11 @@ def test_local_proof_catches_a_closed_form_without_its_condition():
     network.quantities["dE/dz_o2"] = dataclasses.replace(wrong, definition=wrong.definition * 2)
     with pytest.raises(DerivationMismatch, match="chain rule"):
         prove_local_rules(network)
+    # the symbolic proof (small networks) proves the boxed closed forms too, before the gradients
+    small = derive(loads_spec(new_spec([2, 2, 3], loss="cross_entropy", seed=1)), prove=False).network
+    small.quantities["dE/dz_o3"] = dataclasses.replace(small["dE/dz_o3"], condition=None)
+    with pytest.raises(DerivationMismatch, match="closed form"):
+        prove_symbolically(small)
 
 
 def test_every_page_showing_yhat_minus_t_states_the_target_sum():
