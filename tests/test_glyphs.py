@@ -55,3 +55,16 @@ def test_the_check_catches_the_crossed_out_one(tex, tmp_path):
     source = (r"\documentclass{article}\usepackage[T1]{fontenc}\usepackage{lmodern}\usepackage{amssymb}"
               r"\begin{document}$\mathbb{1}[z > 0]$ and $\mathbf{1}[z > 0]$\end{document}")
     assert unexpected_glyphs(_pdf_text(source, tmp_path / "old.pdf")) == {"U+22AE"}
+
+
+@pytest.mark.parametrize(("activation", "loss", "layers"), [("relu", "half_sse", [2, 2, 1]),
+                                                             ("leaky_relu", "half_sse", [2, 2, 1]),
+                                                             ("relu", "cross_entropy", [2, 4, 3])])
+def test_markdown_handouts_render_in_katex(activation, loss, layers):
+    """The Markdown handout's indicator, piecewise slope and softmax condition are KaTeX too."""
+    from test_snippets import _katex
+
+    md = render_worksheet(solve(loads_spec(new_spec(layers, activation=activation, loss=loss, seed=5))), fmt="md")
+    assert ("\\mathbf{1}[" in md) == (activation == "relu") and "\\begin{cases}" in md
+    report = _katex(md)
+    assert report["count"] > 20 and report["errors"] == []
