@@ -234,7 +234,7 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
 
     def require(ok: bool, what: str) -> None:
         if not ok:
-            raise DerivationMismatch(what)
+            raise DerivationMismatch(f"{what}: sympy.diff of the loss and the chain-rule formula differ")
 
     prove_output_deltas(network, require)  # the closed forms the pages box (yhat - t) hold too
     for p in network.parameters:
