@@ -130,11 +130,13 @@ class Activation:
 
 
 def _leaky(slope: Rational) -> Activation:
+    from .latex import decimal_latex  # the slope as the spec wrote it (latex imports this module)
+
     return Activation(
         name="leaky_relu",
         apply=lambda z: leaky_relu(z, slope),
         local_slope=lambda a, z: leaky_step(z, slope),
-        definition_latex=rf"\mathrm{{lrelu}}(z) = \max({sympy.latex(slope)}z, z)",
+        definition_latex=rf"\mathrm{{lrelu}}(z) = \max({decimal_latex(slope)} z, z)",
         output_range="R",
     )
 

@@ -47,6 +47,8 @@ class Chain:
     line: Line  # the product in numbers
     n_paths: int  # paths x examples x shared units summed in the gradient
     gradient: str  # the gradient's display value
+    #: the condition the output delta's closed form (a factor) holds under, LaTeX ("" for none)
+    condition: str = ""
 
     @property
     def single_path(self) -> bool:
@@ -147,7 +149,7 @@ def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> 
     line = product_line("", [(f.value, f.exact) for f in factors], decimals,
                         result=precise_text(value), value=value)
     return Chain(p.name, network[grad_name].latex, path_nodes, factors, line, n_paths,
-                 display(solution.value(grad_name), decimals))
+                 display(solution.value(grad_name), decimals), "" if split else solution.condition(delta_out.name))
 
 
 def substituted_factors(solution: Solution, chain: Chain) -> list[str]:

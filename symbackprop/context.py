@@ -31,7 +31,14 @@ from .derive import derive
 from .diagram import diagram, value_labels
 from .errors import DerivationMismatch
 from .generate import new_spec
-from .latex import ACTIVATION_LATEX, BackpropPrinter, partial
+from .latex import (
+    ACTIVATION_LATEX,
+    INDICATOR,
+    BackpropPrinter,
+    condition_latex,
+    partial,
+    piecewise_slope_latex,
+)
 from .network import Network, Parameter, Quantity
 from .numbers import display, significant
 from .render import Tex
@@ -344,7 +351,8 @@ class HandoutContext:
         for layer_name in dict.fromkeys(layer.activation_name for layer in self.net.layers):
             where = [self.layer_title(layer.index).lower() for layer in self.net.layers
                      if layer.activation_name == layer_name]
-            title = f"{ACTIVATION_TITLES[layer_name].capitalize()} ({', '.join(where)})"
+            name = ACTIVATION_TITLES[layer_name]
+            title = f"{name[:1].upper()}{name[1:]} ({', '.join(where)})"  # ReLU, not Relu
             if layer_name == "softmax":
                 items.append({"title": Tex(title), "rows": self._softmax_rows()})
                 continue
@@ -365,6 +373,10 @@ class HandoutContext:
                 by_exp = p.doprint(sympy.diff(exp_form, z))
                 rows.append(rf"\text{{Derivative:}} \quad & {fname}'(z) = \frac{{d}}{{dz}}\left({definition}"
                             rf"\right) = {by_exp} = {p.doprint(_lecture_order(derivative))}")
+            elif layer_name in ("relu", "leaky_relu"):  # piecewise, then the indicator the equations use
+                cases = piecewise_slope_latex(layer.spec.slope or sympy.S.Zero)
+                compact = f" = {p.doprint(derivative)}" if layer_name == "relu" else ""
+                rows.append(rf"\text{{Derivative:}} \quad & {fname}'(z) = {cases}{compact}")
             else:
                 rows.append(rf"\text{{Derivative:}} \quad & {fname}'(z) = {p.doprint(_lecture_order(derivative))}")
             if slope != derivative:
@@ -461,10 +473,9 @@ class HandoutContext:
                     explicit = layer is last
                     if layer is last and last.elementwise is None:
                         rows += break_row(rf"{da.latex} &= {self.f(da.name)}")
-                        one = (rf"\boxed{{{dz.latex} = {self.f(dz.name, explicit=True)}}} "
-                               r"&\quad \text{(softmax: summed over its Jacobian)}")
-                        rows += [one] if visible_width(one) <= ROW_WIDTH else self._boxed_rows(
-                            dz, explicit, r"\text{(softmax: summed over its Jacobian)}")
+                        note = self._softmax_note(dz.name)
+                        one = rf"\boxed{{{dz.latex} = {self.f(dz.name, explicit=True)}}} &\quad {note}"
+                        rows += [one] if visible_width(one) <= ROW_WIDTH else self._boxed_rows(dz, explicit, note)
                         continue
                     f = layer.elementwise
                     assert f is not None
@@ -509,6 +520,13 @@ class HandoutContext:
             rows[-1:] = [last] if visible_width(last) <= ROW_WIDTH else [rows[-1], r"&\quad " + note]
         return rows
 
+    def _softmax_note(self, name: str) -> str:
+        """How a softmax output delta came about, and the condition its closed form uses."""
+        condition = self.s.condition(name)
+        if condition:
+            return rf"\text{{(softmax: summed over its Jacobian, with }} {condition}\text{{)}}"
+        return r"\text{(softmax: summed over its Jacobian)}"
+
     def _sum_note(self, layer: int) -> Tex:
         notes = []
         if layer < self.L and self.net.layers[layer].size > 1:
@@ -526,12 +544,15 @@ class HandoutContext:
         z = self.unit("pre", L, 1)
         dz = self.grad(z.name)
         rows = [rf"\boldsymbol{{\delta}}^{{({L})}} &= \frac{{\partial E}}{{\partial \mathbf{{z}}^{{({L})}}}}, "
-                rf"\quad \delta^{{({L})}}_{{1}} = {dz.latex} = {self.f(dz.name, explicit=True)}"
-                + (r" \quad \text{(softmax: summed over its Jacobian)}" if out.elementwise is None else "")]
+                rf"\quad \delta^{{({L})}}_{{1}} = {dz.latex} = {self.f(dz.name, explicit=True)}"]
+        if out.elementwise is None:  # the softmax note after it, or on a row of its own when too wide
+            note = rf" \quad {self._softmax_note(dz.name)}"
+            rows = [rows[0] + note] if visible_width(rows[0] + note) <= ROW_WIDTH else [rows[0], "&" + note]
         for layer in reversed(self.net.layers[:-1]):
             li = layer.index
             fprime = {"sigmoid": rf"\mathbf{{a}}^{{({li})}} \odot (1 - \mathbf{{a}}^{{({li})}})",
-                      "tanh": rf"1 - \mathbf{{a}}^{{({li})}} \odot \mathbf{{a}}^{{({li})}}"}.get(
+                      "tanh": rf"1 - \mathbf{{a}}^{{({li})}} \odot \mathbf{{a}}^{{({li})}}",
+                      "relu": rf"{INDICATOR}[\mathbf{{z}}^{{({li})}} > 0]"}.get(
                 layer.activation_name, rf"f'(\mathbf{{z}}^{{({li})}})")
             rows.append(rf"\boldsymbol{{\delta}}^{{({li})}} &= \left(W^{{({li + 1})}}\right)^{{\mathsf{{T}}}} "
                         rf"\boldsymbol{{\delta}}^{{({li + 1})}} \odot f'\!\left(\mathbf{{z}}^{{({li})}}\right) "
@@ -660,6 +681,9 @@ class HandoutContext:
                     + (f"(over every unit of the layers above and all {self.n_ex} examples)" if self.n_ex > 1
                        else "(one per unit of the layers above)")
                     + rf"; summed, they give ${c.grad_latex} = {c.gradient}$ ({self.d} d.p.).")
+        if c.condition:
+            note += (" " if note else "") + (rf"The factor ${c.factors[0].formula}$ holds because the targets "
+                                             rf"sum to 1: ${c.condition}$.")
         param = self.q(c.parameter).latex
         return {"param": Tex(param), "path": Tex(path), "formula": block(rows),
                 "numeric": block(numeric + ([final] if final else [])), "note": Tex(note),
@@ -740,8 +764,10 @@ class HandoutContext:
         z_out = self.unit("pre", L, 1)
         dz = self.grad(z_out.name)
         loss = self.q(self.net.loss_name).latex
+        condition = self.s.condition(dz.name)
         steps = [(Tex("Compute the output sensitivity (delta):"),
-                  Tex(f"{dz.latex} = {self.f(dz.name, explicit=True)}"))]
+                  Tex(f"{dz.latex} = {self.f(dz.name, explicit=True)}"
+                      + (rf" \quad \text{{(with }} {condition}\text{{)}}" if condition else "")))]
         if L > 1:
             h, zh = self.unit("act", L - 1, 1), self.unit("pre", L - 1, 1)
             dh, dzh = self.grad(h.name), self.grad(zh.name)
@@ -863,8 +889,10 @@ def derive_loss_table() -> list[tuple[Tex, Tex, Tex]]:
         assert delta.explicit is not None
         loss_q = network[network.loss_name]
         assert loss_q.definition is not None
+        condition = condition_latex(printer, delta.condition)
         rows.append((Tex(title), Tex(f"${printer.doprint(loss_q.definition)}$"),
-                     Tex(f"${delta.latex} = {printer.doprint(delta.explicit)}$")))
+                     Tex(f"${delta.latex} = {printer.doprint(delta.explicit)}$"
+                         + (f", with ${condition}$" if condition else ""))))
     return rows
 
 

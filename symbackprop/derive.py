@@ -24,6 +24,7 @@ The cross-check (one ``Proof`` per parameter):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import sympy
@@ -103,8 +104,9 @@ def _add_backward(network: Network) -> None:
                                     for k in range(last.size)])
             else:
                 chain = sympy.Mul(d_outs[j - 1], f.local_slope(outs[j - 1], pres[j - 1]), evaluate=False)
-            network.add(_grad_name(network, namer.pre(last.index, j), e), "d_pre", chain,
-                        _closed_form(network, chain, outs, targets, d_outs), layer=last.index, unit=j, example=e)
+            closed, condition = _closed_form(network, chain, outs, targets, d_outs)
+            network.add(_grad_name(network, namer.pre(last.index, j), e), "d_pre", chain, closed, condition,
+                        layer=last.index, unit=j, example=e)
         # hidden layers, top down
         for layer in reversed(network.layers[:-1]):
             above = network.layers[layer.index]  # layers are 1-based: index l is layer l+1
@@ -143,26 +145,32 @@ def _grad_name(network: Network, base: Name, e: int) -> Name:
 
 
 def _closed_form(network: Network, chain: Expr, outs: list[Symbol], targets: list[Symbol],
-                 d_outs: list[Symbol]) -> Expr:
-    """The output delta written out in outputs and targets, simplified by SymPy.
+                 d_outs: list[Symbol]) -> tuple[Expr, Expr | None]:
+    """The output delta written out in outputs and targets, simplified by SymPy, and the condition
+    it holds under (None: it is an identity).
 
     When the simplification is linear (``yhat - t``) that is the closed form; otherwise the
-    product of the lecture (``(yhat - t) * yhat * (1 - yhat)``) is kept unexpanded.
+    product of the lecture (``(yhat - t) * yhat * (1 - yhat)``) is kept unexpanded.  Softmax +
+    cross-entropy gives ``yhat_j * (t_1 + ... + t_K) - t_j`` in general, and ``yhat_j - t_j`` under
+    the condition ``t_1 + ... + t_K = 1`` that the spec checks (the targets form a distribution).
     """
     substituted = chain.xreplace({d: network.by_symbol[d].definition for d in d_outs})
     variables = outs + targets
     expanded = sympy.expand(substituted)
     # rational (bce, cross-entropy): cancel the common factors; a polynomial needs no cancelling
     simplified = expanded if expanded.is_polynomial(*variables) else sympy.cancel(expanded)
+    condition = None
     if network.spec.loss == "cross_entropy":
-        # targets form a distribution: sum_k t_k = 1 (the spec checks it)
-        simplified = sympy.collect(sympy.expand(simplified), outs).subs(sympy.Add(*targets), 1)
+        general = sympy.collect(sympy.expand(simplified), outs)
+        simplified = general.subs(sympy.Add(*targets), 1)
+        if simplified != general:  # the targets' order kept for the page: t1 + t2 + t3 = 1
+            condition = sympy.Eq(sympy.Add(*targets, evaluate=False), 1, evaluate=False)
     if _is_linear(simplified, variables):
-        return simplified
+        return simplified, condition
     if isinstance(chain, sympy.Mul):
         args = [network.by_symbol[a].definition if a in d_outs else a for a in chain.args]
-        return sympy.Mul(*args, evaluate=False)
-    return substituted
+        return sympy.Mul(*args, evaluate=False), None
+    return substituted, None
 
 
 def _is_linear(expr: Expr, variables: list[Symbol]) -> bool:
@@ -223,6 +231,12 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
         elif inlined[q.symbol].is_Function:  # identity units have no application to name
             generators[inlined[q.symbol]] = q.symbol
     proofs = {}
+
+    def require(ok: bool, what: str) -> None:
+        if not ok:
+            raise DerivationMismatch(f"{what}: sympy.diff of the loss and the chain-rule formula differ")
+
+    prove_output_deltas(network, require)  # the closed forms the pages box (yhat - t) hold too
     for p in network.parameters:
         theta = network.sym(p.name)
         grad = network.quantities[network.namer.grad_ascii(p.name)]
@@ -235,6 +249,12 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
                                "sympy.diff of the composed loss minus the composed chain-rule formula "
                                "is identically 0")
     return proofs
+
+
+def _solved(condition: sympy.Eq, symbol: Symbol) -> dict[Symbol, Expr]:
+    """``{symbol: its value}`` from a linear condition (``t3 = 1 - t1 - t2`` from ``t1 + t2 + t3 = 1``)."""
+    (value,) = sympy.solve(condition, symbol)
+    return {symbol: value}
 
 
 def _is_zero_rational(difference: Expr) -> bool:
@@ -251,7 +271,6 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
     The end-to-end values are compared with finite differences by ``numeric``,
     which completes these proofs (``digits``).
     """
-    namer = network.namer
 
     def require(ok: bool, what: str) -> None:
         if not ok:
@@ -292,7 +311,21 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
                     continue  # softmax: covered with the output delta below
                 slope = f.local_slope(a.symbol, z).xreplace({a.symbol: a.definition})
                 require(_is_zero(sympy.diff(a.definition, z) - slope), f"d{a.name}/d{z}")
-    # 3. the output delta: d E / d z_j with the output activation composed in
+    # 3. the output delta (its chain, and the closed form a page boxes)
+    prove_output_deltas(network, require)
+    return {p.name: Proof(p.name, "local+fd", True,
+                          "local rules proven symbolically; end-to-end value pending finite differences")
+            for p in network.parameters}
+
+
+def prove_output_deltas(network: Network, require: Callable[[bool, str], None]) -> None:
+    """d E / d z_j with the output activation composed in, for every output unit and example.
+
+    The chain (dE/dyhat times the slope; softmax: summed over its Jacobian), from which the values
+    are computed, equals SymPy's diff unconditionally; the closed form a page boxes equals it too,
+    under its stated condition (softmax + cross-entropy: ``yhat - t`` when the targets sum to 1).
+    """
+    namer = network.namer
     last = network.layers[-1]
     loss_def = network[network.loss_name].definition
     assert loss_def is not None
@@ -300,13 +333,22 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
         outs = {network.activation_symbol(last.index, j, e):
                 network[network.unit_name("act", last.index, j, e)].definition
                 for j in range(1, last.size + 1)}
+        d_outs = {q.symbol: q.definition for q in (network[_grad_name(network, namer.act(last.index, j), e).ascii]
+                                                    for j in range(1, last.size + 1))}
         composed = loss_def.xreplace(outs)
         for j in range(1, last.size + 1):
             z = network.pre_symbol(last.index, j, e)
-            delta = network.quantities[namer.grad(network.example_name(namer.pre(last.index, j), e)).ascii]
-            assert delta.explicit is not None
+            delta = network.quantities[_grad_name(network, namer.pre(last.index, j), e).ascii]
+            assert delta.definition is not None
             by_diff = sympy.diff(composed, z)
-            require(_is_zero(by_diff - delta.explicit.xreplace(outs)), f"output delta {delta.name}")
-    return {p.name: Proof(p.name, "local+fd", True,
-                          "local rules proven symbolically; end-to-end value pending finite differences")
-            for p in network.parameters}
+            chain = delta.definition.xreplace(d_outs).xreplace(outs)
+            require(_is_zero_rational(by_diff - chain) or _is_zero(by_diff - chain),
+                    f"output delta {delta.name} (chain rule)")
+            if delta.explicit is None:
+                continue
+            difference = by_diff - delta.explicit.xreplace(outs)
+            if delta.condition is not None:
+                difference = difference.xreplace(_solved(delta.condition, network.target_symbol(last.size, e)))
+            under = "" if delta.condition is None else f", under {delta.condition.lhs} = {delta.condition.rhs}"
+            require(_is_zero_rational(difference) or _is_zero(difference),
+                    f"output delta {delta.name} (closed form{under})")

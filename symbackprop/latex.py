@@ -27,6 +27,31 @@ ACTIVATION_LATEX = {
 }
 
 
+#: The indicator function's symbol (relu's slope is ``INDICATOR[z > 0]``): a glyph every font has.
+INDICATOR = r"\mathbf{1}"
+
+
+def decimal_latex(value: Expr) -> str:
+    """A spec number as the spec wrote it (``0.01``, not ``\\frac{1}{100}``) when it is a finite decimal."""
+    r = sympy.Rational(value)
+    q, places = int(r.q), 0
+    for prime in (2, 5):
+        count = 0
+        while q % prime == 0:
+            q, count = q // prime, count + 1
+        places = max(places, count)
+    if q != 1:  # 1/3: no finite decimal
+        return str(sympy.latex(r))
+    digits = str(abs(int(r.p)) * 10 ** places // int(r.q)).rjust(places + 1, "0")
+    text = digits if not places else f"{digits[:-places]}.{digits[-places:]}"
+    return ("-" if r < 0 else "") + text
+
+
+def piecewise_slope_latex(slope: Expr) -> str:
+    """relu's or leaky_relu's derivative as a lecture writes it: 1 for z > 0, the slope for z <= 0."""
+    return rf"\begin{{cases}} 1, & z > 0 \\ {decimal_latex(slope)}, & z \le 0 \end{{cases}}"
+
+
 class BackpropPrinter(LatexPrinter):
     """LaTeX for one network's expressions."""
 
@@ -62,12 +87,13 @@ class BackpropPrinter(LatexPrinter):
         return self._with_power(rf"e^{{{self._print(expr.args[0])}}}", exp)
 
     def _print_step(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
-        return self._with_power(rf"\mathbb{{1}}\left[{self._print(expr.args[0])} > 0\right]", exp)
+        # the indicator in bold: \mathbb{1} has no glyph in amsfonts (it prints a crossed-out sign)
+        return self._with_power(rf"{INDICATOR}[{self._print(expr.args[0])} > 0]", exp)
 
     def _print_leaky_step(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
         z, slope = expr.args
         return self._with_power(
-            rf"\left(1 \text{{ if }} {self._print(z)} > 0 \text{{ else }} {self._print(slope)}\right)", exp)
+            rf"\left(1 \text{{ if }} {self._print(z)} > 0 \text{{ else }} {decimal_latex(slope)}\right)", exp)
 
     @staticmethod
     def _with_power(text: str, exp: str | None) -> str:
@@ -142,6 +168,18 @@ def _is_negative(term: Expr) -> bool:
     if isinstance(term, sympy.Mul) and term.args and term.args[0].is_Number:
         return bool(term.args[0] < 0)
     return False
+
+
+def condition_latex(printer: BackpropPrinter, condition: Expr | None) -> str:
+    """``t_{1} + t_{2} + t_{3} = 1``, the condition a closed form holds under ("" for none);
+    a long sum as ``t_{1} + t_{2} + \\cdots + t_{10} = 1``."""
+    if condition is None:
+        return ""
+    lhs, rhs = condition.args
+    terms = [printer.doprint(t) for t in sympy.Add.make_args(lhs)]
+    if len(terms) > 4:
+        terms = [*terms[:2], r"\cdots", terms[-1]]
+    return " + ".join(terms) + " = " + printer.doprint(rhs)
 
 
 def printer_for(network: Network) -> BackpropPrinter:

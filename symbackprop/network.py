@@ -41,6 +41,9 @@ class Quantity:
     #: the closed form a lecture boxes, when it differs from ``definition``
     #: (an output delta written out: ``(yhat - t)*yhat*(1 - yhat)``, or ``yhat - t``)
     explicit: Expr | None = None
+    #: the condition ``explicit`` holds under, when it is not an identity (softmax + cross-entropy:
+    #: ``Eq(t1 + t2 + t3, 1)``, the targets form a distribution); every page that shows it says so
+    condition: Expr | None = None
     layer: int | None = None  # 0 = inputs
     unit: int | None = None
     example: int | None = None  # 1-based; None when not per-example
@@ -87,9 +90,9 @@ class Network:
 
     # -- registry -------------------------------------------------------------
     def add(self, name: Name, kind: str, definition: Expr | None = None, explicit: Expr | None = None,
-            **where: int | None) -> Symbol:
+            condition: Expr | None = None, **where: int | None) -> Symbol:
         symbol = Symbol(name.ascii, real=True)
-        quantity = Quantity(name.ascii, name.latex, symbol, kind, definition, explicit, **where)
+        quantity = Quantity(name.ascii, name.latex, symbol, kind, definition, explicit, condition, **where)
         if name.ascii in self.quantities:
             raise SpecError(f"{self.spec.source}: notation: two quantities would both be called "
                             f"{name.ascii!r}; choose different letters")

@@ -48,6 +48,8 @@ def export_data(solution: Solution) -> dict[str, Any]:
         }
         if q.explicit is not None:
             item["closed_form"] = solution.formula(q.name, explicit=True)
+            if q.condition is not None:  # softmax + cross-entropy: yhat - t needs the targets to sum to 1
+                item["closed_form_condition"] = solution.condition(q.name)
         if q.example is not None and network.n_examples > 1:
             item["example"] = q.example
         quantities.append(item)

@@ -414,6 +414,9 @@ class Deck:
             others = self.sizes[self.L]
             note = ("The other output unit follows the same formula." if others == 2
                     else f"The other {others - 1} output units follow the same formula.")
+        condition = self.s.condition(self.grad(self.unit("pre", self.L, 1)))
+        if condition:  # softmax + cross-entropy: yhat - t
+            note += (" " if note else "") + f"Softmax + cross-entropy, with the targets summing to 1: ${condition}$."
         return self._split("Backward pass: the output delta", steps, note)
 
     def hidden_deltas(self, layer: int) -> list[Frame]:
@@ -474,6 +477,8 @@ class Deck:
         if c.single_path:
             numeric.append(rf"&\to \boxed{{{c.gradient}}} \quad \text{{({self.d} d.p.)}}")
         note = "" if c.single_path else f"One of the {c.n_paths} path terms whose sum is the gradient."
+        if c.condition:
+            note += (" " if note else "") + f"${c.factors[0].formula}$ uses ${c.condition}$."
         path = r" \to ".join(c.path)
         return [Frame("One chain, fully expanded", [Step(f"Along the path ${path}$:", rows),
                                                     Step("Numerically:", numeric)],

@@ -122,6 +122,7 @@ class LocalChain:
     lhs: str
     factors: list[Factor]
     n_paths: int
+    condition: str = ""  # the condition the output delta's closed form (a factor) uses
 
 
 # -- the chain of any backward quantity --------------------------------------------------
@@ -134,7 +135,7 @@ def local_chain(solution: Solution, name: str) -> LocalChain:
     if q.kind == "grad":
         params = {net.namer.grad_ascii(p.name): p.name for p in net.parameters}
         c = chain_for(solution, params[name])
-        return LocalChain(q.latex, c.factors, c.n_paths)
+        return LocalChain(q.latex, c.factors, c.n_paths, c.condition)
     assert q.kind in ("d_act", "d_pre") and q.layer is not None and q.unit is not None
     layer, unit, example = q.layer, q.unit, q.example or 1
     above = 1
@@ -149,7 +150,7 @@ def local_chain(solution: Solution, name: str) -> LocalChain:
         return LocalChain(q.latex, [factor], 1)
     c = chain_for(solution, net.weight_name(layer, unit, 1), example)
     drop = 1 if q.kind == "d_pre" else 2  # dz/dw, and da/dz for an activation
-    return LocalChain(q.latex, c.factors[:-drop], above)
+    return LocalChain(q.latex, c.factors[:-drop], above, c.condition)
 
 
 # -- the four forms -----------------------------------------------------------------------
@@ -174,7 +175,12 @@ def symbolic(solution: Solution, name: str) -> str:
     if q.kind in LEAF_KINDS:
         raise _not_applicable(solution, name, "symbolic", f"it is {_kind_word(q.kind)}, spec data with no formula",
                               "numeric")
-    return rf"\boxed{{{q.latex} = {solution.formula(name, explicit=True)}}}"
+    return rf"\boxed{{{q.latex} = {solution.formula(name, explicit=True)}}}" + _with(solution.condition(name))
+
+
+def _with(condition: str) -> str:
+    """The condition a closed form uses, after it (softmax + cross-entropy: the targets sum to 1)."""
+    return rf" \quad \text{{(with }} {condition}\text{{)}}" if condition else ""
 
 
 def _chain_of(solution: Solution, name: str, form: str) -> LocalChain:
@@ -198,11 +204,11 @@ def expanded(solution: Solution, name: str) -> str:
     c = _chain_of(solution, name, "expanded")
     braces = [rf"\underbrace{{{f.partial}}}_{{{f.formula}}}" for f in c.factors]
     if len(braces) <= FACTORS_PER_ROW:
-        return _multi(c, f"{c.lhs} = " + r" \cdot ".join(braces))
+        return _multi(c, f"{c.lhs} = " + r" \cdot ".join(braces)) + _with(c.condition)
     rows = [braces[i:i + FACTORS_PER_ROW] for i in range(0, len(braces), FACTORS_PER_ROW)]
     lines = [f"{c.lhs} &= " + r" \cdot ".join(rows[0])]
     lines += [r"&\quad \cdot " + r" \cdot ".join(row) for row in rows[1:]]
-    lines[-1] = _multi(c, lines[-1])
+    lines[-1] = _multi(c, lines[-1]) + _with(c.condition)
     return r"\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}"
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from .derive import Derivation, derive
 from .errors import SymbackpropError
 from .hints import did_you_mean, quoted
-from .latex import BackpropPrinter, printer_for
+from .latex import BackpropPrinter, condition_latex, printer_for
 from .network import Network, Quantity
 from .numbers import display, full_text
 from .numeric import Evaluation, evaluate
@@ -77,6 +77,11 @@ class Solution:
         q = self.quantity(name)
         expr = q.explicit if explicit and q.explicit is not None else q.definition
         return "" if expr is None else self.printer.doprint(expr)
+
+    def condition(self, name: str) -> str:
+        """LaTeX of the condition its closed form holds under (``t_{1} + t_{2} = 1`` for softmax +
+        cross-entropy's ``yhat - t``); "" when the closed form is an identity."""
+        return condition_latex(self.printer, self.quantity(name).condition)
 
     def explain(self, name: str) -> QuantityView:
         """One quantity for Jupyter: its formula, chain and value render themselves."""

@@ -160,7 +160,8 @@ def test_loss_table_deltas_come_from_sympy():
         r"$\frac{\partial E}{\partial z_{o_{1}}} = \left(\hat{y}_{1} - t_{1}\right) \hat{y}_{1} "
         r"\left(1 - \hat{y}_{1}\right)$",
         r"$\frac{\partial E}{\partial z_{o_{1}}} = \hat{y}_{1} - t_{1}$",
-        r"$\frac{\partial E}{\partial z_{o_{1}}} = \hat{y}_{1} - t_{1}$",
+        # softmax + cross-entropy: yhat - t only because the targets sum to 1, and the table says so
+        r"$\frac{\partial E}{\partial z_{o_{1}}} = \hat{y}_{1} - t_{1}$, with $t_{1} + t_{2} = 1$",
         r"$\frac{\partial E}{\partial z_{o_{1}}} = \hat{y}_{1} - t_{1}$",
     ]
 

@@ -65,7 +65,7 @@ class Parser:
         return value
 
     def starts_factor(self, tok: str | None) -> bool:
-        return tok is not None and (tok[0].isdigit() or tok in ("(", "{", r"\frac", "e", r"\mathbb") or tok in _FUNCS)
+        return tok is not None and (tok[0].isdigit() or tok in ("(", "{", r"\frac", "e", r"\mathbf") or tok in _FUNCS)
 
     def term(self) -> Decimal:
         value = self.unary()
@@ -121,7 +121,7 @@ class Parser:
             if name != "relu":
                 raise NotNumeric(name)
             return max(self.atom(), Decimal(0))
-        if tok == r"\mathbb":
+        if tok == r"\mathbf":
             self.take("{")
             self.take("1")
             self.take("}")
