@@ -21,6 +21,7 @@ from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import SpecError
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
+from .usertext import text_problem
 
 MAX_UNITS = 4096
 MAX_DECIMALS = 12
@@ -147,6 +148,14 @@ class _Reader:
             raise self.fail(fieldname, f"unknown value {value!r} (expected one of: {', '.join(choices)})")
         return value
 
+    def free_text(self, value: Any, fieldname: str) -> str:
+        """A title or author: printed on sheets and exported to XML, so short and without control characters."""
+        text = self.text(value, fieldname)
+        problem = text_problem(text)
+        if problem:
+            raise self.fail(fieldname, problem)
+        return text
+
     # -- the spec -------------------------------------------------------------
     def spec(self) -> Spec:
         d = self.data
@@ -155,8 +164,8 @@ class _Reader:
         for key in d:
             if key not in known:
                 raise self.fail(key, f"unknown field (expected one of: {', '.join(sorted(known))})")
-        title = self.text(d.get("title", "Backpropagation"), "title")
-        author = self.text(d.get("author", ""), "author")
+        title = self.free_text(d.get("title", "Backpropagation"), "title")
+        author = self.free_text(d.get("author", ""), "author")
         decimals = self.integer(d.get("decimals", 3), "decimals", 0, MAX_DECIMALS)
         steps = self.integer(d.get("steps", 1), "steps", 1, 1000)
         if "learning_rate" not in d:
