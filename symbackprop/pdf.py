@@ -8,6 +8,8 @@ Every document is compiled in a fresh temporary directory with
   paths, parent directories or dot files: ``\\input{/etc/hostname}`` fails),
 * ``-interaction=nonstopmode -halt-on-error`` and stdin closed (never waits),
 * a timeout that kills the whole process group (infinite macro loops),
+* pdfLaTeX, or LuaLaTeX for a document with non-Latin script text (the same
+  flags; LuaTeX then also refuses Lua's ``os.execute`` and ``io.popen``),
 * ``SOURCE_DATE_EPOCH`` (default ``0``) + ``FORCE_SOURCE_DATE=1``: the same
   input gives the same PDF bytes.
 
@@ -29,6 +31,7 @@ from pathlib import Path
 
 from symbackprop.errors import LatexBuildError, LatexMissingError
 from symbackprop.files import copy_atomic
+from symbackprop.scripts import LUALATEX_PACKAGES, scripts_in
 
 __all__ = [
     "TEX_PACKAGES",
@@ -46,6 +49,9 @@ TEX_PACKAGES = (
 )
 _TEX_HINT = f"apt-get install {TEX_PACKAGES}"
 _TMP_PREFIX = "symbackprop-latex-"
+LUALATEX = "lualatex"
+#: LuaLaTeX's first run on a machine builds its font caches (a minute and more with the CJK fonts)
+LUALATEX_TIMEOUT = 300.0
 _JOBNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 # "! LaTeX Error: ..." or, with -file-line-error, "./document.tex:3: Undefined ..."
 _ERROR_LINE_RE = re.compile(r"^(?:!.*|\S[^:\n]*:\d+: .*)$", re.MULTILINE)
@@ -130,6 +136,18 @@ def _first_error(workdir: Path, jobname: str, output: bytes) -> str:
     return lines[-1] if lines else "no error message"
 
 
+def _engine(tex_source: str, mode: str) -> str:
+    """LuaLaTeX for a document with non-Latin script text (see :mod:`symbackprop.scripts`), else pdfLaTeX."""
+    if mode != "pdf":
+        return "latex"
+    return LUALATEX if scripts_in(tex_source) else "pdflatex"
+
+
+def _require_engine(tex_source: str) -> None:
+    if _engine(tex_source, "pdf") == LUALATEX:
+        _require(LUALATEX, hint=f"apt-get install {LUALATEX_PACKAGES} (for non-Latin text)")
+
+
 def _one_line(text: str) -> str:
     return " ".join(text.split())
 
@@ -142,11 +160,14 @@ def _compile_in(workdir: Path, tex_source: str, jobname: str, timeout: float,
     """
     tex_file = workdir / f"{jobname}.tex"
     tex_file.write_text(tex_source, encoding="utf-8")
-    engine = "pdflatex" if mode == "pdf" else "latex"
+    engine = _engine(tex_source, mode)
     common = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
               "-file-line-error"]
+    if engine == LUALATEX:
+        timeout = max(timeout, LUALATEX_TIMEOUT)
     if runs is None:
-        cmds = [["latexmk", "-norc", f"-{mode}", *common, f"-jobname={jobname}", tex_file.name]]
+        flag = "-lualatex" if engine == LUALATEX else f"-{mode}"
+        cmds = [["latexmk", "-norc", flag, *common, f"-jobname={jobname}", tex_file.name]]
     else:
         cmds = [[engine, *common, f"-jobname={jobname}", tex_file.name]] * runs
     where = f"(files kept in {workdir}: {tex_file.name}, {jobname}.log)"
@@ -176,6 +197,7 @@ def compile_pdf(tex_source: str, out_pdf: Path, *, jobname: str = "document",
     """
     _check_args(jobname, runs)
     _require(*(["latexmk"] if runs is None else []), "pdflatex", hint=_TEX_HINT)
+    _require_engine(tex_source)
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
     pdf = _compile_in(workdir, tex_source, jobname, timeout, runs, "pdf")
     result = copy_atomic(pdf, Path(out_pdf))
@@ -221,6 +243,7 @@ def _convert(standalone_tex: str, out: Path, options: list[str], result_name: st
     """pdflatex, then pdftocairo with ``options`` on page 1; the one picture path."""
     _require("pdflatex", *(["latexmk"] if runs is None else []), hint=_TEX_HINT)
     _require("pdftocairo", hint="apt-get install poppler-utils")
+    _require_engine(standalone_tex)
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
     pdf = _compile_in(workdir, standalone_tex, "figure", timeout, runs, "pdf")
     where = f"(files kept in {workdir})"
