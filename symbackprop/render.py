@@ -33,7 +33,7 @@ import jinja2
 from jinja2.loaders import split_template_path
 
 from . import __version__
-from .scripts import FONTS, is_script_char, scripts_in
+from .scripts import FONTS, is_script_char, rtl_runs, scripts_in
 
 __all__ = [
     "GENERATED_BY",
@@ -178,6 +178,14 @@ def _escape_char(ch: str) -> str:
     return f"{{[}}U+{ord(ch):04X}{{]}}"
 
 
+# a run of Hebrew or Arabic text, typeset right to left (LuaTeX; such text makes a LuaLaTeX document)
+_RTL_BEGIN, _RTL_END = "\\bgroup\\textdir TRT ", "\\egroup{}"
+
+
+def _escape_run(text: str) -> str:
+    return "".join(_escape_char(ch) for ch in text)
+
+
 def tex_escape(text: Any) -> Tex:
     """Escape ``text`` so that LaTeX prints it literally, and does nothing else.
 
@@ -185,13 +193,15 @@ def tex_escape(text: Any) -> Tex:
     ligatures, whitespace control characters (to a space) and other control or
     unsupported characters (printed as ``[U+XXXX]``).  Accented Latin letters
     pass through (NFC-normalised), and so do Greek, Cyrillic, Hebrew, Arabic and
-    CJK letters (their document is then compiled with LuaLaTeX); common maths
+    CJK letters (their document is then compiled with LuaLaTeX; a Hebrew or
+    Arabic run is wrapped in ``\\bgroup\\textdir TRT ...\\egroup{}``); common maths
     symbols are typeset in maths mode.  A :class:`Tex` argument is returned unchanged.
     """
     if isinstance(text, Tex):
         return text
     s = unicodedata.normalize("NFC", str(text))
-    out = "".join(_escape_char(ch) for ch in s)
+    out = "".join(_RTL_BEGIN + _escape_run(piece) + _RTL_END if rtl else _escape_run(piece)
+                  for piece, rtl in rtl_runs(s))
     for pair, broken in _LIGATURE_BREAKS:
         while pair in out:
             out = out.replace(pair, broken)

@@ -2,10 +2,12 @@
 
 pdfLaTeX with T1 fonts prints Latin text only.  A document whose user text holds
 Greek, Cyrillic, Hebrew, Arabic or CJK letters is compiled with LuaLaTeX instead:
-the templates' font block (``templates/fonts.tex.j2``) then loads babel with
-``bidi=basic`` (right-to-left runs in the right direction) and, for each script
-present, Noto fonts chosen by character (babel's ``onchar=ids fonts``); a Latin
-document keeps the pdfLaTeX preamble byte for byte.
+the templates' font block (``templates/fonts.tex.j2``) then loads babel and, for
+each script present, Noto fonts chosen by character (babel's ``onchar=ids
+fonts``); a Latin document keeps the pdfLaTeX preamble byte for byte.  The
+escaping sets each run of Hebrew or Arabic text right to left itself
+(``\\bgroup\\textdir TRT ...\\egroup``): explicit, so it holds in table cells and
+boxes too, where babel's automatic ``bidi=basic`` reversed whole cells.
 
 The ranges are the characters of each script (babel's blocks) that every Noto
 face used (serif and sans, regular and bold; Debian's fonts-noto-core and
@@ -19,7 +21,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["FONTS", "SCRIPTS", "LUALATEX_PACKAGES", "ScriptFonts", "is_script_char", "scripts_in"]
+__all__ = ["FONTS", "LUALATEX_PACKAGES", "RTL_SCRIPTS", "SCRIPTS", "ScriptFonts", "is_script_char", "rtl_runs",
+           "scripts_in"]
 
 #: Debian packages for the LuaLaTeX path (engine and fonts).
 LUALATEX_PACKAGES = "texlive-luatex fonts-noto-core fonts-noto-cjk"
@@ -57,6 +60,28 @@ def _char_class(ranges: tuple[tuple[int, int], ...]) -> str:
 
 _ANY = re.compile("[" + "".join(_char_class(r) for r in _RANGES.values()) + "]")
 _EACH = {name: re.compile("[" + _char_class(r) + "]") for name, r in _RANGES.items()}
+
+
+#: the right-to-left scripts: each run of their text is typeset right to left (see :func:`rtl_runs`)
+RTL_SCRIPTS = ("hebrew", "arabic")
+_RTL = "".join(_char_class(_RANGES[name]) for name in RTL_SCRIPTS)
+# a run: right-to-left letters, with the spaces and neutral punctuation between them (as Unicode's
+# bidi algorithm joins them: "مريم الحسن / דוד כהן" is one run); digits and brackets stay outside
+_RTL_RUN = re.compile(f"[{_RTL}](?:[{_RTL}\\s/.,:;'\"-]*[{_RTL}])?")
+
+
+def rtl_runs(text: str) -> list[tuple[str, bool]]:
+    """``text`` cut into (piece, right_to_left) pieces, in order."""
+    pieces: list[tuple[str, bool]] = []
+    last = 0
+    for match in _RTL_RUN.finditer(text):
+        if match.start() > last:
+            pieces.append((text[last:match.start()], False))
+        pieces.append((match.group(), True))
+        last = match.end()
+    if last < len(text) or not pieces:
+        pieces.append((text[last:], False))
+    return pieces
 
 
 def is_script_char(ch: str) -> bool:

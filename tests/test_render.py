@@ -156,7 +156,7 @@ def test_generated_by_header() -> None:
         ("é", "é"),
         ("ß", "ß"),
         ("α", "α"),  # Greek is text (the document is then compiled with LuaLaTeX)
-        ("\u0645", "\u0645"),
+        ("\u0645", "\\bgroup\\textdir TRT \u0645\\egroup{}"),  # Arabic, right to left
         ("\u4e2d", "\u4e2d"),
         ("∂", r"\ensuremath{\partial}"),
         ("\u202e", "{[}U+202E{]}"),  # a bidi override is not a letter
@@ -178,7 +178,7 @@ def test_escape_breaks_ligatures_and_keeps_tex_unchanged() -> None:
 _SPECIALS = set("\\{}$&#^_%~<>|[]'`\"")
 _ESCAPE_TOKEN = re.compile(
     r"\\text[a-z]+\{\}|\\[{}$&#%_]|\{\[\}|\{\]\}|\\ensuremath\{[^{}]*(\{[^{}]*\})?[^{}]*\}"
-    r"|-\{\}|,\{\}"
+    r"|-\{\}|,\{\}|\\bgroup\\textdir TRT |\\egroup\{\}"
 )
 
 
