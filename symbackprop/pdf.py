@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from symbackprop.errors import LatexBuildError, LatexMissingError
+from symbackprop.errors import LatexBuildError, LatexMissingError, UsageError
 from symbackprop.files import copy_atomic
 from symbackprop.scripts import LUALATEX_PACKAGES, scripts_in
 
@@ -53,8 +53,13 @@ LUALATEX = "lualatex"
 #: LuaLaTeX's first run on a machine builds its font caches (a minute and more with the CJK fonts)
 LUALATEX_TIMEOUT = 300.0
 _JOBNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-# "! LaTeX Error: ..." or, with -file-line-error, "./document.tex:3: Undefined ..."
-_ERROR_LINE_RE = re.compile(r"^(?:!.*|\S[^:\n]*:\d+: .*)$", re.MULTILINE)
+# "! LaTeX Error: ..." (also after a file name TeX just opened: "(./x.aux)! Unable to read an entire
+# line") or, with -file-line-error, "./document.tex:3: Undefined ..."
+_ERROR_LINE_RE = re.compile(r"^(?:[^!\n]*\)\s*)?(!.*)$|^(\S[^:\n]*:\d+: .*)$", re.MULTILINE)
+# what TeX prints before it writes a log: "pdflatex: fatal: invalid ... $SOURCE_DATE_EPOCH: abc."
+_FATAL_RE = re.compile(r"^\S+: fatal: .*$", re.MULTILINE)
+#: the latest date TeX accepts in SOURCE_DATE_EPOCH (9999-12-31)
+_MAX_EPOCH = 253402300799
 
 
 def tex_available() -> bool:
@@ -130,10 +135,22 @@ def _first_error(workdir: Path, jobname: str, output: bytes) -> str:
         text = log.read_text(encoding="utf-8", errors="replace")
         match = _ERROR_LINE_RE.search(text)
         if match:
-            return match.group(0).strip()
-    # No error line in the log (or no log): use the last line latexmk printed.
-    lines = [ln.strip() for ln in output.decode("utf-8", "replace").splitlines() if ln.strip()]
+            return (match.group(1) or match.group(2)).strip()
+    # No error line in the log (or no log): TeX's own fatal line, else the last line latexmk printed.
+    printed = output.decode("utf-8", "replace")
+    fatal = _FATAL_RE.search(printed) or _ERROR_LINE_RE.search(printed)
+    if fatal:
+        return fatal.group(0).strip()
+    lines = [ln.strip() for ln in printed.splitlines() if ln.strip()]
     return lines[-1] if lines else "no error message"
+
+
+def check_environment() -> None:
+    """Refuse a ``SOURCE_DATE_EPOCH`` TeX would reject (it stops before writing any log)."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is not None and not (value.isascii() and value.isdigit() and int(value) <= _MAX_EPOCH):
+        raise UsageError(f"SOURCE_DATE_EPOCH={value[:40]!r}: must be a whole number of seconds since "
+                         "1970-01-01 (e.g. 0), or unset")
 
 
 def _engine(tex_source: str, mode: str) -> str:
@@ -196,6 +213,7 @@ def compile_pdf(tex_source: str, out_pdf: Path, *, jobname: str = "document",
     directory is removed on success and kept (named in the error) on failure.
     """
     _check_args(jobname, runs)
+    check_environment()
     _require(*(["latexmk"] if runs is None else []), "pdflatex", hint=_TEX_HINT)
     _require_engine(tex_source)
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
@@ -244,6 +262,7 @@ def _convert(standalone_tex: str, out: Path, options: list[str], result_name: st
     _require("pdflatex", *(["latexmk"] if runs is None else []), hint=_TEX_HINT)
     _require("pdftocairo", hint="apt-get install poppler-utils")
     _require_engine(standalone_tex)
+    check_environment()
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
     pdf = _compile_in(workdir, standalone_tex, "figure", timeout, runs, "pdf")
     where = f"(files kept in {workdir})"
