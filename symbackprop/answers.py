@@ -40,9 +40,10 @@ from pathlib import Path
 from typing import Any
 
 from .errors import AnswerError
+from .files import MAX_INPUT_BYTES, read_capped
 
 #: The largest answers file read (bytes): a class's sheet is a few kilobytes.
-MAX_FILE_BYTES = 1_000_000
+MAX_FILE_BYTES = MAX_INPUT_BYTES
 #: The largest number of entries in one file.
 MAX_ENTRIES = 5_000
 #: The tables with a meaning of their own; every other key is a quantity name.
@@ -89,10 +90,7 @@ def load_answers(path: str | Path) -> Answers:
     """Read a TOML or CSV answers file (CSV when the name ends in ``.csv``)."""
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise AnswerError(f"{path}: {size:,} bytes; an answers file may have at most {MAX_FILE_BYTES:,}")
-        raw = path.read_bytes()
+        raw = read_capped(path, MAX_FILE_BYTES)
     except OSError as err:
         raise AnswerError(f"{path}: cannot read the answers file ({err.strerror or err})") from None
     text = decode(raw, str(path))
@@ -103,7 +101,7 @@ def load_answers(path: str | Path) -> Answers:
 
 def decode(raw: bytes, source: str) -> str:
     if len(raw) > MAX_FILE_BYTES:
-        raise AnswerError(f"{source}: {len(raw):,} bytes; an answers file may have at most {MAX_FILE_BYTES:,}")
+        raise AnswerError(f"{source}: too large (an answers file may have at most {MAX_FILE_BYTES:,} bytes)")
     if b"\x00" in raw:
         raise AnswerError(f"{source}: a binary file, not an answers file (TOML or CSV text)")
     try:

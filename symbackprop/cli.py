@@ -137,17 +137,23 @@ def _verify(args: argparse.Namespace) -> int:
 
     if len(args.paths) > 2:
         raise UsageError("verify takes [SPEC] ANSWERS: at most two paths")
+    if args.output:
+        from .files import check_output_file
+
+        check_output_file(args.output)
     spec, answers = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
     return run_verify(spec, answers, args.format, args.output)
 
 
 def _worksheet(args: argparse.Namespace) -> int:
+    from .files import check_output_folder
     from .handout import parse_sections, worksheet_name, write_worksheet
     from .solution import solve
 
     sections = parse_sections(args.sections)  # bad flags fail before any work
     if args.pdf and args.format != "tex":
         raise UsageError("--pdf needs --format tex")
+    check_output_folder(args.output_dir)
     solution = solve(args.spec)
     for path in write_worksheet(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf,
                                 fmt=args.format, sections=sections, chain=args.chain,
@@ -162,6 +168,10 @@ def _snippet(args: argparse.Namespace) -> int:
 
     if len(args.args) > 2:
         raise UsageError("snippet takes [SPEC] NAME: at most two arguments")
+    if args.output is not None:
+        from .files import check_output_file
+
+        check_output_file(args.output)
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
     text, path = write_snippet(snippet(solve(spec), name, args.form), args.format, args.output)
     if text is not None:
@@ -172,10 +182,12 @@ def _snippet(args: argparse.Namespace) -> int:
 
 
 def _slides(args: argparse.Namespace) -> int:
+    from .files import check_output_folder
     from .handout import worksheet_name
     from .slides import write_slides
     from .solution import solve
 
+    check_output_folder(args.output_dir)
     for path in write_slides(solve(args.spec), args.output_dir, worksheet_name(args.spec), pdf=args.pdf):
         print(path)
     return 0
@@ -193,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as err:  # a file problem no command words itself: still one line, exit 2
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"symbackprop: error: {where}{err.strerror or err}", file=sys.stderr)
+        return 2
 
 
 def run() -> NoReturn:

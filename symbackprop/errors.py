@@ -37,3 +37,7 @@ class DerivationMismatch(SymbackpropError):
     """SymPy's gradient and the chain-rule formula disagree: always an error."""
 
     exit_code = 1
+
+
+class OutputError(SymbackpropError):
+    """An output file or folder cannot be written (names the path and the problem)."""

@@ -41,8 +41,9 @@ unfair or the exercise trivial:
   (or ``allow_loss_increase``, which accepts any loss after the step);
 * **duplicate**: the same values as an earlier variant.
 
-The set is written into a temporary folder next to the target and moved into
-place at the end, so an error never leaves a half-written set.
+The set is written into a hidden temporary folder inside the (locked) target
+and moved into place at the end, so an error never leaves a half-written set;
+an earlier set is recognised by its marker and never loses a file (see examdir).
 """
 
 from __future__ import annotations
@@ -53,9 +54,7 @@ import io
 import os
 import random
 import re
-import shutil
 import sys
-import tempfile
 import tomllib
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -67,7 +66,9 @@ from typing import Any
 import sympy
 
 from .context import handout_context
-from .errors import SymbackpropError
+from .errors import OutputError, SymbackpropError
+from .examdir import Target, commit, locked_target, staging
+from .files import MAX_INPUT_BYTES, read_capped, write_new
 from .network import Network
 from .numbers import display, parse_decimal_text, round_half_up, to_decimal
 from .numeric import Compiler, compile_network, leaf_values
@@ -166,15 +167,18 @@ _SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_satur
                    "allow_loss_increase", "allow_unchanged_loss", "tie_margin", "early_rounding", "max_draws", "vary")
 
 
-def exam_settings(spec_path: str | Path | None) -> ExamSettings:
-    """The ``[exam]`` table of the spec file (defaults when there is none)."""
+def exam_settings(spec_path: str | Path | None, text: str | None = None) -> ExamSettings:
+    """The ``[exam]`` table of the spec file, or of its ``text`` when read already (defaults when there
+    is none)."""
     if spec_path is None:
         text, source = lecture_text(), "built-in lecture network"
-    else:
+    elif text is None:
         try:
-            text, source = Path(spec_path).read_text(encoding="utf-8"), str(spec_path)
+            text, source = read_capped(spec_path).decode("utf-8"), str(spec_path)
         except (OSError, UnicodeDecodeError):
             text, source = "", str(spec_path)  # load_spec reports the file problem
+    else:
+        source = str(spec_path)
     try:
         data = tomllib.loads(text, parse_float=str)
     except tomllib.TOMLDecodeError:
@@ -510,7 +514,7 @@ def _reasons_text(rejected: Counter[str]) -> str:
 
 # -- roster ------------------------------------------------------------------------------------------
 
-MAX_ROSTER_BYTES = 1_000_000
+MAX_ROSTER_BYTES = MAX_INPUT_BYTES
 _NAME_COLUMNS = ("name", "student", "student name", "full name")
 _ID_COLUMNS = ("id", "student id", "student_id", "sid", "email", "login")
 
@@ -519,7 +523,7 @@ def load_roster(path: str | Path) -> list[Student]:
     """A CSV with a header row naming a ``name`` column and optionally an ``id`` column."""
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_capped(path, MAX_ROSTER_BYTES)
     except OSError as err:
         raise ExamError(f"--roster {path}: cannot read ({err.strerror or err})") from None
     return loads_roster(raw, str(path))
@@ -528,7 +532,7 @@ def load_roster(path: str | Path) -> list[Student]:
 def loads_roster(raw: bytes, source: str = "<roster>") -> list[Student]:
     where = f"--roster {source}"
     if len(raw) > MAX_ROSTER_BYTES:
-        raise ExamError(f"{where}: {len(raw):,} bytes; a roster may have at most {MAX_ROSTER_BYTES:,}")
+        raise ExamError(f"{where}: too large (a roster may have at most {MAX_ROSTER_BYTES:,} bytes)")
     if b"\x00" in raw:
         raise ExamError(f"{where}: a binary file, not a CSV roster")
     try:
@@ -773,10 +777,13 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
         raise ExamError(f"--variants must be at least 1, got {count}")
     if count > MAX_VARIANTS:
         raise ExamError(f"--variants: at most {MAX_VARIANTS}, got {count}")
+    from .spec import loads_spec, read_spec_text
+
+    text = read_spec_text(spec_path) if spec_path is not None and (spec is None or settings is None) else None
     if spec is None:
-        spec = load_spec(spec_path)
+        spec = load_spec(None) if spec_path is None else loads_spec(text or "", source=str(spec_path))
     if settings is None:
-        settings = exam_settings(spec_path)
+        settings = exam_settings(spec_path, text)  # the text read once: a pipe gives it only once
     if ask is not None:
         settings = dataclasses.replace(settings, ask=parse_ask(ask))
     show = _progress_printer() if progress else None
@@ -816,51 +823,30 @@ def index_csv(variants: Sequence[Variant]) -> str:
                       f"questions/{v.stem}.tex", f"keys/{v.stem}.tex", f"answers/{v.stem}.toml"] for v in variants))
 
 
-MARKER = "index.csv"
-
-
-def check_target(out_dir: str | Path) -> tuple[Path, Path]:
-    """``out_dir`` may not exist yet (its parent must), be empty, or hold an earlier exam set (replaced)."""
-    target = Path(out_dir)
-    parent = target.parent
-    if not parent.is_dir():
-        raise ExamError(f"-o {target}: the folder {parent} does not exist")
-    if target.exists():
-        if not target.is_dir():
-            raise ExamError(f"-o {target}: exists and is not a folder")
-        if any(target.iterdir()) and not (target / MARKER).is_file():
-            raise ExamError(f"-o {target}: exists and is not an exam set; choose a new or empty folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise ExamError(f"-o {target}: cannot write in {parent}")
-    return target, parent
-
-
 def write_exam(exam: ExamSet, out_dir: str | Path, workers: int = 2) -> Path:
-    """Write the set into ``out_dir`` via a temporary folder in its parent (compiling PDFs there first)."""
-    target, parent = check_target(out_dir)
-    try:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=parent))
-    except OSError as err:
-        raise ExamError(f"-o {target}: cannot write in {parent} ({err.strerror or err})") from None
-    try:
-        for rel, data in exam.files.items():
-            path = tmp / rel
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(data)
-        if exam.pdf_jobs:
-            _write_pdfs(exam.pdf_jobs, tmp, workers)
-        _normalise_modes(tmp)
-        old = None
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".old", dir=parent))
-            os.replace(target, old / "set")
-        os.replace(tmp, target)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return target
+    """Lock ``out_dir`` and write the set into it (see :func:`write_locked`)."""
+    with locked_target(out_dir) as target:
+        write_locked(exam, target, workers)
+    return target.path
+
+
+def write_locked(exam: ExamSet, target: Target, workers: int = 2) -> Path | None:
+    """Write the set into a locked target folder via a hidden temporary folder inside it (compiling
+    the PDFs there first); return where the earlier set was kept, if it was."""
+    with staging(target) as tmp:
+        try:
+            for rel, data in exam.files.items():
+                path = tmp / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_new(path, data)
+            if exam.pdf_jobs:
+                _write_pdfs(exam.pdf_jobs, tmp, workers)
+            _normalise_modes(tmp)
+        except OutputError as err:  # name the file where it was going, not the temporary folder
+            raise OutputError(str(err).replace(str(tmp), str(target.path))) from None
+        except OSError as err:
+            raise OutputError(f"-o {target.path}: cannot write the set ({err.strerror or err})") from None
+        return commit(target, tmp)
 
 
 def _write_pdfs(jobs: Sequence[PdfJob], root: Path, workers: int) -> None:
@@ -903,9 +889,11 @@ def run_exam(args: Any) -> int:
     if args.variants is not None and args.variants < 1:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
-    check_target(args.output_dir)
-    exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
-                      moodle=args.moodle, qti=args.qti, pdf=args.pdf, progress=True)
-    target = write_exam(exam, args.output_dir)
-    print(f"{target}: {exam.summary()}")
+    with locked_target(args.output_dir) as target:  # locked from the first check to the last move
+        exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
+                          moodle=args.moodle, qti=args.qti, pdf=args.pdf, progress=True)
+        kept = write_locked(exam, target)
+    if kept is not None:
+        print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
+    print(f"{target.path}: {exam.summary()}")
     return 0

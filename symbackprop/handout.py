@@ -77,16 +77,12 @@ def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: boo
     if pdf:
         from .pdf import compile_pdf
 
-        # compile into the target folder atomically first: a LaTeX error writes nothing
-        compile_pdf(text, out / f"{name}.pdf", jobname=_jobname(name))
+        # compile into the target folder atomically first: a LaTeX error writes nothing; the
+        # fixed ASCII jobname lets any file name (réseau.toml) through and keeps the bytes the same
+        compile_pdf(text, out / f"{name}.pdf", jobname="handout")
         written.append(out / f"{name}.pdf")
     written.insert(0, write_atomic(out / f"{name}.{fmt}", text.encode("utf-8")))
     return written
-
-
-def _jobname(name: str) -> str:
-    safe = "".join(c if c.isalnum() or c in "_-" else "-" for c in name)[:64].lstrip("-_")
-    return safe or "handout"
 
 
 def worksheet_name(spec_path: str | Path | None) -> str:

@@ -209,8 +209,10 @@ def compile_pdf(tex_source: str, out_pdf: Path, *, jobname: str = "document",
     """Compile LaTeX source to ``out_pdf`` (replaced atomically); return ``out_pdf``.
 
     ``runs=None`` lets latexmk decide how many passes are needed; ``runs=N``
-    runs pdflatex exactly N times instead (no latexmk needed).  The temporary
-    directory is removed on success and kept (named in the error) on failure.
+    runs pdflatex exactly N times instead (no latexmk needed).  ``jobname`` is the
+    ASCII name of the files inside the temporary directory, whatever ``out_pdf`` is
+    called.  The temporary directory is removed once the PDF is built (even when
+    copying it to ``out_pdf`` fails) and kept (named in the error) when LaTeX fails.
     """
     _check_args(jobname, runs)
     check_environment()
@@ -218,9 +220,10 @@ def compile_pdf(tex_source: str, out_pdf: Path, *, jobname: str = "document",
     _require_engine(tex_source)
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
     pdf = _compile_in(workdir, tex_source, jobname, timeout, runs, "pdf")
-    result = copy_atomic(pdf, Path(out_pdf))
-    shutil.rmtree(workdir, ignore_errors=True)
-    return result
+    try:
+        return copy_atomic(pdf, Path(out_pdf))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def compile_many(jobs: Sequence[tuple[str, Path]], workers: int = 2, *,
@@ -275,6 +278,7 @@ def _convert(standalone_tex: str, out: Path, options: list[str], result_name: st
     if result.returncode != 0 or not picture.is_file():
         msg = _one_line(_first_error(workdir, "-", result.stdout))
         raise LatexBuildError(f"pdftocairo failed: {msg} {where}")
-    copied = copy_atomic(picture, out)
-    shutil.rmtree(workdir, ignore_errors=True)
-    return copied
+    try:
+        return copy_atomic(picture, out)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -575,8 +575,7 @@ def write_slides(solution: Solution, out_dir: str | Path, name: str, pdf: bool =
     if pdf:
         from .pdf import compile_pdf
 
-        safe = "".join(c if c.isalnum() or c in "_-" else "-" for c in name)[:56].lstrip("-_") or "deck"
-        written.append(compile_pdf(text, out / f"{name}-slides.pdf", jobname=f"{safe}-slides"))
+        written.append(compile_pdf(text, out / f"{name}-slides.pdf", jobname="slides"))  # ASCII, any name
     if not name:
         raise UsageError("slides: empty name")
     written.insert(0, write_atomic(out / f"{name}-slides.tex", text))

@@ -83,18 +83,26 @@ def load_spec(path: str | Path | None = None) -> Spec:
     """Load a spec file, or the built-in lecture network when ``path`` is None."""
     if path is None:
         return loads_spec(lecture_text(), source="built-in lecture network")
+    return loads_spec(read_spec_text(path), source=str(path))
+
+
+def read_spec_text(path: str | Path) -> str:
+    """A spec file's text, read once and at most ``MAX_INPUT_BYTES`` (a pipe gives its text once)."""
+    from .files import MAX_INPUT_BYTES, read_capped
+
     path = Path(path)
     try:
-        raw = path.read_bytes()
+        raw = read_capped(path)
     except FileNotFoundError:
         raise SpecError(f"{path}: no such spec file") from None
     except OSError as err:
         raise SpecError(f"{path}: cannot read spec file ({err.strerror})") from None
+    if len(raw) > MAX_INPUT_BYTES:
+        raise SpecError(f"{path}: too large (a spec file may have at most {MAX_INPUT_BYTES:,} bytes)")
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError:
         raise SpecError(f"{path}: not a UTF-8 text file") from None
-    return loads_spec(text, source=str(path))
 
 
 def loads_spec(text: str, source: str = "<spec>") -> Spec:

@@ -1,4 +1,9 @@
-"""Shared fixtures: the lecture solution is derived once per test session."""
+"""Shared fixtures: the lecture solution is derived once per test session.
+
+Markers: ``tex`` (every test that uses the ``tex`` fixture, set here automatically) and ``node``
+need outside tools; ``python -m pytest -m "not tex and not node"`` is the fast inner loop.
+Hypothesis runs derandomized, so two runs draw the same cases.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("symbackprop", derandomize=True, deadline=None, print_blob=True)
+settings.load_profile("symbackprop")
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -42,3 +51,10 @@ def tex() -> None:
 
     missing = [p for p in TEX_TOOLS if shutil.which(p) is None]
     need(not missing and tex_available(), f"LaTeX tools ({', '.join(missing) or 'latexmk/pdflatex'})")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the ``tex`` fixture is a ``tex`` test: one place decides the marker."""
+    for item in items:
+        if "tex" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.tex)

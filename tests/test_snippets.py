@@ -196,8 +196,7 @@ def test_missing_converter_one_line_no_file(fmt, tmp_path, capsys, monkeypatch):
 
 # -- pictures (TeX) --------------------------------------------------------------------------
 
-def test_svg_snippet(tmp_path, capsys):
-    need(bool(shutil.which("pdflatex") and shutil.which("pdftocairo")), "pdflatex and pdftocairo")
+def test_svg_snippet(tmp_path, capsys, tex):
     out = tmp_path / "w1.svg"
     assert main(["snippet", "dE/dw1", "--form", "expanded", "--format", "svg", "-o", str(out)]) == 0
     svg = out.read_text()
@@ -205,9 +204,7 @@ def test_svg_snippet(tmp_path, capsys):
     assert [p.name for p in tmp_path.iterdir()] == ["w1.svg"]
 
 
-def test_png_snippet(tmp_path, monkeypatch, capsys):
-    need(bool(shutil.which("pdflatex") and shutil.which("latexmk") and shutil.which("pdftocairo")),
-          "pdflatex, latexmk and pdftocairo")
+def test_png_snippet(tmp_path, monkeypatch, capsys, tex):
     monkeypatch.chdir(tmp_path)
     assert main(["snippet", "dE/dw5", "--form", "numeric", "--format", "png"]) == 0
     png = tmp_path / "dE_dw5-numeric.png"
@@ -227,12 +224,14 @@ def _katex(markdown: str) -> dict:
     return json.loads(run.stdout)
 
 
+@pytest.mark.node
 def test_katex_rejects_bad_latex():
     report = _katex("$$\n\\frac{a}{\n$$\n$$\n\\hat{y}\n$$\n")
     assert report["count"] == 2 and len(report["errors"]) == 1
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
+@pytest.mark.node
 def test_katex_renders_every_form_of_every_quantity(spec):
     s = solve(spec)
     texts = [snippet(s, name, form).markdown() for name in s.names for form in forms_of(s, name)]

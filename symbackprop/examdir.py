@@ -1,0 +1,276 @@
+"""The folder of an exam set: recognised by the marker symbackprop writes, locked while written,
+and never losing a file symbackprop did not write.
+
+* A set's folder holds ``.symbackprop-exam.json``: the version that wrote it and the list of the
+  files it wrote.  Only a folder with a valid marker (or an empty or new folder) is written into;
+  any other folder is refused (a folder that merely holds an ``index.csv`` is not a set).
+* A run locks the folder (``flock`` on the folder itself, so no lock file is left behind) from its
+  first check to its last rename: a second run into the same folder fails at once.
+* The new set is written into a hidden temporary folder inside the target, then its files are
+  moved into place, the marker last.  A file of the earlier set that the new set would change or
+  drop is not deleted: the whole earlier set (its listed files and marker) moves to
+  ``previous-N/``.  A rerun that gives the same bytes replaces them and keeps no copy.  Files the
+  teacher added stay where they are; one in the way of a new file stops the run before anything
+  moves.
+* ``-o .`` and ``-o ..`` work like any folder (nothing is renamed over the folder itself).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from .errors import OutputError
+from .files import read_capped, write_new
+
+__all__ = ["MARKER", "TMP_PREFIX", "Target", "check_target", "commit", "locked_target", "staging"]
+
+MARKER = ".symbackprop-exam.json"
+MARKER_FORMAT = 1
+TMP_PREFIX = ".symbackprop-tmp-"
+PREVIOUS = "previous-"
+
+
+class ExamFolderError(OutputError):
+    """The target folder cannot take an exam set (one line naming the folder, exit 2)."""
+
+
+@dataclass
+class Target:
+    """A locked target folder and what it held when the lock was taken."""
+
+    path: Path
+    created: bool  # made by this run (removed again if the run fails)
+
+
+def _fail(target: Path, problem: str) -> ExamFolderError:
+    return ExamFolderError(f"-o {target}: {problem}")
+
+
+def _valid_rel(rel: object) -> bool:
+    if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
+        return False
+    parts = PurePosixPath(rel).parts
+    return not PurePosixPath(rel).is_absolute() and all(p not in ("", ".", "..") for p in parts) \
+        and str(PurePosixPath(*parts)) == rel and parts[0] != MARKER
+
+
+def read_marker(folder: Path) -> list[str] | None:
+    """The files the earlier set wrote (from its marker); None when the folder has no marker."""
+    marker = folder / MARKER
+    if not marker.exists() and not marker.is_symlink():
+        return None
+    problem = f"{MARKER} is not a marker symbackprop wrote; move it away or choose another folder"
+    if marker.is_symlink() or not marker.is_file():
+        raise _fail(folder, problem)
+    try:
+        data = json.loads(read_capped(marker).decode("utf-8"))
+    except (OSError, ValueError):
+        raise _fail(folder, problem) from None
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(data, dict) or data.get("generator") != "symbackprop" or not isinstance(files, list) \
+            or not all(_valid_rel(rel) for rel in files):
+        raise _fail(folder, problem)
+    return list(files)
+
+
+def marker_bytes(files: list[str]) -> bytes:
+    """The marker of a set of ``files`` (relative paths): the same set gives the same bytes."""
+    from . import __version__
+
+    data = {"generator": "symbackprop", "version": __version__, "format": MARKER_FORMAT,
+            "note": "written by symbackprop exam; a rerun moves the files listed here to previous-N/ "
+                    "(never a file it did not write)",
+            "files": sorted(files)}
+    return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def _entries(folder: Path) -> list[str]:
+    """The folder's entries, leaving out the temporary folders of runs that were killed."""
+    return [e.name for e in folder.iterdir() if not e.name.startswith(TMP_PREFIX)]
+
+
+def check_target(out_dir: str | Path) -> Path:
+    """Refuse (one line) a target that is not a new folder, an empty folder or an exam set."""
+    target = Path(out_dir)
+    if not (target.exists() or target.is_symlink()):
+        parent = target.parent
+        if not parent.is_dir():
+            raise _fail(target, f"the folder {parent} does not exist")
+        if not os.access(parent, os.W_OK | os.X_OK):
+            raise _fail(target, f"cannot write in {parent}: permission denied")
+        return target
+    if not target.is_dir():
+        raise _fail(target, "exists and is not a folder")
+    try:
+        entries = _entries(target)
+    except OSError as err:
+        raise _fail(target, f"cannot read the folder ({err.strerror or err})") from None
+    if entries and read_marker(target) is None:
+        raise _fail(target, f"exists and is not an exam set (no {MARKER}); choose a new or empty folder")
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise _fail(target, "cannot write in the folder: permission denied")
+    return target
+
+
+@contextmanager
+def locked_target(out_dir: str | Path) -> Iterator[Target]:
+    """Check ``out_dir``, create it if needed and hold its lock; a failed run removes a folder it made."""
+    target = check_target(out_dir)
+    created = False
+    if not target.exists():
+        try:
+            target.mkdir()
+            created = True
+        except FileExistsError:
+            pass
+        except OSError as err:
+            raise _fail(target, f"cannot create the folder ({err.strerror or err})") from None
+    try:
+        fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError as err:
+        raise _fail(target, f"cannot open the folder ({err.strerror or err})") from None
+    locked = False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as err:
+            if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise _fail(target, "another symbackprop exam is writing into this folder; "
+                                    "wait for it to finish or choose another folder") from None
+            raise _fail(target, f"cannot lock the folder ({err.strerror or err})") from None
+        locked = True
+        check_target(target)  # what it holds may have changed while we waited for nothing
+        yield Target(target, created)
+    except BaseException:
+        if created and locked:
+            _remove_empty(target)
+        raise
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _remove_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass
+
+
+@contextmanager
+def staging(target: Target) -> Iterator[Path]:
+    """A hidden temporary folder inside the target; removed whatever happens (and those of killed
+    runs with it: under the lock no other run is using them)."""
+    for stale in target.path.glob(f"{TMP_PREFIX}*"):
+        if stale.is_dir() and not stale.is_symlink():
+            shutil.rmtree(stale, ignore_errors=True)
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX, dir=target.path))
+    except OSError as err:
+        raise _fail(target.path, f"cannot write in the folder ({err.strerror or err})") from None
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _files_under(root: Path) -> list[str]:
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    try:
+        if a.is_symlink() or not a.is_file() or a.stat().st_size != b.stat().st_size:
+            return False
+        return a.read_bytes() == b.read_bytes()
+    except OSError:
+        return False
+
+
+def _check_way(target: Path, rel: str, ours: set[str]) -> None:
+    """Refuse when a new file's path is blocked by something symbackprop did not write."""
+    parts = PurePosixPath(rel).parts
+    for i in range(1, len(parts)):
+        folder = target.joinpath(*parts[:i])
+        if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+            raise _fail(target, f"{'/'.join(parts[:i])} is in the way of {rel} (not a folder symbackprop "
+                                f"made); move it away or choose another folder")
+    dest = target / rel
+    if (dest.exists() or dest.is_symlink()) and rel not in ours:
+        raise _fail(target, f"{rel} exists and symbackprop did not write it; move it away or choose "
+                            f"another folder")
+
+
+def _move(src: Path, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    os.replace(src, dest)
+
+
+def _previous_name(target: Path) -> Path:
+    n = 1
+    while (target / f"{PREVIOUS}{n}").exists() or (target / f"{PREVIOUS}{n}").is_symlink():
+        n += 1
+    return target / f"{PREVIOUS}{n}"
+
+
+def _prune(target: Path, rels: list[str]) -> None:
+    """Remove the folders of moved files when they are left empty (never a non-empty one)."""
+    folders = {target.joinpath(*PurePosixPath(rel).parts[:i])
+               for rel in rels for i in range(1, len(PurePosixPath(rel).parts))}
+    for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+        _remove_empty(folder)
+
+
+def _present(root: Path, rel: str) -> bool:
+    """``rel`` exists under ``root`` through real folders only (a link never leads a move outside)."""
+    parts = PurePosixPath(rel).parts
+    if any(root.joinpath(*parts[:i]).is_symlink() for i in range(1, len(parts))):
+        return False
+    return (root / rel).exists() or (root / rel).is_symlink()
+
+
+def commit(target: Target, staged: Path) -> Path | None:
+    """Write the marker, move the staged set into the target (the marker last); return where the
+    earlier set was kept (None: there was none, or the new set has the same bytes).
+
+    The earlier set moves to ``previous-N/`` only when the new set would change or drop one of its
+    files; identical bytes are simply replaced.
+    """
+    root = target.path
+    new = [rel for rel in _files_under(staged) if rel != MARKER]
+    write_new(staged / MARKER, marker_bytes(new))
+    earlier = read_marker(root) or []
+    ours = set(earlier)
+    for rel in new:
+        _check_way(root, rel, ours)
+    present = [rel for rel in earlier if _present(root, rel)]
+    new_set = set(new)
+    kept = None
+    if any(rel not in new_set or not _same_bytes(root / rel, staged / rel) for rel in present):
+        kept = _previous_name(root)
+        try:
+            kept.mkdir()
+            for rel in present:
+                _move(root / rel, kept / rel)
+            os.replace(root / MARKER, kept / MARKER)
+        except OSError as err:
+            raise _fail(root, f"cannot move the earlier set to {kept.name}/ ({err.strerror or err}); "
+                              f"its files are in {root} and {kept}") from None
+        _prune(root, present)
+    try:
+        for rel in new:
+            _move(staged / rel, root / rel)
+        _move(staged / MARKER, root / MARKER)
+    except OSError as err:
+        raise _fail(root, f"cannot move the new set into place ({err.strerror or err})") from None
+    if target.created:
+        os.chmod(root, 0o755)
+    return kept
