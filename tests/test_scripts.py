@@ -16,6 +16,7 @@ from symbackprop import exam as exam_module
 from symbackprop.exam import Student, build_exam
 from symbackprop.handout import render_worksheet
 from symbackprop.pdf import _engine, compile_pdf
+from symbackprop.pdfsplit import split_pdf
 from symbackprop.render import Tex, render_tex, tex_escape
 from symbackprop.scripts import FONTS, SCRIPTS, is_script_char, rtl_runs, scripts_in
 from symbackprop.solution import solve
@@ -91,13 +92,15 @@ def test_handout_and_exam_sheet_print_every_script(tex, tmp_path, monkeypatch):
     spec = dataclasses.replace(load_spec(None), title=f"{NAMES['arabic']} {NAMES['cjk']} {PAYLOAD}",
                                author=everyone)
     handout = render_worksheet(solve(spec), sections=["problem"])
-    monkeypatch.setattr(exam_module, "load_roster", lambda path: [Student("s1", everyone)])
-    exam = build_exam(None, spec=spec, roster="class.csv", seed=1, ask="forward")
-    sheet = exam.files["questions/v001.tex"].decode()
-    for source in (handout, sheet):
+    monkeypatch.setattr(exam_module, "load_roster", lambda path: [Student("s1", everyone), Student("s2", "Ελένη")])
+    exam = build_exam(None, spec=spec, roster="class.csv", seed=1, ask="forward", pdf=True)
+    sheets = exam.pdf_jobs[0]  # questions.tex: both variants, cut at each one's named destination
+    for source in (handout, sheets.source):
         assert _engine(source, "pdf") == "lualatex"
-    pdfs = [compile_pdf(handout, tmp_path / "handout.pdf", runs=1),
-            compile_pdf(sheet, tmp_path / "sheet.pdf", runs=1)]
+    combined = compile_pdf(sheets.source, tmp_path / "questions.pdf", runs=1)
+    first, second = split_pdf(combined, [(name, tmp_path / rel.replace("/", "-")) for name, rel in sheets.singles])
+    assert "Ελένη" in _text(second) and "Ελένη" not in _text(first)
+    pdfs = [compile_pdf(handout, tmp_path / "handout.pdf", runs=1), first]
     for pdf in pdfs:
         text = _text(pdf)
         assert "[U+" not in text
