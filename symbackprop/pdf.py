@@ -9,7 +9,10 @@ Every document is compiled in a fresh temporary directory with
 * ``-interaction=nonstopmode -halt-on-error`` and stdin closed (never waits),
 * a timeout that kills the whole process group (infinite macro loops),
 * pdfLaTeX, or LuaLaTeX for a document with non-Latin script text (the same
-  flags; LuaTeX then also refuses Lua's ``os.execute`` and ``io.popen``),
+  flags; with shell escape off LuaTeX also refuses Lua's ``os.execute`` and
+  ``io.popen``.  Lua's ``io.open`` is not bound by ``openin_any``, and
+  ``--safer`` would stop luaotfload, so the guard there is the escaping: user
+  text never reaches ``\\directlua``),
 * ``SOURCE_DATE_EPOCH`` (default ``0``) + ``FORCE_SOURCE_DATE=1``: the same
   input gives the same PDF bytes.
 

@@ -13,14 +13,17 @@ import pytest
 from conftest import need
 
 from symbackprop import exam as exam_module
+from symbackprop.answers import loads_toml
 from symbackprop.exam import Student, build_exam
 from symbackprop.handout import render_worksheet
 from symbackprop.pdf import _engine, compile_pdf
 from symbackprop.pdfsplit import split_pdf
 from symbackprop.render import Tex, render_tex, tex_escape
 from symbackprop.scripts import FONTS, SCRIPTS, is_script_char, rtl_runs, scripts_in
+from symbackprop.slides import render_slides
 from symbackprop.solution import solve
 from symbackprop.spec import load_spec
+from symbackprop.verify import mark, report_tex
 
 NAMES = {
     "arabic": "مريم الحسن",
@@ -127,6 +130,16 @@ def test_lualatex_runs_no_shell_commands_from_lua_and_is_deterministic(tex, tmp_
     assert compile_pdf(source, tmp_path / "b.pdf", runs=1).read_bytes() == first
     assert tex_escape(PAYLOAD) == ("\\textbackslash{}directlua\\{os.execute(\\textquotedbl{}touch PWNED"
                                    "\\textquotedbl{})\\}")
+
+
+def test_decks_and_marking_reports_get_the_scripts_too(lecture):
+    spec = dataclasses.replace(load_spec(None), author=NAMES["hebrew"] + ", " + NAMES["cjk"])
+    deck = render_slides(solve(spec))
+    assert _engine(deck, "pdf") == "lualatex" and "{hebrew}" in deck and "]{NotoSansCJK}" in deck  # sans: a deck
+    answers = loads_toml(f'z_h1 = "0.378"\n[sheet]\nstudent = "{NAMES["arabic"]}"\ntitle = "{NAMES["greek"]}"\n')
+    report = report_tex(mark(lecture, answers))
+    assert _engine(report, "pdf") == "lualatex" and "{arabic}" in report and "{greek}" in report
+    assert "\\bgroup\\textdir TRT " + NAMES["arabic"] + "\\egroup{}" in report and NAMES["greek"] in report
 
 
 @pytest.mark.parametrize("name", ["slides", "verify_report"])
