@@ -281,7 +281,7 @@ def latex_environment() -> jinja2.Environment:
     return env
 
 
-#: the first line of fonts.tex.j2's pdfLaTeX branch: marks a rendered whole document
+#: fonts.tex.j2's pdfLaTeX branch: its presence marks a rendered whole document
 _PDFLATEX_FONTS = "\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n\\usepackage{lmodern}\n"
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-!|$~"} | {
