@@ -21,6 +21,8 @@ text exactly as written (the file is read with ``parse_float=str``).
 CSV (a file ending in ``.csv``): rows ``name,answer`` or ``name,answer,kind``
 with kind ``value`` or ``formula`` (empty: decided as in TOML); an optional
 first row ``name,answer[,kind]`` is a header.  ``#`` starts a comment line.
+Each row is one line: a quoted cell may hold commas but not a line break
+(an unclosed quote is an error naming its row, never a joined answer).
 
 File-level problems (not UTF-8, binary, bad TOML, too large, a value that is
 neither a string nor a number) raise :class:`AnswerError`; problems of one
@@ -138,11 +140,8 @@ def loads_toml(text: str, source: str = "<answers>") -> Answers:
 def loads_csv(text: str, source: str = "<answers>") -> Answers:
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     entries = []
-    try:
-        rows = list(csv.reader(lines))
-    except csv.Error as err:
-        raise AnswerError(f"{source}: not valid CSV: {err}") from None
-    for number, row in enumerate(rows, start=1):
+    for number, line in enumerate(lines, start=1):
+        row = _csv_row(line, f"{source}: row {number}")
         cells = [cell.strip() for cell in row]
         if number == 1 and [c.lower() for c in cells[:2]] == ["name", "answer"]:
             continue
@@ -154,6 +153,16 @@ def loads_csv(text: str, source: str = "<answers>") -> Answers:
             raise AnswerError(f"{source}: row {number}: kind must be value or formula, not {quoted(kind, 20)}")
         entries.append(Answer(name, answer, kind, f"row {number}"))
     return _answers(entries, {}, source)
+
+
+def _csv_row(line: str, where: str) -> list[str]:
+    """One line as one row: a quoted cell must close on its line (a newline inside quotes would join two
+    rows into one answer, ``"0.3`` + ``78"`` read as 0.378)."""
+    try:
+        return next(csv.reader([line], strict=True))
+    except csv.Error as err:
+        problem = "a quoted cell is not closed on its line" if "end of data" in str(err) else f"not valid CSV ({err})"
+        raise AnswerError(f"{where}: {problem}; write each answer on one line, quotes closed") from None
 
 
 def _answers(entries: list[Answer], sheet: dict[str, str], source: str) -> Answers:

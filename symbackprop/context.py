@@ -13,15 +13,13 @@ Markdown ones in ``$$\\begin{aligned}...$$``.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
+import re
 import zlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 import sympy
 
@@ -44,6 +42,7 @@ from .numbers import display, significant
 from .render import Tex
 from .solution import Solution
 from .spec import loads_spec
+from .usercache import read_json, write_json
 from .walkthrough import (
     ROW_WIDTH,
     break_row,
@@ -867,16 +866,52 @@ PAIRS = (("sigmoid", "half_sse", "Sigmoid + half squared error"),
 def loss_table() -> list[tuple[Tex, Tex, Tex]]:
     """For each output/loss pair: the loss over two outputs and the output delta, derived by the core.
 
-    Deriving takes about 0.15 s, so the result is memoised on disk, keyed by the sources that
-    produce it and the SymPy version (any change derives again).
+    Deriving takes about 0.15 s, so the result is memoised in the user cache, keyed by the sources
+    that produce it and the SymPy version (any change derives again).  The cache is not trusted:
+    rows that are not exactly what the derivation can print (:func:`valid_loss_table`) are ignored.
     """
-    key = _derivation_key()
-    cached = _read_cache(key)
-    if cached is not None:
+    name = f"loss-table-{_derivation_key()}.json"
+    cached = read_json(name)
+    if valid_loss_table(cached):
         return [(Tex(a), Tex(b), Tex(c)) for a, b, c in cached]
     rows = derive_loss_table()
-    _write_cache(key, rows)
+    write_json(name, [[str(c) for c in row] for row in rows])
     return rows
+
+
+# What a loss-table cell may hold: text and $...$ maths from these characters and these (harmless)
+# commands, braces balanced; the titles are known.  No \input, \write, \def, \catcode, \directlua...
+_CELL = re.compile(r"[A-Za-z0-9 {}^_()+\-=,.;:'$\\]*")
+_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
+_CELL_COMMANDS = frozenset({
+    "frac", "left", "right", "hat", "ln", "log", "exp", "partial", "cdot", "sigma", "tanh", "sum",
+    "delta", "prime", "operatorname", "mathrm", "mathit", "max", "min", "quad", ",", " ",
+})
+
+
+def valid_loss_table(rows: Any) -> TypeGuard[list[list[str]]]:
+    """True when ``rows`` (read from the cache) is a loss table :func:`derive_loss_table` could have made."""
+    if not isinstance(rows, list) or len(rows) != len(PAIRS):
+        return False
+    for row, (_, _, title) in zip(rows, PAIRS, strict=True):
+        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(c, str) for c in row)
+                and row[0] == title and all(_valid_cell(c) for c in row[1:])):
+            return False
+    return True
+
+
+def _valid_cell(cell: str) -> bool:
+    # ^^5c is TeX's spelling of a backslash: "^^" would smuggle in any command
+    if not _CELL.fullmatch(cell) or "^^" in cell or cell.count("$") % 2 or len(cell) > 2000:
+        return False
+    if any(name not in _CELL_COMMANDS for name in _COMMAND.findall(cell)):
+        return False
+    depth = 0
+    for ch in _COMMAND.sub("", cell):
+        depth += {"{": 1, "}": -1}.get(ch, 0)
+        if depth < 0:
+            return False
+    return depth == 0
 
 
 def derive_loss_table() -> list[tuple[Tex, Tex, Tex]]:
@@ -907,34 +942,6 @@ def _derivation_key() -> str:
     for name in _KEY_SOURCES:
         key = zlib.crc32((here / name).read_bytes(), key)
     return f"{key:08x}"
-
-
-def cache_dir() -> Path:
-    """``$XDG_CACHE_HOME/symbackprop`` (or ``~/.cache/symbackprop``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "symbackprop"
-
-
-def _read_cache(key: str) -> list[list[str]] | None:
-    try:
-        data = json.loads((cache_dir() / f"loss-table-{key}.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    ok = isinstance(data, list) and all(isinstance(r, list) and len(r) == 3 and all(isinstance(c, str) for c in r)
-                                        for r in data)
-    return data if ok else None
-
-
-def _write_cache(key: str, rows: list[tuple[Tex, Tex, Tex]]) -> None:
-    try:
-        folder = cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            json.dump([[str(c) for c in row] for row in rows], out)
-        os.replace(tmp, folder / f"loss-table-{key}.json")
-    except OSError:
-        pass  # a cache is optional
 
 
 def handout_context(solution: Solution, sections: Sequence[str] = SECTIONS, chain: str | None = None,

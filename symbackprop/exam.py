@@ -75,6 +75,7 @@ from .numeric import Compiler, compile_network, leaf_values
 from .render import Tex, header_comment, render_tex, tex_escape
 from .solution import Solution, solve
 from .spec import Example, Spec, lecture_text, load_spec
+from .usertext import csv_text, text_problem
 
 __all__ = ["ASK_GROUPS", "ExamError", "ExamSet", "ExamSettings", "Grid", "PdfJob", "Student", "Variant",
            "asked_names", "pdf_jobs", "build_exam", "exam_settings", "load_roster", "parse_ask", "write_exam"]
@@ -557,11 +558,13 @@ def loads_roster(raw: bytes, source: str = "<roster>") -> list[Student]:
         name = " ".join(row[name_col].split())
         if not name:
             raise ExamError(f"{where}: row {line}: empty name")
-        if len(name) > 200:
-            raise ExamError(f"{where}: row {line}: a name longer than 200 characters")
         ident = " ".join(row[id_col].split()) if id_col is not None else name
         if not ident:
             raise ExamError(f"{where}: row {line}: empty id")
+        for what, text in (("name", name), ("id", ident)):
+            problem = text_problem(text)
+            if problem:
+                raise ExamError(f"{where}: row {line}: the {what} {problem}")
         if ident in first_row:
             what = "id" if id_col is not None else "name (add an id column to tell them apart)"
             raise ExamError(f"{where}: row {line}: duplicate {what} {ident[:60]!r} (first on row {first_row[ident]})")
@@ -814,13 +817,10 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
 
 
 def index_csv(variants: Sequence[Variant]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["variant", "seed", "student_id", "student_name", "questions", "key", "answers"])
-    for v in variants:
-        writer.writerow([v.label, v.seed, v.student.id if v.student else "", v.student.name if v.student else "",
-                         f"questions/{v.stem}.tex", f"keys/{v.stem}.tex", f"answers/{v.stem}.toml"])
-    return out.getvalue()
+    """The set's table of contents (names neutralised for spreadsheets: ``=HYPERLINK(...)`` prints as text)."""
+    return csv_text(["variant", "seed", "student_id", "student_name", "questions", "key", "answers"],
+                    ([v.label, v.seed, v.student.id if v.student else "", v.student.name if v.student else "",
+                      f"questions/{v.stem}.tex", f"keys/{v.stem}.tex", f"answers/{v.stem}.toml"] for v in variants))
 
 
 def write_exam(exam: ExamSet, out_dir: str | Path, workers: int = 2) -> Path:

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import jinja2
 
-from .context import SECTIONS, cache_dir, handout_context
+from .context import SECTIONS, handout_context
 from .errors import UsageError
 from .files import write_atomic
 from .render import latex_environment, markdown_environment, render_markdown, render_tex
 from .solution import Solution
+from .usercache import private_dir
 
 FORMATS = ("tex", "md")
 #: the partial template of every section, in the lecture's order
@@ -37,11 +38,10 @@ def parse_sections(text: str | Sequence[str] | None) -> list[str]:
 
 
 def _use_bytecode_cache() -> None:
-    """Compiled templates are kept in the user cache (Jinja checks each template's source checksum)."""
-    folder = cache_dir() / "jinja"
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
+    """Compiled templates are kept in the user cache (Jinja checks each template's source checksum),
+    in a folder only this user may write: the bytecode is run."""
+    folder = private_dir("jinja")
+    if folder is None:
         return
     for env in (latex_environment(), markdown_environment()):
         if env.bytecode_cache is None:

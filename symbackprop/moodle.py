@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from .render import GENERATED_BY
+from .usertext import xml_clean
 from .walkthrough import exact_text, quantity_line
 
 if TYPE_CHECKING:
@@ -124,4 +125,4 @@ def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = 
             "  </question>",
         ]
     out.append("</quiz>")
-    return "\n".join(out) + "\n"
+    return xml_clean("\n".join(out) + "\n")

@@ -8,6 +8,11 @@ Every document is compiled in a fresh temporary directory with
   paths, parent directories or dot files: ``\\input{/etc/hostname}`` fails),
 * ``-interaction=nonstopmode -halt-on-error`` and stdin closed (never waits),
 * a timeout that kills the whole process group (infinite macro loops),
+* pdfLaTeX, or LuaLaTeX for a document with non-Latin script text (the same
+  flags; with shell escape off LuaTeX also refuses Lua's ``os.execute`` and
+  ``io.popen``.  Lua's ``io.open`` is not bound by ``openin_any``, and
+  ``--safer`` would stop luaotfload, so the guard there is the escaping: user
+  text never reaches ``\\directlua``),
 * ``SOURCE_DATE_EPOCH`` (default ``0``) + ``FORCE_SOURCE_DATE=1``: the same
   input gives the same PDF bytes.
 
@@ -27,8 +32,9 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from symbackprop.errors import LatexBuildError, LatexMissingError
+from symbackprop.errors import LatexBuildError, LatexMissingError, UsageError
 from symbackprop.files import copy_atomic
+from symbackprop.scripts import LUALATEX_PACKAGES, scripts_in
 
 __all__ = [
     "TEX_PACKAGES",
@@ -46,9 +52,17 @@ TEX_PACKAGES = (
 )
 _TEX_HINT = f"apt-get install {TEX_PACKAGES}"
 _TMP_PREFIX = "symbackprop-latex-"
+LUALATEX = "lualatex"
+#: LuaLaTeX's first run on a machine builds its font caches (a minute and more with the CJK fonts)
+LUALATEX_TIMEOUT = 300.0
 _JOBNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
-# "! LaTeX Error: ..." or, with -file-line-error, "./document.tex:3: Undefined ..."
-_ERROR_LINE_RE = re.compile(r"^(?:!.*|\S[^:\n]*:\d+: .*)$", re.MULTILINE)
+# "! LaTeX Error: ..." (also after a file name TeX just opened: "(./x.aux)! Unable to read an entire
+# line") or, with -file-line-error, "./document.tex:3: Undefined ..."
+_ERROR_LINE_RE = re.compile(r"^(?:[^!\n]*\)\s*)?(!.*)$|^(\S[^:\n]*:\d+: .*)$", re.MULTILINE)
+# what TeX prints before it writes a log: "pdflatex: fatal: invalid ... $SOURCE_DATE_EPOCH: abc."
+_FATAL_RE = re.compile(r"^\S+: fatal: .*$", re.MULTILINE)
+#: the latest date TeX accepts in SOURCE_DATE_EPOCH (9999-12-31)
+_MAX_EPOCH = 253402300799
 
 
 def tex_available() -> bool:
@@ -124,10 +138,34 @@ def _first_error(workdir: Path, jobname: str, output: bytes) -> str:
         text = log.read_text(encoding="utf-8", errors="replace")
         match = _ERROR_LINE_RE.search(text)
         if match:
-            return match.group(0).strip()
-    # No error line in the log (or no log): use the last line latexmk printed.
-    lines = [ln.strip() for ln in output.decode("utf-8", "replace").splitlines() if ln.strip()]
+            return (match.group(1) or match.group(2)).strip()
+    # No error line in the log (or no log): TeX's own fatal line, else the last line latexmk printed.
+    printed = output.decode("utf-8", "replace")
+    fatal = _FATAL_RE.search(printed) or _ERROR_LINE_RE.search(printed)
+    if fatal:
+        return fatal.group(0).strip()
+    lines = [ln.strip() for ln in printed.splitlines() if ln.strip()]
     return lines[-1] if lines else "no error message"
+
+
+def check_environment() -> None:
+    """Refuse a ``SOURCE_DATE_EPOCH`` TeX would reject (it stops before writing any log)."""
+    value = os.environ.get("SOURCE_DATE_EPOCH")
+    if value is not None and not (value.isascii() and value.isdigit() and int(value) <= _MAX_EPOCH):
+        raise UsageError(f"SOURCE_DATE_EPOCH={value[:40]!r}: must be a whole number of seconds since "
+                         "1970-01-01 (e.g. 0), or unset")
+
+
+def _engine(tex_source: str, mode: str) -> str:
+    """LuaLaTeX for a document with non-Latin script text (see :mod:`symbackprop.scripts`), else pdfLaTeX."""
+    if mode != "pdf":
+        return "latex"
+    return LUALATEX if scripts_in(tex_source) else "pdflatex"
+
+
+def _require_engine(tex_source: str) -> None:
+    if _engine(tex_source, "pdf") == LUALATEX:
+        _require(LUALATEX, hint=f"apt-get install {LUALATEX_PACKAGES} (for non-Latin text)")
 
 
 def _one_line(text: str) -> str:
@@ -142,11 +180,14 @@ def _compile_in(workdir: Path, tex_source: str, jobname: str, timeout: float,
     """
     tex_file = workdir / f"{jobname}.tex"
     tex_file.write_text(tex_source, encoding="utf-8")
-    engine = "pdflatex" if mode == "pdf" else "latex"
+    engine = _engine(tex_source, mode)
     common = ["-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
               "-file-line-error"]
+    if engine == LUALATEX:
+        timeout = max(timeout, LUALATEX_TIMEOUT)
     if runs is None:
-        cmds = [["latexmk", "-norc", f"-{mode}", *common, f"-jobname={jobname}", tex_file.name]]
+        flag = "-lualatex" if engine == LUALATEX else f"-{mode}"
+        cmds = [["latexmk", "-norc", flag, *common, f"-jobname={jobname}", tex_file.name]]
     else:
         cmds = [[engine, *common, f"-jobname={jobname}", tex_file.name]] * runs
     where = f"(files kept in {workdir}: {tex_file.name}, {jobname}.log)"
@@ -177,7 +218,9 @@ def compile_pdf(tex_source: str, out_pdf: Path, *, jobname: str = "document",
     copying it to ``out_pdf`` fails) and kept (named in the error) when LaTeX fails.
     """
     _check_args(jobname, runs)
+    check_environment()
     _require(*(["latexmk"] if runs is None else []), "pdflatex", hint=_TEX_HINT)
+    _require_engine(tex_source)
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
     pdf = _compile_in(workdir, tex_source, jobname, timeout, runs, "pdf")
     try:
@@ -224,6 +267,8 @@ def _convert(standalone_tex: str, out: Path, options: list[str], result_name: st
     """pdflatex, then pdftocairo with ``options`` on page 1; the one picture path."""
     _require("pdflatex", *(["latexmk"] if runs is None else []), hint=_TEX_HINT)
     _require("pdftocairo", hint="apt-get install poppler-utils")
+    _require_engine(standalone_tex)
+    check_environment()
     workdir = Path(tempfile.mkdtemp(prefix=_TMP_PREFIX))
     pdf = _compile_in(workdir, standalone_tex, "figure", timeout, runs, "pdf")
     where = f"(files kept in {workdir})"

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
 from .moodle import problem_html, tolerance
+from .usertext import xml_clean
 from .walkthrough import quantity_line
 
 if TYPE_CHECKING:
@@ -165,7 +166,7 @@ def _entry(zf: zipfile.ZipFile, name: str, data: str) -> None:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3
     info.external_attr = 0o100644 << 16
-    zf.writestr(info, data.encode("utf-8"))
+    zf.writestr(info, xml_clean(data).encode("utf-8"))
 
 
 def qti_zip(variants: Sequence[Variant], ask: Sequence[str], title: str = "") -> bytes:

@@ -20,6 +20,7 @@ both ``pip install .`` and ``pip install -e .`` work.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import importlib.resources
 import unicodedata
@@ -32,6 +33,7 @@ import jinja2
 from jinja2.loaders import split_template_path
 
 from . import __version__
+from .scripts import FONTS, is_script_char, rtl_runs, scripts_in
 
 __all__ = [
     "GENERATED_BY",
@@ -109,23 +111,9 @@ _ASCII_MAP: dict[str, str] = {
     "]": "{]}",
 }
 
-# Greek letters and a few maths symbols that T1/TS1 cannot typeset as text:
-# printed in maths mode with \ensuremath{...}.
-_GREEK_LOWER = (
-    "alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi "
-    "mathrm{o} pi rho sigma sigma tau upsilon varphi chi psi omega"
-)  # U+03B1..U+03C9 (U+03C2 final sigma -> sigma)
-_GREEK_UPPER = (
-    "mathrm{A} mathrm{B} Gamma Delta mathrm{E} mathrm{Z} mathrm{H} Theta mathrm{I} "
-    "mathrm{K} Lambda mathrm{M} mathrm{N} Xi mathrm{O} Pi mathrm{P} - Sigma mathrm{T} "
-    "Upsilon Phi mathrm{X} Psi Omega"
-)  # U+0391..U+03A9 (U+03A2 is unassigned)
+# Maths symbols that T1/TS1 cannot typeset as text: printed in maths mode with \ensuremath{...}.
+# (Greek letters are text: a script of their own, see symbackprop.scripts.)
 _MATH_MAP: dict[str, str] = {
-    **{chr(0x3B1 + i): "\\" + n for i, n in enumerate(_GREEK_LOWER.split())},
-    **{chr(0x391 + i): "\\" + n for i, n in enumerate(_GREEK_UPPER.split()) if n != "-"},
-    "\u03d1": r"\vartheta",
-    "\u03d5": r"\phi",
-    "\u03f5": r"\epsilon",
     "\u2202": r"\partial",
     "\u2207": r"\nabla",
     "\u2211": r"\sum",
@@ -179,8 +167,8 @@ def _escape_char(ch: str) -> str:
         return _ASCII_MAP.get(ch, ch)
     if ch in _WHITESPACE:
         return " "  # newlines etc. become spaces: never a \par inside an argument
-    if ch in _SAFE_NON_ASCII:
-        return ch
+    if ch in _SAFE_NON_ASCII or is_script_char(ch):
+        return ch  # a script character makes the document a LuaLaTeX one (see render_tex)
     if ch in _MATH_MAP:
         return r"\ensuremath{" + _MATH_MAP[ch] + "}"
     if ch == "\xad":
@@ -190,19 +178,30 @@ def _escape_char(ch: str) -> str:
     return f"{{[}}U+{ord(ch):04X}{{]}}"
 
 
+# a run of Hebrew or Arabic text, typeset right to left (LuaTeX; such text makes a LuaLaTeX document)
+_RTL_BEGIN, _RTL_END = "\\bgroup\\textdir TRT ", "\\egroup{}"
+
+
+def _escape_run(text: str) -> str:
+    return "".join(_escape_char(ch) for ch in text)
+
+
 def tex_escape(text: Any) -> Tex:
     """Escape ``text`` so that LaTeX prints it literally, and does nothing else.
 
     Handles ``\\ { } $ & # ^ _ % ~ < > |``, quotes, brackets, dash/quote
     ligatures, whitespace control characters (to a space) and other control or
     unsupported characters (printed as ``[U+XXXX]``).  Accented Latin letters
-    pass through (NFC-normalised); Greek letters and common maths symbols are
-    typeset in maths mode.  A :class:`Tex` argument is returned unchanged.
+    pass through (NFC-normalised), and so do Greek, Cyrillic, Hebrew, Arabic and
+    CJK letters (their document is then compiled with LuaLaTeX; a Hebrew or
+    Arabic run is wrapped in ``\\bgroup\\textdir TRT ...\\egroup{}``); common maths
+    symbols are typeset in maths mode.  A :class:`Tex` argument is returned unchanged.
     """
     if isinstance(text, Tex):
         return text
     s = unicodedata.normalize("NFC", str(text))
-    out = "".join(_escape_char(ch) for ch in s)
+    out = "".join(_RTL_BEGIN + _escape_run(piece) + _RTL_END if rtl else _escape_run(piece)
+                  for piece, rtl in rtl_runs(s))
     for pair, broken in _LIGATURE_BREAKS:
         while pair in out:
             out = out.replace(pair, broken)
@@ -276,8 +275,14 @@ def latex_environment() -> jinja2.Environment:
     env.filters["tex_join"] = tex_join
     env.globals["generated_by"] = GENERATED_BY
     env.globals["header"] = Tex(header_comment().rstrip("\n"))
+    # the font block (fonts.tex.j2): pdfLaTeX's unless render_tex finds non-Latin scripts
+    env.globals["scripts"] = ()
+    env.globals["FONTS"] = {name: dataclasses.replace(f, options=Tex(f.options)) for name, f in FONTS.items()}
     return env
 
+
+#: fonts.tex.j2's pdfLaTeX branch: its presence marks a rendered whole document
+_PDFLATEX_FONTS = "\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n\\usepackage{lmodern}\n"
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-!|$~"} | {
     "&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
@@ -306,8 +311,19 @@ def markdown_environment() -> jinja2.Environment:
 
 
 def render_tex(template_name: str, **context: Any) -> str:
-    """Render a LaTeX template from ``templates/`` with escaping of every value."""
-    return latex_environment().get_template(template_name).render(**context)
+    """Render a LaTeX template from ``templates/`` with escaping of every value.
+
+    A whole document (one that includes ``fonts.tex.j2``) whose text holds Greek, Cyrillic, Hebrew,
+    Arabic or CJK letters is rendered again with those ``scripts``: its font block becomes LuaLaTeX's,
+    and :mod:`symbackprop.pdf` compiles it with LuaLaTeX.
+    """
+    template = latex_environment().get_template(template_name)
+    text = template.render(**context)
+    if _PDFLATEX_FONTS in text:
+        scripts = scripts_in(text)
+        if scripts:
+            text = template.render(**context, scripts=scripts)
+    return text
 
 
 def render_markdown(template_name: str, **context: Any) -> str:

@@ -23,6 +23,7 @@ from .errors import SpecError
 from .hints import clip, did_you_mean, quoted, show
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
+from .usertext import text_problem
 
 # -- limits (README "Limits"), checked before any work so every command stays within about a
 # minute and a few hundred MB: 16,32,32,8 (1,864 parameters) takes ~20 s to check.
@@ -239,6 +240,14 @@ class _Reader:
             raise self.fail(fieldname, f"unknown value {show(value)} (expected one of: {', '.join(choices)})")
         return value
 
+    def free_text(self, value: Any, fieldname: str) -> str:
+        """A title or author: printed on sheets and exported to XML, so short and without control characters."""
+        text = self.text(value, fieldname)
+        problem = text_problem(text)
+        if problem:
+            raise self.fail(fieldname, problem)
+        return text
+
     # -- the spec -------------------------------------------------------------
     def spec(self) -> Spec:
         d = self.data
@@ -247,8 +256,8 @@ class _Reader:
         for key in d:
             if key not in known:
                 raise self.fail(key, f"unknown field (expected one of: {', '.join(sorted(known))})")
-        title = self.text(d.get("title", "Backpropagation"), "title")
-        author = self.text(d.get("author", ""), "author")
+        title = self.free_text(d.get("title", "Backpropagation"), "title")
+        author = self.free_text(d.get("author", ""), "author")
         decimals = self.integer(d.get("decimals", 3), "decimals", 0, MAX_DECIMALS)
         steps = self.integer(d.get("steps", 1), "steps", 1, MAX_STEPS)
         if "learning_rate" not in d:

@@ -75,11 +75,23 @@ def test_csv_with_header_comments_and_kinds():
 @pytest.mark.parametrize("text, message", [
     ("z_h1\n", "expected name,answer[,kind], got 1 cells"),
     ("z_h1,0.378,number\n", "kind must be value or formula"),
+    # a newline inside quotes would join "0.3" and "78" into 0.378, marked right
+    ('name,answer\nz_h1,"0.3\n78"\nh1,0.593\n', "row 2: a quoted cell is not closed on its line"),
+    ('z_h1,"0.3\r\n78"\n', "row 1: a quoted cell is not closed on its line"),
+    ('z_h1,"0.378\n', "row 1: a quoted cell is not closed on its line"),
+    ('z_h1,0.378\nh1,"0.5\n', "row 2: a quoted cell is not closed on its line"),
+    ('z_h1,"0.3"78\n', "row 1: not valid CSV"),
 ])
 def test_csv_problems(text, message):
     with pytest.raises(AnswerError) as err:
         loads_csv(text, "sheet.csv")
     assert message in str(err.value)
+    assert str(err.value).startswith("sheet.csv: ") and "\n" not in str(err.value)
+
+
+def test_csv_quoted_commas_and_quotes_on_one_line_still_read():
+    answers = loads_csv('"dE/dw5","0.030"\nh1,"sigma(z_h1, 1)"\nx,"a""b"\n')
+    assert [a.text for a in answers.entries] == ["0.030", "sigma(z_h1, 1)", 'a"b']
 
 
 # -- files ------------------------------------------------------------------------

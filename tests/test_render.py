@@ -25,6 +25,7 @@ from symbackprop.render import (
     tex_escape,
     tex_join,
 )
+from symbackprop.scripts import is_script_char
 
 # --------------------------------------------------------------------------- TeX fixture
 
@@ -154,7 +155,11 @@ def test_generated_by_header() -> None:
         ("\x7f", "{[}U+007F{]}"),
         ("é", "é"),
         ("ß", "ß"),
-        ("α", r"\ensuremath{\alpha}"),
+        ("α", "α"),  # Greek is text (the document is then compiled with LuaLaTeX)
+        ("\u0645", "\\bgroup\\textdir TRT \u0645\\egroup{}"),  # Arabic, right to left
+        ("\u4e2d", "\u4e2d"),
+        ("∂", r"\ensuremath{\partial}"),
+        ("\u202e", "{[}U+202E{]}"),  # a bidi override is not a letter
         ("\U0001f600", "{[}U+1F600{]}"),
     ],
 )
@@ -173,7 +178,7 @@ def test_escape_breaks_ligatures_and_keeps_tex_unchanged() -> None:
 _SPECIALS = set("\\{}$&#^_%~<>|[]'`\"")
 _ESCAPE_TOKEN = re.compile(
     r"\\text[a-z]+\{\}|\\[{}$&#%_]|\{\[\}|\{\]\}|\\ensuremath\{[^{}]*(\{[^{}]*\})?[^{}]*\}"
-    r"|-\{\}|,\{\}"
+    r"|-\{\}|,\{\}|\\bgroup\\textdir TRT |\\egroup\{\}"
 )
 
 
@@ -183,8 +188,8 @@ def test_escaped_text_has_no_bare_specials(text: str) -> None:
     bare = _ESCAPE_TOKEN.sub("", out)
     assert not (_SPECIALS & set(bare)), (text, out)
     assert "--" not in bare and ",," not in bare
-    # no control characters reach TeX, nothing outside the checked-safe set
-    assert all(" " <= ch < "\x7f" or ch in render._SAFE_NON_ASCII for ch in out)
+    # no control characters reach TeX, nothing outside the checked-safe set and the scripts' fonts
+    assert all(" " <= ch < "\x7f" or ch in render._SAFE_NON_ASCII or is_script_char(ch) for ch in out)
 
 
 # --------------------------------------------------------------------------- through LaTeX
@@ -233,7 +238,7 @@ def test_hostile_titles_print_literally_and_do_nothing(
 
 _PRINTABLE = st.text(
     alphabet=st.sampled_from(
-        [chr(c) for c in range(0x21, 0x7F)] + [" ", "é", "ü", "ß", "Ø", "α", "Σ", "∂", "€"]
+        [chr(c) for c in range(0x21, 0x7F)] + [" ", "é", "ü", "ß", "Ø", "∂", "€"]  # pdfLaTeX's (Greek: LuaLaTeX)
     ),
     min_size=1,
     max_size=60,
@@ -259,5 +264,6 @@ def test_unsupported_characters_still_compile(tex: None, tmp_path: Path) -> None
     nasty = "ctrl\x00\x07\x1b\x7f\x85 emoji \U0001f600 cjk 中 rtl \u202e zw\u200b end"
     out = compile_pdf(render_tex("_test_minimal.tex.j2", title=nasty), tmp_path / "u.pdf")
     text = pdf_text(out)
-    assert "[U+1F600]" in text and "[U+4E2D]" in text and "[U+0000]" in text
+    assert "[U+1F600]" in text and "[U+0000]" in text and "[U+202E]" in text
+    assert "中" in text and "[U+4E2D]" not in text  # CJK prints as text (LuaLaTeX)
     assert text.split()[0] == "ctrl[U+0000][U+0007][U+001B][U+007F]"
