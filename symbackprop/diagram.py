@@ -150,13 +150,17 @@ def diagram(network: Network, edge_values: bool = False, highlight: list[tuple[i
     texts = _label_texts(network, values if edge_values else None)
     path = set(highlight or [])
     dx, dy = (3.4, 1.9) if label_all else (2.9, 0.0)
-    layout: Layout | None = None
-    for _ in range(12):  # widen until every label finds a place (a few rounds at most)
-        layout = _full_layout(network, sizes, dx, dy, unit_font, label_font, texts, path, label_all, roomy)
-        if layout is not None:
+    gaps = [dx] * (len(sizes) - 1)  # from each column to the next
+    layout: Layout | int = 0
+    for _ in range(24):  # widen until every label finds a place (a few rounds at most)
+        layout = _full_layout(network, sizes, gaps, dy, unit_font, label_font, texts, path, label_all, roomy)
+        if isinstance(layout, Layout):
             break
-        dx, dy = dx * 1.04, dy * 1.12
-    assert layout is not None, "the diagram found no overlap-free layout"
+        if label_all:  # small: more room everywhere, mostly upwards
+            gaps, dy = [g * 1.04 for g in gaps], dy * 1.12
+        else:  # big: only the gap before the crowded column
+            gaps[layout - 1] *= 1.08
+    assert isinstance(layout, Layout), "the diagram found no overlap-free layout"
     tikz = _full_tikz(layout, unit_font, label_font, label_all)
     return Diagram(tikz, "" if label_all else _legend(network), label_all, layout)
 
@@ -165,7 +169,7 @@ def _label_texts(network: Network, values: Mapping[str, str] | None) -> dict[str
     return {p.name: values[p.name] if values else f"${network[p.name].latex}$" for p in network.parameters}
 
 
-def _unit_shapes(network: Network, sizes: list[int], dx: float, dy: float, font: str, roomy: bool,
+def _unit_shapes(network: Network, sizes: list[int], xs: list[float], dy: float, font: str, roomy: bool,
                  least: float, prefix: str = "L", labels: bool = True) -> list[Shape]:
     """The units, column by column, centred on y = 0; each circle fits its label."""
     namer, em, inner = network.namer, _em(font), (2.5 if roomy else 1.0) * PT
@@ -178,15 +182,17 @@ def _unit_shapes(network: Network, sizes: list[int], dx: float, dy: float, font:
                 text = f"${symbol}$"
             w, h = text_extent(text) if text else (0.0, 0.0)
             radius = max(least, ((w * em) ** 2 + (h * em) ** 2) ** 0.5 / 2 + inner)
-            shapes.append(Shape(f"{prefix}{column}u{j}", "unit", column * dx, _column_y(n, j, dy), radius, radius,
+            shapes.append(Shape(f"{prefix}{column}u{j}", "unit", xs[column], _column_y(n, j, dy), radius, radius,
                                 True, text))
     return shapes
 
 
-def _full_layout(network: Network, sizes: list[int], dx: float, dy: float, unit_font: str, label_font: str,
-                 texts: dict[str, str], path: set[tuple[int, int]], label_all: bool, roomy: bool) -> Layout | None:
+def _full_layout(network: Network, sizes: list[int], gaps: list[float], dy: float, unit_font: str, label_font: str,
+                 texts: dict[str, str], path: set[tuple[int, int]], label_all: bool, roomy: bool) -> Layout | int:
+    """The picture, or the column whose gap to the left is too narrow for it."""
     layout = Layout()
-    units = _unit_shapes(network, sizes, dx, 1.0, unit_font, roomy, 0.45 if label_all else 0.3)
+    xs = [sum(gaps[:c]) for c in range(len(sizes))]
+    units = _unit_shapes(network, sizes, xs, 1.0, unit_font, roomy, 0.45 if label_all else 0.3)
     radius = max(u.hw for u in units)
     if not label_all:  # a big network: the column as tight as the gap allows
         dy = max(dy, 2 * radius + UNIT_GAP + 0.05)
@@ -197,7 +203,7 @@ def _full_layout(network: Network, sizes: list[int], dx: float, dy: float, unit_
     w, h = text_extent(loss_text)
     em = _em(unit_font)
     least = 0.45 if label_all else 0.3
-    layout.add(Shape("loss", "loss", (last + 0.75) * dx, 0.0, max(least, w * em / 2 + 3 * PT),
+    layout.add(Shape("loss", "loss", xs[-1] + (2.55 if label_all else 2.2), 0.0, max(least, w * em / 2 + 3 * PT),
                      max(least, h * em / 2 + 3 * PT), False, loss_text))
     for j in range(1, sizes[-1] + 1):
         layout.edges.append(Edge(f"loss{j}", _node(last, j), "loss", "lossedge"))
@@ -214,24 +220,29 @@ def _full_layout(network: Network, sizes: list[int], dx: float, dy: float, unit_
                 layout.edges.append(edge)
                 if labelled:
                     weights.append(edge)
-    if not all(layout.edge_clear(e) for e in weights):
-        return None  # a labelled edge brushes a unit: more room
+    for edge in weights:
+        if not layout.edge_clear(edge):
+            return _column(edge)  # a labelled edge brushes a unit: more room
     if label_all:
-        placed = _layer_biases(network, layout, sizes, dx, dy, unit_font)
+        placed = _layer_biases(network, layout, xs, dy, unit_font)
     else:
-        placed = _path_biases(network, layout, sizes, dx, dy, path)
-    if not placed:
-        return None
+        placed = _path_biases(network, layout, xs, dy, path)
+    if isinstance(placed, int):
+        return placed
     font_em = _em(label_font)
     for edge in weights + placed:
         positions = WEIGHT_POS if edge in weights else BIAS_POS
         if not _place_label(layout, edge, texts[edge.param or edge.name], font_em, positions):
-            return None
+            return _column(edge)
     return layout
 
 
-def _layer_biases(network: Network, layout: Layout, sizes: list[int], dx: float, dy: float,
-                  font: str) -> list[Edge] | None:
+def _column(edge: Edge) -> int:
+    """The column an edge enters (its target unit ``L<column>u<j>``)."""
+    return int(edge.b[1:].split("u")[0])
+
+
+def _layer_biases(network: Network, layout: Layout, xs: list[float], dy: float, font: str) -> list[Edge] | int:
     """One bias node ``1`` per layer, below and left of the layer's units, its edges clear of other units."""
     side = max(0.5, text_extent("$1$")[0] * _em(font) + 2 * PT)
     bottom = min(u.cy - u.hw for u in layout.shapes.values() if u.kind == "unit")
@@ -240,7 +251,8 @@ def _layer_biases(network: Network, layout: Layout, sizes: list[int], dx: float,
         li = layer.index
         for drop in (0.9, 1.3, 1.7, 2.2, 2.8):
             for back in (0.5, 0.55, 0.45, 0.6, 0.4, 0.65, 0.35):
-                node = Shape(f"bias{li}", "bias", (li - back) * dx, bottom - drop, side / 2, side / 2, False, "$1$")
+                node = Shape(f"bias{li}", "bias", xs[li] - back * (xs[li] - xs[li - 1]), bottom - drop, side / 2,
+                             side / 2, False, "$1$")
                 mine = [Edge(f"bias{li}.{j}", node.name, _node(li, j), "biasedge", param=network.bias_name(li, j))
                         for j in range(1, layer.size + 1)]
                 if not layout.fits(node):
@@ -255,12 +267,12 @@ def _layer_biases(network: Network, layout: Layout, sizes: list[int], dx: float,
                 continue
             break
         else:
-            return None
+            return li
     return edges
 
 
-def _path_biases(network: Network, layout: Layout, sizes: list[int], dx: float, dy: float,
-                 path: set[tuple[int, int]]) -> list[Edge] | None:
+def _path_biases(network: Network, layout: Layout, xs: list[float], dy: float,
+                 path: set[tuple[int, int]]) -> list[Edge] | int:
     """A big network: a small bias node ``1`` beside each unit of the highlighted path."""
     side = 0.4
     edges: list[Edge] = []
@@ -270,8 +282,8 @@ def _path_biases(network: Network, layout: Layout, sizes: list[int], dx: float, 
         unit = layout.shapes[_node(li, j)]
         for back, up in ((0.5, 1.2), (0.5, -1.2), (0.45, 1.7), (0.45, -1.7), (0.6, 0.8), (0.6, -0.8),
                          (0.4, 1.0), (0.4, -1.0), (0.6, 2.2), (0.6, -2.2)):
-            node = Shape(f"bias{li}u{j}", "bias", unit.cx - back * dx, unit.cy + up * dy, side / 2, side / 2,
-                         False, "$1$")
+            node = Shape(f"bias{li}u{j}", "bias", unit.cx - back * (xs[li] - xs[li - 1]), unit.cy + up * dy,
+                         side / 2, side / 2, False, "$1$")
             edge = Edge(f"bias{li}.{j}", node.name, unit.name, "pathbias", param=network.bias_name(li, j))
             if not layout.fits(node):
                 continue
@@ -282,7 +294,7 @@ def _path_biases(network: Network, layout: Layout, sizes: list[int], dx: float, 
                 break
             del layout.shapes[node.name]
         else:
-            return None
+            return li
     return edges
 
 
@@ -370,7 +382,8 @@ def map_layout(network: Network, width: float = 3.5) -> Layout:
     dx = round(min(1.45 * width / 3.5, width / (len(sizes) - 0.2)), 3)
     radius = 0.4 if small else min(0.17, (dy - UNIT_GAP) / 2 - 0.005, dx * 0.2)
     layout = Layout()
-    for unit in _unit_shapes(network, sizes, dx, dy, "footnotesize", False, radius, prefix="m", labels=False):
+    xs = [column * dx for column in range(len(sizes))]
+    for unit in _unit_shapes(network, sizes, xs, dy, "footnotesize", False, radius, prefix="m", labels=False):
         column, j = (int(part) for part in unit.name[1:].split("u"))
         text = f"${_map_label(network, column, j)}$" if small else ""
         layout.add(replace(unit, text=text))

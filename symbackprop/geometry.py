@@ -111,6 +111,8 @@ def border_point(shape: Shape, toward: tuple[float, float], outset: float = 0.0)
 _CHAR_EM = {".": 0.28, ",": 0.28, "(": 0.39, ")": 0.39, "-": 0.78, "+": 0.78, "=": 0.78, "/": 0.5,
             "w": 0.72, "m": 0.88, "'": 0.3}
 _COMMAND_EM = {r"\cdot": 0.78, r"\,": 0.17, r"\;": 0.28, r"\quad": 1.0, r"\prime": 0.3}
+#: a script's size against its base at the small sizes labels use (8 pt text: 6 pt scripts, 5 pt below)
+SCRIPT = 0.78
 _TOKEN = re.compile(r"\\[A-Za-z]+|\\.|[{}_^]|[^\s{}_^\\]")
 
 
@@ -135,19 +137,19 @@ def _measure(tokens: list[str], at: int) -> tuple[float, float, float, int]:
             break
         if token in ("_", "^"):
             w, u, d, at = _argument(tokens, at)
-            script = 0.7 * w
+            script = SCRIPT * w + 0.1  # the script size, and TeX's \scriptspace
             if token == "^":
-                up = max(up, 0.3 + 0.7 * u)
+                up = max(up, 0.35 + SCRIPT * u)
             else:
-                down = max(down, 0.2 + 0.7 * d)
+                down = max(down, 0.2 + SCRIPT * d)
             # a sub- and superscript on one base stack: the second adds only its excess width
             if at < len(tokens) and tokens[at] in ("_", "^") and tokens[at] != token:
                 w2, u2, d2, at = _argument(tokens, at + 1)
-                script = max(script, 0.7 * w2)
+                script = max(script, SCRIPT * w2 + 0.1)
                 if token == "^":
-                    down = max(down, 0.2 + 0.7 * d2)
+                    down = max(down, 0.2 + SCRIPT * d2)
                 else:
-                    up = max(up, 0.3 + 0.7 * u2)
+                    up = max(up, 0.35 + SCRIPT * u2)
             width += script
             continue
         if token == "{":
@@ -155,7 +157,7 @@ def _measure(tokens: list[str], at: int) -> tuple[float, float, float, int]:
         elif token == r"\frac":
             w1, _, _, at = _argument(tokens, at)
             w2, _, _, at = _argument(tokens, at)
-            w, u, d = max(w1, w2) * 0.7 + 0.2, 0.35, 0.35
+            w, u, d = max(w1, w2) * SCRIPT + 0.3, 0.35, 0.35
         elif token in (r"\mathrm", r"\text", r"\mathit", r"\mathbf", r"\operatorname"):
             w, u, d, at = _argument(tokens, at)
         elif token in (r"\hat", r"\bar", r"\tilde", r"\vec", r"\widehat"):
@@ -164,7 +166,7 @@ def _measure(tokens: list[str], at: int) -> tuple[float, float, float, int]:
         elif token.startswith("\\"):
             w, u, d = _COMMAND_EM.get(token, 0.62), 0.0, 0.0
         else:
-            w, u, d = _CHAR_EM.get(token, 0.75 if token.isupper() else 0.55), 0.0, 0.0
+            w, u, d = _CHAR_EM.get(token, 0.85 if token.isupper() else 0.62 if token.isalpha() else 0.55), 0.0, 0.0
         width += w
         up, down = max(up, u), max(down, d)
     return width, up, down, at
