@@ -312,14 +312,9 @@ def _place_label(layout: Layout, edge: Edge, text: str, em: float, positions: Se
     return False
 
 
-_FULL_STYLES = {
-    "edge": "->, thin", "path": "->, thick", "lossedge": "->, dashed",
-    "biasedge": "->, thin, dashed", "pathbias": "->, thick, dashed",
-}
-
-
 def _full_tikz(layout: Layout, unit_font: str, label_font: str, label_all: bool) -> str:
-    edge_style = "->, thin" if label_all else "->, very thin, draw=black!45"
+    # a big network's mesh without arrow tips: 16 tips at a unit would blot its left side
+    edge_style = "->, thin" if label_all else "very thin, draw=black!45"
     lines = [
         rf"\begin{{tikzpicture}}[>=stealth, font=\{unit_font},",
         r"  unit/.style={circle, draw, thick, fill=white, inner sep=0pt},",
