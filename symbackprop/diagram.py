@@ -31,12 +31,13 @@ LABEL_ALL_MAX = 3
 MAP_HEIGHT = 5.4
 #: least distances (cm): between the units of a column; between any other two shapes; between an
 #: edge and a unit it does not join; between an edge and any other shape it does not belong to
-UNIT_GAP, GAP, UNIT_CLEAR, CLEAR = 0.15, 0.03, 0.12, 0.08
+UNIT_GAP, GAP, UNIT_CLEAR, CLEAR = 0.15, 0.03, 0.12, 0.12
 #: TeX font sizes in pt, 11 pt documents (article and beamer alike)
 FONT_PT = {"small": 10.0, "footnotesize": 9.0, "scriptsize": 8.0}
-#: where along an edge a label may sit, most wanted first (0 = the source's border)
-WEIGHT_POS = (0.3, 0.25, 0.35, 0.2, 0.4, 0.45, 0.15, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8)
-BIAS_POS = (0.45, 0.35, 0.55, 0.25, 0.65, 0.3, 0.4, 0.5, 0.6, 0.2, 0.7, 0.75)
+#: where along an edge a label may sit, most wanted first (0 = the source's border, 1 = the target's):
+#: a weight's near its source (as the lecture draws it), a bias's halfway; steps of 1/40
+WEIGHT_POS = tuple(sorted((t / 40 for t in range(4, 33)), key=lambda t: (abs(t - 0.3), t)))
+BIAS_POS = tuple(sorted((t / 40 for t in range(6, 33)), key=lambda t: (abs(t - 0.45), t)))
 
 
 @dataclass
