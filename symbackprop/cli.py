@@ -196,9 +196,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
-        if args.command is None:  # bare ``symbackprop``: the usage and the commands, as argparse tools do
-            parser.print_help(sys.stderr)
-            return 2
+        if args.command is None:  # bare ``symbackprop`` is ``symbackprop --help``: the usage and the commands
+            parser.print_help()
+            return 0
         return int(args.run(args))
     except SymbackpropError as err:
         print(f"symbackprop: error: {err}", file=sys.stderr)

@@ -151,10 +151,13 @@ def test_missing_file_and_bad_flags(capsys, tmp_path):
 
 def test_bare_command_prints_usage_and_the_commands(capsys):
     code, out, err = run(capsys)
-    assert code == 2 and out == ""  # no command is a usage error, as with argparse's own checks
-    assert err.startswith("usage: symbackprop [-h] [--version] COMMAND ...\n")
+    assert code == 0 and err == ""  # the same as --help (stdout, exit 0), as pip and argparse's -h do
+    assert out.startswith("usage: symbackprop [-h] [--version] COMMAND ...\n")
     for command in ("check", "export", "new", "worksheet", "verify", "snippet", "slides", "exam"):
-        assert f"\n    {command}" in err, command
+        assert f"\n    {command}" in out, command
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0 and capsys.readouterr().out == out
 
 
 def test_readme_fresh_machine_line_names_every_package_ci_installs():
