@@ -46,6 +46,7 @@ class Layout:
 
     shapes: dict[str, Shape] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
+    tolerant: bool = False  # the last resort: everything fits (each thing at its first choice)
 
     def add(self, shape: Shape) -> Shape:
         self.shapes[shape.name] = shape
@@ -78,6 +79,8 @@ class Layout:
 
     def fits(self, shape: Shape, owner_edges: Iterable[Edge] = ()) -> bool:
         """Whether ``shape`` (not yet added) keeps clear of everything, its own edges meeting it aside."""
+        if self.tolerant:
+            return True
         own = {e.name for e in owner_edges}
         for t in self.shapes.values():
             least = UNIT_GAP if shape.kind == t.kind == "unit" else GAP
@@ -95,8 +98,9 @@ class Layout:
     def edge_clear(self, edge: Edge) -> bool:
         """Whether a new edge keeps clear of every shape it does not join (labels included)."""
         p, q = self.ends(edge)
-        return all(segment_gap(s, p, q) >= (UNIT_CLEAR if s.kind == "unit" else CLEAR) for s in self.shapes.values()
-                   if s.name not in (edge.a, edge.b) and s.owner != edge.name)
+        return self.tolerant or all(segment_gap(s, p, q) >= (UNIT_CLEAR if s.kind == "unit" else CLEAR)
+                                    for s in self.shapes.values()
+                                    if s.name not in (edge.a, edge.b) and s.owner != edge.name)
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,9 @@ def diagram(network: Network, edge_values: bool = False, highlight: list[tuple[i
             gaps, dy = [g * 1.04 for g in gaps], dy * 1.12
         else:  # big: only the gap before the crowded column
             gaps[layout - 1] *= 1.08
-    assert isinstance(layout, Layout), "the diagram found no overlap-free layout"
+    if not isinstance(layout, Layout):  # never seen; a picture with an overlap beats no handout
+        layout = _full_layout(network, sizes, gaps, dy, unit_font, label_font, texts, path, label_all, roomy, True)
+        assert isinstance(layout, Layout)
     tikz = _full_tikz(layout, unit_font, label_font, label_all)
     return Diagram(tikz, "" if label_all else _legend(network), label_all, layout)
 
@@ -189,9 +195,10 @@ def _unit_shapes(network: Network, sizes: list[int], xs: list[float], dy: float,
 
 
 def _full_layout(network: Network, sizes: list[int], gaps: list[float], dy: float, unit_font: str, label_font: str,
-                 texts: dict[str, str], path: set[tuple[int, int]], label_all: bool, roomy: bool) -> Layout | int:
+                 texts: dict[str, str], path: set[tuple[int, int]], label_all: bool, roomy: bool,
+                 tolerant: bool = False) -> Layout | int:
     """The picture, or the column whose gap to the left is too narrow for it."""
-    layout = Layout()
+    layout = Layout(tolerant=tolerant)
     xs = [sum(gaps[:c]) for c in range(len(sizes))]
     units = _unit_shapes(network, sizes, xs, 1.0, unit_font, roomy, 0.45 if label_all else 0.3)
     radius = max(u.hw for u in units)
@@ -325,7 +332,17 @@ def _full_tikz(layout: Layout, unit_font: str, label_font: str, label_all: bool)
         rf"  edge/.style={{{edge_style}}}, path/.style={{->, thick}}, lossedge/.style={{->, dashed}},",
         r"  biasedge/.style={->, thin, dashed}, pathbias/.style={->, thick, dashed}]",
     ]
-    lines += _edge_lines(layout)
+    lines += _edge_lines(layout) + _node_lines(layout)
+    for s in layout.shapes.values():
+        if s.kind == "label":
+            lines.append(rf"\node[lab] at ({_cm(s.cx)}, {_cm(s.cy)}) {{{s.text}}};")
+    lines.append(r"\end{tikzpicture}")
+    return "\n".join(lines)
+
+
+def _node_lines(layout: Layout) -> list[str]:
+    """Every unit, bias and loss node at its centre, at least its computed size."""
+    lines = []
     for s in layout.shapes.values():
         if s.kind == "label":
             continue
@@ -334,11 +351,7 @@ def _full_tikz(layout: Layout, unit_font: str, label_font: str, label_all: bool)
         else:
             size = rf"minimum width={_cm(2 * s.hw)}cm, minimum height={_cm(2 * s.hh)}cm"
         lines.append(rf"\node[{s.kind}, {size}] ({s.name}) at ({_cm(s.cx)}, {_cm(s.cy)}) {{{s.text}}};")
-    for s in layout.shapes.values():
-        if s.kind == "label":
-            lines.append(rf"\node[lab] at ({_cm(s.cx)}, {_cm(s.cy)}) {{{s.text}}};")
-    lines.append(r"\end{tikzpicture}")
-    return "\n".join(lines)
+    return lines
 
 
 def _edge_lines(layout: Layout) -> list[str]:
@@ -376,17 +389,21 @@ def map_layout(network: Network, width: float = 3.5) -> Layout:
     small = max(sizes) <= LABEL_ALL_MAX
     dy = 1.15 if small else round(min(max(0.42, min(0.8, 4.6 / max(sizes))), MAP_HEIGHT / (max(sizes) - 1)), 3)
     dx = round(min(1.45 * width / 3.5, width / (len(sizes) - 0.2)), 3)
-    radius = 0.4 if small else min(0.17, (dy - UNIT_GAP) / 2 - 0.005, dx * 0.2)
+    radius = min(0.4, (dx - UNIT_GAP) / 2 - 0.005) if small else min(0.17, (dy - UNIT_GAP) / 2 - 0.005, dx * 0.2)
     layout = Layout()
     xs = [column * dx for column in range(len(sizes))]
-    for unit in _unit_shapes(network, sizes, xs, dy, "footnotesize", False, radius, prefix="m", labels=False):
-        column, j = (int(part) for part in unit.name[1:].split("u"))
-        text = f"${_map_label(network, column, j)}$" if small else ""
-        layout.add(replace(unit, text=text))
+    em = _em("footnotesize")
+    units = _unit_shapes(network, sizes, xs, dy, "footnotesize", False, radius, prefix="m", labels=False)
+    texts = [f"${_map_label(network, *(int(part) for part in u.name[1:].split('u')))}$" for u in units]
+    # labels only when they fit the circles (a deep network's map has narrow columns)
+    fit = small and all(sum(x * x for x in text_extent(t)) ** 0.5 * em / 2 + PT <= radius for t in texts)
+    for unit, text in zip(units, texts, strict=True):
+        layout.add(replace(unit, text=text if fit else ""))
     last = len(sizes) - 1
     loss = f"${network[network.loss_name].latex}$"
-    w = text_extent(loss)[0] * _em("footnotesize") / 2 + PT
-    layout.add(Shape("mloss", "loss", (last + 0.8) * dx, 0.0, max(radius, w), radius, False, loss))
+    w, h = text_extent(loss)
+    layout.add(Shape("mloss", "loss", (last + 0.8) * dx, 0.0, max(radius, w * em / 2 + PT),
+                     max(radius, h * em / 2 + PT), False, loss))
     for j in range(1, sizes[-1] + 1):
         layout.edges.append(Edge(f"loss{j}", f"m{last}u{j}", "mloss", "edge, dashed"))
     for li in range(1, len(sizes)):
@@ -400,19 +417,14 @@ def network_map(network: Network, steps: Sequence[MapStep], width: float = 3.5) 
     """The map as TikZ, with each step's highlights on its overlay (``\\only<i->``)."""
     layout = map_layout(network, width)
     sizes = _sizes(network)
-    small = max(sizes) <= LABEL_ALL_MAX
     ring = _cm(2 * max(s.hw for s in layout.shapes.values() if s.kind == "unit"))
     lines = [r"\begin{tikzpicture}[font=\footnotesize,",
              r"  unit/.style={circle, draw, thick, inner sep=1pt, fill=white},",
              r"  loss/.style={rectangle, rounded corners, draw, thick, inner sep=1pt, fill=white},",
              rf"  lit/.style={{circle, draw=hot, line width=2.4pt, minimum size={ring}cm, inner sep=1pt}},",
              r"  edge/.style={draw=black!35}, litedge/.style={draw=hot, line width=2pt, ->, >=stealth}]"]
-    lines += _edge_lines(layout)
-    for s in layout.shapes.values():
-        size = f"minimum size={_cm(2 * s.hw)}cm" if s.round else \
-            f"minimum width={_cm(2 * s.hw)}cm, minimum height={_cm(2 * s.hh)}cm"
-        lines.append(rf"\node[{s.kind}, {size}] ({s.name}) at ({_cm(s.cx)}, {_cm(s.cy)}) {{{s.text}}};")
-    if not small:
+    lines += _edge_lines(layout) + _node_lines(layout)
+    if not layout.shapes["m0u1"].text:  # no labels: a caption under each column
         for column, n in enumerate(sizes):
             bottom = layout.shapes[f"m{column}u{n}"]
             caption = "in" if column == 0 else ("out" if column == len(sizes) - 1 else f"{column}")

@@ -118,6 +118,19 @@ def test_nothing_overlaps_and_the_picture_fits_the_page(key, edge_values):
     assert map_layout(s.network).conflicts() == []
 
 
+@pytest.mark.parametrize("layers", [[2, 3, 3, 3, 2], [3, 3, 3, 3, 3, 3, 2], [1, 1], [16, 1]])
+def test_deep_wide_and_tiny_networks_do_not_overlap_either(layers):
+    """Off the beaten track: the handout picture (scaled to the page by the template when wider) and
+    the map (narrow columns: no labels in the circles, a caption under each column instead)."""
+    s = solve(loads_spec(new_spec(layers, seed=7)))
+    d = diagram(s.network, True, [(li, 1) for li in range(len(layers))], value_labels(s.network, s.evaluation.values))
+    assert d.layout.conflicts() == []
+    layout = map_layout(s.network)
+    assert layout.conflicts() == []
+    if len(layers) > 3:
+        assert layout.shapes["m0u1"].text == "" and r"{in};" in network_map(s.network, [])
+
+
 def test_the_checker_finds_each_kind_of_overlap():
     """The checker can fail: touching units, a label on a foreign edge, an edge through a unit."""
     layout = Layout()
