@@ -5,7 +5,8 @@ Targets on a 2-core machine:
   * the same plus the two combined PDFs (questions.pdf, keys.pdf, compiled in parallel) and the one
     PDF per variant cut from them (questions/vNNN.pdf, keys/vNNN.pdf): under 60 s.
 
-Measured (2 cores, seed 1): 5.5 s without PDFs, 24-30 s with them (the cutting: 0.5 s).
+Measured (2 cores, seed 1): 5.5 s without PDFs, 24-30 s with them (the cutting: about 1 s, see
+bench_pdfsplit.py).
 
 Each run is a fresh `python -m symbackprop exam` process (import time included) writing into a
 temporary folder; the figures printed are wall times and the rejection counts.

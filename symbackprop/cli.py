@@ -29,7 +29,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symbackprop", description="Backpropagation lecture material from a network spec.")
     parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
-    commands.required = True
 
     check = commands.add_parser("check", help="prove every gradient equal to its chain-rule formula")
     _spec_arg(check)
@@ -195,7 +194,11 @@ def _slides(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     try:
-        args = build_parser().parse_args(argv)
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if args.command is None:  # bare ``symbackprop`` is ``symbackprop --help``: the usage and the commands
+            parser.print_help()
+            return 0
         return int(args.run(args))
     except SymbackpropError as err:
         print(f"symbackprop: error: {err}", file=sys.stderr)

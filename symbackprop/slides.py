@@ -23,7 +23,7 @@ from typing import Any
 import sympy
 
 from .chains import chain_for
-from .diagram import diagram
+from .diagram import diagram, network_map
 from .errors import UsageError
 from .files import write_atomic
 from .network import Network
@@ -51,8 +51,6 @@ CAPTION_ROW = 1.05
 NESTED_POWER_ROW = 1.35
 #: rows of parameter updates on one frame (under the update rule)
 UPDATE_ROWS = 7
-#: the height of the map's tallest layer, first to last unit (cm)
-MAP_HEIGHT = 5.4
 #: a table of values in ``\\small``: the room beside the map (pt), a column's padding and a character's width
 #: (pt, ``visible_width`` units), a row's height and the header and rules (pt); its rows at most
 TABLE_WIDTH = 255
@@ -103,69 +101,6 @@ class Frame:
             "map": Tex(network_map(network, self.steps)) if self.map else None,
             "note": Tex(self.note),
         }
-
-
-# -- the map: a compact network that lights up --------------------------------------------
-
-def network_map(network: Network, steps: list[Step], width: float = 3.5) -> str:
-    """A small TikZ network (labels only when small) with each step's highlights on its overlay.
-
-    ``width`` is the distance from the inputs to the loss in cm (3.5 fits the map column, about 4.7 cm);
-    the tallest layer spans at most ``MAP_HEIGHT`` (a 16-unit layer fits beside the frame's equations).
-    """
-    sizes = [network.spec.n_inputs] + [layer.size for layer in network.layers]
-    small = max(sizes) <= SMALL_LAYER
-    dy = 1.15 if small else round(min(max(0.42, min(0.8, 4.6 / max(sizes))), MAP_HEIGHT / (max(sizes) - 1)), 3)
-    dx = round(min(1.45 * width / 3.5, width / (len(sizes) - 0.2)), 3)
-    size = "0.8cm" if small else f"{min(0.34, dy * 0.6, dx * 0.4):.2f}cm"
-    lines = [rf"\begin{{tikzpicture}}[x={dx}cm, y={dy}cm, font=\footnotesize,",
-             rf"  unit/.style={{circle, draw, thick, minimum size={size}, inner sep=1pt, fill=white}},",
-             r"  lit/.style={circle, draw=hot, line width=2.4pt, minimum size=" + size + r", inner sep=1pt},",
-             r"  edge/.style={draw=black!35}, litedge/.style={draw=hot, line width=2pt, ->, >=stealth}]"]
-
-    def y(n: int, j: int) -> float:
-        return round((n + 1) / 2 - j, 3)
-
-    for column, n in enumerate(sizes):
-        for j in range(1, n + 1):
-            label = ""
-            if small:
-                label = f"${_map_label(network, column, j)}$"
-            lines.append(rf"\node[unit] (m{column}u{j}) at ({column}, {y(n, j)}) {{{label}}};")
-        if not small:
-            caption = "in" if column == 0 else ("out" if column == len(sizes) - 1 else f"{column}")
-            lines.append(rf"\node[font=\footnotesize, anchor=north] at ({column}, {y(n, n) - 0.6}) {{{caption}}};")
-    last = len(sizes) - 1
-    loss = network[network.loss_name].latex
-    lines.append(rf"\node[unit, rectangle, rounded corners] (mloss) at ({last + 0.8}, 0) {{${loss}$}};")
-    for j in range(1, sizes[-1] + 1):
-        lines.append(rf"\draw[edge, dashed] (m{last}u{j}) -- (mloss);")
-    for li in range(1, len(sizes)):
-        for j in range(1, sizes[li] + 1):
-            for k in range(1, sizes[li - 1] + 1):
-                lines.append(rf"\draw[edge] (m{li - 1}u{k}) -- (m{li}u{j});")
-    for i, step in enumerate(steps, start=1):
-        marks = [rf"\draw[litedge] (m{a[0]}u{a[1]}) -- (m{b[0]}u{b[1]});" for a, b in step.edges]
-        marks += [rf"\node[lit] at (m{layer}u{j}) {{}};" for layer, j in step.rings]
-        if marks:
-            spec = f"{i}-" if len(steps) > 1 else "1-"
-            lines.append(rf"\only<{spec}>{{" + " ".join(marks) + "}")
-    lines.append(r"\end{tikzpicture}")
-    return "\n".join(lines)
-
-
-def _map_label(network: Network, column: int, j: int) -> str:
-    """A unit's label on the map: its activation's symbol, or the unit's name when that symbol is a word.
-
-    Textbook names such as ``\\mathrm{out}_{h_{1}}`` would make the circles too wide for the map column;
-    the unit ``h_{1}`` says the same there (``h_{1}`` is how such textbooks draw the unit).
-    """
-    namer = network.namer
-    if column == 0:
-        return namer.input(j).latex
-    act = namer.act(column, j).latex
-    m = re.fullmatch(r"\\mathrm\{[a-z]+\}_\{(.+)\}", act)
-    return m.group(1) if m else act
 
 
 # -- building rows ---------------------------------------------------------------------------
@@ -534,7 +469,7 @@ def slides_context(solution: Solution) -> dict[str, Any]:
     net = solution.network
     sizes = "-".join(str(n) for n in deck.sizes)
     acts = sorted({layer.activation_name for layer in net.layers})
-    dg = diagram(net, roomy=True)
+    dg = diagram(net, roomy=True, label_font="footnotesize")
     leaves = []
     for kind in ("input", "target"):
         leaves += [f"{q.latex} = {exact_text(solution.value(q.name))}"
@@ -549,8 +484,7 @@ def slides_context(solution: Solution) -> dict[str, Any]:
         "author": solution.spec.author,
         # a big network's labelled diagram would shrink below readable: the map instead, described in words
         # edge labels at the footnote size (the handout's are \scriptsize)
-        "diagram": Tex(dg.tikz.replace(r"font=\scriptsize", r"font=\footnotesize") if dg.labelled_all
-                       else network_map(net, [], width=2.2 * len(deck.sizes))),
+        "diagram": Tex(dg.tikz if dg.labelled_all else network_map(net, [], width=2.2 * len(deck.sizes))),
         "legend": Tex(dg.legend if dg.labelled_all else _layers_sentence(net)),
         "leaves": Tex(", \\quad ".join(leaves[:6]) + (", \\dots" if len(leaves) > 6 else "")),
         "params": [Tex(", \\; ".join(params[i:i + 3])) for i in range(0, len(params), 3)] if small else [],

@@ -89,6 +89,14 @@ class Solution:
 
         return QuantityView(self, name)
 
+    def __repr__(self) -> str:
+        """One line (the dataclass repr printed the whole spec, network and every value: 42 kB)."""
+        sizes = "-".join(str(n) for n in [self.spec.n_inputs] + [layer.size for layer in self.network.layers])
+        acts = "/".join(dict.fromkeys(layer.activation_name for layer in self.network.layers))
+        loss = self.network.loss_name
+        return (f"<Solution {self.spec.title!r}: {sizes} {acts}, {self.spec.loss}, "
+                f"{len(self.network.parameters)} parameters, {loss} = {self.display(loss)}>")
+
     def _repr_latex_(self) -> str:
         rows = [rf"{self.latex(q.name)} &= {self.formula(q.name)}"
                 for q in self.network.of_kind("pre", "act", "loss")]

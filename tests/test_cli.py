@@ -149,6 +149,31 @@ def test_missing_file_and_bad_flags(capsys, tmp_path):
     assert code == 2 and err.count("\n") == 1
 
 
+def test_bare_command_prints_usage_and_the_commands(capsys):
+    code, out, err = run(capsys)
+    assert code == 0 and err == ""  # the same as --help (stdout, exit 0), as pip and argparse's -h do
+    assert out.startswith("usage: symbackprop [-h] [--version] COMMAND ...\n")
+    for command in ("check", "export", "new", "worksheet", "verify", "snippet", "slides", "exam"):
+        assert f"\n    {command}" in out, command
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0 and capsys.readouterr().out == out
+
+
+def test_readme_fresh_machine_line_names_every_package_ci_installs():
+    import re
+
+    root = EXAMPLES.parent
+    ci = (root / ".ci" / "run").read_text(encoding="utf-8")
+    lists = re.findall(r"^[A-Z_]+_APT_PACKAGES=\(([^)]*)\)", ci, flags=re.M)
+    assert len(lists) == 3  # TeX, Python, node
+    wanted = [name for block in lists for name in block.split()]
+    assert {"python3-venv", "nodejs", "npm", "latexmk"} <= set(wanted)
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    line = next(line for line in readme.splitlines() if line.startswith("sudo apt-get install"))
+    assert line.split()[4:] == wanted
+
+
 def test_binary_spec_file(capsys, tmp_path):
     (tmp_path / "bin.toml").write_bytes(b"\x00\xff\xfe" * 100)
     code, _, err = run(capsys, "check", str(tmp_path / "bin.toml"))

@@ -1,55 +1,194 @@
-"""The TikZ network diagram: every edge labelled for small networks, a readable legend for big ones."""
+"""The TikZ network diagram: every edge labelled for small networks, a readable legend for big ones,
+and a layout in which nothing overlaps (checked on the computed geometry, and against TeX's widths)."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
-from symbackprop.diagram import diagram, value_labels
+import pytest
+
+from symbackprop.diagram import LABEL_ALL_MAX, Layout, diagram, map_layout, network_map, value_labels
 from symbackprop.generate import new_spec
+from symbackprop.geometry import PT, Edge, Shape, text_extent
+from symbackprop.pdf import latex_env
 from symbackprop.solution import solve
 from symbackprop.spec import loads_spec
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def _edges(tikz: str) -> list[str]:
-    return [line for line in tikz.splitlines() if line.startswith(r"\draw")]
+NETWORKS = {"lecture": None, "3-3-2": ([3, 3, 2], 1), "4-8-8-2": ([4, 8, 8, 2], 2),
+            "8-16-16-4": ([8, 16, 16, 4], 3), "mazur": "mazur"}
+#: the A4 handout's text block (cm): 21 - 2 * 2.3 wide; below a section title
+PAGE_WIDTH, PAGE_HEIGHT = 16.4, 22.0
+
+
+def _solution(key: str):
+    spec = NETWORKS[key]
+    if spec is None:
+        return solve()
+    if spec == "mazur":
+        return solve(ROOT / "examples" / "mazur.toml")
+    layers, seed = spec
+    return solve(loads_spec(new_spec(layers, seed=seed)))
+
+
+SOLUTIONS = {key: _solution(key) for key in NETWORKS}
+
+
+def _labels(layout: Layout) -> dict[str, Shape]:
+    """Label shapes by the edge they name."""
+    return {s.owner: s for s in layout.shapes.values() if s.kind == "label"}
+
+
+def _edge(layout: Layout, name: str) -> Edge:
+    return next(e for e in layout.edges if e.name == name)
 
 
 def test_lecture_diagram_labels_every_weight_and_bias():
     s = solve()
     d = diagram(s.network)
-    assert d.labelled_all and d.legend == ""
-    labels = re.findall(r"node\[lab, pos=[0-9.]+\] \{\$([^$]*)\$\}", d.tikz)
-    assert sorted(labels) == sorted(["w_{1}", "w_{2}", "w_{3}", "w_{4}", "w_{5}", "w_{6}", "b_{1}", "b_{2}", "b_{3}"])
+    assert d.labelled_all and d.legend == "" and d.layout is not None
+    labels = _labels(d.layout)
+    texts = sorted(label.text for label in labels.values())
+    assert texts == sorted(f"${n}_{{{i}}}$" for n, i in [("w", 1), ("w", 2), ("w", 3), ("w", 4), ("w", 5),
+                                                        ("w", 6), ("b", 1), ("b", 2), ("b", 3)])
     # x1 -> h1 carries w1, x2 -> h1 carries w2 (weights are numbered unit by unit)
-    assert r"\draw[edge] (L0u1) -- node[lab, pos=0.3] {$w_{1}$} (L1u1);" in d.tikz
-    assert r"\draw[edge] (L0u2) -- node[lab, pos=0.3] {$w_{2}$} (L1u1);" in d.tikz
+    assert (_edge(d.layout, "w1").a, _edge(d.layout, "w1").b) == ("L0u1", "L1u1")
+    assert (_edge(d.layout, "w2").a, _edge(d.layout, "w2").b) == ("L0u2", "L1u1")
+    assert labels["w1"].text == "$w_{1}$" and labels["bias2.1"].text == "$b_{3}$"
     for node in ("x_{1}", "x_{2}", "h_{1}", "h_{2}", r"\hat{y}", "E"):
         assert f"{{${node}$}}" in d.tikz
-    assert d.tikz.count(r"\node[bias]") == 2
-    # 6 weights + 3 biases + 1 edge to the loss
-    assert len(_edges(d.tikz)) == 10
+    assert d.tikz.count(r"\node[bias,") == 2
+    # 6 weights + 3 biases + 1 edge to the loss, each drawn once
+    assert len([line for line in d.tikz.splitlines() if line.startswith(r"\draw")]) == 10
 
 
-def test_edge_values():
+def test_edge_values_label_each_edge_with_its_exact_value():
     s = solve()
     d = diagram(s.network, edge_values=True, values=value_labels(s.network, s.evaluation.values))
-    assert r"node[lab, pos=0.3] {$0.15$} (L1u1)" in d.tikz
-    assert r"{$0.60$} (L2u1)" in d.tikz
+    labels = _labels(d.layout)
+    assert labels["w1"].text == "$0.15$" and labels["w6"].text == "$0.45$"
+    assert labels["bias2.1"].text == "$0.60$"
 
 
 def test_big_network_labels_one_path_and_explains_the_rest():
-    s = solve(loads_spec(new_spec([4, 8, 8, 2], activation="tanh")))
+    s = SOLUTIONS["4-8-8-2"]
     path = [(0, 1), (1, 1), (2, 1), (3, 1)]
     d = diagram(s.network, highlight=path)
-    assert not d.labelled_all and "w^{(l)}_{jk}" in d.legend
-    labelled = [e for e in _edges(d.tikz) if "node[lab" in e]
-    assert len(labelled) == 3 + 3  # the path's three weights and the biases of its three units
-    # every weight, the loss edges, and a short bias edge only for the path's three units (a bias node
-    # per unit right above it: no bias edge crosses the picture); the legend says the others are left out
-    assert len(_edges(d.tikz)) == 4 * 8 + 8 * 8 + 8 * 2 + 3 + 2
-    for li in (1, 2, 3):
-        assert rf"(bias{li}u1) at ({li}, " in d.tikz
-        assert rf"\draw[path, dashed] (bias{li}u1) -- " in d.tikz
-    assert "bias edges are drawn" in d.legend
-    assert d.tikz.count(r"\node[unit]") == 4 + 8 + 8 + 2
-    assert "y=1.05cm" in d.tikz  # 8 units a column fit on the page
+    assert not d.labelled_all and "w^{(l)}_{jk}" in d.legend and "bias edges are drawn" in d.legend
+    labels = _labels(d.layout)
+    assert len(labels) == 3 + 3  # the path's three weights and the biases of its three units
+    assert sorted(e.name for e in d.layout.edges if not e.background and e.style == "path") == \
+        sorted(s.network.weight_name(li, 1, 1) for li in (1, 2, 3))
+    # every weight, the loss edges, and a short bias edge only for the path's three units
+    assert len(d.layout.edges) == 4 * 8 + 8 * 8 + 8 * 2 + 2 + 3
+    assert sorted(n for n, sh in d.layout.shapes.items() if sh.kind == "bias") == ["bias1u1", "bias2u1", "bias3u1"]
+    assert d.tikz.count(r"\node[unit,") == 4 + 8 + 8 + 2
+
+
+def _cases():
+    for key in NETWORKS:
+        for values in (False, True):
+            yield pytest.param(key, values, id=f"{key}{'-values' if values else ''}")
+
+
+@pytest.mark.parametrize("key, edge_values", list(_cases()))
+def test_nothing_overlaps_and_the_picture_fits_the_page(key, edge_values):
+    """Units keep a gap; labels and bias nodes stay off units, each other and edges not their own; edges
+    keep clear of units they do not join. Checked for the default path and one through a middle unit."""
+    s = SOLUTIONS[key]
+    sizes = [s.spec.n_inputs] + [layer.size for layer in s.network.layers]
+    values = value_labels(s.network, s.evaluation.values) if edge_values else None
+    middle = [(0, (sizes[0] + 1) // 2)] + [(li, (n + 1) // 2) for li, n in enumerate(sizes[1:], start=1)]
+    for path in ([(li, 1) for li in range(len(sizes))], middle):
+        d = diagram(s.network, edge_values, path, values, roomy=True)
+        assert d.layout is not None
+        assert d.layout.conflicts() == []
+        units = [sh for sh in d.layout.shapes.values() if sh.kind == "unit"]
+        assert len(units) == sum(sizes)
+        xs = [x for sh in d.layout.shapes.values() for x in (sh.cx - sh.hw, sh.cx + sh.hw)]
+        ys = [y for sh in d.layout.shapes.values() for y in (sh.cy - sh.hh, sh.cy + sh.hh)]
+        assert max(xs) - min(xs) <= PAGE_WIDTH and max(ys) - min(ys) <= PAGE_HEIGHT
+        labelled = {sh.owner for sh in d.layout.shapes.values() if sh.kind == "label"}
+        if max(sizes) <= LABEL_ALL_MAX:  # every weight and bias edge carries its label
+            assert labelled == {e.name for e in d.layout.edges if e.b != "loss"}
+    # the slides' map too
+    assert map_layout(s.network).conflicts() == []
+
+
+@pytest.mark.parametrize("layers", [[2, 3, 3, 3, 2], [3, 3, 3, 3, 3, 3, 2], [1, 1], [16, 1]])
+def test_deep_wide_and_tiny_networks_do_not_overlap_either(layers):
+    """Off the beaten track: the handout picture (scaled to the page by the template when wider) and
+    the map (narrow columns: no labels in the circles, a caption under each column instead)."""
+    s = solve(loads_spec(new_spec(layers, seed=7)))
+    d = diagram(s.network, True, [(li, 1) for li in range(len(layers))], value_labels(s.network, s.evaluation.values))
+    assert d.layout.conflicts() == []
+    layout = map_layout(s.network)
+    assert layout.conflicts() == []
+    if len(layers) > 3:
+        assert layout.shapes["m0u1"].text == "" and r"{in};" in network_map(s.network, [])
+
+
+def test_the_checker_finds_each_kind_of_overlap():
+    """The checker can fail: touching units, a label on a foreign edge, an edge through a unit."""
+    layout = Layout()
+    for name, x, y in (("a", 0, 0), ("b", 4, 0), ("c", 2, 0.5), ("d", 2, -3)):
+        layout.add(Shape(name, "unit", x, y, 0.45, 0.45, True))
+    layout.edges += [Edge("ab", "a", "b", "edge"), Edge("ad", "a", "d", "edge")]
+    assert layout.conflicts() == ["edge crosses: ab / c"]  # passes 0.05 cm from c's border
+    layout.add(Shape("e", "unit", 2.0, 1.5, 0.45, 0.45, True))
+    assert "shapes touch: c / e" in layout.conflicts()
+    layout.add(Shape("label:ad", "label", 1.0, -1.5, 0.3, 0.15, owner="ad"))
+    layout.add(Shape("label:x", "label", 1.0, 0.0, 0.3, 0.15, owner="ad"))
+    found = layout.conflicts()
+    assert "edge crosses: ab / label:x" in found and not any("ad / label:ad" in f for f in found)
+
+
+def test_tikz_draws_the_layout():
+    """The picture is the layout: every node at its computed centre, every edge from border to border."""
+    s = SOLUTIONS["3-3-2"]
+    d = diagram(s.network, True, None, value_labels(s.network, s.evaluation.values))
+    drawn = {m[0]: (float(m[1]), float(m[2]))
+             for m in re.findall(r"\\node\[[^]]*\] \((\w+)\) at \((-?[\d.]+), (-?[\d.]+)\)", d.tikz)}
+    for name, sh in d.layout.shapes.items():
+        if sh.kind != "label":
+            assert drawn[name] == pytest.approx((sh.cx, sh.cy), abs=1e-3), name
+    labels = re.findall(r"\\node\[lab\] at \((-?[\d.]+), (-?[\d.]+)\)", d.tikz)
+    assert len(labels) == len(_labels(d.layout))
+
+
+def test_map_lights_steps_on_their_overlays():
+    class Step:
+        def __init__(self, rings, edges):
+            self.rings, self.edges = rings, edges
+
+    tikz = network_map(solve().network, [Step([(1, 1)], []), Step([(2, 1)], [((1, 1), (2, 1))])])
+    assert r"\only<1->{\node[lit] at (m1u1) {};}" in tikz
+    assert r"\only<2->{\draw[litedge] (m1u1) -- (m2u1); \node[lit] at (m2u1) {};}" in tikz
+
+
+@pytest.mark.tex
+def test_estimated_label_extents_are_not_smaller_than_texs(tex, tmp_path):
+    """Every label and unit text of the test networks, measured by TeX at its font size."""
+    texts = {"$-0.30$", "$0.0125$", r"$\frac{1}{3}$"}
+    for s in SOLUTIONS.values():
+        d = diagram(s.network, True, None, value_labels(s.network, s.evaluation.values), roomy=True)
+        texts |= {sh.text for sh in d.layout.shapes.values() if sh.text}
+        texts |= {sh.text for sh in diagram(s.network).layout.shapes.values() if sh.text}
+    ordered = sorted(texts)
+    body = "\n".join(rf"\setbox0\hbox{{\scriptsize {t}}}\typeout{{BOX {i} \the\wd0/\the\ht0/\the\dp0}}"
+                     for i, t in enumerate(ordered))
+    (tmp_path / "m.tex").write_text("\\documentclass[11pt]{article}\\usepackage[T1]{fontenc}\\usepackage{lmodern}"
+                                    "\\usepackage{amsmath}\\begin{document}\n" + body + "\n\\end{document}\n")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "m.tex"], cwd=tmp_path,
+                         env=latex_env(), capture_output=True, text=True, timeout=120)
+    boxes = re.findall(r"BOX (\d+) ([\d.]+)pt/([\d.]+)pt/([\d.]+)pt", run.stdout)
+    assert len(boxes) == len(ordered), run.stdout[-2000:]
+    for i, wd, ht, dp in boxes:
+        w, h = text_extent(ordered[int(i)])
+        em = 8.0  # \scriptsize in an 11 pt document
+        assert float(wd) <= w * em, (ordered[int(i)], wd, w * em)
+        assert float(ht) + float(dp) <= h * em, (ordered[int(i)], ht, dp, h * em)
+    assert PT == pytest.approx(0.0351459804)

@@ -104,6 +104,13 @@ def test_all_lecture_gradients_proven_symbolically(lecture):
     assert all(p.proven and p.method == "symbolic" for p in proofs.values())
 
 
+def test_repr_is_one_short_line(lecture):
+    assert repr(lecture) == "<Solution 'Backpropagation': 2-2-1 sigmoid, half_sse, 9 parameters, E = 0.032>"
+    mixed = solve(EXAMPLES / "deep_tanh_relu.toml")
+    assert "\n" not in repr(mixed) and len(repr(mixed)) < 120
+    assert f"{len(mixed.network.parameters)} parameters" in repr(mixed)
+
+
 def test_mazur_published_example():
     """Mazur (2015): shared, untrained biases; net/out names; E_total and the updated weights."""
     s = solve(EXAMPLES / "mazur.toml")

@@ -13,6 +13,7 @@ import pytest
 
 from symbackprop.cli import main
 from symbackprop.generate import new_spec, parse_layers
+from symbackprop.geometry import PT, text_extent
 from symbackprop.slides import TABLE_ROWS, TABLE_WIDTH, Deck, render_slides, wrap_table
 from symbackprop.solution import solve
 from symbackprop.spec import loads_spec
@@ -142,9 +143,14 @@ def test_wrap_table_splits_over_frames_when_too_tall():
 def test_diagram_on_slides_has_room_for_word_labels_and_apart_bias_labels():
     tex = render_slides(solve(ROOT / "examples" / "mazur.toml"))
     frame = _frames(tex)[1]
-    assert "inner sep=2.5pt" in frame  # the circle grows around out_{h_1}
-    positions = re.findall(r"\(bias1\) -- node\[lab, pos=([0-9.]+)\]", frame)
-    assert len(positions) == 2 and len(set(positions)) == 2  # the two b_1 labels are not on top of each other
+    # the circle grows around out_{h_1}: at least the text's half diagonal plus a 2.5 pt margin
+    m = re.search(r"\\node\[unit, minimum size=([0-9.]+)cm\] \(L1u1\) at \([^)]*\) \{\$\\mathrm\{out\}_\{h_\{1\}\}\$\}",
+                  frame)
+    width, height = text_extent(r"$\mathrm{out}_{h_{1}}$")
+    assert m and float(m.group(1)) / 2 >= (width ** 2 + height ** 2) ** 0.5 / 2 * 10 * PT + 2.5 * PT
+    # the two b_1 labels (one bias shared by the layer) sit apart, on their own edges
+    labels = re.findall(r"\\node\[lab\] at \(([-0-9.]+), ([-0-9.]+)\) \{\$b_\{1\}\$\}", frame)
+    assert len(labels) == 2 and len(set(labels)) == 2
 
 
 def test_cli_writes_tex(tmp_path, capsys):
