@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.resources
 import json
-import re
 import sys
 from dataclasses import dataclass
 from functools import cache
@@ -23,7 +22,10 @@ from typing import Any
 
 import sympy
 
+from .derive import derive
+from .generate import new_spec
 from .naming import Namer, Notation
+from .spec import loads_spec
 
 __all__ = ["PAIRS", "LossPair", "derive_table", "dumps_table", "loss_pairs", "table_names"]
 
@@ -63,7 +65,6 @@ def table_names() -> dict[str, str]:
 
 # -- expression trees: SymPy <-> JSON, a fixed set of node kinds -----------------------------------
 
-_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _FUNCTIONS: dict[str, Any] = {"log": sympy.log, "exp": sympy.exp}
 _OPERATORS: dict[str, Any] = {"Add": sympy.Add, "Mul": sympy.Mul, "Pow": sympy.Pow, "Eq": sympy.Eq}
 _MAX_NODES = 500
@@ -116,10 +117,6 @@ def _small_int(value: Any) -> bool:
 
 def derive_table() -> list[dict[str, Any]]:
     """Every row derived afresh by the core, as the JSON-ready records the shipped file holds."""
-    from .derive import derive
-    from .generate import new_spec
-    from .spec import loads_spec
-
     rows = []
     for output, loss, _ in PAIRS:
         layers = [SHAPE[0], *SHAPE[1]]
