@@ -13,22 +13,17 @@ Markdown ones in ``$$\\begin{aligned}...$$``.
 
 from __future__ import annotations
 
-import re
-import zlib
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from functools import cache
-from pathlib import Path
-from typing import Any, TypeGuard
+from typing import Any
 
 import sympy
 
 from .activations import activation as activation_named
 from .chains import Chain, chain_for, substituted_factors
-from .derive import derive
 from .diagram import diagram, value_labels
 from .errors import DerivationMismatch
-from .generate import new_spec
 from .latex import (
     ACTIVATION_LATEX,
     INDICATOR,
@@ -41,8 +36,7 @@ from .network import Network, Parameter, Quantity
 from .numbers import display, significant
 from .render import Tex
 from .solution import Solution
-from .spec import loads_spec
-from .usercache import read_json, write_json
+from .tables import loss_pairs, table_names
 from .walkthrough import (
     ROW_WIDTH,
     break_row,
@@ -854,94 +848,16 @@ def _pair(lines: list[list[str]], per_row: int = 2) -> list[str]:
     return [", & ".join(flat[i:i + per_row]) for i in range(0, len(flat), per_row)]
 
 
-# -- the output/loss table of the lecture's note, derived by SymPy --------------------------
-
-PAIRS = (("sigmoid", "half_sse", "Sigmoid + half squared error"),
-         ("sigmoid", "bce", "Sigmoid + binary cross-entropy (multi-label)"),
-         ("softmax", "cross_entropy", "Softmax + cross-entropy (mutually exclusive)"),
-         ("identity", "half_sse", "Identity + half squared error (unbounded regression)"))
-
+# -- the output/loss table of the lecture's note (derived at build time: symbackprop.tables) ------
 
 @cache
-def loss_table() -> list[tuple[Tex, Tex, Tex]]:
-    """For each output/loss pair: the loss over two outputs and the output delta, derived by the core.
-
-    Deriving takes about 0.15 s, so the result is memoised in the user cache, keyed by the sources
-    that produce it and the SymPy version (any change derives again).  The cache is not trusted:
-    rows that are not exactly what the derivation can print (:func:`valid_loss_table`) are ignored.
-    """
-    name = f"loss-table-{_derivation_key()}.json"
-    cached = read_json(name)
-    if valid_loss_table(cached):
-        return [(Tex(a), Tex(b), Tex(c)) for a, b, c in cached]
-    rows = derive_loss_table()
-    write_json(name, [[str(c) for c in row] for row in rows])
-    return rows
-
-
-# What a loss-table cell may hold: text and $...$ maths from these characters and these (harmless)
-# commands, braces balanced; the titles are known.  No \input, \write, \def, \catcode, \directlua...
-_CELL = re.compile(r"[A-Za-z0-9 {}^_()+\-=,.;:'$\\]*")
-_COMMAND = re.compile(r"\\([A-Za-z]+|.)")
-_CELL_COMMANDS = frozenset({
-    "frac", "left", "right", "hat", "ln", "log", "exp", "partial", "cdot", "sigma", "tanh", "sum",
-    "delta", "prime", "operatorname", "mathrm", "mathit", "max", "min", "quad", ",", " ",
-})
-
-
-def valid_loss_table(rows: Any) -> TypeGuard[list[list[str]]]:
-    """True when ``rows`` (read from the cache) is a loss table :func:`derive_loss_table` could have made."""
-    if not isinstance(rows, list) or len(rows) != len(PAIRS):
-        return False
-    for row, (_, _, title) in zip(rows, PAIRS, strict=True):
-        if not (isinstance(row, list) and len(row) == 3 and all(isinstance(c, str) for c in row)
-                and row[0] == title and all(_valid_cell(c) for c in row[1:])):
-            return False
-    return True
-
-
-def _valid_cell(cell: str) -> bool:
-    # ^^5c is TeX's spelling of a backslash: "^^" would smuggle in any command
-    if not _CELL.fullmatch(cell) or "^^" in cell or cell.count("$") % 2 or len(cell) > 2000:
-        return False
-    if any(name not in _CELL_COMMANDS for name in _COMMAND.findall(cell)):
-        return False
-    depth = 0
-    for ch in _COMMAND.sub("", cell):
-        depth += {"{": 1, "}": -1}.get(ch, 0)
-        if depth < 0:
-            return False
-    return depth == 0
-
-
-def derive_loss_table() -> list[tuple[Tex, Tex, Tex]]:
-    rows = []
-    for output, loss, title in PAIRS:
-        spec = loads_spec(new_spec([1, 2], activation="sigmoid", loss=loss, output=output), source=f"{output}+{loss}")
-        network = derive(spec, prove=False).network
-        printer = BackpropPrinter({q.name: q.latex for q in network.quantities.values()})
-        delta = network[network.namer.grad_ascii(network.unit_name("pre", 1, 1, 1))]
-        assert delta.explicit is not None
-        loss_q = network[network.loss_name]
-        assert loss_q.definition is not None
-        condition = condition_latex(printer, delta.condition)
-        rows.append((Tex(title), Tex(f"${printer.doprint(loss_q.definition)}$"),
-                     Tex(f"${delta.latex} = {printer.doprint(delta.explicit)}$"
-                         + (f", with ${condition}$" if condition else ""))))
-    return rows
-
-
-_KEY_SOURCES = ("activations.py", "derive.py", "generate.py", "latex.py", "naming.py", "network.py", "spec.py",
-                "context.py")
-
-
-def _derivation_key() -> str:
-    # crc32 is plenty for a cache key, and zlib imports in a fraction of hashlib's time
-    key = zlib.crc32(sympy.__version__.encode())
-    here = Path(__file__).resolve().parent
-    for name in _KEY_SOURCES:
-        key = zlib.crc32((here / name).read_bytes(), key)
-    return f"{key:08x}"
+def loss_table() -> list[dict[str, Any]]:
+    """Each output/loss row of the shipped table, its expressions printed by the project's printer
+    (the file holds expression trees, never LaTeX); the title stays text, escaped by the template."""
+    printer = BackpropPrinter(table_names())
+    return [{"title": pair.title, "loss": Tex(printer.doprint(pair.loss_expr)),
+             "delta_name": Tex(printer.symbol_latex[pair.delta]), "delta": Tex(printer.doprint(pair.delta_expr)),
+             "condition": Tex(condition_latex(printer, pair.condition))} for pair in loss_pairs()]
 
 
 def handout_context(solution: Solution, sections: Sequence[str] = SECTIONS, chain: str | None = None,

@@ -9,14 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-import jinja2
-
 from .context import SECTIONS, handout_context
 from .errors import UsageError
 from .files import write_atomic
-from .render import latex_environment, markdown_environment, render_markdown, render_tex
+from .render import render_markdown, render_tex
 from .solution import Solution
-from .usercache import private_dir
 
 FORMATS = ("tex", "md")
 #: the partial template of every section, in the lecture's order
@@ -37,17 +34,6 @@ def parse_sections(text: str | Sequence[str] | None) -> list[str]:
     return [name for name in SECTIONS if name in names]
 
 
-def _use_bytecode_cache() -> None:
-    """Compiled templates are kept in the user cache (Jinja checks each template's source checksum),
-    in a folder only this user may write: the bytecode is run."""
-    folder = private_dir("jinja")
-    if folder is None:
-        return
-    for env in (latex_environment(), markdown_environment()):
-        if env.bytecode_cache is None:
-            env.bytecode_cache = jinja2.FileSystemBytecodeCache(str(folder))
-
-
 def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[str] | None = None,
                      chain: str | None = None, edge_values: bool = False) -> str:
     """The handout's text."""
@@ -56,7 +42,6 @@ def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[st
     chosen = parse_sections(sections)
     context = handout_context(solution, chosen, chain=chain, edge_values=edge_values)
     partials = [f"handout/{PARTIALS[name]}.{fmt}.j2" for name in chosen]
-    _use_bytecode_cache()
     if fmt == "tex":
         return render_tex("handout.tex.j2", partials=partials, **context)
     return render_markdown("handout.md.j2", partials=partials, **context)
