@@ -39,6 +39,7 @@ from .solution import Solution
 from .spec import loads_spec
 from .walkthrough import (
     ROW_WIDTH,
+    approx_latex,
     break_row,
     exact_text,
     expression_line,
@@ -708,11 +709,11 @@ class HandoutContext:
         e0, e1 = history[0], history[1]
         loss = self.q(self.net.loss_name).latex
         change = "decreases" if e1 < e0 else "increases" if e1 > e0 else "stays"
-        full = (rf"At full precision the loss {change} from ${loss} \approx {significant(e0, 4)}$ to "
-                rf"${loss}' \approx {significant(e1, 4)}$.")
+        full = (rf"At full precision the loss {change} from ${loss} \approx {approx_latex(e0)}$ to "
+                rf"${loss}' \approx {approx_latex(e1)}$.")
         if len(history) > 2:
             full += (f" After {len(history) - 1} steps of the same update it is "
-                     rf"${result_latex(significant(history[-1], 4))}$.")
+                     rf"${approx_latex(history[-1])}$.")
         return {
             "rule": Tex(rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, "
                         rf"\qquad \eta = {self.exact('eta')}"),

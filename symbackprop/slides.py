@@ -27,11 +27,10 @@ from .diagram import diagram
 from .errors import UsageError
 from .files import write_atomic
 from .network import Network
-from .numbers import significant
 from .render import Tex, header_comment, render_tex
 from .solution import Solution
+from .walkthrough import approx_latex, exact_text, print_terms, quantity_line, result_latex, visible_width
 from .walkthrough import break_row as _break_row
-from .walkthrough import exact_text, print_terms, quantity_line, result_latex, visible_width
 
 #: a layer with more units (or more inputs) than this is summarised on the slides
 SMALL_LAYER = 3
@@ -503,8 +502,8 @@ class Deck:
         change = "decreases" if e1 < e0 else "increases" if e1 > e0 else "stays the same"
         pct = (e1 - e0) / e0 * 100 if e0 else e0
         sign = "+" if pct > 0 else ""
-        note = (f"At full precision the loss {change}: ${loss} \\approx {significant(e0, 4)}$ to "
-                f"${loss}' \\approx {significant(e1, 4)}$ (${sign}{significant(pct, 3)}\\,\\%$).")
+        note = (f"At full precision the loss {change}: ${loss} \\approx {approx_latex(e0)}$ to "
+                f"${loss}' \\approx {approx_latex(e1)}$ (${sign}{approx_latex(pct, 3)}\\,\\%$).")
         frames.append(Frame("The loss before and after one step",
                             [Step("Before the update:", before), Step("After the update (forward pass again):", after)],
                             map=False, note=note))

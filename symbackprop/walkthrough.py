@@ -43,6 +43,10 @@ MAX_LEVEL = 40
 MAX_OPERAND = 24
 #: the precision of the operands of an ``\approx`` line
 APPROX_LEVEL = 2
+#: from this magnitude a result is shown in scientific notation (only values after the update get
+#: there: ``readable.MAX_COMPUTED`` bounds the others), with this many significant digits
+LARGE = Decimal(10) ** 12
+SCIENTIFIC_DIGITS = 6
 #: the width of a displayed row, in ``visible_width`` units (about the text width at 11 pt)
 ROW_WIDTH = 66
 
@@ -265,6 +269,24 @@ class Line:
         return [piece for row in out for piece in break_row(row, width)]
 
 
+def approx_latex(value: Decimal, digits: int = 4) -> str:
+    """LaTeX of ``value`` to ``digits`` significant digits (after an ``\\approx``): plain from 1e-4 to
+    1e6, ``a \\times 10^{k}`` outside (an exploding loss: ``1.456 \\times 10^{23}``, not 24 digits)."""
+    text = significant(value, digits)
+    if value.is_finite() and abs(number_value(text)) >= 10 ** 6:
+        text = scientific_text(value, digits)
+    return result_latex(text)
+
+
+def result_text(value: Decimal, decimals: int) -> str:
+    """The displayed result of a line: the display, or ``SCIENTIFIC_DIGITS`` significant digits in
+    scientific notation from ``LARGE`` on (a loss that explodes after the update: ``1.45584e23``, not
+    ``145583932873915271124317.531250000000``)."""
+    if value.is_finite() and abs(value) >= LARGE:
+        return scientific_text(value, SCIENTIFIC_DIGITS)
+    return display(value, decimals)
+
+
 def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: Iterable[Symbol],
               value: Decimal, decimals: int, result: str | None = None) -> Line:
     """The line for ``expr`` (worth ``value``) with the fewest digits that reproduce its result.
@@ -273,7 +295,8 @@ def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: I
     spec data, shown exactly at every level.
     """
     exact = set(exact)
-    result = display(value, decimals) if result is None else result
+    if result is None:
+        result = result_text(value, decimals)
     scientific = "e" in result
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
 
