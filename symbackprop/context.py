@@ -33,7 +33,7 @@ from .errors import DerivationMismatch
 from .generate import new_spec
 from .latex import ACTIVATION_LATEX, BackpropPrinter, partial
 from .network import Network, Parameter, Quantity
-from .numbers import display, significant
+from .numbers import display
 from .render import Tex
 from .solution import Solution
 from .spec import loads_spec
@@ -49,6 +49,7 @@ from .walkthrough import (
     product_line,
     quantity_line,
     result_latex,
+    result_text,
     visible_width,
 )
 
@@ -677,9 +678,10 @@ class HandoutContext:
                 g = self.grad(p.name)
                 v = self.s.value(g.name)
                 shown = self.s.display(g.name)
-                precise = result_latex(significant(v, 4))
+                precise = approx_latex(v)
+                updated = result_latex(result_text(self.s.value(p.name + "'"), self.d))  # 1e17 after a wild step
                 rows.append((Tex(f"${self.gslash(p.name)}$"), Tex(f"${shown}$"), Tex(f"${precise}$"),
-                             Tex(f"${self.s.display(p.name + chr(39))}$" + (" (frozen)" if p.frozen else ""))))
+                             Tex(f"${updated}$" + (" (frozen)" if p.frozen else ""))))
                 if v and shown.strip("-0.") == "":
                     tiny.append(self.q(p.name).latex)
             groups.append({"title": Tex(self.layer_title(layer.index)), "rows": rows})

@@ -13,14 +13,18 @@ import contextlib
 import io
 import re
 import subprocess
+from decimal import Decimal, localcontext
 from pathlib import Path
 
 import pytest
+import sympy
 from texarith import checked_lines
 
 from symbackprop.cli import main
 from symbackprop.generate import new_spec
+from symbackprop.numbers import work_context
 from symbackprop.pdf import latex_env
+from symbackprop.walkthrough import make_line, precise_text
 
 LECTURE = (Path(__file__).parent.parent / "examples" / "lecture.toml").read_text(encoding="utf-8")
 LECTURE_PARAMETERS = "w1 w2 w3 w4 b1 b2 w5 w6 b3".split()
@@ -140,8 +144,8 @@ def test_export_keeps_full_precision_of_the_extremes(tmp_path):
     spec.write_text(CASES["identity-tens"], encoding="utf-8")
     code, stdout, _ = run("export", str(spec))
     assert code == 0
-    # z_h1 = 10*10 + 10*10 + 10 = 210, z_o = 10*210 + 10*210 + 10 = 4210, E = (4210 - 0.5)^2 / 2
-    assert '"z_o"' in stdout and "4210" in stdout and "8860098.125" in stdout
+    # z_h1 = 10*10 + 10*10 + 10 = 210, z_o = 10*210 + 10*210 + 10 = 4210, E = (4210 - 0.5)^2 / 2 = 8859945.125
+    assert '"z_o"' in stdout and "4210" in stdout and "8859945.125" in stdout
 
 
 def test_the_reported_worksheet_shows_reproducing_lines(tmp_path):
@@ -150,19 +154,42 @@ def test_the_reported_worksheet_shows_reproducing_lines(tmp_path):
     assert run("worksheet", str(spec), "-o", str(tmp_path))[0] == 0
     tex = (tmp_path / "t.tex").read_text(encoding="utf-8")
     assert r"z_{o} &= 10 \cdot 210.000 + 10 \cdot 210.000 + 10 = 4210.000" in tex
-    assert "E &= " in tex and "8860098.125" in tex
-    assert r"\approx" not in tex  # every line here reproduces exactly
+    assert r"E &= \frac{1}{2} \left(4210.000 - 0.50\right)^{2} = 8859945.125" in tex
+    # every arithmetic line here reproduces exactly (only the note on the loss says \approx)
+    assert all(row.startswith("At full precision") for row in tex.splitlines() if r"\approx" in row)
     # a chain product of a large value is scientific (2.1e6 is not claimed to nine digits)
     assert re.search(r"= \d\.\d\d \\times 10\^\{\d+\}", tex)
 
 
-def test_a_saturated_slope_says_approx_rather_than_printing_64_digits(tmp_path):
+def test_a_saturated_slope_shows_no_false_stage(tmp_path):
     spec = tmp_path / "t.toml"
     spec.write_text(CASES["saturated-tanh-dec0"], encoding="utf-8")
     assert run("worksheet", str(spec), "-o", str(tmp_path))[0] == 0
     tex = (tmp_path / "t.tex").read_text(encoding="utf-8")
-    assert r"\approx" in tex
+    # tanh(-72.5) = -1 + 2.6e-64: the chain's slope 1 - h^2 = 5.20e-63 cannot be redone from a readable h,
+    # so the chain shows the product of the factors' values, not (1 - (-1.0000)^2) = 5.20e-63
+    assert r"\left(5.20 \times 10^{-63}\right) \cdot 10 = -5.77 \times 10^{-57}" in tex
+    assert r"\left(-1.0000\right)^{2}" not in tex
     assert longest_number(tex) <= LONGEST_NUMBER
+
+
+def test_a_line_no_readable_precision_reproduces_says_approx():
+    h = sympy.Symbol("h")
+    with localcontext(work_context()):
+        value_h = Decimal(1) - Decimal("2.6e-63")
+        value = 1 - value_h * value_h
+    line = make_line("s", 1 - h**2, {h: value_h}, [], value, 3, result=precise_text(value))
+    assert line.result == "5.20e-63" and line.approx and not line.reproduces()
+    assert line.latex() == r"s = 1 - 1.0000^{2} \approx 5.20 \times 10^{-63}"
+
+
+def test_an_operand_rounded_out_of_a_functions_domain_gets_more_digits():
+    y = sympy.Symbol("y")
+    with localcontext(work_context()):
+        value = Decimal("0.0004").ln()
+    line = make_line("l", sympy.log(y), {y: Decimal("0.0004")}, [], value, 3)  # ln(0.000) at 3 decimals
+    assert line.reproduces() and not line.approx and line.result == "-7.824"
+    assert line.operands[y] != "0.000"
 
 
 PDF_CASES = ("identity-tens-dec12", "fifteen-digits-tanh", "softmax-big")
