@@ -93,8 +93,14 @@ def symbols(latexes: Sequence[str]) -> str:
     return f"{latexes[0]}, {latexes[1]}, \\dots, {latexes[-1]}"
 
 
-def pack(items: Sequence[str], per_row: int, sep: str = r", \quad ") -> list[str]:
-    return [sep.join(items[i:i + per_row]) for i in range(0, len(items), per_row)]
+def pack(items: Sequence[str], per_row: int, sep: str = r", \quad ", width: float = ROW_WIDTH) -> list[str]:
+    """At most ``per_row`` items a row, and fewer where long numbers (15 digits) would pass ``width``."""
+    rows: list[list[str]] = []
+    for item in items:
+        if not rows or len(rows[-1]) == per_row or visible_width(sep.join([*rows[-1], item])) > width:
+            rows.append([])
+        rows[-1].append(item)
+    return [sep.join(row) for row in rows]
 
 
 def is_big(network: Network) -> bool:
@@ -228,9 +234,12 @@ class HandoutContext:
                         names.append(bias)
                     items = [f"{self.q(n).latex} = {self.exact(n)}" for n in names]
                     target = rf"\quad (\to {namer.act(layer.index, j).latex})"
-                    lead = heading + r"\colon \quad & " if first else "& "
-                    param_rows.append(lead + ", ".join(items) + target)
-                    first = False
+                    room = ROW_WIDTH - visible_width(heading + r"\colon \quad")  # the target fits in ROW_WIDTH's slack
+                    chunks = pack(items, len(items), ", ", room)
+                    for i, chunk in enumerate(chunks):
+                        lead = heading + r"\colon \quad & " if first else "& "
+                        param_rows.append(lead + chunk + ("," if i < len(chunks) - 1 else target))
+                        first = False
             else:
                 cells = [(Tex(f"${self.q(p.name).latex}$"), Tex(f"${self.exact(p.name)}$"))
                          for p in self.params_of(layer.index)]
