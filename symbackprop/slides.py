@@ -250,6 +250,19 @@ def short_formula(solution: Solution, name: str) -> str:
     return solution.formula(name, explicit=True)
 
 
+def _columns(layers: list[list[str]]) -> int:
+    """How many update lines a row of the one ``align`` holds: 3, 2 or 1.  Its columns are as wide as
+    their widest entry over every layer's rows (a layer of long numbers widens all), plus the gaps."""
+    for per_row in (3, 2):
+        widest = [0.0] * per_row
+        for lines in layers:
+            for i, line in enumerate(lines):
+                widest[i % per_row] = max(widest[i % per_row], visible_width(line))
+        if sum(widest) + 4 * (per_row - 1) <= WIDE + 8:
+            return per_row
+    return 1
+
+
 def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxed: bool = True) -> list[str]:
     """``lhs = formula = numbers = result`` on one row when it fits, else formula then numbers.
 
@@ -479,16 +492,15 @@ class Deck:
                       map=False, note=note, overlays=False, small=True)]
 
     def update(self) -> list[Frame]:
-        rows = []
+        layers = []
         for layer in range(self.L, 0, -1):
             params = [p for p in self.net.parameters if p.layer == layer and not p.frozen
                       and (self.small(layer) or p.to_units[0] == 1 and (p.kind == "bias" or p.from_unit == 1))]
             params.sort(key=lambda p: p.kind != "weight")  # weights, then biases (a stable sort)
-            lines = [quantity_line(self.s, p.name + "'").latex(boxed=True).replace(" = ", " &= ", 1)
-                     for p in params]
-            widths = [visible_width(x) for x in lines]
-            per_row = 3 if sum(widths[:3]) <= WIDE + 12 else 2 if max(widths, default=0) * 2 <= WIDE + 8 else 1
-            rows += [" & ".join(lines[i:i + per_row]) for i in range(0, len(lines), per_row)]
+            layers.append([quantity_line(self.s, p.name + "'").latex(boxed=True).replace(" = ", " &= ", 1)
+                           for p in params])
+        per_row = _columns(layers)
+        rows = [" & ".join(lines[i:i + per_row]) for lines in layers for i in range(0, len(lines), per_row)]
         loss = self.net[self.net.loss_name].latex
         rule = (rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, \qquad "
                 rf"\eta = {exact_text(self.s.value('eta'))}")
