@@ -595,7 +595,9 @@ class HandoutContext:
                     f = layer.elementwise
                     assert f is not None
                     slope_expr = f.local_slope(a.symbol, z.symbol)
-                    slope = expression_line(self.s, self.printer.doprint(slope_expr), slope_expr)
+                    label = (self.printer.doprint(slope_expr) if slope_expr.free_symbols  # identity: not 1 = 1 = 1.000
+                             else rf"\frac{{\partial {a.latex}}}{{\partial {z.latex}}}")
+                    slope = expression_line(self.s, label, slope_expr)
                     slopes.append(slope.rows())
                     delta = product_line(dz.latex, [(self.s.value(da.name), False),
                                                     (expression_value(self.s, slope_expr), False)], self.d,

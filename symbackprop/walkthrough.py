@@ -220,8 +220,8 @@ class Line:
         return _DOUBLE_PARENS.sub(r"\\left(\1\\right)", self.printer().doprint(self.expr))
 
     def is_trivial(self) -> bool:
-        """``dE/db1 = 0.005 = 0.005``: a bare symbol, nothing to compute."""
-        return isinstance(self.expr, Symbol)
+        """``dE/db1 = 0.005 = 0.005``: a bare symbol (or a constant slope), nothing to compute."""
+        return isinstance(self.expr, Symbol) or bool(self.expr.is_Number)
 
     def rhs(self, boxed: bool = False) -> str:
         result = result_latex(self.result)

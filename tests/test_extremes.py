@@ -213,3 +213,12 @@ def test_extreme_handouts_compile_without_overfull_boxes(case, tmp_path, tex):
     log = (tmp_path / f"{case}.log").read_text(errors="replace")
     assert done.returncode == 0, log[-2000:]
     assert re.findall(r"Overfull \\[hv]box.*", log) == []
+
+
+def test_a_constant_slope_is_stated_once(tmp_path):
+    spec = tmp_path / "t.toml"
+    spec.write_text(CASES["tiny-identity-dec12"], encoding="utf-8")
+    assert run("worksheet", str(spec), "-o", str(tmp_path))[0] == 0
+    tex = (tmp_path / "t.tex").read_text(encoding="utf-8")
+    assert r"\frac{\partial h_{1}}{\partial z_{h_{1}}} &= 1.000000000000" in tex
+    assert "1 = 1 = " not in tex
