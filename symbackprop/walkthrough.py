@@ -79,10 +79,12 @@ def operand_text(value: Decimal, decimals: int, level: int, scientific: bool = F
 
     Small values gain significant digits (``0.00453``, then ``4.533e-5`` style
     below 1e-4); others gain decimals.  For a ``scientific`` result (``1.30e8``) every
-    operand has ``3 + level`` significant digits.
+    operand has ``3 + level`` significant digits; from ``LARGE`` on, ``SCIENTIFIC_DIGITS + level``.
     """
     if scientific:
         return scientific_text(value, 3 + level)
+    if abs(value) >= LARGE:  # relu(-1.12609e23) after a wild update: not 36 digits
+        return scientific_text(value, SCIENTIFIC_DIGITS + level)
     if level == 0:
         return display(value, decimals)
     if abs(value) < Decimal("0.1"):

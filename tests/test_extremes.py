@@ -75,6 +75,10 @@ CASES = {
     "sigmoid-millions": lecture(values=" ".join(["1e6"] * 9) + " 1e6 -1e6 0.5", decimals=12),
     "softmax-big": edit(SOFTMAX, w5="1e6", w6="-1e6", b3="1e6", w7="-1e6", x1="1e6", decimals=12),
     "softmax-tiny-dec0": edit(SOFTMAX, **{p: "1e-6" for p in SOFTMAX_PARAMETERS}, x1="1e-6", x2="1e-6", decimals=0),
+    # a relu unit whose pre-activation after the update is -1.1e23: relu(-1.12609 x 10^23) = 0
+    "relu-mse-after-a-wild-step": edit(new_spec([2, 2, 2], activation="relu", loss="mse", seed=101),
+                                       w2="0.5", b1="-1e6", w3="123456.789012345", w4="-1e-6", b3="10", w7="0.5",
+                                       w8="3", b4="0", x1="0.1", x2="1e6", decimals=12, learning_rate="1e6"),
     # refused: the values of the exercise pass 1e12 (E = 8e18), or an exponential past the arithmetic
     "identity-thousands": lecture("identity", "identity", " ".join(["1000"] * 11) + " -1000"),
     "sigmoid-overflow": lecture("identity", "sigmoid", "3 0.5 1e6 0.1 99.99 1e6 0.5 -10 99.99 1e-6 10 3",
@@ -222,3 +226,11 @@ def test_a_constant_slope_is_stated_once(tmp_path):
     tex = (tmp_path / "t.tex").read_text(encoding="utf-8")
     assert r"\frac{\partial h_{1}}{\partial z_{h_{1}}} &= 1.000000000000" in tex
     assert "1 = 1 = " not in tex
+
+
+def test_an_operand_past_1e12_is_scientific(tmp_path):
+    spec = tmp_path / "t.toml"
+    spec.write_text(CASES["relu-mse-after-a-wild-step"], encoding="utf-8")
+    assert run("worksheet", str(spec), "-o", str(tmp_path))[0] == 0
+    tex = (tmp_path / "t.tex").read_text(encoding="utf-8")
+    assert r"{h_{2}}' &= \operatorname{relu}\left(-1.12609 \times 10^{23}\right) = 0.000000000000" in tex
