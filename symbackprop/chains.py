@@ -169,6 +169,8 @@ def substituted_factors(solution: Solution, chain: Chain) -> list[str]:
             continue
         values, exact = values_of(solution, expr)
         line = make_line("", expr, values, exact, factor.value, solution.spec.decimals, result=text)
+        if line.approx:  # a saturated slope (1 - 1.0000^2 = 5.2e-63) has no readable stage: the product alone
+            return []
         body = line.substituted()
         parts.append(rf"\left({body}\right)" if isinstance(expr, Add) else body)
     return [] if r" \cdot ".join(parts) == chain.line.substituted() else parts

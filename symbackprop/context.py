@@ -33,12 +33,13 @@ from .latex import (
     piecewise_slope_latex,
 )
 from .network import Network, Parameter, Quantity
-from .numbers import display, significant
+from .numbers import display
 from .render import Tex
 from .solution import Solution
 from .tables import loss_pairs, table_names
 from .walkthrough import (
     ROW_WIDTH,
+    approx_latex,
     break_row,
     exact_text,
     expression_line,
@@ -48,6 +49,7 @@ from .walkthrough import (
     product_line,
     quantity_line,
     result_latex,
+    result_text,
     visible_width,
 )
 
@@ -91,8 +93,14 @@ def symbols(latexes: Sequence[str]) -> str:
     return f"{latexes[0]}, {latexes[1]}, \\dots, {latexes[-1]}"
 
 
-def pack(items: Sequence[str], per_row: int, sep: str = r", \quad ") -> list[str]:
-    return [sep.join(items[i:i + per_row]) for i in range(0, len(items), per_row)]
+def pack(items: Sequence[str], per_row: int, sep: str = r", \quad ", width: float = ROW_WIDTH) -> list[str]:
+    """At most ``per_row`` items a row, and fewer where long numbers (15 digits) would pass ``width``."""
+    rows: list[list[str]] = []
+    for item in items:
+        if not rows or len(rows[-1]) == per_row or visible_width(sep.join([*rows[-1], item])) > width:
+            rows.append([])
+        rows[-1].append(item)
+    return [sep.join(row) for row in rows]
 
 
 def is_big(network: Network) -> bool:
@@ -226,9 +234,12 @@ class HandoutContext:
                         names.append(bias)
                     items = [f"{self.q(n).latex} = {self.exact(n)}" for n in names]
                     target = rf"\quad (\to {namer.act(layer.index, j).latex})"
-                    lead = heading + r"\colon \quad & " if first else "& "
-                    param_rows.append(lead + ", ".join(items) + target)
-                    first = False
+                    room = ROW_WIDTH - visible_width(heading + r"\colon \quad")  # the target fits in ROW_WIDTH's slack
+                    chunks = pack(items, len(items), ", ", room)
+                    for i, chunk in enumerate(chunks):
+                        lead = heading + r"\colon \quad & " if first else "& "
+                        param_rows.append(lead + chunk + ("," if i < len(chunks) - 1 else target))
+                        first = False
             else:
                 cells = [(Tex(f"${self.q(p.name).latex}$"), Tex(f"${self.exact(p.name)}$"))
                          for p in self.params_of(layer.index)]
@@ -598,7 +609,9 @@ class HandoutContext:
                     f = layer.elementwise
                     assert f is not None
                     slope_expr = f.local_slope(a.symbol, z.symbol)
-                    slope = expression_line(self.s, self.printer.doprint(slope_expr), slope_expr)
+                    label = (self.printer.doprint(slope_expr) if slope_expr.free_symbols  # identity: not 1 = 1 = 1.000
+                             else rf"\frac{{\partial {a.latex}}}{{\partial {z.latex}}}")
+                    slope = expression_line(self.s, label, slope_expr)
                     slopes.append(slope.rows())
                     delta = product_line(dz.latex, [(self.s.value(da.name), False),
                                                     (expression_value(self.s, slope_expr), False)], self.d,
@@ -693,9 +706,10 @@ class HandoutContext:
                 g = self.grad(p.name)
                 v = self.s.value(g.name)
                 shown = self.s.display(g.name)
-                precise = result_latex(significant(v, 4))
+                precise = approx_latex(v)
+                updated = result_latex(result_text(self.s.value(p.name + "'"), self.d))  # 1e17 after a wild step
                 rows.append((Tex(f"${self.gslash(p.name)}$"), Tex(f"${shown}$"), Tex(f"${precise}$"),
-                             Tex(f"${self.s.display(p.name + chr(39))}$" + (" (frozen)" if p.frozen else ""))))
+                             Tex(f"${updated}$" + (" (frozen)" if p.frozen else ""))))
                 if v and shown.strip("-0.") == "":
                     tiny.append(self.q(p.name).latex)
             groups.append({"title": Tex(self.layer_title(layer.index)), "rows": rows})
@@ -725,11 +739,11 @@ class HandoutContext:
         e0, e1 = history[0], history[1]
         loss = self.q(self.net.loss_name).latex
         change = "decreases" if e1 < e0 else "increases" if e1 > e0 else "stays"
-        full = (rf"At full precision the loss {change} from ${loss} \approx {significant(e0, 4)}$ to "
-                rf"${loss}' \approx {significant(e1, 4)}$.")
+        full = (rf"At full precision the loss {change} from ${loss} \approx {approx_latex(e0)}$ to "
+                rf"${loss}' \approx {approx_latex(e1)}$.")
         if len(history) > 2:
             full += (f" After {len(history) - 1} steps of the same update it is "
-                     rf"${result_latex(significant(history[-1], 4))}$.")
+                     rf"${approx_latex(history[-1])}$.")
         return {
             "rule": Tex(rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, "
                         rf"\qquad \eta = {self.exact('eta')}"),

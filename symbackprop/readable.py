@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .derive import Derivation
 from .errors import SpecError
-from .numeric import Evaluation
+from .numeric import Evaluation, evaluate
 
 #: The largest magnitude of a value of the exercise (the forward pass, the deltas, the gradients).
 MAX_COMPUTED = Decimal(10) ** 12
@@ -29,3 +30,15 @@ def check_readable(evaluation: Evaluation, source: str) -> None:
             shown = f"{value:.2e}" if value.is_finite() else str(value)
             raise SpecError(f"{source}: {name} = {shown}: the values grow too large to print (computed "
                             "values must stay within -1e12 and 1e12); use smaller weights or inputs")
+
+
+def evaluate_readable(derivation: Derivation, source: str) -> Evaluation:
+    """The evaluation, checked by :func:`check_readable`; an exponent past the arithmetic's range
+    (``exp(1e7)`` of a saturated sigmoid, README "Limits") is the same one-line refusal, not a traceback."""
+    try:
+        evaluation = evaluate(derivation)
+    except ArithmeticError as error:
+        raise SpecError(f"{source}: the values grow too large to compute ({type(error).__name__} in an "
+                        "exponential or a division); use smaller weights or inputs") from None
+    check_readable(evaluation, source)
+    return evaluation

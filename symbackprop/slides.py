@@ -27,11 +27,10 @@ from .diagram import diagram, network_map
 from .errors import UsageError
 from .files import write_atomic
 from .network import Network
-from .numbers import significant
 from .render import Tex, header_comment, render_tex
 from .solution import Solution
+from .walkthrough import approx_latex, exact_text, print_terms, quantity_line, result_latex, visible_width
 from .walkthrough import break_row as _break_row
-from .walkthrough import exact_text, print_terms, quantity_line, result_latex, visible_width
 
 #: a layer with more units (or more inputs) than this is summarised on the slides
 SMALL_LAYER = 3
@@ -184,6 +183,19 @@ def short_formula(solution: Solution, name: str) -> str:
         last = terms[-1] if terms[-1][:1] in "+-" else "+ " + terms[-1]
         return " ".join([*terms[:2], r"+ \cdots", last])
     return solution.formula(name, explicit=True)
+
+
+def _columns(layers: list[list[str]]) -> int:
+    """How many update lines a row of the one ``align`` holds: 3, 2 or 1.  Its columns are as wide as
+    their widest entry over every layer's rows (a layer of long numbers widens all), plus the gaps."""
+    for per_row in (3, 2):
+        widest = [0.0] * per_row
+        for lines in layers:
+            for i, line in enumerate(lines):
+                widest[i % per_row] = max(widest[i % per_row], visible_width(line))
+        if sum(widest) + 4 * (per_row - 1) <= WIDE + 8:
+            return per_row
+    return 1
 
 
 def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxed: bool = True) -> list[str]:
@@ -420,16 +432,15 @@ class Deck:
                       map=False, note=note, overlays=False, small=True)]
 
     def update(self) -> list[Frame]:
-        rows = []
+        layers = []
         for layer in range(self.L, 0, -1):
             params = [p for p in self.net.parameters if p.layer == layer and not p.frozen
                       and (self.small(layer) or p.to_units[0] == 1 and (p.kind == "bias" or p.from_unit == 1))]
             params.sort(key=lambda p: p.kind != "weight")  # weights, then biases (a stable sort)
-            lines = [quantity_line(self.s, p.name + "'").latex(boxed=True).replace(" = ", " &= ", 1)
-                     for p in params]
-            widths = [visible_width(x) for x in lines]
-            per_row = 3 if sum(widths[:3]) <= WIDE + 12 else 2 if max(widths, default=0) * 2 <= WIDE + 8 else 1
-            rows += [" & ".join(lines[i:i + per_row]) for i in range(0, len(lines), per_row)]
+            layers.append([quantity_line(self.s, p.name + "'").latex(boxed=True).replace(" = ", " &= ", 1)
+                           for p in params])
+        per_row = _columns(layers)
+        rows = [" & ".join(lines[i:i + per_row]) for lines in layers for i in range(0, len(lines), per_row)]
         loss = self.net[self.net.loss_name].latex
         rule = (rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, \qquad "
                 rf"\eta = {exact_text(self.s.value('eta'))}")
@@ -443,8 +454,8 @@ class Deck:
         change = "decreases" if e1 < e0 else "increases" if e1 > e0 else "stays the same"
         pct = (e1 - e0) / e0 * 100 if e0 else e0
         sign = "+" if pct > 0 else ""
-        note = (f"At full precision the loss {change}: ${loss} \\approx {significant(e0, 4)}$ to "
-                f"${loss}' \\approx {significant(e1, 4)}$ (${sign}{significant(pct, 3)}\\,\\%$).")
+        note = (f"At full precision the loss {change}: ${loss} \\approx {approx_latex(e0)}$ to "
+                f"${loss}' \\approx {approx_latex(e1)}$ (${sign}{approx_latex(pct, 3)}\\,\\%$).")
         frames.append(Frame("The loss before and after one step",
                             [Step("Before the update:", before), Step("After the update (forward pass again):", after)],
                             map=False, note=note))

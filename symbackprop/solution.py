@@ -22,8 +22,8 @@ from .hints import did_you_mean, quoted
 from .latex import BackpropPrinter, condition_latex, printer_for
 from .network import Network, Quantity
 from .numbers import display, full_text
-from .numeric import Evaluation, evaluate
-from .readable import check_readable
+from .numeric import Evaluation
+from .readable import evaluate_readable
 from .spec import Spec, load_spec
 
 if TYPE_CHECKING:
@@ -108,6 +108,5 @@ def solve(spec: Spec | str | Path | None = None) -> Solution:
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     derivation = derive(spec)
-    evaluation = evaluate(derivation)
-    check_readable(evaluation, spec.source)
+    evaluation = evaluate_readable(derivation, spec.source)
     return Solution(spec, derivation, evaluation)

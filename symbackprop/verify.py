@@ -1055,15 +1055,13 @@ def report_tex(report: Report) -> str:
 def solve_for_marking(spec: Any = None) -> Solution:
     """Derive and evaluate without the gradient proofs (``check``'s job): marking needs the definitions."""
     from .derive import derive
-    from .numeric import evaluate
-    from .readable import check_readable
+    from .readable import evaluate_readable
     from .spec import Spec, load_spec
 
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     derivation = derive(spec, prove=False)
-    evaluation = evaluate(derivation)
-    check_readable(evaluation, spec.source)
+    evaluation = evaluate_readable(derivation, spec.source)
     return Solution(spec, derivation, evaluation)
 
 

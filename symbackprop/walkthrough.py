@@ -5,7 +5,11 @@ engine's full-precision value rounded for display; the operands are shown at
 the display precision when that reproduces the result, otherwise with more
 significant digits (or scientific notation) until it does.  So every line
 holds when redone with exactly the numbers printed: ``line_reproduces`` is the
-judge, used both to choose the precision and by the tests.
+judge, used both to choose the precision and by the tests.  A result shown with
+significant digits (``2.27e-4``, ``1.30e8``) gets operands with significant digits.
+Only where no readable precision reproduces the result (a saturated unit's slope
+``1 - 1.000^2 = 5.2e-63`` would need 64-digit operands) does the line say
+``\\approx`` instead of ``=`` before the result.
 
 Leaves of the spec (inputs, targets, parameters, the learning rate) are exact
 and always shown exactly (``0.15``, ``0.50``).
@@ -33,8 +37,16 @@ from .solution import Solution
 
 #: quantity kinds whose value is exact spec data, shown as given
 LEAF_KINDS = ("input", "target", "weight", "bias", "learning_rate")
-#: how many extra digits a line may need before we give up (a bug, not a user error)
+#: how many extra digits a line may try before it settles for ``\approx``
 MAX_LEVEL = 40
+#: the longest operand text (in characters) a line shows; past it the line says ``\approx``
+MAX_OPERAND = 24
+#: the precision of the operands of an ``\approx`` line
+APPROX_LEVEL = 2
+#: from this magnitude a result is shown in scientific notation (only values after the update get
+#: there: ``readable.MAX_COMPUTED`` bounds the others), with this many significant digits
+LARGE = Decimal(10) ** 12
+SCIENTIFIC_DIGITS = 6
 #: the width of a displayed row, in ``visible_width`` units (about the text width at 11 pt)
 ROW_WIDTH = 66
 
@@ -50,12 +62,29 @@ def exact_text(value: Decimal) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-max(2, decimals))):f}"
 
 
-def operand_text(value: Decimal, decimals: int, level: int) -> str:
+def scientific_text(value: Decimal, digits: int) -> str:
+    """``digits`` significant digits; ``m.mme<k>`` (``1.30e8``, ``2.27e-4``) outside 0.001 to 1000."""
+    if value.is_zero():
+        return "0"
+    text = significant(value, digits)
+    rounded = number_value(text)
+    if "e" not in text and not Decimal("0.001") <= abs(rounded) < 1000:
+        mantissa = significant(rounded.scaleb(-rounded.adjusted()), digits)
+        text = f"{mantissa}e{rounded.adjusted()}"
+    return text
+
+
+def operand_text(value: Decimal, decimals: int, level: int, scientific: bool = False) -> str:
     """A computed value at precision ``level``: 0 = the display, higher = more digits.
 
     Small values gain significant digits (``0.00453``, then ``4.533e-5`` style
-    below 1e-4); others gain decimals.
+    below 1e-4); others gain decimals.  For a ``scientific`` result (``1.30e8``) every
+    operand has ``3 + level`` significant digits; from ``LARGE`` on, ``SCIENTIFIC_DIGITS + level``.
     """
+    if scientific:
+        return scientific_text(value, 3 + level)
+    if abs(value) >= LARGE:  # relu(-1.12609e23) after a wild update: not 36 digits
+        return scientific_text(value, SCIENTIFIC_DIGITS + level)
     if level == 0:
         return display(value, decimals)
     if abs(value) < Decimal("0.1"):
@@ -114,8 +143,14 @@ def rounds_to(value: Decimal, result: str) -> bool:
 
 
 def line_reproduces(expr: Expr, operands: Mapping[Symbol, str], result: str) -> bool:
-    """True when ``expr`` computed from the displayed operand texts rounds to ``result``."""
-    return rounds_to(evaluate_with(expr, operands), result)
+    """True when ``expr`` computed from the displayed operand texts rounds to ``result``.
+
+    Rounded operands can leave a function's domain (``ln 0``, a division by ``0``): no.
+    """
+    try:
+        return rounds_to(evaluate_with(expr, operands), result)
+    except ArithmeticError:
+        return False
 
 
 # -- printing ---------------------------------------------------------------------------
@@ -169,9 +204,15 @@ class Line:
     operands: dict[Symbol, str]  # the displayed number text of every symbol
     result: str  # displayed result (plain text, e.g. "0.378" or "2.27e-04")
     level: int  # 0 = operands at the display precision
+    approx: bool = False  # no readable precision reproduces the result: ``\approx`` before it
 
     def reproduces(self) -> bool:
         return line_reproduces(self.expr, self.operands, self.result)
+
+    @property
+    def relation(self) -> str:
+        """The relation before the result: ``=``, or ``\\approx`` when the operands are rounded too far."""
+        return r"\approx" if self.approx else "="
 
     def printer(self) -> NumericPrinter:
         return NumericPrinter({s.name: number_latex(t) for s, t in self.operands.items()})
@@ -181,8 +222,8 @@ class Line:
         return _DOUBLE_PARENS.sub(r"\\left(\1\\right)", self.printer().doprint(self.expr))
 
     def is_trivial(self) -> bool:
-        """``dE/db1 = 0.005 = 0.005``: a bare symbol, nothing to compute."""
-        return isinstance(self.expr, Symbol)
+        """``dE/db1 = 0.005 = 0.005``: a bare symbol (or a constant slope), nothing to compute."""
+        return isinstance(self.expr, Symbol) or bool(self.expr.is_Number)
 
     def rhs(self, boxed: bool = False) -> str:
         result = result_latex(self.result)
@@ -190,7 +231,7 @@ class Line:
             result = rf"\boxed{{{result}}}"
         if self.is_trivial():
             return result
-        return f"{self.substituted()} = {result}"
+        return f"{self.substituted()} {self.relation} {result}"
 
     def latex(self, boxed: bool = False) -> str:
         return f"{self.label} = {self.rhs(boxed)}"
@@ -225,9 +266,27 @@ class Line:
             used += w
         out = [f"{self.label} {lead}{' '.join(rows[0])}"]
         out += [r"&\quad " + " ".join(chunk) for chunk in rows[1:]]
-        out[-1] += f" = {result}"
+        out[-1] += f" {self.relation} {result}"
         # a product (or a term) still too wide breaks between its factors
         return [piece for row in out for piece in break_row(row, width)]
+
+
+def approx_latex(value: Decimal, digits: int = 4) -> str:
+    """LaTeX of ``value`` to ``digits`` significant digits (after an ``\\approx``): plain from 1e-4 to
+    1e6, ``a \\times 10^{k}`` outside (an exploding loss: ``1.456 \\times 10^{23}``, not 24 digits)."""
+    text = significant(value, digits)
+    if value.is_finite() and abs(number_value(text)) >= 10 ** 6:
+        text = scientific_text(value, digits)
+    return result_latex(text)
+
+
+def result_text(value: Decimal, decimals: int) -> str:
+    """The displayed result of a line: the display, or ``SCIENTIFIC_DIGITS`` significant digits in
+    scientific notation from ``LARGE`` on (a loss that explodes after the update: ``1.45584e23``, not
+    ``145583932873915271124317.531250000000``)."""
+    if value.is_finite() and abs(value) >= LARGE:
+        return scientific_text(value, SCIENTIFIC_DIGITS)
+    return display(value, decimals)
 
 
 def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: Iterable[Symbol],
@@ -238,14 +297,23 @@ def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: I
     spec data, shown exactly at every level.
     """
     exact = set(exact)
-    result = display(value, decimals) if result is None else result
+    if result is None:
+        result = result_text(value, decimals)
+    scientific = "e" in result
     symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+
+    def operands_at(level: int) -> dict[Symbol, str]:
+        return {s: exact_text(values[s]) if s in exact else operand_text(values[s], decimals, level, scientific)
+                for s in symbols}
+
+    longest = max(MAX_OPERAND, len(result) + 4)  # a long result (12 decimals of 1e9) needs as long operands
     for level in range(MAX_LEVEL + 1):
-        operands = {s: exact_text(values[s]) if s in exact else operand_text(values[s], decimals, level)
-                    for s in symbols}
+        operands = operands_at(level)
+        if level and any(len(operands[s]) > longest for s in symbols if s not in exact):
+            break
         if line_reproduces(expr, operands, result):
             return Line(label, expr, operands, result, level)
-    raise AssertionError(f"no precision reproduces {label} = {result}")  # pragma: no cover
+    return Line(label, expr, operands_at(APPROX_LEVEL), result, APPROX_LEVEL, approx=True)
 
 
 # -- lines of a solution ------------------------------------------------------------------
@@ -291,14 +359,9 @@ def expression_line(solution: Solution, label: str, expr: Expr, value: Decimal |
 
 
 def precise_text(value: Decimal, digits: int = 3) -> str:
-    """``digits`` significant digits; scientific below 0.001 (``2.27e-4``), as the lecture's ``2.26 x 10^-4``."""
-    if value.is_zero():
-        return "0"
-    text = significant(value, digits)
-    if "e" not in text and abs(value) < Decimal("0.001"):
-        mantissa = significant(value.scaleb(-value.adjusted()), digits)
-        text = f"{mantissa}e{value.adjusted()}"
-    return text
+    """``digits`` significant digits; scientific below 0.001 (``2.27e-4``), as the lecture's ``2.26 x 10^-4``,
+    and from 1000 (``1.30e8``: ``130000000`` would claim nine digits)."""
+    return scientific_text(value, digits)
 
 
 def product_line(label: str, factors: list[tuple[Decimal, bool]], decimals: int,
