@@ -28,52 +28,20 @@ from symbackprop.spec import loads_spec
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-# an identity layer of 3 units under mse: dE/dw1 = (2/3)(yhat1 - t1) x1 = (2/3)(0.28 - 1.9425) 0.9
-TIE_MSE = """
-title = "A tie after mse's 1/3"
-decimals = 3
-learning_rate = 0.5
-loss = "mse"
-[network]
-inputs = 1
-layers = [{ units = 3, activation = "identity" }]
-[parameters]
-w1 = 0.2
-w2 = 0.25
-w3 = -0.5
-b1 = 0.1
-b2 = 0.1
-b3 = 0.2
-[[examples]]
-x1 = 0.9
-t1 = 1.9425
-t2 = 0.35
-t3 = 0.3
-"""
+def identity_spec(loss: str, units: int, parameters: str, examples: list[str], reduction: str = "sum") -> str:
+    """A one-layer identity network (every value rational) as spec text."""
+    rows = "".join(f"[[examples]]\n{example}\n" for example in examples)
+    return (f'title = "A tie"\ndecimals = 3\nlearning_rate = 0.5\nloss = "{loss}"\nreduction = "{reduction}"\n'
+            f'[network]\ninputs = 1\nlayers = [{{ units = {units}, activation = "identity" }}]\n'
+            f"[parameters]\n{parameters}\n{rows}")
 
+
+# an identity layer of 3 units under mse: dE/dw1 = (2/3)(yhat1 - t1) x1 = (2/3)(0.28 - 1.9425) 0.9
+TIE_MSE = identity_spec("mse", 3, "w1 = 0.2\nw2 = 0.25\nw3 = -0.5\nb1 = 0.1\nb2 = 0.1\nb3 = 0.2",
+                        ["x1 = 0.9\nt1 = 1.9425\nt2 = 0.35\nt3 = 0.3"])
 # the mean over 3 examples of (yhat - t) with yhat = 0.5: (1 + 1 + 0.9925) / 3 = 0.9975
-TIE_MEAN = """
-title = "A tie after a mean over three examples"
-decimals = 3
-learning_rate = 0.5
-loss = "half_sse"
-reduction = "mean"
-[network]
-inputs = 1
-layers = [{ units = 1, activation = "identity" }]
-[parameters]
-w1 = 0.5
-b1 = 0
-[[examples]]
-x1 = 1
-t = -0.5
-[[examples]]
-x1 = 1
-t = -0.5
-[[examples]]
-x1 = 1
-t = -0.4925
-"""
+TIE_MEAN = identity_spec("half_sse", 1, "w1 = 0.5\nb1 = 0", ["x1 = 1\nt = -0.5", "x1 = 1\nt = -0.5",
+                                                              "x1 = 1\nt = -0.4925"], reduction="mean")
 
 
 def run(tmp_path: Path, command: str, spec: str) -> subprocess.CompletedProcess[str]:
