@@ -390,14 +390,21 @@ class Engine:
 
     def enclosure(self, key: int | tuple[str, int]) -> Callable[[int], tuple[Decimal, Decimal]]:
         """Bounds of one slot (or ("history", k)) at ever finer runs."""
+        cache: dict[int, tuple[Decimal, Decimal]] = {}
+
         def enclose(level: int) -> tuple[Decimal, Decimal]:
+            if level not in cache:
+                cache[level] = bounds(level)
+            return cache[level]
+
+        def bounds(level: int) -> tuple[Decimal, Decimal]:
             x = self._value(self.level, key)
             if level and _magnitude_bits(x) >= -WINDOW_BITS:
                 try:
                     x = self._value(min(self.level + level, MAX_LEVEL + 2), key)
                 except (_Retry, EvaluationError):
                     pass
-            return ball_bounds(x, BASE_BITS << level)
+            return ball_bounds(x, BASE_BITS << (self.level + level))
         return enclose
 
     def _value(self, level: int, key: int | tuple[str, int]) -> Any:
