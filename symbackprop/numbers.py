@@ -86,6 +86,20 @@ class Certified(Decimal):
         value.exact, value.enclose = exact, enclose
         return value
 
+    def __copy__(self) -> Certified:
+        return self  # immutable, like Decimal
+
+    def __deepcopy__(self, memo: object) -> Certified:
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:  # type: ignore[override]
+        """Pickled with its exact value; a ball's enclosure (a closure over the engine) is not kept."""
+        return _restore, (str(self), self.exact)
+
+
+def _restore(text: str, exact: Fraction | None) -> Certified:
+    return Certified.of(Decimal(text), exact=exact)
+
 
 def rational(value: Fraction | sympy.Rational | int) -> Certified:
     """An exact rational as a Certified value."""

@@ -235,3 +235,19 @@ def test_out_of_reach_value_is_refused_in_one_line(tmp_path):
     done = run(tmp_path, "export", _edit("lecture_2out_softmax_ce.toml", (r"^w5 = .*", "w5 = 1e8")))
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "dE/dyhat2" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_worksheet_shows_the_tie_with_its_exact_operand(tmp_path):
+    """The walkthrough redoes -133/120 * 0.9 exactly: no rounded operand reproduces the tie -0.998."""
+    from texarith import checked_lines
+
+    path = tmp_path / "tie.toml"
+    path.write_text(TIE_MSE)
+    done = subprocess.run([sys.executable, "-m", "symbackprop", "worksheet", str(path), "-o", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    tex = (tmp_path / "tie.tex").read_text(encoding="utf-8")
+    assert r"\left(-\frac{133}{120}\right) \cdot 0.90 = \boxed{-0.998}" in tex
+    assert not re.search(r"-0\.997(?!5)", tex)  # the exact -0.9975 is shown too
+    lines = checked_lines(tex)
+    assert any(r"\frac{133}{120}" in left and right.endswith("-0.998}") for left, right in lines)
