@@ -287,7 +287,14 @@ def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: I
                                         else operand_text(values[s], decimals, MAX_LEVEL)) for s in symbols}
     if fractions and line_reproduces(expr, operands, result):
         return Line(label, expr, operands, result, MAX_LEVEL + 1)
-    raise AssertionError(f"no precision reproduces {label} = {result}")  # pragma: no cover
+    # a saturated unit (1 - yhat below 10^-43) or a vanishing operand (yhat of 10^-10000): no line to show
+    raise EvaluationError(f"cannot show the arithmetic of {_plain(label)} = {result}: no operand with up to "
+                          f"{decimals + MAX_LEVEL} decimals reproduces it (a unit saturates at these spec values)")
+
+
+def _plain(label: str) -> str:
+    """A LaTeX label in one plain line for an error message."""
+    return re.sub(r"[\\{}]|frac|partial", "", label).strip() or "a line"
 
 
 # -- lines of a solution ------------------------------------------------------------------

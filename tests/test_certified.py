@@ -251,3 +251,15 @@ def test_worksheet_shows_the_tie_with_its_exact_operand(tmp_path):
     assert not re.search(r"-0\.997(?!5)", tex)  # the exact -0.9975 is shown too
     lines = checked_lines(tex)
     assert any(r"\frac{133}{120}" in left and right.endswith("-0.998}") for left, right in lines)
+
+
+def test_worksheet_of_a_saturated_unit_is_refused_in_one_line(tmp_path):
+    """bce with t = 0 and yhat = 1 - e^-238: E is computed (see above), but no line with up to 43
+    decimals shows its arithmetic; the worksheet says so instead of a traceback, and writes nothing."""
+    path = tmp_path / "bce.toml"
+    path.write_text(_edit("lecture_2out_sigmoid_bce.toml", (r"^w5 = .*", "w5 = 400"), (r"^t1 = .*", "t1 = 0")))
+    done = subprocess.run([sys.executable, "-m", "symbackprop", "worksheet", str(path), "-o", str(tmp_path / "out")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert "cannot show the arithmetic of E = 239.659" in done.stderr
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
