@@ -425,21 +425,17 @@ class Engine:
         for p in network.parameters:  # start from the parameters after the first step
             slots[index[p.name]] = values[index[p.name + "'"]]
         eta = values[index["eta"]]
-        updated = [(index[p.name], index[network.namer.grad_ascii(p.name)]) for p in network.parameters
+        updated = [(p.name, index[p.name], index[network.namer.grad_ascii(p.name)]) for p in network.parameters
                    if not p.frozen]
         for _ in range(network.spec.steps - 1):
             for step in steps:  # forward and backward at the current parameters
                 slots[step.slot] = _settle(self._apply(step, slots), step.name)
-            for slot, grad in updated:  # all gradients first, then every update at once
-                slots[slot] = _settle(slots[slot] - eta * slots[grad], network[names_of(index)[slot]].name)
+            for name, slot, grad in updated:  # all gradients first, then every update at once
+                slots[slot] = _settle(slots[slot] - eta * slots[grad], name)
             for step in forward:  # the loss at the new parameters
                 slots[step.slot] = _settle(self._apply(step, slots), step.name)
             history.append(slots[index[network.loss_name]])
         return history
-
-
-def names_of(index: dict[str, int]) -> list[str]:
-    return list(index)
 
 
 def _certified(x: Any, enclose: Callable[[int], tuple[Decimal, Decimal]]) -> Decimal:
