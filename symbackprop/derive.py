@@ -16,10 +16,11 @@ The cross-check (one ``Proof`` per parameter):
 * ``symbolic``: for small networks, the loss is composed from the definitions
   into one expression, differentiated by ``sympy.diff``, and the difference to
   the inlined chain-rule formula is shown to be 0;
-* ``local+fd``: for larger ones, every local rule the chain uses is proven
+* ``local+ad``: for larger ones, every local rule the chain uses is proven
   symbolically (``diff(z, w) == input``, ``diff(z, a) == w``,
   ``diff(f(z), z) == f'``, the output delta) and the end-to-end value agrees
-  with a central finite difference at high precision (see ``numeric``).
+  with reverse-mode differentiation of the forward definitions in ball
+  arithmetic (see ``numeric`` and ``autodiff``).
 """
 
 from __future__ import annotations
@@ -45,10 +46,10 @@ class Proof:
     """How one gradient was shown equal to its chain-rule formula."""
 
     parameter: str
-    method: str  # "symbolic" or "local+fd"
+    method: str  # "symbolic" or "local+ad"
     proven: bool
     detail: str
-    #: significant digits of agreement with finite differences (local+fd only)
+    #: significant digits of agreement with reverse-mode differentiation (local+ad only)
     digits: int | None = None
 
 
@@ -268,7 +269,7 @@ def _is_zero_rational(difference: Expr) -> bool:
 def prove_local_rules(network: Network) -> dict[str, Proof]:
     """Each local derivative the chain uses equals SymPy's diff of the local definition.
 
-    The end-to-end values are compared with finite differences by ``numeric``,
+    The end-to-end values are compared with reverse-mode differentiation by ``numeric``,
     which completes these proofs (``digits``).
     """
 
@@ -313,8 +314,8 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
                 require(_is_zero(sympy.diff(a.definition, z) - slope), f"d{a.name}/d{z}")
     # 3. the output delta (its chain, and the closed form a page boxes)
     prove_output_deltas(network, require)
-    return {p.name: Proof(p.name, "local+fd", True,
-                          "local rules proven symbolically; end-to-end value pending finite differences")
+    return {p.name: Proof(p.name, "local+ad", True,
+                          "local rules proven symbolically; end-to-end value pending differentiation")
             for p in network.parameters}
 
 

@@ -1,32 +1,47 @@
 """Exact numbers in, rounded text out: the only place symbackprop rounds.
 
 Values from a spec are parsed from their decimal *text* into exact rationals
-(never through ``float``).  Computed values are ``decimal.Decimal`` at
-``WORK_DIGITS`` significant digits: exact whenever the arithmetic is (sums and
-products of spec decimals), and with ~80 correct digits otherwise (sigmoid,
-exp, log, division).  Display rounding is half-up on that value, to a fixed
-number of decimals, and never yields ``-0.000``.
+(never through ``float``).  The engine (``numeric.py``) keeps every rational
+value as an exact rational and every transcendental one as a ball (a midpoint
+with a rigorous radius); it hands them on as `Certified` values: a Decimal
+with ``WORK_DIGITS`` significant digits for arithmetic, which also knows its
+exact value or how to enclose it ever tighter.
+
+Every rounded text goes through `decide`: a digit is printed only once the
+value's enclosure decides it, so a tie like ``-0.9975`` rounds half-up (away
+from zero) as ``-0.998``, and never ``-0.000``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
+from typing import TypeAlias
 
 import sympy
 
-#: Significant digits of every computed value (the guard digits included).
+#: Significant digits of every computed value's Decimal (the guard digits included).
 WORK_DIGITS = 80
+#: the largest decimal exponent of any Decimal symbackprop makes
+MAX_EXPONENT = 999_999
 #: Significant digits that `full_text` prints (export's ``value``).
 FULL_DIGITS = 40
+#: How often an enclosure is tightened (each level doubles its precision) before a value
+#: that still straddles a rounding boundary is taken to lie on it.
+MAX_LEVEL = 4
 
 _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?")
+
+#: exact lower and upper bounds of a value, tighter as the level grows
+Enclosure: TypeAlias = Callable[[int], tuple[Decimal, Decimal]]
+Number: TypeAlias = Decimal | sympy.Rational | Fraction | int
 
 
 def work_context() -> Context:
     """The arithmetic context of every computed value."""
-    return Context(prec=WORK_DIGITS, Emax=999_999, Emin=-999_999)
+    return Context(prec=WORK_DIGITS, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)
 
 
 def parse_decimal_text(text: str) -> sympy.Rational:
@@ -42,7 +57,7 @@ def parse_decimal_text(text: str) -> sympy.Rational:
     return sympy.Rational(fraction.numerator, fraction.denominator)
 
 
-def to_decimal(value: sympy.Rational | Fraction | int | Decimal) -> Decimal:
+def to_decimal(value: Number) -> Decimal:
     """An exact rational as a working-precision Decimal (exact when it terminates)."""
     if isinstance(value, Decimal):
         return value
@@ -53,47 +68,184 @@ def to_decimal(value: sympy.Rational | Fraction | int | Decimal) -> Decimal:
         return Decimal(p) / Decimal(q)
 
 
-def round_half_up(value: Decimal | sympy.Rational | Fraction | int, decimals: int) -> Decimal:
-    """Round half-up (away from zero on a tie) to ``decimals`` places; ``-0`` becomes ``0``."""
-    exact = to_decimal(value) if not isinstance(value, Decimal) else value
+class Certified(Decimal):
+    """A computed value: a working-precision Decimal that knows its true value.
+
+    ``exact`` is the value as a Fraction when it is rational (``exact: true`` in export);
+    otherwise ``enclose(level)`` gives exact bounds, tighter at each level.  Arithmetic on
+    it yields plain Decimals; rounding it (`display`, `full_text`, ...) is certified.
+    """
+
+    __slots__ = ("exact", "enclose")
+    exact: Fraction | None
+    enclose: Enclosure | None
+
+    @classmethod
+    def of(cls, approx: Decimal, exact: Fraction | None = None, enclose: Enclosure | None = None) -> Certified:
+        value = cls(approx)
+        value.exact, value.enclose = exact, enclose
+        return value
+
+    def __copy__(self) -> Certified:
+        return self  # immutable, like Decimal
+
+    def __deepcopy__(self, memo: object) -> Certified:
+        return self
+
+    def __reduce__(self) -> tuple[object, ...]:  # type: ignore[override]
+        """Pickled with its exact value; a ball's enclosure (a closure over the engine) is not kept."""
+        return _restore, (str(self), self.exact)
+
+
+def _restore(text: str, exact: Fraction | None) -> Certified:
+    return Certified.of(Decimal(text), exact=exact)
+
+
+def rational(value: Fraction | sympy.Rational | int) -> Certified:
+    """An exact rational as a Certified value."""
+    fraction = Fraction(int(value.numerator), int(value.denominator))
+    return Certified.of(to_decimal(fraction), exact=fraction)
+
+
+def _scaled(integer: int, exponent: int) -> Decimal:
+    """``integer * 10**exponent`` exactly (no int -> str conversion, which Python caps at 4300 digits)."""
+    value = Decimal(integer)
+    with localcontext(Context(prec=max(WORK_DIGITS, value.adjusted() + 2), Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)):
+        return value.scaleb(exponent)
+
+
+def dyadic_decimal(mantissa: int, exponent: int) -> Decimal:
+    """``mantissa * 2**exponent`` as an exact Decimal (every dyadic rational terminates)."""
+    if exponent >= 0:
+        return Decimal(mantissa << exponent)
+    return _scaled(mantissa * 5 ** -exponent, exponent)
+
+
+def _rational_enclosure(value: Fraction) -> tuple[Decimal, Decimal]:
+    """Exact bounds of a rational, equal when it terminates, else two decimals so close
+    (twice as many digits as its numerator and denominator) that no rounding lies between."""
+    p, q = value.numerator, value.denominator
+    twos = (q & -q).bit_length() - 1
+    rest = q >> twos
+    fives = 0
+    while rest % 5 == 0:
+        rest //= 5
+        fives += 1
+    if rest == 1:  # terminates: exact
+        n = max(twos, fives)
+        return (_scaled(p * 2 ** (n - twos) * 5 ** (n - fives), -n),) * 2
+    k = (abs(p).bit_length() + q.bit_length()) * 2 // 3 + 2 * WORK_DIGITS  # > twice their decimal digits
+    low = (p * 10**k) // q
+    return _scaled(low, -k), _scaled(low + 1, -k)
+
+
+def enclosure(value: Number, level: int = 0) -> tuple[Decimal, Decimal]:
+    """Exact lower and upper bounds of a value at a refinement level."""
+    if isinstance(value, Certified):
+        if value.exact is not None:
+            return _rational_enclosure(value.exact)
+        if value.enclose is not None:
+            return value.enclose(level)
+    if isinstance(value, Decimal):
+        return value, value
+    if isinstance(value, int):
+        return Decimal(value), Decimal(value)
+    return _rational_enclosure(Fraction(int(value.numerator), int(value.denominator)))
+
+
+def decide(value: Number, render: Callable[[Decimal], str]) -> str:
+    """``render`` of the true value, once the value's enclosure decides it.
+
+    Rationals are decided at once (their enclosure is exact, or too tight to straddle a
+    rounding boundary).  A ball is tightened up to ``MAX_LEVEL`` times; one that still
+    straddles a boundary then is within 10^-1000 or so of it, and is taken to lie on it:
+    zero when it straddles zero, else the boundary's own rounding (a tie rounds away from zero).
+    """
+    if type(value) is Decimal:  # noqa: E721 - the fast path of plain Decimals
+        return render(value)
+    low = high = Decimal(0)
+    for level in range(MAX_LEVEL + 1):
+        low, high = enclosure(value, level)
+        text = render(low)
+        if low == high or render(high) == text:
+            return text
+    if low <= 0 <= high:
+        return render(Decimal(0))
+    a, b = Decimal(render(low)), Decimal(render(high))
+    with localcontext(Context(prec=len(a.as_tuple().digits) + len(b.as_tuple().digits) + 10,
+                              Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)):
+        return render((a + b) / 2)
+
+
+def _half_up(value: Decimal, decimals: int) -> Decimal:
+    """The one rounding rule: half-up (away from zero on a tie), ``-0`` made ``0``."""
     quantum = Decimal(1).scaleb(-decimals)
-    with localcontext(Context(prec=WORK_DIGITS + 20, Emax=999_999, Emin=-999_999)):
-        rounded = exact.quantize(quantum, rounding=ROUND_HALF_UP)
+    digits = max(WORK_DIGITS, value.adjusted()) + decimals + 20
+    with localcontext(Context(prec=digits, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)):
+        rounded = value.quantize(quantum, rounding=ROUND_HALF_UP)
     if rounded.is_zero():
         rounded = abs(rounded)  # no "-0.000"
     return rounded
 
 
-def display(value: Decimal | sympy.Rational | Fraction | int, decimals: int) -> str:
+def round_half_up(value: Number, decimals: int) -> Decimal:
+    """Round half-up (away from zero on a tie) to ``decimals`` places; ``-0`` becomes ``0``."""
+    if type(value) is Decimal:  # noqa: E721 - the fast path of plain Decimals
+        return _half_up(value, decimals)
+    return Decimal(display(value, decimals))
+
+
+def display(value: Number, decimals: int) -> str:
     """The text a student sees: half-up to ``decimals`` places, ``0.000`` never ``-0.000``."""
-    return f"{round_half_up(value, decimals):f}"
+    return decide(value, lambda v: f"{_half_up(v, decimals):f}")
 
 
-def full_text(value: Decimal, digits: int = FULL_DIGITS) -> str:
-    """``digits`` significant digits (export's ``value``), half-up; plain notation where reasonable.
+def _significant_digits(value: Decimal, digits: int) -> Decimal:
+    with localcontext(Context(prec=digits, rounding=ROUND_HALF_UP, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)):
+        return +value
 
-    Exact values keep their trailing zeros: ``0.3775`` prints as ``0.3775000...0`` with ``digits``
-    significant digits, so every value carries the same stated precision.
-    """
+
+def _full(value: Decimal, digits: int) -> str:
     if value.is_zero():
         return "0"
-    with localcontext(Context(prec=digits, rounding=ROUND_HALF_UP, Emax=999_999, Emin=-999_999)):
-        rounded = +value
+    rounded = _significant_digits(value, digits)
     if rounded.adjusted() >= digits or rounded.adjusted() <= -30:
         return f"{rounded:.{digits - 1}e}"
     return f"{rounded:.{max(0, digits - 1 - rounded.adjusted())}f}"
 
 
-def significant(value: Decimal, digits: int) -> str:
+def full_text(value: Number, digits: int = FULL_DIGITS) -> str:
+    """``digits`` significant digits (export's ``value``), half-up; plain notation where reasonable.
+
+    Exact values keep their trailing zeros: ``0.3775`` prints as ``0.3775000...0`` with ``digits``
+    significant digits, so every value carries the same stated precision.
+    """
+    return decide(value, lambda v: _full(v, digits))
+
+
+def _significant(value: Decimal, digits: int) -> str:
+    if value.is_zero():
+        return "0"
+    rounded = _significant_digits(value, digits)
+    if rounded.is_zero():
+        return "0"
+    return f"{rounded:f}" if rounded.adjusted() >= -4 else f"{rounded:.{digits - 1}e}"
+
+
+def significant(value: Number, digits: int) -> str:
     """``digits`` significant digits, half-up; scientific notation below 1e-3.
 
     Used where the fixed decimals of the display would hide an operand
     (``0.000453`` rather than ``0.000``).
     """
-    if value.is_zero():
-        return "0"
-    with localcontext(Context(prec=digits, rounding=ROUND_HALF_UP, Emax=999_999, Emin=-999_999)):
-        rounded = +value
-    if rounded.is_zero():
-        return "0"
-    return f"{rounded:f}" if rounded.adjusted() >= -4 else f"{rounded:.{digits - 1}e}"
+    return decide(value, lambda v: _significant(v, digits))
+
+
+def certified_decimal(value: Number, digits: int) -> Decimal:
+    """The value to ``digits`` significant digits, every one of them certified (half-up)."""
+    return Decimal(decide(value, lambda v: f"{_significant_digits(v, digits):e}" if not v.is_zero() else "0"))
+
+
+__all__ = ["Certified", "FULL_DIGITS", "WORK_DIGITS", "certified_decimal", "decide", "display",
+           "dyadic_decimal", "enclosure", "full_text", "parse_decimal_text", "rational", "round_half_up",
+           "significant", "to_decimal", "work_context"]

@@ -1,44 +1,63 @@
-"""Exact evaluation of every quantity, finite differences, and SGD steps.
+"""Exact evaluation of every quantity, the end-to-end gradient check, and SGD steps.
 
-Each definition is compiled once into a small closure over a slot array of
-``Decimal`` values and run in topological order (the order quantities were
-added).  Spec values enter as exact decimals; sums and products of them stay
-exact (the ``Inexact`` flag of the decimal context tells us when they do not),
-transcendental values carry ``WORK_DIGITS`` significant digits.
+Each definition is compiled once into a small closure over a slot array and run
+in topological order (the order quantities were added).  The engine's slots hold
+exact rationals (``flint.fmpq``) for as long as the arithmetic keeps them
+rational (sums, products, quotients, powers, relu/leaky_relu, and sigmoid(0),
+tanh(0), exp(0), log(1)), and balls (``flint.arb``: a midpoint and a rigorous
+radius) from the first transcendental step on.  A run whose balls are too wide
+(or not finite, e.g. ``1 - sigmoid(400)`` at too few bits) is repeated at twice
+the precision; a value out of reach at any precision is refused with its name.
+The same compiler also runs over ``Decimal`` slots, which the renderers, the
+marker and the exam generator use for their own quick arithmetic.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from decimal import Context, Decimal, Inexact, localcontext
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
 
+import flint
 import sympy
+from flint import arb, fmpq
 from sympy import Expr, Symbol
 
 from . import activations as act
+from .autodiff import DualCompiler, gradient
 from .derive import Derivation, Proof
-from .errors import DerivationMismatch
+from .errors import DerivationMismatch, SymbackpropError
 from .network import Network
-from .numbers import WORK_DIGITS, to_decimal, work_context
+from .numbers import WORK_DIGITS, Certified, dyadic_decimal, rational, to_decimal, work_context
 
-Slots = list[Decimal]
-Program = Callable[[Slots], Decimal]
+Slots = list[Any]
+Program = Callable[[Slots], Any]
 
-#: precision and step of the finite-difference check
-FD_DIGITS = 100
-FD_STEP = Decimal("1e-30")
-#: the agreement the proof requires (significant digits)
-FD_REQUIRED_DIGITS = 40
+#: bits of the first run's balls; a rerun doubles them, at most MAX_LEVEL times
+BASE_BITS = 320
+MAX_LEVEL = 5
+#: a ball must know its value to this many bits (relative) or the run is repeated finer
+TARGET_BITS = 200
+#: an exact rational with a longer numerator + denominator becomes a ball (many SGD steps)
+MAX_EXACT_BITS = 20_000
+#: the agreement the end-to-end check requires (significant digits)
+REQUIRED_DIGITS = 40
 
 FORWARD_KINDS = ("pre", "act", "loss")
 
 
+class EvaluationError(SymbackpropError):
+    """A quantity has no finite value within reach (an overflow, a log of 0, a division by 0)."""
+
+
 @dataclass
 class Evaluation:
-    """Every quantity's value, by ASCII name."""
+    """Every quantity's value, by ASCII name (`Certified` Decimals)."""
 
     network: Network
     values: dict[str, Decimal]
@@ -50,53 +69,114 @@ class Evaluation:
         return self.values[name]
 
 
-# -- compiling SymPy expressions into closures ----------------------------------
+# -- the two number domains -------------------------------------------------------
 
-def _one(x: Decimal) -> Decimal:
-    return Decimal(1) if x > 0 else Decimal(0)
+@dataclass(frozen=True)
+class Domain:
+    """How one kind of number does what a definition asks: constants, functions, comparisons."""
+
+    zero: Any
+    one: Any
+    constant: Callable[[sympy.Rational], Any]
+    unary: dict[type, Callable[[Any], Any]]
+    positive: Callable[[Any], bool]
+    sqrt: Callable[[Any], Any]
+    power: Callable[[Any, Any], Any]
 
 
-def _sigmoid(x: Decimal) -> Decimal:
+def _d_sigmoid(x: Decimal) -> Decimal:
     if x.is_zero():
         return Decimal("0.5")
     return 1 / (1 + (-x).exp())
 
 
-def _tanh(x: Decimal) -> Decimal:
+def _d_tanh(x: Decimal) -> Decimal:
     if x.is_zero():
         return Decimal(0)
     e2 = (2 * x).exp()
     return (e2 - 1) / (e2 + 1)
 
 
-def _softplus(x: Decimal) -> Decimal:
-    return (1 + x.exp()).ln()
+DECIMAL = Domain(
+    zero=Decimal(0), one=Decimal(1), constant=lambda r: to_decimal(r),
+    unary={act.sigma: _d_sigmoid, sympy.tanh: _d_tanh, act.softplus: lambda x: (1 + x.exp()).ln(),
+           sympy.exp: lambda x: x.exp(), act.expo: lambda x: x.exp(), sympy.log: lambda x: x.ln()},
+    positive=lambda x: x > 0, sqrt=lambda x: x.sqrt(), power=lambda b, e: (e * b.ln()).exp())
 
 
-UNARY: dict[type, Callable[[Decimal], Decimal]] = {
-    act.sigma: _sigmoid,
-    sympy.tanh: _tanh,
-    act.relu: lambda x: x if x > 0 else Decimal(0),
-    act.step: _one,
-    act.softplus: _softplus,
-    sympy.exp: lambda x: x.exp(),
-    act.expo: lambda x: x.exp(),
-    sympy.log: lambda x: x.ln(),
-}
+class Undecided(ArithmeticError):
+    """A ball straddles a relu's kink: the run must be repeated at a higher precision."""
 
+
+def _ball(x: Any) -> arb:
+    return x if isinstance(x, arb) else arb(x)
+
+
+def _b_positive(x: Any) -> bool:
+    if isinstance(x, fmpq):
+        return x > 0
+    if x > 0:
+        return True
+    if x <= 0 or x.is_zero():
+        return False
+    raise Undecided
+
+
+def _b_exact(fn: Callable[[arb], arb], exact: dict[int, fmpq]) -> Callable[[Any], Any]:
+    """``fn`` on a ball; on an exact argument with a known rational value, that value."""
+    def apply(x: Any) -> Any:
+        if isinstance(x, fmpq) and x.q == 1 and int(x.p) in exact:
+            return exact[int(x.p)]
+        return fn(_ball(x))
+    return apply
+
+
+def _b_sqrt(x: Any) -> Any:
+    if isinstance(x, fmpq) and x >= 0:
+        p, q = math.isqrt(int(x.p)), math.isqrt(int(x.q))
+        if p * p == x.p and q * q == x.q:
+            return fmpq(p, q)
+    return _ball(x).sqrt()
+
+
+ZERO, ONE, HALF = fmpq(0), fmpq(1), fmpq(1, 2)
+BALL = Domain(
+    zero=ZERO, one=ONE, constant=lambda r: fmpq(int(r.p), int(r.q)),
+    unary={act.sigma: _b_exact(lambda b: 1 / (1 + (-b).exp()), {0: HALF}),
+           sympy.tanh: _b_exact(lambda b: b.tanh(), {0: ZERO}),
+           act.softplus: _b_exact(lambda b: b.exp().log1p(), {}),
+           sympy.exp: _b_exact(lambda b: b.exp(), {0: ONE}),
+           act.expo: _b_exact(lambda b: b.exp(), {0: ONE}),
+           sympy.log: _b_exact(lambda b: b.log(), {1: ZERO})},
+    positive=_b_positive, sqrt=_b_sqrt, power=lambda b, e: (_ball(e) * _ball(b).log()).exp())
+
+
+@contextmanager
+def ball_bits(bits: int) -> Iterator[None]:
+    """Balls computed inside carry ``bits`` bits of midpoint precision."""
+    saved, flint.ctx.prec = flint.ctx.prec, bits
+    try:
+        yield
+    finally:
+        flint.ctx.prec = saved
+
+
+# -- compiling SymPy expressions into closures ----------------------------------
 
 class Compiler:
-    """Turns SymPy expressions over named symbols into closures over slots."""
+    """Turns SymPy expressions over named symbols into closures over slots of one domain."""
 
-    def __init__(self, slot_of: dict[Symbol, int]):
+    def __init__(self, slot_of: dict[Symbol, int], domain: Domain = DECIMAL):
         self.slot_of = slot_of
+        self.domain = domain
 
     def __call__(self, expr: Expr) -> Program:
+        d = self.domain
         if isinstance(expr, Symbol):
             i = self.slot_of[expr]
             return lambda v: v[i]
         if expr.is_Rational:
-            constant = to_decimal(sympy.Rational(expr))
+            constant = d.constant(sympy.Rational(expr))
             return lambda v: constant
         if isinstance(expr, sympy.Add):
             return self._add(expr)
@@ -105,7 +185,7 @@ class Compiler:
             if len(parts) == 2:
                 p, q = parts
                 return lambda v: p(v) * q(v)
-            return lambda v: math.prod((part(v) for part in parts), start=Decimal(1))
+            return lambda v: math.prod((part(v) for part in parts), start=d.one)
         if isinstance(expr, sympy.Pow):
             base = self(expr.base)
             n = expr.exp
@@ -113,34 +193,42 @@ class Compiler:
                 k = int(n)
                 return (lambda v: base(v) ** k) if k > 0 else (lambda v: 1 / base(v) ** (-k))
             if n == sympy.Rational(1, 2):
-                return lambda v: base(v).sqrt()
+                return lambda v: d.sqrt(base(v))
             exponent = self(n)
-            return lambda v: (exponent(v) * base(v).ln()).exp()
-        if type(expr) in UNARY:
-            fn, arg = UNARY[type(expr)], self(expr.args[0])
+            return lambda v: d.power(base(v), exponent(v))
+        if type(expr) in d.unary:
+            fn, arg = d.unary[type(expr)], self(expr.args[0])
             return lambda v: fn(arg(v))
+        if isinstance(expr, act.relu | act.step):
+            arg, positive = self(expr.args[0]), d.positive
+            if isinstance(expr, act.relu):
+                return lambda v: x if positive(x := arg(v)) else d.zero
+            return lambda v: d.one if positive(arg(v)) else d.zero
         if isinstance(expr, act.leaky_relu | act.leaky_step):
-            arg, slope = self(expr.args[0]), to_decimal(sympy.Rational(expr.args[1]))
+            arg, slope, positive = self(expr.args[0]), d.constant(sympy.Rational(expr.args[1])), d.positive
             if isinstance(expr, act.leaky_relu):
-                return lambda v: arg(v) if arg(v) > 0 else slope * arg(v)
-            return lambda v: Decimal(1) if arg(v) > 0 else slope
+                return lambda v: x if positive(x := arg(v)) else slope * x
+            return lambda v: d.one if positive(arg(v)) else slope
         raise TypeError(f"cannot evaluate {type(expr).__name__}: {expr}")
 
     def _add(self, expr: Expr) -> Program:
         # z = sum w*a + b is the hot path: gather products through C-level map()
+        zero = self.domain.zero
         products = [a for a in expr.args if isinstance(a, sympy.Mul) and len(a.args) == 2
                     and all(isinstance(f, Symbol) for f in a.args)]
-        rest = [self(a) for a in expr.args if a not in products]
+        gathered = {id(m) for m in products}  # by identity: SymPy's == on each pair is slow
+        rest = [self(a) for a in expr.args if id(a) not in gathered]
         if len(products) >= 4:
             left = operator.itemgetter(*[self.slot_of[m.args[0]] for m in products])
             right = operator.itemgetter(*[self.slot_of[m.args[1]] for m in products])
-            def dot(v: Slots) -> Decimal:
-                offset = sum((r(v) for r in rest), start=Decimal(0))
+
+            def dot(v: Slots) -> Any:
+                offset = sum((r(v) for r in rest), start=zero)
                 return sum(map(operator.mul, left(v), right(v)), start=offset)
 
             return dot
         parts = rest + [self(m) for m in products]
-        return lambda v: sum((part(v) for part in parts), start=Decimal(0))
+        return lambda v: sum((part(v) for part in parts), start=zero)
 
 
 @dataclass(frozen=True)
@@ -151,9 +239,10 @@ class Step:
     depends: frozenset[int]
 
 
-def compile_network(network: Network, kinds: Sequence[str] | None = None) -> tuple[dict[str, int], list[Step]]:
+def compile_network(network: Network, kinds: Sequence[str] | None = None,
+                    domain: Domain = DECIMAL) -> tuple[dict[str, int], list[Step]]:
     slot_of = {q.symbol: i for i, q in enumerate(network.quantities.values())}
-    compiler = Compiler(slot_of)
+    compiler = Compiler(slot_of, domain)
     steps = []
     for q in network.quantities.values():
         if q.definition is None or (kinds is not None and q.kind not in kinds):
@@ -176,115 +265,297 @@ def leaf_values(network: Network) -> dict[str, sympy.Rational]:
     return values
 
 
+# -- the engine's runs -------------------------------------------------------------
+
+#: values beyond 2^±WINDOW_BITS (about 1e±9000) are not handed on as Decimals
+WINDOW_BITS = 30_000
+TINY = Decimal("1e-9000")
+_WORK = work_context()
+_NEGLIGIBLE = arb(2) ** -(TARGET_BITS + 64)
+
+
+class _Retry(Exception):
+    """This precision is not enough for ``name`` (a non-finite ball, an undecided kink)."""
+
+    def __init__(self, name: str, why: str):
+        super().__init__(name, why)
+        self.name, self.why = name, why
+
+
+def _settle(x: Any, name: str) -> Any:
+    """A step's result as the slot keeps it: an exact rational while it stays small, else a finite ball."""
+    if isinstance(x, fmpq):
+        return arb(x) if x.height_bits() > MAX_EXACT_BITS else x
+    if not isinstance(x, arb):
+        return fmpq(x)
+    if not x.is_finite():
+        raise _Retry(name, "its value overflows or is undefined (a log of 0, a division by 0)")
+    return x
+
+
+def _magnitude_bits(x: arb) -> int:
+    """About log2 |midpoint| (0 for 0)."""
+    m, e = x.mid().man_exp()
+    return int(e) + int(m).bit_length() if m else 0
+
+
+def ball_bounds(x: arb, bits: int | None = None) -> tuple[Decimal, Decimal]:
+    """Exact Decimal bounds of a ball, rounded outward to about ``bits`` bits (a ball around a value
+    below about 1e-9000: that value's sign and TINY)."""
+    if x.is_zero():
+        return Decimal(0), Decimal(0)
+    if _magnitude_bits(x) < -WINDOW_BITS:
+        return (Decimal(0), TINY) if x > 0 else (-TINY, Decimal(0)) if x < 0 else (-TINY, TINY)
+    bounds = []
+    with ball_bits(min(x.bits(), bits or x.bits()) + 64):  # lower() rounds down, upper() up
+        ends = x.lower(), x.upper()
+    for end in ends:
+        m, e = end.man_exp()
+        bounds.append(dyadic_decimal(int(m), int(e)))
+    return bounds[0], bounds[1]
+
+
+def _approx(x: arb) -> Decimal:
+    """A ball's midpoint as a WORK_DIGITS Decimal."""
+    if _magnitude_bits(x) < -WINDOW_BITS:
+        return Decimal(0)
+    m, e = x.mid().man_exp()
+    mantissa, exponent = int(m), int(e)
+    if exponent >= 0:
+        return _WORK.plus(Decimal(mantissa << exponent))
+    return _WORK.divide(Decimal(mantissa), Decimal(1 << -exponent))  # correctly rounded
+
+
+def _precise(x: Any) -> bool:
+    """Known to TARGET_BITS relative bits, or to within 2^-(TARGET_BITS + 64) of its value (a value
+    that vanishes by cancellation is refined only if a rounding asks for it, see `Engine.enclosure`)."""
+    return (isinstance(x, fmpq) or x.is_zero() or x.rel_accuracy_bits() >= TARGET_BITS
+            or x.rad() < _NEGLIGIBLE)
+
+
+class Engine:
+    """Runs the compiled network (and its SGD steps) at a precision level, one cached run per level.
+
+    Level L computes with ``BASE_BITS << L`` bits.  `start` finds the first level whose
+    balls are all finite and precise to TARGET_BITS; later levels tighten a single value
+    on demand (a display near a rounding tie).
+    """
+
+    def __init__(self, network: Network):
+        self.network = network
+        self.index, self.steps = compile_network(network, domain=BALL)
+        self.leaves = [(self.index[name], fmpq(int(v.p), int(v.q))) for name, v in leaf_values(network).items()]
+        self.runs: dict[int, tuple[Slots, list[Any]]] = {}
+        self.level = 0
+
+    def run(self, level: int) -> tuple[Slots, list[Any]]:
+        if level not in self.runs:
+            with ball_bits(BASE_BITS << level):
+                slots: Slots = [ZERO] * len(self.index)
+                for i, value in self.leaves:
+                    slots[i] = value
+                for step in self.steps:
+                    slots[step.slot] = _settle(self._apply(step, slots), step.name)
+                self.runs[level] = slots, self._history(slots)
+        return self.runs[level]
+
+    @staticmethod
+    def _apply(step: Step, slots: Slots) -> Any:
+        try:
+            return step.program(slots)
+        except ZeroDivisionError:
+            raise EvaluationError(f"{step.name}: division by zero") from None
+        except Undecided:
+            raise _Retry(step.name, "a relu argument too close to 0 to decide its sign") from None
+
+    def start(self) -> tuple[Slots, list[Any]]:
+        """The first run that is finite everywhere and precise enough (or the finest finite one)."""
+        for level in range(MAX_LEVEL + 1):
+            try:
+                slots, history = self.run(level)
+            except _Retry as retry:
+                if level == MAX_LEVEL:
+                    raise EvaluationError(
+                        f"{retry.name}: cannot be evaluated: {retry.why} even with "
+                        f"{BASE_BITS << level}-bit arithmetic; the spec's values are too large for it") from None
+                continue
+            self.level = level
+            if level == MAX_LEVEL or all(_precise(x) for x in slots) and all(_precise(x) for x in history):
+                for name, i in self.index.items():
+                    if isinstance(slots[i], arb) and _magnitude_bits(slots[i]) > WINDOW_BITS:
+                        raise EvaluationError(f"{name}: its value is beyond 1e9000 in size; "
+                                              "the spec's values are too large for it")
+                return slots, history
+        raise AssertionError("unreachable")
+
+    def enclosure(self, key: int | tuple[str, int]) -> Callable[[int], tuple[Decimal, Decimal]]:
+        """Bounds of one slot (or ("history", k)) at ever finer runs."""
+        cache: dict[int, tuple[Decimal, Decimal]] = {}
+
+        def enclose(level: int) -> tuple[Decimal, Decimal]:
+            if level not in cache:
+                cache[level] = bounds(level)
+            return cache[level]
+
+        def bounds(level: int) -> tuple[Decimal, Decimal]:
+            x = self._value(self.level, key)
+            if level and _magnitude_bits(x) >= -WINDOW_BITS:
+                try:
+                    x = self._value(min(self.level + level, MAX_LEVEL + 2), key)
+                except (_Retry, EvaluationError):
+                    pass
+            return ball_bounds(x, BASE_BITS << (self.level + level))
+        return enclose
+
+    def _value(self, level: int, key: int | tuple[str, int]) -> Any:
+        slots, history = self.run(level)
+        return history[key[1]] if isinstance(key, tuple) else slots[key]
+
+    def _history(self, values: Slots) -> list[Any]:
+        """[E, E after step 1, ..., E after step k]: repeated full-batch SGD steps."""
+        network = self.network
+        index = self.index
+        history = [values[index[network.loss_name]], values[index[network.loss_name + "'"]]]
+        if network.spec.steps <= 1:
+            return history
+        # later steps rerun the forward + backward program on updated parameters
+        steps = [s for s in self.steps if network[s.name].kind in ("pre", "act", "loss", "d_act", "d_pre", "grad")]
+        forward = [s for s in steps if network[s.name].kind in FORWARD_KINDS]
+        slots = list(values)
+        for p in network.parameters:  # start from the parameters after the first step
+            slots[index[p.name]] = values[index[p.name + "'"]]
+        eta = values[index["eta"]]
+        updated = [(p.name, index[p.name], index[network.namer.grad_ascii(p.name)]) for p in network.parameters
+                   if not p.frozen]
+        for _ in range(network.spec.steps - 1):
+            for step in steps:  # forward and backward at the current parameters
+                slots[step.slot] = _settle(self._apply(step, slots), step.name)
+            for name, slot, grad in updated:  # all gradients first, then every update at once
+                slots[slot] = _settle(slots[slot] - eta * slots[grad], name)
+            for step in forward:  # the loss at the new parameters
+                slots[step.slot] = _settle(self._apply(step, slots), step.name)
+            history.append(slots[index[network.loss_name]])
+        return history
+
+
+def _certified(x: Any, enclose: Callable[[int], tuple[Decimal, Decimal]]) -> Decimal:
+    if isinstance(x, fmpq):
+        return rational(Fraction(int(x.p), int(x.q)))
+    return Certified.of(_approx(x), enclose=enclose)
+
+
 def evaluate(derivation: Derivation) -> Evaluation:
-    """Every quantity's value; also completes the local+fd proofs and the k-step loss history."""
+    """Every quantity's value; also completes the local+ad proofs and the k-step loss history."""
     network = derivation.network
-    index, steps = compile_network(network)
-    slots: Slots = [Decimal(0)] * len(index)
-    exact = {}
-    context = work_context()
-    with localcontext(context) as ctx:
-        for name, value in leaf_values(network).items():
-            ctx.clear_flags()
-            slots[index[name]] = to_decimal(value)
-            exact[name] = not ctx.flags[Inexact]
-        names = list(index)
-        for step in steps:
-            ctx.clear_flags()
-            slots[step.slot] = step.program(slots)
-            exact[step.name] = not ctx.flags[Inexact] and all(exact[names[d]] for d in step.depends)
-    values = {name: slots[i] for name, i in index.items()}
+    engine = Engine(network)
+    slots, history = engine.start()
+    values = {name: _certified(slots[i], engine.enclosure(i)) for name, i in engine.index.items()}
+    exact = {name: isinstance(slots[i], fmpq) for name, i in engine.index.items()}
     evaluation = Evaluation(network, values, exact)
-    evaluation.loss_history = loss_history(network, values)
-    if any(p.method == "local+fd" for p in derivation.proofs.values()):
-        derivation.proofs = check_finite_differences(derivation, evaluation)
+    evaluation.loss_history = [_certified(x, engine.enclosure(("history", k))) for k, x in enumerate(history)]
+    if any(p.method == "local+ad" for p in derivation.proofs.values()):
+        derivation.proofs = check_by_differentiation(derivation, engine)
     return evaluation
 
 
-def loss_history(network: Network, values: dict[str, Decimal]) -> list[Decimal]:
-    """[E, E after step 1, ..., E after step k]: repeated full-batch SGD steps."""
-    spec = network.spec
-    history = [values[network.loss_name], values[network.loss_name + "'"]]
-    if spec.steps <= 1:
-        return history
-    # later steps reuse the compiled forward + backward program on updated parameters
-    index, steps = compile_network(network, ("pre", "act", "loss", "d_act", "d_pre", "grad"))
-    forward = [step for step in steps if network[step.name].kind in FORWARD_KINDS]
-    slots: Slots = [Decimal(0)] * len(index)
-    for name, i in index.items():
-        slots[i] = values[name]
-    for p in network.parameters:  # start from the parameters after the first step
-        slots[index[p.name]] = values[p.name + "'"]
-    eta = values["eta"]
-    with localcontext(work_context()):
-        for _ in range(spec.steps - 1):
-            for step in steps:  # forward and backward at the current parameters
-                slots[step.slot] = step.program(slots)
-            for p in network.parameters:  # all gradients first, then every update at once
-                if not p.frozen:
-                    slots[index[p.name]] -= eta * slots[index[network.namer.grad_ascii(p.name)]]
-            for step in forward:  # the loss at the new parameters
-                slots[step.slot] = step.program(slots)
-            history.append(slots[index[network.loss_name]])
-    return history
+def certified_value(program: Program, inputs: Slots) -> Decimal:
+    """A BALL-domain program's value on exact inputs, as a `Certified` Decimal: a rational while the
+    arithmetic keeps it one, else a ball recomputed finer when a rounding asks for it.
+
+    Raises EvaluationError when the value is not finite (a log of 0, a division by 0)."""
+    def at(level: int) -> Any:
+        try:
+            with ball_bits(BASE_BITS << level):
+                x = program(inputs)
+        except (ZeroDivisionError, Undecided):
+            raise EvaluationError("the value is undefined or undecided") from None
+        if isinstance(x, arb) and not x.is_finite():
+            raise EvaluationError("the value is not finite")
+        return x if isinstance(x, fmpq | arb) else fmpq(x)
+
+    first = at(0)
+    if isinstance(first, fmpq):
+        return rational(Fraction(int(first.p), int(first.q)))
+
+    def enclose(level: int) -> tuple[Decimal, Decimal]:
+        return ball_bounds(first if level == 0 else at(min(level, MAX_LEVEL)), BASE_BITS << level)
+    return Certified.of(_approx(first), enclose=enclose)
 
 
-# -- finite differences ---------------------------------------------------------
+def exact_input(value: Decimal | Fraction | str) -> fmpq:
+    """An exact BALL-domain input: a Certified value's exact fraction, a Decimal as it stands, or number text."""
+    if isinstance(value, Certified) and value.exact is not None:
+        fraction = value.exact
+    else:
+        fraction = Fraction(value)
+    return fmpq(fraction.numerator, fraction.denominator)
 
-def check_finite_differences(derivation: Derivation, evaluation: Evaluation) -> dict[str, Proof]:
-    """Central differences of the loss in each parameter, at FD_DIGITS, against the chain rule.
 
-    Only the forward steps downstream of the perturbed parameter are recomputed.
+# -- the end-to-end check ------------------------------------------------------
+
+def _digits(error: Any, scale: Any) -> int:
+    """Significant digits to which two values agree: -log10(upper bound of |error| / scale), at most 60."""
+    ratio = (abs(_ball(error)) / _ball(scale)).upper()
+    if ratio.is_zero():
+        return 60
+    # ratio < 2^bits, so -log10(ratio) > -bits * log10(2) > -bits * 0.30102
+    return min(60, max(0, -_magnitude_bits(ratio) * 30102 // 100_000))
+
+
+def check_by_differentiation(derivation: Derivation, engine: Engine) -> dict[str, Proof]:
+    """Every chain-rule gradient against reverse-mode differentiation of the forward definitions.
+
+    Both are computed in ball arithmetic from the same exact spec values, so the stated
+    agreement is a rigorous lower bound (no step size, no truncation error); `autodiff`
+    shares no code with the delta formulas.
     """
     network = derivation.network
-    index, steps = compile_network(network, FORWARD_KINDS)
-    loss_slot = index[network.loss_name]
-    base: Slots = [Decimal(0)] * len(index)
-    for name, i in index.items():
-        base[i] = evaluation.values[name]
+    index = engine.index
+    base, _ = engine.run(engine.level)
+    compiler = DualCompiler({q.symbol: index[q.name] for q in network.quantities.values()}, BALL)
+    forward = [(s.slot, compiler(network[s.name].definition)) for s in engine.steps
+               if network[s.name].kind in FORWARD_KINDS]
     proofs = dict(derivation.proofs)
     # relu/leaky_relu units sitting exactly on their kink (z = 0): the loss is not differentiable
-    # there, so no finite difference through them can agree; the chain rule uses relu'(0) = 0
+    # there; both sides use the convention relu'(0) = 0, which is stated instead of a proof
     kinks = {index[q.name] for q in network.of_kind("act")
              if q.layer and network.layers[q.layer - 1].activation_name in ("relu", "leaky_relu")
-             and base[index[network.unit_name("pre", q.layer, q.unit or 0, q.example or 1)]].is_zero()}
-    with localcontext(Context(prec=FD_DIGITS, Emax=999_999, Emin=-999_999)):
+             and base[index[network.unit_name("pre", q.layer, q.unit or 0, q.example or 1)]] == 0}
+    bits = BASE_BITS << engine.level
+    with ball_bits(bits):
+        try:
+            adjoint = gradient(forward, base, index[network.loss_name])
+        except Undecided:
+            raise EvaluationError("a relu argument is too close to 0 to decide its sign") from None
+        upstream = set(kinks)  # every quantity whose value flows through a kink
+        for s in reversed(engine.steps):
+            if s.slot in upstream:
+                upstream |= s.depends
         for p in network.parameters:
             slot = index[p.name]
-            affected = {slot}
-            downstream = []
-            for step in steps:
-                if step.depends & affected:
-                    affected.add(step.slot)
-                    downstream.append(step)
-            if kinks & affected:
+            if slot in upstream:
                 proofs[p.name] = replace(
                     proofs[p.name], proven=True, digits=None,
                     detail="local rules proven symbolically; a relu unit on its path sits at z = 0, where "
-                           "the loss is not differentiable (convention relu'(0) = 0), so no finite difference")
+                           "the loss is not differentiable (convention relu'(0) = 0), so no end-to-end check")
                 continue
-            sides = []
-            for sign in (1, -1):
-                v = list(base)
-                v[slot] = base[slot] + sign * FD_STEP
-                for step in downstream:
-                    v[step.slot] = step.program(v)
-                sides.append(v[loss_slot])
-            fd = (sides[0] - sides[1]) / (2 * FD_STEP)
-            chain = evaluation.values[network.namer.grad_ascii(p.name)]
-            error = abs(fd - chain)
-            scale = max(abs(chain), Decimal("1e-10"))
-            digits = 60 if error.is_zero() else max(0, int(-(error / scale).log10()))
-            proven = digits >= FD_REQUIRED_DIGITS
-            if not proven:
+            name = network.namer.grad_ascii(p.name)
+            chain, ad = base[index[name]], adjoint.get(slot, ZERO)
+            digits = _digits(ad - chain, max(abs(_ball(chain)).upper(), arb("1e-10")))
+            if digits < REQUIRED_DIGITS:
                 raise DerivationMismatch(
-                    f"{network.namer.grad_ascii(p.name)}: chain rule {chain:.12e} and finite "
-                    f"differences {fd:.12e} agree to only {digits} digits")
+                    f"{name}: chain rule {_approx(_ball(chain)):.12e} and reverse-mode differentiation "
+                    f"{_approx(_ball(ad)):.12e} agree to only {digits} digits")
+            if isinstance(chain, fmpq) and isinstance(ad, fmpq):  # identity/relu networks: both exact
+                how = "in exact rational arithmetic gives the same value exactly"
+            else:
+                how = f"in {bits}-bit ball arithmetic agrees to {digits} significant digits (a rigorous bound)"
             proofs[p.name] = replace(
-                proofs[p.name], proven=True, digits=min(digits, 60),
-                detail=f"local rules proven symbolically; central difference (h = 1e-30, "
-                       f"{FD_DIGITS} digits) agrees to {min(digits, 60)} significant digits")
+                proofs[p.name], proven=True, digits=digits,
+                detail=f"local rules proven symbolically; reverse-mode differentiation of the forward "
+                       f"definitions {how}")
     return proofs
 
 
-__all__ = ["Evaluation", "evaluate", "WORK_DIGITS", "check_finite_differences", "leaf_values"]
+__all__ = ["BALL", "Compiler", "Engine", "Evaluation", "EvaluationError", "WORK_DIGITS", "certified_value",
+           "check_by_differentiation", "evaluate", "exact_input", "leaf_values"]

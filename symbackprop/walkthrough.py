@@ -26,13 +26,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
+from fractions import Fraction
 
 import sympy
 from sympy import Expr, Symbol
 
 from .latex import BackpropPrinter, _is_negative
-from .numbers import display, round_half_up, significant, work_context
-from .numeric import Compiler
+from .numbers import Certified, display, round_half_up, significant, work_context
+from .numeric import BALL, Compiler, EvaluationError, certified_value, exact_input
 from .solution import Solution
 
 #: quantity kinds whose value is exact spec data, shown as given
@@ -107,7 +108,10 @@ def number_latex(text: str) -> str:
     so they can stand anywhere in a product or a power.
     """
     body = text
-    if "e" in text or "E" in text:
+    if "/" in text:
+        p, q = text.lstrip("-").split("/")
+        body = rf"{'-' if text.startswith('-') else ''}\frac{{{p}}}{{{q}}}"
+    elif "e" in text or "E" in text:
         mantissa, exponent = text.lower().split("e")
         body = rf"{mantissa} \times 10^{{{int(exponent)}}}"
     if body != text or text.startswith("-"):
@@ -126,15 +130,28 @@ def result_latex(text: str) -> str:
 # -- evaluating a line from its displayed numbers -------------------------------------
 
 def evaluate_with(expr: Expr, operands: Mapping[Symbol, str]) -> Decimal:
-    """The exact value (80 digits for transcendental parts) of ``expr`` with the operand texts."""
-    symbols = list(operands)
-    program = Compiler({s: i for i, s in enumerate(symbols)})(expr)
-    with localcontext(work_context()):
-        return program([number_value(operands[s]) for s in symbols])
+    """The exact value of ``expr`` with the operand texts (a certified ball for transcendental parts)."""
+    return _evaluate_exact(expr, {s: _fraction_of(text) for s, text in operands.items()})
+
+
+def _fraction_of(text: str) -> Fraction:
+    try:
+        return Fraction(text)  # "0.378", "-4.53e-05", "-133/120"
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"not a number: {text!r}") from None
+
+
+def _evaluate_exact(expr: Expr, values: Mapping[Symbol, Decimal | Fraction]) -> Decimal:
+    symbols = list(values)
+    program = Compiler({s: i for i, s in enumerate(symbols)}, BALL)(expr)
+    return certified_value(program, [exact_input(values[s]) for s in symbols])
 
 
 def rounds_to(value: Decimal, result: str) -> bool:
-    """Does ``value`` round half-up to the displayed ``result`` (at the result's last digit)?"""
+    """Does ``value`` round half-up to the displayed ``result`` (at the result's last digit)?
+    A fraction result (``-133/120``) must be the exact value itself."""
+    if "/" in result:
+        return isinstance(value, Certified) and value.exact == _fraction_of(result)
     shown = number_value(result)
     exponent = shown.as_tuple().exponent
     assert isinstance(exponent, int)
@@ -149,8 +166,25 @@ def line_reproduces(expr: Expr, operands: Mapping[Symbol, str], result: str) -> 
     """
     try:
         return rounds_to(evaluate_with(expr, operands), result)
-    except ArithmeticError:
+    except (ArithmeticError, EvaluationError):  # e.g. ln(0.000): too few digits shown for this line
         return False
+
+
+def _terminates(value: Decimal) -> bool:
+    return isinstance(value, Certified) and value.exact is not None and fraction_text(value) is None
+
+
+def fraction_text(value: Decimal) -> str | None:
+    """``p/q`` for an exact value whose decimals never end (a mean over 3 examples), else None:
+    the one way to show it that reproduces an exact tie such as ``(-133/120) 0.9 = -0.9975``."""
+    exact = value.exact if isinstance(value, Certified) else None
+    if exact is None:
+        return None
+    q = exact.denominator
+    for prime in (2, 5):
+        while q % prime == 0:
+            q //= prime
+    return None if q == 1 else f"{exact.numerator}/{exact.denominator}"
 
 
 # -- printing ---------------------------------------------------------------------------
@@ -313,6 +347,13 @@ def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: I
             break
         if line_reproduces(expr, operands, result):
             return Line(label, expr, operands, result, level)
+    fractions = {s: text for s in symbols if s not in exact and (text := fraction_text(values[s]))}
+    if fractions:  # an exact tie after a division by 3: the operand as its fraction reproduces it
+        operands = {s: fractions.get(s) or (exact_text(values[s]) if s in exact or _terminates(values[s])
+                                            else operand_text(values[s], decimals, MAX_LEVEL)) for s in symbols}
+        if line_reproduces(expr, operands, result):
+            return Line(label, expr, operands, result, MAX_LEVEL + 1)
+    # no readable operand reproduces it (a saturated slope of 5.2e-63): the line says \approx, not =
     return Line(label, expr, operands_at(APPROX_LEVEL), result, APPROX_LEVEL, approx=True)
 
 
@@ -347,7 +388,7 @@ def quantity_line(solution: Solution, name: str, explicit: bool = False, result:
 def expression_value(solution: Solution, expr: Expr) -> Decimal:
     """The full-precision value of an expression over the network's quantities."""
     values, _ = values_of(solution, expr)
-    return evaluate_with(expr, {s: f"{v}" for s, v in values.items()})
+    return _evaluate_exact(expr, values)
 
 
 def expression_line(solution: Solution, label: str, expr: Expr, value: Decimal | None = None) -> Line:

@@ -143,7 +143,7 @@ def _assert_all_proven(code: int, lines: list[str], n_parameters: int) -> None:
     rows = lines[2:2 + n_parameters]
     assert len(rows) == n_parameters and all(row.endswith("  proven") for row in rows)
     assert lines[-1].startswith(f"{n_parameters} of {n_parameters} gradients proven")
-    method = "symbolic" if n_parameters <= SYMBOLIC_PROOF_LIMIT else "local+fd"
+    method = "symbolic" if n_parameters <= SYMBOLIC_PROOF_LIMIT else "local+ad"
     assert all(f"  {method}" in row for row in rows)
 
 

@@ -80,7 +80,7 @@ def test_new_large_uses_indexed_naming(capsys, tmp_path):
     spec.write_text(out)
     code, out, _ = run(capsys, "check", str(spec))
     assert code == 0 and "484 of 484 gradients proven" in out
-    assert "local+fd" in out
+    assert "local+ad" in out
 
 
 @pytest.mark.parametrize("layers, activation, loss", [

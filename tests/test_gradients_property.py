@@ -89,14 +89,14 @@ def test_large_network_fd_proof_agrees_with_oracle():
     solution = solve(spec)
     proofs = solution.derivation.proofs
     assert len(proofs) == 3 * 6 + 6 + 6 * 5 + 5 + 5 * 2 + 2
-    assert all(p.method == "local+fd" and p.proven and p.digits >= 40 for p in proofs.values())
+    assert all(p.method == "local+ad" and p.proven and p.digits >= 40 for p in proofs.values())
     for name, expected in zip(spec.parameters, oracle_gradient(spec), strict=True):
         got = mpmath.mpf(str(solution.value(f"dE/d{name}")))
         assert abs(got - expected) <= mpmath.mpf("1e-30") * max(1, abs(expected)), name
 
 
 def test_relu_kink_is_reported_not_a_mismatch():
-    """A relu unit exactly at z = 0: no finite difference can agree there; the proof says so."""
+    """A relu unit exactly at z = 0: the loss is not differentiable there; the proof says so."""
     import re
 
     from symbackprop.numbers import display

@@ -492,7 +492,7 @@ def test_draw_covers_every_feature() -> None:
 
 # -- the CLI prints the values the fast path compares ----------------------------------------------
 
-#: small and large (> 40 parameters) networks whose symbolic or local+fd proofs run quickly;
+#: small and large (> 40 parameters) networks whose symbolic or local+ad proofs run quickly;
 #: 19 is a softmax + cross_entropy network over 40 parameters (issue 9, defect 1)
 CLI_SEEDS = (0, 2, 7, 4, 24, 34, 19)
 

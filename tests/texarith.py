@@ -1,16 +1,20 @@
-"""An independent reader of the handout's arithmetic: LaTeX text in, exact Decimal out.
+"""An independent reader of the handout's arithmetic: LaTeX text in, exact Fraction out.
 
 It shares no code with symbackprop: it tokenises the displayed LaTeX, evaluates
 numbers, + - \\cdot \\times, implicit products, \\frac, powers, \\sigma, \\tanh,
 \\ln, e^{..}, relu and the indicator, and checks that every ``expr = number`` in
-a display rounds (half-up, at the number's last digit) to that number.
+a display rounds (half-up, at the number's last digit) to that number.  Rational arithmetic
+is exact (so an exact tie such as ``-133/120 * 0.9 = -0.998`` is decided); \\sigma, \\tanh,
+\\ln and e^{..} are evaluated with 60-digit Decimals.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import Context, Decimal, localcontext
+from fractions import Fraction
 
 CTX = Context(prec=60, Emax=99999, Emin=-99999)
 _TOKEN = re.compile(r"\s*(\\[A-Za-z]+|\d+\.?\d*|[-+*/^(){}\[\]>,]|.)")
@@ -50,13 +54,13 @@ class Parser:
         self.i += 1
         return tok
 
-    def parse(self) -> Decimal:
+    def parse(self) -> Fraction:
         value = self.expr()
         if self.peek() is not None:
             raise NotNumeric(f"trailing {self.peek()!r}")
         return value
 
-    def expr(self) -> Decimal:
+    def expr(self) -> Fraction:
         value = self.term()
         while self.peek() in ("+", "-"):
             op = self.take()
@@ -67,7 +71,7 @@ class Parser:
     def starts_factor(self, tok: str | None) -> bool:
         return tok is not None and (tok[0].isdigit() or tok in ("(", "{", r"\frac", "e", r"\mathbf") or tok in _FUNCS)
 
-    def term(self) -> Decimal:
+    def term(self) -> Fraction:
         value = self.unary()
         while self.peek() == "*" or self.starts_factor(self.peek()):
             if self.peek() == "*":
@@ -75,38 +79,38 @@ class Parser:
             value *= self.unary()
         return value
 
-    def unary(self) -> Decimal:
+    def unary(self) -> Fraction:
         if self.peek() == "-":
             self.take()
             return -self.unary()
         return self.power()
 
-    def power(self) -> Decimal:
+    def power(self) -> Fraction:
         if self.peek() == "e":
             self.take()
             self.take("^")
-            return self.group().exp()
+            return _via_decimal(self.group(), Decimal.exp)
         base = self.atom()
         if self.peek() == "^":
             self.take()
             exponent = self.group()
-            if exponent != exponent.to_integral_value():
+            if exponent.denominator != 1:
                 raise NotNumeric("non-integer power")
             return base ** int(exponent)
         return base
 
-    def group(self) -> Decimal:
+    def group(self) -> Fraction:
         if self.peek() in ("{", "("):
             return self.atom()
         tok = self.take()
         if not tok[0].isdigit():
             raise NotNumeric(tok)
-        return Decimal(tok)
+        return Fraction(tok)
 
-    def atom(self) -> Decimal:
+    def atom(self) -> Fraction:
         tok = self.take()
         if tok[0].isdigit():
-            return Decimal(tok)
+            return Fraction(tok)
         if tok in ("(", "{"):
             value = self.expr()
             self.take(")" if tok == "(" else "}")
@@ -120,7 +124,7 @@ class Parser:
             name = "".join(iter(lambda: self.take(), "}"))
             if name != "relu":
                 raise NotNumeric(name)
-            return max(self.atom(), Decimal(0))
+            return max(self.atom(), Fraction(0))
         if tok == r"\mathbf":
             self.take("{")
             self.take("1")
@@ -130,21 +134,25 @@ class Parser:
             self.take(">")
             self.take("0")
             self.take("]")
-            return Decimal(1) if value > 0 else Decimal(0)
+            return Fraction(1) if value > 0 else Fraction(0)
         if tok in _FUNCS:
             x = self.atom()
             if tok == r"\sigma":
-                return 1 / (1 + (-x).exp())
+                return _via_decimal(x, lambda d: 1 / (1 + (-d).exp()))
             if tok == r"\tanh":
-                e2 = (2 * x).exp()
-                return (e2 - 1) / (e2 + 1)
-            return x.ln()
+                return _via_decimal(x, lambda d: ((2 * d).exp() - 1) / ((2 * d).exp() + 1))
+            return _via_decimal(x, Decimal.ln)
         raise NotNumeric(tok)
 
 
-def value(text: str) -> Decimal:
+def _via_decimal(x: Fraction, fn: Callable[[Decimal], Decimal]) -> Fraction:
+    """A transcendental function at 60 significant digits, back as the exact value of that Decimal."""
     with localcontext(CTX):
-        return Parser(tokens(text)).parse()
+        return Fraction(fn(Decimal(x.numerator) / Decimal(x.denominator)))
+
+
+def value(text: str) -> Fraction:
+    return Parser(tokens(text)).parse()
 
 
 def literal(text: str) -> Decimal | None:
@@ -156,11 +164,13 @@ def literal(text: str) -> Decimal | None:
     return Decimal(f"{mantissa}e{exponent}") if exponent else Decimal(mantissa)
 
 
-def rounds_to(x: Decimal, shown: Decimal) -> bool:
+def rounds_to(x: Fraction, shown: Decimal) -> bool:
+    """Half-up (away from zero on a tie) at ``shown``'s last digit, on the exact value."""
     exponent = shown.as_tuple().exponent
     assert isinstance(exponent, int)
-    with localcontext(CTX):
-        return x.quantize(Decimal(1).scaleb(exponent), rounding=ROUND_HALF_UP) == shown
+    scaled = abs(x) / Fraction(10) ** exponent
+    rounded = int(scaled + Fraction(1, 2))  # floor(|x| 10^-e + 1/2): half-up in magnitude
+    return Fraction(rounded if x >= 0 else -rounded) * Fraction(10) ** exponent == Fraction(shown)
 
 
 _DISPLAY = re.compile(r"\\begin\{(align|gather|equation)\*\}(.*?)\\end\{\1\*\}", re.S)
