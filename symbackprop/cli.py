@@ -133,16 +133,42 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .verify import run_verify
+    """Print or write the marking report; the exit code says how the answers did."""
+    from pathlib import Path
+
+    from .files import check_output_file, write_atomic
+    from .marking.answers import load_answers
+    from .marking.reports import FORMATS
+    from .marking.verify import mark
+    from .solution import solve
 
     if len(args.paths) > 2:
         raise UsageError("verify takes [SPEC] ANSWERS: at most two paths")
     if args.output:
-        from .files import check_output_file
-
         check_output_file(args.output)
-    spec, answers = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
-    return run_verify(spec, answers, args.format, args.output)
+    spec, answers_path = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
+    out = Path(args.output) if args.output else None
+    suffix = out.suffix.lower() if out else ""
+    fmt = args.format or {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
+    if suffix == ".pdf" and fmt != "tex":
+        raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
+    answers = load_answers(answers_path)
+    report = mark(solve(spec, prove=False), answers)
+    text = FORMATS[fmt](report)
+    if out is None:
+        sys.stdout.write(text)
+        return report.exit_code
+    if suffix == ".pdf":
+        from .pdf import compile_pdf
+
+        compile_pdf(text, out, jobname="verify")
+    else:
+        try:
+            write_atomic(out, text)
+        except OSError as err:
+            raise UsageError(f"-o {args.output}: cannot write ({err.strerror or err})") from None
+    print(f"wrote {out}: {report.totals_text()}")
+    return report.exit_code
 
 
 def _worksheet(args: argparse.Namespace) -> int:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import sympy
 
-from symbackprop.answers import loads_toml
 from symbackprop.cli import main
 from symbackprop.exam import (
     Drawer,
@@ -27,10 +26,11 @@ from symbackprop.exam import (
     settings_from_table,
     write_exam,
 )
+from symbackprop.marking.answers import loads_toml
+from symbackprop.marking.verify import mark
 from symbackprop.pdf import latex_env, tex_available
 from symbackprop.solution import solve
 from symbackprop.spec import load_spec, loads_spec
-from symbackprop.verify import mark
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAM_SPEC = ROOT / "examples" / "exam_lecture.toml"
