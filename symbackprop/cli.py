@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from . import __version__
@@ -102,9 +102,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _exam(args: argparse.Namespace) -> int:
-    from .exam import run_exam
+    """Validate everything cheap first, then draw, render and write the set."""
+    from .errors import ExamError
+    from .exam.build import build_exam
+    from .exam.folder import locked_target
+    from .exam.write import write_locked
+    from .examtable import parse_ask
 
-    return run_exam(args)
+    if args.variants is not None and args.variants < 1:
+        raise ExamError(f"--variants must be at least 1, got {args.variants}")
+    ask = parse_ask(args.ask) if args.ask is not None else None
+    with locked_target(args.output_dir) as target:  # locked from the first check to the last move
+        exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
+                          moodle=args.moodle, qti=args.qti, pdf=args.pdf, progress=_progress_printer("exam"))
+        kept = write_locked(exam, target)
+    if kept is not None:
+        print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
+    print(f"{target.path}: {exam.summary()}")
+    return 0
+
+
+def _progress_printer(command: str) -> Callable[..., None] | None:
+    """``command: what done/total`` on one self-overwriting stderr line, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, what: str = "drawing") -> None:
+        end = "\n" if done == total else ""
+        print(f"\r{command}: {what} {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from .hints import quoted
 from .naming import Namer, Notation
 from .numbers import display
 from .spec import MAX_LAYERS, Spec, loads_spec, size_problem
+from .tomltext import toml_key
 
 #: sequential names (w1, h1, yhat) up to this many units; indexed beyond
 SEQUENTIAL_MAX_UNITS = 12
@@ -95,12 +96,13 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
     for layer, size in enumerate(sizes, start=1):
         for j in range(1, size + 1):
             for k in range(1, fan_in + 1):
-                lines.append(f"{_key(namer.weight(layer, j, k).ascii)} = {_text(_nice(rng, -one, one, nonzero=True))}")
-            lines.append(f"{_key(namer.bias(layer, j).ascii)} = {_text(_nice(rng, -one / 2, one / 2))}")
+                weight = _nice(rng, -one, one, nonzero=True)
+                lines.append(f"{toml_key(namer.weight(layer, j, k).ascii)} = {_text(weight)}")
+            lines.append(f"{toml_key(namer.bias(layer, j).ascii)} = {_text(_nice(rng, -one / 2, one / 2))}")
         fan_in = size
     lines += ["", "[[examples]]"]
     for k in range(1, n_inputs + 1):
-        lines.append(f"{_key(namer.input(k).ascii)} = {_text(_nice(rng, Fraction(0), one, nonzero=True))}")
+        lines.append(f"{toml_key(namer.input(k).ascii)} = {_text(_nice(rng, Fraction(0), one, nonzero=True))}")
     n_out = sizes[-1]
     if output == "softmax":
         hot = rng.randint(1, n_out)
@@ -112,7 +114,7 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
     else:
         targets = [_nice(rng, -one, one) for _ in range(n_out)]
     for j, t in enumerate(targets, start=1):
-        lines.append(f"{_key(namer.target(j).ascii)} = {_text(t)}")
+        lines.append(f"{toml_key(namer.target(j).ascii)} = {_text(t)}")
     text = "\n".join(lines) + "\n"
     spec = loads_spec(text, source="generated spec")  # a generated spec must always load
     if _hits_a_kink(spec) and seed < 10**9:
@@ -141,8 +143,3 @@ def _hits_a_kink(spec: Spec) -> bool:
             else:
                 break  # transcendental values are never exactly 0 at a later kink in practice
     return False
-
-
-def _key(name: str) -> str:
-    """TOML bare keys allow [A-Za-z0-9_-]; indexed names need quotes."""
-    return name if all(c.isalnum() or c in "_-" for c in name) else f'"{name}"'

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 from conftest import need
 
-from symbackprop import exam as exam_module
-from symbackprop.exam import Student, build_exam
+from symbackprop.exam import build as exam_module
+from symbackprop.exam.build import build_exam
+from symbackprop.exam.variants import Student
 from symbackprop.handout import render_worksheet
 from symbackprop.marking.answers import loads_toml
 from symbackprop.marking.reports import report_tex

@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .render import GENERATED_BY
-from .usertext import xml_clean
-from .walkthrough import exact_text, quantity_line
+from ..examtable import ASK_TITLES
+from ..render import GENERATED_BY
+from ..usertext import xml_clean
+from ..walkthrough import exact_text, quantity_line
+from .variants import Variant, asked_values
 
 if TYPE_CHECKING:
-    from .exam import Variant
-    from .solution import Solution
+    from ..solution import Solution
 
 __all__ = ["moodle_xml", "tolerance", "question_html", "feedback_html"]
 
@@ -61,8 +62,6 @@ def problem_html(solution: Solution) -> str:
 
 
 def question_html(variant: Variant, ask: Sequence[str]) -> str:
-    from .exam import ASK_TITLES, asked_values
-
     s = variant.solution
     d = s.spec.decimals
     tol = tolerance(d)
@@ -87,8 +86,6 @@ def question_html(variant: Variant, ask: Sequence[str]) -> str:
 
 def feedback_html(variant: Variant, ask: Sequence[str]) -> str:
     """The worked solution: each asked quantity as formula = numbers = result."""
-    from .exam import ASK_TITLES, asked_values
-
     s = variant.solution
     parts = [f"<p>Worked solution (variant {variant.label}; values rounded half-up to {s.spec.decimals} "
              "decimals):</p>"]
