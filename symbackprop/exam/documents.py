@@ -13,7 +13,7 @@ from ..examtable import ASK_GROUPS, ASK_TITLES
 from ..handout import PARTIALS
 from ..numbers import display
 from ..render import Tex, header_comment, render_tex, tex_escape
-from ..tomltext import toml_string
+from ..tomltext import Table, toml_document
 from ..usertext import csv_text
 from .variants import Asked, Variant, asked_values
 
@@ -78,45 +78,37 @@ def document(template: str, bodies: Sequence[str], title: str) -> str:
 
 def answers_toml(variant: Variant, ask: Sequence[str]) -> str:
     """The key as an answers file ``symbackprop verify`` reads (every asked value, as displayed)."""
-    lines = [header_comment(comment="#").rstrip("\n"),
-             f"# answer key of variant {variant.label}, seed {variant.seed}", "[sheet]"]
     student = variant.student
-    lines.append(f"student = {toml_string(student.name if student else '')}")
-    lines.append(f"title = {toml_string(variant.solution.spec.title)}")
-    lines.append("")
-    lines.append("[values]")
-    for item in asked_values(variant, ask):
-        lines.append(f"{toml_string(item.name)} = {toml_string(item.display)}")
-    return "\n".join(lines) + "\n"
+    sheet = {"student": student.name if student else "", "title": variant.solution.spec.title}
+    values = [(item.name, item.display) for item in asked_values(variant, ask)]
+    return toml_document(_comments(variant, "answer key of variant"), {},
+                         [Table("[sheet]", sheet), Table("[values]", values, quote_keys=True)])
 
 
 def variant_spec_toml(variant: Variant) -> str:
     """The variant as a complete spec file: ``symbackprop verify variants/v001.toml answers/v001.toml``."""
     spec = variant.solution.spec
-    n = spec.notation
-    lines = [header_comment(comment="#").rstrip("\n"), f"# exam variant {variant.label}, seed {variant.seed}",
-             f"title = {toml_string(spec.title)}", f"author = {toml_string(spec.author)}",
-             f"decimals = {spec.decimals}", f"learning_rate = {toml_string(_exact(spec.learning_rate))}",
-             f"loss = {toml_string(spec.loss)}", f"reduction = {toml_string(spec.reduction)}",
-             f"steps = {spec.steps}", "", "[notation]"]
-    for key in ("scheme", "pre", "act", "loss", "target", "input"):
-        lines.append(f"{key} = {toml_string(getattr(n, key))}")
-    lines += ["", "[network]", f"inputs = {spec.n_inputs}", "layers = ["]
-    for layer in spec.layers:
-        slope = f", slope = {toml_string(_exact(layer.slope))}" if layer.slope is not None else ""
-        lines.append(f"  {{ units = {layer.units}, activation = {toml_string(layer.activation)}{slope} }},")
-    lines += ["]", f"bias = {toml_string('shared' if spec.shared_bias else 'per_neuron')}",
-              "frozen = [" + ", ".join(toml_string(f) for f in sorted(spec.frozen)) + "]", "", "[parameters]"]
-    for name, value in spec.parameters.items():
-        lines.append(f"{toml_string(name)} = {toml_string(_exact(value))}")
+    top = {"title": spec.title, "author": spec.author, "decimals": spec.decimals,
+           "learning_rate": _exact(spec.learning_rate), "loss": spec.loss, "reduction": spec.reduction,
+           "steps": spec.steps}
+    notation = {key: getattr(spec.notation, key) for key in ("scheme", "pre", "act", "loss", "target", "input")}
+    layers = [{"units": layer.units, "activation": layer.activation}
+              | ({"slope": _exact(layer.slope)} if layer.slope is not None else {}) for layer in spec.layers]
+    network = {"inputs": spec.n_inputs, "layers": layers, "bias": "shared" if spec.shared_bias else "per_neuron",
+               "frozen": sorted(spec.frozen)}
+    parameters = {name: _exact(value) for name, value in spec.parameters.items()}
     namer = spec.namer()
-    for example in spec.examples:
-        lines += ["", "[[examples]]"]
-        for k, x in enumerate(example.inputs, start=1):
-            lines.append(f"{toml_string(namer.input(k).ascii)} = {toml_string(_exact(x))}")
-        for j, t in enumerate(example.targets, start=1):
-            lines.append(f"{toml_string(namer.target(j).ascii)} = {toml_string(_exact(t))}")
-    return "\n".join(lines) + "\n"
+    examples = [Table("[[examples]]", [(namer.input(k).ascii, _exact(x)) for k, x in enumerate(example.inputs, 1)]
+                      + [(namer.target(j).ascii, _exact(t)) for j, t in enumerate(example.targets, 1)],
+                      quote_keys=True)
+                for example in spec.examples]
+    return toml_document(_comments(variant, "exam variant"), top,
+                         [Table("[notation]", notation), Table("[network]", network),
+                          Table("[parameters]", parameters, quote_keys=True), *examples])
+
+
+def _comments(variant: Variant, what: str) -> list[str]:
+    return [header_comment(comment="#").rstrip("\n"), f"# {what} {variant.label}, seed {variant.seed}"]
 
 
 def _exact(value: sympy.Rational) -> str:
