@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from symbackprop.exam.build import build_exam
-from symbackprop.exam.moodle import tolerance
+from symbackprop.exam.lms import tolerance
 from symbackprop.exam.variants import asked_values
 
 #: Moodle's embedded-answer syntax for a NUMERICAL subquestion: {weight:NUMERICAL:=answer:tolerance}

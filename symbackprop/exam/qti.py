@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ..examtable import ASK_TITLES
 from ..usertext import xml_clean
 from ..walkthrough import quantity_line
-from .moodle import problem_html, tolerance
+from .lms import problem_html, tolerance
 from .variants import Variant, asked_values
 
 __all__ = ["qti_zip", "quiz_id", "ZIP_DATE"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..render import Tex, header_comment, render_tex
 from ..texttable import text_table
 from .verify import VERDICTS, Report, cell_text
 
@@ -45,6 +44,8 @@ def report_json(report: Report) -> str:
 
 def report_tex(report: Report) -> str:
     """A marked sheet a teacher can return (LaTeX); every piece of user text is escaped by the template."""
+    from ..render import Tex, header_comment, render_tex  # Jinja2 only for this format: text stays quick
+
     rows = []
     for r in report.rows:
         symbol = Tex(f"${r.latex}$") if r.latex else r.name
