@@ -13,7 +13,7 @@ no float anywhere)::
     saturation_threshold = 0.02
     allow_loss_increase = false      # reject a variant whose update does not lower the loss
     allow_unchanged_loss = false     # reject one whose loss, lowered, displays as before
-    tie_margin = 0.02                # in units of the last displayed decimal (see below)
+    tie_margin = 0.02                # in units of the last displayed decimal (see exam.drawing)
     max_draws = 2000                 # per variant, before giving up
 
     [exam.vary]                      # per-name overrides of the group ranges
