@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import ENV, TOOL  # noqa: E402
 
 from symbackprop.generate import new_spec, parse_layers  # noqa: E402
-from symbackprop.verify import solve_for_marking  # noqa: E402
+from symbackprop.solution import solve  # noqa: E402
 
 
 def seconds(args: list[str], runs: int) -> tuple[float, int]:
@@ -47,7 +47,7 @@ def main() -> None:
         d = Path(tmp)
         big = d / "big.toml"
         big.write_text(new_spec(parse_layers("4,16,16,2"), activation="tanh", seed=3))
-        names = list(solve_for_marking(None).network.quantities)[:51]
+        names = list(solve(None, prove=False).network.quantities)[:51]
         (d / "degree10.toml").write_text(
             "[formulas]\n" + "".join(f'"{n}" = "(w1+x1+b1)^10 + (w2+x2+b2)^10"\n' for n in names))
         (d / "one.toml").write_text('"dE/da(1)[2]" = "x[1]*x[2] + tanh(x[3])"\n')

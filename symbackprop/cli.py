@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from . import __version__
@@ -101,9 +101,36 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _exam(args: argparse.Namespace) -> int:
-    from .exam import run_exam
+    """Validate everything cheap first, then draw, render and write the set."""
+    from .errors import ExamError
+    from .exam.build import build_exam
+    from .exam.folder import locked_target
+    from .exam.write import write_locked
+    from .examtable import parse_ask
 
-    return run_exam(args)
+    if args.variants is not None and args.variants < 1:
+        raise ExamError(f"--variants must be at least 1, got {args.variants}")
+    ask = parse_ask(args.ask) if args.ask is not None else None
+    with locked_target(args.output_dir) as target:  # locked from the first check to the last move
+        exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
+                          moodle=args.moodle, qti=args.qti, pdf=args.pdf, progress=_progress_printer("exam"))
+        kept = write_locked(exam, target)
+    if kept is not None:
+        print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
+    print(f"{target.path}: {exam.summary()}")
+    return 0
+
+
+def _progress_printer(command: str) -> Callable[..., None] | None:
+    """``command: what done/total`` on one self-overwriting stderr line, when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int, what: str = "drawing") -> None:
+        end = "\n" if done == total else ""
+        print(f"\r{command}: {what} {done}/{total}", end=end, file=sys.stderr, flush=True)
+
+    return show
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -132,16 +159,42 @@ def _new(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .verify import run_verify
+    """Print or write the marking report; the exit code says how the answers did."""
+    from pathlib import Path
+
+    from .files import check_output_file, write_atomic
+    from .marking.answers import load_answers
+    from .marking.reports import FORMATS
+    from .marking.verify import mark
+    from .solution import solve
 
     if len(args.paths) > 2:
         raise UsageError("verify takes [SPEC] ANSWERS: at most two paths")
     if args.output:
-        from .files import check_output_file
-
         check_output_file(args.output)
-    spec, answers = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
-    return run_verify(spec, answers, args.format, args.output)
+    spec, answers_path = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
+    out = Path(args.output) if args.output else None
+    suffix = out.suffix.lower() if out else ""
+    fmt = args.format or {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
+    if suffix == ".pdf" and fmt != "tex":
+        raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
+    answers = load_answers(answers_path)
+    report = mark(solve(spec, prove=False), answers)
+    text = FORMATS[fmt](report)
+    if out is None:
+        sys.stdout.write(text)
+        return report.exit_code
+    if suffix == ".pdf":
+        from .pdf import compile_pdf
+
+        compile_pdf(text, out, jobname="verify")
+    else:
+        try:
+            write_atomic(out, text)
+        except OSError as err:
+            raise UsageError(f"-o {args.output}: cannot write ({err.strerror or err})") from None
+    print(f"wrote {out}: {report.totals_text()}")
+    return report.exit_code
 
 
 def _worksheet(args: argparse.Namespace) -> int:

@@ -21,6 +21,10 @@ class AnswerError(SymbackpropError):
     """An answers file or a formula the user typed is invalid."""
 
 
+class ExamError(SymbackpropError):
+    """Bad exam settings, a bad roster, or constraints no draw can meet."""
+
+
 class UsageError(SymbackpropError):
     """A command-line flag or argument is invalid."""
 

@@ -10,6 +10,7 @@ import sympy
 from . import __version__
 from .numbers import full_text
 from .solution import Solution
+from .texttable import text_table
 
 
 def check_table(solution: Solution) -> str:
@@ -23,9 +24,7 @@ def check_table(solution: Solution) -> str:
         method = proof.method if proof.digits is None else f"{proof.method} ({proof.digits} digits)"
         rows.append((name, sympy.sstr(q.definition, order="none"), solution.display(name), method,
                      "proven" if proof.proven else "MISMATCH"))
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
-    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines = text_table(rows)
     proven = sum(1 for pr in solution.derivation.proofs.values() if pr.proven)
     lines.append("")
     lines.append(f"{proven} of {len(network.parameters)} gradients proven equal to the chain rule "

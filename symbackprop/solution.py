@@ -103,10 +103,11 @@ class Solution:
         return r"$\begin{aligned}" + r" \\ ".join(rows) + r"\end{aligned}$"
 
 
-def solve(spec: Spec | str | Path | None = None) -> Solution:
-    """Derive, prove and evaluate one exercise (the lecture network when ``spec`` is None)."""
+def solve(spec: Spec | str | Path | None = None, prove: bool = True) -> Solution:
+    """Derive, prove and evaluate one exercise (the lecture network when ``spec`` is None); marking
+    passes ``prove=False``: it needs the definitions, not ``check``'s proofs."""
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
-    derivation = derive(spec)
+    derivation = derive(spec, prove=prove)
     evaluation = evaluate_readable(derivation, spec.source)
     return Solution(spec, derivation, evaluation)

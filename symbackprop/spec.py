@@ -20,6 +20,7 @@ import sympy
 
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .errors import SpecError
+from .examtable import ExamSettings, settings_from_table
 from .hints import clip, did_you_mean, quoted, show
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
@@ -81,6 +82,8 @@ class Spec:
     notation: Notation = field(default_factory=Notation)
     #: where it came from ("built-in lecture network" or a path), for messages
     source: str = ""
+    #: the ``[exam]`` table, validated with the rest
+    exam: ExamSettings = field(default_factory=ExamSettings)
 
     @property
     def layer_sizes(self) -> list[int]:
@@ -267,7 +270,7 @@ class _Reader:
             raise self.fail("learning_rate", "must be positive")
         loss = self.text(d.get("loss", "half_sse"), "loss", LOSS_NAMES)
         reduction = self.text(d.get("reduction", "sum"), "reduction", ("sum", "mean"))
-        self.table(d, "exam", "exam")  # exam settings: validated by exam.py
+        exam_table = self.table(d, "exam", "exam")
         notation = self.notation(self.table(d, "notation", "notation"))
         network = self.table(d, "network", "network")
         n_inputs, layers, shared_bias, frozen_raw = self.network(network, loss)
@@ -288,6 +291,7 @@ class _Reader:
             parameters=parameters, learning_rate=learning_rate, frozen=frozen,
             shared_bias=shared_bias, reduction=reduction, decimals=decimals, steps=steps,
             title=title, author=author, notation=notation, source=self.source,
+            exam=settings_from_table(exam_table, self.source),
         )
 
     def notation(self, table: dict[str, Any]) -> Notation:

@@ -1,4 +1,4 @@
-"""Tests for symbackprop.answers: the text as written survives, every file-level problem is one clear error."""
+"""Tests for symbackprop.marking.answers: the text as written survives, every file-level problem is one clear error."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.answers import Answer, classify, load_answers, loads_csv, loads_toml
 from symbackprop.errors import AnswerError
+from symbackprop.marking.answers import Answer, classify, load_answers, loads_csv, loads_toml
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -13,24 +13,19 @@ from pathlib import Path
 import pytest
 import sympy
 
-from symbackprop.answers import loads_toml
 from symbackprop.cli import main
-from symbackprop.exam import (
-    Drawer,
-    ExamError,
-    Grid,
-    build_exam,
-    exam_settings,
-    loads_roster,
-    parse_grid,
-    pdf_jobs,
-    settings_from_table,
-    write_exam,
-)
+from symbackprop.errors import ExamError
+from symbackprop.exam.build import build_exam
+from symbackprop.exam.drawing import Drawer
+from symbackprop.exam.pdfjobs import pdf_jobs
+from symbackprop.exam.roster import loads_roster
+from symbackprop.exam.write import write_exam
+from symbackprop.examtable import ExamSettings, Grid, parse_grid, settings_from_table
+from symbackprop.marking.answers import loads_toml
+from symbackprop.marking.verify import mark
 from symbackprop.pdf import latex_env, tex_available
 from symbackprop.solution import solve
 from symbackprop.spec import load_spec, loads_spec
-from symbackprop.verify import mark
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAM_SPEC = ROOT / "examples" / "exam_lecture.toml"
@@ -108,8 +103,18 @@ def test_spec_loader_accepts_the_exam_table_and_rejects_a_non_table():
         loads_spec("exam = 3\n" + EXAM_SPEC.read_text(encoding="utf-8").split("[exam]")[0])
 
 
+def test_a_bad_exam_table_fails_when_the_spec_loads(tmp_path):
+    text = EXAM_SPEC.read_text(encoding="utf-8").replace("[exam]", "[exam]\ncolour = \"red\"")
+    with pytest.raises(ExamError, match=r"^s\.toml: exam\.colour: unknown field") as err:
+        loads_spec(text, source="s.toml")
+    assert "\n" not in str(err.value)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text, encoding="utf-8")
+    assert main(["check", str(bad)]) == 2  # every command, not only exam, refuses it at load
+
+
 def test_the_example_spec_settings():
-    settings = exam_settings(EXAM_SPEC)
+    settings = load_spec(EXAM_SPEC).exam
     assert settings.groups["biases"] == Grid(sympy.Rational(-1, 2), sympy.Rational(1, 2), sympy.Rational(1, 20))
     assert settings.groups["targets"] is None
     assert settings.overrides["w5"] == Grid(sympy.Rational(1, 10), sympy.Rational(9, 10), sympy.Rational(1, 20))
@@ -120,7 +125,7 @@ def test_the_example_spec_settings():
 
 @pytest.fixture(scope="module")
 def drawer():
-    return Drawer(solve(), exam_settings(None))
+    return Drawer(solve(), ExamSettings())
 
 
 def _leaves(drawer, **changes):
@@ -139,14 +144,14 @@ def test_the_lecture_is_rejected_for_its_exact_tie(drawer):
 def test_the_lecture_fails_the_early_rounding_check(drawer):
     # dE/dw2 = 0.000453... displays 0.000, but the lecture's own rounded path gives
     # dE/dz_h1 = 0.005 times x2 = 0.10 = 0.0005 -> 0.001: a careful student would be marked wrong
-    loose = Drawer(solve(), dataclasses.replace(exam_settings(None), tie_margin=sympy.Rational(0)))
+    loose = Drawer(solve(), dataclasses.replace(ExamSettings(), tie_margin=sympy.Rational(0)))
     assert solve().display("dE/dw2") == "0.000"
     assert _half_up(Fraction("0.005") * Fraction("0.10"), 3) == "0.001"
     assert loose.judge(dict(loose.leaves)) == "early rounding"
 
 
 def _lenient(**flags):
-    base = dataclasses.replace(exam_settings(None), tie_margin=sympy.Rational(0), early_rounding=False,
+    base = dataclasses.replace(ExamSettings(), tie_margin=sympy.Rational(0), early_rounding=False,
                                allow_saturation=True, allow_loss_increase=True)
     return Drawer(solve(), dataclasses.replace(base, **flags))
 
@@ -202,7 +207,7 @@ def test_loss_unchanged_is_counted_as_its_own_reason(tmp_path):
 # -- the drawn set ----------------------------------------------------------------------------------
 
 def test_variants_are_on_the_grid_distinct_and_fair(exam):
-    settings = exam_settings(EXAM_SPEC)
+    settings = load_spec(EXAM_SPEC).exam
     seen = set()
     for v in exam.variants:
         spec = v.solution.spec
@@ -222,7 +227,7 @@ def test_variants_are_on_the_grid_distinct_and_fair(exam):
 
 
 def _asked(v):
-    from symbackprop.exam import asked_values
+    from symbackprop.exam.variants import asked_values
 
     return asked_values(v, ("forward", "loss", "deltas", "gradients", "update"))
 

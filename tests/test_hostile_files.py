@@ -20,7 +20,7 @@ import pytest
 
 from symbackprop import files
 from symbackprop.cli import main
-from symbackprop.examdir import MARKER, locked_target
+from symbackprop.exam.folder import MARKER, locked_target
 from symbackprop.files import MAX_INPUT_BYTES, read_capped
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,12 +17,13 @@ from pathlib import Path
 import pytest
 
 from symbackprop import cli
-from symbackprop.answers import Answer, Answers
 from symbackprop.errors import SpecError, UsageError
 from symbackprop.generate import new_spec, parse_layers
 from symbackprop.hints import clip, did_you_mean, quoted
+from symbackprop.marking.answers import Answer, Answers
+from symbackprop.marking.verify import mark
+from symbackprop.solution import solve
 from symbackprop.spec import MAX_MAGNITUDE, MAX_SIGNIFICANT, lecture_text, loads_spec, range_problem
-from symbackprop.verify import mark, solve_for_marking
 
 ROOT = Path(__file__).resolve().parent.parent
 GIGABYTE = 1 << 30
@@ -133,8 +134,8 @@ def test_toml_the_parser_cannot_take_is_one_line(text, message):
     ("[sheet]\nstudent = " + "9" * 5000 + "\n", "not valid TOML: an integer with thousands of digits"),
 ])
 def test_answers_toml_the_parser_cannot_take_is_one_line(text, message):
-    from symbackprop.answers import loads_toml
     from symbackprop.errors import AnswerError
+    from symbackprop.marking.answers import loads_toml
 
     with pytest.raises(AnswerError, match=message):
         loads_toml(text, "a.toml")
@@ -209,14 +210,14 @@ def test_computed_values_that_grow_too_large_are_refused(tmp_path):
     text = lecture_text().replace('"sigmoid"', '"identity"')
     text = re.sub(r"(?m)^(w\d) = .*$", r"\1 = 1000000", re.sub(r"(?m)^(x\d) = .*$", r"\1 = -1000000", text))
     with pytest.raises(SpecError) as caught:
-        solve_for_marking(loads_spec(text, source="s.toml"))
+        solve(loads_spec(text, source="s.toml"), prove=False)
     assert str(caught.value).startswith("s.toml: z_h1 = -2.00e+12: the values grow too large to print")
     (tmp_path / "s.toml").write_text(text)
     err = one_line_error(command("export", str(tmp_path / "s.toml")))
     assert "z_h1 = -2.00e+12" in err
     # new's deep relu networks pass, though their loss explodes after the step (E' = 1.4e15 here)
     spec = loads_spec(new_spec(parse_layers("2,14,14,14,14,14,14,14,14,14,1"), "relu", "half_sse", 5))
-    assert solve_for_marking(spec).evaluation.values["E'"] > 10**15
+    assert solve(spec, prove=False).evaluation.values["E'"] > 10**15
 
 
 # -- cross_entropy targets (item 18) --------------------------------------------------------------
@@ -240,7 +241,7 @@ def test_cross_entropy_names_the_target_outside_0_1():
 
 def test_a_file_of_high_degree_formulas_is_marked_quickly(tmp_path):
     # 51 quantities given (w1+x1+b1)^10 + (w2+x2+b2)^10 took 187 s in sympy.factor
-    names = list(solve_for_marking(None).network.quantities)[:51]
+    names = list(solve(None, prove=False).network.quantities)[:51]
     formula = "(w1+x1+b1)^10 + (w2+x2+b2)^10"
     (tmp_path / "a.toml").write_text("[formulas]\n" + "".join(f'"{n}" = "{formula}"\n' for n in names))
     done = command("verify", str(tmp_path / "a.toml"), "--format", "json", timeout=60)
@@ -268,7 +269,7 @@ def test_a_wrong_formula_on_a_large_network_is_marked_quickly(tmp_path):
 
 
 def test_a_right_formula_too_large_to_expand_is_right_with_a_note():
-    solution = solve_for_marking(None)
+    solution = solve(None, prove=False)
     s = "x1+x2+w1+w2+w3+b1"
     doubled = "+".join(f"2*{v}" for v in s.split("+"))
     formula = f"w1*x1 + w2*x2 + b1 + ({s})^12 - ({doubled})^12/4096"  # z_h1 + 0, 6,188 terms expanded
@@ -278,7 +279,7 @@ def test_a_right_formula_too_large_to_expand_is_right_with_a_note():
 
 
 def test_the_time_budget_stops_long_symbolic_work():
-    from symbackprop.budget import Allowance, OverBudget, time_budget
+    from symbackprop.marking.budget import Allowance, OverBudget, time_budget
 
     with pytest.raises(OverBudget), time_budget(0.05):
         while True:
@@ -293,12 +294,12 @@ def test_the_time_budget_stops_long_symbolic_work():
 
 
 def test_out_of_time_is_stated(monkeypatch):
-    from symbackprop import verify
+    from symbackprop.marking import verify
 
     monkeypatch.setattr(verify, "REPORT_SECONDS", 0.0)
     answers = Answers((Answer("h1", "1/(1 + exp(-z_h1))", "formula"), Answer("dE/dw5", "dE/dz_o", "formula"),
                        Answer("dE/dyhat", "yhat - 0.5", "formula")))
-    why = [r.why for r in mark(solve_for_marking(None), answers).rows]
+    why = [r.why for r in mark(solve(None, prove=False), answers).rows]
     assert why == ["checked numerically at 3 random points (symbolic comparison out of time)",
                    "right value for this exercise, but not the general formula",  # network order
                    "symbolic comparison out of time"]
@@ -321,7 +322,7 @@ def test_thousands_of_unknown_names_are_marked_quickly(tmp_path):
 
 
 def test_did_you_mean():
-    names = list(solve_for_marking(None).network.quantities)
+    names = list(solve(None, prove=False).network.quantities)
     assert did_you_mean("dE/dw55", names) == " (did you mean 'dE/dw5'?)"
     assert did_you_mean("DE/DW5", names) == " (did you mean 'dE/dw5'?)"
     assert did_you_mean("yhatt", names) == " (did you mean 'yhat'?)"
@@ -346,7 +347,7 @@ def test_snippet_does_not_echo_a_huge_name(capsys):
 
 
 def test_verify_reasons_name_the_real_problem():
-    solution = solve_for_marking(None)
+    solution = solve(None, prove=False)
     answers = Answers((
         Answer("z_h1", "0.378\\input{/etc/passwd}", "value"),
         Answer("h1", "1/2", "value"),

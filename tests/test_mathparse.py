@@ -1,4 +1,4 @@
-"""Tests for symbackprop.mathparse: the safe parser of what students type."""
+"""Tests for symbackprop.marking.mathparse: the safe parser of what students type."""
 
 from __future__ import annotations
 
@@ -17,9 +17,9 @@ from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 from sympy import Integer, Rational, Symbol
 
-from symbackprop import mathparse
 from symbackprop.errors import AnswerError, SymbackpropError
-from symbackprop.mathparse import ParsedNumber, parse_formula, parse_number
+from symbackprop.marking import mathparse
+from symbackprop.marking.mathparse import ParsedNumber, parse_formula, parse_number
 
 
 class sigma(sympy.Function):  # noqa: N801  (a stand-in for the activation: one argument)

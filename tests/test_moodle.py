@@ -8,8 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from symbackprop.exam import asked_values, build_exam
-from symbackprop.moodle import tolerance
+from symbackprop.exam.build import build_exam
+from symbackprop.exam.lms import tolerance
+from symbackprop.exam.variants import asked_values
 
 #: Moodle's embedded-answer syntax for a NUMERICAL subquestion: {weight:NUMERICAL:=answer:tolerance}
 CLOZE_NUMERICAL = re.compile(r"\{(\d*):(?:NUMERICAL|NM):=(-?\d+(?:\.\d+)?):(\d+(?:\.\d+)?)\}")

@@ -9,8 +9,9 @@ from decimal import Decimal
 
 import pytest
 
-from symbackprop.exam import asked_values, build_exam
-from symbackprop.qti import CP_NS, QTI_NS, ZIP_DATE
+from symbackprop.exam.build import build_exam
+from symbackprop.exam.qti import CP_NS, QTI_NS, ZIP_DATE
+from symbackprop.exam.variants import asked_values
 
 ALL = ("forward", "loss", "deltas", "gradients", "update")
 CP = {"cp": CP_NS}

@@ -12,10 +12,13 @@ from pathlib import Path
 import pytest
 from conftest import need
 
-from symbackprop import exam as exam_module
-from symbackprop.answers import loads_toml
-from symbackprop.exam import Student, build_exam
+from symbackprop.exam import build as exam_module
+from symbackprop.exam.build import build_exam
+from symbackprop.exam.variants import Student
 from symbackprop.handout import render_worksheet
+from symbackprop.marking.answers import loads_toml
+from symbackprop.marking.reports import report_tex
+from symbackprop.marking.verify import mark
 from symbackprop.pdf import _engine, compile_pdf
 from symbackprop.pdfsplit import split_pdf
 from symbackprop.render import Tex, render_tex, tex_escape
@@ -23,7 +26,6 @@ from symbackprop.scripts import FONTS, SCRIPTS, is_script_char, rtl_runs, script
 from symbackprop.slides import render_slides
 from symbackprop.solution import solve
 from symbackprop.spec import load_spec
-from symbackprop.verify import mark, report_tex
 
 NAMES = {
     "arabic": "مريم الحسن",

@@ -11,9 +11,12 @@ import zipfile
 
 import pytest
 
-from symbackprop import exam as exam_module
 from symbackprop.cli import main
-from symbackprop.exam import ExamError, Student, build_exam, loads_roster
+from symbackprop.errors import ExamError
+from symbackprop.exam import build as exam_module
+from symbackprop.exam.build import build_exam
+from symbackprop.exam.roster import loads_roster
+from symbackprop.exam.variants import Student
 from symbackprop.spec import lecture_text, load_spec, loads_spec
 from symbackprop.usertext import csv_cell, csv_text, text_problem, xml_clean
 

@@ -1,4 +1,4 @@
-"""Tests for symbackprop.verify: marking against the lecture's printed values and hand arithmetic.
+"""Tests for symbackprop.marking.verify: marking against the lecture's printed values and hand arithmetic.
 
 References are independent of the code under test: the numbers the reference lecture prints,
 and arithmetic done by hand (written out next to each case) or with Python's decimal module.
@@ -18,19 +18,11 @@ import pytest
 import sympy
 
 from symbackprop import cli
-from symbackprop.answers import Answer, Answers, load_answers
+from symbackprop.marking.answers import Answer, Answers, load_answers
+from symbackprop.marking.reports import report_data, report_json, report_tex, report_text
+from symbackprop.marking.verify import Report, _Marker, _text, mark
 from symbackprop.pdf import tex_available
-from symbackprop.verify import (
-    Report,
-    _Marker,
-    _text,
-    mark,
-    report_data,
-    report_json,
-    report_tex,
-    report_text,
-    solve_for_marking,
-)
+from symbackprop.solution import solve
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "lecture_printed_answers.toml"
@@ -38,7 +30,7 @@ EXAMPLE = ROOT / "examples" / "lecture_printed_answers.toml"
 
 @pytest.fixture(scope="module")
 def lecture():
-    return solve_for_marking(None)
+    return solve(None, prove=False)
 
 
 def marked(solution, *entries: tuple[str, str, str]) -> Report:
@@ -288,7 +280,7 @@ def test_all_right_exits_0(lecture):
 
 @pytest.mark.parametrize("spec", sorted(p.name for p in (ROOT / "examples").glob("*.toml") if "answers" not in p.name))
 def test_self_consistency_on_every_example(spec):
-    solution = solve_for_marking(ROOT / "examples" / spec)
+    solution = solve(ROOT / "examples" / spec, prove=False)
     entries = []
     for q in solution.network.quantities.values():
         entries.append(Answer(q.name, solution.display(q.name), "value"))
@@ -304,7 +296,7 @@ def test_indexed_names(tmp_path):
     path = tmp_path / "net.toml"
     path.write_text(new_spec(parse_layers("3,4,2"), activation="tanh", loss="half_sse", seed=4, output=None,
                              scheme="indexed"), encoding="utf-8")
-    solution = solve_for_marking(path)
+    solution = solve(path, prove=False)
     value = solution.display("dE/dw(1)[2,3]")
     report = marked(solution, ("dE/dw(1)[2,3]", value, "value"), ("dE/dw(1)[2,3]", "dE/dz(1)[2]*x[3]", "formula"),
                     ("a(1)[2]", "tanh(z(1)[2])", "formula"), ("dE/dz(1)[2]", "dE/da(1)[2]*a(1)[2]", "formula"))
@@ -444,12 +436,12 @@ def test_command_in_a_fresh_process(tmp_path):
 
 
 def test_no_float_on_the_marking_path():
-    source = (ROOT / "symbackprop" / "verify.py").read_text(encoding="utf-8")
+    source = (ROOT / "symbackprop" / "marking" / "verify.py").read_text(encoding="utf-8")
     assert "float(" not in source and "evalf" not in source
     assert sympy.Rational("0.3775") == sympy.Rational(151, 400)  # the kind of exactness relied upon
 
 
 def test_readme_shows_the_real_report():
-    report = mark(solve_for_marking(None), load_answers(EXAMPLE))
+    report = mark(solve(None, prove=False), load_answers(EXAMPLE))
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert report_text(report).rstrip() in readme

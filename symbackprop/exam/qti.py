@@ -21,15 +21,13 @@ import io
 import zipfile
 from collections.abc import Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape, quoteattr
 
-from .moodle import problem_html, tolerance
-from .usertext import xml_clean
-from .walkthrough import quantity_line
-
-if TYPE_CHECKING:
-    from .exam import Variant
+from ..examtable import ASK_TITLES
+from ..usertext import xml_clean
+from ..walkthrough import quantity_line
+from .lms import problem_html, tolerance
+from .variants import Variant, asked_values
 
 __all__ = ["qti_zip", "quiz_id", "ZIP_DATE"]
 
@@ -62,8 +60,6 @@ def _bounds(display: str, decimals: int) -> tuple[str, str]:
 
 
 def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
-    from .exam import ASK_TITLES, asked_values
-
     s = variant.solution
     d = s.spec.decimals
     ident = quiz_id(variant)
@@ -171,8 +167,6 @@ def _entry(zf: zipfile.ZipFile, name: str, data: str) -> None:
 
 def qti_zip(variants: Sequence[Variant], ask: Sequence[str], title: str = "") -> bytes:
     """The zip's bytes (the same for the same variants)."""
-    from .exam import asked_values
-
     buffer = io.BytesIO()
     seed = variants[0].seed if variants else 0
     with zipfile.ZipFile(buffer, "w") as zf:

@@ -28,8 +28,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import OutputError
-from .files import read_capped, write_new
+from ..errors import OutputError
+from ..files import read_capped, write_new
 
 __all__ = ["MARKER", "TMP_PREFIX", "Target", "check_target", "commit", "locked_target", "staging"]
 
@@ -84,7 +84,7 @@ def read_marker(folder: Path) -> list[str] | None:
 
 def marker_bytes(files: list[str]) -> bytes:
     """The marker of a set of ``files`` (relative paths): the same set gives the same bytes."""
-    from . import __version__
+    from .. import __version__
 
     data = {"generator": "symbackprop", "version": __version__, "format": MARKER_FORMAT,
             "note": "written by symbackprop exam; a rerun moves the files listed here to previous-N/ "

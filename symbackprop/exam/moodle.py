@@ -13,56 +13,22 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
-from decimal import Decimal
-from typing import TYPE_CHECKING
 
-from .render import GENERATED_BY
-from .usertext import xml_clean
-from .walkthrough import exact_text, quantity_line
+from ..examtable import ASK_TITLES
+from ..render import GENERATED_BY
+from ..usertext import xml_clean
+from ..walkthrough import quantity_line
+from .lms import math_html, problem_html, tolerance
+from .variants import Variant, asked_values
 
-if TYPE_CHECKING:
-    from .exam import Variant
-    from .solution import Solution
-
-__all__ = ["moodle_xml", "tolerance", "question_html", "feedback_html"]
-
-
-def tolerance(decimals: int) -> str:
-    """Half a unit in the last displayed decimal: ``0.0005`` at 3 decimals."""
-    return f"{Decimal(5).scaleb(-decimals - 1):f}"
+__all__ = ["feedback_html", "moodle_xml", "question_html"]
 
 
 def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def _math(latex: str) -> str:
-    """Inline math for HTML (the text is escaped: ``<`` in LaTeX would break the HTML)."""
-    return r"\(" + html.escape(latex, quote=False) + r"\)"
-
-
-def problem_html(solution: Solution) -> str:
-    """The network, its equations and its values (no computed value)."""
-    spec, net = solution.spec, solution.network
-    layers = ", ".join(f"{layer.size} {layer.activation_name}" for layer in net.layers)
-    loss = _math(f"{net[net.loss_name].latex} = {solution.formula(net.loss_name)}")
-    plural = "s" if net.n_examples > 1 else ""
-    parts = [f"<p>A feed-forward network with {spec.n_inputs} inputs and layers of {html.escape(layers)} units "
-             f"(the last is the output), trained on {net.n_examples} example{plural} with the loss {loss}.</p>"]
-    equations = [_math(f"{q.latex} = {solution.formula(q.name)}") for q in net.of_kind("pre", "act")]
-    parts.append("<p>Equations: " + ", ".join(equations) + ".</p>")
-    given = [_math(f"{q.latex} = {exact_text(solution.value(q.name))}")
-             for q in net.of_kind("input", "target", "weight", "bias", "learning_rate")]
-    parts.append("<p>Values: " + ", ".join(given) + ".</p>")
-    if spec.frozen:
-        parts.append("<p>Frozen (not updated): " + ", ".join(_math(net[p].latex) for p in sorted(spec.frozen))
-                     + ".</p>")
-    return "\n".join(parts)
-
-
 def question_html(variant: Variant, ask: Sequence[str]) -> str:
-    from .exam import ASK_TITLES, asked_values
-
     s = variant.solution
     d = s.spec.decimals
     tol = tolerance(d)
@@ -79,7 +45,7 @@ def question_html(variant: Variant, ask: Sequence[str]) -> str:
                 rows = []
             group = item.group
             parts.append(f"<p><strong>{html.escape(ASK_TITLES[group])}</strong></p>")
-        rows.append(f"<li>{_math(item.latex)} = {{1:NUMERICAL:={item.display}:{tol}}}</li>")
+        rows.append(f"<li>{math_html(item.latex)} = {{1:NUMERICAL:={item.display}:{tol}}}</li>")
     if rows:
         parts.append("<ul>" + "".join(rows) + "</ul>")
     return "\n".join(parts)
@@ -87,8 +53,6 @@ def question_html(variant: Variant, ask: Sequence[str]) -> str:
 
 def feedback_html(variant: Variant, ask: Sequence[str]) -> str:
     """The worked solution: each asked quantity as formula = numbers = result."""
-    from .exam import ASK_TITLES, asked_values
-
     s = variant.solution
     parts = [f"<p>Worked solution (variant {variant.label}; values rounded half-up to {s.spec.decimals} "
              "decimals):</p>"]
@@ -100,7 +64,7 @@ def feedback_html(variant: Variant, ask: Sequence[str]) -> str:
         formula = s.formula(item.name)
         rhs = quantity_line(s, item.name).rhs()
         text = f"{item.latex} = {formula} = {rhs}" if formula else f"{item.latex} = {rhs}"
-        parts.append(f"<p>{_math(text)}</p>")
+        parts.append(f"<p>{math_html(text)}</p>")
     return "\n".join(parts)
 
 

@@ -16,7 +16,7 @@ Values (in the network's topological order, so earlier verdicts are known):
    factor, a missing local input, sigma'(a) instead of a(1 - a)) is recomputed
    exactly and compared after rounding to the student's decimals.
 
-Formulas are parsed by :mod:`mathparse` (an AST whitelist, never ``eval``) and
+Formulas are parsed by :mod:`.mathparse` (an AST whitelist, never ``eval``) and
 compared with the quantity's chain-rule definition: first numerically at the
 exercise's values and at random points (a cheap, certain way to see a
 difference), then symbolically (both sides inlined into leaves and expanded).
@@ -41,14 +41,14 @@ from typing import Any
 import sympy
 from sympy import Expr, Symbol
 
-from . import activations
+from .. import activations
+from ..hints import clip, did_you_mean, quoted
+from ..network import Network, Quantity
+from ..numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
+from ..numeric import Compiler, Program, Step, compile_network, leaf_values
+from ..solution import Solution
 from .answers import Answer, Answers
 from .budget import Allowance, OverBudget
-from .hints import clip, did_you_mean, quoted
-from .network import Network, Quantity
-from .numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
-from .numeric import Compiler, Program, Step, compile_network, leaf_values
-from .solution import Solution
 
 _EXPO = getattr(activations, "expo", None)
 
@@ -270,7 +270,7 @@ class _Marker:
         shown = clip(name)
         self.hints_left -= 1
         hint = did_you_mean(name, self.index) if self.hints_left >= 0 else ""
-        return Row(shown, answer.form, _clip(answer.text), "", "invalid", f"unknown quantity {quoted(name)}{hint}")
+        return Row(shown, answer.form, cell_text(answer.text), "", "invalid", f"unknown quantity {quoted(name)}{hint}")
 
     # -- values -------------------------------------------------------------------
     def _mark_values(self, answers: dict[str, Answer]) -> list[Row]:
@@ -303,7 +303,7 @@ class _Marker:
                     row = self._mark_value(given[name], step, own_exact[i], own_rounded[i], upstream, names)
                     rows.append(row)
                     self.verdicts[name] = row.verdict
-                    self.given_texts[name] = _clip(given[name].answer.text, 30)
+                    self.given_texts[name] = cell_text(given[name].answer.text, 30)
                     own_exact[i] = own_rounded[i] = _decimal(given[name].value)
                     if row.verdict in ("wrong", "carried_forward"):
                         tainted.add(i)
@@ -543,21 +543,21 @@ class _Marker:
 
     # -- formulas -----------------------------------------------------------------
     def _mark_formula(self, answer: Answer) -> Row:
-        from .errors import SymbackpropError
+        from ..errors import SymbackpropError
         from .mathparse import parse_formula
 
         q = self.network[answer.name]
         expected_expr = q.definition if q.definition is not None else self._leaf_constant(q)
         expected = _text(expected_expr)
         expected_latex = self.solution.printer.doprint(expected_expr)
-        row = Row(q.name, "formula", _clip(answer.text), expected, "wrong", latex=q.latex,
+        row = Row(q.name, "formula", cell_text(answer.text), expected, "wrong", latex=q.latex,
                   expected_latex=expected_latex)
 
         def verdict(v: str, why: str = "") -> Row:
             return Row(row.name, row.form, row.given, row.expected, v, why, row.latex, row.expected_latex)
 
         try:
-            from .activations import FORMULA_FUNCTIONS
+            from ..activations import FORMULA_FUNCTIONS
 
             student = parse_formula(answer.text, self.symbols, FORMULA_FUNCTIONS)
         except (SymbackpropError, ValueError, RecursionError) as err:
@@ -830,13 +830,13 @@ class _Marker:
 
 
 def _parse_value(answer: Answer) -> _Given | Row:
-    from .errors import SymbackpropError
+    from ..errors import SymbackpropError
     from .mathparse import parse_number
 
     try:
         parsed = parse_number(answer.text)
     except (SymbackpropError, ValueError) as err:
-        return Row(answer.name, "value", _clip(answer.text), "", "invalid", _one_line(str(err)))
+        return Row(answer.name, "value", cell_text(answer.text), "", "invalid", _one_line(str(err)))
     value = Fraction(int(parsed.value.p), int(parsed.value.q))
     return _Given(answer, value, _decimals_written(value, parsed.decimals, parsed.significant))
 
@@ -983,120 +983,14 @@ def _flatten(expr: Expr) -> Expr:
     return expr.func(*args, evaluate=False) if isinstance(expr, sympy.Add) else expr
 
 
-def _clip(text: str, limit: int = 80) -> str:
+def cell_text(text: str, limit: int = 80) -> str:
+    """``text`` on one line, at most ``limit`` characters: a cell of the report."""
     text = " ".join(text.split()) if len(text) < 10_000 else text[:200]
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _one_line(text: str, limit: int = 160) -> str:
-    return _clip(text, limit)
+    return cell_text(text, limit)
 
 
-# -- the report in three formats ---------------------------------------------------
-
-def report_text(report: Report) -> str:
-    """A table for the terminal: name, given, expected, verdict, why; then the totals."""
-    header = ("name", "given", "expected", "verdict", "why")
-    cells = [(r.name, _clip(r.given, 36), _clip(r.expected, 36), r.label, r.why) for r in report.rows]
-    widths = [max(len(c[i]) for c in [header, *cells]) for i in range(4)]
-    lines = []
-    for c in [header, *cells]:
-        lines.append("  ".join(text.ljust(w) for text, w in zip(c[:4], widths, strict=True)) + "  " + c[4])
-    lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 3)
-    title = f"{report.title}: " if report.title else ""
-    who = f" ({report.student})" if report.student else ""
-    lines.append("")
-    lines.append(f"{title}{report.totals_text()}{who}")
-    return "\n".join(line.rstrip() for line in lines) + "\n"
-
-
-def report_data(report: Report) -> dict[str, Any]:
-    return {
-        "title": report.title,
-        "student": report.student,
-        "source": report.source,
-        "decimals": report.decimals,
-        "right": report.n_right,
-        "total": len(report.rows),
-        "totals": report.counts,
-        "exit_code": report.exit_code,
-        "rows": [{"name": r.name, "form": r.form, "given": r.given, "expected": r.expected,
-                  "verdict": r.verdict, "label": r.label, "why": r.why} for r in report.rows],
-    }
-
-
-def report_json(report: Report) -> str:
-    import json
-
-    return json.dumps(report_data(report), indent=2, ensure_ascii=False) + "\n"
-
-
-def report_tex(report: Report) -> str:
-    """A marked sheet a teacher can return (LaTeX); every piece of user text is escaped by the template."""
-    from .render import Tex, header_comment, render_tex
-
-    rows = []
-    for r in report.rows:
-        symbol = Tex(f"${r.latex}$") if r.latex else r.name
-        if r.form == "formula" and r.expected_latex:
-            expected: str = Tex(f"${r.expected_latex}$")
-        else:
-            expected = r.expected
-        rows.append({"symbol": symbol, "given": r.given, "expected": expected, "verdict": r.verdict,
-                     "label": r.label, "why": r.why})
-    counts = [(VERDICTS[v], n) for v, n in report.counts.items() if n]
-    return render_tex("verify_report.tex.j2", header=Tex(header_comment()), title=report.title or "answers",
-                      student=report.student, source=report.source, decimals=report.decimals,
-                      right=report.n_right, total=len(report.rows), counts=counts, rows=rows)
-
-
-# -- the command ---------------------------------------------------------------------
-
-def solve_for_marking(spec: Any = None) -> Solution:
-    """Derive and evaluate without the gradient proofs (``check``'s job): marking needs the definitions."""
-    from .derive import derive
-    from .readable import evaluate_readable
-    from .spec import Spec, load_spec
-
-    if not isinstance(spec, Spec):
-        spec = load_spec(spec)
-    derivation = derive(spec, prove=False)
-    evaluation = evaluate_readable(derivation, spec.source)
-    return Solution(spec, derivation, evaluation)
-
-
-def run_verify(spec: Any, answers_path: str, fmt: str | None = None, output: str | None = None) -> int:
-    """``symbackprop verify``: print or write the report; the exit code says how it went."""
-    import sys
-    from pathlib import Path
-
-    from .answers import load_answers
-    from .errors import UsageError
-    from .files import write_atomic
-
-    out = Path(output) if output else None
-    suffix = out.suffix.lower() if out else ""
-    if fmt is None:
-        fmt = {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
-    if suffix == ".pdf" and fmt != "tex":
-        raise UsageError(f"-o {output}: a PDF is made from --format tex, not {fmt}")
-    answers = load_answers(answers_path)
-    report = mark(solve_for_marking(spec), answers)
-    text = {"text": report_text, "json": report_json, "tex": report_tex}[fmt](report)
-    if out is None:
-        sys.stdout.write(text)
-    elif suffix == ".pdf":
-        from .pdf import compile_pdf
-
-        compile_pdf(text, out, jobname="verify")
-        print(f"wrote {out}: {report.totals_text()}")
-    else:
-        try:
-            write_atomic(out, text)
-        except OSError as err:
-            raise UsageError(f"-o {output}: cannot write ({err.strerror or err})") from None
-        print(f"wrote {out}: {report.totals_text()}")
-    return report.exit_code
-
-
-__all__ = ["Report", "Row", "VERDICTS", "mark", "report_json", "report_tex", "report_text", "WORK_DIGITS"]
+__all__ = ["Report", "Row", "VERDICTS", "WORK_DIGITS", "cell_text", "mark"]

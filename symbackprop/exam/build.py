@@ -1,0 +1,91 @@
+"""Draw a set of variants and render every file of it in memory (nothing is written)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ExamError
+from ..examtable import MAX_VARIANTS, ExamSettings, parse_ask
+from ..solution import solve
+from ..spec import Spec, load_spec
+from .documents import answers_toml, document, index_csv, key_body, question_body, variant_spec_toml
+from .drawing import draw_variants, reasons_text
+from .moodle import moodle_xml
+from .pdfjobs import PdfJob, pdf_jobs
+from .qti import qti_zip
+from .roster import load_roster
+from .variants import Variant
+
+__all__ = ["ExamSet", "build_exam"]
+
+
+@dataclass
+class ExamSet:
+    """A drawn set: its variants, what was rejected, and every file's bytes."""
+
+    variants: list[Variant]
+    rejected: Counter[str]
+    ask: tuple[str, ...]
+    title: str
+    files: dict[str, bytes]  # relative path -> bytes
+    pdf_jobs: list[PdfJob]  # what --pdf compiles (and cuts into one PDF per variant)
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+    def summary(self) -> str:
+        draws = len(self.variants) + self.n_rejected
+        return (f"{len(self.variants)} variants from {draws} draws; {self.n_rejected} rejected"
+                f"{' (' + reasons_text(self.rejected) + ')' if self.n_rejected else ''}")
+
+
+def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: int = 0,
+               roster: str | Path | None = None, ask: str | Sequence[str] | None = None,
+               moodle: bool = False, qti: bool = False, pdf: bool = False, spec: Spec | None = None,
+               settings: ExamSettings | None = None,
+               progress: Callable[..., None] | None = None) -> ExamSet:
+    """Draw the variants and render every file in memory (nothing is written); ``settings`` default to
+    the spec's ``[exam]`` table, ``progress(done, total, what)`` hears how far it got."""
+    students = load_roster(roster) if roster is not None else None
+    if students is not None and variants is not None and variants != len(students):
+        raise ExamError(f"--variants {variants} but the roster has {len(students)} students; drop --variants")
+    count = len(students) if students is not None else (1 if variants is None else variants)
+    if count < 1:
+        raise ExamError(f"--variants must be at least 1, got {count}")
+    if count > MAX_VARIANTS:
+        raise ExamError(f"--variants: at most {MAX_VARIANTS}, got {count}")
+    if spec is None:
+        spec = load_spec(spec_path)  # read once (a pipe gives it only once), [exam] included
+    if settings is None:
+        settings = spec.exam
+    if ask is not None:
+        settings = dataclasses.replace(settings, ask=parse_ask(ask))
+    show = progress
+    base = solve(spec)
+    drawn, rejected = draw_variants(base, settings, count, seed, students, show)
+    title = spec.title
+    files: dict[str, bytes] = {}
+    questions, keys = [], []
+    for i, v in enumerate(drawn, start=1):
+        q, k = question_body(v, settings.ask, settings.early_rounding), key_body(v, settings.ask)
+        questions.append(q)
+        keys.append(k)
+        files[f"questions/{v.stem}.tex"] = document("exam_questions.tex.j2", [q], title).encode()
+        files[f"keys/{v.stem}.tex"] = document("exam_key.tex.j2", [k], title).encode()
+        files[f"answers/{v.stem}.toml"] = answers_toml(v, settings.ask).encode()
+        files[f"variants/{v.stem}.toml"] = variant_spec_toml(v).encode()
+        if show:
+            show(i, count, "rendering")
+    files["questions.tex"] = document("exam_questions.tex.j2", questions, title).encode()
+    files["keys.tex"] = document("exam_key.tex.j2", keys, title).encode()
+    files["index.csv"] = index_csv(drawn).encode()
+    if moodle:
+        files["moodle.xml"] = moodle_xml(drawn, settings.ask).encode()
+    if qti:
+        files["canvas-qti.zip"] = qti_zip(drawn, settings.ask, title)
+    return ExamSet(drawn, rejected, settings.ask, title, files, pdf_jobs(files, drawn) if pdf else [])

@@ -1,0 +1,134 @@
+"""One variant's files: its question sheet, answer key, answers file, variant spec, and the set's index."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sympy
+
+from ..context import handout_context
+from ..errors import ExamError
+from ..examtable import ASK_GROUPS, ASK_TITLES
+from ..handout import PARTIALS
+from ..numbers import display
+from ..render import Tex, header_comment, render_tex, tex_escape
+from ..tomltext import Table, toml_document
+from ..usertext import csv_text
+from .variants import Asked, Variant, asked_values
+
+__all__ = ["answers_toml", "document", "index_csv", "key_body", "question_body", "variant_spec_toml"]
+
+QUESTION_SECTIONS = ("problem", "diagram")
+
+
+def _common(variant: Variant, title: str) -> dict[str, Any]:
+    student = variant.student
+    return {
+        "label": variant.label,
+        "seed": str(variant.seed),
+        "title": title,
+        "student_name": tex_escape(student.name) if student else Tex(r"\rule{5cm}{0.4pt}"),
+        "student_header": tex_escape(student.name) if student else Tex(r"Name: \rule{4cm}{0.4pt}"),
+        "student_id": student.id if student else "",
+        "decimals": variant.solution.spec.decimals,
+    }
+
+
+def _groups(items: list[Asked]) -> list[dict[str, Any]]:
+    """Asked values by group, packed two per row for the boxes / three per row for the key table."""
+    out = []
+    for group in ASK_GROUPS:
+        members = [a for a in items if a.group == group]
+        if members:
+            out.append({"title": ASK_TITLES[group], "items": members,
+                        "pairs": [members[i:i + 2] for i in range(0, len(members), 2)],
+                        "triples": [members[i:i + 3] for i in range(0, len(members), 3)]})
+    return out
+
+
+def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = True) -> str:
+    """One variant's question sheet (no preamble): the problem, the diagram, the boxes. No computed value."""
+    s = variant.solution
+    ctx = handout_context(s, QUESTION_SECTIONS)
+    items = asked_values(variant, ask)
+    return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"],
+                      groups=_groups(items), early_rounding=early_rounding, **_common(variant, s.spec.title))
+
+
+def key_body(variant: Variant, ask: Sequence[str]) -> str:
+    """One variant's answer key (no preamble): the handout's worked solution, then the table of asked values."""
+    s = variant.solution
+    ctx = handout_context(s)
+    # the worked solution, the answer table, then the handout's appendix (verification)
+    partials = [f"handout/{PARTIALS[name]}.tex.j2" for name in ctx["sections"] if name != "verification"]
+    appendix = [f"handout/{PARTIALS[name]}.tex.j2" for name in ctx["sections"] if name == "verification"]
+    items = asked_values(variant, ask)
+    common = _common(variant, s.spec.title)
+    for shared in ("title", "decimals"):
+        ctx.pop(shared)
+    return render_tex("exam/key_body.tex.j2", partials=partials, appendix=appendix, groups=_groups(items),
+                      **common, **ctx)
+
+
+def document(template: str, bodies: Sequence[str], title: str) -> str:
+    """A whole document (preamble and all) around the bodies of one or more variants."""
+    return render_tex(template, bodies=[Tex(b) for b in bodies], title=title)
+
+
+def answers_toml(variant: Variant, ask: Sequence[str]) -> str:
+    """The key as an answers file ``symbackprop verify`` reads (every asked value, as displayed)."""
+    student = variant.student
+    sheet = {"student": student.name if student else "", "title": variant.solution.spec.title}
+    values = [(item.name, item.display) for item in asked_values(variant, ask)]
+    return toml_document(_comments(variant, "answer key of variant"), {},
+                         [Table("[sheet]", sheet), Table("[values]", values, quote_keys=True)])
+
+
+def variant_spec_toml(variant: Variant) -> str:
+    """The variant as a complete spec file: ``symbackprop verify variants/v001.toml answers/v001.toml``."""
+    spec = variant.solution.spec
+    top = {"title": spec.title, "author": spec.author, "decimals": spec.decimals,
+           "learning_rate": _exact(spec.learning_rate), "loss": spec.loss, "reduction": spec.reduction,
+           "steps": spec.steps}
+    notation = {key: getattr(spec.notation, key) for key in ("scheme", "pre", "act", "loss", "target", "input")}
+    layers = [{"units": layer.units, "activation": layer.activation}
+              | ({"slope": _exact(layer.slope)} if layer.slope is not None else {}) for layer in spec.layers]
+    network = {"inputs": spec.n_inputs, "layers": layers, "bias": "shared" if spec.shared_bias else "per_neuron",
+               "frozen": sorted(spec.frozen)}
+    parameters = {name: _exact(value) for name, value in spec.parameters.items()}
+    namer = spec.namer()
+    examples = [Table("[[examples]]", [(namer.input(k).ascii, _exact(x)) for k, x in enumerate(example.inputs, 1)]
+                      + [(namer.target(j).ascii, _exact(t)) for j, t in enumerate(example.targets, 1)],
+                      quote_keys=True)
+                for example in spec.examples]
+    return toml_document(_comments(variant, "exam variant"), top,
+                         [Table("[notation]", notation), Table("[network]", network),
+                          Table("[parameters]", parameters, quote_keys=True), *examples])
+
+
+def _comments(variant: Variant, what: str) -> list[str]:
+    return [header_comment(comment="#").rstrip("\n"), f"# {what} {variant.label}, seed {variant.seed}"]
+
+
+def _exact(value: sympy.Rational) -> str:
+    """An exact decimal's text (spec values are decimals; other rationals as 40 decimals would lose them)."""
+    places = _decimals_of(value)
+    if places < 0:
+        raise ExamError(f"exam: the value {value} has no finite decimal form")
+    return display(value, places)
+
+
+def _decimals_of(value: sympy.Rational) -> int:
+    q = int(sympy.Rational(value).q)
+    for places in range(0, 40):
+        if (10**places) % q == 0:
+            return places
+    return -1
+
+
+def index_csv(variants: Sequence[Variant]) -> str:
+    """The set's table of contents (names neutralised for spreadsheets: ``=HYPERLINK(...)`` prints as text)."""
+    return csv_text(["variant", "seed", "student_id", "student_name", "questions", "key", "answers"],
+                    ([v.label, v.seed, v.student.id if v.student else "", v.student.name if v.student else "",
+                      f"questions/{v.stem}.tex", f"keys/{v.stem}.tex", f"answers/{v.stem}.toml"] for v in variants))

@@ -1,0 +1,77 @@
+"""A class roster (CSV with a name and an optional id column): one student per variant."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from ..errors import ExamError
+from ..examtable import MAX_VARIANTS
+from ..files import MAX_INPUT_BYTES, read_capped
+from ..usertext import text_problem
+from .variants import Student
+
+__all__ = ["load_roster", "loads_roster"]
+
+MAX_ROSTER_BYTES = MAX_INPUT_BYTES
+_NAME_COLUMNS = ("name", "student", "student name", "full name")
+_ID_COLUMNS = ("id", "student id", "student_id", "sid", "email", "login")
+
+
+def load_roster(path: str | Path) -> list[Student]:
+    """A CSV with a header row naming a ``name`` column and optionally an ``id`` column."""
+    path = Path(path)
+    try:
+        raw = read_capped(path, MAX_ROSTER_BYTES)
+    except OSError as err:
+        raise ExamError(f"--roster {path}: cannot read ({err.strerror or err})") from None
+    return loads_roster(raw, str(path))
+
+
+def loads_roster(raw: bytes, source: str = "<roster>") -> list[Student]:
+    where = f"--roster {source}"
+    if len(raw) > MAX_ROSTER_BYTES:
+        raise ExamError(f"{where}: too large (a roster may have at most {MAX_ROSTER_BYTES:,} bytes)")
+    if b"\x00" in raw:
+        raise ExamError(f"{where}: a binary file, not a CSV roster")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ExamError(f"{where}: not UTF-8 text; save the roster as CSV (UTF-8)") from None
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    except csv.Error as err:
+        raise ExamError(f"{where}: not valid CSV: {err}") from None
+    if not rows:
+        raise ExamError(f"{where}: empty roster")
+    header = [cell.strip().lower() for cell in rows[0]]
+    name_col = next((i for i, h in enumerate(header) if h in _NAME_COLUMNS), None)
+    if name_col is None:
+        raise ExamError(f"{where}: the first row must be a header with a name column (e.g. \"id,name\")")
+    id_col = next((i for i, h in enumerate(header) if h in _ID_COLUMNS), None)
+    students: list[Student] = []
+    first_row: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise ExamError(f"{where}: row {line}: {len(row)} cells, the header has {len(header)}")
+        name = " ".join(row[name_col].split())
+        if not name:
+            raise ExamError(f"{where}: row {line}: empty name")
+        ident = " ".join(row[id_col].split()) if id_col is not None else name
+        if not ident:
+            raise ExamError(f"{where}: row {line}: empty id")
+        for what, text in (("name", name), ("id", ident)):
+            problem = text_problem(text)
+            if problem:
+                raise ExamError(f"{where}: row {line}: the {what} {problem}")
+        if ident in first_row:
+            what = "id" if id_col is not None else "name (add an id column to tell them apart)"
+            raise ExamError(f"{where}: row {line}: duplicate {what} {ident[:60]!r} (first on row {first_row[ident]})")
+        first_row[ident] = line
+        students.append(Student(ident, name))
+    if not students:
+        raise ExamError(f"{where}: no students below the header")
+    if len(students) > MAX_VARIANTS:
+        raise ExamError(f"{where}: {len(students)} students; at most {MAX_VARIANTS}")
+    return students

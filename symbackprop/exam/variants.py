@@ -1,0 +1,74 @@
+"""One drawn variant as a frozen record, and the values it asks: the data every writer reads."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..examtable import ASK_GROUPS
+from ..network import Network
+from ..render import Tex
+from ..solution import Solution
+
+__all__ = ["Asked", "Student", "Variant", "asked_names", "asked_values"]
+
+
+@dataclass(frozen=True)
+class Student:
+    """One row of the roster."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One drawn variant: its exercise solved at the drawn values, for one student (or none)."""
+
+    number: int  # 1-based
+    label: str  # "007"
+    seed: int
+    solution: Solution
+    student: Student | None
+    draws: int  # draws it took (1 = the first was accepted)
+
+    @property
+    def stem(self) -> str:
+        return f"v{self.label}"
+
+
+@dataclass(frozen=True)
+class Asked:
+    """One asked value of a variant, as every sheet, key and export shows it."""
+
+    name: str
+    latex: Tex
+    display: str
+    group: str
+
+
+def asked_values(variant: Variant, ask: Sequence[str]) -> list[Asked]:
+    """The asked values of a variant, group by group in the lecture's order."""
+    s = variant.solution
+    return [Asked(name, Tex(s.latex(name)), s.display(name), group)
+            for group, names in asked_names(s.network, ask) for name in names]
+
+
+def asked_names(network: Network, ask: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """[(group, [quantity names])] in the lecture's order; frozen parameters' updates are not asked."""
+    out = []
+    frozen = network.spec.frozen
+    for group in ask:
+        kinds = ASK_GROUPS[group]
+        names = [q.name for q in network.quantities.values() if q.kind in kinds]
+        if group == "update":
+            names = [n for n in names if n.rstrip("'") not in frozen]
+        if group == "gradients":
+            names = [n for n in names if network.namer.grad_ascii(n) and not _frozen_grad(network, n)]
+        if names:
+            out.append((group, names))
+    return out
+
+
+def _frozen_grad(network: Network, grad_name: str) -> bool:
+    return any(network.namer.grad_ascii(p) == grad_name for p in network.spec.frozen)

@@ -1,0 +1,46 @@
+"""Write a built set into its locked folder, compiling and cutting its PDFs on the way."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from ..errors import OutputError
+from ..files import write_new
+from .build import ExamSet
+from .folder import Target, commit, locked_target, staging
+from .pdfjobs import run_pdf_jobs
+
+__all__ = ["write_exam", "write_locked"]
+
+
+def write_exam(exam: ExamSet, out_dir: str | Path, workers: int = 2) -> Path:
+    """Lock ``out_dir`` and write the set into it (see :func:`write_locked`)."""
+    with locked_target(out_dir) as target:
+        write_locked(exam, target, workers)
+    return target.path
+
+
+def write_locked(exam: ExamSet, target: Target, workers: int = 2) -> Path | None:
+    """Write the set into a locked target folder via a hidden temporary folder inside it (compiling
+    the PDFs there first); return where the earlier set was kept, if it was."""
+    with staging(target) as tmp:
+        try:
+            for rel, data in exam.files.items():
+                path = tmp / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_new(path, data)
+            if exam.pdf_jobs:
+                run_pdf_jobs(exam.pdf_jobs, tmp, workers)
+            _normalise_modes(tmp)
+        except OutputError as err:  # name the file where it was going, not the temporary folder
+            raise OutputError(str(err).replace(str(tmp), str(target.path))) from None
+        except OSError as err:
+            raise OutputError(f"-o {target.path}: cannot write the set ({err.strerror or err})") from None
+        return commit(target, tmp)
+
+
+def _normalise_modes(root: Path) -> None:
+    os.chmod(root, 0o755)
+    for path in root.rglob("*"):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)

@@ -1,0 +1,200 @@
+"""The ``[exam]`` table of a spec (what varies, what is asked), validated with the rest of the spec at load.
+
+The table says what varies (every value is drawn on an integer grid, so it is an exact rational:
+no float anywhere)::
+
+    [exam]
+    weights = "[-1, 1] step 0.05"    # each weight: lo + k*step, k uniform
+    biases  = "[-1, 1] step 0.05"
+    inputs  = "[0, 1] step 0.05"
+    targets = "fixed"                # keep the spec's values
+    ask = ["forward", "loss", "deltas", "gradients", "update"]
+    allow_saturation = false         # reject a unit with f'(z) < saturation_threshold
+    saturation_threshold = 0.02
+    allow_loss_increase = false      # reject a variant whose update does not lower the loss
+    allow_unchanged_loss = false     # reject one whose loss, lowered, displays as before
+    tie_margin = 0.02                # in units of the last displayed decimal (see exam.drawing)
+    max_draws = 2000                 # per variant, before giving up
+
+    [exam.vary]                      # per-name overrides of the group ranges
+    w5 = "[0.1, 0.9] step 0.1"
+    x2 = "fixed"
+
+
+It sits beside :mod:`.spec`, which calls it, below the ``exam`` room that reads it; the fairness
+rules these settings tune are in :mod:`.exam.drawing`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sympy
+
+from .errors import ExamError
+from .numbers import parse_decimal_text
+
+__all__ = ["ASK_GROUPS", "ASK_TITLES", "MAX_VARIANTS", "ExamSettings", "Grid", "parse_ask", "parse_grid",
+           "settings_from_table"]
+
+#: --ask groups -> the kinds of quantity they ask for, in the lecture's order
+ASK_GROUPS: dict[str, tuple[str, ...]] = {
+    "forward": ("pre", "act"),
+    "loss": ("loss", "post_loss"),
+    "deltas": ("d_pre",),
+    "gradients": ("grad",),
+    "update": ("updated",),
+}
+ASK_TITLES = {"forward": "Forward pass", "loss": "Loss (before and after the update)",
+              "deltas": "Deltas (error signals)", "gradients": "Gradients", "update": "Updated parameters"}
+#: group defaults of the variation ranges
+DEFAULT_RANGES = {"weights": "[-1, 1] step 0.05", "biases": "[-1, 1] step 0.05",
+                  "inputs": "[0, 1] step 0.05", "targets": "fixed"}
+MAX_VARIANTS = 10_000
+
+_NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
+_GRID = re.compile(rf"\s*\[\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]\s*step\s+({_NUMBER})\s*")
+
+
+@dataclass(frozen=True)
+class Grid:
+    """``[low, high] step s``: the values low + k*s, k = 0..count-1 (exact rationals)."""
+
+    low: sympy.Rational
+    high: sympy.Rational
+    step: sympy.Rational
+
+    @property
+    def count(self) -> int:
+        return int((self.high - self.low) / self.step) + 1
+
+    def value(self, k: int) -> sympy.Rational:
+        return sympy.Rational(self.low + k * self.step)
+
+
+def parse_grid(text: Any, field: str) -> Grid | None:
+    """``"[-1, 1] step 0.05"`` -> Grid; ``"fixed"`` -> None."""
+    if not isinstance(text, str):
+        raise ExamError(f"{field}: must be a string like \"[-1, 1] step 0.05\" or \"fixed\", got {text!r}")
+    if text.strip() == "fixed":
+        return None
+    match = _GRID.fullmatch(text)
+    if not match:
+        raise ExamError(f"{field}: {text[:40]!r} is not a range (write \"[-1, 1] step 0.05\" or \"fixed\")")
+    low, high, step = (parse_decimal_text(g) for g in match.groups())
+    if step <= 0:
+        raise ExamError(f"{field}: the step must be positive, got {match.group(3)}")
+    if low > high:
+        raise ExamError(f"{field}: the range is empty ({match.group(1)} > {match.group(2)})")
+    if ((high - low) / step).q != 1:
+        raise ExamError(f"{field}: the step {match.group(3)} does not divide [{match.group(1)}, {match.group(2)}]")
+    if (high - low) / step > 10**9:
+        raise ExamError(f"{field}: more than a billion grid values; use a coarser step")
+    return Grid(low, high, step)
+
+
+@dataclass(frozen=True)
+class ExamSettings:
+    """The validated ``[exam]`` table (the defaults when a spec has none)."""
+
+    #: group ranges (weights, biases, inputs, targets) and per-name overrides; None = fixed
+    groups: dict[str, Grid | None] = field(default_factory=lambda: {
+        group: parse_grid(text, group) for group, text in DEFAULT_RANGES.items()})
+    overrides: dict[str, Grid | None] = field(default_factory=dict)
+    ask: tuple[str, ...] = tuple(ASK_GROUPS)
+    allow_saturation: bool = False
+    saturation_threshold: sympy.Rational = sympy.Rational(1, 50)
+    allow_loss_increase: bool = False
+    allow_unchanged_loss: bool = False
+    tie_margin: sympy.Rational = sympy.Rational(1, 50)
+    early_rounding: bool = True
+    max_draws: int = 2000
+
+
+_SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_saturation", "saturation_threshold",
+                   "allow_loss_increase", "allow_unchanged_loss", "tie_margin", "early_rounding", "max_draws", "vary")
+
+
+def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSettings:
+    """Parse and validate an ``[exam]`` table; a problem is one line naming ``exam.<field>``."""
+    def fail(field: str, problem: str) -> ExamError:
+        return ExamError(f"{source}: exam.{field}: {problem}")
+
+    if not isinstance(table, dict):
+        raise ExamError(f"{source}: exam: must be a table")
+    for key in table:
+        if key not in _SETTING_FIELDS:
+            raise fail(key, f"unknown field (expected one of: {', '.join(_SETTING_FIELDS)})")
+    groups = {}
+    for group, default in DEFAULT_RANGES.items():
+        try:
+            groups[group] = parse_grid(table.get(group, default), group)
+        except ExamError as err:
+            raise ExamError(f"{source}: exam.{err}") from None
+    vary = table.get("vary", {})
+    if not isinstance(vary, dict):
+        raise fail("vary", "must be a table of name = \"[lo, hi] step s\" (or \"fixed\")")
+    overrides = {}
+    for name, text in vary.items():
+        try:
+            overrides[name] = parse_grid(text, f"vary.{name}")
+        except ExamError as err:
+            raise ExamError(f"{source}: exam.{err}") from None
+
+    def flag(key: str, default: bool) -> bool:
+        value = table.get(key, default)
+        if not isinstance(value, bool):
+            raise fail(key, f"must be true or false, got {value!r}")
+        return value
+
+    def rational(key: str, default: sympy.Rational, low: int, high: int) -> sympy.Rational:
+        value = table.get(key)
+        if value is None:
+            return default
+        try:
+            number = parse_decimal_text(str(value)) if not isinstance(value, bool) else None
+        except ValueError:
+            number = None
+        if number is None or not low <= number <= high:
+            raise fail(key, f"must be a number in [{low}, {high}], got {value!r}")
+        return number
+
+    ask = table.get("ask", list(ASK_GROUPS))
+    if not isinstance(ask, list) or not all(isinstance(a, str) for a in ask):
+        raise fail("ask", "must be a list of strings like [\"forward\", \"gradients\"]")
+    try:
+        asked = parse_ask(ask)
+    except ExamError as err:
+        raise ExamError(f"{source}: exam.ask: {err}") from None
+    max_draws = table.get("max_draws", 2000)
+    if isinstance(max_draws, bool) or not isinstance(max_draws, int) or not 1 <= max_draws <= 1_000_000:
+        raise fail("max_draws", f"must be a whole number from 1 to 1000000, got {max_draws!r}")
+    margin = rational("tie_margin", sympy.Rational(1, 50), 0, 1)
+    if margin >= sympy.Rational(1, 2):
+        raise fail("tie_margin", f"must be below 0.5 (half a unit would reject every value), got {margin}")
+    return ExamSettings(
+        groups=groups, overrides=overrides, ask=asked,
+        allow_saturation=flag("allow_saturation", False),
+        saturation_threshold=rational("saturation_threshold", sympy.Rational(1, 50), 0, 1),
+        allow_loss_increase=flag("allow_loss_increase", False),
+        allow_unchanged_loss=flag("allow_unchanged_loss", False),
+        tie_margin=margin, early_rounding=flag("early_rounding", True), max_draws=max_draws,
+    )
+
+
+def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:
+    """``"forward,gradients"`` -> the groups in the lecture's order; None = all."""
+    if items is None:
+        return tuple(ASK_GROUPS)
+    parts = items.split(",") if isinstance(items, str) else list(items)
+    names = [p.strip() for p in parts if p.strip()]
+    if not names:
+        raise ExamError(f"--ask: name at least one of {','.join(ASK_GROUPS)}")
+    for name in names:
+        if name not in ASK_GROUPS:
+            raise ExamError(f"--ask: unknown group {name!r} (expected some of: {','.join(ASK_GROUPS)})")
+    return tuple(g for g in ASK_GROUPS if g in names)
+
