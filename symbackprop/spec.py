@@ -9,7 +9,6 @@ built-in lecture network.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -24,6 +23,7 @@ from .examtable import ExamSettings, settings_from_table
 from .hints import clip, did_you_mean, quoted, show
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
+from .tomltext import TomlProblem, parse_toml
 from .usertext import text_problem
 
 # -- limits (README "Limits"), checked before any work so every command stays within about a
@@ -128,16 +128,10 @@ def read_spec_text(path: str | Path) -> str:
 
 def loads_spec(text: str, source: str = "<spec>") -> Spec:
     try:
-        data = tomllib.loads(text, parse_float=_DecimalText)
-    except tomllib.TOMLDecodeError as err:
-        raise SpecError(f"{source}: malformed TOML: {clip(str(err), 120)}") from None
-    except RecursionError:
-        raise SpecError(f"{source}: malformed TOML: arrays or tables nested too deeply") from None
-    except ValueError as err:  # Python's limit on the digits of an integer (4300)
-        if "digits" in str(err):
-            raise SpecError(f"{source}: malformed TOML: an integer with thousands of digits "
-                            f"(numbers must lie between -{MAX_MAGNITUDE} and {MAX_MAGNITUDE})") from None
-        raise SpecError(f"{source}: malformed TOML: {clip(str(err), 120)}") from None
+        data = parse_toml(text, parse_float=_DecimalText)
+    except TomlProblem as err:
+        hint = f" (numbers must lie between -{MAX_MAGNITUDE} and {MAX_MAGNITUDE})" if err.huge_integer else ""
+        raise SpecError(f"{source}: malformed TOML: {clip(str(err), 120)}{hint}") from None
     return _Reader(data, source).spec()
 
 

@@ -1,13 +1,37 @@
-"""The one TOML writer: every file symbackprop writes in TOML (answers keys, variant specs, ``new``) is
-spelled here, so strings, keys and tables read back exactly as they were meant."""
+"""TOML in and out: every file symbackprop writes in TOML (answers keys, variant specs, ``new``) is
+spelled here, so strings, keys and tables read back exactly as they were meant; and every TOML file
+it reads (specs, answers) is parsed here, so a hostile file fails the same way everywhere."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Bare", "Table", "toml_document", "toml_key", "toml_string", "toml_value"]
+__all__ = ["Bare", "Table", "TomlProblem", "parse_toml", "toml_document", "toml_key", "toml_string", "toml_value"]
+
+
+class TomlProblem(ValueError):
+    """Why a text is not TOML we read, in words for one error line (``huge_integer`` marks Python's
+    4300-digit limit, whose advice depends on the file)."""
+
+    def __init__(self, message: str, huge_integer: bool = False):
+        super().__init__(message)
+        self.huge_integer = huge_integer
+
+
+def parse_toml(text: str, parse_float: Callable[[str], Any]) -> dict[str, Any]:
+    """``tomllib.loads`` with every way it fails on hostile input turned into :class:`TomlProblem`."""
+    try:
+        return tomllib.loads(text, parse_float=parse_float)
+    except tomllib.TOMLDecodeError as err:
+        raise TomlProblem(str(err)) from None
+    except RecursionError:
+        raise TomlProblem("arrays or tables nested too deeply") from None
+    except ValueError as err:  # Python's limit on the digits of an integer (4300)
+        huge = "digits" in str(err)
+        raise TomlProblem("an integer with thousands of digits" if huge else str(err), huge_integer=huge) from None
 
 
 class Bare(str):

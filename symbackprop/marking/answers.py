@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import csv
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from typing import Any
 from ..errors import AnswerError
 from ..files import MAX_INPUT_BYTES, read_capped
 from ..hints import quoted
+from ..tomltext import TomlProblem, parse_toml
 
 #: The largest answers file read (bytes): a class's sheet is a few kilobytes.
 MAX_FILE_BYTES = MAX_INPUT_BYTES
@@ -113,14 +113,10 @@ def decode(raw: bytes, source: str) -> str:
 
 def loads_toml(text: str, source: str = "<answers>") -> Answers:
     try:
-        data = tomllib.loads(text, parse_float=str)
-    except tomllib.TOMLDecodeError as err:
-        raise AnswerError(f"{source}: not valid TOML: {err}") from None
-    except RecursionError:
-        raise AnswerError(f"{source}: not valid TOML: nested too deeply") from None
-    except ValueError:  # Python's limit on the digits of an integer (4300)
-        raise AnswerError(f"{source}: not valid TOML: an integer with thousands of digits "
-                          "(write answers as strings: \"0.378\")") from None
+        data = parse_toml(text, parse_float=str)
+    except TomlProblem as err:
+        hint = ' (write answers as strings: "0.378")' if err.huge_integer else ""
+        raise AnswerError(f"{source}: not valid TOML: {err}{hint}") from None
     entries: list[Answer] = []
     sheet: dict[str, str] = {}
     for key, value in data.items():
