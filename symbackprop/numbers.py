@@ -9,7 +9,8 @@ exact value or how to enclose it ever tighter.
 
 Every rounded text goes through `decide`: a digit is printed only once the
 value's enclosure decides it, so a tie like ``-0.9975`` rounds half-up (away
-from zero) as ``-0.998``, and never ``-0.000``.
+from zero) as ``-0.998``, and never ``-0.000``.  `decision` also says whether the
+enclosure decided every digit (export's ``certified``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
-from typing import TypeAlias
+from typing import NamedTuple, TypeAlias
 
 import sympy
 
@@ -29,7 +30,7 @@ MAX_EXPONENT = 999_999
 #: Significant digits that `full_text` prints (export's ``value``).
 FULL_DIGITS = 40
 #: How often an enclosure is tightened (each level doubles its precision) before a value
-#: that still straddles a rounding boundary is taken to lie on it.
+#: that still straddles a rounding boundary is reported undecided (see `decision`).
 MAX_LEVEL = 4
 
 _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?")
@@ -153,28 +154,59 @@ def enclosure(value: Number, level: int = 0) -> tuple[Decimal, Decimal]:
     return _rational_enclosure(Fraction(int(value.numerator), int(value.denominator)))
 
 
-def decide(value: Number, render: Callable[[Decimal], str]) -> str:
-    """``render`` of the true value, once the value's enclosure decides it.
+class Decision(NamedTuple):
+    """A rounded text, and whether the value's enclosure decided every digit of it."""
+
+    text: str
+    decided: bool
+
+
+def _zero_text(low: Decimal, high: Decimal, decimals: int) -> str | None:
+    """``0.00...0`` with as many of ``decimals`` places as the bounds decide (both ends round
+    half-up to zero there), or None when not even ``0`` is decided."""
+    bound = max(abs(low), abs(high))
+    for places in range(decimals, -1, -1):
+        if bound < Decimal(5).scaleb(-places - 1):
+            return f"{Decimal(0).scaleb(-places):f}"
+    return None
+
+
+def decision(value: Number, render: Callable[[Decimal], str], zero_decimals: int = 0) -> Decision:
+    """``render`` of the true value once the value's enclosure decides it, and whether it did.
 
     Rationals are decided at once (their enclosure is exact, or too tight to straddle a
-    rounding boundary).  A ball is tightened up to ``MAX_LEVEL`` times; one that still
-    straddles a boundary then is within 10^-1000 or so of it, and is taken to lie on it:
-    zero when it straddles zero, else the boundary's own rounding (a tie rounds away from zero).
+    rounding boundary).  A ball is tightened (recomputed at twice the precision) up to
+    ``MAX_LEVEL`` times.  One that still straddles a boundary then is within 10^-1000 or so
+    of it, and the result says ``decided=False``:
+
+    * a ball that straddles 0 (an exact 0 computed in ball arithmetic, e.g. the gradient of a
+      softmax layer's shared bias, is never decided: its ball always holds both signs) prints
+      as ``0.00...0`` with ``zero_decimals`` places, only when every point of the ball rounds
+      half-up to that text: ``0.000...0`` with 40 places claims |v| < 5e-41 (so |v| < 1e-40),
+      and nothing about the value's sign or significant digits.  Fewer places when the ball is
+      wider (never a digit the ball does not decide);
+    * any other ball is taken to lie on the boundary (a tie, rounded away from zero).
     """
     if type(value) is Decimal:  # noqa: E721 - the fast path of plain Decimals
-        return render(value)
+        return Decision(render(value), True)
     low = high = Decimal(0)
     for level in range(MAX_LEVEL + 1):
         low, high = enclosure(value, level)
         text = render(low)
         if low == high or render(high) == text:
-            return text
+            return Decision(text, True)
     if low <= 0 <= high:
-        return render(Decimal(0))
+        zero = _zero_text(low, high, zero_decimals)
+        return Decision(render(Decimal(0)) if zero is None else zero, False)
     a, b = Decimal(render(low)), Decimal(render(high))
     with localcontext(Context(prec=len(a.as_tuple().digits) + len(b.as_tuple().digits) + 10,
                               Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)):
-        return render((a + b) / 2)
+        return Decision(render((a + b) / 2), False)
+
+
+def decide(value: Number, render: Callable[[Decimal], str], zero_decimals: int = 0) -> str:
+    """The text of `decision`: ``render`` of the true value, decided by its enclosure."""
+    return decision(value, render, zero_decimals).text
 
 
 def _half_up(value: Decimal, decimals: int) -> Decimal:
@@ -195,9 +227,14 @@ def round_half_up(value: Number, decimals: int) -> Decimal:
     return Decimal(display(value, decimals))
 
 
+def display_decision(value: Number, decimals: int) -> Decision:
+    """`display`'s text, and whether the enclosure decided it."""
+    return decision(value, lambda v: f"{_half_up(v, decimals):f}", decimals)
+
+
 def display(value: Number, decimals: int) -> str:
     """The text a student sees: half-up to ``decimals`` places, ``0.000`` never ``-0.000``."""
-    return decide(value, lambda v: f"{_half_up(v, decimals):f}")
+    return display_decision(value, decimals).text
 
 
 def _significant_digits(value: Decimal, digits: int) -> Decimal:
@@ -214,13 +251,20 @@ def _full(value: Decimal, digits: int) -> str:
     return f"{rounded:.{max(0, digits - 1 - rounded.adjusted())}f}"
 
 
+def full_decision(value: Number, digits: int = FULL_DIGITS) -> Decision:
+    """`full_text`'s text, and whether the enclosure decided all of its digits (export's ``certified``)."""
+    return decision(value, lambda v: _full(v, digits), digits)
+
+
 def full_text(value: Number, digits: int = FULL_DIGITS) -> str:
     """``digits`` significant digits (export's ``value``), half-up; plain notation where reasonable.
 
     Exact values keep their trailing zeros: ``0.3775`` prints as ``0.3775000...0`` with ``digits``
-    significant digits, so every value carries the same stated precision.
+    significant digits, so every value carries the same stated precision.  An exact 0 prints as
+    ``0``; a ball around 0 whose sign is never decided as ``0.000...0`` with ``digits`` places,
+    which claims |v| < 0.5e-``digits`` and no more (see `decision`).
     """
-    return decide(value, lambda v: _full(v, digits))
+    return full_decision(value, digits).text
 
 
 def _significant(value: Decimal, digits: int) -> str:
@@ -236,16 +280,18 @@ def significant(value: Number, digits: int) -> str:
     """``digits`` significant digits, half-up; scientific notation below 1e-3.
 
     Used where the fixed decimals of the display would hide an operand
-    (``0.000453`` rather than ``0.000``).
+    (``0.000453`` rather than ``0.000``).  A ball around 0 whose sign is never decided prints
+    as ``0.000...0`` with ``digits`` places (|v| < 0.5e-``digits``), never as an exact ``0``.
     """
-    return decide(value, lambda v: _significant(v, digits))
+    return decide(value, lambda v: _significant(v, digits), digits)
 
 
 def certified_decimal(value: Number, digits: int) -> Decimal:
     """The value to ``digits`` significant digits, every one of them certified (half-up)."""
-    return Decimal(decide(value, lambda v: f"{_significant_digits(v, digits):e}" if not v.is_zero() else "0"))
+    return Decimal(decide(value, lambda v: f"{_significant_digits(v, digits):e}" if not v.is_zero() else "0",
+                          digits))
 
 
-__all__ = ["Certified", "FULL_DIGITS", "WORK_DIGITS", "certified_decimal", "decide", "display",
-           "dyadic_decimal", "enclosure", "full_text", "parse_decimal_text", "rational", "round_half_up",
-           "significant", "to_decimal", "work_context"]
+__all__ = ["Certified", "Decision", "FULL_DIGITS", "WORK_DIGITS", "certified_decimal", "decide", "decision",
+           "display", "display_decision", "dyadic_decimal", "enclosure", "full_decision", "full_text",
+           "parse_decimal_text", "rational", "round_half_up", "significant", "to_decimal", "work_context"]

@@ -301,13 +301,20 @@ def _magnitude_bits(x: arb) -> int:
 
 def ball_bounds(x: arb, bits: int | None = None) -> tuple[Decimal, Decimal]:
     """Exact Decimal bounds of a ball, rounded outward to about ``bits`` bits (a ball around a value
-    below about 1e-9000: that value's sign and TINY)."""
+    below about 1e-9000: that value's sign and TINY).
+
+    The ends are rounded at the precision the *radius* asks for, not at the midpoint's own bit
+    count: a ball around an exact 2 (a midpoint of 1 bit, radius 2^-313) has ends 2 -+ 2^-313,
+    which rounded to 1 + 64 bits would widen it to 2 -+ 2^-65 at every level of refinement."""
     if x.is_zero():
         return Decimal(0), Decimal(0)
     if _magnitude_bits(x) < -WINDOW_BITS:
         return (Decimal(0), TINY) if x > 0 else (-TINY, Decimal(0)) if x < 0 else (-TINY, TINY)
     bounds = []
-    with ball_bits(min(x.bits(), bits or x.bits()) + 64):  # lower() rounds down, upper() up
+    needed = x.bits()  # an exact ball: its midpoint's bits
+    if not x.mid().is_zero() and not x.rad().is_zero():  # else: the bits that resolve its radius
+        needed = max(needed, _magnitude_bits(x) - _magnitude_bits(arb(x.rad())) + 2)
+    with ball_bits(min(needed, bits or needed) + 64):  # lower() rounds down, upper() up
         ends = x.lower(), x.upper()
     for end in ends:
         m, e = end.man_exp()

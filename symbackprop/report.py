@@ -8,7 +8,7 @@ from typing import Any
 import sympy
 
 from . import __version__
-from .numbers import full_text
+from .numbers import display_decision, full_decision, full_text
 from .solution import Solution
 from .texttable import text_table
 
@@ -36,14 +36,18 @@ def export_data(solution: Solution) -> dict[str, Any]:
     network, spec = solution.network, solution.spec
     quantities = []
     for q in network.quantities.values():
+        value = full_decision(solution.value(q.name))
+        shown = display_decision(solution.value(q.name), spec.decimals)
         item: dict[str, Any] = {
             "name": q.name,
             "kind": q.kind,
             "latex": q.latex,
             "formula": solution.formula(q.name),
-            "value": solution.full(q.name),
-            "display": solution.display(q.name),
+            "value": value.text,
+            "display": shown.text,
             "exact": solution.evaluation.exact[q.name],
+            # every digit of value and display decided by the enclosure (false: an exact 0 in a ball)
+            "certified": value.decided and shown.decided,
         }
         if q.explicit is not None:
             item["closed_form"] = solution.formula(q.name, explicit=True)

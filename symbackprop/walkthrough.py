@@ -65,10 +65,10 @@ def exact_text(value: Decimal) -> str:
 
 def scientific_text(value: Decimal, digits: int) -> str:
     """``digits`` significant digits; ``m.mme<k>`` (``1.30e8``, ``2.27e-4``) outside 0.001 to 1000."""
-    if value.is_zero():
-        return "0"
     text = significant(value, digits)
     rounded = number_value(text)
+    if rounded.is_zero():  # 0 exactly, or a ball around 0 whose sign is undecided: 0.000 (|v| < 5e-4)
+        return text
     if "e" not in text and not Decimal("0.001") <= abs(rounded) < 1000:
         mantissa = significant(rounded.scaleb(-rounded.adjusted()), digits)
         text = f"{mantissa}e{rounded.adjusted()}"

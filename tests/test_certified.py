@@ -22,7 +22,7 @@ import sympy
 from symbackprop.derive import Derivation, derive
 from symbackprop.errors import DerivationMismatch
 from symbackprop.generate import new_spec
-from symbackprop.numbers import Certified, display, full_text, significant
+from symbackprop.numbers import Certified, display, display_decision, full_decision, full_text, significant
 from symbackprop.numeric import evaluate
 from symbackprop.spec import loads_spec
 
@@ -166,7 +166,14 @@ def test_rounding_waits_for_the_ball_to_decide():
                                                                   Decimal("0.0025") + Decimal(10) ** -(50 + level)))
     assert display(tie, 3) == "0.003"  # never decided: it is the tie, and half-up rounds away from 0
     around_zero = Certified.of(Decimal(0), enclose=lambda level: (Decimal("-1e-60"), Decimal("1e-60")))
-    assert display(around_zero, 3) == "0.000" and full_text(around_zero) == "0" and significant(around_zero, 3) == "0"
+    # its sign is never decided: no exact "0", only the places every point of the ball rounds to
+    assert display(around_zero, 3) == "0.000" and significant(around_zero, 3) == "0.000"
+    assert full_decision(around_zero) == ("0." + "0" * 40, False)  # |v| < 5e-41, nothing more
+    assert display_decision(around_zero, 3) == ("0.000", True)  # every point of the ball displays 0.000
+    wide_zero = Certified.of(Decimal(0), enclose=lambda level: (Decimal("-3e-20"), Decimal("1e-25")))
+    assert full_decision(wide_zero) == ("0." + "0" * 19, False)  # 20 places would claim |v| < 5e-21
+    assert full_decision(tie) == ("0.002500000000000000000000000000000000000000", True)
+    assert full_decision(Certified.of(Decimal(0), exact=Fraction(0))) == ("0", True)  # an exact 0 is "0"
     third = Certified.of(Decimal(1) / 3, exact=Fraction(1, 3))
     assert full_text(third) == "0." + "3" * 40 and display(Fraction(-9975, 10000), 3) == "-0.998"
 
@@ -184,6 +191,105 @@ def test_reverse_mode_check_catches_a_wrong_gradient():
     with pytest.raises(DerivationMismatch, match=r"dE/dw\(1\)\[2,3\].*agree to only (29|30) digits"):
         evaluate(off_by(sympy.Rational(1, 10**30)))
     evaluate(off_by(sympy.Rational(1, 10**50)))  # 1e-50 is beyond the 40 digits the check requires
+
+
+# -- an exact value computed in ball arithmetic (the oracle's network 126) -----------------------
+
+#: softmax ignores a common shift of its logits, so the gradient of the shared output bias is exactly
+#: 0 (sum_j dE/dz_j = 0 in every example) and b(2)' = 2 - 2 * 0 = 2 exactly, both held as balls
+SHARED_SOFTMAX_BIAS = """title = "Oracle network 126"
+decimals = 3
+learning_rate = 2
+loss = "half_sse"
+reduction = "sum"
+steps = 2
+
+[notation]
+scheme = "indexed"
+
+[network]
+inputs = 4
+layers = [
+  { units = 2, activation = "leaky_relu", slope = 0.3 },
+  { units = 2, activation = "softmax" },
+]
+bias = "shared"
+frozen = ["w(1)[1,2]", "b(1)", "w(1)[1,3]"]
+
+[parameters]
+"w(1)[1,1]" = -0.45
+"w(1)[1,2]" = -0.38
+"w(1)[1,3]" = -0.86
+"w(1)[1,4]" = 0.04
+"b(1)" = -0.95
+"w(1)[2,1]" = 0.77
+"w(1)[2,2]" = 0.63
+"w(1)[2,3]" = 0.05
+"w(1)[2,4]" = -0.99
+"w(2)[1,1]" = 0.79
+"w(2)[1,2]" = 0.95
+"b(2)" = 2
+"w(2)[2,1]" = -0.17
+"w(2)[2,2]" = 0.04
+
+[[examples]]
+"x[1]" = 0.85
+"x[2]" = 0.33
+"x[3]" = -0.34
+"x[4]" = 0.82
+"t[1]" = 0.02
+"t[2]" = 0.98
+
+[[examples]]
+"x[1]" = 0.25
+"x[2]" = 0.74
+"x[3]" = 0.84
+"x[4]" = -0.62
+"t[1]" = 1.00
+"t[2]" = 0.00
+
+[[examples]]
+"x[1]" = 1.00
+"x[2]" = -0.93
+"x[3]" = 0.36
+"x[4]" = 0.50
+"t[1]" = 0.00
+"t[2]" = 1.00
+
+"""
+
+
+def test_exact_zero_gradient_in_a_ball_prints_only_proven_digits(tmp_path):
+    """b(2)' = 2 exactly was exported as 2.000000000000000000027105054312137610851 (its ball's ends
+    rounded at 66 bits, 2^-65 off): now every digit is decided, and the undecidable sign of the
+    exactly-0 gradient is printed as the proven bound |v| < 5e-41, marked certified false."""
+    q = export(tmp_path, SHARED_SOFTMAX_BIAS)
+    updated, grad = q["b(2)'"], q["dE/db(2)"]
+    assert updated["value"] == "2." + "0" * 39 and updated["display"] == "2.000"
+    assert updated["certified"] and not updated["exact"]  # a ball, decided to all 40 digits
+    assert grad["value"] == "0." + "0" * 40 and grad["display"] == "0.000"
+    assert grad["certified"] is False and grad["exact"] is False  # |v| < 5e-41 proven, its sign is not
+    assert q["b(2)"]["value"] == "2." + "0" * 39 and q["b(2)"]["exact"] and q["b(2)"]["certified"]
+    undecided = sorted(name for name, item in q.items() if name != "loss_history" and not item["certified"])
+    assert undecided == ["dE/db(2)"]
+
+
+def test_tightening_recomputes_the_chain():
+    """Each level of b(2)'s enclosure reruns the network at twice the bits: its width shrinks
+    (the ends were once rounded at the midpoint's 1 bit + 64, the same 2^-65 at every level)."""
+    from flint import arb, fmpq
+
+    from symbackprop.numeric import ball_bounds
+
+    spec = loads_spec(SHARED_SOFTMAX_BIAS)
+    value = evaluate(derive(spec, prove=False))["b(2)'"]
+    widths = [high - low for low, high in (value.enclose(level) for level in range(3))]
+    assert widths[0] < Decimal("1e-80")
+    assert widths[1] < widths[0] * Decimal("1e-80") and widths[2] < widths[1] * Decimal("1e-80")
+    ball = arb(2, fmpq(1, 2**313))  # arb(midpoint, radius); the radius is rounded up a little
+    mantissa, exponent = (int(n) for n in ball.rad().man_exp())
+    low, high = ball_bounds(ball, 320)
+    assert 2 - Fraction(low) == Fraction(high) - 2 == Fraction(mantissa) * Fraction(2) ** exponent
 
 
 # -- issue 10, item 13: values that overflowed 80-digit Decimals --------------------------------
