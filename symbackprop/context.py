@@ -184,7 +184,8 @@ class HandoutContext:
         zero = display(Decimal(0), d)
         return Tex(
             f"All displayed values are rounded half-up to {d} decimals; internally every value is exact "
-            f"or carries 80 significant digits, and nothing is rounded before display. Values below "
+            f"or a certified interval narrow enough to decide every printed digit, and nothing is rounded "
+            f"before display. Values below "
             f"${half}$ in magnitude display as ${zero}$. Where an arithmetic line would not reproduce its "
             "result from rounded operands, the operands are shown with more significant digits "
             r"(or as $a \times 10^{k}$), so every line holds when redone with the numbers printed.")

@@ -4,7 +4,7 @@
     >>> s = solve()                      # the built-in lecture network
     >>> s.display("dE/dw5")
     '0.028'
-    >>> s.value("E")                     # Decimal, 80 significant digits
+    >>> s.value("E")                     # a certified Decimal (numbers.Certified)
     Decimal('0.03159219909552025669289923726921300000107566...')
 """
 
