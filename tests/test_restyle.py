@@ -20,6 +20,7 @@ from symbackprop.spec import lecture_text, load_spec
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "lecture_handout.tex"
 SHIPPED = Path(__file__).resolve().parent.parent / "templates"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 #: the teacher's two changes: amsmath's \boxed (every boxed delta and gradient) prints its argument
 #: bare, and the summary section gets another title
@@ -171,3 +172,35 @@ def test_copy_refuses_a_folder_with_files(tmp_path, capsys):
     assert [p.name for p in (tmp_path / "full").iterdir()] == ["mine.tex.j2"]
     (tmp_path / "empty").mkdir()
     assert run(capsys, "templates", "--copy", str(tmp_path / "empty"))[0] == 0
+
+
+@pytest.mark.parametrize(("command", "written"), [
+    (["worksheet", "-o", "out"], "out/lecture.tex"),
+    (["slides", "-o", "out"], "out/lecture-slides.tex"),
+    (["exam", "-o", "out"], "out/questions.tex"),
+    (["verify", str(EXAMPLES / "lecture_printed_answers.toml"), "-o", "out/report.tex"], "out/report.tex"),
+])
+def test_every_rendering_command_reads_the_teacher_folder(tmp_path, capsys, monkeypatch, command, written):
+    """The shared font block, overridden once, shows in every whole document each command writes."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    fonts = (SHIPPED / "fonts.tex.j2").read_text(encoding="utf-8")
+    (tmp_path / "mine" / "fonts.tex.j2").write_text("% the teacher's fonts\n" + fonts, encoding="utf-8")
+    code, _, err = run(capsys, *command, "--templates", "mine")
+    assert code in (0, 1) and err == ""  # verify: 1 when the answers have mistakes
+    assert "\n% the teacher's fonts\n" in (tmp_path / written).read_text(encoding="utf-8")
+
+
+def test_a_snippet_picture_takes_the_teacher_page(tmp_path, capsys, monkeypatch, tex):
+    """snippet --format svg compiles the teacher's standalone page: here, red formulas."""
+    monkeypatch.chdir(tmp_path)
+    page = (SHIPPED / "snippet_standalone.tex.j2").read_text(encoding="utf-8")
+    red = page.replace("{amsmath,amssymb}", "{amsmath,amssymb,xcolor}")
+    red = red.replace("$\\displaystyle", "\\color{red}$\\displaystyle")
+    assert red.count("xcolor") == 1 and red.count("\\color{red}") == 1
+    (tmp_path / "red").mkdir()
+    (tmp_path / "red" / "snippet_standalone.tex.j2").write_text(red, encoding="utf-8")
+    for name, extra in (("plain.svg", []), ("red.svg", ["--templates", "red"])):
+        assert run(capsys, "snippet", "dE/dw5", "--format", "svg", "-o", name, *extra)[0] == 0
+    assert "fill:rgb(100%,0%,0%)" in (tmp_path / "red.svg").read_text(encoding="utf-8")
+    assert "fill:rgb(100%,0%,0%)" not in (tmp_path / "plain.svg").read_text(encoding="utf-8")
