@@ -73,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     worksheet.set_defaults(run=_worksheet)
 
     verify = commands.add_parser("verify", help="mark hand-derived values and formulas (an answers file)",
-                                 usage="symbackprop verify [SPEC] ANSWERS [--format text|json|tex] [-o FILE]")
+                                 usage="symbackprop verify [SPEC] ANSWERS [--format text|json|tex] [-o FILE] "
+                                       "[--templates DIR]")
     verify.add_argument("paths", nargs="+", metavar="[SPEC] ANSWERS",
                         help="answers file (TOML or .csv), after an optional spec (default: the lecture network)")
     verify.add_argument("--format", choices=("text", "json", "tex"), default=None,
@@ -83,7 +84,8 @@ def build_parser() -> argparse.ArgumentParser:
     verify.set_defaults(run=_verify)
 
     snippet = commands.add_parser("snippet", help="one formula as LaTeX, Markdown, SVG or PNG (for slides)",
-                                  usage="symbackprop snippet [SPEC] NAME [--form FORM] [--format FORMAT] [-o FILE]")
+                                  usage="symbackprop snippet [SPEC] NAME [--form FORM] [--format FORMAT] [-o FILE] "
+                                        "[--templates DIR]")
     snippet.add_argument("args", nargs="+", metavar="[SPEC] NAME",
                          help="quantity name (dE/dw1, z_o, w5'), after an optional spec (default: the lecture network)")
     snippet.add_argument("--form", choices=("symbolic", "chain", "expanded", "numeric"), default="symbolic",
