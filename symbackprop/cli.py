@@ -9,10 +9,15 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
 
 from . import __version__
 from .errors import SymbackpropError, UsageError
+
+if TYPE_CHECKING:
+    from .spec import Spec
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,6 +28,12 @@ class _Parser(argparse.ArgumentParser):
 def _spec_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", nargs="?", default=None,
                         help="network spec (TOML); the built-in lecture network when omitted")
+
+
+def _templates_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--templates", default=None, metavar="DIR",
+                        help="your own templates, used before the shipped ones (wins over the spec's "
+                             "[templates] dir; start one with `symbackprop templates --copy DIR`)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,19 +69,23 @@ def build_parser() -> argparse.ArgumentParser:
     worksheet.add_argument("--chain", default=None, metavar="PARAM",
                            help="parameter of the expanded chain (default: a first-layer weight)")
     worksheet.add_argument("--edge-values", action="store_true", help="label diagram edges with values")
+    _templates_arg(worksheet)
     worksheet.set_defaults(run=_worksheet)
 
     verify = commands.add_parser("verify", help="mark hand-derived values and formulas (an answers file)",
-                                 usage="symbackprop verify [SPEC] ANSWERS [--format text|json|tex] [-o FILE]")
+                                 usage="symbackprop verify [SPEC] ANSWERS [--format text|json|tex] [-o FILE] "
+                                       "[--templates DIR]")
     verify.add_argument("paths", nargs="+", metavar="[SPEC] ANSWERS",
                         help="answers file (TOML or .csv), after an optional spec (default: the lecture network)")
     verify.add_argument("--format", choices=("text", "json", "tex"), default=None,
                         help="report format (default text; from -o's suffix when given)")
     verify.add_argument("-o", "--output", default=None, help="write the report here (.pdf: a compiled marked sheet)")
+    _templates_arg(verify)
     verify.set_defaults(run=_verify)
 
     snippet = commands.add_parser("snippet", help="one formula as LaTeX, Markdown, SVG or PNG (for slides)",
-                                  usage="symbackprop snippet [SPEC] NAME [--form FORM] [--format FORMAT] [-o FILE]")
+                                  usage="symbackprop snippet [SPEC] NAME [--form FORM] [--format FORMAT] [-o FILE] "
+                                        "[--templates DIR]")
     snippet.add_argument("args", nargs="+", metavar="[SPEC] NAME",
                          help="quantity name (dE/dw1, z_o, w5'), after an optional spec (default: the lecture network)")
     snippet.add_argument("--form", choices=("symbolic", "chain", "expanded", "numeric"), default="symbolic",
@@ -78,12 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     snippet.add_argument("--format", choices=("tex", "md", "svg", "png"), default="tex",
                          help="tex (default: paste inside \\[ \\]), md ($$...$$), svg or png (a picture)")
     snippet.add_argument("-o", "--output", default=None, help="write here (svg/png default: <name>-<form>.<format>)")
+    _templates_arg(snippet)
     snippet.set_defaults(run=_snippet)
 
     slides = commands.add_parser("slides", help="a 16:9 Beamer deck of one backprop step (.tex, .pdf)")
     _spec_arg(slides)
     slides.add_argument("-o", "--output-dir", default="output", help="folder to write into (default output/)")
     slides.add_argument("--pdf", action="store_true", help="also compile <name>-slides.pdf (needs TeX Live)")
+    _templates_arg(slides)
     slides.set_defaults(run=_slides)
 
     exam = commands.add_parser("exam", help="randomized fair exam variants: sheets, keys, answers, Moodle/Canvas")
@@ -96,8 +113,41 @@ def build_parser() -> argparse.ArgumentParser:
     exam.add_argument("--ask", default=None, help="comma-separated subset of: forward,loss,deltas,gradients,update")
     exam.add_argument("--moodle", action="store_true", help="also write moodle.xml (one Cloze question per variant)")
     exam.add_argument("--qti", action="store_true", help="also write canvas-qti.zip (one quiz per variant)")
+    _templates_arg(exam)
     exam.set_defaults(run=_exam)
+
+    templates = commands.add_parser("templates", help="copy the shipped templates into a folder, to restyle")
+    templates.add_argument("--copy", required=True, metavar="DIR", help="an empty or new folder to copy them into")
+    templates.set_defaults(run=_templates)
     return parser
+
+
+def _styled(args: argparse.Namespace, spec: Spec) -> AbstractContextManager[None]:
+    """Render with the teacher's templates in front: ``--templates`` wins over the spec's ``[templates] dir``."""
+    from .render import template_folder
+
+    return template_folder(args.templates if args.templates is not None else spec.templates)
+
+
+def _check_templates_flag(args: argparse.Namespace) -> None:
+    folder = getattr(args, "templates", None)
+    if folder is not None and not Path(folder).is_dir():
+        raise UsageError(f"--templates {folder}: no such folder")
+
+
+def _templates(args: argparse.Namespace) -> int:
+    """Copy the shipped set into an empty (or new) folder; print every file written."""
+    from .files import write_atomic
+    from .render import shipped_templates
+
+    target = Path(args.copy)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        what = "is not empty" if target.is_dir() else "is a file"
+        raise UsageError(f"--copy {target}: {what}; give a new or empty folder")
+    written = [write_atomic(target / name, text) for name, text in sorted(shipped_templates().items())]
+    for path in written:  # printed after the last write: a closed pipe cannot stop the copy half-way
+        print(path)
+    return 0
 
 
 def _exam(args: argparse.Namespace) -> int:
@@ -107,13 +157,16 @@ def _exam(args: argparse.Namespace) -> int:
     from .exam.folder import locked_target
     from .exam.write import write_locked
     from .examtable import parse_ask
+    from .spec import load_spec
 
     if args.variants is not None and args.variants < 1:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
-    with locked_target(args.output_dir) as target:  # locked from the first check to the last move
+    spec = load_spec(args.spec)  # read once (a pipe gives it only once): the templates before the lock
+    with locked_target(args.output_dir) as target, _styled(args, spec):  # locked from the first check to the last move
         exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
-                          moodle=args.moodle, qti=args.qti, pdf=args.pdf, progress=_progress_printer("exam"))
+                          moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec,
+                          progress=_progress_printer("exam"))
         kept = write_locked(exam, target)
     if kept is not None:
         print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
@@ -160,8 +213,6 @@ def _new(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     """Print or write the marking report; the exit code says how the answers did."""
-    from pathlib import Path
-
     from .files import check_output_file, write_atomic
     from .marking.answers import load_answers
     from .marking.reports import FORMATS
@@ -179,8 +230,10 @@ def _verify(args: argparse.Namespace) -> int:
     if suffix == ".pdf" and fmt != "tex":
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
-    report = mark(solve(spec, prove=False), answers)
-    text = FORMATS[fmt](report)
+    solution = solve(spec, prove=False)
+    report = mark(solution, answers)
+    with _styled(args, solution.spec):
+        text = FORMATS[fmt](report)
     if out is None:
         sys.stdout.write(text)
         return report.exit_code
@@ -207,9 +260,11 @@ def _worksheet(args: argparse.Namespace) -> int:
         raise UsageError("--pdf needs --format tex")
     check_output_folder(args.output_dir)
     solution = solve(args.spec)
-    for path in write_worksheet(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf,
+    with _styled(args, solution.spec):
+        paths = write_worksheet(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf,
                                 fmt=args.format, sections=sections, chain=args.chain,
-                                edge_values=args.edge_values):
+                                edge_values=args.edge_values)
+    for path in paths:
         print(path)
     return 0
 
@@ -225,7 +280,9 @@ def _snippet(args: argparse.Namespace) -> int:
 
         check_output_file(args.output)
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
-    text, path = write_snippet(snippet(solve(spec), name, args.form), args.format, args.output)
+    solution = solve(spec)
+    with _styled(args, solution.spec):
+        text, path = write_snippet(snippet(solution, name, args.form), args.format, args.output)
     if text is not None:
         sys.stdout.write(text)
     if path is not None:
@@ -240,7 +297,10 @@ def _slides(args: argparse.Namespace) -> int:
     from .solution import solve
 
     check_output_folder(args.output_dir)
-    for path in write_slides(solve(args.spec), args.output_dir, worksheet_name(args.spec), pdf=args.pdf):
+    solution = solve(args.spec)
+    with _styled(args, solution.spec):
+        paths = write_slides(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf)
+    for path in paths:
         print(path)
     return 0
 
@@ -252,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:  # bare ``symbackprop`` is ``symbackprop --help``: the usage and the commands
             parser.print_help()
             return 0
+        _check_templates_flag(args)  # a bad folder fails before any work
         return int(args.run(args))
     except SymbackpropError as err:
         print(f"symbackprop: error: {err}", file=sys.stderr)

@@ -14,23 +14,25 @@ rendered LaTeX, e.g. SymPy's ``latex()`` output wrapped by the caller).
 Undefined variables raise (``StrictUndefined``).
 
 Templates live in the top-level ``templates/`` directory, packaged as
-``symbackprop.templates``; they are read through :mod:`importlib.resources`, so
-both ``pip install .`` and ``pip install -e .`` work.
+``symbackprop.templates`` and read by Jinja2's ``PackageLoader`` (so both
+``pip install .`` and ``pip install -e .`` work).  A teacher restyles by putting
+a folder of their own templates in front (:func:`template_folder`, the CLI's
+``--templates DIR`` or a spec's ``[templates] dir``): a ``ChoiceLoader`` looks
+there first and falls back to the shipped template of the same name.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-import importlib.resources
 import unicodedata
-from collections.abc import Callable, Iterable
-from importlib.resources.abc import Traversable
+from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from jinja2.loaders import split_template_path
 
 from . import __version__
 from .scripts import FONTS, is_script_char, rtl_runs, scripts_in
@@ -43,6 +45,9 @@ __all__ = [
     "markdown_environment",
     "render_markdown",
     "render_tex",
+    "shipped_loader",
+    "shipped_templates",
+    "template_folder",
     "tex_escape",
     "tex_join",
 ]
@@ -225,37 +230,63 @@ def _finalize(value: Any) -> Tex:
 # --------------------------------------------------------------------------- loading
 
 
-def _templates_root() -> Traversable:
+#: the shipped templates: the top-level ``templates/`` folder, packaged as ``symbackprop.templates``
+SHIPPED_PACKAGE = "symbackprop.templates"
+
+#: the teacher's folder in front of the shipped templates while a command renders (None: shipped only)
+_TEACHER_FOLDER: ContextVar[Path | None] = ContextVar("teacher_templates", default=None)
+
+
+@contextlib.contextmanager
+def template_folder(folder: str | Path | None) -> Iterator[None]:
+    """Render with ``folder`` (a teacher's templates) in front of the shipped set; None changes nothing.
+
+    A scope rather than a parameter, so every renderer below (handout sections, slides, snippets,
+    exam sheets, the verify report) sees the same folder without threading it through each call.
+    """
+    token = _TEACHER_FOLDER.set(Path(folder).resolve() if folder is not None else _TEACHER_FOLDER.get())
     try:
-        return importlib.resources.files("symbackprop.templates")
-    except ModuleNotFoundError:
-        # Running from a source checkout that is not installed: the package
-        # maps ``symbackprop.templates`` to the top-level ``templates/`` dir.
-        source_dir = Path(__file__).resolve().parent.parent / "templates"
-        if (source_dir / "__init__.py").is_file():
-            return source_dir
-        raise
+        yield
+    finally:
+        _TEACHER_FOLDER.reset(token)
 
 
-def _make_loader() -> jinja2.BaseLoader:
-    root = _templates_root()
+def shipped_loader() -> jinja2.BaseLoader:
+    """Jinja2's own loader for the shipped set, installed (``pip install .`` or ``-e .``) or not."""
+    try:
+        return jinja2.PackageLoader(SHIPPED_PACKAGE, "")
+    except (ModuleNotFoundError, ValueError):
+        # a source checkout that is not installed: the top-level ``templates/`` folder itself
+        return jinja2.FileSystemLoader(Path(__file__).resolve().parent.parent / "templates")
 
-    def load(name: str) -> tuple[str, str, Callable[[], bool]]:
-        node = root
-        for part in split_template_path(name):  # rejects "..", absolute paths
-            node = node.joinpath(part)
-        if not node.is_file():
-            raise jinja2.TemplateNotFound(name)
-        return node.read_text(encoding="utf-8"), f"templates/{name}", lambda: True
 
-    return jinja2.FunctionLoader(load)
+def shipped_templates() -> dict[str, str]:
+    """Every shipped template's text by name (``handout/08_summary.tex.j2``): a teacher's folder starts
+    from these.  The test fixtures (names starting with ``_``) are left out."""
+    env = _latex_environment(None)
+    loader = env.loader
+    assert loader is not None
+    return {name: loader.get_source(env, name)[0] for name in loader.list_templates()
+            if name.endswith(".j2") and not name.rpartition("/")[2].startswith("_")}
+
+
+def _loader(folder: Path | None) -> jinja2.BaseLoader:
+    """The teacher's folder first (a template it lacks comes from the shipped set), then the shipped set."""
+    if folder is None:
+        return shipped_loader()
+    return jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder), shipped_loader()])
+
+
+def latex_environment(folder: Path | None = None) -> jinja2.Environment:
+    """The Jinja2 environment for ``*.tex.j2`` templates: ``folder`` (default: the current
+    :func:`template_folder`) in front of the shipped templates."""
+    return _latex_environment(folder or _TEACHER_FOLDER.get())
 
 
 @functools.cache
-def latex_environment() -> jinja2.Environment:
-    """The shared Jinja2 environment for ``*.tex.j2`` templates."""
+def _latex_environment(folder: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=_make_loader(),
+        loader=_loader(folder),
         block_start_string=r"\BLOCK{",
         block_end_string="}",
         variable_start_string=r"\VAR{",
@@ -293,11 +324,16 @@ def md_escape(text: object) -> str:
     return str(text).translate(_MARKDOWN_SPECIAL)
 
 
+def markdown_environment(folder: Path | None = None) -> jinja2.Environment:
+    """The Jinja2 environment for ``*.md.j2`` templates (normal delimiters), loading as
+    :func:`latex_environment` does."""
+    return _markdown_environment(folder or _TEACHER_FOLDER.get())
+
+
 @functools.cache
-def markdown_environment() -> jinja2.Environment:
-    """The shared Jinja2 environment for ``*.md.j2`` templates (normal delimiters)."""
+def _markdown_environment(folder: Path | None) -> jinja2.Environment:
     env = jinja2.Environment(
-        loader=_make_loader(),
+        loader=_loader(folder),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,

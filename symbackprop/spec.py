@@ -84,6 +84,8 @@ class Spec:
     source: str = ""
     #: the ``[exam]`` table, validated with the rest
     exam: ExamSettings = field(default_factory=ExamSettings)
+    #: ``[templates] dir``: the teacher's templates, in front of the shipped ones (an existing folder)
+    templates: Path | None = None
 
     @property
     def layer_sizes(self) -> list[int]:
@@ -104,7 +106,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
     """Load a spec file, or the built-in lecture network when ``path`` is None."""
     if path is None:
         return loads_spec(lecture_text(), source="built-in lecture network")
-    return loads_spec(read_spec_text(path), source=str(path))
+    return loads_spec(read_spec_text(path), source=str(path), base=Path(path).parent)
 
 
 def read_spec_text(path: str | Path) -> str:
@@ -126,13 +128,14 @@ def read_spec_text(path: str | Path) -> str:
         raise SpecError(f"{path}: not a UTF-8 text file") from None
 
 
-def loads_spec(text: str, source: str = "<spec>") -> Spec:
+def loads_spec(text: str, source: str = "<spec>", base: Path | None = None) -> Spec:
+    """Validate spec text; ``base`` is the folder that ``[templates] dir`` is relative to (default: here)."""
     try:
         data = parse_toml(text, parse_float=_DecimalText)
     except TomlProblem as err:
         hint = f" (numbers must lie between -{MAX_MAGNITUDE} and {MAX_MAGNITUDE})" if err.huge_integer else ""
         raise SpecError(f"{source}: malformed TOML: {clip(str(err), 120)}{hint}") from None
-    return _Reader(data, source).spec()
+    return _Reader(data, source, base or Path()).spec()
 
 
 def size_problem(n_inputs: int, sizes: list[int], n_examples: int = 1,
@@ -188,9 +191,10 @@ def range_problem(text: str) -> str:
 class _Reader:
     """Validates raw TOML data field by field; every error names its field."""
 
-    def __init__(self, data: dict[str, Any], source: str):
+    def __init__(self, data: dict[str, Any], source: str, base: Path = Path()):
         self.data = data
         self.source = source
+        self.base = base
 
     def fail(self, fieldname: str, problem: str) -> SpecError:
         return SpecError(f"{self.source}: {fieldname}: {problem}")
@@ -249,7 +253,7 @@ class _Reader:
     def spec(self) -> Spec:
         d = self.data
         known = {"title", "author", "decimals", "learning_rate", "loss", "reduction", "steps",
-                 "notation", "network", "parameters", "examples", "exam"}
+                 "notation", "network", "parameters", "examples", "exam", "templates"}
         for key in d:
             if key not in known:
                 raise self.fail(key, f"unknown field (expected one of: {', '.join(sorted(known))})")
@@ -286,7 +290,22 @@ class _Reader:
             shared_bias=shared_bias, reduction=reduction, decimals=decimals, steps=steps,
             title=title, author=author, notation=notation, source=self.source,
             exam=settings_from_table(exam_table, self.source),
+            templates=self.templates(self.table(d, "templates", "templates")),
         )
+
+    def templates(self, table: dict[str, Any]) -> Path | None:
+        """``[templates] dir``, relative to the spec file: a folder that exists (checked now, not mid-render)."""
+        for key in table:
+            if key != "dir":
+                raise self.fail(f"templates.{key}", "unknown field (expected dir)")
+        if "dir" not in table:
+            return None
+        raw = self.text(table["dir"], "templates.dir")
+        folder = self.base / raw
+        if not folder.is_dir():
+            where = quoted(str(folder), 120)
+            raise self.fail("templates.dir", f"{quoted(raw, 60)} is not a folder (looked for {where})")
+        return folder
 
     def notation(self, table: dict[str, Any]) -> Notation:
         known = {"scheme", "pre", "act", "loss", "target", "input"}

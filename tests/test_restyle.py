@@ -1,0 +1,206 @@
+"""Teachers restyle without touching Python: their template folder goes in front of the shipped one.
+
+The reference is the golden handout (tests/golden/lecture_handout.tex, made without any teacher
+folder): a teacher's template changes exactly its own lines, and a folder that changes nothing
+(a copy of the shipped set, or templates the handout never asks for) changes no byte.
+"""
+
+from __future__ import annotations
+
+import difflib
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from symbackprop.cli import main
+from symbackprop.render import render_tex, shipped_templates, template_folder
+from symbackprop.spec import lecture_text, load_spec
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "lecture_handout.tex"
+SHIPPED = Path(__file__).resolve().parent.parent / "templates"
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+#: the teacher's two changes: amsmath's \boxed (every boxed delta and gradient) prints its argument
+#: bare, and the summary section gets another title
+UNBOX = "\\renewcommand{\\boxed}[1]{#1}\n"
+TITLE_OLD, TITLE_NEW = "\\section{Gradient summary}\n", "\\section{All gradients at a glance}\n"
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def restyled_folder(root: Path) -> Path:
+    """A teacher folder holding only the two templates the teacher changed."""
+    folder = root / "mine"
+    (folder / "handout").mkdir(parents=True)
+    page = (SHIPPED / "handout.tex.j2").read_text(encoding="utf-8")
+    anchor = "\\usepackage{amsmath,amssymb}\n"
+    assert page.count(anchor) == 1
+    (folder / "handout.tex.j2").write_text(page.replace(anchor, anchor + UNBOX), encoding="utf-8")
+    summary = (SHIPPED / "handout" / "08_summary.tex.j2").read_text(encoding="utf-8")
+    assert summary.count(TITLE_OLD) == 1
+    (folder / "handout" / "08_summary.tex.j2").write_text(summary.replace(TITLE_OLD, TITLE_NEW), encoding="utf-8")
+    return folder
+
+
+def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    removed, added = [], []
+    for line in difflib.ndiff(before.splitlines(keepends=True), after.splitlines(keepends=True)):
+        if line.startswith("- "):
+            removed.append(line[2:])
+        elif line.startswith("+ "):
+            added.append(line[2:])
+    return removed, added
+
+
+def test_a_teacher_template_changes_its_lines_and_nothing_else(tmp_path, capsys):
+    golden = GOLDEN.read_text(encoding="utf-8")
+    assert golden.count(TITLE_OLD) == 1 and "\\boxed{" in golden  # the handout has what the teacher changes
+    code, out, err = run(capsys, "worksheet", "-o", str(tmp_path / "out"), "--templates",
+                         str(restyled_folder(tmp_path)))
+    assert (code, err) == (0, "") and out.split() == [str(tmp_path / "out" / "lecture.tex")]
+    restyled = (tmp_path / "out" / "lecture.tex").read_text(encoding="utf-8")
+    assert changed_lines(golden, restyled) == ([TITLE_OLD], [UNBOX, TITLE_NEW])
+
+
+def test_the_restyled_handout_compiles_without_boxes(tmp_path, capsys, tex):
+    from symbackprop.pdf import compile_pdf
+
+    run(capsys, "worksheet", "-o", str(tmp_path / "out"), "--templates", str(restyled_folder(tmp_path)))
+    pdf = compile_pdf((tmp_path / "out" / "lecture.tex").read_text(encoding="utf-8"), tmp_path / "restyled.pdf")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True).stdout.decode()
+    assert "All gradients at a glance" in text and "Gradient summary" not in text
+
+
+def test_templates_the_folder_lacks_come_from_the_shipped_set(tmp_path, capsys):
+    """A folder of unrelated files (and a template nobody includes) renders the golden handout."""
+    folder = tmp_path / "mine"
+    (folder / "handout").mkdir(parents=True)
+    (folder / "handout" / "99_unknown.tex.j2").write_text("\\section{never used}\n", encoding="utf-8")
+    (folder / "notes.txt").write_text("my ideas\n", encoding="utf-8")
+    code, _, err = run(capsys, "worksheet", "-o", str(tmp_path / "out"), "--templates", str(folder))
+    assert (code, err) == (0, "")
+    assert (tmp_path / "out" / "lecture.tex").read_bytes() == GOLDEN.read_bytes()
+
+
+def test_the_folder_is_in_front_only_inside_its_scope(tmp_path):
+    (tmp_path / "_test_minimal.tex.j2").write_text("mine: \\VAR{title}\n", encoding="utf-8")
+    shipped = render_tex("_test_minimal.tex.j2", title="a_b", items=[])
+    with template_folder(tmp_path):
+        assert render_tex("_test_minimal.tex.j2", title="a_b", items=[]) == "mine: a\\_b\n"  # still escaped
+        with template_folder(None):  # None keeps the folder in front
+            assert render_tex("_test_minimal.tex.j2", title="a_b", items=[]) == "mine: a\\_b\n"
+    assert render_tex("_test_minimal.tex.j2", title="a_b", items=[]) == shipped != "mine: a\\_b\n"
+
+
+@pytest.mark.parametrize("command", [
+    ["worksheet"], ["slides"], ["snippet", "dE/dw1"], ["exam"], ["verify", "answers.toml", "-o", "r.tex"]])
+def test_a_bad_folder_is_one_line_before_any_work(tmp_path, capsys, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a-file").write_text("x\n", encoding="utf-8")
+    for bad in ("nowhere", "a-file"):
+        code, out, err = run(capsys, *command, "--templates", bad)
+        assert (code, out) == (2, "")
+        assert err == f"symbackprop: error: --templates {bad}: no such folder\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing written
+
+
+def spec_with(tmp_path: Path, table: str) -> Path:
+    spec = tmp_path / "course" / "net.toml"
+    spec.parent.mkdir(exist_ok=True)
+    spec.write_text(lecture_text() + "\n[templates]\n" + table, encoding="utf-8")
+    return spec
+
+
+def test_the_spec_setting_is_relative_to_the_spec_and_the_flag_wins(tmp_path, capsys, monkeypatch):
+    spec = spec_with(tmp_path, 'dir = "mine"\n')
+    shutil.move(restyled_folder(tmp_path), tmp_path / "course" / "mine")
+    monkeypatch.chdir(tmp_path)  # not the spec's folder: the setting is still found
+    assert load_spec(spec).templates == spec.parent / "mine"
+    code, _, err = run(capsys, "worksheet", str(spec), "-o", "a")
+    assert (code, err) == (0, "")
+    assert TITLE_NEW in (tmp_path / "a" / "net.tex").read_text(encoding="utf-8")
+    (tmp_path / "plain").mkdir()  # an empty teacher folder: the flag wins, so the shipped look
+    code, _, err = run(capsys, "worksheet", str(spec), "-o", "b", "--templates", "plain")
+    assert (code, err) == (0, "")
+    assert TITLE_OLD in (tmp_path / "b" / "net.tex").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(("table", "problem"), [
+    ('dir = "missing"\n', "templates.dir: 'missing' is not a folder (looked for "),
+    ("dir = 3\n", "templates.dir: must be a string, got 3"),
+    ('folder = "x"\n', "templates.folder: unknown field (expected dir)"),
+])
+def test_a_bad_templates_setting_names_the_field(tmp_path, capsys, table, problem):
+    spec = spec_with(tmp_path, table)
+    code, out, err = run(capsys, "worksheet", str(spec), "-o", str(tmp_path / "out"))
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert err.startswith(f"symbackprop: error: {spec}: {problem}")
+    assert not (tmp_path / "out").exists()
+
+
+def test_copy_round_trip_gives_the_same_bytes(tmp_path, capsys):
+    copy = tmp_path / "copy"
+    code, out, err = run(capsys, "templates", "--copy", str(copy))
+    assert (code, err) == (0, "")
+    names = sorted(str(p.relative_to(SHIPPED)) for p in SHIPPED.rglob("*.j2") if not p.name.startswith("_"))
+    assert out.split() == [str(copy / name) for name in names] and len(names) == len(shipped_templates()) > 30
+    for name in names:
+        assert (copy / name).read_bytes() == (SHIPPED / name).read_bytes(), name
+    code, _, err = run(capsys, "worksheet", "-o", str(tmp_path / "out"), "--templates", str(copy))
+    assert (code, err) == (0, "")
+    assert (tmp_path / "out" / "lecture.tex").read_bytes() == GOLDEN.read_bytes()
+    for folder, extra in (("plain", []), ("copied", ["--templates", str(copy)])):
+        assert run(capsys, "slides", "-o", str(tmp_path / folder), *extra)[0] == 0
+    assert (tmp_path / "copied" / "lecture-slides.tex").read_bytes() == \
+        (tmp_path / "plain" / "lecture-slides.tex").read_bytes()
+
+
+def test_copy_refuses_a_folder_with_files(tmp_path, capsys):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "mine.tex.j2").write_text("keep me\n", encoding="utf-8")
+    (tmp_path / "a-file").write_text("x\n", encoding="utf-8")
+    for target, what in (("full", "is not empty"), ("a-file", "is a file")):
+        code, out, err = run(capsys, "templates", "--copy", str(tmp_path / target))
+        assert (code, out) == (2, "")
+        assert err == f"symbackprop: error: --copy {tmp_path / target}: {what}; give a new or empty folder\n"
+    assert [p.name for p in (tmp_path / "full").iterdir()] == ["mine.tex.j2"]
+    (tmp_path / "empty").mkdir()
+    assert run(capsys, "templates", "--copy", str(tmp_path / "empty"))[0] == 0
+
+
+@pytest.mark.parametrize(("command", "written"), [
+    (["worksheet", "-o", "out"], "out/lecture.tex"),
+    (["slides", "-o", "out"], "out/lecture-slides.tex"),
+    (["exam", "-o", "out"], "out/questions.tex"),
+    (["verify", str(EXAMPLES / "lecture_printed_answers.toml"), "-o", "out/report.tex"], "out/report.tex"),
+])
+def test_every_rendering_command_reads_the_teacher_folder(tmp_path, capsys, monkeypatch, command, written):
+    """The shared font block, overridden once, shows in every whole document each command writes."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    fonts = (SHIPPED / "fonts.tex.j2").read_text(encoding="utf-8")
+    (tmp_path / "mine" / "fonts.tex.j2").write_text("% the teacher's fonts\n" + fonts, encoding="utf-8")
+    code, _, err = run(capsys, *command, "--templates", "mine")
+    assert code in (0, 1) and err == ""  # verify: 1 when the answers have mistakes
+    assert "\n% the teacher's fonts\n" in (tmp_path / written).read_text(encoding="utf-8")
+
+
+def test_a_snippet_picture_takes_the_teacher_page(tmp_path, capsys, monkeypatch, tex):
+    """snippet --format svg compiles the teacher's standalone page: here, red formulas."""
+    monkeypatch.chdir(tmp_path)
+    page = (SHIPPED / "snippet_standalone.tex.j2").read_text(encoding="utf-8")
+    red = page.replace("{amsmath,amssymb}", "{amsmath,amssymb,xcolor}")
+    red = red.replace("$\\displaystyle", "\\color{red}$\\displaystyle")
+    assert red.count("xcolor") == 1 and red.count("\\color{red}") == 1
+    (tmp_path / "red").mkdir()
+    (tmp_path / "red" / "snippet_standalone.tex.j2").write_text(red, encoding="utf-8")
+    for name, extra in (("plain.svg", []), ("red.svg", ["--templates", "red"])):
+        assert run(capsys, "snippet", "dE/dw5", "--format", "svg", "-o", name, *extra)[0] == 0
+    assert "fill:rgb(100%,0%,0%)" in (tmp_path / "red.svg").read_text(encoding="utf-8")
+    assert "fill:rgb(100%,0%,0%)" not in (tmp_path / "plain.svg").read_text(encoding="utf-8")
