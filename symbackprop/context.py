@@ -433,7 +433,7 @@ class HandoutContext:
 
     def _chain_units(self) -> list[tuple[int, int]]:
         p = next(p for p in self.net.parameters if p.name == self.chain.parameter)
-        units = [(p.layer, p.to_units[0])] + [(layer.index, 1) for layer in self.net.layers[p.layer:]]
+        units = list(self.chain.units)
         if p.kind == "weight" and p.from_unit is not None:
             units.insert(0, (p.layer - 1, p.from_unit))
         return units
