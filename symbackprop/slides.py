@@ -48,6 +48,15 @@ TALLER_ROW = 1.6
 CAPTION_ROW = 1.05
 #: a row with a power inside brackets, ``\\left(1 - \\left(-0.45\\right)^{2}\\right)``: the outer brackets grow
 NESTED_POWER_ROW = 1.35
+#: a full frame's text width (pt) and a ``row_width`` unit in it
+WIDE_PT = 398
+WIDE_UNIT = 5.6
+#: the expanded chain's factor boxes (pt): a ``row_width`` unit of a brace and its label in ``\small``
+#: (at most 5.43 pt measured by TeX over the lecture, relu, softmax, tanh and indexed chains), the room
+#: between two labels, and a ``\cdot`` with its spacing
+CHAIN_UNIT = 5.5
+CHAIN_GAP = 6
+CHAIN_DOT = 8
 #: rows of parameter updates on one frame (under the update rule)
 UPDATE_ROWS = 7
 #: a table of values in ``\\small``: the room beside the map (pt), a column's padding and a character's width
@@ -408,14 +417,16 @@ class Deck:
 
     def chain(self) -> list[Frame]:
         c = chain_for(self.s)
-        # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
-        braces = [rf"\underbrace{{{f.partial}}}_{{\textstyle {f.formula}}}" for f in c.factors]
-        per_row = 4 if len(braces) > 6 else 3
-        # the labels under the braces sit side by side: a long one (softmax's delta) needs fewer a row
-        widths = [row_width(f.formula) + 2 for f in c.factors]
-        while per_row > 1 and any(sum(widths[i:i + per_row]) > WIDE for i in range(0, len(widths), per_row)):
-            per_row -= 1
         lhs = c.grad_latex if c.single_path else r"\text{one path}"
+        # every factor in a box of one width, so the factors sit evenly spaced (a wide label under one
+        # brace no longer pushes its neighbours apart); as many a row as the frame's width holds
+        cell = max(max(row_width(f.formula), row_width(f.partial)) for f in c.factors) * CHAIN_UNIT + CHAIN_GAP
+        per_row = len(c.factors)
+        while per_row > 1 and (row_width(lhs) + 2) * WIDE_UNIT + per_row * (cell + CHAIN_DOT) > WIDE_PT:
+            per_row -= 1
+        # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
+        braces = [rf"\makebox[{cell:.1f}pt]{{$\displaystyle\underbrace{{{f.partial}}}"
+                  rf"_{{\textstyle {f.formula}}}$}}" for f in c.factors]
         chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
         rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
         rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
