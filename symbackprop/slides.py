@@ -424,6 +424,7 @@ class Deck:
         per_row = len(c.factors)
         while per_row > 1 and (row_width(lhs) + 2) * WIDE_UNIT + per_row * (cell + CHAIN_DOT) > WIDE_PT:
             per_row -= 1
+        per_row = -(-len(c.factors) // -(-len(c.factors) // per_row))  # rows balanced: 3 + 3, not 4 + 2
         # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
         braces = [rf"\makebox[{cell:.1f}pt]{{$\displaystyle\underbrace{{{f.partial}}}"
                   rf"_{{\textstyle {f.formula}}}$}}" for f in c.factors]
