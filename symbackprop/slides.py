@@ -26,6 +26,7 @@ from .chains import chain_for
 from .diagram import diagram, network_map
 from .errors import UsageError
 from .files import write_atomic
+from .geometry import text_extent
 from .network import Network
 from .render import Tex, header_comment, render_tex
 from .solution import Solution
@@ -51,9 +52,9 @@ NESTED_POWER_ROW = 1.35
 #: a full frame's text width (pt) and a ``row_width`` unit in it
 WIDE_PT = 398
 WIDE_UNIT = 5.6
-#: the expanded chain's factor boxes (pt): a ``row_width`` unit of a brace and its label in ``\small``
-#: (at most 5.43 pt measured by TeX over the lecture, relu, softmax, tanh and indexed chains), the room
+#: the expanded chain's factor boxes (pt): an em of ``\small``, a ``row_width`` unit there, the room
 #: between two labels, and a ``\cdot`` with its spacing
+SMALL_EM = 10
 CHAIN_UNIT = 5.5
 CHAIN_GAP = 6
 CHAIN_DOT = 8
@@ -112,6 +113,13 @@ class Frame:
 
 
 # -- building rows ---------------------------------------------------------------------------
+
+def _brace_width(tex: str) -> float:
+    """Width (pt, in ``\\small``) of a chain factor's fraction or label: the smaller of two estimates that
+    each run over TeX's width (``text_extent`` by design; ``row_width`` at 5.5 pt a unit, where TeX
+    measured at most 5.43 over the test decks' chains), since each is far over on some formulas."""
+    return min(text_extent(f"${tex}$")[0] * SMALL_EM, row_width(tex) * CHAIN_UNIT)
+
 
 def row_width(row: str) -> float:
     """``visible_width`` plus the extra width of display fractions (``\\partial`` and the bar's room)."""
@@ -420,7 +428,7 @@ class Deck:
         lhs = c.grad_latex if c.single_path else r"\text{one path}"
         # every factor in a box of one width, so the factors sit evenly spaced (a wide label under one
         # brace no longer pushes its neighbours apart); as many a row as the frame's width holds
-        cell = max(max(row_width(f.formula), row_width(f.partial)) for f in c.factors) * CHAIN_UNIT + CHAIN_GAP
+        cell = max(_brace_width(text) for f in c.factors for text in (f.formula, f.partial)) + CHAIN_GAP
         per_row = len(c.factors)
         while per_row > 1 and (row_width(lhs) + 2) * WIDE_UNIT + per_row * (cell + CHAIN_DOT) > WIDE_PT:
             per_row -= 1

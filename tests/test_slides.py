@@ -18,7 +18,7 @@ from symbackprop.geometry import PT, text_extent
 from symbackprop.pdf import latex_env
 from symbackprop.slides import TABLE_ROWS, TABLE_WIDTH, Deck, render_slides, wrap_table
 from symbackprop.solution import solve
-from symbackprop.spec import loads_spec
+from symbackprop.spec import load_spec, loads_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 FONT_COMMANDS = (r"\tiny", r"\scriptsize")  # below \footnotesize
@@ -217,7 +217,8 @@ def _chain_rows(solution) -> list[str]:
 
 
 def _chain_solutions() -> dict[str, object]:
-    found: dict[str, object] = {"lecture": solve()}
+    found: dict[str, object] = {"lecture": solve(),
+                                "two_examples_mean": solve(load_spec(ROOT / "examples" / "two_examples_mean.toml"))}
     for name, (layers, act, loss, seed, scheme) in CHAIN_DECKS.items():
         found[name] = solve(loads_spec(new_spec(layers, activation=act, loss=loss, seed=seed, scheme=scheme)))
     return found
