@@ -121,6 +121,19 @@ def _brace_width(tex: str) -> float:
     return min(text_extent(f"${tex}$")[0] * SMALL_EM, row_width(tex) * CHAIN_UNIT)
 
 
+def _pack(widths: list[float], room: float) -> list[list[int]]:
+    """Indices of boxes (each with a ``\\cdot`` after it) greedily in rows of ``room`` pt."""
+    rows: list[list[int]] = [[]]
+    used = 0.0
+    for i, w in enumerate(widths):
+        if rows[-1] and used + w + CHAIN_DOT > room:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(i)
+        used += w + CHAIN_DOT
+    return rows
+
+
 def row_width(row: str) -> float:
     """``visible_width`` plus the extra width of display fractions (``\\partial`` and the bar's room)."""
     return visible_width(row) + 2 * row.count(r"\frac")
@@ -428,17 +441,25 @@ class Deck:
         lhs = c.grad_latex if c.single_path else r"\text{one path}"
         # every factor in a box of one width, so the factors sit evenly spaced (a wide label under one
         # brace no longer pushes its neighbours apart); as many a row as the frame's width holds
-        cell = max(_brace_width(text) for f in c.factors for text in (f.formula, f.partial)) + CHAIN_GAP
+        own = [max(_brace_width(f.formula), _brace_width(f.partial)) + CHAIN_GAP for f in c.factors]
+        room = WIDE_PT - (row_width(lhs) + 2) * WIDE_UNIT
         per_row = len(c.factors)
-        while per_row > 1 and (row_width(lhs) + 2) * WIDE_UNIT + per_row * (cell + CHAIN_DOT) > WIDE_PT:
+        while per_row > 1 and per_row * (max(own) + CHAIN_DOT) > room:
             per_row -= 1
-        per_row = -(-len(c.factors) // -(-len(c.factors) // per_row))  # rows balanced: 3 + 3, not 4 + 2
+        n = len(c.factors)
+        chunks = [list(range(i, min(i + per_row, n))) for i in range(0, n, per_row)]
+        natural = _pack(own, room)
+        if len(natural) < len(chunks):  # one very wide label (a leaky slope): each factor its own width
+            chunks, widths = natural, own
+        else:  # rows balanced (3 + 3, not 4 + 2), every factor in a box of one width
+            per_row = -(-n // len(chunks))
+            chunks = [list(range(i, min(i + per_row, n))) for i in range(0, n, per_row)]
+            widths = [max(own)] * n
         # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
-        braces = [rf"\makebox[{cell:.1f}pt]{{$\displaystyle\underbrace{{{f.partial}}}"
-                  rf"_{{\textstyle {f.formula}}}$}}" for f in c.factors]
-        chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
-        rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
-        rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
+        braces = [rf"\makebox[{w:.1f}pt]{{$\displaystyle\underbrace{{{f.partial}}}"
+                  rf"_{{\textstyle {f.formula}}}$}}" for f, w in zip(c.factors, widths, strict=True)]
+        lines = [r" \cdot ".join(braces[i] for i in chunk) for chunk in chunks]
+        rows = [f"{lhs} &= " + lines[0]] + [r"&\quad \cdot " + line for line in lines[1:]]
         numeric = c.line.rows(lead="&= ", width=WIDE)
         numeric[0] = lhs + " " + numeric[0].lstrip()
         if c.single_path:
