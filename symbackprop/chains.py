@@ -12,7 +12,7 @@ all paths (and over examples); the chain then shows one path's term and says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
 from sympy import Add, Expr, Symbol
@@ -20,7 +20,7 @@ from sympy import Add, Expr, Symbol
 from .errors import UsageError
 from .hints import quoted
 from .latex import partial
-from .network import Network, Parameter
+from .network import Parameter, Quantity
 from .numbers import display, work_context
 from .numeric import Compiler
 from .solution import Solution, did_you_mean
@@ -49,22 +49,27 @@ class Chain:
     gradient: str  # the gradient's display value
     #: the condition the output delta's closed form (a factor) holds under, LaTeX ("" for none)
     condition: str = ""
+    #: the path's units (layer, unit), from the parameter's own up to an output
+    units: list[tuple[int, int]] = field(default_factory=list)
 
     @property
     def single_path(self) -> bool:
         return self.n_paths == 1
 
 
-def default_parameter(network: Network) -> Parameter:
-    """A first-layer weight on the longest path: the first unfrozen one (w1 for the lecture)."""
+def default_parameter(solution: Solution) -> Parameter:
+    """A first-layer weight on the longest path: the first unfrozen one (w1 for the lecture) with a
+    path whose every factor is nonzero (a chain through a dead unit shows only ``... = 0``)."""
+    network = solution.network
     first = [p for p in network.parameters if p.layer == 1 and p.kind == "weight"]
-    unfrozen = [p for p in first if not p.frozen]
-    return (unfrozen or first)[0]
+    candidates = [p for p in first if not p.frozen] or first
+    return next((p for p in candidates if _live_path(solution, p, 1) is not None), candidates[0])
 
 
-def find_parameter(network: Network, name: str | None) -> Parameter:
+def find_parameter(solution: Solution, name: str | None) -> Parameter:
     if name is None:
-        return default_parameter(network)
+        return default_parameter(solution)
+    network = solution.network
     for p in network.parameters:
         if p.name == name:
             return p
@@ -79,69 +84,118 @@ def _value(solution: Solution, expr: Expr) -> Decimal:
         return program([values[solution.network.by_symbol[s].name] for s in symbols])
 
 
-def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> Chain:
-    """The expanded chain of ``dE/d<name>`` (default: a first-layer weight) along its first path
-    (through ``example``'s units)."""
+def _unit(solution: Solution, kind: str, layer: int, j: int, e: int) -> Quantity:
     network = solution.network
-    namer = network.namer
+    return network[network.unit_name(kind, layer, j, e)]
+
+
+def _output_factors(solution: Solution, j: int, e: int) -> tuple[list[Factor], str]:
+    """The links from the loss down to output unit ``j``'s input, and the condition they hold under."""
+    network = solution.network
     printer = solution.printer
-    p = find_parameter(network, name)
-    e = example
     last = network.layers[-1]
-    # units on the path: (layer, unit) from the parameter's unit up to the first output
-    units = [(p.layer, p.to_units[0])] + [(layer.index, 1) for layer in network.layers[p.layer:]]
-    factors: list[Factor] = []
-
-    def q(kind: str, layer: int, j: int):  # noqa: ANN202
-        return network[network.unit_name(kind, layer, j, e)]
-
-    out_layer, out_unit = units[-1]
-    a_out, z_out = q("act", out_layer, out_unit), q("pre", out_layer, out_unit)
-    delta_out = network[namer.grad_ascii(z_out.name)]
+    a_out, z_out = _unit(solution, "act", last.index, j, e), _unit(solution, "pre", last.index, j, e)
+    delta_out = network[network.namer.grad_ascii(z_out.name)]
     loss = network[network.loss_name]
     assert delta_out.explicit is not None and delta_out.definition is not None
-    split = last.elementwise is not None and delta_out.explicit.is_Mul
-    if split:
-        d_act = network[namer.grad_ascii(a_out.name)]
-        assert d_act.definition is not None and last.elementwise is not None
-        factors.append(Factor(partial(loss.latex, a_out.latex), printer.doprint(d_act.definition),
-                              solution.value(d_act.name), False, d_act.definition))
+    if last.elementwise is not None and delta_out.explicit.is_Mul:
+        d_act = network[network.namer.grad_ascii(a_out.name)]
+        assert d_act.definition is not None
         slope = last.elementwise.local_slope(a_out.symbol, z_out.symbol)
-        factors.append(Factor(partial(a_out.latex, z_out.latex), printer.doprint(slope),
-                              _value(solution, slope), False, slope))
-    else:
-        factors.append(Factor(partial(loss.latex, z_out.latex), printer.doprint(delta_out.explicit),
-                              solution.value(delta_out.name), False, delta_out.explicit))
-    # down the hidden layers: dz(l+1)/da(l) = w, da(l)/dz(l) = f'
-    for (l_above, j_above), (l_here, j) in zip(reversed(units[1:]), reversed(units[:-1]), strict=True):
-        a, z = q("act", l_here, j), q("pre", l_here, j)
-        w = network.weight_name(l_above, j_above, j)
-        z_above = q("pre", l_above, j_above)
-        factors.append(Factor(partial(z_above.latex, a.latex), network[w].latex, solution.value(w), True,
-                              network[w].symbol))
-        f = network.layers[l_here - 1].elementwise
-        assert f is not None
-        slope = f.local_slope(a.symbol, z.symbol)
-        factors.append(Factor(partial(a.latex, z.latex), printer.doprint(slope), _value(solution, slope), False,
-                              slope))
-    # the parameter's own link
-    z0 = q("pre", p.layer, p.to_units[0])
+        return [Factor(partial(loss.latex, a_out.latex), printer.doprint(d_act.definition),
+                       solution.value(d_act.name), False, d_act.definition),
+                Factor(partial(a_out.latex, z_out.latex), printer.doprint(slope),
+                       _value(solution, slope), False, slope)], ""
+    return [Factor(partial(loss.latex, z_out.latex), printer.doprint(delta_out.explicit),
+                   solution.value(delta_out.name), False, delta_out.explicit)], solution.condition(delta_out.name)
+
+
+def _weight_factor(solution: Solution, above: tuple[int, int], j: int, e: int) -> Factor:
+    """dz(above)/da(j) = the weight between them."""
+    network = solution.network
+    w = network.weight_name(above[0], above[1], j)
+    z_above, a = _unit(solution, "pre", *above, e), _unit(solution, "act", above[0] - 1, j, e)
+    return Factor(partial(z_above.latex, a.latex), network[w].latex, solution.value(w), True, network[w].symbol)
+
+
+def _slope_factor(solution: Solution, layer: int, j: int, e: int) -> Factor:
+    """da/dz of a hidden unit: its activation's local slope."""
+    a, z = _unit(solution, "act", layer, j, e), _unit(solution, "pre", layer, j, e)
+    f = solution.network.layers[layer - 1].elementwise
+    assert f is not None
+    slope = f.local_slope(a.symbol, z.symbol)
+    return Factor(partial(a.latex, z.latex), solution.printer.doprint(slope), _value(solution, slope), False, slope)
+
+
+def _own_factor(solution: Solution, p: Parameter, e: int) -> Factor:
+    """dz/dtheta: the local input of a weight, 1 for a bias."""
+    network = solution.network
+    z0 = _unit(solution, "pre", p.layer, p.to_units[0], e)
     theta = network[p.name]
     if p.kind == "weight":
         assert p.from_unit is not None
-        local = q("act", p.layer - 1, p.from_unit)
-        factors.append(Factor(partial(z0.latex, theta.latex), local.latex, solution.value(local.name),
-                              local.kind in ("input",), local.symbol))
-    else:
-        factors.append(Factor(partial(z0.latex, theta.latex), "1", Decimal(1), True))
-    path_nodes = [theta.latex]
+        local = _unit(solution, "act", p.layer - 1, p.from_unit, e)
+        return Factor(partial(z0.latex, theta.latex), local.latex, solution.value(local.name),
+                      local.kind in ("input",), local.symbol)
+    return Factor(partial(z0.latex, theta.latex), "1", Decimal(1), True)
+
+
+def _live_path(solution: Solution, p: Parameter, e: int) -> list[tuple[int, int]] | None:
+    """The units (layer, unit) from ``p``'s own up to an output along which every factor is nonzero,
+    trying unit 1 first in every layer (the lecture's path); None when every path has a zero."""
+    network = solution.network
+    top = network.n_layers
+    live: dict[tuple[int, int], bool] = {}
+    rest: dict[tuple[int, int], list[tuple[int, int]] | None] = {}
+
+    def is_live(unit: tuple[int, int]) -> bool:
+        if unit not in live:
+            factors = (_output_factors(solution, unit[1], e)[0] if unit[0] == top
+                       else [_slope_factor(solution, *unit, e)])
+            live[unit] = all(f.value != 0 for f in factors)
+        return live[unit]
+
+    def path_from(unit: tuple[int, int]) -> list[tuple[int, int]] | None:  # unit is live
+        if unit[0] == top:
+            return [unit]
+        if unit not in rest:
+            rest[unit] = None
+            for k in range(1, network.layers[unit[0]].size + 1):
+                above = (unit[0] + 1, k)
+                if _weight_factor(solution, above, unit[1], e).value != 0 and is_live(above):
+                    tail = path_from(above)
+                    if tail is not None:
+                        rest[unit] = [unit, *tail]
+                        break
+        return rest[unit]
+
+    start = (p.layer, p.to_units[0])
+    if _own_factor(solution, p, e).value == 0 or not is_live(start):
+        return None
+    return path_from(start)
+
+
+def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> Chain:
+    """The expanded chain of ``dE/d<name>`` (default: a first-layer weight) along its first path
+    (through ``example``'s units) whose every factor is nonzero, or its first path when none is."""
+    network = solution.network
+    p = find_parameter(solution, name)
+    e = example
+    units = _live_path(solution, p, e) or [(p.layer, p.to_units[0])] + [(layer.index, 1)
+                                                                         for layer in network.layers[p.layer:]]
+    factors, condition = _output_factors(solution, units[-1][1], e)
+    # down the hidden layers: dz(l+1)/da(l) = w, da(l)/dz(l) = f'
+    for above, (l_here, j) in zip(reversed(units[1:]), reversed(units[:-1]), strict=True):
+        factors += [_weight_factor(solution, above, j, e), _slope_factor(solution, l_here, j, e)]
+    factors.append(_own_factor(solution, p, e))
+    path_nodes = [network[p.name].latex]
     for l_here, j in units:
-        path_nodes += [q("pre", l_here, j).latex, q("act", l_here, j).latex]
-    path_nodes.append(loss.latex)
+        path_nodes += [_unit(solution, "pre", l_here, j, e).latex, _unit(solution, "act", l_here, j, e).latex]
+    path_nodes.append(network[network.loss_name].latex)
     n_paths = network.n_examples * len(p.to_units)
-    for above in network.layers[p.layer:]:
-        n_paths *= above.size
-    grad_name = namer.grad_ascii(p.name)
+    for above_layer in network.layers[p.layer:]:
+        n_paths *= above_layer.size
+    grad_name = network.namer.grad_ascii(p.name)
     decimals = solution.spec.decimals
     # the product at full precision (the gradient itself on a single path), shown with
     # enough digits to see its size (2.27e-4) and operands that reproduce it
@@ -149,7 +203,7 @@ def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> 
     line = product_line("", [(f.value, f.exact) for f in factors], decimals,
                         result=precise_text(value), value=value)
     return Chain(p.name, network[grad_name].latex, path_nodes, factors, line, n_paths,
-                 display(solution.value(grad_name), decimals), "" if split else solution.condition(delta_out.name))
+                 display(solution.value(grad_name), decimals), condition, units)
 
 
 def substituted_factors(solution: Solution, chain: Chain) -> list[str]:

@@ -67,7 +67,8 @@ def build_parser() -> argparse.ArgumentParser:
                            help="comma-separated subset of: problem,activation,diagram,forward,equations,"
                                 "walkthrough,chain,summary,update,reference,verification")
     worksheet.add_argument("--chain", default=None, metavar="PARAM",
-                           help="parameter of the expanded chain (default: a first-layer weight)")
+                           help="parameter of the expanded chain (default: a first-layer weight whose path "
+                                "has no zero factor)")
     worksheet.add_argument("--edge-values", action="store_true", help="label diagram edges with values")
     _templates_arg(worksheet)
     worksheet.set_defaults(run=_worksheet)

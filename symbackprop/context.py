@@ -434,7 +434,7 @@ class HandoutContext:
 
     def _chain_units(self) -> list[tuple[int, int]]:
         p = next(p for p in self.net.parameters if p.name == self.chain.parameter)
-        units = [(p.layer, p.to_units[0])] + [(layer.index, 1) for layer in self.net.layers[p.layer:]]
+        units = list(self.chain.units)
         if p.kind == "weight" and p.from_unit is not None:
             units.insert(0, (p.layer - 1, p.from_unit))
         return units
@@ -635,17 +635,18 @@ class HandoutContext:
 
     @staticmethod
     def _grouped_rows(lines: list[list[str]], params: list[Parameter], per_row: int) -> list[str]:
-        """Gradient lines side by side, a new row for every unit (``w1, w2, b1`` then ``w3, w4, b2``)."""
+        """Parameter lines side by side, a new row for every unit (``w1, w2, b1`` then ``w3, w4, b2``):
+        a row never mixes two units' (or two layers') parameters."""
         rows: list[str] = []
         group: list[list[str]] = []
-        unit = None
+        unit: tuple[int, int] | None = None
         if _fit(lines, per_row) < per_row:
             return _pair(lines, per_row)
         for line, p in zip(lines, params, strict=True):
-            if p.to_units[0] != unit and group:
+            if (p.layer, p.to_units[0]) != unit and group:
                 rows += _pair(group, per_row)
                 group = []
-            unit = p.to_units[0]
+            unit = (p.layer, p.to_units[0])
             group.append(line)
         return rows + _pair(group, per_row)
 
@@ -725,6 +726,7 @@ class HandoutContext:
     # -- 9. update ----------------------------------------------------------------------
     def section_update(self) -> dict[str, Any]:
         rows: list[list[str]] = []
+        updated: list[Parameter] = []
         frozen = []
         for layer in reversed(self.net.layers):
             params = self.params_of(layer.index)
@@ -735,7 +737,7 @@ class HandoutContext:
                     frozen.append(rf"{self.q(p.name + chr(39)).latex} = {self.q(p.name).latex} = {self.exact(p.name)}")
                     continue
                 rows.append(quantity_line(self.s, p.name + "'").rows(boxed=True))
-        per_row = 2
+                updated.append(p)
         history = self.s.evaluation.loss_history
         e0, e1 = history[0], history[1]
         loss = self.q(self.net.loss_name).latex
@@ -748,7 +750,7 @@ class HandoutContext:
         return {
             "rule": Tex(rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, "
                         rf"\qquad \eta = {self.exact('eta')}"),
-            "block": block(_pair(rows, per_row)) if rows else None,
+            "block": block(self._grouped_rows(rows, updated, 2)) if rows else None,
             "frozen": block(pack(frozen, 3), env="gather") if frozen else None,
             "more": Tex("Shown for the parameters of the first unit of each layer; every updated value is in "
                         "the gradient summary." if self.big else ""),

@@ -26,6 +26,7 @@ from .chains import chain_for
 from .diagram import diagram, network_map
 from .errors import UsageError
 from .files import write_atomic
+from .geometry import text_extent
 from .network import Network
 from .render import Tex, header_comment, render_tex
 from .solution import Solution
@@ -48,6 +49,15 @@ TALLER_ROW = 1.6
 CAPTION_ROW = 1.05
 #: a row with a power inside brackets, ``\\left(1 - \\left(-0.45\\right)^{2}\\right)``: the outer brackets grow
 NESTED_POWER_ROW = 1.35
+#: a full frame's text width (pt) and a ``row_width`` unit in it
+WIDE_PT = 398
+WIDE_UNIT = 5.6
+#: the expanded chain's factor boxes (pt): an em of ``\small``, a ``row_width`` unit there, the room
+#: between two labels, and a ``\cdot`` with its spacing
+SMALL_EM = 10
+CHAIN_UNIT = 5.5
+CHAIN_GAP = 6
+CHAIN_DOT = 8
 #: rows of parameter updates on one frame (under the update rule)
 UPDATE_ROWS = 7
 #: a table of values in ``\\small``: the room beside the map (pt), a column's padding and a character's width
@@ -103,6 +113,26 @@ class Frame:
 
 
 # -- building rows ---------------------------------------------------------------------------
+
+def _brace_width(tex: str) -> float:
+    """Width (pt, in ``\\small``) of a chain factor's fraction or label: the smaller of two estimates that
+    each run over TeX's width (``text_extent`` by design; ``row_width`` at 5.5 pt a unit, where TeX
+    measured at most 5.43 over the test decks' chains), since each is far over on some formulas."""
+    return min(text_extent(f"${tex}$")[0] * SMALL_EM, row_width(tex) * CHAIN_UNIT)
+
+
+def _pack(widths: list[float], room: float) -> list[list[int]]:
+    """Indices of boxes (each with a ``\\cdot`` after it) greedily in rows of ``room`` pt."""
+    rows: list[list[int]] = [[]]
+    used = 0.0
+    for i, w in enumerate(widths):
+        if rows[-1] and used + w + CHAIN_DOT > room:
+            rows.append([])
+            used = 0.0
+        rows[-1].append(i)
+        used += w + CHAIN_DOT
+    return rows
+
 
 def row_width(row: str) -> float:
     """``visible_width`` plus the extra width of display fractions (``\\partial`` and the bar's room)."""
@@ -408,17 +438,28 @@ class Deck:
 
     def chain(self) -> list[Frame]:
         c = chain_for(self.s)
-        # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
-        braces = [rf"\underbrace{{{f.partial}}}_{{\textstyle {f.formula}}}" for f in c.factors]
-        per_row = 4 if len(braces) > 6 else 3
-        # the labels under the braces sit side by side: a long one (softmax's delta) needs fewer a row
-        widths = [row_width(f.formula) + 2 for f in c.factors]
-        while per_row > 1 and any(sum(widths[i:i + per_row]) > WIDE for i in range(0, len(widths), per_row)):
-            per_row -= 1
         lhs = c.grad_latex if c.single_path else r"\text{one path}"
-        chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
-        rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
-        rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
+        # every factor in a box of one width, so the factors sit evenly spaced (a wide label under one
+        # brace no longer pushes its neighbours apart); as many a row as the frame's width holds
+        own = [max(_brace_width(f.formula), _brace_width(f.partial)) + CHAIN_GAP for f in c.factors]
+        room = WIDE_PT - (row_width(lhs) + 2) * WIDE_UNIT
+        per_row = len(c.factors)
+        while per_row > 1 and per_row * (max(own) + CHAIN_DOT) > room:
+            per_row -= 1
+        n = len(c.factors)
+        chunks = [list(range(i, min(i + per_row, n))) for i in range(0, n, per_row)]
+        natural = _pack(own, room)
+        if len(natural) < len(chunks):  # one very wide label (a leaky slope): each factor its own width
+            chunks, widths = natural, own
+        else:  # rows balanced (3 + 3, not 4 + 2), every factor in a box of one width
+            per_row = -(-n // len(chunks))
+            chunks = [list(range(i, min(i + per_row, n))) for i in range(0, n, per_row)]
+            widths = [max(own)] * n
+        # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
+        braces = [rf"\makebox[{w:.1f}pt]{{$\displaystyle\underbrace{{{f.partial}}}"
+                  rf"_{{\textstyle {f.formula}}}$}}" for f, w in zip(c.factors, widths, strict=True)]
+        lines = [r" \cdot ".join(braces[i] for i in chunk) for chunk in chunks]
+        rows = [f"{lhs} &= " + lines[0]] + [r"&\quad \cdot " + line for line in lines[1:]]
         numeric = c.line.rows(lead="&= ", width=WIDE)
         numeric[0] = lhs + " " + numeric[0].lstrip()
         if c.single_path:

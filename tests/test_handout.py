@@ -273,3 +273,22 @@ def test_expanded_chain_numeric_line_has_its_left_hand_side(lecture_tex):
     assert rows[0].startswith(r"\frac{\partial E}{\partial w_{1}} &= \left(0.7514 - 0.50\right)")
     assert r"&= 0.2514 \cdot 0.1868 \cdot 0.40 \cdot 0.2413 \cdot 0.05 = 2.27 \times 10^{-4}" in rows
     assert not any(r.startswith("= ") for r in rows)  # no bare "=" without its left-hand side
+
+
+@pytest.mark.parametrize("name", ["lecture", "two_examples", "shared_frozen", "tanh_indexed", "relu_332"])
+def test_update_rows_keep_one_units_parameters_together(name):
+    """A row of the update section never pairs two layers' (or two units') parameters (b3' beside w1')."""
+    text = lecture_text() if name == "lecture" else variants().get(name) or new_spec([3, 3, 2], activation="relu",
+                                                                                      seed=1)
+    s = solve(loads_spec(text, source=name))
+    tex = render_worksheet(s, sections=["update"])
+    block = tex.split(r"\begin{align*}")[1].split(r"\end{align*}")[0]
+    by_latex = {s.network[p.name + "'"].latex: p for p in s.network.parameters}
+    rows = [[n for n in by_latex if f"{n} &= " in row] for row in block.split("\\\\")]
+    shown = [by_latex[n] for row in rows for n in row]
+    assert shown == [p for layer in range(s.network.n_layers, 0, -1) for p in s.network.parameters
+                     if p.layer == layer and not p.frozen]  # every updated parameter, output layer first
+    for row in rows:
+        assert len({(by_latex[n].layer, by_latex[n].to_units[0]) for n in row}) == 1, row
+    if name == "lecture":  # w5' w6' | b3' | w1' w2' | b1' | w3' w4' | b2'
+        assert [len(row) for row in rows] == [2, 1, 2, 1, 2, 1]

@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from symbackprop.chains import chain_for
 from symbackprop.cli import main
 from symbackprop.generate import new_spec, parse_layers
 from symbackprop.geometry import PT, text_extent
+from symbackprop.pdf import latex_env
 from symbackprop.slides import TABLE_ROWS, TABLE_WIDTH, Deck, render_slides, wrap_table
 from symbackprop.solution import solve
-from symbackprop.spec import loads_spec
+from symbackprop.spec import load_spec, loads_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 FONT_COMMANDS = (r"\tiny", r"\scriptsize")  # below \footnotesize
@@ -201,3 +203,61 @@ def test_decks_compile_without_overfull_boxes(case, tmp_path, capsys):
     text = subprocess.run(["pdftotext", str(tmp_path / "deck.pdf"), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "Backward pass" in text and "The update" in text
+
+
+CHAIN_DECKS = {"relu_332": ([3, 3, 2], "relu", "half_sse", 1, None),
+               "softmax": ([2, 2, 2], "sigmoid", "cross_entropy", 2, None),
+               "tanh_4882": ([4, 8, 8, 2], "tanh", "half_sse", 0, None),
+               "tanh_indexed": ([3, 2, 2], "tanh", "half_sse", 6, "indexed")}
+
+
+def _chain_rows(solution) -> list[str]:
+    (frame,) = Deck(solution).chain()
+    return frame.steps[0].rows
+
+
+def _chain_solutions() -> dict[str, object]:
+    found: dict[str, object] = {"lecture": solve(),
+                                "two_examples_mean": solve(load_spec(ROOT / "examples" / "two_examples_mean.toml"))}
+    for name, (layers, act, loss, seed, scheme) in CHAIN_DECKS.items():
+        found[name] = solve(loads_spec(new_spec(layers, activation=act, loss=loss, seed=seed, scheme=scheme)))
+    return found
+
+
+def test_expanded_chain_is_one_evenly_spaced_row_where_it_fits(lecture_deck):
+    """The lecture's five factors on one row (a full frame has room), each in a box of one width."""
+    frame = lecture_deck.split("{One chain, fully expanded}")[1].split("Numerically:")[0]
+    rows = frame.split(r"\begin{align*}")[1].split(r"\end{align*}")[0].strip().split("\\\\")
+    assert len(rows) == 1 and rows[0].count(r"\underbrace") == 5
+    widths = re.findall(r"\\makebox\[([\d.]+)pt\]\{\$\\displaystyle\\underbrace", rows[0])
+    assert len(widths) == 5 and len(set(widths)) == 1
+
+
+@pytest.mark.tex
+def test_expanded_chain_boxes_hold_their_braces_and_rows_fit_the_frame(tex, tmp_path):
+    """TeX measures every brace with its label (at the frame's \\small) against its box, and each row."""
+    boxes, rows, factors = [], [], 0
+    for name, s in _chain_solutions().items():
+        factors += len(chain_for(s).factors)
+        for row in _chain_rows(s):
+            rows.append((name, row.replace("&", "")))
+            boxes += [(name, float(w), body) for w, body in
+                      re.findall(r"\\makebox\[([\d.]+)pt\]\{\$(.*?)\$\}(?= \\cdot|$| \\\\)", row)]
+    assert len(boxes) == factors
+    body = "\n".join([rf"\setbox0\hbox{{\small${b}$}}\typeout{{BOX {i} \the\wd0}}" for i, (_, _, b) in enumerate(boxes)]
+                     + [rf"\setbox0\hbox{{\small$\displaystyle {r}$}}\typeout{{ROW {i} \the\wd0}}"
+                        for i, (_, r) in enumerate(rows)])
+    (tmp_path / "m.tex").write_text("\\documentclass[aspectratio=169,11pt]{beamer}\\usepackage[T1]{fontenc}"
+                                    "\\usepackage{lmodern}\\usepackage{amsmath,amssymb}"
+                                    "\\usefonttheme[onlymath]{serif}\\begin{document}\\begin{frame}\n"
+                                    "\\typeout{TEXTWIDTH \\the\\textwidth}\n" + body
+                                    + "\n\\end{frame}\\end{document}\n")
+    run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "m.tex"], cwd=tmp_path,
+                         env=latex_env(), capture_output=True, text=True, timeout=120)
+    measured = dict(re.findall(r"(BOX \d+|ROW \d+) ([\d.]+)pt", run.stdout))
+    text_width = float(re.findall(r"TEXTWIDTH ([\d.]+)pt", run.stdout)[0])
+    assert len(measured) == len(boxes) + len(rows), run.stdout[-2000:]
+    for i, (name, width, b) in enumerate(boxes):
+        assert float(measured[f"BOX {i}"]) <= width, (name, b, measured[f"BOX {i}"], width)  # never into a neighbour
+    for i, (name, r) in enumerate(rows):
+        assert float(measured[f"ROW {i}"]) <= text_width, (name, r, measured[f"ROW {i}"])

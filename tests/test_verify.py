@@ -445,3 +445,50 @@ def test_readme_shows_the_real_report():
     report = mark(solve(None, prove=False), load_answers(EXAMPLE))
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert report_text(report).rstrip() in readme
+
+
+DIAGNOSED = (Answer("dE/dz_h1", "dE/dh1", "formula"), Answer("dE/dz_h1", "0.019", "value"),
+             Answer("dE/dz_o", "(yhat - t)*yhat", "formula"), Answer("dE/dw1", "dE/dz_h1*x1*x2", "formula"),
+             Answer("dE/dz_h2", "dE/dh2*sigma(h2)*(1 - sigma(h2))", "formula"))
+
+
+def test_diagnosed_formulas_come_as_latex_pieces(lecture):
+    """The "why" keeps its plain text; its formulas also come printed by the project's printer."""
+    rows = {(r.name, r.form): r for r in mark(lecture, Answers(DIAGNOSED)).rows}
+    assert len(rows) == len(DIAGNOSED)
+    formula, value = rows["dE/dz_h1", "formula"], rows["dE/dz_h1", "value"]
+    assert formula.why == "missing factor h1*(1 - h1)"
+    assert value.why == "the activation slope h1*(1 - h1) is missing from dE/dz_h1"
+    assert formula.why_parts == (("missing factor ", ""), ("h1*(1 - h1)", r"h_{1} \left(1 - h_{1}\right)"))
+    assert value.why_parts[-1] == ("dE/dz_h1", r"\frac{\partial E}{\partial z_{h_{1}}}")
+    assert rows["dE/dz_h2", "formula"].why_parts[:3] == (
+        ("sigma(h2)*(1 - sigma(h2))", r"\sigma\left(h_{2}\right) \left(1 - \sigma\left(h_{2}\right)\right)"),
+        (" (", ""), ("sigma'(h2)", r"\sigma'\left(h_{2}\right)"))
+    for r in rows.values():  # the pieces are the text, and every formula named has its LaTeX
+        assert "".join(text for text, _ in r.why_parts) == r.why and any(latex for _, latex in r.why_parts)
+    plain = mark(lecture, Answers((Answer("dE/dw2", "0.001", "value"),))).rows[0]
+    assert plain.why.startswith("intermediates rounded") and plain.why_parts == ()
+
+
+def test_tex_report_prints_why_formulas_as_math(lecture):
+    tex = report_tex(mark(lecture, Answers(DIAGNOSED)))
+    body = tex.split(r"\midrule")[1]
+    assert r"missing factor $h_{1} \left(1 - h_{1}\right)$" in body
+    assert r"is missing from $\frac{\partial E}{\partial z_{h_{1}}}$" in body
+    assert r"extra factor $x_{2}$" in body and r"missing factor $1 - \hat{y}$" in body
+    whys = [row.split("&")[-1] for row in body.split("\\\\\n") if "&" in row]
+    assert len(whys) == len(DIAGNOSED) and not any("*" in why for why in whys)  # no ASCII formula in a why
+    # a row with a fraction in it stands tall enough not to touch the next one
+    rows = [r for r in body.split("\\\\\n") if "&" in r]
+    assert rows and all((r"\tallrow" in r) == (r"\frac" in r) for r in rows)
+
+
+@pytest.mark.tex
+def test_pdf_marked_sheet_of_diagnoses(tex, tmp_path):
+    from symbackprop.pdf import compile_pdf
+
+    out = compile_pdf(report_tex(mark(solve(), Answers(DIAGNOSED))), tmp_path / "r.pdf", runs=1)
+    text = " ".join(subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,
+                                   check=True).stdout.split())
+    assert "wrong: missing factor 1 −" in text and "wrong: extra factor x2" in text
+    assert "h1*(1 - h1)" not in text  # the formula typeset, not typed

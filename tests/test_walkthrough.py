@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 import pytest
 import sympy
@@ -11,7 +12,9 @@ from hypothesis import strategies as st
 
 from symbackprop.chains import chain_for
 from symbackprop.errors import UsageError
+from symbackprop.generate import new_spec
 from symbackprop.solution import solve
+from symbackprop.spec import loads_spec
 from symbackprop.walkthrough import (
     exact_text,
     line_reproduces,
@@ -147,6 +150,42 @@ def test_lecture_chain(lecture):
     # dE/dw1 = 0.00045325... x 0.05 = 2.2663e-4: the lecture's 2.26e-4 came from rounded factors
     assert chain.line.result == "2.27e-4" and chain.line.reproduces()
     assert chain.gradient == "0.000"
+
+
+RELU_332 = new_spec([3, 3, 2], activation="relu", seed=1)  # h1 and h2 are dead on its example
+
+
+def test_default_chain_avoids_a_dead_unit():
+    # by hand from the spec: z_h1 = -0.6*0.9 + 0.8*0.15 - 0.8*0.5 - 0.1 < 0 and z_h2 < 0, z_h3 = 0.0275 > 0;
+    # so w1..w6 have only zero paths, w7 (x1 -> h3) the first live one, through o1 (unit 1 first)
+    assert "w1 = -0.60" in RELU_332 and "w7 = 0.20" in RELU_332 and "w12 = 0.35" in RELU_332
+    s = solve(loads_spec(RELU_332))
+    x = [Fraction(9, 10), Fraction(15, 100), Fraction(1, 2)]
+    rows = [([Fraction(-60, 100), Fraction(80, 100), Fraction(-80, 100)], Fraction(-10, 100)),
+            ([Fraction(-65, 100), Fraction(55, 100), Fraction(40, 100)], Fraction(25, 100)),
+            ([Fraction(20, 100), Fraction(-35, 100), Fraction(-70, 100)], Fraction(25, 100))]
+    h = [max(Fraction(0), sum(w * xi for w, xi in zip(ws, x, strict=True)) + b) for ws, b in rows]
+    assert h[0] == h[1] == 0 and h[2] == Fraction(275, 10000)
+    yhat1 = Fraction(-95, 100) * h[0] + Fraction(20, 100) * h[1] + Fraction(35, 100) * h[2] + Fraction(45, 100)
+    chain = chain_for(s)
+    assert chain.parameter == "w7" and chain.units == [(1, 3), (2, 1)]
+    assert chain.path == ["w_{7}", "z_{h_{3}}", "h_{3}", "z_{o_{1}}", r"\hat{y}_{1}", "E"]
+    term = (yhat1 - Fraction(-95, 100)) * Fraction(35, 100) * 1 * x[0]  # dE/dyhat1 . w12 . relu' . x1
+    assert [Fraction(f.value) for f in chain.factors] == [yhat1 + Fraction(95, 100), Fraction(35, 100), 1, x[0]]
+    assert Fraction(chain.factors[0].value * chain.factors[1].value * chain.factors[3].value) == term != 0
+    # an explicit parameter into a live unit keeps its own (live) path; one into a dead unit keeps unit 1s
+    assert chain_for(s, "b3").units == [(1, 3), (2, 1)] and chain_for(s, "w1").units == [(1, 1), (2, 1)]
+
+
+@pytest.mark.parametrize("layers", [[2, 3, 1], [3, 3, 2], [2, 4, 3, 2], [3, 2, 2, 2]])
+@pytest.mark.parametrize("seed", range(6))
+def test_default_chain_is_live_when_a_first_layer_gradient_is(layers, seed):
+    s = solve(loads_spec(new_spec(layers, activation="relu", seed=seed)))
+    first = [p for p in s.network.parameters if p.layer == 1 and p.kind == "weight"]
+    chain = chain_for(s)
+    # a nonzero gradient is a sum of path terms, so one of its paths is nonzero: the default finds one
+    if any(s.value(s.network.namer.grad_ascii(p.name)) != 0 for p in first):
+        assert all(f.value != 0 for f in chain.factors), (layers, seed, chain.parameter)
 
 
 def test_chain_for_any_parameter(lecture):

@@ -44,7 +44,7 @@ def report_json(report: Report) -> str:
 
 def report_tex(report: Report) -> str:
     """A marked sheet a teacher can return (LaTeX); every piece of user text is escaped by the template."""
-    from ..render import Tex, header_comment, render_tex  # Jinja2 only for this format: text stays quick
+    from ..render import Tex, header_comment, render_tex, tex_escape  # Jinja2 only for this format: text stays quick
 
     rows = []
     for r in report.rows:
@@ -53,8 +53,12 @@ def report_tex(report: Report) -> str:
             expected: str = Tex(f"${r.expected_latex}$")
         else:
             expected = r.expected
+        # the formulas a diagnosis names as math (the project's printer), the words around them escaped
+        why: str = (Tex("".join(f"${latex}$" if latex else tex_escape(text) for text, latex in r.why_parts))
+                    if r.why_parts else r.why)
+        tall = r"\frac" in f"{r.latex} {r.expected_latex} " + "".join(latex for _, latex in r.why_parts)
         rows.append({"symbol": symbol, "given": r.given, "expected": expected, "verdict": r.verdict,
-                     "label": r.label, "why": r.why})
+                     "label": r.label, "why": why, "tall": tall})
     counts = [(VERDICTS[v], n) for v, n in report.counts.items() if n]
     return render_tex("verify_report.tex.j2", header=Tex(header_comment()), title=report.title or "answers",
                       student=report.student, source=report.source, decimals=report.decimals,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 import random
+import re
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -108,6 +109,8 @@ class Row:
     #: LaTeX of the quantity's symbol and of the expected formula ("" for unknown names)
     latex: str = ""
     expected_latex: str = ""
+    #: ``why`` in pieces, (text, LaTeX): a formula's piece has its LaTeX, plain words have ""
+    why_parts: tuple[tuple[str, str], ...] = ()
 
     @property
     def label(self) -> str:
@@ -189,6 +192,8 @@ class _Marker:
     backward_inlined: dict[Symbol, Expr] = field(default_factory=dict)
     #: unknown names still to get a "did you mean" (a file of 5,000 typos gets the first ones)
     hints_left: int = MAX_HINTS
+    #: the LaTeX of every formula a diagnosis names, by its ASCII text (see ``_formula``)
+    formula_latex: dict[str, str] = field(default_factory=dict)
     #: seconds of symbolic work left for this report
     allowance: Allowance = field(default_factory=lambda: Allowance(REPORT_SECONDS, FORMULA_SECONDS))
 
@@ -321,7 +326,8 @@ class _Marker:
         row = Row(name, "value", given.answer.text, display(exact, shown_decimals), "wrong", latex=q.latex)
 
         def verdict(v: str, why: str = "") -> Row:
-            return Row(row.name, row.form, row.given, row.expected, v, why, row.latex)
+            text, parts = self._said(why)
+            return Row(row.name, row.form, row.given, row.expected, v, text, row.latex, why_parts=parts)
 
         decimals = min(given.decimals, MAX_CHECKED_DECIMALS)
         if Fraction(exact) == given.value and self.solution.evaluation.exact.get(name, False):
@@ -439,11 +445,12 @@ class _Marker:
         slope = self._slope(a)
         if slope is not None:
             d_act, local = slope
-            yield f"the activation slope {_text(local)} is missing from {a.name}", {a.name: d_act}
+            yield (f"the activation slope {self._formula(local)} is missing from {self._formula(a.symbol)}",
+                   {a.name: d_act})
             wrong = self._slope_of_activation(a, local)
             if wrong is not None:
-                yield (f"{a.name} uses {_text(wrong)} (sigma'(a), the slope at the activation) instead of "
-                       f"{_text(local)}"), {a.name: sympy.Mul(d_act, wrong)}
+                yield (f"{self._formula(a.symbol)} uses {self._formula(wrong)} (sigma'(a), the slope at the "
+                       f"activation) instead of {self._formula(local)}"), {a.name: sympy.Mul(d_act, wrong)}
         if a.kind == "grad":
             param = a.name[len(net.namer.grad_ascii("")):]
             inputs = self._local_inputs(param)
@@ -464,7 +471,8 @@ class _Marker:
                     elif str(w) < str(n):
                         yield f"{w} and {n} swapped in {a.name}", {a.name: definition.xreplace({w: n, n: w})}
         if a.kind == "d_act" and a.layer == net.n_layers:
-            yield (f"sign of {a.name} flipped ({_text(-definition)} instead of {_text(definition)})",
+            yield (f"sign of {self._formula(a.symbol)} flipped ({self._formula(-definition)} instead of "
+                   f"{self._formula(definition)})",
                    {a.name: -definition})
 
     def _rerun(self, overrides: dict[str, Expr], chain: list[Step], target: int) -> Decimal:
@@ -554,7 +562,8 @@ class _Marker:
                   expected_latex=expected_latex)
 
         def verdict(v: str, why: str = "") -> Row:
-            return Row(row.name, row.form, row.given, row.expected, v, why, row.latex, row.expected_latex)
+            text, parts = self._said(why)
+            return Row(row.name, row.form, row.given, row.expected, v, text, row.latex, row.expected_latex, parts)
 
         try:
             from ..activations import FORMULA_FUNCTIONS
@@ -775,7 +784,7 @@ class _Marker:
             if ratio == -1:
                 return "differs by sign"
             if ratio.is_Number:
-                return f"differs by a factor {_text(ratio)}"
+                return f"differs by a factor {self._formula(ratio)}"
             numerator, denominator = ratio.as_numer_denom()
             sign_n, extra = _factors(numerator)
             sign_d, missing = _factors(denominator)
@@ -785,9 +794,9 @@ class _Marker:
                     return self._factor_message(extra, missing, sign_n * sign_d)
             difference = sympy.expand(s - e)
             if isinstance(difference, sympy.Mul | Symbol):
-                return f"extra term {_text(difference)}"
+                return f"extra term {self._formula(difference)}"
             if isinstance(-difference, sympy.Mul | Symbol):
-                return f"missing term {_text(-difference)}"
+                return f"missing term {self._formula(-difference)}"
         except (RecursionError, ValueError, TypeError, sympy.PolynomialError):
             return ""
         return ""
@@ -800,9 +809,9 @@ class _Marker:
             parts.append(swapped)
         else:
             if missing:
-                parts.append(f"missing factor {_text(sympy.Mul(*missing, evaluate=False))}")
+                parts.append(f"missing factor {self._formula(sympy.Mul(*missing, evaluate=False))}")
             if extra:
-                parts.append(f"extra factor {_text(sympy.Mul(*extra, evaluate=False))}")
+                parts.append(f"extra factor {self._formula(sympy.Mul(*extra, evaluate=False))}")
         if sign < 0:
             parts.append("and the sign differs")
         return ", ".join(parts)
@@ -817,16 +826,32 @@ class _Marker:
                 if f is not None and sympy.expand(have - want.xreplace({q.symbol: f.apply(q.symbol)})) == 0:
                     with sympy.evaluate(False):
                         shown = want.xreplace({q.symbol: f.apply(q.symbol)})
-                    return (f"{_text(shown)} (sigma'({q.name}), the slope at the activation) used instead of "
-                            f"{_text(want)}")
+                    slope = self._marked(f"sigma'({q.name})", rf"\sigma'\left({q.latex}\right)")
+                    return (f"{self._formula(shown)} ({slope}, the slope at the activation) used "
+                            f"instead of {self._formula(want)}")
         return ""
 
     # -- helpers ------------------------------------------------------------------
+    def _formula(self, expr: Expr) -> str:
+        """A formula inside a diagnosis: its ASCII text between markers, its LaTeX remembered for ``_said``."""
+        return self._marked(_text(expr), self.solution.printer.doprint(expr))
+
+    def _marked(self, text: str, latex: str) -> str:
+        self.formula_latex[text] = latex
+        return f"{_OPEN}{text}{_CLOSE}"
+
+    def _said(self, why: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """A diagnosis as plain text (the markers dropped) and in pieces, each formula with its LaTeX."""
+        pieces = re.split(f"[{_OPEN}{_CLOSE}]", why)
+        parts = tuple((piece, self.formula_latex.get(piece, "") if i % 2 else "")
+                      for i, piece in enumerate(pieces) if piece)
+        return "".join(pieces), parts if any(latex for _, latex in parts) else ()
+
     def _with_quantity(self, row: Row) -> Row:
         q = self.network[row.name]
         i = self.index[row.name]
         return Row(row.name, row.form, row.given, display(self.exact[i], self.decimals), row.verdict, row.why,
-                   q.latex)
+                   q.latex, why_parts=row.why_parts)
 
 
 def _parse_value(answer: Answer) -> _Given | Row:
@@ -956,6 +981,11 @@ def _reads_better_negated(f: Expr) -> bool:
     if constants:
         return bool(constants[0] < 0)
     return sum(1 for t in terms if t.could_extract_minus_sign()) > len(terms) / 2
+
+
+#: around a formula inside a diagnosis until ``_Marker._said`` splits it off (never in a student's text:
+#: a row's text is split only where the marker put them)
+_OPEN, _CLOSE = "\x02", "\x03"
 
 
 def _text(expr: Expr) -> str:
