@@ -106,14 +106,14 @@ def test_a_pipe_that_never_ends_is_refused(tmp_path, capsys):
     os.mkfifo(fifo)
     sent = []
 
-    def writer() -> None:  # writes until the reader closes its end
-        with open(fifo, "wb") as out:
-            try:
+    def writer() -> None:  # writes until the reader closes its end (closing flushes too: inside the try)
+        try:
+            with open(fifo, "wb", buffering=0) as out:
                 while True:
                     out.write(b'"z_h1" = "0.378"\n' * 4096)
                     sent.append(1)
-            except BrokenPipeError:
-                pass
+        except BrokenPipeError:
+            pass
 
     thread = threading.Thread(target=writer, daemon=True)
     thread.start()
