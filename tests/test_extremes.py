@@ -110,6 +110,14 @@ def run(*argv: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def worksheet_tex(folder: Path, case: str) -> str:
+    """The handout .tex of one case, written by the worksheet command into ``folder``."""
+    spec = folder / "t.toml"
+    spec.write_text(CASES[case], encoding="utf-8")
+    assert run("worksheet", str(spec), "-o", str(folder))[0] == 0
+    return (folder / "t.tex").read_text(encoding="utf-8")
+
+
 def longest_number(text: str) -> int:
     return max((len(m) for m in re.findall(r"\d[\d.]*", text)), default=0)
 
@@ -161,10 +169,7 @@ def test_export_keeps_full_precision_of_the_extremes(tmp_path):
 
 
 def test_the_reported_worksheet_shows_reproducing_lines(tmp_path):
-    spec = tmp_path / "t.toml"
-    spec.write_text(CASES["identity-tens"], encoding="utf-8")
-    assert run("worksheet", str(spec), "-o", str(tmp_path))[0] == 0
-    tex = (tmp_path / "t.tex").read_text(encoding="utf-8")
+    tex = worksheet_tex(tmp_path, "identity-tens")
     assert r"z_{o} &= 10 \cdot 210.000 + 10 \cdot 210.000 + 10 = 4210.000" in tex
     assert r"E &= \frac{1}{2} \left(4210.000 - 0.50\right)^{2} = 8859945.125" in tex
     # every arithmetic line here reproduces exactly (only the note on the loss says \approx)
@@ -174,10 +179,7 @@ def test_the_reported_worksheet_shows_reproducing_lines(tmp_path):
 
 
 def test_a_saturated_slope_shows_no_false_stage(tmp_path):
-    spec = tmp_path / "t.toml"
-    spec.write_text(CASES["saturated-tanh-dec0"], encoding="utf-8")
-    assert run("worksheet", str(spec), "-o", str(tmp_path))[0] == 0
-    tex = (tmp_path / "t.tex").read_text(encoding="utf-8")
+    tex = worksheet_tex(tmp_path, "saturated-tanh-dec0")
     # tanh(-72.5) = -1 + 2.6e-64: the chain's slope 1 - h^2 = 5.20e-63 cannot be redone from a readable h,
     # so the chain shows the product of the factors' values, not (1 - (-1.0000)^2) = 5.20e-63
     assert r"\left(5.20 \times 10^{-63}\right) \cdot 10 = -5.77 \times 10^{-57}" in tex
@@ -224,17 +226,11 @@ def test_extreme_documents_compile_without_overfull_boxes(case, command, tmp_pat
 
 
 def test_a_constant_slope_is_stated_once(tmp_path):
-    spec = tmp_path / "t.toml"
-    spec.write_text(CASES["tiny-identity-dec12"], encoding="utf-8")
-    assert run("worksheet", str(spec), "-o", str(tmp_path))[0] == 0
-    tex = (tmp_path / "t.tex").read_text(encoding="utf-8")
+    tex = worksheet_tex(tmp_path, "tiny-identity-dec12")
     assert r"\frac{\partial h_{1}}{\partial z_{h_{1}}} &= 1.000000000000" in tex
     assert "1 = 1 = " not in tex
 
 
 def test_an_operand_past_1e12_is_scientific(tmp_path):
-    spec = tmp_path / "t.toml"
-    spec.write_text(CASES["relu-mse-after-a-wild-step"], encoding="utf-8")
-    assert run("worksheet", str(spec), "-o", str(tmp_path))[0] == 0
-    tex = (tmp_path / "t.tex").read_text(encoding="utf-8")
+    tex = worksheet_tex(tmp_path, "relu-mse-after-a-wild-step")
     assert r"{h_{2}}' &= \operatorname{relu}\left(-1.12609 \times 10^{23}\right) = 0.000000000000" in tex

@@ -32,7 +32,7 @@ import math
 import random
 import re
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException, localcontext
 from fractions import Fraction
@@ -731,12 +731,15 @@ class _Marker:
         return expr.xreplace({s: self._inline_symbol(s) for s in need})
 
     def _inline_symbol(self, symbol: Symbol) -> Expr:
-        done = self.inlined.get(symbol)
+        return self._rewritten(symbol, self.inlined, self._inline)
+
+    def _rewritten(self, symbol: Symbol, cache: dict[Symbol, Expr], rewrite: Callable[[Expr], Expr]) -> Expr:
+        """``rewrite`` of ``symbol``'s definition, computed once per symbol (``cache``)."""
+        done = cache.get(symbol)
         if done is None:
             definition = self.network.by_symbol[symbol].definition
             assert definition is not None
-            done = self._inline(definition)
-            self.inlined[symbol] = done
+            done = cache[symbol] = rewrite(definition)
         return done
 
     @cached_property
@@ -763,13 +766,7 @@ class _Marker:
         return expr.xreplace({s: self._backward_symbol(s) for s in backward})
 
     def _backward_symbol(self, symbol: Symbol) -> Expr:
-        done = self.backward_inlined.get(symbol)
-        if done is None:
-            definition = self.network.by_symbol[symbol].definition
-            assert definition is not None
-            done = self._forward_form(definition)
-            self.backward_inlined[symbol] = done
-        return done
+        return self._rewritten(symbol, self.backward_inlined, self._forward_form)
 
     def _formula_difference(self, student: Expr, expected: Expr) -> str | None:
         """Name the factor or term by which a wrong formula differs, when it is a simple one;
