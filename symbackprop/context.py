@@ -31,6 +31,7 @@ from .latex import (
     condition_latex,
     partial,
     piecewise_slope_latex,
+    with_condition,
 )
 from .network import Network, Parameter, Quantity
 from .numbers import display
@@ -777,7 +778,7 @@ class HandoutContext:
         condition = self.s.condition(dz.name)
         steps = [(Tex("Compute the output sensitivity (delta):"),
                   Tex(f"{dz.latex} = {self.f(dz.name, explicit=True)}"
-                      + (rf" \quad \text{{(with }} {condition}\text{{)}}" if condition else "")))]
+                      + with_condition(condition)))]
         if L > 1:
             h, zh = self.unit("act", L - 1, 1), self.unit("pre", L - 1, 1)
             dh, dzh = self.grad(h.name), self.grad(zh.name)

@@ -35,6 +35,7 @@ from typing import Any
 import sympy
 
 from .errors import ExamError
+from .hints import quoted, show
 from .numbers import parse_decimal_text
 
 __all__ = ["ASK_GROUPS", "ASK_TITLES", "MAX_VARIANTS", "ExamSettings", "Grid", "parse_ask", "parse_grid",
@@ -78,12 +79,12 @@ class Grid:
 def parse_grid(text: Any, field: str) -> Grid | None:
     """``"[-1, 1] step 0.05"`` -> Grid; ``"fixed"`` -> None."""
     if not isinstance(text, str):
-        raise ExamError(f"{field}: must be a string like \"[-1, 1] step 0.05\" or \"fixed\", got {text!r}")
+        raise ExamError(f"{field}: must be a string like \"[-1, 1] step 0.05\" or \"fixed\", got {show(text)}")
     if text.strip() == "fixed":
         return None
     match = _GRID.fullmatch(text)
     if not match:
-        raise ExamError(f"{field}: {text[:40]!r} is not a range (write \"[-1, 1] step 0.05\" or \"fixed\")")
+        raise ExamError(f"{field}: {quoted(text, 40)} is not a range (write \"[-1, 1] step 0.05\" or \"fixed\")")
     low, high, step = (parse_decimal_text(g) for g in match.groups())
     if step <= 0:
         raise ExamError(f"{field}: the step must be positive, got {match.group(3)}")
@@ -147,7 +148,7 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
     def flag(key: str, default: bool) -> bool:
         value = table.get(key, default)
         if not isinstance(value, bool):
-            raise fail(key, f"must be true or false, got {value!r}")
+            raise fail(key, f"must be true or false, got {show(value)}")
         return value
 
     def rational(key: str, default: sympy.Rational, low: int, high: int) -> sympy.Rational:
@@ -159,7 +160,7 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
         except ValueError:
             number = None
         if number is None or not low <= number <= high:
-            raise fail(key, f"must be a number in [{low}, {high}], got {value!r}")
+            raise fail(key, f"must be a number in [{low}, {high}], got {show(value)}")
         return number
 
     ask = table.get("ask", list(ASK_GROUPS))
@@ -171,7 +172,7 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
         raise ExamError(f"{source}: exam.ask: {err}") from None
     max_draws = table.get("max_draws", 2000)
     if isinstance(max_draws, bool) or not isinstance(max_draws, int) or not 1 <= max_draws <= 1_000_000:
-        raise fail("max_draws", f"must be a whole number from 1 to 1000000, got {max_draws!r}")
+        raise fail("max_draws", f"must be a whole number from 1 to 1000000, got {show(max_draws)}")
     margin = rational("tie_margin", sympy.Rational(1, 50), 0, 1)
     if margin >= sympy.Rational(1, 2):
         raise fail("tie_margin", f"must be below 0.5 (half a unit would reject every value), got {margin}")
@@ -195,6 +196,6 @@ def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:
         raise ExamError(f"--ask: name at least one of {','.join(ASK_GROUPS)}")
     for name in names:
         if name not in ASK_GROUPS:
-            raise ExamError(f"--ask: unknown group {name!r} (expected some of: {','.join(ASK_GROUPS)})")
+            raise ExamError(f"--ask: unknown group {quoted(name)} (expected some of: {','.join(ASK_GROUPS)})")
     return tuple(g for g in ASK_GROUPS if g in names)
 

@@ -170,6 +170,11 @@ def _is_negative(term: Expr) -> bool:
     return False
 
 
+def with_condition(condition: str) -> str:
+    """The condition a closed form uses, after it (softmax + cross-entropy: the targets sum to 1)."""
+    return rf" \quad \text{{(with }} {condition}\text{{)}}" if condition else ""
+
+
 def condition_latex(printer: BackpropPrinter, condition: Expr | None) -> str:
     """``t_{1} + t_{2} + t_{3} = 1``, the condition a closed form holds under ("" for none);
     a long sum as ``t_{1} + t_{2} + \\cdots + t_{10} = 1``."""

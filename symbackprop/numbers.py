@@ -31,7 +31,7 @@ MAX_EXPONENT = 999_999
 FULL_DIGITS = 40
 #: How often an enclosure is tightened (each level doubles its precision) before a value
 #: that still straddles a rounding boundary is reported undecided (see `decision`).
-MAX_LEVEL = 4
+MAX_TIGHTENINGS = 4
 
 _DECIMAL_TEXT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d{1,4})?")
 
@@ -176,7 +176,7 @@ def decision(value: Number, render: Callable[[Decimal], str], zero_decimals: int
 
     Rationals are decided at once (their enclosure is exact, or too tight to straddle a
     rounding boundary).  A ball is tightened (recomputed at twice the precision) up to
-    ``MAX_LEVEL`` times.  One that still straddles a boundary then is within 10^-1000 or so
+    ``MAX_TIGHTENINGS`` times.  One that still straddles a boundary then is within 10^-1000 or so
     of it, and the result says ``decided=False``:
 
     * a ball that straddles 0 (an exact 0 computed in ball arithmetic, e.g. the gradient of a
@@ -190,7 +190,7 @@ def decision(value: Number, render: Callable[[Decimal], str], zero_decimals: int
     if type(value) is Decimal:  # noqa: E721 - the fast path of plain Decimals
         return Decision(render(value), True)
     low = high = Decimal(0)
-    for level in range(MAX_LEVEL + 1):
+    for level in range(MAX_TIGHTENINGS + 1):
         low, high = enclosure(value, level)
         text = render(low)
         if low == high or render(high) == text:
@@ -286,12 +286,6 @@ def significant(value: Number, digits: int) -> str:
     return decide(value, lambda v: _significant(v, digits), digits)
 
 
-def certified_decimal(value: Number, digits: int) -> Decimal:
-    """The value to ``digits`` significant digits, every one of them certified (half-up)."""
-    return Decimal(decide(value, lambda v: f"{_significant_digits(v, digits):e}" if not v.is_zero() else "0",
-                          digits))
-
-
-__all__ = ["Certified", "Decision", "FULL_DIGITS", "WORK_DIGITS", "certified_decimal", "decide", "decision",
+__all__ = ["Certified", "Decision", "FULL_DIGITS", "WORK_DIGITS", "decide", "decision",
            "display", "display_decision", "dyadic_decimal", "enclosure", "full_decision", "full_text",
            "parse_decimal_text", "rational", "round_half_up", "significant", "to_decimal", "work_context"]

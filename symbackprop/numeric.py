@@ -38,9 +38,9 @@ from .numbers import WORK_DIGITS, Certified, dyadic_decimal, rational, to_decima
 Slots = list[Any]
 Program = Callable[[Slots], Any]
 
-#: bits of the first run's balls; a rerun doubles them, at most MAX_LEVEL times
+#: bits of the first run's balls; a rerun doubles them, at most MAX_PRECISION_LEVEL times
 BASE_BITS = 320
-MAX_LEVEL = 5
+MAX_PRECISION_LEVEL = 5
 #: a ball must know its value to this many bits (relative) or the run is repeated finer
 TARGET_BITS = 200
 #: an exact rational with a longer numerator + denominator becomes a ball (many SGD steps)
@@ -377,17 +377,17 @@ class Engine:
 
     def start(self) -> tuple[Slots, list[Any]]:
         """The first run that is finite everywhere and precise enough (or the finest finite one)."""
-        for level in range(MAX_LEVEL + 1):
+        for level in range(MAX_PRECISION_LEVEL + 1):
             try:
                 slots, history = self.run(level)
             except _Retry as retry:
-                if level == MAX_LEVEL:
+                if level == MAX_PRECISION_LEVEL:
                     raise EvaluationError(
                         f"{retry.name}: cannot be evaluated: {retry.why} even with "
                         f"{BASE_BITS << level}-bit arithmetic; the spec's values are too large for it") from None
                 continue
             self.level = level
-            if level == MAX_LEVEL or all(_precise(x) for x in slots) and all(_precise(x) for x in history):
+            if level == MAX_PRECISION_LEVEL or all(_precise(x) for x in slots) and all(_precise(x) for x in history):
                 for name, i in self.index.items():
                     if isinstance(slots[i], arb) and _magnitude_bits(slots[i]) > WINDOW_BITS:
                         raise EvaluationError(f"{name}: its value is beyond 1e9000 in size; "
@@ -408,7 +408,7 @@ class Engine:
             x = self._value(self.level, key)
             if level and _magnitude_bits(x) >= -WINDOW_BITS:
                 try:
-                    x = self._value(min(self.level + level, MAX_LEVEL + 2), key)
+                    x = self._value(min(self.level + level, MAX_PRECISION_LEVEL + 2), key)
                 except (_Retry, EvaluationError):
                     pass
             return ball_bounds(x, BASE_BITS << (self.level + level))
@@ -485,7 +485,7 @@ def certified_value(program: Program, inputs: Slots) -> Decimal:
         return rational(Fraction(int(first.p), int(first.q)))
 
     def enclose(level: int) -> tuple[Decimal, Decimal]:
-        return ball_bounds(first if level == 0 else at(min(level, MAX_LEVEL)), BASE_BITS << level)
+        return ball_bounds(first if level == 0 else at(min(level, MAX_PRECISION_LEVEL)), BASE_BITS << level)
     return Certified.of(_approx(first), enclose=enclose)
 
 

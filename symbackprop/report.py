@@ -36,8 +36,9 @@ def export_data(solution: Solution) -> dict[str, Any]:
     network, spec = solution.network, solution.spec
     quantities = []
     for q in network.quantities.values():
-        value = full_decision(solution.value(q.name))
-        shown = display_decision(solution.value(q.name), spec.decimals)
+        exact_or_ball = solution.value(q.name)
+        value = full_decision(exact_or_ball)
+        shown = display_decision(exact_or_ball, spec.decimals)
         item: dict[str, Any] = {
             "name": q.name,
             "kind": q.kind,

@@ -27,7 +27,7 @@ from .chains import Factor, chain_for
 from .errors import UsageError
 from .files import write_atomic
 from .hints import quoted
-from .latex import partial
+from .latex import partial, with_condition
 from .numbers import significant
 from .solution import Solution
 from .walkthrough import LEAF_KINDS, exact_text, quantity_line
@@ -175,12 +175,7 @@ def symbolic(solution: Solution, name: str) -> str:
     if q.kind in LEAF_KINDS:
         raise _not_applicable(solution, name, "symbolic", f"it is {_kind_word(q.kind)}, spec data with no formula",
                               "numeric")
-    return rf"\boxed{{{q.latex} = {solution.formula(name, explicit=True)}}}" + _with(solution.condition(name))
-
-
-def _with(condition: str) -> str:
-    """The condition a closed form uses, after it (softmax + cross-entropy: the targets sum to 1)."""
-    return rf" \quad \text{{(with }} {condition}\text{{)}}" if condition else ""
+    return rf"\boxed{{{q.latex} = {solution.formula(name, explicit=True)}}}" + with_condition(solution.condition(name))
 
 
 def _chain_of(solution: Solution, name: str, form: str) -> LocalChain:
@@ -204,11 +199,11 @@ def expanded(solution: Solution, name: str) -> str:
     c = _chain_of(solution, name, "expanded")
     braces = [rf"\underbrace{{{f.partial}}}_{{{f.formula}}}" for f in c.factors]
     if len(braces) <= FACTORS_PER_ROW:
-        return _multi(c, f"{c.lhs} = " + r" \cdot ".join(braces)) + _with(c.condition)
+        return _multi(c, f"{c.lhs} = " + r" \cdot ".join(braces)) + with_condition(c.condition)
     rows = [braces[i:i + FACTORS_PER_ROW] for i in range(0, len(braces), FACTORS_PER_ROW)]
     lines = [f"{c.lhs} &= " + r" \cdot ".join(rows[0])]
     lines += [r"&\quad \cdot " + r" \cdot ".join(row) for row in rows[1:]]
-    lines[-1] = _multi(c, lines[-1]) + _with(c.condition)
+    lines[-1] = _multi(c, lines[-1]) + with_condition(c.condition)
     return r"\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}"
 
 

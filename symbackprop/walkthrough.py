@@ -39,7 +39,7 @@ from .solution import Solution
 #: quantity kinds whose value is exact spec data, shown as given
 LEAF_KINDS = ("input", "target", "weight", "bias", "learning_rate")
 #: how many extra digits a line may try before it settles for ``\approx``
-MAX_LEVEL = 40
+MAX_DIGIT_LEVEL = 40
 #: the longest operand text (in characters) a line shows; past it the line says ``\approx``
 MAX_OPERAND = 24
 #: the precision of the operands of an ``\approx`` line
@@ -341,7 +341,7 @@ def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: I
                 for s in symbols}
 
     longest = max(MAX_OPERAND, len(result) + 4)  # a long result (12 decimals of 1e9) needs as long operands
-    for level in range(MAX_LEVEL + 1):
+    for level in range(MAX_DIGIT_LEVEL + 1):
         operands = operands_at(level)
         if level and any(len(operands[s]) > longest for s in symbols if s not in exact):
             break
@@ -350,9 +350,9 @@ def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: I
     fractions = {s: text for s in symbols if s not in exact and (text := fraction_text(values[s]))}
     if fractions:  # an exact tie after a division by 3: the operand as its fraction reproduces it
         operands = {s: fractions.get(s) or (exact_text(values[s]) if s in exact or _terminates(values[s])
-                                            else operand_text(values[s], decimals, MAX_LEVEL)) for s in symbols}
+                                            else operand_text(values[s], decimals, MAX_DIGIT_LEVEL)) for s in symbols}
         if line_reproduces(expr, operands, result):
-            return Line(label, expr, operands, result, MAX_LEVEL + 1)
+            return Line(label, expr, operands, result, MAX_DIGIT_LEVEL + 1)
     # no readable operand reproduces it (a saturated slope of 5.2e-63): the line says \approx, not =
     return Line(label, expr, operands_at(APPROX_LEVEL), result, APPROX_LEVEL, approx=True)
 

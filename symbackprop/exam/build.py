@@ -65,9 +65,8 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
         settings = spec.exam
     if ask is not None:
         settings = dataclasses.replace(settings, ask=parse_ask(ask))
-    show = progress
     base = solve(spec)
-    drawn, rejected = draw_variants(base, settings, count, seed, students, show)
+    drawn, rejected = draw_variants(base, settings, count, seed, students, progress)
     title = spec.title
     files: dict[str, bytes] = {}
     questions, keys = [], []
@@ -79,8 +78,8 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
         files[f"keys/{v.stem}.tex"] = document("exam_key.tex.j2", [k], title).encode()
         files[f"answers/{v.stem}.toml"] = answers_toml(v, settings.ask).encode()
         files[f"variants/{v.stem}.toml"] = variant_spec_toml(v).encode()
-        if show:
-            show(i, count, "rendering")
+        if progress:
+            progress(i, count, "rendering")
     files["questions.tex"] = document("exam_questions.tex.j2", questions, title).encode()
     files["keys.tex"] = document("exam_key.tex.j2", keys, title).encode()
     files["index.csv"] = index_csv(drawn).encode()

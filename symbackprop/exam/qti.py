@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 from ..examtable import ASK_TITLES
 from ..usertext import xml_clean
 from ..walkthrough import quantity_line
-from .lms import problem_html, tolerance
+from .lms import math_html, problem_html, tolerance
 from .variants import Variant, asked_values
 
 __all__ = ["qti_zip", "quiz_id", "ZIP_DATE"]
@@ -79,9 +79,9 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
     for k, item in enumerate(asked_values(variant, ask), start=1):
         low, high = _bounds(item.display, d)
         item_id = f"{ident}_q{k}"
-        question = f"<p>{escape(ASK_TITLES[item.group])}: \\({escape(item.latex)}\\) = ?</p>"
+        question = f"<p>{escape(ASK_TITLES[item.group])}: {math_html(item.latex)} = ?</p>"
         line = quantity_line(s, item.name)
-        feedback = f"<p>\\({escape(item.latex)} = {escape(line.rhs())}\\)</p>"
+        feedback = f"<p>{math_html(f'{item.latex} = {line.rhs()}')}</p>"
         out += [
             f"<item ident={quoteattr(item_id)} title={quoteattr(item.name)}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "numerical_question")

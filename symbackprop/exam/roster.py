@@ -9,6 +9,7 @@ from pathlib import Path
 from ..errors import ExamError
 from ..examtable import MAX_VARIANTS
 from ..files import MAX_INPUT_BYTES, read_capped
+from ..hints import quoted
 from ..usertext import text_problem
 from .variants import Student
 
@@ -67,7 +68,7 @@ def loads_roster(raw: bytes, source: str = "<roster>") -> list[Student]:
                 raise ExamError(f"{where}: row {line}: the {what} {problem}")
         if ident in first_row:
             what = "id" if id_col is not None else "name (add an id column to tell them apart)"
-            raise ExamError(f"{where}: row {line}: duplicate {what} {ident[:60]!r} (first on row {first_row[ident]})")
+            raise ExamError(f"{where}: row {line}: duplicate {what} {quoted(ident)} (first on row {first_row[ident]})")
         first_row[ident] = line
         students.append(Student(ident, name))
     if not students:
