@@ -20,9 +20,9 @@ from timing import BASELINE, once, wall
 
 NAIVE = r"""
 import sys, sympy
-from symbackprop.spec import load_spec
-from symbackprop.network import build_network
-from symbackprop.derive import inline_all
+from symbackprop.engine.spec import load_spec
+from symbackprop.engine.network import build_network
+from symbackprop.engine.derive import inline_all
 net = build_network(load_spec(sys.argv[1] if len(sys.argv) > 1 else None))
 loss = inline_all(net, ("pre", "act", "loss"))[net.sym(net.loss_name)]
 for p in net.parameters:

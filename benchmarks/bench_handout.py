@@ -15,7 +15,7 @@ from pathlib import Path
 
 from timing import BASELINE, TOOL, once, wall
 
-from symbackprop.pdf import latex_env
+from symbackprop.io.pdf import latex_env
 
 
 def main() -> None:

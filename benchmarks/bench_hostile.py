@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import ENV, TOOL  # noqa: E402
 
-from symbackprop.generate import new_spec, parse_layers  # noqa: E402
-from symbackprop.solution import solve  # noqa: E402
+from symbackprop.engine.generate import new_spec, parse_layers  # noqa: E402
+from symbackprop.engine.solution import solve  # noqa: E402
 
 
 def seconds(args: list[str], runs: int) -> tuple[float, int]:

@@ -47,9 +47,9 @@ def paired(cmd: list[str], runs: int, env: dict[str, str] | None = None) -> tupl
 
 def in_process(spec: str) -> tuple[float, float]:
     """Seconds of derive and of evaluate (with its end-to-end check), in this process."""
-    from symbackprop.derive import derive
-    from symbackprop.numeric import evaluate
-    from symbackprop.spec import load_spec
+    from symbackprop.engine.derive import derive
+    from symbackprop.engine.evaluate import evaluate
+    from symbackprop.engine.spec import load_spec
 
     loaded = load_spec(spec)
     start = time.perf_counter()

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from symbackprop.pdfsplit import split_pdf
+from symbackprop.io.pdfsplit import split_pdf
 
 ROOT = Path(__file__).resolve().parent.parent
 

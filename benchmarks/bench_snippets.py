@@ -15,7 +15,7 @@ from pathlib import Path
 
 from timing import BASELINE, TOOL, wall
 
-from symbackprop.pdf import latex_env
+from symbackprop.io.pdf import latex_env
 
 
 def main() -> None:
@@ -30,8 +30,8 @@ def main() -> None:
     if not shutil.which("pdflatex"):
         print("pdflatex not found: svg figures skipped")
         return
-    from symbackprop.snippets import snippet
-    from symbackprop.solution import solve
+    from symbackprop.documents.snippets import snippet
+    from symbackprop.engine.solution import solve
 
     with tempfile.TemporaryDirectory() as tmp:
         # the very page the svg snippet compiles, with the engine it uses (one pdflatex run)

@@ -1,9 +1,9 @@
 """symbackprop: backpropagation lecture material from a network spec.
 
-The pipeline, each stage importing only from the ones before it::
+The rooms, each importing only from the ones before it (README "Architecture")::
 
-    spec.load_spec -> network.build_network -> derive.derive -> numeric.evaluate
-        -> context (pre-rendered LaTeX) -> render (Jinja2 templates) -> pdf
+    io -> engine (spec -> network -> derive -> evaluate -> solution) -> notation
+        -> documents (Jinja2 templates) -> exam, marking -> cli
 
 The Python API (see README.md)::
 
@@ -21,9 +21,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "solve": "solution", "Solution": "solution", "UnknownQuantity": "solution",
-    "load_spec": "spec", "loads_spec": "spec", "Spec": "spec",
-    "derive": "derive", "evaluate": "numeric", "build_network": "network",
+    "solve": "engine.solution", "Solution": "engine.solution", "UnknownQuantity": "engine.solution",
+    "load_spec": "engine.spec", "loads_spec": "engine.spec", "Spec": "engine.spec",
+    "derive": "engine.derive", "evaluate": "engine.evaluate", "build_network": "engine.network",
+    "explain": "documents.snippets",
 }
 __all__ = ["__version__", *_API]
 

@@ -17,7 +17,7 @@ from . import __version__
 from .errors import SymbackpropError, UsageError
 
 if TYPE_CHECKING:
-    from .spec import Spec
+    from .engine.spec import Spec
 
 
 class _Parser(argparse.ArgumentParser):
@@ -125,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _styled(args: argparse.Namespace, spec: Spec) -> AbstractContextManager[None]:
     """Render with the teacher's templates in front: ``--templates`` wins over the spec's ``[templates] dir``."""
-    from .render import template_folder
+    from .documents.render import template_folder
 
     return template_folder(args.templates if args.templates is not None else spec.templates)
 
@@ -138,8 +138,8 @@ def _check_templates_flag(args: argparse.Namespace) -> None:
 
 def _templates(args: argparse.Namespace) -> int:
     """Copy the shipped set into an empty (or new) folder; print every file written."""
-    from .files import write_atomic
-    from .render import shipped_templates
+    from .documents.render import shipped_templates
+    from .io.files import write_atomic
 
     target = Path(args.copy)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
@@ -153,12 +153,12 @@ def _templates(args: argparse.Namespace) -> int:
 
 def _exam(args: argparse.Namespace) -> int:
     """Validate everything cheap first, then draw, render and write the set."""
+    from .engine.examtable import parse_ask
+    from .engine.spec import load_spec
     from .errors import ExamError
     from .exam.build import build_exam
     from .exam.folder import locked_target
     from .exam.write import write_locked
-    from .examtable import parse_ask
-    from .spec import load_spec
 
     if args.variants is not None and args.variants < 1:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
@@ -188,8 +188,8 @@ def _progress_printer(command: str) -> Callable[..., None] | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .report import check_table
-    from .solution import solve
+    from .documents.report import check_table
+    from .engine.solution import solve
 
     solution = solve(args.spec)
     sys.stdout.write(check_table(solution))
@@ -197,15 +197,15 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .report import export_json
-    from .solution import solve
+    from .documents.report import export_json
+    from .engine.solution import solve
 
     sys.stdout.write(export_json(solve(args.spec)))
     return 0
 
 
 def _new(args: argparse.Namespace) -> int:
-    from .generate import new_spec, parse_layers
+    from .engine.generate import new_spec, parse_layers
 
     sys.stdout.write(new_spec(parse_layers(args.layers), activation=args.activation, loss=args.loss,
                               seed=args.seed, output=args.output, scheme=args.scheme))
@@ -214,11 +214,11 @@ def _new(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     """Print or write the marking report; the exit code says how the answers did."""
-    from .files import check_output_file, write_atomic
+    from .engine.solution import solve
+    from .io.files import check_output_file, write_atomic
     from .marking.answers import load_answers
     from .marking.reports import FORMATS
     from .marking.verify import mark
-    from .solution import solve
 
     if len(args.paths) > 2:
         raise UsageError("verify takes [SPEC] ANSWERS: at most two paths")
@@ -239,7 +239,7 @@ def _verify(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         return report.exit_code
     if suffix == ".pdf":
-        from .pdf import compile_pdf
+        from .io.pdf import compile_pdf
 
         compile_pdf(text, out, jobname="verify")
     else:
@@ -249,9 +249,9 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _worksheet(args: argparse.Namespace) -> int:
-    from .files import check_output_folder
-    from .handout import parse_sections, worksheet_name, write_worksheet
-    from .solution import solve
+    from .documents.handout import parse_sections, worksheet_name, write_worksheet
+    from .engine.solution import solve
+    from .io.files import check_output_folder
 
     sections = parse_sections(args.sections)  # bad flags fail before any work
     if args.pdf and args.format != "tex":
@@ -268,13 +268,13 @@ def _worksheet(args: argparse.Namespace) -> int:
 
 
 def _snippet(args: argparse.Namespace) -> int:
-    from .snippets import snippet, write_snippet
-    from .solution import solve
+    from .documents.snippets import snippet, write_snippet
+    from .engine.solution import solve
 
     if len(args.args) > 2:
         raise UsageError("snippet takes [SPEC] NAME: at most two arguments")
     if args.output is not None:
-        from .files import check_output_file
+        from .io.files import check_output_file
 
         check_output_file(args.output)
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
@@ -289,10 +289,10 @@ def _snippet(args: argparse.Namespace) -> int:
 
 
 def _slides(args: argparse.Namespace) -> int:
-    from .files import check_output_folder
-    from .handout import worksheet_name
-    from .slides import write_slides
-    from .solution import solve
+    from .documents.handout import worksheet_name
+    from .documents.slides import write_slides
+    from .engine.solution import solve
+    from .io.files import check_output_folder
 
     check_output_folder(args.output_dir)
     solution = solve(args.spec)

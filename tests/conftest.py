@@ -23,7 +23,7 @@ EXAMPLES = ROOT / "examples"
 
 @pytest.fixture(scope="session")
 def lecture():
-    from symbackprop.solution import solve
+    from symbackprop.engine.solution import solve
 
     return solve()
 
@@ -47,7 +47,7 @@ TEX_TOOLS = ("latexmk", "pdflatex", "pdftotext", "pdftocairo")
 @pytest.fixture
 def tex() -> None:
     """The LaTeX tool chain: skipped without it locally, a failure without it in CI."""
-    from symbackprop.pdf import tex_available
+    from symbackprop.io.pdf import tex_available
 
     missing = [p for p in TEX_TOOLS if shutil.which(p) is None]
     need(not missing and tex_available(), f"LaTeX tools ({', '.join(missing) or 'latexmk/pdflatex'})")

@@ -19,12 +19,12 @@ import mpmath
 import pytest
 import sympy
 
-from symbackprop.derive import Derivation, derive
+from symbackprop.engine.derive import Derivation, derive
+from symbackprop.engine.evaluate import evaluate
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.numbers import Certified, display, display_decision, full_decision, full_text, significant
+from symbackprop.engine.spec import loads_spec
 from symbackprop.errors import DerivationMismatch
-from symbackprop.generate import new_spec
-from symbackprop.numbers import Certified, display, display_decision, full_decision, full_text, significant
-from symbackprop.numeric import evaluate
-from symbackprop.spec import loads_spec
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -279,7 +279,7 @@ def test_tightening_recomputes_the_chain():
     (the ends were once rounded at the midpoint's 1 bit + 64, the same 2^-65 at every level)."""
     from flint import arb, fmpq
 
-    from symbackprop.numeric import ball_bounds
+    from symbackprop.engine.evaluate import ball_bounds
 
     spec = loads_spec(SHARED_SOFTMAX_BIAS)
     value = evaluate(derive(spec, prove=False))["b(2)'"]

@@ -18,11 +18,11 @@ from fractions import Fraction
 import pytest
 
 from symbackprop.cli import main
-from symbackprop.derive import SYMBOLIC_PROOF_LIMIT, derive, prove_local_rules, prove_symbolically
+from symbackprop.engine.derive import SYMBOLIC_PROOF_LIMIT, derive, prove_local_rules, prove_symbolically
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.naming import Namer, Notation
+from symbackprop.engine.spec import loads_spec
 from symbackprop.errors import DerivationMismatch
-from symbackprop.generate import new_spec
-from symbackprop.naming import Namer, Notation
-from symbackprop.spec import loads_spec
 
 RENAMED = {"pre": "net", "act": "out", "loss": "L", "target": "y", "input": "u"}
 
@@ -204,11 +204,11 @@ def test_every_page_showing_yhat_minus_t_states_the_target_sum():
     with it (handout in LaTeX and Markdown, deck, snippets, export); a sigmoid + bce network shows none."""
     import json
 
-    from symbackprop.handout import render_worksheet
-    from symbackprop.report import export_json
-    from symbackprop.slides import render_slides
-    from symbackprop.snippets import snippet
-    from symbackprop.solution import solve
+    from symbackprop.documents.handout import render_worksheet
+    from symbackprop.documents.report import export_json
+    from symbackprop.documents.slides import render_slides
+    from symbackprop.documents.snippets import snippet
+    from symbackprop.engine.solution import solve
 
     condition = "t_{1} + t_{2} + t_{3} = 1"
     solution = solve(loads_spec(new_spec([2, 2, 3], loss="cross_entropy", seed=1)))

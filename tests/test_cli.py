@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from symbackprop.cli import main
-from symbackprop.spec import lecture_text
+from symbackprop.engine.spec import lecture_text
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -66,7 +66,7 @@ def test_new_prints_a_valid_deterministic_spec(capsys, tmp_path):
     spec.write_text(out)
     assert run(capsys, "check", str(spec))[0] == 0
     # nice values: multiples of 0.05
-    from symbackprop.spec import load_spec
+    from symbackprop.engine.spec import load_spec
 
     loaded = load_spec(spec)
     assert all((v * 20).is_integer for v in loaded.parameters.values())
@@ -182,7 +182,7 @@ def test_binary_spec_file(capsys, tmp_path):
 
 def test_mismatch_exits_1(capsys, monkeypatch):
     """A wrong chain rule (sigma' written as a(1 + a)) is caught by the proof: exit 1."""
-    from symbackprop import activations
+    from symbackprop.engine import activations
 
     wrong = activations.Activation("sigmoid", activations.sigma, lambda a, z: a * (1 + a), "", "(0, 1)")
     monkeypatch.setitem(activations.ELEMENTWISE, "sigmoid", wrong)
@@ -191,7 +191,7 @@ def test_mismatch_exits_1(capsys, monkeypatch):
 
 
 def test_mismatch_in_a_large_network_is_caught_by_local_rules(capsys, monkeypatch, tmp_path):
-    from symbackprop import activations
+    from symbackprop.engine import activations
 
     out = run(capsys, "new", "--layers", "4,8,8,2", "--activation", "tanh")[1]
     (tmp_path / "s.toml").write_text(out)

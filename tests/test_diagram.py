@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.diagram import LABEL_ALL_MAX, Layout, diagram, map_layout, network_map, value_labels
-from symbackprop.generate import new_spec
-from symbackprop.geometry import PT, Edge, Shape, text_extent
-from symbackprop.pdf import latex_env
-from symbackprop.solution import solve
-from symbackprop.spec import loads_spec
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import loads_spec
+from symbackprop.io.pdf import latex_env
+from symbackprop.notation.diagram import LABEL_ALL_MAX, Layout, diagram, map_layout, network_map, value_labels
+from symbackprop.notation.geometry import PT, Edge, Shape, text_extent
 
 ROOT = Path(__file__).resolve().parent.parent
 

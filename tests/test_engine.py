@@ -13,8 +13,8 @@ import mpmath
 import pytest
 import sympy
 
-from symbackprop.numbers import display, work_context
-from symbackprop.solution import solve
+from symbackprop.engine.numbers import display, work_context
+from symbackprop.engine.solution import solve
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -165,7 +165,7 @@ def test_two_examples_mean_reduction_sums_gradients_over_examples():
 
 
 def test_k_steps_loss_history_matches_repeated_updates(tmp_path):
-    from symbackprop.spec import lecture_text
+    from symbackprop.engine.spec import lecture_text
 
     spec = tmp_path / "k.toml"
     spec.write_text(lecture_text().replace("decimals = 3", "decimals = 3\nsteps = 3"))

@@ -14,18 +14,18 @@ import pytest
 import sympy
 
 from symbackprop.cli import main
+from symbackprop.engine.examtable import ExamSettings, Grid, parse_grid, settings_from_table
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import load_spec, loads_spec
 from symbackprop.errors import ExamError
 from symbackprop.exam.build import build_exam
 from symbackprop.exam.drawing import Drawer
 from symbackprop.exam.pdfjobs import pdf_jobs
 from symbackprop.exam.roster import loads_roster
 from symbackprop.exam.write import write_exam
-from symbackprop.examtable import ExamSettings, Grid, parse_grid, settings_from_table
+from symbackprop.io.pdf import latex_env, tex_available
 from symbackprop.marking.answers import loads_toml
 from symbackprop.marking.verify import mark
-from symbackprop.pdf import latex_env, tex_available
-from symbackprop.solution import solve
-from symbackprop.spec import load_spec, loads_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAM_SPEC = ROOT / "examples" / "exam_lecture.toml"
@@ -354,7 +354,7 @@ def test_pdf_set_same_bytes_twice(tex, exam, pdf_set, tmp_path):
 
 
 def test_split_refuses_a_missing_or_misordered_marker(tex, exam, pdf_set, tmp_path):
-    from symbackprop.pdfsplit import PdfSplitError, split_pdf
+    from symbackprop.io.pdfsplit import PdfSplitError, split_pdf
 
     def parts(*labels: str) -> list[tuple[str, Path]]:
         return [(f"symbackprop-v{label}", tmp_path / f"{label}.pdf") for label in labels]
@@ -448,7 +448,7 @@ def test_cli_writes_the_set_and_rewrites_it_in_place(tmp_path, capsys):
 
 
 def test_variant_half_up_reference_matches_numbers_module():
-    from symbackprop.numbers import display
+    from symbackprop.engine.numbers import display
 
     for text in ("0.3775", "-0.0005", "0.0004999", "1.2345"):
         assert display(sympy.Rational(text), 3) == _half_up(Fraction(text), 3) == \

@@ -22,10 +22,10 @@ import sympy
 from texarith import checked_lines
 
 from symbackprop.cli import main
-from symbackprop.generate import new_spec
-from symbackprop.numbers import work_context
-from symbackprop.pdf import latex_env
-from symbackprop.walkthrough import make_line, precise_text
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.numbers import work_context
+from symbackprop.io.pdf import latex_env
+from symbackprop.notation.lines import make_line, precise_text
 
 LECTURE = (Path(__file__).parent.parent / "examples" / "lecture.toml").read_text(encoding="utf-8")
 LECTURE_PARAMETERS = "w1 w2 w3 w4 b1 b2 w5 w6 b3".split()

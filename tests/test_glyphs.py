@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.generate import new_spec
-from symbackprop.handout import render_worksheet
-from symbackprop.pdf import compile_pdf
-from symbackprop.slides import render_slides
-from symbackprop.solution import solve
-from symbackprop.spec import loads_spec
+from symbackprop.documents.handout import render_worksheet
+from symbackprop.documents.slides import render_slides
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import loads_spec
+from symbackprop.io.pdf import compile_pdf
 
 #: what a handout's text may contain: ASCII, and the mathematics and typography it uses
 ALLOWED = set(string.printable) | set(

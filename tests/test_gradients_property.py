@@ -8,9 +8,9 @@ import mpmath
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symbackprop.generate import new_spec
-from symbackprop.solution import solve
-from symbackprop.spec import loads_spec
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import loads_spec
 
 mpmath.mp.dps = 60
 ORACLE_FUNCS = {
@@ -99,7 +99,7 @@ def test_relu_kink_is_reported_not_a_mismatch():
     """A relu unit exactly at z = 0: the loss is not differentiable there; the proof says so."""
     import re
 
-    from symbackprop.numbers import display
+    from symbackprop.engine.numbers import display
 
     text = new_spec([3, 6, 5, 2], activation="relu", loss="half_sse", seed=7)
     spec = loads_spec(text)

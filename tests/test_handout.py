@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from texarith import checked_lines, display_rows
 
-from symbackprop import handout
 from symbackprop.cli import main
-from symbackprop.context import loss_table
-from symbackprop.generate import new_spec
-from symbackprop.handout import render_worksheet, write_worksheet
-from symbackprop.pdf import compile_pdf, latex_env
-from symbackprop.solution import solve
-from symbackprop.spec import lecture_text, loads_spec
+from symbackprop.documents import handout
+from symbackprop.documents.context import loss_table
+from symbackprop.documents.handout import render_worksheet, write_worksheet
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import lecture_text, loads_spec
+from symbackprop.io.pdf import compile_pdf, latex_env
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = Path(__file__).parent / "golden" / "lecture_handout.tex"
@@ -254,9 +254,9 @@ def test_hostile_title_prints_literally(tex, tmp_path, title):
 
 def test_markdown_title_is_literal_text(tmp_path):
     """A hostile title in the Markdown handout stays text: no HTML, no markup, no math."""
-    from symbackprop.handout import render_worksheet
-    from symbackprop.solution import solve
-    from symbackprop.spec import lecture_text, loads_spec
+    from symbackprop.documents.handout import render_worksheet
+    from symbackprop.engine.solution import solve
+    from symbackprop.engine.spec import lecture_text, loads_spec
 
     hostile = '<script>alert(1)</script> *x* $\\\\write18$ [a](javascript:b)'
     spec = loads_spec(lecture_text().replace('title = "Backpropagation"', f"title = '{hostile}'"))

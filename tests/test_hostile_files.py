@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop import files
 from symbackprop.cli import main
 from symbackprop.exam.folder import MARKER, locked_target
-from symbackprop.files import MAX_INPUT_BYTES, read_capped
+from symbackprop.io import files
+from symbackprop.io.files import MAX_INPUT_BYTES, read_capped
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS = ROOT / "examples" / "lecture_printed_answers.toml"

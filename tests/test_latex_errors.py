@@ -9,7 +9,7 @@ import pytest
 
 from symbackprop.cli import main
 from symbackprop.errors import LatexBuildError, UsageError
-from symbackprop.pdf import _first_error, check_environment, compile_pdf
+from symbackprop.io.pdf import _first_error, check_environment, compile_pdf
 
 
 def _log(tmp_path: Path, text: str) -> Path:

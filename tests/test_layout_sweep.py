@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.generate import new_spec
-from symbackprop.handout import render_worksheet
-from symbackprop.pdf import latex_env
-from symbackprop.slides import render_slides
-from symbackprop.solution import solve
-from symbackprop.spec import loads_spec
+from symbackprop.documents.handout import render_worksheet
+from symbackprop.documents.slides import render_slides
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import loads_spec
+from symbackprop.io.pdf import latex_env
 
 #: (hidden activation, loss, output activation or None for the loss's default, layers, seed)
 CASES = [

@@ -17,13 +17,13 @@ from pathlib import Path
 import pytest
 
 from symbackprop import cli
+from symbackprop.engine.generate import new_spec, parse_layers
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import MAX_MAGNITUDE, MAX_SIGNIFICANT, lecture_text, loads_spec, range_problem
 from symbackprop.errors import SpecError, UsageError
-from symbackprop.generate import new_spec, parse_layers
 from symbackprop.hints import clip, did_you_mean, quoted
 from symbackprop.marking.answers import Answer, Answers
 from symbackprop.marking.verify import mark
-from symbackprop.solution import solve
-from symbackprop.spec import MAX_MAGNITUDE, MAX_SIGNIFICANT, lecture_text, loads_spec, range_problem
 
 ROOT = Path(__file__).resolve().parent.parent
 GIGABYTE = 1 << 30

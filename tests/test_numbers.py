@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 import sympy
 
-from symbackprop.numbers import display, full_text, parse_decimal_text, round_half_up, significant
+from symbackprop.engine.numbers import display, full_text, parse_decimal_text, round_half_up, significant
 
 
 @pytest.mark.parametrize("text, decimals, shown", [

@@ -229,11 +229,11 @@ def engine_export(text: str) -> Export:
     """``export``'s quantities and loss history, in process: the same ``export_data`` the CLI
     prints, on the derivation without its proofs (the CLI's proofs cost seconds a network; the
     values do not depend on them, which test_cli_export_is_the_fast_export shows)."""
-    from symbackprop.derive import derive
-    from symbackprop.numeric import evaluate
-    from symbackprop.report import export_data
-    from symbackprop.solution import Solution
-    from symbackprop.spec import loads_spec
+    from symbackprop.documents.report import export_data
+    from symbackprop.engine.derive import derive
+    from symbackprop.engine.evaluate import evaluate
+    from symbackprop.engine.solution import Solution
+    from symbackprop.engine.spec import loads_spec
 
     spec = loads_spec(text, source="<oracle spec>")
     derivation = derive(spec, prove=False)

@@ -1,4 +1,4 @@
-"""Tests for symbackprop.pdf: the sandboxed, deterministic LaTeX compile path."""
+"""Tests for symbackprop.io.pdf: the sandboxed, deterministic LaTeX compile path."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop import pdf
+from symbackprop.documents.render import render_tex
 from symbackprop.errors import LatexBuildError, LatexMissingError, SymbackpropError
-from symbackprop.pdf import (
+from symbackprop.io import pdf
+from symbackprop.io.pdf import (
     compile_many,
     compile_pdf,
     png_from_tex,
     svg_from_tex,
     tex_available,
 )
-from symbackprop.render import render_tex
 
 
 def doc(body: str) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from symbackprop.pdfsplit import PdfSplitError, destinations, split_pdf
+from symbackprop.io.pdfsplit import PdfSplitError, destinations, split_pdf
 
 
 def _combined(path: Path, marks: dict[str, int], pages: int = 7, old_dests: bool = False) -> Path:

@@ -208,10 +208,10 @@ def test_the_check_can_fail(workdir):
 # -- claims in the prose -------------------------------------------------------------------------
 
 def test_deck_frame_counts_are_as_the_readme_says():
-    from symbackprop.generate import new_spec
-    from symbackprop.slides import render_slides
-    from symbackprop.solution import solve
-    from symbackprop.spec import loads_spec
+    from symbackprop.documents.slides import render_slides
+    from symbackprop.engine.generate import new_spec
+    from symbackprop.engine.solution import solve
+    from symbackprop.engine.spec import loads_spec
 
     text = " ".join(README.read_text(encoding="utf-8").split())
     m = re.search(r"--layers 4,8,8,2 --activation tanh` network gets a deck of (\d+) frames "

@@ -1,4 +1,4 @@
-"""Tests for symbackprop.render: delimiters, strictness, and escaping that survives LaTeX."""
+"""Tests for symbackprop.documents.render: delimiters, strictness, and escaping that survives LaTeX."""
 
 from __future__ import annotations
 
@@ -13,9 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from symbackprop import render
-from symbackprop.pdf import compile_pdf
-from symbackprop.render import (
+from symbackprop.documents import render
+from symbackprop.documents.render import (
     GENERATED_BY,
     Tex,
     header_comment,
@@ -25,7 +24,8 @@ from symbackprop.render import (
     tex_escape,
     tex_join,
 )
-from symbackprop.scripts import is_script_char
+from symbackprop.io.pdf import compile_pdf
+from symbackprop.io.scripts import is_script_char
 
 # --------------------------------------------------------------------------- TeX fixture
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from symbackprop.cli import main
-from symbackprop.render import render_tex, shipped_templates, template_folder
-from symbackprop.spec import lecture_text, load_spec
+from symbackprop.documents.render import render_tex, shipped_templates, template_folder
+from symbackprop.engine.spec import lecture_text, load_spec
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "lecture_handout.tex"
 SHIPPED = Path(__file__).resolve().parent.parent / "templates"
@@ -69,7 +69,7 @@ def test_a_teacher_template_changes_its_lines_and_nothing_else(tmp_path, capsys)
 
 
 def test_the_restyled_handout_compiles_without_boxes(tmp_path, capsys, tex):
-    from symbackprop.pdf import compile_pdf
+    from symbackprop.io.pdf import compile_pdf
 
     run(capsys, "worksheet", "-o", str(tmp_path / "out"), "--templates", str(restyled_folder(tmp_path)))
     pdf = compile_pdf((tmp_path / "out" / "lecture.tex").read_text(encoding="utf-8"), tmp_path / "restyled.pdf")

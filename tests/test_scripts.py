@@ -12,20 +12,20 @@ from pathlib import Path
 import pytest
 from conftest import need
 
+from symbackprop.documents.handout import render_worksheet
+from symbackprop.documents.render import Tex, render_tex, tex_escape
+from symbackprop.documents.slides import render_slides
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import load_spec
 from symbackprop.exam import build as exam_module
 from symbackprop.exam.build import build_exam
 from symbackprop.exam.variants import Student
-from symbackprop.handout import render_worksheet
+from symbackprop.io.pdf import _engine, compile_pdf
+from symbackprop.io.pdfsplit import split_pdf
+from symbackprop.io.scripts import FONTS, SCRIPTS, is_script_char, rtl_runs, scripts_in
 from symbackprop.marking.answers import loads_toml
 from symbackprop.marking.reports import report_tex
 from symbackprop.marking.verify import mark
-from symbackprop.pdf import _engine, compile_pdf
-from symbackprop.pdfsplit import split_pdf
-from symbackprop.render import Tex, render_tex, tex_escape
-from symbackprop.scripts import FONTS, SCRIPTS, is_script_char, rtl_runs, scripts_in
-from symbackprop.slides import render_slides
-from symbackprop.solution import solve
-from symbackprop.spec import load_spec
 
 NAMES = {
     "arabic": "مريم الحسن",

@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from symbackprop.chains import chain_for
 from symbackprop.cli import main
-from symbackprop.generate import new_spec, parse_layers
-from symbackprop.geometry import PT, text_extent
-from symbackprop.pdf import latex_env
-from symbackprop.slides import TABLE_ROWS, TABLE_WIDTH, Deck, render_slides, wrap_table
-from symbackprop.solution import solve
-from symbackprop.spec import load_spec, loads_spec
+from symbackprop.documents.slides import TABLE_ROWS, TABLE_WIDTH, Deck, render_slides, wrap_table
+from symbackprop.engine.generate import new_spec, parse_layers
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import load_spec, loads_spec
+from symbackprop.io.pdf import latex_env
+from symbackprop.notation.chains import chain_for
+from symbackprop.notation.geometry import PT, text_extent
 
 ROOT = Path(__file__).resolve().parent.parent
 FONT_COMMANDS = (r"\tiny", r"\scriptsize")  # below \footnotesize

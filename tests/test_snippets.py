@@ -13,9 +13,9 @@ from conftest import need
 from texarith import checked_lines
 
 from symbackprop.cli import main
-from symbackprop.numbers import display
-from symbackprop.snippets import FORMS, default_filename, forms_of, local_chain, snippet
-from symbackprop.solution import solve
+from symbackprop.documents.snippets import FORMS, default_filename, explain, forms_of, local_chain, snippet
+from symbackprop.engine.numbers import display
+from symbackprop.engine.solution import solve
 
 ROOT = Path(__file__).resolve().parent.parent
 JS = Path(__file__).parent / "js"
@@ -243,7 +243,7 @@ def test_katex_renders_every_form_of_every_quantity(spec):
 # -- Jupyter -------------------------------------------------------------------------------
 
 def test_explain_renders_formula_chain_and_value(lecture):
-    view = lecture.explain("dE/dw1")
+    view = explain(lecture, "dE/dw1")
     md = view._repr_markdown_()
     assert md.startswith("**`dE/dw1`** (gradient) = 0.000 (3 d.p.; 0.000226624 at full precision)")
     assert snippet(lecture, "dE/dw1", "expanded").markdown() in md
@@ -254,10 +254,10 @@ def test_explain_renders_formula_chain_and_value(lecture):
 
 
 def test_explain_unknown_name(lecture):
-    from symbackprop.solution import UnknownQuantity
+    from symbackprop.engine.solution import UnknownQuantity
 
     with pytest.raises(UnknownQuantity, match="did you mean 'dE/dw5'"):
-        lecture.explain("dE/dw55")
+        explain(lecture, "dE/dw55")
 
 
 def test_notebook_is_valid_and_its_outputs_are_current(lecture):
@@ -265,4 +265,4 @@ def test_notebook_is_valid_and_its_outputs_are_current(lecture):
     assert nb["nbformat"] == 4 and nb["cells"]
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
     markdown = ["".join(o["data"]["text/markdown"]) for o in outputs if "text/markdown" in o.get("data", {})]
-    assert lecture.explain("dE/dw1")._repr_markdown_() in markdown
+    assert explain(lecture, "dE/dw1")._repr_markdown_() in markdown

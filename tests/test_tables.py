@@ -11,14 +11,14 @@ import json
 import pytest
 import sympy
 
-from symbackprop import tables
-from symbackprop.context import loss_table
-from symbackprop.derive import derive
-from symbackprop.generate import new_spec
-from symbackprop.handout import render_worksheet
-from symbackprop.latex import condition_latex, printer_for
-from symbackprop.spec import loads_spec
-from symbackprop.tables import PAIRS, derive_table, dumps_table, from_tree, loss_pairs, parse_table, to_tree
+from symbackprop.documents.context import loss_table
+from symbackprop.documents.handout import render_worksheet
+from symbackprop.engine import losstable as tables
+from symbackprop.engine.derive import derive
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.losstable import PAIRS, derive_table, dumps_table, from_tree, loss_pairs, parse_table, to_tree
+from symbackprop.engine.printer import condition_latex, printer_for
+from symbackprop.engine.spec import loads_spec
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +31,14 @@ def _shipped_text() -> str:
 
 
 def test_the_shipped_file_is_a_fresh_derivation(derived):
-    """If this fails, the derivation or the printer changed: run ``python -m symbackprop.tables``."""
+    """If this fails, the derivation or the printer changed: run ``python -m symbackprop.engine.losstable``."""
     assert _shipped_text() == dumps_table(derived)
     assert tables.main(["--check"]) == 0
 
 
 def test_the_build_step_says_how_it_is_used(capsys):
     assert tables.main(["--bogus"]) == 2
-    assert "usage: python -m symbackprop.tables" in capsys.readouterr().err
+    assert "usage: python -m symbackprop.engine.losstable" in capsys.readouterr().err
 
 
 # -- the closed forms, against SymPy from scratch (not the core's networks or delta rules) ------------

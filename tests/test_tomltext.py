@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from symbackprop.tomltext import Bare, Table, toml_document, toml_key, toml_string, toml_value
+from symbackprop.io.tomltext import Bare, Table, toml_document, toml_key, toml_string, toml_value
 
 AWKWARD = ['plain', 'say "hi"', "back\\slash", "tab\there", "bell\x07", "del\x7f", "Zoë Ελένη 王", "", "#not a comment"]
 

@@ -12,13 +12,13 @@ import zipfile
 import pytest
 
 from symbackprop.cli import main
+from symbackprop.engine.spec import lecture_text, load_spec, loads_spec
 from symbackprop.errors import ExamError
 from symbackprop.exam import build as exam_module
 from symbackprop.exam.build import build_exam
 from symbackprop.exam.roster import loads_roster
 from symbackprop.exam.variants import Student
-from symbackprop.spec import lecture_text, load_spec, loads_spec
-from symbackprop.usertext import csv_cell, csv_text, text_problem, xml_clean
+from symbackprop.io.usertext import csv_cell, csv_text, text_problem, xml_clean
 
 NOT_XML = ["\x01", "\x08", "\x0b", "\x1f", "\ufffe", "\uffff"]
 

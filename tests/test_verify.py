@@ -18,11 +18,11 @@ import pytest
 import sympy
 
 from symbackprop import cli
+from symbackprop.engine.solution import solve
+from symbackprop.io.pdf import tex_available
 from symbackprop.marking.answers import Answer, Answers, load_answers
 from symbackprop.marking.reports import report_data, report_json, report_tex, report_text
 from symbackprop.marking.verify import Report, _Marker, _text, mark
-from symbackprop.pdf import tex_available
-from symbackprop.solution import solve
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "lecture_printed_answers.toml"
@@ -291,7 +291,7 @@ def test_self_consistency_on_every_example(spec):
 
 
 def test_indexed_names(tmp_path):
-    from symbackprop.generate import new_spec, parse_layers
+    from symbackprop.engine.generate import new_spec, parse_layers
 
     path = tmp_path / "net.toml"
     path.write_text(new_spec(parse_layers("3,4,2"), activation="tanh", loss="half_sse", seed=4, output=None,
@@ -485,7 +485,7 @@ def test_tex_report_prints_why_formulas_as_math(lecture):
 
 @pytest.mark.tex
 def test_pdf_marked_sheet_of_diagnoses(tex, tmp_path):
-    from symbackprop.pdf import compile_pdf
+    from symbackprop.io.pdf import compile_pdf
 
     out = compile_pdf(report_tex(mark(solve(), Answers(DIAGNOSED))), tmp_path / "r.pdf", runs=1)
     text = " ".join(subprocess.run(["pdftotext", str(out), "-"], capture_output=True, text=True,

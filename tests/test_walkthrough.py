@@ -10,12 +10,12 @@ import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from symbackprop.chains import chain_for
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import loads_spec
 from symbackprop.errors import UsageError
-from symbackprop.generate import new_spec
-from symbackprop.solution import solve
-from symbackprop.spec import loads_spec
-from symbackprop.walkthrough import (
+from symbackprop.notation.chains import chain_for
+from symbackprop.notation.lines import (
     exact_text,
     line_reproduces,
     make_line,

@@ -8,10 +8,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..engine.examtable import MAX_VARIANTS, ExamSettings, parse_ask
+from ..engine.solution import solve
+from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
-from ..examtable import MAX_VARIANTS, ExamSettings, parse_ask
-from ..solution import solve
-from ..spec import Spec, load_spec
 from .documents import answers_toml, document, index_csv, key_body, question_body, variant_spec_toml
 from .drawing import draw_variants, reasons_text
 from .moodle import moodle_xml

@@ -7,14 +7,14 @@ from typing import Any
 
 import sympy
 
-from ..context import handout_context
+from ..documents.context import handout_context
+from ..documents.handout import PARTIALS
+from ..documents.render import Tex, header_comment, render_tex, tex_escape
+from ..engine.examtable import ASK_GROUPS, ASK_TITLES
+from ..engine.numbers import display
 from ..errors import ExamError
-from ..examtable import ASK_GROUPS, ASK_TITLES
-from ..handout import PARTIALS
-from ..numbers import display
-from ..render import Tex, header_comment, render_tex, tex_escape
-from ..tomltext import Table, toml_document
-from ..usertext import csv_text
+from ..io.tomltext import Table, toml_document
+from ..io.usertext import csv_text
 from .variants import Asked, Variant, asked_values
 
 __all__ = ["answers_toml", "document", "index_csv", "key_body", "question_body", "variant_spec_toml"]

@@ -32,13 +32,13 @@ from decimal import Context, Decimal, DecimalException, localcontext
 
 import sympy
 
+from ..engine.evaluate import Compiler, compile_network, leaf_values
+from ..engine.examtable import ExamSettings, Grid
+from ..engine.numbers import round_half_up, to_decimal
+from ..engine.solution import Solution, solve
+from ..engine.spec import Example, Spec
 from ..errors import ExamError
-from ..examtable import ExamSettings, Grid
 from ..hints import did_you_mean
-from ..numbers import round_half_up, to_decimal
-from ..numeric import Compiler, compile_network, leaf_values
-from ..solution import Solution, solve
-from ..spec import Example, Spec
 from .variants import Student, Variant, asked_names
 
 __all__ = ["Drawer", "draw_variants", "reasons_text"]

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import OutputError
-from ..files import read_capped, write_new
+from ..io.files import read_capped, write_new
 
 __all__ = ["MARKER", "TMP_PREFIX", "Target", "check_target", "commit", "locked_target", "staging"]
 

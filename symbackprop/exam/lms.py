@@ -5,8 +5,8 @@ from __future__ import annotations
 import html
 from decimal import Decimal
 
-from ..solution import Solution
-from ..walkthrough import exact_text
+from ..engine.solution import Solution
+from ..notation.lines import exact_text
 
 __all__ = ["math_html", "problem_html", "tolerance"]
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 
-from ..examtable import ASK_TITLES
-from ..render import GENERATED_BY
-from ..usertext import xml_clean
-from ..walkthrough import quantity_line
+from ..documents.render import GENERATED_BY
+from ..engine.examtable import ASK_TITLES
+from ..io.usertext import xml_clean
+from ..notation.lines import quantity_line
 from .lms import math_html, problem_html, tolerance
 from .variants import Variant, asked_values
 

@@ -7,8 +7,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..pdf import compile_pdf
-from ..pdfsplit import split_pdf
+from ..io.pdf import compile_pdf
+from ..io.pdfsplit import split_pdf
 from .variants import Variant
 
 __all__ = ["PdfJob", "destination", "pdf_jobs", "run_pdf_jobs"]

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
-from ..examtable import ASK_TITLES
-from ..usertext import xml_clean
-from ..walkthrough import quantity_line
+from ..engine.examtable import ASK_TITLES
+from ..io.usertext import xml_clean
+from ..notation.lines import quantity_line
 from .lms import math_html, problem_html, tolerance
 from .variants import Variant, asked_values
 

@@ -6,11 +6,11 @@ import csv
 import io
 from pathlib import Path
 
+from ..engine.examtable import MAX_VARIANTS
 from ..errors import ExamError
-from ..examtable import MAX_VARIANTS
-from ..files import MAX_INPUT_BYTES, read_capped
 from ..hints import quoted
-from ..usertext import text_problem
+from ..io.files import MAX_INPUT_BYTES, read_capped
+from ..io.usertext import text_problem
 from .variants import Student
 
 __all__ = ["load_roster", "loads_roster"]

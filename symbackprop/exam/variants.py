@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..examtable import ASK_GROUPS
-from ..network import Network
-from ..render import Tex
-from ..solution import Solution
+from ..documents.render import Tex
+from ..engine.examtable import ASK_GROUPS
+from ..engine.network import Network
+from ..engine.solution import Solution
 
 __all__ = ["Asked", "Student", "Variant", "asked_names", "asked_values"]
 

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from ..errors import OutputError
-from ..files import write_new
+from ..io.files import write_new
 from .build import ExamSet
 from .folder import Target, commit, locked_target, staging
 from .pdfjobs import run_pdf_jobs

@@ -39,9 +39,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AnswerError
-from ..files import MAX_INPUT_BYTES, read_capped
 from ..hints import quoted
-from ..tomltext import TomlProblem, parse_toml
+from ..io.files import MAX_INPUT_BYTES, read_capped
+from ..io.tomltext import TomlProblem, parse_toml
 
 #: The largest answers file read (bytes): a class's sheet is a few kilobytes.
 MAX_FILE_BYTES = MAX_INPUT_BYTES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..texttable import text_table
+from ..io.texttable import text_table
 from .verify import VERDICTS, Report, cell_text
 
 __all__ = ["report_data", "report_json", "report_tex", "report_text"]
@@ -44,7 +44,12 @@ def report_json(report: Report) -> str:
 
 def report_tex(report: Report) -> str:
     """A marked sheet a teacher can return (LaTeX); every piece of user text is escaped by the template."""
-    from ..render import Tex, header_comment, render_tex, tex_escape  # Jinja2 only for this format: text stays quick
+    from ..documents.render import (  # Jinja2 only for this format: text stays quick
+        Tex,
+        header_comment,
+        render_tex,
+        tex_escape,
+    )
 
     rows = []
     for r in report.rows:

@@ -42,12 +42,12 @@ from typing import Any
 import sympy
 from sympy import Expr, Symbol
 
-from .. import activations
+from ..engine import activations
+from ..engine.evaluate import Compiler, Program, Step, compile_network, leaf_values
+from ..engine.network import Network, Quantity
+from ..engine.numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
+from ..engine.solution import Solution
 from ..hints import clip, did_you_mean, quoted
-from ..network import Network, Quantity
-from ..numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
-from ..numeric import Compiler, Program, Step, compile_network, leaf_values
-from ..solution import Solution
 from .answers import Answer, Answers
 from .budget import Allowance, OverBudget
 
@@ -566,7 +566,7 @@ class _Marker:
             return Row(row.name, row.form, row.given, row.expected, v, text, row.latex, row.expected_latex, parts)
 
         try:
-            from ..activations import FORMULA_FUNCTIONS
+            from ..engine.activations import FORMULA_FUNCTIONS
 
             student = parse_formula(answer.text, self.symbols, FORMULA_FUNCTIONS)
         except (SymbackpropError, ValueError, RecursionError) as err:

@@ -129,9 +129,23 @@ class Activation:
     output_range: str  # "(0, 1)", "(-1, 1)", "[0, inf)", "R", ...
 
 
-def _leaky(slope: Rational) -> Activation:
-    from .latex import decimal_latex  # the slope as the spec wrote it (latex imports this module)
+def decimal_latex(value: Expr) -> str:
+    """A spec number as the spec wrote it (``0.01``, not ``\\frac{1}{100}``) when it is a finite decimal."""
+    r = sympy.Rational(value)
+    q, places = int(r.q), 0
+    for prime in (2, 5):
+        count = 0
+        while q % prime == 0:
+            q, count = q // prime, count + 1
+        places = max(places, count)
+    if q != 1:  # 1/3: no finite decimal
+        return str(sympy.latex(r))
+    digits = str(abs(int(r.p)) * 10 ** places // int(r.q)).rjust(places + 1, "0")
+    text = digits if not places else f"{digits[:-places]}.{digits[-places:]}"
+    return ("-" if r < 0 else "") + text
 
+
+def _leaky(slope: Rational) -> Activation:
     return Activation(
         name="leaky_relu",
         apply=lambda z: leaky_relu(z, slope),

@@ -28,10 +28,10 @@ import sympy
 from flint import arb, fmpq
 from sympy import Expr, Symbol
 
+from ..errors import DerivationMismatch, SymbackpropError
 from . import activations as act
 from .autodiff import DualCompiler, gradient
 from .derive import Derivation, Proof
-from .errors import DerivationMismatch, SymbackpropError
 from .network import Network
 from .numbers import WORK_DIGITS, Certified, dyadic_decimal, rational, to_decimal, work_context
 

@@ -20,11 +20,11 @@ from typing import Any
 
 import sympy
 
-from .activations import activation as activation_named
-from .chains import Chain, chain_for, substituted_factors
-from .diagram import diagram, value_labels
-from .errors import DerivationMismatch
-from .latex import (
+from ..engine.activations import activation as activation_named
+from ..engine.losstable import loss_pairs, table_names
+from ..engine.network import Network, Parameter, Quantity
+from ..engine.numbers import display
+from ..engine.printer import (
     ACTIVATION_LATEX,
     INDICATOR,
     BackpropPrinter,
@@ -33,12 +33,11 @@ from .latex import (
     piecewise_slope_latex,
     with_condition,
 )
-from .network import Network, Parameter, Quantity
-from .numbers import display
-from .render import Tex
-from .solution import Solution
-from .tables import loss_pairs, table_names
-from .walkthrough import (
+from ..engine.solution import Solution
+from ..errors import DerivationMismatch
+from ..notation.chains import Chain, chain_for, substituted_factors
+from ..notation.diagram import diagram, value_labels
+from ..notation.lines import (
     ROW_WIDTH,
     approx_latex,
     break_row,
@@ -53,6 +52,7 @@ from .walkthrough import (
     result_text,
     visible_width,
 )
+from .render import Tex
 
 #: every section, in the lecture's order
 SECTIONS = ("problem", "activation", "diagram", "forward", "equations", "walkthrough", "chain",
@@ -867,7 +867,7 @@ def _pair(lines: list[list[str]], per_row: int = 2) -> list[str]:
     return [", & ".join(flat[i:i + per_row]) for i in range(0, len(flat), per_row)]
 
 
-# -- the output/loss table of the lecture's note (derived at build time: symbackprop.tables) ------
+# -- the output/loss table of the lecture's note (derived at build time: symbackprop.engine.losstable) ------
 
 @cache
 def loss_table() -> list[dict[str, Any]]:

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import OutputError
+from ..errors import OutputError
 
 #: the size cap of every input file (spec, answers file, roster)
 MAX_INPUT_BYTES = 1_000_000

@@ -17,14 +17,14 @@ from typing import Any
 
 import sympy
 
+from ..errors import SpecError
+from ..hints import clip, did_you_mean, quoted, show
+from ..io.tomltext import TomlProblem, parse_toml
+from ..io.usertext import text_problem
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
-from .errors import SpecError
 from .examtable import ExamSettings, settings_from_table
-from .hints import clip, did_you_mean, quoted, show
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
-from .tomltext import TomlProblem, parse_toml
-from .usertext import text_problem
 
 # -- limits (README "Limits"), checked before any work so every command stays within about a
 # minute and a few hundred MB: 16,32,32,8 (1,864 parameters) takes ~20 s to check.
@@ -111,7 +111,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
 
 def read_spec_text(path: str | Path) -> str:
     """A spec file's text, read once and at most ``MAX_INPUT_BYTES`` (a pipe gives its text once)."""
-    from .files import MAX_INPUT_BYTES, read_capped
+    from ..io.files import MAX_INPUT_BYTES, read_capped
 
     path = Path(path)
     try:

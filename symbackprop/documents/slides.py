@@ -22,16 +22,16 @@ from typing import Any
 
 import sympy
 
-from .chains import chain_for
-from .diagram import diagram, network_map
-from .errors import UsageError
-from .files import write_atomic
-from .geometry import text_extent
-from .network import Network
+from ..engine.network import Network
+from ..engine.solution import Solution
+from ..errors import UsageError
+from ..io.files import write_atomic
+from ..notation.chains import chain_for
+from ..notation.diagram import diagram, network_map
+from ..notation.geometry import text_extent
+from ..notation.lines import approx_latex, exact_text, print_terms, quantity_line, result_latex, visible_width
+from ..notation.lines import break_row as _break_row
 from .render import Tex, header_comment, render_tex
-from .solution import Solution
-from .walkthrough import approx_latex, exact_text, print_terms, quantity_line, result_latex, visible_width
-from .walkthrough import break_row as _break_row
 
 #: a layer with more units (or more inputs) than this is summarised on the slides
 SMALL_LAYER = 3
@@ -564,7 +564,7 @@ def write_slides(solution: Solution, out_dir: str | Path, name: str, pdf: bool =
     out = Path(out_dir)
     written = []
     if pdf:
-        from .pdf import compile_pdf
+        from ..io.pdf import compile_pdf
 
         written.append(compile_pdf(text, out / f"{name}-slides.pdf", jobname="slides"))  # ASCII, any name
     if not name:

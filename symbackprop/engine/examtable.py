@@ -34,8 +34,8 @@ from typing import Any
 
 import sympy
 
-from .errors import ExamError
-from .hints import quoted, show
+from ..errors import ExamError
+from ..hints import quoted, show
 from .numbers import parse_decimal_text
 
 __all__ = ["ASK_GROUPS", "ASK_TITLES", "MAX_VARIANTS", "ExamSettings", "Grid", "parse_ask", "parse_grid",

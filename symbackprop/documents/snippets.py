@@ -1,6 +1,6 @@
 """One formula of the derivation, ready to paste into someone else's slides.
 
-    >>> from symbackprop.solution import solve
+    >>> from symbackprop.engine.solution import solve
     >>> snippet(solve(), "dE/dw5").latex
     '\\\\boxed{\\\\frac{\\\\partial E}{\\\\partial w_{5}} = \\\\frac{\\\\partial E}{\\\\partial z_{o}} h_{1}}'
 
@@ -23,14 +23,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .chains import Factor, chain_for
-from .errors import UsageError
-from .files import write_atomic
-from .hints import quoted
-from .latex import partial, with_condition
-from .numbers import significant
-from .solution import Solution
-from .walkthrough import LEAF_KINDS, exact_text, quantity_line
+from ..engine.numbers import significant
+from ..engine.printer import partial, with_condition
+from ..engine.solution import Solution
+from ..errors import UsageError
+from ..hints import quoted
+from ..io.files import write_atomic
+from ..notation.chains import Factor, chain_for
+from ..notation.lines import LEAF_KINDS, exact_text, quantity_line
 
 FORMS = ("symbolic", "chain", "expanded", "numeric")
 FORMATS = ("tex", "md", "svg", "png")
@@ -85,10 +85,15 @@ class Snippet:
         return self.markdown()
 
 
+def explain(solution: Solution, name: str) -> QuantityView:
+    """One quantity for Jupyter: its formula, chain and value render themselves."""
+    return QuantityView(solution, name)
+
+
 class QuantityView:
     """A quantity in Jupyter: its formula, its expanded chain (for a derivative) and its value.
 
-        >>> solve().explain("dE/dw1")   # in a notebook: renders itself
+        >>> explain(solve(), "dE/dw1")   # in a notebook: renders itself
     """
 
     def __init__(self, solution: Solution, name: str):
@@ -263,7 +268,7 @@ def write_snippet(snip: Snippet, fmt: str, output: str | Path | None) -> tuple[s
             return text, None
         return None, write_atomic(Path(output), text)
     path = Path(output) if output is not None else Path(default_filename(snip.name, snip.form, fmt))
-    from . import pdf
+    from ..io import pdf
 
     if fmt == "svg":
         return None, pdf.svg_from_tex(snip.standalone(), path)

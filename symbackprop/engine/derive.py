@@ -31,8 +31,8 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, KroneckerDelta, Symbol
 
+from ..errors import DerivationMismatch
 from .activations import expo
-from .errors import DerivationMismatch
 from .naming import Name, Namer
 from .network import Network, add_post_update, build_network
 from .spec import Spec

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import sympy
 from sympy import Expr, Symbol
 
+from ..errors import SpecError
 from .activations import Activation, activation, loss_expression, softmax
-from .errors import SpecError
 from .naming import Name, Namer
 from .spec import LayerSpec, Spec
 

@@ -34,8 +34,8 @@ from typing import Any
 
 import jinja2
 
-from . import __version__
-from .scripts import FONTS, is_script_char, rtl_runs, scripts_in
+from .. import __version__
+from ..io.scripts import FONTS, is_script_char, rtl_runs, scripts_in
 
 __all__ = [
     "GENERATED_BY",
@@ -117,7 +117,7 @@ _ASCII_MAP: dict[str, str] = {
 }
 
 # Maths symbols that T1/TS1 cannot typeset as text: printed in maths mode with \ensuremath{...}.
-# (Greek letters are text: a script of their own, see symbackprop.scripts.)
+# (Greek letters are text: a script of their own, see symbackprop.io.scripts.)
 _MATH_MAP: dict[str, str] = {
     "\u2202": r"\partial",
     "\u2207": r"\nabla",
@@ -351,7 +351,7 @@ def render_tex(template_name: str, **context: Any) -> str:
 
     A whole document (one that includes ``fonts.tex.j2``) whose text holds Greek, Cyrillic, Hebrew,
     Arabic or CJK letters is rendered again with those ``scripts``: its font block becomes LuaLaTeX's,
-    and :mod:`symbackprop.pdf` compiles it with LuaLaTeX.
+    and :mod:`symbackprop.io.pdf` compiles it with LuaLaTeX.
     """
     template = latex_environment().get_template(template_name)
     text = template.render(**context)

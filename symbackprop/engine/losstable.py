@@ -2,7 +2,7 @@
 
 The handout's "pick an output/loss pair" note shows, for each pair, the loss over two outputs and
 the closed-form output delta the derivation finds.  Deriving it takes a good part of a handout's
-run, so ``python -m symbackprop.tables`` derives it once and writes ``data/loss_table.json``;
+run, so ``python -m symbackprop.engine.losstable`` derives it once and writes ``data/loss_table.json``;
 a test derives it afresh and checks the shipped file equals it, so the two cannot drift.
 
 The file holds names and expression trees (``["Add", ...]``), never LaTeX: what is read back is
@@ -167,16 +167,16 @@ def parse_table(rows: Any) -> tuple[LossPair, ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m symbackprop.tables [--check]``: write (or check) ``data/loss_table.json``."""
+    """``python -m symbackprop.engine.losstable [--check]``: write (or check) ``data/loss_table.json``."""
     args = sys.argv[1:] if argv is None else argv
-    path = Path(__file__).resolve().parent / "data" / FILE
+    path = Path(__file__).resolve().parent.parent / "data" / FILE
     text = dumps_table(derive_table())
     if args == ["--check"]:
         same = path.is_file() and path.read_text(encoding="utf-8") == text
-        print(f"{path}: {'up to date' if same else 'OUT OF DATE: run python -m symbackprop.tables'}")
+        print(f"{path}: {'up to date' if same else 'OUT OF DATE: run python -m symbackprop.engine.losstable'}")
         return 0 if same else 1
     if args:
-        print("usage: python -m symbackprop.tables [--check]", file=sys.stderr)
+        print("usage: python -m symbackprop.engine.losstable [--check]", file=sys.stderr)
         return 2
     path.write_text(text, encoding="utf-8")
     print(f"wrote {path}")

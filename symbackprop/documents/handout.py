@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..engine.solution import Solution
+from ..errors import UsageError
+from ..io.files import write_atomic
 from .context import SECTIONS, handout_context
-from .errors import UsageError
-from .files import write_atomic
 from .render import render_markdown, render_tex
-from .solution import Solution
 
 FORMATS = ("tex", "md")
 #: the partial template of every section, in the lecture's order
@@ -60,7 +60,7 @@ def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: boo
     out = Path(out_dir)
     written = []
     if pdf:
-        from .pdf import compile_pdf
+        from ..io.pdf import compile_pdf
 
         # compile into the target folder atomically first: a LaTeX error writes nothing; the
         # fixed ASCII jobname lets any file name (réseau.toml) through and keeps the bytes the same

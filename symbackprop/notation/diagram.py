@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol
 
+from ..engine.network import Network
 from .geometry import PT, Edge, Shape, border_point, segment_gap, shape_gap, text_extent
-from .network import Network
-from .walkthrough import exact_text
+from .lines import exact_text
 
 #: label every edge when no layer (inputs included) has more units than this
 LABEL_ALL_MAX = 3

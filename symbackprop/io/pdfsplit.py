@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pikepdf
 
-from .errors import SymbackpropError
+from ..errors import SymbackpropError
 
 __all__ = ["PdfSplitError", "destinations", "split_pdf"]
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import sympy
 
-from . import __version__
-from .numbers import display_decision, full_decision, full_text
-from .solution import Solution
-from .texttable import text_table
+from .. import __version__
+from ..engine.numbers import display_decision, full_decision, full_text
+from ..engine.solution import Solution
+from ..io.texttable import text_table
 
 
 def check_table(solution: Solution) -> str:

@@ -18,6 +18,7 @@ from sympy import Expr
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.precedence import PRECEDENCE, precedence
 
+from .activations import decimal_latex
 from .network import Network
 
 #: How each activation's name is written (the printer, the glossary and the matrix form share it).
@@ -29,22 +30,6 @@ ACTIVATION_LATEX = {
 
 #: The indicator function's symbol (relu's slope is ``INDICATOR[z > 0]``): a glyph every font has.
 INDICATOR = r"\mathbf{1}"
-
-
-def decimal_latex(value: Expr) -> str:
-    """A spec number as the spec wrote it (``0.01``, not ``\\frac{1}{100}``) when it is a finite decimal."""
-    r = sympy.Rational(value)
-    q, places = int(r.q), 0
-    for prime in (2, 5):
-        count = 0
-        while q % prime == 0:
-            q, count = q // prime, count + 1
-        places = max(places, count)
-    if q != 1:  # 1/3: no finite decimal
-        return str(sympy.latex(r))
-    digits = str(abs(int(r.p)) * 10 ** places // int(r.q)).rjust(places + 1, "0")
-    text = digits if not places else f"{digits[:-places]}.{digits[-places:]}"
-    return ("-" if r < 0 else "") + text
 
 
 def piecewise_slope_latex(slope: Expr) -> str:

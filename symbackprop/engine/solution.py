@@ -14,20 +14,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from ..errors import SymbackpropError
+from ..hints import did_you_mean, quoted
 from .derive import Derivation, derive
-from .errors import SymbackpropError
-from .hints import did_you_mean, quoted
-from .latex import BackpropPrinter, condition_latex, printer_for
+from .evaluate import Evaluation
 from .network import Network, Quantity
 from .numbers import display, full_text
-from .numeric import Evaluation
+from .printer import BackpropPrinter, condition_latex, printer_for
 from .readable import evaluate_readable
 from .spec import Spec, load_spec
-
-if TYPE_CHECKING:
-    from .snippets import QuantityView
 
 
 class UnknownQuantity(SymbackpropError):
@@ -82,12 +78,6 @@ class Solution:
         """LaTeX of the condition its closed form holds under (``t_{1} + t_{2} = 1`` for softmax +
         cross-entropy's ``yhat - t``); "" when the closed form is an identity."""
         return condition_latex(self.printer, self.quantity(name).condition)
-
-    def explain(self, name: str) -> QuantityView:
-        """One quantity for Jupyter: its formula, chain and value render themselves."""
-        from .snippets import QuantityView
-
-        return QuantityView(self, name)
 
     def __repr__(self) -> str:
         """One line (the dataclass repr printed the whole spec, network and every value: 42 kB)."""

@@ -17,14 +17,14 @@ from decimal import Decimal, localcontext
 
 from sympy import Add, Expr, Symbol
 
-from .errors import UsageError
-from .hints import quoted
-from .latex import partial
-from .network import Parameter, Quantity
-from .numbers import display, work_context
-from .numeric import Compiler
-from .solution import Solution, did_you_mean
-from .walkthrough import Line, make_line, number_latex, precise_text, product_line, values_of
+from ..engine.evaluate import Compiler
+from ..engine.network import Parameter, Quantity
+from ..engine.numbers import display, work_context
+from ..engine.printer import partial
+from ..engine.solution import Solution, did_you_mean
+from ..errors import UsageError
+from ..hints import quoted
+from .lines import Line, make_line, number_latex, precise_text, product_line, values_of
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,13 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
+from ..errors import UsageError
+from ..hints import quoted
+from ..io.tomltext import Bare, Table, toml_document
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
-from .errors import UsageError
-from .hints import quoted
 from .naming import Namer, Notation
 from .numbers import display
 from .spec import MAX_LAYERS, Spec, loads_spec, size_problem
-from .tomltext import Bare, Table, toml_document
 
 #: sequential names (w1, h1, yhat) up to this many units; indexed beyond
 SEQUENTIAL_MAX_UNITS = 12

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from ..errors import SpecError
 from .derive import Derivation
-from .errors import SpecError
-from .numeric import Evaluation, evaluate
+from .evaluate import Evaluation, evaluate
 
 #: The largest magnitude of a value of the exercise (the forward pass, the deltas, the gradients).
 MAX_COMPUTED = Decimal(10) ** 12

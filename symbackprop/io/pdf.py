@@ -33,8 +33,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from symbackprop.errors import LatexBuildError, LatexMissingError, UsageError
-from symbackprop.files import copy_atomic
-from symbackprop.scripts import LUALATEX_PACKAGES, scripts_in
+from symbackprop.io.files import copy_atomic
+from symbackprop.io.scripts import LUALATEX_PACKAGES, scripts_in
 
 __all__ = [
     "TEX_PACKAGES",
@@ -157,7 +157,7 @@ def check_environment() -> None:
 
 
 def _engine(tex_source: str, mode: str) -> str:
-    """LuaLaTeX for a document with non-Latin script text (see :mod:`symbackprop.scripts`), else pdfLaTeX."""
+    """LuaLaTeX for a document with non-Latin script text (see :mod:`symbackprop.io.scripts`), else pdfLaTeX."""
     if mode != "pdf":
         return "latex"
     return LUALATEX if scripts_in(tex_source) else "pdflatex"

@@ -14,7 +14,7 @@ Only where no readable precision reproduces the result (a saturated unit's slope
 Leaves of the spec (inputs, targets, parameters, the learning rate) are exact
 and always shown exactly (``0.15``, ``0.50``).
 
-    >>> from symbackprop.solution import solve
+    >>> from symbackprop.engine.solution import solve
     >>> s = solve()
     >>> quantity_line(s, "dE/dw2").latex()
     '\\\\frac{\\\\partial E}{\\\\partial w_{2}} = 0.00453 \\\\cdot 0.10 = 0.000'
@@ -31,10 +31,10 @@ from fractions import Fraction
 import sympy
 from sympy import Expr, Symbol
 
-from .latex import BackpropPrinter, _is_negative
-from .numbers import Certified, display, round_half_up, significant, work_context
-from .numeric import BALL, Compiler, EvaluationError, certified_value, exact_input
-from .solution import Solution
+from ..engine.evaluate import BALL, Compiler, EvaluationError, certified_value, exact_input
+from ..engine.numbers import Certified, display, round_half_up, significant, work_context
+from ..engine.printer import BackpropPrinter, _is_negative
+from ..engine.solution import Solution
 
 #: quantity kinds whose value is exact spec data, shown as given
 LEAF_KINDS = ("input", "target", "weight", "bias", "learning_rate")

@@ -1,0 +1,1 @@
+"""The engine: spec -> network graph -> derivation with proofs -> exact values, as one Solution."""
