@@ -193,7 +193,7 @@ def _check(args: argparse.Namespace) -> int:
 
     solution = solve(args.spec)
     sys.stdout.write(check_table(solution))
-    return 0 if solution.derivation.all_proven else 1
+    return 0 if solution.all_proven else 1
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -99,7 +99,7 @@ def test_lecture_chain_rule_formulas(lecture):
 
 
 def test_all_lecture_gradients_proven_symbolically(lecture):
-    proofs = lecture.derivation.proofs
+    proofs = lecture.proofs
     assert len(proofs) == 9
     assert all(p.proven and p.method == "symbolic" for p in proofs.values())
 
@@ -141,7 +141,7 @@ def test_two_output_variants_output_deltas_are_derived():
                 assert sympy.expand(q.explicit - (yhat - t)) == 0, stem
             else:
                 assert sympy.expand(q.explicit - (yhat - t) * yhat * (1 - yhat)) == 0, stem
-        assert all(p.method == "symbolic" and p.proven for p in s.derivation.proofs.values()), stem
+        assert all(p.method == "symbolic" and p.proven for p in s.proofs.values()), stem
         # hidden deltas sum over both outputs (the lecture's note)
         assert s.formula("dE/dh1") == (r"\frac{\partial E}{\partial z_{o_{1}}} w_{5} + "
                                        r"\frac{\partial E}{\partial z_{o_{2}}} w_{7}")
@@ -199,7 +199,7 @@ def test_k_steps_loss_history_matches_repeated_updates(tmp_path):
 @pytest.mark.parametrize("stem", ["deep_tanh_relu", "lecture_2out_sigmoid_bce", "mazur"])
 def test_examples_all_proven(stem):
     s = solve(EXAMPLES / f"{stem}.toml")
-    assert s.derivation.all_proven
+    assert s.all_proven
 
 
 def test_package_api_exports():

@@ -803,7 +803,7 @@ class HandoutContext:
     # -- 11. verification ------------------------------------------------------------------------
     def section_verification(self) -> dict[str, Any]:
         rows = []
-        proofs = self.s.derivation.proofs
+        proofs = self.s.proofs
         for p in self.net.parameters:
             pr = proofs[p.name]
             how = pr.method if pr.digits is None else f"{pr.method}, {pr.digits} digits"

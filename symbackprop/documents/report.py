@@ -20,12 +20,12 @@ def check_table(solution: Solution) -> str:
     for p in network.parameters:
         name = network.namer.grad_ascii(p.name)
         q = solution.quantity(name)
-        proof = solution.derivation.proofs[p.name]
+        proof = solution.proofs[p.name]
         method = proof.method if proof.digits is None else f"{proof.method} ({proof.digits} digits)"
         rows.append((name, sympy.sstr(q.definition, order="none"), solution.display(name), method,
                      "proven" if proof.proven else "MISMATCH"))
     lines = text_table(rows)
-    proven = sum(1 for pr in solution.derivation.proofs.values() if pr.proven)
+    proven = sum(1 for pr in solution.proofs.values() if pr.proven)
     lines.append("")
     lines.append(f"{proven} of {len(network.parameters)} gradients proven equal to the chain rule "
                  f"({solution.spec.source}).")
@@ -88,7 +88,7 @@ def export_data(solution: Solution) -> dict[str, Any]:
         },
         "quantities": quantities,
         "proofs": [{"parameter": pr.parameter, "method": pr.method, "proven": pr.proven,
-                    "detail": pr.detail, "digits": pr.digits} for pr in solution.derivation.proofs.values()],
+                    "detail": pr.detail, "digits": pr.digits} for pr in solution.proofs.values()],
         "loss_history": [full_text(v) for v in solution.evaluation.loss_history],
     }
 

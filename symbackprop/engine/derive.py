@@ -20,13 +20,14 @@ The cross-check (one ``Proof`` per parameter):
   symbolically (``diff(z, w) == input``, ``diff(z, a) == w``,
   ``diff(f(z), z) == f'``, the output delta) and the end-to-end value agrees
   with reverse-mode differentiation of the forward definitions in ball
-  arithmetic (see ``numeric`` and ``autodiff``).
+  arithmetic (see ``evaluate`` and ``autodiff``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import sympy
 from sympy import Expr, KroneckerDelta, Symbol
@@ -53,18 +54,18 @@ class Proof:
     digits: int | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Derivation:
+    """The graph with its backward pass, and each gradient's proof as far as derivation takes it."""
+
     network: Network
-    proofs: dict[str, Proof]
+    #: final when symbolic; a ``local+ad`` proof is pending (``proven=False``): its end-to-end check
+    #: needs the values, and `evaluate` returns the completed proofs (``Evaluation.proofs``)
+    proofs: Mapping[str, Proof]
 
     @property
     def spec(self) -> Spec:
         return self.network.spec
-
-    @property
-    def all_proven(self) -> bool:
-        return all(p.proven for p in self.proofs.values())
 
 
 def derive(spec: Spec, prove: bool = True) -> Derivation:
@@ -73,13 +74,11 @@ def derive(spec: Spec, prove: bool = True) -> Derivation:
     _add_backward(network)
     _add_update(network)
     add_post_update(network)
-    derivation = Derivation(network, {})
+    proofs: dict[str, Proof] = {}
     if prove:
-        if len(network.parameters) <= SYMBOLIC_PROOF_LIMIT:
-            derivation.proofs = prove_symbolically(network)
-        else:
-            derivation.proofs = prove_local_rules(network)
-    return derivation
+        proofs = (prove_symbolically(network) if len(network.parameters) <= SYMBOLIC_PROOF_LIMIT
+                  else prove_local_rules(network))
+    return Derivation(network, MappingProxyType(proofs))
 
 
 # -- the chain rule -------------------------------------------------------------
@@ -269,8 +268,8 @@ def _is_zero_rational(difference: Expr) -> bool:
 def prove_local_rules(network: Network) -> dict[str, Proof]:
     """Each local derivative the chain uses equals SymPy's diff of the local definition.
 
-    The end-to-end values are compared with reverse-mode differentiation by ``numeric``,
-    which completes these proofs (``digits``).
+    The proofs it returns are pending: `evaluate` compares the end-to-end values with reverse-mode
+    differentiation and returns them completed (``digits``).
     """
 
     def require(ok: bool, what: str) -> None:
@@ -314,7 +313,7 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
                 require(_is_zero(sympy.diff(a.definition, z) - slope), f"d{a.name}/d{z}")
     # 3. the output delta (its chain, and the closed form a page boxes)
     prove_output_deltas(network, require)
-    return {p.name: Proof(p.name, "local+ad", True,
+    return {p.name: Proof(p.name, "local+ad", False,
                           "local rules proven symbolically; end-to-end value pending differentiation")
             for p in network.parameters}
 

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 import flint
@@ -55,18 +57,24 @@ class EvaluationError(SymbackpropError):
     """A quantity has no finite value within reach (an overflow, a log of 0, a division by 0)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evaluation:
-    """Every quantity's value, by ASCII name (`Certified` Decimals)."""
+    """Every quantity's value, by ASCII name (`Certified` Decimals), and every gradient's proof, complete."""
 
     network: Network
     values: dict[str, Decimal]
-    exact: dict[str, bool]
     #: loss after each SGD step: [E, E', E'', ...] (len = steps + 1)
     loss_history: list[Decimal] = field(default_factory=list)
+    #: the derivation's proofs, the pending ``local+ad`` ones completed by their end-to-end check
+    proofs: Mapping[str, Proof] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Decimal:
         return self.values[name]
+
+    @cached_property
+    def exact(self) -> dict[str, bool]:
+        """Whether each value is known as an exact rational (export's ``exact``)."""
+        return {name: isinstance(value, Certified) and value.exact is not None for name, value in self.values.items()}
 
 
 # -- the two number domains -------------------------------------------------------
@@ -452,17 +460,16 @@ def _certified(x: Any, enclose: Callable[[int], tuple[Decimal, Decimal]]) -> Dec
 
 
 def evaluate(derivation: Derivation) -> Evaluation:
-    """Every quantity's value; also completes the local+ad proofs and the k-step loss history."""
+    """Every quantity's value, the k-step loss history, and the proofs with the local+ad ones completed."""
     network = derivation.network
     engine = Engine(network)
     slots, history = engine.start()
     values = {name: _certified(slots[i], engine.enclosure(i)) for name, i in engine.index.items()}
-    exact = {name: isinstance(slots[i], fmpq) for name, i in engine.index.items()}
-    evaluation = Evaluation(network, values, exact)
-    evaluation.loss_history = [_certified(x, engine.enclosure(("history", k))) for k, x in enumerate(history)]
-    if any(p.method == "local+ad" for p in derivation.proofs.values()):
-        derivation.proofs = check_by_differentiation(derivation, engine)
-    return evaluation
+    loss_history = [_certified(x, engine.enclosure(("history", k))) for k, x in enumerate(history)]
+    proofs = derivation.proofs
+    if any(p.method == "local+ad" for p in proofs.values()):
+        proofs = check_by_differentiation(derivation, engine)
+    return Evaluation(network, values, loss_history, MappingProxyType(dict(proofs)))
 
 
 def certified_value(program: Program, inputs: Slots) -> Decimal:
