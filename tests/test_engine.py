@@ -164,6 +164,19 @@ def test_two_examples_mean_reduction_sums_gradients_over_examples():
         assert abs(s.value("dE/dw5") - total) < Decimal("1e-70")
 
 
+def test_quantities_are_looked_up_by_typed_ids_with_the_names_users_type():
+    s = solve(EXAMPLES / "two_examples_mean.toml")
+    net = s.network
+    assert (net.updated("w5"), net.grad("w5"), net.updated("E")) == ("w5'", "dE/dw5", "E'")
+    assert (net.updated("z_o@2"), net.grad("z_o@2"), net.grad("h1@1")) == ("z_o@2'", "dE/dz_o@2", "dE/dh1@1")
+    assert net["w5'"].of == net["dE/dw5"].of == "w5" and net["w5"].of is None
+    assert net["z_o@2'"].id.base.ascii == "z_o" and net["dE/dz_o@2"].id.base.ascii == "dE/dz_o@2"
+    assert net["z_o@2'"].latex == r"{{z_{o}}^{\langle 2\rangle}}{}'"  # the id carries the LaTeX too
+    assert (net["eta"].kind, net["eta"].latex) == ("learning_rate", r"\eta")
+    with pytest.raises(KeyError):
+        net.updated("dE/dw5")  # a gradient is not updated
+
+
 def test_k_steps_loss_history_matches_repeated_updates(tmp_path):
     from symbackprop.engine.spec import lecture_text
 

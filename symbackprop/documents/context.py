@@ -22,6 +22,7 @@ import sympy
 
 from ..engine.activations import activation as activation_named
 from ..engine.losstable import loss_pairs, table_names
+from ..engine.naming import LEARNING_RATE
 from ..engine.network import Network, Parameter, Quantity
 from ..engine.numbers import display
 from ..engine.printer import (
@@ -136,7 +137,7 @@ class HandoutContext:
         return self.net[self.net.unit_name(kind, layer, j, e)]
 
     def grad(self, name: str) -> Quantity:
-        return self.net[self.namer.grad_ascii(name)]
+        return self.net[self.net.grad(name)]
 
     def gslash(self, param: str) -> str:
         return slash(self.q(self.net.loss_name).latex, self.q(param).latex)
@@ -255,7 +256,7 @@ class HandoutContext:
             names = [self.q(p.name).latex for p in frozen]
             listed = symbols(names) if len(names) > 6 else ", ".join(names)
             frozen_text = Tex(rf"Frozen (kept fixed, not updated): ${listed}$.")
-        lr = Tex(rf"Learning rate $\eta = {self.exact('eta')}$.")
+        lr = Tex(rf"Learning rate $\eta = {self.exact(LEARNING_RATE.ascii)}$.")
         return {
             "intro": Tex(intro),
             "examples": block(example_rows),
@@ -447,15 +448,16 @@ class HandoutContext:
             for layer in self.net.layers:
                 lines: list[list[str]] = []
                 for j in range(1, layer.size + 1):
-                    zname = self.net.unit_name("pre", layer.index, j, e) + ("'" if prime else "")
-                    aname = self.net.unit_name("act", layer.index, j, e) + ("'" if prime else "")
+                    zname, aname = (self.net.unit_name(kind, layer.index, j, e) for kind in ("pre", "act"))
+                    if prime:
+                        zname, aname = self.net.updated(zname), self.net.updated(aname)
                     zl, al = quantity_line(self.s, zname), quantity_line(self.s, aname)
                     lines.append(zl.rows())
                     lines.append(al.rows())
                 rows = _pair(lines, 2) if layer.elementwise is not None else _pair(lines, 1)
                 title = self.layer_title(layer.index) + (f" (example {e})" if self.n_ex > 1 else "")
                 groups.append({"title": Tex(title), "block": block(rows)})
-        loss_name = self.net.loss_name + ("'" if prime else "")
+        loss_name = self.net.updated(self.net.loss_name) if prime else self.net.loss_name
         loss_line = quantity_line(self.s, loss_name)
         groups.append({"title": Tex("Loss"), "block": block(loss_line.rows(boxed=prime))})
         return groups
@@ -710,7 +712,8 @@ class HandoutContext:
                 v = self.s.value(g.name)
                 shown = self.s.display(g.name)
                 precise = approx_latex(v)
-                updated = result_latex(result_text(self.s.value(p.name + "'"), self.d))  # 1e17 after a wild step
+                after = self.s.value(self.net.updated(p.name))
+                updated = result_latex(result_text(after, self.d))  # 1e17 after a wild step
                 rows.append((Tex(f"${self.gslash(p.name)}$"), Tex(f"${shown}$"), Tex(f"${precise}$"),
                              Tex(f"${updated}$" + (" (frozen)" if p.frozen else ""))))
                 if v and shown.strip("-0.") == "":
@@ -735,9 +738,10 @@ class HandoutContext:
                 params = [p for p in params if p.to_units[0] == 1]
             for p in params:
                 if p.frozen:
-                    frozen.append(rf"{self.q(p.name + chr(39)).latex} = {self.q(p.name).latex} = {self.exact(p.name)}")
+                    after = self.q(self.net.updated(p.name)).latex
+                    frozen.append(rf"{after} = {self.q(p.name).latex} = {self.exact(p.name)}")
                     continue
-                rows.append(quantity_line(self.s, p.name + "'").rows(boxed=True))
+                rows.append(quantity_line(self.s, self.net.updated(p.name)).rows(boxed=True))
                 updated.append(p)
         history = self.s.evaluation.loss_history
         e0, e1 = history[0], history[1]
@@ -750,7 +754,7 @@ class HandoutContext:
                      rf"${approx_latex(history[-1])}$.")
         return {
             "rule": Tex(rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, "
-                        rf"\qquad \eta = {self.exact('eta')}"),
+                        rf"\qquad \eta = {self.exact(LEARNING_RATE.ascii)}"),
             "block": block(self._grouped_rows(rows, updated, 2)) if rows else None,
             "frozen": block(pack(frozen, 3), env="gather") if frozen else None,
             "more": Tex("Shown for the parameters of the first unit of each layer; every updated value is in "

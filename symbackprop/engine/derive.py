@@ -34,7 +34,7 @@ from sympy import Expr, KroneckerDelta, Symbol
 
 from ..errors import DerivationMismatch
 from .activations import expo
-from .naming import Name, Namer
+from .naming import LEARNING_RATE, Name, Namer
 from .network import Network, add_post_update, build_network
 from .spec import Spec
 
@@ -113,7 +113,7 @@ def _add_backward(network: Network) -> None:
             f = layer.elementwise
             assert f is not None
             for j in range(1, layer.size + 1):
-                terms = [sympy.Mul(network.sym(_grad_name(network, namer.pre(above.index, k), e).ascii),
+                terms = [sympy.Mul(network.sym(network.grad(network.unit_name("pre", above.index, k, e))),
                                    network.sym(network.weight_name(above.index, k, j)), evaluate=False)
                          for k in range(1, above.size + 1)]
                 backprop = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
@@ -129,7 +129,7 @@ def _add_backward(network: Network) -> None:
         terms = []
         for e in range(1, network.n_examples + 1):
             for j in p.to_units:
-                delta = network.sym(_grad_name(network, namer.pre(p.layer, j), e).ascii)
+                delta = network.sym(network.grad(network.unit_name("pre", p.layer, j, e)))
                 if p.kind == "weight":
                     assert p.from_unit is not None
                     local_input = network.activation_symbol(p.layer - 1, p.from_unit, e)
@@ -137,7 +137,7 @@ def _add_backward(network: Network) -> None:
                 else:
                     terms.append(delta)
         total = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
-        network.add(namer.grad(Name(p.name, network[p.name].latex)), "grad", total, layer=p.layer)
+        network.add(namer.grad(network[p.name].id), "grad", total, layer=p.layer)
 
 
 def _grad_name(network: Network, base: Name, e: int) -> Name:
@@ -183,13 +183,13 @@ def _is_linear(expr: Expr, variables: list[Symbol]) -> bool:
 
 
 def _add_update(network: Network) -> None:
-    eta = network.sym("eta")
+    eta = network.sym(LEARNING_RATE.ascii)
     for p in network.parameters:
         theta = network.sym(p.name)
-        grad = network.sym(network.namer.grad(Name(p.name, "")).ascii)
+        grad = network.sym(network.grad(p.name))
         step = sympy.Mul(sympy.S.NegativeOne, eta, grad, evaluate=False)
         definition = theta if p.frozen else sympy.Add(theta, step, evaluate=False)
-        network.add(Namer.updated(Name(p.name, network[p.name].latex)), "updated", definition, layer=p.layer)
+        network.add(Namer.updated(network[p.name].id), "updated", definition, layer=p.layer)
 
 
 # -- the proofs -----------------------------------------------------------------
@@ -239,7 +239,7 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
     prove_output_deltas(network, require)  # the closed forms the pages box (yhat - t) hold too
     for p in network.parameters:
         theta = network.sym(p.name)
-        grad = network.quantities[network.namer.grad_ascii(p.name)]
+        grad = network[network.grad(p.name)]
         by_diff = sympy.diff(loss, theta)
         by_chain = inlined[grad.symbol]
         difference = by_diff - by_chain
@@ -325,7 +325,6 @@ def prove_output_deltas(network: Network, require: Callable[[bool, str], None]) 
     are computed, equals SymPy's diff unconditionally; the closed form a page boxes equals it too,
     under its stated condition (softmax + cross-entropy: ``yhat - t`` when the targets sum to 1).
     """
-    namer = network.namer
     last = network.layers[-1]
     loss_def = network[network.loss_name].definition
     assert loss_def is not None
@@ -333,12 +332,12 @@ def prove_output_deltas(network: Network, require: Callable[[bool, str], None]) 
         outs = {network.activation_symbol(last.index, j, e):
                 network[network.unit_name("act", last.index, j, e)].definition
                 for j in range(1, last.size + 1)}
-        d_outs = {q.symbol: q.definition for q in (network[_grad_name(network, namer.act(last.index, j), e).ascii]
+        d_outs = {q.symbol: q.definition for q in (network[network.grad(network.unit_name("act", last.index, j, e))]
                                                     for j in range(1, last.size + 1))}
         composed = loss_def.xreplace(outs)
         for j in range(1, last.size + 1):
             z = network.pre_symbol(last.index, j, e)
-            delta = network.quantities[_grad_name(network, namer.pre(last.index, j), e).ascii]
+            delta = network[network.grad(network.unit_name("pre", last.index, j, e))]
             assert delta.definition is not None
             by_diff = sympy.diff(composed, z)
             chain = delta.definition.xreplace(d_outs).xreplace(outs)

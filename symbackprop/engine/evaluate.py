@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -34,6 +34,7 @@ from ..errors import DerivationMismatch, SymbackpropError
 from . import activations as act
 from .autodiff import DualCompiler, gradient
 from .derive import Derivation, Proof
+from .naming import LEARNING_RATE
 from .network import Network
 from .numbers import WORK_DIGITS, Certified, dyadic_decimal, rational, to_decimal, work_context
 
@@ -247,6 +248,29 @@ class Step:
     depends: frozenset[int]
 
 
+def run_steps(steps: Iterable[Step], slots: Slots, finish: Callable[[Any, Step], Any] | None = None,
+              failed: Callable[[Step, ArithmeticError], Any] | None = None,
+              stop: Callable[[Step, Any], bool] | None = None) -> Step | None:
+    """Run compiled steps in order over ``slots``, each value (``finish``ed: rounded, settled) stored in
+    its step's slot: the one loop every run of the network uses (the engine, the marker, the exam).
+
+    ``failed`` gives the value of a step whose arithmetic fails (without it the error propagates); the
+    run ends after the first step at which ``stop`` holds, which is returned (None: every step ran)."""
+    for step in steps:
+        try:
+            value = step.program(slots)
+            if finish is not None:
+                value = finish(value, step)
+        except ArithmeticError as error:
+            if failed is None:
+                raise
+            value = failed(step, error)
+        slots[step.slot] = value
+        if stop is not None and stop(step, value):
+            return step
+    return None
+
+
 def compile_network(network: Network, kinds: Sequence[str] | None = None,
                     domain: Domain = DECIMAL) -> tuple[dict[str, int], list[Step]]:
     slot_of = {q.symbol: i for i, q in enumerate(network.quantities.values())}
@@ -263,7 +287,7 @@ def compile_network(network: Network, kinds: Sequence[str] | None = None,
 def leaf_values(network: Network) -> dict[str, sympy.Rational]:
     """The spec's exact values of every leaf quantity, by name."""
     spec = network.spec
-    values: dict[str, sympy.Rational] = {"eta": spec.learning_rate}
+    values: dict[str, sympy.Rational] = {LEARNING_RATE.ascii: spec.learning_rate}
     values.update(spec.parameters)
     for e, example in enumerate(spec.examples, start=1):
         for k, x in enumerate(example.inputs, start=1):
@@ -288,6 +312,15 @@ class _Retry(Exception):
     def __init__(self, name: str, why: str):
         super().__init__(name, why)
         self.name, self.why = name, why
+
+
+def _failed(step: Step, error: ArithmeticError) -> Any:
+    """A step whose arithmetic failed: a division by 0 is refused; an undecided relu asks for a finer run."""
+    if isinstance(error, ZeroDivisionError):
+        raise EvaluationError(f"{step.name}: division by zero") from None
+    if isinstance(error, Undecided):
+        raise _Retry(step.name, "a relu argument too close to 0 to decide its sign") from None
+    raise error
 
 
 def _settle(x: Any, name: str) -> Any:
@@ -369,19 +402,13 @@ class Engine:
                 slots: Slots = [ZERO] * len(self.index)
                 for i, value in self.leaves:
                     slots[i] = value
-                for step in self.steps:
-                    slots[step.slot] = _settle(self._apply(step, slots), step.name)
+                self._run(self.steps, slots)
                 self.runs[level] = slots, self._history(slots)
         return self.runs[level]
 
     @staticmethod
-    def _apply(step: Step, slots: Slots) -> Any:
-        try:
-            return step.program(slots)
-        except ZeroDivisionError:
-            raise EvaluationError(f"{step.name}: division by zero") from None
-        except Undecided:
-            raise _Retry(step.name, "a relu argument too close to 0 to decide its sign") from None
+    def _run(steps: list[Step], slots: Slots) -> None:
+        run_steps(steps, slots, finish=lambda x, step: _settle(x, step.name), failed=_failed)
 
     def start(self) -> tuple[Slots, list[Any]]:
         """The first run that is finite everywhere and precise enough (or the finest finite one)."""
@@ -430,7 +457,7 @@ class Engine:
         """[E, E after step 1, ..., E after step k]: repeated full-batch SGD steps."""
         network = self.network
         index = self.index
-        history = [values[index[network.loss_name]], values[index[network.loss_name + "'"]]]
+        history = [values[index[network.loss_name]], values[index[network.updated(network.loss_name)]]]
         if network.spec.steps <= 1:
             return history
         # later steps rerun the forward + backward program on updated parameters
@@ -438,17 +465,15 @@ class Engine:
         forward = [s for s in steps if network[s.name].kind in FORWARD_KINDS]
         slots = list(values)
         for p in network.parameters:  # start from the parameters after the first step
-            slots[index[p.name]] = values[index[p.name + "'"]]
-        eta = values[index["eta"]]
-        updated = [(p.name, index[p.name], index[network.namer.grad_ascii(p.name)]) for p in network.parameters
+            slots[index[p.name]] = values[index[network.updated(p.name)]]
+        eta = values[index[LEARNING_RATE.ascii]]
+        updated = [(p.name, index[p.name], index[network.grad(p.name)]) for p in network.parameters
                    if not p.frozen]
         for _ in range(network.spec.steps - 1):
-            for step in steps:  # forward and backward at the current parameters
-                slots[step.slot] = _settle(self._apply(step, slots), step.name)
+            self._run(steps, slots)  # forward and backward at the current parameters
             for name, slot, grad in updated:  # all gradients first, then every update at once
                 slots[slot] = _settle(slots[slot] - eta * slots[grad], name)
-            for step in forward:  # the loss at the new parameters
-                slots[step.slot] = _settle(self._apply(step, slots), step.name)
+            self._run(forward, slots)  # the loss at the new parameters
             history.append(slots[index[network.loss_name]])
         return history
 
@@ -553,7 +578,7 @@ def check_by_differentiation(derivation: Derivation, engine: Engine) -> dict[str
                     detail="local rules proven symbolically; a relu unit on its path sits at z = 0, where "
                            "the loss is not differentiable (convention relu'(0) = 0), so no end-to-end check")
                 continue
-            name = network.namer.grad_ascii(p.name)
+            name = network.grad(p.name)
             chain, ad = base[index[name]], adjoint.get(slot, ZERO)
             digits = _digits(ad - chain, max(abs(_ball(chain)).upper(), arb("1e-10")))
             if digits < REQUIRED_DIGITS:
@@ -572,4 +597,5 @@ def check_by_differentiation(derivation: Derivation, engine: Engine) -> dict[str
 
 
 __all__ = ["BALL", "Compiler", "Engine", "Evaluation", "EvaluationError", "WORK_DIGITS", "certified_value",
-           "check_by_differentiation", "evaluate", "exact_input", "leaf_values"]
+           "check_by_differentiation", "evaluate", "exact_input", "leaf_values",
+           "run_steps"]

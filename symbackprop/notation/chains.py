@@ -98,11 +98,11 @@ def _output_factors(solution: Solution, j: int, e: int) -> tuple[list[Factor], s
     printer = solution.printer
     last = network.layers[-1]
     a_out, z_out = _unit(solution, "act", last.index, j, e), _unit(solution, "pre", last.index, j, e)
-    delta_out = network[network.namer.grad_ascii(z_out.name)]
+    delta_out = network[network.grad(z_out.name)]
     loss = network[network.loss_name]
     assert delta_out.explicit is not None and delta_out.definition is not None
     if last.elementwise is not None and delta_out.explicit.is_Mul:
-        d_act = network[network.namer.grad_ascii(a_out.name)]
+        d_act = network[network.grad(a_out.name)]
         assert d_act.definition is not None
         slope = last.elementwise.local_slope(a_out.symbol, z_out.symbol)
         return [Factor(partial(loss.latex, a_out.latex), printer.doprint(d_act.definition),
@@ -203,7 +203,7 @@ def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> 
     n_paths = network.n_examples * len(p.to_units)
     for above_layer in network.layers[p.layer:]:
         n_paths *= above_layer.size
-    grad_name = network.namer.grad_ascii(p.name)
+    grad_name = network.grad(p.name)
     decimals = solution.spec.decimals
     # the product at full precision (the gradient itself on a single path), shown with
     # enough digits to see its size (2.27e-4) and operands that reproduce it
