@@ -1,11 +1,12 @@
 """Exact evaluation of every quantity, the end-to-end gradient check, and SGD steps.
 
 Each definition is compiled once into a small closure over a slot array and run
-in topological order (the order quantities were added).  The engine's slots hold
-exact rationals (``flint.fmpq``) for as long as the arithmetic keeps them
-rational (sums, products, quotients, powers, relu/leaky_relu, and sigmoid(0),
-tanh(0), exp(0), log(1)), and balls (``flint.arb``: a midpoint and a rigorous
-radius) from the first transcendental step on.  A run whose balls are too wide
+in topological order (the order quantities were added) by `run_steps`, the one
+loop every run of the network uses.  The engine's slots hold exact rationals
+(``flint.fmpq``) for as long as the arithmetic keeps them rational (sums, products,
+quotients, powers, relu/leaky_relu, and sigmoid(0), tanh(0), exp(0), log(1)), and
+balls (``flint.arb``: a midpoint and a rigorous radius) from the first
+transcendental step on.  A run whose balls are too wide
 (or not finite, e.g. ``1 - sigmoid(400)`` at too few bits) is repeated at twice
 the precision; a value out of reach at any precision is refused with its name.
 The same compiler also runs over ``Decimal`` slots, which the renderers, the

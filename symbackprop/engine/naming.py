@@ -12,7 +12,10 @@ Two schemes:
   ``j`` of layer ``l``, biases ``b(l)[j]`` (``b(l)`` when shared), targets ``t[j]``.
 
 Derived names: ``dE/d<name>`` for a derivative of the loss, ``<name>'`` for the
-value after the update, ``<name>@2`` for example 2 when a spec has several.
+value after the update, ``<name>@2`` for example 2 when a spec has several.  Each
+`Name` remembers what it derives from, so code looks them up (``Network.updated``,
+``Network.grad``, ``Name.base``) instead of building or cutting strings; only
+this module spells them.
 Textbook renames (``pre = "net"``, ``act = "out"``, ``loss = "L"``,
 ``target = "y"``) change the letters, never the structure.
 """
