@@ -100,7 +100,8 @@ class Network:
     parameters: list[Parameter]
     quantities: dict[str, Quantity] = field(default_factory=dict)
     by_symbol: dict[Symbol, Quantity] = field(default_factory=dict)
-    #: (how, ASCII name of what it derives from) -> the derived quantity's ASCII name
+    #: ("grad" or "updated", ASCII name of what it derives from) -> the derived quantity's ASCII name
+    #: (an example's quantity is named by `example_name`)
     derived: dict[tuple[str, str], str] = field(default_factory=dict)
 
     # -- registry -------------------------------------------------------------
@@ -113,7 +114,7 @@ class Network:
                             f"{name.ascii!r}; choose different letters")
         self.quantities[name.ascii] = quantity
         self.by_symbol[symbol] = quantity
-        if name.of is not None:
+        if name.of is not None and name.how in ("grad", "updated"):
             self.derived[(name.how, name.of.ascii)] = name.ascii
         return symbol
 
