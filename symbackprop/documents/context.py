@@ -796,7 +796,8 @@ def loss_table() -> list[dict[str, Any]]:
     """Each output/loss row of the shipped table, its expressions printed by the project's printer
     (the file holds expression trees, never LaTeX); the title stays text, escaped by the template."""
     printer = BackpropPrinter(table_names())
-    return [{"title": pair.title, "loss": Tex(printer.doprint(pair.loss_expr)),
+    return [{"title": pair.title, "output": pair.output, "loss_name": pair.loss,
+             "loss": Tex(printer.doprint(pair.loss_expr)),
              "delta_name": Tex(printer.symbol_latex[pair.delta]), "delta": Tex(printer.doprint(pair.delta_expr)),
              "condition": Tex(condition_latex(printer, pair.condition))} for pair in loss_pairs()]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..engine.solution import Solution
 from ..errors import UsageError
+from ..hints import quoted
 from ..io.files import write_atomic
 from .context import SECTIONS, handout_context
 from .render import languages, render_markdown, render_tex
@@ -34,11 +35,11 @@ def parse_sections(text: str | Sequence[str] | None) -> list[str]:
     return [name for name in SECTIONS if name in names]
 
 
-def check_lang(lang: str) -> None:
-    """One clear line for a language without a words template."""
+def check_lang(lang: str, field: str = "--lang") -> None:
+    """One clear line, naming ``field``, for a language without a words template."""
     known = languages()
     if lang not in known:
-        raise UsageError(f"--lang: unknown language {lang!r} (known: {', '.join(known)})")
+        raise UsageError(f"{field}: unknown language {quoted(lang, 30)} (known: {', '.join(known)})")
 
 
 def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[str] | None = None,
