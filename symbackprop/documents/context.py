@@ -80,14 +80,26 @@ def row_of(row: str | Row) -> Row:
 
 
 def text_of(row: Row) -> str:
-    """The row's maths without its boxes (to measure: ``visible_width`` does not count ``\\boxed``)."""
-    return "".join(p if isinstance(p, str) else _box_measure(p) for p in row)
+    """The row's maths as the shipped templates print it, boxes left out (``visible_width`` does not count
+    ``\\boxed``): what the width of a row is measured on."""
+    return "".join(p if isinstance(p, str) else _box_measure(p) if "box" in p else _equation_measure(p) for p in row)
 
 
 def _box_measure(part: dict[str, Any]) -> str:
-    """What ``visible_width`` reads for a box of aligned lines: the shipped template's aligned block."""
     lines = part["box"]
     return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}" if part["aligned"] else lines[0]
+
+
+def _equation_measure(eq: dict[str, Any]) -> str:
+    relation = r"\approx" if eq["approx"] else "="
+    steps = f"{eq['substituted']} {relation} " if eq["substituted"] is not None else ""
+    return f"{eq['lhs']} &= {steps}{eq['result']}"
+
+
+def equation(line: Line, boxed: bool = False) -> dict[str, Any]:
+    """One arithmetic line as meaning: ``lhs = substituted (= or ≈) result``, the result ``boxed`` or not."""
+    return {"lhs": Tex(line.label), "substituted": None if line.is_trivial() else Tex(line.substituted()),
+            "approx": line.approx, "result": Tex(result_latex(line.result)), "boxed": boxed}
 
 
 def block(rows: Iterable[str | Row], centred: bool = False) -> dict[str, Any]:
@@ -102,8 +114,11 @@ def boxed_result(line: Line, rows: list[str]) -> list[Row]:
     return [row_of(r) for r in rows[:-1]] + [[Tex(rows[-1][:-len(result)]), box(result)]]
 
 
-def line_rows(line: Line, boxed: bool = False, **kwargs: Any) -> list[Row]:
-    rows = line.rows(**kwargs)
+def line_rows(line: Line, boxed: bool = False) -> list[Row]:
+    """An arithmetic line: one equation part when it fits a row, else rows of maths (the result boxed)."""
+    rows = line.rows()
+    if rows == [f"{line.label} &= {line.rhs()}"]:
+        return [[equation(line, boxed)]]
     return boxed_result(line, rows) if boxed else [row_of(r) for r in rows]
 
 
