@@ -91,15 +91,30 @@ def _box_measure(part: dict[str, Any]) -> str:
 
 
 def _equation_measure(eq: dict[str, Any]) -> str:
-    relation = r"\approx" if eq["approx"] else "="
-    steps = f"{eq['substituted']} {relation} " if eq["substituted"] is not None else ""
-    return f"{eq['lhs']} &= {steps}{eq['result']}"
+    right = [eq["formula"], eq["substituted"]]
+    text = " = ".join(side for side in right if side is not None)
+    if eq["result"] is not None:
+        text += (" \\approx " if eq["approx"] else " = ") + eq["result"] if text else eq["result"]
+    return f"{eq['lhs']} &= {text}"
 
 
 def equation(line: Line, boxed: bool = False) -> dict[str, Any]:
     """One arithmetic line as meaning: ``lhs = substituted (= or ≈) result``, the result ``boxed`` or not."""
-    return {"lhs": Tex(line.label), "substituted": None if line.is_trivial() else Tex(line.substituted()),
+    return {"lhs": Tex(line.label), "formula": None,
+            "substituted": None if line.is_trivial() else Tex(line.substituted()),
             "approx": line.approx, "result": Tex(result_latex(line.result)), "boxed": boxed}
+
+
+def formula(lhs: str, rhs: str) -> dict[str, Any]:
+    """One symbolic equation as meaning: ``lhs = rhs`` (the right side a formula, nothing computed)."""
+    return {"lhs": Tex(lhs), "formula": Tex(rhs), "substituted": None, "approx": False, "result": None,
+            "boxed": False}
+
+
+def formula_rows(lhs: str, rhs: str) -> list[Row]:
+    """``lhs = rhs`` as one equation part when it fits a row, else broken over aligned rows of maths."""
+    rows = break_row(f"{lhs} &= {rhs}")
+    return [[formula(lhs, rhs)]] if len(rows) == 1 else [row_of(r) for r in rows]
 
 
 def block(rows: Iterable[str | Row], centred: bool = False) -> dict[str, Any]:
@@ -341,12 +356,12 @@ class HandoutContext:
             unit_rows[-1] += rf", & {a.latex} &= {self.f(a.name)}"
             return {"blocks": [block(rows), block(unit_rows)], "matrix": True, "L": self.L,
                     "w_generic": Tex(self._w_generic())}
-        rows = []
+        equations: list[Row] = []
         for layer in net.layers:
             for j in range(1, layer.size + 1):
                 z, a = self.unit("pre", layer.index, j), self.unit("act", layer.index, j)
-                rows.append(rf"{z.latex} &= {self.f(z.name)}, & {a.latex} &= {self.f(a.name)}")
-        return {"blocks": [block(rows)], "matrix": False}
+                equations.append([formula(z.latex, self.f(z.name)), Tex(", & "), formula(a.latex, self.f(a.name))])
+        return {"blocks": [block(equations)], "matrix": False}
 
     def _definition_rows(self, q: Quantity, per_row: int = 5) -> list[str]:
         expr = q.definition
@@ -487,7 +502,7 @@ class HandoutContext:
                     da, dz = self.grad(a.name), self.grad(z.name)
                     explicit = layer is last
                     if layer is last and last.elementwise is None:
-                        rows += map(row_of, break_row(rf"{da.latex} &= {self.f(da.name)}"))
+                        rows += formula_rows(da.latex, self.f(da.name))
                         note = self._softmax_note(dz.name)
                         one: Row = [box(f"{dz.latex} = {self.f(dz.name, explicit=True)}"), Tex(rf" &\quad {note}")]
                         rows += [one] if visible_width(text_of(one)) <= ROW_WIDTH else \
@@ -502,8 +517,8 @@ class HandoutContext:
                         rows.append(one)
                         continue
                     # too wide for one row: the three equations on aligned rows of their own
-                    rows += map(row_of, break_row(rf"{da.latex} &= {self.f(da.name)}"))
-                    rows += map(row_of, break_row(rf"{partial(a.latex, z.latex)} &= {slope}"))
+                    rows += formula_rows(da.latex, self.f(da.name))
+                    rows += formula_rows(partial(a.latex, z.latex), slope)
                     rows += self._boxed_rows(dz, explicit)
                 parts.append({"example": e if self.n_ex > 1 else None, "block": block(rows)})
             boxed: list[str | Row] = [[box(f"{self.grad(p.name).latex} = {self.f(self.grad(p.name).name)}")]
@@ -522,11 +537,11 @@ class HandoutContext:
         expr = dz.explicit if explicit and dz.explicit is not None else dz.definition
         assert expr is not None
         lead = f"{dz.latex} &= "
-        formula = self.printer.doprint(expr)
-        rows: list[Row] = [[Tex(lead), box(formula)]]
+        rhs = self.printer.doprint(expr)
+        rows: list[Row] = [[Tex(lead), box(rhs)]]
         room = ROW_WIDTH - visible_width(lead) - 2
-        if visible_width(formula) > room:
-            rows = [[Tex(lead), box(*break_row("&" + formula, room), aligned=True)]]
+        if visible_width(rhs) > room:
+            rows = [[Tex(lead), box(*break_row("&" + rhs, room), aligned=True)]]
         if note:
             last = [*rows[-1], Tex(r" \quad " + note)]
             rows[-1:] = [last] if visible_width(text_of(last)) <= ROW_WIDTH else [rows[-1], [Tex(r"&\quad " + note)]]
