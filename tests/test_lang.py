@@ -139,3 +139,12 @@ def test_the_german_pdf_compiles_with_umlauts_and_no_overfull_lines(tex, german,
     text = subprocess.run(["pdftotext", str(pdf), "-"], check=True, capture_output=True).stdout.decode()
     for phrase in ("Übersicht der Gradienten", "Vorwärtsdurchlauf", "Präaktivierungen", "Verifikation"):
         assert phrase in text, phrase
+
+
+def test_the_exam_key_takes_its_words_from_the_same_template(tmp_path, capsys):
+    """The answer key includes the handout's sections: its policy sentence and titles are the words file's."""
+    code, _, err = run(capsys, "exam", "--variants", "1", "-o", str(tmp_path / "set"))
+    assert (code, err) == (0, "")
+    key = (tmp_path / "set" / "keys.tex").read_text(encoding="utf-8")
+    assert "\\textbf{Rounding policy.} All displayed values are rounded half-up to 3 decimals;" in key
+    assert "\\section{Gradient summary}" in key and "Tex(" not in key and "\\textquotesingle" not in key
