@@ -213,9 +213,6 @@ class HandoutContext:
         """A phrase of the language's words template (``templates/lang/<lang>.j2``)."""
         return Tex(getattr(self.w, phrase)(*(Tex(a) if isinstance(a, str) else a for a in args)))
 
-    def layer_title(self, layer: int, capital: bool = True) -> Tex:
-        return self.say("layer", layer, self.L, capital)
-
     def examples(self) -> range:
         return range(1, self.n_ex + 1)
 
@@ -381,10 +378,10 @@ class HandoutContext:
         p = BackpropPrinter()
         items = []
         for layer_name in dict.fromkeys(layer.activation_name for layer in self.net.layers):
-            title = self.say("activation_title", layer_name, [layer.index for layer in self.net.layers
-                                                              if layer.activation_name == layer_name], self.L)
+            title = {"name": layer_name, "layers": [layer.index for layer in self.net.layers
+                                                    if layer.activation_name == layer_name]}
             if layer_name == "softmax":
-                items.append({"title": Tex(title), "rows": self._softmax_rows()})
+                items.append({"title": title, "rows": self._softmax_rows()})
                 continue
             layer = next(lay for lay in self.net.layers if lay.activation_name == layer_name)
             f = activation_named(layer_name, layer.spec.slope)
@@ -412,10 +409,10 @@ class HandoutContext:
                 rows.append(rf"{derivative_said} \quad & {fname}'(z) = {p.doprint(_lecture_order(derivative))}")
             if slope != derivative:
                 rows.append(rf"{self.say('math_with', fname)} \quad & {fname}'(z) = {p.doprint(slope)}")
-            items.append({"title": Tex(title), "rows": block(rows)})
+            items.append({"title": title, "rows": block(rows)})
         out = self.net.layers[-1]
         a_out, z_out = self.unit("act", self.L, 1), self.unit("pre", self.L, 1)
-        return {"entries": items, "output_symbol": Tex(a_out.latex), "output_pre": Tex(z_out.latex),
+        return {"entries": items, "L": self.L, "output_symbol": Tex(a_out.latex), "output_pre": Tex(z_out.latex),
                 "elementwise_output": out.elementwise is not None}
 
     def _softmax_rows(self) -> dict[str, Any]:
