@@ -19,6 +19,11 @@ Templates live in the top-level ``templates/`` directory, packaged as
 a folder of their own templates in front (:func:`template_folder`, the CLI's
 ``--templates DIR`` or a spec's ``[templates] dir``): a ``ChoiceLoader`` looks
 there first and falls back to the shipped template of the same name.
+
+Two kinds of template are read as macros rather than rendered: ``macros.tex.j2`` /
+``macros.md.j2`` (how an equation display and its boxes look; the global ``m``) and
+``lang/<lang>.j2`` (every word, one file per language for both formats; :func:`words`).
+Their output is the templates' own LaTeX, so it is trusted (:class:`TemplateMacros`).
 """
 
 from __future__ import annotations
