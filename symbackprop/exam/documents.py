@@ -52,7 +52,7 @@ def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = T
     s = variant.solution
     ctx = handout_context(s, QUESTION_SECTIONS)
     items = asked_values(variant, ask)
-    return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"],
+    return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], w=ctx["w"],
                       groups=_groups(items), early_rounding=early_rounding, **_common(variant, s.spec.title))
 
 
