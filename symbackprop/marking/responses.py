@@ -38,7 +38,7 @@ MAX_RESPONSES_BYTES = 50_000_000
 #: what the exported question texts carry (exam/moodle.py, exam/qti.py)
 MOODLE_TAG = re.compile(r"symbackprop variant v?(\d+)", re.IGNORECASE)
 CANVAS_TAG = re.compile(r"\[v(\d+) ([^\]\s]+)\]")
-_PART = re.compile(r"(?:^|; )part (\d+): ")
+_PART = re.compile(r"(?:^|;\s*)part (\d+):\s?")
 _COMMA_DECIMAL = re.compile(r"\s*[+-]?\d+,\d+\s*")
 _MOODLE_RESPONSE = re.compile(r"response (\d+)")
 _CANVAS_QUESTION = re.compile(r"\d+: ")
@@ -173,7 +173,7 @@ def _moodle_row(where: str, row: dict[str, str], slots: list[int], folder: ExamF
                    id_number=row.get("id number", ""))
     found = [(n, m.group(1)) for n in slots if (m := MOODLE_TAG.search(row.get(f"question {n}", "")))]
     if not found:
-        if row.get("first name", "").lower().startswith("overall average"):
+        if any(cell.lower().startswith("overall average") for cell in row.values()):
             return Submission(where, who, problem="Moodle's \"Overall average\" row, not a student")
         return Submission(where, who, problem="no Question cell names a symbackprop variant "
                                               "(\"symbackprop variant NNN\")")
