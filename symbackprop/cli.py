@@ -209,11 +209,11 @@ def _mark(args: argparse.Namespace) -> int:
     check_output_folder(out_dir)
     folder = load_exam_folder(args.exam_dir)
     submissions = [sub for path in args.responses for sub in read_responses(path, folder)]
-    marks = mark_class(folder, submissions, policy)
+    marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1))
     first = next(iter(folder.variants))
     title = folder.solution(first).spec.title
     with _styled(args, folder.solution(first).spec):
-        files = mark_files(folder, marks, title, args.gradebook, args.assignment or title, pdf=args.pdf)
+        files = mark_files(marks, title, args.gradebook, args.assignment or title, pdf=args.pdf)
         written = write_mark_files(files, out_dir)
     for skipped in marks.skipped:
         print(f"symbackprop: {skipped.line()}", file=sys.stderr)

@@ -12,8 +12,10 @@ sheet shows them) but do not count.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 
@@ -107,10 +109,13 @@ def diagnosis(row: Row | None) -> str:
     return VERDICTS[row.verdict]
 
 
-def mark_class(folder: ExamFolder, submissions: Iterable[Submission], policy: MarkingPolicy) -> ClassMarks:
-    """Mark every submission; the rest of the class is still marked when a row is skipped."""
+def mark_class(folder: ExamFolder, submissions: Iterable[Submission], policy: MarkingPolicy,
+               workers: int = 1) -> ClassMarks:
+    """Mark every submission; the rest of the class is still marked when a row is skipped.  With
+    ``workers`` > 1 a large class is marked in that many processes (same results, same order)."""
     out = ClassMarks(policy=policy, has_roster=folder.has_roster)
     first: dict[str, str] = {}
+    jobs: list[_Job] = []
     for sub in submissions:
         if sub.problem or sub.answers is None:
             out.skipped.append(Skipped(sub.where, sub.problem or "no answers"))
@@ -126,11 +131,31 @@ def mark_class(folder: ExamFolder, submissions: Iterable[Submission], policy: Ma
                                                   f"{first[key]}, is marked)"))
             continue
         first[key] = sub.where
-        out.marked.append(_score(folder, sub, label, student_id, name, policy))
+        jobs.append((sub, label, student_id, name))
+    out.marked = _score_all(folder, jobs, policy, workers)
     marked_ids = {student_key(m.student_id) for m in out.marked}
     out.absent = [v.student_id for v in folder.variants.values()
                   if v.student_id and student_key(v.student_id) not in marked_ids]
     return out
+
+
+_Job = tuple[Submission, str, str, str]  # the submission, its variant, student id and name
+#: classes smaller than this are marked in this process (starting workers costs more than it saves)
+PARALLEL_FROM = 40
+
+
+def _score_all(folder: ExamFolder, jobs: list[_Job], policy: MarkingPolicy, workers: int) -> list[Marked]:
+    if workers < 2 or len(jobs) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return [_score(folder, *job, policy) for job in jobs]
+    size = -(-len(jobs) // (workers * 4))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        done = pool.map(_score_chunk, [folder] * len(chunks), chunks, [policy] * len(chunks))
+        return [m for chunk in done for m in chunk]
+
+
+def _score_chunk(folder: ExamFolder, jobs: list[_Job], policy: MarkingPolicy) -> list[Marked]:
+    return [_score(folder, *job, policy) for job in jobs]
 
 
 def _student(folder: ExamFolder, sub: Submission) -> tuple[str, str, str] | str:

@@ -7,7 +7,6 @@ import re
 from dataclasses import dataclass, field
 
 from .classreport import class_summary_tex, class_summary_text
-from .examset import ExamFolder
 from .gradebook import gradebook_csv, points_text
 from .klass import ClassMarks, Marked
 from .reports import report_tex, report_text
@@ -36,13 +35,12 @@ def _sheet_text(m: Marked) -> str:
     return head + missing + "\n" + report_text(m.report)
 
 
-def mark_files(folder: ExamFolder, marks: ClassMarks, title: str, gradebook: str, assignment: str,
-               pdf: bool = False) -> MarkFiles:
+def mark_files(marks: ClassMarks, title: str, gradebook: str, assignment: str, pdf: bool = False) -> MarkFiles:
     """Every output of a marking run, as bytes (and the LaTeX of the PDFs ``--pdf`` asks for)."""
     out = MarkFiles()
     out.files[f"gradebook-{gradebook}.csv"] = gradebook_csv(marks.marked, gradebook, assignment).encode()
     out.files["summary.txt"] = class_summary_text(marks, title).encode()
-    latex = {name: folder.solution(m.variant).latex(name) for m in marks.marked for name, _ in m.verdicts}
+    latex = {r.name: r.latex for m in marks.marked for r in m.report.rows if r.latex}
     summary_tex = class_summary_tex(marks, title, latex)
     out.files["summary.tex"] = summary_tex.encode()
     for m in marks.marked:
