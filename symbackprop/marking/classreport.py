@@ -9,21 +9,23 @@ from typing import Any
 
 from ..io.texttable import text_table
 from .gradebook import points_text
-from .klass import MISSING, ClassMarks, verdict_totals
+from .klass import MISSING, NOT_ANSWERED, ClassMarks, verdict_totals
 from .verify import VERDICTS
 
 __all__ = ["class_summary_tex", "class_summary_text", "top_mistakes"]
 
 #: mistakes listed (and drawn) in the summary
 TOP_MISTAKES = 15
-LABELS = {**VERDICTS, MISSING: "not answered"}
+LABELS = {**VERDICTS, MISSING: NOT_ANSWERED}
 
 
 def top_mistakes(marks: ClassMarks, limit: int = TOP_MISTAKES) -> list[tuple[str, str, int]]:
-    """(quantity, diagnosis, students), most students first; ties in the variants' asked order."""
+    """(quantity, diagnosis, students), most students first; of as many, a mistake before a gap, then
+    in the variants' asked order."""
     order = {name: i for m in marks.marked for i, (name, _) in enumerate(m.verdicts)}
     tally: Counter[tuple[str, str]] = marks.mistakes()
-    ranked = sorted(tally.items(), key=lambda item: (-item[1], order.get(item[0][0], 0), item[0][1]))
+    ranked = sorted(tally.items(), key=lambda item: (-item[1], item[0][1] == NOT_ANSWERED,
+                                                     order.get(item[0][0], 0), item[0][1]))
     return [(name, what, n) for (name, what), n in ranked[:limit]]
 
 

@@ -27,6 +27,7 @@ from .verify import VERDICTS, Report, Row, mark
 __all__ = ["ClassMarks", "Marked", "Skipped", "diagnosis", "mark_class"]
 
 MISSING = "missing"
+NOT_ANSWERED = "not answered"
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,8 @@ class Marked:
     def verdicts_text(self) -> str:
         """``27 of 29 right: 1 carried forward, 1 not answered``."""
         counts = Counter(verdict for _, verdict in self.verdicts)
-        others = [f"{n} {VERDICTS.get(v, 'not answered')}" for v, n in counts.items() if v != "correct"]
+        others = [f"{counts[v]} {VERDICTS.get(v, NOT_ANSWERED)}" for v in (*VERDICTS, MISSING)
+                  if counts[v] and v != "correct"]
         return f"{self.right} of {len(self.verdicts)} right" + (": " + ", ".join(others) if others else "")
 
     @property
@@ -101,9 +103,9 @@ class ClassMarks:
 
 def diagnosis(row: Row | None) -> str:
     """The mistake in a few words: the verdict, and for a wrong value the slip verify names
-    (``wrong: sign flipped``); no row is ``missing``."""
+    (``wrong: sign flipped``); no row is ``not answered``."""
     if row is None:
-        return MISSING
+        return NOT_ANSWERED
     if row.verdict == "wrong" and row.why:
         return "wrong: " + row.why.split(" (")[0].split(";")[0].strip()
     return VERDICTS[row.verdict]

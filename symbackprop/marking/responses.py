@@ -1,9 +1,9 @@
 """What a class answered, read into one submission per row: a folder of answers files, Moodle's quiz
 "Responses" report, or Canvas's quiz "Student Analysis" report.
 
-* **Folder**: one answers file per student (``*.toml`` / ``*.csv``, as ``symbackprop verify`` reads
-  them), named by the student's id (``s001.toml``, ``ada@uni.edu.toml``) or by the variant
-  (``v007.toml``).
+* **Folder** (or one ``.toml`` file): one answers file per student (``*.toml`` / ``*.csv``, as
+  ``symbackprop verify`` reads them), named by the student's id (``s001.toml``,
+  ``ada@uni.edu.toml``) or by the variant (``v007.toml``).
 * **Moodle** (Results > Responses, download as CSV, with "Question text" and "Response" shown):
   students by the ``Email address`` / ``ID number`` columns; each ``Question N`` cell names the
   variant (the exported question text ends in "symbackprop variant 007"), and the ``Response N``
@@ -89,6 +89,8 @@ def read_responses(path: str | Path, folder: ExamFolder) -> list[Submission]:
     path = Path(path)
     if path.is_dir():
         return list(_folder(path, folder))
+    if path.suffix.lower() == ".toml":
+        return [_answers_file(path, folder)]
     table = _read_csv(path)
     lowered = [h.strip().lower() for h in table.header]
     if any(_MOODLE_RESPONSE.fullmatch(h) for h in lowered):
@@ -143,18 +145,21 @@ def _folder(path: Path, folder: ExamFolder) -> Iterator[Submission]:
     if not files:
         raise AnswerError(f"{path}: no answers files (*.toml or *.csv named by student id or variant) in it")
     for file in files:
-        where = str(file)
-        stem = file.stem
-        variant = folder.variant_of(stem) if re.fullmatch(r"[vV]\d+", stem) else None
-        who = Identity() if variant else Identity(id_number=stem)
-        try:
-            answers = load_answers(file)
-        except AnswerError as err:
-            yield Submission(where, who, variant, problem=str(err).removeprefix(f"{file}: "))
-            continue
-        if answers.student and not who.name:
-            who = Identity(name=answers.student, id_number=who.id_number)
-        yield Submission(where, who, variant, answers)
+        yield _answers_file(file, folder)
+
+
+def _answers_file(file: Path, folder: ExamFolder) -> Submission:
+    """One answers file, named by the student's id or by the variant (``v007.toml``)."""
+    stem = file.stem
+    variant = folder.variant_of(stem) if re.fullmatch(r"[vV]\d+", stem) else None
+    who = Identity() if variant else Identity(id_number=stem)
+    try:
+        answers = load_answers(file)
+    except AnswerError as err:
+        return Submission(str(file), who, variant, problem=str(err).removeprefix(f"{file}: "))
+    if answers.student and not who.name:
+        who = Identity(name=answers.student, id_number=who.id_number)
+    return Submission(str(file), who, variant, answers)
 
 
 # -- Moodle's Responses report ---------------------------------------------------------------
