@@ -279,3 +279,77 @@ def test_a_csv_from_another_report_is_refused(exam_dir, tmp_path, capsys):
     code, out, err = _run(capsys, "mark", str(exam_dir), str(other), "-o", str(tmp_path / "m"))
     assert code == 2 and "neither a Moodle \"Responses\" report" in err and err.count("\n") == 1
     assert not (tmp_path / "m").exists()
+
+
+def test_more_bad_rows_and_the_same_bytes_in_two_processes(exam_dir, tmp_path, capsys, monkeypatch):
+    """A cell that is not Cloze wording, a second response, a Canvas row of a student answering another
+    variant's quiz; then a class marked in 2 processes gives the very bytes of 1 process."""
+    from symbackprop.marking import klass
+
+    planted = _planted(exam_dir)
+    extra = [lambda t, lab: ["Echo", "Ed", "", "s005", "Finished", "", "", "", "", t[lab["s005"]], "0.378", ""],
+             lambda t, lab: ["Byte", "Bob", "", "s002", "Finished", "", "", "", "", t[lab["s002"]],
+                             _parts(planted["s002"].values()), ""]]
+    (tmp_path / "moodle.csv").write_text(_moodle_csv(exam_dir, planted, extra), encoding="utf-8")
+    canvas = _canvas_csvs(exam_dir, planted, tmp_path)
+    rows = list(csv.reader(open(canvas[2], encoding="utf-8")))  # variant 003's quiz, answered by s004
+    rows[1][2] = "s004"
+    Path(canvas[2]).write_text(_csv(rows), encoding="utf-8")
+    args = ["mark", str(exam_dir), str(tmp_path / "moodle.csv"), canvas[2]]
+    code, out, err = _run(capsys, *args, "-o", str(tmp_path / "one"))
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) == 3, err
+    assert "moodle.csv row 7: skipped: the response '0.378' does not read \"part 1: ...; part 2: ...\"" in lines[0]
+    assert "moodle.csv row 8: skipped: a second response of s002 (the first, at " in lines[1]
+    assert "v003.csv row 2: skipped: a response to variant 003, but s004 has variant 004" in lines[2]
+    assert "8 rows read: 5 marked, 3 skipped" in out
+    monkeypatch.setattr(klass, "PARALLEL_FROM", 2)
+    code, _, _ = _run(capsys, *args, "-o", str(tmp_path / "two"))
+    assert code == 1
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
+    assert one == two and len(one) == 8  # gradebook, summary.txt/.tex, 5 sheets
+
+
+def test_a_set_without_roster_is_marked_by_the_variant_each_row_names(tmp_path, capsys):
+    exam = write_exam(build_exam(EXAM_SPEC, variants=2, seed=3, moodle=True), tmp_path / "set")
+    key = _key(exam, "002")
+    responses = tmp_path / "answers"
+    responses.mkdir()
+    (responses / "v002.toml").write_text("[values]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in key.items()))
+    (responses / "kim.toml").write_text('z_h1 = "0.1"\n')  # no roster, and no variant in its name
+    code, out, err = _run(capsys, "mark", str(exam), str(responses), "-o", str(tmp_path / "m"))
+    assert code == 1 and "kim.toml: skipped: no variant: the set has no roster" in err
+    assert out.splitlines()[-1] == "Backpropagation: 2 rows read: 1 marked, 1 skipped"
+    assert (tmp_path / "m" / "gradebook-moodle.csv").read_text().splitlines()[1] == ",,,29.00"
+
+
+@pytest.mark.parametrize(("make", "problem"), [
+    (lambda d: d, "index.csv: cannot read"),
+    (lambda d: (d / "index.csv").write_text("a,b\n1,2\n") and d, "index.csv: expected the columns variant, seed"),
+])
+def test_a_folder_that_is_not_an_exam_set(tmp_path, capsys, make, problem):
+    folder = make(tmp_path)
+    code, out, err = _run(capsys, "mark", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "m"))
+    assert code == 2 and problem in err and err.count("\n") == 1
+    assert not (tmp_path / "m").exists() and folder == tmp_path
+
+
+def test_pdf_sheets_and_summary_chart(exam_dir, tmp_path, capsys, tex):
+    import subprocess
+
+    planted = _planted(exam_dir)
+    (tmp_path / "responses.csv").write_text(_moodle_csv(exam_dir, planted), encoding="utf-8")
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(tmp_path / "responses.csv"), "--pdf",
+                          "-o", str(tmp_path / "m"))
+    assert (code, err) == (0, ""), err
+    sheets = sorted((tmp_path / "m" / "sheets").glob("*.pdf"))
+    assert [p.name for p in sheets] == ["ada@uni.edu-v001.pdf", "s002-v002.pdf", "s003-v003.pdf", "s004-v004.pdf",
+                                        "s005-v005.pdf"]
+    text = subprocess.run(["pdftotext", str(tmp_path / "m" / "summary.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Most common mistakes per quantity" in text and "sign flipped" in text
+    assert "Mean 27.90 of 29.00 points" in " ".join(text.split())  # (29 + 28 + 27 + 27.5 + 28) / 5 = 27.9
+    sheet = subprocess.run(["pdftotext", str(sheets[2]), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Cy Cyan" in sheet and "sign flipped" in sheet

@@ -175,7 +175,7 @@ def _student(folder: ExamFolder, sub: Submission) -> tuple[str, str, str] | str:
         return ("no variant: the set has no roster and the response names no variant"
                 if not folder.has_roster else "no student id and no variant in the response")
     v = folder.variants[sub.variant]
-    return sub.variant, v.student_id or sub.who.shown, v.student_name or sub.who.name
+    return sub.variant, v.student_id or next(iter(sub.who.ids), ""), v.student_name or sub.who.name
 
 
 def _score(folder: ExamFolder, sub: Submission, label: str, student_id: str, name: str,

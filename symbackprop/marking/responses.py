@@ -60,10 +60,6 @@ class Identity:
     def ids(self) -> tuple[str, ...]:
         return tuple(i for i in (self.id_number, self.email, self.sis_id, self.canvas_id) if i)
 
-    @property
-    def shown(self) -> str:
-        return self.ids[0] if self.ids else (self.name or "?")
-
 
 @dataclass(frozen=True)
 class Submission:
