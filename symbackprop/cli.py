@@ -202,13 +202,13 @@ def _mark(args: argparse.Namespace) -> int:
     from .marking.markfiles import mark_files
     from .marking.markwrite import write_mark_files
     from .marking.policyfile import load_policy
-    from .marking.responses import read_responses
+    from .marking.responses import read_all
 
     policy = load_policy(args.policy) if args.policy is not None else MarkingPolicy()
     out_dir = Path(args.output_dir) if args.output_dir is not None else Path(args.exam_dir) / "marks"
     check_output_folder(out_dir)
     folder = load_exam_folder(args.exam_dir)
-    submissions = [sub for path in args.responses for sub in read_responses(path, folder)]
+    submissions = read_all(args.responses, folder)
     marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1))
     first = next(iter(folder.variants))
     title = folder.solution(first).spec.title

@@ -279,6 +279,12 @@ def test_a_csv_from_another_report_is_refused(exam_dir, tmp_path, capsys):
     code, out, err = _run(capsys, "mark", str(exam_dir), str(other), "-o", str(tmp_path / "m"))
     assert code == 2 and "neither a Moodle \"Responses\" report" in err and err.count("\n") == 1
     assert not (tmp_path / "m").exists()
+    # beside a report that reads, it is one skipped line and the rest is marked
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(other), str(exam_dir / "answers" / "v002.toml"),
+                          "-o", str(tmp_path / "m"))
+    assert code == 1 and err.count("\n") == 1
+    assert f"symbackprop: {other}: skipped: not read: neither a Moodle" in err
+    assert "2 rows read: 1 marked, 1 skipped" in out
 
 
 def test_more_bad_rows_and_the_same_bytes_in_two_processes(exam_dir, tmp_path, capsys, monkeypatch):

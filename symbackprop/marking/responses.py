@@ -21,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +31,7 @@ from ..io.files import read_capped
 from .answers import Answer, Answers, load_answers
 from .examset import ExamFolder
 
-__all__ = ["Identity", "Submission", "read_responses"]
+__all__ = ["Identity", "Submission", "read_all", "read_responses"]
 
 #: a responses CSV of a large class (300 students x 30 values is about 300 KB)
 MAX_RESPONSES_BYTES = 50_000_000
@@ -77,6 +77,22 @@ class _Table:
     source: str
     header: list[str]
     rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+def read_all(paths: Sequence[str | Path], folder: ExamFolder) -> list[Submission]:
+    """The submissions of every path; a file that cannot be read at all is one skipped submission (its
+    line says why), unless no path can be read: then its error (one line, exit 2)."""
+    out: list[Submission] = []
+    errors: list[AnswerError] = []
+    for path in paths:
+        try:
+            out.extend(read_responses(path, folder))
+        except AnswerError as err:
+            errors.append(err)
+            out.append(Submission(str(path), Identity(), problem=f"not read: {str(err).removeprefix(f'{path}: ')}"))
+    if errors and len(errors) == len(paths):
+        raise errors[0]
+    return out
 
 
 def read_responses(path: str | Path, folder: ExamFolder) -> list[Submission]:
