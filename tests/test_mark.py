@@ -22,9 +22,11 @@ from symbackprop.exam.build import build_exam
 from symbackprop.exam.write import write_exam
 
 ROOT = Path(__file__).resolve().parent.parent
+#: a name that must reach LaTeX, CSV and the terminal as text
+HOSTILE = "Ed \"=Echo\" & {Co} \\input{/etc/hostname} 100% #1 $x$ ~_^"
 EXAM_SPEC = ROOT / "examples" / "exam_lecture.toml"
 STUDENTS = [("ada@uni.edu", "Ada Lovelace"), ("s002", "Bob Byte"), ("s003", "Cy Cyan"), ("s004", "Di Delta"),
-            ("s005", "Ed Echo"), ("s006", "Fay Absent")]
+            ("s005", HOSTILE), ("s006", "Fay Absent")]
 ASKED = 29  # the lecture exam asks 29 values (forward, loss, deltas, gradients, updates)
 
 
@@ -43,7 +45,7 @@ def _sigmoid(z: Decimal) -> Decimal:
 def exam_dir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("mark")
     roster = root / "class.csv"
-    roster.write_text("id,name\n" + "".join(f"{i},{n}\n" for i, n in STUDENTS), encoding="utf-8")
+    roster.write_text(_csv([("id", "name"), *STUDENTS]), encoding="utf-8")
     exam = build_exam(EXAM_SPEC, seed=11, roster=roster, moodle=True, qti=True)
     return write_exam(exam, root / "set")
 
@@ -116,7 +118,7 @@ def _moodle_csv(exam_dir: Path, planted, extra_rows=()) -> str:
     w.writerow(["Last name", "First name", "Email address", "ID number", "State", "Started on", "Completed",
                 "Time taken", "Grade/29.00", "Question 1", "Response 1", "Right answer 1"])
     for sid, name in STUDENTS[:5]:
-        first, last = name.split()
+        first, last = name.split(" ", 1)
         email, idnum = (sid, "") if "@" in sid else (f"{first.lower()}@uni.edu", sid)
         parts = _parts(planted[sid].values())
         w.writerow([last, first, email, idnum, "Finished", "1 June 2026 10:00", "1 June 2026 11:00", "1 hour",
@@ -235,7 +237,7 @@ def test_canvas_student_analysis_and_policy(exam_dir, tmp_path, capsys):
     assert by_sis["s004"][-1] == "96.55"  # 2800/29 = 96.551...
     assert by_sis["s003"][-1] == "93.10"  # 2700/29 = 93.103...
     assert by_sis["ada@uni.edu"][-1] == "100.00"
-    assert by_sis["s005"][:2] == ["Ed Echo", "104"] and by_sis["s005"][4] == "Lecture A"
+    assert by_sis["s005"][:2] == [HOSTILE, "104"] and by_sis["s005"][4] == "Lecture A"
 
 
 def test_answers_folder_and_spec_policy(exam_dir, tmp_path, capsys):
@@ -356,6 +358,7 @@ def test_pdf_sheets_and_summary_chart(exam_dir, tmp_path, capsys, tex):
     text = subprocess.run(["pdftotext", str(tmp_path / "m" / "summary.pdf"), "-"], capture_output=True,
                           text=True, check=True).stdout
     assert "Most common mistakes per quantity" in text and "sign flipped" in text
+    assert "\\input{/etc/hostname} 100% #1 $x$" in text  # the name as text, nothing read from the disk
     assert "Mean 27.90 of 29.00 points" in " ".join(text.split())  # (29 + 28 + 27 + 27.5 + 28) / 5 = 27.9
     sheet = subprocess.run(["pdftotext", str(sheets[2]), "-"], capture_output=True, text=True, check=True).stdout
     assert "Cy Cyan" in sheet and "sign flipped" in sheet
