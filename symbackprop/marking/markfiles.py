@@ -20,6 +20,7 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9._@+-]+")
 class MarkFiles:
     files: dict[str, bytes] = field(default_factory=dict)  # relative path -> bytes
     pdfs: list[tuple[str, str]] = field(default_factory=list)  # (LaTeX, relative path of its PDF)
+    sheets: list[tuple[str, str]] = field(default_factory=list)  # the same, for the marked sheets
 
 
 def sheet_stem(m: Marked) -> str:
@@ -47,7 +48,7 @@ def mark_files(marks: ClassMarks, title: str, gradebook: str, assignment: str, p
         stem = sheet_stem(m)
         out.files[f"sheets/{stem}.txt"] = _sheet_text(m).encode()
         if pdf:
-            out.pdfs.append((report_tex(m.report), f"sheets/{stem}.pdf"))
+            out.sheets.append((report_tex(m.report), f"sheets/{stem}.pdf"))
     if pdf:
         out.pdfs.append((summary_tex, "summary.pdf"))
     return out
