@@ -2,7 +2,7 @@
 
 Target on a 2-core machine: marking 300 students' responses (gradebook, summary, one text sheet per
 student; no PDF) under 10 s.  Measured with a load average of 7-10 from other work on 2 cores:
-5.5 s of CPU time (17-23 s wall, mostly waiting for a core); with ``--pdf`` (300 marked sheets cut
+4.8 s of CPU time (17-23 s wall, mostly waiting for a core); with ``--pdf`` (300 marked sheets cut
 from one compiled document, and summary.pdf): 49 s wall, 14 s CPU including LaTeX.
 
 The set (``exam_lecture.toml``, one variant per student of a generated roster) and the responses

@@ -8,11 +8,15 @@ quantities, the order of a Moodle Cloze question's parts.  Variants are solved w
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.solution import Solution, solve
+from ..engine.derive import Derivation, derive
+from ..engine.readable import evaluate_readable
+from ..engine.solution import Solution
+from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
 from ..hints import quoted
 from ..io.files import read_capped
@@ -47,15 +51,28 @@ class ExamFolder:
     variants: dict[str, SetVariant]  # by label
     by_student: dict[str, str]  # student_key(id) -> label
     _solved: dict[str, Solution] = field(default_factory=dict)
+    _derived: dict[tuple[object, ...], Derivation] = field(default_factory=dict)
 
     @property
     def has_roster(self) -> bool:
         return bool(self.by_student)
 
     def solution(self, label: str) -> Solution:
-        """The variant's exact solution (solved once, without the proofs the marking does not need)."""
+        """The variant's exact solution (solved once, without the proofs the marking does not need).
+
+        The variants of a set share their network and differ only in the leaf values (weights,
+        inputs, targets, learning rate), which the evaluation reads from ``network.spec``: the
+        derivation (the chain rule, most of the work) is done once per network and each variant
+        evaluated on it."""
         if label not in self._solved:
-            self._solved[label] = solve(self.variants[label].spec_path, prove=False)
+            spec = load_spec(self.variants[label].spec_path)
+            shape = _shape(spec)
+            base = self._derived.get(shape)
+            if base is None:
+                derivation = self._derived[shape] = derive(spec, prove=False)
+            else:
+                derivation = Derivation(dataclasses.replace(base.network, spec=spec), {})
+            self._solved[label] = Solution(spec, derivation, evaluate_readable(derivation, spec.source))
         return self._solved[label]
 
     def variant_of(self, text: str) -> str | None:
@@ -67,6 +84,12 @@ class ExamFolder:
             if label in self.variants:
                 return label
         return None
+
+
+def _shape(spec: Spec) -> tuple[object, ...]:
+    """Everything of a spec that the network and its derivation depend on (not the leaf values)."""
+    return (spec.n_inputs, spec.layers, spec.loss, len(spec.examples), tuple(spec.parameters), spec.frozen,
+            spec.shared_bias, spec.reduction, spec.decimals, spec.steps, spec.notation)
 
 
 def load_exam_folder(folder: str | Path) -> ExamFolder:
