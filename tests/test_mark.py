@@ -362,3 +362,19 @@ def test_pdf_sheets_and_summary_chart(exam_dir, tmp_path, capsys, tex):
     assert "Mean 27.90 of 29.00 points" in " ".join(text.split())  # (29 + 28 + 27 + 27.5 + 28) / 5 = 27.9
     sheet = subprocess.run(["pdftotext", str(sheets[2]), "-"], capture_output=True, text=True, check=True).stdout
     assert "Cy Cyan" in sheet and "sign flipped" in sheet
+
+
+def test_variants_sharing_one_derivation_equal_their_own_solve(exam_dir):
+    """The marker derives the network once and evaluates each variant on it: every value of every
+    variant is the one ``solve`` gives that variant's spec on its own."""
+    from symbackprop.engine.solution import solve
+    from symbackprop.marking.examset import load_exam_folder
+
+    folder = load_exam_folder(exam_dir)
+    solutions = [folder.solution(label) for label in folder.variants]
+    assert len({id(s.derivation.network.quantities) for s in solutions}) == 1  # shared, not re-derived
+    for label, shared in zip(folder.variants, solutions, strict=True):
+        alone = solve(folder.variants[label].spec_path, prove=False)
+        assert shared.spec == alone.spec
+        for name in alone.network.quantities:
+            assert (shared.value(name), shared.display(name)) == (alone.value(name), alone.display(name)), name
