@@ -21,7 +21,7 @@ from ..notation.lines import quantity_line
 from .lms import math_html, problem_html, tolerance
 from .variants import Variant, asked_values
 
-__all__ = ["feedback_html", "moodle_xml", "question_html"]
+__all__ = ["feedback_html", "moodle_xml", "question_html", "variant_tag"]
 
 
 def _cdata(text: str) -> str:
@@ -48,7 +48,14 @@ def question_html(variant: Variant, ask: Sequence[str]) -> str:
         rows.append(f"<li>{math_html(item.latex)} = {{1:NUMERICAL:={item.display}:{tol}}}</li>")
     if rows:
         parts.append("<ul>" + "".join(rows) + "</ul>")
+    parts.append(variant_tag(variant))
     return "\n".join(parts)
+
+
+def variant_tag(variant: Variant) -> str:
+    """The line that names the variant in Moodle's Responses report (its question-text column), so that
+    ``symbackprop mark`` marks each row against the right key."""
+    return f"<p><small>symbackprop variant {variant.label}</small></p>"
 
 
 def feedback_html(variant: Variant, ask: Sequence[str]) -> str:
