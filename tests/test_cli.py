@@ -177,7 +177,7 @@ def test_readme_fresh_machine_line_names_every_package_ci_installs():
 def test_binary_spec_file(capsys, tmp_path):
     (tmp_path / "bin.toml").write_bytes(b"\x00\xff\xfe" * 100)
     code, _, err = run(capsys, "check", str(tmp_path / "bin.toml"))
-    assert code == 2 and "not a UTF-8 text file" in err
+    assert code == 2 and "bin.toml: a binary file, not a spec file (TOML text)" in err
 
 
 def test_mismatch_exits_1(capsys, monkeypatch):

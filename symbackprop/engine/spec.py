@@ -111,21 +111,9 @@ def load_spec(path: str | Path | None = None) -> Spec:
 
 def read_spec_text(path: str | Path) -> str:
     """A spec file's text, read once and at most ``MAX_INPUT_BYTES`` (a pipe gives its text once)."""
-    from ..io.files import MAX_INPUT_BYTES, read_capped
+    from ..io.files import InputKind, read_input
 
-    path = Path(path)
-    try:
-        raw = read_capped(path)
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file") from None
-    except OSError as err:
-        raise SpecError(f"{path}: cannot read spec file ({err.strerror})") from None
-    if len(raw) > MAX_INPUT_BYTES:
-        raise SpecError(f"{path}: too large (a spec file may have at most {MAX_INPUT_BYTES:,} bytes)")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(f"{path}: not a UTF-8 text file") from None
+    return read_input(path, InputKind("spec file", "TOML", SpecError))
 
 
 def loads_spec(text: str, source: str = "<spec>", base: Path | None = None) -> Spec:
