@@ -134,7 +134,7 @@ def test_the_spec_setting_is_relative_to_the_spec_and_the_flag_wins(tmp_path, ca
 @pytest.mark.parametrize(("table", "problem"), [
     ('dir = "missing"\n', "templates.dir: 'missing' is not a folder (looked for "),
     ("dir = 3\n", "templates.dir: must be a string, got 3"),
-    ('folder = "x"\n', "templates.folder: unknown field (expected dir)"),
+    ('folder = "x"\n', "templates.folder: unknown field (expected one of: dir)"),
 ])
 def test_a_bad_templates_setting_names_the_field(tmp_path, capsys, table, problem):
     spec = spec_with(tmp_path, table)
