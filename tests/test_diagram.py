@@ -159,6 +159,16 @@ def test_tikz_draws_the_layout():
     assert len(labels) == len(_labels(d.layout))
 
 
+@pytest.mark.parametrize("act", ["out", "Out", "act"])
+def test_map_labels_a_word_named_unit_by_the_unit(act):
+    """A textbook's word activations (out_h1) would not fit the map's circles: the map names the unit."""
+    text = (ROOT / "examples" / "mazur.toml").read_text(encoding="utf-8").replace('act = "out"', f'act = "{act}"')
+    layout = map_layout(solve(loads_spec(text)).network)
+    labels = {name: sh.text for name, sh in layout.shapes.items() if sh.kind == "unit"}
+    assert labels == {"m0u1": "$i_{1}$", "m0u2": "$i_{2}$", "m1u1": "$h_{1}$", "m1u2": "$h_{2}$",
+                      "m2u1": "$o_{1}$", "m2u2": "$o_{2}$"}
+
+
 def test_map_lights_steps_on_their_overlays():
     class Step:
         def __init__(self, rings, edges):

@@ -15,7 +15,6 @@ units, no labels on edges, no bias nodes, overlays that light units and edges up
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -441,7 +440,7 @@ def network_map(network: Network, steps: Sequence[MapStep], width: float = 3.5) 
 
 
 def _map_label(network: Network, column: int, j: int) -> str:
-    """A unit's label on the map: its activation's symbol, or the unit's name when that symbol is a word.
+    """A unit's label on the map: its activation's symbol, or the unit's own name when that symbol is a word.
 
     Textbook names such as ``\\mathrm{out}_{h_{1}}`` would make the circles too wide for the map column;
     the unit ``h_{1}`` says the same there (``h_{1}`` is how such textbooks draw the unit).
@@ -449,6 +448,6 @@ def _map_label(network: Network, column: int, j: int) -> str:
     namer = network.namer
     if column == 0:
         return namer.input(j).latex
-    act = namer.act(column, j).latex
-    m = re.fullmatch(r"\\mathrm\{[a-z]+\}_\{(.+)\}", act)
-    return m.group(1) if m else act
+    if namer.sequential and len(namer.notation.act) > 1:
+        return namer._unit_label(column, j)[1]  # the namer's own unit name: h_{1}, o, o_{2}
+    return namer.act(column, j).latex
