@@ -35,7 +35,7 @@ from typing import Any
 import sympy
 
 from ..errors import ExamError
-from ..hints import quoted, show
+from ..hints import expected, quoted, show
 from .fields import Fields
 from .numbers import parse_decimal_text
 
@@ -177,6 +177,6 @@ def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:
         raise ExamError(f"--ask: name at least one of {','.join(ASK_GROUPS)}")
     for name in names:
         if name not in ASK_GROUPS:
-            raise ExamError(f"--ask: unknown group {quoted(name)} (expected some of: {','.join(ASK_GROUPS)})")
+            raise ExamError(f"--ask: unknown group {quoted(name)}{expected(name, tuple(ASK_GROUPS), some=True)}")
     return tuple(g for g in ASK_GROUPS if g in names)
 

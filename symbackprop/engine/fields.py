@@ -14,7 +14,7 @@ from typing import Any
 import sympy
 
 from ..errors import SpecError, SymbackpropError
-from ..hints import clip, quoted, show
+from ..hints import clip, expected, quoted, show
 from ..io.usertext import text_problem
 from .numbers import parse_decimal_text
 
@@ -63,8 +63,7 @@ class Fields:
         """Refuse the first key of ``table`` that is not in ``known`` (``where``: the table's dotted name)."""
         for key in table:
             if key not in known:
-                raise self.fail(f"{where}.{key}" if where else key,
-                                f"unknown field (expected one of: {', '.join(known)})")
+                raise self.fail(f"{where}.{key}" if where else key, f"unknown field{expected(key, known)}")
 
     def table(self, data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
         value = data.get(key, {})
@@ -120,7 +119,7 @@ class Fields:
         if not isinstance(value, str) or isinstance(value, DecimalText):
             raise self.fail(fieldname, f"must be a string, got {show(value)}")
         if choices is not None and value not in choices:
-            raise self.fail(fieldname, f"unknown value {show(value)} (expected one of: {', '.join(choices)})")
+            raise self.fail(fieldname, f"unknown value {show(value)}{expected(value, choices)}")
         return value
 
     def free_text(self, value: Any, fieldname: str) -> str:
