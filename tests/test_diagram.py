@@ -3,6 +3,7 @@ and a layout in which nothing overlaps (checked on the computed geometry, and ag
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -116,6 +117,17 @@ def test_nothing_overlaps_and_the_picture_fits_the_page(key, edge_values):
             assert labelled == {e.name for e in d.layout.edges if e.b != "loss"}
     # the slides' map too
     assert map_layout(s.network).conflicts() == []
+
+
+@pytest.mark.parametrize("key", list(NETWORKS))
+def test_every_edge_is_long_enough_to_see(key):
+    """An edge shorter than 3 mm between its borders is a stub: a dashed one shows one dash, an arrow
+    only its tip (the lecture map's yhat -> E was 2 mm)."""
+    s = SOLUTIONS[key]
+    values = value_labels(s.network, s.evaluation.values)
+    for layout in (map_layout(s.network), diagram(s.network, True, None, values, roomy=True).layout):
+        shortest = min((math.dist(*layout.ends(e)), e.name) for e in layout.edges)
+        assert shortest[0] >= 0.3, shortest
 
 
 @pytest.mark.parametrize("layers", [[2, 3, 3, 3, 2], [3, 3, 3, 3, 3, 3, 2], [1, 1], [16, 1]])

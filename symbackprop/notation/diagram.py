@@ -15,6 +15,7 @@ units, no labels on edges, no bias nodes, overlays that light units and edges up
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -28,6 +29,9 @@ from .lines import exact_text
 LABEL_ALL_MAX = 3
 #: the tallest map column spans at most this many cm (a 16-unit layer fits beside a frame's equations)
 MAP_HEIGHT = 5.4
+#: the shortest edge from the map's outputs to its loss (cm, border to border): as long as the edges
+#: between the columns of a small map
+MAP_EDGE = 0.45
 #: least distances (cm): between the units of a column; between any other two shapes; between an
 #: edge and a unit it does not join; between an edge and any other shape it does not belong to
 UNIT_GAP, GAP, UNIT_CLEAR, CLEAR = 0.15, 0.03, 0.12, 0.12
@@ -405,6 +409,9 @@ def map_layout(network: Network, width: float = 3.5) -> Layout:
                      max(radius, h * em / 2 + PT), False, loss))
     for j in range(1, sizes[-1] + 1):
         layout.edges.append(Edge(f"loss{j}", f"m{last}u{j}", "mloss", "edge, dashed"))
+    # a dashed stub between the outputs and the loss reads as nothing: the loss moves right until they show
+    while min(math.dist(*layout.ends(edge)) for edge in layout.edges) < MAP_EDGE:
+        layout.add(replace(layout.shapes["mloss"], cx=round(layout.shapes["mloss"].cx + 0.05, 3)))
     for li in range(1, len(sizes)):
         for j in range(1, sizes[li] + 1):
             for k in range(1, sizes[li - 1] + 1):
