@@ -387,12 +387,38 @@ def value_labels(network: Network, values: Mapping[str, Decimal]) -> dict[str, s
 
 def map_layout(network: Network, width: float = 3.5) -> Layout:
     """The map's units and edges: ``width`` cm from the inputs to the loss, the tallest column within
-    ``MAP_HEIGHT``; unit labels only when every layer is small."""
+    ``MAP_HEIGHT``; unit labels only when every layer is small.
+
+    The loss box sits at the map's right end; when the edges into it would be stubs, the columns move
+    closer (the map never grows) until those edges are as long as the ones between the columns, or
+    ``MAP_EDGE``.
+    """
     sizes = _sizes(network)
     small = max(sizes) <= LABEL_ALL_MAX
     dy = 1.15 if small else round(min(max(0.42, min(0.8, 4.6 / max(sizes))), MAP_HEIGHT / (max(sizes) - 1)), 3)
     dx = round(min(1.45 * width / 3.5, width / (len(sizes) - 0.2)), 3)
-    radius = min(0.4, (dx - UNIT_GAP) / 2 - 0.005) if small else min(0.17, (dy - UNIT_GAP) / 2 - 0.005, dx * 0.2)
+    loss = f"${network[network.loss_name].latex}$"
+    w, h = (x * _em("footnotesize") / 2 + PT for x in text_extent(loss))
+    right = (len(sizes) - 0.2) * dx + max(_map_radius(small, dx, dy), w)  # the room the map has
+    layout = _map_at(network, sizes, small, dx, dy, loss, right)
+    for _ in range(20):
+        radius = _map_radius(small, dx, dy)
+        into_loss = min(math.dist(*layout.ends(e)) for e in layout.edges if e.b == "mloss")
+        if into_loss >= min(MAP_EDGE, dx - 2 * radius):
+            break
+        dx = round(dx * 0.97, 3)
+        layout = _map_at(network, sizes, small, dx, dy, loss, right)
+    return layout
+
+
+def _map_radius(small: bool, dx: float, dy: float) -> float:
+    return min(0.4, (dx - UNIT_GAP) / 2 - 0.005) if small else min(0.17, (dy - UNIT_GAP) / 2 - 0.005, dx * 0.2)
+
+
+def _map_at(network: Network, sizes: list[int], small: bool, dx: float, dy: float, loss: str,
+            right: float) -> Layout:
+    """The map with columns ``dx`` apart and the loss box ending at ``right``."""
+    radius = _map_radius(small, dx, dy)
     layout = Layout()
     xs = [column * dx for column in range(len(sizes))]
     em = _em("footnotesize")
@@ -403,15 +429,12 @@ def map_layout(network: Network, width: float = 3.5) -> Layout:
     for unit, text in zip(units, texts, strict=True):
         layout.add(replace(unit, text=text if fit else ""))
     last = len(sizes) - 1
-    loss = f"${network[network.loss_name].latex}$"
-    w, h = text_extent(loss)
-    layout.add(Shape("mloss", "loss", (last + 0.8) * dx, 0.0, max(radius, w * em / 2 + PT),
-                     max(radius, h * em / 2 + PT), False, loss))
+    # the loss box as small as its symbol allows (at most a unit's size): room for the edges into it
+    least = min(radius, 0.25)
+    w, h = (max(least, x * em / 2 + PT) for x in text_extent(loss))
+    layout.add(Shape("mloss", "loss", round(right - w, 3), 0.0, w, h, False, loss))
     for j in range(1, sizes[-1] + 1):
         layout.edges.append(Edge(f"loss{j}", f"m{last}u{j}", "mloss", "edge, dashed"))
-    # a dashed stub between the outputs and the loss reads as nothing: the loss moves right until they show
-    while min(math.dist(*layout.ends(edge)) for edge in layout.edges) < MAP_EDGE:
-        layout.add(replace(layout.shapes["mloss"], cx=round(layout.shapes["mloss"].cx + 0.05, 3)))
     for li in range(1, len(sizes)):
         for j in range(1, sizes[li] + 1):
             for k in range(1, sizes[li - 1] + 1):
