@@ -431,7 +431,7 @@ def _map_at(network: Network, sizes: list[int], small: bool, dx: float, dy: floa
     last = len(sizes) - 1
     # the loss box as small as its symbol allows (at most a unit's size): room for the edges into it
     least = min(radius, 0.25)
-    w, h = (max(least, x * em / 2 + PT) for x in text_extent(loss))
+    w, h = (max(least, x * em / 2 + 2 * PT) for x in text_extent(loss))
     layout.add(Shape("mloss", "loss", round(right - w, 3), 0.0, w, h, False, loss))
     for j in range(1, sizes[-1] + 1):
         layout.edges.append(Edge(f"loss{j}", f"m{last}u{j}", "mloss", "edge, dashed"))
