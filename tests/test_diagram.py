@@ -15,7 +15,7 @@ from symbackprop.engine.solution import solve
 from symbackprop.engine.spec import loads_spec
 from symbackprop.io.pdf import latex_env
 from symbackprop.notation.diagram import LABEL_ALL_MAX, Layout, diagram, map_layout, network_map, value_labels
-from symbackprop.notation.geometry import PT, Edge, Shape, text_extent
+from symbackprop.notation.geometry import PT, Edge, Shape, shape_gap, text_extent
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -112,6 +112,10 @@ def test_nothing_overlaps_and_the_picture_fits_the_page(key, edge_values):
         xs = [x for sh in d.layout.shapes.values() for x in (sh.cx - sh.hw, sh.cx + sh.hw)]
         ys = [y for sh in d.layout.shapes.values() for y in (sh.cy - sh.hh, sh.cy + sh.hh)]
         assert max(xs) - min(xs) <= PAGE_WIDTH and max(ys) - min(ys) <= PAGE_HEIGHT
+        for unit in units:  # a label or a bias node a hair off a unit reads as touching it (1 mm at least)
+            for other in d.layout.shapes.values():
+                if other.kind in ("label", "bias"):
+                    assert shape_gap(unit, other) >= 0.1, (unit.name, other.name, shape_gap(unit, other))
         labelled = {sh.owner for sh in d.layout.shapes.values() if sh.kind == "label"}
         if max(sizes) <= LABEL_ALL_MAX:  # every weight and bias edge carries its label
             assert labelled == {e.name for e in d.layout.edges if e.b != "loss"}

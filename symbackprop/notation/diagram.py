@@ -32,9 +32,10 @@ MAP_HEIGHT = 5.4
 #: the shortest edge from the map's outputs to its loss (cm, border to border): as long as the edges
 #: between the columns of a small map
 MAP_EDGE = 0.45
-#: least distances (cm): between the units of a column; between any other two shapes; between an
-#: edge and a unit it does not join; between an edge and any other shape it does not belong to
-UNIT_GAP, GAP, UNIT_CLEAR, CLEAR = 0.15, 0.03, 0.12, 0.12
+#: least distances (cm): between the units of a column; between a unit and a label or bias node;
+#: between any other two shapes; between an edge and a unit it does not join; between an edge and
+#: any other shape it does not belong to
+UNIT_GAP, LABEL_GAP, GAP, UNIT_CLEAR, CLEAR = 0.15, 0.1, 0.03, 0.12, 0.12
 #: TeX font sizes in pt, 11 pt documents (article and beamer alike)
 FONT_PT = {"small": 10.0, "footnotesize": 9.0, "scriptsize": 8.0}
 #: where along an edge a label may sit, most wanted first (0 = the source's border, 1 = the target's):
@@ -66,8 +67,7 @@ class Layout:
         shapes = list(self.shapes.values())
         for i, s in enumerate(shapes):
             for t in shapes[i + 1:]:
-                least = UNIT_GAP if s.kind == t.kind == "unit" else GAP
-                if shape_gap(s, t) < least:
+                if shape_gap(s, t) < _least_gap(s, t):
                     found.append(f"shapes touch: {s.name} / {t.name}")
         for edge in self.edges:
             p, q = self.ends(edge)
@@ -86,8 +86,7 @@ class Layout:
             return True
         own = {e.name for e in owner_edges}
         for t in self.shapes.values():
-            least = UNIT_GAP if shape.kind == t.kind == "unit" else GAP
-            if shape_gap(shape, t) < least:
+            if shape_gap(shape, t) < _least_gap(shape, t):
                 return False
         for edge in self.edges:
             if edge.name in own or edge.name == shape.owner or shape.name in (edge.a, edge.b):
@@ -104,6 +103,13 @@ class Layout:
         return self.tolerant or all(segment_gap(s, p, q) >= (UNIT_CLEAR if s.kind == "unit" else CLEAR)
                                     for s in self.shapes.values()
                                     if s.name not in (edge.a, edge.b) and s.owner != edge.name)
+
+
+def _least_gap(s: Shape, t: Shape) -> float:
+    kinds = {s.kind, t.kind}
+    if kinds == {"unit"}:
+        return UNIT_GAP
+    return LABEL_GAP if "unit" in kinds and kinds & {"label", "bias"} else GAP
 
 
 @dataclass(frozen=True)
