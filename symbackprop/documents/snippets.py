@@ -27,7 +27,7 @@ from ..engine.numbers import significant
 from ..engine.printer import partial, with_condition
 from ..engine.solution import Solution
 from ..errors import UsageError
-from ..hints import quoted
+from ..hints import expected, quoted
 from ..io.files import write_atomic
 from ..notation.chains import Factor, chain_for
 from ..notation.lines import LEAF_KINDS, exact_text, quantity_line
@@ -229,7 +229,7 @@ _BUILDERS = {"symbolic": symbolic, "chain": chain, "expanded": expanded, "numeri
 def snippet(solution: Solution, name: str, form: str = "symbolic") -> Snippet:
     """One form of one quantity (``UnknownQuantity`` with a did-you-mean, ``FormError``)."""
     if form not in FORMS:
-        raise UsageError(f"--form: unknown form {quoted(form)} (expected one of: {', '.join(FORMS)})")
+        raise UsageError(f"--form: unknown form {quoted(form)}{expected(form, FORMS)}")
     solution.quantity(name)  # unknown names fail first, with a did-you-mean
     return Snippet(name, form, _BUILDERS[form](solution, name))
 
@@ -260,7 +260,7 @@ def write_snippet(snip: Snippet, fmt: str, output: str | Path | None) -> tuple[s
     Pictures are compiled before anything is written: an error leaves no file.
     """
     if fmt not in FORMATS:
-        raise UsageError(f"--format: unknown format {quoted(fmt)} (expected one of: {', '.join(FORMATS)})")
+        raise UsageError(f"--format: unknown format {quoted(fmt)}{expected(fmt, FORMATS)}")
     if fmt in ("tex", "md"):
         text = snip.text(fmt)
         if output is None:
