@@ -35,22 +35,20 @@ from ..engine.printer import (
 )
 from ..engine.solution import Solution
 from ..errors import DerivationMismatch
+from ..layout import ROW_WIDTH, break_row, line_rows, pieces_of
+from ..layout import tex_width as visible_width
 from ..notation.chains import Chain, chain_for, substituted_factors
 from ..notation.diagram import diagram, value_labels
 from ..notation.lines import (
-    ROW_WIDTH,
     approx_latex,
-    break_row,
     exact_text,
     expression_line,
     expression_value,
-    pieces_of,
     print_terms,
     product_line,
     quantity_line,
     result_latex,
     result_text,
-    visible_width,
 )
 from .render import Tex
 
@@ -450,14 +448,14 @@ class HandoutContext:
                     zname = self.net.unit_name("pre", layer.index, j, e) + ("'" if prime else "")
                     aname = self.net.unit_name("act", layer.index, j, e) + ("'" if prime else "")
                     zl, al = quantity_line(self.s, zname), quantity_line(self.s, aname)
-                    lines.append(zl.rows())
-                    lines.append(al.rows())
+                    lines.append(line_rows(zl))
+                    lines.append(line_rows(al))
                 rows = _pair(lines, 2) if layer.elementwise is not None else _pair(lines, 1)
                 title = self.layer_title(layer.index) + (f" (example {e})" if self.n_ex > 1 else "")
                 groups.append({"title": Tex(title), "block": block(rows)})
         loss_name = self.net.loss_name + ("'" if prime else "")
         loss_line = quantity_line(self.s, loss_name)
-        groups.append({"title": Tex("Loss"), "block": block(loss_line.rows(boxed=prime))})
+        groups.append({"title": Tex("Loss"), "block": block(line_rows(loss_line, boxed=prime))})
         return groups
 
     def section_forward(self) -> dict[str, Any]:
@@ -605,27 +603,27 @@ class HandoutContext:
                     a, z = self.unit("act", layer.index, j, e), self.unit("pre", layer.index, j, e)
                     da, dz = self.grad(a.name), self.grad(z.name)
                     if layer is last and (last.elementwise is None or not _is_product(dz.explicit)):
-                        rows.append(quantity_line(self.s, dz.name, explicit=True).rows(boxed=True))
+                        rows.append(line_rows(quantity_line(self.s, dz.name, explicit=True), boxed=True))
                         continue
-                    rows.append(quantity_line(self.s, da.name).rows())
+                    rows.append(line_rows(quantity_line(self.s, da.name)))
                     f = layer.elementwise
                     assert f is not None
                     slope_expr = f.local_slope(a.symbol, z.symbol)
                     label = (self.printer.doprint(slope_expr) if slope_expr.free_symbols  # identity: not 1 = 1 = 1.000
                              else rf"\frac{{\partial {a.latex}}}{{\partial {z.latex}}}")
                     slope = expression_line(self.s, label, slope_expr)
-                    slopes.append(slope.rows())
+                    slopes.append(line_rows(slope))
                     delta = product_line(dz.latex, [(self.s.value(da.name), False),
                                                     (expression_value(self.s, slope_expr), False)], self.d,
                                          value=self.s.value(dz.name))
-                    deltas.append(delta.rows(boxed=True))
+                    deltas.append(line_rows(delta, boxed=True))
                 parts.append({"label": Tex(f"Example {e}" if self.n_ex > 1 else ""),
                               "blocks": [block(_pair(lines)) for lines in (rows, slopes, deltas) if lines]})
             params = self.params_of(layer.index)
             if self.big:
                 params = [p for p in params if p.to_units[0] == 1]
             per_row = (self._fan_in(layer.index) + 1) if self._fan_in(layer.index) < 3 and self.n_ex == 1 else 2
-            grads = self._grouped_rows([quantity_line(self.s, self.grad(p.name).name).rows(boxed=True)
+            grads = self._grouped_rows([line_rows(quantity_line(self.s, self.grad(p.name).name), boxed=True)
                                         for p in params], params, per_row)
             more = len(self.params_of(layer.index)) - len(params)
             groups.append({"title": Tex(self.layer_title(layer.index)), "parts": parts,
@@ -661,7 +659,7 @@ class HandoutContext:
         rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
         rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
         # the lecture's line: lhs = the factors' formulas in numbers = their values = the product -> the display
-        numeric = c.line.rows(lead="&= ")
+        numeric = line_rows(c.line, lead="&= ")
         numeric[0] = numeric[0].lstrip()
         stage = substituted_factors(self.s, c)
         if stage:  # factors side by side while they fit a row, then on under a \quad
@@ -737,7 +735,7 @@ class HandoutContext:
                 if p.frozen:
                     frozen.append(rf"{self.q(p.name + chr(39)).latex} = {self.q(p.name).latex} = {self.exact(p.name)}")
                     continue
-                rows.append(quantity_line(self.s, p.name + "'").rows(boxed=True))
+                rows.append(line_rows(quantity_line(self.s, p.name + "'"), boxed=True))
                 updated.append(p)
         history = self.s.evaluation.loss_history
         e0, e1 = history[0], history[1]

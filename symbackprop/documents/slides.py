@@ -26,16 +26,27 @@ from ..engine.network import Network
 from ..engine.solution import Solution
 from ..errors import UsageError
 from ..io.files import write_atomic
+from ..layout import (
+    align_width,
+    balanced_rows,
+    break_row,
+    display_width,
+    fit_columns,
+    join_rows,
+    label_pt,
+    line_rows,
+    pack,
+    tex_width,
+)
+from ..layout import wrap_table as _wrap_table
 from ..notation.chains import chain_for
 from ..notation.diagram import diagram, network_map
-from ..notation.geometry import text_extent
-from ..notation.lines import approx_latex, exact_text, print_terms, quantity_line, result_latex, visible_width
-from ..notation.lines import break_row as _break_row
+from ..notation.lines import approx_latex, exact_text, print_terms, quantity_line, result_latex
 from .render import Tex, header_comment, render_tex
 
 #: a layer with more units (or more inputs) than this is summarised on the slides
 SMALL_LAYER = 3
-#: width of a row in ``row_width`` units (about 5.6 pt each at 11 pt): the equation column beside the
+#: width of a row in ``display_width`` units (about 5.6 pt each at 11 pt): the equation column beside the
 #: map (0.65 of the text width, 259 pt), and a full frame (398 pt)
 NARROW = 44
 WIDE = 62
@@ -49,10 +60,10 @@ TALLER_ROW = 1.6
 CAPTION_ROW = 1.05
 #: a row with a power inside brackets, ``\\left(1 - \\left(-0.45\\right)^{2}\\right)``: the outer brackets grow
 NESTED_POWER_ROW = 1.35
-#: a full frame's text width (pt) and a ``row_width`` unit in it
+#: a full frame's text width (pt) and a ``display_width`` unit in it
 WIDE_PT = 398
 WIDE_UNIT = 5.6
-#: the expanded chain's factor boxes (pt): an em of ``\small``, a ``row_width`` unit there, the room
+#: the expanded chain's factor boxes (pt): an em of ``\small``, a ``display_width`` unit there, the room
 #: between two labels, and a ``\cdot`` with its spacing
 SMALL_EM = 10
 CHAIN_UNIT = 5.5
@@ -61,7 +72,7 @@ CHAIN_DOT = 8
 #: rows of parameter updates on one frame (under the update rule)
 UPDATE_ROWS = 7
 #: a table of values in ``\\small``: the room beside the map (pt), a column's padding and a character's width
-#: (pt, ``visible_width`` units), a row's height and the header and rules (pt); its rows at most
+#: (pt, ``tex_width`` units), a row's height and the header and rules (pt); its rows at most
 TABLE_WIDTH = 255
 TABLE_PAD = 12
 TABLE_CHAR = 5.2
@@ -96,7 +107,7 @@ class Frame:
     small: bool = False  # \\small for the whole frame (also when it has many rows)
 
     def context(self, network: Network) -> dict[str, Any]:
-        widest = max((align_width(s.rows) for s in self.steps), default=0)
+        widest = max((align_width(s.rows, display_width) for s in self.steps), default=0)
         if widest > NARROW_SMALL:  # too wide beside the map even in \small: the equations get the full width
             self.map = False
         if self.map and widest > NARROW:
@@ -113,31 +124,6 @@ class Frame:
 
 
 # -- building rows ---------------------------------------------------------------------------
-
-def _brace_width(tex: str) -> float:
-    """Width (pt, in ``\\small``) of a chain factor's fraction or label: the smaller of two estimates that
-    each run over TeX's width (``text_extent`` by design; ``row_width`` at 5.5 pt a unit, where TeX
-    measured at most 5.43 over the test decks' chains), since each is far over on some formulas."""
-    return min(text_extent(f"${tex}$")[0] * SMALL_EM, row_width(tex) * CHAIN_UNIT)
-
-
-def _pack(widths: list[float], room: float) -> list[list[int]]:
-    """Indices of boxes (each with a ``\\cdot`` after it) greedily in rows of ``room`` pt."""
-    rows: list[list[int]] = [[]]
-    used = 0.0
-    for i, w in enumerate(widths):
-        if rows[-1] and used + w + CHAIN_DOT > room:
-            rows.append([])
-            used = 0.0
-        rows[-1].append(i)
-        used += w + CHAIN_DOT
-    return rows
-
-
-def row_width(row: str) -> float:
-    """``visible_width`` plus the extra width of display fractions (``\\partial`` and the bar's room)."""
-    return visible_width(row) + 2 * row.count(r"\frac")
-
 
 def row_height(row: str) -> float:
     """A row's height in text rows: a display fraction makes it taller."""
@@ -156,17 +142,6 @@ def _height(rows: list[str]) -> float:
     return sum(map(row_height, rows))
 
 
-def align_width(rows: list[str]) -> float:
-    """The width of an ``align*`` of ``rows``: its widest left side plus its widest right side."""
-    sides = [row.split("&", 1) if "&" in row else ["", row] for row in rows]
-    return max((row_width(lhs) for lhs, _ in sides), default=0) + max((row_width(rhs) for _, rhs in sides), default=0)
-
-
-def break_row(row: str, width: float, indent: float = 0) -> list[str]:
-    """``walkthrough.break_row`` measured with ``row_width`` (display fractions on slides)."""
-    return _break_row(row, width, indent, measure=row_width)
-
-
 def table_height(table: dict[str, Any] | None) -> float:
     """A table's height in rows of ``MAX_ROWS``."""
     return 0.0 if table is None else (TABLE_HEAD + TABLE_ROW * len(table["rows"])) / ROW_PT
@@ -179,28 +154,8 @@ def wrap_table(header: list[str], cells: list[list[str]], width: float,
     The rows wrap into as many column groups side by side as fit the width (``j | z | a || j | z | a``),
     and over several tables when one would be too tall; returns (first unit, last unit, table) each.
     """
-    cols = [max(visible_width(c.strip("$")) for c in [h] + [r[i] for r in cells]) for i, h in enumerate(header)]
-    group = sum(TABLE_CHAR * w + TABLE_PAD for w in cols) + 1
-    groups = max(1, min(len(cells), int(width // group)))
-    pages = -(-len(cells) // (groups * max_rows))
-    per_page = -(-len(cells) // pages)  # balanced: no page with a few orphan rows
-    out = []
-    for start in range(0, len(cells), per_page):
-        chunk = cells[start:start + per_page]
-        used = min(groups, len(chunk))
-        rows_n = -(-len(chunk) // used)
-        used = -(-len(chunk) // rows_n)  # no empty group
-        rows = []
-        for i in range(rows_n):
-            row: list[str] = []
-            for g in range(used):
-                k = g * rows_n + i
-                row += chunk[k] if k < len(chunk) else [""] * len(header)
-            rows.append(row)
-        table = _table(header * used, rows)
-        table["cols"] = Tex("|".join(["c" * len(header)] * used))
-        out.append((start + 1, start + len(chunk), table))
-    return out
+    return [(first, last, _table(header * groups, rows, groups))
+            for first, last, rows, groups in _wrap_table(header, cells, width, max_rows, TABLE_CHAR, TABLE_PAD)]
 
 
 def short_formula(solution: Solution, name: str) -> str:
@@ -218,14 +173,7 @@ def short_formula(solution: Solution, name: str) -> str:
 def _columns(layers: list[list[str]]) -> int:
     """How many update lines a row of the one ``align`` holds: 3, 2 or 1.  Its columns are as wide as
     their widest entry over every layer's rows (a layer of long numbers widens all), plus the gaps."""
-    for per_row in (3, 2):
-        widest = [0.0] * per_row
-        for lines in layers:
-            for i, line in enumerate(lines):
-                widest[i % per_row] = max(widest[i % per_row], visible_width(line))
-        if sum(widest) + 4 * (per_row - 1) <= WIDE + 8:
-            return per_row
-    return 1
+    return fit_columns([[tex_width(line) for line in lines] for lines in layers], 3, WIDE + 8, 4)
 
 
 def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxed: bool = True) -> list[str]:
@@ -235,15 +183,15 @@ def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxe
     shows the formula and the result only.  A row still too wide is cut between terms or factors.
     """
     rows = _one_row_or_more(solution, name, width, symbolic, boxed)
-    lhs = row_width(rows[0].split("&", 1)[0])
-    return [piece for row in rows for piece in break_row(row, width, lhs)]
+    lhs = display_width(rows[0].split("&", 1)[0])
+    return [piece for row in rows for piece in break_row(row, width, lhs, display_width)]
 
 
 def _one_row_or_more(solution: Solution, name: str, width: int, symbolic: bool, boxed: bool) -> list[str]:
     q = solution.quantity(name)
     line = quantity_line(solution, name, explicit=True)
     formula = short_formula(solution, name) if symbolic else ""
-    numbers = line.rows(boxed=boxed, lead="&= ", width=width)
+    numbers = line_rows(line, boxed=boxed, lead="&= ", width=width)
     first = numbers[0][len(q.latex):].lstrip()  # "&= 0.047 ..."
     if line.is_trivial():
         return [f"{q.latex} &= {formula} = {first[3:]}" if formula else numbers[0]]
@@ -253,14 +201,14 @@ def _one_row_or_more(solution: Solution, name: str, width: int, symbolic: bool, 
                 rf"&= \boxed{{{result}}}" if boxed else f"&= {result}"]
     if formula and formula != line.substituted():
         one = f"{q.latex} &= {formula} = {first[3:]}"
-        if len(numbers) == 1 and row_width(one) <= width:
+        if len(numbers) == 1 and display_width(one) <= width:
             return [one]
         return [f"{q.latex} &= {formula}", f"&{first[1:]}" if first.startswith("&") else first, *numbers[1:]]
     return numbers
 
 
-def _table(header: list[str], rows: list[list[str]]) -> dict[str, Any]:
-    return {"cols": Tex("c" * len(header)), "header": [Tex(h) for h in header],
+def _table(header: list[str], rows: list[list[str]], groups: int = 1) -> dict[str, Any]:
+    return {"cols": Tex("|".join(["c" * (len(header) // groups)] * groups)), "header": [Tex(h) for h in header],
             "rows": [[Tex(c) for c in r] for r in rows]}
 
 
@@ -307,8 +255,6 @@ class Deck:
     def _split(self, title: str, steps: list[Step], note: str = "") -> list[Frame]:
         """Steps on as few frames as fit (``MAX_ROWS`` rows a frame, by ``row_height``)."""
         frames: list[Frame] = []
-        current: list[Step] = []
-        used = 0.0
         pieces = []
         for step in steps:  # a step taller than a frame goes on in a second step with the same highlights
             blocks: list[list[str]] = []  # one quantity's rows stay together: a continuation row starts at &
@@ -317,21 +263,17 @@ class Deck:
                     blocks[-1].append(row)
                 else:
                     blocks.append([row])
-            chunks: list[list[str]] = [[]]
-            for block in blocks:
-                if chunks[-1] and _height(chunks[-1]) + _height(block) > MAX_ROWS - 1:
-                    chunks.append([])
-                chunks[-1] += block
+            chunks = pack([_height(block) for block in blocks], MAX_ROWS - 1) or [[]]  # a table alone: no rows
             for i, chunk in enumerate(chunks):
-                pieces.append(Step(step.caption if i == 0 else "", chunk, step.rings,
+                rows = [row for k in chunk for row in blocks[k]]
+                pieces.append(Step(step.caption if i == 0 else "", rows, step.rings,
                                    step.edges, step.table if i == 0 else None))
-        for step in pieces:
-            n = _height(step.rows) + table_height(step.table) + (CAPTION_ROW if step.caption else 0)
-            if current and used + n > MAX_ROWS:
-                frames.append(Frame(title, current))
-                current, used = [], 0.0
-            current.append(step)
-            used += n
+        heights = [_height(s.rows) + table_height(s.table) + (CAPTION_ROW if s.caption else 0) for s in pieces]
+        groups = pack(heights, MAX_ROWS) or [[]]
+        for group in groups[:-1]:
+            frames.append(Frame(title, [pieces[i] for i in group]))
+        current = [pieces[i] for i in groups[-1]]
+        used = sum(heights[i] for i in groups[-1])
         if note and len(current) > 1 and used + _note_height(note) > MAX_ROWS:  # the note needs room too
             frames.append(Frame(title, current[:-1]))
             current = current[-1:]
@@ -441,26 +383,21 @@ class Deck:
         lhs = c.grad_latex if c.single_path else r"\text{one path}"
         # every factor in a box of one width, so the factors sit evenly spaced (a wide label under one
         # brace no longer pushes its neighbours apart); as many a row as the frame's width holds
-        own = [max(_brace_width(f.formula), _brace_width(f.partial)) + CHAIN_GAP for f in c.factors]
-        room = WIDE_PT - (row_width(lhs) + 2) * WIDE_UNIT
-        per_row = len(c.factors)
-        while per_row > 1 and per_row * (max(own) + CHAIN_DOT) > room:
-            per_row -= 1
+        own = [max(label_pt(f.formula, SMALL_EM, CHAIN_UNIT), label_pt(f.partial, SMALL_EM, CHAIN_UNIT)) + CHAIN_GAP
+               for f in c.factors]
+        room = WIDE_PT - (display_width(lhs) + 2) * WIDE_UNIT
         n = len(c.factors)
-        chunks = [list(range(i, min(i + per_row, n))) for i in range(0, n, per_row)]
-        natural = _pack(own, room)
-        if len(natural) < len(chunks):  # one very wide label (a leaky slope): each factor its own width
+        even = pack([max(own) + CHAIN_DOT] * n, room)
+        natural = pack([w + CHAIN_DOT for w in own], room)
+        if len(natural) < len(even):  # one very wide label (a leaky slope): each factor its own width
             chunks, widths = natural, own
         else:  # rows balanced (3 + 3, not 4 + 2), every factor in a box of one width
-            per_row = -(-n // len(chunks))
-            chunks = [list(range(i, min(i + per_row, n))) for i in range(0, n, per_row)]
-            widths = [max(own)] * n
+            chunks, widths = balanced_rows(n, len(even)), [max(own)] * n
         # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
         braces = [rf"\makebox[{w:.1f}pt]{{$\displaystyle\underbrace{{{f.partial}}}"
                   rf"_{{\textstyle {f.formula}}}$}}" for f, w in zip(c.factors, widths, strict=True)]
-        lines = [r" \cdot ".join(braces[i] for i in chunk) for chunk in chunks]
-        rows = [f"{lhs} &= " + lines[0]] + [r"&\quad \cdot " + line for line in lines[1:]]
-        numeric = c.line.rows(lead="&= ", width=WIDE)
+        rows = join_rows(f"{lhs} &= ", braces, chunks, sep=r" \cdot ", cont=r"&\quad \cdot ")
+        numeric = line_rows(c.line, lead="&= ", width=WIDE)
         numeric[0] = lhs + " " + numeric[0].lstrip()
         if c.single_path:
             numeric.append(rf"&\to \boxed{{{c.gradient}}} \quad \text{{({self.d} d.p.)}}")
@@ -504,10 +441,8 @@ class Deck:
 
     def _split_update(self, rule: str, rows: list[str], note: str) -> list[Frame]:
         frames = []
-        pages = -(-len(rows) // UPDATE_ROWS)
-        chunk = max(1, -(-len(rows) // max(1, pages)))  # balanced: no frame with one orphan row
-        for i in range(0, len(rows), chunk):
-            frames.append(Frame("The update", [Step("", [rule]), Step("", rows[i:i + chunk])], map=False,
+        for chunk in balanced_rows(len(rows), -(-len(rows) // UPDATE_ROWS)):  # no frame with one orphan row
+            frames.append(Frame("The update", [Step("", [rule]), Step("", [rows[i] for i in chunk])], map=False,
                                 overlays=False, small=True))
         if len(frames) > 1:
             for i, f in enumerate(frames, start=1):
