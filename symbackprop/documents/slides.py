@@ -32,7 +32,6 @@ from ..layout import (
     break_row,
     display_width,
     fit_columns,
-    join_rows,
     label_pt,
     line_rows,
     pack,
@@ -42,7 +41,7 @@ from ..layout import wrap_table as _wrap_table
 from ..notation.chains import chain_for
 from ..notation.diagram import diagram, network_map
 from ..notation.lines import approx_latex, exact_text, print_terms, quantity_line, result_latex
-from .render import Tex, header_comment, render_tex
+from .render import Tex, header_comment, latex_environment, render_tex
 
 #: a layer with more units (or more inputs) than this is summarised on the slides
 SMALL_LAYER = 3
@@ -88,39 +87,52 @@ MAX_NUMBER_ROWS = 2
 
 @dataclass
 class Step:
-    """One overlay: a caption and the rows of one ``align*``; ``rings``/``edges`` light up on the map."""
+    """One overlay: a caption (the words' text) and the rows of one ``align*``; ``rings``/``edges`` light up
+    on the map.  Instead of rows, a step may hand the template a table, a chain of braced factors
+    (``braces``) or the update rule (``rule``); ``result`` closes the rows with the boxed display value."""
 
     caption: str
     rows: list[str]
     rings: list[tuple[int, int]] = field(default_factory=list)  # (layer, unit), layer 0 = inputs
     edges: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     table: dict[str, Any] | None = None
+    braces: dict[str, Any] | None = None
+    rule: dict[str, Any] | None = None
+    result: dict[str, Any] | None = None
 
 
 @dataclass
 class Frame:
-    title: str
+    title: dict[str, Any]  # the arguments of the words' ``title`` macro: kind and layer
     steps: list[Step]
     map: bool = True
     note: str = ""
     overlays: bool = True
     small: bool = False  # \\small for the whole frame (also when it has many rows)
+    part: int = 1
+    parts: int = 1
 
-    def context(self, network: Network) -> dict[str, Any]:
+    def context(self, network: Network, words: Any) -> dict[str, Any]:
         widest = max((align_width(s.rows, display_width) for s in self.steps), default=0)
         if widest > NARROW_SMALL:  # too wide beside the map even in \small: the equations get the full width
             self.map = False
         if self.map and widest > NARROW:
             self.small = True
         return {
-            "title": Tex(self.title),
-            "steps": [{"caption": Tex(s.caption), "rows": Tex(" \\\\\n".join(s.rows)), "table": s.table}
-                      for s in self.steps],
+            "title": Tex(words.title(**self.title, last=network.n_layers, part=self.part, parts=self.parts)),
+            "steps": [{"caption": Tex(s.caption), "rows": [Tex(r) for r in s.rows], "table": s.table,
+                       "braces": s.braces, "rule": s.rule, "result": s.result} for s in self.steps],
             "overlays": self.overlays and len(self.steps) > 1,
             "small": self.small or sum(len(s.rows) + bool(s.caption) for s in self.steps) > 5,
             "map": Tex(network_map(network, self.steps)) if self.map else None,
             "note": Tex(self.note),
         }
+
+
+def words() -> Any:
+    """The deck's wording, ``slides/words.tex.j2`` (a teacher's copy first): its macros give titles,
+    captions and notes, which the deck measures (a note's length) before the frames are cut."""
+    return latex_environment().get_template("slides/words.tex.j2").module
 
 
 # -- building rows ---------------------------------------------------------------------------
@@ -222,6 +234,7 @@ class Deck:
         self.d = solution.spec.decimals
         self.L = self.net.n_layers
         self.sizes = [self.net.spec.n_inputs] + [layer.size for layer in self.net.layers]
+        self.words = words()
 
     def small(self, layer: int) -> bool:
         return self.sizes[layer] <= SMALL_LAYER and self.sizes[layer - 1] <= SMALL_LAYER
@@ -231,11 +244,6 @@ class Deck:
 
     def grad(self, name: str) -> str:
         return self.namer.grad_ascii(name)
-
-    def layer_word(self, layer: int) -> str:
-        if layer == self.L:
-            return "output layer"
-        return "hidden layer" if self.L == 2 else f"hidden layer {layer}"
 
     def units_of(self, layer: int) -> list[int]:
         return list(range(1, self.sizes[layer] + 1)) if self.small(layer) else [1]
@@ -252,7 +260,7 @@ class Deck:
         frames += self.update()
         return frames
 
-    def _split(self, title: str, steps: list[Step], note: str = "") -> list[Frame]:
+    def _split(self, title: dict[str, Any], steps: list[Step], note: str = "") -> list[Frame]:
         """Steps on as few frames as fit (``MAX_ROWS`` rows a frame, by ``row_height``)."""
         frames: list[Frame] = []
         pieces = []
@@ -278,14 +286,13 @@ class Deck:
             frames.append(Frame(title, current[:-1]))
             current = current[-1:]
         frames.append(Frame(title, current))
-        if len(frames) > 1:
-            for i, f in enumerate(frames, start=1):
-                f.title = f"{title} ({i}/{len(frames)})"
+        _number(frames)
         frames[-1].note = note
         return frames
 
     def _value_tables(self, layer: int, kinds: list[tuple[str, Any]], caption: str) -> list[Step]:
-        """Every unit's values as tables beside the map, one step each, with all the layer's units lit."""
+        """Every unit's values as tables beside the map, one step each, with all the layer's units lit;
+        ``caption``: the words' caption kind."""
         n = self.sizes[layer]
         cells = [[f"${j}$"] + [f"${self.s.display(fn(j))}$" for _, fn in kinds] for j in range(1, n + 1)]
         header = ["$j$"] + [f"${head}$" for head, _ in kinds]
@@ -293,7 +300,7 @@ class Deck:
         pages = wrap_table(header, cells, TABLE_WIDTH)
         steps = []
         for first, last, table in pages:
-            text = caption if len(pages) == 1 else f"{caption.rstrip(':')}, units {first}--{last} of {n}:"
+            text = self.words.caption(caption, n, first, last, len(pages))
             steps.append(Step(text, [], rings=rings, table=table))
         return steps
 
@@ -308,18 +315,17 @@ class Deck:
                 steps.append(Step("", rows, rings=[(layer, j)],
                                   edges=[((layer - 1, k), (layer, j)) for k in range(1, self.sizes[layer - 1] + 1)]))
             if not self.small(layer):
-                steps[0].caption = "Unit 1 written out:"
+                steps[0].caption = self.words.caption("unit_1")
                 zl = self.namer.pre(layer, 1).latex.replace("_{1}", "_{j}")
                 al = self.namer.act(layer, 1).latex.replace("_{1}", "_{j}")
                 steps += self._value_tables(layer, [
                     (zl, lambda j, layer=layer: self.unit("pre", layer, j)),
-                    (al, lambda j, layer=layer: self.unit("act", layer, j))], "Every unit of the layer:")
-            frames += self._split(f"Forward pass: {self.layer_word(layer)}", steps)
+                    (al, lambda j, layer=layer: self.unit("act", layer, j))], "every_unit")
+            frames += self._split({"kind": "forward", "l": layer}, steps)
         loss = self.net.loss_name
-        note = (f"Example 1 of {self.net.n_examples} shown; the others go through the same steps."
-                if self.net.n_examples > 1 else "")
+        note = self.words.examples_note(self.net.n_examples)
         outputs = [(self.L, j) for j in range(1, self.sizes[-1] + 1)]
-        frames.append(Frame("Forward pass: the loss",
+        frames.append(Frame({"kind": "loss"},
                             [Step("", _rows(self.s, loss, NARROW, boxed=True), rings=outputs)], note=note))
         return frames
 
@@ -328,15 +334,9 @@ class Deck:
         for j in self.units_of(self.L):
             dz = self.grad(self.unit("pre", self.L, j))
             steps.append(Step("", _rows(self.s, dz, NARROW), rings=[(self.L, j)]))
-        note = ""
-        if not self.small(self.L):
-            others = self.sizes[self.L]
-            note = ("The other output unit follows the same formula." if others == 2
-                    else f"The other {others - 1} output units follow the same formula.")
-        condition = self.s.condition(self.grad(self.unit("pre", self.L, 1)))
-        if condition:  # softmax + cross-entropy: yhat - t
-            note += (" " if note else "") + f"Softmax + cross-entropy, with the targets summing to 1: ${condition}$."
-        return self._split("Backward pass: the output delta", steps, note)
+        others = 0 if self.small(self.L) else self.sizes[self.L] - 1
+        condition = self.s.condition(self.grad(self.unit("pre", self.L, 1)))  # softmax + cross-entropy: yhat - t
+        return self._split({"kind": "output_delta"}, steps, self.words.output_delta_note(others, Tex(condition)))
 
     def hidden_deltas(self, layer: int) -> list[Frame]:
         to_act, to_pre = [], []
@@ -347,15 +347,15 @@ class Deck:
         units = [(layer, j) for j in self.units_of(layer)]
         above = self.units_of(layer + 1) if self.small(layer + 1) else list(range(1, self.sizes[layer + 1] + 1))
         edges = [((layer, j), (layer + 1, k)) for j in self.units_of(layer) for k in above]
-        steps = [Step(r"Back to the activations (sum over the layer above):", to_act, rings=units, edges=edges),
-                 Step(r"Through the local slope:", to_pre, rings=units)]
+        steps = [Step(self.words.caption("to_activations"), to_act, rings=units, edges=edges),
+                 Step(self.words.caption("local_slope"), to_pre, rings=units)]
         if not self.small(layer):
             zl = self.namer.pre(layer, 1).latex.replace("_{1}", "_{j}")
             loss = self.net[self.net.loss_name].latex
             steps += self._value_tables(layer, [
                 (rf"\partial {loss}/\partial {zl}", lambda j: self.grad(self.unit("pre", layer, j)))],
-                f"Unit 1 shown; the deltas of all {self.sizes[layer]} units:")
-        return self._split(f"Backward pass: {self.layer_word(layer)} deltas", steps)
+                "all_deltas")
+        return self._split({"kind": "hidden_deltas", "l": layer}, steps)
 
     def gradients(self, layer: int) -> list[Frame]:
         params = [p for p in self.net.parameters if p.layer == layer]
@@ -374,9 +374,8 @@ class Deck:
             big = max(params, key=lambda p: abs(self.s.value(self.grad(p.name))))
             g = self.grad(big.name)
             slash = rf"\partial {self.net[self.net.loss_name].latex}/\partial {self.net[big.name].latex}"
-            note = (f"Every one of the {len(params)} gradients of this layer is (its unit's delta) $\\times$ "
-                    f"(the local input); the largest is ${slash} = {self.s.display(g)}$.")
-        return self._split(f"Gradients: {self.layer_word(layer)}", steps, note)
+            note = self.words.gradients_note(len(params), Tex(slash), self.s.display(g))
+        return self._split({"kind": "gradients", "l": layer}, steps, note)
 
     def chain(self) -> list[Frame]:
         c = chain_for(self.s)
@@ -393,20 +392,16 @@ class Deck:
             chunks, widths = natural, own
         else:  # rows balanced (3 + 3, not 4 + 2), every factor in a box of one width
             chunks, widths = balanced_rows(n, len(even)), [max(own)] * n
-        # labels at \textstyle: a brace's subscript would otherwise be below the footnote size
-        braces = [rf"\makebox[{w:.1f}pt]{{$\displaystyle\underbrace{{{f.partial}}}"
-                  rf"_{{\textstyle {f.formula}}}$}}" for f, w in zip(c.factors, widths, strict=True)]
-        rows = join_rows(f"{lhs} &= ", braces, chunks, sep=r" \cdot ", cont=r"&\quad \cdot ")
+        factors = [{"partial": Tex(f.partial), "formula": Tex(f.formula), "width": f"{w:.1f}"}
+                   for f, w in zip(c.factors, widths, strict=True)]
+        braces = {"lhs": Tex(lhs), "rows": [[factors[i] for i in chunk] for chunk in chunks]}
         numeric = line_rows(c.line, lead="&= ", width=WIDE)
         numeric[0] = lhs + " " + numeric[0].lstrip()
-        if c.single_path:
-            numeric.append(rf"&\to \boxed{{{c.gradient}}} \quad \text{{({self.d} d.p.)}}")
-        note = "" if c.single_path else f"One of the {c.n_paths} path terms whose sum is the gradient."
-        if c.condition:
-            note += (" " if note else "") + f"${c.factors[0].formula}$ uses ${c.condition}$."
-        path = r" \to ".join(c.path)
-        return [Frame("One chain, fully expanded", [Step(f"Along the path ${path}$:", rows),
-                                                    Step("Numerically:", numeric)],
+        result = {"value": c.gradient, "decimals": self.d} if c.single_path else None
+        note = self.words.chain_note(c.n_paths, Tex(c.factors[0].formula), Tex(c.condition))
+        caption = self.words.caption("path", path=Tex(r" \to ".join(c.path)))
+        return [Frame({"kind": "chain"}, [Step(caption, [], braces=braces),
+                                          Step(self.words.caption("numerically"), numeric, result=result)],
                       map=False, note=note, overlays=False, small=True)]
 
     def update(self) -> list[Frame]:
@@ -420,73 +415,62 @@ class Deck:
         per_row = _columns(layers)
         rows = [" & ".join(lines[i:i + per_row]) for lines in layers for i in range(0, len(lines), per_row)]
         loss = self.net[self.net.loss_name].latex
-        rule = (rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, \qquad "
-                rf"\eta = {exact_text(self.s.value('eta'))}")
-        note = "" if all(self.small(li) for li in range(1, self.L + 1)) else (
-            "Shown for the first weight and bias of each unit written out; every parameter is updated the same way.")
-        frames = self._split_update(rule, rows, note)
+        rule = {"loss": Tex(loss), "eta": exact_text(self.s.value("eta"))}
+        frames = self._split_update(rule, rows, self.words.update_note(all(map(self.small, range(1, self.L + 1)))))
         # the loss before and after
         e0, e1 = self.s.evaluation.loss_history[0], self.s.evaluation.loss_history[1]
         before = _rows(self.s, self.net.loss_name, WIDE, symbolic=False)
         after = _rows(self.s, self.net.loss_name + "'", WIDE, symbolic=False)
-        change = "decreases" if e1 < e0 else "increases" if e1 > e0 else "stays the same"
         pct = (e1 - e0) / e0 * 100 if e0 else e0
-        sign = "+" if pct > 0 else ""
-        note = (f"At full precision the loss {change}: ${loss} \\approx {approx_latex(e0)}$ to "
-                f"${loss}' \\approx {approx_latex(e1)}$ (${sign}{approx_latex(pct, 3)}\\,\\%$).")
-        frames.append(Frame("The loss before and after one step",
-                            [Step("Before the update:", before), Step("After the update (forward pass again):", after)],
-                            map=False, note=note))
+        note = self.words.loss_note(Tex(loss), Tex(approx_latex(e0)), Tex(approx_latex(e1)), (e1 > e0) - (e1 < e0),
+                                    Tex(approx_latex(pct, 3)), pct > 0)
+        frames.append(Frame({"kind": "loss_change"}, [Step(self.words.caption("before"), before),
+                                                      Step(self.words.caption("after"), after)], map=False, note=note))
         return frames
 
-    def _split_update(self, rule: str, rows: list[str], note: str) -> list[Frame]:
+    def _split_update(self, rule: dict[str, Any], rows: list[str], note: str) -> list[Frame]:
         frames = []
         for chunk in balanced_rows(len(rows), -(-len(rows) // UPDATE_ROWS)):  # no frame with one orphan row
-            frames.append(Frame("The update", [Step("", [rule]), Step("", [rows[i] for i in chunk])], map=False,
-                                overlays=False, small=True))
-        if len(frames) > 1:
-            for i, f in enumerate(frames, start=1):
-                f.title += f" ({i}/{len(frames)})"
+            frames.append(Frame({"kind": "update"}, [Step("", [], rule=rule), Step("", [rows[i] for i in chunk])],
+                                map=False, overlays=False, small=True))
+        _number(frames)
         frames[-1].note = note
         return frames
+
+
+def _number(frames: list[Frame]) -> None:
+    """Frames of one title are numbered (1/2), (2/2) by the words' ``title``."""
+    for i, f in enumerate(frames, start=1):
+        f.part, f.parts = i, len(frames)
 
 
 def slides_context(solution: Solution) -> dict[str, Any]:
     deck = Deck(solution)
     net = solution.network
-    sizes = "-".join(str(n) for n in deck.sizes)
-    acts = sorted({layer.activation_name for layer in net.layers})
     dg = diagram(net, roomy=True, label_font="footnotesize")
     leaves = []
     for kind in ("input", "target"):
         leaves += [f"{q.latex} = {exact_text(solution.value(q.name))}"
                    for q in net.of_kind(kind) if q.example in (1, None)]
-    params = [f"{net[p.name].latex} = {exact_text(solution.value(p.name))}" for p in net.parameters]
-    small = len(params) <= 12
+    params = [Tex(f"{net[p.name].latex} = {exact_text(solution.value(p.name))}") for p in net.parameters]
     return {
         "header": Tex(header_comment()),
         "title": solution.spec.title,
-        "subtitle": (f"One training step of a {sizes} network "
-                     f"({', '.join(acts)}, {solution.spec.loss.replace('_', ' ')})"),
+        "sizes": "-".join(str(n) for n in deck.sizes),
+        "activations": sorted({layer.activation_name for layer in net.layers}),
+        "loss": solution.spec.loss,
         "author": solution.spec.author,
         # a big network's labelled diagram would shrink below readable: the map instead, described in words
         # edge labels at the footnote size (the handout's are \scriptsize)
         "diagram": Tex(dg.tikz if dg.labelled_all else network_map(net, [], width=2.2 * len(deck.sizes))),
-        "legend": Tex(dg.legend if dg.labelled_all else _layers_sentence(net)),
-        "leaves": Tex(", \\quad ".join(leaves[:6]) + (", \\dots" if len(leaves) > 6 else "")),
-        "params": [Tex(", \\; ".join(params[i:i + 3])) for i in range(0, len(params), 3)] if small else [],
-        "n_params": len(params),
+        "legend": Tex(dg.legend) if dg.labelled_all else None,
+        "layers": [(layer.size, layer.activation_name) for layer in net.layers],
+        "n_inputs": deck.sizes[0],
+        "leaves": [Tex(leaf) for leaf in leaves],
+        "params": params,
         "decimals": solution.spec.decimals,
-        "frames": [f.context(net) for f in deck.frames()],
+        "frames": [f.context(net, deck.words) for f in deck.frames()],
     }
-
-
-def _layers_sentence(net: Network) -> str:
-    sizes = [net.spec.n_inputs] + [layer.size for layer in net.layers]
-    parts = [f"{sizes[0]} inputs"] + [f"{layer.size} {layer.activation_name.replace('_', ' ')}"
-                                      for layer in net.layers]
-    return ("Layers, left to right: " + r" $\to$ ".join(parts) + ". Every unit feeds every unit of the next "
-            r"layer; the weight from unit $k$ to unit $j$ of layer $l$ is $w^{(l)}_{jk}$, the bias $b^{(l)}_{j}$.")
 
 
 def render_slides(solution: Solution) -> str:
