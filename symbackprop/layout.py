@@ -90,6 +90,22 @@ def balanced_rows(n: int, rows: int) -> list[list[int]]:
     return [list(range(i, min(i + per_row, n))) for i in range(0, n, per_row)]
 
 
+def brace_rows(factors: Sequence[tuple[str, str]], room: float, em: float, unit: float, gap: float,
+               dot: float) -> tuple[list[list[int]], list[float]]:
+    """Underbraced factors (each a fraction and the label under its brace) in rows of ``room`` pt, each in
+    a box: all of one width (the widest factor's, plus ``gap``) so that they sit evenly spaced, in balanced
+    rows (3 + 3, not 4 + 2); each of its own width only where one very wide label would cost a row.
+    ``em``/``unit``: the size the labels are set at (``label_pt``); ``dot``: a ``\\cdot`` between boxes.
+    Returns the rows (indices) and every box's width (pt)."""
+    own = [max(label_pt(label, em, unit), label_pt(fraction, em, unit)) + gap for fraction, label in factors]
+    n = len(own)
+    even = pack([max(own, default=0) + dot] * n, room)
+    natural = pack([w + dot for w in own], room)
+    if len(natural) < len(even):  # one very wide label (a leaky slope)
+        return natural, own
+    return balanced_rows(n, len(even)), [max(own)] * n
+
+
 def fit_columns(groups: Sequence[Sequence[float]], most: int, room: float, gap: float) -> int:
     """How many columns (``most`` down to 1) an ``align`` of entries can have: entry ``i`` of each group
     goes to column ``i % columns``, a column is as wide as its widest entry, with ``gap`` between."""

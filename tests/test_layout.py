@@ -35,3 +35,17 @@ def test_break_row_cuts_between_terms_and_aligns_at_equals():
     assert len(rows) > 1 and all(tex_width(r) <= 30 for r in rows)
     assert rows[0].startswith("y &= a_{0}") and all(r.startswith("&") for r in rows[1:])
     assert "".join(r.replace(r"&\quad ", " ").replace("&", " ") for r in rows).split() == row.replace("&", "").split()
+
+
+def test_brace_rows_even_boxes_in_balanced_rows_unless_one_label_is_very_wide():
+    from symbackprop.layout import brace_rows, label_pt
+
+    small = [(r"\frac{\partial a}{\partial b}", "w_{5}")] * 6
+    one = label_pt(r"\frac{\partial a}{\partial b}", 10, 5.5) + 6
+    # room for four boxes a row: six factors go 3 + 3 (not 4 + 2), every box the same width
+    rows, widths = brace_rows(small, 4 * (one + 8) + 1, 10, 5.5, 6, 8)
+    assert rows == [[0, 1, 2], [3, 4, 5]] and widths == [one] * 6
+    # one long label (about 140 pt): boxes of its width would take six rows of 260 pt, own widths two
+    wide = small[:5] + [(r"\frac{\partial a}{\partial b}", r"\max\left(0.01 z, z\right) + 0.5 \cdot x_{1} x_{2} x_{3}")]
+    rows, widths = brace_rows(wide, 260, 10, 5.5, 6, 8)
+    assert rows == [[0, 1, 2, 3, 4], [5]] and widths[:5] == [one] * 5 and widths[5] > 5 * one

@@ -261,3 +261,17 @@ def test_expanded_chain_boxes_hold_their_braces_and_rows_fit_the_frame(tex, tmp_
         assert float(measured[f"BOX {i}"]) <= width, (name, b, measured[f"BOX {i}"], width)  # never into a neighbour
     for i, (name, r) in enumerate(rows):
         assert float(measured[f"ROW {i}"]) <= text_width, (name, r, measured[f"ROW {i}"])
+
+
+def test_a_teachers_words_change_titles_captions_and_notes(tmp_path):
+    """The wording lives in slides/words.tex.j2: a teacher's copy in front of the shipped set changes it."""
+    from symbackprop.documents.render import shipped_templates, template_folder
+
+    words = shipped_templates()["slides/words.tex.j2"]
+    (tmp_path / "slides").mkdir()
+    (tmp_path / "slides" / "words.tex.j2").write_text(
+        words.replace("Forward pass: ", "Vorwärtsrechnung: ").replace("Numerically:", "In Zahlen:"))
+    with template_folder(tmp_path):
+        tex = render_slides(solve())
+    assert r"\begin{frame}[t]{Vorwärtsrechnung: hidden layer}" in tex and "In Zahlen:" in tex
+    assert "Forward pass" not in tex and "Numerically" not in tex

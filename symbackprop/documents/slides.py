@@ -11,6 +11,9 @@ Readability rules (checked by the tests): formulas at the normal size or
 ``\\small`` (never below ``\\footnotesize``), no overfull boxes.  A layer with
 more units than ``SMALL_LAYER`` is summarised: one unit written out, the rest in
 a table, so a 4-8-8-2 network gives a deck of the same length as the lecture's.
+
+This module decides what goes on which frame (rows measured and packed by :mod:`symbackprop.layout`);
+the templates ``slides.tex.j2`` and ``slides/`` decide the look, and ``slides/words.tex.j2`` the wording.
 """
 
 from __future__ import annotations
@@ -29,10 +32,10 @@ from ..io.files import write_atomic
 from ..layout import (
     align_width,
     balanced_rows,
+    brace_rows,
     break_row,
     display_width,
     fit_columns,
-    label_pt,
     line_rows,
     pack,
     tex_width,
@@ -380,18 +383,9 @@ class Deck:
     def chain(self) -> list[Frame]:
         c = chain_for(self.s)
         lhs = c.grad_latex if c.single_path else r"\text{one path}"
-        # every factor in a box of one width, so the factors sit evenly spaced (a wide label under one
-        # brace no longer pushes its neighbours apart); as many a row as the frame's width holds
-        own = [max(label_pt(f.formula, SMALL_EM, CHAIN_UNIT), label_pt(f.partial, SMALL_EM, CHAIN_UNIT)) + CHAIN_GAP
-               for f in c.factors]
         room = WIDE_PT - (display_width(lhs) + 2) * WIDE_UNIT
-        n = len(c.factors)
-        even = pack([max(own) + CHAIN_DOT] * n, room)
-        natural = pack([w + CHAIN_DOT for w in own], room)
-        if len(natural) < len(even):  # one very wide label (a leaky slope): each factor its own width
-            chunks, widths = natural, own
-        else:  # rows balanced (3 + 3, not 4 + 2), every factor in a box of one width
-            chunks, widths = balanced_rows(n, len(even)), [max(own)] * n
+        chunks, widths = brace_rows([(f.partial, f.formula) for f in c.factors], room, SMALL_EM, CHAIN_UNIT,
+                                    CHAIN_GAP, CHAIN_DOT)
         factors = [{"partial": Tex(f.partial), "formula": Tex(f.formula), "width": f"{w:.1f}"}
                    for f, w in zip(c.factors, widths, strict=True)]
         braces = {"lhs": Tex(lhs), "rows": [[factors[i] for i in chunk] for chunk in chunks]}
