@@ -1,8 +1,9 @@
 """Widths and line breaks: the one width measure of displayed math and the one greedy packer.
 
 Every document decides what fits a row, a frame or a table through this module: ``tex_width``
-measures displayed LaTeX (in characters of body text), ``pack`` fills rows greedily, and the
-routines built on them break an arithmetic line, an aligned row, a chain of factors or a table.
+measures displayed LaTeX (in characters of body text; ``row_height`` its height in rows), ``pack``
+fills rows (or frames) greedily, and the routines built on them break an arithmetic line or an
+aligned row, set a chain of braced factors, count columns and wrap a table.
 Short labels of the network diagram are measured in em by ``notation.geometry.text_extent``
 (the diagram sits below this module); ``label_pt`` is the smaller of the two for a chain's braces.
 """
@@ -47,6 +48,22 @@ def tex_width(tex: str, display: bool = False) -> float:
 def display_width(tex: str) -> float:
     """``tex_width`` with fractions at display size (slides set their rows so)."""
     return tex_width(tex, display=True)
+
+
+#: a displayed row's height, in rows of plain display math: with a display fraction, with a fraction
+#: and an indexed symbol (``w^{(1)}_{11}``), with a power inside grown brackets
+#: (``\\left(1 - \\left(-0.45\\right)^{2}\\right)``)
+TALL_ROW = 1.45
+TALLER_ROW = 1.6
+NESTED_POWER_ROW = 1.35
+_NESTED_POWER = re.compile(r"\\right\)\^\{[^{}]*\}\s*\\right\)")
+
+
+def row_height(row: str) -> float:
+    """A displayed row's height in rows: a display fraction makes it taller."""
+    if r"\frac" not in row:
+        return NESTED_POWER_ROW if _NESTED_POWER.search(row) else 1.0
+    return TALLER_ROW if "^{(" in row else TALL_ROW
 
 
 def align_width(rows: Sequence[str], measure: Measure = tex_width) -> float:

@@ -18,7 +18,6 @@ the templates ``slides.tex.j2`` and ``slides/`` decide the look, and ``slides/wo
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +37,7 @@ from ..layout import (
     fit_columns,
     line_rows,
     pack,
+    row_height,
     tex_width,
 )
 from ..layout import wrap_table as _wrap_table
@@ -54,14 +54,10 @@ NARROW = 44
 WIDE = 62
 #: the widest row that still fits beside the map in ``\small``
 NARROW_SMALL = 48
-#: the height of a frame's equations, in rows of ``\small`` display math (18.5 pt); a row with a display
-#: fraction is 27 pt, 30 pt with an indexed symbol (``w^{(1)}_{11}``) in it, a caption 19.5 pt
+#: the height of a frame's equations, in rows of ``\small`` display math (18.5 pt; ``layout.row_height``),
+#: a caption's (19.5 pt)
 MAX_ROWS = 10
-TALL_ROW = 1.45
-TALLER_ROW = 1.6
 CAPTION_ROW = 1.05
-#: a row with a power inside brackets, ``\\left(1 - \\left(-0.45\\right)^{2}\\right)``: the outer brackets grow
-NESTED_POWER_ROW = 1.35
 #: a full frame's text width (pt) and a ``display_width`` unit in it
 WIDE_PT = 398
 WIDE_UNIT = 5.6
@@ -140,14 +136,6 @@ def words() -> Any:
 
 # -- building rows ---------------------------------------------------------------------------
 
-def row_height(row: str) -> float:
-    """A row's height in text rows: a display fraction makes it taller."""
-    if r"\frac" not in row:
-        return NESTED_POWER_ROW if _NESTED_POWER.search(row) else 1.0
-    return TALLER_ROW if "^{(" in row else TALL_ROW
-
-
-_NESTED_POWER = re.compile(r"\\right\)\^\{[^{}]*\}\s*\\right\)")
 def _note_height(note: str) -> float:
     """A frame's note in ``\\footnotesize`` (about 55 characters a line beside the map) and its gap."""
     return 0.5 + 0.6 * -(-len(note) // 55)
