@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from symbackprop.cli import main
+from symbackprop.documents.render import latex_environment
 from symbackprop.documents.slides import TABLE_ROWS, TABLE_WIDTH, Deck, render_slides, wrap_table
 from symbackprop.engine.generate import new_spec, parse_layers
 from symbackprop.engine.solution import solve
@@ -212,8 +213,11 @@ CHAIN_DECKS = {"relu_332": ([3, 3, 2], "relu", "half_sse", 1, None),
 
 
 def _chain_rows(solution) -> list[str]:
-    (frame,) = Deck(solution).chain()
-    return frame.steps[0].rows
+    """The rows of the chain's braced factors as the frame template sets them."""
+    deck = Deck(solution)
+    (frame,) = deck.chain()
+    tex = latex_environment().get_template("slides/frame.tex.j2").render(f=frame.context(solution.network, deck.words))
+    return tex.split(r"\begin{align*}")[1].split(r"\end{align*}")[0].strip().split(" \\\\\n")
 
 
 def _chain_solutions() -> dict[str, object]:
