@@ -102,6 +102,9 @@ class Step:
 
 @dataclass
 class Frame:
+    """One frame: its steps, and whether the map sits beside them; ``part``/``parts`` number the frames
+    one title was split over."""
+
     title: dict[str, Any]  # the arguments of the words' ``title`` macro: kind and layer
     steps: list[Step]
     map: bool = True
