@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import random
 import re
 import shutil
 import subprocess
@@ -134,11 +135,23 @@ def _leaves(drawer, **changes):
     return values
 
 
-def test_the_lecture_is_rejected_for_its_exact_tie(drawer):
-    # z_h1 = 0.15*0.05 + 0.20*0.10 + 0.35 = 0.3775 exactly: a tie at 3 decimals
+def test_an_exact_tie_is_decided_by_half_up_a_near_tie_of_an_inexact_value_is_rejected(drawer):
+    # z_h1 = 0.15*0.05 + 0.20*0.10 + 0.35 = 0.3775 exactly: every careful student computes it exactly,
+    # and half-up shows 0.378; h1 = sigma(z_h1) is not a short decimal, so its ties are checked
     z = Fraction("0.15") * Fraction("0.05") + Fraction("0.20") * Fraction("0.10") + Fraction("0.35")
-    assert z == Fraction("0.3775")
-    assert drawer.judge(dict(drawer.leaves)) == "tie"
+    assert z == Fraction("0.3775") and solve().display("z_h1") == "0.378"
+    exact = set(drawer.asked_slots) - drawer.inexact_asked
+    assert {n for n in drawer.asked_flat if drawer.index[n] in exact} == {"z_h1", "z_h2"}
+    no_early = Drawer(solve(), dataclasses.replace(ExamSettings(), early_rounding=False))
+    assert no_early.judge(dict(no_early.leaves)) is None
+    # a draw rejected for a tie has an inexact asked value within the margin of one (solved independently)
+    rng = random.Random(3)
+    values = next(v for v in iter(lambda: drawer.draw(rng), None) if drawer.judge(v) == "tie")
+    s = solve(drawer.spec_for(values))
+    margin = Fraction(int(drawer.tie_margin.p), int(drawer.tie_margin.q))  # units of 0.001
+    near = [n for n in drawer.asked_flat if drawer.index[n] in drawer.inexact_asked
+            and abs(abs(_fraction(sympy.Rational(str(s.value(n))))) * 1000 % 1 - Fraction(1, 2)) < margin]
+    assert near
 
 
 def test_the_lecture_fails_the_early_rounding_check(drawer):
@@ -220,8 +233,13 @@ def test_variants_are_on_the_grid_distinct_and_fair(exam):
         key = (tuple(spec.parameters.values()), spec.examples)
         assert key not in seen
         seen.add(key)
+        drawn = [*spec.parameters.values(), *spec.examples[0].inputs]
+        weights = [value for name, value in spec.parameters.items() if name.startswith("w")]
+        assert 0 not in drawn and not {1, -1} & {*spec.examples[0].inputs, *weights}  # nothing trivial
         for item in _asked(v):
             value = v.solution.value(item.name)
+            if value == value.quantize(Decimal("1e-8")):
+                continue  # an exact short decimal (z = 0.3775): every student computes it exactly
             frac = abs(value) * 1000 % 1
             assert abs(frac - Decimal("0.5")) >= Decimal("0.02"), (v.label, item.name, value)
 
@@ -273,6 +291,7 @@ def test_verify_cli_on_a_written_variant(exam, tmp_path, capsys):
 def test_no_asked_value_on_the_question_sheets(exam):
     for v in exam.variants:
         sheet = exam.files[f"questions/{v.stem}.tex"].decode()
+        sheet = re.sub(r"\(-?[\d.]+, -?[\d.]+\)", "(x, y)", sheet)  # the diagram's coordinates are no values
         for item in _asked(v):
             assert not re.search(rf"(?<![\d.]){re.escape(item.display)}(?!\d)", sheet), (v.label, item.name)
         key = exam.files[f"keys/{v.stem}.tex"].decode()
