@@ -18,7 +18,7 @@ no float anywhere)::
     tie_margin = 0.02                # in units of the last displayed decimal, or of the 3rd when
                                      # fewer are displayed (default: 0.02, less for many asked values)
     allow_trivial = false            # draw no 0 input or parameter, no weight or input of 1 or -1
-    difficulty_band = 0.25           # every variant's work within 25% of the typical (false: any)
+    difficulty_band = 0.15           # every variant's work within 15% of the typical (false: any)
     max_draws = 2000                 # per variant, before giving up
 
     [exam.vary]                      # per-name overrides of the group ranges
@@ -66,7 +66,7 @@ DEFAULT_RANGES = {"weights": "[-1, 1] step 0.05", "biases": "[-1, 1] step 0.05",
                   "inputs": "[0, 1] step 0.05", "targets": "fixed"}
 MAX_VARIANTS = 10_000
 #: every variant's work within this fraction of the set's typical work (see exam.drawing.work)
-DEFAULT_BAND = sympy.Rational(1, 4)
+DEFAULT_BAND = sympy.Rational(3, 20)
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _GRID = re.compile(rf"\s*\[\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]\s*step\s+({_NUMBER})\s*")

@@ -36,8 +36,8 @@ Rules adapt to the network: ``early_rounding``, ``allow_unchanged_loss``,
 ``PROBE_PASS`` of them pass, the auto rule that rejected most is relaxed (a sheet then no longer
 promises that rounding as you go is fine; an update with eta = 0.5 makes each updated parameter of
 a large network a likely early-rounding tie).  The summary names what was relaxed.  When no fair
-variant turns up even so, the error names the rule that rejected most draws and the ``[exam]``
-setting that relaxes it.
+variant turns up even so, the error names the strictest rule (the largest share of the draws it
+judged rejected) and the ``[exam]`` setting that relaxes it.
 """
 
 from __future__ import annotations
@@ -68,6 +68,9 @@ __all__ = ["Drawer", "SetReport", "draw_values", "draw_variants", "reasons_text"
 GROUP_OF_KIND = {"weight": "weights", "bias": "biases", "input": "inputs", "target": "targets"}
 REASONS = ("tie", "early rounding", "zero gradients", "saturation", "dead units", "loss increase",
            "loss unchanged", "difficulty", "duplicate", "undefined")
+#: the order in which a draw meets the rules
+CHECK_ORDER = ("duplicate", "tie", "undefined", "saturation", "dead units", "loss increase", "zero gradients",
+               "loss unchanged", "early rounding", "difficulty")
 #: the [exam] setting that relaxes each rule, for the error of an infeasible set
 RELAXED_BY = {
     "tie": "a smaller tie_margin",
@@ -157,7 +160,7 @@ class Drawer:
             if name not in self.leaves:
                 raise ExamError(f"exam.vary.{name}: no such input, target or parameter"
                                 f"{did_you_mean(name, list(self.leaves))}")
-        trivial: dict[str, tuple[int, ...]] = {}
+        trivial: dict[str, frozenset[int]] = {}  # leaf -> grid indices never drawn
         for name in self.leaves:
             kind = network[name].kind
             if name in settings.overrides:
@@ -169,8 +172,9 @@ class Drawer:
             if grid is not None:
                 self._check_grid(name, kind, grid)
                 self.varying.append((name, grid))
-                if not settings.allow_trivial and kind in TRIVIAL and _has_other(grid, TRIVIAL[kind]):
-                    trivial[name] = TRIVIAL[kind]
+                skip = _grid_indices(grid, TRIVIAL.get(kind, ()))
+                if not settings.allow_trivial and len(skip) < grid.count:  # else the teacher's grid as it is
+                    trivial[name] = skip
         self.asked = asked_names(network, settings.ask)
         if not self.asked:
             raise ExamError("exam: nothing to ask (this network has no quantities of the asked groups)")
@@ -218,8 +222,8 @@ class Drawer:
         #: what each asked value is computed from (see :func:`work`)
         self.operands = [(step.slot, sorted(step.depends)) for step in self.steps if step.slot in self.asked_slot_set]
         # drawing and judging thousands of times: grid values and their Decimals computed once
-        self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational], tuple[int, ...]]] = [
-            (name, grid, grid.count, {}, trivial.get(name, ())) for name, grid in self.varying]
+        self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational], frozenset[int]]] = [
+            (name, grid, grid.count, {}, trivial.get(name, frozenset())) for name, grid in self.varying]
         self._decimal_cache: dict[sympy.Rational, Decimal] = {}
         self.band: Band | None = None
 
@@ -235,8 +239,8 @@ class Drawer:
     @property
     def combinations(self) -> int:
         total = 1
-        for _, grid, count, _, skip in self._grids:
-            total *= count - sum(1 for v in skip if grid.low <= v <= grid.high and (v - grid.low) % grid.step == 0)
+        for _, _, count, _, skip in self._grids:
+            total *= count - len(skip)
             if total > 10**12:
                 break
         return total
@@ -245,13 +249,12 @@ class Drawer:
         """Leaf values: each varying one uniform on its grid, a trivial value drawn again."""
         values = dict(self.leaves)
         for name, grid, count, cache, skip in self._grids:
-            while True:
+            k = rng.randrange(count)
+            while k in skip:
                 k = rng.randrange(count)
-                value = cache.get(k)
-                if value is None:
-                    value = cache[k] = grid.value(k)
-                if value not in skip:
-                    break
+            value = cache.get(k)
+            if value is None:
+                value = cache[k] = grid.value(k)
             values[name] = value
         return values
 
@@ -292,14 +295,14 @@ class Drawer:
                 return reason, 0
             if self.rules.early_rounding:
                 rounded = list(slots)
+                asked = self.asked_slot_set
                 try:
-                    for step in self.steps:
-                        rounded[step.slot] = round_half_up(step.program(rounded), d)
+                    for step in self.steps:  # stopping at the first asked value that comes out otherwise
+                        value = rounded[step.slot] = round_half_up(step.program(rounded), d)
+                        if step.slot in asked and value != round_half_up(slots[step.slot], d):
+                            return "early rounding", 0
                 except (DecimalException, ZeroDivisionError, ArithmeticError):
                     return "undefined", 0
-                for s in self.asked_slots:
-                    if rounded[s] != round_half_up(slots[s], d):
-                        return "early rounding", 0
             amount = work(slots, self.operands, d)
         if self.band is not None and not self.band.holds(amount):
             return "difficulty", amount
@@ -392,9 +395,10 @@ class Drawer:
         self.band = Band(median, median - width, median + width)
 
 
-def _has_other(grid: Grid, values: tuple[int, ...]) -> bool:
-    """Whether the grid holds a value other than these (else it is left as the teacher set it)."""
-    return grid.count > sum(1 for v in values if grid.low <= v <= grid.high and (v - grid.low) % grid.step == 0)
+def _grid_indices(grid: Grid, values: tuple[int, ...]) -> frozenset[int]:
+    """The indices k of these values on the grid (those it holds)."""
+    return frozenset(int((v - grid.low) / grid.step) for v in values
+                     if grid.low <= v <= grid.high and ((v - grid.low) / grid.step).q == 1)
 
 
 def work(slots: list[Decimal], operands: list[tuple[int, list[int]]], decimals: int) -> int:
@@ -482,8 +486,16 @@ def reasons_text(rejected: Counter[str]) -> str:
 
 
 def relax_hint(rejected: Counter[str]) -> str:
-    """The rule that rejected most draws and the [exam] setting that relaxes it."""
+    """The strictest rule (the one that rejected the largest share of the draws that reached it: the
+    rules are checked in ``CHECK_ORDER``) and the [exam] setting that relaxes it."""
     if not rejected:
         return "widen the ranges in [exam]"
-    top = max(REASONS, key=lambda r: rejected[r])
-    return f"most were rejected for {top}: try {RELAXED_BY[top]} in [exam]"
+    reached = sum(rejected.values())
+    share: dict[str, tuple[float, int, int]] = {}
+    for rule in CHECK_ORDER:
+        if rejected[rule]:
+            share[rule] = (rejected[rule] / reached, rejected[rule], reached)
+        reached -= rejected[rule]
+    top = max(share, key=lambda r: share[r][:2])
+    _, count, judged = share[top]
+    return f"the strictest rule is {top} ({count} of the {judged} draws it judged): try {RELAXED_BY[top]} in [exam]"
