@@ -185,3 +185,12 @@ def test_an_infeasible_set_names_the_rule_and_the_setting():
     message = str(info.value)
     assert "\n" not in message and "the strictest rule is saturation (17 of the 17 draws it judged)" in message
     assert "allow_saturation = true" in message
+
+
+def test_a_rule_the_teacher_wrote_is_never_relaxed():
+    spec = make_spec([3, 3, 2], "relu", seed=1)
+    _, _, auto = _draws(spec, 2)
+    assert auto.relaxed == ("early rounding",) and not auto.early_rounding
+    strict = dataclasses.replace(spec.exam, early_rounding=True, max_draws=300)
+    with pytest.raises(ExamError, match=r"the strictest rule is early rounding .*try early_rounding = false"):
+        draw_values(solve(spec, prove=False), strict, 2, 0)

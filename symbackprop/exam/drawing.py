@@ -372,7 +372,8 @@ class Drawer:
         while True:
             verdicts = [self.assess(values) for values in probe]
             passed = [amount for reason, amount in verdicts if reason is None]
-            counts = Counter(reason for reason, _ in verdicts if reason in AUTO_RULES)
+            counts = Counter(reason for reason, _ in verdicts
+                             if reason in AUTO_RULES and getattr(self.settings, AUTO_RULES[reason][0]) is None)
             if len(passed) >= PROBE_PASS or not counts:
                 break
             rule = max(AUTO_RULES, key=lambda r: counts[r])
