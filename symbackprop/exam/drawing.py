@@ -22,7 +22,7 @@ a parameter, 1 or -1 for a weight or an input (a multiplier of 1).  A drawn vari
 * **loss unchanged**: the loss after the update is lower but displays the same as before at the
   spec's decimals (0.0316 and 0.0315 both show 0.032), so the sheet cannot show the step worked;
   unless ``allow_unchanged_loss`` (or ``allow_loss_increase``, which accepts any loss after the step);
-* **difficulty**: the variant's work (see :func:`work`) lies outside the set's band: within
+* **difficulty**: the variant's work (see :func:`.difficulty.work`) lies outside the set's band: within
   ``difficulty_band`` of the median work of a probe of fair draws of the same spec;
 * **undefined**: the arithmetic fails, or a relu sits on its kink (z = 0);
 * **duplicate**: the same values as an earlier variant.
@@ -61,9 +61,10 @@ from ..engine.solution import Solution, solve
 from ..engine.spec import Example, Spec
 from ..errors import ExamError
 from ..hints import did_you_mean
+from .difficulty import Band, work
 from .variants import Student, Variant, asked_names
 
-__all__ = ["Drawer", "SetReport", "draw_values", "draw_variants", "reasons_text", "work"]
+__all__ = ["Drawer", "SetReport", "draw_values", "draw_variants", "reasons_text"]
 
 GROUP_OF_KIND = {"weight": "weights", "bias": "biases", "input": "inputs", "target": "targets"}
 REASONS = ("tie", "early rounding", "zero gradients", "saturation", "dead units", "loss increase",
@@ -121,23 +122,6 @@ def _exact_expression(expr: sympy.Expr) -> bool:
     return True
 
 
-def significant_digits(text: str) -> int:
-    """The digits a student works with in a displayed value: ``0.050`` -> 1, ``-1.250`` -> 3."""
-    return len(text.lstrip("-").replace(".", "").strip("0"))
-
-
-@dataclass(frozen=True)
-class Band:
-    """The work every variant of a set must have: ``low <= work <= high`` around the probe's median."""
-
-    median: int
-    low: int
-    high: int
-
-    def holds(self, amount: int) -> bool:
-        return self.low <= amount <= self.high
-
-
 class Drawer:
     """Draws leaf values on their grids and judges them with one compiled program (no re-derivation)."""
 
@@ -192,6 +176,7 @@ class Drawer:
             margin = min(DEFAULT_TIE_MARGIN, AUTO_TIE_BUDGET / max(1, len(self.inexact_asked)))
         #: in units of the last displayed decimal
         self.tie_margin = sympy.Rational(margin) / 10 ** max(0, 3 - self.decimals)
+        self._margin = to_decimal(self.tie_margin)
         slot_of = {q.symbol: self.index[q.name] for q in network.quantities.values()}
         compiler = Compiler(slot_of)
         #: smooth units' slopes (none may be flat); per piecewise layer, its units' slopes and pre-activations
@@ -278,8 +263,7 @@ class Drawer:
         d = self.decimals
         slots = [Decimal(0)] * len(self.index)
         inexact = self.inexact_asked
-        half = Decimal("0.5")
-        margin = to_decimal(self.tie_margin)
+        half, margin = Decimal("0.5"), self._margin
         with localcontext(Context(prec=JUDGE_DIGITS, Emax=999_999, Emin=-999_999)):
             for name, value in values.items():
                 slots[self.index[name]] = +self._decimal(value)
@@ -400,22 +384,6 @@ def _grid_indices(grid: Grid, values: tuple[int, ...]) -> frozenset[int]:
     """The indices k of these values on the grid (those it holds)."""
     return frozenset(int((v - grid.low) / grid.step) for v in values
                      if grid.low <= v <= grid.high and ((v - grid.low) / grid.step).q == 1)
-
-
-def work(slots: list[Decimal], operands: list[tuple[int, list[int]]], decimals: int) -> int:
-    """The work of a variant: over every asked value, the significant digits of each displayed
-    operand it is computed from, leaving out operands of 0 and of 1 or -1 (nothing to multiply or
-    add).  A dead unit, a zero input or a tiny gradient lowers it; long operands raise it."""
-    shown: dict[int, int] = {}
-    total = 0
-    for _, depends in operands:
-        for slot in depends:
-            digits = shown.get(slot)
-            if digits is None:
-                text = f"{round_half_up(slots[slot], decimals):f}"
-                digits = shown[slot] = 0 if abs(Decimal(text)) in (0, 1) else significant_digits(text)
-            total += digits
-    return total
 
 
 @dataclass(frozen=True)
