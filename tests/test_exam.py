@@ -90,11 +90,24 @@ def test_bad_grids_name_the_field(text, message):
     ({"ask": ["forward", "weights"]}, "exam.ask"),
     ({"vary": {"w1": "[0, 1]"}}, "exam.vary.w1"),
     ({"max_draws": 0}, "exam.max_draws"),
+    ({"allow_trivial": "no"}, "exam.allow_trivial"),
+    ({"allow_zero_gradients": 1}, "exam.allow_zero_gradients"),
+    ({"difficulty_band": "wide"}, "exam.difficulty_band"),
+    ({"difficulty_band": -0.1}, "exam.difficulty_band"),
 ])
 def test_bad_settings_one_line_naming_the_field(table, field):
     with pytest.raises(ExamError, match=re.escape(field)) as err:
         settings_from_table(table, "spec.toml")
     assert "\n" not in str(err.value)
+
+
+def test_the_new_settings_default_to_auto_and_read_what_is_written():
+    auto = settings_from_table({})
+    assert (auto.early_rounding, auto.allow_loss_increase, auto.allow_unchanged_loss, auto.allow_zero_gradients,
+            auto.tie_margin) == (None, None, None, None, None)
+    assert auto.allow_trivial is False and auto.difficulty_band == sympy.Rational(3, 20)
+    written = settings_from_table({"early_rounding": False, "difficulty_band": False, "tie_margin": 0})
+    assert written.early_rounding is False and written.difficulty_band is None and written.tie_margin == 0
 
 
 def test_spec_loader_accepts_the_exam_table_and_rejects_a_non_table():
