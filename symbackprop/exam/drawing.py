@@ -346,7 +346,20 @@ class Drawer:
                 return values, amount, attempt
             rejected[reason] += 1
         raise ExamError(f"exam: {where}: no fair variant in {self.settings.max_draws} draws "
-                        f"(rejected: {reasons_text(rejected)}); {relax_hint(rejected)}")
+                        f"(rejected: {reasons_text(rejected)}); {relax_hint(rejected, len(seen))}")
+
+    def relax(self, rejected: Counter[str]) -> bool:
+        """Relax the auto rule (left out of [exam], not yet relaxed) that rejected most; False when none did."""
+        counts = {rule: rejected[rule] for rule, (field, _) in AUTO_RULES.items()
+                  if rejected[rule] and rule not in self.relaxed and getattr(self.settings, field) is None}
+        if not counts:
+            return False
+        rule = max(counts, key=lambda r: counts[r])
+        field, value = AUTO_RULES[rule]
+        changes: dict[str, Any] = {field: value}
+        self.rules = dataclasses.replace(self.rules, **changes)
+        self.relaxed.append(rule)
+        return True
 
     def calibrate(self) -> None:
         """Relax the auto rules this network needs, then set the band of work around the median of
@@ -356,15 +369,8 @@ class Drawer:
         while True:
             verdicts = [self.assess(values) for values in probe]
             passed = [amount for reason, amount in verdicts if reason is None]
-            counts = Counter(reason for reason, _ in verdicts
-                             if reason in AUTO_RULES and getattr(self.settings, AUTO_RULES[reason][0]) is None)
-            if len(passed) >= PROBE_PASS or not counts:
+            if len(passed) >= PROBE_PASS or not self.relax(Counter(reason for reason, _ in verdicts if reason)):
                 break
-            rule = max(AUTO_RULES, key=lambda r: counts[r])
-            field, value = AUTO_RULES[rule]
-            changes: dict[str, Any] = {field: value}
-            self.rules = dataclasses.replace(self.rules, **changes)
-            self.relaxed.append(rule)
         spread = self.settings.difficulty_band
         if spread is None:
             return
@@ -422,13 +428,21 @@ def draw_values(base: Solution, settings: ExamSettings, count: int, seed: int) -
         what = "nothing varies" if not drawer.varying else f"the ranges allow only {drawer.combinations}"
         raise ExamError(f"exam: {count} distinct variants asked for but {what}; widen the ranges in [exam]")
     drawer.calibrate()
-    rejected: Counter[str] = Counter()
-    seen: set[tuple[sympy.Rational, ...]] = set()
-    drawn, works = [], []
-    for number in range(1, count + 1):
-        values, amount, attempts = drawer.fair(_rng(seed, number), rejected, seen, f"variant {number}")
-        works.append(amount)
-        drawn.append((values, attempts))
+    while True:
+        rejected: Counter[str] = Counter()
+        seen: set[tuple[sympy.Rational, ...]] = set()
+        drawn, works = [], []
+        try:
+            for number in range(1, count + 1):
+                values, amount, attempts = drawer.fair(_rng(seed, number), rejected, seen, f"variant {number}")
+                works.append(amount)
+                drawn.append((values, attempts))
+            break
+        except ExamError:
+            # the probe underestimated the rule: relax it for the whole set and draw the set again
+            if not drawer.relax(rejected):
+                raise
+            drawer.calibrate()
     return drawer, drawn, SetReport(rejected, drawer.band, tuple(works), tuple(drawer.relaxed),
                                               drawer.rules.early_rounding is True)
 
@@ -454,12 +468,12 @@ def reasons_text(rejected: Counter[str]) -> str:
     return ", ".join(parts) if parts else "none"
 
 
-def relax_hint(rejected: Counter[str]) -> str:
+def relax_hint(rejected: Counter[str], accepted: int = 0) -> str:
     """The strictest rule (the one that rejected the largest share of the draws that reached it: the
     rules are checked in ``CHECK_ORDER``) and the [exam] setting that relaxes it."""
     if not rejected:
         return "widen the ranges in [exam]"
-    reached = sum(rejected.values())
+    reached = sum(rejected.values()) + accepted
     share: dict[str, tuple[float, int, int]] = {}
     for rule in CHECK_ORDER:
         if rejected[rule]:
