@@ -209,7 +209,7 @@ class Drawer:
         # drawing and judging thousands of times: grid values and their Decimals computed once
         self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational], frozenset[int]]] = [
             (name, grid, grid.count, {}, trivial.get(name, frozenset())) for name, grid in self.varying]
-        self._decimal_cache: dict[sympy.Rational, Decimal] = {}
+        self._decimal_cache: dict[tuple[int, int], Decimal] = {}  # by (p, q): SymPy's own hash is slow
         self.band: Band | None = None
 
     def _check_grid(self, name: str, kind: str, grid: Grid) -> None:
@@ -244,9 +244,10 @@ class Drawer:
         return values
 
     def _decimal(self, value: sympy.Rational) -> Decimal:
-        exact = self._decimal_cache.get(value)
+        key = (value.p, value.q)
+        exact = self._decimal_cache.get(key)
         if exact is None:
-            exact = self._decimal_cache[value] = to_decimal(value)
+            exact = self._decimal_cache[key] = to_decimal(value)
         return exact
 
     def judge(self, values: dict[str, sympy.Rational]) -> str | None:
