@@ -199,6 +199,8 @@ def _exam(args: argparse.Namespace) -> int:
         kept = write_locked(exam, target)
     if kept is not None:
         print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
+    elif target.had_set:
+        print(f"{target.path}: the earlier set's files come out with the same bytes: nothing moved")
     print(f"{target.path}: {exam.summary()}")
     return 0
 
