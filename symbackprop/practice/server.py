@@ -34,6 +34,8 @@ from .exercise import Exercise, PracticeError, check, draw, page_data, parse_see
 
 #: bytes of a request body (a whole page of answers is a few kB)
 MAX_BODY = 64 * 1024
+#: bytes of a too-large body still read (and dropped) before the refusal; beyond it the connection is closed
+MAX_DRAINED = 4 * 1024 * 1024
 #: seconds a connection may stay silent
 SOCKET_SECONDS = 10
 #: requests computing at once
@@ -132,6 +134,13 @@ class Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.LENGTH_REQUIRED, "Content-Length missing", close=True)
             return
         if not 0 <= length <= MAX_BODY:
+            if 0 < length <= MAX_DRAINED:  # read and dropped, so the client hears why (not a reset connection)
+                left = length
+                while left > 0:
+                    chunk = self.rfile.read(min(65536, left))
+                    if not chunk:
+                        break
+                    left -= len(chunk)
             self._error(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"a request body has at most {MAX_BODY:,} bytes",
                         close=True)
             return
