@@ -90,3 +90,18 @@ def half_up(value: Fraction, decimals: int) -> str:
     units = int(scaled + Fraction(1, 2))
     digits = str(units).rjust(decimals + 1, "0")
     return ("-" if value < 0 and units else "") + f"{digits[:-decimals]}.{digits[-decimals:]}"
+
+
+def early_rounding_z_o(ref: Reference) -> str:
+    """z_o worked to 4 decimals from h1, h2 already rounded to the displayed decimals."""
+    g = ref.given
+    return half_up(g["w5"] * Fraction(ref.shown("h1")) + g["w6"] * Fraction(ref.shown("h2")) + g["b3"], 4)
+
+
+def early_rounding_case(address: tuple[str, int]) -> tuple[int, Reference]:
+    """The first seed where rounding h1, h2 early changes z_o at 4 decimals (so "early rounding" is seen)."""
+    for seed in range(1, 60):
+        ref = Reference(request(address, "GET", f"/api/exercise?seed={seed}")[1])
+        if early_rounding_z_o(ref) != ref.shown("z_o", 4):
+            return seed, ref
+    raise AssertionError("no seed in 1..59 where rounding h early changes z_o at 4 decimals")

@@ -15,7 +15,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
-from practice_helpers import Reference, check, half_up, request, running_app
+from practice_helpers import Reference, check, early_rounding_case, early_rounding_z_o, half_up, request, running_app
 
 from symbackprop.engine.solution import solve
 from symbackprop.exam.drawing import draw_variants
@@ -70,16 +70,8 @@ def test_right_answers_are_correct(app):
 
 def test_early_rounded_answer_is_named_so(app):
     """z_o worked to 4 decimals from h1, h2 already rounded to 3: early rounding, not wrong."""
-    for seed in range(1, 60):
-        ref = Reference(page(app, seed))
-        g = ref.given
-        h1, h2 = ref.shown("h1"), ref.shown("h2")
-        early = half_up(g["w5"] * Fraction(h1) + g["w6"] * Fraction(h2) + g["b3"], 4)
-        if early != ref.shown("z_o", 4):
-            break
-    else:
-        pytest.fail("no seed in 1..59 where rounding h early changes z_o at 4 decimals")
-    rows = check(app, seed, {"h1": h1, "h2": h2, "z_o": early})["rows"]
+    seed, ref = early_rounding_case(app)
+    rows = check(app, seed, {"h1": ref.shown("h1"), "h2": ref.shown("h2"), "z_o": early_rounding_z_o(ref)})["rows"]
     assert rows["h1"]["verdict"] == rows["h2"]["verdict"] == "correct"
     assert rows["z_o"]["verdict"] == "early_rounding", rows["z_o"]
     assert "rounded" in rows["z_o"]["why"]
