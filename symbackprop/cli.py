@@ -313,16 +313,12 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _practice(args: argparse.Namespace) -> int:
     """Serve the practice page until interrupted; a bad spec or [exam] fails before listening."""
-    from .engine.solution import solve
-    from .practice.exercise import draw
     from .practice.server import make_server
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
-    base = solve(args.spec, prove=False)
-    draw(base, 0)  # the [exam] ranges can draw a fair exercise (else one line now, not an error per page)
     try:
-        server = make_server(base, args.host, args.port)
+        server = make_server(args.spec, args.host, args.port)  # a bad spec or [exam]: one line, before listening
     except OSError as err:
         raise UsageError(f"--host {args.host} --port {args.port}: cannot listen ({err.strerror or err})") from None
     host, port = str(server.server_address[0]), int(server.server_address[1])

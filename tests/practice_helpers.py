@@ -18,7 +18,6 @@ from typing import Any
 import oracle
 from oracle import CTX
 
-from symbackprop.engine.solution import solve
 from symbackprop.engine.spec import lecture_text
 from symbackprop.practice.server import make_server
 
@@ -26,7 +25,7 @@ from symbackprop.practice.server import make_server
 @contextmanager
 def running_app() -> Iterator[tuple[str, int]]:
     """(host, port) of a practice server for the built-in lecture network, stopped afterwards."""
-    server = make_server(solve(prove=False), "127.0.0.1", 0)
+    server = make_server(None, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
@@ -173,3 +176,49 @@ def test_hostile_bodies_are_refused(app):
         sock.sendall(b"POST /api/check HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000000\r\n\r\n{")
         assert b" 413 " in sock.recv(4096).split(b"\r\n")[0] + b" "
     assert page(app)["seed"] == SEED
+
+
+def test_teacher_spec_and_exam_ranges_set_the_exercise(tmp_path):
+    """A teacher's network (one hidden unit) with [exam] ranges: every drawn weight is on its grid, and
+    `ask` leaves out what the teacher does not ask."""
+    from symbackprop.engine.spec import lecture_text
+    from symbackprop.practice.exercise import draw, page_data
+
+    spec = tmp_path / "t.toml"
+    text = lecture_text().replace('[notation]', '[exam]\nweights = "[0.5, 0.9] step 0.1"\nask = ["forward", '
+                                  '"gradients"]\ninputs = "fixed"\n\n[notation]')
+    spec.write_text(text)
+    base = solve(spec, prove=False)
+    for seed in (1, 2, 3):
+        data = page_data(draw(base, seed))
+        assert [t["key"] for t in data["tasks"]] == ["forward", "gradients"]
+        weights = {g["name"]: Fraction(g["value"]) for g in data["given"] if g["name"].startswith("w")}
+        assert all(Fraction(1, 2) <= w <= Fraction(9, 10) and (w * 10).denominator == 1 for w in weights.values())
+        assert {g["name"]: g["value"] for g in data["given"]}["x1"] == "0.05"
+
+
+def test_cli_serves_and_prints_the_address():
+    proc = subprocess.Popen([sys.executable, "-m", "symbackprop", "practice", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline() if proc.stdout else ""
+        match = re.search(r"http://127\.0\.0\.1:(\d+)/", line)
+        assert match, line
+        status, html = request(("127.0.0.1", int(match.group(1))), "GET", "/")
+        assert status == 200 and b"Check" in html
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--port", "70000"], "--port must be from 0 to 65535"),
+    (["no-such.toml"], "no such spec file"),
+    (["--port", "x"], "invalid int value"),
+])
+def test_cli_bad_input_is_one_line(capsys, args, words):
+    from symbackprop.cli import main
+
+    assert main(["practice", *args]) == 2
+    err = capsys.readouterr().err
+    assert words in err and err.count("\n") == 1

@@ -26,6 +26,8 @@ from ..notation.svg import layout_svg
 MAX_SEED = 10**9
 #: characters of one answer (mathparse's own limit on a formula is 2,000)
 MAX_ANSWER = 2000
+#: seconds of symbolic work for one "check" (past it a formula's numeric verdict stands, with a note)
+CHECK_SECONDS = 0.5
 #: the tasks, in the lecture's order; "loss" is asked before the deltas, the loss after the update last
 TASKS = (("forward", "Forward pass"), ("loss", "Loss"), ("deltas", "Deltas (error signals)"),
          ("gradients", "Gradients"), ("update", "Update (gradient descent)"), ("after", "Loss after the update"))
@@ -93,7 +95,7 @@ def check(ex: Exercise, answers: Mapping[str, Any]) -> dict[str, Any]:
             entries.append(Answer(name, text.strip(), classify(text)))
     if not entries:
         return {"rows": {}, "totals": "nothing to check yet"}
-    report = mark(ex.solution, Answers(tuple(entries), source="<page>"))
+    report = mark(ex.solution, Answers(tuple(entries), source="<page>"), seconds=CHECK_SECONDS)
     rows = {r.name: {"verdict": r.verdict, "label": r.label, "why": r.why, "form": r.form,
                      "why_parts": [list(p) for p in r.why_parts]} for r in report.rows}
     return {"rows": rows, "totals": report.totals_text()}

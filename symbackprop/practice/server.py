@@ -6,7 +6,9 @@ with no new dependency, and the limits a public-facing stack would give are set 
 
 * a socket timeout per connection (a slow or silent client is dropped after ``SOCKET_SECONDS``);
 * a request body cap (``MAX_BODY``, checked on Content-Length *before* reading; no chunked bodies);
-* at most ``MAX_BUSY`` requests marking at once (a class pressing "check" queues, the machine stays up);
+* marking runs in ``MARKERS`` worker processes: there verify's time budget (SIGALRM, main thread only)
+  bounds SymPy's symbolic work, a request waits at most ``MARK_SECONDS``, and a crash cannot take the
+  server down; at most ``MAX_BUSY`` other requests compute at once;
 * one thread per connection (daemon threads: a hung client never blocks shutdown);
 * nothing a student types is evaluated (answers go to verify, which parses by an AST whitelist).
 
@@ -21,14 +23,18 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures.process import BrokenProcessPool
 from functools import lru_cache, partial
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.resources import files
+from multiprocessing import get_context
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ..engine.solution import Solution
+from ..engine.solution import solve
 from ..errors import SymbackpropError
 from .exercise import Exercise, PracticeError, check, draw, page_data, parse_seed, preview, step
 
@@ -38,8 +44,11 @@ MAX_BODY = 64 * 1024
 MAX_DRAINED = 4 * 1024 * 1024
 #: seconds a connection may stay silent
 SOCKET_SECONDS = 10
-#: requests computing at once
+#: requests computing at once (drawing, steps, previews) in the server's threads
 MAX_BUSY = 4
+#: worker processes that mark, and the longest a check may take before the page hears an error
+MARKERS = 2
+MARK_SECONDS = 20.0
 _TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
           ".css": "text/css; charset=utf-8", ".woff2": "font/woff2", ".txt": "text/plain; charset=utf-8"}
 _SECURITY = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer",
@@ -49,10 +58,20 @@ _SECURITY = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referre
 class App:
     """The exercises of one spec: draws by seed (a small cache of drawn values, nothing of any student)."""
 
-    def __init__(self, base: Solution):
-        self.base = base
-        self.exercise: Callable[[int], Exercise] = lru_cache(maxsize=64)(partial(draw, base))
+    def __init__(self, spec: str | None):
+        self.spec = spec
+        self.base = solve(spec, prove=False)
+        self.exercise: Callable[[int], Exercise] = lru_cache(maxsize=64)(partial(draw, self.base))
+        self.exercise(0)  # the [exam] ranges can draw a fair exercise: else one line now, before listening
         self.busy = threading.BoundedSemaphore(MAX_BUSY)
+        self.markers = self._markers()
+
+    def _markers(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(MARKERS, mp_context=get_context("spawn"), initializer=_start_marker,
+                                   initargs=(self.spec,))
+        for _ in range(MARKERS):  # started now, so the first "check" does not wait for SymPy to load
+            pool.submit(_mark, 0, {})
+        return pool
 
     def get(self, path: str, query: dict[str, list[str]]) -> dict[str, Any]:
         seed = parse_seed(_one(query, "seed"))
@@ -78,7 +97,30 @@ class App:
                 return preview(ex, body.get("text", ""))
             if not isinstance(body.get("answers"), dict):
                 raise PracticeError('body: expected {"seed": N, "answers": {name: text}}')
-            return check(ex, body["answers"])
+        try:
+            return self.markers.submit(_mark, seed, body["answers"]).result(timeout=MARK_SECONDS)
+        except FutureTimeout:
+            raise PracticeError(f"marking took longer than {MARK_SECONDS:g} s; check fewer or shorter answers"
+                                ) from None
+        except BrokenProcessPool:
+            self.markers = self._markers()
+            raise PracticeError("the marker stopped; check again") from None
+
+    def close(self) -> None:
+        self.markers.shutdown(wait=False, cancel_futures=True)
+
+
+# -- the marking processes: each draws (and caches) exercises itself; only seeds and answers travel --
+_MARKER: dict[str, Any] = {}
+
+
+def _start_marker(spec: str | None) -> None:
+    base = solve(spec, prove=False)
+    _MARKER["exercise"] = lru_cache(maxsize=64)(partial(draw, base))
+
+
+def _mark(seed: int, answers: dict[str, Any]) -> dict[str, Any]:
+    return check(_MARKER["exercise"](seed), answers)
 
 
 def _one(query: dict[str, list[str]], key: str) -> str | None:
@@ -182,9 +224,24 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def make_server(base: Solution, host: str = "127.0.0.1", port: int = 8000) -> ThreadingHTTPServer:
-    """A server bound to ``host:port`` (port 0: any free one), not yet serving."""
-    handler = type("PracticeHandler", (Handler,), {"app": App(base)})
-    server = ThreadingHTTPServer((host, port), handler)
-    server.daemon_threads = True
+class PracticeServer(ThreadingHTTPServer):
+    daemon_threads = True
+    app: App
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.app.close()
+
+
+def make_server(spec: str | None = None, host: str = "127.0.0.1", port: int = 8000) -> PracticeServer:
+    """A server for ``spec`` (None: the lecture network) bound to ``host:port`` (port 0: any free one),
+    not yet serving; ``server_close`` stops its marking processes."""
+    app = App(spec)
+    handler = type("PracticeHandler", (Handler,), {"app": app})
+    try:
+        server = PracticeServer((host, port), handler)
+    except OSError:
+        app.close()
+        raise
+    server.app = app
     return server
