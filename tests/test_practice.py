@@ -222,3 +222,18 @@ def test_cli_bad_input_is_one_line(capsys, args, words):
     assert main(["practice", *args]) == 2
     err = capsys.readouterr().err
     assert words in err and err.count("\n") == 1
+
+
+def test_only_the_cli_imports_the_practice_room():
+    root = Path(__file__).resolve().parent.parent / "symbackprop"
+    pattern = re.compile(r"^\s*from \.+practice|import symbackprop\.practice", re.M)
+    users = {p.relative_to(root).as_posix() for p in root.rglob("*.py")
+             if "practice" not in p.relative_to(root).parts and pattern.search(p.read_text(encoding="utf-8"))}
+    assert users == {"cli.py"}
+    svg = (root / "notation" / "svg.py").read_text(encoding="utf-8")
+    assert not re.search(r"from \.\.(documents|exam|marking|practice)", svg)  # notation stays below them
+
+
+def test_too_many_query_fields_is_a_bad_request(app):
+    status, data = request(app, "GET", "/api/step?" + "&".join(f"a{i}=1" for i in range(20)))
+    assert status == 400 and "query" in data["error"]

@@ -161,7 +161,12 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 self._send(HTTPStatus.OK, data, kind, cache=True)
         elif url.path.startswith("/api/"):
-            self._api(lambda: self.app.get(url.path, parse_qs(url.query, max_num_fields=10)))
+            try:
+                query = parse_qs(url.query, max_num_fields=10)
+            except ValueError:
+                self._error(HTTPStatus.BAD_REQUEST, "at most 10 query fields")
+                return
+            self._api(lambda: self.app.get(url.path, query))
         else:
             self._error(HTTPStatus.NOT_FOUND, "no such page")
 
