@@ -21,6 +21,7 @@ the verdicts; ``POST /api/preview`` ``{"seed": N, "text": T}`` the LaTeX of a ty
 from __future__ import annotations
 
 import json
+import signal
 import threading
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -107,7 +108,7 @@ class App:
             raise PracticeError("the marker stopped; check again") from None
 
     def close(self) -> None:
-        self.markers.shutdown(wait=False, cancel_futures=True)
+        self.markers.shutdown(wait=True, cancel_futures=True)
 
 
 # -- the marking processes: each draws (and caches) exercises itself; only seeds and answers travel --
@@ -115,6 +116,7 @@ _MARKER: dict[str, Any] = {}
 
 
 def _start_marker(spec: str | None) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops its markers
     base = solve(spec, prove=False)
     _MARKER["exercise"] = lru_cache(maxsize=64)(partial(draw, base))
 
