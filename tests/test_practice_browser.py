@@ -9,7 +9,6 @@ page, opens one step and the whole solution, draws a new exercise, and saves a s
 from __future__ import annotations
 
 import os
-import shutil
 from fractions import Fraction
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -31,7 +30,7 @@ def browser():
     except ImportError:
         have_selenium = False
     need(have_selenium, "selenium (pip install -e '.[dev]')")
-    need(os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK) and shutil.which("chromedriver") is not None,
+    need(os.access(CHROMIUM, os.X_OK) and os.access(CHROMEDRIVER, os.X_OK),
          f"{CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
