@@ -26,6 +26,7 @@ from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .examtable import ExamSettings, settings_from_table
 from .naming import SCHEMES, Namer, Notation
 from .numbers import parse_decimal_text
+from .optimizer import OptimizerSettings, optimizer_from_table
 
 # -- limits (README "Limits"), checked before any work so every command stays within about a
 # minute and a few hundred MB: 16,32,32,8 (1,864 parameters) takes ~20 s to check.
@@ -89,6 +90,8 @@ class Spec:
     templates: Path | None = None
     #: ``[templates] lang``: the handout's language (a words template ``lang/<lang>.j2``; None: English)
     lang: str | None = None
+    #: the ``[optimizer]`` table; None (no table): today's plain SGD, every output as it was
+    optimizer: OptimizerSettings | None = None
 
     @property
     def layer_sizes(self) -> list[int]:
@@ -256,7 +259,7 @@ class _Reader:
     def spec(self) -> Spec:
         d = self.data
         known = {"title", "author", "decimals", "learning_rate", "loss", "reduction", "steps",
-                 "notation", "network", "parameters", "examples", "exam", "templates"}
+                 "notation", "network", "parameters", "examples", "exam", "templates", "optimizer"}
         for key in d:
             if key not in known:
                 raise self.fail(key, f"unknown field (expected one of: {', '.join(sorted(known))})")
@@ -295,6 +298,7 @@ class _Reader:
             exam=settings_from_table(exam_table, self.source),
             templates=self.templates(self.table(d, "templates", "templates")),
             lang=self.template_lang(self.table(d, "templates", "templates")),
+            optimizer=optimizer_from_table(d.get("optimizer"), self.source),
         )
 
     def templates(self, table: dict[str, Any]) -> Path | None:
