@@ -152,7 +152,8 @@ def _b_sqrt(x: Any) -> Any:
         p, q = math.isqrt(int(x.p)), math.isqrt(int(x.q))
         if p * p == x.p and q * q == x.q:
             return fmpq(p, q)
-    return _ball(x).sqrt()
+    # the optimizers' roots are of sums of squares: a ball reaching below 0 around one is its part >= 0
+    return _ball(x).nonnegative_part().sqrt()
 
 
 ZERO, ONE, HALF = fmpq(0), fmpq(1), fmpq(1, 2)
@@ -207,6 +208,8 @@ class Compiler:
             n = expr.exp
             if n.is_Integer:
                 k = int(n)
+                if k == 2:
+                    return lambda v: _square(base(v))
                 return (lambda v: base(v) ** k) if k > 0 else (lambda v: 1 / base(v) ** (-k))
             if n == sympy.Rational(1, 2):
                 return lambda v: d.sqrt(base(v))
@@ -245,6 +248,12 @@ class Compiler:
             return dot
         parts = rest + [self(m) for m in products]
         return lambda v: sum((part(v) for part in parts), start=zero)
+
+
+def _square(x: Any) -> Any:
+    """``x**2``; a ball around 0 squared by a product (flint's ``**`` gives nan there: a gradient of 0
+    in a ball, squared by RMSprop or Adam)."""
+    return x * x if isinstance(x, arb) else x ** 2
 
 
 def _power(d: Domain, b: Any, e: Any) -> Any:
