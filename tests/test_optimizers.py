@@ -160,3 +160,68 @@ def test_cli_export_carries_each_step_and_a_bad_table_exits_2(tmp_path: Path, ca
     assert main(["check", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.strip().count("\n") == 0 and "optimizer.beta1" in err and "Traceback" not in err
+
+
+# -- the handout --------------------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def handout(name: str, **options: str) -> str:
+    from symbackprop.documents.handout import render_worksheet
+    from symbackprop.engine.solution import solve
+
+    return render_worksheet(solve(ROOT / "examples" / f"{name}.toml"), **options)
+
+
+@pytest.fixture(scope="module")
+def adam_tex() -> str:
+    return handout("adam")
+
+
+def test_adam_handout_shows_the_rule_its_state_per_step_and_the_loss_curve(adam_tex: str) -> None:
+    from texarith import checked_lines
+
+    assert r"\section{Parameter update: AdamW}" in adam_tex and "torch.optim.AdamW" in adam_tex
+    assert r"\hat{m}_{\theta} &= \frac{m_{\theta}}{1 - \beta_{1}^{t}}" in adam_tex
+    assert r"\theta' &= \theta - \eta \lambda \theta - \eta \frac{\hat{m}_{\theta}}" in adam_tex
+    assert r"\epsilon = 10^{-8},\quad \lambda = 0.01" in adam_tex
+    assert r"\textbf{Decoupled weight decay (as AdamW does):}" in adam_tex
+    # the first step of w5 written out, its state 0 before the step and t = 1 shown exactly
+    assert r"m_{w_{5}} &= 0.90 \cdot 0 + \left(1 - 0.90\right) \cdot 0.028 = 0.003" in adam_tex
+    assert r"\frac{0.00279}{1 - 0.90^{1}} = 0.028" in adam_tex
+    # one table per step (4), with 9 parameter rows each, and the loss curve over the 4 steps
+    assert [adam_tex.count(rf"Step $t = {t}$") for t in range(1, 6)] == [1, 1, 1, 1, 0]
+    assert adam_tex.count(r"\hat{v}_{\theta}$ & $\theta'$") == 4
+    assert r"\usepackage{pgfplots}" in adam_tex and adam_tex.count(r"\addplot") == 1
+    assert "coordinates {(0,0.031592)(1,0.020856)" in adam_tex
+    # every arithmetic line the independent reader understands holds (roots are beyond it)
+    assert len(checked_lines(adam_tex)) == 34
+
+
+def test_committed_adam_showcase_is_current(adam_tex: str) -> None:
+    assert (ROOT / "output" / "adam.tex").read_text(encoding="utf-8") == adam_tex
+
+
+def test_momentum_handout_names_the_coupled_decay_and_its_lines_hold() -> None:
+    from texarith import checked_lines
+
+    tex = handout("momentum")
+    assert r"\section{Parameter update: SGD with momentum}" in tex
+    assert r"\textbf{L2 weight decay as a loss term (coupled):}" in tex
+    assert r"g_{\theta} &= \frac{\partial E}{\partial \theta} + \lambda \theta" in tex
+    assert r"g_{w_{5}} &= 0.028 + 0.001 \cdot 0.40 = 0.028" in tex
+    lines = checked_lines(tex)
+    assert len(lines) == 42 and (r"0.90 \cdot 0 + 0.028", "0.028") in lines  # the lecture's 39 + g, v, w5'
+    md = handout("momentum", fmt="md")
+    assert "**L2 weight decay as a loss term (coupled):**" in md and md.count("| $w_{5}$ |") == 4
+    assert "Parameteraktualisierung: SGD mit Momentum" in handout("momentum", lang="de")
+
+
+def test_one_step_has_no_curve_and_plain_specs_no_plot_package() -> None:
+    from symbackprop.documents.handout import render_worksheet
+    from symbackprop.engine.solution import solve
+
+    text = (ROOT / "examples" / "adam.toml").read_text(encoding="utf-8").replace("steps = 4", "steps = 1")
+    tex = render_worksheet(solve(loads_spec(text)))
+    assert r"Step $t = 1$" in tex and r"\addplot" not in tex and "pgfplots" not in tex

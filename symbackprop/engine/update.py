@@ -112,3 +112,10 @@ def optimizer_leaves(network: Network) -> dict[str, sympy.Rational]:
         values[STEP.ascii] = sympy.S.One
     values.update({before: sympy.S.Zero for before, _ in carried(network)})
     return values
+
+
+def state_kinds(settings: OptimizerSettings) -> tuple[str, ...]:
+    """The per-parameter quantities of a rule, in the order it computes them (the handout's columns)."""
+    decay = ("g",) if settings.decay == "coupled" else ()
+    return decay + {"sgd": (), "momentum": ("v",), "rmsprop": ("s",),
+                    "adam": ("m", "v", "mhat", "vhat")}[settings.name]
