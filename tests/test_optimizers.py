@@ -225,3 +225,14 @@ def test_one_step_has_no_curve_and_plain_specs_no_plot_package() -> None:
     text = (ROOT / "examples" / "adam.toml").read_text(encoding="utf-8").replace("steps = 4", "steps = 1")
     tex = render_worksheet(solve(loads_spec(text)))
     assert r"Step $t = 1$" in tex and r"\addplot" not in tex and "pgfplots" not in tex
+
+
+def test_slides_and_exam_refuse_an_optimizer_spec_in_one_line(tmp_path: Path, capsys) -> None:
+    """Decks and exams still teach plain SGD: an [optimizer] spec is refused (exit 2), nothing written."""
+    spec = str(ROOT / "examples" / "adam.toml")
+    for command in ("slides", "exam"):
+        out = tmp_path / command
+        assert main([command, spec, "-o", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert f"optimizer: {command} does not support an [optimizer] table yet" in err
+        assert err.count("\n") == 1 and not out.exists()
