@@ -236,3 +236,16 @@ def test_slides_and_exam_refuse_an_optimizer_spec_in_one_line(tmp_path: Path, ca
         err = capsys.readouterr().err
         assert f"optimizer: {command} does not support an [optimizer] table yet" in err
         assert err.count("\n") == 1 and not out.exists()
+
+
+def test_a_network_without_hidden_layers_gets_its_handout() -> None:
+    """The one-parameter network of the tests above (no hidden layer: the reference section has no
+    hidden step), under Adam, in both formats; its first step as worked out in test_adam_bias_correction."""
+    from symbackprop.documents.handout import render_worksheet
+    from symbackprop.engine.solution import solve
+
+    solution = solve(loads_spec(ONE_PARAMETER.format(steps=2, table='name = "adam"\nepsilon = 1')))
+    tex = render_worksheet(solution)
+    assert r"{w_{1}}' &= 0.50 - 0.10 \cdot \frac{\left(-4.000\right)}{\sqrt{16.000} + 1} = \boxed{0.580}" in tex
+    assert r"\hat{m}_{w_{1}} &= \frac{\left(-0.400\right)}{1 - 0.90^{1}} = -4.000" in tex
+    assert "Step $t = 2$" in render_worksheet(solution, fmt="md")
