@@ -1,4 +1,4 @@
-"""Exact evaluation of every quantity, the end-to-end gradient check, and SGD steps.
+"""Exact evaluation of every quantity, the end-to-end gradient check, and the k update steps.
 
 Each definition is compiled once into a small closure over a slot array and run
 in topological order (the order quantities were added) by `run_steps`, the one
@@ -68,7 +68,7 @@ class Evaluation:
 
     network: Network
     values: dict[str, Decimal]
-    #: loss after each SGD step: [E, E', E'', ...] (len = steps + 1)
+    #: loss after each update step: [E, E', E'', ...] (len = steps + 1)
     loss_history: list[Decimal] = field(default_factory=list)
     #: the derivation's proofs, the pending ``local+ad`` ones completed by their end-to-end check
     proofs: Mapping[str, Proof] = field(default_factory=dict)
@@ -408,7 +408,7 @@ def _precise(x: Any) -> bool:
 
 
 class Engine:
-    """Runs the compiled network (and its SGD steps) at a precision level, one cached run per level.
+    """Runs the compiled network (and its k update steps) at a precision level, one cached run per level.
 
     Level L computes with ``BASE_BITS << L`` bits.  `start` finds the first level whose
     balls are all finite and precise to TARGET_BITS; later levels tighten a single value
@@ -523,7 +523,7 @@ class Engine:
         return history, trail
 
     def _history(self, values: Slots) -> list[Any]:
-        """[E, E after step 1, ..., E after step k]: repeated full-batch SGD steps."""
+        """[E, E after step 1, ..., E after step k]: repeated full-batch SGD steps (no [optimizer] table)."""
         network = self.network
         index = self.index
         history = [values[index[network.loss_name]], values[index[network.updated(network.loss_name)]]]
