@@ -52,6 +52,7 @@ from ..notation.lines import (
     result_text,
 )
 from .render import TemplateMacros, Tex, words
+from .update_rule import optimizer_meaning
 
 #: every section, in the lecture's order
 SECTIONS = ("problem", "activation", "diagram", "forward", "equations", "walkthrough", "chain",
@@ -738,7 +739,12 @@ class HandoutContext:
         e0, e1 = history[0], history[1]
         loss = self.q(self.net.loss_name).latex
         lecture = self.spec.source == "built-in lecture network"
+        rule = None
+        if self.spec.optimizer is not None:
+            rule = optimizer_meaning(self.s, updated)
+            rule["lines"] = block([r for line in rule["lines"] for r in line_rows(line)]) if rule["lines"] else None
         return {
+            "optimizer": rule,
             "loss": Tex(loss),
             "eta": Tex(self.exact(LEARNING_RATE.ascii)),
             "block": block(self._grouped_rows(rows, updated, 2)) if rows else None,

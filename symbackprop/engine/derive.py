@@ -37,6 +37,7 @@ from .activations import expo
 from .naming import LEARNING_RATE, Name, Namer
 from .network import Network, add_post_update, build_network
 from .spec import Spec
+from .update import add_optimizer_update
 
 #: Networks with at most this many parameters get a fully symbolic proof.
 SYMBOLIC_PROOF_LIMIT = 40
@@ -183,6 +184,9 @@ def _is_linear(expr: Expr, variables: list[Symbol]) -> bool:
 
 
 def _add_update(network: Network) -> None:
+    if network.spec.optimizer is not None:
+        add_optimizer_update(network, network.spec.optimizer)
+        return
     eta = network.sym(LEARNING_RATE.ascii)
     for p in network.parameters:
         theta = network.sym(p.name)
