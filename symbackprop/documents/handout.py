@@ -27,10 +27,11 @@ def parse_sections(text: str | Sequence[str] | None) -> list[str]:
     items = text.split(",") if isinstance(text, str) else [part for t in text for part in t.split(",")]
     names = [item.strip() for item in items if item.strip()]
     if not names:
-        raise UsageError("--sections: name at least one section (" + ",".join(SECTIONS) + ")")
+        raise UsageError("sections: name at least one section (" + ",".join(SECTIONS) + ")", setting="sections")
     for name in names:
         if name not in SECTIONS:
-            raise UsageError(f"--sections: unknown section {name!r} (expected some of: {','.join(SECTIONS)})")
+            raise UsageError(f"sections: unknown section {name!r} (expected some of: {','.join(SECTIONS)})",
+                             setting="sections")
     return [name for name in SECTIONS if name in names]
 
 
@@ -38,7 +39,7 @@ def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[st
                      chain: str | None = None, edge_values: bool = False) -> str:
     """The handout's text."""
     if fmt not in FORMATS:
-        raise UsageError(f"--format: unknown format {fmt!r} (expected tex or md)")
+        raise UsageError(f"format: unknown format {fmt!r} (expected tex or md)", setting="format")
     chosen = parse_sections(sections)
     context = handout_context(solution, chosen, chain=chain, edge_values=edge_values)
     partials = [f"handout/{PARTIALS[name]}.{fmt}.j2" for name in chosen]
@@ -55,7 +56,7 @@ def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: boo
     Everything is rendered (and compiled) before anything is written.
     """
     if pdf and fmt != "tex":
-        raise UsageError("--pdf needs --format tex")
+        raise UsageError("pdf needs the tex format", setting="pdf")
     text = render_worksheet(solution, fmt, sections, chain, edge_values)
     out = Path(out_dir)
     written = []

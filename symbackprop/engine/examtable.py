@@ -168,8 +168,8 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
         raise fail("ask", "must be a list of strings like [\"forward\", \"gradients\"]")
     try:
         asked = parse_ask(ask)
-    except ExamError as err:
-        raise ExamError(f"{source}: exam.ask: {err}") from None
+    except ExamError as err:  # the spec's field, not the argument: "s.toml: exam.ask: unknown group ..."
+        raise ExamError(f"{source}: exam.{err}") from None
     max_draws = table.get("max_draws", 2000)
     if isinstance(max_draws, bool) or not isinstance(max_draws, int) or not 1 <= max_draws <= 1_000_000:
         raise fail("max_draws", f"must be a whole number from 1 to 1000000, got {show(max_draws)}")
@@ -193,9 +193,10 @@ def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:
     parts = items.split(",") if isinstance(items, str) else list(items)
     names = [p.strip() for p in parts if p.strip()]
     if not names:
-        raise ExamError(f"--ask: name at least one of {','.join(ASK_GROUPS)}")
+        raise ExamError(f"ask: name at least one of {','.join(ASK_GROUPS)}", setting="ask")
     for name in names:
         if name not in ASK_GROUPS:
-            raise ExamError(f"--ask: unknown group {quoted(name)} (expected some of: {','.join(ASK_GROUPS)})")
+            raise ExamError(f"ask: unknown group {quoted(name)} (expected some of: {','.join(ASK_GROUPS)})",
+                            setting="ask")
     return tuple(g for g in ASK_GROUPS if g in names)
 
