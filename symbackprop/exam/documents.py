@@ -9,8 +9,8 @@ import sympy
 
 from ..documents.context import handout_context
 from ..documents.handout import PARTIALS
-from ..documents.render import Tex, header_comment, render_tex, tex_escape
-from ..engine.examtable import ASK_GROUPS, ASK_TITLES
+from ..documents.render import Tex, header_comment, render_tex
+from ..engine.examtable import ASK_GROUPS
 from ..engine.numbers import display
 from ..errors import ExamError
 from ..io.tomltext import Table, toml_document
@@ -23,28 +23,22 @@ QUESTION_SECTIONS = ("problem", "diagram")
 
 
 def _common(variant: Variant, title: str) -> dict[str, Any]:
+    """What every sheet says about its variant: the templates decide the name line and the header."""
     student = variant.student
     return {
         "label": variant.label,
         "seed": str(variant.seed),
         "title": title,
-        "student_name": tex_escape(student.name) if student else Tex(r"\rule{5cm}{0.4pt}"),
-        "student_header": tex_escape(student.name) if student else Tex(r"Name: \rule{4cm}{0.4pt}"),
+        "student": student.name if student else "",
         "student_id": student.id if student else "",
         "decimals": variant.solution.spec.decimals,
     }
 
 
 def _groups(items: list[Asked]) -> list[dict[str, Any]]:
-    """Asked values by group, packed two per row for the boxes / three per row for the key table."""
-    out = []
-    for group in ASK_GROUPS:
-        members = [a for a in items if a.group == group]
-        if members:
-            out.append({"title": ASK_TITLES[group], "items": members,
-                        "pairs": [members[i:i + 2] for i in range(0, len(members), 2)],
-                        "triples": [members[i:i + 3] for i in range(0, len(members), 3)]})
-    return out
+    """Asked values by group (``forward``, ``gradients``, ...), in the lecture's order."""
+    return [{"key": group, "members": members} for group in ASK_GROUPS
+            if (members := [a for a in items if a.group == group])]
 
 
 def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = True) -> str:
@@ -60,15 +54,12 @@ def key_body(variant: Variant, ask: Sequence[str]) -> str:
     """One variant's answer key (no preamble): the handout's worked solution, then the table of asked values."""
     s = variant.solution
     ctx = handout_context(s)
-    # the worked solution, the answer table, then the handout's appendix (verification)
-    partials = [f"handout/{PARTIALS[name]}.tex.j2" for name in ctx["sections"] if name != "verification"]
-    appendix = [f"handout/{PARTIALS[name]}.tex.j2" for name in ctx["sections"] if name == "verification"]
     items = asked_values(variant, ask)
     common = _common(variant, s.spec.title)
     for shared in ("title", "decimals"):
         ctx.pop(shared)
-    return render_tex("exam/key_body.tex.j2", partials=partials, appendix=appendix, groups=_groups(items),
-                      **common, **ctx)
+    partials = {name: f"handout/{stem}.tex.j2" for name, stem in PARTIALS.items()}
+    return render_tex("exam/key_body.tex.j2", partials=partials, groups=_groups(items), **common, **ctx)
 
 
 def document(template: str, bodies: Sequence[str], title: str) -> str:
