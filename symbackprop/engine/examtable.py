@@ -38,7 +38,7 @@ from ..errors import ExamError
 from ..hints import quoted, show
 from .numbers import parse_decimal_text
 
-__all__ = ["ASK_GROUPS", "ASK_TITLES", "MAX_VARIANTS", "ExamSettings", "Grid", "parse_ask", "parse_grid",
+__all__ = ["ASK_GROUPS", "MAX_VARIANTS", "ExamSettings", "Grid", "parse_ask", "parse_grid",
            "settings_from_table"]
 
 #: --ask groups -> the kinds of quantity they ask for, in the lecture's order
@@ -49,8 +49,6 @@ ASK_GROUPS: dict[str, tuple[str, ...]] = {
     "gradients": ("grad",),
     "update": ("updated",),
 }
-ASK_TITLES = {"forward": "Forward pass", "loss": "Loss (before and after the update)",
-              "deltas": "Deltas (error signals)", "gradients": "Gradients", "update": "Updated parameters"}
 #: group defaults of the variation ranges
 DEFAULT_RANGES = {"weights": "[-1, 1] step 0.05", "biases": "[-1, 1] step 0.05",
                   "inputs": "[0, 1] step 0.05", "targets": "fixed"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import sympy
@@ -10,12 +11,11 @@ import sympy
 from ..documents.context import handout_context
 from ..documents.handout import PARTIALS
 from ..documents.render import Tex, header_comment, render_tex
-from ..engine.examtable import ASK_GROUPS
 from ..engine.numbers import display
 from ..errors import ExamError
 from ..io.tomltext import Table, toml_document
 from ..io.usertext import csv_text
-from .variants import Asked, Variant, asked_values
+from .variants import Variant, asked_values, grouped
 
 __all__ = ["answers_toml", "document", "index_csv", "key_body", "question_body", "variant_spec_toml"]
 
@@ -35,31 +35,25 @@ def _common(variant: Variant, title: str) -> dict[str, Any]:
     }
 
 
-def _groups(items: list[Asked]) -> list[dict[str, Any]]:
-    """Asked values by group (``forward``, ``gradients``, ...), in the lecture's order."""
-    return [{"key": group, "members": members} for group in ASK_GROUPS
-            if (members := [a for a in items if a.group == group])]
-
-
 def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = True) -> str:
     """One variant's question sheet (no preamble): the problem, the diagram, the boxes. No computed value."""
     s = variant.solution
     ctx = handout_context(s, QUESTION_SECTIONS)
-    items = asked_values(variant, ask)
-    return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"],
-                      groups=_groups(items), early_rounding=early_rounding, **_common(variant, s.spec.title))
+    groups = grouped(asked_values(variant, ask), attrgetter("group"))
+    return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], groups=groups,
+                      early_rounding=early_rounding, **_common(variant, s.spec.title))
 
 
 def key_body(variant: Variant, ask: Sequence[str]) -> str:
     """One variant's answer key (no preamble): the handout's worked solution, then the table of asked values."""
     s = variant.solution
     ctx = handout_context(s)
-    items = asked_values(variant, ask)
+    groups = grouped(asked_values(variant, ask), attrgetter("group"))
     common = _common(variant, s.spec.title)
     for shared in ("title", "decimals"):
         ctx.pop(shared)
     partials = {name: f"handout/{stem}.tex.j2" for name, stem in PARTIALS.items()}
-    return render_tex("exam/key_body.tex.j2", partials=partials, groups=_groups(items), **common, **ctx)
+    return render_tex("exam/key_body.tex.j2", partials=partials, groups=groups, **common, **ctx)
 
 
 def document(template: str, bodies: Sequence[str], title: str) -> str:

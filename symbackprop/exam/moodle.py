@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from operator import itemgetter
 
-from ..documents.render import GENERATED_BY
-from ..engine.examtable import ASK_TITLES
+from markupsafe import Markup
+
+from ..documents.render import GENERATED_BY, render_html
 from ..io.usertext import xml_clean
 from ..notation.lines import quantity_line
 from .lms import math_html, problem_html, tolerance
-from .variants import Variant, asked_values
+from .variants import Variant, asked_values, grouped
 
 __all__ = ["feedback_html", "moodle_xml", "question_html"]
 
@@ -29,43 +31,26 @@ def _cdata(text: str) -> str:
 
 
 def question_html(variant: Variant, ask: Sequence[str]) -> str:
+    """The question text: the exercise, then a NUMERICAL Cloze field per asked value (the template words it)."""
     s = variant.solution
-    d = s.spec.decimals
-    tol = tolerance(d)
-    parts = [problem_html(s),
-             f"<p>Compute one forward pass, the backward pass and one gradient-descent step. Give each value "
-             f"rounded to {d} decimal places.</p>"]
-    items = asked_values(variant, ask)
-    group = None
-    rows: list[str] = []
-    for item in items:
-        if item.group != group:
-            if rows:
-                parts.append("<ul>" + "".join(rows) + "</ul>")
-                rows = []
-            group = item.group
-            parts.append(f"<p><strong>{html.escape(ASK_TITLES[group])}</strong></p>")
-        rows.append(f"<li>{math_html(item.latex)} = {{1:NUMERICAL:={item.display}:{tol}}}</li>")
-    if rows:
-        parts.append("<ul>" + "".join(rows) + "</ul>")
-    return "\n".join(parts)
+    tol = tolerance(s.spec.decimals)
+    items = [{"group": item.group, "latex": math_html(item.latex), "field": f"{{1:NUMERICAL:={item.display}:{tol}}}"}
+             for item in asked_values(variant, ask)]
+    return render_html("lms/moodle_question.html.j2", problem=Markup(problem_html(s)), decimals=s.spec.decimals,
+                       groups=grouped(items, itemgetter("group")))
 
 
 def feedback_html(variant: Variant, ask: Sequence[str]) -> str:
     """The worked solution: each asked quantity as formula = numbers = result."""
     s = variant.solution
-    parts = [f"<p>Worked solution (variant {variant.label}; values rounded half-up to {s.spec.decimals} "
-             "decimals):</p>"]
-    group = None
+    items = []
     for item in asked_values(variant, ask):
-        if item.group != group:
-            group = item.group
-            parts.append(f"<p><strong>{html.escape(ASK_TITLES[group])}</strong></p>")
         formula = s.formula(item.name)
         rhs = quantity_line(s, item.name).rhs()
-        text = f"{item.latex} = {formula} = {rhs}" if formula else f"{item.latex} = {rhs}"
-        parts.append(f"<p>{math_html(text)}</p>")
-    return "\n".join(parts)
+        items.append({"group": item.group,
+                      "line": math_html(f"{item.latex} = {formula} = {rhs}" if formula else f"{item.latex} = {rhs}")})
+    return render_html("lms/moodle_feedback.html.j2", label=variant.label, decimals=s.spec.decimals,
+                       groups=grouped(items, itemgetter("group")))
 
 
 def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = "symbackprop exam") -> str:

@@ -23,7 +23,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
-from ..engine.examtable import ASK_TITLES
+from markupsafe import Markup
+
+from ..documents.render import render_html
 from ..io.usertext import xml_clean
 from ..notation.lines import quantity_line
 from .lms import math_html, problem_html, tolerance
@@ -69,8 +71,8 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
            f"<assessment ident={quoteattr(ident)} title={quoteattr(title)}>",
            "<qtimetadata>" + _field("cc_maxattempts", "1") + "</qtimetadata>",
            '<section ident="root_section">']
-    intro = (problem_html(s) + f"<p>Give each value rounded to {d} decimal places; an answer within "
-             f"{tolerance(d)} of the key's value is right.</p>")
+    intro = render_html("lms/qti_intro.html.j2", problem=Markup(problem_html(s)), decimals=d,
+                        tolerance=tolerance(d))
     out += [f"<item ident={quoteattr(ident + '_intro')} title=\"The network\">",
             "<itemmetadata><qtimetadata>" + _field("question_type", "text_only_question")
             + _field("points_possible", "0") + _field("original_answer_ids", "")
@@ -79,9 +81,9 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
     for k, item in enumerate(asked_values(variant, ask), start=1):
         low, high = _bounds(item.display, d)
         item_id = f"{ident}_q{k}"
-        question = f"<p>{escape(ASK_TITLES[item.group])}: {math_html(item.latex)} = ?</p>"
+        question = render_html("lms/qti_question.html.j2", group=item.group, latex=math_html(item.latex))
         line = quantity_line(s, item.name)
-        feedback = f"<p>{math_html(f'{item.latex} = {line.rhs()}')}</p>"
+        feedback = render_html("lms/qti_feedback.html.j2", line=math_html(f"{item.latex} = {line.rhs()}"))
         out += [
             f"<item ident={quoteattr(item_id)} title={quoteattr(item.name)}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "numerical_question")
