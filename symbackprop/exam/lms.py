@@ -7,16 +7,21 @@ from decimal import Decimal
 
 from markupsafe import Markup
 
-from ..documents.render import render_html
+from ..documents.render import markdown_environment, render_html
 from ..engine.solution import Solution
 from ..notation.lines import exact_text
 
-__all__ = ["math_html", "problem_html", "tolerance"]
+__all__ = ["math_html", "name", "problem_html", "tolerance"]
 
 
 def tolerance(decimals: int) -> str:
     """Half a unit in the last displayed decimal: ``0.0005`` at 3 decimals."""
     return f"{Decimal(5).scaleb(-decimals - 1):f}"
+
+
+def name(which: str, **values: object) -> str:
+    """A plain-text name from ``lms/names.txt.j2`` (``quiz``: "Title - variant 001 - Ada"); the writer escapes it."""
+    return str(getattr(markdown_environment().get_template("lms/names.txt.j2").module, which)(**values))
 
 
 def math_html(latex: str) -> Markup:

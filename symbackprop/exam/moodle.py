@@ -20,7 +20,7 @@ from markupsafe import Markup
 from ..documents.render import GENERATED_BY, render_html
 from ..io.usertext import xml_clean
 from ..notation.lines import quantity_line
-from .lms import math_html, problem_html, tolerance
+from .lms import math_html, name, problem_html, tolerance
 from .variants import Variant, asked_values, grouped
 
 __all__ = ["feedback_html", "moodle_xml", "question_html"]
@@ -60,12 +60,10 @@ def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = 
            f"    <category><text>{html.escape('$course$/top/' + category)}</text></category>",
            "  </question>"]
     for v in variants:
-        name = f"{v.solution.spec.title} - variant {v.label}"
-        if v.student:
-            name += f" - {v.student.name}"
+        quiz = name("quiz", title=v.solution.spec.title, label=v.label, student=v.student.name if v.student else "")
         out += [
             '  <question type="cloze">',
-            f"    <name><text>{html.escape(name)}</text></name>",
+            f"    <name><text>{html.escape(quiz)}</text></name>",
             f'    <questiontext format="html"><text>{_cdata(question_html(v, ask))}</text></questiontext>',
             f'    <generalfeedback format="html"><text>{_cdata(feedback_html(v, ask))}</text></generalfeedback>',
             "    <penalty>0.3333333</penalty>",

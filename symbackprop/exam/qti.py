@@ -28,7 +28,7 @@ from markupsafe import Markup
 from ..documents.render import render_html
 from ..io.usertext import xml_clean
 from ..notation.lines import quantity_line
-from .lms import math_html, problem_html, tolerance
+from .lms import math_html, name, problem_html, tolerance
 from .variants import Variant, asked_values
 
 __all__ = ["qti_zip", "quiz_id", "ZIP_DATE"]
@@ -65,7 +65,7 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
     s = variant.solution
     d = s.spec.decimals
     ident = quiz_id(variant)
-    title = f"{s.spec.title} - variant {variant.label}"
+    title = name("quiz", title=s.spec.title, label=variant.label)
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<questestinterop xmlns="{QTI_NS}" {QTI_SCHEMA}>',
            f"<assessment ident={quoteattr(ident)} title={quoteattr(title)}>",
@@ -73,7 +73,7 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
            '<section ident="root_section">']
     intro = render_html("lms/qti_intro.html.j2", problem=Markup(problem_html(s)), decimals=d,
                         tolerance=tolerance(d))
-    out += [f"<item ident={quoteattr(ident + '_intro')} title=\"The network\">",
+    out += [f"<item ident={quoteattr(ident + '_intro')} title={quoteattr(name('intro'))}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "text_only_question")
             + _field("points_possible", "0") + _field("original_answer_ids", "")
             + _field("assessment_question_identifierref", f"{ident}_intro_ref") + "</qtimetadata></itemmetadata>",
@@ -113,14 +113,13 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
 def assessment_meta_xml(variant: Variant, points: int) -> str:
     ident = quiz_id(variant)
     s = variant.solution
-    title = f"{s.spec.title} - variant {variant.label}"
-    if variant.student:
-        title += f" - {variant.student.name}"
+    title = name("quiz", title=s.spec.title, label=variant.label,
+                 student=variant.student.name if variant.student else "")
     return "\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<quiz identifier={quoteattr(ident)} xmlns="{CANVAS_NS}" {CANVAS_SCHEMA}>',
         f"<title>{escape(title)}</title>",
-        f"<description>{escape(f'Variant {variant.label}, seed {variant.seed}')}</description>",
+        f"<description>{escape(name('description', label=variant.label, seed=variant.seed))}</description>",
         "<shuffle_answers>false</shuffle_answers>",
         "<scoring_policy>keep_highest</scoring_policy>",
         "<quiz_type>assignment</quiz_type>",
