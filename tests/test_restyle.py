@@ -210,7 +210,7 @@ def test_exam_and_report_words_come_from_the_templates(tmp_path, capsys, monkeyp
     """A translation is a template set: the group titles of the sheets, keys and LMS texts, and the verdicts."""
     monkeypatch.chdir(tmp_path)
     mine = tmp_path / "mine"
-    for name in ("exam/words.tex.j2", "lms/words.html.j2", "verify_report.tex.j2"):
+    for name in ("exam/words.tex.j2", "lms/words.html.j2", "verify_report.tex.j2", "verify_report.txt.j2"):
         text = (SHIPPED / name).read_text(encoding="utf-8")
         changed = text.replace('"Gradients"', '"Gradienten"').replace('"early rounding"', '"zu früh gerundet"')
         assert changed != text
@@ -227,3 +227,6 @@ def test_exam_and_report_words_come_from_the_templates(tmp_path, capsys, monkeyp
     assert run(capsys, "verify", answers, "-o", "report.tex", "--templates", "mine")[0] == 1
     report = Path("report.tex").read_text(encoding="utf-8")
     assert "zu früh gerundet: 4" in report and report.count(r"\textbf{zu früh gerundet}") == 4
+    code, out, _ = run(capsys, "verify", answers, "--templates", "mine")
+    assert code == 1 and out.splitlines()[-1].endswith("61 correct, 4 zu früh gerundet (The lecture's printed values)")
+    assert sum(" zu früh gerundet " in line for line in out.splitlines()[:-1]) == 4  # the table's rows

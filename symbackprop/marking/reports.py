@@ -12,15 +12,18 @@ __all__ = ["report_data", "report_json", "report_tex", "report_text", "typed_pie
 
 
 def report_text(report: Report) -> str:
-    """A table for the terminal: name, given, expected, verdict, why; then the totals."""
-    header = ("name", "given", "expected", "verdict", "why")
-    cells = [(r.name, cell_text(r.given, 36), cell_text(r.expected, 36), r.label, r.why) for r in report.rows]
-    lines = text_table([header, *cells], last_rule=3)
-    title = f"{report.title}: " if report.title else ""
-    who = f" ({report.student})" if report.student else ""
-    lines.append("")
-    lines.append(f"{title}{report.totals_text()}{who}")
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    """A table for the terminal, then the totals: ``verify_report.txt.j2`` words it, the code pads the columns."""
+    from ..documents.render import render_markdown  # the plain-text environment: nothing escaped
+
+    def table(rows: list[list[str]]) -> str:
+        return "\n".join(text_table(rows, last_rule=3))
+
+    rows = [{"name": r.name, "given": cell_text(r.given, 36), "expected": cell_text(r.expected, 36),
+             "verdict": r.verdict, "why": r.why} for r in report.rows]
+    text = render_markdown("verify_report.txt.j2", table=table, rows=rows, title=report.title,
+                           student=report.student, right=report.n_right, total=len(report.rows),
+                           counts=[(v, n) for v, n in report.counts.items() if n])
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
 def report_data(report: Report) -> dict[str, Any]:
