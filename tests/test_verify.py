@@ -556,3 +556,26 @@ def test_pdf_typed_answers_stay_in_their_column(tex, tmp_path):
     # the long answers came out whole (no character lost at a break)
     assert "".join(w for *_, w in typed[3:]) == (LONG + "dE/dz_o*h1*w1*w2*w3*w4*x1*x2*b1*b2*b3*w5*w6*eta*t*x1*x2"
                                                  ).replace(" ", "")
+
+
+def _words(pdf: Path) -> list[tuple[float, float, float, float, str]]:
+    import re
+
+    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    return [(float(a), float(b), float(c), float(d), t) for a, b, c, d, t in re.findall(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', html)]
+
+
+@pytest.mark.tex
+def test_pdf_a_fraction_ending_a_long_why_keeps_off_the_next_row(tex, tmp_path):
+    """dE/db3's diagnosis wraps and ends in dE/dz_o; the plain w1' row below stays clear of it."""
+    from symbackprop.io.pdf import compile_pdf
+
+    report = marked(solve(), ("dE/db3", "0.3", "value"), ("w1'", "0.150", "value"))
+    tex = report_tex(report)
+    assert tex.count("\\tallrowend \\\\\n") == 1  # the tall row's last cell ends with room below
+    words = _words(compile_pdf(tex, tmp_path / "r.pdf", runs=1))
+    why_x = next(x0 for x0, _, _, _, w in words if w == "Verdict") - 8
+    top = next(y0 for x0, y0, _, _, w in words if x0 >= why_x and w == "correct")  # the w1' row
+    fraction = [w for w in words if w[0] >= why_x and w[4] in ("∂E", "∂z", "o") and w[1] < top]
+    assert len(fraction) == 3 and top - max(y1 for _, _, _, y1, _ in fraction) >= 2  # points of white
