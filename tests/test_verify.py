@@ -533,17 +533,12 @@ def test_tex_report_keeps_typed_spaces_and_breaks_after_operators(lecture):
 @pytest.mark.tex
 def test_pdf_typed_answers_stay_in_their_column(tex, tmp_path):
     """Every word of a long typed answer ends left of the Expected column; a short one stays on one line."""
-    import re
-
     from symbackprop.io.pdf import compile_pdf
 
     report = marked(solve(), ("h2", "sigma( z_h2 )", "formula"), ("dE/dz_h2", LONG, "formula"),
                     ("dE/dw5", "dE/dz_o*h1*w1*w2*w3*w4*x1*x2*b1*b2*b3*w5*w6*eta*t*x1*x2", "formula"))
     pdf = compile_pdf(report_tex(report), tmp_path / "r.pdf", runs=1)
-    html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True,
-                          check=True).stdout
-    words = [(float(x0), float(y0), float(x1), w) for x0, y0, x1, w in
-             re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', html)]
+    words = [(x0, y0, x1, w) for x0, y0, x1, _, w in _words(pdf)]
     given_x, head_y = next((x0, y0) for x0, y0, _, w in words if w == "Given")
     expected_x = next(x0 for x0, _, _, w in words if w == "Expected")
     legend_y = next(y0 for _, y0, _, w in words if w == "(follow-through)")
