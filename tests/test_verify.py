@@ -574,3 +574,20 @@ def test_pdf_a_fraction_ending_a_long_why_keeps_off_the_next_row(tex, tmp_path):
     top = next(y0 for x0, y0, _, _, w in words if x0 >= why_x and w == "correct")  # the w1' row
     fraction = [w for w in words if w[0] >= why_x and w[4] in ("∂E", "∂z", "o") and w[1] < top]
     assert len(fraction) == 3 and top - max(y1 for _, _, _, y1, _ in fraction) >= 2  # points of white
+
+
+def test_names_and_formulas_in_every_diagnosis_come_as_latex(lecture):
+    """A slip, a carried-forward source and an added step name quantities: the tex report prints them as math."""
+    answers = (Answer("dE/dh2", "0.019", "value"), Answer("dE/dz_h2", "0.0046", "value"),
+               Answer("w5'", "0.414", "value"))
+    rows = {r.name: r for r in mark(lecture, Answers(answers)).rows}
+    grad_h2 = r"\frac{\partial E}{\partial h_{2}}"
+    assert rows["dE/dh2"].why_parts == (("w5", "w_{5}"), (" used instead of ", ""), ("w6", "w_{6}"),
+                                        (" in ", ""), ("dE/dh2", grad_h2))
+    assert rows["dE/dz_h2"].why == "right method applied to your dE/dh2 = 0.019; full precision gives 0.0051"
+    assert ("dE/dh2", grad_h2) in rows["dE/dz_h2"].why_parts
+    assert rows["w5'"].why_parts[:3] == (("w5'", "{w_{5}}'"), (": the step was added (", ""),
+                                         ("theta + eta*dE/dtheta", r"\theta + \eta \frac{\partial E}{\partial \theta}"))
+    tex = report_tex(mark(lecture, Answers(answers)))
+    whys = [row.split("&")[-1] for row in tex.split(r"\midrule")[1].split("\\\\\n") if "&" in row]
+    assert len(whys) == 3 and not any(ascii_name in why for why in whys for ascii_name in ("dE/d", "w5'", "eta*"))
