@@ -1,4 +1,4 @@
-"""The one Jinja2 environment for LaTeX (and one for Markdown).
+"""The one Jinja2 environment for LaTeX (and one each for Markdown and the LMS exports' HTML).
 
 LaTeX templates use TeX-friendly delimiters so that braces and ``%`` keep
 their TeX meaning::

@@ -1,4 +1,4 @@
-"""What both LMS exports (Moodle, Canvas) say alike: the problem as HTML, inline math, the tolerance."""
+"""What both LMS exports (Moodle, Canvas) share: the problem as HTML, inline math, the names, the tolerance."""
 
 from __future__ import annotations
 
