@@ -453,3 +453,27 @@ def test_variant_half_up_reference_matches_numbers_module():
     for text in ("0.3775", "-0.0005", "0.0004999", "1.2345"):
         assert display(sympy.Rational(text), 3) == _half_up(Fraction(text), 3) == \
             str(Decimal(text).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)).replace("-0.000", "0.000")
+
+
+
+def test_sheet_boxes_read_down_each_column_and_keys_have_no_name_line(tmp_path):
+    """The sheet's two columns each read top to bottom in the asked order; only the sheet has a name line."""
+    from symbackprop.exam.variants import asked_values
+
+    exam = build_exam(EXAM_SPEC, variants=1, seed=3)
+    variant = exam.variants[0]
+    questions = exam.files[f"questions/{variant.stem}.tex"].decode("utf-8")
+    tasks = questions.split(r"\section{What to compute}")[1].split(r"\end{longtable}")[0]
+    columns: dict[str, tuple[list[str], list[str]]] = {}
+    for line in tasks.splitlines():
+        if line.startswith(r"\multicolumn"):
+            left, right = columns.setdefault(line, ([], []))
+        elif r"\answerbox" in line:
+            cells = [cell.strip() for cell in line.removesuffix(r"\\").split("&")]
+            left.append(cells[0].removesuffix(" ="))
+            if cells[2]:
+                right.append(cells[2].removesuffix(" ="))
+    asked = [a.latex for a in asked_values(variant, exam.ask)]
+    assert len(columns) == 5 and [x for left, right in columns.values() for x in left + right] == asked
+    assert all(0 <= len(left) - len(right) <= 1 for left, right in columns.values())
+    assert "Name: " in questions and "Name: " not in exam.files[f"keys/{variant.stem}.tex"].decode("utf-8")
