@@ -591,3 +591,20 @@ def test_names_and_formulas_in_every_diagnosis_come_as_latex(lecture):
     tex = report_tex(mark(lecture, Answers(answers)))
     whys = [row.split("&")[-1] for row in tex.split(r"\midrule")[1].split("\\\\\n") if "&" in row]
     assert len(whys) == 3 and not any(ascii_name in why for why in whys for ascii_name in ("dE/d", "w5'", "eta*"))
+
+
+def test_typed_units_keep_accents_and_right_to_left_runs_whole():
+    pieces = typed_pieces("cafe\u0301 + שלום עולם*x")
+    assert [p["units"] for p in pieces] == [["c", "a", "f", "é", " ", "+", " "], ["שלום עולם", "*"], ["x"]]
+
+
+@pytest.mark.tex
+def test_pdf_typed_text_in_other_scripts_is_printed(tex, tmp_path):
+    """Hebrew, Cyrillic and CJK typed in an answer show in the Given column (the mono family has their fonts)."""
+    from symbackprop.io.pdf import compile_pdf
+
+    report = marked(solve(), ("h1", "cafe\u0301 + שלום", "formula"), ("h2", "Иван + 中文", "formula"))
+    pdf = compile_pdf(report_tex(report), tmp_path / "r.pdf", runs=1)
+    text = "".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                                  check=True).stdout.split())
+    assert all(word in text for word in ("café", "Иван", "中文")) and ("שלום" in text or "םולש" in text)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
+from ..io.scripts import rtl_runs
 from ..io.texttable import text_table
 from .verify import Report, cell_text
 
@@ -81,8 +83,9 @@ def typed_pieces(text: str) -> list[dict[str, Any]]:
 
     A piece ends after a binary operator or a comma (and the spaces after it); a sign (``-x``, ``(-1)``,
     ``1e-4``), ``**``, and a ``/`` without spaces (``dE/dw1``) never end one, and spaces alone never
-    do: ``sigma( z_h2 )`` stays whole.
+    do: ``sigma( z_h2 )`` stays whole.  Its ``units`` are its characters, a Hebrew or Arabic run kept whole.
     """
+    text = unicodedata.normalize("NFC", text)  # the template escapes it character by character
     pieces: list[dict[str, Any]] = []
     start = depth = i = 0
     while i < len(text):
@@ -99,6 +102,8 @@ def typed_pieces(text: str) -> list[dict[str, Any]]:
                 start = end
         i = end
     pieces.append({"text": text[start:], "depth": 0})
+    for piece in pieces:  # what the template escapes one by one: a character, or a right-to-left run whole
+        piece["units"] = [unit for run, rtl in rtl_runs(piece["text"]) for unit in ([run] if rtl else run)]
     return pieces
 
 
