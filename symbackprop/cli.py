@@ -70,6 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="parameter of the expanded chain (default: a first-layer weight whose path "
                                 "has no zero factor)")
     worksheet.add_argument("--edge-values", action="store_true", help="label diagram edges with values")
+    worksheet.add_argument("--lang", default=None, metavar="CODE",
+                           help="language of the handout: en (default) or de, or a lang/CODE.j2 of your "
+                                "templates (wins over the spec's [templates] lang)")
     _templates_arg(worksheet)
     worksheet.set_defaults(run=_worksheet)
 
@@ -193,7 +196,7 @@ def _check(args: argparse.Namespace) -> int:
 
     solution = solve(args.spec)
     sys.stdout.write(check_table(solution))
-    return 0 if solution.derivation.all_proven else 1
+    return 0 if solution.all_proven else 1
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -249,7 +252,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _worksheet(args: argparse.Namespace) -> int:
-    from .documents.handout import parse_sections, worksheet_name, write_worksheet
+    from .documents.handout import check_lang, parse_sections, worksheet_name, write_worksheet
     from .engine.solution import solve
     from .io.files import check_output_folder
 
@@ -258,10 +261,13 @@ def _worksheet(args: argparse.Namespace) -> int:
         raise UsageError("--pdf needs --format tex")
     check_output_folder(args.output_dir)
     solution = solve(args.spec)
+    lang, field = ((args.lang, "--lang") if args.lang is not None else
+                   (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
     with _styled(args, solution.spec):
+        check_lang(lang, field)  # the teacher's folder may add a language
         paths = write_worksheet(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf,
                                 fmt=args.format, sections=sections, chain=args.chain,
-                                edge_values=args.edge_values)
+                                edge_values=args.edge_values, lang=lang)
     for path in paths:
         print(path)
     return 0
@@ -306,7 +312,7 @@ def _slides(args: argparse.Namespace) -> int:
 #: The flag that stands for each setting an error message may start with (below the CLI, messages
 #: name settings: ``variants must be at least 1``; the command line says ``--variants must be ...``).
 SETTING_FLAGS = {name: "--" + name for name in ("variants", "ask", "roster", "layers", "activation", "loss",
-                                                "chain", "sections", "format", "form", "pdf")}
+                                                "chain", "sections", "format", "form", "pdf", "lang")}
 
 
 def _worded(err: SymbackpropError) -> str:

@@ -99,7 +99,7 @@ def test_lecture_chain_rule_formulas(lecture):
 
 
 def test_all_lecture_gradients_proven_symbolically(lecture):
-    proofs = lecture.derivation.proofs
+    proofs = lecture.proofs
     assert len(proofs) == 9
     assert all(p.proven and p.method == "symbolic" for p in proofs.values())
 
@@ -141,7 +141,7 @@ def test_two_output_variants_output_deltas_are_derived():
                 assert sympy.expand(q.explicit - (yhat - t)) == 0, stem
             else:
                 assert sympy.expand(q.explicit - (yhat - t) * yhat * (1 - yhat)) == 0, stem
-        assert all(p.method == "symbolic" and p.proven for p in s.derivation.proofs.values()), stem
+        assert all(p.method == "symbolic" and p.proven for p in s.proofs.values()), stem
         # hidden deltas sum over both outputs (the lecture's note)
         assert s.formula("dE/dh1") == (r"\frac{\partial E}{\partial z_{o_{1}}} w_{5} + "
                                        r"\frac{\partial E}{\partial z_{o_{2}}} w_{7}")
@@ -162,6 +162,19 @@ def test_two_examples_mean_reduction_sums_gradients_over_examples():
         assert abs(s.value("dE/dz_o@1") * 2 - one.value("dE/dz_o")) < Decimal("1e-70")
         total = s.value("dE/dz_o@1") * s.value("h1@1") + s.value("dE/dz_o@2") * s.value("h1@2")
         assert abs(s.value("dE/dw5") - total) < Decimal("1e-70")
+
+
+def test_quantities_are_looked_up_by_typed_ids_with_the_names_users_type():
+    s = solve(EXAMPLES / "two_examples_mean.toml")
+    net = s.network
+    assert (net.updated("w5"), net.grad("w5"), net.updated("E")) == ("w5'", "dE/dw5", "E'")
+    assert (net.updated("z_o@2"), net.grad("z_o@2"), net.grad("h1@1")) == ("z_o@2'", "dE/dz_o@2", "dE/dh1@1")
+    assert net["w5'"].of == net["dE/dw5"].of == "w5" and net["w5"].of is None
+    assert net["z_o@2'"].id.base.ascii == "z_o" and net["dE/dz_o@2"].id.base.ascii == "dE/dz_o@2"
+    assert net["z_o@2'"].latex == r"{{z_{o}}^{\langle 2\rangle}}{}'"  # the id carries the LaTeX too
+    assert (net["eta"].kind, net["eta"].latex) == ("learning_rate", r"\eta")
+    with pytest.raises(KeyError):
+        net.updated("dE/dw5")  # a gradient is not updated
 
 
 def test_k_steps_loss_history_matches_repeated_updates(tmp_path):
@@ -199,7 +212,7 @@ def test_k_steps_loss_history_matches_repeated_updates(tmp_path):
 @pytest.mark.parametrize("stem", ["deep_tanh_relu", "lecture_2out_sigmoid_bce", "mazur"])
 def test_examples_all_proven(stem):
     s = solve(EXAMPLES / f"{stem}.toml")
-    assert s.derivation.all_proven
+    assert s.all_proven
 
 
 def test_package_api_exports():

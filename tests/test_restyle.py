@@ -22,9 +22,11 @@ GOLDEN = Path(__file__).resolve().parent / "golden" / "lecture_handout.tex"
 SHIPPED = Path(__file__).resolve().parent.parent / "templates"
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-#: the teacher's two changes: amsmath's \boxed (every boxed delta and gradient) prints its argument
-#: bare, and the summary section gets another title
-UNBOX = "\\renewcommand{\\boxed}[1]{#1}\n"
+#: the teacher's two changes: the one box macro (every boxed delta, gradient and update) prints its
+#: argument plainly, and the summary section gets another title in the words template
+BOX_OLD = "\\BLOCK{ macro boxed(x) }\\boxed{\\VAR{x}}\\BLOCK{ endmacro }\n"
+BOX_NEW = "\\BLOCK{ macro boxed(x) }\\VAR{x}\\BLOCK{ endmacro }\n"
+WORD_OLD, WORD_NEW = '"summary": "Gradient summary"', '"summary": "All gradients at a glance"'
 TITLE_OLD, TITLE_NEW = "\\section{Gradient summary}\n", "\\section{All gradients at a glance}\n"
 
 
@@ -37,14 +39,11 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def restyled_folder(root: Path) -> Path:
     """A teacher folder holding only the two templates the teacher changed."""
     folder = root / "mine"
-    (folder / "handout").mkdir(parents=True)
-    page = (SHIPPED / "handout.tex.j2").read_text(encoding="utf-8")
-    anchor = "\\usepackage{amsmath,amssymb}\n"
-    assert page.count(anchor) == 1
-    (folder / "handout.tex.j2").write_text(page.replace(anchor, anchor + UNBOX), encoding="utf-8")
-    summary = (SHIPPED / "handout" / "08_summary.tex.j2").read_text(encoding="utf-8")
-    assert summary.count(TITLE_OLD) == 1
-    (folder / "handout" / "08_summary.tex.j2").write_text(summary.replace(TITLE_OLD, TITLE_NEW), encoding="utf-8")
+    (folder / "lang").mkdir(parents=True)
+    for name, old, new in (("macros.tex.j2", BOX_OLD, BOX_NEW), ("lang/en.j2", WORD_OLD, WORD_NEW)):
+        text = (SHIPPED / name).read_text(encoding="utf-8")
+        assert text.count(old) == 1
+        (folder / name).write_text(text.replace(old, new), encoding="utf-8")
     return folder
 
 
@@ -58,14 +57,45 @@ def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
     return removed, added
 
 
+def unboxed(tex: str) -> str:
+    """``tex`` with every ``\\boxed{...}`` replaced by its argument (braces matched)."""
+    out, i = [], 0
+    while (start := tex.find("\\boxed{", i)) >= 0:
+        out.append(tex[i:start])
+        depth, j = 1, start + len("\\boxed{")
+        while depth:
+            depth += {"{": 1, "}": -1}.get(tex[j], 0)
+            j += 1
+        out.append(unboxed(tex[start + len("\\boxed{"):j - 1]))
+        i = j
+    return "".join(out) + tex[i:]
+
+
 def test_a_teacher_template_changes_its_lines_and_nothing_else(tmp_path, capsys):
     golden = GOLDEN.read_text(encoding="utf-8")
-    assert golden.count(TITLE_OLD) == 1 and "\\boxed{" in golden  # the handout has what the teacher changes
+    assert golden.count(TITLE_OLD) == 1 and golden.count("\\boxed{") > 20  # what the teacher changes
     code, out, err = run(capsys, "worksheet", "-o", str(tmp_path / "out"), "--templates",
                          str(restyled_folder(tmp_path)))
     assert (code, err) == (0, "") and out.split() == [str(tmp_path / "out" / "lecture.tex")]
     restyled = (tmp_path / "out" / "lecture.tex").read_text(encoding="utf-8")
-    assert changed_lines(golden, restyled) == ([TITLE_OLD], [UNBOX, TITLE_NEW])
+    assert "\\boxed" not in restyled and restyled.count(TITLE_NEW) == 1
+    assert restyled == unboxed(golden).replace(TITLE_OLD, TITLE_NEW)
+    removed, added = changed_lines(golden, restyled)
+    assert len(removed) == len(added) > 10 and all("\\boxed{" in line for line in removed if line != TITLE_OLD)
+
+
+def test_the_markdown_box_is_one_macro_too(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    text = (SHIPPED / "macros.md.j2").read_text(encoding="utf-8")
+    old = "{% macro boxed(x) %}\\boxed{{ '{' }}{{ x }}{{ '}' }}{% endmacro %}"
+    assert text.count(old) == 1
+    (folder / "macros.md.j2").write_text(text.replace(old, "{% macro boxed(x) %}{{ x }}{% endmacro %}"))
+    run(capsys, "worksheet", "-o", str(tmp_path / "plain"), "--format", "md")
+    run(capsys, "worksheet", "-o", str(tmp_path / "out"), "--format", "md", "--templates", str(folder))
+    plain = (tmp_path / "plain" / "lecture.md").read_text(encoding="utf-8")
+    assert plain.count("\\boxed{") > 20
+    assert (tmp_path / "out" / "lecture.md").read_text(encoding="utf-8") == unboxed(plain)
 
 
 def test_the_restyled_handout_compiles_without_boxes(tmp_path, capsys, tex):
@@ -134,7 +164,10 @@ def test_the_spec_setting_is_relative_to_the_spec_and_the_flag_wins(tmp_path, ca
 @pytest.mark.parametrize(("table", "problem"), [
     ('dir = "missing"\n', "templates.dir: 'missing' is not a folder (looked for "),
     ("dir = 3\n", "templates.dir: must be a string, got 3"),
-    ('folder = "x"\n', "templates.folder: unknown field (expected dir)"),
+    ('folder = "x"\n', "templates.folder: unknown field (expected dir or lang)"),
+    ('lang = "fr"\n', "templates.lang: unknown language 'fr' (known: de, en)"),
+    ('lang = "../x"\n', "templates.lang: '../x' is not a language code (like en or de)"),
+    ("lang = 7\n", "templates.lang: must be a string, got 7"),
 ])
 def test_a_bad_templates_setting_names_the_field(tmp_path, capsys, table, problem):
     spec = spec_with(tmp_path, table)

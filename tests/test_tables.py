@@ -101,7 +101,8 @@ def test_trees_rebuild_the_derived_expressions_and_print_alike():
         assert from_tree(to_tree(definition), names) == definition
         assert from_tree(to_tree(delta.explicit), names) == delta.explicit
         printer = printer_for(network)
-        assert row == {"title": title, "loss": printer.doprint(definition), "delta_name": delta.latex,
+        assert row == {"title": title, "output": output, "loss_name": loss, "loss": printer.doprint(definition),
+                       "delta_name": delta.latex,
                        "delta": printer.doprint(delta.explicit),
                        "condition": condition_latex(printer, delta.condition)}
 

@@ -184,7 +184,7 @@ def test_default_chain_is_live_when_a_first_layer_gradient_is(layers, seed):
     first = [p for p in s.network.parameters if p.layer == 1 and p.kind == "weight"]
     chain = chain_for(s)
     # a nonzero gradient is a sum of path terms, so one of its paths is nonzero: the default finds one
-    if any(s.value(s.network.namer.grad_ascii(p.name)) != 0 for p in first):
+    if any(s.value(s.network.grad(p.name)) != 0 for p in first):
         assert all(f.value != 0 for f in chain.factors), (layers, seed, chain.parameter)
 
 

@@ -1,14 +1,12 @@
-"""A solution as plain dicts of pre-rendered LaTeX for the handout templates.
+"""A solution as meaning for the handout templates: equations as rows of parts, values, names, lists.
 
-Everything a template prints is built here: formulas come from the
-``BackpropPrinter``, numbers from ``walkthrough`` lines (which reproduce), and
-the templates only loop and branch.  Every LaTeX string produced here is wrapped
-in ``Tex``; user text (title, author) stays a plain ``str`` so the renderer
-escapes it.
-
-A *block* is one display: ``{"env": "align" | "gather", "body": Tex}`` with rows
-joined by ``\\\\``; the LaTeX templates wrap it in ``align*``/``gather*``, the
-Markdown ones in ``$$\\begin{aligned}...$$``.
+Formulas come from the ``BackpropPrinter``, numbers from ``notation.lines`` (which reproduce).  An
+equation *display* is ``{"rows": [[part, ...], ...], "centred": bool}``: a part is maths (``Tex``) or a
+box ``{"box": [lines]}``; the templates' macros (``macros.tex.j2``, ``macros.md.j2``) choose the
+environment and draw the boxes.  Every word comes from the language's words template
+(``templates/lang/<lang>.j2``, :func:`render.words`); words inside maths are asked for here, because
+their width decides what shares a row.  User text (title, author) stays a plain ``str`` so the
+renderer escapes it.
 """
 
 from __future__ import annotations
@@ -22,6 +20,7 @@ import sympy
 
 from ..engine.activations import activation as activation_named
 from ..engine.losstable import loss_pairs, table_names
+from ..engine.naming import LEARNING_RATE
 from ..engine.network import Network, Parameter, Quantity
 from ..engine.numbers import display
 from ..engine.printer import (
@@ -39,6 +38,7 @@ from ..notation.chains import Chain, chain_for, substituted_factors
 from ..notation.diagram import diagram, value_labels
 from ..notation.lines import (
     ROW_WIDTH,
+    Line,
     approx_latex,
     break_row,
     exact_text,
@@ -52,7 +52,7 @@ from ..notation.lines import (
     result_text,
     visible_width,
 )
-from .render import Tex
+from .render import TemplateMacros, Tex, words
 
 #: every section, in the lecture's order
 SECTIONS = ("problem", "activation", "diagram", "forward", "equations", "walkthrough", "chain",
@@ -66,20 +66,76 @@ JOINED_WIDTH = 76
 MAX_PARAMS_SMALL = 40
 MAX_LAYER_PARAMS_SMALL = 12
 
-ACTIVATION_TITLES = {"sigmoid": "sigmoid", "tanh": "tanh", "relu": "ReLU", "leaky_relu": "leaky ReLU",
-                     "softplus": "softplus", "identity": "identity", "softmax": "softmax"}
-LOSS_TITLES = {"half_sse": "half squared error", "mse": "mean squared error",
-               "bce": "binary cross-entropy", "cross_entropy": "cross-entropy"}
+#: one part of an equation row: maths, or ``{"box": [lines]}`` (the templates' ``boxed`` macro draws it)
+Part = str | dict[str, Any]
+Row = list[Part]
 
 
-def block(rows: Iterable[str], env: str = "align") -> dict[str, Any]:
-    """One display: ``tex`` is an ``align*``/``gather*`` environment, ``md`` the same in ``$$ ... $$``."""
-    body = " \\\\\n".join(rows)
-    if not body:
-        return {"tex": Tex(""), "md": Tex("")}
-    inner = {"align": "aligned", "gather": "gathered"}[env]
-    return {"tex": Tex(f"\\begin{{{env}*}}\n{body}\n\\end{{{env}*}}"),
-            "md": Tex(f"$$\n\\begin{{{inner}}}\n{body}\n\\end{{{inner}}}\n$$")}
+def box(*lines: str, aligned: bool = False) -> dict[str, Any]:
+    """A boxed part: one line, or (``aligned``) rows that the template aligns inside the box."""
+    return {"box": [Tex(line) for line in lines], "aligned": aligned or len(lines) > 1}
+
+
+def row_of(row: str | Row) -> Row:
+    return [Tex(row)] if isinstance(row, str) else [p if isinstance(p, dict) else Tex(p) for p in row]
+
+
+def text_of(row: Row) -> str:
+    """The row's maths as the shipped templates print it, boxes left out (``visible_width`` does not count
+    ``\\boxed``): what the width of a row is measured on."""
+    return "".join(p if isinstance(p, str) else _box_measure(p) if "box" in p else _equation_measure(p) for p in row)
+
+
+def _box_measure(part: dict[str, Any]) -> str:
+    lines = part["box"]
+    return r"\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}" if part["aligned"] else lines[0]
+
+
+def _equation_measure(eq: dict[str, Any]) -> str:
+    right = [eq["formula"], eq["substituted"]]
+    text = " = ".join(side for side in right if side is not None)
+    if eq["result"] is not None:
+        text += (" \\approx " if eq["approx"] else " = ") + eq["result"] if text else eq["result"]
+    return f"{eq['lhs']} &= {text}"
+
+
+def equation(line: Line, boxed: bool = False) -> dict[str, Any]:
+    """One arithmetic line as meaning: ``lhs = substituted (= or ≈) result``, the result ``boxed`` or not."""
+    return {"lhs": Tex(line.label), "formula": None,
+            "substituted": None if line.is_trivial() else Tex(line.substituted()),
+            "approx": line.approx, "result": Tex(result_latex(line.result)), "boxed": boxed}
+
+
+def formula(lhs: str, rhs: str) -> dict[str, Any]:
+    """One symbolic equation as meaning: ``lhs = rhs`` (the right side a formula, nothing computed)."""
+    return {"lhs": Tex(lhs), "formula": Tex(rhs), "substituted": None, "approx": False, "result": None,
+            "boxed": False}
+
+
+def formula_rows(lhs: str, rhs: str) -> list[Row]:
+    """``lhs = rhs`` as one equation part when it fits a row, else broken over aligned rows of maths."""
+    rows = break_row(f"{lhs} &= {rhs}")
+    return [[formula(lhs, rhs)]] if len(rows) == 1 else [row_of(r) for r in rows]
+
+
+def block(rows: Iterable[str | Row], centred: bool = False) -> dict[str, Any]:
+    """One equation display: rows of parts; the templates pick the environment (``centred``: gathered)."""
+    return {"rows": [row_of(r) for r in rows if r], "centred": centred}
+
+
+def boxed_result(line: Line, rows: list[str]) -> list[Row]:
+    """``Line.rows()`` with its result boxed: the last row ends with the result."""
+    result = result_latex(line.result)
+    assert rows[-1].endswith(result), rows[-1]
+    return [row_of(r) for r in rows[:-1]] + [[Tex(rows[-1][:-len(result)]), box(result)]]
+
+
+def line_rows(line: Line, boxed: bool = False) -> list[Row]:
+    """An arithmetic line: one equation part when it fits a row, else rows of maths (the result boxed)."""
+    rows = line.rows()
+    if rows == [f"{line.label} &= {line.rhs()}"]:
+        return [[equation(line, boxed)]]
+    return boxed_result(line, rows) if boxed else [row_of(r) for r in rows]
 
 
 def slash(numerator: str, denominator: str) -> str:
@@ -94,14 +150,22 @@ def symbols(latexes: Sequence[str]) -> str:
     return f"{latexes[0]}, {latexes[1]}, \\dots, {latexes[-1]}"
 
 
-def pack(items: Sequence[str], per_row: int, sep: str = r", \quad ", width: float = ROW_WIDTH) -> list[str]:
+def joined(items: Sequence[Row], sep: str) -> Row:
+    """Rows' parts one after the other, ``sep`` between them."""
+    out: Row = []
+    for i, item in enumerate(items):
+        out += ([Tex(sep)] if i else []) + item
+    return out
+
+
+def pack(items: Sequence[str | Row], per_row: int, sep: str = r", \quad ", width: float = ROW_WIDTH) -> list[Row]:
     """At most ``per_row`` items a row, and fewer where long numbers (15 digits) would pass ``width``."""
-    rows: list[list[str]] = []
-    for item in items:
-        if not rows or len(rows[-1]) == per_row or visible_width(sep.join([*rows[-1], item])) > width:
+    rows: list[list[Row]] = []
+    for item in map(row_of, items):
+        if not rows or len(rows[-1]) == per_row or visible_width(text_of(joined([*rows[-1], item], sep))) > width:
             rows.append([])
         rows[-1].append(item)
-    return [sep.join(row) for row in rows]
+    return [joined(r, sep) for r in rows]
 
 
 def is_big(network: Network) -> bool:
@@ -114,7 +178,8 @@ def is_big(network: Network) -> bool:
 class HandoutContext:
     """Builds the template context of one handout."""
 
-    def __init__(self, solution: Solution, chain: str | None = None, edge_values: bool = False):
+    def __init__(self, solution: Solution, chain: str | None = None, edge_values: bool = False,
+                 lang: str = "en"):
         self.s = solution
         self.net = solution.network
         self.namer = self.net.namer
@@ -127,6 +192,7 @@ class HandoutContext:
         self.chain_name = chain
         self.edge_values = edge_values
         self.chain: Chain = chain_for(solution, chain)
+        self.w: TemplateMacros = words(lang)
 
     # -- small helpers ------------------------------------------------------------
     def q(self, name: str) -> Quantity:
@@ -136,7 +202,7 @@ class HandoutContext:
         return self.net[self.net.unit_name(kind, layer, j, e)]
 
     def grad(self, name: str) -> Quantity:
-        return self.net[self.namer.grad_ascii(name)]
+        return self.net[self.net.grad(name)]
 
     def gslash(self, param: str) -> str:
         return slash(self.q(self.net.loss_name).latex, self.q(param).latex)
@@ -144,13 +210,9 @@ class HandoutContext:
     def f(self, name: str, explicit: bool = False) -> str:
         return self.s.formula(name, explicit)
 
-    def layer_title(self, layer: int) -> str:
-        if layer == self.L:
-            return "Output layer"
-        return "Hidden layer" if self.L == 2 else f"Hidden layer {layer}"
-
-    def source_title(self, layer: int) -> str:
-        return "Input" if layer == 1 else self.layer_title(layer - 1)
+    def say(self, phrase: str, *args: Any) -> Tex:
+        """A phrase of the language's words template (``templates/lang/<lang>.j2``)."""
+        return Tex(getattr(self.w, phrase)(*(Tex(a) if isinstance(a, str) else a for a in args)))
 
     def examples(self) -> range:
         return range(1, self.n_ex + 1)
@@ -174,44 +236,25 @@ class HandoutContext:
             "sections": list(sections),
             "decimals": self.d,
             "policy": self.policy(),
+            "w": self.w,
         }
         for name in sections:
             ctx[name] = getattr(self, f"section_{name}")()
         return ctx
 
-    def policy(self) -> Tex:
+    def policy(self) -> dict[str, Any]:
         d = self.d
-        half = "0." + "0" * d + "5" if d else "0.5"
-        zero = display(Decimal(0), d)
-        return Tex(
-            f"All displayed values are rounded half-up to {d} decimals; internally every value is exact "
-            f"or a certified interval narrow enough to decide every printed digit, and nothing is rounded "
-            f"before display. Values below "
-            f"${half}$ in magnitude display as ${zero}$. Where an arithmetic line would not reproduce its "
-            "result from rounded operands, the operands are shown with more significant digits "
-            r"(or as $a \times 10^{k}$), so every line holds when redone with the numbers printed.")
+        return {"decimals": d, "half": Tex("0." + "0" * d + "5" if d else "0.5"), "zero": Tex(display(Decimal(0), d))}
 
     # -- 1. problem -------------------------------------------------------------------
     def section_problem(self) -> dict[str, Any]:
         net, namer = self.net, self.namer
         inputs = [namer.input(k).latex for k in range(1, self.spec.n_inputs + 1)]
-        parts = [rf"inputs $\mathbf{{x}} = ({symbols(inputs)})$"]
-        for layer in net.layers[:-1]:
-            acts = [namer.act(layer.index, j).latex for j in range(1, layer.size + 1)]
-            parts.append(f"a {self.layer_title(layer.index).lower()} with {layer.size} "
-                         f"{ACTIVATION_TITLES[layer.activation_name]} unit{'s' if layer.size > 1 else ''} "
-                         f"${symbols(acts)}$")
-        last = net.layers[-1]
-        outs = [namer.act(self.L, j).latex for j in range(1, last.size + 1)]
-        parts.append(f"{'a' if last.size == 1 else str(last.size)} "
-                     f"{ACTIVATION_TITLES[last.activation_name]} output{'s' if last.size > 1 else ''} "
-                     f"${symbols(outs)}$")
-        loss = LOSS_TITLES[self.spec.loss]
-        n_ex = "one training example" if self.n_ex == 1 else f"{self.n_ex} training examples"
-        intro = (f"We consider a feed-forward network: {', '.join(parts[:-1])}, and {parts[-1]}. "
-                 f"The loss is the {loss} over {n_ex}"
-                 + (" (summed)" if self.n_ex > 1 and self.spec.reduction == "sum" else
-                    " (averaged)" if self.n_ex > 1 else "") + ":")
+        layers = [{"index": layer.index, "size": layer.size, "activation": layer.activation_name,
+                   "symbols": Tex(symbols([namer.act(layer.index, j).latex for j in range(1, layer.size + 1)]))}
+                  for layer in net.layers]
+        intro = {"inputs": Tex(symbols(inputs)), "hidden": layers[:-1], "output": layers[-1], "L": self.L,
+                 "loss": self.spec.loss, "examples": self.n_ex, "reduction": self.spec.reduction}
         example_rows = []
         for e, example in enumerate(self.spec.examples, start=1):
             items = [f"{namer.input(k).latex} = {exact_text(self.s.value(net.unit_name('act', 0, k, e)))}"
@@ -219,14 +262,14 @@ class HandoutContext:
             items += [f"{namer.target(j).latex} = "
                       f"{exact_text(self.s.value(namer.for_example(namer.target(j), e, self.n_ex).ascii))}"
                       for j in range(1, len(example.targets) + 1)]
-            label = rf"\text{{Example {e}:}} \quad & " if self.n_ex > 1 else "& "
+            label = self.say("example_label", e) + r" \quad & " if self.n_ex > 1 else "& "
             for i, row in enumerate(pack(items, 6)):
-                example_rows.append((label if i == 0 else "& ") + row)
+                example_rows.append([Tex(label if i == 0 else "& "), *row])
         # parameters
         param_rows: list[str] = []
         param_table: list[dict[str, Any]] = []
         for layer in net.layers:
-            heading = rf"\text{{{self.source_title(layer.index)}}} \to \text{{{self.layer_title(layer.index).lower()}}}"
+            heading = self.say("connection", layer.index, self.L)
             if not self.big:
                 first = True
                 for j in range(1, layer.size + 1):
@@ -237,76 +280,60 @@ class HandoutContext:
                     items = [f"{self.q(n).latex} = {self.exact(n)}" for n in names]
                     target = rf"\quad (\to {namer.act(layer.index, j).latex})"
                     room = ROW_WIDTH - visible_width(heading + r"\colon \quad")  # the target fits in ROW_WIDTH's slack
-                    chunks = pack(items, len(items), ", ", room)
+                    chunks = [text_of(chunk) for chunk in pack(items, len(items), ", ", room)]
                     for i, chunk in enumerate(chunks):
                         lead = heading + r"\colon \quad & " if first else "& "
                         param_rows.append(lead + chunk + ("," if i < len(chunks) - 1 else target))
                         first = False
             else:
-                cells = [(Tex(f"${self.q(p.name).latex}$"), Tex(f"${self.exact(p.name)}$"))
-                         for p in self.params_of(layer.index)]
+                cells = [(Tex(self.q(p.name).latex), Tex(self.exact(p.name))) for p in self.params_of(layer.index)]
                 cell_rows = [cells[i:i + 4] for i in range(0, len(cells), 4)]
-                for cell_row in cell_rows:
-                    cell_row += [(Tex(""), Tex(""))] * (4 - len(cell_row))
-                param_table.append({"title": Tex(f"${heading}$"), "rows": cell_rows})
-        frozen = [p for p in net.parameters if p.frozen]
-        frozen_text = Tex("")
-        if frozen:
-            names = [self.q(p.name).latex for p in frozen]
-            listed = symbols(names) if len(names) > 6 else ", ".join(names)
-            frozen_text = Tex(rf"Frozen (kept fixed, not updated): ${listed}$.")
-        lr = Tex(rf"Learning rate $\eta = {self.exact('eta')}$.")
+                param_table.append({"title": heading, "rows": cell_rows})
+        frozen = [self.q(p.name).latex for p in net.parameters if p.frozen]
         return {
-            "intro": Tex(intro),
+            "intro": intro,
             "examples": block(example_rows),
             "params": block(param_rows) if param_rows else None,
             "param_table": param_table,
-            "frozen": frozen_text,
-            "learning_rate": lr,
+            "frozen": Tex(symbols(frozen) if len(frozen) > 6 else ", ".join(frozen)),
+            "learning_rate": Tex(self.exact(LEARNING_RATE.ascii)),
             "glossary": self.glossary(),
             "equations": self.neuron_equations(),
-            "equations_note": Tex(
-                r"Per example: the same equations hold for every example $e$, written with a superscript "
-                r"$\langle e\rangle$; shown here for example 1." if self.n_ex > 1 else ""),
+            "per_example": self.n_ex > 1,
         }
 
     def _fan_in(self, layer: int) -> int:
         return self.spec.n_inputs if layer == 1 else self.net.layers[layer - 2].size
 
-    def glossary(self) -> list[tuple[Tex, Tex]]:
+    def glossary(self) -> list[dict[str, Any]]:
+        """The symbols with what they mean: ``{"symbol": maths, "meaning": phrase, "args": [...]}``."""
         net, namer = self.net, self.namer
-        rows: list[tuple[str, str]] = []
+        rows: list[tuple[str, str, list[Any]]] = []
         ins = [namer.input(k).latex for k in range(1, self.spec.n_inputs + 1)]
         outs_n = net.layers[-1].size
-        rows.append((symbols(ins), "input features of an example"))
-        rows.append((symbols([namer.target(j).latex for j in range(1, outs_n + 1)]),
-                     "target (ground-truth) value" + ("s" if outs_n > 1 else "") + " of an example"))
+        rows.append((symbols(ins), "inputs", []))
+        rows.append((symbols([namer.target(j).latex for j in range(1, outs_n + 1)]), "targets", [outs_n]))
         weights = [self.q(p.name).latex for p in net.parameters if p.kind == "weight"]
         biases = [self.q(p.name).latex for p in net.parameters if p.kind == "bias"]
-        rows.append((symbols(weights), "weights (strength of a connection)"))
-        rows.append((symbols(biases), "biases (offset; a connection from a constant 1)"
-                     + ("; one shared by all units of a layer" if self.spec.shared_bias else "")))
+        rows.append((symbols(weights), "weights", []))
+        rows.append((symbols(biases), "biases", [self.spec.shared_bias]))
         for layer in net.layers:
             zs = [namer.pre(layer.index, j).latex for j in range(1, layer.size + 1)]
             acts = [namer.act(layer.index, j).latex for j in range(1, layer.size + 1)]
-            where = "output unit" if layer.index == self.L else f"{self.layer_title(layer.index).lower()} unit"
-            rows.append((symbols(zs), f"pre-activations (weighted sums) of the {where}s"))
-            kind = "model prediction" + ("s" if layer.size > 1 else "") if layer.index == self.L else \
-                "activations after the nonlinearity"
-            rows.append((symbols(acts), f"{kind} ({where} activation{'s' if layer.size > 1 else ''})"))
+            rows.append((symbols(zs), "pre_activations", [layer.index, self.L]))
+            rows.append((symbols(acts), "activations", [layer.index, self.L, layer.size]))
         loss = self.q(self.net.loss_name)
         loss_formula = self.f(loss.name) if self.n_ex == 1 else ""
-        rows.append((loss.latex, f"loss ({LOSS_TITLES[self.spec.loss]})"
-                     + (f": ${loss.latex} = {loss_formula}$" if loss_formula and len(loss_formula) < 120 else "")))
+        shown = Tex(f"{loss.latex} = {loss_formula}" if loss_formula and len(loss_formula) < 120 else "")
+        rows.append((loss.latex, "loss", [self.spec.loss, shown]))
         for name in dict.fromkeys(layer.activation_name for layer in net.layers):
-            rows.append((self._activation_symbol(name), f"{ACTIVATION_TITLES[name]} activation"))
-        rows.append((r"\eta", "learning rate"))
-        rows.append((partial(loss.latex, "z"),
-                     "sensitivity (delta) of a unit: how the loss changes with its pre-activation"))
-        rows.append(("\\theta'", r"a parameter (or quantity) after one update step"))
+            rows.append((self._activation_symbol(name), "activation", [name]))
+        rows.append((r"\eta", "learning_rate", []))
+        rows.append((partial(loss.latex, "z"), "sensitivity", []))
+        rows.append(("\\theta'", "updated", []))
         if self.n_ex > 1:
-            rows.append((r"\cdot^{\langle e\rangle}", "a quantity of example $e$"))
-        return [(Tex(f"${a}$"), Tex(b)) for a, b in rows]
+            rows.append((r"\cdot^{\langle e\rangle}", "per_example", []))
+        return [{"symbol": Tex(a), "meaning": b, "args": args} for a, b, args in rows]
 
     @staticmethod
     def _activation_symbol(name: str) -> str:
@@ -322,20 +349,17 @@ class HandoutContext:
                 rows.append(rf"\mathbf{{z}}^{{({layer.index})}} &= W^{{({layer.index})}} {prev} + "
                             rf"\mathbf{{b}}^{{({layer.index})}}, & \mathbf{{a}}^{{({layer.index})}} &= "
                             rf"{act}(\mathbf{{z}}^{{({layer.index})}})")
-            note = Tex(rf"Here $(W^{{(l)}})_{{jk}} = {self._w_generic()}$ is the weight from unit $k$ of layer "
-                       rf"$l-1$ to unit $j$ of layer $l$, $\mathbf{{a}}^{{(0)}} = \mathbf{{x}}$ and "
-                       rf"$\mathbf{{a}}^{{({self.L})}} = \hat{{\mathbf{{y}}}}$ is the prediction. "
-                       "Written out for one unit:")
             z, a = self.unit("pre", 1, 1), self.unit("act", 1, 1)
             unit_rows = self._definition_rows(z)
             unit_rows[-1] += rf", & {a.latex} &= {self.f(a.name)}"
-            return {"blocks": [block(rows), block(unit_rows)], "note": note}
-        rows = []
+            return {"blocks": [block(rows), block(unit_rows)], "matrix": True, "L": self.L,
+                    "w_generic": Tex(self._w_generic())}
+        equations: list[Row] = []
         for layer in net.layers:
             for j in range(1, layer.size + 1):
                 z, a = self.unit("pre", layer.index, j), self.unit("act", layer.index, j)
-                rows.append(rf"{z.latex} &= {self.f(z.name)}, & {a.latex} &= {self.f(a.name)}")
-        return {"blocks": [block(rows)], "note": Tex("")}
+                equations.append([formula(z.latex, self.f(z.name)), Tex(", & "), formula(a.latex, self.f(a.name))])
+        return {"blocks": [block(equations)], "matrix": False}
 
     def _definition_rows(self, q: Quantity, per_row: int = 5) -> list[str]:
         expr = q.definition
@@ -355,12 +379,10 @@ class HandoutContext:
         p = BackpropPrinter()
         items = []
         for layer_name in dict.fromkeys(layer.activation_name for layer in self.net.layers):
-            where = [self.layer_title(layer.index).lower() for layer in self.net.layers
-                     if layer.activation_name == layer_name]
-            name = ACTIVATION_TITLES[layer_name]
-            title = f"{name[:1].upper()}{name[1:]} ({', '.join(where)})"  # ReLU, not Relu
+            title = {"name": layer_name, "layers": [layer.index for layer in self.net.layers
+                                                    if layer.activation_name == layer_name]}
             if layer_name == "softmax":
-                items.append({"title": Tex(title), "rows": self._softmax_rows()})
+                items.append({"title": title, "rows": self._softmax_rows()})
                 continue
             layer = next(lay for lay in self.net.layers if lay.activation_name == layer_name)
             f = activation_named(layer_name, layer.spec.slope)
@@ -372,25 +394,26 @@ class HandoutContext:
             if difference != 0 and sympy.simplify(difference.rewrite(sympy.exp)) != 0:
                 raise DerivationMismatch(f"{layer_name}: the derivative in terms of a is not f'(z)")
             fname = {"sigmoid": r"\sigma", "tanh": r"\tanh"}.get(layer_name, "f")
-            rows = [rf"\text{{Definition:}} \quad & {f.definition_latex}"]
+            said, derivative_said = self.say("math_definition"), self.say("math_derivative")
+            rows = [rf"{said} \quad & {f.definition_latex}"]
             exp_form = fz.rewrite(sympy.exp) if layer_name == "sigmoid" else None
             if exp_form is not None and exp_form != fz:
                 definition = f.definition_latex.split(" = ", 1)[1]
                 by_exp = p.doprint(sympy.diff(exp_form, z))
-                rows.append(rf"\text{{Derivative:}} \quad & {fname}'(z) = \frac{{d}}{{dz}}\left({definition}"
+                rows.append(rf"{derivative_said} \quad & {fname}'(z) = \frac{{d}}{{dz}}\left({definition}"
                             rf"\right) = {by_exp} = {p.doprint(_lecture_order(derivative))}")
             elif layer_name in ("relu", "leaky_relu"):  # piecewise, then the indicator the equations use
                 cases = piecewise_slope_latex(layer.spec.slope or sympy.S.Zero)
                 compact = f" = {p.doprint(derivative)}" if layer_name == "relu" else ""
-                rows.append(rf"\text{{Derivative:}} \quad & {fname}'(z) = {cases}{compact}")
+                rows.append(rf"{derivative_said} \quad & {fname}'(z) = {cases}{compact}")
             else:
-                rows.append(rf"\text{{Derivative:}} \quad & {fname}'(z) = {p.doprint(_lecture_order(derivative))}")
+                rows.append(rf"{derivative_said} \quad & {fname}'(z) = {p.doprint(_lecture_order(derivative))}")
             if slope != derivative:
-                rows.append(rf"\text{{With }} a = {fname}(z)\colon \quad & {fname}'(z) = {p.doprint(slope)}")
-            items.append({"title": Tex(title), "rows": block(rows)})
+                rows.append(rf"{self.say('math_with', fname)} \quad & {fname}'(z) = {p.doprint(slope)}")
+            items.append({"title": title, "rows": block(rows)})
         out = self.net.layers[-1]
         a_out, z_out = self.unit("act", self.L, 1), self.unit("pre", self.L, 1)
-        return {"entries": items, "output_symbol": Tex(a_out.latex), "output_pre": Tex(z_out.latex),
+        return {"entries": items, "L": self.L, "output_symbol": Tex(a_out.latex), "output_pre": Tex(z_out.latex),
                 "elementwise_output": out.elementwise is not None}
 
     def _softmax_rows(self) -> dict[str, Any]:
@@ -399,10 +422,9 @@ class HandoutContext:
         y1, y2 = sympy.exp(z1) / (sympy.exp(z1) + sympy.exp(z2)), sympy.exp(z2) / (sympy.exp(z1) + sympy.exp(z2))
         assert sympy.simplify(sympy.diff(y1, z1) - y1 * (1 - y1)) == 0
         assert sympy.simplify(sympy.diff(y1, z2) + y1 * y2) == 0
-        return block([r"\text{Definition:} \quad & \hat{y}_{k} = \frac{e^{z_{k}}}{\sum_{m} e^{z_{m}}}",
-                      r"\text{Derivative:} \quad & \frac{\partial \hat{y}_{k}}{\partial z_{j}} = "
-                      r"\hat{y}_{k}\left(\delta_{kj} - \hat{y}_{j}\right) \quad "
-                      r"(\delta_{kj} = 1 \text{ if } k = j \text{, else } 0)"])
+        return block([self.say("math_definition") + r" \quad & \hat{y}_{k} = \frac{e^{z_{k}}}{\sum_{m} e^{z_{m}}}",
+                      self.say("math_derivative") + r" \quad & \frac{\partial \hat{y}_{k}}{\partial z_{j}} = "
+                      r"\hat{y}_{k}\left(\delta_{kj} - \hat{y}_{j}\right) \quad " + self.say("kronecker")])
 
     # -- 3. diagram -------------------------------------------------------------------------
     def section_diagram(self) -> dict[str, Any]:
@@ -410,24 +432,26 @@ class HandoutContext:
         units = self._chain_units()
         values = value_labels(self.net, self.s.evaluation.values) if self.edge_values else None
         dg = diagram(self.net, self.edge_values, path + units, values, roomy=True)
-        edges = []
+        edges: list[tuple[Tex | None, Tex, Tex]] = []
         if not self.big:
             for layer in self.net.layers:
                 for j in range(1, layer.size + 1):
                     for k in range(1, self._fan_in(layer.index) + 1):
                         w = self.net.weight_name(layer.index, j, k)
                         src = (self.namer.input(k) if layer.index == 1 else self.namer.act(layer.index - 1, k)).latex
-                        edges.append((Tex(f"${src}$"), Tex(f"${self.namer.act(layer.index, j).latex}$"),
-                                      Tex(f"${self.q(w).latex} = {self.exact(w)}$")))
+                        edges.append((Tex(src), Tex(self.namer.act(layer.index, j).latex),
+                                      Tex(f"{self.q(w).latex} = {self.exact(w)}")))
                     b = self.net.bias_name(layer.index, j)
-                    edges.append((Tex("$1$ (bias)"), Tex(f"${self.namer.act(layer.index, j).latex}$"),
-                                  Tex(f"${self.q(b).latex} = {self.exact(b)}$")))
-        sizes = [self.spec.n_inputs] + [layer.size for layer in self.net.layers]
-        layers = [f"{self.layer_title(i).lower()}: {n} {ACTIVATION_TITLES[self.net.layers[i - 1].activation_name]} "
-                  f"unit{'s' if n > 1 else ''}" for i, n in enumerate(sizes[1:], start=1)]
-        description = Tex("Layers, left to right: " + "; ".join([f"{sizes[0]} inputs", *layers])
-                          + ". Every unit is connected to every unit of the next layer and to a bias node.")
-        return {"tikz": Tex(dg.tikz), "legend": Tex(dg.legend), "edges": edges, "description": description}
+                    edges.append((None, Tex(self.namer.act(layer.index, j).latex),
+                                  Tex(f"{self.q(b).latex} = {self.exact(b)}")))
+        layers = [{"index": layer.index, "size": layer.size, "activation": layer.activation_name}
+                  for layer in self.net.layers]
+        legend = None
+        if dg.legend:  # the words of the legend are the template's; which one and its example weight are data
+            example = self.namer.weight(2 if len(self.net.layers) > 1 else 1, 1, 1).latex
+            legend = {"sequential": self.namer.sequential, "weight": Tex(example)}
+        return {"tikz": Tex(dg.tikz), "legend": legend, "edges": edges, "inputs": self.spec.n_inputs,
+                "layers": layers, "L": self.L}
 
     def chain_first_input(self) -> int:
         p = next(p for p in self.net.parameters if p.name == self.chain.parameter)
@@ -445,23 +469,22 @@ class HandoutContext:
         groups = []
         for e in self.examples():
             for layer in self.net.layers:
-                lines: list[list[str]] = []
+                lines: list[list[Row]] = []
                 for j in range(1, layer.size + 1):
-                    zname = self.net.unit_name("pre", layer.index, j, e) + ("'" if prime else "")
-                    aname = self.net.unit_name("act", layer.index, j, e) + ("'" if prime else "")
-                    zl, al = quantity_line(self.s, zname), quantity_line(self.s, aname)
-                    lines.append(zl.rows())
-                    lines.append(al.rows())
+                    zname, aname = (self.net.unit_name(kind, layer.index, j, e) for kind in ("pre", "act"))
+                    if prime:
+                        zname, aname = self.net.updated(zname), self.net.updated(aname)
+                    lines.append(line_rows(quantity_line(self.s, zname)))
+                    lines.append(line_rows(quantity_line(self.s, aname)))
                 rows = _pair(lines, 2) if layer.elementwise is not None else _pair(lines, 1)
-                title = self.layer_title(layer.index) + (f" (example {e})" if self.n_ex > 1 else "")
-                groups.append({"title": Tex(title), "block": block(rows)})
-        loss_name = self.net.loss_name + ("'" if prime else "")
-        loss_line = quantity_line(self.s, loss_name)
-        groups.append({"title": Tex("Loss"), "block": block(loss_line.rows(boxed=prime))})
+                groups.append({"layer": layer.index, "example": e if self.n_ex > 1 else None, "block": block(rows)})
+        loss_name = self.net.updated(self.net.loss_name) if prime else self.net.loss_name
+        groups.append({"layer": None, "example": None,
+                       "block": block(line_rows(quantity_line(self.s, loss_name), boxed=prime))})
         return groups
 
     def section_forward(self) -> dict[str, Any]:
-        return {"groups": self.forward_groups(prime=False)}
+        return {"groups": self.forward_groups(prime=False), "L": self.L}
 
     # -- 5. chain-rule equations ----------------------------------------------------------
     def section_equations(self) -> dict[str, Any]:
@@ -472,77 +495,65 @@ class HandoutContext:
         for layer in reversed(self.net.layers):
             parts: list[dict[str, Any]] = []
             for e in self.examples():
-                rows = []
+                rows: list[Row] = []
                 for j in range(1, layer.size + 1):
                     a, z = self.unit("act", layer.index, j, e), self.unit("pre", layer.index, j, e)
                     da, dz = self.grad(a.name), self.grad(z.name)
                     explicit = layer is last
                     if layer is last and last.elementwise is None:
-                        rows += break_row(rf"{da.latex} &= {self.f(da.name)}")
+                        rows += formula_rows(da.latex, self.f(da.name))
                         note = self._softmax_note(dz.name)
-                        one = rf"\boxed{{{dz.latex} = {self.f(dz.name, explicit=True)}}} &\quad {note}"
-                        rows += [one] if visible_width(one) <= ROW_WIDTH else self._boxed_rows(dz, explicit, note)
+                        one: Row = [box(f"{dz.latex} = {self.f(dz.name, explicit=True)}"), Tex(rf" &\quad {note}")]
+                        rows += [one] if visible_width(text_of(one)) <= ROW_WIDTH else \
+                            self._boxed_rows(dz, explicit, note)
                         continue
                     f = layer.elementwise
                     assert f is not None
                     slope = self.printer.doprint(f.local_slope(a.symbol, z.symbol))
-                    one = (rf"{da.latex} &= {self.f(da.name)}, \quad {partial(a.latex, z.latex)} = {slope}, \quad "
-                           rf"\boxed{{{dz.latex} = {self.f(dz.name, explicit)}}}")
-                    if visible_width(one) <= JOINED_WIDTH:
+                    lead = rf"{da.latex} &= {self.f(da.name)}, \quad {partial(a.latex, z.latex)} = {slope}, \quad "
+                    one = [Tex(lead), box(f"{dz.latex} = {self.f(dz.name, explicit)}")]
+                    if visible_width(text_of(one)) <= JOINED_WIDTH:
                         rows.append(one)
                         continue
                     # too wide for one row: the three equations on aligned rows of their own
-                    rows += break_row(rf"{da.latex} &= {self.f(da.name)}")
-                    rows += break_row(rf"{partial(a.latex, z.latex)} &= {slope}")
+                    rows += formula_rows(da.latex, self.f(da.name))
+                    rows += formula_rows(partial(a.latex, z.latex), slope)
                     rows += self._boxed_rows(dz, explicit)
-                parts.append({"label": Tex(f"Example {e}" if self.n_ex > 1 else ""), "block": block(rows)})
-            boxed = []
-            for p in self.params_of(layer.index):
-                g = self.grad(p.name)
-                boxed.append(rf"\boxed{{{g.latex} = {self.f(g.name)}}}")
+                parts.append({"example": e if self.n_ex > 1 else None, "block": block(rows)})
+            boxed: list[str | Row] = [[box(f"{self.grad(p.name).latex} = {self.f(self.grad(p.name).name)}")]
+                     for p in self.params_of(layer.index)]
             per_row = 3 if self.n_ex == 1 and not self.spec.shared_bias else (2 if self.n_ex <= 2 else 1)
-            while per_row > 1 and any(visible_width(r) > PAIR_WIDTH for r in pack(boxed, per_row)):
+            while per_row > 1 and any(visible_width(text_of(r)) > PAIR_WIDTH for r in pack(boxed, per_row)):
                 per_row -= 1
-            grads = block(pack(boxed, per_row), env="gather")
-            title = self.layer_title(layer.index)
-            groups.append({"title": Tex(title), "parts": parts, "grads": grads,
+            grads = block(pack(boxed, per_row), centred=True)
+            groups.append({"layer": layer.index, "parts": parts, "grads": grads,
                            "sum_note": self._sum_note(layer.index)})
-        return {"big": False, "groups": groups}
+        return {"big": False, "groups": groups, "L": self.L}
 
-    def _boxed_rows(self, dz: Quantity, explicit: bool, note: str = "") -> list[str]:
+    def _boxed_rows(self, dz: Quantity, explicit: bool, note: str = "") -> list[Row]:
         """``dz &= [formula]`` (the closed form boxed), the box over several aligned rows when the formula
         is too wide for one; ``note`` after it, or on a row of its own when the row has no room."""
         expr = dz.explicit if explicit and dz.explicit is not None else dz.definition
         assert expr is not None
         lead = f"{dz.latex} &= "
-        formula = self.printer.doprint(expr)
-        rows = [rf"{lead}\boxed{{{formula}}}"]
+        rhs = self.printer.doprint(expr)
+        rows: list[Row] = [[Tex(lead), box(rhs)]]
         room = ROW_WIDTH - visible_width(lead) - 2
-        if visible_width(formula) > room:
-            lines = break_row("&" + formula, room)
-            rows = [lead + r"\boxed{\begin{aligned}" + r" \\ ".join(lines) + r"\end{aligned}}"]
+        if visible_width(rhs) > room:
+            rows = [[Tex(lead), box(*break_row("&" + rhs, room), aligned=True)]]
         if note:
-            last = rows[-1] + r" \quad " + note
-            rows[-1:] = [last] if visible_width(last) <= ROW_WIDTH else [rows[-1], r"&\quad " + note]
+            last = [*rows[-1], Tex(r" \quad " + note)]
+            rows[-1:] = [last] if visible_width(text_of(last)) <= ROW_WIDTH else [rows[-1], [Tex(r"&\quad " + note)]]
         return rows
 
     def _softmax_note(self, name: str) -> str:
         """How a softmax output delta came about, and the condition its closed form uses."""
-        condition = self.s.condition(name)
-        if condition:
-            return rf"\text{{(softmax: summed over its Jacobian, with }} {condition}\text{{)}}"
-        return r"\text{(softmax: summed over its Jacobian)}"
+        return self.say("math_softmax_note", self.s.condition(name) or "")
 
-    def _sum_note(self, layer: int) -> Tex:
-        notes = []
-        if layer < self.L and self.net.layers[layer].size > 1:
-            notes.append("the backpropagated sensitivity sums over every unit of the layer above")
-        if self.n_ex > 1:
-            notes.append("each gradient sums the contributions of all examples"
-                         + (" (then divides by their number)" if self.spec.reduction == "mean" else ""))
-        if self.spec.shared_bias:
-            notes.append("a shared bias sums the sensitivities of every unit it feeds")
-        return Tex(("Note: " + "; ".join(notes) + ".") if notes else "")
+    def _sum_note(self, layer: int) -> dict[str, bool]:
+        """Which sums the layer's gradients hold (the template words them)."""
+        return {"above": layer < self.L and self.net.layers[layer].size > 1, "examples": self.n_ex > 1,
+                "mean": self.spec.reduction == "mean", "shared_bias": self.spec.shared_bias}
 
     def _equations_big(self) -> dict[str, Any]:
         L = self.L
@@ -586,8 +597,7 @@ class HandoutContext:
         for layer in reversed(self.net.layers):
             for p in self.params_of(layer.index):
                 g = self.grad(p.name)
-                rows_table.append((Tex(f"${self.gslash(p.name)}$"), Tex(f"${self.f(g.name)}$"),
-                                   Tex(f"${self.s.display(g.name)}$")))
+                rows_table.append((Tex(self.gslash(p.name)), Tex(self.f(g.name)), Tex(self.s.display(g.name))))
         return {"big": True, "recursion": block(rows), "grads": block(grads), "scalar": block(scalar),
                 "table": rows_table, "sum_note": self._sum_note(1)}
 
@@ -598,48 +608,45 @@ class HandoutContext:
         for layer in reversed(self.net.layers):
             parts = []
             for e in self.examples():
-                rows: list[list[str]] = []
-                slopes: list[list[str]] = []
-                deltas: list[list[str]] = []
+                rows: list[list[Row]] = []
+                slopes: list[list[Row]] = []
+                deltas: list[list[Row]] = []
                 for j in range(1, layer.size + 1):
                     a, z = self.unit("act", layer.index, j, e), self.unit("pre", layer.index, j, e)
                     da, dz = self.grad(a.name), self.grad(z.name)
                     if layer is last and (last.elementwise is None or not _is_product(dz.explicit)):
-                        rows.append(quantity_line(self.s, dz.name, explicit=True).rows(boxed=True))
+                        rows.append(line_rows(quantity_line(self.s, dz.name, explicit=True), boxed=True))
                         continue
-                    rows.append(quantity_line(self.s, da.name).rows())
+                    rows.append(line_rows(quantity_line(self.s, da.name)))
                     f = layer.elementwise
                     assert f is not None
                     slope_expr = f.local_slope(a.symbol, z.symbol)
                     label = (self.printer.doprint(slope_expr) if slope_expr.free_symbols  # identity: not 1 = 1 = 1.000
                              else rf"\frac{{\partial {a.latex}}}{{\partial {z.latex}}}")
                     slope = expression_line(self.s, label, slope_expr)
-                    slopes.append(slope.rows())
+                    slopes.append(line_rows(slope))
                     delta = product_line(dz.latex, [(self.s.value(da.name), False),
                                                     (expression_value(self.s, slope_expr), False)], self.d,
                                          value=self.s.value(dz.name))
-                    deltas.append(delta.rows(boxed=True))
-                parts.append({"label": Tex(f"Example {e}" if self.n_ex > 1 else ""),
+                    deltas.append(line_rows(delta, boxed=True))
+                parts.append({"example": e if self.n_ex > 1 else None,
                               "blocks": [block(_pair(lines)) for lines in (rows, slopes, deltas) if lines]})
             params = self.params_of(layer.index)
             if self.big:
                 params = [p for p in params if p.to_units[0] == 1]
             per_row = (self._fan_in(layer.index) + 1) if self._fan_in(layer.index) < 3 and self.n_ex == 1 else 2
-            grads = self._grouped_rows([quantity_line(self.s, self.grad(p.name).name).rows(boxed=True)
+            grads = self._grouped_rows([line_rows(quantity_line(self.s, self.grad(p.name).name), boxed=True)
                                         for p in params], params, per_row)
             more = len(self.params_of(layer.index)) - len(params)
-            groups.append({"title": Tex(self.layer_title(layer.index)), "parts": parts,
-                           "grads": block(grads),
-                           "more": Tex(f"The other {more} gradients of this layer follow the same pattern; "
-                                       "all values are in the gradient summary." if more else "")})
-        return {"groups": groups}
+            groups.append({"layer": layer.index, "parts": parts, "grads": block(grads), "more": more})
+        return {"groups": groups, "L": self.L}
 
     @staticmethod
-    def _grouped_rows(lines: list[list[str]], params: list[Parameter], per_row: int) -> list[str]:
+    def _grouped_rows(lines: list[list[Row]], params: list[Parameter], per_row: int) -> list[Row]:
         """Parameter lines side by side, a new row for every unit (``w1, w2, b1`` then ``w3, w4, b2``):
         a row never mixes two units' (or two layers') parameters."""
-        rows: list[str] = []
-        group: list[list[str]] = []
+        rows: list[Row] = []
+        group: list[list[Row]] = []
         unit: tuple[int, int] | None = None
         if _fit(lines, per_row) < per_row:
             return _pair(lines, per_row)
@@ -657,7 +664,7 @@ class HandoutContext:
         braces = [rf"\underbrace{{{f.partial}}}_{{{f.formula}}}" for f in c.factors]
         per_row = 5
         chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
-        lhs = c.grad_latex if c.single_path else r"\text{path term}"
+        lhs = c.grad_latex if c.single_path else self.say("math_path_term")
         rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
         rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
         # the lecture's line: lhs = the factors' formulas in numbers = their values = the product -> the display
@@ -682,22 +689,14 @@ class HandoutContext:
             numeric = [f"{lhs} &= " + texts[0], *(r"&\quad " + t for t in texts[1:]), *numeric]
         else:
             numeric[0] = f"{lhs} {numeric[0]}"
-        final = rf"&\to \boxed{{{c.gradient}}} \quad \text{{({self.d} d.p.)}}" if c.single_path else ""
-        path = r" \to ".join(c.path)
-        note = ""
-        if not c.single_path:
-            note = (f"This is one of the {c.n_paths} path terms whose sum is the gradient "
-                    + (f"(over every unit of the layers above and all {self.n_ex} examples)" if self.n_ex > 1
-                       else "(one per unit of the layers above)")
-                    + rf"; summed, they give ${c.grad_latex} = {c.gradient}$ ({self.d} d.p.).")
-        if c.condition:
-            note += (" " if note else "") + (rf"The factor ${c.factors[0].formula}$ holds because the targets "
-                                             rf"sum to 1: ${c.condition}$.")
+        final: Row = [Tex(r"&\to "), box(c.gradient), Tex(r" \quad " + self.say("math_decimals", self.d))]
         param = self.q(c.parameter).latex
-        return {"param": Tex(param), "path": Tex(path), "formula": block(rows),
-                "numeric": block(numeric + ([final] if final else [])), "note": Tex(note),
-                "level_note": Tex("The factors are shown with extra digits so that their product reproduces "
-                                  "the result." if c.line.level else "")}
+        note = {"paths": c.n_paths, "examples": self.n_ex, "gradient": Tex(f"{c.grad_latex} = {c.gradient}"),
+                "decimals": self.d, "factor": Tex(c.factors[0].formula) if c.condition else None,
+                "condition": Tex(c.condition or "")}
+        return {"param": Tex(param), "path": Tex(r" \to ".join(c.path)), "formula": block(rows),
+                "numeric": block([*numeric, final] if c.single_path else numeric),
+                "single_path": c.single_path, "note": note, "level": bool(c.line.level)}
 
     # -- 8. summary ---------------------------------------------------------------------
     def section_summary(self) -> dict[str, Any]:
@@ -709,24 +708,20 @@ class HandoutContext:
                 g = self.grad(p.name)
                 v = self.s.value(g.name)
                 shown = self.s.display(g.name)
-                precise = approx_latex(v)
-                updated = result_latex(result_text(self.s.value(p.name + "'"), self.d))  # 1e17 after a wild step
-                rows.append((Tex(f"${self.gslash(p.name)}$"), Tex(f"${shown}$"), Tex(f"${precise}$"),
-                             Tex(f"${updated}$" + (" (frozen)" if p.frozen else ""))))
+                after = self.s.value(self.net.updated(p.name))
+                updated = result_latex(result_text(after, self.d))  # 1e17 after a wild step
+                rows.append({"gradient": Tex(self.gslash(p.name)), "value": Tex(shown), "precise": Tex(approx_latex(v)),
+                             "updated": Tex(updated), "frozen": p.frozen})
                 if v and shown.strip("-0.") == "":
                     tiny.append(self.q(p.name).latex)
-            groups.append({"title": Tex(self.layer_title(layer.index)), "rows": rows})
-        half = "0." + "0" * self.d + "5"
-        note = ""
-        if tiny:
-            note = (rf"The gradients for ${symbols(tiny)}$ are nonzero but smaller than ${half}$ in magnitude, "
-                    rf"so they display as ${display(Decimal(0), self.d)}$ at {self.d} decimals; the 4-digit "
-                    "column shows their size.")
-        return {"groups": groups, "note": Tex(note)}
+            groups.append({"layer": layer.index, "rows": rows})
+        note = {"tiny": Tex(symbols(tiny)), "half": Tex("0." + "0" * self.d + "5"),
+                "zero": Tex(display(Decimal(0), self.d)), "decimals": self.d} if tiny else None
+        return {"groups": groups, "note": note, "L": self.L}
 
     # -- 9. update ----------------------------------------------------------------------
     def section_update(self) -> dict[str, Any]:
-        rows: list[list[str]] = []
+        rows: list[list[Row]] = []
         updated: list[Parameter] = []
         frozen = []
         for layer in reversed(self.net.layers):
@@ -735,39 +730,30 @@ class HandoutContext:
                 params = [p for p in params if p.to_units[0] == 1]
             for p in params:
                 if p.frozen:
-                    frozen.append(rf"{self.q(p.name + chr(39)).latex} = {self.q(p.name).latex} = {self.exact(p.name)}")
+                    after = self.q(self.net.updated(p.name)).latex
+                    frozen.append(rf"{after} = {self.q(p.name).latex} = {self.exact(p.name)}")
                     continue
-                rows.append(quantity_line(self.s, p.name + "'").rows(boxed=True))
+                rows.append(line_rows(quantity_line(self.s, self.net.updated(p.name)), boxed=True))
                 updated.append(p)
         history = self.s.evaluation.loss_history
         e0, e1 = history[0], history[1]
         loss = self.q(self.net.loss_name).latex
-        change = "decreases" if e1 < e0 else "increases" if e1 > e0 else "stays"
-        full = (rf"At full precision the loss {change} from ${loss} \approx {approx_latex(e0)}$ to "
-                rf"${loss}' \approx {approx_latex(e1)}$.")
-        if len(history) > 2:
-            full += (f" After {len(history) - 1} steps of the same update it is "
-                     rf"${approx_latex(history[-1])}$.")
+        lecture = self.spec.source == "built-in lecture network"
         return {
-            "rule": Tex(rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, "
-                        rf"\qquad \eta = {self.exact('eta')}"),
+            "loss": Tex(loss),
+            "eta": Tex(self.exact(LEARNING_RATE.ascii)),
             "block": block(self._grouped_rows(rows, updated, 2)) if rows else None,
-            "frozen": block(pack(frozen, 3), env="gather") if frozen else None,
-            "more": Tex("Shown for the parameters of the first unit of each layer; every updated value is in "
-                        "the gradient summary." if self.big else ""),
+            "frozen": block(pack(frozen, 3), centred=True) if frozen else None,
+            "first_units_only": self.big,
             "post": self.forward_groups(prime=True),
-            "full": Tex(full),
-            "remark": Tex(self._lecture_remark()),
+            "L": self.L,
+            "full": {"change": "decreases" if e1 < e0 else "increases" if e1 > e0 else "stays",
+                     "before": Tex(approx_latex(e0)), "after": Tex(approx_latex(e1)), "steps": len(history) - 1,
+                     "last": Tex(approx_latex(history[-1])), "loss": Tex(loss)},
+            # the lecture printed values from rounded intermediates: ours beside them, in the remark
+            "lecture_values": [Tex(f"{self.q(n).latex} = {self.s.display(n)}")
+                               for n in ("dE/dw2", "b2'", "z_h1'", "z_o'")] if lecture else [],
         }
-
-    def _lecture_remark(self) -> str:
-        base = ("All values come from the full-precision computation, never from rounded intermediates; "
-                "a hand calculation that reuses rounded values can differ in the last digit.")
-        if self.spec.source != "built-in lecture network":
-            return base
-        ours = ", ".join(f"${self.q(n).latex} = {self.s.display(n)}$" for n in ("dE/dw2", "b2'", "z_h1'", "z_o'"))
-        return base + (f" This is why this handout shows {ours} where the lecture, working from rounded "
-                       "intermediates, printed $0.001$, $0.348$, $0.376$ and $1.066$.")
 
     # -- 10. quick reference ------------------------------------------------------------------
     def section_reference(self) -> dict[str, Any]:
@@ -776,54 +762,21 @@ class HandoutContext:
         dz = self.grad(z_out.name)
         loss = self.q(self.net.loss_name).latex
         condition = self.s.condition(dz.name)
-        steps = [(Tex("Compute the output sensitivity (delta):"),
-                  Tex(f"{dz.latex} = {self.f(dz.name, explicit=True)}"
-                      + with_condition(condition)))]
+        steps = {"output": Tex(f"{dz.latex} = {self.f(dz.name, explicit=True)}" + with_condition(condition))}
         if L > 1:
             h, zh = self.unit("act", L - 1, 1), self.unit("pre", L - 1, 1)
             dh, dzh = self.grad(h.name), self.grad(zh.name)
-            steps.append((Tex("Backpropagate to the hidden activations, summing over the units above:"),
-                          Tex(f"{dh.latex} = {' '.join(print_terms(self.printer, _definition(dh)))}")))
-            steps.append((Tex("Convert to hidden pre-activation sensitivities with the local slope:"),
-                          Tex(f"{dzh.latex} = {self.f(dzh.name)}")))
-        steps.append((Tex(r"Form the parameter gradients: for any weight into a unit, gradient = (that unit's "
-                          r"delta) $\times$ (its local input); for a bias, gradient = delta."), Tex("")))
-        pitfalls = [
-            r"Use the derivative at the pre-activation: $\sigma'(z) = \sigma(z)(1 - \sigma(z)) = a(1 - a)$, "
-            r"not $\sigma'(a)$.",
-            rf"Keep track of which local input multiplies which weight when forming $\partial {loss}/\partial w$.",
-            "Rounding too early can hide tiny but real gradients; keep full precision for computations and "
-            "round only for display.",
-        ]
-        if self.n_ex > 1:
-            pitfalls.append("With several examples, add up the per-example contributions before the update.")
-        return {"steps": steps, "pitfalls": [Tex(p) for p in pitfalls],
-                "pairs": loss_table(), "loss": Tex(loss)}
+            steps["hidden"] = Tex(f"{dh.latex} = {' '.join(print_terms(self.printer, _definition(dh)))}")
+            steps["slope"] = Tex(f"{dzh.latex} = {self.f(dzh.name)}")
+        return {"steps": steps, "examples": self.n_ex, "pairs": loss_table(), "loss": Tex(loss)}
 
     # -- 11. verification ------------------------------------------------------------------------
     def section_verification(self) -> dict[str, Any]:
-        rows = []
         proofs = self.s.derivation.proofs
-        for p in self.net.parameters:
-            pr = proofs[p.name]
-            how = pr.method if pr.digits is None else f"{pr.method}, {pr.digits} digits"
-            rows.append((Tex(f"${self.gslash(p.name)}$"), how, "proven" if pr.proven else "MISMATCH"))
-        methods = sorted({pr.method for pr in proofs.values()})
-        details = []
-        if "symbolic" in methods:
-            details.append(("symbolic", Tex(
-                "all definitions are inlined into one expression of the loss, differentiated by SymPy "
-                "(sympy.diff), and its difference to the chain-rule formula simplifies to $0$.")))
-        if "local+ad" in methods:
-            details.append(("local+ad", Tex(
-                r"every local rule the chain uses ($\partial z/\partial w$ = local input, "
-                r"$\partial z/\partial a$ = weight, the activation slopes, the output delta) is proven "
-                r"symbolically, and the end-to-end value agrees with reverse-mode differentiation of the "
-                r"forward definitions in ball arithmetic (rigorous error bounds) to the number of "
-                r"significant digits shown.")))
-        proven = sum(1 for pr in proofs.values() if pr.proven)
-        return {"rows": rows, "details": details,
-                "summary": Tex(f"{proven} of {len(proofs)} gradients proven equal to their chain-rule formula.")}
+        rows = [{"gradient": Tex(self.gslash(p.name)), "method": proofs[p.name].method,
+                 "digits": proofs[p.name].digits, "proven": proofs[p.name].proven} for p in self.net.parameters]
+        return {"rows": rows, "methods": sorted({pr.method for pr in proofs.values()}),
+                "proven": sum(1 for pr in proofs.values() if pr.proven), "total": len(proofs)}
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -845,26 +798,26 @@ def _is_product(expr: Any) -> bool:
     return expr is not None and isinstance(expr, sympy.Mul)
 
 
-def _fit(lines: list[list[str]], per_row: int) -> int:
+def _fit(lines: list[list[Row]], per_row: int) -> int:
     """How many lines fit side by side: ``align`` lines up columns, so the widest entry of each counts."""
     if any(len(line) > 1 for line in lines):
         return 1
     while per_row > 1:
         columns = [[line[0] for line in lines[c::per_row]] for c in range(per_row)]
-        total = sum(max((visible_width(r) for r in column), default=0) for column in columns)
+        total = sum(max((visible_width(text_of(r)) for r in column), default=0) for column in columns)
         if total + 6 * (per_row - 1) <= PAIR_WIDTH:
             break
         per_row -= 1
     return per_row
 
 
-def _pair(lines: list[list[str]], per_row: int = 2) -> list[str]:
+def _pair(lines: list[list[Row]], per_row: int = 2) -> list[Row]:
     """Lines side by side (``a &= 1, & b &= 2``) when the columns fit the width, else one a row."""
     per_row = _fit(lines, per_row)
     if per_row == 1:
         return [row for line in lines for row in line]
     flat = [line[0] for line in lines]
-    return [", & ".join(flat[i:i + per_row]) for i in range(0, len(flat), per_row)]
+    return [joined(flat[i:i + per_row], ", & ") for i in range(0, len(flat), per_row)]
 
 
 # -- the output/loss table of the lecture's note (derived at build time: symbackprop.engine.losstable) ------
@@ -874,11 +827,12 @@ def loss_table() -> list[dict[str, Any]]:
     """Each output/loss row of the shipped table, its expressions printed by the project's printer
     (the file holds expression trees, never LaTeX); the title stays text, escaped by the template."""
     printer = BackpropPrinter(table_names())
-    return [{"title": pair.title, "loss": Tex(printer.doprint(pair.loss_expr)),
+    return [{"title": pair.title, "output": pair.output, "loss_name": pair.loss,
+             "loss": Tex(printer.doprint(pair.loss_expr)),
              "delta_name": Tex(printer.symbol_latex[pair.delta]), "delta": Tex(printer.doprint(pair.delta_expr)),
              "condition": Tex(condition_latex(printer, pair.condition))} for pair in loss_pairs()]
 
 
 def handout_context(solution: Solution, sections: Sequence[str] = SECTIONS, chain: str | None = None,
-                    edge_values: bool = False) -> dict[str, Any]:
-    return HandoutContext(solution, chain, edge_values).build(sections)
+                    edge_values: bool = False, lang: str = "en") -> dict[str, Any]:
+    return HandoutContext(solution, chain, edge_values, lang).build(sections)

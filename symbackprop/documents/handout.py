@@ -11,9 +11,10 @@ from pathlib import Path
 
 from ..engine.solution import Solution
 from ..errors import UsageError
+from ..hints import quoted
 from ..io.files import write_atomic
 from .context import SECTIONS, handout_context
-from .render import render_markdown, render_tex
+from .render import languages, render_markdown, render_tex
 
 FORMATS = ("tex", "md")
 #: the partial template of every section, in the lecture's order
@@ -35,13 +36,21 @@ def parse_sections(text: str | Sequence[str] | None) -> list[str]:
     return [name for name in SECTIONS if name in names]
 
 
+def check_lang(lang: str, field: str = "lang") -> None:
+    """One clear line, naming ``field``, for a language without a words template."""
+    known = languages()
+    if lang not in known:
+        raise UsageError(f"{field}: unknown language {quoted(lang, 30)} (known: {', '.join(known)})", setting=field)
+
+
 def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[str] | None = None,
-                     chain: str | None = None, edge_values: bool = False) -> str:
-    """The handout's text."""
+                     chain: str | None = None, edge_values: bool = False, lang: str = "en") -> str:
+    """The handout's text, in ``lang`` (a words template ``templates/lang/<lang>.j2``)."""
     if fmt not in FORMATS:
         raise UsageError(f"format: unknown format {fmt!r} (expected tex or md)", setting="format")
+    check_lang(lang)
     chosen = parse_sections(sections)
-    context = handout_context(solution, chosen, chain=chain, edge_values=edge_values)
+    context = handout_context(solution, chosen, chain=chain, edge_values=edge_values, lang=lang)
     partials = [f"handout/{PARTIALS[name]}.{fmt}.j2" for name in chosen]
     if fmt == "tex":
         return render_tex("handout.tex.j2", partials=partials, **context)
@@ -50,14 +59,14 @@ def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[st
 
 def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: bool = False, fmt: str = "tex",
                     sections: Sequence[str] | None = None, chain: str | None = None,
-                    edge_values: bool = False) -> list[Path]:
+                    edge_values: bool = False, lang: str = "en") -> list[Path]:
     """Write ``out_dir/<name>.tex`` (or ``.md``), and ``<name>.pdf`` with ``pdf``; return the paths.
 
     Everything is rendered (and compiled) before anything is written.
     """
     if pdf and fmt != "tex":
         raise UsageError("pdf needs the tex format", setting="pdf")
-    text = render_worksheet(solution, fmt, sections, chain, edge_values)
+    text = render_worksheet(solution, fmt, sections, chain, edge_values, lang)
     out = Path(out_dir)
     written = []
     if pdf:

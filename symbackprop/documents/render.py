@@ -19,6 +19,11 @@ Templates live in the top-level ``templates/`` directory, packaged as
 a folder of their own templates in front (:func:`template_folder`, the CLI's
 ``--templates DIR`` or a spec's ``[templates] dir``): a ``ChoiceLoader`` looks
 there first and falls back to the shipped template of the same name.
+
+Two kinds of template are read as macros rather than rendered: ``macros.tex.j2`` /
+``macros.md.j2`` (how an equation display and its boxes look; the global ``m``) and
+``lang/<lang>.j2`` (every word, one file per language for both formats; :func:`words`).
+Their output is the templates' own LaTeX, so it is trusted (:class:`TemplateMacros`).
 """
 
 from __future__ import annotations
@@ -50,6 +55,8 @@ __all__ = [
     "shipped_loader",
     "shipped_templates",
     "template_folder",
+    "languages",
+    "words",
     "tex_escape",
     "tex_join",
 ]
@@ -306,12 +313,60 @@ def _latex_environment(folder: Path | None) -> jinja2.Environment:
     )
     env.filters["tex_escape"] = tex_escape
     env.filters["tex_join"] = tex_join
+    env.filters["cells"] = lambda items: Tex(" & ".join(tex_escape(x) for x in items))  # a table row
+    env.filters["own"] = Tex  # a macro's own LaTeX (``\\VAR{ layer(1, 2)|own }``), never a context value
     env.globals["generated_by"] = GENERATED_BY
     env.globals["header"] = Tex(header_comment().rstrip("\n"))
     # the font block (fonts.tex.j2): pdfLaTeX's unless render_tex finds non-Latin scripts
     env.globals["scripts"] = ()
     env.globals["FONTS"] = {name: dataclasses.replace(f, options=Tex(f.options)) for name, f in FONTS.items()}
+    env.globals["m"] = TemplateMacros(env, "macros.tex.j2")
     return env
+
+
+class TemplateMacros:
+    """The macros of one template (``m.boxed(x)``, ``w.section_title("summary")``), their output trusted.
+
+    A Jinja2 macro returns a plain ``str``, which ``\\VAR{...}`` would escape; the macros are the
+    templates' own LaTeX, so their output is :class:`Tex`.  Loaded on first use, through the
+    environment's loader, so a teacher's folder in front replaces the shipped file.
+    """
+
+    def __init__(self, env: jinja2.Environment, name: str):
+        self._env, self._name = env, name
+
+    @functools.cached_property
+    def _module(self) -> Any:
+        return self._env.get_template(self._name).module
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        value = getattr(self._module, name)
+        if not callable(value):
+            return value
+        return lambda *args, **kwargs: Tex(value(*args, **kwargs))
+
+
+#: the handout's languages: ``templates/lang/<code>.j2``, each one set of words for LaTeX and Markdown
+LANG_FOLDER = "lang"
+
+
+def languages() -> list[str]:
+    """The language codes a handout can be written in (the shipped words files, and a teacher's)."""
+    loader = latex_environment().loader
+    assert loader is not None
+    return sorted(name[len(LANG_FOLDER) + 1:-len(".j2")] for name in loader.list_templates()
+                  if name.startswith(LANG_FOLDER + "/") and name.endswith(".j2") and name.count("/") == 1)
+
+
+def words(lang: str = "en") -> TemplateMacros:
+    """The words of one language (``templates/lang/<lang>.j2``), shared by the LaTeX and Markdown templates.
+
+    Written in the LaTeX templates' delimiters and read through that environment for both formats:
+    plain words with ``$...$`` maths, which LaTeX and Markdown print alike.
+    """
+    return TemplateMacros(latex_environment(), f"{LANG_FOLDER}/{lang}.j2")
 
 
 #: fonts.tex.j2's pdfLaTeX branch: its presence marks a rendered whole document
@@ -345,6 +400,8 @@ def _markdown_environment(folder: Path | None) -> jinja2.Environment:
     env.globals["generated_by"] = GENERATED_BY
     env.globals["header"] = header_comment(comment="<!--").rstrip("\n")
     env.filters["md_escape"] = md_escape
+    env.filters["cells"] = lambda items: " | ".join(str(x) for x in items)  # a table row
+    env.globals["m"] = TemplateMacros(env, "macros.md.j2")
     return env
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import sympy
 
 from .. import __version__
+from ..engine.naming import LEARNING_RATE
 from ..engine.numbers import display_decision, full_decision, full_text
 from ..engine.solution import Solution
 from ..io.texttable import text_table
@@ -18,14 +19,14 @@ def check_table(solution: Solution) -> str:
     network = solution.network
     rows = [("gradient", "chain rule", "value", "proof", "status")]
     for p in network.parameters:
-        name = network.namer.grad_ascii(p.name)
+        name = network.grad(p.name)
         q = solution.quantity(name)
-        proof = solution.derivation.proofs[p.name]
+        proof = solution.proofs[p.name]
         method = proof.method if proof.digits is None else f"{proof.method} ({proof.digits} digits)"
         rows.append((name, sympy.sstr(q.definition, order="none"), solution.display(name), method,
                      "proven" if proof.proven else "MISMATCH"))
     lines = text_table(rows)
-    proven = sum(1 for pr in solution.derivation.proofs.values() if pr.proven)
+    proven = sum(1 for pr in solution.proofs.values() if pr.proven)
     lines.append("")
     lines.append(f"{proven} of {len(network.parameters)} gradients proven equal to the chain rule "
                  f"({solution.spec.source}).")
@@ -63,9 +64,9 @@ def export_data(solution: Solution) -> dict[str, Any]:
     for index, size, activation in layers:
         for j in range(1, size + 1):
             unit: dict[str, Any] = {"layer": index, "unit": j, "activation": activation,
-                                    "act": network.unit_name("act", index, j, 1).split("@")[0]}
+                                    "act": network.unit("act", index, j).ascii}
             if index:
-                unit["pre"] = network.unit_name("pre", index, j, 1).split("@")[0]
+                unit["pre"] = network.unit("pre", index, j).ascii
             units.append(unit)
     parameters = [{
         "name": p.name, "kind": p.kind, "layer": p.layer, "to_units": list(p.to_units),
@@ -81,14 +82,14 @@ def export_data(solution: Solution) -> dict[str, Any]:
             "parameters": parameters,
             "loss": spec.loss,
             "reduction": spec.reduction,
-            "learning_rate": solution.full("eta"),
+            "learning_rate": solution.full(LEARNING_RATE.ascii),
             "decimals": spec.decimals,
             "notation": spec.notation.scheme,
             "examples": network.n_examples,
         },
         "quantities": quantities,
         "proofs": [{"parameter": pr.parameter, "method": pr.method, "proven": pr.proven,
-                    "detail": pr.detail, "digits": pr.digits} for pr in solution.derivation.proofs.values()],
+                    "detail": pr.detail, "digits": pr.digits} for pr in solution.proofs.values()],
         "loss_history": [full_text(v) for v in solution.evaluation.loss_history],
     }
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import sympy
 
+from ..engine.naming import LEARNING_RATE
 from ..engine.network import Network
 from ..engine.solution import Solution
 from ..errors import UsageError
@@ -282,7 +283,7 @@ class Deck:
         return self.net.unit_name(kind, layer, j, 1)
 
     def grad(self, name: str) -> str:
-        return self.namer.grad_ascii(name)
+        return self.net.grad(name)
 
     def layer_word(self, layer: int) -> str:
         if layer == self.L:
@@ -478,20 +479,20 @@ class Deck:
             params = [p for p in self.net.parameters if p.layer == layer and not p.frozen
                       and (self.small(layer) or p.to_units[0] == 1 and (p.kind == "bias" or p.from_unit == 1))]
             params.sort(key=lambda p: p.kind != "weight")  # weights, then biases (a stable sort)
-            layers.append([quantity_line(self.s, p.name + "'").latex(boxed=True).replace(" = ", " &= ", 1)
+            layers.append([quantity_line(self.s, self.net.updated(p.name)).latex(boxed=True).replace(" = ", " &= ", 1)
                            for p in params])
         per_row = _columns(layers)
         rows = [" & ".join(lines[i:i + per_row]) for lines in layers for i in range(0, len(lines), per_row)]
         loss = self.net[self.net.loss_name].latex
         rule = (rf"\theta' = \theta - \eta \frac{{\partial {loss}}}{{\partial \theta}}, \qquad "
-                rf"\eta = {exact_text(self.s.value('eta'))}")
+                rf"\eta = {exact_text(self.s.value(LEARNING_RATE.ascii))}")
         note = "" if all(self.small(li) for li in range(1, self.L + 1)) else (
             "Shown for the first weight and bias of each unit written out; every parameter is updated the same way.")
         frames = self._split_update(rule, rows, note)
         # the loss before and after
         e0, e1 = self.s.evaluation.loss_history[0], self.s.evaluation.loss_history[1]
         before = _rows(self.s, self.net.loss_name, WIDE, symbolic=False)
-        after = _rows(self.s, self.net.loss_name + "'", WIDE, symbolic=False)
+        after = _rows(self.s, self.net.updated(self.net.loss_name), WIDE, symbolic=False)
         change = "decreases" if e1 < e0 else "increases" if e1 > e0 else "stays the same"
         pct = (e1 - e0) / e0 * 100 if e0 else e0
         sign = "+" if pct > 0 else ""

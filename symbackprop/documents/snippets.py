@@ -138,8 +138,7 @@ def local_chain(solution: Solution, name: str) -> LocalChain:
     q = solution.quantity(name)
     net = solution.network
     if q.kind == "grad":
-        params = {net.namer.grad_ascii(p.name): p.name for p in net.parameters}
-        c = chain_for(solution, params[name])
+        c = chain_for(solution, q.of)
         return LocalChain(q.latex, c.factors, c.n_paths, c.condition)
     assert q.kind in ("d_act", "d_pre") and q.layer is not None and q.unit is not None
     layer, unit, example = q.layer, q.unit, q.example or 1

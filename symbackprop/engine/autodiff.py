@@ -39,7 +39,7 @@ def _merged(parts: Sequence[dict[int, Any]]) -> dict[int, Any]:
 
 
 class DualCompiler:
-    """Closures ``slots -> (value, partials)`` over the engine's number domain (`numeric.BALL`)."""
+    """Closures ``slots -> (value, partials)`` over the engine's number domain (`evaluate.BALL`)."""
 
     def __init__(self, slot_of: dict[Symbol, int], domain: Any):
         self.slot_of = slot_of

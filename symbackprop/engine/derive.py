@@ -20,20 +20,21 @@ The cross-check (one ``Proof`` per parameter):
   symbolically (``diff(z, w) == input``, ``diff(z, a) == w``,
   ``diff(f(z), z) == f'``, the output delta) and the end-to-end value agrees
   with reverse-mode differentiation of the forward definitions in ball
-  arithmetic (see ``numeric`` and ``autodiff``).
+  arithmetic (see ``evaluate`` and ``autodiff``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 import sympy
 from sympy import Expr, KroneckerDelta, Symbol
 
 from ..errors import DerivationMismatch
 from .activations import expo
-from .naming import Name, Namer
+from .naming import LEARNING_RATE, Name, Namer
 from .network import Network, add_post_update, build_network
 from .spec import Spec
 
@@ -53,18 +54,18 @@ class Proof:
     digits: int | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Derivation:
+    """The graph with its backward pass, and each gradient's proof as far as derivation takes it."""
+
     network: Network
-    proofs: dict[str, Proof]
+    #: final when symbolic; a ``local+ad`` proof is pending (``proven=False``): its end-to-end check
+    #: needs the values, and `evaluate` returns the completed proofs (``Evaluation.proofs``)
+    proofs: Mapping[str, Proof]
 
     @property
     def spec(self) -> Spec:
         return self.network.spec
-
-    @property
-    def all_proven(self) -> bool:
-        return all(p.proven for p in self.proofs.values())
 
 
 def derive(spec: Spec, prove: bool = True) -> Derivation:
@@ -73,13 +74,11 @@ def derive(spec: Spec, prove: bool = True) -> Derivation:
     _add_backward(network)
     _add_update(network)
     add_post_update(network)
-    derivation = Derivation(network, {})
+    proofs: dict[str, Proof] = {}
     if prove:
-        if len(network.parameters) <= SYMBOLIC_PROOF_LIMIT:
-            derivation.proofs = prove_symbolically(network)
-        else:
-            derivation.proofs = prove_local_rules(network)
-    return derivation
+        proofs = (prove_symbolically(network) if len(network.parameters) <= SYMBOLIC_PROOF_LIMIT
+                  else prove_local_rules(network))
+    return Derivation(network, MappingProxyType(proofs))
 
 
 # -- the chain rule -------------------------------------------------------------
@@ -114,7 +113,7 @@ def _add_backward(network: Network) -> None:
             f = layer.elementwise
             assert f is not None
             for j in range(1, layer.size + 1):
-                terms = [sympy.Mul(network.sym(_grad_name(network, namer.pre(above.index, k), e).ascii),
+                terms = [sympy.Mul(network.sym(network.grad(network.unit_name("pre", above.index, k, e))),
                                    network.sym(network.weight_name(above.index, k, j)), evaluate=False)
                          for k in range(1, above.size + 1)]
                 backprop = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
@@ -130,7 +129,7 @@ def _add_backward(network: Network) -> None:
         terms = []
         for e in range(1, network.n_examples + 1):
             for j in p.to_units:
-                delta = network.sym(_grad_name(network, namer.pre(p.layer, j), e).ascii)
+                delta = network.sym(network.grad(network.unit_name("pre", p.layer, j, e)))
                 if p.kind == "weight":
                     assert p.from_unit is not None
                     local_input = network.activation_symbol(p.layer - 1, p.from_unit, e)
@@ -138,7 +137,7 @@ def _add_backward(network: Network) -> None:
                 else:
                     terms.append(delta)
         total = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
-        network.add(namer.grad(Name(p.name, network[p.name].latex)), "grad", total, layer=p.layer)
+        network.add(namer.grad(network[p.name].id), "grad", total, layer=p.layer)
 
 
 def _grad_name(network: Network, base: Name, e: int) -> Name:
@@ -184,13 +183,13 @@ def _is_linear(expr: Expr, variables: list[Symbol]) -> bool:
 
 
 def _add_update(network: Network) -> None:
-    eta = network.sym("eta")
+    eta = network.sym(LEARNING_RATE.ascii)
     for p in network.parameters:
         theta = network.sym(p.name)
-        grad = network.sym(network.namer.grad(Name(p.name, "")).ascii)
+        grad = network.sym(network.grad(p.name))
         step = sympy.Mul(sympy.S.NegativeOne, eta, grad, evaluate=False)
         definition = theta if p.frozen else sympy.Add(theta, step, evaluate=False)
-        network.add(Namer.updated(Name(p.name, network[p.name].latex)), "updated", definition, layer=p.layer)
+        network.add(Namer.updated(network[p.name].id), "updated", definition, layer=p.layer)
 
 
 # -- the proofs -----------------------------------------------------------------
@@ -240,7 +239,7 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
     prove_output_deltas(network, require)  # the closed forms the pages box (yhat - t) hold too
     for p in network.parameters:
         theta = network.sym(p.name)
-        grad = network.quantities[network.namer.grad_ascii(p.name)]
+        grad = network[network.grad(p.name)]
         by_diff = sympy.diff(loss, theta)
         by_chain = inlined[grad.symbol]
         difference = by_diff - by_chain
@@ -269,8 +268,8 @@ def _is_zero_rational(difference: Expr) -> bool:
 def prove_local_rules(network: Network) -> dict[str, Proof]:
     """Each local derivative the chain uses equals SymPy's diff of the local definition.
 
-    The end-to-end values are compared with reverse-mode differentiation by ``numeric``,
-    which completes these proofs (``digits``).
+    The proofs it returns are pending: `evaluate` compares the end-to-end values with reverse-mode
+    differentiation and returns them completed (``digits``).
     """
 
     def require(ok: bool, what: str) -> None:
@@ -314,7 +313,7 @@ def prove_local_rules(network: Network) -> dict[str, Proof]:
                 require(_is_zero(sympy.diff(a.definition, z) - slope), f"d{a.name}/d{z}")
     # 3. the output delta (its chain, and the closed form a page boxes)
     prove_output_deltas(network, require)
-    return {p.name: Proof(p.name, "local+ad", True,
+    return {p.name: Proof(p.name, "local+ad", False,
                           "local rules proven symbolically; end-to-end value pending differentiation")
             for p in network.parameters}
 
@@ -326,7 +325,6 @@ def prove_output_deltas(network: Network, require: Callable[[bool, str], None]) 
     are computed, equals SymPy's diff unconditionally; the closed form a page boxes equals it too,
     under its stated condition (softmax + cross-entropy: ``yhat - t`` when the targets sum to 1).
     """
-    namer = network.namer
     last = network.layers[-1]
     loss_def = network[network.loss_name].definition
     assert loss_def is not None
@@ -334,12 +332,12 @@ def prove_output_deltas(network: Network, require: Callable[[bool, str], None]) 
         outs = {network.activation_symbol(last.index, j, e):
                 network[network.unit_name("act", last.index, j, e)].definition
                 for j in range(1, last.size + 1)}
-        d_outs = {q.symbol: q.definition for q in (network[_grad_name(network, namer.act(last.index, j), e).ascii]
+        d_outs = {q.symbol: q.definition for q in (network[network.grad(network.unit_name("act", last.index, j, e))]
                                                     for j in range(1, last.size + 1))}
         composed = loss_def.xreplace(outs)
         for j in range(1, last.size + 1):
             z = network.pre_symbol(last.index, j, e)
-            delta = network.quantities[_grad_name(network, namer.pre(last.index, j), e).ascii]
+            delta = network[network.grad(network.unit_name("pre", last.index, j, e))]
             assert delta.definition is not None
             by_diff = sympy.diff(composed, z)
             chain = delta.definition.xreplace(d_outs).xreplace(outs)

@@ -1,11 +1,12 @@
 """Exact evaluation of every quantity, the end-to-end gradient check, and SGD steps.
 
 Each definition is compiled once into a small closure over a slot array and run
-in topological order (the order quantities were added).  The engine's slots hold
-exact rationals (``flint.fmpq``) for as long as the arithmetic keeps them
-rational (sums, products, quotients, powers, relu/leaky_relu, and sigmoid(0),
-tanh(0), exp(0), log(1)), and balls (``flint.arb``: a midpoint and a rigorous
-radius) from the first transcendental step on.  A run whose balls are too wide
+in topological order (the order quantities were added) by `run_steps`, the one
+loop every run of the network uses.  The engine's slots hold exact rationals
+(``flint.fmpq``) for as long as the arithmetic keeps them rational (sums, products,
+quotients, powers, relu/leaky_relu, and sigmoid(0), tanh(0), exp(0), log(1)), and
+balls (``flint.arb``: a midpoint and a rigorous radius) from the first
+transcendental step on.  A run whose balls are too wide
 (or not finite, e.g. ``1 - sigmoid(400)`` at too few bits) is repeated at twice
 the precision; a value out of reach at any precision is refused with its name.
 The same compiler also runs over ``Decimal`` slots, which the renderers, the
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
+from types import MappingProxyType
 from typing import Any
 
 import flint
@@ -32,6 +35,7 @@ from ..errors import DerivationMismatch, SymbackpropError
 from . import activations as act
 from .autodiff import DualCompiler, gradient
 from .derive import Derivation, Proof
+from .naming import LEARNING_RATE
 from .network import Network
 from .numbers import WORK_DIGITS, Certified, dyadic_decimal, rational, to_decimal, work_context
 
@@ -55,18 +59,24 @@ class EvaluationError(SymbackpropError):
     """A quantity has no finite value within reach (an overflow, a log of 0, a division by 0)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Evaluation:
-    """Every quantity's value, by ASCII name (`Certified` Decimals)."""
+    """Every quantity's value, by ASCII name (`Certified` Decimals), and every gradient's proof, complete."""
 
     network: Network
     values: dict[str, Decimal]
-    exact: dict[str, bool]
     #: loss after each SGD step: [E, E', E'', ...] (len = steps + 1)
     loss_history: list[Decimal] = field(default_factory=list)
+    #: the derivation's proofs, the pending ``local+ad`` ones completed by their end-to-end check
+    proofs: Mapping[str, Proof] = field(default_factory=dict)
 
     def __getitem__(self, name: str) -> Decimal:
         return self.values[name]
+
+    @cached_property
+    def exact(self) -> dict[str, bool]:
+        """Whether each value is known as an exact rational (export's ``exact``)."""
+        return {name: isinstance(value, Certified) and value.exact is not None for name, value in self.values.items()}
 
 
 # -- the two number domains -------------------------------------------------------
@@ -239,6 +249,29 @@ class Step:
     depends: frozenset[int]
 
 
+def run_steps(steps: Iterable[Step], slots: Slots, finish: Callable[[Any, Step], Any] | None = None,
+              failed: Callable[[Step, ArithmeticError], Any] | None = None,
+              stop: Callable[[Step, Any], bool] | None = None) -> Step | None:
+    """Run compiled steps in order over ``slots``, each value (``finish``ed: rounded, settled) stored in
+    its step's slot: the one loop every run of the network uses (the engine, the marker, the exam).
+
+    ``failed`` gives the value of a step whose arithmetic fails (without it the error propagates); the
+    run ends after the first step at which ``stop`` holds, which is returned (None: every step ran)."""
+    for step in steps:
+        try:
+            value = step.program(slots)
+            if finish is not None:
+                value = finish(value, step)
+        except ArithmeticError as error:
+            if failed is None:
+                raise
+            value = failed(step, error)
+        slots[step.slot] = value
+        if stop is not None and stop(step, value):
+            return step
+    return None
+
+
 def compile_network(network: Network, kinds: Sequence[str] | None = None,
                     domain: Domain = DECIMAL) -> tuple[dict[str, int], list[Step]]:
     slot_of = {q.symbol: i for i, q in enumerate(network.quantities.values())}
@@ -255,7 +288,7 @@ def compile_network(network: Network, kinds: Sequence[str] | None = None,
 def leaf_values(network: Network) -> dict[str, sympy.Rational]:
     """The spec's exact values of every leaf quantity, by name."""
     spec = network.spec
-    values: dict[str, sympy.Rational] = {"eta": spec.learning_rate}
+    values: dict[str, sympy.Rational] = {LEARNING_RATE.ascii: spec.learning_rate}
     values.update(spec.parameters)
     for e, example in enumerate(spec.examples, start=1):
         for k, x in enumerate(example.inputs, start=1):
@@ -280,6 +313,15 @@ class _Retry(Exception):
     def __init__(self, name: str, why: str):
         super().__init__(name, why)
         self.name, self.why = name, why
+
+
+def _failed(step: Step, error: ArithmeticError) -> Any:
+    """A step whose arithmetic failed: a division by 0 is refused; an undecided relu asks for a finer run."""
+    if isinstance(error, ZeroDivisionError):
+        raise EvaluationError(f"{step.name}: division by zero") from None
+    if isinstance(error, Undecided):
+        raise _Retry(step.name, "a relu argument too close to 0 to decide its sign") from None
+    raise error
 
 
 def _settle(x: Any, name: str) -> Any:
@@ -361,19 +403,13 @@ class Engine:
                 slots: Slots = [ZERO] * len(self.index)
                 for i, value in self.leaves:
                     slots[i] = value
-                for step in self.steps:
-                    slots[step.slot] = _settle(self._apply(step, slots), step.name)
+                self._run(self.steps, slots)
                 self.runs[level] = slots, self._history(slots)
         return self.runs[level]
 
     @staticmethod
-    def _apply(step: Step, slots: Slots) -> Any:
-        try:
-            return step.program(slots)
-        except ZeroDivisionError:
-            raise EvaluationError(f"{step.name}: division by zero") from None
-        except Undecided:
-            raise _Retry(step.name, "a relu argument too close to 0 to decide its sign") from None
+    def _run(steps: list[Step], slots: Slots) -> None:
+        run_steps(steps, slots, finish=lambda x, step: _settle(x, step.name), failed=_failed)
 
     def start(self) -> tuple[Slots, list[Any]]:
         """The first run that is finite everywhere and precise enough (or the finest finite one)."""
@@ -422,7 +458,7 @@ class Engine:
         """[E, E after step 1, ..., E after step k]: repeated full-batch SGD steps."""
         network = self.network
         index = self.index
-        history = [values[index[network.loss_name]], values[index[network.loss_name + "'"]]]
+        history = [values[index[network.loss_name]], values[index[network.updated(network.loss_name)]]]
         if network.spec.steps <= 1:
             return history
         # later steps rerun the forward + backward program on updated parameters
@@ -430,17 +466,15 @@ class Engine:
         forward = [s for s in steps if network[s.name].kind in FORWARD_KINDS]
         slots = list(values)
         for p in network.parameters:  # start from the parameters after the first step
-            slots[index[p.name]] = values[index[p.name + "'"]]
-        eta = values[index["eta"]]
-        updated = [(p.name, index[p.name], index[network.namer.grad_ascii(p.name)]) for p in network.parameters
+            slots[index[p.name]] = values[index[network.updated(p.name)]]
+        eta = values[index[LEARNING_RATE.ascii]]
+        updated = [(p.name, index[p.name], index[network.grad(p.name)]) for p in network.parameters
                    if not p.frozen]
         for _ in range(network.spec.steps - 1):
-            for step in steps:  # forward and backward at the current parameters
-                slots[step.slot] = _settle(self._apply(step, slots), step.name)
+            self._run(steps, slots)  # forward and backward at the current parameters
             for name, slot, grad in updated:  # all gradients first, then every update at once
                 slots[slot] = _settle(slots[slot] - eta * slots[grad], name)
-            for step in forward:  # the loss at the new parameters
-                slots[step.slot] = _settle(self._apply(step, slots), step.name)
+            self._run(forward, slots)  # the loss at the new parameters
             history.append(slots[index[network.loss_name]])
         return history
 
@@ -452,17 +486,16 @@ def _certified(x: Any, enclose: Callable[[int], tuple[Decimal, Decimal]]) -> Dec
 
 
 def evaluate(derivation: Derivation) -> Evaluation:
-    """Every quantity's value; also completes the local+ad proofs and the k-step loss history."""
+    """Every quantity's value, the k-step loss history, and the proofs with the local+ad ones completed."""
     network = derivation.network
     engine = Engine(network)
     slots, history = engine.start()
     values = {name: _certified(slots[i], engine.enclosure(i)) for name, i in engine.index.items()}
-    exact = {name: isinstance(slots[i], fmpq) for name, i in engine.index.items()}
-    evaluation = Evaluation(network, values, exact)
-    evaluation.loss_history = [_certified(x, engine.enclosure(("history", k))) for k, x in enumerate(history)]
-    if any(p.method == "local+ad" for p in derivation.proofs.values()):
-        derivation.proofs = check_by_differentiation(derivation, engine)
-    return evaluation
+    loss_history = [_certified(x, engine.enclosure(("history", k))) for k, x in enumerate(history)]
+    proofs = derivation.proofs
+    if any(p.method == "local+ad" for p in proofs.values()):
+        proofs = check_by_differentiation(derivation, engine)
+    return Evaluation(network, values, loss_history, MappingProxyType(dict(proofs)))
 
 
 def certified_value(program: Program, inputs: Slots) -> Decimal:
@@ -546,7 +579,7 @@ def check_by_differentiation(derivation: Derivation, engine: Engine) -> dict[str
                     detail="local rules proven symbolically; a relu unit on its path sits at z = 0, where "
                            "the loss is not differentiable (convention relu'(0) = 0), so no end-to-end check")
                 continue
-            name = network.namer.grad_ascii(p.name)
+            name = network.grad(p.name)
             chain, ad = base[index[name]], adjoint.get(slot, ZERO)
             digits = _digits(ad - chain, max(abs(_ball(chain)).upper(), arb("1e-10")))
             if digits < REQUIRED_DIGITS:
@@ -565,4 +598,5 @@ def check_by_differentiation(derivation: Derivation, engine: Engine) -> dict[str
 
 
 __all__ = ["BALL", "Compiler", "Engine", "Evaluation", "EvaluationError", "WORK_DIGITS", "certified_value",
-           "check_by_differentiation", "evaluate", "exact_input", "leaf_values"]
+           "check_by_differentiation", "evaluate", "exact_input", "leaf_values",
+           "run_steps"]

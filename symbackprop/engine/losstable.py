@@ -63,6 +63,12 @@ def table_names() -> dict[str, str]:
     return {n.ascii: n.latex for n in names}
 
 
+def _deltas() -> dict[str, str]:
+    """A pre-activation's ASCII name -> its delta's (``z_o1`` -> ``dE/dz_o1``) in the table's shape."""
+    namer = Namer(SHAPE[0], SHAPE[1], False, Notation())
+    return {z.ascii: namer.grad(z).ascii for z in (namer.pre(1, j) for j in range(1, SHAPE[1][-1] + 1))}
+
+
 # -- expression trees: SymPy <-> JSON, a fixed set of node kinds -----------------------------------
 
 _FUNCTIONS: dict[str, Any] = {"log": sympy.log, "exp": sympy.exp}
@@ -123,7 +129,7 @@ def derive_table() -> list[dict[str, Any]]:
         spec = loads_spec(new_spec(layers, activation="sigmoid", loss=loss, output=output), source=f"{output}+{loss}")
         network = derive(spec, prove=False).network
         of = network.unit_name("pre", 1, 1, 1)
-        delta = network[network.namer.grad_ascii(of)]
+        delta = network[network.grad(of)]
         definition = network[network.loss_name].definition
         assert delta.explicit is not None and definition is not None
         rows.append({"output": output, "loss": loss, "loss_expr": to_tree(definition), "delta_of": of,
@@ -147,7 +153,7 @@ def loss_pairs() -> tuple[LossPair, ...]:
 
 def parse_table(rows: Any) -> tuple[LossPair, ...]:
     """Records as :func:`derive_table` writes them -> rows; ValueError when they are anything else."""
-    names = table_names()
+    names, deltas = table_names(), _deltas()
     keys = {"output", "loss", "loss_expr", "delta_of", "delta_expr", "condition"}
     if not isinstance(rows, list) or len(rows) != len(PAIRS):
         raise ValueError(f"loss table: expected {len(PAIRS)} rows")
@@ -155,8 +161,8 @@ def parse_table(rows: Any) -> tuple[LossPair, ...]:
     for row, (output, loss, title) in zip(rows, PAIRS, strict=True):
         if not isinstance(row, dict) or set(row) != keys or (row["output"], row["loss"]) != (output, loss):
             raise ValueError(f"loss table: the row of {output} + {loss} is missing or malformed")
-        delta = f"d{Notation().loss}/d{row['delta_of']}"
-        if delta not in names:
+        delta = deltas.get(row["delta_of"]) if isinstance(row["delta_of"], str) else None
+        if delta is None:
             raise ValueError(f"loss table: unknown name {row['delta_of']!r}")
         condition = None if row["condition"] is None else from_tree(row["condition"], names)
         if condition is not None and not isinstance(condition, sympy.Eq):

@@ -12,7 +12,10 @@ Two schemes:
   ``j`` of layer ``l``, biases ``b(l)[j]`` (``b(l)`` when shared), targets ``t[j]``.
 
 Derived names: ``dE/d<name>`` for a derivative of the loss, ``<name>'`` for the
-value after the update, ``<name>@2`` for example 2 when a spec has several.
+value after the update, ``<name>@2`` for example 2 when a spec has several.  Each
+`Name` remembers what it derives from, so code looks them up (``Network.updated``,
+``Network.grad``, ``Name.base``) instead of building or cutting strings; only
+this module spells them.
 Textbook renames (``pre = "net"``, ``act = "out"``, ``loss = "L"``,
 ``target = "y"``) change the letters, never the structure.
 """
@@ -36,10 +39,27 @@ class Notation:
 
 @dataclass(frozen=True)
 class Name:
-    """One quantity's ASCII name and LaTeX symbol."""
+    """One quantity's typed id: the ASCII name users type, the LaTeX symbol a page prints, and for a
+    derived name what it derives from and how (so code asks for ``w5'`` by ``w5``, never builds it)."""
 
     ascii: str
     latex: str
+    #: how it derives from ``of``: "grad" (``dE/dw5``), "updated" (``w5'``), "example" (``z_o@2``);
+    #: "" for a plain name
+    how: str = ""
+    of: Name | None = None
+
+    @property
+    def base(self) -> Name:
+        """The plain name under the example mark and the prime: ``z_o`` for ``z_o@2'`` (a gradient is its own)."""
+        name = self
+        while name.how in ("updated", "example") and name.of is not None:
+            name = name.of
+        return name
+
+
+#: the learning rate's quantity (a leaf every spec has)
+LEARNING_RATE = Name("eta", r"\eta")
 
 
 def _letters(text: str) -> str:
@@ -159,22 +179,18 @@ class Namer:
     # -- derived names ----------------------------------------------------------
     def grad(self, of: Name) -> Name:
         e = self.notation.loss
-        return Name(f"d{e}/d{of.ascii}", rf"\frac{{\partial {_letters(e)}}}{{\partial {of.latex}}}")
-
-    def grad_ascii(self, name: str) -> str:
-        """``dE/d<name>`` for an ASCII name."""
-        return f"d{self.notation.loss}/d{name}"
+        return Name(f"d{e}/d{of.ascii}", rf"\frac{{\partial {_letters(e)}}}{{\partial {of.latex}}}", "grad", of)
 
     @staticmethod
     def updated(of: Name) -> Name:
         # after a superscript (example 2: {\hat{y}}^{\langle 2\rangle}) a bare ' is a "Double
         # superscript" error in amsmath; an empty atom before the prime avoids it
         prime = "{}'" if "^" in of.latex else "'"
-        return Name(f"{of.ascii}'", rf"{{{of.latex}}}{prime}")
+        return Name(f"{of.ascii}'", rf"{{{of.latex}}}{prime}", "updated", of)
 
     @staticmethod
     def for_example(of: Name, example: int, n_examples: int) -> Name:
         """Per-example quantities carry ``@e`` when a spec has several examples."""
         if n_examples == 1:
             return of
-        return Name(f"{of.ascii}@{example}", rf"{{{of.latex}}}^{{\langle {example}\rangle}}")
+        return Name(f"{of.ascii}@{example}", rf"{{{of.latex}}}^{{\langle {example}\rangle}}", "example", of)

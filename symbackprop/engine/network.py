@@ -16,7 +16,7 @@ from sympy import Expr, Symbol
 
 from ..errors import SpecError
 from .activations import Activation, activation, loss_expression, softmax
-from .naming import Name, Namer
+from .naming import LEARNING_RATE, Name, Namer
 from .spec import LayerSpec, Spec
 
 #: Kinds of quantity, in the order a lecture meets them.
@@ -32,8 +32,7 @@ KINDS = (
 class Quantity:
     """One named quantity of the exercise."""
 
-    name: str  # the ASCII name users type: "z_h1", "dE/dw5", "w5'", "z_o@2"
-    latex: str  # its symbol: "z_{h_{1}}"
+    id: Name  # its names: ASCII "z_h1", "dE/dw5", "w5'", "z_o@2"; LaTeX "z_{h_{1}}"; what it derives from
     symbol: Symbol
     kind: str
     #: how it is computed from other quantities' symbols (None for leaves)
@@ -47,6 +46,20 @@ class Quantity:
     layer: int | None = None  # 0 = inputs
     unit: int | None = None
     example: int | None = None  # 1-based; None when not per-example
+
+    @property
+    def name(self) -> str:
+        """The ASCII name users type."""
+        return self.id.ascii
+
+    @property
+    def latex(self) -> str:
+        return self.id.latex
+
+    @property
+    def of(self) -> str | None:
+        """The ASCII name of the quantity this one derives from (``w5`` for ``w5'`` and ``dE/dw5``)."""
+        return None if self.id.of is None else self.id.of.ascii
 
 
 @dataclass(frozen=True)
@@ -87,17 +100,22 @@ class Network:
     parameters: list[Parameter]
     quantities: dict[str, Quantity] = field(default_factory=dict)
     by_symbol: dict[Symbol, Quantity] = field(default_factory=dict)
+    #: ("grad" or "updated", ASCII name of what it derives from) -> the derived quantity's ASCII name
+    #: (an example's quantity is named by `example_name`)
+    derived: dict[tuple[str, str], str] = field(default_factory=dict)
 
     # -- registry -------------------------------------------------------------
     def add(self, name: Name, kind: str, definition: Expr | None = None, explicit: Expr | None = None,
             condition: Expr | None = None, **where: int | None) -> Symbol:
         symbol = Symbol(name.ascii, real=True)
-        quantity = Quantity(name.ascii, name.latex, symbol, kind, definition, explicit, condition, **where)
+        quantity = Quantity(name, symbol, kind, definition, explicit, condition, **where)
         if name.ascii in self.quantities:
             raise SpecError(f"{self.spec.source}: notation: two quantities would both be called "
                             f"{name.ascii!r}; choose different letters")
         self.quantities[name.ascii] = quantity
         self.by_symbol[symbol] = quantity
+        if name.of is not None and name.how in ("grad", "updated"):
+            self.derived[(name.how, name.of.ascii)] = name.ascii
         return symbol
 
     def __getitem__(self, name: str) -> Quantity:
@@ -108,6 +126,14 @@ class Network:
 
     def sym(self, name: str) -> Symbol:
         return self.quantities[name].symbol
+
+    def updated(self, name: str) -> str:
+        """The quantity after the SGD step: ``w5`` -> ``w5'``, ``z_o@2`` -> ``z_o@2'``, ``E`` -> ``E'``."""
+        return self.derived[("updated", name)]
+
+    def grad(self, name: str) -> str:
+        """The loss's derivative by a quantity: ``w5`` -> ``dE/dw5``, ``z_o@2`` -> ``dE/dz_o@2``."""
+        return self.derived[("grad", name)]
 
     # -- convenient lookups ----------------------------------------------------
     @property
@@ -121,15 +147,15 @@ class Network:
     def example_name(self, name: Name, e: int) -> Name:
         return self.namer.for_example(name, e, self.n_examples)
 
+    def unit(self, kind: str, layer: int, j: int) -> Name:
+        """The plain name of an input/pre/act (layer 0 = the inputs), without an example's mark."""
+        if layer == 0:
+            return self.namer.input(j)
+        return self.namer.pre(layer, j) if kind == "pre" else self.namer.act(layer, j)
+
     def unit_name(self, kind: str, layer: int, j: int, e: int) -> str:
         """ASCII name of an input/pre/act of example e (layer 0 = the inputs)."""
-        if layer == 0:
-            base = self.namer.input(j)
-        elif kind == "pre":
-            base = self.namer.pre(layer, j)
-        else:
-            base = self.namer.act(layer, j)
-        return self.example_name(base, e).ascii
+        return self.example_name(self.unit(kind, layer, j), e).ascii
 
     def activation_symbol(self, layer: int, j: int, e: int) -> Symbol:
         return self.sym(self.unit_name("act", layer, j, e))
@@ -187,7 +213,7 @@ def build_network(spec: Spec) -> Network:
             network.add(namer.for_example(namer.target(j), e, n_ex), "target", unit=j, example=e)
     for p in parameters:
         network.add(Name(p.name, _param_latex(namer, p)), p.kind, layer=p.layer)
-    network.add(Name("eta", r"\eta"), "learning_rate")
+    network.add(LEARNING_RATE, "learning_rate")
 
     param = {p.name: network.sym(p.name) for p in parameters}
     for e in range(1, n_ex + 1):
@@ -236,7 +262,7 @@ def _loss_definition(network: Network, prime: bool) -> Expr:
 
 def add_post_update(network: Network) -> None:
     """The forward pass and loss again, with every parameter replaced by its updated value."""
-    param = {p.name: network.sym(p.name + "'") for p in network.parameters}
+    param = {p.name: network.sym(network.updated(p.name)) for p in network.parameters}
     for e in range(1, network.n_examples + 1):
         _add_forward(network, param, e, prime=True)
     network.add(Namer.updated(network.namer.loss()), "post_loss", _loss_definition(network, prime=True))

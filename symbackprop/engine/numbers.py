@@ -1,7 +1,7 @@
 """Exact numbers in, rounded text out: the only place symbackprop rounds.
 
 Values from a spec are parsed from their decimal *text* into exact rationals
-(never through ``float``).  The engine (``numeric.py``) keeps every rational
+(never through ``float``).  The engine (``evaluate.py``) keeps every rational
 value as an exact rational and every transcendental one as a ball (a midpoint
 with a rigorous radius); it hands them on as `Certified` values: a Decimal
 with ``WORK_DIGITS`` significant digits for arithmetic, which also knows its

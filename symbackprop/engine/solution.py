@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from ..errors import SymbackpropError
 from ..hints import did_you_mean, quoted
-from .derive import Derivation, derive
+from .derive import Derivation, Proof, derive
 from .evaluate import Evaluation
 from .network import Network, Quantity
 from .numbers import display, full_text
@@ -39,6 +40,15 @@ class Solution:
     @property
     def network(self) -> Network:
         return self.derivation.network
+
+    @property
+    def proofs(self) -> Mapping[str, Proof]:
+        """Each parameter's proof that its gradient equals its chain-rule formula, complete."""
+        return self.evaluation.proofs
+
+    @property
+    def all_proven(self) -> bool:
+        return all(p.proven for p in self.proofs.values())
 
     @cached_property
     def printer(self) -> BackpropPrinter:

@@ -9,6 +9,7 @@ built-in lecture network.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from importlib import resources
@@ -86,6 +87,8 @@ class Spec:
     exam: ExamSettings = field(default_factory=ExamSettings)
     #: ``[templates] dir``: the teacher's templates, in front of the shipped ones (an existing folder)
     templates: Path | None = None
+    #: ``[templates] lang``: the handout's language (a words template ``lang/<lang>.j2``; None: English)
+    lang: str | None = None
 
     @property
     def layer_sizes(self) -> list[int]:
@@ -291,13 +294,14 @@ class _Reader:
             title=title, author=author, notation=notation, source=self.source,
             exam=settings_from_table(exam_table, self.source),
             templates=self.templates(self.table(d, "templates", "templates")),
+            lang=self.template_lang(self.table(d, "templates", "templates")),
         )
 
     def templates(self, table: dict[str, Any]) -> Path | None:
         """``[templates] dir``, relative to the spec file: a folder that exists (checked now, not mid-render)."""
         for key in table:
-            if key != "dir":
-                raise self.fail(f"templates.{key}", "unknown field (expected dir)")
+            if key not in ("dir", "lang"):
+                raise self.fail(f"templates.{key}", "unknown field (expected dir or lang)")
         if "dir" not in table:
             return None
         raw = self.text(table["dir"], "templates.dir")
@@ -306,6 +310,15 @@ class _Reader:
             where = quoted(str(folder), 120)
             raise self.fail("templates.dir", f"{quoted(raw, 60)} is not a folder (looked for {where})")
         return folder
+
+    def template_lang(self, table: dict[str, Any]) -> str | None:
+        """``[templates] lang``: a language code (whether its words exist is known when rendering)."""
+        if "lang" not in table:
+            return None
+        raw = self.text(table["lang"], "templates.lang")
+        if not re.fullmatch(r"[a-z]{2,3}(?:[-_][A-Za-z0-9]{1,8})?", raw):
+            raise self.fail("templates.lang", f"{quoted(raw, 30)} is not a language code (like en or de)")
+        return raw
 
     def notation(self, table: dict[str, Any]) -> Notation:
         known = {"scheme", "pre", "act", "loss", "target", "input"}

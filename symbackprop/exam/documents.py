@@ -40,8 +40,8 @@ def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = T
     s = variant.solution
     ctx = handout_context(s, QUESTION_SECTIONS)
     groups = grouped(asked_values(variant, ask), attrgetter("group"))
-    return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], groups=groups,
-                      early_rounding=early_rounding, **_common(variant, s.spec.title))
+    return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], w=ctx["w"],
+                      groups=groups, early_rounding=early_rounding, **_common(variant, s.spec.title))
 
 
 def key_body(variant: Variant, ask: Sequence[str]) -> str:

@@ -32,8 +32,9 @@ from decimal import Context, Decimal, DecimalException, localcontext
 
 import sympy
 
-from ..engine.evaluate import Compiler, compile_network, leaf_values
+from ..engine.evaluate import Compiler, Step, compile_network, leaf_values, run_steps
 from ..engine.examtable import ExamSettings, Grid
+from ..engine.naming import LEARNING_RATE
 from ..engine.numbers import round_half_up, to_decimal
 from ..engine.solution import Solution, solve
 from ..engine.spec import Example, Spec
@@ -97,11 +98,11 @@ class Drawer:
         self.grad_layers: list[list[int]] = []
         asked_grads = {n for group, names in self.asked if group == "gradients" for n in names}
         for layer in network.layers:
-            slots = [self.index[network.namer.grad_ascii(p.name)] for p in network.parameters
-                     if p.layer == layer.index and network.namer.grad_ascii(p.name) in asked_grads]
+            slots = [self.index[network.grad(p.name)] for p in network.parameters
+                     if p.layer == layer.index and network.grad(p.name) in asked_grads]
             if slots:
                 self.grad_layers.append(slots)
-        self.loss_slots = (self.index[network.loss_name], self.index[network.loss_name + "'"])
+        self.loss_slots = (self.index[network.loss_name], self.index[network.updated(network.loss_name)])
         # drawing and judging thousands of times: grid values and their Decimals computed once
         self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational]]] = [
             (name, grid, grid.count, {}) for name, grid in self.varying]
@@ -113,7 +114,7 @@ class Drawer:
             raise ExamError(f"exam: {name}: cross_entropy targets form a distribution; keep targets fixed")
         if kind == "target" and loss == "bce" and (grid.low < 0 or grid.high > 1):
             raise ExamError(f"exam: {name}: bce targets lie in [0, 1]; the range reaches outside")
-        if name == "eta" and grid.low <= 0:
+        if name == LEARNING_RATE.ascii and grid.low <= 0:
             raise ExamError("exam: eta: the learning rate must stay positive")
 
     @property
@@ -155,11 +156,12 @@ class Drawer:
         with localcontext(Context(prec=JUDGE_DIGITS, Emax=999_999, Emin=-999_999)):
             for name, value in values.items():
                 slots[self.index[name]] = +self._decimal(value)
+            def tie(step: Step, value: Decimal) -> bool:
+                return step.slot in asked and abs(abs(value).scaleb(d) % 1 - half) < margin
+
             try:
-                for step in self.steps:
-                    value = slots[step.slot] = step.program(slots)
-                    if step.slot in asked and abs(abs(value).scaleb(d) % 1 - half) < margin:
-                        return "tie"
+                if run_steps(self.steps, slots, stop=tie) is not None:
+                    return "tie"
             except (DecimalException, ZeroDivisionError, ArithmeticError):
                 return "undefined"
             if not self.settings.allow_saturation:
@@ -180,8 +182,7 @@ class Drawer:
             if self.settings.early_rounding:
                 rounded = list(slots)
                 try:
-                    for step in self.steps:
-                        rounded[step.slot] = round_half_up(step.program(rounded), d)
+                    run_steps(self.steps, rounded, finish=lambda x, _: round_half_up(x, d))
                 except (DecimalException, ZeroDivisionError, ArithmeticError):
                     return "undefined"
                 for s in self.asked_slots:
@@ -201,7 +202,7 @@ class Drawer:
             examples.append(Example(inputs, targets))
         parameters = {name: values[name] for name in spec.parameters}
         return dataclasses.replace(spec, parameters=parameters, examples=tuple(examples),
-                                   learning_rate=values["eta"])
+                                   learning_rate=values[LEARNING_RATE.ascii])
 
 
 def _rng(seed: int, number: int) -> random.Random:

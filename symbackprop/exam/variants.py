@@ -71,14 +71,9 @@ def asked_names(network: Network, ask: Sequence[str]) -> list[tuple[str, list[st
     for group in ask:
         kinds = ASK_GROUPS[group]
         names = [q.name for q in network.quantities.values() if q.kind in kinds]
-        if group == "update":
-            names = [n for n in names if n.rstrip("'") not in frozen]
-        if group == "gradients":
-            names = [n for n in names if network.namer.grad_ascii(n) and not _frozen_grad(network, n)]
+        if group in ("update", "gradients"):  # w5' and dE/dw5 of a frozen w5
+            names = [n for n in names if network[n].of not in frozen]
         if names:
             out.append((group, names))
     return out
 
-
-def _frozen_grad(network: Network, grad_name: str) -> bool:
-    return any(network.namer.grad_ascii(p) == grad_name for p in network.spec.frozen)

@@ -33,7 +33,7 @@ import random
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal, DecimalException, localcontext
 from fractions import Fraction
 from functools import cached_property
@@ -43,7 +43,7 @@ import sympy
 from sympy import Expr, Symbol
 
 from ..engine import activations
-from ..engine.evaluate import Compiler, Program, Step, compile_network, leaf_values
+from ..engine.evaluate import Compiler, Program, Step, compile_network, leaf_values, run_steps
 from ..engine.network import Network, Quantity
 from ..engine.numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
 from ..engine.solution import Solution
@@ -245,11 +245,8 @@ class _Marker:
         if slots is None:
             slots = list(self.exact)
             with localcontext(work_context()):
-                for step in self.steps:
-                    try:
-                        slots[step.slot] = _round(step.program(slots), decimals)
-                    except (DecimalException, ZeroDivisionError):
-                        slots[step.slot] = self.exact[step.slot]
+                run_steps(self.steps, slots, finish=lambda x, _: _round(x, decimals),
+                          failed=lambda step, _: self.exact[step.slot])
             self.rounded_paths[decimals] = slots
         return slots
 
@@ -438,7 +435,8 @@ class _Marker:
         definition = a.definition
         assert definition is not None
         if a.kind == "updated":
-            theta = net.sym(a.name[:-1])
+            assert a.of is not None
+            theta = net.sym(a.of)
             if definition != theta:
                 step = self._marked("theta + eta*dE/dtheta", r"\theta + \eta \frac{\partial E}{\partial \theta}")
                 yield (f"{self._name(a.name)}: the step was added ({step}) instead of subtracted",
@@ -453,15 +451,16 @@ class _Marker:
                 yield (f"{self._formula(a.symbol)} uses {self._formula(wrong)} (sigma'(a), the slope at the "
                        f"activation) instead of {self._formula(local)}"), {a.name: sympy.Mul(d_act, wrong)}
         if a.kind == "grad":
-            param = a.name[len(net.namer.grad_ascii("")):]
+            param = a.of
+            assert param is not None
             inputs = self._local_inputs(param)
             if inputs:
                 dropped = definition.xreplace(dict.fromkeys(inputs, sympy.S.One))
                 local = ", ".join(self._formula(x) for x in inputs)
                 yield f"the local input {local} is missing from {self._name(a.name)}", {a.name: dropped}
             for other in self._neighbours.get(param, ()):
-                other_grad = net.quantities.get(net.namer.grad_ascii(other))
-                if other_grad is not None and other_grad.definition is not None:
+                other_grad = net[net.grad(other)]
+                if other_grad.definition is not None:
                     yield (f"{self._name(a.name)} computed as {self._name(other_grad.name)} (the delta and local "
                            f"input of the neighbouring weight {self._name(other)})"), {a.name: other_grad.definition}
         if a.kind in ("pre", "post_pre", "d_act"):
@@ -483,15 +482,17 @@ class _Marker:
         """The target's value when some definitions are replaced; only the steps of ``chain`` (the
         target's ancestors, in order) that the replacements reach are rerun."""
         programs: dict[int, Program] = {self.index[n]: self.compiler(e) for n, e in overrides.items()}
-        slots = list(self.exact)
         affected = set(programs)
+        rerun = []
+        for step in chain:
+            if step.slot in programs:
+                rerun.append(replace(step, program=programs[step.slot]))
+            elif step.depends & affected:
+                rerun.append(step)
+                affected.add(step.slot)
+        slots = list(self.exact)
         with localcontext(work_context()):
-            for step in chain:
-                if step.slot in programs:
-                    slots[step.slot] = programs[step.slot](slots)
-                elif step.depends & affected:
-                    slots[step.slot] = step.program(slots)
-                    affected.add(step.slot)
+            run_steps(rerun, slots)
         return slots[target]
 
     def _slope(self, q: Quantity) -> tuple[Expr, Expr] | None:
@@ -547,10 +548,10 @@ class _Marker:
     def _neighbour_symbols(self) -> dict[str, list[Symbol]]:
         """The same for the weights' symbols, before and after the update (w5 -> w6, w5' -> w6')."""
         result: dict[str, list[Symbol]] = {}
+        net = self.network
         for name, near in self._neighbours.items():
-            for suffix in ("", "'"):
-                if name + suffix in self.symbols:
-                    result[name + suffix] = [self.symbols[n + suffix] for n in near if n + suffix in self.symbols]
+            result[name] = [self.symbols[n] for n in near]
+            result[net.updated(name)] = [self.symbols[net.updated(n)] for n in near]
         return result
 
     # -- formulas -----------------------------------------------------------------
@@ -661,8 +662,7 @@ class _Marker:
             for name, value in self._random_leaves(rng, leaves).items():
                 slots[self.index[name]] = to_decimal(value)
             with localcontext(work_context()):
-                for step in self.steps:
-                    slots[step.slot] = step.program(slots)
+                run_steps(self.steps, slots)
             points.append(slots)
         return points
 

@@ -57,18 +57,21 @@ class Chain:
         return self.n_paths == 1
 
 
-def default_parameter(solution: Solution) -> Parameter:
+def default_parameter(solution: Solution) -> tuple[Parameter, list[tuple[int, int]] | None]:
     """A first-layer weight on the longest path: the first unfrozen one (w1 for the lecture) with a
-    path whose every factor is nonzero (a chain through a dead unit shows only ``... = 0``)."""
+    path whose every factor is nonzero (a chain through a dead unit shows only ``... = 0``), and that
+    path of example 1 (None when every candidate's path has a zero: then the first candidate)."""
     network = solution.network
     first = [p for p in network.parameters if p.layer == 1 and p.kind == "weight"]
     candidates = [p for p in first if not p.frozen] or first
-    return next((p for p in candidates if _live_path(solution, p, 1) is not None), candidates[0])
+    for p in candidates:
+        path = _live_path(solution, p, 1)
+        if path is not None:
+            return p, path
+    return candidates[0], None
 
 
-def find_parameter(solution: Solution, name: str | None) -> Parameter:
-    if name is None:
-        return default_parameter(solution)
+def find_parameter(solution: Solution, name: str) -> Parameter:
     network = solution.network
     for p in network.parameters:
         if p.name == name:
@@ -96,11 +99,11 @@ def _output_factors(solution: Solution, j: int, e: int) -> tuple[list[Factor], s
     printer = solution.printer
     last = network.layers[-1]
     a_out, z_out = _unit(solution, "act", last.index, j, e), _unit(solution, "pre", last.index, j, e)
-    delta_out = network[network.namer.grad_ascii(z_out.name)]
+    delta_out = network[network.grad(z_out.name)]
     loss = network[network.loss_name]
     assert delta_out.explicit is not None and delta_out.definition is not None
     if last.elementwise is not None and delta_out.explicit.is_Mul:
-        d_act = network[network.namer.grad_ascii(a_out.name)]
+        d_act = network[network.grad(a_out.name)]
         assert d_act.definition is not None
         slope = last.elementwise.local_slope(a_out.symbol, z_out.symbol)
         return [Factor(partial(loss.latex, a_out.latex), printer.doprint(d_act.definition),
@@ -180,10 +183,15 @@ def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> 
     """The expanded chain of ``dE/d<name>`` (default: a first-layer weight) along its first path
     (through ``example``'s units) whose every factor is nonzero, or its first path when none is."""
     network = solution.network
-    p = find_parameter(solution, name)
     e = example
-    units = _live_path(solution, p, e) or [(p.layer, p.to_units[0])] + [(layer.index, 1)
-                                                                         for layer in network.layers[p.layer:]]
+    if name is None:
+        p, live = default_parameter(solution)  # the path of example 1, walked once
+        if e != 1:
+            live = _live_path(solution, p, e)
+    else:
+        p = find_parameter(solution, name)
+        live = _live_path(solution, p, e)
+    units = live or [(p.layer, p.to_units[0])] + [(layer.index, 1) for layer in network.layers[p.layer:]]
     factors, condition = _output_factors(solution, units[-1][1], e)
     # down the hidden layers: dz(l+1)/da(l) = w, da(l)/dz(l) = f'
     for above, (l_here, j) in zip(reversed(units[1:]), reversed(units[:-1]), strict=True):
@@ -196,7 +204,7 @@ def chain_for(solution: Solution, name: str | None = None, example: int = 1) -> 
     n_paths = network.n_examples * len(p.to_units)
     for above_layer in network.layers[p.layer:]:
         n_paths *= above_layer.size
-    grad_name = network.namer.grad_ascii(p.name)
+    grad_name = network.grad(p.name)
     decimals = solution.spec.decimals
     # the product at full precision (the gradient itself on a single path), shown with
     # enough digits to see its size (2.27e-4) and operands that reproduce it
