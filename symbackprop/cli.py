@@ -120,6 +120,24 @@ def build_parser() -> argparse.ArgumentParser:
     _templates_arg(exam)
     exam.set_defaults(run=_exam)
 
+    marker = commands.add_parser("mark", help="mark a whole class against each student's own exam variant",
+                                 usage="symbackprop mark EXAM_DIR RESPONSES [RESPONSES ...] [--policy FILE] "
+                                       "[--gradebook moodle|canvas] [-o DIR] [--pdf]")
+    marker.add_argument("exam_dir", metavar="EXAM_DIR", help="the folder `symbackprop exam` wrote (index.csv)")
+    marker.add_argument("responses", nargs="+", metavar="RESPONSES",
+                        help="a folder of answers files (named by student id or vNNN), a Moodle \"Responses\" "
+                             "CSV or a Canvas \"Student Analysis\" CSV")
+    marker.add_argument("--policy", default=None, metavar="FILE",
+                        help="credits per verdict: a TOML with a [marking] table, or a spec with [exam.marking]")
+    marker.add_argument("--gradebook", choices=("moodle", "canvas"), default="moodle",
+                        help="gradebook CSV to write (default moodle)")
+    marker.add_argument("--assignment", default=None, help="the gradebook's grade column (default: the exam title)")
+    marker.add_argument("-o", "--output-dir", default=None,
+                        help="folder for the gradebook, summary and sheets (default EXAM_DIR/marks)")
+    marker.add_argument("--pdf", action="store_true", help="also a marked sheet PDF per student and summary.pdf")
+    _templates_arg(marker)
+    marker.set_defaults(run=_mark)
+
     templates = commands.add_parser("templates", help="copy the shipped templates into a folder, to restyle")
     templates.add_argument("--copy", required=True, metavar="DIR", help="an empty or new folder to copy them into")
     templates.set_defaults(run=_templates)
@@ -176,6 +194,40 @@ def _exam(args: argparse.Namespace) -> int:
         print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
     print(f"{target.path}: {exam.summary()}")
     return 0
+
+
+def _mark(args: argparse.Namespace) -> int:
+    """Mark the class; exit 0 when every row was marked, 1 when a row was skipped (each said on stderr)."""
+    from .engine.examtable import MarkingPolicy
+    from .io.files import check_output_folder
+    from .marking.examset import load_exam_folder
+    from .marking.klass import mark_class
+    from .marking.markfiles import mark_files
+    from .marking.markwrite import write_mark_files
+    from .marking.policyfile import load_policy
+    from .marking.responses import read_all
+
+    policy = load_policy(args.policy) if args.policy is not None else MarkingPolicy()
+    out_dir = Path(args.output_dir) if args.output_dir is not None else Path(args.exam_dir) / "marks"
+    check_output_folder(out_dir)
+    folder = load_exam_folder(args.exam_dir)
+    submissions = read_all(args.responses, folder)
+    marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1))
+    first = next(iter(folder.variants))
+    title = folder.solution(first).spec.title
+    with _styled(args, folder.solution(first).spec):
+        files = mark_files(marks, title, args.gradebook, args.assignment or title, pdf=args.pdf)
+        written = write_mark_files(files, out_dir)
+    for skipped in marks.skipped:
+        print(f"symbackprop: {skipped.line()}", file=sys.stderr)
+    print(f"{out_dir}: wrote {len(written)} files ({', '.join(sorted(_top(written, out_dir)))})")
+    print(f"{title}: {marks.summary()}")
+    return 1 if marks.skipped else 0
+
+
+def _top(paths: Sequence[Path], root: Path) -> set[str]:
+    """The top-level names of written files: ``sheets/`` once, not 300 times."""
+    return {p.relative_to(root).parts[0] + ("/" if len(p.relative_to(root).parts) > 1 else "") for p in paths}
 
 
 def _progress_printer(command: str) -> Callable[..., None] | None:

@@ -67,7 +67,7 @@ def test_numerical_items_accept_half_a_unit_around_the_key(exam, archive):
         asked = asked_values(v, ALL)
         assert types[1:] == ["numerical_question"] * len(asked)
         for item, a in zip(items[1:], asked, strict=True):
-            assert item.get("title") == a.name
+            assert item.get("title") == f"[v{v.label} {a.name}]"  # mark maps Canvas columns by it
             assert item.find("q:presentation/q:response_str/q:render_fib", Q).get("fibtype") == "Decimal"
             condition = item.find("q:resprocessing/q:respcondition[@continue='No']/q:conditionvar/q:or", Q)
             assert condition.find("q:varequal", Q).text == a.display

@@ -16,6 +16,15 @@ no float anywhere)::
     tie_margin = 0.02                # in units of the last displayed decimal (see exam.drawing)
     max_draws = 2000                 # per variant, before giving up
 
+    [exam.marking]                   # how ``symbackprop mark`` scores each asked value (0..1 of a point)
+    correct = 1
+    too_few_decimals = 0.5
+    early_rounding = 0.5
+    carried_forward = 1              # follow-through: full credit (0.5 for half)
+    wrong = 0
+    missing = 0
+    out_of = 100                     # optional: scale the total to this (default: one point per value)
+
     [exam.vary]                      # per-name overrides of the group ranges
     w5 = "[0.1, 0.9] step 0.1"
     x2 = "fixed"
@@ -30,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Any
 
 import sympy
@@ -38,8 +48,8 @@ from ..errors import ExamError
 from ..hints import quoted, show
 from .numbers import parse_decimal_text
 
-__all__ = ["ASK_GROUPS", "MAX_VARIANTS", "ExamSettings", "Grid", "parse_ask", "parse_grid",
-           "settings_from_table"]
+__all__ = ["ASK_GROUPS", "MAX_VARIANTS", "ExamSettings", "Grid", "MarkingPolicy", "parse_ask", "parse_grid",
+           "policy_from_table", "settings_from_table"]
 
 #: --ask groups -> the kinds of quantity they ask for, in the lecture's order
 ASK_GROUPS: dict[str, tuple[str, ...]] = {
@@ -95,6 +105,47 @@ def parse_grid(text: Any, field: str) -> Grid | None:
     return Grid(low, high, step)
 
 
+#: the credit of each verdict of ``symbackprop mark`` (a fraction of the value's point), and of no answer
+DEFAULT_CREDITS: dict[str, Fraction] = {
+    "correct": Fraction(1), "too_few_decimals": Fraction(1, 2), "early_rounding": Fraction(1, 2),
+    "carried_forward": Fraction(1), "wrong": Fraction(0), "invalid": Fraction(0), "missing": Fraction(0)}
+_POLICY_FIELDS = (*DEFAULT_CREDITS, "out_of")
+MAX_OUT_OF = 1_000_000
+
+
+@dataclass(frozen=True)
+class MarkingPolicy:
+    """Points per verdict: each asked value earns its verdict's credit; ``out_of`` scales the total."""
+
+    credits: dict[str, Fraction] = field(default_factory=lambda: dict(DEFAULT_CREDITS))
+    out_of: Fraction | None = None  # None: one point per asked value
+
+
+def policy_from_table(table: Any, where: str) -> MarkingPolicy:
+    """Validate a marking table (``[exam.marking]`` of a spec, or a policy file); ``where`` prefixes
+    each field (``spec.toml: exam.marking.``); a problem is one line naming the field."""
+    if not isinstance(table, dict):
+        raise ExamError(f"{where.rstrip('.: ')}: must be a table of verdict = credit lines")
+    credits = dict(DEFAULT_CREDITS)
+    out_of = None
+    for key, value in table.items():
+        if key not in _POLICY_FIELDS:
+            raise ExamError(f"{where}{key}: unknown field (expected one of: {', '.join(_POLICY_FIELDS)})")
+        high = MAX_OUT_OF if key == "out_of" else 1
+        try:
+            number = None if isinstance(value, bool) else Fraction(str(parse_decimal_text(str(value))))
+        except ValueError:
+            number = None
+        if number is None or not 0 <= number <= high or (key == "out_of" and number == 0):
+            what = f"a number above 0 and at most {high}" if key == "out_of" else "a credit from 0 to 1"
+            raise ExamError(f"{where}{key}: must be {what}, got {show(value)}")
+        if key == "out_of":
+            out_of = number
+        else:
+            credits[key] = number
+    return MarkingPolicy(credits, out_of)
+
+
 @dataclass(frozen=True)
 class ExamSettings:
     """The validated ``[exam]`` table (the defaults when a spec has none)."""
@@ -111,10 +162,12 @@ class ExamSettings:
     tie_margin: sympy.Rational = sympy.Rational(1, 50)
     early_rounding: bool = True
     max_draws: int = 2000
+    marking: MarkingPolicy = field(default_factory=MarkingPolicy)
 
 
 _SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_saturation", "saturation_threshold",
-                   "allow_loss_increase", "allow_unchanged_loss", "tie_margin", "early_rounding", "max_draws", "vary")
+                   "allow_loss_increase", "allow_unchanged_loss", "tie_margin", "early_rounding", "max_draws", "vary",
+                   "marking")
 
 
 def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSettings:
@@ -181,6 +234,7 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
         allow_loss_increase=flag("allow_loss_increase", False),
         allow_unchanged_loss=flag("allow_unchanged_loss", False),
         tie_margin=margin, early_rounding=flag("early_rounding", True), max_draws=max_draws,
+        marking=policy_from_table(table.get("marking", {}), f"{source}: exam.marking."),
     )
 
 

@@ -23,7 +23,7 @@ from ..notation.lines import quantity_line
 from .lms import math_html, name, problem_html, tolerance
 from .variants import Variant, asked_values, grouped
 
-__all__ = ["feedback_html", "moodle_xml", "question_html"]
+__all__ = ["feedback_html", "moodle_xml", "question_html", "variant_tag"]
 
 
 def _cdata(text: str) -> str:
@@ -37,7 +37,13 @@ def question_html(variant: Variant, ask: Sequence[str]) -> str:
     items = [{"group": item.group, "latex": math_html(item.latex), "field": f"{{1:NUMERICAL:={item.display}:{tol}}}"}
              for item in asked_values(variant, ask)]
     return render_html("lms/moodle_question.html.j2", problem=Markup(problem_html(s)), decimals=s.spec.decimals,
-                       groups=grouped(items, itemgetter("group")))
+                       groups=grouped(items, itemgetter("group")), tag=Markup(variant_tag(variant)))
+
+
+def variant_tag(variant: Variant) -> str:
+    """The line that names the variant in Moodle's Responses report (its question-text column), so that
+    ``symbackprop mark`` marks each row against the right key."""
+    return f"<p><small>symbackprop variant {variant.label}</small></p>"
 
 
 def feedback_html(variant: Variant, ask: Sequence[str]) -> str:

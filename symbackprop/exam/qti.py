@@ -31,7 +31,7 @@ from ..notation.lines import quantity_line
 from .lms import math_html, name, problem_html, tolerance
 from .variants import Variant, asked_values
 
-__all__ = ["qti_zip", "quiz_id", "ZIP_DATE"]
+__all__ = ["item_tag", "qti_zip", "quiz_id", "ZIP_DATE"]
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
@@ -45,6 +45,11 @@ CP_SCHEMA = (f'xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{CP_NS} http://www.imsgl
 
 def quiz_id(variant: Variant) -> str:
     return f"symbackprop_{variant.seed}_v{variant.label}"
+
+
+def item_tag(variant: Variant, name: str) -> str:
+    """``[v007 dE/dw5]``: which variant and quantity a question asks, for ``symbackprop mark``."""
+    return f"[v{variant.label} {name}]"
 
 
 def _field(label: str, entry: str) -> str:
@@ -81,11 +86,13 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
     for k, item in enumerate(asked_values(variant, ask), start=1):
         low, high = _bounds(item.display, d)
         item_id = f"{ident}_q{k}"
-        question = render_html("lms/qti_question.html.j2", group=item.group, latex=math_html(item.latex))
+        tag = item_tag(variant, item.name)  # in the title and the text: the Student Analysis column shows the text
+        question = render_html("lms/qti_question.html.j2", group=item.group, latex=math_html(item.latex),
+                               tag=Markup(escape(tag)))
         line = quantity_line(s, item.name)
         feedback = render_html("lms/qti_feedback.html.j2", line=math_html(f"{item.latex} = {line.rhs()}"))
         out += [
-            f"<item ident={quoteattr(item_id)} title={quoteattr(item.name)}>",
+            f"<item ident={quoteattr(item_id)} title={quoteattr(tag)}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "numerical_question")
             + _field("points_possible", "1") + _field("original_answer_ids", f"{item_id}_answer")
             + _field("assessment_question_identifierref", f"{item_id}_ref") + "</qtimetadata></itemmetadata>",

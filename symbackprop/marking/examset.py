@@ -1,0 +1,128 @@
+"""An exam folder as the marker reads it: which student has which variant, and what each variant asks.
+
+``index.csv`` (written by ``symbackprop exam``) maps students to variants; each variant's spec is
+``variants/vNNN.toml`` and its key ``answers/vNNN.toml``, whose value names (in order) are the asked
+quantities, the order of a Moodle Cloze question's parts.  Variants are solved when first needed.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..engine.derive import Derivation, derive
+from ..engine.readable import evaluate_readable
+from ..engine.solution import Solution
+from ..engine.spec import Spec, load_spec
+from ..errors import ExamError
+from ..hints import quoted
+from ..io.files import read_capped
+from .answers import decode, load_answers
+
+__all__ = ["ExamFolder", "SetVariant", "load_exam_folder", "student_key"]
+
+INDEX_COLUMNS = ("variant", "seed", "student_id", "student_name", "answers")
+MAX_INDEX_BYTES = 20_000_000
+
+
+def student_key(ident: str) -> str:
+    """How ids are compared: case and surrounding spaces do not count (``Ada@Uni.edu`` = ``ada@uni.edu``)."""
+    return " ".join(ident.split()).casefold()
+
+
+@dataclass(frozen=True)
+class SetVariant:
+    """One variant of the set: its label, its student (if a roster was given), what it asks."""
+
+    label: str  # "007"
+    student_id: str
+    student_name: str
+    spec_path: Path
+    asked: tuple[str, ...]
+    keys: tuple[str, ...]  # the key's displayed values, in the order of ``asked``
+
+
+@dataclass
+class ExamFolder:
+    path: Path
+    variants: dict[str, SetVariant]  # by label
+    by_student: dict[str, str]  # student_key(id) -> label
+    _solved: dict[str, Solution] = field(default_factory=dict)
+    _derived: dict[tuple[object, ...], Derivation] = field(default_factory=dict)
+
+    @property
+    def has_roster(self) -> bool:
+        return bool(self.by_student)
+
+    def solution(self, label: str) -> Solution:
+        """The variant's exact solution (solved once, without the proofs the marking does not need).
+
+        The variants of a set share their network and differ only in the leaf values (weights,
+        inputs, targets, learning rate), which the evaluation reads from ``network.spec``: the
+        derivation (the chain rule, most of the work) is done once per network and each variant
+        evaluated on it."""
+        if label not in self._solved:
+            spec = load_spec(self.variants[label].spec_path)
+            shape = _shape(spec)
+            base = self._derived.get(shape)
+            if base is None:
+                derivation = self._derived[shape] = derive(spec, prove=False)
+            else:
+                derivation = Derivation(dataclasses.replace(base.network, spec=spec), {})
+            self._solved[label] = Solution(spec, derivation, evaluate_readable(derivation, spec.source))
+        return self._solved[label]
+
+    def variant_of(self, text: str) -> str | None:
+        """``"7"``, ``"007"`` or ``"v007"`` -> ``"007"`` when the set has that variant."""
+        digits = text.strip().lower().removeprefix("v")
+        if not digits.isdigit():
+            return None
+        for label in (digits, digits.zfill(3), str(int(digits)).zfill(3)):
+            if label in self.variants:
+                return label
+        return None
+
+
+def _shape(spec: Spec) -> tuple[object, ...]:
+    """Everything of a spec that the network and its derivation depend on (not the leaf values)."""
+    return (spec.n_inputs, spec.layers, spec.loss, len(spec.examples), tuple(spec.parameters), spec.frozen,
+            spec.shared_bias, spec.reduction, spec.decimals, spec.steps, spec.notation)
+
+
+def load_exam_folder(folder: str | Path) -> ExamFolder:
+    """Read ``index.csv`` and every variant's key; a problem is one line naming the file and the field."""
+    root = Path(folder)
+    where = f"{root}/index.csv"
+    if not root.is_dir():
+        raise ExamError(f"{root}: not a folder (give the folder `symbackprop exam` wrote)")
+    try:
+        raw = read_capped(root / "index.csv", MAX_INDEX_BYTES)
+    except OSError as err:
+        raise ExamError(f"{where}: cannot read ({err.strerror or err}); is {root} an exam folder?") from None
+    try:
+        rows = list(csv.DictReader(io.StringIO(decode(raw, where))))
+    except csv.Error as err:
+        raise ExamError(f"{where}: not valid CSV: {err}") from None
+    if not rows or any(c not in (rows[0].keys()) for c in INDEX_COLUMNS):
+        raise ExamError(f"{where}: expected the columns {', '.join(INDEX_COLUMNS)} (as `symbackprop exam` "
+                        "writes them)")
+    variants: dict[str, SetVariant] = {}
+    by_student: dict[str, str] = {}
+    for line, row in enumerate(rows, start=2):
+        label = (row["variant"] or "").strip()
+        if not label.isdigit() or label in variants:
+            raise ExamError(f"{where}: row {line}: variant {quoted(label)} is not a new variant number")
+        key = load_answers(root / (row["answers"] or ""))
+        values = [e for e in key.entries if e.form == "value"]
+        spec_path = root / "variants" / f"v{label}.toml"
+        if not spec_path.is_file():
+            raise ExamError(f"{where}: row {line}: variants/v{label}.toml is missing")
+        student_id = (row["student_id"] or "").strip()
+        variants[label] = SetVariant(label, student_id, (row["student_name"] or "").strip(), spec_path,
+                                     tuple(e.name for e in values), tuple(e.text for e in values))
+        if student_id:
+            by_student[student_key(student_id)] = label
+    return ExamFolder(root, variants, by_student)

@@ -1,0 +1,48 @@
+"""The class's points as a gradebook CSV a platform imports: Moodle (grade import, matched by ID
+number or e-mail) or Canvas (the gradebook's own columns).
+
+Moodle's "Import grades > CSV file" maps one column to a user field: the file has both ``ID number``
+and ``Email address`` (a roster id with an ``@`` is taken for an e-mail), so either mapping works.
+Canvas's gradebook import reads ``Student, ID, SIS User ID, SIS Login ID, Section, <assignment>``
+and matches a row by ID, SIS User ID or SIS Login ID.  Points are exact, shown with 2 decimals
+(half-up, the project's one rounding).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+from ..engine.numbers import display
+from ..io.usertext import csv_text
+from .klass import Marked
+
+__all__ = ["GRADEBOOKS", "gradebook_csv", "points_text"]
+
+GRADEBOOKS = ("moodle", "canvas")
+
+
+def points_text(points: Fraction) -> str:
+    return display(points, 2)
+
+
+def _email(m: Marked) -> str:
+    if m.who.email:
+        return m.who.email
+    return m.student_id if "@" in m.student_id else ""
+
+
+def _id_number(m: Marked) -> str:
+    if m.who.id_number:
+        return m.who.id_number
+    return "" if "@" in m.student_id else m.student_id
+
+
+def gradebook_csv(marked: Sequence[Marked], kind: str, assignment: str) -> str:
+    """The gradebook file of ``kind`` (``moodle`` or ``canvas``), one row per marked student."""
+    if kind == "moodle":
+        return csv_text(["ID number", "Email address", "Full name", assignment],
+                        ([_id_number(m), _email(m), m.name, points_text(m.points)] for m in marked))
+    return csv_text(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment],
+                    ([m.name, m.who.canvas_id, m.who.sis_id or _id_number(m), _email(m), m.who.section,
+                      points_text(m.points)] for m in marked))

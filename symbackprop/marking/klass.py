@@ -1,0 +1,204 @@
+"""Mark a whole class: each submission against its own student's variant, scored by a marking policy,
+with every row read accounted for (marked, or skipped with one line saying why).
+
+A submission is matched to a student of ``index.csv`` by any id it carries (ID number, e-mail, SIS
+id; case does not count); the variant is the student's.  A response that says it answers another
+variant (the question text, the file name) is skipped, not marked against the wrong key.  A set
+made without a roster has no students: then the response's own variant is used.  Each asked value
+earns its verdict's credit (:class:`~symbackprop.engine.examtable.MarkingPolicy`); values a student
+left empty earn the ``missing`` credit; formulas and names the variant does not ask are marked (the
+sheet shows them) but do not count.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+from ..engine.examtable import MarkingPolicy
+from .examset import ExamFolder, student_key
+from .responses import Identity, Submission
+from .verify import VERDICTS, Report, Row, mark
+
+__all__ = ["ClassMarks", "Marked", "Skipped", "diagnosis", "mark_class"]
+
+MISSING = "missing"
+NOT_ANSWERED = "not answered"
+
+
+@dataclass(frozen=True)
+class Marked:
+    """One student's marked answers and points."""
+
+    where: str
+    who: Identity
+    student_id: str  # the roster's id (or the best id the row gives, for a set without a roster)
+    name: str
+    variant: str
+    report: Report
+    verdicts: tuple[tuple[str, str], ...]  # (asked name, verdict key or "missing"), in asked order
+    points: Fraction
+    possible: Fraction
+
+    @property
+    def right(self) -> int:
+        return sum(verdict == "correct" for _, verdict in self.verdicts)
+
+    def verdicts_text(self) -> str:
+        """``27 of 29 right: 1 carried forward, 1 not answered``."""
+        counts = Counter(verdict for _, verdict in self.verdicts)
+        others = [f"{counts[v]} {VERDICTS.get(v, NOT_ANSWERED)}" for v in (*VERDICTS, MISSING)
+                  if counts[v] and v != "correct"]
+        return f"{self.right} of {len(self.verdicts)} right" + (": " + ", ".join(others) if others else "")
+
+    @property
+    def missing(self) -> list[str]:
+        return [name for name, verdict in self.verdicts if verdict == MISSING]
+
+
+@dataclass(frozen=True)
+class Skipped:
+    where: str
+    message: str
+
+    def line(self) -> str:
+        return f"{self.where}: skipped: {self.message}"
+
+
+@dataclass
+class ClassMarks:
+    marked: list[Marked] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    absent: list[str] = field(default_factory=list)  # roster ids with no response
+    policy: MarkingPolicy = field(default_factory=MarkingPolicy)
+    has_roster: bool = False
+
+    @property
+    def read(self) -> int:
+        return len(self.marked) + len(self.skipped)
+
+    def summary(self) -> str:
+        """``7 rows read: 6 marked, 1 skipped; 0 students without a response``."""
+        plural = "" if self.read == 1 else "s"
+        line = f"{self.read} row{plural} read: {len(self.marked)} marked, {len(self.skipped)} skipped"
+        if self.has_roster:
+            n = len(self.absent)
+            line += f"; {n} student{'' if n == 1 else 's'} of the roster without a response"
+        return line
+
+    def mistakes(self) -> Counter[tuple[str, str]]:
+        """(quantity, diagnosis) -> how many students, for every asked value not marked correct."""
+        tally: Counter[tuple[str, str]] = Counter()
+        for m in self.marked:
+            rows = {r.name: r for r in m.report.rows if r.form == "value"}
+            for name, verdict in m.verdicts:
+                if verdict != "correct":
+                    tally[(name, diagnosis(rows.get(name)))] += 1
+        return tally
+
+
+def diagnosis(row: Row | None) -> str:
+    """The mistake in a few words: the verdict, and for a wrong value the slip verify names
+    (``wrong: sign flipped``); no row is ``not answered``."""
+    if row is None:
+        return NOT_ANSWERED
+    if row.verdict == "wrong" and row.why:
+        return "wrong: " + row.why.split(" (")[0].split(";")[0].strip()
+    return VERDICTS[row.verdict]
+
+
+def mark_class(folder: ExamFolder, submissions: Iterable[Submission], policy: MarkingPolicy,
+               workers: int = 1) -> ClassMarks:
+    """Mark every submission; the rest of the class is still marked when a row is skipped.  With
+    ``workers`` > 1 a large class is marked in that many processes (same results, same order)."""
+    out = ClassMarks(policy=policy, has_roster=folder.has_roster)
+    first: dict[str, str] = {}
+    jobs: list[_Job] = []
+    for sub in submissions:
+        if sub.problem or sub.answers is None:
+            out.skipped.append(Skipped(sub.where, sub.problem or "no answers"))
+            continue
+        found = _student(folder, sub)
+        if isinstance(found, str):
+            out.skipped.append(Skipped(sub.where, found))
+            continue
+        label, student_id, name = found
+        key = student_key(student_id) if student_id else f"variant {label}"
+        if key in first:
+            out.skipped.append(Skipped(sub.where, f"a second response of {student_id or key} (the first, at "
+                                                  f"{first[key]}, is marked)"))
+            continue
+        first[key] = sub.where
+        jobs.append((sub, label, student_id, name))
+    out.marked = _score_all(folder, jobs, policy, workers)
+    marked_ids = {student_key(m.student_id) for m in out.marked}
+    out.absent = [v.student_id for v in folder.variants.values()
+                  if v.student_id and student_key(v.student_id) not in marked_ids]
+    return out
+
+
+_Job = tuple[Submission, str, str, str]  # the submission, its variant, student id and name
+#: classes smaller than this are marked in this process (starting workers costs more than it saves)
+PARALLEL_FROM = 40
+
+
+def _score_all(folder: ExamFolder, jobs: list[_Job], policy: MarkingPolicy, workers: int) -> list[Marked]:
+    if workers < 2 or len(jobs) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+        return [_score(folder, *job, policy) for job in jobs]
+    size = -(-len(jobs) // (workers * 4))
+    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        done = pool.map(_score_chunk, [folder] * len(chunks), chunks, [policy] * len(chunks))
+        return [m for chunk in done for m in chunk]
+
+
+def _score_chunk(folder: ExamFolder, jobs: list[_Job], policy: MarkingPolicy) -> list[Marked]:
+    return [_score(folder, *job, policy) for job in jobs]
+
+
+def _student(folder: ExamFolder, sub: Submission) -> tuple[str, str, str] | str:
+    """(variant, student id, name) of a submission, or why it cannot be marked."""
+    if folder.has_roster and sub.who.ids:
+        label = next((folder.by_student[k] for i in sub.who.ids if (k := student_key(i)) in folder.by_student), None)
+        if label is None:
+            return f"unknown student {' / '.join(sub.who.ids)} (not in index.csv)"
+        v = folder.variants[label]
+        if sub.variant is not None and sub.variant != label:
+            return (f"a response to variant {sub.variant}, but {v.student_id} has variant {label} "
+                    "(not marked against another student's key)")
+        return label, v.student_id, v.student_name or sub.who.name
+    if sub.variant is None:
+        return ("no variant: the set has no roster and the response names no variant"
+                if not folder.has_roster else "no student id and no variant in the response")
+    v = folder.variants[sub.variant]
+    return sub.variant, v.student_id or next(iter(sub.who.ids), ""), v.student_name or sub.who.name
+
+
+def _score(folder: ExamFolder, sub: Submission, label: str, student_id: str, name: str,
+           policy: MarkingPolicy) -> Marked:
+    assert sub.answers is not None
+    asked = folder.variants[label].asked
+    report = mark(folder.solution(label), sub.answers)
+    report = Report(report.rows, report.title, name or report.student, sub.where, report.decimals)
+    value_verdict: dict[str, str] = {}
+    for row in report.rows:
+        if row.form == "value":
+            value_verdict.setdefault(row.name, row.verdict)
+    verdicts = tuple((n, value_verdict.get(n, MISSING)) for n in asked)
+    credit = sum((policy.credits[v] for _, v in verdicts), Fraction(0))
+    scale = policy.out_of / len(asked) if policy.out_of is not None and asked else Fraction(1)
+    possible = policy.out_of if policy.out_of is not None else Fraction(len(asked))
+    return Marked(sub.where, sub.who, student_id, name, label, report, verdicts, credit * scale, possible)
+
+
+def verdict_totals(marked: Sequence[Marked]) -> dict[str, int]:
+    """How many asked values got each verdict (and how many were left empty), over the class."""
+    totals = dict.fromkeys([*VERDICTS, MISSING], 0)
+    for m in marked:
+        for _, verdict in m.verdicts:
+            totals[verdict] += 1
+    return totals

@@ -1,0 +1,380 @@
+"""``symbackprop mark``: a generated set of 6 students, responses made from its keys with planted
+mistakes (a carried error, early rounding, a flipped sign, too few decimals, an unreadable value, a
+gap), as Moodle's Responses report, Canvas's Student Analysis report and a folder of answers files;
+the marks each student must get are stated here by hand.  Bad rows are skipped, each with a line."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+import tomllib
+import zipfile
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+
+from symbackprop.cli import main
+from symbackprop.exam.build import build_exam
+from symbackprop.exam.write import write_exam
+
+ROOT = Path(__file__).resolve().parent.parent
+#: a name that must reach LaTeX, CSV and the terminal as text
+HOSTILE = "Ed \"=Echo\" & {Co} \\input{/etc/hostname} 100% #1 $x$ ~_^"
+EXAM_SPEC = ROOT / "examples" / "exam_lecture.toml"
+STUDENTS = [("ada@uni.edu", "Ada Lovelace"), ("s002", "Bob Byte"), ("s003", "Cy Cyan"), ("s004", "Di Delta"),
+            ("s005", HOSTILE), ("s006", "Fay Absent")]
+ASKED = 29  # the lecture exam asks 29 values (forward, loss, deltas, gradients, updates)
+
+
+def _q(text: str | Decimal, places: int = 3) -> str:
+    """Independent half-up rounding of a Decimal."""
+    return str(Decimal(text).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+
+
+def _sigmoid(z: Decimal) -> Decimal:
+    with localcontext() as ctx:
+        ctx.prec = 50
+        return 1 / (1 + (-z).exp())
+
+
+@pytest.fixture(scope="module")
+def exam_dir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("mark")
+    roster = root / "class.csv"
+    roster.write_text(_csv([("id", "name"), *STUDENTS]), encoding="utf-8")
+    exam = build_exam(EXAM_SPEC, seed=11, roster=roster, moodle=True, qti=True)
+    return write_exam(exam, root / "set")
+
+
+def _key(exam_dir: Path, label: str) -> dict[str, str]:
+    return tomllib.loads((exam_dir / "answers" / f"v{label}.toml").read_text())["values"]
+
+
+def _params(exam_dir: Path, label: str) -> dict[str, Decimal]:
+    spec = tomllib.loads((exam_dir / "variants" / f"v{label}.toml").read_text())
+    return {k: Decimal(v) for k, v in spec["parameters"].items()}
+
+
+def _early_rounded(exam_dir: Path, label: str) -> dict[str, str]:
+    """A student who writes an operand to 2 decimals (too few) and carries that rounded value on:
+    dE/dw5 = dE/dz_o * h1 (dE/dw6 = dE/dz_o * h2) from the 2-decimal operand differs from the key
+    (early rounding).  The set is drawn so that the lecture's own 3-decimal rounding never shows."""
+    key = _key(exam_dir, label)
+    for short, target, other in (("h1", "dE/dw5", "dE/dz_o"), ("h2", "dE/dw6", "dE/dz_o"),
+                                 ("dE/dz_o", "dE/dw5", "h1"), ("dE/dz_o", "dE/dw6", "h2")):
+        if key[short][-1] == "5":  # rounding the key again would not be rounding the exact value
+            continue
+        rounded = _q(key[short], 2)
+        value = _q(Decimal(rounded) * Decimal(key[other]))
+        if value != key[target]:
+            return {short: rounded, target: value}
+    raise AssertionError(f"variant {label}: no early-rounding slip to plant")
+
+
+def _planted(exam_dir: Path) -> dict[str, dict[str, str | None]]:
+    """Each student's answers: the key of their variant with the planted mistakes (None: left empty)."""
+    out: dict[str, dict[str, str | None]] = {}
+    labels = {row["student_id"]: row["variant"] for row in csv.DictReader((exam_dir / "index.csv").open())}
+    for sid, _ in STUDENTS[:5]:
+        out[sid] = dict(_key(exam_dir, labels[sid]))
+    # s002: z_h1 off by 0.1 (wrong), h1 = sigmoid of that wrong z_h1 (carried forward: full credit) -> 28
+    wrong_z = Decimal(out["s002"]["z_h1"]) + Decimal("0.1")
+    out["s002"]["z_h1"] = _q(wrong_z)
+    out["s002"]["h1"] = _q(_sigmoid(Decimal(_q(wrong_z))))
+    # s003: the sign of dE/dw5 flipped (wrong: sign flipped), w1' left empty -> 27
+    assert Decimal(out["s003"]["dE/dw5"]) != 0
+    out["s003"]["dE/dw5"] = _q(-Decimal(out["s003"]["dE/dw5"]))
+    out["s003"]["w1'"] = None
+    # s004: an operand to 2 decimals (too few: half), a product from it (early rounding: half), and b3'
+    # to 2 decimals (too few: half) -> 27.5
+    out["s004"].update(_early_rounded(exam_dir, labels["s004"]))
+    exact_b3 = Decimal(out["s004"]["b3'"])
+    assert exact_b3.as_tuple().digits[-1] != 5  # rounding 3 decimals to 2 is then the exact value's
+    out["s004"]["b3'"] = _q(exact_b3, 2)
+    # s005: "abc" for E (invalid, no credit) -> 28
+    out["s005"]["E"] = "abc"
+    return out
+
+
+def _strip(html_text: str) -> str:
+    """Roughly what Moodle's html_to_text and Canvas's strip_tags leave of a question text."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", html_text)).split())
+
+
+def _moodle_csv(exam_dir: Path, planted, extra_rows=()) -> str:
+    quiz = ElementTree.parse(exam_dir / "moodle.xml").getroot()
+    texts = {}
+    for q in quiz.findall("question[@type='cloze']"):
+        text = q.find("questiontext/text").text
+        texts[re.search(r"variant (\d+)", q.find("name/text").text).group(1)] = _strip(
+            re.sub(r"\{1:NUMERICAL:[^}]*\}", "_____", text))
+    labels = {row["student_id"]: row["variant"] for row in csv.DictReader((exam_dir / "index.csv").open())}
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(["Last name", "First name", "Email address", "ID number", "State", "Started on", "Completed",
+                "Time taken", "Grade/29.00", "Question 1", "Response 1", "Right answer 1"])
+    for sid, name in STUDENTS[:5]:
+        first, last = name.split(" ", 1)
+        email, idnum = (sid, "") if "@" in sid else (f"{first.lower()}@uni.edu", sid)
+        parts = _parts(planted[sid].values())
+        w.writerow([last, first, email, idnum, "Finished", "1 June 2026 10:00", "1 June 2026 11:00", "1 hour",
+                    "20.00", texts[labels[sid]], parts, "-"])
+    for row in extra_rows:
+        w.writerow(row(texts, labels))
+    return out.getvalue()
+
+
+def _parts(values) -> str:
+    """A Cloze response cell as Moodle's report prints it."""
+    return "; ".join(f"part {i}: {v or ''}" for i, v in enumerate(values, start=1))
+
+
+def _run(capsys, *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def _grades(path: Path) -> dict[str, str]:
+    rows = list(csv.reader(path.open(encoding="utf-8")))
+    return {(r[0] or r[1]): r[-1] for r in rows[1:]}
+
+
+def test_moodle_responses_with_planted_mistakes(exam_dir, tmp_path, capsys):
+    planted = _planted(exam_dir)
+    (tmp_path / "responses.csv").write_text(_moodle_csv(exam_dir, planted), encoding="utf-8")
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(tmp_path / "responses.csv"), "-o", str(tmp_path / "m"))
+    assert (code, err) == (0, ""), err
+    assert "5 rows read: 5 marked, 0 skipped; 1 student of the roster without a response" in out
+    grades = _grades(tmp_path / "m" / "gradebook-moodle.csv")
+    assert grades == {"s002": "28.00", "s003": "27.00", "s004": "27.50", "s005": "28.00", "ada@uni.edu": "29.00"}
+    header = (tmp_path / "m" / "gradebook-moodle.csv").read_text().splitlines()[0]
+    assert header == "ID number,Email address,Full name,Backpropagation"
+    summary = (tmp_path / "m" / "summary.txt").read_text()
+    assert "No response from: s006" in summary
+    mistakes = summary.split("Most common mistakes per quantity:")[1]
+    assert re.search(r"dE/dw5\s+wrong: sign flipped\s+1", mistakes)
+    assert re.search(r"h1\s+carried forward\s+1", mistakes)
+    assert re.search(r"w1'\s+not answered\s+1", mistakes)
+    assert re.search(r"b3'\s+too few decimals\s+1", mistakes)
+    assert re.search(r"E\s+invalid\s+1", mistakes)
+    assert "early rounding" in mistakes
+    sheet = (tmp_path / "m" / "sheets" / "s003-v003.txt").read_text()
+    assert "27.00 of 29.00 points" in sheet and "not answered: w1'" in sheet
+
+
+def test_bad_moodle_rows_are_skipped_with_a_line_each(exam_dir, tmp_path, capsys):
+    planted = _planted(exam_dir)
+    key1, key3 = (_parts(_key(exam_dir, label).values()) for label in ("001", "003"))
+    extra = [
+        lambda t, lab: ["Zed", "Unknown", "zed@uni.edu", "", "Finished", "", "", "", "", t["001"], key1, ""],
+        # s006 (variant 006) with a response to variant 003's question: not marked against 003's key
+        lambda t, lab: ["Absent", "Fay", "", "s006", "Finished", "", "", "", "", t["003"], key3, ""],
+        lambda t, lab: ["Delta", "Di", "", "s004", "Finished", "", "", "", "", t[lab["s004"]],
+                        "part 1: 0.1; part 3: 0.2", ""],
+        lambda t, lab: ["Overall average", "", "", "", "", "", "", "", "", "", "", ""],
+    ]
+    (tmp_path / "responses.csv").write_text(_moodle_csv(exam_dir, planted, extra), encoding="utf-8")
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(tmp_path / "responses.csv"), "-o", str(tmp_path / "m"))
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) == 4, err
+    assert "row 7: skipped: unknown student zed@uni.edu" in lines[0]
+    assert "row 8: skipped: a response to variant 003, but s006 has variant 006" in lines[1]
+    assert "row 9: skipped: the response's parts are numbered 1, 3" in lines[2]
+    assert "row 10: skipped: Moodle's \"Overall average\" row" in lines[3]
+    assert "9 rows read: 5 marked, 4 skipped" in out
+    assert _grades(tmp_path / "m" / "gradebook-moodle.csv")["s004"] == "27.50"
+
+
+def _canvas_csvs(exam_dir: Path, planted, folder: Path) -> list[str]:
+    """One Student Analysis CSV per variant's quiz (Canvas holds one quiz per variant)."""
+    labels = {row["student_id"]: row["variant"] for row in csv.DictReader((exam_dir / "index.csv").open())}
+    paths = []
+    with zipfile.ZipFile(exam_dir / "canvas-qti.zip") as zf:
+        for sid, name in STUDENTS[:5]:
+            label = labels[sid]
+            xml = zf.read(f"symbackprop_11_v{label}/symbackprop_11_v{label}.xml").decode()
+            items = re.findall(r'<item ident="[^"]*_q(\d+)"[^>]*>.*?<mattext texttype="text/html">(.*?)</mattext>',
+                               xml, re.S)
+            header = ["name", "id", "sis_id", "section", "section_id", "section_sis_id", "submitted", "attempt"]
+            row = [name, str(100 + len(paths)), sid, "Lecture A", "7", "", "2026-06-01 11:00:00 UTC", "1"]
+            for (k, text), value in zip(items, planted[sid].values(), strict=True):
+                header += [f"{4000 + int(k)}: {_strip(html.unescape(text))}", "1.0"]
+                row += [value or "", "1" if value else "0"]
+            header += ["n correct", "n incorrect", "score"]
+            row += ["", "", ""]
+            path = folder / f"v{label}.csv"
+            path.write_text(_csv([header, row]), encoding="utf-8")
+            paths.append(str(path))
+    return paths
+
+
+def _csv(rows) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue()
+
+
+def test_canvas_student_analysis_and_policy(exam_dir, tmp_path, capsys):
+    planted = _planted(exam_dir)
+    paths = _canvas_csvs(exam_dir, planted, tmp_path)
+    policy = tmp_path / "policy.toml"
+    policy.write_text("[marking]\ncarried_forward = 0.5\nearly_rounding = 0\ntoo_few_decimals = 1\nout_of = 100\n")
+    code, out, err = _run(capsys, "mark", str(exam_dir), *paths, "--gradebook", "canvas", "--policy", str(policy),
+                          "-o", str(tmp_path / "m"))
+    assert (code, err) == (0, ""), err
+    rows = list(csv.reader((tmp_path / "m" / "gradebook-canvas.csv").open()))
+    assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Backpropagation"]
+    by_sis = {r[2]: r for r in rows[1:]}
+    # out of 100: each value is 100/29; s002 has 27 + 0 (wrong) + 0.5 (carried forward),
+    # s004 26 + 1 + 1 (2 decimals) + 0 (early rounding)
+    assert by_sis["s002"][-1] == "94.83"  # 2750/29 = 94.827...
+    assert by_sis["s004"][-1] == "96.55"  # 2800/29 = 96.551...
+    assert by_sis["s003"][-1] == "93.10"  # 2700/29 = 93.103...
+    assert by_sis["ada@uni.edu"][-1] == "100.00"
+    assert by_sis["s005"][:2] == [HOSTILE, "104"] and by_sis["s005"][4] == "Lecture A"
+
+
+def test_answers_folder_and_spec_policy(exam_dir, tmp_path, capsys):
+    """A folder of answers files named by student id or variant; the policy from a spec's [exam.marking]."""
+    planted = _planted(exam_dir)
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    for sid, values in planted.items():
+        lines = [f'"{k}" = "{v}"' for k, v in values.items() if v is not None]
+        name = "v006" if sid == "s005" else sid  # s005's file named by a variant: s006 has v006
+        (folder / f"{name}.toml").write_text("[values]\n" + "\n".join(lines) + "\n")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(EXAM_SPEC.read_text() + "\n[exam.marking]\nwrong = 0.25\ninvalid = 0.25\n")
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(folder), "--policy", str(spec), "-o", str(tmp_path / "m"))
+    # v006.toml holds s005's answers but is marked as variant 006's (s006): far from that key
+    assert code == 0, err
+    grades = _grades(tmp_path / "m" / "gradebook-moodle.csv")
+    assert grades["s003"] == "27.25" and grades["s002"] == "28.25" and grades["ada@uni.edu"] == "29.00"
+    assert "s006" in grades and "s005" not in grades
+    assert "5 rows read: 5 marked, 0 skipped; 1 student of the roster without a response" in out
+
+
+@pytest.mark.parametrize(("policy", "problem"), [
+    ("wrong = 2\n", "--policy {p}: wrong: must be a credit from 0 to 1, got 2"),
+    ("[marking]\nout_of = -1\n", "--policy {p}: marking.out_of: must be a number above 0"),
+    ("[marking]\nhalf = 0.5\n", "--policy {p}: marking.half: unknown field"),
+])
+def test_bad_policy_is_one_line_and_writes_nothing(exam_dir, tmp_path, capsys, policy, problem):
+    p = tmp_path / "policy.toml"
+    p.write_text(policy)
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(exam_dir / "answers"), "--policy", str(p),
+                          "-o", str(tmp_path / "m"))
+    assert code == 2 and out == ""
+    assert err.startswith("symbackprop: error: " + problem.format(p=p)) and err.count("\n") == 1
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_csv_from_another_report_is_refused(exam_dir, tmp_path, capsys):
+    other = tmp_path / "grades.csv"
+    other.write_text("First name,Last name,Email address,Grade/10.00\nAda,L,ada@uni.edu,9\n")
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(other), "-o", str(tmp_path / "m"))
+    assert code == 2 and "neither a Moodle \"Responses\" report" in err and err.count("\n") == 1
+    assert not (tmp_path / "m").exists()
+    # beside a report that reads, it is one skipped line and the rest is marked
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(other), str(exam_dir / "answers" / "v002.toml"),
+                          "-o", str(tmp_path / "m"))
+    assert code == 1 and err.count("\n") == 1
+    assert f"symbackprop: {other}: skipped: not read: neither a Moodle" in err
+    assert "2 rows read: 1 marked, 1 skipped" in out
+
+
+def test_more_bad_rows_and_the_same_bytes_in_two_processes(exam_dir, tmp_path, capsys, monkeypatch):
+    """A cell that is not Cloze wording, a second response, a Canvas row of a student answering another
+    variant's quiz; then a class marked in 2 processes gives the very bytes of 1 process."""
+    from symbackprop.marking import klass
+
+    planted = _planted(exam_dir)
+    extra = [lambda t, lab: ["Echo", "Ed", "", "s005", "Finished", "", "", "", "", t[lab["s005"]], "0.378", ""],
+             lambda t, lab: ["Byte", "Bob", "", "s002", "Finished", "", "", "", "", t[lab["s002"]],
+                             _parts(planted["s002"].values()), ""]]
+    (tmp_path / "moodle.csv").write_text(_moodle_csv(exam_dir, planted, extra), encoding="utf-8")
+    canvas = _canvas_csvs(exam_dir, planted, tmp_path)
+    rows = list(csv.reader(open(canvas[2], encoding="utf-8")))  # variant 003's quiz, answered by s004
+    rows[1][2] = "s004"
+    Path(canvas[2]).write_text(_csv(rows), encoding="utf-8")
+    args = ["mark", str(exam_dir), str(tmp_path / "moodle.csv"), canvas[2]]
+    code, out, err = _run(capsys, *args, "-o", str(tmp_path / "one"))
+    assert code == 1
+    lines = err.splitlines()
+    assert len(lines) == 3, err
+    assert "moodle.csv row 7: skipped: the response '0.378' does not read \"part 1: ...; part 2: ...\"" in lines[0]
+    assert "moodle.csv row 8: skipped: a second response of s002 (the first, at " in lines[1]
+    assert "v003.csv row 2: skipped: a response to variant 003, but s004 has variant 004" in lines[2]
+    assert "8 rows read: 5 marked, 3 skipped" in out
+    monkeypatch.setattr(klass, "PARALLEL_FROM", 2)
+    code, _, _ = _run(capsys, *args, "-o", str(tmp_path / "two"))
+    assert code == 1
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
+    assert one == two and len(one) == 8  # gradebook, summary.txt/.tex, 5 sheets
+
+
+def test_a_set_without_roster_is_marked_by_the_variant_each_row_names(tmp_path, capsys):
+    exam = write_exam(build_exam(EXAM_SPEC, variants=2, seed=3, moodle=True), tmp_path / "set")
+    key = _key(exam, "002")
+    responses = tmp_path / "answers"
+    responses.mkdir()
+    (responses / "v002.toml").write_text("[values]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in key.items()))
+    (responses / "kim.toml").write_text('z_h1 = "0.1"\n')  # no roster, and no variant in its name
+    code, out, err = _run(capsys, "mark", str(exam), str(responses), "-o", str(tmp_path / "m"))
+    assert code == 1 and "kim.toml: skipped: no variant: the set has no roster" in err
+    assert out.splitlines()[-1] == "Backpropagation: 2 rows read: 1 marked, 1 skipped"
+    assert (tmp_path / "m" / "gradebook-moodle.csv").read_text().splitlines()[1] == ",,,29.00"
+
+
+@pytest.mark.parametrize(("make", "problem"), [
+    (lambda d: d, "index.csv: cannot read"),
+    (lambda d: (d / "index.csv").write_text("a,b\n1,2\n") and d, "index.csv: expected the columns variant, seed"),
+])
+def test_a_folder_that_is_not_an_exam_set(tmp_path, capsys, make, problem):
+    folder = make(tmp_path)
+    code, out, err = _run(capsys, "mark", str(tmp_path), str(tmp_path), "-o", str(tmp_path / "m"))
+    assert code == 2 and problem in err and err.count("\n") == 1
+    assert not (tmp_path / "m").exists() and folder == tmp_path
+
+
+def test_pdf_sheets_and_summary_chart(exam_dir, tmp_path, capsys, tex):
+    import subprocess
+
+    planted = _planted(exam_dir)
+    (tmp_path / "responses.csv").write_text(_moodle_csv(exam_dir, planted), encoding="utf-8")
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(tmp_path / "responses.csv"), "--pdf",
+                          "-o", str(tmp_path / "m"))
+    assert (code, err) == (0, ""), err
+    sheets = sorted((tmp_path / "m" / "sheets").glob("*.pdf"))
+    assert [p.name for p in sheets] == ["ada@uni.edu-v001.pdf", "s002-v002.pdf", "s003-v003.pdf", "s004-v004.pdf",
+                                        "s005-v005.pdf"]
+    text = subprocess.run(["pdftotext", str(tmp_path / "m" / "summary.pdf"), "-"], capture_output=True,
+                          text=True, check=True).stdout
+    assert "Most common mistakes per quantity" in text and "sign flipped" in text
+    assert "\\input{/etc/hostname} 100% #1 $x$" in text  # the name as text, nothing read from the disk
+    assert "Mean 27.90 of 29.00 points" in " ".join(text.split())  # (29 + 28 + 27 + 27.5 + 28) / 5 = 27.9
+    sheet = subprocess.run(["pdftotext", str(sheets[2]), "-"], capture_output=True, text=True, check=True).stdout
+    assert "Cy Cyan" in sheet and "sign flipped" in sheet
+
+
+def test_variants_sharing_one_derivation_equal_their_own_solve(exam_dir):
+    """The marker derives the network once and evaluates each variant on it: every value of every
+    variant is the one ``solve`` gives that variant's spec on its own."""
+    from symbackprop.engine.solution import solve
+    from symbackprop.marking.examset import load_exam_folder
+
+    folder = load_exam_folder(exam_dir)
+    solutions = [folder.solution(label) for label in folder.variants]
+    assert len({id(s.derivation.network.quantities) for s in solutions}) == 1  # shared, not re-derived
+    for label, shared in zip(folder.variants, solutions, strict=True):
+        alone = solve(folder.variants[label].spec_path, prove=False)
+        assert shared.spec == alone.spec
+        for name in alone.network.quantities:
+            assert (shared.value(name), shared.display(name)) == (alone.value(name), alone.display(name)), name
