@@ -11,10 +11,11 @@ import sys
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .errors import SymbackpropError, UsageError
+from .hints import expected, quoted
 
 if TYPE_CHECKING:
     from .engine.spec import Spec
@@ -23,6 +24,12 @@ if TYPE_CHECKING:
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:  # one line, exit 2, no usage dump
         raise UsageError(message)
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        """A value off a flag's list (or an unknown command): the closest one and the list, as everywhere."""
+        if action.choices is not None and value not in action.choices:
+            choices = [str(c) for c in action.choices]
+            raise argparse.ArgumentError(action, f"unknown value {quoted(str(value))}{expected(str(value), choices)}")
 
 
 def _spec_arg(parser: argparse.ArgumentParser) -> None:

@@ -1,15 +1,17 @@
 """User text in error messages: quoted short, and a "did you mean" for a mistyped name.
 
-One place for both, so that no message echoes a 100 KB name and every search for a close
-name has the same cost bound: at most ``MAX_COMPARED`` candidates are compared with difflib,
-picked by a cheap prefilter (length, then shared character pairs).
+Every message about an unknown name ends with :func:`did_you_mean` (an open set: quantity names)
+or :func:`expected` (a closed list, shown with the closest entry first).  One place for all of it,
+so that no message echoes a 100 KB name and every search for a close name has the same cost bound:
+at most ``MAX_COMPARED`` candidates are compared with difflib, picked by a cheap prefilter (length,
+then shared character pairs).
 """
 
 from __future__ import annotations
 
 import difflib
 import heapq
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 #: Characters of user text shown in a message (longer text ends in "...").
@@ -46,6 +48,14 @@ def did_you_mean(name: str, choices: Iterable[str]) -> str:
         return ""
     close = _closest(name, tuple(choices))
     return f" (did you mean {close!r}?)" if close else ""
+
+
+def expected(name: str, choices: Sequence[str], some: bool = False) -> str:
+    """' (did you mean 'tanh'? expected one of: relu, sigmoid, tanh)', or without the question when
+    nothing is close; ``some``: a comma list may name several (``expected some of: forward,loss``)."""
+    listed = f"expected some of: {','.join(choices)}" if some else f"expected one of: {', '.join(choices)}"
+    close = _closest(name, tuple(choices)) if name and len(name) <= MAX_NAME else ""
+    return f" (did you mean {close!r}? {listed})" if close else f" ({listed})"
 
 
 @lru_cache(maxsize=1024)

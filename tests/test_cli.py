@@ -177,7 +177,7 @@ def test_readme_fresh_machine_line_names_every_package_ci_installs():
 def test_binary_spec_file(capsys, tmp_path):
     (tmp_path / "bin.toml").write_bytes(b"\x00\xff\xfe" * 100)
     code, _, err = run(capsys, "check", str(tmp_path / "bin.toml"))
-    assert code == 2 and "not a UTF-8 text file" in err
+    assert code == 2 and "bin.toml: a binary file, not a spec file (TOML text)" in err
 
 
 def test_mismatch_exits_1(capsys, monkeypatch):
@@ -266,7 +266,7 @@ def test_only_the_cli_names_flags():
 @pytest.mark.parametrize(("argv", "message"), [
     (["new", "--layers", "2,0"], "--layers: every size must be at least 1"),
     (["exam", "--ask", "forward,nope", "-o", "{tmp}/set"], "--ask: unknown group 'nope'"),
-    (["exam", "--roster", "{tmp}/none.csv", "-o", "{tmp}/set"], "--roster {tmp}/none.csv: cannot read"),
+    (["exam", "--roster", "{tmp}/none.csv", "-o", "{tmp}/set"], "--roster {tmp}/none.csv: no such roster"),
     (["worksheet", "--chain", "w9", "-o", "{tmp}"], "--chain: no parameter 'w9' (did you mean 'w6'?)"),
 ])
 def test_the_cli_puts_its_flag_in_place_of_the_setting(capsys, tmp_path, argv, message):
@@ -283,8 +283,44 @@ def test_api_errors_name_the_setting_not_the_flag():
     from symbackprop.exam.roster import loads_roster
 
     for call, start in ((lambda: parse_ask("nope"), "ask: unknown group 'nope'"),
-                        (lambda: loads_roster(b"", "class.csv"), "roster class.csv: empty roster"),
+                        (lambda: loads_roster("", "class.csv"), "roster class.csv: empty roster"),
                         (lambda: build_exam(None, variants=0), "variants must be at least 1, got 0")):
         with pytest.raises(SymbackpropError) as err:
             call()
         assert str(err.value).startswith(start) and "--" not in str(err.value)
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    (["chek"], "unknown value 'chek' (did you mean 'check'? expected one of: check, export,"),
+    (["worksheet", "--format", "mdd"], "unknown value 'mdd' (did you mean 'md'? expected one of: tex, md)"),
+    (["worksheet", "--sections", "forwrd"], "unknown section 'forwrd' (did you mean 'forward'? expected some of:"),
+    (["snippet", "dE/dw1", "--form", "chian"], "(did you mean 'chain'? expected one of: symbolic, chain,"),
+    (["snippet", "dE/dw11"], "unknown quantity 'dE/dw11' (did you mean 'dE/dw1'?)"),
+    (["new", "--activation", "tahn"], "unknown hidden activation 'tahn' (did you mean 'tanh'? expected one of:"),
+    (["new", "--loss", "mse2"], "unknown loss 'mse2' (did you mean 'mse'? expected one of: half_sse,"),
+    (["new", "--scheme", "indexd"], "unknown value 'indexd' (did you mean 'indexed'? expected one of:"),
+    (["exam", "--ask", "forwad", "-o", "{tmp}/x"], "unknown group 'forwad' (did you mean 'forward'? expected some of:"),
+    (["check", "{tmp}/titel.toml"], "titel: unknown field (did you mean 'title'? expected one of: author,"),
+    (["check", "{tmp}/exam.toml"], "exam.max_draw: unknown field (did you mean 'max_draws'? expected one of:"),
+    (["check", "{tmp}/loss.toml"], "loss: unknown value 'halfsse' (did you mean 'half_sse'? expected one of:"),
+])
+def test_every_unknown_name_gets_the_closest_one(capsys, tmp_path, argv, wanted):
+    """Flags, commands, sections, fields and values: one wording, the closest name first (hints.expected)."""
+    text = lecture_text()
+    (tmp_path / "titel.toml").write_text(text.replace("title =", "titel =", 1), encoding="utf-8")
+    (tmp_path / "exam.toml").write_text(text + "\n[exam]\nmax_draw = 5\n", encoding="utf-8")
+    (tmp_path / "loss.toml").write_text(f'loss = "halfsse"\n{text.replace("loss =", "# loss =")}', encoding="utf-8")
+    code, _, err = run(capsys, *(a.replace("{tmp}", str(tmp_path)) for a in argv))
+    assert code == 2 and err.count("\n") == 1 and wanted in err, err
+
+
+def test_did_you_mean_lives_in_hints_only():
+    import re
+
+    source = Path(__file__).resolve().parent.parent / "symbackprop"
+    for path in source.rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        if path.name != "hints.py":
+            assert "difflib" not in text and "def did_you_mean" not in text, path
+            for module in re.findall(r"^from (\S+) import [^\n]*\bdid_you_mean\b", text, flags=re.M):
+                assert module.endswith("hints"), (path, module)

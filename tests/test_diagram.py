@@ -3,6 +3,7 @@ and a layout in which nothing overlaps (checked on the computed geometry, and ag
 
 from __future__ import annotations
 
+import math
 import re
 import subprocess
 from pathlib import Path
@@ -14,7 +15,7 @@ from symbackprop.engine.solution import solve
 from symbackprop.engine.spec import loads_spec
 from symbackprop.io.pdf import latex_env
 from symbackprop.notation.diagram import LABEL_ALL_MAX, Layout, diagram, map_layout, network_map, value_labels
-from symbackprop.notation.geometry import PT, Edge, Shape, text_extent
+from symbackprop.notation.geometry import PT, Edge, Shape, shape_gap, text_extent
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,11 +112,26 @@ def test_nothing_overlaps_and_the_picture_fits_the_page(key, edge_values):
         xs = [x for sh in d.layout.shapes.values() for x in (sh.cx - sh.hw, sh.cx + sh.hw)]
         ys = [y for sh in d.layout.shapes.values() for y in (sh.cy - sh.hh, sh.cy + sh.hh)]
         assert max(xs) - min(xs) <= PAGE_WIDTH and max(ys) - min(ys) <= PAGE_HEIGHT
+        for unit in units:  # a label or a bias node a hair off a unit reads as touching it (1 mm at least)
+            for other in d.layout.shapes.values():
+                if other.kind in ("label", "bias"):
+                    assert shape_gap(unit, other) >= 0.1, (unit.name, other.name, shape_gap(unit, other))
         labelled = {sh.owner for sh in d.layout.shapes.values() if sh.kind == "label"}
         if max(sizes) <= LABEL_ALL_MAX:  # every weight and bias edge carries its label
             assert labelled == {e.name for e in d.layout.edges if e.b != "loss"}
     # the slides' map too
     assert map_layout(s.network).conflicts() == []
+
+
+@pytest.mark.parametrize("key", list(NETWORKS))
+def test_every_edge_is_long_enough_to_see(key):
+    """An edge shorter than 3 mm between its borders is a stub: a dashed one shows one dash, an arrow
+    only its tip (the lecture map's yhat -> E was 2 mm)."""
+    s = SOLUTIONS[key]
+    values = value_labels(s.network, s.evaluation.values)
+    for layout in (map_layout(s.network), diagram(s.network, True, None, values, roomy=True).layout):
+        shortest = min((math.dist(*layout.ends(e)), e.name) for e in layout.edges)
+        assert shortest[0] >= 0.3, shortest
 
 
 @pytest.mark.parametrize("layers", [[2, 3, 3, 3, 2], [3, 3, 3, 3, 3, 3, 2], [1, 1], [16, 1]])
@@ -157,6 +173,16 @@ def test_tikz_draws_the_layout():
             assert drawn[name] == pytest.approx((sh.cx, sh.cy), abs=1e-3), name
     labels = re.findall(r"\\node\[lab\] at \((-?[\d.]+), (-?[\d.]+)\)", d.tikz)
     assert len(labels) == len(_labels(d.layout))
+
+
+@pytest.mark.parametrize("act", ["out", "Out", "act"])
+def test_map_labels_a_word_named_unit_by_the_unit(act):
+    """A textbook's word activations (out_h1) would not fit the map's circles: the map names the unit."""
+    text = (ROOT / "examples" / "mazur.toml").read_text(encoding="utf-8").replace('act = "out"', f'act = "{act}"')
+    layout = map_layout(solve(loads_spec(text)).network)
+    labels = {name: sh.text for name, sh in layout.shapes.items() if sh.kind == "unit"}
+    assert labels == {"m0u1": "$i_{1}$", "m0u2": "$i_{2}$", "m1u1": "$h_{1}$", "m1u2": "$h_{2}$",
+                      "m2u1": "$o_{1}$", "m2u2": "$o_{2}$"}
 
 
 def test_map_lights_steps_on_their_overlays():

@@ -397,7 +397,7 @@ def _run(capsys, *argv: str) -> tuple[int, str]:
     (lambda t: ["-o", str(t / "missing" / "out")], "does not exist"),
     (lambda t: ["--ask", "weights", "-o", str(t / "out")], "--ask: unknown group"),
     (lambda t: ["--roster", str(t / "roster.csv"), "-o", str(t / "out")], "duplicate id 's1'"),
-    (lambda t: ["--roster", str(t / "roster.bin"), "-o", str(t / "out")], "not a CSV roster"),
+    (lambda t: ["--roster", str(t / "roster.bin"), "-o", str(t / "out")], "a binary file, not a roster (CSV text)"),
     (lambda t: ["--roster", str(t / "noheader.csv"), "-o", str(t / "out")], "header with a name column"),
     (lambda t: [str(t / "tight.toml"), "--variants", "2", "-o", str(t / "out")], "no fair variant in 50 draws"),
     (lambda t: [str(t / "single.toml"), "--variants", "3", "-o", str(t / "out")], "the ranges allow only 2"),
@@ -427,12 +427,12 @@ def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, make_args, 
 
 
 def test_roster_parsing():
-    students = loads_roster(b"Name,Student ID\n Ada  Lovelace ,7\nAlan Turing,8\n")
+    students = loads_roster("Name,Student ID\n Ada  Lovelace ,7\nAlan Turing,8\n")
     assert [(s.id, s.name) for s in students] == [("7", "Ada Lovelace"), ("8", "Alan Turing")]
     with pytest.raises(ExamError, match="duplicate name"):
-        loads_roster(b"name\nAda\nAda\n")
+        loads_roster("name\nAda\nAda\n")
     with pytest.raises(ExamError, match="row 3: 1 cells"):
-        loads_roster(b"id,name\n1,Ada\n2\n")
+        loads_roster("id,name\n1,Ada\n2\n")
 
 
 def test_cli_writes_the_set_and_rewrites_it_in_place(tmp_path, capsys):

@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 from symbackprop import cli
+from symbackprop.engine.fields import MAX_MAGNITUDE, MAX_SIGNIFICANT, range_problem
 from symbackprop.engine.generate import new_spec, parse_layers
 from symbackprop.engine.solution import solve
-from symbackprop.engine.spec import MAX_MAGNITUDE, MAX_SIGNIFICANT, lecture_text, loads_spec, range_problem
+from symbackprop.engine.spec import lecture_text, loads_spec
 from symbackprop.errors import SpecError, UsageError
 from symbackprop.hints import clip, did_you_mean, quoted
 from symbackprop.marking.answers import Answer, Answers

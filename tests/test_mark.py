@@ -261,9 +261,9 @@ def test_answers_folder_and_spec_policy(exam_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("policy", "problem"), [
-    ("wrong = 2\n", "--policy {p}: wrong: must be a credit from 0 to 1, got 2"),
-    ("[marking]\nout_of = -1\n", "--policy {p}: marking.out_of: must be a number above 0"),
-    ("[marking]\nhalf = 0.5\n", "--policy {p}: marking.half: unknown field"),
+    ("wrong = 2\n", "{p}: wrong: must be a credit from 0 to 1, got 2"),
+    ("[marking]\nout_of = -1\n", "{p}: marking.out_of: must be a number above 0"),
+    ("[marking]\nhalf = 0.5\n", "{p}: marking.half: unknown field"),
 ])
 def test_bad_policy_is_one_line_and_writes_nothing(exam_dir, tmp_path, capsys, policy, problem):
     p = tmp_path / "policy.toml"
@@ -334,7 +334,7 @@ def test_a_set_without_roster_is_marked_by_the_variant_each_row_names(tmp_path, 
 
 
 @pytest.mark.parametrize(("make", "problem"), [
-    (lambda d: d, "index.csv: cannot read"),
+    (lambda d: d, "index.csv: no such file"),
     (lambda d: (d / "index.csv").write_text("a,b\n1,2\n") and d, "index.csv: expected the columns variant, seed"),
 ])
 def test_a_folder_that_is_not_an_exam_set(tmp_path, capsys, make, problem):

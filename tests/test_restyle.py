@@ -164,7 +164,7 @@ def test_the_spec_setting_is_relative_to_the_spec_and_the_flag_wins(tmp_path, ca
 @pytest.mark.parametrize(("table", "problem"), [
     ('dir = "missing"\n', "templates.dir: 'missing' is not a folder (looked for "),
     ("dir = 3\n", "templates.dir: must be a string, got 3"),
-    ('folder = "x"\n', "templates.folder: unknown field (expected dir or lang)"),
+    ('folder = "x"\n', "templates.folder: unknown field (expected one of: dir, lang)"),
     ('lang = "fr"\n', "templates.lang: unknown language 'fr' (known: de, en)"),
     ('lang = "../x"\n', "templates.lang: '../x' is not a language code (like en or de)"),
     ("lang = 7\n", "templates.lang: must be a string, got 7"),

@@ -13,7 +13,7 @@ import pytest
 from conftest import need
 
 from symbackprop.documents.handout import render_worksheet
-from symbackprop.documents.render import Tex, render_tex, tex_escape
+from symbackprop.documents.render import Tex, latex_environment, render_tex, tex_escape
 from symbackprop.documents.slides import render_slides
 from symbackprop.engine.solution import solve
 from symbackprop.engine.spec import load_spec
@@ -68,6 +68,24 @@ def test_a_document_with_a_script_gets_babel_and_only_its_fonts():
     assert "\\usepackage{babel}" in tex and "{russian}" in tex and "NotoSerif}" in tex
     assert "CJK" not in tex and "arabic" not in tex and "fontenc" not in tex  # unused scripts cost nothing
     assert "\\textbackslash{}directlua" in tex and _engine(tex, "pdf") == "lualatex"
+
+
+def test_a_document_is_rendered_once_and_its_font_block_filled_in():
+    """The document's text is rendered once (a title's str() is taken once), then the font block is
+    filled in for the scripts it holds: the same block fonts.tex.j2 gives when told the scripts."""
+
+    class Title:
+        calls = 0
+
+        def __str__(self) -> str:
+            Title.calls += 1
+            return "Ελένη"
+
+    tex = render_tex("_test_minimal.tex.j2", title=Title())
+    assert Title.calls == 1 and "\x00" not in tex
+    block = latex_environment().get_template("fonts.tex.j2").render(scripts=["greek"])
+    assert tex == "\\documentclass{article}\n" + block + "\\begin{document}\nΕλένη\n\\end{document}\n"
+    assert "{greek}" in block and "NotoSerif}" in block
 
 
 def _lualatex() -> None:

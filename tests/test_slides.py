@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from symbackprop.cli import main
+from symbackprop.documents.render import latex_environment
 from symbackprop.documents.slides import TABLE_ROWS, TABLE_WIDTH, Deck, render_slides, wrap_table
 from symbackprop.engine.generate import new_spec, parse_layers
 from symbackprop.engine.solution import solve
@@ -212,8 +213,11 @@ CHAIN_DECKS = {"relu_332": ([3, 3, 2], "relu", "half_sse", 1, None),
 
 
 def _chain_rows(solution) -> list[str]:
-    (frame,) = Deck(solution).chain()
-    return frame.steps[0].rows
+    """The rows of the chain's braced factors as the frame template sets them."""
+    deck = Deck(solution)
+    (frame,) = deck.chain()
+    tex = latex_environment().get_template("slides/frame.tex.j2").render(f=frame.context(solution.network, deck.words))
+    return tex.split(r"\begin{align*}")[1].split(r"\end{align*}")[0].strip().split(" \\\\\n")
 
 
 def _chain_solutions() -> dict[str, object]:
@@ -261,3 +265,17 @@ def test_expanded_chain_boxes_hold_their_braces_and_rows_fit_the_frame(tex, tmp_
         assert float(measured[f"BOX {i}"]) <= width, (name, b, measured[f"BOX {i}"], width)  # never into a neighbour
     for i, (name, r) in enumerate(rows):
         assert float(measured[f"ROW {i}"]) <= text_width, (name, r, measured[f"ROW {i}"])
+
+
+def test_a_teachers_words_change_titles_captions_and_notes(tmp_path):
+    """The wording lives in slides/words.tex.j2: a teacher's copy in front of the shipped set changes it."""
+    from symbackprop.documents.render import shipped_templates, template_folder
+
+    words = shipped_templates()["slides/words.tex.j2"]
+    (tmp_path / "slides").mkdir()
+    (tmp_path / "slides" / "words.tex.j2").write_text(
+        words.replace("Forward pass: ", "Vorwärtsrechnung: ").replace("Numerically:", "In Zahlen:"))
+    with template_folder(tmp_path):
+        tex = render_slides(solve())
+    assert r"\begin{frame}[t]{Vorwärtsrechnung: hidden layer}" in tex and "In Zahlen:" in tex
+    assert "Forward pass" not in tex and "Numerically" not in tex

@@ -59,9 +59,9 @@ def test_spec_title_cap_and_what_is_allowed():
 @pytest.mark.parametrize("ch", [c for c in NOT_XML if not c.isspace()])  # roster whitespace is a space
 def test_roster_name_or_id_with_a_control_character_is_refused(ch):
     with pytest.raises(ExamError, match=rf"row 3: the name holds the control character U\+{ord(ch):04X}"):
-        loads_roster(f"id,name\n1,Ada\n2,A{ch}B\n".encode())
+        loads_roster(f"id,name\n1,Ada\n2,A{ch}B\n")
     with pytest.raises(ExamError, match=rf"row 2: the id holds the control character U\+{ord(ch):04X}"):
-        loads_roster(f"id,name\n{ch}1,Ada\n".encode())
+        loads_roster(f"id,name\n{ch}1,Ada\n")
 
 
 def test_roster_with_a_control_character_exits_2_and_writes_nothing(tmp_path, capsys):

@@ -34,23 +34,22 @@ from ..engine.printer import (
 )
 from ..engine.solution import Solution
 from ..errors import DerivationMismatch
+from ..layout import ROW_WIDTH, break_row, pieces_of
+from ..layout import line_rows as aligned_rows
+from ..layout import tex_width as visible_width
 from ..notation.chains import Chain, chain_for, substituted_factors
 from ..notation.diagram import diagram, value_labels
 from ..notation.lines import (
-    ROW_WIDTH,
     Line,
     approx_latex,
-    break_row,
     exact_text,
     expression_line,
     expression_value,
-    pieces_of,
     print_terms,
     product_line,
     quantity_line,
     result_latex,
     result_text,
-    visible_width,
 )
 from .render import TemplateMacros, Tex, words
 
@@ -132,7 +131,7 @@ def boxed_result(line: Line, rows: list[str]) -> list[Row]:
 
 def line_rows(line: Line, boxed: bool = False) -> list[Row]:
     """An arithmetic line: one equation part when it fits a row, else rows of maths (the result boxed)."""
-    rows = line.rows()
+    rows = aligned_rows(line)
     if rows == [f"{line.label} &= {line.rhs()}"]:
         return [[equation(line, boxed)]]
     return boxed_result(line, rows) if boxed else [row_of(r) for r in rows]
@@ -668,7 +667,7 @@ class HandoutContext:
         rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
         rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
         # the lecture's line: lhs = the factors' formulas in numbers = their values = the product -> the display
-        numeric = c.line.rows(lead="&= ")
+        numeric = aligned_rows(c.line, lead="&= ")
         numeric[0] = numeric[0].lstrip()
         stage = substituted_factors(self.s, c)
         if stage:  # factors side by side while they fit a row, then on under a \quad

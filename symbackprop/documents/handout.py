@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..engine.solution import Solution
 from ..errors import UsageError
-from ..hints import quoted
+from ..hints import expected, quoted
 from ..io.files import write_atomic
 from .context import SECTIONS, handout_context
 from .render import languages, render_markdown, render_tex
@@ -31,7 +31,7 @@ def parse_sections(text: str | Sequence[str] | None) -> list[str]:
         raise UsageError("sections: name at least one section (" + ",".join(SECTIONS) + ")", setting="sections")
     for name in names:
         if name not in SECTIONS:
-            raise UsageError(f"sections: unknown section {name!r} (expected some of: {','.join(SECTIONS)})",
+            raise UsageError(f"sections: unknown section {quoted(name)}{expected(name, SECTIONS, some=True)}",
                              setting="sections")
     return [name for name in SECTIONS if name in names]
 
@@ -47,7 +47,7 @@ def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[st
                      chain: str | None = None, edge_values: bool = False, lang: str = "en") -> str:
     """The handout's text, in ``lang`` (a words template ``templates/lang/<lang>.j2``)."""
     if fmt not in FORMATS:
-        raise UsageError(f"format: unknown format {fmt!r} (expected tex or md)", setting="format")
+        raise UsageError(f"format: unknown format {quoted(fmt)}{expected(fmt, FORMATS)}", setting="format")
     check_lang(lang)
     chosen = parse_sections(sections)
     context = handout_context(solution, chosen, chain=chain, edge_values=edge_values, lang=lang)

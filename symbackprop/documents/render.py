@@ -319,6 +319,7 @@ def _latex_environment(folder: Path | None) -> jinja2.Environment:
     env.globals["header"] = Tex(header_comment().rstrip("\n"))
     # the font block (fonts.tex.j2): pdfLaTeX's unless render_tex finds non-Latin scripts
     env.globals["scripts"] = ()
+    env.globals["fonts_later"] = _fonts_marker
     env.globals["FONTS"] = {name: dataclasses.replace(f, options=Tex(f.options)) for name, f in FONTS.items()}
     env.globals["m"] = TemplateMacros(env, "macros.tex.j2")
     return env
@@ -369,8 +370,15 @@ def words(lang: str = "en") -> TemplateMacros:
     return TemplateMacros(latex_environment(), f"{LANG_FOLDER}/{lang}.j2")
 
 
-#: fonts.tex.j2's pdfLaTeX branch: its presence marks a rendered whole document
-_PDFLATEX_FONTS = "\\usepackage[T1]{fontenc}\n\\usepackage[utf8]{inputenc}\n\\usepackage{lmodern}\n"
+
+#: what fonts.tex.j2 leaves when render_tex renders a document (scripts=None): the font block is
+#: filled in afterwards, for the scripts the rest of the text holds (NUL: no escaped text has one)
+_FONTS_MARKERS = {False: Tex("\x00fonts\x00"), True: Tex("\x00sans fonts\x00")}
+
+
+def _fonts_marker(sans: bool) -> Tex:
+    return _FONTS_MARKERS[bool(sans)]
+
 
 _MARKDOWN_SPECIAL = str.maketrans({c: "\\" + c for c in "\\`*_{}[]()#+-!|$~"} | {
     "&": "&amp;", "<": "&lt;", ">": "&gt;", "\n": " ", "\r": " "})
@@ -408,16 +416,18 @@ def _markdown_environment(folder: Path | None) -> jinja2.Environment:
 def render_tex(template_name: str, **context: Any) -> str:
     """Render a LaTeX template from ``templates/`` with escaping of every value.
 
-    A whole document (one that includes ``fonts.tex.j2``) whose text holds Greek, Cyrillic, Hebrew,
-    Arabic or CJK letters is rendered again with those ``scripts``: its font block becomes LuaLaTeX's,
-    and :mod:`symbackprop.io.pdf` compiles it with LuaLaTeX.
+    A whole document (one that includes ``fonts.tex.j2``) is rendered once with its font block left
+    open; the block is then filled in for the scripts its text holds: pdfLaTeX's for Latin text,
+    LuaLaTeX's when there are Greek, Cyrillic, Hebrew, Arabic or CJK letters (and
+    :mod:`symbackprop.io.pdf` compiles it with LuaLaTeX).
     """
-    template = latex_environment().get_template(template_name)
-    text = template.render(**context)
-    if _PDFLATEX_FONTS in text:
-        scripts = scripts_in(text)
-        if scripts:
-            text = template.render(**context, scripts=scripts)
+    env = latex_environment()
+    text = env.get_template(template_name).render(**context, scripts=None)
+    for sans, marker in _FONTS_MARKERS.items():
+        if marker in text:
+            fonts = env.get_template("fonts.tex.j2").render(
+                scripts=scripts_in(text), **({"sans_document": True} if sans else {}))
+            text = text.replace(marker + "\n", fonts)
     return text
 
 

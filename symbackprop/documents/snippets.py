@@ -10,7 +10,7 @@ Forms (what is shown):
 * ``chain``: the product of local derivatives along its path up to the loss;
 * ``expanded``: the same with each factor's formula under a brace (``chains.py``);
 * ``numeric``: the formula with the spec's numbers, operands shown with the
-  digits that reproduce the result (``walkthrough.py``), result boxed.
+  digits that reproduce the result (``notation/lines.py``), result boxed.
 
 Formats (how): ``tex`` (a fragment for inside ``\\[ \\]``), ``md``
 (``$$ ... $$``), ``svg``/``png`` (a picture through a ``standalone`` page).
@@ -27,8 +27,9 @@ from ..engine.numbers import significant
 from ..engine.printer import partial, with_condition
 from ..engine.solution import Solution
 from ..errors import UsageError
-from ..hints import quoted
+from ..hints import expected, quoted
 from ..io.files import write_atomic
+from ..layout import join_rows, line_rows, pack
 from ..notation.chains import Factor, chain_for
 from ..notation.lines import LEAF_KINDS, exact_text, quantity_line
 
@@ -204,9 +205,8 @@ def expanded(solution: Solution, name: str) -> str:
     braces = [rf"\underbrace{{{f.partial}}}_{{{f.formula}}}" for f in c.factors]
     if len(braces) <= FACTORS_PER_ROW:
         return _multi(c, f"{c.lhs} = " + r" \cdot ".join(braces)) + with_condition(c.condition)
-    rows = [braces[i:i + FACTORS_PER_ROW] for i in range(0, len(braces), FACTORS_PER_ROW)]
-    lines = [f"{c.lhs} &= " + r" \cdot ".join(rows[0])]
-    lines += [r"&\quad \cdot " + r" \cdot ".join(row) for row in rows[1:]]
+    rows = pack([1.0] * len(braces), FACTORS_PER_ROW)  # a factor a unit wide
+    lines = join_rows(f"{c.lhs} &= ", braces, rows, sep=r" \cdot ", cont=r"&\quad \cdot ")
     lines[-1] = _multi(c, lines[-1]) + with_condition(c.condition)
     return r"\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}"
 
@@ -217,7 +217,7 @@ def numeric(solution: Solution, name: str) -> str:
     if q.kind in LEAF_KINDS:
         return f"{q.latex} = {exact_text(solution.value(name))}"
     line = quantity_line(solution, name, explicit=True)
-    rows = line.rows(boxed=True)
+    rows = line_rows(line, boxed=True)
     if len(rows) == 1:
         return line.latex(boxed=True)
     return r"\begin{aligned}" + " \\\\\n".join(rows) + r"\end{aligned}"
@@ -229,7 +229,7 @@ _BUILDERS = {"symbolic": symbolic, "chain": chain, "expanded": expanded, "numeri
 def snippet(solution: Solution, name: str, form: str = "symbolic") -> Snippet:
     """One form of one quantity (``UnknownQuantity`` with a did-you-mean, ``FormError``)."""
     if form not in FORMS:
-        raise UsageError(f"form: unknown form {quoted(form)} (expected one of: {', '.join(FORMS)})", setting="form")
+        raise UsageError(f"form: unknown form {quoted(form)}{expected(form, FORMS)}", setting="form")
     solution.quantity(name)  # unknown names fail first, with a did-you-mean
     return Snippet(name, form, _BUILDERS[form](solution, name))
 
@@ -260,8 +260,7 @@ def write_snippet(snip: Snippet, fmt: str, output: str | Path | None) -> tuple[s
     Pictures are compiled before anything is written: an error leaves no file.
     """
     if fmt not in FORMATS:
-        raise UsageError(f"format: unknown format {quoted(fmt)} (expected one of: {', '.join(FORMATS)})",
-                         setting="format")
+        raise UsageError(f"format: unknown format {quoted(fmt)}{expected(fmt, FORMATS)}", setting="format")
     if fmt in ("tex", "md"):
         text = snip.text(fmt)
         if output is None:

@@ -45,7 +45,8 @@ from typing import Any
 import sympy
 
 from ..errors import ExamError
-from ..hints import quoted, show
+from ..hints import expected, quoted, show
+from .fields import Fields
 from .numbers import parse_decimal_text
 
 __all__ = ["ASK_GROUPS", "MAX_VARIANTS", "ExamSettings", "Grid", "MarkingPolicy", "parse_ask", "parse_grid",
@@ -172,14 +173,10 @@ _SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_satur
 
 def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSettings:
     """Parse and validate an ``[exam]`` table; a problem is one line naming ``exam.<field>``."""
-    def fail(field: str, problem: str) -> ExamError:
-        return ExamError(f"{source}: exam.{field}: {problem}")
-
+    fields = Fields(source, ExamError, "exam.")
     if not isinstance(table, dict):
         raise ExamError(f"{source}: exam: must be a table")
-    for key in table:
-        if key not in _SETTING_FIELDS:
-            raise fail(key, f"unknown field (expected one of: {', '.join(_SETTING_FIELDS)})")
+    fields.known(table, _SETTING_FIELDS)
     groups = {}
     for group, default in DEFAULT_RANGES.items():
         try:
@@ -188,7 +185,7 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
             raise ExamError(f"{source}: exam.{err}") from None
     vary = table.get("vary", {})
     if not isinstance(vary, dict):
-        raise fail("vary", "must be a table of name = \"[lo, hi] step s\" (or \"fixed\")")
+        raise fields.fail("vary", "must be a table of name = \"[lo, hi] step s\" (or \"fixed\")")
     overrides = {}
     for name, text in vary.items():
         try:
@@ -197,36 +194,20 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
             raise ExamError(f"{source}: exam.{err}") from None
 
     def flag(key: str, default: bool) -> bool:
-        value = table.get(key, default)
-        if not isinstance(value, bool):
-            raise fail(key, f"must be true or false, got {show(value)}")
-        return value
+        return fields.flag(table.get(key, default), key)
 
     def rational(key: str, default: sympy.Rational, low: int, high: int) -> sympy.Rational:
-        value = table.get(key)
-        if value is None:
-            return default
-        try:
-            number = parse_decimal_text(str(value)) if not isinstance(value, bool) else None
-        except ValueError:
-            number = None
-        if number is None or not low <= number <= high:
-            raise fail(key, f"must be a number in [{low}, {high}], got {show(value)}")
-        return number
+        return default if key not in table else fields.number_in(table[key], key, low, high)
 
-    ask = table.get("ask", list(ASK_GROUPS))
-    if not isinstance(ask, list) or not all(isinstance(a, str) for a in ask):
-        raise fail("ask", "must be a list of strings like [\"forward\", \"gradients\"]")
+    ask = fields.strings(table.get("ask", list(ASK_GROUPS)), "ask", "[\"forward\", \"gradients\"]")
     try:
         asked = parse_ask(ask)
     except ExamError as err:  # the spec's field, not the argument: "s.toml: exam.ask: unknown group ..."
         raise ExamError(f"{source}: exam.{err}") from None
-    max_draws = table.get("max_draws", 2000)
-    if isinstance(max_draws, bool) or not isinstance(max_draws, int) or not 1 <= max_draws <= 1_000_000:
-        raise fail("max_draws", f"must be a whole number from 1 to 1000000, got {show(max_draws)}")
+    max_draws = fields.integer(table.get("max_draws", 2000), "max_draws", 1, 1_000_000)
     margin = rational("tie_margin", sympy.Rational(1, 50), 0, 1)
     if margin >= sympy.Rational(1, 2):
-        raise fail("tie_margin", f"must be below 0.5 (half a unit would reject every value), got {margin}")
+        raise fields.fail("tie_margin", f"must be below 0.5 (half a unit would reject every value), got {margin}")
     return ExamSettings(
         groups=groups, overrides=overrides, ask=asked,
         allow_saturation=flag("allow_saturation", False),
@@ -248,7 +229,7 @@ def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:
         raise ExamError(f"ask: name at least one of {','.join(ASK_GROUPS)}", setting="ask")
     for name in names:
         if name not in ASK_GROUPS:
-            raise ExamError(f"ask: unknown group {quoted(name)} (expected some of: {','.join(ASK_GROUPS)})",
+            raise ExamError(f"ask: unknown group {quoted(name)}{expected(name, tuple(ASK_GROUPS), some=True)}",
                             setting="ask")
     return tuple(g for g in ASK_GROUPS if g in names)
 

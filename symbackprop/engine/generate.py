@@ -10,7 +10,7 @@ import random
 from fractions import Fraction
 
 from ..errors import UsageError
-from ..hints import quoted
+from ..hints import expected, quoted
 from ..io.tomltext import Bare, Table, toml_document
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .naming import Namer, Notation
@@ -60,10 +60,11 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
              learning_rate: str = "0.5", decimals: int = 3) -> str:
     """The TOML text of a fresh exercise (validated by loading it back)."""
     if activation not in ACTIVATION_NAMES or activation == "softmax":
-        raise UsageError(f"activation: unknown hidden activation {quoted(activation)}", setting="activation")
+        hidden = tuple(name for name in ACTIVATION_NAMES if name != "softmax")
+        raise UsageError(f"activation: unknown hidden activation {quoted(activation)}{expected(activation, hidden)}",
+                         setting="activation")
     if loss not in LOSS_NAMES:
-        raise UsageError(f"loss: unknown loss {quoted(loss)} (expected one of: {', '.join(LOSS_NAMES)})",
-                         setting="loss")
+        raise UsageError(f"loss: unknown loss {quoted(loss)}{expected(loss, LOSS_NAMES)}", setting="loss")
     if output is None:
         output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(
             loss, "sigmoid" if activation == "sigmoid" else "identity")

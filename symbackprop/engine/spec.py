@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,13 +19,12 @@ from typing import Any
 import sympy
 
 from ..errors import SpecError
-from ..hints import clip, did_you_mean, quoted, show
+from ..hints import clip, did_you_mean, quoted
 from ..io.tomltext import TomlProblem, parse_toml
-from ..io.usertext import text_problem
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .examtable import ExamSettings, settings_from_table
+from .fields import MAX_MAGNITUDE, DecimalText, Fields
 from .naming import SCHEMES, Namer, Notation
-from .numbers import parse_decimal_text
 
 # -- limits (README "Limits"), checked before any work so every command stays within about a
 # minute and a few hundred MB: 16,32,32,8 (1,864 parameters) takes ~20 s to check.
@@ -40,17 +39,6 @@ MAX_EXAMPLES = 16
 MAX_WORK = 4_000
 MAX_STEPS = 1000
 MAX_DECIMALS = 12
-#: every number in a spec is 0 or between MIN_MAGNITUDE and MAX_MAGNITUDE in magnitude,
-#: with at most MAX_SIGNIFICANT significant digits
-MAX_MAGNITUDE = 10**6
-MIN_MAGNITUDE_EXPONENT = -6
-MAX_SIGNIFICANT = 15
-
-
-class _DecimalText(str):
-    """A TOML float kept as its source text."""
-
-
 @dataclass(frozen=True)
 class LayerSpec:
     units: int
@@ -114,27 +102,15 @@ def load_spec(path: str | Path | None = None) -> Spec:
 
 def read_spec_text(path: str | Path) -> str:
     """A spec file's text, read once and at most ``MAX_INPUT_BYTES`` (a pipe gives its text once)."""
-    from ..io.files import MAX_INPUT_BYTES, read_capped
+    from ..io.files import InputKind, read_input
 
-    path = Path(path)
-    try:
-        raw = read_capped(path)
-    except FileNotFoundError:
-        raise SpecError(f"{path}: no such spec file") from None
-    except OSError as err:
-        raise SpecError(f"{path}: cannot read spec file ({err.strerror})") from None
-    if len(raw) > MAX_INPUT_BYTES:
-        raise SpecError(f"{path}: too large (a spec file may have at most {MAX_INPUT_BYTES:,} bytes)")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(f"{path}: not a UTF-8 text file") from None
+    return read_input(path, InputKind("spec file", "TOML", SpecError))
 
 
 def loads_spec(text: str, source: str = "<spec>", base: Path | None = None) -> Spec:
     """Validate spec text; ``base`` is the folder that ``[templates] dir`` is relative to (default: here)."""
     try:
-        data = parse_toml(text, parse_float=_DecimalText)
+        data = parse_toml(text, parse_float=DecimalText)
     except TomlProblem as err:
         hint = f" (numbers must lie between -{MAX_MAGNITUDE} and {MAX_MAGNITUDE})" if err.huge_integer else ""
         raise SpecError(f"{source}: malformed TOML: {clip(str(err), 120)}{hint}") from None
@@ -172,94 +148,20 @@ def count_parameters(n_inputs: int, sizes: list[int], shared_bias: bool = False)
     return total
 
 
-def range_problem(text: str) -> str:
-    """Why a number (its decimal text) is outside the accepted range, or "" (README "Limits")."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        return ""  # not a number at all: the parser says so
-    if not value.is_finite() or value.is_zero():
-        return ""
-    digits = "".join(map(str, value.as_tuple().digits)).strip("0")
-    if value.copy_abs() > MAX_MAGNITUDE:
-        return f"{clip(text.strip(), 40)} is too large (numbers must lie between -{MAX_MAGNITUDE} and {MAX_MAGNITUDE})"
-    if value.adjusted() < MIN_MAGNITUDE_EXPONENT:
-        return (f"{clip(text.strip(), 40)} is too small (a nonzero number must be at least "
-                f"0.{'0' * (-MIN_MAGNITUDE_EXPONENT - 1)}1 in magnitude)")
-    if len(digits) > MAX_SIGNIFICANT:
-        return f"{clip(text.strip(), 40)} has {len(digits)} significant digits (at most {MAX_SIGNIFICANT})"
-    return ""
-
-
-class _Reader:
+class _Reader(Fields):
     """Validates raw TOML data field by field; every error names its field."""
 
     def __init__(self, data: dict[str, Any], source: str, base: Path = Path()):
+        super().__init__(source)
         self.data = data
-        self.source = source
         self.base = base
-
-    def fail(self, fieldname: str, problem: str) -> SpecError:
-        return SpecError(f"{self.source}: {fieldname}: {problem}")
-
-    # -- typed getters --------------------------------------------------------
-    def table(self, data: dict[str, Any], key: str, where: str) -> dict[str, Any]:
-        value = data.get(key, {})
-        if not isinstance(value, dict):
-            raise self.fail(where, "must be a table")
-        return value
-
-    def number(self, value: Any, fieldname: str) -> sympy.Rational:
-        if isinstance(value, bool):
-            raise self.fail(fieldname, f"{show(value)} is not a number")
-        if isinstance(value, int):
-            problem = range_problem(str(value))
-            if problem:
-                raise self.fail(fieldname, problem)
-            return sympy.Rational(value)
-        if isinstance(value, str):  # _DecimalText or a quoted decimal
-            problem = range_problem(value)
-            if problem:
-                raise self.fail(fieldname, problem)
-            try:
-                return parse_decimal_text(value)
-            except ValueError:
-                raise self.fail(fieldname, f"{quoted(value, 40)} is not a number") from None
-        raise self.fail(fieldname, f"{show(value)} is not a number")
-
-    def integer(self, value: Any, fieldname: str, low: int, high: int | None) -> int:
-        """A whole number in [low, high]; ``high`` None leaves the upper bound to size_problem."""
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.fail(fieldname, f"must be a whole number, got {show(value)}")
-        if high is None and value < low:
-            raise self.fail(fieldname, f"must be at least {low}, got {value}")
-        if high is not None and not low <= value <= high:
-            raise self.fail(fieldname, f"must be between {low} and {high}, got {value}")
-        return value
-
-    def text(self, value: Any, fieldname: str, choices: tuple[str, ...] | None = None) -> str:
-        if not isinstance(value, str) or isinstance(value, _DecimalText):
-            raise self.fail(fieldname, f"must be a string, got {show(value)}")
-        if choices is not None and value not in choices:
-            raise self.fail(fieldname, f"unknown value {show(value)} (expected one of: {', '.join(choices)})")
-        return value
-
-    def free_text(self, value: Any, fieldname: str) -> str:
-        """A title or author: printed on sheets and exported to XML, so short and without control characters."""
-        text = self.text(value, fieldname)
-        problem = text_problem(text)
-        if problem:
-            raise self.fail(fieldname, problem)
-        return text
 
     # -- the spec -------------------------------------------------------------
     def spec(self) -> Spec:
         d = self.data
         known = {"title", "author", "decimals", "learning_rate", "loss", "reduction", "steps",
                  "notation", "network", "parameters", "examples", "exam", "templates"}
-        for key in d:
-            if key not in known:
-                raise self.fail(key, f"unknown field (expected one of: {', '.join(sorted(known))})")
+        self.known(d, sorted(known))
         title = self.free_text(d.get("title", "Backpropagation"), "title")
         author = self.free_text(d.get("author", ""), "author")
         decimals = self.integer(d.get("decimals", 3), "decimals", 0, MAX_DECIMALS)
@@ -299,9 +201,7 @@ class _Reader:
 
     def templates(self, table: dict[str, Any]) -> Path | None:
         """``[templates] dir``, relative to the spec file: a folder that exists (checked now, not mid-render)."""
-        for key in table:
-            if key not in ("dir", "lang"):
-                raise self.fail(f"templates.{key}", "unknown field (expected dir or lang)")
+        self.known(table, ("dir", "lang"), "templates")
         if "dir" not in table:
             return None
         raw = self.text(table["dir"], "templates.dir")
@@ -322,9 +222,7 @@ class _Reader:
 
     def notation(self, table: dict[str, Any]) -> Notation:
         known = {"scheme", "pre", "act", "loss", "target", "input"}
-        for key in table:
-            if key not in known:
-                raise self.fail(f"notation.{key}", f"unknown field (expected one of: {', '.join(sorted(known))})")
+        self.known(table, sorted(known), "notation")
         values: dict[str, str] = {}
         for key in known - {"scheme"}:
             if key in table:
@@ -337,9 +235,7 @@ class _Reader:
 
     def network(self, table: dict[str, Any], loss: str) -> tuple[int, tuple[LayerSpec, ...], bool, Any]:
         known = {"inputs", "layers", "bias", "frozen"}
-        for key in table:
-            if key not in known:
-                raise self.fail(f"network.{key}", f"unknown field (expected one of: {', '.join(sorted(known))})")
+        self.known(table, sorted(known), "network")
         if "inputs" not in table:
             raise self.fail("network.inputs", "missing (the number of inputs)")
         n_inputs = self.integer(table["inputs"], "network.inputs", 1, None)
@@ -355,9 +251,7 @@ class _Reader:
             where = f"network.layers[{i}]"
             if not isinstance(raw, dict):
                 raise self.fail(where, "must be a table like { units = 2, activation = \"sigmoid\" }")
-            for key in raw:
-                if key not in ("units", "activation", "slope"):
-                    raise self.fail(f"{where}.{key}", "unknown field (expected units, activation, slope)")
+            self.known(raw, ("units", "activation", "slope"), where)
             if "units" not in raw:
                 raise self.fail(f"{where}.units", "missing")
             if isinstance(raw["units"], int) and not isinstance(raw["units"], bool) and raw["units"] < 1:

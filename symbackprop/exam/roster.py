@@ -9,25 +9,23 @@ from pathlib import Path
 from ..engine.examtable import MAX_VARIANTS
 from ..errors import ExamError
 from ..hints import quoted
-from ..io.files import MAX_INPUT_BYTES, read_capped
+from ..io.files import InputKind, read_input
 from ..io.usertext import text_problem
 from .variants import Student
 
 __all__ = ["load_roster", "loads_roster"]
 
-MAX_ROSTER_BYTES = MAX_INPUT_BYTES
 _NAME_COLUMNS = ("name", "student", "student name", "full name")
 _ID_COLUMNS = ("id", "student id", "student_id", "sid", "email", "login")
 
 
 def load_roster(path: str | Path) -> list[Student]:
     """A CSV with a header row naming a ``name`` column and optionally an ``id`` column."""
-    path = Path(path)
     try:
-        raw = read_capped(path, MAX_ROSTER_BYTES)
-    except OSError as err:
-        raise _problem(str(path), f"cannot read ({err.strerror or err})") from None
-    return loads_roster(raw, str(path))
+        text = read_input(path, InputKind("roster", "CSV", ExamError), f"roster {path}")
+    except ExamError as err:  # the setting named, so that the CLI can say --roster
+        raise ExamError(str(err), setting="roster") from None
+    return loads_roster(text, str(path))
 
 
 def _problem(source: str, problem: str) -> ExamError:
@@ -35,15 +33,7 @@ def _problem(source: str, problem: str) -> ExamError:
     return ExamError(f"roster {source}: {problem}", setting="roster")
 
 
-def loads_roster(raw: bytes, source: str = "<roster>") -> list[Student]:
-    if len(raw) > MAX_ROSTER_BYTES:
-        raise _problem(source, f"too large (a roster may have at most {MAX_ROSTER_BYTES:,} bytes)")
-    if b"\x00" in raw:
-        raise _problem(source, "a binary file, not a CSV roster")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise _problem(source, "not UTF-8 text; save the roster as CSV (UTF-8)") from None
+def loads_roster(text: str, source: str = "<roster>") -> list[Student]:
     try:
         rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
     except csv.Error as err:

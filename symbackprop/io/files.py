@@ -5,8 +5,10 @@ Every file symbackprop writes goes through here: a temporary name in the target 
 error becomes one line naming the path (:class:`OutputError`).  New files get the usual
 permissions (0o666 minus the umask).
 
-Every file a user hands in (spec, answers, roster) is read with :func:`read_capped`, which never
-trusts the size the file system reports: ``/dev/zero`` or a pipe says 0 bytes and never ends.
+Every file a user hands in (spec, answers, roster) is read with :func:`read_input`: one policy
+(at most ``MAX_INPUT_BYTES``, UTF-8 with an optional byte-order mark, no NUL bytes) and one wording
+of each refusal, naming the file.  :func:`read_capped` never trusts the size the file system
+reports: ``/dev/zero`` or a pipe says 0 bytes and never ends.
 """
 
 from __future__ import annotations
@@ -15,10 +17,11 @@ import errno
 import os
 import uuid
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from ..errors import OutputError
+from ..errors import OutputError, SymbackpropError
 
 #: the size cap of every input file (spec, answers file, roster)
 MAX_INPUT_BYTES = 1_000_000
@@ -32,6 +35,43 @@ def read_capped(path: str | Path, limit: int = MAX_INPUT_BYTES) -> bytes:
     """
     with open(path, "rb") as inp:
         return inp.read(limit + 1)
+
+
+@dataclass(frozen=True)
+class InputKind:
+    """What a user's file should be, for the wording of a refusal: ``InputKind("spec file", "TOML", SpecError)``."""
+
+    noun: str  # "spec file", "answers file", "roster"
+    form: str  # the text format: "TOML", "TOML or CSV", "CSV"
+    error: type[SymbackpropError]
+
+    @property
+    def a_noun(self) -> str:
+        return f"{'an' if self.noun[0] in 'aeiou' else 'a'} {self.noun}"
+
+
+def read_input(path: str | Path, kind: InputKind, where: str = "", limit: int = MAX_INPUT_BYTES) -> str:
+    """The text of a user's file, or ``kind.error`` with one line naming it (``where``: default the path).
+
+    At most ``limit`` bytes; UTF-8, a leading byte-order mark dropped (spreadsheets and Windows
+    editors write one); a NUL byte marks a binary file (a photo, a PDF, UTF-16 text).
+    """
+    where = where or str(path)
+    try:
+        raw = read_capped(path, limit)
+    except FileNotFoundError:
+        raise kind.error(f"{where}: no such {kind.noun}") from None
+    except OSError as err:
+        raise kind.error(f"{where}: cannot read the {kind.noun} ({_problem(err)})") from None
+    if len(raw) > limit:
+        raise kind.error(f"{where}: too large ({kind.a_noun} may have at most {limit:,} bytes)")
+    if b"\x00" in raw:
+        raise kind.error(f"{where}: a binary file, not {kind.a_noun} ({kind.form} text)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise kind.error(f"{where}: not UTF-8 text (byte {err.start}); {kind.a_noun} is {kind.form} text "
+                         "saved as UTF-8") from None
 
 
 def _write(out: BinaryIO, data: bytes) -> None:

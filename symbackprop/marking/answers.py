@@ -40,11 +40,9 @@ from typing import Any
 
 from ..errors import AnswerError
 from ..hints import quoted
-from ..io.files import MAX_INPUT_BYTES, read_capped
+from ..io.files import InputKind, read_input
 from ..io.tomltext import TomlProblem, parse_toml
 
-#: The largest answers file read (bytes): a class's sheet is a few kilobytes.
-MAX_FILE_BYTES = MAX_INPUT_BYTES
 #: The largest number of entries in one file.
 MAX_ENTRIES = 5_000
 #: The tables with a meaning of their own; every other key is a quantity name.
@@ -90,25 +88,10 @@ def classify(text: str) -> str:
 def load_answers(path: str | Path) -> Answers:
     """Read a TOML or CSV answers file (CSV when the name ends in ``.csv``)."""
     path = Path(path)
-    try:
-        raw = read_capped(path, MAX_FILE_BYTES)
-    except OSError as err:
-        raise AnswerError(f"{path}: cannot read the answers file ({err.strerror or err})") from None
-    text = decode(raw, str(path))
+    text = read_input(path, InputKind("answers file", "TOML or CSV", AnswerError))
     if path.suffix.lower() == ".csv":
         return loads_csv(text, str(path))
     return loads_toml(text, str(path))
-
-
-def decode(raw: bytes, source: str) -> str:
-    if len(raw) > MAX_FILE_BYTES:
-        raise AnswerError(f"{source}: too large (an answers file may have at most {MAX_FILE_BYTES:,} bytes)")
-    if b"\x00" in raw:
-        raise AnswerError(f"{source}: a binary file, not an answers file (TOML or CSV text)")
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise AnswerError(f"{source}: not UTF-8 text (byte {err.start}); an answers file is TOML or CSV") from None
 
 
 def loads_toml(text: str, source: str = "<answers>") -> Answers:

@@ -19,8 +19,8 @@ from ..engine.solution import Solution
 from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
 from ..hints import quoted
-from ..io.files import read_capped
-from .answers import decode, load_answers
+from ..io.files import InputKind, read_input
+from .answers import load_answers
 
 __all__ = ["ExamFolder", "SetVariant", "load_exam_folder", "student_key"]
 
@@ -98,12 +98,11 @@ def load_exam_folder(folder: str | Path) -> ExamFolder:
     where = f"{root}/index.csv"
     if not root.is_dir():
         raise ExamError(f"{root}: not a folder (give the folder `symbackprop exam` wrote)")
+    if not (root / "index.csv").is_file():
+        raise ExamError(f"{where}: no such file; is {root} an exam folder?")
+    text = read_input(root / "index.csv", InputKind("exam index", "CSV", ExamError), limit=MAX_INDEX_BYTES)
     try:
-        raw = read_capped(root / "index.csv", MAX_INDEX_BYTES)
-    except OSError as err:
-        raise ExamError(f"{where}: cannot read ({err.strerror or err}); is {root} an exam folder?") from None
-    try:
-        rows = list(csv.DictReader(io.StringIO(decode(raw, where))))
+        rows = list(csv.DictReader(io.StringIO(text)))
     except csv.Error as err:
         raise ExamError(f"{where}: not valid CSV: {err}") from None
     if not rows or any(c not in (rows[0].keys()) for c in INDEX_COLUMNS):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..errors import AnswerError
 from ..hints import clip, quoted
-from ..io.files import read_capped
+from ..io.files import InputKind, read_input
 from .answers import Answer, Answers, load_answers
 from .examset import ExamFolder
 
@@ -114,18 +114,7 @@ def read_responses(path: str | Path, folder: ExamFolder) -> list[Submission]:
 
 
 def _read_csv(path: Path) -> _Table:
-    try:
-        raw = read_capped(path, MAX_RESPONSES_BYTES)
-    except OSError as err:
-        raise AnswerError(f"{path}: cannot read ({err.strerror or err})") from None
-    if len(raw) > MAX_RESPONSES_BYTES or b"\x00" in raw:
-        too_large = len(raw) > MAX_RESPONSES_BYTES
-        raise AnswerError(f"{path}: " + (f"too large (at most {MAX_RESPONSES_BYTES:,} bytes)" if too_large
-                                         else "a binary file, not a CSV report"))
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise AnswerError(f"{path}: not UTF-8 text (byte {err.start}); download the report as CSV (UTF-8)") from None
+    text = read_input(path, InputKind("responses report", "CSV", AnswerError), limit=MAX_RESPONSES_BYTES)
     try:
         rows = list(csv.reader(io.StringIO(text)))
     except csv.Error as err:

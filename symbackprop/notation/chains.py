@@ -21,9 +21,9 @@ from ..engine.evaluate import Compiler
 from ..engine.network import Parameter, Quantity
 from ..engine.numbers import display, work_context
 from ..engine.printer import partial
-from ..engine.solution import Solution, did_you_mean
+from ..engine.solution import Solution
 from ..errors import UsageError
-from ..hints import quoted
+from ..hints import did_you_mean, quoted
 from .lines import Line, make_line, number_latex, precise_text, product_line, values_of
 
 

@@ -15,7 +15,7 @@ units, no labels on edges, no bias nodes, overlays that light units and edges up
 
 from __future__ import annotations
 
-import re
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
@@ -29,9 +29,13 @@ from .lines import exact_text
 LABEL_ALL_MAX = 3
 #: the tallest map column spans at most this many cm (a 16-unit layer fits beside a frame's equations)
 MAP_HEIGHT = 5.4
-#: least distances (cm): between the units of a column; between any other two shapes; between an
-#: edge and a unit it does not join; between an edge and any other shape it does not belong to
-UNIT_GAP, GAP, UNIT_CLEAR, CLEAR = 0.15, 0.03, 0.12, 0.12
+#: the shortest edge from the map's outputs to its loss (cm, border to border): as long as the edges
+#: between the columns of a small map
+MAP_EDGE = 0.45
+#: least distances (cm): between the units of a column; between a unit and a label or bias node;
+#: between any other two shapes; between an edge and a unit it does not join; between an edge and
+#: any other shape it does not belong to
+UNIT_GAP, LABEL_GAP, GAP, UNIT_CLEAR, CLEAR = 0.15, 0.1, 0.03, 0.12, 0.12
 #: TeX font sizes in pt, 11 pt documents (article and beamer alike)
 FONT_PT = {"small": 10.0, "footnotesize": 9.0, "scriptsize": 8.0}
 #: where along an edge a label may sit, most wanted first (0 = the source's border, 1 = the target's):
@@ -63,8 +67,7 @@ class Layout:
         shapes = list(self.shapes.values())
         for i, s in enumerate(shapes):
             for t in shapes[i + 1:]:
-                least = UNIT_GAP if s.kind == t.kind == "unit" else GAP
-                if shape_gap(s, t) < least:
+                if shape_gap(s, t) < _least_gap(s, t):
                     found.append(f"shapes touch: {s.name} / {t.name}")
         for edge in self.edges:
             p, q = self.ends(edge)
@@ -83,8 +86,7 @@ class Layout:
             return True
         own = {e.name for e in owner_edges}
         for t in self.shapes.values():
-            least = UNIT_GAP if shape.kind == t.kind == "unit" else GAP
-            if shape_gap(shape, t) < least:
+            if shape_gap(shape, t) < _least_gap(shape, t):
                 return False
         for edge in self.edges:
             if edge.name in own or edge.name == shape.owner or shape.name in (edge.a, edge.b):
@@ -101,6 +103,13 @@ class Layout:
         return self.tolerant or all(segment_gap(s, p, q) >= (UNIT_CLEAR if s.kind == "unit" else CLEAR)
                                     for s in self.shapes.values()
                                     if s.name not in (edge.a, edge.b) and s.owner != edge.name)
+
+
+def _least_gap(s: Shape, t: Shape) -> float:
+    kinds = {s.kind, t.kind}
+    if kinds == {"unit"}:
+        return UNIT_GAP
+    return LABEL_GAP if "unit" in kinds and kinds & {"label", "bias"} else GAP
 
 
 @dataclass(frozen=True)
@@ -384,12 +393,38 @@ def value_labels(network: Network, values: Mapping[str, Decimal]) -> dict[str, s
 
 def map_layout(network: Network, width: float = 3.5) -> Layout:
     """The map's units and edges: ``width`` cm from the inputs to the loss, the tallest column within
-    ``MAP_HEIGHT``; unit labels only when every layer is small."""
+    ``MAP_HEIGHT``; unit labels only when every layer is small.
+
+    The loss box sits at the map's right end; when the edges into it would be stubs, the columns move
+    closer (the map never grows) until those edges are as long as the ones between the columns, or
+    ``MAP_EDGE``.
+    """
     sizes = _sizes(network)
     small = max(sizes) <= LABEL_ALL_MAX
     dy = 1.15 if small else round(min(max(0.42, min(0.8, 4.6 / max(sizes))), MAP_HEIGHT / (max(sizes) - 1)), 3)
     dx = round(min(1.45 * width / 3.5, width / (len(sizes) - 0.2)), 3)
-    radius = min(0.4, (dx - UNIT_GAP) / 2 - 0.005) if small else min(0.17, (dy - UNIT_GAP) / 2 - 0.005, dx * 0.2)
+    loss = f"${network[network.loss_name].latex}$"
+    w, h = (x * _em("footnotesize") / 2 + PT for x in text_extent(loss))
+    right = (len(sizes) - 0.2) * dx + max(_map_radius(small, dx, dy), w)  # the room the map has
+    layout = _map_at(network, sizes, small, dx, dy, loss, right)
+    for _ in range(20):
+        radius = _map_radius(small, dx, dy)
+        into_loss = min(math.dist(*layout.ends(e)) for e in layout.edges if e.b == "mloss")
+        if into_loss >= min(MAP_EDGE, dx - 2 * radius):
+            break
+        dx = round(dx * 0.97, 3)
+        layout = _map_at(network, sizes, small, dx, dy, loss, right)
+    return layout
+
+
+def _map_radius(small: bool, dx: float, dy: float) -> float:
+    return min(0.4, (dx - UNIT_GAP) / 2 - 0.005) if small else min(0.17, (dy - UNIT_GAP) / 2 - 0.005, dx * 0.2)
+
+
+def _map_at(network: Network, sizes: list[int], small: bool, dx: float, dy: float, loss: str,
+            right: float) -> Layout:
+    """The map with columns ``dx`` apart and the loss box ending at ``right``."""
+    radius = _map_radius(small, dx, dy)
     layout = Layout()
     xs = [column * dx for column in range(len(sizes))]
     em = _em("footnotesize")
@@ -400,10 +435,10 @@ def map_layout(network: Network, width: float = 3.5) -> Layout:
     for unit, text in zip(units, texts, strict=True):
         layout.add(replace(unit, text=text if fit else ""))
     last = len(sizes) - 1
-    loss = f"${network[network.loss_name].latex}$"
-    w, h = text_extent(loss)
-    layout.add(Shape("mloss", "loss", (last + 0.8) * dx, 0.0, max(radius, w * em / 2 + PT),
-                     max(radius, h * em / 2 + PT), False, loss))
+    # the loss box as small as its symbol allows (at most a unit's size): room for the edges into it
+    least = min(radius, 0.25)
+    w, h = (max(least, x * em / 2 + 2 * PT) for x in text_extent(loss))
+    layout.add(Shape("mloss", "loss", round(right - w, 3), 0.0, w, h, False, loss))
     for j in range(1, sizes[-1] + 1):
         layout.edges.append(Edge(f"loss{j}", f"m{last}u{j}", "mloss", "edge, dashed"))
     for li in range(1, len(sizes)):
@@ -441,7 +476,7 @@ def network_map(network: Network, steps: Sequence[MapStep], width: float = 3.5) 
 
 
 def _map_label(network: Network, column: int, j: int) -> str:
-    """A unit's label on the map: its activation's symbol, or the unit's name when that symbol is a word.
+    """A unit's label on the map: its activation's symbol, or the unit's own name when that symbol is a word.
 
     Textbook names such as ``\\mathrm{out}_{h_{1}}`` would make the circles too wide for the map column;
     the unit ``h_{1}`` says the same there (``h_{1}`` is how such textbooks draw the unit).
@@ -449,6 +484,6 @@ def _map_label(network: Network, column: int, j: int) -> str:
     namer = network.namer
     if column == 0:
         return namer.input(j).latex
-    act = namer.act(column, j).latex
-    m = re.fullmatch(r"\\mathrm\{[a-z]+\}_\{(.+)\}", act)
-    return m.group(1) if m else act
+    if namer.sequential and len(namer.notation.act) > 1:
+        return namer._unit_label(column, j)[1]  # the namer's own unit name: h_{1}, o, o_{2}
+    return namer.act(column, j).latex

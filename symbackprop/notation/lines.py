@@ -23,7 +23,7 @@ and always shown exactly (``0.15``, ``0.50``).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
@@ -48,8 +48,6 @@ APPROX_LEVEL = 2
 #: there: ``readable.MAX_COMPUTED`` bounds the others), with this many significant digits
 LARGE = Decimal(10) ** 12
 SCIENTIFIC_DIGITS = 6
-#: the width of a displayed row, in ``visible_width`` units (about the text width at 11 pt)
-ROW_WIDTH = 66
 
 
 # -- number texts -----------------------------------------------------------------
@@ -270,39 +268,20 @@ class Line:
     def latex(self, boxed: bool = False) -> str:
         return f"{self.label} = {self.rhs(boxed)}"
 
-    def rows(self, boxed: bool = False, lead: str = "&= ", width: float = ROW_WIDTH) -> list[str]:
-        """Aligned rows: ``label &= t1 + t2 ...`` then ``&\\quad + t5 ...`` when a sum is too wide for one."""
-        result = result_latex(self.result)
-        if boxed:
-            result = rf"\boxed{{{result}}}"
-        one = f"{self.label} {lead}{self.rhs(boxed)}"
-        if self.is_trivial() or visible_width(one) <= width:
-            return [one]
+    def terms(self) -> list[str]:
+        """The substituted side as printed terms (``t1``, ``+ t2``, ...), to break over rows; a sum inside one
+        big bracket (``-(t1 ln y1 + ...)``, ``1/2 ((...)^2 + ...)``) opens as ``\\Bigl( ... \\Bigr)`` around them."""
         printer = self.printer()
         prefix, suffix, body = "", "", self.expr
         args = self.expr.args
         if isinstance(self.expr, sympy.Mul) and isinstance(args[-1], sympy.Add) and all(a.is_Number for a in args[:-1]):
-            # -(t1 ln y1 + ...) or 1/2 ((...)^2 + ...): break inside big parentheses that may span rows
             coefficient = sympy.Mul(*args[:-1])
             prefix = "-" if coefficient == -1 else printer.doprint(coefficient) + " "
             prefix, suffix, body = prefix + r"\Bigl(", r"\Bigr)", args[-1]
         terms = print_terms(printer, body)
         terms[0] = prefix + terms[0]
         terms[-1] += suffix
-        rows: list[list[str]] = [[]]
-        used = visible_width(f"{self.label} {lead}")
-        for term in terms:
-            w = visible_width(term)
-            if rows[-1] and used + w > width:
-                rows.append([])
-                used = visible_width(r"\quad")
-            rows[-1].append(term)
-            used += w
-        out = [f"{self.label} {lead}{' '.join(rows[0])}"]
-        out += [r"&\quad " + " ".join(chunk) for chunk in rows[1:]]
-        out[-1] += f" {self.relation} {result}"
-        # a product (or a term) still too wide breaks between its factors
-        return [piece for row in out for piece in break_row(row, width)]
+        return terms
 
 
 def approx_latex(value: Decimal, digits: int = 4) -> str:
@@ -418,122 +397,3 @@ def product_line(label: str, factors: list[tuple[Decimal, bool]], decimals: int,
             for v, _ in factors:
                 value *= v
     return make_line(label, expr, values, exact, value, decimals, result)
-
-
-def visible_width(tex: str) -> float:
-    """A rough width of displayed LaTeX in characters of body text (to decide what fits on a row).
-
-    Fractions count as their wider part, sub- and superscripts at 60 %, commands as one glyph,
-    relations and operators with their spacing.
-    """
-    t = tex
-    t = re.sub(r"\\(ln|log|exp|tanh|sinh|cosh|max|min)\b", r"\1", t)  # named functions: as wide as their letters
-    t = re.sub(r"\\text\{([^{}]*)\}", lambda m: m.group(1).replace(" ", "~"), t)  # spaces in text are spaces
-    t = re.sub(r"\\(?:left|right|Bigl|Bigr|boxed|mathrm|text|hat|operatorname|mathbf|boldsymbol|displaystyle)\b", "", t)
-    for _ in range(3):  # innermost fractions first
-        t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), t)
-        t = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "s" * max(1, round(0.6 * len(m.group(1).replace(" ", "")))), t)
-    t = re.sub(r"\\q?quad\b", "xxxx", t)
-    t = re.sub(r"\\[a-zA-Z]+", "x", t)
-    t = t.replace("{", "").replace("}", "").replace("&", "").replace(" ", "")
-    return len(t) + sum(t.count(op) for op in "=+-<>,")
-
-
-# -- breaking a row that is too wide ------------------------------------------------------------
-
-_TOKEN = re.compile(r"\\left\(|\\right\)|\\Bigl\(|\\Bigr\)|[{}]| \+ | - | \\cdot | = ")
-_OPEN = ("{", r"\left(", r"\Bigl(")
-_BRACKET = re.compile(r"((?:[-+] |\\cdot )?-?)\\left\((.*)\\right\)$", re.S)
-
-
-def _cut(body: str, ops: tuple[str, ...]) -> list[str]:
-    """``body`` cut before each of ``ops`` outside brackets and braces (each piece after the first starts with it)."""
-    pieces, start, level = [], 0, 0
-    for m in _TOKEN.finditer(body):
-        token = m.group()
-        if token in _OPEN:
-            level += 1
-        elif token.strip() in ("}", r"\right)", r"\Bigr)"):
-            level -= 1
-        elif level == 0 and m.start() > start and token.strip() in ops:
-            pieces.append(body[start:m.start()])
-            start = m.start() + 1
-    pieces.append(body[start:])
-    return pieces
-
-
-def balanced(text: str) -> bool:
-    """No bracket of ``text`` closes one opened before it (``a\\right) + \\left(b`` is not balanced)."""
-    level = 0
-    for m in _TOKEN.finditer(text):
-        if m.group() in _OPEN:
-            level += 1
-        elif m.group() in ("}", r"\right)", r"\Bigr)"):
-            level -= 1
-            if level < 0:
-                return False
-    return level == 0
-
-
-def pieces_of(body: str, width: float = 0, measure: Callable[[str], float] = visible_width) -> list[str]:
-    """``body`` cut before each `` + ``, `` - `` and `` = `` outside brackets and braces; a piece wider
-    than ``width`` is cut again before its `` \\cdot `` (a sum breaks between terms before it breaks a term),
-    and a factor that is one big bracket still wider is cut inside it (``\\Bigl( ... \\Bigr)``)."""
-    out = []
-    for piece in _cut(body, ("+", "-", "=")):
-        for part in (_cut(piece, ("\\cdot",)) if measure(piece) > width else [piece]):
-            out += _inside(part, width, measure) if measure(part) > width else [part]
-    return out
-
-
-def _inside(piece: str, width: float, measure: Callable[[str], float]) -> list[str]:
-    m = _BRACKET.fullmatch(piece)
-    if m is None or not balanced(m.group(2)):
-        return [piece]
-    inner = pieces_of(m.group(2), width, measure)
-    if len(inner) == 1:
-        return [piece]
-    inner[0] = m.group(1) + r"\Bigl(" + inner[0]
-    inner[-1] += r"\Bigr)"
-    return inner
-
-
-def break_row(row: str, width: float = ROW_WIDTH, indent: float = 0,
-              measure: Callable[[str], float] = visible_width) -> list[str]:
-    """An aligned row too wide for ``width`` over several rows, cut between terms or factors.
-
-    ``lhs &= a \\cdot b \\cdot c = r`` becomes ``lhs &= a \\cdot b`` / ``&\\quad \\cdot c = r``; a row that is
-    one big bracket, ``-\\left(t_1 + ... \\right)``, is cut inside it (``\\Bigl( ... \\Bigr)``, which may span
-    rows), and so is a factor too wide for a row by itself.  A piece ``= r`` that starts a row is aligned at
-    the ``=``.  Rows that fit are kept as they are.  ``indent`` is the width of the left-hand side column,
-    which a row starting at ``&`` sits beside too.
-    """
-    amp = row.find("&")
-    if amp < 0 or measure(row) + (indent if amp == 0 else 0) <= width:
-        return [row]
-    lead, body = row[:amp + 1], row[amp + 1:]
-    if body.startswith("= "):
-        lead, body = lead + "= ", body[2:]
-    room = width - indent - measure(r"\quad")  # what a continuation row holds
-    pieces = pieces_of(body, room, measure)
-    if len(pieces) == 1:  # one bracket around everything: cut inside it
-        m = re.match(r"(-?)\\left\((.*)\\right\)$", body)
-        if m is None or not balanced(m.group(2)):
-            return [row]
-        pieces = pieces_of(m.group(2), room, measure)
-        pieces[0] = m.group(1) + r"\Bigl(" + pieces[0]
-        pieces[-1] += r"\Bigr)"
-    rows: list[list[str]] = [[]]
-    used = measure(lead) + (indent if amp == 0 else 0)
-    for piece in pieces:
-        w = measure(piece)
-        if rows[-1] and used + w > width:
-            rows.append([])
-            used = indent + measure(r"\quad")
-        rows[-1].append(piece)
-        used += w
-    out = [lead + " ".join(rows[0])]
-    for chunk in rows[1:]:
-        text = " ".join(chunk)
-        out.append("&" + text if text.startswith("= ") else r"&\quad " + text)
-    return out
