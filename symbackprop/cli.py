@@ -148,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     templates = commands.add_parser("templates", help="copy the shipped templates into a folder, to restyle")
     templates.add_argument("--copy", required=True, metavar="DIR", help="an empty or new folder to copy them into")
     templates.set_defaults(run=_templates)
+
+    practice = commands.add_parser("practice", help="a local web page: work a drawn exercise, get verify's verdicts")
+    _spec_arg(practice)
+    practice.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free)")
+    practice.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this "
+                                                              "machine only; 0.0.0.0 for a class)")
+    practice.add_argument("--open", action="store_true", help="open the page in the default browser")
+    practice.set_defaults(run=_practice)
     return parser
 
 
@@ -199,6 +207,8 @@ def _exam(args: argparse.Namespace) -> int:
         kept = write_locked(exam, target)
     if kept is not None:
         print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
+    elif target.had_set:
+        print(f"{target.path}: the earlier set's files come out with the same bytes: nothing moved")
     print(f"{target.path}: {exam.summary()}")
     return 0
 
@@ -308,6 +318,30 @@ def _verify(args: argparse.Namespace) -> int:
         write_atomic(out, text)  # a write error is already one line naming the path (files.output_error)
     print(f"wrote {out}: {report.totals_text()}")
     return report.exit_code
+
+
+def _practice(args: argparse.Namespace) -> int:
+    """Serve the practice page until interrupted; a bad spec or [exam] fails before listening."""
+    from .practice.server import make_server
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    try:
+        server = make_server(args.spec, args.host, args.port)  # a bad spec or [exam]: one line, before listening
+    except OSError as err:
+        raise UsageError(f"--host {args.host} --port {args.port}: cannot listen ({err.strerror or err})") from None
+    host, port = str(server.server_address[0]), int(server.server_address[1])
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
+    print(f"practice: serving {url} (Ctrl-C stops it)", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
 
 
 def _worksheet(args: argparse.Namespace) -> int:

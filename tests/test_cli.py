@@ -166,9 +166,9 @@ def test_readme_fresh_machine_line_names_every_package_ci_installs():
     root = EXAMPLES.parent
     ci = (root / ".ci" / "run").read_text(encoding="utf-8")
     lists = re.findall(r"^[A-Z_]+_APT_PACKAGES=\(([^)]*)\)", ci, flags=re.M)
-    assert len(lists) == 3  # TeX, Python, node
+    assert len(lists) == 4  # TeX, Python, node, browser
     wanted = [name for block in lists for name in block.split()]
-    assert {"python3-venv", "nodejs", "npm", "latexmk"} <= set(wanted)
+    assert {"python3-venv", "nodejs", "npm", "latexmk", "chromium", "chromium-driver"} <= set(wanted)
     readme = (root / "README.md").read_text(encoding="utf-8")
     line = next(line for line in readme.splitlines() if line.startswith("sudo apt-get install"))
     assert line.split()[4:] == wanted

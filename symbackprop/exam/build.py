@@ -13,7 +13,7 @@ from ..engine.solution import solve
 from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
 from .documents import answers_toml, document, index_csv, key_body, question_body, variant_spec_toml
-from .drawing import draw_variants, reasons_text
+from .drawing import SetReport, draw_variants, reasons_text
 from .moodle import moodle_xml
 from .pdfjobs import PdfJob, pdf_jobs
 from .qti import qti_zip
@@ -28,11 +28,15 @@ class ExamSet:
     """A drawn set: its variants, what was rejected, and every file's bytes."""
 
     variants: list[Variant]
-    rejected: Counter[str]
+    report: SetReport
     ask: tuple[str, ...]
     title: str
     files: dict[str, bytes]  # relative path -> bytes
     pdf_jobs: list[PdfJob]  # what the pdf setting compiles (and cuts into one PDF per variant)
+
+    @property
+    def rejected(self) -> Counter[str]:
+        return self.report.rejected
 
     @property
     def n_rejected(self) -> int:
@@ -40,8 +44,10 @@ class ExamSet:
 
     def summary(self) -> str:
         draws = len(self.variants) + self.n_rejected
+        spread = self.report.spread()
         return (f"{len(self.variants)} variants from {draws} draws; {self.n_rejected} rejected"
-                f"{' (' + reasons_text(self.rejected) + ')' if self.n_rejected else ''}")
+                f"{' (' + reasons_text(self.rejected) + ')' if self.n_rejected else ''}"
+                f"{'; ' + spread if spread else ''}")
 
 
 def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: int = 0,
@@ -66,13 +72,13 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
         settings = spec.exam
     if ask is not None:
         settings = dataclasses.replace(settings, ask=parse_ask(ask))
-    base = solve(spec)
-    drawn, rejected = draw_variants(base, settings, count, seed, students, progress)
+    base = solve(spec, prove=False)  # drawing needs the definitions; each variant is proved
+    drawn, report = draw_variants(base, settings, count, seed, students, progress)
     title = spec.title
     files: dict[str, bytes] = {}
     questions, keys = [], []
     for i, v in enumerate(drawn, start=1):
-        q, k = question_body(v, settings.ask, settings.early_rounding), key_body(v, settings.ask)
+        q, k = question_body(v, settings.ask, report.early_rounding), key_body(v, settings.ask)
         questions.append(q)
         keys.append(k)
         files[f"questions/{v.stem}.tex"] = document("exam_questions.tex.j2", [q], title).encode()
@@ -88,4 +94,4 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
         files["moodle.xml"] = moodle_xml(drawn, settings.ask).encode()
     if qti:
         files["canvas-qti.zip"] = qti_zip(drawn, settings.ask, title)
-    return ExamSet(drawn, rejected, settings.ask, title, files, pdf_jobs(files, drawn) if pdf else [])
+    return ExamSet(drawn, report, settings.ask, title, files, pdf_jobs(files, drawn) if pdf else [])

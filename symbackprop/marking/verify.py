@@ -169,9 +169,11 @@ class _Candidate:
 
 # -- the marking ------------------------------------------------------------------
 
-def mark(solution: Solution, answers: Answers) -> Report:
-    """Mark every answer; rows come in the network's order (value before formula), unknown names last."""
-    marker = _Marker(solution)
+def mark(solution: Solution, answers: Answers, seconds: float = REPORT_SECONDS) -> Report:
+    """Mark every answer; rows come in the network's order (value before formula), unknown names last.
+
+    ``seconds``: the symbolic work of the whole report (the practice page asks for less than a file)."""
+    marker = _Marker(solution, allowance=Allowance(seconds, min(seconds, FORMULA_SECONDS)))
     rows = marker.mark_all(answers.entries)
     return Report(tuple(rows), answers.title or solution.spec.title, answers.student, answers.source,
                   solution.spec.decimals)
