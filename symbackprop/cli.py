@@ -415,6 +415,19 @@ def _slides(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The flag that stands for each setting an error message may start with (below the CLI, messages
+#: name settings: ``variants must be at least 1``; the command line says ``--variants must be ...``).
+SETTING_FLAGS = {name: "--" + name for name in ("variants", "ask", "roster", "layers", "activation", "loss",
+                                                "chain", "sections", "format", "form", "pdf", "lang")}
+
+
+def _worded(err: SymbackpropError) -> str:
+    """The error's one line, with the flag in place of the setting it starts with."""
+    text = str(err)
+    flag = SETTING_FLAGS.get(err.setting)
+    return flag + text[len(err.setting):] if flag else text
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
@@ -425,7 +438,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_templates_flag(args)  # a bad folder fails before any work
         return int(args.run(args))
     except SymbackpropError as err:
-        print(f"symbackprop: error: {err}", file=sys.stderr)
+        print(f"symbackprop: error: {_worded(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("symbackprop: interrupted", file=sys.stderr)

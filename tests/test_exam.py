@@ -485,3 +485,44 @@ def test_variant_half_up_reference_matches_numbers_module():
     for text in ("0.3775", "-0.0005", "0.0004999", "1.2345"):
         assert display(sympy.Rational(text), 3) == _half_up(Fraction(text), 3) == \
             str(Decimal(text).quantize(Decimal("0.001"), rounding=ROUND_HALF_UP)).replace("-0.000", "0.000")
+
+
+
+
+RELAXED = ("\n[exam]\ntie_margin = 0\nallow_saturation = true\nallow_loss_increase = true\n"
+           "allow_unchanged_loss = true\nearly_rounding = false\n")
+
+
+@pytest.mark.parametrize("layers", ["lecture", "3,6,2"])
+def test_sheet_boxes_read_down_each_column_and_keys_have_no_name_line(tmp_path, capsys, layers):
+    """The sheet's boxes come in blocks of two columns, each read top to bottom, in the asked order
+    (a block of at most 12 rows, kept on one page); only the sheet has a name line."""
+    from symbackprop.exam.variants import asked_values
+
+    if layers == "lecture":
+        spec = EXAM_SPEC
+    else:
+        assert main(["new", "--layers", layers, "--seed", "2"]) == 0
+        spec = tmp_path / "s.toml"
+        spec.write_text(capsys.readouterr().out + RELAXED, encoding="utf-8")
+    exam = build_exam(spec, variants=1, seed=3)
+    variant = exam.variants[0]
+    questions = exam.files[f"questions/{variant.stem}.tex"].decode("utf-8")
+    tasks = questions.split(r"\section{What to compute}")[1].split(r"\end{longtable}")[0]
+    blocks: list[tuple[list[str], list[str], list[bool]]] = []
+    for line in tasks.splitlines():
+        if line.startswith((r"\multicolumn", r"\addlinespace")):
+            left, right, kept = [], [], []
+            blocks.append((left, right, kept))
+        elif r"\answerbox" in line:
+            cells = [cell.strip() for cell in line.removesuffix("*").removesuffix(r"\\").split("&")]
+            left.append(cells[0].removesuffix(" ="))
+            if cells[2]:
+                right.append(cells[2].removesuffix(" ="))
+            kept.append(line.endswith(r"\\*"))  # no page break after this row
+    asked = [a.latex for a in asked_values(variant, exam.ask)]
+    assert [x for left, right, _ in blocks for x in left + right] == asked
+    assert all(0 <= len(left) - len(right) <= 1 and len(left) <= 12 for left, right, _ in blocks)
+    assert all(kept == [True] * (len(left) - 1) + [False] for left, _, kept in blocks)
+    assert len(blocks) == (5 if layers == "lecture" else 7)  # 3-6-2: 38 gradients and 36 updates are two blocks each
+    assert "Name: " in questions and "Name: " not in exam.files[f"keys/{variant.stem}.tex"].decode("utf-8")

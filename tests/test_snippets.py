@@ -171,7 +171,7 @@ def test_default_picture_name():
     (["x1", "--form", "expanded"], "--form expanded does not apply to 'x1': it is an input"),
     (["z_o", "--form", "chain"], "--form chain does not apply to 'z_o': it is a pre-activation"),
     (["w1", "--form", "symbolic"], "--form symbolic does not apply to 'w1': it is a weight"),
-    (["dE/dyhat", "--form", "expanded"], "a single link; use --form symbolic"),
+    (["dE/dyhat", "--form", "expanded"], "a single link; use the symbolic form"),
     (["dE/dw5", "--format", "pdf"], "argument --format: unknown value 'pdf'"),
     (["dE/dw5", "--form", "wrong"], "argument --form: unknown value 'wrong'"),
     (["a.toml", "b.toml", "dE/dw5"], "at most two arguments"),

@@ -59,8 +59,8 @@ from ..hints import expected, quoted, show
 from .fields import Fields
 from .numbers import parse_decimal_text
 
-__all__ = ["ASK_GROUPS", "ASK_TITLES", "MAX_VARIANTS", "ExamSettings", "Grid", "MarkingPolicy", "parse_ask",
-           "parse_grid", "policy_from_table", "settings_from_table"]
+__all__ = ["ASK_GROUPS", "MAX_VARIANTS", "ExamSettings", "Grid", "MarkingPolicy", "parse_ask", "parse_grid",
+           "policy_from_table", "settings_from_table"]
 
 #: --ask groups -> the kinds of quantity they ask for, in the lecture's order
 ASK_GROUPS: dict[str, tuple[str, ...]] = {
@@ -70,8 +70,6 @@ ASK_GROUPS: dict[str, tuple[str, ...]] = {
     "gradients": ("grad",),
     "update": ("updated",),
 }
-ASK_TITLES = {"forward": "Forward pass", "loss": "Loss (before and after the update)",
-              "deltas": "Deltas (error signals)", "gradients": "Gradients", "update": "Updated parameters"}
 #: group defaults of the variation ranges
 DEFAULT_RANGES = {"weights": "[-1, 1] step 0.05", "biases": "[-1, 1] step 0.05",
                   "inputs": "[0, 1] step 0.05", "targets": "fixed"}
@@ -220,8 +218,8 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
     ask = fields.strings(table.get("ask", list(ASK_GROUPS)), "ask", "[\"forward\", \"gradients\"]")
     try:
         asked = parse_ask(ask)
-    except ExamError as err:
-        raise ExamError(f"{source}: exam.ask: {err}") from None
+    except ExamError as err:  # the spec's field, not the argument: "s.toml: exam.ask: unknown group ..."
+        raise ExamError(f"{source}: exam.{err}") from None
     max_draws = fields.integer(table.get("max_draws", 2000), "max_draws", 1, 1_000_000)
     margin = rational("tie_margin", sympy.Rational(1, 50), 0, 1) if "tie_margin" in table else None
     if margin is not None and margin >= sympy.Rational(1, 2):
@@ -249,9 +247,10 @@ def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:
     parts = items.split(",") if isinstance(items, str) else list(items)
     names = [p.strip() for p in parts if p.strip()]
     if not names:
-        raise ExamError(f"--ask: name at least one of {','.join(ASK_GROUPS)}")
+        raise ExamError(f"ask: name at least one of {','.join(ASK_GROUPS)}", setting="ask")
     for name in names:
         if name not in ASK_GROUPS:
-            raise ExamError(f"--ask: unknown group {quoted(name)}{expected(name, tuple(ASK_GROUPS), some=True)}")
+            raise ExamError(f"ask: unknown group {quoted(name)}{expected(name, tuple(ASK_GROUPS), some=True)}",
+                            setting="ask")
     return tuple(g for g in ASK_GROUPS if g in names)
 

@@ -32,7 +32,7 @@ class ExamSet:
     ask: tuple[str, ...]
     title: str
     files: dict[str, bytes]  # relative path -> bytes
-    pdf_jobs: list[PdfJob]  # what --pdf compiles (and cuts into one PDF per variant)
+    pdf_jobs: list[PdfJob]  # what the pdf setting compiles (and cuts into one PDF per variant)
 
     @property
     def rejected(self) -> Counter[str]:
@@ -59,12 +59,13 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     the spec's ``[exam]`` table, ``progress(done, total, what)`` hears how far it got."""
     students = load_roster(roster) if roster is not None else None
     if students is not None and variants is not None and variants != len(students):
-        raise ExamError(f"--variants {variants} but the roster has {len(students)} students; drop --variants")
+        raise ExamError(f"variants {variants} but the roster has {len(students)} students; leave it out "
+                        "(the roster sets the number of variants)", setting="variants")
     count = len(students) if students is not None else (1 if variants is None else variants)
     if count < 1:
-        raise ExamError(f"--variants must be at least 1, got {count}")
+        raise ExamError(f"variants must be at least 1, got {count}", setting="variants")
     if count > MAX_VARIANTS:
-        raise ExamError(f"--variants: at most {MAX_VARIANTS}, got {count}")
+        raise ExamError(f"variants: at most {MAX_VARIANTS}, got {count}", setting="variants")
     if spec is None:
         spec = load_spec(spec_path)  # read once (a pipe gives it only once), [exam] included
     if settings is None:
