@@ -87,7 +87,9 @@ def test_a_student_works_an_exercise_in_the_browser(browser, tmp_path):
         assert seen == {"z_h1": "correct", "z_h2": "invalid", "h1": "correct", "h2": "correct",
                         "z_o": "early rounding", "yhat": "wrong", "E": "carried forward", "dE/dz_o": "correct",
                         "dE/dw5": "wrong"}
-        assert "yhat" in verdict("E")[1] and "rounded" in verdict("z_o")[1]
+        # the reason names the wrong yhat it carried forward, typeset as maths (KaTeX keeps the TeX source)
+        why_e = browser.find_element(By.CSS_SELECTOR, '.row[data-name="E"] .why').get_attribute("innerHTML")
+        assert r"\hat{y}" in why_e and "rounded" in verdict("z_o")[1]
         assert "missing factor" in verdict("dE/dw5")[1]
         assert verdict("z_h1")[1] == "" and verdict("z_h2")[1]
         assert browser.find_element(By.ID, "totals").text.startswith("4 of 9 right")

@@ -169,10 +169,12 @@ class _Candidate:
 
 # -- the marking ------------------------------------------------------------------
 
-def mark(solution: Solution, answers: Answers, seconds: float = REPORT_SECONDS) -> Report:
+def mark(solution: Solution, answers: Answers, seconds: float | None = None) -> Report:
     """Mark every answer; rows come in the network's order (value before formula), unknown names last.
 
-    ``seconds``: the symbolic work of the whole report (the practice page asks for less than a file)."""
+    ``seconds``: the symbolic work of the whole report (default ``REPORT_SECONDS``; the practice page
+    asks for less than a file)."""
+    seconds = REPORT_SECONDS if seconds is None else seconds
     marker = _Marker(solution, allowance=Allowance(seconds, min(seconds, FORMULA_SECONDS)))
     rows = marker.mark_all(answers.entries)
     return Report(tuple(rows), answers.title or solution.spec.title, answers.student, answers.source,
