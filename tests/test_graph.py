@@ -156,3 +156,9 @@ def test_symbolic_formula_is_the_sum_over_consumers():
     s = solve_graph(loads_graph(CS231N_ADD_MUL, "cs231n"))
     assert s.gradients["z"].formula == sympy.Symbol("q", real=True)
     assert s.gradients["x"].formula == sympy.Symbol("df/dq", real=True)
+
+
+def test_committed_graph_handout_is_current(tmp_path):
+    assert main(["worksheet", str(EXAMPLE), "-o", str(tmp_path)]) == 0
+    committed = EXAMPLE.parent.parent / "output" / "graph_cs231n.tex"
+    assert committed.read_text(encoding="utf-8") == (tmp_path / "graph_cs231n.tex").read_text(encoding="utf-8")

@@ -57,19 +57,22 @@ def operands(node: Node) -> list[str]:
 
 def _rows(spec: GraphSpec) -> dict[str, tuple[int, float]]:
     """(column, row) of every name: a gate one column right of its deepest operand, a leaf just left of
-    its first consumer; from the output back, each gate's operands centred on its row, then every
-    column's rows pushed at least 1 apart in the order they asked for."""
+    its first consumer; from the output back, each gate's operands centred on its row (a name several
+    gates use: the mean of their wishes), then every column's rows pushed at least 1 apart in that order."""
     column: dict[str, int] = {leaf.name: 0 for leaf in spec.leaves}
     ins = {n.name: operands(n) for n in spec.nodes}
     for node in spec.nodes:
         column[node.name] = 1 + max(column[o] for o in ins[node.name])
     for leaf in spec.leaves:
         column[leaf.name] = min(column[n] for n in ins if leaf.name in ins[n]) - 1
-    wanted: dict[str, float] = {spec.output: 0.0}
-    for node in reversed(spec.nodes):
-        here, names = wanted.get(node.name, 0.0), ins[node.name]
+    asked: dict[str, list[float]] = {spec.output: [0.0]}  # every consumer's wish (a shared name: the mean)
+    wanted: dict[str, float] = {}
+    for node in reversed(spec.nodes):  # a node's consumers all come before it
+        here = wanted[node.name] = sum(asked[node.name]) / len(asked[node.name])
+        names = ins[node.name]
         for k, name in enumerate(names):
-            wanted.setdefault(name, here + k - (len(names) - 1) / 2)
+            asked.setdefault(name, []).append(here + k - (len(names) - 1) / 2)
+    wanted.update({leaf.name: sum(asked[leaf.name]) / len(asked[leaf.name]) for leaf in spec.leaves})
     place: dict[str, tuple[int, float]] = {}
     for c in set(column.values()):
         members = sorted((name for name in column if column[name] == c), key=lambda m: wanted.get(m, 0.0))
