@@ -162,3 +162,16 @@ def test_committed_graph_handout_is_current(tmp_path):
     assert main(["worksheet", str(EXAMPLE), "-o", str(tmp_path)]) == 0
     committed = EXAMPLE.parent.parent / "output" / "graph_cs231n.tex"
     assert committed.read_text(encoding="utf-8") == (tmp_path / "graph_cs231n.tex").read_text(encoding="utf-8")
+
+
+def test_cli_refuses_hostile_and_undefined_graphs_without_output(tmp_path, capsys):
+    hostile = tmp_path / "hostile.toml"
+    hostile.write_text('[graph]\ninputs = { x = 1 }\n[graph.nodes]\nf = "x.__class__"\n', encoding="utf-8")
+    undefined = tmp_path / "undefined.toml"
+    undefined.write_text('[graph]\ninputs = { x = 1 }\n[graph.nodes]\nf = "log(x - 1)"\n', encoding="utf-8")
+    cases = ((hostile, "graph.nodes.f: attribute access not allowed"), (undefined, "f: the value is not finite"))
+    for spec, problem in cases:
+        assert main(["worksheet", str(spec), "-o", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and problem in err
+    assert not (tmp_path / "out").exists()
