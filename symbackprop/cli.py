@@ -159,11 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _styled(args: argparse.Namespace, spec: Spec) -> AbstractContextManager[None]:
+def _styled(args: argparse.Namespace, spec: Spec | None) -> AbstractContextManager[None]:
     """Render with the teacher's templates in front: ``--templates`` wins over the spec's ``[templates] dir``."""
     from .documents.render import template_folder
 
-    return template_folder(args.templates if args.templates is not None else spec.templates)
+    return template_folder(args.templates if args.templates is not None or spec is None else spec.templates)
 
 
 def _check_templates_flag(args: argparse.Namespace) -> None:
@@ -197,6 +197,17 @@ def _plain_sgd_only(spec: Spec, command: str) -> None:
                         "(check, export, worksheet and snippet do); without the table it uses plain SGD")
 
 
+def _no_graph(path: str | None, command: str) -> None:
+    """A computation-graph spec reaches check, export and worksheet only so far: refused in one line."""
+    from .engine.graphspec import is_graph_file
+
+    if is_graph_file(path):
+        from .errors import SpecError
+
+        raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
+                        "(check, export and worksheet do)")
+
+
 def _exam(args: argparse.Namespace) -> int:
     """Validate everything cheap first, then draw, render and write the set."""
     from .engine.examtable import parse_ask
@@ -209,6 +220,7 @@ def _exam(args: argparse.Namespace) -> int:
     if args.variants is not None and args.variants < 1:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
+    _no_graph(args.spec, "exam")
     spec = load_spec(args.spec)  # read once (a pipe gives it only once): the templates before the lock
     _plain_sgd_only(spec, "exam")
     with locked_target(args.output_dir) as target, _styled(args, spec):  # locked from the first check to the last move
@@ -272,8 +284,16 @@ def _progress_printer(command: str) -> Callable[..., None] | None:
 
 def _check(args: argparse.Namespace) -> int:
     from .documents.report import check_table
+    from .engine.graphspec import is_graph_file
     from .engine.solution import solve
 
+    if is_graph_file(args.spec):
+        from .documents.graphreport import graph_check_table
+        from .engine.graph import solve_graph
+
+        graph = solve_graph(args.spec)
+        sys.stdout.write(graph_check_table(graph))
+        return 0 if graph.all_proven else 1
     solution = solve(args.spec)
     sys.stdout.write(check_table(solution))
     return 0 if solution.all_proven else 1
@@ -281,8 +301,15 @@ def _check(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from .documents.report import export_json
+    from .engine.graphspec import is_graph_file
     from .engine.solution import solve
 
+    if is_graph_file(args.spec):
+        from .documents.graphreport import graph_export_json
+        from .engine.graph import solve_graph
+
+        sys.stdout.write(graph_export_json(solve_graph(args.spec)))
+        return 0
     sys.stdout.write(export_json(solve(args.spec)))
     return 0
 
@@ -308,6 +335,7 @@ def _verify(args: argparse.Namespace) -> int:
     if args.output:
         check_output_file(args.output)
     spec, answers_path = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
+    _no_graph(spec, "verify")
     out = Path(args.output) if args.output else None
     suffix = out.suffix.lower() if out else ""
     fmt = args.format or {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
@@ -338,6 +366,7 @@ def _practice(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    _no_graph(args.spec, "practice")
     try:
         server = make_server(args.spec, args.host, args.port)  # a bad spec or [exam]: one line, before listening
     except OSError as err:
@@ -358,6 +387,7 @@ def _practice(args: argparse.Namespace) -> int:
 
 def _worksheet(args: argparse.Namespace) -> int:
     from .documents.handout import check_lang, parse_sections, worksheet_name, write_worksheet
+    from .engine.graphspec import is_graph_file
     from .engine.solution import solve
     from .io.files import check_output_folder
 
@@ -365,6 +395,8 @@ def _worksheet(args: argparse.Namespace) -> int:
     if args.pdf and args.format != "tex":
         raise UsageError("--pdf needs --format tex")
     check_output_folder(args.output_dir)
+    if is_graph_file(args.spec):
+        return _graph_worksheet(args)
     solution = solve(args.spec)
     lang, field = ((args.lang, "--lang") if args.lang is not None else
                    (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
@@ -373,6 +405,28 @@ def _worksheet(args: argparse.Namespace) -> int:
         paths = write_worksheet(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf,
                                 fmt=args.format, sections=sections, chain=args.chain,
                                 edge_values=args.edge_values, lang=lang)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _graph_worksheet(args: argparse.Namespace) -> int:
+    """A computation graph's handout: its own sections, so --sections, --chain, --edge-values and --format md
+    are refused rather than ignored."""
+    from .documents.graphhandout import write_graph_handout
+    from .documents.handout import check_lang, worksheet_name
+    from .engine.graph import solve_graph
+
+    for flag, given in (("--sections", args.sections), ("--chain", args.chain),
+                        ("--edge-values", args.edge_values or None), ("--format md", args.format == "md" or None)):
+        if given is not None:
+            raise UsageError(f"{flag}: not available for a computation graph ([graph]) yet")
+    solution = solve_graph(args.spec)
+    lang, field = ((args.lang, "--lang") if args.lang is not None else
+                   (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
+    with _styled(args, None):
+        check_lang(lang, field)
+        paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang)
     for path in paths:
         print(path)
     return 0
@@ -389,6 +443,7 @@ def _snippet(args: argparse.Namespace) -> int:
 
         check_output_file(args.output)
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
+    _no_graph(spec, "snippet")
     solution = solve(spec)
     with _styled(args, solution.spec):
         text, path = write_snippet(snippet(solution, name, args.form), args.format, args.output)
@@ -406,6 +461,7 @@ def _slides(args: argparse.Namespace) -> int:
     from .io.files import check_output_folder
 
     check_output_folder(args.output_dir)
+    _no_graph(args.spec, "slides")
     solution = solve(args.spec)
     _plain_sgd_only(solution.spec, "slides")
     with _styled(args, solution.spec):

@@ -19,7 +19,8 @@ from symbackprop.engine.solution import solve
 
 ROOT = Path(__file__).resolve().parent.parent
 JS = Path(__file__).parent / "js"
-SPECS = sorted(p for p in (ROOT / "examples").glob("*.toml") if p.name != "lecture_printed_answers.toml")
+SPECS = sorted(p for p in (ROOT / "examples").glob("*.toml") if p.name != "lecture_printed_answers.toml"
+               and not p.name.startswith("graph_"))  # a computation graph: no snippets yet
 
 
 

@@ -278,7 +278,8 @@ def test_all_right_exits_0(lecture):
 
 # -- every example network: the engine's own displays and definitions mark as correct ---------------
 
-@pytest.mark.parametrize("spec", sorted(p.name for p in (ROOT / "examples").glob("*.toml") if "answers" not in p.name))
+@pytest.mark.parametrize("spec", sorted(p.name for p in (ROOT / "examples").glob("*.toml")
+                                             if "answers" not in p.name and not p.name.startswith("graph_")))
 def test_self_consistency_on_every_example(spec):
     solution = solve(ROOT / "examples" / spec, prove=False)
     entries = []

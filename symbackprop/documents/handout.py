@@ -66,7 +66,11 @@ def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: boo
     """
     if pdf and fmt != "tex":
         raise UsageError("pdf needs the tex format", setting="pdf")
-    text = render_worksheet(solution, fmt, sections, chain, edge_values, lang)
+    return write_document(render_worksheet(solution, fmt, sections, chain, edge_values, lang), out_dir, name, pdf, fmt)
+
+
+def write_document(text: str, out_dir: str | Path, name: str, pdf: bool, fmt: str) -> list[Path]:
+    """``out_dir/<name>.<fmt>`` and, with ``pdf``, ``<name>.pdf`` compiled first: a LaTeX error writes nothing."""
     out = Path(out_dir)
     written = []
     if pdf:

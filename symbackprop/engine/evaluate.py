@@ -15,6 +15,7 @@ marker and the exam generator use for their own quick arithmetic.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -228,6 +229,9 @@ class Compiler:
             if isinstance(expr, act.leaky_relu):
                 return lambda v: x if positive(x := arg(v)) else slope * x
             return lambda v: d.one if positive(arg(v)) else slope
+        if isinstance(expr, sympy.Max):  # a graph's max gate (the MLP has none)
+            parts, positive = [self(a) for a in expr.args], d.positive
+            return lambda v: functools.reduce(lambda a, b: a if positive(a - b) else b, (p(v) for p in parts))
         raise TypeError(f"cannot evaluate {type(expr).__name__}: {expr}")
 
     def _add(self, expr: Expr) -> Program:
