@@ -1,7 +1,7 @@
 """Shared fixtures: the lecture solution is derived once per test session.
 
-Markers: ``tex`` (every test that uses the ``tex`` fixture, set here automatically) and ``node``
-need outside tools; ``python -m pytest -m "not tex and not node"`` is the fast inner loop.
+Markers: ``tex`` and ``node`` (set here on every test that uses the ``tex`` or ``node`` fixture)
+need outside tools; ``python -m pytest -m "not tex"`` is the fast inner loop.
 Hypothesis runs derandomized, so two runs draw the same cases.
 """
 
@@ -42,19 +42,48 @@ def need(ok: bool, what: str) -> None:
 
 
 TEX_TOOLS = ("latexmk", "pdflatex", "pdftotext", "pdftocairo")
+JS = ROOT / "tests" / "js"
 
 
-@pytest.fixture
-def tex() -> None:
-    """The LaTeX tool chain: skipped without it locally, a failure without it in CI."""
+def need_tex() -> None:
     from symbackprop.io.pdf import tex_available
 
     missing = [p for p in TEX_TOOLS if shutil.which(p) is None]
     need(not missing and tex_available(), f"LaTeX tools ({', '.join(missing) or 'latexmk/pdflatex'})")
 
 
+def need_node() -> None:
+    need(shutil.which("node") is not None, "node")
+    need((JS / "node_modules" / "katex").is_dir(), f"katex (run: npm ci --prefix {JS})")
+
+
+@pytest.fixture
+def tex() -> None:
+    """The LaTeX tool chain: a test that asks for it is marked ``tex`` and checked before setup."""
+
+
+@pytest.fixture
+def node() -> str:
+    """node with KaTeX installed in tests/js: a test that asks for it is marked ``node`` and checked
+    before setup."""
+    found = shutil.which("node")
+    assert found is not None
+    return found
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for the ``tex`` fixture is a ``tex`` test: one place decides the marker."""
+    """A test that asks for the ``tex`` (``node``) fixture is a ``tex`` (``node``) test: one place
+    decides the markers."""
     for item in items:
-        if "tex" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.tex)
+        for tool in ("tex", "node"):
+            if tool in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, tool))
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A ``tex`` or ``node`` test without its tool is skipped (failed in CI) before any of its
+    fixtures is built: a module fixture may solve and compile for a minute first."""
+    if item.get_closest_marker("tex"):
+        need_tex()
+    if item.get_closest_marker("node"):
+        need_node()
