@@ -2,7 +2,12 @@
 
 Markers: ``tex`` and ``node`` (set here on every test that uses the ``tex`` or ``node`` fixture)
 need outside tools; ``python -m pytest -m "not tex"`` is the fast inner loop.
-Hypothesis runs derandomized, so two runs draw the same cases.
+Hypothesis runs derandomized, so two runs draw the same cases (on every pytest-xdist worker too).
+
+pytest-xdist runs the tests on every core (``-n auto --dist loadgroup`` in pyproject.toml; ``-n 0``
+runs them in one process): each test module goes to one worker as a whole, so that its module
+fixtures are built once, except the modules in ``SPREAD`` (many independent cases, no costly
+module fixture), whose tests are spread over the workers one by one.
 """
 
 from __future__ import annotations
@@ -71,13 +76,20 @@ def node() -> str:
     return found
 
 
+#: test modules whose tests pytest-xdist spreads over the workers one by one
+SPREAD = frozenset({"test_oracle.py"})
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that asks for the ``tex`` (``node``) fixture is a ``tex`` (``node``) test: one place
-    decides the markers."""
+    decides the markers.  Each module outside ``SPREAD`` is one xdist group."""
     for item in items:
         for tool in ("tex", "node"):
             if tool in getattr(item, "fixturenames", ()):
                 item.add_marker(getattr(pytest.mark, tool))
+        if item.path.name not in SPREAD:
+            item.add_marker(pytest.mark.xdist_group(item.path.stem))
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -87,3 +99,22 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         need_tex()
     if item.get_closest_marker("node"):
         need_node()
+
+
+#: the oracle summary of each pytest-xdist worker (test_oracle.py), printed merged at the end
+ORACLE_PARTS: list[dict] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    part = getattr(node, "workeroutput", {}).get("oracle_summary")
+    if part:
+        ORACLE_PARTS.append(part)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if ORACLE_PARTS:
+        from test_oracle import merge, summary_lines
+
+        for line in summary_lines(merge(ORACLE_PARTS)):
+            terminalreporter.write_line(line)
