@@ -35,6 +35,7 @@ from ..errors import DerivationMismatch
 from .activations import expo
 from .naming import Name, Namer
 from .network import Network, add_post_update, build_network
+from .rational import is_zero_rational
 from .spec import Spec
 
 #: Networks with at most this many parameters get a fully symbolic proof.
@@ -259,8 +260,11 @@ def _solved(condition: sympy.Eq, symbol: Symbol) -> dict[Symbol, Expr]:
 
 
 def _is_zero_rational(difference: Expr) -> bool:
-    """A rational function of independent symbols is 0 iff its numerator expands to 0."""
-    if difference == 0 or sympy.expand(difference) == 0:  # a polynomial identity (no denominators)
+    """A rational function of independent symbols is 0 iff its numerator expands to 0 (decided
+    over FLINT's polynomials first; SymPy's expand also reads ``exp(a + b)`` as ``exp(a)*exp(b)``)."""
+    if difference == 0 or is_zero_rational(difference):
+        return True
+    if sympy.expand(difference) == 0:  # a polynomial identity (no denominators)
         return True
     numerator, _ = sympy.fraction(sympy.together(difference))
     return bool(sympy.expand(numerator) == 0)
