@@ -4,10 +4,12 @@ Markers: ``tex`` and ``node`` (set here on every test that uses the ``tex`` or `
 need outside tools; ``python -m pytest -m "not tex"`` is the fast inner loop.
 Hypothesis runs derandomized, so two runs draw the same cases (on every pytest-xdist worker too).
 
-pytest-xdist runs the tests on every core (``-n auto --dist loadgroup`` in pyproject.toml; ``-n 0``
-runs them in one process): each test module goes to one worker as a whole, so that its module
-fixtures are built once, except the modules in ``SPREAD`` (many independent cases, no costly
-module fixture), whose tests are spread over the workers one by one.
+Where pytest-xdist is installed (the test and dev extras), a run that names no test files (the whole
+suite, ``-m "not tex"``, CI) runs on every core unless ``-n`` says otherwise (``-n 0``: one process);
+a run of a few named files starts no workers (their start costs more than it saves), nor does one
+without pytest-xdist.  Each test module goes to one
+worker as a whole, so that its module fixtures are built once, except the modules in ``SPREAD``
+(many independent cases, no costly module fixture), whose tests are spread one by one.
 """
 
 from __future__ import annotations
@@ -74,6 +76,19 @@ def node() -> str:
     found = shutil.which("node")
     assert found is not None
     return found
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads -n
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``-n auto --dist loadgroup`` for a run of the testpaths, unless the command line chose: set
+    here, not in addopts, so that an environment without pytest-xdist still runs the tests."""
+    option = config.option
+    if not hasattr(option, "numprocesses") or hasattr(config, "workerinput"):
+        return
+    if option.numprocesses is None and config.args == config.getini("testpaths"):
+        option.numprocesses = "auto"
+    if option.numprocesses and option.dist == "no":
+        option.dist = "loadgroup"
 
 
 #: test modules whose tests pytest-xdist spreads over the workers one by one
