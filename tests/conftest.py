@@ -7,9 +7,10 @@ Hypothesis runs derandomized, so two runs draw the same cases (on every pytest-x
 Where pytest-xdist is installed (the test and dev extras), a run that names no test files (the whole
 suite, ``-m "not tex"``, CI) runs on every core unless ``-n`` says otherwise (``-n 0``: one process);
 a run of a few named files starts no workers (their start costs more than it saves), nor does one
-without pytest-xdist.  Each test module goes to one
-worker as a whole, so that its module fixtures are built once, except the modules in ``SPREAD``
-(many independent cases, no costly module fixture), whose tests are spread one by one.
+without pytest-xdist.  Each test module goes to one worker as a whole, so that its module fixtures
+are built once, except the modules in ``SPREAD`` (many independent cases, no costly module
+fixture), whose tests are spread one by one.  (Not ``--dist loadgroup``: with pytest 9.2 it
+silently stops grouping, pytest-xdist issue 1386.)
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ def node() -> str:
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads -n
 def pytest_cmdline_main(config: pytest.Config) -> None:
-    """``-n auto --dist loadgroup`` for a run of the testpaths, unless the command line chose: set
+    """``-n auto --dist loadscope`` for a run of the testpaths, unless the command line chose: set
     here, not in addopts, so that an environment without pytest-xdist still runs the tests."""
     option = config.option
     if not hasattr(option, "numprocesses") or hasattr(config, "workerinput"):
@@ -88,23 +89,37 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
     if option.numprocesses is None and config.args == config.getini("testpaths"):
         option.numprocesses = "auto"
     if option.numprocesses and option.dist == "no":
-        option.dist = "loadgroup"
+        option.dist = "loadscope"
 
 
 #: test modules whose tests pytest-xdist spreads over the workers one by one
 SPREAD = frozenset({"test_oracle.py"})
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group markers
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """A test that asks for the ``tex`` (``node``) fixture is a ``tex`` (``node``) test: one place
-    decides the markers.  Each module outside ``SPREAD`` is one xdist group."""
+    decides the markers."""
     for item in items:
         for tool in ("tex", "node"):
             if tool in getattr(item, "fixturenames", ()):
                 item.add_marker(getattr(pytest.mark, tool))
-        if item.path.name not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(item.path.stem))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With ``--dist loadscope`` (set above): each module is one unit of work, so that its module
+    fixtures are built once, except that the tests of the ``SPREAD`` modules go one by one (the
+    largest units are handed out first, the single tests last)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if Path(module).name in SPREAD else module
+
+    return ModuleScheduling(config, log)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
