@@ -323,7 +323,7 @@ def compare(export: Export, result: oracle.Result) -> Comparison:
 # -- the property test ------------------------------------------------------------------------------
 
 SUMMARY: dict[str, Any] = {"networks": 0, "saturated": 0, "values": 0, "ties": 0, "worst": CTX.mpf(0), "worst_at": "",
-                           "features": Counter(), "parameters": [], "trainable": [], "seconds": 0.0}
+                           "features": Counter(), "parameters": [], "trainable": [], "seconds": 0.0, "module": 0.0}
 
 def check_network(label: str, text: str) -> Comparison:
     """Compare, record in the summary, and fail on any problem."""
@@ -419,14 +419,9 @@ def _feature_keys(f: Features) -> list[str]:
     return keys
 
 
-@pytest.fixture(scope="module", autouse=True)
-def summary(request: pytest.FixtureRequest):
-    start = time.perf_counter()
-    yield
-    if not SUMMARY["networks"]:
-        return
-    s = SUMMARY
-    lines = [
+def summary_lines(s: dict[str, Any]) -> list[str]:
+    """The summary's four lines (``s`` as SUMMARY, or several workers' parts merged by ``merge``)."""
+    return [
         f"oracle: {s['networks']} random networks (+ {s['saturated']} saturated, {len(EDGE_CASES)} edge cases), "
         f"{s['values']} values compared, "
         f"{min(s['parameters'])}-{max(s['parameters'])} parameters "
@@ -434,14 +429,44 @@ def summary(request: pytest.FixtureRequest):
         f"{sum(p > 40 for p in s['parameters'])} over 40",
         f"oracle: largest relative difference (passing networks) {CTX.nstr(s['worst'], 3)} ({s['worst_at']}); "
         f"tolerance {CTX.nstr(TOLERANCE, 1)}; {s['ties']} displays on an exact rounding tie",
-        f"oracle: engine + oracle + comparison {s['seconds']:.1f} s; module {time.perf_counter() - start:.1f} s",
+        f"oracle: engine + oracle + comparison {s['seconds']:.1f} s; module {s['module']:.1f} s"
+        + (f" (summed over {s['workers']} workers)" if s.get("workers", 1) > 1 else ""),
         "oracle features: " + ", ".join(f"{k} x{v}" for k, v in sorted(s["features"].items())),
     ]
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summary of a run split over pytest-xdist workers, from each worker's ``SUMMARY`` part
+    (sent as plain data: the largest difference as text)."""
+    total: dict[str, Any] = {"networks": 0, "saturated": 0, "values": 0, "ties": 0, "worst": CTX.mpf(0),
+                             "worst_at": "", "features": Counter(), "parameters": [], "trainable": [],
+                             "seconds": 0.0, "module": 0.0, "workers": len(parts)}
+    for part in parts:
+        for key in ("networks", "saturated", "values", "ties", "seconds", "module", "parameters", "trainable"):
+            total[key] += part[key]
+        total["features"].update(part["features"])
+        if CTX.mpf(part["worst"]) > total["worst"]:
+            total["worst"], total["worst_at"] = CTX.mpf(part["worst"]), part["worst_at"]
+    return total
+
+
+@pytest.fixture(scope="module", autouse=True)
+def summary(request: pytest.FixtureRequest):
+    start = time.perf_counter()
+    yield
+    if not SUMMARY["networks"]:
+        return
+    SUMMARY["module"] = time.perf_counter() - start
+    workeroutput = getattr(request.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: conftest prints the merged parts
+        workeroutput["oracle_summary"] = {**SUMMARY, "worst": CTX.nstr(SUMMARY["worst"], 20),
+                                          "features": dict(SUMMARY["features"])}
+        return
     # past the output capture, so that the figures show without -s
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        for line in lines:
+        for line in summary_lines(SUMMARY):
             if reporter is not None:
                 reporter.ensure_newline()
                 reporter.write_line(line)
