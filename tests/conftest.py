@@ -65,9 +65,10 @@ def need_node() -> None:
     need((JS / "node_modules" / "katex").is_dir(), f"katex (run: npm ci --prefix {JS})")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def tex() -> None:
-    """The LaTeX tool chain: a test that asks for it is marked ``tex`` and checked before setup."""
+    """The LaTeX tool chain: a test that asks for it (or for a fixture that does) is marked ``tex``
+    and checked before setup; session-scoped, so module fixtures that compile can ask for it too."""
 
 
 @pytest.fixture

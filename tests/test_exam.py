@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
-import shutil
 import subprocess
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -24,7 +23,7 @@ from symbackprop.exam.drawing import Drawer
 from symbackprop.exam.pdfjobs import pdf_jobs
 from symbackprop.exam.roster import loads_roster
 from symbackprop.exam.write import write_exam
-from symbackprop.io.pdf import latex_env, tex_available
+from symbackprop.io.pdf import latex_env
 from symbackprop.marking.answers import loads_toml
 from symbackprop.marking.verify import mark
 
@@ -335,10 +334,8 @@ def _pages_text(pdf: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def pdf_set(exam, tmp_path_factory) -> Path:
+def pdf_set(exam, tmp_path_factory, tex) -> Path:
     """The roster exam written with --pdf: combined PDFs and one per variant."""
-    if not (tex_available() and shutil.which("pdftotext")):
-        pytest.skip("LaTeX tools missing")
     pdf_exam = dataclasses.replace(exam, pdf_jobs=pdf_jobs(exam.files, exam.variants))
     return write_exam(pdf_exam, tmp_path_factory.mktemp("pdf") / "set")
 

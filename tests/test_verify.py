@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import time
 from decimal import Decimal, getcontext
@@ -19,7 +18,6 @@ import sympy
 
 from symbackprop import cli
 from symbackprop.engine.solution import solve
-from symbackprop.io.pdf import tex_available
 from symbackprop.marking.answers import Answer, Answers, load_answers
 from symbackprop.marking.reports import report_data, report_json, report_tex, report_text, typed_pieces
 from symbackprop.marking.verify import Report, _Marker, _text, mark
@@ -400,8 +398,7 @@ def test_tex_report_escapes_user_text(mixed):
     assert r"Result: 1 of 7 right." in tex
 
 
-@pytest.mark.skipif(not tex_available() or shutil.which("pdftotext") is None, reason="needs TeX Live")
-def test_pdf_marked_sheet(tmp_path):
+def test_pdf_marked_sheet(tmp_path, tex):
     out = tmp_path / "marked.pdf"
     assert cli.main(["verify", str(EXAMPLE), "-o", str(out)]) == 1
     text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
