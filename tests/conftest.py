@@ -149,3 +149,13 @@ def pytest_terminal_summary(terminalreporter) -> None:
 
         for line in summary_lines(merge(ORACLE_PARTS)):
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def _mpmath_precision_restored():
+    """A test that sets ``mpmath.mp.dps`` leaves it as it found it (xdist runs modules in one process)."""
+    import mpmath
+
+    dps = mpmath.mp.dps
+    yield
+    mpmath.mp.dps = dps

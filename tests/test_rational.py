@@ -58,7 +58,7 @@ def test_a_wrong_chain_formula_is_caught(activation, loss, units):
     spec = loads_spec(new_spec([1, 1, units], activation=activation, loss=loss, seed=3))
     for change in (lambda d: 2 * d, lambda d: -d):
         network = derive(spec, prove=False).network
-        name = network.namer.grad_ascii(network.parameters[0].name)
+        name = network.grad(network.parameters[0].name)
         q = network.quantities[name]
         network.quantities[name] = dataclasses.replace(q, definition=change(q.definition))
         with pytest.raises(DerivationMismatch, match="sympy.diff of the loss and the chain-rule formula differ"):
