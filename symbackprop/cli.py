@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     exam.add_argument("--ask", default=None, help="comma-separated subset of: forward,loss,deltas,gradients,update")
     exam.add_argument("--moodle", action="store_true", help="also write moodle.xml (one Cloze question per variant)")
     exam.add_argument("--qti", action="store_true", help="also write canvas-qti.zip (one quiz per variant)")
+    exam.add_argument("--layout", default=None, choices=("roomy", "compact"),
+                      help="question sheets with room to work under each task group (roomy, the default) or "
+                           "the boxes alone (compact); wins over the spec's [exam] layout")
+    exam.add_argument("--lang", default=None, metavar="CODE",
+                      help="language of the sheets and keys: en (default) or de, or a lang/CODE.j2 of your "
+                           "templates (wins over the spec's [templates] lang)")
     _templates_arg(exam)
     exam.set_defaults(run=_exam)
 
@@ -187,6 +193,13 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lang(args: argparse.Namespace, spec: Spec) -> tuple[str, str]:
+    """The documents' language and the setting that chose it: --lang wins over the spec's [templates] lang."""
+    if args.lang is not None:
+        return args.lang, "--lang"
+    return spec.lang or "en", f"{spec.source}: templates.lang"
+
+
 def _plain_sgd_only(spec: Spec, command: str) -> None:
     """Decks, exams and marking teach and mark plain SGD only so far: an [optimizer] spec is refused, not
     shown with the wrong rule."""
@@ -210,6 +223,7 @@ def _no_graph(path: str | None, command: str) -> None:
 
 def _exam(args: argparse.Namespace) -> int:
     """Validate everything cheap first, then draw, render and write the set."""
+    from .documents.handout import check_lang
     from .engine.examtable import parse_ask
     from .engine.spec import load_spec
     from .errors import ExamError
@@ -223,10 +237,13 @@ def _exam(args: argparse.Namespace) -> int:
     _no_graph(args.spec, "exam")
     spec = load_spec(args.spec)  # read once (a pipe gives it only once): the templates before the lock
     _plain_sgd_only(spec, "exam")
+    lang, field = _lang(args, spec)
+    with _styled(args, spec):
+        check_lang(lang, field)  # the teacher's folder may add a language; a bad one fails before the lock
     with locked_target(args.output_dir) as target, _styled(args, spec):  # locked from the first check to the last move
         exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
                           moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec,
-                          progress=_progress_printer("exam"))
+                          progress=_progress_printer("exam"), lang=lang, layout=args.layout)
         kept = write_locked(exam, target)
     if kept is not None:
         print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
@@ -398,8 +415,7 @@ def _worksheet(args: argparse.Namespace) -> int:
     if is_graph_file(args.spec):
         return _graph_worksheet(args)
     solution = solve(args.spec)
-    lang, field = ((args.lang, "--lang") if args.lang is not None else
-                   (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
+    lang, field = _lang(args, solution.spec)
     with _styled(args, solution.spec):
         check_lang(lang, field)  # the teacher's folder may add a language
         paths = write_worksheet(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf,
@@ -474,7 +490,8 @@ def _slides(args: argparse.Namespace) -> int:
 #: The flag that stands for each setting an error message may start with (below the CLI, messages
 #: name settings: ``variants must be at least 1``; the command line says ``--variants must be ...``).
 SETTING_FLAGS = {name: "--" + name for name in ("variants", "ask", "roster", "layers", "activation", "loss",
-                                                "chain", "sections", "format", "form", "pdf", "lang")}
+                                                "chain", "sections", "format", "form", "pdf", "lang",
+                                                "layout")}
 
 
 def _worded(err: SymbackpropError) -> str:

@@ -517,6 +517,7 @@ def test_sheet_boxes_read_down_each_column_and_keys_have_no_name_line(tmp_path, 
             if cells[2]:
                 right.append(cells[2].removesuffix(" ="))
             kept.append(line.endswith(r"\\*"))  # no page break after this row
+    blocks = [block for block in blocks if block[0]]  # the rows around a roomy sheet's working space hold no box
     asked = [a.latex for a in asked_values(variant, exam.ask)]
     assert [x for left, right, _ in blocks for x in left + right] == asked
     assert all(0 <= len(left) - len(right) <= 1 and len(left) <= 12 for left, right, _ in blocks)

@@ -240,10 +240,11 @@ def test_a_snippet_picture_takes_the_teacher_page(tmp_path, capsys, monkeypatch,
 
 
 def test_exam_and_report_words_come_from_the_templates(tmp_path, capsys, monkeypatch):
-    """A translation is a template set: the group titles of the sheets, keys and LMS texts, and the verdicts."""
+    """A translation is a template set: the group titles of the sheets and keys (the words file), the LMS
+    texts, and the verdicts."""
     monkeypatch.chdir(tmp_path)
     mine = tmp_path / "mine"
-    for name in ("exam/words.tex.j2", "lms/words.html.j2", "verify_report.tex.j2", "verify_report.txt.j2"):
+    for name in ("lang/en.j2", "lms/words.html.j2", "verify_report.tex.j2", "verify_report.txt.j2"):
         text = (SHIPPED / name).read_text(encoding="utf-8")
         changed = text.replace('"Gradients"', '"Gradienten"').replace('"early rounding"', '"zu früh gerundet"')
         assert changed != text

@@ -300,7 +300,24 @@ class HandoutContext:
             "glossary": self.glossary(),
             "equations": self.neuron_equations(),
             "per_example": self.n_ex > 1,
+            "units": self.parameter_units(),
         }
+
+    def parameter_units(self) -> list[dict[str, Any]]:
+        """Each layer's parameters unit by unit, for a page that lets TeX break the lines (an exam sheet):
+        ``{"title": connection, "units": [{"pairs": ["w_1 = 0.35", ...], "target": "h_1"}]}``."""
+        net = self.net
+        layers = []
+        for layer in net.layers:
+            units = []
+            for j in range(1, layer.size + 1):
+                names = [net.weight_name(layer.index, j, k) for k in range(1, self._fan_in(layer.index) + 1)]
+                if not (self.spec.shared_bias and j > 1):
+                    names.append(net.bias_name(layer.index, j))
+                units.append({"pairs": [Tex(f"{self.q(n).latex} = {self.exact(n)}") for n in names],
+                              "target": Tex(self.namer.act(layer.index, j).latex)})
+            layers.append({"title": self.say("connection", layer.index, self.L), "units": units})
+        return layers
 
     def _fan_in(self, layer: int) -> int:
         return self.spec.n_inputs if layer == 1 else self.net.layers[layer - 2].size

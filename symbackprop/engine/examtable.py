@@ -20,6 +20,7 @@ no float anywhere)::
     allow_trivial = false            # draw no 0 input or parameter, no weight or input of 1 or -1
     difficulty_band = 0.15           # every variant's work within 15% of the typical (false: any)
     max_draws = 2000                 # per variant, before giving up
+    layout = "roomy"                 # the question sheet: room to work under each task group, or "compact"
 
     [exam.marking]                   # how ``symbackprop mark`` scores each asked value (0..1 of a point)
     correct = 1
@@ -59,8 +60,8 @@ from ..hints import expected, quoted, show
 from .fields import Fields
 from .numbers import parse_decimal_text
 
-__all__ = ["ASK_GROUPS", "MAX_VARIANTS", "ExamSettings", "Grid", "MarkingPolicy", "parse_ask", "parse_grid",
-           "policy_from_table", "settings_from_table"]
+__all__ = ["ASK_GROUPS", "LAYOUTS", "MAX_VARIANTS", "ExamSettings", "Grid", "MarkingPolicy", "check_layout",
+           "parse_ask", "parse_grid", "policy_from_table", "settings_from_table"]
 
 #: --ask groups -> the kinds of quantity they ask for, in the lecture's order
 ASK_GROUPS: dict[str, tuple[str, ...]] = {
@@ -74,6 +75,8 @@ ASK_GROUPS: dict[str, tuple[str, ...]] = {
 DEFAULT_RANGES = {"weights": "[-1, 1] step 0.05", "biases": "[-1, 1] step 0.05",
                   "inputs": "[0, 1] step 0.05", "targets": "fixed"}
 MAX_VARIANTS = 10_000
+#: how a question sheet is laid out: working space under each task group, or the boxes alone
+LAYOUTS = ("roomy", "compact")
 #: every variant's work within this fraction of the set's typical work (see exam.drawing.work)
 DEFAULT_BAND = sympy.Rational(3, 20)
 
@@ -179,11 +182,12 @@ class ExamSettings:
     marking: MarkingPolicy = field(default_factory=MarkingPolicy)
     allow_trivial: bool = False
     difficulty_band: sympy.Rational | None = DEFAULT_BAND  # None: any work
+    layout: str = LAYOUTS[0]  # the question sheet's layout (the templates decide what each means)
 
 
 _SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_saturation", "saturation_threshold",
                    "allow_loss_increase", "allow_unchanged_loss", "tie_margin", "early_rounding", "max_draws", "vary",
-                   "allow_trivial", "difficulty_band", "allow_zero_gradients", "marking")
+                   "allow_trivial", "difficulty_band", "allow_zero_gradients", "marking", "layout")
 
 
 def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSettings:
@@ -237,7 +241,15 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
         tie_margin=margin, early_rounding=flag("early_rounding", None), max_draws=max_draws,
         allow_trivial=flag("allow_trivial", False), difficulty_band=band,
         marking=policy_from_table(table.get("marking", {}), f"{source}: exam.marking."),
+        layout=fields.text(table.get("layout", LAYOUTS[0]), "layout", LAYOUTS),
     )
+
+
+def check_layout(layout: str) -> str:
+    """A layout named on the command line (``--layout``): one of :data:`LAYOUTS`, or one line naming it."""
+    if layout not in LAYOUTS:
+        raise ExamError(f"layout: unknown layout {quoted(layout, 30)}{expected(layout, LAYOUTS)}", setting="layout")
+    return layout
 
 
 def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:

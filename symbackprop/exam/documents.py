@@ -10,7 +10,7 @@ import sympy
 
 from ..documents.context import handout_context
 from ..documents.handout import PARTIALS
-from ..documents.render import Tex, header_comment, render_tex
+from ..documents.render import Tex, header_comment, render_tex, words
 from ..engine.numbers import display
 from ..errors import ExamError
 from ..io.tomltext import Table, toml_document
@@ -35,19 +35,23 @@ def _common(variant: Variant, title: str) -> dict[str, Any]:
     }
 
 
-def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = True) -> str:
-    """One variant's question sheet (no preamble): the problem, the diagram, the boxes. No computed value."""
+def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = True, layout: str = "roomy",
+                  lang: str = "en") -> str:
+    """One variant's question sheet (no preamble): the problem, the diagram, the boxes. No computed value.
+
+    ``layout`` (``[exam] layout``) and ``lang`` (a words file ``lang/<lang>.j2``) go to the templates,
+    which decide what a roomy or compact sheet looks like and every word on it."""
     s = variant.solution
-    ctx = handout_context(s, QUESTION_SECTIONS)
+    ctx = handout_context(s, QUESTION_SECTIONS, lang=lang)
     groups = grouped(asked_values(variant, ask), attrgetter("group"))
     return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], w=ctx["w"],
-                      groups=groups, early_rounding=early_rounding, **_common(variant, s.spec.title))
+                      groups=groups, early_rounding=early_rounding, layout=layout, **_common(variant, s.spec.title))
 
 
-def key_body(variant: Variant, ask: Sequence[str]) -> str:
+def key_body(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
     """One variant's answer key (no preamble): the handout's worked solution, then the table of asked values."""
     s = variant.solution
-    ctx = handout_context(s)
+    ctx = handout_context(s, lang=lang)
     groups = grouped(asked_values(variant, ask), attrgetter("group"))
     common = _common(variant, s.spec.title)
     for shared in ("title", "decimals"):
@@ -56,9 +60,9 @@ def key_body(variant: Variant, ask: Sequence[str]) -> str:
     return render_tex("exam/key_body.tex.j2", partials=partials, groups=groups, **common, **ctx)
 
 
-def document(template: str, bodies: Sequence[str], title: str) -> str:
-    """A whole document (preamble and all) around the bodies of one or more variants."""
-    return render_tex(template, bodies=[Tex(b) for b in bodies], title=title)
+def document(template: str, bodies: Sequence[str], title: str, lang: str = "en") -> str:
+    """A whole document (preamble and all) around the bodies of one or more variants, in ``lang``."""
+    return render_tex(template, bodies=[Tex(b) for b in bodies], title=title, w=words(lang))
 
 
 def answers_toml(variant: Variant, ask: Sequence[str]) -> str:
