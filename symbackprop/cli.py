@@ -258,14 +258,21 @@ def _top(paths: Sequence[Path], root: Path) -> set[str]:
     return {p.relative_to(root).parts[0] + ("/" if len(p.relative_to(root).parts) > 1 else "") for p in paths}
 
 
+#: characters of the progress bar
+BAR_WIDTH = 30
+
+
 def _progress_printer(command: str) -> Callable[..., None] | None:
-    """``command: what done/total`` on one self-overwriting stderr line, when stderr is a terminal."""
+    """A progress bar, ``command: what [#####-----] done/total``, on one self-overwriting stderr line, when
+    stderr is a terminal (piped, as in tests and CI, nothing is printed)."""
     if not sys.stderr.isatty():
         return None
 
     def show(done: int, total: int, what: str = "drawing") -> None:
+        filled = BAR_WIDTH * done // max(1, total)
         end = "\n" if done == total else ""
-        print(f"\r{command}: {what} {done}/{total}", end=end, file=sys.stderr, flush=True)
+        print(f"\r{command}: {what:9s} [{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {done}/{total}", end=end,
+              file=sys.stderr, flush=True)
 
     return show
 

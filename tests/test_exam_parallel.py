@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import io
+import sys
 
 import pytest
 import sympy
 
+from symbackprop.cli import _progress_printer
 from symbackprop.engine.examtable import Grid
 from symbackprop.engine.solution import solve, solve_values
 from symbackprop.errors import ExamError
@@ -83,3 +86,21 @@ def test_ordered_map_keeps_the_order_reports_progress_and_raises_the_callers_err
     assert seen[-1] == (12, 12) and [d for d, _ in seen] == sorted(d for d, _ in seen)
     with pytest.raises(KeyError):
         ordered_map(_square_or_fail, range(20), 2)
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_on_a_terminal_and_not_when_piped(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert _progress_printer("exam") is None  # piped: tests and CI see nothing
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    show = _progress_printer("exam")
+    assert show is not None
+    show(1, 4, "rendering")
+    show(4, 4, "rendering")
+    assert terminal.getvalue() == (f"\rexam: rendering [{'#' * 7}{'-' * 23}] 1/4"
+                                   f"\rexam: rendering [{'#' * 30}] 4/4\n")
