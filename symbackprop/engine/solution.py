@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -37,6 +37,9 @@ class Solution:
     spec: Spec
     derivation: Derivation
     evaluation: Evaluation
+    #: what the layers above derive from the solution once and read many times (notation's arithmetic
+    #: lines: a key, its Moodle feedback and its QTI feedback show the same lines)
+    memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def network(self) -> Network:

@@ -80,13 +80,13 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     drawn, report = draw_variants(base, settings, count, seed, students, progress, workers)
     title = spec.title
     render = functools.partial(_variant_files, ask=settings.ask, early_rounding=report.early_rounding,
-                               moodle=moodle, qti=qti)
+                               title=title, moodle=moodle, qti=qti)
     tell = (lambda done, total: progress(done, total, "rendering")) if progress else None
     rendered = ordered_map(render, drawn, workers, tell)
     files: dict[str, bytes] = {}
     for v, r in zip(drawn, rendered, strict=True):
-        files[f"questions/{v.stem}.tex"] = document("exam_questions.tex.j2", [r.question], title).encode()
-        files[f"keys/{v.stem}.tex"] = document("exam_key.tex.j2", [r.key], title).encode()
+        files[f"questions/{v.stem}.tex"] = r.question_document.encode()
+        files[f"keys/{v.stem}.tex"] = r.key_document.encode()
         files[f"answers/{v.stem}.toml"] = r.answers.encode()
         files[f"variants/{v.stem}.toml"] = r.spec.encode()
     files["questions.tex"] = document("exam_questions.tex.j2", [r.question for r in rendered], title).encode()
@@ -105,14 +105,17 @@ class _Rendered:
 
     question: str  # the sheet's body
     key: str  # the key's body
+    question_document: str  # the sheet alone, preamble and all
+    key_document: str
     answers: str
     spec: str
     moodle: str  # its Cloze question ("" when not asked for)
     qti: tuple[str, str]  # its QTI assessment and settings (empty when not asked for)
 
 
-def _variant_files(v: Variant, ask: tuple[str, ...], early_rounding: bool, moodle: bool, qti: bool) -> _Rendered:
-    rendered = _Rendered(question_body(v, ask, early_rounding), key_body(v, ask), answers_toml(v, ask),
-                         variant_spec_toml(v), moodle_question(v, ask) if moodle else "",
-                         qti_files(v, ask) if qti else ("", ""))
-    return rendered
+def _variant_files(v: Variant, ask: tuple[str, ...], early_rounding: bool, title: str, moodle: bool,
+                   qti: bool) -> _Rendered:
+    question, key = question_body(v, ask, early_rounding), key_body(v, ask)
+    return _Rendered(question, key, document("exam_questions.tex.j2", [question], title),
+                     document("exam_key.tex.j2", [key], title), answers_toml(v, ask), variant_spec_toml(v),
+                     moodle_question(v, ask) if moodle else "", qti_files(v, ask) if qti else ("", ""))
