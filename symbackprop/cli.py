@@ -212,10 +212,10 @@ def _exam(args: argparse.Namespace) -> int:
     spec = load_spec(args.spec)  # read once (a pipe gives it only once): the templates before the lock
     _plain_sgd_only(spec, "exam")
     with locked_target(args.output_dir) as target, _styled(args, spec):  # locked from the first check to the last move
+        progress = _progress_printer("exam")
         exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
-                          moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec,
-                          progress=_progress_printer("exam"))
-        kept = write_locked(exam, target)
+                          moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec, progress=progress)
+        kept = write_locked(exam, target, progress=progress)
     if kept is not None:
         print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
     elif target.had_set:
