@@ -12,6 +12,13 @@ time and CPU time (its own and its children's: the worker processes, pdflatex):
 
 The machine may be shared: the load average is printed, and CPU time is the steadier figure.
 
+Measured 2026-11-30, 2 cores shared with other jobs (load average 4.5-6: wall times are inflated
+and both cores were never free to us), seed 1:
+  * no PDF: before (one process, every variant re-derived and re-proved) 101.7 s wall, 32.4 s CPU;
+    after 46-50 s wall, 25-31 s CPU (same bytes);
+  * roster with PDFs: 158 s wall, 101 s CPU; bare latexmk 272 s wall, 136 s CPU (0.58x wall,
+    0.74x CPU); one pdflatex pass each 127 s wall, 63 s CPU (the same PDF bytes as latexmk's two).
+
     python benchmarks/bench_exam.py [--variants 300] [--seed 1] [--no-pdf] [--workers N]
 """
 
