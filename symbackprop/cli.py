@@ -241,10 +241,11 @@ def _exam(args: argparse.Namespace) -> int:
     with _styled(args, spec):
         check_lang(lang, field)  # the teacher's folder may add a language; a bad one fails before the lock
     with locked_target(args.output_dir) as target, _styled(args, spec):  # locked from the first check to the last move
+        progress = _progress_printer("exam")
         exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
-                          moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec,
-                          progress=_progress_printer("exam"), lang=lang, layout=args.layout)
-        kept = write_locked(exam, target)
+                          moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec, progress=progress,
+                          lang=lang, layout=args.layout)
+        kept = write_locked(exam, target, progress=progress)
     if kept is not None:
         print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
     elif target.had_set:
@@ -287,14 +288,21 @@ def _top(paths: Sequence[Path], root: Path) -> set[str]:
     return {p.relative_to(root).parts[0] + ("/" if len(p.relative_to(root).parts) > 1 else "") for p in paths}
 
 
+#: characters of the progress bar
+BAR_WIDTH = 30
+
+
 def _progress_printer(command: str) -> Callable[..., None] | None:
-    """``command: what done/total`` on one self-overwriting stderr line, when stderr is a terminal."""
+    """A progress bar, ``command: what [#####-----] done/total``, on one self-overwriting stderr line, when
+    stderr is a terminal (piped, as in tests and CI, nothing is printed)."""
     if not sys.stderr.isatty():
         return None
 
     def show(done: int, total: int, what: str = "drawing") -> None:
+        filled = BAR_WIDTH * done // max(1, total)
         end = "\n" if done == total else ""
-        print(f"\r{command}: {what} {done}/{total}", end=end, file=sys.stderr, flush=True)
+        print(f"\r{command}: {what:9s} [{'#' * filled}{'-' * (BAR_WIDTH - filled)}] {done}/{total}", end=end,
+              file=sys.stderr, flush=True)
 
     return show
 

@@ -13,6 +13,7 @@ from symbackprop.documents.render import render_tex
 from symbackprop.errors import LatexBuildError, LatexMissingError, SymbackpropError
 from symbackprop.io import pdf
 from symbackprop.io.pdf import (
+    SETTLE,
     compile_many,
     compile_pdf,
     png_from_tex,
@@ -145,6 +146,25 @@ def test_same_input_same_bytes(tex: None, tmp_path: Path,
     third = compile_pdf(source, tmp_path / "three.pdf", runs=2).read_bytes()
     fourth = compile_pdf(source, tmp_path / "four.pdf", runs=2).read_bytes()
     assert third == fourth
+
+
+@pytest.mark.parametrize(("body", "passes", "shown"), [
+    ("Hello", 1, "Hello"),
+    ("\\section{Alpha} text", 1, "Alpha"),  # a toc entry in the .aux, no table of contents read
+    ("\\section{Alpha}\\label{a} see section \\ref{a}.", 2, "see section 1."),
+    ("\\tableofcontents\\section{Alpha}", 2, "Contents"),
+])
+def test_settle_runs_the_passes_that_change_something(tex: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      body: str, passes: int, shown: str) -> None:
+    runs: list[list[str]] = []
+    real = pdf._run
+    monkeypatch.setattr(pdf, "_run", lambda cmd, cwd, timeout: runs.append(list(cmd)) or real(cmd, cwd, timeout))
+    settled = compile_pdf(doc(body), tmp_path / "settled.pdf", runs=SETTLE).read_bytes()
+    assert len(runs) == passes and all(cmd[0] == "pdflatex" for cmd in runs)
+    assert shown in pdf_text(tmp_path / "settled.pdf")
+    if "tableofcontents" in body:
+        assert "Contents\n1 Alpha" in pdf_text(tmp_path / "settled.pdf")  # the entry made it in
+    assert settled == compile_pdf(doc(body), tmp_path / "latexmk.pdf").read_bytes()  # what latexmk makes
 
 
 def test_existing_output_is_replaced_and_kept_on_failure(tex: None, tmp_path: Path) -> None:

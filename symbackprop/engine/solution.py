@@ -10,8 +10,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
@@ -36,6 +37,9 @@ class Solution:
     spec: Spec
     derivation: Derivation
     evaluation: Evaluation
+    #: what the layers above derive from the solution once and read many times (notation's arithmetic
+    #: lines: a key, its Moodle feedback and its QTI feedback show the same lines)
+    memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def network(self) -> Network:
@@ -111,3 +115,20 @@ def solve(spec: Spec | str | Path | None = None, prove: bool = True) -> Solution
     derivation = derive(spec, prove=prove)
     evaluation = evaluate_readable(derivation, spec.source)
     return Solution(spec, derivation, evaluation)
+
+
+def structure(spec: Spec) -> tuple[object, ...]:
+    """Everything of a spec that the network and its derivation depend on (not the leaf values)."""
+    return (spec.n_inputs, spec.layers, spec.loss, len(spec.examples), tuple(spec.parameters), spec.frozen,
+            spec.shared_bias, spec.reduction, spec.decimals, spec.steps, spec.notation, spec.optimizer)
+
+
+def solve_values(base: Solution, spec: Spec) -> Solution:
+    """``spec`` solved on ``base``'s derivation: the two differ only in their leaf values (weights,
+    inputs, targets, learning rate), which the evaluation reads from ``network.spec``, so the chain
+    rule and its symbolic proofs (most of the work, seconds for a softmax network) are done once per
+    network; pending ``local+ad`` proofs are completed at the new values by the evaluation."""
+    if structure(spec) != structure(base.spec):
+        raise ValueError("solve_values: the spec's network differs from the base solution's")
+    derivation = Derivation(dataclasses.replace(base.network, spec=spec), base.derivation.proofs)
+    return Solution(spec, derivation, evaluate_readable(derivation, spec.source))

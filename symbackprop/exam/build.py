@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -15,11 +16,12 @@ from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
 from .documents import answers_toml, document, index_csv, key_body, question_body, variant_spec_toml
 from .drawing import SetReport, draw_variants, reasons_text
-from .moodle import moodle_xml
+from .moodle import moodle_question, moodle_quiz
 from .pdfjobs import PdfJob, pdf_jobs
-from .qti import qti_zip
+from .qti import qti_files, qti_zip
 from .roster import load_roster
 from .variants import Variant
+from .workers import available_workers, ordered_map
 
 __all__ = ["ExamSet", "build_exam"]
 
@@ -56,11 +58,12 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
                moodle: bool = False, qti: bool = False, pdf: bool = False, spec: Spec | None = None,
                settings: ExamSettings | None = None,
                progress: Callable[..., None] | None = None, lang: str | None = None,
-               layout: str | None = None) -> ExamSet:
+               layout: str | None = None, workers: int | None = None) -> ExamSet:
     """Draw the variants and render every file in memory (nothing is written); ``settings`` default to
     the spec's ``[exam]`` table, ``progress(done, total, what)`` hears how far it got.  ``lang`` (default:
     the spec's ``[templates] lang``, else English) words the sheets and keys; ``layout`` overrides
-    ``[exam] layout``."""
+    ``[exam] layout``; the variants are rendered in ``workers`` processes (default: one per core), the
+    same bytes as in one."""
     students = load_roster(roster) if roster is not None else None
     if students is not None and variants is not None and variants != len(students):
         raise ExamError(f"variants {variants} but the roster has {len(students)} students; leave it out "
@@ -83,27 +86,47 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     else:
         field = "lang"
     check_lang(lang, field)  # before any drawing: a language without words is one line
-    base = solve(spec, prove=False)  # drawing needs the definitions; each variant is proved
-    drawn, report = draw_variants(base, settings, count, seed, students, progress)
+    base = solve(spec)  # proved once: every variant shares its derivation and proofs
+    workers = available_workers() if workers is None else workers
+    drawn, report = draw_variants(base, settings, count, seed, students, progress, workers)
     title = spec.title
+    render = functools.partial(_variant_files, ask=settings.ask, early_rounding=report.early_rounding,
+                               layout=settings.layout, lang=lang, title=title, moodle=moodle, qti=qti)
+    tell = (lambda done, total: progress(done, total, "rendering")) if progress else None
+    rendered = ordered_map(render, drawn, workers, tell)
     files: dict[str, bytes] = {}
-    questions, keys = [], []
-    for i, v in enumerate(drawn, start=1):
-        q = question_body(v, settings.ask, report.early_rounding, settings.layout, lang)
-        k = key_body(v, settings.ask, lang)
-        questions.append(q)
-        keys.append(k)
-        files[f"questions/{v.stem}.tex"] = document("exam_questions.tex.j2", [q], title, lang).encode()
-        files[f"keys/{v.stem}.tex"] = document("exam_key.tex.j2", [k], title, lang).encode()
-        files[f"answers/{v.stem}.toml"] = answers_toml(v, settings.ask).encode()
-        files[f"variants/{v.stem}.toml"] = variant_spec_toml(v).encode()
-        if progress:
-            progress(i, count, "rendering")
-    files["questions.tex"] = document("exam_questions.tex.j2", questions, title, lang).encode()
-    files["keys.tex"] = document("exam_key.tex.j2", keys, title, lang).encode()
+    for v, r in zip(drawn, rendered, strict=True):
+        files[f"questions/{v.stem}.tex"] = r.question_document.encode()
+        files[f"keys/{v.stem}.tex"] = r.key_document.encode()
+        files[f"answers/{v.stem}.toml"] = r.answers.encode()
+        files[f"variants/{v.stem}.toml"] = r.spec.encode()
+    files["questions.tex"] = document("exam_questions.tex.j2", [r.question for r in rendered], title, lang).encode()
+    files["keys.tex"] = document("exam_key.tex.j2", [r.key for r in rendered], title, lang).encode()
     files["index.csv"] = index_csv(drawn).encode()
     if moodle:
-        files["moodle.xml"] = moodle_xml(drawn, settings.ask).encode()
+        files["moodle.xml"] = moodle_quiz(r.moodle for r in rendered).encode()
     if qti:
-        files["canvas-qti.zip"] = qti_zip(drawn, settings.ask, title)
+        files["canvas-qti.zip"] = qti_zip(drawn, settings.ask, title, [r.qti for r in rendered])
     return ExamSet(drawn, report, settings.ask, title, files, pdf_jobs(files, drawn) if pdf else [])
+
+
+@dataclass(frozen=True)
+class _Rendered:
+    """One variant's texts, made in a worker process (text travels back; a solved network would not)."""
+
+    question: str  # the sheet's body
+    key: str  # the key's body
+    question_document: str  # the sheet alone, preamble and all
+    key_document: str
+    answers: str
+    spec: str
+    moodle: str  # its Cloze question ("" when not asked for)
+    qti: tuple[str, str]  # its QTI assessment and settings (empty when not asked for)
+
+
+def _variant_files(v: Variant, ask: tuple[str, ...], early_rounding: bool, layout: str, lang: str, title: str,
+                   moodle: bool, qti: bool) -> _Rendered:
+    question, key = question_body(v, ask, early_rounding, layout, lang), key_body(v, ask, lang)
+    return _Rendered(question, key, document("exam_questions.tex.j2", [question], title, lang),
+                     document("exam_key.tex.j2", [key], title, lang), answers_toml(v, ask), variant_spec_toml(v),
+                     moodle_question(v, ask) if moodle else "", qti_files(v, ask) if qti else ("", ""))

@@ -43,6 +43,7 @@ judged rejected) and the ``[exam]`` setting that relaxes it.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import random
 import statistics
 from collections import Counter
@@ -64,6 +65,7 @@ from ..errors import ExamError
 from ..hints import did_you_mean
 from .difficulty import Band, work
 from .variants import Student, Variant, asked_names
+from .workers import ordered_map
 
 __all__ = ["Drawer", "SetReport", "draw_values", "draw_variants", "reasons_text"]
 
@@ -97,6 +99,8 @@ DEFAULT_TIE_MARGIN = sympy.Rational(1, 50)
 PROBE_DRAWS = 200
 PROBE_PASS = 2
 MEDIAN_OF = 11
+#: what a worker finds on one variant's stream: (values or None, work, draws, rejections)
+Found = tuple[dict[str, sympy.Rational] | None, int, int, Counter[str]]
 #: the auto rules and the setting that relaxes each
 AUTO_RULES = {"early rounding": ("early_rounding", False), "loss unchanged": ("allow_unchanged_loss", True),
               "loss increase": ("allow_loss_increase", True), "zero gradients": ("allow_zero_gradients", True)}
@@ -212,6 +216,8 @@ class Drawer:
             (name, grid, grid.count, {}, trivial.get(name, frozenset())) for name, grid in self.varying]
         self._decimal_cache: dict[tuple[int, int], Decimal] = {}  # by (p, q): SymPy's own hash is slow
         self.band: Band | None = None
+        #: a variant found no fair draw in this process (see :func:`_first_fair`)
+        self.gave_up = False
 
     def _check_grid(self, name: str, kind: str, grid: Grid) -> None:
         loss = self.network.spec.loss
@@ -339,18 +345,43 @@ class Drawer:
         return dataclasses.replace(spec, parameters=parameters, examples=tuple(examples),
                                    learning_rate=values[LEARNING_RATE.ascii])
 
-    def fair(self, rng: random.Random, rejected: Counter[str], seen: set[tuple[sympy.Rational, ...]],
-             where: str) -> tuple[dict[str, sympy.Rational], int, int]:
-        """(values, work, draws) of the first fair draw of ``rng`` not in ``seen``, counting rejections."""
-        for attempt in range(1, self.settings.max_draws + 1):
+    def first_fair(self, rng: random.Random, budget: int) -> Found:
+        """(values or None, work, draws, rejections) of the first fair draw of ``rng`` in ``budget`` draws;
+        whether it repeats an earlier variant is :meth:`fair`'s to say (a worker process cannot know)."""
+        rejected: Counter[str] = Counter()
+        for attempt in range(1, budget + 1):
             values = self.draw(rng)
-            key = tuple(values[name] for name, _ in self.varying)
-            reason, amount = ("duplicate", 0) if key in seen else self.assess(values)
+            reason, amount = self.assess(values)
             if reason is None:
-                seen.add(key)
-                return values, amount, attempt
+                return values, amount, attempt, rejected
             rejected[reason] += 1
-        raise ExamError(f"exam: {where}: no fair variant in {self.settings.max_draws} draws "
+        return None, 0, budget, rejected
+
+    def fair(self, rng: random.Random, rejected: Counter[str], seen: set[tuple[sympy.Rational, ...]],
+             where: str, found: Found | None = None) -> tuple[dict[str, sympy.Rational], int, int]:
+        """(values, work, draws) of the first fair draw of ``rng`` not in ``seen``, counting rejections;
+        ``found``: ``rng``'s :meth:`first_fair`, made in a worker process on a fresh ``rng`` of the same seed.
+
+        Only a fair draw can repeat an earlier (fair) variant, so this is the draw-by-draw result:
+        after a repeat the stream goes on from where the first fair draw left it."""
+        budget = self.settings.max_draws
+        replayed = found is None
+        values, amount, attempts, counts = self.first_fair(rng, budget) if found is None else found
+        rejected.update(counts)
+        while values is not None:
+            key = tuple(values[name] for name, _ in self.varying)
+            if key not in seen:
+                seen.add(key)
+                return values, amount, attempts
+            rejected["duplicate"] += 1
+            if not replayed:  # bring this rng to where the worker's stopped
+                for _ in range(attempts):
+                    self.draw(rng)
+                replayed = True
+            values, amount, more, counts = self.first_fair(rng, budget - attempts)
+            attempts += more
+            rejected.update(counts)
+        raise ExamError(f"exam: {where}: no fair variant in {budget} draws "
                         f"(rejected: {reasons_text(rejected)}); {relax_hint(rejected, len(seen))}")
 
     def relax(self, rejected: Counter[str]) -> bool:
@@ -425,9 +456,22 @@ def _rng(seed: int, number: int) -> random.Random:
 Drawn = list[tuple[dict[str, sympy.Rational], int]]
 
 
-def draw_values(base: Solution, settings: ExamSettings, count: int, seed: int) -> tuple[Drawer, Drawn, SetReport]:
+def _first_fair(drawer: Drawer, seed: int, number: int) -> Found:
+    """One variant's first fair draw, or none tried once this process found no fair draw for an earlier
+    variant (the set stops there, as the draw in order does: 2000 draws per later variant are not spent)."""
+    if drawer.gave_up:
+        return None, 0, 0, Counter()
+    found = drawer.first_fair(_rng(seed, number), drawer.settings.max_draws)
+    drawer.gave_up = found[0] is None
+    return found
+
+
+def draw_values(base: Solution, settings: ExamSettings, count: int, seed: int,
+                workers: int = 1, progress: Callable[[int, int], None] | None = None,
+                ) -> tuple[Drawer, Drawn, SetReport]:
     """The leaf values of ``count`` fair, distinct variants of comparable work (nothing solved yet):
-    the drawer, [(values, draws it took)] and what was rejected and the work spread."""
+    the drawer, [(values, draws it took)] and what was rejected and the work spread; drawn in
+    ``workers`` processes, the same values as in one."""
     drawer = Drawer(base, settings)
     if drawer.combinations < count:
         what = "nothing varies" if not drawer.varying else f"the ranges allow only {drawer.combinations}"
@@ -437,9 +481,14 @@ def draw_values(base: Solution, settings: ExamSettings, count: int, seed: int) -
         rejected: Counter[str] = Counter()
         seen: set[tuple[sympy.Rational, ...]] = set()
         drawn, works = [], []
+        drawer.gave_up = False
         try:
-            for number in range(1, count + 1):
-                values, amount, attempts = drawer.fair(_rng(seed, number), rejected, seen, f"variant {number}")
+            # each variant's first fair draw, in worker processes; then, in order, the repeats drawn again
+            firsts = ordered_map(functools.partial(_first_fair, drawer, seed), range(1, count + 1), workers,
+                                 progress)
+            for number, found in enumerate(firsts, start=1):
+                values, amount, attempts = drawer.fair(_rng(seed, number), rejected, seen, f"variant {number}",
+                                                       found)
                 works.append(amount)
                 drawn.append((values, attempts))
             break
@@ -454,17 +503,18 @@ def draw_values(base: Solution, settings: ExamSettings, count: int, seed: int) -
 
 def draw_variants(base: Solution, settings: ExamSettings, count: int, seed: int,
                   students: Sequence[Student] | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> tuple[list[Variant], SetReport]:
-    """``count`` fair, distinct variants of comparable work, solved; what was rejected and the work spread."""
-    drawer, drawn, report = draw_values(base, settings, count, seed)
+                  progress: Callable[[int, int], None] | None = None,
+                  workers: int = 1) -> tuple[list[Variant], SetReport]:
+    """``count`` fair, distinct variants of comparable work (each solved when first read, on one shared
+    derivation); what was rejected and the work spread."""
+    drawer, drawn, report = draw_values(base, settings, count, seed, workers, progress)
+    shared = base if base.derivation.proofs else solve(base.spec)  # the keys show the proofs: proven once
     width = max(3, len(str(count)))
     variants = []
     for number, (values, attempts) in enumerate(drawn, start=1):
         student = students[number - 1] if students else None
-        variants.append(Variant(number, f"{number:0{width}d}", seed, solve(drawer.spec_for(values)), student,
-                                attempts))
-        if progress:
-            progress(number, count)
+        variants.append(Variant(number, f"{number:0{width}d}", seed, drawer.spec_for(values), student, attempts,
+                                shared))
     return variants, report
 
 

@@ -12,7 +12,7 @@ pseudo-question, as Moodle's importer documents.
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import itemgetter
 
 from markupsafe import Markup
@@ -23,7 +23,7 @@ from ..notation.lines import quantity_line
 from .lms import math_html, name, problem_html, tolerance
 from .variants import Variant, asked_values, grouped
 
-__all__ = ["feedback_html", "moodle_xml", "question_html", "variant_tag"]
+__all__ = ["feedback_html", "moodle_question", "moodle_quiz", "moodle_xml", "question_html", "variant_tag"]
 
 
 def _cdata(text: str) -> str:
@@ -59,23 +59,31 @@ def feedback_html(variant: Variant, ask: Sequence[str]) -> str:
                        groups=grouped(items, itemgetter("group")))
 
 
-def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = "symbackprop exam") -> str:
-    """The whole quiz: a category, then one Cloze question per variant."""
+def moodle_question(variant: Variant, ask: Sequence[str]) -> str:
+    """One variant's Cloze question (the ``<question>`` element, lines without the last newline)."""
+    v = variant
+    quiz = name("quiz", title=v.spec.title, label=v.label, student=v.student.name if v.student else "")
+    return "\n".join([
+        '  <question type="cloze">',
+        f"    <name><text>{html.escape(quiz)}</text></name>",
+        f'    <questiontext format="html"><text>{_cdata(question_html(v, ask))}</text></questiontext>',
+        f'    <generalfeedback format="html"><text>{_cdata(feedback_html(v, ask))}</text></generalfeedback>',
+        "    <penalty>0.3333333</penalty>",
+        "    <hidden>0</hidden>",
+        f"    <idnumber>{html.escape(f'symbackprop-{v.seed}-{v.label}')}</idnumber>",
+        "  </question>",
+    ])
+
+
+def moodle_quiz(questions: Iterable[str], category: str = "symbackprop exam") -> str:
+    """The whole quiz: a category, then the questions (each from :func:`moodle_question`)."""
     out = ['<?xml version="1.0" encoding="UTF-8"?>', f"<!-- {GENERATED_BY} -->", "<quiz>",
            '  <question type="category">',
            f"    <category><text>{html.escape('$course$/top/' + category)}</text></category>",
-           "  </question>"]
-    for v in variants:
-        quiz = name("quiz", title=v.solution.spec.title, label=v.label, student=v.student.name if v.student else "")
-        out += [
-            '  <question type="cloze">',
-            f"    <name><text>{html.escape(quiz)}</text></name>",
-            f'    <questiontext format="html"><text>{_cdata(question_html(v, ask))}</text></questiontext>',
-            f'    <generalfeedback format="html"><text>{_cdata(feedback_html(v, ask))}</text></generalfeedback>',
-            "    <penalty>0.3333333</penalty>",
-            "    <hidden>0</hidden>",
-            f"    <idnumber>{html.escape(f'symbackprop-{v.seed}-{v.label}')}</idnumber>",
-            "  </question>",
-        ]
-    out.append("</quiz>")
+           "  </question>", *questions, "</quiz>"]
     return xml_clean("\n".join(out) + "\n")
+
+
+def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = "symbackprop exam") -> str:
+    """The whole quiz: a category, then one Cloze question per variant."""
+    return moodle_quiz((moodle_question(v, ask) for v in variants), category)

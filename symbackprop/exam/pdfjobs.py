@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..io.pdf import compile_pdf
+from ..io.pdf import SETTLE, compile_pdf
 from ..io.pdfsplit import split_pdf
 from .variants import Variant
 
@@ -35,14 +35,20 @@ def pdf_jobs(files: dict[str, bytes], variants: Sequence[Variant]) -> list[PdfJo
             for kind in ("questions", "keys")]
 
 
-def run_pdf_jobs(jobs: Sequence[PdfJob], root: Path, workers: int) -> None:
-    """Compile the combined documents in parallel; cut each into its variants as soon as it is done
-    (the question sheets finish first, so their cutting overlaps the keys' compile)."""
+def run_pdf_jobs(jobs: Sequence[PdfJob], root: Path, workers: int,
+                 progress: Callable[[int, int, str], None] | None = None) -> None:
+    """Compile the combined documents in parallel, each in as many passes as change something (one:
+    the sheets read nothing back); cut each into its variants as soon as it is done (the question
+    sheets finish first, so their cutting overlaps the keys' compile)."""
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(compile_pdf, job.source, root / job.pdf) for job in jobs]
+        futures = [pool.submit(compile_pdf, job.source, root / job.pdf, runs=SETTLE) for job in jobs]
         try:
-            for job, future in zip(jobs, futures, strict=True):
+            if progress:
+                progress(0, len(jobs), "compiling")
+            for done, (job, future) in enumerate(zip(jobs, futures, strict=True), start=1):
                 split_pdf(future.result(), [(name, root / rel) for name, rel in job.singles])
+                if progress:
+                    progress(done, len(jobs), "compiling")
         finally:
             for future in futures:
                 future.cancel()

@@ -31,7 +31,7 @@ from ..notation.lines import quantity_line
 from .lms import math_html, name, problem_html, tolerance
 from .variants import Variant, asked_values
 
-__all__ = ["item_tag", "qti_zip", "quiz_id", "ZIP_DATE"]
+__all__ = ["item_tag", "qti_files", "qti_zip", "quiz_id", "ZIP_DATE"]
 
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 QTI_NS = "http://www.imsglobal.org/xsd/ims_qtiasiv1p2"
@@ -119,8 +119,7 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
 
 def assessment_meta_xml(variant: Variant, points: int) -> str:
     ident = quiz_id(variant)
-    s = variant.solution
-    title = name("quiz", title=s.spec.title, label=variant.label,
+    title = name("quiz", title=variant.spec.title, label=variant.label,
                  student=variant.student.name if variant.student else "")
     return "\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -173,19 +172,27 @@ def _entry(zf: zipfile.ZipFile, name: str, data: str) -> None:
     zf.writestr(info, xml_clean(data).encode("utf-8"))
 
 
-def qti_zip(variants: Sequence[Variant], ask: Sequence[str], title: str = "") -> bytes:
-    """The zip's bytes (the same for the same variants)."""
+def qti_files(variant: Variant, ask: Sequence[str]) -> tuple[str, str]:
+    """One variant's quiz: its assessment and its Canvas settings (``assessment_meta.xml``)."""
+    return assessment_xml(variant, ask), assessment_meta_xml(variant, len(asked_values(variant, ask)))
+
+
+def qti_zip(variants: Sequence[Variant], ask: Sequence[str], title: str = "",
+            files: Sequence[tuple[str, str]] | None = None) -> bytes:
+    """The zip's bytes (the same for the same variants); ``files``: each variant's :func:`qti_files`,
+    when already made."""
     buffer = io.BytesIO()
     seed = variants[0].seed if variants else 0
+    if files is None:
+        files = [qti_files(v, ask) for v in variants]
     with zipfile.ZipFile(buffer, "w") as zf:
         _entry(zf, "imsmanifest.xml", manifest_xml(variants, seed))
         folder = zipfile.ZipInfo("non_cc_assessments/", date_time=ZIP_DATE)  # as text2qti (and Canvas) write it
         folder.create_system = 3
         folder.external_attr = (0o40755 << 16) | 0x10
         zf.writestr(folder, b"")
-        for v in variants:
+        for v, (assessment, meta) in zip(variants, files, strict=True):
             ident = quiz_id(v)
-            points = len(asked_values(v, ask))
-            _entry(zf, f"{ident}/{ident}.xml", assessment_xml(v, ask))
-            _entry(zf, f"{ident}/assessment_meta.xml", assessment_meta_xml(v, points))
+            _entry(zf, f"{ident}/{ident}.xml", assessment)
+            _entry(zf, f"{ident}/assessment_meta.xml", meta)
     return buffer.getvalue()

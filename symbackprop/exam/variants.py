@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar
 
 from ..documents.render import Tex
 from ..engine.examtable import ASK_GROUPS
 from ..engine.network import Network
-from ..engine.solution import Solution
+from ..engine.solution import Solution, solve_values
+from ..engine.spec import Spec
 
 __all__ = ["Asked", "Student", "Variant", "asked_names", "asked_values", "grouped"]
 
@@ -26,18 +28,25 @@ class Student:
 
 @dataclass(frozen=True)
 class Variant:
-    """One drawn variant: its exercise solved at the drawn values, for one student (or none)."""
+    """One drawn variant: its exercise at the drawn values (solved when first read), for one student (or none)."""
 
     number: int  # 1-based
     label: str  # "007"
     seed: int
-    solution: Solution
+    spec: Spec  # the base spec with the drawn values
     student: Student | None
     draws: int  # draws it took (1 = the first was accepted)
+    base: Solution = field(repr=False, compare=False)  # whose derivation the variant shares
 
     @property
     def stem(self) -> str:
         return f"v{self.label}"
+
+    @cached_property
+    def solution(self) -> Solution:
+        """Solved on the base's derivation (see :func:`.solve_values`): only the values differ; a
+        worker process solves its own variants, nothing solved travels between processes."""
+        return solve_values(self.base, self.spec)
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import OutputError
@@ -21,9 +22,11 @@ def write_exam(exam: ExamSet, out_dir: str | Path, workers: int = 2) -> Path:
     return target.path
 
 
-def write_locked(exam: ExamSet, target: Target, workers: int = 2) -> Path | None:
+def write_locked(exam: ExamSet, target: Target, workers: int = 2,
+                 progress: Callable[[int, int, str], None] | None = None) -> Path | None:
     """Write the set into a locked target folder via a hidden temporary folder inside it (compiling
-    the PDFs there first); return where the earlier set was kept, if it was."""
+    the PDFs there first, ``progress`` hearing when each is done); return where the earlier set was
+    kept, if it was."""
     with staging(target) as tmp:
         try:
             for rel, data in exam.files.items():
@@ -31,7 +34,7 @@ def write_locked(exam: ExamSet, target: Target, workers: int = 2) -> Path | None
                 path.parent.mkdir(parents=True, exist_ok=True)
                 write_new(path, data)
             if exam.pdf_jobs:
-                run_pdf_jobs(exam.pdf_jobs, tmp, workers)
+                run_pdf_jobs(exam.pdf_jobs, tmp, workers, progress)
             _normalise_modes(tmp)
         except OutputError as err:  # name the file where it was going, not the temporary folder
             raise OutputError(str(err).replace(str(tmp), str(target.path))) from None

@@ -39,6 +39,7 @@ from symbackprop.io.scripts import LUALATEX_PACKAGES, scripts_in
 __all__ = [
     "TEX_PACKAGES",
     "compile_many",
+    "SETTLE",
     "compile_pdf",
     "latex_env",
     "png_from_tex",
@@ -97,8 +98,8 @@ def _require(*programs: str, hint: str) -> None:
 def _check_args(jobname: str, runs: int | None) -> None:
     if not _JOBNAME_RE.fullmatch(jobname):
         raise ValueError(f"invalid jobname {jobname!r}: use letters, digits, '_' and '-'")
-    if runs is not None and runs < 1:
-        raise ValueError("runs must be None (latexmk decides) or >= 1")
+    if runs is not None and runs < 1 and runs != SETTLE:
+        raise ValueError("runs must be None (latexmk decides), SETTLE or >= 1")
 
 
 def _run(cmd: Sequence[str], cwd: Path, timeout: float) -> subprocess.CompletedProcess[bytes]:
@@ -185,13 +186,19 @@ def _compile_in(workdir: Path, tex_source: str, jobname: str, timeout: float,
               "-file-line-error"]
     if engine == LUALATEX:
         timeout = max(timeout, LUALATEX_TIMEOUT)
-    if runs is None:
+    if runs == SETTLE:
+        cmds = [[engine, *common, f"-jobname={jobname}", tex_file.name]] * MAX_PASSES
+    elif runs is None:
         flag = "-lualatex" if engine == LUALATEX else f"-{mode}"
         cmds = [["latexmk", "-norc", flag, *common, f"-jobname={jobname}", tex_file.name]]
     else:
         cmds = [[engine, *common, f"-jobname={jobname}", tex_file.name]] * runs
     where = f"(files kept in {workdir}: {tex_file.name}, {jobname}.log)"
-    for cmd in cmds:
+    written: dict[str, bytes] = {}
+    for done, cmd in enumerate(cmds, start=1):
+        if runs == SETTLE and done > 1 and not _pass_needed(workdir, jobname, written, done - 1):
+            break
+        written = _generated(workdir, jobname)
         try:
             result = _run(cmd, workdir, timeout)
         except subprocess.TimeoutExpired:
@@ -207,12 +214,51 @@ def _compile_in(workdir: Path, tex_source: str, jobname: str, timeout: float,
     return output
 
 
+#: ``runs`` for "as many passes as change something" (pdflatex run directly, see :func:`_pass_needed`)
+SETTLE = -1
+#: passes at most (a document whose auxiliary files never settle)
+MAX_PASSES = 5
+#: what asks for another pass: the kernel's "Rerun to get cross-references right", "There were undefined
+#: references", longtable's "Table widths have changed. Rerun LaTeX.", hyperref's and rerunfilecheck's
+_RERUN_RE = re.compile(r"Rerun|undefined references|have changed")
+#: what a first pass may leave in the .aux that the next pass would read without effect: the table of contents'
+#: entries (they reach the document through a .toc file, whose absence the log shows), longtable's column
+#: widths (longtable asks for a rerun when they matter), the kernel's page count (a package that shows it asks
+#: for a rerun: lastpage's reference is undefined); a line starting with a space continues an entry
+_HARMLESS_AUX_RE = re.compile(r"\\relax\s*$|\\@writefile\{|\\gdef \\LT@|\\gdef \\@abspage@last\{\d+\}\s*$|\s")
+
+
+def _generated(workdir: Path, jobname: str) -> dict[str, bytes]:
+    """The auxiliary files a pass wrote (everything but the source, log and output), by name."""
+    keep = {f"{jobname}.{ext}" for ext in ("tex", "log", "pdf", "dvi")}
+    return {p.name: p.read_bytes() for p in workdir.iterdir() if p.is_file() and p.name not in keep}
+
+
+def _pass_needed(workdir: Path, jobname: str, before: dict[str, bytes], done: int) -> bool:
+    """Whether another pass can change the document: its log asks for one; or, after the first pass, the
+    document looked for an auxiliary file other than the .aux (``No file x.toc.``) or the .aux holds more
+    than harmless entries; after a later pass, an auxiliary file changed (latexmk's rule)."""
+    log = (workdir / f"{jobname}.log").read_text(encoding="utf-8", errors="replace")
+    if _RERUN_RE.search(log):
+        return True
+    if done > 1:
+        return _generated(workdir, jobname) != before
+    missing = re.findall(r"^No file (\S+)\.$", log, re.MULTILINE)
+    if any(name != f"{jobname}.aux" for name in missing):
+        return True
+    aux = workdir / f"{jobname}.aux"
+    lines = aux.read_text(encoding="utf-8", errors="replace").splitlines() if aux.is_file() else []
+    return not all(_HARMLESS_AUX_RE.match(line) for line in lines if line)
+
+
 def compile_pdf(tex_source: str, out_pdf: Path, *, jobname: str = "document",
                 timeout: float = 120, runs: int | None = None) -> Path:
     """Compile LaTeX source to ``out_pdf`` (replaced atomically); return ``out_pdf``.
 
     ``runs=None`` lets latexmk decide how many passes are needed; ``runs=N``
-    runs pdflatex exactly N times instead (no latexmk needed).  ``jobname`` is the
+    runs pdflatex exactly N times instead (no latexmk needed); ``runs=SETTLE``
+    runs it again only while a pass can change the result (see :func:`_pass_needed`):
+    once for a document that reads nothing back from its auxiliary files.  ``jobname`` is the
     ASCII name of the files inside the temporary directory, whatever ``out_pdf`` is
     called.  The temporary directory is removed once the PDF is built (even when
     copying it to ``out_pdf`` fails) and kept (named in the error) when LaTeX fails.

@@ -8,15 +8,12 @@ quantities, the order of a Moodle Cloze question's parts.  Variants are solved w
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.derive import Derivation, derive
-from ..engine.readable import evaluate_readable
-from ..engine.solution import Solution
-from ..engine.spec import Spec, load_spec
+from ..engine.solution import Solution, solve, solve_values, structure
+from ..engine.spec import load_spec
 from ..errors import ExamError
 from ..hints import quoted
 from ..io.files import InputKind, read_input
@@ -51,7 +48,7 @@ class ExamFolder:
     variants: dict[str, SetVariant]  # by label
     by_student: dict[str, str]  # student_key(id) -> label
     _solved: dict[str, Solution] = field(default_factory=dict)
-    _derived: dict[tuple[object, ...], Derivation] = field(default_factory=dict)
+    _bases: dict[tuple[object, ...], Solution] = field(default_factory=dict)  # by structure
 
     @property
     def has_roster(self) -> bool:
@@ -66,13 +63,12 @@ class ExamFolder:
         evaluated on it."""
         if label not in self._solved:
             spec = load_spec(self.variants[label].spec_path)
-            shape = _shape(spec)
-            base = self._derived.get(shape)
+            shape = structure(spec)
+            base = self._bases.get(shape)
             if base is None:
-                derivation = self._derived[shape] = derive(spec, prove=False)
+                self._solved[label] = self._bases[shape] = solve(spec, prove=False)
             else:
-                derivation = Derivation(dataclasses.replace(base.network, spec=spec), {})
-            self._solved[label] = Solution(spec, derivation, evaluate_readable(derivation, spec.source))
+                self._solved[label] = solve_values(base, spec)
         return self._solved[label]
 
     def variant_of(self, text: str) -> str | None:
@@ -84,12 +80,6 @@ class ExamFolder:
             if label in self.variants:
                 return label
         return None
-
-
-def _shape(spec: Spec) -> tuple[object, ...]:
-    """Everything of a spec that the network and its derivation depend on (not the leaf values)."""
-    return (spec.n_inputs, spec.layers, spec.loss, len(spec.examples), tuple(spec.parameters), spec.frozen,
-            spec.shared_bias, spec.reduction, spec.decimals, spec.steps, spec.notation)
 
 
 def load_exam_folder(folder: str | Path) -> ExamFolder:

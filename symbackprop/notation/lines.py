@@ -355,7 +355,16 @@ def values_of(solution: Solution, expr: Expr) -> tuple[dict[Symbol, Decimal], se
 
 
 def quantity_line(solution: Solution, name: str, explicit: bool = False, result: str | None = None) -> Line:
-    """The line of one quantity from its definition (``explicit``: an output delta's closed form)."""
+    """The line of one quantity from its definition (``explicit``: an output delta's closed form); made
+    once per solution (finding the fewest digits that reproduce the result is the expensive part)."""
+    key = ("quantity_line", name, explicit, result)
+    line = solution.memo.get(key)
+    if not isinstance(line, Line):
+        line = solution.memo[key] = _quantity_line(solution, name, explicit, result)
+    return line
+
+
+def _quantity_line(solution: Solution, name: str, explicit: bool, result: str | None) -> Line:
     q = solution.quantity(name)
     expr = q.explicit if explicit and q.explicit is not None else q.definition
     if expr is None:
