@@ -43,6 +43,25 @@ def _templates_arg(parser: argparse.ArgumentParser) -> None:
                              "[templates] dir; start one with `symbackprop templates --copy DIR`)")
 
 
+def _lang_arg(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument("--lang", default=None, metavar="CODE",
+                        help=f"language of {what}: en (default) or de, or a lang/CODE.j2 of your templates "
+                             "(wins over the spec's [templates] lang)")
+
+
+def _after_spec(commands: Any, name: str, what: str, operand: tuple[str, str, str],
+                options: str) -> argparse.ArgumentParser:
+    """A command whose operands are an optional spec, then ``operand`` (dest, metavar, help); it reads
+    the teacher's templates too."""
+    dest, metavar, help_text = operand
+    sub = commands.add_parser(name, help=what,
+                              usage=f"symbackprop {name} [SPEC] {metavar} {options} [--templates DIR]")
+    sub.add_argument(dest, nargs="+", metavar=f"[SPEC] {metavar}",
+                     help=f"{help_text}, after an optional spec (default: the lecture network)")
+    _templates_arg(sub)
+    return sub
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="symbackprop", description="Backpropagation lecture material from a network spec.")
     parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
@@ -77,34 +96,25 @@ def build_parser() -> argparse.ArgumentParser:
                            help="parameter of the expanded chain (default: a first-layer weight whose path "
                                 "has no zero factor)")
     worksheet.add_argument("--edge-values", action="store_true", help="label diagram edges with values")
-    worksheet.add_argument("--lang", default=None, metavar="CODE",
-                           help="language of the handout: en (default) or de, or a lang/CODE.j2 of your "
-                                "templates (wins over the spec's [templates] lang)")
+    _lang_arg(worksheet, "the handout")
     _templates_arg(worksheet)
     worksheet.set_defaults(run=_worksheet)
 
-    verify = commands.add_parser("verify", help="mark hand-derived values and formulas (an answers file)",
-                                 usage="symbackprop verify [SPEC] ANSWERS [--format text|json|tex] [-o FILE] "
-                                       "[--templates DIR]")
-    verify.add_argument("paths", nargs="+", metavar="[SPEC] ANSWERS",
-                        help="answers file (TOML or .csv), after an optional spec (default: the lecture network)")
+    verify = _after_spec(commands, "verify", "mark hand-derived values and formulas (an answers file)",
+                         ("paths", "ANSWERS", "answers file (TOML or .csv)"), "[--format text|json|tex] [-o FILE]")
     verify.add_argument("--format", choices=("text", "json", "tex"), default=None,
                         help="report format (default text; from -o's suffix when given)")
     verify.add_argument("-o", "--output", default=None, help="write the report here (.pdf: a compiled marked sheet)")
-    _templates_arg(verify)
     verify.set_defaults(run=_verify)
 
-    snippet = commands.add_parser("snippet", help="one formula as LaTeX, Markdown, SVG or PNG (for slides)",
-                                  usage="symbackprop snippet [SPEC] NAME [--form FORM] [--format FORMAT] [-o FILE] "
-                                        "[--templates DIR]")
-    snippet.add_argument("args", nargs="+", metavar="[SPEC] NAME",
-                         help="quantity name (dE/dw1, z_o, w5'), after an optional spec (default: the lecture network)")
+    snippet = _after_spec(commands, "snippet", "one formula as LaTeX, Markdown, SVG or PNG (for slides)",
+                          ("args", "NAME", "quantity name (dE/dw1, z_o, w5')"),
+                          "[--form FORM] [--format FORMAT] [-o FILE]")
     snippet.add_argument("--form", choices=("symbolic", "chain", "expanded", "numeric"), default="symbolic",
                          help="symbolic (default), chain, expanded or numeric")
     snippet.add_argument("--format", choices=("tex", "md", "svg", "png"), default="tex",
                          help="tex (default: paste inside \\[ \\]), md ($$...$$), svg or png (a picture)")
     snippet.add_argument("-o", "--output", default=None, help="write here (svg/png default: <name>-<form>.<format>)")
-    _templates_arg(snippet)
     snippet.set_defaults(run=_snippet)
 
     slides = commands.add_parser("slides", help="a 16:9 Beamer deck of one backprop step (.tex, .pdf)")
@@ -127,9 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     exam.add_argument("--layout", default=None, choices=("roomy", "compact"),
                       help="question sheets with room to work under each task group (roomy, the default) or "
                            "the boxes alone (compact); wins over the spec's [exam] layout")
-    exam.add_argument("--lang", default=None, metavar="CODE",
-                      help="language of the sheets and keys: en (default) or de, or a lang/CODE.j2 of your "
-                           "templates (wins over the spec's [templates] lang)")
+    _lang_arg(exam, "the sheets and keys")
     _templates_arg(exam)
     exam.set_defaults(run=_exam)
 
