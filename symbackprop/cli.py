@@ -266,8 +266,8 @@ def _mark(args: argparse.Namespace) -> int:
     """Mark the class; exit 0 when every row was marked, 1 when a row was skipped (each said on stderr)."""
     from .engine.examtable import MarkingPolicy
     from .io.files import check_output_folder
+    from .marking.classmarks import mark_class
     from .marking.examset import load_exam_folder
-    from .marking.klass import mark_class
     from .marking.markfiles import mark_files
     from .marking.markwrite import write_mark_files
     from .marking.policyfile import load_policy

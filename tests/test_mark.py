@@ -292,7 +292,7 @@ def test_a_csv_from_another_report_is_refused(exam_dir, tmp_path, capsys):
 def test_more_bad_rows_and_the_same_bytes_in_two_processes(exam_dir, tmp_path, capsys, monkeypatch):
     """A cell that is not Cloze wording, a second response, a Canvas row of a student answering another
     variant's quiz; then a class marked in 2 processes gives the very bytes of 1 process."""
-    from symbackprop.marking import klass
+    from symbackprop.marking import classmarks
 
     planted = _planted(exam_dir)
     extra = [lambda t, lab: ["Echo", "Ed", "", "s005", "Finished", "", "", "", "", t[lab["s005"]], "0.378", ""],
@@ -312,7 +312,7 @@ def test_more_bad_rows_and_the_same_bytes_in_two_processes(exam_dir, tmp_path, c
     assert "moodle.csv row 8: skipped: a second response of s002 (the first, at " in lines[1]
     assert "v003.csv row 2: skipped: a response to variant 003, but s004 has variant 004" in lines[2]
     assert "8 rows read: 5 marked, 3 skipped" in out
-    monkeypatch.setattr(klass, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(classmarks, "PARALLEL_FROM", 2)
     code, _, _ = _run(capsys, *args, "-o", str(tmp_path / "two"))
     assert code == 1
     one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}

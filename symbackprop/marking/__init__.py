@@ -1,1 +1,2 @@
-"""Marking: read a student's answers file, parse what they typed safely, mark it, report the marks."""
+"""Marking: read what students typed without eval, mark it as an examiner would (one student or a
+class), and report the marks."""

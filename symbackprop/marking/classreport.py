@@ -8,8 +8,8 @@ from fractions import Fraction
 from typing import Any
 
 from ..io.texttable import text_table
+from .classmarks import MISSING, NOT_ANSWERED, ClassMarks, verdict_totals
 from .gradebook import points_text
-from .klass import MISSING, NOT_ANSWERED, ClassMarks, verdict_totals
 from .verify import VERDICTS
 
 __all__ = ["class_summary_tex", "class_summary_text", "top_mistakes"]

@@ -15,7 +15,7 @@ from fractions import Fraction
 
 from ..engine.numbers import display
 from ..io.usertext import csv_text
-from .klass import Marked
+from .classmarks import Marked
 
 __all__ = ["GRADEBOOKS", "gradebook_csv", "points_text"]
 

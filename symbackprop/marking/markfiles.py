@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from .classmarks import ClassMarks, Marked
 from .classreport import class_summary_tex, class_summary_text
 from .gradebook import gradebook_csv, points_text
-from .klass import ClassMarks, Marked
 from .reports import report_tex, report_text
 
 __all__ = ["MarkFiles", "mark_files", "sheet_stem"]
