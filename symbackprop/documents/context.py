@@ -34,7 +34,7 @@ from ..engine.printer import (
 )
 from ..engine.solution import Solution
 from ..errors import DerivationMismatch
-from ..layout import ROW_WIDTH, break_row, fit_columns, join_rows, pieces_of
+from ..layout import ROW_WIDTH, brace_rows, break_row, display_width, fit_columns, join_rows, pieces_of
 from ..layout import line_rows as aligned_rows
 from ..layout import pack as pack_rows
 from ..layout import tex_width as visible_width
@@ -64,6 +64,15 @@ PAIR_GAP = 6
 #: a row of three equations joined with ``\quad`` (a fraction's bar and the quads are wide: 84 units measured 483 pt
 #: on the 465 pt text width, 67 units 385 pt); wider, they go on aligned rows of their own
 JOINED_WIDTH = 76
+#: the handout's text width (pt, 11 pt on A4 with 2.3 cm margins); an em of its displayed maths and of a subscript,
+#: and what a ``tex_width`` character of display maths takes (pt): for the expanded chain's boxes
+TEXT_PT = 465
+DISPLAY_EM = 11
+SCRIPT_EM = 8
+DISPLAY_UNIT = 6.05
+#: the room around a factor in its box, and what a ``\cdot`` between two boxes takes (pt)
+BRACE_GAP = 6
+BRACE_DOT = 8
 #: larger networks get the per-layer matrix form and tables instead of one equation per parameter
 MAX_PARAMS_SMALL = 40
 MAX_LAYER_PARAMS_SMALL = 12
@@ -659,12 +668,14 @@ class HandoutContext:
     # -- 7. one expanded chain ------------------------------------------------------------
     def section_chain(self) -> dict[str, Any]:
         c = self.chain
-        braces = [rf"\underbrace{{{f.partial}}}_{{{f.formula}}}" for f in c.factors]
-        per_row = 5
-        chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
         lhs = c.grad_latex if c.single_path else self.say("math_path_term")
-        rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
-        rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
+        # every factor in a box of one width (the template's ``braces`` macro), in balanced rows
+        room = TEXT_PT - (display_width(lhs) + 2) * DISPLAY_UNIT - DISPLAY_EM  # a row after the first: \quad
+        chunks, widths = brace_rows([(f.partial, f.formula) for f in c.factors], room, DISPLAY_EM, DISPLAY_UNIT,
+                                    BRACE_GAP, BRACE_DOT, label_em=SCRIPT_EM, even=True)
+        factors = [{"partial": Tex(f.partial), "formula": Tex(f.formula), "width": f"{w:.1f}"}
+                   for f, w in zip(c.factors, widths, strict=True)]
+        braces = {"lhs": Tex(lhs), "rows": [[factors[i] for i in chunk] for chunk in chunks]}
         # the lecture's line: lhs = the factors' formulas in numbers = their values = the product -> the display
         numeric = aligned_rows(c.line, lead="&= ")
         numeric[0] = numeric[0].lstrip()
@@ -688,7 +699,7 @@ class HandoutContext:
         note = {"paths": c.n_paths, "examples": self.n_ex, "gradient": Tex(f"{c.grad_latex} = {c.gradient}"),
                 "decimals": self.d, "factor": Tex(c.factors[0].formula) if c.condition else None,
                 "condition": Tex(c.condition or "")}
-        return {"param": Tex(param), "path": Tex(r" \to ".join(c.path)), "formula": block(rows),
+        return {"param": Tex(param), "path": Tex(r" \to ".join(c.path)), "braces": braces,
                 "numeric": block([*numeric, final] if c.single_path else numeric),
                 "single_path": c.single_path, "note": note, "level": bool(c.line.level)}
 
