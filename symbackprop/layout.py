@@ -235,18 +235,18 @@ def break_row(row: str, width: float = ROW_WIDTH, indent: float = 0, measure: Me
     return [lead + texts[0]] + ["&" + t if t.startswith("= ") else r"&\quad " + t for t in texts[1:]]
 
 
-def line_rows(line: Line, boxed: bool = False, lead: str = "&= ", width: float = ROW_WIDTH) -> list[str]:
+def line_rows(line: Line, lead: str = "&= ", width: float = ROW_WIDTH) -> list[str]:
     """An arithmetic line as aligned rows: ``label &= t1 + t2 ...`` then ``&\\quad + t5 ...`` when its
     terms are too wide for one row; a product (or a term) still too wide breaks between its factors."""
     head = f"{line.label} {lead}"
-    one = head + line.rhs(boxed)
+    one = head + line.rhs()
     if line.is_trivial() or tex_width(one) <= width:
         return [one]
     terms = line.terms()
     rows = join_rows(head, terms, pack([tex_width(t) for t in terms], width, first=tex_width(head),
                                        then=tex_width(r"\quad")))
     result = result_latex(line.result)
-    rows[-1] += f" {line.relation} " + (rf"\boxed{{{result}}}" if boxed else result)
+    rows[-1] += f" {line.relation} " + result
     return [piece for row in rows for piece in break_row(row, width)]
 
 

@@ -453,10 +453,8 @@ class HandoutContext:
                                   Tex(f"{self.q(b).latex} = {self.exact(b)}")))
         layers = [{"index": layer.index, "size": layer.size, "activation": layer.activation_name}
                   for layer in self.net.layers]
-        legend = None
-        if dg.legend:  # the words of the legend are the template's; which one and its example weight are data
-            example = self.namer.weight(2 if len(self.net.layers) > 1 else 1, 1, 1).latex
-            legend = {"sequential": self.namer.sequential, "weight": Tex(example)}
+        # the words of the legend are the template's; which one and its example weight are data
+        legend = {"sequential": dg.legend.sequential, "weight": Tex(dg.legend.weight)} if dg.legend else None
         return {"tikz": Tex(dg.tikz), "legend": legend, "edges": edges, "inputs": self.spec.n_inputs,
                 "layers": layers, "L": self.L}
 

@@ -34,7 +34,7 @@ from ..hints import expected, quoted
 from ..io.files import write_atomic
 from ..layout import brace_rows, display_width, line_rows
 from ..notation.chains import Factor, chain_for
-from ..notation.lines import LEAF_KINDS, exact_text, quantity_line
+from ..notation.lines import LEAF_KINDS, exact_text, quantity_line, result_latex
 from .render import TemplateMacros, Tex, latex_environment
 
 FORMS = ("symbolic", "chain", "expanded", "numeric")
@@ -198,7 +198,8 @@ def symbolic(solution: Solution, name: str) -> str:
     if q.kind in LEAF_KINDS:
         raise _not_applicable(solution, name, "symbolic", f"it is {_kind_word(q.kind)}, spec data with no formula",
                               "numeric")
-    return rf"\boxed{{{q.latex} = {solution.formula(name, explicit=True)}}}" + with_condition(solution.condition(name))
+    return words().boxed(Tex(f"{q.latex} = {solution.formula(name, explicit=True)}")) + with_condition(
+        solution.condition(name))
 
 
 def _chain_of(solution: Solution, name: str, form: str) -> LocalChain:
@@ -239,10 +240,13 @@ def numeric(solution: Solution, name: str) -> str:
     if q.kind in LEAF_KINDS:
         return f"{q.latex} = {exact_text(solution.value(name))}"
     line = quantity_line(solution, name, explicit=True)
-    rows = line_rows(line, boxed=True)
+    rows = line_rows(line)
     if len(rows) == 1:
-        return line.latex(boxed=True)
-    return r"\begin{aligned}" + " \\\\\n".join(rows) + r"\end{aligned}"
+        rows = [line.latex()]
+    result = result_latex(line.result)
+    assert rows[-1].endswith(result), rows[-1]
+    rows[-1] = rows[-1][:-len(result)] + words().boxed(Tex(result))  # the box is the template's
+    return rows[0] if len(rows) == 1 else r"\begin{aligned}" + " \\\\\n".join(rows) + r"\end{aligned}"
 
 
 _BUILDERS: dict[str, Callable[[Solution, str], str | tuple[str, str]]] = {
