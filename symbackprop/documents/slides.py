@@ -384,7 +384,7 @@ class Deck:
 
     def chain(self) -> list[Frame]:
         c = chain_for(self.s)
-        lhs = c.grad_latex if c.single_path else r"\text{one path}"
+        lhs = c.grad_latex if c.single_path else str(self.words.math_one_path())  # maths: its width counts
         room = WIDE_PT - (display_width(lhs) + 2) * WIDE_UNIT
         chunks, widths = brace_rows([(f.partial, f.formula) for f in c.factors], room, SMALL_EM, CHAIN_UNIT,
                                     CHAIN_GAP, CHAIN_DOT)
