@@ -124,6 +124,12 @@ def build_parser() -> argparse.ArgumentParser:
     exam.add_argument("--ask", default=None, help="comma-separated subset of: forward,loss,deltas,gradients,update")
     exam.add_argument("--moodle", action="store_true", help="also write moodle.xml (one Cloze question per variant)")
     exam.add_argument("--qti", action="store_true", help="also write canvas-qti.zip (one quiz per variant)")
+    exam.add_argument("--layout", default=None, choices=("roomy", "compact"),
+                      help="question sheets with room to work under each task group (roomy, the default) or "
+                           "the boxes alone (compact); wins over the spec's [exam] layout")
+    exam.add_argument("--lang", default=None, metavar="CODE",
+                      help="language of the sheets and keys: en (default) or de, or a lang/CODE.j2 of your "
+                           "templates (wins over the spec's [templates] lang)")
     _templates_arg(exam)
     exam.set_defaults(run=_exam)
 
@@ -148,14 +154,22 @@ def build_parser() -> argparse.ArgumentParser:
     templates = commands.add_parser("templates", help="copy the shipped templates into a folder, to restyle")
     templates.add_argument("--copy", required=True, metavar="DIR", help="an empty or new folder to copy them into")
     templates.set_defaults(run=_templates)
+
+    practice = commands.add_parser("practice", help="a local web page: work a drawn exercise, get verify's verdicts")
+    _spec_arg(practice)
+    practice.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0: any free)")
+    practice.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this "
+                                                              "machine only; 0.0.0.0 for a class)")
+    practice.add_argument("--open", action="store_true", help="open the page in the default browser")
+    practice.set_defaults(run=_practice)
     return parser
 
 
-def _styled(args: argparse.Namespace, spec: Spec) -> AbstractContextManager[None]:
+def _styled(args: argparse.Namespace, spec: Spec | None) -> AbstractContextManager[None]:
     """Render with the teacher's templates in front: ``--templates`` wins over the spec's ``[templates] dir``."""
     from .documents.render import template_folder
 
-    return template_folder(args.templates if args.templates is not None else spec.templates)
+    return template_folder(args.templates if args.templates is not None or spec is None else spec.templates)
 
 
 def _check_templates_flag(args: argparse.Namespace) -> None:
@@ -179,8 +193,37 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lang(args: argparse.Namespace, spec: Spec) -> tuple[str, str]:
+    """The documents' language and the setting that chose it: --lang wins over the spec's [templates] lang."""
+    if args.lang is not None:
+        return args.lang, "--lang"
+    return spec.lang or "en", f"{spec.source}: templates.lang"
+
+
+def _plain_sgd_only(spec: Spec, command: str) -> None:
+    """Decks, exams and marking teach and mark plain SGD only so far: an [optimizer] spec is refused, not
+    shown with the wrong rule."""
+    if spec.optimizer is not None:
+        from .errors import SpecError
+
+        raise SpecError(f"{spec.source}: optimizer: {command} does not support an [optimizer] table yet "
+                        "(check, export, worksheet and snippet do); without the table it uses plain SGD")
+
+
+def _no_graph(path: str | None, command: str) -> None:
+    """A computation-graph spec reaches check, export and worksheet only so far: refused in one line."""
+    from .engine.graphspec import is_graph_file
+
+    if is_graph_file(path):
+        from .errors import SpecError
+
+        raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
+                        "(check, export and worksheet do)")
+
+
 def _exam(args: argparse.Namespace) -> int:
     """Validate everything cheap first, then draw, render and write the set."""
+    from .documents.handout import check_lang
     from .engine.examtable import parse_ask
     from .engine.spec import load_spec
     from .errors import ExamError
@@ -191,14 +234,21 @@ def _exam(args: argparse.Namespace) -> int:
     if args.variants is not None and args.variants < 1:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
+    _no_graph(args.spec, "exam")
     spec = load_spec(args.spec)  # read once (a pipe gives it only once): the templates before the lock
+    _plain_sgd_only(spec, "exam")
+    lang, field = _lang(args, spec)
+    with _styled(args, spec):
+        check_lang(lang, field)  # the teacher's folder may add a language; a bad one fails before the lock
     with locked_target(args.output_dir) as target, _styled(args, spec):  # locked from the first check to the last move
         exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
                           moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec,
-                          progress=_progress_printer("exam"))
+                          progress=_progress_printer("exam"), lang=lang, layout=args.layout)
         kept = write_locked(exam, target)
     if kept is not None:
         print(f"{target.path}: the earlier set moved to {kept} (the new set differs from it)")
+    elif target.had_set:
+        print(f"{target.path}: the earlier set's files come out with the same bytes: nothing moved")
     print(f"{target.path}: {exam.summary()}")
     return 0
 
@@ -251,8 +301,16 @@ def _progress_printer(command: str) -> Callable[..., None] | None:
 
 def _check(args: argparse.Namespace) -> int:
     from .documents.report import check_table
+    from .engine.graphspec import is_graph_file
     from .engine.solution import solve
 
+    if is_graph_file(args.spec):
+        from .documents.graphreport import graph_check_table
+        from .engine.graph import solve_graph
+
+        graph = solve_graph(args.spec)
+        sys.stdout.write(graph_check_table(graph))
+        return 0 if graph.all_proven else 1
     solution = solve(args.spec)
     sys.stdout.write(check_table(solution))
     return 0 if solution.all_proven else 1
@@ -260,8 +318,15 @@ def _check(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from .documents.report import export_json
+    from .engine.graphspec import is_graph_file
     from .engine.solution import solve
 
+    if is_graph_file(args.spec):
+        from .documents.graphreport import graph_export_json
+        from .engine.graph import solve_graph
+
+        sys.stdout.write(graph_export_json(solve_graph(args.spec)))
+        return 0
     sys.stdout.write(export_json(solve(args.spec)))
     return 0
 
@@ -287,6 +352,7 @@ def _verify(args: argparse.Namespace) -> int:
     if args.output:
         check_output_file(args.output)
     spec, answers_path = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
+    _no_graph(spec, "verify")
     out = Path(args.output) if args.output else None
     suffix = out.suffix.lower() if out else ""
     fmt = args.format or {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
@@ -294,6 +360,7 @@ def _verify(args: argparse.Namespace) -> int:
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
     solution = solve(spec, prove=False)
+    _plain_sgd_only(solution.spec, "verify")
     report = mark(solution, answers)
     with _styled(args, solution.spec):
         text = FORMATS[fmt](report)
@@ -310,8 +377,34 @@ def _verify(args: argparse.Namespace) -> int:
     return report.exit_code
 
 
+def _practice(args: argparse.Namespace) -> int:
+    """Serve the practice page until interrupted; a bad spec or [exam] fails before listening."""
+    from .practice.server import make_server
+
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
+    _no_graph(args.spec, "practice")
+    try:
+        server = make_server(args.spec, args.host, args.port)  # a bad spec or [exam]: one line, before listening
+    except OSError as err:
+        raise UsageError(f"--host {args.host} --port {args.port}: cannot listen ({err.strerror or err})") from None
+    host, port = str(server.server_address[0]), int(server.server_address[1])
+    url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '') else host}:{port}/"
+    print(f"practice: serving {url} (Ctrl-C stops it)", flush=True)
+    if args.open:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+    return 0
+
+
 def _worksheet(args: argparse.Namespace) -> int:
     from .documents.handout import check_lang, parse_sections, worksheet_name, write_worksheet
+    from .engine.graphspec import is_graph_file
     from .engine.solution import solve
     from .io.files import check_output_folder
 
@@ -319,14 +412,37 @@ def _worksheet(args: argparse.Namespace) -> int:
     if args.pdf and args.format != "tex":
         raise UsageError("--pdf needs --format tex")
     check_output_folder(args.output_dir)
+    if is_graph_file(args.spec):
+        return _graph_worksheet(args)
     solution = solve(args.spec)
-    lang, field = ((args.lang, "--lang") if args.lang is not None else
-                   (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
+    lang, field = _lang(args, solution.spec)
     with _styled(args, solution.spec):
         check_lang(lang, field)  # the teacher's folder may add a language
         paths = write_worksheet(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf,
                                 fmt=args.format, sections=sections, chain=args.chain,
                                 edge_values=args.edge_values, lang=lang)
+    for path in paths:
+        print(path)
+    return 0
+
+
+def _graph_worksheet(args: argparse.Namespace) -> int:
+    """A computation graph's handout: its own sections, so --sections, --chain, --edge-values and --format md
+    are refused rather than ignored."""
+    from .documents.graphhandout import write_graph_handout
+    from .documents.handout import check_lang, worksheet_name
+    from .engine.graph import solve_graph
+
+    for flag, given in (("--sections", args.sections), ("--chain", args.chain),
+                        ("--edge-values", args.edge_values or None), ("--format md", args.format == "md" or None)):
+        if given is not None:
+            raise UsageError(f"{flag}: not available for a computation graph ([graph]) yet")
+    solution = solve_graph(args.spec)
+    lang, field = ((args.lang, "--lang") if args.lang is not None else
+                   (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
+    with _styled(args, None):
+        check_lang(lang, field)
+        paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang)
     for path in paths:
         print(path)
     return 0
@@ -343,6 +459,7 @@ def _snippet(args: argparse.Namespace) -> int:
 
         check_output_file(args.output)
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
+    _no_graph(spec, "snippet")
     solution = solve(spec)
     with _styled(args, solution.spec):
         text, path = write_snippet(snippet(solution, name, args.form), args.format, args.output)
@@ -360,12 +477,28 @@ def _slides(args: argparse.Namespace) -> int:
     from .io.files import check_output_folder
 
     check_output_folder(args.output_dir)
+    _no_graph(args.spec, "slides")
     solution = solve(args.spec)
+    _plain_sgd_only(solution.spec, "slides")
     with _styled(args, solution.spec):
         paths = write_slides(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf)
     for path in paths:
         print(path)
     return 0
+
+
+#: The flag that stands for each setting an error message may start with (below the CLI, messages
+#: name settings: ``variants must be at least 1``; the command line says ``--variants must be ...``).
+SETTING_FLAGS = {name: "--" + name for name in ("variants", "ask", "roster", "layers", "activation", "loss",
+                                                "chain", "sections", "format", "form", "pdf", "lang",
+                                                "layout")}
+
+
+def _worded(err: SymbackpropError) -> str:
+    """The error's one line, with the flag in place of the setting it starts with."""
+    text = str(err)
+    flag = SETTING_FLAGS.get(err.setting)
+    return flag + text[len(err.setting):] if flag else text
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -378,7 +511,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _check_templates_flag(args)  # a bad folder fails before any work
         return int(args.run(args))
     except SymbackpropError as err:
-        print(f"symbackprop: error: {err}", file=sys.stderr)
+        print(f"symbackprop: error: {_worded(err)}", file=sys.stderr)
         return err.exit_code
     except KeyboardInterrupt:
         print("symbackprop: interrupted", file=sys.stderr)

@@ -8,9 +8,17 @@ from __future__ import annotations
 
 
 class SymbackpropError(Exception):
-    """Base class: the message is one line, meant for the user."""
+    """Base class: the message is one line, meant for the user.
+
+    ``setting`` names the API argument or setting (``"variants"``) that the message starts
+    with; only the CLI knows flags, and it may put the flag (``--variants``) in its place.
+    """
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *, setting: str = "") -> None:
+        super().__init__(message)
+        self.setting = setting if setting and message.startswith(setting) else ""
 
 
 class SpecError(SymbackpropError):

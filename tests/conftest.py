@@ -1,8 +1,16 @@
 """Shared fixtures: the lecture solution is derived once per test session.
 
-Markers: ``tex`` (every test that uses the ``tex`` fixture, set here automatically) and ``node``
-need outside tools; ``python -m pytest -m "not tex and not node"`` is the fast inner loop.
-Hypothesis runs derandomized, so two runs draw the same cases.
+Markers: ``tex`` and ``node`` (set here on every test that uses the ``tex`` or ``node`` fixture)
+need outside tools; ``python -m pytest -m "not tex"`` is the fast inner loop.
+Hypothesis runs derandomized, so two runs draw the same cases (on every pytest-xdist worker too).
+
+Where pytest-xdist is installed (the test and dev extras), a run that names no test files (the whole
+suite, ``-m "not tex"``, CI) runs on every core unless ``-n`` says otherwise (``-n 0``: one process);
+a run of a few named files starts no workers (their start costs more than it saves), nor does one
+without pytest-xdist.  Each test module goes to one worker as a whole, so that its module fixtures
+are built once, except the modules in ``SPREAD`` (many independent cases, no costly module
+fixture), whose tests are spread one by one.  (Not ``--dist loadgroup``: with pytest 9.2 it
+silently stops grouping, pytest-xdist issue 1386.)
 """
 
 from __future__ import annotations
@@ -42,19 +50,112 @@ def need(ok: bool, what: str) -> None:
 
 
 TEX_TOOLS = ("latexmk", "pdflatex", "pdftotext", "pdftocairo")
+JS = ROOT / "tests" / "js"
 
 
-@pytest.fixture
-def tex() -> None:
-    """The LaTeX tool chain: skipped without it locally, a failure without it in CI."""
+def need_tex() -> None:
     from symbackprop.io.pdf import tex_available
 
     missing = [p for p in TEX_TOOLS if shutil.which(p) is None]
     need(not missing and tex_available(), f"LaTeX tools ({', '.join(missing) or 'latexmk/pdflatex'})")
 
 
+def need_node() -> None:
+    need(shutil.which("node") is not None, "node")
+    need((JS / "node_modules" / "katex").is_dir(), f"katex (run: npm ci --prefix {JS})")
+
+
+@pytest.fixture(scope="session")
+def tex() -> None:
+    """The LaTeX tool chain: a test that asks for it (or for a fixture that does) is marked ``tex``
+    and checked before setup; session-scoped, so module fixtures that compile can ask for it too."""
+
+
+@pytest.fixture
+def node() -> str:
+    """node with KaTeX installed in tests/js: a test that asks for it is marked ``node`` and checked
+    before setup."""
+    found = shutil.which("node")
+    assert found is not None
+    return found
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads -n
+def pytest_cmdline_main(config: pytest.Config) -> None:
+    """``-n auto --dist loadscope`` for a run of the testpaths, unless the command line chose: set
+    here, not in addopts, so that an environment without pytest-xdist still runs the tests."""
+    option = config.option
+    if not hasattr(option, "numprocesses") or hasattr(config, "workerinput"):
+        return
+    if option.numprocesses is None and config.args == config.getini("testpaths"):
+        option.numprocesses = "auto"
+    if option.numprocesses and option.dist == "no":
+        option.dist = "loadscope"
+
+
+#: test modules whose tests pytest-xdist spreads over the workers one by one
+SPREAD = frozenset({"test_oracle.py"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """A test that asks for the ``tex`` fixture is a ``tex`` test: one place decides the marker."""
+    """A test that asks for the ``tex`` (``node``) fixture is a ``tex`` (``node``) test: one place
+    decides the markers."""
     for item in items:
-        if "tex" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.tex)
+        for tool in ("tex", "node"):
+            if tool in getattr(item, "fixturenames", ()):
+                item.add_marker(getattr(pytest.mark, tool))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """With ``--dist loadscope`` (set above): each module is one unit of work, so that its module
+    fixtures are built once, except that the tests of the ``SPREAD`` modules go one by one (the
+    largest units are handed out first, the single tests last)."""
+    if config.getvalue("dist") != "loadscope":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModuleScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            return nodeid if Path(module).name in SPREAD else module
+
+    return ModuleScheduling(config, log)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """A ``tex`` or ``node`` test without its tool is skipped (failed in CI) before any of its
+    fixtures is built: a module fixture may solve and compile for a minute first."""
+    if item.get_closest_marker("tex"):
+        need_tex()
+    if item.get_closest_marker("node"):
+        need_node()
+
+
+#: the oracle summary of each pytest-xdist worker (test_oracle.py), printed merged at the end
+ORACLE_PARTS: list[dict] = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    part = getattr(node, "workeroutput", {}).get("oracle_summary")
+    if part:
+        ORACLE_PARTS.append(part)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if ORACLE_PARTS:
+        from test_oracle import merge, summary_lines
+
+        for line in summary_lines(merge(ORACLE_PARTS)):
+            terminalreporter.write_line(line)
+
+
+@pytest.fixture(autouse=True)
+def _mpmath_precision_restored():
+    """A test that sets ``mpmath.mp.dps`` leaves it as it found it (xdist runs modules in one process)."""
+    import mpmath
+
+    dps = mpmath.mp.dps
+    yield
+    mpmath.mp.dps = dps

@@ -191,6 +191,79 @@ class Result:
     #: the names whose value is rational by construction: spec values, and what sums, products
     #: and quotients of them give through identity, relu and leaky_relu units and a squared loss
     rational: set[str] = field(default_factory=set)
+    #: with an [optimizer] table: per step 1..steps, every gradient, optimizer state and updated
+    #: parameter (export's ``optimizer.steps``)
+    steps: list[dict[str, Any]] = field(default_factory=list)
+
+
+#: PyTorch's documented defaults (torch.optim.SGD/RMSprop/Adam/AdamW), except momentum's (0.9, since
+#: PyTorch's 0 is plain SGD); the ASCII names of the README's "Optimizers" section
+OPTIMIZER_DEFAULTS = {"beta1": "0.9", "beta2": "0.999", "alpha": "0.99", "epsilon": "1e-8", "momentum": "0.9"}
+USED = {"sgd": (), "momentum": ("momentum",), "rmsprop": ("alpha", "epsilon"), "adam": ("beta1", "beta2", "epsilon")}
+LEAF = {"beta1": "beta1", "beta2": "beta2", "alpha": "alpha", "epsilon": "epsilon", "momentum": "mu",
+        "weight_decay": "lambda"}
+
+
+@dataclass
+class Optimizer:
+    """One update rule with its state, written from PyTorch's algorithm boxes (no engine code)."""
+
+    name: str = "sgd"
+    hyper: dict[str, Any] = field(default_factory=dict)
+    nesterov: bool = False
+    decay: Any = 0
+    decoupled: bool = False
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, table: dict[str, Any]) -> Optimizer:
+        name = table.get("name", "sgd")
+        hyper = {k: number(str(table.get(k, OPTIMIZER_DEFAULTS[k]))) for k in USED[name]}
+        decoupled = table.get("decoupled", False)
+        decay = number(str(table.get("weight_decay", "0.01" if name == "adam" and decoupled else "0")))
+        return cls(name, hyper, table.get("nesterov", False), decay, decoupled)
+
+    def leaves(self) -> dict[str, Any]:
+        out = {LEAF[k]: v for k, v in self.hyper.items()}
+        if self.decay:
+            out["lambda"] = self.decay
+        if self.name == "adam":
+            out["step"] = CTX.mpf(1)
+        return out
+
+    def step(self, p: str, theta: Any, grad: Any, t: int, eta: Any) -> tuple[Any, dict[str, Any]]:
+        """The parameter after step ``t`` and the named quantities of that step."""
+        seen: dict[str, Any] = {}
+        g = grad
+        if self.decay and not self.decoupled:  # L2 term decay/2 theta^2 in the loss
+            g = grad + self.decay * theta
+            seen[f"g_{p}"] = g
+        h = self.hyper
+        if self.name == "sgd":
+            move = g
+        elif self.name == "momentum":  # b_t = mu b_{t-1} + g_t, b_0 = 0 (then b_1 = g_1, as PyTorch)
+            b = h["momentum"] * self.state.get(("v", p), 0) + g
+            self.state[("v", p)] = seen[f"v_{p}"] = b
+            move = g + h["momentum"] * b if self.nesterov else b
+        elif self.name == "rmsprop":
+            v = h["alpha"] * self.state.get(("s", p), 0) + (1 - h["alpha"]) * g * g
+            self.state[("s", p)] = seen[f"s_{p}"] = v
+            move = g / (CTX.sqrt(v) + h["epsilon"])
+        else:  # adam
+            m = h["beta1"] * self.state.get(("m", p), 0) + (1 - h["beta1"]) * g
+            v = h["beta2"] * self.state.get(("v", p), 0) + (1 - h["beta2"]) * g * g
+            self.state[("m", p)], self.state[("v", p)] = m, v
+            m_hat, v_hat = m / (1 - h["beta1"] ** t), v / (1 - h["beta2"] ** t)
+            seen.update({f"m_{p}": m, f"v_{p}": v, f"mhat_{p}": m_hat, f"vhat_{p}": v_hat})
+            move = m_hat / (CTX.sqrt(v_hat) + h["epsilon"])
+        if self.decay and self.decoupled:  # AdamW: theta <- theta - eta lambda theta, then the step
+            theta = theta - eta * self.decay * theta
+        return theta - eta * move, seen
+
+    def previous(self, p: str) -> list[str]:
+        """The names of the states before the first step (all 0)."""
+        kinds = {"sgd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("m", "v")}[self.name]
+        return [f"{k}_{p}-" for k in kinds]
 
 
 class Oracle:
@@ -212,6 +285,8 @@ class Oracle:
         self.steps = data.get("steps", 1)
         self.decimals = data.get("decimals", 3)
         self.eta = number(data["learning_rate"])
+        self.optimizer = Optimizer.of(data["optimizer"]) if "optimizer" in data else None
+        self.t = 0
         n = self.names
         self.params = {name: number(data["parameters"][name]) for name in self.parameter_names()}
         self.frozen: set[str] = set()
@@ -313,7 +388,20 @@ class Oracle:
         return passes, loss, backs, grads
 
     def update(self, params: dict[str, Any], grads: dict[str, Any]) -> dict[str, Any]:
-        return {p: v if p in self.frozen else v - self.eta * grads[p] for p, v in params.items()}
+        if self.optimizer is None:
+            return {p: v if p in self.frozen else v - self.eta * grads[p] for p, v in params.items()}
+        self.t += 1
+        out, seen = {}, {}
+        for p, v in params.items():
+            if p in self.frozen:
+                out[p] = v
+            else:
+                out[p], named = self.optimizer.step(p, v, grads[p], self.t, self.eta)
+                seen.update(named)
+        seen.update({self.names.d(p): g for p, g in grads.items()})
+        seen.update({f"{p}'": v for p, v in out.items()})
+        self.trail.append(seen)
+        return out
 
     # -- every named value ------------------------------------------------------------------------
     def run(self) -> Result:
@@ -346,7 +434,17 @@ class Oracle:
                     values[n.d(at(n.a(layer_no, j), e))] = d_a[layer_no][j - 1]
                     values[n.d(at(n.z(layer_no, j), e))] = d_z[layer_no][j - 1]
         values.update({n.d(p): g for p, g in grads.items()})
+        self.trail: list[dict[str, Any]] = []
+        if self.optimizer is not None:
+            leaves = self.optimizer.leaves()
+            leaves.update({s: CTX.mpf(0) for p in self.params if p not in self.frozen
+                           for s in self.optimizer.previous(p)})
+            values.update(leaves)
+            rational.update(leaves)
         params = self.update(self.params, grads)
+        values.update(self.trail[0] if self.trail else {})
+        if self.optimizer is not None and everything and self.optimizer.name in ("sgd", "momentum"):
+            rational.update(self.trail[0])
         values.update({f"{p}'": v for p, v in params.items()})
         rational.update(f"{p}'" for p in self.frozen)
         history = [loss]
@@ -361,7 +459,9 @@ class Oracle:
                             values[at(n.z(layer_no, j), e) + "'"] = fwd.z[layer_no][j - 1]
                             values[at(n.a(layer_no, j), e) + "'"] = fwd.a[layer_no][j - 1]
             params = self.update(params, grads)
-        return Result(values, history, self.decimals, set(values) if everything else rational)
+        if everything and (self.optimizer is None or self.optimizer.name in ("sgd", "momentum")):
+            rational = set(values)
+        return Result(values, history, self.decimals, rational, self.trail[:self.steps])
 
 
 def evaluate(text: str) -> Result:

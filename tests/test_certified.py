@@ -6,7 +6,9 @@ command runs through the CLI as a user would.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import json
 import re
 import subprocess
@@ -19,6 +21,7 @@ import mpmath
 import pytest
 import sympy
 
+from symbackprop.cli import main
 from symbackprop.engine.derive import Derivation, derive
 from symbackprop.engine.evaluate import evaluate
 from symbackprop.engine.generate import new_spec
@@ -45,10 +48,14 @@ TIE_MEAN = identity_spec("half_sse", 1, "w1 = 0.5\nb1 = 0", ["x1 = 1\nt = -0.5",
 
 
 def run(tmp_path: Path, command: str, spec: str) -> subprocess.CompletedProcess[str]:
+    """``symbackprop COMMAND spec`` through the CLI's ``main``, in this process (a fresh Python
+    per command cost three times the work: test_cli runs the console entry itself)."""
     path = tmp_path / "spec.toml"
     path.write_text(spec)
-    return subprocess.run([sys.executable, "-m", "symbackprop", command, str(path)],
-                          capture_output=True, text=True, timeout=120)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([command, str(path)])
+    return subprocess.CompletedProcess(["symbackprop", command, str(path)], code, out.getvalue(), err.getvalue())
 
 
 def export(tmp_path: Path, spec: str) -> dict[str, dict]:

@@ -18,7 +18,12 @@ from symbackprop.engine.solution import solve
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
-mpmath.mp.dps = 60
+
+@pytest.fixture(autouse=True)
+def _sixty_digits():
+    """The mpmath references at 60 digits (a context: other modules share the process under xdist)."""
+    with mpmath.workdps(60):
+        yield
 
 
 def _lecture_by_hand():

@@ -88,7 +88,7 @@ CASES = {
 }
 #: what each case is allowed to refuse, and the one line that says why
 TOO_LARGE = r"the values grow too large to (print|compute)"
-NO_FAIR_VARIANT = r"exam: variant 1: no fair variant in \d+ draws"
+NO_FAIR_VARIANT = r"exam: (variant 1|finding the typical work): no fair variant in \d+ draws"
 REFUSED = {
     "identity-thousands": TOO_LARGE,
 }
@@ -96,8 +96,9 @@ REFUSED = {
 #: rate, the targets and the activations, so a few cases cover it (with Moodle and Canvas files)
 EXAM_CASES = {"identity-tens", "identity-tens-dec12", "tiny-sigmoid", "decimals-0", "decimals-1-relu",
               "learning-rate-1e6", "identity-thousands"}
-#: at 0 decimals or with a learning rate of 1e6 nearly every draw ties or raises the loss (README "Exams")
-REFUSED_EXAM = {"identity-tens", "decimals-0", "learning-rate-1e6"}
+#: none: at 0 decimals or with a learning rate of 1e6 the rules adapt to the network (issue 12: the
+#: auto rules that reject nearly every draw are relaxed, README "Exams"), so every exam case draws its set
+REFUSED_EXAM: set[str] = set()
 
 
 def run(*argv: str) -> tuple[int, str, str]:

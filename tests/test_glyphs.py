@@ -60,11 +60,11 @@ def test_the_check_catches_the_crossed_out_one(tex, tmp_path):
 @pytest.mark.parametrize(("activation", "loss", "layers"), [("relu", "half_sse", [2, 2, 1]),
                                                              ("leaky_relu", "half_sse", [2, 2, 1]),
                                                              ("relu", "cross_entropy", [2, 4, 3])])
-def test_markdown_handouts_render_in_katex(activation, loss, layers):
+def test_markdown_handouts_render_in_katex(node, activation, loss, layers):
     """The Markdown handout's indicator, piecewise slope and softmax condition are KaTeX too."""
     from test_snippets import _katex
 
     md = render_worksheet(solve(loads_spec(new_spec(layers, activation=activation, loss=loss, seed=5))), fmt="md")
     assert ("\\mathbf{1}[" in md) == (activation == "relu") and "\\begin{cases}" in md
-    report = _katex(md)
+    report = _katex(md, node)
     assert report["count"] > 20 and report["errors"] == []

@@ -5,6 +5,7 @@ high-precision central differences).  The engine's own proofs must hold too."""
 from __future__ import annotations
 
 import mpmath
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,12 @@ from symbackprop.engine.generate import new_spec
 from symbackprop.engine.solution import solve
 from symbackprop.engine.spec import loads_spec
 
-mpmath.mp.dps = 60
+
+@pytest.fixture(autouse=True)
+def _sixty_digits():
+    """The mpmath references at 60 digits (a context: other modules share the process under xdist)."""
+    with mpmath.workdps(60):
+        yield
 ORACLE_FUNCS = {
     "sigmoid": lambda z: 1 / (1 + mpmath.exp(-z)),
     "tanh": mpmath.tanh,

@@ -210,19 +210,22 @@ class Export:
     displays: dict[str, str]
     exact: dict[str, bool]
     history: list[str]
+    #: an [optimizer] spec's ``optimizer.steps``: per step, every gradient, state and updated parameter
+    trail: list[dict[str, str]] = field(default_factory=list)
 
     def but(self, **changes: Any) -> Export:
         """A copy with some values (by name), displays, exact flags or the history changed."""
         history = changes.pop("history", self.history)
         displays = {**self.displays, **changes.pop("displays", {})}
         exact = {**self.exact, **changes.pop("exact", {})}
-        return Export({**self.values, **changes}, displays, exact, history)
+        return Export({**self.values, **changes}, displays, exact, history, self.trail)
 
 
 def export_of(data: dict[str, Any]) -> Export:
     quantities = data["quantities"]
+    trail = [step["values"] for step in data["optimizer"]["steps"]] if "optimizer" in data else []
     return Export({q["name"]: q["value"] for q in quantities}, {q["name"]: q["display"] for q in quantities},
-                  {q["name"]: q["exact"] for q in quantities}, data["loss_history"])
+                  {q["name"]: q["exact"] for q in quantities}, data["loss_history"], trail)
 
 
 def engine_export(text: str) -> Export:
@@ -307,13 +310,20 @@ def compare(export: Export, result: oracle.Result) -> Comparison:
         c.fail("name", f"loss_history has {len(export.history)} entries, the oracle {len(result.history)}")
     for k, (text, expected) in enumerate(zip(export.history, result.history, strict=False)):
         c.check(f"loss_history[{k}]", text, expected)
+    if len(export.trail) != len(result.steps):
+        c.fail("name", f"optimizer.steps has {len(export.trail)} steps, the oracle {len(result.steps)}")
+    for t, (row, expected_row) in enumerate(zip(export.trail, result.steps, strict=False), start=1):
+        if set(row) != set(expected_row):
+            c.fail("name", f"optimizer step {t} names {sorted(set(row) ^ set(expected_row))} on one side only")
+        for name in set(row) & set(expected_row):
+            c.check(f"step {t} {name}", row[name], expected_row[name])
     return c
 
 
 # -- the property test ------------------------------------------------------------------------------
 
 SUMMARY: dict[str, Any] = {"networks": 0, "saturated": 0, "values": 0, "ties": 0, "worst": CTX.mpf(0), "worst_at": "",
-                           "features": Counter(), "parameters": [], "trainable": [], "seconds": 0.0}
+                           "features": Counter(), "parameters": [], "trainable": [], "seconds": 0.0, "module": 0.0}
 
 def check_network(label: str, text: str) -> Comparison:
     """Compare, record in the summary, and fail on any problem."""
@@ -409,14 +419,9 @@ def _feature_keys(f: Features) -> list[str]:
     return keys
 
 
-@pytest.fixture(scope="module", autouse=True)
-def summary(request: pytest.FixtureRequest):
-    start = time.perf_counter()
-    yield
-    if not SUMMARY["networks"]:
-        return
-    s = SUMMARY
-    lines = [
+def summary_lines(s: dict[str, Any]) -> list[str]:
+    """The summary's four lines (``s`` as SUMMARY, or several workers' parts merged by ``merge``)."""
+    return [
         f"oracle: {s['networks']} random networks (+ {s['saturated']} saturated, {len(EDGE_CASES)} edge cases), "
         f"{s['values']} values compared, "
         f"{min(s['parameters'])}-{max(s['parameters'])} parameters "
@@ -424,14 +429,44 @@ def summary(request: pytest.FixtureRequest):
         f"{sum(p > 40 for p in s['parameters'])} over 40",
         f"oracle: largest relative difference (passing networks) {CTX.nstr(s['worst'], 3)} ({s['worst_at']}); "
         f"tolerance {CTX.nstr(TOLERANCE, 1)}; {s['ties']} displays on an exact rounding tie",
-        f"oracle: engine + oracle + comparison {s['seconds']:.1f} s; module {time.perf_counter() - start:.1f} s",
+        f"oracle: engine + oracle + comparison {s['seconds']:.1f} s; module {s['module']:.1f} s"
+        + (f" (summed over {s['workers']} workers)" if s.get("workers", 1) > 1 else ""),
         "oracle features: " + ", ".join(f"{k} x{v}" for k, v in sorted(s["features"].items())),
     ]
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summary of a run split over pytest-xdist workers, from each worker's ``SUMMARY`` part
+    (sent as plain data: the largest difference as text)."""
+    total: dict[str, Any] = {"networks": 0, "saturated": 0, "values": 0, "ties": 0, "worst": CTX.mpf(0),
+                             "worst_at": "", "features": Counter(), "parameters": [], "trainable": [],
+                             "seconds": 0.0, "module": 0.0, "workers": len(parts)}
+    for part in parts:
+        for key in ("networks", "saturated", "values", "ties", "seconds", "module", "parameters", "trainable"):
+            total[key] += part[key]
+        total["features"].update(part["features"])
+        if CTX.mpf(part["worst"]) > total["worst"]:
+            total["worst"], total["worst_at"] = CTX.mpf(part["worst"]), part["worst_at"]
+    return total
+
+
+@pytest.fixture(scope="module", autouse=True)
+def summary(request: pytest.FixtureRequest):
+    start = time.perf_counter()
+    yield
+    if not SUMMARY["networks"]:
+        return
+    SUMMARY["module"] = time.perf_counter() - start
+    workeroutput = getattr(request.config, "workeroutput", None)
+    if workeroutput is not None:  # a pytest-xdist worker: conftest prints the merged parts
+        workeroutput["oracle_summary"] = {**SUMMARY, "worst": CTX.nstr(SUMMARY["worst"], 20),
+                                          "features": dict(SUMMARY["features"])}
+        return
     # past the output capture, so that the figures show without -s
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     reporter = request.config.pluginmanager.get_plugin("terminalreporter")
     with capture.global_and_fixture_disabled() if capture else contextlib.nullcontext():
-        for line in lines:
+        for line in summary_lines(SUMMARY):
             if reporter is not None:
                 reporter.ensure_newline()
                 reporter.write_line(line)
@@ -623,3 +658,58 @@ def test_oracle_keeps_its_digits_in_saturated_networks() -> None:
     for a, b in zip(low, high, strict=True):
         for name, value in b.values.items():
             assert abs(a.values[name] - value) <= CTX.mpf("1e-40") * abs(value) + ZERO, name
+
+
+# -- optimizers: the same random networks under every update rule ------------------------------
+
+#: the first 36 seeds without the over-40-parameter ones (every fifth: covered without an optimizer)
+OPTIMIZER_SEEDS = [seed for seed in range(36) if seed % 5 != 4]
+
+
+def optimizer_spec(seed: int) -> tuple[str, str]:
+    """Network ``seed`` of `random_spec`, 2-4 steps, under a rule drawn (from its own generator, so
+    the networks above stay as they are) across sgd, momentum, Nesterov, rmsprop and adam, with no,
+    coupled or decoupled weight decay and default or drawn hyperparameters; and a label of the draw."""
+    import re
+
+    text, _ = random_spec(seed)
+    rng = random.Random(10_000 + seed)
+    name = ("sgd", "momentum", "rmsprop", "adam")[seed % 4]
+    table = [f'name = "{name}"']
+    if name == "momentum":
+        if rng.random() < 0.5:
+            table.append(f"momentum = {rng.choice(('0.5', '0.9', '0.25'))}")
+        if seed % 8 == 1:
+            table.append("nesterov = true")
+    if name == "rmsprop" and rng.random() < 0.5:
+        table.append(f"alpha = {rng.choice(('0.9', '0.5'))}")
+    if name == "adam" and rng.random() < 0.5:
+        table += [f"beta1 = {rng.choice(('0.8', '0.5'))}", f"beta2 = {rng.choice(('0.99', '0.9'))}"]
+    if name in ("rmsprop", "adam") and rng.random() < 0.5:
+        table.append(f"epsilon = {rng.choice(('0.001', '1e-10', '0.5'))}")
+    decay = (seed // 4) % 3  # none, coupled, decoupled, over the seeds of each rule
+    if decay:
+        table.append(f"weight_decay = {rng.choice(('0.01', '0.1', '0.5'))}")
+        table.append(f"decoupled = {'true' if decay == 2 else 'false'}")
+    steps = rng.randint(2, 4)
+    text = f"steps = {steps}\n" + re.sub(r"(?m)^steps = \d+\n", "", text)
+    label = f"{name}{' nesterov' if 'nesterov = true' in table else ''} decay={('none', 'coupled', 'decoupled')[decay]}"
+    return text + "\n[optimizer]\n" + "\n".join(table) + "\n", label
+
+
+@pytest.mark.parametrize("seed", OPTIMIZER_SEEDS)
+def test_optimizer_network(seed: int) -> None:
+    """Every value of step 1 by name, every later step's gradients, states and parameters, and the loss
+    history, against the oracle's own rule (PyTorch's algorithms written out in tests/oracle.py)."""
+    text, label = optimizer_spec(seed)
+    SUMMARY["features"][f"optimizer {label}"] += 1
+    c = check_network(f"optimizer network {seed} ({label})", text)
+    assert c.compared > 0
+
+
+def test_optimizer_draw_covers_every_rule() -> None:
+    labels = Counter(optimizer_spec(seed)[1] for seed in OPTIMIZER_SEEDS)
+    for name in ("sgd", "momentum", "rmsprop", "adam"):
+        for decay in ("none", "coupled", "decoupled"):
+            assert sum(n for k, n in labels.items() if k.startswith(name) and k.endswith(decay)) >= 1, (name, decay)
+    assert any("nesterov" in k for k in labels)

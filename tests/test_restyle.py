@@ -256,3 +256,30 @@ def test_a_snippet_picture_takes_the_teacher_page(tmp_path, capsys, monkeypatch,
         assert run(capsys, "snippet", "dE/dw5", "--format", "svg", "-o", name, *extra)[0] == 0
     assert "fill:rgb(100%,0%,0%)" in (tmp_path / "red.svg").read_text(encoding="utf-8")
     assert "fill:rgb(100%,0%,0%)" not in (tmp_path / "plain.svg").read_text(encoding="utf-8")
+
+
+def test_exam_and_report_words_come_from_the_templates(tmp_path, capsys, monkeypatch):
+    """A translation is a template set: the group titles of the sheets and keys (the words file), the LMS
+    texts, and the verdicts."""
+    monkeypatch.chdir(tmp_path)
+    mine = tmp_path / "mine"
+    for name in ("lang/en.j2", "lms/words.html.j2", "verify_report.tex.j2", "verify_report.txt.j2"):
+        text = (SHIPPED / name).read_text(encoding="utf-8")
+        changed = text.replace('"Gradients"', '"Gradienten"').replace('"early rounding"', '"zu früh gerundet"')
+        assert changed != text
+        (mine / name).parent.mkdir(parents=True, exist_ok=True)
+        (mine / name).write_text(changed, encoding="utf-8")
+    for folder, extra in (("plain", []), ("de", ["--templates", "mine"])):
+        assert run(capsys, "exam", "--variants", "2", "--moodle", "--qti", "-o", folder, *extra)[0] == 0
+    for name in ("questions.tex", "keys.tex", "moodle.xml"):
+        before = (tmp_path / "plain" / name).read_text(encoding="utf-8")
+        removed, added = changed_lines(before, (tmp_path / "de" / name).read_text(encoding="utf-8"))
+        assert removed and [line.replace("Gradienten", "Gradients") for line in added] == removed, name
+    assert (tmp_path / "plain" / "canvas-qti.zip").read_bytes() != (tmp_path / "de" / "canvas-qti.zip").read_bytes()
+    answers = str(EXAMPLES / "lecture_printed_answers.toml")
+    assert run(capsys, "verify", answers, "-o", "report.tex", "--templates", "mine")[0] == 1
+    report = Path("report.tex").read_text(encoding="utf-8")
+    assert "zu früh gerundet: 4" in report and report.count(r"\textbf{zu früh gerundet}") == 4
+    code, out, _ = run(capsys, "verify", answers, "--templates", "mine")
+    assert code == 1 and out.splitlines()[-1].endswith("61 correct, 4 zu früh gerundet (The lecture's printed values)")
+    assert sum(" zu früh gerundet " in line for line in out.splitlines()[:-1]) == 4  # the table's rows

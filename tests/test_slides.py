@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import tomllib
 from pathlib import Path
@@ -23,18 +22,6 @@ from symbackprop.notation.geometry import PT, text_extent
 
 ROOT = Path(__file__).resolve().parent.parent
 FONT_COMMANDS = (r"\tiny", r"\scriptsize")  # below \footnotesize
-
-
-def _ci() -> bool:
-    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def _need_tex() -> None:
-    if shutil.which("pdflatex") and shutil.which("pdftotext"):
-        return
-    if _ci():
-        pytest.fail("pdflatex/pdftotext missing (CI is set, so this is an error, not a skip)")
-    pytest.skip("pdflatex/pdftotext missing; set CI=true to make this a failure")
 
 
 @pytest.fixture(scope="module")
@@ -186,10 +173,9 @@ def test_every_network_example_is_checked():
 
 
 @pytest.mark.parametrize("case", ["builtin", "big", "bigger", *_network_specs()])
-def test_decks_compile_without_overfull_boxes(case, tmp_path, capsys):
+def test_decks_compile_without_overfull_boxes(tex, case, tmp_path, capsys):
     """The built-in lecture, ``new --layers 4,8,8,2 --activation tanh``, ``new --layers 8,16,16,4
     --activation tanh --seed 3`` (16-unit layers: value tables over two frames) and every example network spec."""
-    _need_tex()
     if case == "builtin":
         solution = solve()
     elif case in ("big", "bigger"):

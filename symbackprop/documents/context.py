@@ -53,6 +53,7 @@ from ..notation.lines import (
     result_text,
 )
 from .render import TemplateMacros, Tex, words
+from .update_rule import optimizer_meaning
 
 #: every section, in the lecture's order
 SECTIONS = ("problem", "activation", "diagram", "forward", "equations", "walkthrough", "chain",
@@ -308,7 +309,24 @@ class HandoutContext:
             "glossary": self.glossary(),
             "equations": self.neuron_equations(),
             "per_example": self.n_ex > 1,
+            "units": self.parameter_units(),
         }
+
+    def parameter_units(self) -> list[dict[str, Any]]:
+        """Each layer's parameters unit by unit, for a page that lets TeX break the lines (an exam sheet):
+        ``{"title": connection, "units": [{"pairs": ["w_1 = 0.35", ...], "target": "h_1"}]}``."""
+        net = self.net
+        layers = []
+        for layer in net.layers:
+            units = []
+            for j in range(1, layer.size + 1):
+                names = [net.weight_name(layer.index, j, k) for k in range(1, self._fan_in(layer.index) + 1)]
+                if not (self.spec.shared_bias and j > 1):
+                    names.append(net.bias_name(layer.index, j))
+                units.append({"pairs": [Tex(f"{self.q(n).latex} = {self.exact(n)}") for n in names],
+                              "target": Tex(self.namer.act(layer.index, j).latex)})
+            layers.append({"title": self.say("connection", layer.index, self.L), "units": units})
+        return layers
 
     def _fan_in(self, layer: int) -> int:
         return self.spec.n_inputs if layer == 1 else self.net.layers[layer - 2].size
@@ -742,7 +760,12 @@ class HandoutContext:
         e0, e1 = history[0], history[1]
         loss = self.q(self.net.loss_name).latex
         lecture = self.spec.source == "built-in lecture network"
+        rule = None
+        if self.spec.optimizer is not None:
+            rule = optimizer_meaning(self.s, updated)
+            rule["lines"] = block([r for line in rule["lines"] for r in line_rows(line)]) if rule["lines"] else None
         return {
+            "optimizer": rule,
             "loss": Tex(loss),
             "eta": Tex(self.exact(LEARNING_RATE.ascii)),
             "block": block(self._grouped_rows(rows, updated, 2)) if rows else None,

@@ -28,25 +28,26 @@ def parse_sections(text: str | Sequence[str] | None) -> list[str]:
     items = text.split(",") if isinstance(text, str) else [part for t in text for part in t.split(",")]
     names = [item.strip() for item in items if item.strip()]
     if not names:
-        raise UsageError("--sections: name at least one section (" + ",".join(SECTIONS) + ")")
+        raise UsageError("sections: name at least one section (" + ",".join(SECTIONS) + ")", setting="sections")
     for name in names:
         if name not in SECTIONS:
-            raise UsageError(f"--sections: unknown section {quoted(name)}{expected(name, SECTIONS, some=True)}")
+            raise UsageError(f"sections: unknown section {quoted(name)}{expected(name, SECTIONS, some=True)}",
+                             setting="sections")
     return [name for name in SECTIONS if name in names]
 
 
-def check_lang(lang: str, field: str = "--lang") -> None:
+def check_lang(lang: str, field: str = "lang") -> None:
     """One clear line, naming ``field``, for a language without a words template."""
     known = languages()
     if lang not in known:
-        raise UsageError(f"{field}: unknown language {quoted(lang, 30)} (known: {', '.join(known)})")
+        raise UsageError(f"{field}: unknown language {quoted(lang, 30)} (known: {', '.join(known)})", setting=field)
 
 
 def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[str] | None = None,
                      chain: str | None = None, edge_values: bool = False, lang: str = "en") -> str:
     """The handout's text, in ``lang`` (a words template ``templates/lang/<lang>.j2``)."""
     if fmt not in FORMATS:
-        raise UsageError(f"--format: unknown format {quoted(fmt)}{expected(fmt, FORMATS)}")
+        raise UsageError(f"format: unknown format {quoted(fmt)}{expected(fmt, FORMATS)}", setting="format")
     check_lang(lang)
     chosen = parse_sections(sections)
     context = handout_context(solution, chosen, chain=chain, edge_values=edge_values, lang=lang)
@@ -64,8 +65,12 @@ def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: boo
     Everything is rendered (and compiled) before anything is written.
     """
     if pdf and fmt != "tex":
-        raise UsageError("--pdf needs --format tex")
-    text = render_worksheet(solution, fmt, sections, chain, edge_values, lang)
+        raise UsageError("pdf needs the tex format", setting="pdf")
+    return write_document(render_worksheet(solution, fmt, sections, chain, edge_values, lang), out_dir, name, pdf, fmt)
+
+
+def write_document(text: str, out_dir: str | Path, name: str, pdf: bool, fmt: str) -> list[Path]:
+    """``out_dir/<name>.<fmt>`` and, with ``pdf``, ``<name>.pdf`` compiled first: a LaTeX error writes nothing."""
     out = Path(out_dir)
     written = []
     if pdf:

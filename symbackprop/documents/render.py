@@ -1,4 +1,4 @@
-"""The one Jinja2 environment for LaTeX (and one for Markdown).
+"""The one Jinja2 environment for LaTeX (and one each for Markdown and the LMS exports' HTML).
 
 LaTeX templates use TeX-friendly delimiters so that braces and ``%`` keep
 their TeX meaning::
@@ -46,8 +46,10 @@ __all__ = [
     "GENERATED_BY",
     "Tex",
     "header_comment",
+    "html_environment",
     "latex_environment",
     "markdown_environment",
+    "render_html",
     "render_markdown",
     "render_tex",
     "shipped_loader",
@@ -427,6 +429,23 @@ def render_tex(template_name: str, **context: Any) -> str:
                 scripts=scripts_in(text), **({"sans_document": True} if sans else {}))
             text = text.replace(marker + "\n", fonts)
     return text
+
+
+def html_environment(folder: Path | None = None) -> jinja2.Environment:
+    """The Jinja2 environment for ``*.html.j2`` templates (the LMS question texts): every value is
+    HTML-escaped unless it is ``markupsafe.Markup`` (inline math the caller escaped already)."""
+    return _html_environment(folder or _TEACHER_FOLDER.get())
+
+
+@functools.cache
+def _html_environment(folder: Path | None) -> jinja2.Environment:
+    return jinja2.Environment(loader=_loader(folder), trim_blocks=True, lstrip_blocks=True, autoescape=True,
+                              undefined=jinja2.StrictUndefined)
+
+
+def render_html(template_name: str, **context: Any) -> str:
+    """Render an HTML fragment template from ``templates/`` (escaping every value), as a plain string."""
+    return str(html_environment().get_template(template_name).render(**context))
 
 
 def render_markdown(template_name: str, **context: Any) -> str:

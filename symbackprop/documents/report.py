@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import sympy
 
 from .. import __version__
-from ..engine.naming import LEARNING_RATE
+from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
 from ..engine.numbers import display_decision, full_decision, full_text
+from ..engine.optimizer import OptimizerSettings
 from ..engine.solution import Solution
 from ..io.texttable import text_table
 
@@ -30,7 +32,43 @@ def check_table(solution: Solution) -> str:
     lines.append("")
     lines.append(f"{proven} of {len(network.parameters)} gradients proven equal to the chain rule "
                  f"({solution.spec.source}).")
+    settings = solution.spec.optimizer
+    if settings is not None:
+        history = solution.evaluation.loss_history
+        lines.append(f"Update rule: {rule_text(settings)}; the loss over {len(history) - 1} step(s): "
+                     + " -> ".join(display_decision(v, solution.spec.decimals).text for v in history) + ".")
     return "\n".join(lines) + "\n"
+
+
+def rule_text(settings: OptimizerSettings) -> str:
+    """``adam (beta1 = 0.9, ...), L2 weight decay in the loss (coupled, lambda = 0.01)``: one line."""
+    name = settings.name + (" (Nesterov)" if settings.name == "momentum" and settings.nesterov else "")
+    shown = [f"{HYPERPARAMETERS[f].ascii} = {_plain(getattr(settings, f))}" for f in settings.hyperparameters
+             if f != "weight_decay"]
+    text = name + (f" ({', '.join(shown)})" if shown else "")
+    if settings.decay:
+        how = "decoupled weight decay (AdamW's)" if settings.decay == "decoupled" else \
+            "L2 weight decay as a loss term (coupled)"
+        text += f", {how}, lambda = {_plain(settings.weight_decay)}"
+    return text
+
+
+def _plain(value: sympy.Rational) -> str:
+    return format(Decimal(int(value.p)) / Decimal(int(value.q)), "f")
+
+
+def optimizer_data(solution: Solution) -> dict[str, Any]:
+    """The rule, its hyperparameters and every step's gradients, states and updated parameters."""
+    settings = solution.spec.optimizer
+    assert settings is not None
+    return {
+        "name": settings.name,
+        "nesterov": settings.nesterov,
+        "hyperparameters": {HYPERPARAMETERS[f].ascii: _plain(getattr(settings, f)) for f in settings.hyperparameters},
+        "weight_decay": settings.decay or None,
+        "steps": [{"step": t, "values": {name: full_text(v) for name, v in row.items()}}
+                  for t, row in enumerate(solution.evaluation.steps, start=1)],
+    }
 
 
 def export_data(solution: Solution) -> dict[str, Any]:
@@ -72,7 +110,7 @@ def export_data(solution: Solution) -> dict[str, Any]:
         "name": p.name, "kind": p.kind, "layer": p.layer, "to_units": list(p.to_units),
         "from_unit": p.from_unit, "frozen": p.frozen, "value": solution.full(p.name),
     } for p in network.parameters]
-    return {
+    data: dict[str, Any] = {
         "generator": f"symbackprop {__version__}",
         "title": spec.title,
         "network": {
@@ -92,6 +130,9 @@ def export_data(solution: Solution) -> dict[str, Any]:
                     "detail": pr.detail, "digits": pr.digits} for pr in solution.proofs.values()],
         "loss_history": [full_text(v) for v in solution.evaluation.loss_history],
     }
+    if spec.optimizer is not None:  # no table: the export as it always was
+        data["optimizer"] = optimizer_data(solution)
+    return data
 
 
 def export_json(solution: Solution) -> str:

@@ -84,7 +84,7 @@ class Snippet:
             return self.tex()
         if fmt == "md":
             return self.markdown()
-        raise UsageError(f"--format: {quoted(fmt)} is not a text format (tex or md)")
+        raise UsageError(f"format: {quoted(fmt)} is not a text format (tex or md)", setting="format")
 
     def standalone(self) -> str:
         """A complete ``standalone`` LaTeX page holding just this formula (for svg/png)."""
@@ -174,7 +174,7 @@ def local_chain(solution: Solution, name: str) -> LocalChain:
 # -- the four forms -----------------------------------------------------------------------
 
 def _not_applicable(solution: Solution, name: str, form: str, why: str, instead: str) -> FormError:
-    return FormError(f"--form {form} does not apply to {quoted(name)}: {why}; use --form {instead}")
+    return FormError(f"form {form} does not apply to {quoted(name)}: {why}; use the {instead} form", setting="form")
 
 
 def _kind_word(kind: str) -> str:
@@ -205,7 +205,7 @@ def symbolic(solution: Solution, name: str) -> str:
 def _chain_of(solution: Solution, name: str, form: str) -> LocalChain:
     q = solution.quantity(name)
     if q.kind not in CHAIN_KINDS:
-        instead = "numeric" if q.kind in LEAF_KINDS else "symbolic or --form numeric"
+        instead = "numeric" if q.kind in LEAF_KINDS else "symbolic or numeric"
         raise _not_applicable(solution, name, form,
                               f"it is {_kind_word(q.kind)}, not a derivative of the loss", instead)
     c = local_chain(solution, name)
@@ -256,7 +256,7 @@ _BUILDERS: dict[str, Callable[[Solution, str], str | tuple[str, str]]] = {
 def snippet(solution: Solution, name: str, form: str = "symbolic") -> Snippet:
     """One form of one quantity (``UnknownQuantity`` with a did-you-mean, ``FormError``)."""
     if form not in FORMS:
-        raise UsageError(f"--form: unknown form {quoted(form)}{expected(form, FORMS)}")
+        raise UsageError(f"form: unknown form {quoted(form)}{expected(form, FORMS)}", setting="form")
     solution.quantity(name)  # unknown names fail first, with a did-you-mean
     body = _BUILDERS[form](solution, name)
     return Snippet(name, form, *body) if isinstance(body, tuple) else Snippet(name, form, body)
@@ -288,7 +288,7 @@ def write_snippet(snip: Snippet, fmt: str, output: str | Path | None) -> tuple[s
     Pictures are compiled before anything is written: an error leaves no file.
     """
     if fmt not in FORMATS:
-        raise UsageError(f"--format: unknown format {quoted(fmt)}{expected(fmt, FORMATS)}")
+        raise UsageError(f"format: unknown format {quoted(fmt)}{expected(fmt, FORMATS)}", setting="format")
     if fmt in ("tex", "md"):
         text = snip.text(fmt)
         if output is None:

@@ -36,7 +36,9 @@ from ..errors import DerivationMismatch
 from .activations import expo
 from .naming import LEARNING_RATE, Name, Namer
 from .network import Network, add_post_update, build_network
+from .rational import is_zero_rational
 from .spec import Spec
+from .update import add_optimizer_update
 
 #: Networks with at most this many parameters get a fully symbolic proof.
 SYMBOLIC_PROOF_LIMIT = 40
@@ -183,6 +185,9 @@ def _is_linear(expr: Expr, variables: list[Symbol]) -> bool:
 
 
 def _add_update(network: Network) -> None:
+    if network.spec.optimizer is not None:
+        add_optimizer_update(network, network.spec.optimizer)
+        return
     eta = network.sym(LEARNING_RATE.ascii)
     for p in network.parameters:
         theta = network.sym(p.name)
@@ -258,8 +263,11 @@ def _solved(condition: sympy.Eq, symbol: Symbol) -> dict[Symbol, Expr]:
 
 
 def _is_zero_rational(difference: Expr) -> bool:
-    """A rational function of independent symbols is 0 iff its numerator expands to 0."""
-    if difference == 0 or sympy.expand(difference) == 0:  # a polynomial identity (no denominators)
+    """A rational function of independent symbols is 0 iff its numerator expands to 0 (decided
+    over FLINT's polynomials first; SymPy's expand also reads ``exp(a + b)`` as ``exp(a)*exp(b)``)."""
+    if difference == 0 or is_zero_rational(difference):
+        return True
+    if sympy.expand(difference) == 0:  # a polynomial identity (no denominators)
         return True
     numerator, _ = sympy.fraction(sympy.together(difference))
     return bool(sympy.expand(numerator) == 0)

@@ -1,4 +1,4 @@
-"""Exact evaluation of every quantity, the end-to-end gradient check, and SGD steps.
+"""Exact evaluation of every quantity, the end-to-end gradient check, and the k update steps.
 
 Each definition is compiled once into a small closure over a slot array and run
 in topological order (the order quantities were added) by `run_steps`, the one
@@ -15,6 +15,7 @@ marker and the exam generator use for their own quick arithmetic.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -35,9 +36,10 @@ from ..errors import DerivationMismatch, SymbackpropError
 from . import activations as act
 from .autodiff import DualCompiler, gradient
 from .derive import Derivation, Proof
-from .naming import LEARNING_RATE
+from .naming import LEARNING_RATE, STEP
 from .network import Network
 from .numbers import WORK_DIGITS, Certified, dyadic_decimal, rational, to_decimal, work_context
+from .update import carried, optimizer_leaves
 
 Slots = list[Any]
 Program = Callable[[Slots], Any]
@@ -49,6 +51,8 @@ MAX_PRECISION_LEVEL = 5
 TARGET_BITS = 200
 #: an exact rational with a longer numerator + denominator becomes a ball (many SGD steps)
 MAX_EXACT_BITS = 20_000
+#: at most this many values of an [optimizer] run's later steps are kept (steps x trail slots)
+TRAIL_VALUES = 200_000
 #: the agreement the end-to-end check requires (significant digits)
 REQUIRED_DIGITS = 40
 
@@ -65,10 +69,13 @@ class Evaluation:
 
     network: Network
     values: dict[str, Decimal]
-    #: loss after each SGD step: [E, E', E'', ...] (len = steps + 1)
+    #: loss after each update step: [E, E', E'', ...] (len = steps + 1)
     loss_history: list[Decimal] = field(default_factory=list)
     #: the derivation's proofs, the pending ``local+ad`` ones completed by their end-to-end check
     proofs: Mapping[str, Proof] = field(default_factory=dict)
+    #: an [optimizer] run's steps 1, 2, ...: each gradient, state and updated parameter's value by its
+    #: name (the first step's are ``values``; later steps as far as the engine kept them)
+    steps: list[dict[str, Decimal]] = field(default_factory=list)
 
     def __getitem__(self, name: str) -> Decimal:
         return self.values[name]
@@ -146,7 +153,8 @@ def _b_sqrt(x: Any) -> Any:
         p, q = math.isqrt(int(x.p)), math.isqrt(int(x.q))
         if p * p == x.p and q * q == x.q:
             return fmpq(p, q)
-    return _ball(x).sqrt()
+    # the optimizers' roots are of sums of squares: a ball reaching below 0 around one is its part >= 0
+    return _ball(x).nonnegative_part().sqrt()
 
 
 ZERO, ONE, HALF = fmpq(0), fmpq(1), fmpq(1, 2)
@@ -201,11 +209,13 @@ class Compiler:
             n = expr.exp
             if n.is_Integer:
                 k = int(n)
+                if k == 2:
+                    return lambda v: _square(base(v))
                 return (lambda v: base(v) ** k) if k > 0 else (lambda v: 1 / base(v) ** (-k))
             if n == sympy.Rational(1, 2):
                 return lambda v: d.sqrt(base(v))
             exponent = self(n)
-            return lambda v: d.power(base(v), exponent(v))
+            return lambda v: _power(d, base(v), exponent(v))
         if type(expr) in d.unary:
             fn, arg = d.unary[type(expr)], self(expr.args[0])
             return lambda v: fn(arg(v))
@@ -219,6 +229,9 @@ class Compiler:
             if isinstance(expr, act.leaky_relu):
                 return lambda v: x if positive(x := arg(v)) else slope * x
             return lambda v: d.one if positive(arg(v)) else slope
+        if isinstance(expr, sympy.Max):  # a graph's max gate (the MLP has none)
+            parts, positive = [self(a) for a in expr.args], d.positive
+            return lambda v: functools.reduce(lambda a, b: a if positive(a - b) else b, (p(v) for p in parts))
         raise TypeError(f"cannot evaluate {type(expr).__name__}: {expr}")
 
     def _add(self, expr: Expr) -> Program:
@@ -239,6 +252,21 @@ class Compiler:
             return dot
         parts = rest + [self(m) for m in products]
         return lambda v: sum((part(v) for part in parts), start=zero)
+
+
+def _square(x: Any) -> Any:
+    """``x**2``; a ball around 0 squared by a product (flint's ``**`` gives nan there: a gradient of 0
+    in a ball, squared by RMSprop or Adam)."""
+    return x * x if isinstance(x, arb) else x ** 2
+
+
+def _power(d: Domain, b: Any, e: Any) -> Any:
+    """``b ** e``: exact for a whole ``e`` (an optimizer's beta^t), else through exp and log."""
+    whole = int(e.p) if isinstance(e, fmpq) and e.q == 1 else (
+        int(e) if isinstance(e, Decimal) and e == e.to_integral_value() else None)
+    if whole is None:
+        return d.power(b, e)
+    return b ** whole if whole >= 0 else 1 / b ** -whole
 
 
 @dataclass(frozen=True)
@@ -295,6 +323,7 @@ def leaf_values(network: Network) -> dict[str, sympy.Rational]:
             values[network.unit_name("act", 0, k, e)] = x
         for j, t in enumerate(example.targets, start=1):
             values[network.namer.for_example(network.namer.target(j), e, network.n_examples).ascii] = t
+    values.update(optimizer_leaves(network))
     return values
 
 
@@ -383,7 +412,7 @@ def _precise(x: Any) -> bool:
 
 
 class Engine:
-    """Runs the compiled network (and its SGD steps) at a precision level, one cached run per level.
+    """Runs the compiled network (and its k update steps) at a precision level, one cached run per level.
 
     Level L computes with ``BASE_BITS << L`` bits.  `start` finds the first level whose
     balls are all finite and precise to TARGET_BITS; later levels tighten a single value
@@ -395,6 +424,10 @@ class Engine:
         self.index, self.steps = compile_network(network, domain=BALL)
         self.leaves = [(self.index[name], fmpq(int(v.p), int(v.q))) for name, v in leaf_values(network).items()]
         self.runs: dict[int, tuple[Slots, list[Any]]] = {}
+        #: per level, an [optimizer] run's steps 2, 3, ...: the value of every `trail_slots` slot
+        self.trails: dict[int, list[list[Any]]] = {}
+        self.trail_slots = [self.index[q.name] for q in network.of_kind("grad", "optimizer", "updated")] \
+            if network.spec.optimizer is not None else []
         self.level = 0
 
     def run(self, level: int) -> tuple[Slots, list[Any]]:
@@ -404,7 +437,11 @@ class Engine:
                 for i, value in self.leaves:
                     slots[i] = value
                 self._run(self.steps, slots)
-                self.runs[level] = slots, self._history(slots)
+                if self.network.spec.optimizer is None:
+                    self.runs[level] = slots, self._history(slots)
+                else:
+                    history, self.trails[level] = self._optimizer_history(slots)
+                    self.runs[level] = slots, history
         return self.runs[level]
 
     @staticmethod
@@ -431,7 +468,7 @@ class Engine:
                 return slots, history
         raise AssertionError("unreachable")
 
-    def enclosure(self, key: int | tuple[str, int]) -> Callable[[int], tuple[Decimal, Decimal]]:
+    def enclosure(self, key: int | tuple[str, int] | tuple[str, int, int]) -> Callable[[int], tuple[Decimal, Decimal]]:
         """Bounds of one slot (or ("history", k)) at ever finer runs."""
         cache: dict[int, tuple[Decimal, Decimal]] = {}
 
@@ -450,12 +487,47 @@ class Engine:
             return ball_bounds(x, BASE_BITS << (self.level + level))
         return enclose
 
-    def _value(self, level: int, key: int | tuple[str, int]) -> Any:
+    def _value(self, level: int, key: int | tuple[str, int] | tuple[str, int, int]) -> Any:
         slots, history = self.run(level)
+        if isinstance(key, tuple) and len(key) == 3:
+            return self.trails[level][key[1]][key[2]]
         return history[key[1]] if isinstance(key, tuple) else slots[key]
 
+    def _optimizer_history(self, values: Slots) -> tuple[list[Any], list[list[Any]]]:
+        """[E, E after step 1, ..., E after step k] under an [optimizer] table's rule, and the trail of
+        steps 2, 3, ... (at most TRAIL_VALUES values in all): each step reruns forward and backward at
+        the current parameters, then the rule's own definitions, its states carried from the step before."""
+        network, index = self.network, self.index
+        history = [values[index[network.loss_name]], values[index[network.updated(network.loss_name)]]]
+        trail: list[list[Any]] = []
+        if network.spec.steps <= 1:
+            return history, trail
+        kinds = {"rule": ("optimizer", "updated"), "pass": ("pre", "act", "loss", "d_act", "d_pre", "grad")}
+        rule = [s for s in self.steps if network[s.name].kind in kinds["rule"]]
+        passes = [s for s in self.steps if network[s.name].kind in kinds["pass"]]
+        forward = [s for s in passes if network[s.name].kind in FORWARD_KINDS]
+        moves = [(index[p.name], index[network.updated(p.name)]) for p in network.parameters]
+        moves += [(index[before], index[after]) for before, after in carried(network)]
+        counter = index.get(STEP.ascii)
+        keep = max(1, TRAIL_VALUES // max(1, len(self.trail_slots)))
+        slots = list(values)
+        for k in range(2, network.spec.steps + 1):
+            for target, source in moves:  # the parameters and states the step before left
+                slots[target] = slots[source]
+            if counter is not None:
+                slots[counter] = fmpq(k)
+            self._run(passes, slots)
+            self._run(rule, slots)
+            for target, source in moves[:len(network.parameters)]:
+                slots[target] = slots[source]
+            self._run(forward, slots)  # the loss at the new parameters
+            history.append(slots[index[network.loss_name]])
+            if k - 1 <= keep:
+                trail.append([slots[i] for i in self.trail_slots])
+        return history, trail
+
     def _history(self, values: Slots) -> list[Any]:
-        """[E, E after step 1, ..., E after step k]: repeated full-batch SGD steps."""
+        """[E, E after step 1, ..., E after step k]: repeated full-batch SGD steps (no [optimizer] table)."""
         network = self.network
         index = self.index
         history = [values[index[network.loss_name]], values[index[network.updated(network.loss_name)]]]
@@ -492,10 +564,16 @@ def evaluate(derivation: Derivation) -> Evaluation:
     slots, history = engine.start()
     values = {name: _certified(slots[i], engine.enclosure(i)) for name, i in engine.index.items()}
     loss_history = [_certified(x, engine.enclosure(("history", k))) for k, x in enumerate(history)]
+    name_of = {i: name for name, i in engine.index.items()}
+    names = [name_of[i] for i in engine.trail_slots]
+    steps = [{name: values[name] for name in names}] if engine.trail_slots else []
+    for k, row in enumerate(engine.trails.get(engine.level, [])):
+        steps.append({name: _certified(x, engine.enclosure(("trail", k, j)))
+                      for j, (name, x) in enumerate(zip(names, row, strict=True))})
     proofs = derivation.proofs
     if any(p.method == "local+ad" for p in proofs.values()):
         proofs = check_by_differentiation(derivation, engine)
-    return Evaluation(network, values, loss_history, MappingProxyType(dict(proofs)))
+    return Evaluation(network, values, loss_history, MappingProxyType(dict(proofs)), steps)
 
 
 def certified_value(program: Program, inputs: Slots) -> Decimal:

@@ -9,12 +9,18 @@ no float anywhere)::
     inputs  = "[0, 1] step 0.05"
     targets = "fixed"                # keep the spec's values
     ask = ["forward", "loss", "deltas", "gradients", "update"]
-    allow_saturation = false         # reject a unit with f'(z) < saturation_threshold
+    allow_saturation = false         # reject a unit with f'(z) < saturation_threshold (relu: half a layer)
     saturation_threshold = 0.02
     allow_loss_increase = false      # reject a variant whose update does not lower the loss
     allow_unchanged_loss = false     # reject one whose loss, lowered, displays as before
-    tie_margin = 0.02                # in units of the last displayed decimal (see exam.drawing)
+    allow_zero_gradients = false     # reject one where every asked gradient of a layer displays 0
+    early_rounding = true            # reject one whose values differ when worked the lecture's way
+    tie_margin = 0.02                # in units of the last displayed decimal, or of the 3rd when
+                                     # fewer are displayed (default: 0.02, less for many asked values)
+    allow_trivial = false            # draw no 0 input or parameter, no weight or input of 1 or -1
+    difficulty_band = 0.15           # every variant's work within 15% of the typical (false: any)
     max_draws = 2000                 # per variant, before giving up
+    layout = "roomy"                 # the question sheet: room to work under each task group, or "compact"
 
     [exam.marking]                   # how ``symbackprop mark`` scores each asked value (0..1 of a point)
     correct = 1
@@ -29,6 +35,11 @@ no float anywhere)::
     w5 = "[0.1, 0.9] step 0.1"
     x2 = "fixed"
 
+
+``allow_loss_increase``, ``allow_unchanged_loss``, ``allow_zero_gradients`` and ``early_rounding``
+not written are *auto*:
+strict, unless a probe of the network shows the rule would reject almost every draw; then the
+set relaxes it and its summary says so (see :mod:`.exam.drawing`).
 
 It sits beside :mod:`.spec`, which calls it, below the ``exam`` room that reads it; the fairness
 rules these settings tune are in :mod:`.exam.drawing`.
@@ -49,8 +60,8 @@ from ..hints import expected, quoted, show
 from .fields import Fields
 from .numbers import parse_decimal_text
 
-__all__ = ["ASK_GROUPS", "ASK_TITLES", "MAX_VARIANTS", "ExamSettings", "Grid", "MarkingPolicy", "parse_ask",
-           "parse_grid", "policy_from_table", "settings_from_table"]
+__all__ = ["ASK_GROUPS", "LAYOUTS", "MAX_VARIANTS", "ExamSettings", "Grid", "MarkingPolicy", "check_layout",
+           "parse_ask", "parse_grid", "policy_from_table", "settings_from_table"]
 
 #: --ask groups -> the kinds of quantity they ask for, in the lecture's order
 ASK_GROUPS: dict[str, tuple[str, ...]] = {
@@ -60,12 +71,14 @@ ASK_GROUPS: dict[str, tuple[str, ...]] = {
     "gradients": ("grad",),
     "update": ("updated",),
 }
-ASK_TITLES = {"forward": "Forward pass", "loss": "Loss (before and after the update)",
-              "deltas": "Deltas (error signals)", "gradients": "Gradients", "update": "Updated parameters"}
 #: group defaults of the variation ranges
 DEFAULT_RANGES = {"weights": "[-1, 1] step 0.05", "biases": "[-1, 1] step 0.05",
                   "inputs": "[0, 1] step 0.05", "targets": "fixed"}
 MAX_VARIANTS = 10_000
+#: how a question sheet is laid out: working space under each task group, or the boxes alone
+LAYOUTS = ("roomy", "compact")
+#: every variant's work within this fraction of the set's typical work (see exam.drawing.work)
+DEFAULT_BAND = sympy.Rational(3, 20)
 
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _GRID = re.compile(rf"\s*\[\s*({_NUMBER})\s*,\s*({_NUMBER})\s*\]\s*step\s+({_NUMBER})\s*")
@@ -160,17 +173,21 @@ class ExamSettings:
     ask: tuple[str, ...] = tuple(ASK_GROUPS)
     allow_saturation: bool = False
     saturation_threshold: sympy.Rational = sympy.Rational(1, 50)
-    allow_loss_increase: bool = False
-    allow_unchanged_loss: bool = False
-    tie_margin: sympy.Rational = sympy.Rational(1, 50)
-    early_rounding: bool = True
+    allow_loss_increase: bool | None = None  # None (and the next two): auto, see exam.drawing
+    allow_unchanged_loss: bool | None = None
+    allow_zero_gradients: bool | None = None
+    tie_margin: sympy.Rational | None = None  # None: 0.02, less for many asked values (exam.drawing)
+    early_rounding: bool | None = None
     max_draws: int = 2000
     marking: MarkingPolicy = field(default_factory=MarkingPolicy)
+    allow_trivial: bool = False
+    difficulty_band: sympy.Rational | None = DEFAULT_BAND  # None: any work
+    layout: str = LAYOUTS[0]  # the question sheet's layout (the templates decide what each means)
 
 
 _SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_saturation", "saturation_threshold",
                    "allow_loss_increase", "allow_unchanged_loss", "tie_margin", "early_rounding", "max_draws", "vary",
-                   "marking")
+                   "allow_trivial", "difficulty_band", "allow_zero_gradients", "marking", "layout")
 
 
 def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSettings:
@@ -195,8 +212,9 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
         except ExamError as err:
             raise ExamError(f"{source}: exam.{err}") from None
 
-    def flag(key: str, default: bool) -> bool:
-        return fields.flag(table.get(key, default), key)
+    def flag(key: str, default: bool | None) -> Any:
+        value = table.get(key, default)
+        return None if value is None else fields.flag(value, key)
 
     def rational(key: str, default: sympy.Rational, low: int, high: int) -> sympy.Rational:
         return default if key not in table else fields.number_in(table[key], key, low, high)
@@ -204,21 +222,34 @@ def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSe
     ask = fields.strings(table.get("ask", list(ASK_GROUPS)), "ask", "[\"forward\", \"gradients\"]")
     try:
         asked = parse_ask(ask)
-    except ExamError as err:
-        raise ExamError(f"{source}: exam.ask: {err}") from None
+    except ExamError as err:  # the spec's field, not the argument: "s.toml: exam.ask: unknown group ..."
+        raise ExamError(f"{source}: exam.{err}") from None
     max_draws = fields.integer(table.get("max_draws", 2000), "max_draws", 1, 1_000_000)
-    margin = rational("tie_margin", sympy.Rational(1, 50), 0, 1)
-    if margin >= sympy.Rational(1, 2):
+    margin = rational("tie_margin", sympy.Rational(1, 50), 0, 1) if "tie_margin" in table else None
+    if margin is not None and margin >= sympy.Rational(1, 2):
         raise fields.fail("tie_margin", f"must be below 0.5 (half a unit would reject every value), got {margin}")
+    band: sympy.Rational | None = None
+    if table.get("difficulty_band", True) is not False:
+        band = rational("difficulty_band", DEFAULT_BAND, 0, 100)
     return ExamSettings(
         groups=groups, overrides=overrides, ask=asked,
         allow_saturation=flag("allow_saturation", False),
         saturation_threshold=rational("saturation_threshold", sympy.Rational(1, 50), 0, 1),
-        allow_loss_increase=flag("allow_loss_increase", False),
-        allow_unchanged_loss=flag("allow_unchanged_loss", False),
-        tie_margin=margin, early_rounding=flag("early_rounding", True), max_draws=max_draws,
+        allow_loss_increase=flag("allow_loss_increase", None),
+        allow_unchanged_loss=flag("allow_unchanged_loss", None),
+        allow_zero_gradients=flag("allow_zero_gradients", None),
+        tie_margin=margin, early_rounding=flag("early_rounding", None), max_draws=max_draws,
+        allow_trivial=flag("allow_trivial", False), difficulty_band=band,
         marking=policy_from_table(table.get("marking", {}), f"{source}: exam.marking."),
+        layout=fields.text(table.get("layout", LAYOUTS[0]), "layout", LAYOUTS),
     )
+
+
+def check_layout(layout: str) -> str:
+    """A layout named on the command line (``--layout``): one of :data:`LAYOUTS`, or one line naming it."""
+    if layout not in LAYOUTS:
+        raise ExamError(f"layout: unknown layout {quoted(layout, 30)}{expected(layout, LAYOUTS)}", setting="layout")
+    return layout
 
 
 def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -228,9 +259,10 @@ def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:
     parts = items.split(",") if isinstance(items, str) else list(items)
     names = [p.strip() for p in parts if p.strip()]
     if not names:
-        raise ExamError(f"--ask: name at least one of {','.join(ASK_GROUPS)}")
+        raise ExamError(f"ask: name at least one of {','.join(ASK_GROUPS)}", setting="ask")
     for name in names:
         if name not in ASK_GROUPS:
-            raise ExamError(f"--ask: unknown group {quoted(name)}{expected(name, tuple(ASK_GROUPS), some=True)}")
+            raise ExamError(f"ask: unknown group {quoted(name)}{expected(name, tuple(ASK_GROUPS), some=True)}",
+                            setting="ask")
     return tuple(g for g in ASK_GROUPS if g in names)
 

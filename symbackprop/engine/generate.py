@@ -24,20 +24,20 @@ SEQUENTIAL_MAX_UNITS = 12
 def parse_layers(text: str) -> list[int]:
     parts = text.split(",")
     if len(parts) > MAX_LAYERS + 1:
-        raise UsageError(f"--layers: {size_problem(1, [1] * (len(parts) - 1))[1]}")
+        raise UsageError(f"layers: {size_problem(1, [1] * (len(parts) - 1))[1]}", setting="layers")
     try:
         sizes = [int(part) for part in parts if len(part) <= 12]
     except ValueError:
         sizes = []
     if len(sizes) != len(parts):
-        raise UsageError(f"--layers: {quoted(text)} must be comma-separated unit counts like 2,2,1")
+        raise UsageError(f"layers: {quoted(text)} must be comma-separated unit counts like 2,2,1", setting="layers")
     if len(sizes) < 2:
-        raise UsageError("--layers: need at least an input and an output size, like 2,1")
+        raise UsageError("layers: need at least an input and an output size, like 2,1", setting="layers")
     if any(s < 1 for s in sizes):
-        raise UsageError("--layers: every size must be at least 1")
+        raise UsageError("layers: every size must be at least 1", setting="layers")
     problem = size_problem(sizes[0], sizes[1:])[1]
     if problem:
-        raise UsageError(f"--layers: {problem}")
+        raise UsageError(f"layers: {problem}", setting="layers")
     return sizes
 
 
@@ -61,9 +61,10 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
     """The TOML text of a fresh exercise (validated by loading it back)."""
     if activation not in ACTIVATION_NAMES or activation == "softmax":
         hidden = tuple(name for name in ACTIVATION_NAMES if name != "softmax")
-        raise UsageError(f"--activation: unknown hidden activation {quoted(activation)}{expected(activation, hidden)}")
+        raise UsageError(f"activation: unknown hidden activation {quoted(activation)}{expected(activation, hidden)}",
+                         setting="activation")
     if loss not in LOSS_NAMES:
-        raise UsageError(f"--loss: unknown loss {quoted(loss)}{expected(loss, LOSS_NAMES)}")
+        raise UsageError(f"loss: unknown loss {quoted(loss)}{expected(loss, LOSS_NAMES)}", setting="loss")
     if output is None:
         output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(
             loss, "sigmoid" if activation == "sigmoid" else "identity")

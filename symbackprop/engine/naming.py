@@ -12,7 +12,8 @@ Two schemes:
   ``j`` of layer ``l``, biases ``b(l)[j]`` (``b(l)`` when shared), targets ``t[j]``.
 
 Derived names: ``dE/d<name>`` for a derivative of the loss, ``<name>'`` for the
-value after the update, ``<name>@2`` for example 2 when a spec has several.  Each
+value after the update, ``<name>@2`` for example 2 when a spec has several; an optimizer's
+quantities of a parameter are ``m_<name>`` (its state after the step) and ``m_<name>-`` (before).  Each
 `Name` remembers what it derives from, so code looks them up (``Network.updated``,
 ``Network.grad``, ``Name.base``) instead of building or cutting strings; only
 this module spells them.
@@ -60,6 +61,15 @@ class Name:
 
 #: the learning rate's quantity (a leaf every spec has)
 LEARNING_RATE = Name("eta", r"\eta")
+#: an ``[optimizer]`` table's hyperparameters, by its field names (leaves of such a spec)
+HYPERPARAMETERS = {"beta1": Name("beta1", r"\beta_{1}"), "beta2": Name("beta2", r"\beta_{2}"),
+                   "alpha": Name("alpha", r"\alpha"), "epsilon": Name("epsilon", r"\epsilon"),
+                   "momentum": Name("mu", r"\mu"), "weight_decay": Name("lambda", r"\lambda")}
+#: the optimizer's step counter t (a leaf: 1 in the graph, counted up by the k-step run)
+STEP = Name("step", "t")
+#: an optimizer's per-parameter quantities: ASCII prefix -> LaTeX letter
+#: (g: the gradient with the L2 term; v: velocity or second moment; s: RMSprop's mean square)
+STATE_LETTERS = {"g": "g", "v": "v", "s": "s", "m": "m", "mhat": r"\hat{m}", "vhat": r"\hat{v}"}
 
 
 def _letters(text: str) -> str:
@@ -187,6 +197,14 @@ class Namer:
         # superscript" error in amsmath; an empty atom before the prime avoids it
         prime = "{}'" if "^" in of.latex else "'"
         return Name(f"{of.ascii}'", rf"{{{of.latex}}}{prime}", "updated", of)
+
+    @staticmethod
+    def state(kind: str, of: Name, previous: bool = False) -> Name:
+        """An optimizer's quantity of one parameter: ``m_w5`` (m_{w_5}), before the step ``m_w5-`` (m_{w_5}^{-})."""
+        letter = STATE_LETTERS[kind]
+        if previous:
+            return Name(f"{kind}_{of.ascii}-", rf"{letter}^{{-}}_{{{of.latex}}}", f"previous {kind}", of)
+        return Name(f"{kind}_{of.ascii}", rf"{letter}_{{{of.latex}}}", kind, of)
 
     @staticmethod
     def for_example(of: Name, example: int, n_examples: int) -> Name:

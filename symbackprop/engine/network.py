@@ -25,6 +25,7 @@ KINDS = (
     "pre", "act", "loss",                                          # forward pass
     "d_act", "d_pre", "grad",                                      # backward pass (chain rule)
     "updated", "post_pre", "post_act", "post_loss",                # after one SGD step
+    "hyper", "previous", "optimizer",                              # an [optimizer] table's rule
 )
 
 
@@ -114,7 +115,7 @@ class Network:
                             f"{name.ascii!r}; choose different letters")
         self.quantities[name.ascii] = quantity
         self.by_symbol[symbol] = quantity
-        if name.of is not None and name.how in ("grad", "updated"):
+        if name.of is not None and name.how not in ("", "example"):
             self.derived[(name.how, name.of.ascii)] = name.ascii
         return symbol
 
@@ -130,6 +131,10 @@ class Network:
     def updated(self, name: str) -> str:
         """The quantity after the SGD step: ``w5`` -> ``w5'``, ``z_o@2`` -> ``z_o@2'``, ``E`` -> ``E'``."""
         return self.derived[("updated", name)]
+
+    def state(self, kind: str, name: str, previous: bool = False) -> str:
+        """An optimizer's quantity of a parameter: (``m``, ``w5``) -> ``m_w5``; previous: ``m_w5-``."""
+        return self.derived[(f"previous {kind}" if previous else kind, name)]
 
     def grad(self, name: str) -> str:
         """The loss's derivative by a quantity: ``w5`` -> ``dE/dw5``, ``z_o@2`` -> ``dE/dz_o@2``."""

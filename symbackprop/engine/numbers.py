@@ -15,6 +15,7 @@ enclosure decided every digit (export's ``certified``).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
@@ -209,12 +210,21 @@ def decide(value: Number, render: Callable[[Decimal], str], zero_decimals: int =
     return decision(value, render, zero_decimals).text
 
 
+@functools.lru_cache(maxsize=64)
+def _quantum(decimals: int) -> Decimal:
+    return Decimal(1).scaleb(-decimals)
+
+
+@functools.lru_cache(maxsize=256)
+def _rounding_context(digits: int) -> Context:
+    return Context(prec=digits, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)
+
+
 def _half_up(value: Decimal, decimals: int) -> Decimal:
     """The one rounding rule: half-up (away from zero on a tie), ``-0`` made ``0``."""
-    quantum = Decimal(1).scaleb(-decimals)
     digits = max(WORK_DIGITS, value.adjusted()) + decimals + 20
-    with localcontext(Context(prec=digits, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)):
-        rounded = value.quantize(quantum, rounding=ROUND_HALF_UP)
+    # the exam's judge rounds every value of thousands of draws: quantum and context made once
+    rounded = value.quantize(_quantum(decimals), rounding=ROUND_HALF_UP, context=_rounding_context(digits))
     if rounded.is_zero():
         rounded = abs(rounded)  # no "-0.000"
     return rounded

@@ -102,7 +102,8 @@ class BackpropPrinter(LatexPrinter):
         return out
 
     def _print_Mul(self, expr: sympy.Mul) -> str:  # noqa: N802
-        factors = list(expr.args)
+        # SymPy's _print_Pow hands a reciprocal 1/h here as it stands: one factor, not (h, -1)
+        factors = list(expr.args) if isinstance(expr, sympy.Mul) else [expr]
         sign = ""
         if factors and factors[0].is_Number and factors[0] < 0:
             sign, factors = "-", ([-factors[0]] if factors[0] != -1 else []) + factors[1:]

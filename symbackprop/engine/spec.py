@@ -25,6 +25,7 @@ from .activations import ACTIVATION_NAMES, LOSS_NAMES
 from .examtable import ExamSettings, settings_from_table
 from .fields import MAX_MAGNITUDE, DecimalText, Fields
 from .naming import SCHEMES, Namer, Notation
+from .optimizer import OptimizerSettings, optimizer_from_table
 
 # -- limits (README "Limits"), checked before any work so every command stays within about a
 # minute and a few hundred MB: 16,32,32,8 (1,864 parameters) takes ~20 s to check.
@@ -77,6 +78,8 @@ class Spec:
     templates: Path | None = None
     #: ``[templates] lang``: the handout's language (a words template ``lang/<lang>.j2``; None: English)
     lang: str | None = None
+    #: the ``[optimizer]`` table; None (no table): today's plain SGD, every output as it was
+    optimizer: OptimizerSettings | None = None
 
     @property
     def layer_sizes(self) -> list[int]:
@@ -160,7 +163,7 @@ class _Reader(Fields):
     def spec(self) -> Spec:
         d = self.data
         known = {"title", "author", "decimals", "learning_rate", "loss", "reduction", "steps",
-                 "notation", "network", "parameters", "examples", "exam", "templates"}
+                 "notation", "network", "parameters", "examples", "exam", "templates", "optimizer"}
         self.known(d, sorted(known))
         title = self.free_text(d.get("title", "Backpropagation"), "title")
         author = self.free_text(d.get("author", ""), "author")
@@ -197,6 +200,7 @@ class _Reader(Fields):
             exam=settings_from_table(exam_table, self.source),
             templates=self.templates(self.table(d, "templates", "templates")),
             lang=self.template_lang(self.table(d, "templates", "templates")),
+            optimizer=optimizer_from_table(d.get("optimizer"), self.source),
         )
 
     def templates(self, table: dict[str, Any]) -> Path | None:

@@ -8,12 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..engine.examtable import MAX_VARIANTS, ExamSettings, parse_ask
+from ..documents.handout import check_lang
+from ..engine.examtable import MAX_VARIANTS, ExamSettings, check_layout, parse_ask
 from ..engine.solution import solve
 from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
 from .documents import answers_toml, document, index_csv, key_body, question_body, variant_spec_toml
-from .drawing import draw_variants, reasons_text
+from .drawing import SetReport, draw_variants, reasons_text
 from .moodle import moodle_xml
 from .pdfjobs import PdfJob, pdf_jobs
 from .qti import qti_zip
@@ -28,11 +29,15 @@ class ExamSet:
     """A drawn set: its variants, what was rejected, and every file's bytes."""
 
     variants: list[Variant]
-    rejected: Counter[str]
+    report: SetReport
     ask: tuple[str, ...]
     title: str
     files: dict[str, bytes]  # relative path -> bytes
-    pdf_jobs: list[PdfJob]  # what --pdf compiles (and cuts into one PDF per variant)
+    pdf_jobs: list[PdfJob]  # what the pdf setting compiles (and cuts into one PDF per variant)
+
+    @property
+    def rejected(self) -> Counter[str]:
+        return self.report.rejected
 
     @property
     def n_rejected(self) -> int:
@@ -40,51 +45,65 @@ class ExamSet:
 
     def summary(self) -> str:
         draws = len(self.variants) + self.n_rejected
+        spread = self.report.spread()
         return (f"{len(self.variants)} variants from {draws} draws; {self.n_rejected} rejected"
-                f"{' (' + reasons_text(self.rejected) + ')' if self.n_rejected else ''}")
+                f"{' (' + reasons_text(self.rejected) + ')' if self.n_rejected else ''}"
+                f"{'; ' + spread if spread else ''}")
 
 
 def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: int = 0,
                roster: str | Path | None = None, ask: str | Sequence[str] | None = None,
                moodle: bool = False, qti: bool = False, pdf: bool = False, spec: Spec | None = None,
                settings: ExamSettings | None = None,
-               progress: Callable[..., None] | None = None) -> ExamSet:
+               progress: Callable[..., None] | None = None, lang: str | None = None,
+               layout: str | None = None) -> ExamSet:
     """Draw the variants and render every file in memory (nothing is written); ``settings`` default to
-    the spec's ``[exam]`` table, ``progress(done, total, what)`` hears how far it got."""
+    the spec's ``[exam]`` table, ``progress(done, total, what)`` hears how far it got.  ``lang`` (default:
+    the spec's ``[templates] lang``, else English) words the sheets and keys; ``layout`` overrides
+    ``[exam] layout``."""
     students = load_roster(roster) if roster is not None else None
     if students is not None and variants is not None and variants != len(students):
-        raise ExamError(f"--variants {variants} but the roster has {len(students)} students; drop --variants")
+        raise ExamError(f"variants {variants} but the roster has {len(students)} students; leave it out "
+                        "(the roster sets the number of variants)", setting="variants")
     count = len(students) if students is not None else (1 if variants is None else variants)
     if count < 1:
-        raise ExamError(f"--variants must be at least 1, got {count}")
+        raise ExamError(f"variants must be at least 1, got {count}", setting="variants")
     if count > MAX_VARIANTS:
-        raise ExamError(f"--variants: at most {MAX_VARIANTS}, got {count}")
+        raise ExamError(f"variants: at most {MAX_VARIANTS}, got {count}", setting="variants")
     if spec is None:
         spec = load_spec(spec_path)  # read once (a pipe gives it only once), [exam] included
     if settings is None:
         settings = spec.exam
     if ask is not None:
         settings = dataclasses.replace(settings, ask=parse_ask(ask))
-    base = solve(spec)
-    drawn, rejected = draw_variants(base, settings, count, seed, students, progress)
+    if layout is not None:
+        settings = dataclasses.replace(settings, layout=check_layout(layout))
+    if lang is None:
+        lang, field = spec.lang or "en", f"{spec.source}: templates.lang"
+    else:
+        field = "lang"
+    check_lang(lang, field)  # before any drawing: a language without words is one line
+    base = solve(spec, prove=False)  # drawing needs the definitions; each variant is proved
+    drawn, report = draw_variants(base, settings, count, seed, students, progress)
     title = spec.title
     files: dict[str, bytes] = {}
     questions, keys = [], []
     for i, v in enumerate(drawn, start=1):
-        q, k = question_body(v, settings.ask, settings.early_rounding), key_body(v, settings.ask)
+        q = question_body(v, settings.ask, report.early_rounding, settings.layout, lang)
+        k = key_body(v, settings.ask, lang)
         questions.append(q)
         keys.append(k)
-        files[f"questions/{v.stem}.tex"] = document("exam_questions.tex.j2", [q], title).encode()
-        files[f"keys/{v.stem}.tex"] = document("exam_key.tex.j2", [k], title).encode()
+        files[f"questions/{v.stem}.tex"] = document("exam_questions.tex.j2", [q], title, lang).encode()
+        files[f"keys/{v.stem}.tex"] = document("exam_key.tex.j2", [k], title, lang).encode()
         files[f"answers/{v.stem}.toml"] = answers_toml(v, settings.ask).encode()
         files[f"variants/{v.stem}.toml"] = variant_spec_toml(v).encode()
         if progress:
             progress(i, count, "rendering")
-    files["questions.tex"] = document("exam_questions.tex.j2", questions, title).encode()
-    files["keys.tex"] = document("exam_key.tex.j2", keys, title).encode()
+    files["questions.tex"] = document("exam_questions.tex.j2", questions, title, lang).encode()
+    files["keys.tex"] = document("exam_key.tex.j2", keys, title, lang).encode()
     files["index.csv"] = index_csv(drawn).encode()
     if moodle:
         files["moodle.xml"] = moodle_xml(drawn, settings.ask).encode()
     if qti:
         files["canvas-qti.zip"] = qti_zip(drawn, settings.ask, title)
-    return ExamSet(drawn, rejected, settings.ask, title, files, pdf_jobs(files, drawn) if pdf else [])
+    return ExamSet(drawn, report, settings.ask, title, files, pdf_jobs(files, drawn) if pdf else [])

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from operator import attrgetter
 from typing import Any
 
 import sympy
 
 from ..documents.context import handout_context
 from ..documents.handout import PARTIALS
-from ..documents.render import Tex, header_comment, render_tex, tex_escape
-from ..engine.examtable import ASK_GROUPS, ASK_TITLES
+from ..documents.render import Tex, header_comment, render_tex, words
 from ..engine.numbers import display
 from ..errors import ExamError
 from ..io.tomltext import Table, toml_document
 from ..io.usertext import csv_text
-from .variants import Asked, Variant, asked_values
+from .variants import Variant, asked_values, grouped
 
 __all__ = ["answers_toml", "document", "index_csv", "key_body", "question_body", "variant_spec_toml"]
 
@@ -23,57 +23,46 @@ QUESTION_SECTIONS = ("problem", "diagram")
 
 
 def _common(variant: Variant, title: str) -> dict[str, Any]:
+    """What every sheet says about its variant: the templates decide the name line and the header."""
     student = variant.student
     return {
         "label": variant.label,
         "seed": str(variant.seed),
         "title": title,
-        "student_name": tex_escape(student.name) if student else Tex(r"\rule{5cm}{0.4pt}"),
-        "student_header": tex_escape(student.name) if student else Tex(r"Name: \rule{4cm}{0.4pt}"),
+        "student": student.name if student else "",
         "student_id": student.id if student else "",
         "decimals": variant.solution.spec.decimals,
     }
 
 
-def _groups(items: list[Asked]) -> list[dict[str, Any]]:
-    """Asked values by group, packed two per row for the boxes / three per row for the key table."""
-    out = []
-    for group in ASK_GROUPS:
-        members = [a for a in items if a.group == group]
-        if members:
-            out.append({"title": ASK_TITLES[group], "items": members,
-                        "pairs": [members[i:i + 2] for i in range(0, len(members), 2)],
-                        "triples": [members[i:i + 3] for i in range(0, len(members), 3)]})
-    return out
+def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = True, layout: str = "roomy",
+                  lang: str = "en") -> str:
+    """One variant's question sheet (no preamble): the problem, the diagram, the boxes. No computed value.
 
-
-def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = True) -> str:
-    """One variant's question sheet (no preamble): the problem, the diagram, the boxes. No computed value."""
+    ``layout`` (``[exam] layout``) and ``lang`` (a words file ``lang/<lang>.j2``) go to the templates,
+    which decide what a roomy or compact sheet looks like and every word on it."""
     s = variant.solution
-    ctx = handout_context(s, QUESTION_SECTIONS)
-    items = asked_values(variant, ask)
+    ctx = handout_context(s, QUESTION_SECTIONS, lang=lang)
+    groups = grouped(asked_values(variant, ask), attrgetter("group"))
     return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], w=ctx["w"],
-                      groups=_groups(items), early_rounding=early_rounding, **_common(variant, s.spec.title))
+                      groups=groups, early_rounding=early_rounding, layout=layout, **_common(variant, s.spec.title))
 
 
-def key_body(variant: Variant, ask: Sequence[str]) -> str:
+def key_body(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
     """One variant's answer key (no preamble): the handout's worked solution, then the table of asked values."""
     s = variant.solution
-    ctx = handout_context(s)
-    # the worked solution, the answer table, then the handout's appendix (verification)
-    partials = [f"handout/{PARTIALS[name]}.tex.j2" for name in ctx["sections"] if name != "verification"]
-    appendix = [f"handout/{PARTIALS[name]}.tex.j2" for name in ctx["sections"] if name == "verification"]
-    items = asked_values(variant, ask)
+    ctx = handout_context(s, lang=lang)
+    groups = grouped(asked_values(variant, ask), attrgetter("group"))
     common = _common(variant, s.spec.title)
     for shared in ("title", "decimals"):
         ctx.pop(shared)
-    return render_tex("exam/key_body.tex.j2", partials=partials, appendix=appendix, groups=_groups(items),
-                      **common, **ctx)
+    partials = {name: f"handout/{stem}.tex.j2" for name, stem in PARTIALS.items()}
+    return render_tex("exam/key_body.tex.j2", partials=partials, groups=groups, **common, **ctx)
 
 
-def document(template: str, bodies: Sequence[str], title: str) -> str:
-    """A whole document (preamble and all) around the bodies of one or more variants."""
-    return render_tex(template, bodies=[Tex(b) for b in bodies], title=title)
+def document(template: str, bodies: Sequence[str], title: str, lang: str = "en") -> str:
+    """A whole document (preamble and all) around the bodies of one or more variants, in ``lang``."""
+    return render_tex(template, bodies=[Tex(b) for b in bodies], title=title, w=words(lang))
 
 
 def answers_toml(variant: Variant, ask: Sequence[str]) -> str:

@@ -1,37 +1,59 @@
-"""Draw fair, distinct variants: leaf values on their grids, judged by the fairness rules below.
+"""Draw fair, distinct variants of comparable work: leaf values on their grids, judged by the rules below.
 
-A drawn variant is *rejected* (and drawn again) when marking it would be
-unfair or the exercise trivial:
+Values that make a step trivial are never drawn (unless ``allow_trivial``): 0 for an input or
+a parameter, 1 or -1 for a weight or an input (a multiplier of 1).  A drawn variant is then
+*rejected* (and drawn again) when marking it would be unfair or the exercise trivial:
 
-* **tie**: an asked value lies within ``tie_margin`` units of the last
-  displayed decimal of a rounding tie (at 3 decimals with the default 0.02:
-  within 0.00002 of ``x.xxx5``; exact ties like the lecture's z = 0.3775 are
-  the common case), so a student whose arithmetic differs a little could
-  round the other way;
-* **early rounding**: the lecture's way of working (every intermediate rounded
-  to the displayed decimals, then carried on) displays an asked value
-  differently from the exact value, so a careful student would be marked wrong;
-* **zero gradients**: every asked gradient of one layer displays as zero;
-* **saturation**: some unit's activation slope f'(z) is below the threshold
-  (a dead ReLU has slope 0), unless allowed;
+* **tie**: an asked value that is not an exact short decimal (it went through an exp, a log or a
+  division) lies within ``tie_margin`` units of the last displayed decimal of a rounding tie, so a
+  student whose arithmetic differs a little could round the other way.  A value every careful
+  student computes exactly (``z = 0.3775``: sums and products of the drawn decimals, relu) has one
+  answer whatever its digits, and half-up decides an exact tie.  By default the margin is 0.02 and
+  shrinks with the number of such values (``AUTO_TIE_BUDGET``), so a large network is not rejected
+  for the sheer count of its values;
+* **early rounding**: the lecture's way of working (every intermediate rounded to the displayed
+  decimals, then carried on) displays an asked value differently from the exact value, so a
+  careful student would be marked wrong (the sheet promises rounding as you go is fine);
+* **zero gradients**: every asked gradient of one layer displays as zero, unless allowed;
+* **saturation**: a smooth unit's slope f'(z) is below the threshold; a relu or leaky relu layer
+  may have dead units (that is how relu works) but not more than half of its (unit, example)
+  pairs: **dead units**.  ``allow_saturation`` accepts both;
 * **loss increase**: the loss after the update is not lower, unless allowed;
-* **loss unchanged**: the loss after the update is lower but displays the
-  same as before at the spec's decimals (0.0316 and 0.0315 both show 0.032),
-  so the sheet cannot show the step worked; unless ``allow_unchanged_loss``
-  (or ``allow_loss_increase``, which accepts any loss after the step);
+* **loss unchanged**: the loss after the update is lower but displays the same as before at the
+  spec's decimals (0.0316 and 0.0315 both show 0.032), so the sheet cannot show the step worked;
+  unless ``allow_unchanged_loss`` (or ``allow_loss_increase``, which accepts any loss after the step);
+* **difficulty**: the variant's work (see :func:`.difficulty.work`) lies outside the set's band: within
+  ``difficulty_band`` of the median work of a probe of fair draws of the same spec;
+* **undefined**: the arithmetic fails, or a relu sits on its kink (z = 0);
 * **duplicate**: the same values as an earlier variant.
+
+The tie margin counts units of the last displayed decimal, or of the third when fewer are
+displayed (a student works with at least three decimals whatever the answers show).
+
+Rules adapt to the network: ``early_rounding``, ``allow_unchanged_loss``,
+``allow_loss_increase`` and ``allow_zero_gradients`` left out of ``[exam]`` are *auto*: a probe of ``PROBE_DRAWS`` draws
+(from streams that depend only on the spec) judges the network, and while fewer than
+``PROBE_PASS`` of them pass, the auto rule that rejected most is relaxed (a sheet then no longer
+promises that rounding as you go is fine; an update with eta = 0.5 makes each updated parameter of
+a large network a likely early-rounding tie).  The summary names what was relaxed.  When no fair
+variant turns up even so, the error names the strictest rule (the largest share of the draws it
+judged rejected) and the ``[exam]`` setting that relaxes it.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import random
+import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Context, Decimal, DecimalException, localcontext
+from typing import Any
 
 import sympy
 
+from ..engine import activations as act
 from ..engine.evaluate import Compiler, Step, compile_network, leaf_values, run_steps
 from ..engine.examtable import ExamSettings, Grid
 from ..engine.naming import LEARNING_RATE
@@ -40,15 +62,65 @@ from ..engine.solution import Solution, solve
 from ..engine.spec import Example, Spec
 from ..errors import ExamError
 from ..hints import did_you_mean
+from .difficulty import Band, work
 from .variants import Student, Variant, asked_names
 
-__all__ = ["Drawer", "draw_variants", "reasons_text"]
+__all__ = ["Drawer", "SetReport", "draw_values", "draw_variants", "reasons_text"]
 
 GROUP_OF_KIND = {"weight": "weights", "bias": "biases", "input": "inputs", "target": "targets"}
-REASONS = ("tie", "early rounding", "zero gradients", "saturation", "loss increase", "loss unchanged", "duplicate",
-           "undefined")
+REASONS = ("tie", "early rounding", "zero gradients", "saturation", "dead units", "loss increase",
+           "loss unchanged", "difficulty", "duplicate", "undefined")
+#: the order in which a draw meets the rules
+CHECK_ORDER = ("duplicate", "tie", "undefined", "saturation", "dead units", "loss increase", "zero gradients",
+               "loss unchanged", "early rounding", "difficulty")
+#: the [exam] setting that relaxes each rule, for the error of an infeasible set
+RELAXED_BY = {
+    "tie": "a smaller tie_margin",
+    "early rounding": "early_rounding = false",
+    "zero gradients": "allow_zero_gradients = true, or more decimals",
+    "saturation": "allow_saturation = true, or a smaller saturation_threshold",
+    "dead units": "allow_saturation = true, or a bias range further above 0",
+    "loss increase": "allow_loss_increase = true",
+    "loss unchanged": "allow_unchanged_loss = true",
+    "difficulty": "a wider difficulty_band",
+    "duplicate": "wider ranges or a finer step",
+    "undefined": "narrower ranges",
+}
 #: significant digits of the fairness checks (the chosen variant is then solved at 80)
 JUDGE_DIGITS = 34
+#: the default tie margin: 0.02 units of the last decimal, shrunk so that the margins of all the
+#: inexact asked values together cover at most this many units (about 22% of draws rejected)
+AUTO_TIE_BUDGET = sympy.Rational(1, 8)
+DEFAULT_TIE_MARGIN = sympy.Rational(1, 50)
+#: the probe: draws judged (from streams that do not depend on the seed), how many must pass
+#: before no auto rule is relaxed, and how many fair draws give the median work
+PROBE_DRAWS = 200
+PROBE_PASS = 2
+MEDIAN_OF = 11
+#: the auto rules and the setting that relaxes each
+AUTO_RULES = {"early rounding": ("early_rounding", False), "loss unchanged": ("allow_unchanged_loss", True),
+              "loss increase": ("allow_loss_increase", True), "zero gradients": ("allow_zero_gradients", True)}
+#: values that make a step trivial, by the kind of leaf
+TRIVIAL = {"weight": (0, 1, -1), "input": (0, 1, -1), "bias": (0,)}
+_EXACT_FUNCTIONS = (act.relu, act.leaky_relu, act.step, act.leaky_step)
+_PIECEWISE = ("relu", "leaky_relu")
+
+
+def _exact_expression(expr: sympy.Expr) -> bool:
+    """Whether the expression maps short decimals to short decimals (no exp, log or division)."""
+    for node in sympy.preorder_traversal(expr):
+        if isinstance(node, sympy.Function) and not isinstance(node, _EXACT_FUNCTIONS):
+            return False
+        if isinstance(node, sympy.Pow) and not (node.exp.is_Integer and node.exp > 0):
+            return False
+        if isinstance(node, sympy.Rational) and not node.is_Integer:
+            q = int(node.q)
+            for prime in (2, 5):
+                while q % prime == 0:
+                    q //= prime
+            if q != 1:
+                return False
+    return True
 
 
 class Drawer:
@@ -57,6 +129,12 @@ class Drawer:
     def __init__(self, base: Solution, settings: ExamSettings):
         self.base = base
         self.settings = settings
+        #: the settings in force: auto rules strict until the probe relaxes them
+        self.rules = dataclasses.replace(settings, allow_loss_increase=bool(settings.allow_loss_increase),
+                                         allow_unchanged_loss=bool(settings.allow_unchanged_loss),
+                                         allow_zero_gradients=bool(settings.allow_zero_gradients),
+                                         early_rounding=settings.early_rounding is not False)
+        self.relaxed: list[str] = []
         network = base.network
         self.network = network
         self.decimals = base.spec.decimals
@@ -67,6 +145,7 @@ class Drawer:
             if name not in self.leaves:
                 raise ExamError(f"exam.vary.{name}: no such input, target or parameter"
                                 f"{did_you_mean(name, list(self.leaves))}")
+        trivial: dict[str, frozenset[int]] = {}  # leaf -> grid indices never drawn
         for name in self.leaves:
             kind = network[name].kind
             if name in settings.overrides:
@@ -78,23 +157,46 @@ class Drawer:
             if grid is not None:
                 self._check_grid(name, kind, grid)
                 self.varying.append((name, grid))
+                skip = _grid_indices(grid, TRIVIAL.get(kind, ()))
+                if not settings.allow_trivial and len(skip) < grid.count:  # else the teacher's grid as it is
+                    trivial[name] = skip
         self.asked = asked_names(network, settings.ask)
         if not self.asked:
             raise ExamError("exam: nothing to ask (this network has no quantities of the asked groups)")
         self.asked_flat = [n for _, names in self.asked for n in names]
         self.asked_slots = [self.index[n] for n in self.asked_flat]
         self.asked_slot_set = frozenset(self.asked_slots)
+        exact: set[int] = {self.index[name] for name in self.leaves}
+        for step in self.steps:
+            if step.depends <= exact and _exact_expression(network[step.name].definition):
+                exact.add(step.slot)
+        #: asked values a student's arithmetic may carry a little off: these are checked for ties
+        self.inexact_asked = frozenset(self.asked_slot_set - exact)
+        margin = settings.tie_margin
+        if margin is None:
+            margin = min(DEFAULT_TIE_MARGIN, AUTO_TIE_BUDGET / max(1, len(self.inexact_asked)))
+        #: in units of the last displayed decimal
+        self.tie_margin = sympy.Rational(margin) / 10 ** max(0, 3 - self.decimals)
+        self._margin = to_decimal(self.tie_margin)
         slot_of = {q.symbol: self.index[q.name] for q in network.quantities.values()}
         compiler = Compiler(slot_of)
+        #: smooth units' slopes (none may be flat); per piecewise layer, its units' slopes and pre-activations
         self.slopes: list[Callable[[list[Decimal]], Decimal]] = []
+        self.piecewise: list[tuple[list[Callable[[list[Decimal]], Decimal]], list[int]]] = []
         for layer in network.layers:
             fn = layer.elementwise
             if fn is None:
                 continue
+            slopes, pres = [], []
             for e in range(1, network.n_examples + 1):
                 for j in range(1, layer.size + 1):
                     a, z = network.activation_symbol(layer.index, j, e), network.pre_symbol(layer.index, j, e)
-                    self.slopes.append(compiler(fn.local_slope(a, z)))
+                    slopes.append(compiler(fn.local_slope(a, z)))
+                    pres.append(slot_of[z])
+            if layer.activation_name in _PIECEWISE:
+                self.piecewise.append((slopes, pres))
+            else:
+                self.slopes += slopes
         self.grad_layers: list[list[int]] = []
         asked_grads = {n for group, names in self.asked if group == "gradients" for n in names}
         for layer in network.layers:
@@ -103,10 +205,13 @@ class Drawer:
             if slots:
                 self.grad_layers.append(slots)
         self.loss_slots = (self.index[network.loss_name], self.index[network.updated(network.loss_name)])
+        #: what each asked value is computed from (see :func:`work`)
+        self.operands = [(step.slot, sorted(step.depends)) for step in self.steps if step.slot in self.asked_slot_set]
         # drawing and judging thousands of times: grid values and their Decimals computed once
-        self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational]]] = [
-            (name, grid, grid.count, {}) for name, grid in self.varying]
-        self._decimal_cache: dict[sympy.Rational, Decimal] = {}
+        self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational], frozenset[int]]] = [
+            (name, grid, grid.count, {}, trivial.get(name, frozenset())) for name, grid in self.varying]
+        self._decimal_cache: dict[tuple[int, int], Decimal] = {}  # by (p, q): SymPy's own hash is slow
+        self.band: Band | None = None
 
     def _check_grid(self, name: str, kind: str, grid: Grid) -> None:
         loss = self.network.spec.loss
@@ -120,16 +225,19 @@ class Drawer:
     @property
     def combinations(self) -> int:
         total = 1
-        for _, grid in self.varying:
-            total *= grid.count
+        for _, _, count, _, skip in self._grids:
+            total *= count - len(skip)
             if total > 10**12:
                 break
         return total
 
     def draw(self, rng: random.Random) -> dict[str, sympy.Rational]:
+        """Leaf values: each varying one uniform on its grid, a trivial value drawn again."""
         values = dict(self.leaves)
-        for name, grid, count, cache in self._grids:
+        for name, grid, count, cache, skip in self._grids:
             k = rng.randrange(count)
+            while k in skip:
+                k = rng.randrange(count)
             value = cache.get(k)
             if value is None:
                 value = cache[k] = grid.value(k)
@@ -137,57 +245,84 @@ class Drawer:
         return values
 
     def _decimal(self, value: sympy.Rational) -> Decimal:
-        exact = self._decimal_cache.get(value)
+        key = (value.p, value.q)
+        exact = self._decimal_cache.get(key)
         if exact is None:
-            exact = self._decimal_cache[value] = to_decimal(value)
+            exact = self._decimal_cache[key] = to_decimal(value)
         return exact
 
     def judge(self, values: dict[str, sympy.Rational]) -> str | None:
-        """The first reason to reject these leaf values, or None when they make a fair variant.
+        """The first reason to reject these leaf values, or None when they make a fair variant."""
+        return self.assess(values)[0]
+
+    def assess(self, values: dict[str, sympy.Rational]) -> tuple[str | None, int]:
+        """(the first reason to reject these leaf values or None, their work when none).
 
         Judged at ``JUDGE_DIGITS`` (enough: a value that close to a tie is rejected anyway), checking
-        each asked value for a tie as soon as it is computed, so most rejections cost a partial pass.
+        each inexact asked value for a tie as soon as it is computed, so most rejections cost a
+        partial pass.
         """
         d = self.decimals
         slots = [Decimal(0)] * len(self.index)
-        asked = self.asked_slot_set
-        half = Decimal("0.5")
-        margin = to_decimal(self.settings.tie_margin)
+        inexact = self.inexact_asked
+        half, margin = Decimal("0.5"), self._margin
         with localcontext(Context(prec=JUDGE_DIGITS, Emax=999_999, Emin=-999_999)):
             for name, value in values.items():
                 slots[self.index[name]] = +self._decimal(value)
+
             def tie(step: Step, value: Decimal) -> bool:
-                return step.slot in asked and abs(abs(value).scaleb(d) % 1 - half) < margin
+                return step.slot in inexact and abs(abs(value).scaleb(d) % 1 - half) < margin
 
             try:
                 if run_steps(self.steps, slots, stop=tie) is not None:
-                    return "tie"
+                    return "tie", 0
             except (DecimalException, ZeroDivisionError, ArithmeticError):
-                return "undefined"
-            if not self.settings.allow_saturation:
-                threshold = to_decimal(self.settings.saturation_threshold)
-                if any(abs(slope(slots)) < threshold for slope in self.slopes):
-                    return "saturation"
-            if not self.settings.allow_loss_increase:
-                before, after = self.loss_slots
-                if slots[after] >= slots[before]:
-                    return "loss increase"
-            for layer_slots in self.grad_layers:
-                if all(round_half_up(slots[s], d).is_zero() for s in layer_slots):
-                    return "zero gradients"
-            if not (self.settings.allow_loss_increase or self.settings.allow_unchanged_loss):
-                before, after = self.loss_slots
-                if round_half_up(slots[after], d) == round_half_up(slots[before], d):
-                    return "loss unchanged"  # lower, but the sheet cannot show it
-            if self.settings.early_rounding:
+                return "undefined", 0
+            reason = self._units(slots) or self._loss_and_gradients(slots)
+            if reason:
+                return reason, 0
+            if self.rules.early_rounding:
                 rounded = list(slots)
+                asked = self.asked_slot_set
                 try:
-                    run_steps(self.steps, rounded, finish=lambda x, _: round_half_up(x, d))
+                    def otherwise(step: Step, value: Decimal) -> bool:  # the first asked value that comes out otherwise
+                        return step.slot in asked and value != round_half_up(slots[step.slot], d)
+
+                    if run_steps(self.steps, rounded, finish=lambda x, _: round_half_up(x, d), stop=otherwise):
+                        return "early rounding", 0
                 except (DecimalException, ZeroDivisionError, ArithmeticError):
-                    return "undefined"
-                for s in self.asked_slots:
-                    if rounded[s] != round_half_up(slots[s], d):
-                        return "early rounding"
+                    return "undefined", 0
+            amount = work(slots, self.operands, d)
+        if self.band is not None and not self.band.holds(amount):
+            return "difficulty", amount
+        return None, amount
+
+    def _units(self, slots: list[Decimal]) -> str | None:
+        """A relu on its kink, a saturated smooth unit, or a piecewise layer more than half dead."""
+        for _, pres in self.piecewise:
+            if any(slots[z].is_zero() for z in pres):
+                return "undefined"  # relu is not differentiable at z = 0
+        if self.rules.allow_saturation:
+            return None
+        threshold = to_decimal(self.rules.saturation_threshold)
+        if any(abs(slope(slots)) < threshold for slope in self.slopes):
+            return "saturation"
+        for slopes, _ in self.piecewise:
+            if 2 * sum(1 for slope in slopes if abs(slope(slots)) < threshold) > len(slopes):
+                return "dead units"
+        return None
+
+    def _loss_and_gradients(self, slots: list[Decimal]) -> str | None:
+        d, rules = self.decimals, self.rules
+        before, after = self.loss_slots
+        if not rules.allow_loss_increase and slots[after] >= slots[before]:
+            return "loss increase"
+        for layer_slots in self.grad_layers if not rules.allow_zero_gradients else ():
+            if all(round_half_up(slots[s], d).is_zero() for s in layer_slots):
+                return "zero gradients"
+        if not (rules.allow_loss_increase or rules.allow_unchanged_loss) \
+                and round_half_up(slots[after], d) == round_half_up(slots[before], d):
+            return "loss unchanged"  # lower, but the sheet cannot show it
         return None
 
     def spec_for(self, values: dict[str, sympy.Rational]) -> Spec:
@@ -204,49 +339,151 @@ class Drawer:
         return dataclasses.replace(spec, parameters=parameters, examples=tuple(examples),
                                    learning_rate=values[LEARNING_RATE.ascii])
 
+    def fair(self, rng: random.Random, rejected: Counter[str], seen: set[tuple[sympy.Rational, ...]],
+             where: str) -> tuple[dict[str, sympy.Rational], int, int]:
+        """(values, work, draws) of the first fair draw of ``rng`` not in ``seen``, counting rejections."""
+        for attempt in range(1, self.settings.max_draws + 1):
+            values = self.draw(rng)
+            key = tuple(values[name] for name, _ in self.varying)
+            reason, amount = ("duplicate", 0) if key in seen else self.assess(values)
+            if reason is None:
+                seen.add(key)
+                return values, amount, attempt
+            rejected[reason] += 1
+        raise ExamError(f"exam: {where}: no fair variant in {self.settings.max_draws} draws "
+                        f"(rejected: {reasons_text(rejected)}); {relax_hint(rejected, len(seen))}")
+
+    def relax(self, rejected: Counter[str]) -> bool:
+        """Relax the auto rule (left out of [exam], not yet relaxed) that rejected most; False when none did."""
+        counts = {rule: rejected[rule] for rule, (field, _) in AUTO_RULES.items()
+                  if rejected[rule] and rule not in self.relaxed and getattr(self.settings, field) is None}
+        if not counts:
+            return False
+        rule = max(counts, key=lambda r: counts[r])
+        field, value = AUTO_RULES[rule]
+        changes: dict[str, Any] = {field: value}
+        self.rules = dataclasses.replace(self.rules, **changes)
+        self.relaxed.append(rule)
+        return True
+
+    def calibrate(self) -> None:
+        """Relax the auto rules this network needs, then set the band of work around the median of
+        ``MEDIAN_OF`` fair draws; all from streams that depend only on the spec, so every seed and
+        every count of a spec gets the same rules and band."""
+        probe = [self.draw(random.Random(f"symbackprop-exam/probe/{i}")) for i in range(PROBE_DRAWS)]
+        while True:
+            verdicts = [self.assess(values) for values in probe]
+            passed = [amount for reason, amount in verdicts if reason is None]
+            if len(passed) >= PROBE_PASS or not self.relax(Counter(reason for reason, _ in verdicts if reason)):
+                break
+        spread = self.settings.difficulty_band
+        if spread is None:
+            return
+        amounts = passed[:MEDIAN_OF]
+        rejected: Counter[str] = Counter()
+        more = 0
+        while len(amounts) < MEDIAN_OF:
+            more += 1
+            amounts.append(self.fair(random.Random(f"symbackprop-exam/probe/more/{more}"), rejected, set(),
+                                     "finding the typical work")[1])
+        median = int(statistics.median(amounts))
+        width = int(sympy.ceiling(median * spread))
+        self.band = Band(median, median - width, median + width)
+
+
+def _grid_indices(grid: Grid, values: tuple[int, ...]) -> frozenset[int]:
+    """The indices k of these values on the grid (those it holds)."""
+    return frozenset(int((v - grid.low) / grid.step) for v in values
+                     if grid.low <= v <= grid.high and ((v - grid.low) / grid.step).q == 1)
+
+
+@dataclass(frozen=True)
+class SetReport:
+    """What drawing a set cost and how even its work is."""
+
+    rejected: Counter[str]
+    band: Band | None
+    works: tuple[int, ...]
+    relaxed: tuple[str, ...]  # auto rules this network needed relaxed
+    early_rounding: bool  # whether every value comes out the same when rounded as you go
+
+    def spread(self) -> str:
+        """``work 40-52 (band 38-56)``: the least and most work of the set, and the allowed band;
+        then the rules relaxed for this network."""
+        text = f"work {min(self.works)}-{max(self.works)}" if self.works else ""
+        text += f" (band {self.band.low}-{self.band.high})" if self.band else ""
+        if self.relaxed:
+            text += f"; relaxed for this network: {', '.join(self.relaxed)}"
+        return text
+
 
 def _rng(seed: int, number: int) -> random.Random:
     # a str seed is hashed with SHA-512: the same stream on every platform and Python run
     return random.Random(f"symbackprop-exam/{seed}/{number}")
 
 
-def draw_variants(base: Solution, settings: ExamSettings, count: int, seed: int,
-                  students: Sequence[Student] | None = None,
-                  progress: Callable[[int, int], None] | None = None) -> tuple[list[Variant], Counter[str]]:
-    """``count`` fair, distinct variants; the rejected draws counted by reason."""
+Drawn = list[tuple[dict[str, sympy.Rational], int]]
+
+
+def draw_values(base: Solution, settings: ExamSettings, count: int, seed: int) -> tuple[Drawer, Drawn, SetReport]:
+    """The leaf values of ``count`` fair, distinct variants of comparable work (nothing solved yet):
+    the drawer, [(values, draws it took)] and what was rejected and the work spread."""
     drawer = Drawer(base, settings)
     if drawer.combinations < count:
         what = "nothing varies" if not drawer.varying else f"the ranges allow only {drawer.combinations}"
         raise ExamError(f"exam: {count} distinct variants asked for but {what}; widen the ranges in [exam]")
+    drawer.calibrate()
+    while True:
+        rejected: Counter[str] = Counter()
+        seen: set[tuple[sympy.Rational, ...]] = set()
+        drawn, works = [], []
+        try:
+            for number in range(1, count + 1):
+                values, amount, attempts = drawer.fair(_rng(seed, number), rejected, seen, f"variant {number}")
+                works.append(amount)
+                drawn.append((values, attempts))
+            break
+        except ExamError:
+            # the probe underestimated the rule: relax it for the whole set and draw the set again
+            if not drawer.relax(rejected):
+                raise
+            drawer.calibrate()
+    return drawer, drawn, SetReport(rejected, drawer.band, tuple(works), tuple(drawer.relaxed),
+                                              drawer.rules.early_rounding is True)
+
+
+def draw_variants(base: Solution, settings: ExamSettings, count: int, seed: int,
+                  students: Sequence[Student] | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> tuple[list[Variant], SetReport]:
+    """``count`` fair, distinct variants of comparable work, solved; what was rejected and the work spread."""
+    drawer, drawn, report = draw_values(base, settings, count, seed)
     width = max(3, len(str(count)))
-    rejected: Counter[str] = Counter()
-    seen: set[tuple[sympy.Rational, ...]] = set()
     variants = []
-    for number in range(1, count + 1):
-        rng = _rng(seed, number)
-        attempt = 0
-        while attempt < settings.max_draws:
-            attempt += 1
-            values = drawer.draw(rng)
-            key = tuple(values[name] for name, _ in drawer.varying)
-            reason = "duplicate" if key in seen else drawer.judge(values)
-            if reason is None:
-                break
-            rejected[reason] += 1
-        else:
-            raise ExamError(
-                f"exam: variant {number}: no fair variant in {settings.max_draws} draws (rejected: "
-                f"{reasons_text(rejected)}); widen the ranges, ask fewer groups, or allow saturation/"
-                "loss increase in [exam]")
-        seen.add(key)
-        solution = solve(drawer.spec_for(values))
+    for number, (values, attempts) in enumerate(drawn, start=1):
         student = students[number - 1] if students else None
-        variants.append(Variant(number, f"{number:0{width}d}", seed, solution, student, attempt))
+        variants.append(Variant(number, f"{number:0{width}d}", seed, solve(drawer.spec_for(values)), student,
+                                attempts))
         if progress:
             progress(number, count)
-    return variants, rejected
+    return variants, report
 
 
 def reasons_text(rejected: Counter[str]) -> str:
     parts = [f"{rejected[r]} {r}" for r in REASONS if rejected[r]]
     return ", ".join(parts) if parts else "none"
+
+
+def relax_hint(rejected: Counter[str], accepted: int = 0) -> str:
+    """The strictest rule (the one that rejected the largest share of the draws that reached it: the
+    rules are checked in ``CHECK_ORDER``) and the [exam] setting that relaxes it."""
+    if not rejected:
+        return "widen the ranges in [exam]"
+    reached = sum(rejected.values()) + accepted
+    share: dict[str, tuple[float, int, int]] = {}
+    for rule in CHECK_ORDER:
+        if rejected[rule]:
+            share[rule] = (rejected[rule] / reached, rejected[rule], reached)
+        reached -= rejected[rule]
+    top = max(share, key=lambda r: share[r][:2])
+    _, count, judged = share[top]
+    return f"the strictest rule is {top} ({count} of the {judged} draws it judged): try {RELAXED_BY[top]} in [exam]"

@@ -49,6 +49,7 @@ class Target:
 
     path: Path
     created: bool  # made by this run (removed again if the run fails)
+    had_set: bool = False  # held an earlier set (its marker) when the lock was taken
 
 
 def _fail(target: Path, problem: str) -> ExamFolderError:
@@ -149,7 +150,7 @@ def locked_target(out_dir: str | Path) -> Iterator[Target]:
             raise _fail(target, f"cannot lock the folder ({err.strerror or err})") from None
         locked = True
         check_target(target)  # what it holds may have changed while we waited for nothing
-        yield Target(target, created)
+        yield Target(target, created, read_marker(target) is not None)
     except BaseException:
         if created and locked:
             _remove_empty(target)

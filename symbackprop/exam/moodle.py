@@ -13,13 +13,15 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from operator import itemgetter
 
-from ..documents.render import GENERATED_BY
-from ..engine.examtable import ASK_TITLES
+from markupsafe import Markup
+
+from ..documents.render import GENERATED_BY, render_html
 from ..io.usertext import xml_clean
 from ..notation.lines import quantity_line
-from .lms import math_html, problem_html, tolerance
-from .variants import Variant, asked_values
+from .lms import math_html, name, problem_html, tolerance
+from .variants import Variant, asked_values, grouped
 
 __all__ = ["feedback_html", "moodle_xml", "question_html", "variant_tag"]
 
@@ -29,27 +31,13 @@ def _cdata(text: str) -> str:
 
 
 def question_html(variant: Variant, ask: Sequence[str]) -> str:
+    """The question text: the exercise, then a NUMERICAL Cloze field per asked value (the template words it)."""
     s = variant.solution
-    d = s.spec.decimals
-    tol = tolerance(d)
-    parts = [problem_html(s),
-             f"<p>Compute one forward pass, the backward pass and one gradient-descent step. Give each value "
-             f"rounded to {d} decimal places.</p>"]
-    items = asked_values(variant, ask)
-    group = None
-    rows: list[str] = []
-    for item in items:
-        if item.group != group:
-            if rows:
-                parts.append("<ul>" + "".join(rows) + "</ul>")
-                rows = []
-            group = item.group
-            parts.append(f"<p><strong>{html.escape(ASK_TITLES[group])}</strong></p>")
-        rows.append(f"<li>{math_html(item.latex)} = {{1:NUMERICAL:={item.display}:{tol}}}</li>")
-    if rows:
-        parts.append("<ul>" + "".join(rows) + "</ul>")
-    parts.append(variant_tag(variant))
-    return "\n".join(parts)
+    tol = tolerance(s.spec.decimals)
+    items = [{"group": item.group, "latex": math_html(item.latex), "field": f"{{1:NUMERICAL:={item.display}:{tol}}}"}
+             for item in asked_values(variant, ask)]
+    return render_html("lms/moodle_question.html.j2", problem=Markup(problem_html(s)), decimals=s.spec.decimals,
+                       groups=grouped(items, itemgetter("group")), tag=Markup(variant_tag(variant)))
 
 
 def variant_tag(variant: Variant) -> str:
@@ -61,18 +49,14 @@ def variant_tag(variant: Variant) -> str:
 def feedback_html(variant: Variant, ask: Sequence[str]) -> str:
     """The worked solution: each asked quantity as formula = numbers = result."""
     s = variant.solution
-    parts = [f"<p>Worked solution (variant {variant.label}; values rounded half-up to {s.spec.decimals} "
-             "decimals):</p>"]
-    group = None
+    items = []
     for item in asked_values(variant, ask):
-        if item.group != group:
-            group = item.group
-            parts.append(f"<p><strong>{html.escape(ASK_TITLES[group])}</strong></p>")
         formula = s.formula(item.name)
         rhs = quantity_line(s, item.name).rhs()
-        text = f"{item.latex} = {formula} = {rhs}" if formula else f"{item.latex} = {rhs}"
-        parts.append(f"<p>{math_html(text)}</p>")
-    return "\n".join(parts)
+        items.append({"group": item.group,
+                      "line": math_html(f"{item.latex} = {formula} = {rhs}" if formula else f"{item.latex} = {rhs}")})
+    return render_html("lms/moodle_feedback.html.j2", label=variant.label, decimals=s.spec.decimals,
+                       groups=grouped(items, itemgetter("group")))
 
 
 def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = "symbackprop exam") -> str:
@@ -82,12 +66,10 @@ def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = 
            f"    <category><text>{html.escape('$course$/top/' + category)}</text></category>",
            "  </question>"]
     for v in variants:
-        name = f"{v.solution.spec.title} - variant {v.label}"
-        if v.student:
-            name += f" - {v.student.name}"
+        quiz = name("quiz", title=v.solution.spec.title, label=v.label, student=v.student.name if v.student else "")
         out += [
             '  <question type="cloze">',
-            f"    <name><text>{html.escape(name)}</text></name>",
+            f"    <name><text>{html.escape(quiz)}</text></name>",
             f'    <questiontext format="html"><text>{_cdata(question_html(v, ask))}</text></questiontext>',
             f'    <generalfeedback format="html"><text>{_cdata(feedback_html(v, ask))}</text></generalfeedback>',
             "    <penalty>0.3333333</penalty>",

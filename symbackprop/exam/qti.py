@@ -23,10 +23,12 @@ from collections.abc import Sequence
 from decimal import Decimal
 from xml.sax.saxutils import escape, quoteattr
 
-from ..engine.examtable import ASK_TITLES
+from markupsafe import Markup
+
+from ..documents.render import render_html
 from ..io.usertext import xml_clean
 from ..notation.lines import quantity_line
-from .lms import math_html, problem_html, tolerance
+from .lms import math_html, name, problem_html, tolerance
 from .variants import Variant, asked_values
 
 __all__ = ["item_tag", "qti_zip", "quiz_id", "ZIP_DATE"]
@@ -68,15 +70,15 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
     s = variant.solution
     d = s.spec.decimals
     ident = quiz_id(variant)
-    title = f"{s.spec.title} - variant {variant.label}"
+    title = name("quiz", title=s.spec.title, label=variant.label)
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<questestinterop xmlns="{QTI_NS}" {QTI_SCHEMA}>',
            f"<assessment ident={quoteattr(ident)} title={quoteattr(title)}>",
            "<qtimetadata>" + _field("cc_maxattempts", "1") + "</qtimetadata>",
            '<section ident="root_section">']
-    intro = (problem_html(s) + f"<p>Give each value rounded to {d} decimal places; an answer within "
-             f"{tolerance(d)} of the key's value is right.</p>")
-    out += [f"<item ident={quoteattr(ident + '_intro')} title=\"The network\">",
+    intro = render_html("lms/qti_intro.html.j2", problem=Markup(problem_html(s)), decimals=d,
+                        tolerance=tolerance(d))
+    out += [f"<item ident={quoteattr(ident + '_intro')} title={quoteattr(name('intro'))}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "text_only_question")
             + _field("points_possible", "0") + _field("original_answer_ids", "")
             + _field("assessment_question_identifierref", f"{ident}_intro_ref") + "</qtimetadata></itemmetadata>",
@@ -85,9 +87,10 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
         low, high = _bounds(item.display, d)
         item_id = f"{ident}_q{k}"
         tag = item_tag(variant, item.name)  # in the title and the text: the Student Analysis column shows the text
-        question = f"<p>{escape(ASK_TITLES[item.group])}: {math_html(item.latex)} = ? <small>{escape(tag)}</small></p>"
+        question = render_html("lms/qti_question.html.j2", group=item.group, latex=math_html(item.latex),
+                               tag=Markup(escape(tag)))
         line = quantity_line(s, item.name)
-        feedback = f"<p>{math_html(f'{item.latex} = {line.rhs()}')}</p>"
+        feedback = render_html("lms/qti_feedback.html.j2", line=math_html(f"{item.latex} = {line.rhs()}"))
         out += [
             f"<item ident={quoteattr(item_id)} title={quoteattr(tag)}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "numerical_question")
@@ -117,14 +120,13 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
 def assessment_meta_xml(variant: Variant, points: int) -> str:
     ident = quiz_id(variant)
     s = variant.solution
-    title = f"{s.spec.title} - variant {variant.label}"
-    if variant.student:
-        title += f" - {variant.student.name}"
+    title = name("quiz", title=s.spec.title, label=variant.label,
+                 student=variant.student.name if variant.student else "")
     return "\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<quiz identifier={quoteattr(ident)} xmlns="{CANVAS_NS}" {CANVAS_SCHEMA}>',
         f"<title>{escape(title)}</title>",
-        f"<description>{escape(f'Variant {variant.label}, seed {variant.seed}')}</description>",
+        f"<description>{escape(name('description', label=variant.label, seed=variant.seed))}</description>",
         "<shuffle_answers>false</shuffle_answers>",
         "<scoring_policy>keep_highest</scoring_policy>",
         "<quiz_type>assignment</quiz_type>",

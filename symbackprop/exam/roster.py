@@ -21,44 +21,52 @@ _ID_COLUMNS = ("id", "student id", "student_id", "sid", "email", "login")
 
 def load_roster(path: str | Path) -> list[Student]:
     """A CSV with a header row naming a ``name`` column and optionally an ``id`` column."""
-    return loads_roster(read_input(path, InputKind("roster", "CSV", ExamError), f"--roster {path}"), str(path))
+    try:
+        text = read_input(path, InputKind("roster", "CSV", ExamError), f"roster {path}")
+    except ExamError as err:  # the setting named, so that the CLI can say --roster
+        raise ExamError(str(err), setting="roster") from None
+    return loads_roster(text, str(path))
+
+
+def _problem(source: str, problem: str) -> ExamError:
+    """One line naming the roster setting, the file and the problem (the CLI names its flag)."""
+    return ExamError(f"roster {source}: {problem}", setting="roster")
 
 
 def loads_roster(text: str, source: str = "<roster>") -> list[Student]:
-    where = f"--roster {source}"
     try:
         rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
     except csv.Error as err:
-        raise ExamError(f"{where}: not valid CSV: {err}") from None
+        raise _problem(source, f"not valid CSV: {err}") from None
     if not rows:
-        raise ExamError(f"{where}: empty roster")
+        raise _problem(source, "empty roster")
     header = [cell.strip().lower() for cell in rows[0]]
     name_col = next((i for i, h in enumerate(header) if h in _NAME_COLUMNS), None)
     if name_col is None:
-        raise ExamError(f"{where}: the first row must be a header with a name column (e.g. \"id,name\")")
+        raise _problem(source, "the first row must be a header with a name column (e.g. \"id,name\")")
     id_col = next((i for i, h in enumerate(header) if h in _ID_COLUMNS), None)
     students: list[Student] = []
     first_row: dict[str, int] = {}
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise ExamError(f"{where}: row {line}: {len(row)} cells, the header has {len(header)}")
+            raise _problem(source, f"row {line}: {len(row)} cells, the header has {len(header)}")
         name = " ".join(row[name_col].split())
         if not name:
-            raise ExamError(f"{where}: row {line}: empty name")
+            raise _problem(source, f"row {line}: empty name")
         ident = " ".join(row[id_col].split()) if id_col is not None else name
         if not ident:
-            raise ExamError(f"{where}: row {line}: empty id")
+            raise _problem(source, f"row {line}: empty id")
         for what, text in (("name", name), ("id", ident)):
             problem = text_problem(text)
             if problem:
-                raise ExamError(f"{where}: row {line}: the {what} {problem}")
+                raise _problem(source, f"row {line}: the {what} {problem}")
         if ident in first_row:
             what = "id" if id_col is not None else "name (add an id column to tell them apart)"
-            raise ExamError(f"{where}: row {line}: duplicate {what} {quoted(ident)} (first on row {first_row[ident]})")
+            raise _problem(source, f"row {line}: duplicate {what} {quoted(ident)} (first on row {first_row[ident]})")
         first_row[ident] = line
         students.append(Student(ident, name))
     if not students:
-        raise ExamError(f"{where}: no students below the header")
+        raise _problem(source, "no students below the header")
     if len(students) > MAX_VARIANTS:
-        raise ExamError(f"{where}: {len(students)} students; at most {MAX_VARIANTS}")
+        raise _problem(source, f"{len(students)} students; at most {MAX_VARIANTS}")
     return students

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from ..documents.render import Tex
 from ..engine.examtable import ASK_GROUPS
 from ..engine.network import Network
 from ..engine.solution import Solution
 
-__all__ = ["Asked", "Student", "Variant", "asked_names", "asked_values"]
+__all__ = ["Asked", "Student", "Variant", "asked_names", "asked_values", "grouped"]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,13 @@ def asked_values(variant: Variant, ask: Sequence[str]) -> list[Asked]:
     s = variant.solution
     return [Asked(name, Tex(s.latex(name)), s.display(name), group)
             for group, names in asked_names(s.network, ask) for name in names]
+
+
+def grouped(items: Sequence[T], group_of: Callable[[T], str]) -> list[dict[str, Any]]:
+    """Items by ask group for the templates, ``[{"key": "forward", "members": [...]}]``, in the lecture's order
+    (the templates name each group and lay its members out)."""
+    return [{"key": group, "members": members} for group in ASK_GROUPS
+            if (members := [item for item in items if group_of(item) == group])]
 
 
 def asked_names(network: Network, ask: Sequence[str]) -> list[tuple[str, list[str]]]:

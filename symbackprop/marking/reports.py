@@ -3,24 +3,29 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 from typing import Any
 
+from ..io.scripts import rtl_runs
 from ..io.texttable import text_table
-from .verify import VERDICTS, Report, cell_text
+from .verify import Report, cell_text
 
-__all__ = ["report_data", "report_json", "report_tex", "report_text"]
+__all__ = ["report_data", "report_json", "report_tex", "report_text", "typed_pieces"]
 
 
 def report_text(report: Report) -> str:
-    """A table for the terminal: name, given, expected, verdict, why; then the totals."""
-    header = ("name", "given", "expected", "verdict", "why")
-    cells = [(r.name, cell_text(r.given, 36), cell_text(r.expected, 36), r.label, r.why) for r in report.rows]
-    lines = text_table([header, *cells], last_rule=3)
-    title = f"{report.title}: " if report.title else ""
-    who = f" ({report.student})" if report.student else ""
-    lines.append("")
-    lines.append(f"{title}{report.totals_text()}{who}")
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    """A table for the terminal, then the totals: ``verify_report.txt.j2`` words it, the code pads the columns."""
+    from ..documents.render import render_markdown  # the plain-text environment: nothing escaped
+
+    def table(rows: list[list[str]]) -> str:
+        return "\n".join(text_table(rows, last_rule=3))
+
+    rows = [{"name": r.name, "given": cell_text(r.given, 36), "expected": cell_text(r.expected, 36),
+             "verdict": r.verdict, "why": r.why} for r in report.rows]
+    text = render_markdown("verify_report.txt.j2", table=table, rows=rows, title=report.title,
+                           student=report.student, right=report.n_right, total=len(report.rows),
+                           counts=[(v, n) for v, n in report.counts.items() if n])
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
 def report_data(report: Report) -> dict[str, Any]:
@@ -43,13 +48,12 @@ def report_json(report: Report) -> str:
 
 
 def report_tex(report: Report) -> str:
-    """A marked sheet a teacher can return (LaTeX); every piece of user text is escaped by the template."""
-    from ..documents.render import (  # Jinja2 only for this format: text stays quick
-        Tex,
-        header_comment,
-        render_tex,
-        tex_escape,
-    )
+    """A marked sheet a teacher can return (LaTeX); every piece of user text is escaped by the template.
+
+    The rows carry meaning (the symbol and formulas as LaTeX, the typed answer in pieces, the verdict's
+    key); ``verify_report.tex.j2`` decides the words, the marks, the columns and where lines break.
+    """
+    from ..documents.render import Tex, render_tex, tex_escape  # Jinja2 only for this format: text stays quick
 
     rows = []
     for r in report.rows:
@@ -62,12 +66,55 @@ def report_tex(report: Report) -> str:
         why: str = (Tex("".join(f"${latex}$" if latex else tex_escape(text) for text, latex in r.why_parts))
                     if r.why_parts else r.why)
         tall = r"\frac" in f"{r.latex} {r.expected_latex} " + "".join(latex for _, latex in r.why_parts)
-        rows.append({"symbol": symbol, "given": r.given, "expected": expected, "verdict": r.verdict,
-                     "label": r.label, "why": why, "tall": tall})
-    counts = [(VERDICTS[v], n) for v, n in report.counts.items() if n]
-    return render_tex("verify_report.tex.j2", header=Tex(header_comment()), title=report.title or "answers",
-                      student=report.student, source=report.source, decimals=report.decimals,
-                      right=report.n_right, total=len(report.rows), counts=counts, rows=rows)
+        rows.append({"symbol": symbol, "given": typed_pieces(r.given), "expected": expected,
+                     "verdict": r.verdict, "why": why, "tall": tall})
+    counts = [(v, n) for v, n in report.counts.items() if n]
+    return render_tex("verify_report.tex.j2", title=report.title, student=report.student, source=report.source,
+                      decimals=report.decimals, right=report.n_right, total=len(report.rows), counts=counts,
+                      rows=rows)
+
+
+#: Operators a typed formula may break after (``**`` and ``^`` bind too tightly to break at).
+_BREAK_AFTER = frozenset("+-*=,;")
+
+
+def typed_pieces(text: str) -> list[dict[str, Any]]:
+    """A typed answer in the pieces a line may break between, each with the bracket depth of its break.
+
+    A piece ends after a binary operator or a comma (and the spaces after it); a sign (``-x``, ``(-1)``,
+    ``1e-4``), ``**``, and a ``/`` without spaces (``dE/dw1``) never end one, and spaces alone never
+    do: ``sigma( z_h2 )`` stays whole.  Its ``units`` are its characters, a Hebrew or Arabic run kept whole.
+    """
+    text = unicodedata.normalize("NFC", text)  # the template escapes it character by character
+    pieces: list[dict[str, Any]] = []
+    start = depth = i = 0
+    while i < len(text):
+        ch = text[i]
+        depth += (ch in "([{") - (ch in ")]}")
+        end = i + 1
+        if text.startswith("**", i):
+            end = i + 2
+        elif (ch in _BREAK_AFTER and not _is_sign(text, i)) or text.startswith("/ ", i):
+            while text.startswith(" ", end):
+                end += 1
+            if end < len(text):
+                pieces.append({"text": text[start:end], "depth": max(depth, 0)})
+                start = end
+        i = end
+    pieces.append({"text": text[start:], "depth": 0})
+    for piece in pieces:  # what the template escapes one by one: a character, or a right-to-left run whole
+        piece["units"] = [unit for run, rtl in rtl_runs(piece["text"]) for unit in ([run] if rtl else run)]
+    return pieces
+
+
+def _is_sign(text: str, i: int) -> bool:
+    """Whether the ``+`` or ``-`` at ``i`` is a sign: first, after an operator or bracket, or in ``1e-4``."""
+    if text[i] not in "+-":
+        return False
+    before = text[:i].rstrip()
+    if not before or before[-1] in "([{,;=+-*/^":
+        return True
+    return i >= 2 and text[i - 1] in "eE" and (text[i - 2].isdigit() or text[i - 2] == ".")
 
 
 FORMATS = {"text": report_text, "json": report_json, "tex": report_tex}

@@ -169,9 +169,13 @@ class _Candidate:
 
 # -- the marking ------------------------------------------------------------------
 
-def mark(solution: Solution, answers: Answers) -> Report:
-    """Mark every answer; rows come in the network's order (value before formula), unknown names last."""
-    marker = _Marker(solution)
+def mark(solution: Solution, answers: Answers, seconds: float | None = None) -> Report:
+    """Mark every answer; rows come in the network's order (value before formula), unknown names last.
+
+    ``seconds``: the symbolic work of the whole report (default ``REPORT_SECONDS``; the practice page
+    asks for less than a file)."""
+    seconds = REPORT_SECONDS if seconds is None else seconds
+    marker = _Marker(solution, allowance=Allowance(seconds, min(seconds, FORMULA_SECONDS)))
     rows = marker.mark_all(answers.entries)
     return Report(tuple(rows), answers.title or solution.spec.title, answers.student, answers.source,
                   solution.spec.decimals)
@@ -370,7 +374,7 @@ class _Marker:
             seen.add(i)
             name = names[i]
             if self.verdicts.get(name) in ("wrong", "carried_forward"):
-                found.append(f"{name} = {self.given_texts[name]}")
+                found.append(f"{self._name(name)} = {self.given_texts[name]}")
                 continue
             step = self.step_of.get(name)
             if step is not None:
@@ -426,7 +430,7 @@ class _Marker:
         outputs = {a.name: a.definition for a in ancestors
                    if a.kind == "d_act" and a.layer == self.network.n_layers and a.definition is not None}
         if outputs and not any(distance[self.network.sym(n)] <= SLIP_DEPTH for n in outputs):
-            names = ", ".join(sorted(outputs))
+            names = ", ".join(self._name(n) for n in sorted(outputs))
             yield f"sign of {names} flipped", {n: -d for n, d in outputs.items()}
 
     def _slips(self, a: Quantity) -> Iterable[tuple[str, dict[str, Expr]]]:
@@ -438,7 +442,8 @@ class _Marker:
             assert a.of is not None
             theta = net.sym(a.of)
             if definition != theta:
-                yield (f"{a.name}: the step was added (theta + eta*dE/dtheta) instead of subtracted",
+                step = self._marked("theta + eta*dE/dtheta", r"\theta + \eta \frac{\partial E}{\partial \theta}")
+                yield (f"{self._name(a.name)}: the step was added ({step}) instead of subtracted",
                        {a.name: 2 * theta - definition})
         slope = self._slope(a)
         if slope is not None:
@@ -455,20 +460,23 @@ class _Marker:
             inputs = self._local_inputs(param)
             if inputs:
                 dropped = definition.xreplace(dict.fromkeys(inputs, sympy.S.One))
-                yield f"the local input {', '.join(map(str, inputs))} is missing from {a.name}", {a.name: dropped}
+                local = ", ".join(self._formula(x) for x in inputs)
+                yield f"the local input {local} is missing from {self._name(a.name)}", {a.name: dropped}
             for other in self._neighbours.get(param, ()):
                 other_grad = net[net.grad(other)]
                 if other_grad.definition is not None:
-                    yield (f"{a.name} computed as {other_grad.name} (the delta and local input of the "
-                           f"neighbouring weight {other})"), {a.name: other_grad.definition}
+                    yield (f"{self._name(a.name)} computed as {self._name(other_grad.name)} (the delta and local "
+                           f"input of the neighbouring weight {self._name(other)})"), {a.name: other_grad.definition}
         if a.kind in ("pre", "post_pre", "d_act"):
             present = [s for s in definition.free_symbols if str(s) in self._neighbour_symbols]
             for w in sorted(present, key=str):
                 for n in self._neighbour_symbols[str(w)]:
                     if n not in definition.free_symbols:
-                        yield f"{n} used instead of {w} in {a.name}", {a.name: definition.xreplace({w: n})}
+                        yield (f"{self._formula(n)} used instead of {self._formula(w)} in {self._name(a.name)}",
+                               {a.name: definition.xreplace({w: n})})
                     elif str(w) < str(n):
-                        yield f"{w} and {n} swapped in {a.name}", {a.name: definition.xreplace({w: n, n: w})}
+                        yield (f"{self._formula(w)} and {self._formula(n)} swapped in {self._name(a.name)}",
+                               {a.name: definition.xreplace({w: n, n: w})})
         if a.kind == "d_act" and a.layer == net.n_layers:
             yield (f"sign of {self._formula(a.symbol)} flipped ({self._formula(-definition)} instead of "
                    f"{self._formula(definition)})",
@@ -610,7 +618,8 @@ class _Marker:
         if not lost:
             return ""
         names = sorted((str(s) for s in lost), key=lambda n: self.index[n])[:MAX_NAMED_SOURCES]
-        return f"; a number stands where {', '.join(names)} belong{'s' if len(names) == 1 else ''}"
+        where = ", ".join(self._name(n) for n in names)
+        return f"; a number stands where {where} belong{'s' if len(names) == 1 else ''}"
 
     def _leaf_constant(self, q: Quantity) -> Expr:
         return sympy.Rational(leaf_values(self.network)[q.name])
@@ -618,11 +627,11 @@ class _Marker:
     def _circular(self, q: Quantity, student: Expr) -> str:
         used = student.free_symbols
         if q.symbol in used:
-            return f"circular: the formula uses {q.name} itself"
+            return f"circular: the formula uses {self._name(q.name)} itself"
         later = self._descendants(q.symbol)
         bad = sorted((str(s) for s in used if s in later), key=lambda n: self.index[n])
         if bad:
-            return f"circular: {bad[0]} is computed from {q.name}"
+            return f"circular: {self._name(bad[0])} is computed from {self._name(q.name)}"
         return ""
 
     def _descendants(self, symbol: Symbol) -> set[Symbol]:
@@ -832,6 +841,10 @@ class _Marker:
     def _formula(self, expr: Expr) -> str:
         """A formula inside a diagnosis: its ASCII text between markers, its LaTeX remembered for ``_said``."""
         return self._marked(_text(expr), self.solution.printer.doprint(expr))
+
+    def _name(self, name: str) -> str:
+        """A quantity's name inside a diagnosis, printed as its symbol in the tex report."""
+        return self._marked(name, self.network[name].latex)
 
     def _marked(self, text: str, latex: str) -> str:
         self.formula_latex[text] = latex

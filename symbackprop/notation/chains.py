@@ -76,7 +76,8 @@ def find_parameter(solution: Solution, name: str) -> Parameter:
     for p in network.parameters:
         if p.name == name:
             return p
-    raise UsageError(f"--chain: no parameter {quoted(name)}{did_you_mean(name, [p.name for p in network.parameters])}")
+    hint = did_you_mean(name, [p.name for p in network.parameters])
+    raise UsageError(f"chain: no parameter {quoted(name)}{hint}", setting="chain")
 
 
 def _value(solution: Solution, expr: Expr) -> Decimal:

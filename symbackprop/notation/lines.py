@@ -36,8 +36,9 @@ from ..engine.numbers import Certified, display, round_half_up, significant, wor
 from ..engine.printer import BackpropPrinter, _is_negative
 from ..engine.solution import Solution
 
-#: quantity kinds whose value is exact spec data, shown as given
-LEAF_KINDS = ("input", "target", "weight", "bias", "learning_rate")
+#: quantity kinds whose value is exact spec data, shown as given (an optimizer's too: its hyperparameters,
+#: step counter and state before the first step)
+LEAF_KINDS = ("input", "target", "weight", "bias", "learning_rate", "hyper", "previous")
 #: how many extra digits a line may try before it settles for ``\approx``
 MAX_DIGIT_LEVEL = 40
 #: the longest operand text (in characters) a line shows; past it the line says ``\approx``

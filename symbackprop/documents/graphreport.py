@@ -1,0 +1,61 @@
+"""Plain outputs of a solved computation graph: the ``check`` table and the ``export`` JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import sympy
+
+from .. import __version__
+from ..engine.graph import GraphSolution
+from ..engine.numbers import display_decision, full_decision
+from ..io.texttable import text_table
+
+
+def graph_check_table(solution: GraphSolution) -> str:
+    """One row per input and parameter: chain-rule formula (sum over uses), value, proof, status."""
+    rows = [("gradient", "chain rule (sum over uses)", "value", "proof", "status")]
+    for leaf in solution.spec.leaves:
+        g = solution.gradients[leaf.name]
+        proof = solution.proofs[leaf.name]
+        rows.append((g.name, sympy.sstr(g.formula, order="none"), solution.display(g.name), proof.method,
+                     "proven" if proof.proven else "MISMATCH"))
+    lines = text_table(rows)
+    proven = sum(1 for p in solution.proofs.values() if p.proven)
+    lines += ["", f"{proven} of {len(solution.proofs)} gradients proven equal to the chain rule "
+                  f"({solution.spec.source}, a computation graph)."]
+    return "\n".join(lines) + "\n"
+
+
+def _number(solution: GraphSolution, name: str) -> dict[str, Any]:
+    value = solution.values[name]
+    full, shown = full_decision(value), display_decision(value, solution.spec.decimals)
+    return {"value": full.text, "display": shown.text, "exact": getattr(value, "exact", None) is not None,
+            "certified": full.decided and shown.decided}
+
+
+def graph_export_data(solution: GraphSolution) -> dict[str, Any]:
+    spec = solution.spec
+    leaves = [{"name": leaf.name, "kind": leaf.kind, **_number(solution, leaf.name)} for leaf in spec.leaves]
+    nodes = [{"name": n.name, "formula": n.text, "sympy": sympy.sstr(n.definition), **_number(solution, n.name)}
+             for n in spec.nodes]
+    gradients = [{"name": g.name, "of": g.of, "chain_rule": sympy.sstr(g.formula, order="none"),
+                  "uses": [{"consumer": u.consumer, "local": sympy.sstr(u.local)} for u in g.uses],
+                  **_number(solution, g.name)} for g in solution.gradients.values()]
+    return {
+        "generator": f"symbackprop {__version__}",
+        "kind": "graph",
+        "title": spec.title,
+        "output": spec.output,
+        "decimals": spec.decimals,
+        "leaves": leaves,
+        "nodes": nodes,
+        "gradients": gradients,
+        "proofs": [{"leaf": p.leaf, "method": p.method, "proven": p.proven, "detail": p.detail}
+                   for p in solution.proofs.values()],
+    }
+
+
+def graph_export_json(solution: GraphSolution) -> str:
+    return json.dumps(graph_export_data(solution), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,69 @@
+"""An ``[optimizer]`` rule as meaning for the handout's update section: its hyperparameters, the first
+step written out for one parameter, every step's gradients, states and new values, and the loss curve.
+
+The templates (``handout/09_update.*.j2``) write the rule itself and every word; this module hands them
+names, kinds and values only.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
+from ..engine.network import Parameter
+from ..engine.numbers import display
+from ..engine.solution import Solution
+from ..engine.update import state_kinds
+from ..notation.lines import approx_latex, exact_text, quantity_line
+from .render import Tex
+
+#: the per-step tables show at most this many steps (export carries every step)
+SHOWN_STEPS = 5
+#: the loss curve's values: decimals (a plot needs no more)
+PLOT_DECIMALS = 6
+
+
+def optimizer_meaning(solution: Solution, params: list[Parameter]) -> dict[str, Any]:
+    """What the update section shows of the rule, for the (trainable) ``params`` it lists."""
+    settings = solution.spec.optimizer
+    assert settings is not None
+    net = solution.network
+    kinds = state_kinds(settings)
+    hyper = [LEARNING_RATE] + [HYPERPARAMETERS[f] for f in settings.hyperparameters]
+    first = params[0] if params else None
+    lines = []
+    if first is not None:
+        names = [net.state(k, first.name) for k in kinds] + [net.updated(first.name)]
+        lines = [quantity_line(solution, name) for name in names]
+    steps = []
+    for t, values in enumerate(solution.evaluation.steps[:SHOWN_STEPS], start=1):
+        rows = []
+        for p in params:
+            cells = [values[net.grad(p.name)]] + [values[net.state(k, p.name)] for k in kinds]
+            rows.append({"param": Tex(net[p.name].latex), "values": [Tex(approx_latex(v)) for v in cells],
+                         "updated": Tex(display(values[net.updated(p.name)], solution.spec.decimals))})
+        steps.append({"t": t, "rows": rows})
+    history = solution.evaluation.loss_history
+    return {
+        "name": settings.name, "nesterov": settings.nesterov, "decay": settings.decay,
+        "hyper": [Tex(f"{h.latex} = {_hyper_text(solution.value(h.ascii))}") for h in hyper],
+        "param": Tex(net[first.name].latex) if first is not None else None,
+        "lines": lines,
+        "kinds": list(kinds),
+        "steps": steps, "total_steps": len(history) - 1,
+        "plot": [{"t": t, "loss": _plot_value(v)} for t, v in enumerate(history)] if len(history) > 2 else None,
+        "loss_range": {"low": _plot_value(min(history)), "high": _plot_value(max(history))},
+    }
+
+
+def _hyper_text(value: Decimal) -> str:
+    """A hyperparameter as given, ``10^{-8}`` for a small power of ten (PyTorch's epsilon)."""
+    exponent = value.normalize().as_tuple().exponent
+    if value.normalize() == Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0) and value < Decimal("1e-4"):
+        return f"10^{{{exponent}}}"
+    return exact_text(value)
+
+
+def _plot_value(value: Decimal) -> str:
+    return display(value, PLOT_DECIMALS)

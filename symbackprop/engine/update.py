@@ -1,0 +1,121 @@
+"""An ``[optimizer]`` table's update step as named quantities of the graph (state, moments, new parameter).
+
+Each quantity is a definition over symbols, as the rest of the graph: for Adam and a weight ``w5``
+with gradient ``g = dE/dw5``::
+
+    m_w5    = beta1 m_w5- + (1 - beta1) g          v_w5 = beta2 v_w5- + (1 - beta2) g^2
+    mhat_w5 = m_w5 / (1 - beta1^t)                 vhat_w5 = v_w5 / (1 - beta2^t)
+    w5'     = w5 - eta mhat_w5 / (sqrt(vhat_w5) + epsilon)
+
+where ``m_w5-`` is the state before the step (a leaf: 0 at the first step) and ``t`` the step counter
+(a leaf: 1).  The k-step run (`evaluate.Engine`) carries each state into the next step's ``-`` leaf and
+counts ``t`` up, so every step runs these same definitions.  The rules and defaults are PyTorch's:
+momentum ``v = mu v- + g`` with the step ``v`` (Nesterov: ``g + mu v``), RMSprop ``s = alpha s- + (1 -
+alpha) g^2`` with the step ``g / (sqrt(s) + epsilon)``.  Weight decay lambda is either an L2 term
+``lambda/2 theta^2`` in the loss (coupled: the rule sees ``g = dE/dtheta + lambda theta``) or AdamW's
+decoupled decay (``theta' = theta - eta lambda theta - eta step``).
+"""
+
+from __future__ import annotations
+
+import sympy
+from sympy import Expr, Symbol
+
+from .naming import HYPERPARAMETERS, LEARNING_RATE, STEP, Namer
+from .network import Network, Parameter
+from .optimizer import OptimizerSettings
+
+#: quantities the k-step run carries from one step to the next: (state kind, ...) per optimizer
+STATES = {"sgd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("m", "v")}
+
+
+def _add(*terms: Expr) -> Expr:
+    return sympy.Add(*terms, evaluate=False)
+
+
+def _mul(*factors: Expr) -> Expr:
+    return sympy.Mul(*factors, evaluate=False)
+
+
+def _decay(beta: Symbol, previous: Symbol, new: Expr) -> Expr:
+    """``beta previous + (1 - beta) new``: an exponential moving average."""
+    return _add(_mul(beta, previous), _mul(_add(sympy.S.One, -beta), new))
+
+
+def add_optimizer_update(network: Network, settings: OptimizerSettings) -> None:
+    """The hyperparameter leaves, then per parameter its state, moments and updated value."""
+    hyper = {field: network.add(HYPERPARAMETERS[field], "hyper") for field in settings.hyperparameters}
+    if settings.name == "adam":
+        hyper["step"] = network.add(STEP, "hyper")
+    for p in network.parameters:
+        _add_parameter(network, settings, hyper, p)
+
+
+def _add_parameter(network: Network, settings: OptimizerSettings, hyper: dict[str, Symbol], p: Parameter) -> None:
+    theta = network.sym(p.name)
+    of = network[p.name].id
+    updated = Namer.updated(of)
+    if p.frozen:
+        network.add(updated, "updated", theta, layer=p.layer)
+        return
+
+    def state(kind: str, definition: Expr) -> Symbol:
+        return network.add(Namer.state(kind, of), "optimizer", definition, layer=p.layer)
+
+    def previous(kind: str) -> Symbol:
+        return network.add(Namer.state(kind, of, previous=True), "previous", layer=p.layer)
+
+    g: Expr = network.sym(network.grad(p.name))
+    if settings.decay == "coupled":
+        g = state("g", _add(g, _mul(hyper["weight_decay"], theta)))
+    name = settings.name
+    step: Expr = g
+    if name == "momentum":
+        mu = hyper["momentum"]
+        v = state("v", _add(_mul(mu, previous("v")), g))
+        step = _add(g, _mul(mu, v)) if settings.nesterov else v
+    elif name == "rmsprop":
+        s = state("s", _decay(hyper["alpha"], previous("s"), g**2))
+        step = _mul(g, sympy.Pow(_add(sympy.sqrt(s), hyper["epsilon"]), -1, evaluate=False))
+    elif name == "adam":
+        beta1, beta2, t = hyper["beta1"], hyper["beta2"], hyper["step"]
+        m = state("m", _decay(beta1, previous("m"), g))
+        v = state("v", _decay(beta2, previous("v"), g**2))
+        one = sympy.S.One
+        mhat = state("mhat", _mul(m, sympy.Pow(_add(one, -sympy.Pow(beta1, t, evaluate=False)), -1, evaluate=False)))
+        vhat = state("vhat", _mul(v, sympy.Pow(_add(one, -sympy.Pow(beta2, t, evaluate=False)), -1, evaluate=False)))
+        step = _mul(mhat, sympy.Pow(_add(sympy.sqrt(vhat), hyper["epsilon"]), -1, evaluate=False))
+    eta = network.sym(LEARNING_RATE.ascii)
+    terms: list[Expr] = [theta]
+    if settings.decay == "decoupled":
+        terms.append(_mul(sympy.S.NegativeOne, eta, hyper["weight_decay"], theta))
+    terms.append(_mul(sympy.S.NegativeOne, eta, step))
+    network.add(updated, "updated", _add(*terms), layer=p.layer)
+
+
+def carried(network: Network) -> list[tuple[str, str]]:
+    """(the state before a step, the state after it) of every parameter: what the k-step run carries."""
+    settings = network.spec.optimizer
+    if settings is None:
+        return []
+    return [(network.state(kind, p.name, previous=True), network.state(kind, p.name))
+            for p in network.parameters if not p.frozen for kind in STATES[settings.name]]
+
+
+def optimizer_leaves(network: Network) -> dict[str, sympy.Rational]:
+    """The exact values of the optimizer's leaves at the first step: hyperparameters, t = 1, states 0."""
+    settings = network.spec.optimizer
+    if settings is None:
+        return {}
+    values = {HYPERPARAMETERS[field].ascii: getattr(settings, field) for field in settings.hyperparameters}
+    if settings.name == "adam":
+        values[STEP.ascii] = sympy.S.One
+    values.update({before: sympy.S.Zero for before, _ in carried(network)})
+    return values
+
+
+def state_kinds(settings: OptimizerSettings) -> tuple[str, ...]:
+    """The per-parameter quantities of a rule, in the order it computes them (the handout's columns)."""
+    decay = ("g",) if settings.decay == "coupled" else ()
+    return decay + {"sgd": (), "momentum": ("v",), "rmsprop": ("s",),
+                    "adam": ("m", "v", "mhat", "vhat")}[settings.name]

@@ -1,0 +1,118 @@
+"""Lay out a computation graph as the classic circuit: gates in columns by depth, each wire labelled
+with its forward value above and its gradient (this use's share) below."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+import sympy
+from sympy import Expr, Symbol
+
+from ..engine import activations as act
+from ..engine.graphspec import GraphSpec, Node
+
+DX = 2.3  # cm between columns
+DY = 1.5  # cm between rows
+
+_FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", sympy.tanh: r"\tanh",
+                  act.relu: r"\mathrm{relu}", act.softplus: r"\mathrm{softplus}"}
+
+
+def name_tex(name: str) -> str:
+    """A spec name (letters, digits, ``_``) as LaTeX maths: ``x0`` gives ``x_{0}``."""
+    return sympy.latex(Symbol(name))
+
+
+def formula_tex(expr: Expr) -> str:
+    return sympy.latex(expr, order="none")
+
+
+def gate_text(definition: Expr) -> str:
+    """The gate's symbol in the circle: ``+``, ``\\times``, ``\\max``, ``\\exp``, ``1/x``, ``+1``, ``\\times(-1)``."""
+    constants = [a for a in definition.args if a.is_number]
+    if isinstance(definition, sympy.Add):
+        return "+" + (sympy.latex(sympy.Add(*constants)) if constants else "")
+    if isinstance(definition, sympy.Mul):
+        return r"\times" + (f"({sympy.latex(sympy.Mul(*constants))})" if constants else "")
+    if isinstance(definition, sympy.Max):
+        return r"\max"
+    if isinstance(definition, sympy.Pow) and definition.exp.is_number:
+        return "1/x" if definition.exp == -1 else f"x^{{{sympy.latex(definition.exp)}}}"
+    if type(definition) in _FUNCTION_TEXT and definition.args[0].is_Symbol:
+        return _FUNCTION_TEXT[type(definition)]
+    return "f"
+
+
+def _cm(value: float) -> str:
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def operands(node: Node) -> list[str]:
+    """A gate's input names in the order its formula writes them (``w0 * x0``: w0, then x0)."""
+    names = {s.name for s in node.definition.free_symbols}
+    return sorted(names, key=lambda n: (m.start() if (m := re.search(rf"\b{n}\b", node.text)) else 0, n))
+
+
+def _rows(spec: GraphSpec) -> dict[str, tuple[int, float]]:
+    """(column, row) of every name: a gate one column right of its deepest operand, a leaf just left of
+    its first consumer; from the output back, each gate's operands centred on its row (a name several
+    gates use: the mean of their wishes), then every column's rows pushed at least 1 apart in that order."""
+    column: dict[str, int] = {leaf.name: 0 for leaf in spec.leaves}
+    ins = {n.name: operands(n) for n in spec.nodes}
+    for node in spec.nodes:
+        column[node.name] = 1 + max(column[o] for o in ins[node.name])
+    for leaf in spec.leaves:
+        column[leaf.name] = min(column[n] for n in ins if leaf.name in ins[n]) - 1
+    asked: dict[str, list[float]] = {spec.output: [0.0]}  # every consumer's wish (a shared name: the mean)
+    wanted: dict[str, float] = {}
+    for node in reversed(spec.nodes):  # a node's consumers all come before it
+        here = wanted[node.name] = sum(asked[node.name]) / len(asked[node.name])
+        names = ins[node.name]
+        for k, name in enumerate(names):
+            asked.setdefault(name, []).append(here + k - (len(names) - 1) / 2)
+    wanted.update({leaf.name: sum(asked[leaf.name]) / len(asked[leaf.name]) for leaf in spec.leaves})
+    place: dict[str, tuple[int, float]] = {}
+    for c in set(column.values()):
+        members = sorted((name for name in column if column[name] == c), key=lambda m: wanted.get(m, 0.0))
+        rows = [wanted.get(m, 0.0) for m in members]
+        for k in range(1, len(rows)):
+            rows[k] = max(rows[k], rows[k - 1] + 1)
+        shift = (sum(rows) - sum(wanted.get(m, 0.0) for m in members)) / len(rows)  # keep the column's centre
+        place.update({m: (c, row - shift) for m, row in zip(members, rows, strict=True)})
+    return place
+
+
+def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
+                 output_gradient: str) -> str:
+    """A complete tikzpicture: leaves on the left, one circle per gate, the output wire on the right;
+    ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths)."""
+    place = _rows(spec)
+    lines = [
+        r"\begin{tikzpicture}[>=stealth, font=\small,",
+        r"  gate/.style={circle, draw, thick, fill=white, minimum size=0.95cm, inner sep=1pt},",
+        r"  leaf/.style={anchor=east, inner sep=2pt},",
+        r"  fwd/.style={above, sloped, font=\scriptsize, text=green!40!black, inner sep=1.5pt},",
+        r"  bwd/.style={below, sloped, font=\scriptsize, text=red!70!black, inner sep=1.5pt}]",
+    ]
+    for leaf in spec.leaves:
+        c, row = place[leaf.name]
+        at = f"({_cm(c * DX + 0.8)}, {_cm(-row * DY)})"
+        lines.append(rf"\node[leaf] ({leaf.name}) at {at} {{${name_tex(leaf.name)}$}};")
+    for node in spec.nodes:
+        c, row = place[node.name]
+        lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
+                     rf"({node.name}) at ({_cm(c * DX)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
+    for node in spec.nodes:
+        for operand in operands(node):
+            lines.append(rf"\draw[->] ({operand}) -- node[fwd] {{${values[operand]}$}} "
+                         rf"node[bwd] {{${shares[node.name, operand]}$}} ({node.name});")
+    c, row = place[spec.output]
+    lines.append(rf"\draw[->] ({spec.output}) -- node[fwd] {{${values[spec.output]}$}} "
+                 rf"node[bwd] {{${output_gradient}$}} ({_cm((c + 0.9) * DX)}, {_cm(-row * DY)});")
+    lines.append(r"\end{tikzpicture}")
+    return "\n".join(lines)
+
+
+__all__ = ["circuit_tikz", "operands", "formula_tex", "gate_text", "name_tex"]

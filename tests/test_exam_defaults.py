@@ -1,0 +1,205 @@
+"""Issue 12: the default exam rules work for every network ``new`` makes and every example.
+
+The sweep draws (no solving, no documents) a set for a covering selection of generated specs:
+every hidden activation, every output/loss pair (half_sse and mse with each output activation,
+bce + sigmoid, cross_entropy + softmax), 1-3 outputs, decimals 0-4, 1-3 examples, sum and mean,
+and 2-4-layer shapes, each factor level paired with the others (a pairwise covering, not the full
+product: ``COVERING``), plus the known failures of the issue and every file in ``examples/``.
+Each set must draw with the default settings.  The variants counts are small (8-12) where 30 is
+not the point: the rules judge each draw alone, and the band comes from a probe that does not depend
+on the count; the issue's relu command draws its 30.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+import re
+from decimal import Decimal
+from math import ceil
+from pathlib import Path
+
+import pytest
+import sympy
+
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import Spec, load_spec, loads_spec
+from symbackprop.errors import ExamError
+from symbackprop.exam.build import build_exam
+from symbackprop.exam.drawing import Drawer, draw_values
+
+ROOT = Path(__file__).resolve().parent.parent
+#: every spec in examples/ (lecture_printed_answers.toml is an answers file for `verify`, not a spec)
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml") if p.stem != "lecture_printed_answers"
+            and not p.stem.startswith("graph_"))  # a computation graph: no exam yet
+
+
+def make_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_sse", output: str | None = None,
+              decimals: int = 3, examples: int = 1, reduction: str = "sum", seed: int = 0) -> Spec:
+    """What ``symbackprop new`` prints, with more examples (``new`` with other seeds) and a reduction."""
+    text = new_spec(layers, activation=activation, loss=loss, seed=seed, output=output, decimals=decimals)
+    for k in range(1, examples):
+        other = new_spec(layers, activation=activation, loss=loss, seed=seed + 1000 * k, output=output)
+        text = text.rstrip("\n") + "\n\n" + other[other.index("[[examples]]"):]
+    if reduction != "sum":
+        text = re.sub(r"^loss = (.*)$", rf'loss = \1\nreduction = "{reduction}"', text, count=1, flags=re.M)
+    return loads_spec(text, source="sweep")
+
+
+HIDDEN = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity")
+#: (loss, output activation) pairs a spec may have
+PAIRS = [("half_sse", out) for out in ("identity", "sigmoid", "tanh", "relu", "leaky_relu", "softplus", "softmax")] \
+    + [("mse", "identity"), ("mse", "sigmoid"), ("bce", "sigmoid"), ("cross_entropy", "softmax")]
+#: a covering of the factors (every level of each, most pairs of levels), one spec a line:
+#: layers, hidden activation, loss, output activation, decimals, examples, reduction
+COVERING_TABLE = """
+3,3,2 relu half_sse identity 3 1 sum;  2,2,1 sigmoid half_sse sigmoid 1 2 mean
+2,3,2 tanh cross_entropy softmax 2 1 sum;  2,2,3 leaky_relu half_sse softmax 4 3 mean
+3,2,1 softplus bce sigmoid 3 2 sum;  2,3,1 identity mse identity 2 1 mean
+2,2,2,2 relu mse sigmoid 1 3 sum;  4,5,3 sigmoid cross_entropy softmax 3 1 sum
+1,2,1 tanh half_sse tanh 0 1 sum;  2,2,2 sigmoid half_sse relu 3 2 mean
+2,3,1 relu bce sigmoid 2 3 mean;  3,3,3 leaky_relu cross_entropy softmax 3 2 sum
+2,2,1 identity half_sse leaky_relu 4 1 sum;  2,3,2 softplus half_sse softplus 1 1 mean
+2,2,2,1 tanh mse identity 4 2 sum;  2,2,3 relu half_sse sigmoid 2 2 sum
+3,2,2 sigmoid bce sigmoid 4 1 mean;  2,2,2 identity cross_entropy softmax 1 3 mean
+"""
+COVERING = [([int(n) for n in layers.split(",")], hidden, loss, output, int(decimals), int(examples), reduction)
+            for row in COVERING_TABLE.replace(";", "\n").split("\n") if row.strip()
+            for layers, hidden, loss, output, decimals, examples, reduction in [row.split()]]
+
+
+def test_the_covering_has_every_level_of_every_factor():
+    levels = list(zip(*COVERING, strict=True))
+    assert set(levels[1]) == set(HIDDEN)
+    assert {(loss, out) for _, _, loss, out, *_ in COVERING} >= {p for p in PAIRS if p[0] != "half_sse"}
+    assert {out for _, _, loss, out, *_ in COVERING if loss == "half_sse"} >= {o for _, o in PAIRS[:7]}
+    assert set(levels[4]) == {0, 1, 2, 3, 4} and set(levels[5]) == {1, 2, 3} and set(levels[6]) == {"sum", "mean"}
+    assert {layers[-1] for layers in levels[0]} == {1, 2, 3}
+
+
+def _draws(spec: Spec, count: int, seed: int = 0):
+    base = solve(spec, prove=False)  # the drawer needs the definitions, not check's proofs
+    drawer, drawn, report = draw_values(base, spec.exam, count, seed)
+    assert len(drawn) == count
+    assert len({tuple(v[n] for n, _ in drawer.varying) for v, _ in drawn}) == count  # distinct
+    return drawer, drawn, report
+
+
+@pytest.mark.parametrize("row", COVERING, ids=lambda r: "-".join(map(str, (",".join(map(str, r[0])), *r[1:]))))
+def test_every_generated_spec_draws_a_set_with_the_defaults(row):
+    layers, hidden, loss, output, decimals, examples, reduction = row
+    spec = make_spec(layers, hidden, loss, output, decimals, examples, reduction)
+    drawer, drawn, report = _draws(spec, 8)
+    assert report.band is not None and all(report.band.holds(w) for w in report.works)
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_every_example_draws_a_set(path):
+    _draws(load_spec(path), 10)
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 2, 4])
+def test_the_exam_example_at_other_decimals(decimals):
+    spec = load_spec(ROOT / "examples" / "exam_lecture.toml")
+    _draws(dataclasses.replace(spec, decimals=decimals), 10)
+
+
+def test_the_issue_relu_command_draws_thirty():
+    spec = loads_spec(new_spec([3, 3, 2], activation="relu", seed=1))
+    _, _, report = _draws(spec, 30)
+    assert "early rounding" in report.relaxed  # exact relu arithmetic: the update's eta*g ties
+
+
+# -- comparable difficulty ------------------------------------------------------------------------
+
+def _independent_work(drawer, values) -> int:
+    """The work of a variant recomputed from its exact solution's displayed values (not the drawer's)."""
+    s = solve(drawer.spec_for(values), prove=False)
+    network = s.network
+    name_of = {q.symbol: q.name for q in network.quantities.values()}
+    total = 0
+    for name in drawer.asked_flat:
+        for symbol in network[name].definition.free_symbols:
+            text = s.display(name_of[symbol])
+            if Decimal(text) not in (0, 1, -1):
+                total += len(text.lstrip("-").replace(".", "").strip("0"))
+    return total
+
+
+@pytest.mark.parametrize("spec", [
+    pytest.param(lambda: load_spec(ROOT / "examples" / "exam_lecture.toml"), id="exam_lecture"),
+    pytest.param(lambda: make_spec([3, 3, 2], "relu", seed=1), id="relu-3,3,2"),
+])
+def test_no_trivial_value_is_drawn_and_every_variant_is_in_the_band(spec):
+    spec = spec()
+    drawer, drawn, report = _draws(spec, 12, seed=2024)
+    kinds = {name: drawer.network[name].kind for name, _ in drawer.varying}
+    for values, _ in drawn:
+        for name, kind in kinds.items():
+            assert values[name] != 0, name
+            if kind in ("weight", "input"):
+                assert values[name] not in (1, -1), name
+    band = report.band
+    assert band is not None and band.low == band.median - ceil(band.median * 0.15)
+    assert band.high == band.median + ceil(band.median * 0.15)
+    assert all(band.holds(w) for w in report.works)
+    # the drawer's work (Decimal, 34 digits) is the work of the exact solution's displays
+    for (values, _), amount in list(zip(drawn, report.works, strict=True))[:6]:
+        assert _independent_work(drawer, values) == amount
+
+
+def test_no_asked_layer_shows_every_gradient_as_zero():
+    spec = load_spec(ROOT / "examples" / "exam_lecture.toml")
+    drawer, drawn, _ = _draws(spec, 8, seed=5)
+    layers = [["dE/dw1", "dE/dw2", "dE/db1", "dE/dw3", "dE/dw4", "dE/db2"], ["dE/dw5", "dE/dw6", "dE/db3"]]
+    for values, _ in drawn:
+        s = solve(drawer.spec_for(values), prove=False)
+        for names in layers:
+            assert any(s.display(n) != "0.000" for n in names)
+
+
+def test_a_narrow_band_rejects_draws_for_difficulty_and_the_summary_reports_the_spread():
+    spec = make_spec([3, 3, 2], "relu", seed=1)
+    narrow = dataclasses.replace(spec, exam=dataclasses.replace(spec.exam, difficulty_band=sympy.Rational(1, 50)))
+    _, _, report = _draws(narrow, 10)
+    assert report.rejected["difficulty"] > 0
+    assert all(report.band.holds(w) for w in report.works) and report.band.high - report.band.low <= 12
+    exam = build_exam(None, variants=2, spec=spec)
+    works = exam.report.works
+    assert f"work {min(works)}-{max(works)} (band {exam.report.band.low}-{exam.report.band.high})" in exam.summary()
+
+
+def test_trivial_values_are_drawn_only_when_allowed():
+    spec = load_spec(ROOT / "examples" / "exam_lecture.toml")
+    loose = dataclasses.replace(spec.exam, allow_trivial=True)
+    drawer = Drawer(solve(spec, prove=False), loose)
+    rng = random.Random(0)
+    assert any(0 in drawer.draw(rng).values() for _ in range(50))
+
+
+def test_an_infeasible_set_names_the_rule_and_the_setting():
+    spec = load_spec(ROOT / "examples" / "exam_lecture.toml")
+    flat = dataclasses.replace(spec.exam, saturation_threshold=sympy.Rational(1), max_draws=50)
+    with pytest.raises(ExamError) as info:
+        draw_values(solve(spec, prove=False), flat, 1, 0)
+    message = str(info.value)
+    assert "\n" not in message and "the strictest rule is saturation (17 of the 17 draws it judged)" in message
+    assert "allow_saturation = true" in message
+
+
+def test_a_rule_the_teacher_wrote_is_never_relaxed():
+    spec = make_spec([3, 3, 2], "relu", seed=1)
+    _, _, auto = _draws(spec, 2)
+    assert auto.relaxed == ("early rounding",) and not auto.early_rounding
+    strict = dataclasses.replace(spec.exam, early_rounding=True, max_draws=300)
+    with pytest.raises(ExamError, match=r"the strictest rule is early rounding .*try early_rounding = false"):
+        draw_values(solve(spec, prove=False), strict, 2, 0)
+
+
+def test_a_rule_the_probe_underestimated_is_relaxed_and_the_whole_set_drawn_again():
+    # found by a wider sweep: the probe passed 2 of 200 draws, but variant 19 found none in 2000
+    spec = make_spec([1, 2, 1], "identity", "half_sse", "leaky_relu", decimals=2, examples=2, seed=51)
+    _, drawn, report = _draws(spec, 30, seed=51)
+    assert report.relaxed == ("early rounding",) and not report.early_rounding
+    assert len(drawn) == 30 and all(report.band.holds(w) for w in report.works)

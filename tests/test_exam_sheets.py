@@ -1,0 +1,121 @@
+"""Question sheets people can use: room to work (roomy or compact), the first task on the page of the values
+and the diagram, and every word of the sheets and keys from the language's words file (en, de)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from symbackprop.cli import main
+from symbackprop.engine.examtable import settings_from_table
+from symbackprop.errors import ExamError
+from symbackprop.exam.build import build_exam
+from symbackprop.io.pdf import compile_pdf
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAM_SPEC = ROOT / "examples" / "exam_lecture.toml"
+
+
+@pytest.fixture
+def relu_spec(tmp_path, capsys) -> Path:
+    """The 3-3-2 relu spec of issue 12 (20 parameters: a long parameter list and a big first task)."""
+    assert main(["new", "--layers", "3,3,2", "--activation", "relu", "--seed", "1"]) == 0
+    path = tmp_path / "r.toml"
+    path.write_text(capsys.readouterr().out, encoding="utf-8")
+    return path
+
+
+def _working_lines(sheet: str) -> dict[str, int]:
+    """Each group's working space (in lines of 7.5 mm), by the group title above it."""
+    found = re.findall(r"\\textbf\{([^}]*)\}\} \\\\\*.*?\\examworking\{(\d+)\}", sheet, re.S)
+    return {title: int(lines) for title, lines in found}
+
+
+def test_roomy_sheet_sizes_the_working_space_by_what_each_group_asks(relu_spec):
+    """3-3-2: 10 forward values (1 line each), 2 losses (2 each), 5 deltas (1.5 each, 7.5 rounds to 8),
+    20 gradients (capped at 16 lines, 12 cm), 20 updates (half a line each); compact: the boxes alone."""
+    roomy = build_exam(relu_spec, variants=1, seed=1)
+    sheet = roomy.files["questions/v001.tex"].decode("utf-8")
+    assert _working_lines(sheet) == {"Forward pass": 10, "Loss (before and after the update)": 4,
+                                     "Deltas (error signals)": 8, "Gradients": 16, "Updated parameters": 10}
+    compact = build_exam(relu_spec, variants=1, seed=1, layout="compact")
+    text = compact.files["questions/v001.tex"].decode("utf-8")
+    assert "\\examworking{" not in text
+    assert text.count("\\answerbox") == sheet.count("\\answerbox") == 1 + 57  # its definition, 57 boxes
+    assert compact.files["keys/v001.tex"] == roomy.files["keys/v001.tex"]  # a key has no working space
+
+
+def test_the_layout_setting_and_flag(tmp_path, capsys, relu_spec):
+    assert settings_from_table({}).layout == "roomy"
+    assert settings_from_table({"layout": "compact"}).layout == "compact"
+    for bad, problem in (("tight", "unknown value 'tight' (expected one of: roomy, compact)"),
+                         (1, "must be a string, got 1")):
+        with pytest.raises(ExamError) as err:
+            settings_from_table({"layout": bad}, "s.toml")
+        assert str(err.value).startswith(f"s.toml: exam.layout: {problem.split(' (')[0]}")
+    spec = tmp_path / "c.toml"
+    spec.write_text(relu_spec.read_text(encoding="utf-8") + '\n[exam]\nlayout = "compact"\n', encoding="utf-8")
+    assert "\\examworking{" not in build_exam(spec).files["questions.tex"].decode("utf-8")
+    assert "\\examworking{" in build_exam(spec, layout="roomy").files["questions.tex"].decode("utf-8")
+    assert main(["exam", str(spec), "--layout", "tight", "-o", str(tmp_path / "set")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--layout" in err and "tight" in err and not (tmp_path / "set").exists()
+
+
+ENGLISH_ON_SHEETS = re.compile(r"\b(exercise sheet|answer key|Instructions|What to compute|Forward pass|Working|"
+                               r"Variant|seed|page|Answer table|Gradients|Updated parameters|rounded half-up)\b")
+
+
+def test_german_sheets_and_keys(tmp_path, capsys):
+    """--lang de and [templates] lang = "de" give the same German set: babel, no English word of the sheet."""
+    assert main(["exam", str(EXAM_SPEC), "--lang", "de", "-o", str(tmp_path / "flag")]) == 0
+    spec = tmp_path / "de.toml"
+    spec.write_text(EXAM_SPEC.read_text(encoding="utf-8") + '\n[templates]\nlang = "de"\n', encoding="utf-8")
+    assert main(["exam", str(spec), "-o", str(tmp_path / "spec")]) == 0
+    capsys.readouterr()
+    for name in ("questions.tex", "keys.tex"):
+        flag = (tmp_path / "flag" / name).read_text(encoding="utf-8")
+        assert flag == (tmp_path / "spec" / name).read_text(encoding="utf-8")
+        assert "\\usepackage[provide=*,ngerman]{babel}" in flag
+        body = flag.split("\\begin{document}")[1]
+        assert ENGLISH_ON_SHEETS.findall(body) == [], name
+    sheet = (tmp_path / "flag" / "questions.tex").read_text(encoding="utf-8")
+    for phrase in ("Aufgabenblatt", "Anleitung.", "\\section{Das Netz}", "\\section{Zu berechnen}",
+                   "Vorwärtsdurchlauf", "Gradienten", "Nebenrechnung", "Variante \\examvariant, Seite \\thepage"):
+        assert phrase in sheet, phrase
+    key = (tmp_path / "flag" / "keys.tex").read_text(encoding="utf-8")
+    for phrase in ("Lösungen", "Lösungstabelle (Variante 001)", "Übersicht der Gradienten", "Aktualisierte Parameter"):
+        assert phrase in key, phrase
+    english = (tmp_path / "en")
+    assert main(["exam", str(EXAM_SPEC), "-o", str(english)]) == 0
+    assert "exercise sheet" in (english / "questions.tex").read_text(encoding="utf-8")
+
+
+def test_an_unknown_language_is_one_line_before_any_file(tmp_path, capsys):
+    assert main(["exam", str(EXAM_SPEC), "--lang", "xx", "-o", str(tmp_path / "set")]) == 2
+    err = capsys.readouterr().err
+    assert err == "symbackprop: error: --lang: unknown language 'xx' (known: de, en)\n"
+    assert not (tmp_path / "set").exists()
+
+
+def _pdf_pages(tex_source: str, out: Path) -> list[str]:
+    compile_pdf(tex_source, out)
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, check=True).stdout
+    return text.decode().split("\f")[:-1]
+
+
+@pytest.mark.parametrize("layout", ["roomy", "compact"])
+def test_the_first_task_is_on_the_page_of_the_values_and_the_diagram(tex, tmp_path, relu_spec, layout):
+    """3-3-2 relu, German: page 1 holds the parameters (the last one's row), the diagram (its last weight's
+    label) and the first group's boxes, its last box included; the symbols come last."""
+    exam = build_exam(relu_spec, variants=1, seed=1, layout=layout, lang="de")
+    pages = _pdf_pages(exam.files["questions/v001.tex"].decode("utf-8"), tmp_path / "q.pdf")
+    first = pages[0]
+    assert "b5 = " in first and "w15" in first.split("b5 = ")[1]  # the last parameter, then the diagram
+    boxes = first.split("Vorwärtsdurchlauf")[-1]  # the first group's labels (ŷ as pdftotext spells it)
+    assert "Zu berechnen" in first and [label in boxes for label in ("zh1 =", "zh3 =", "h3 =", "2 =")] == [True] * 4
+    assert "Symbole und Gleichungen" not in first and "Symbole und Gleichungen" in "".join(pages[1:])
+    assert ("Nebenrechnung" in "".join(pages)) == (layout == "roomy")
