@@ -108,19 +108,23 @@ def balanced_rows(n: int, rows: int) -> list[list[int]]:
 
 
 def brace_rows(factors: Sequence[tuple[str, str]], room: float, em: float, unit: float, gap: float,
-               dot: float) -> tuple[list[list[int]], list[float]]:
+               dot: float, label_em: float | None = None, even: bool = False) -> tuple[list[list[int]], list[float]]:
     """Underbraced factors (each a fraction and the label under its brace) in rows of ``room`` pt, each in
     a box: all of one width (the widest factor's, plus ``gap``) so that they sit evenly spaced, in balanced
     rows (3 + 3, not 4 + 2); each of its own width only where one very wide label would cost a row.
-    ``em``/``unit``: the size the labels are set at (``label_pt``); ``dot``: a ``\\cdot`` between boxes.
+    ``em``/``unit``: the size the fractions and labels are set at (``label_pt``); ``label_em``: the labels' own em
+    where they are smaller (a subscript); ``dot``: a ``\\cdot`` between boxes; ``even``: always of one width
+    (a page has rows to spare; a slide has not).
     Returns the rows (indices) and every box's width (pt)."""
-    own = [max(label_pt(label, em, unit), label_pt(fraction, em, unit)) + gap for fraction, label in factors]
+    small = em if label_em is None else label_em
+    own = [max(label_pt(label, small, unit * small / em), label_pt(fraction, em, unit)) + gap
+           for fraction, label in factors]
     n = len(own)
-    even = pack([max(own, default=0) + dot] * n, room)
+    rows = pack([max(own, default=0) + dot] * n, room)
     natural = pack([w + dot for w in own], room)
-    if len(natural) < len(even):  # one very wide label (a leaky slope)
+    if len(natural) < len(rows) and not even:  # one very wide label (a leaky slope)
         return natural, own
-    return balanced_rows(n, len(even)), [max(own)] * n
+    return balanced_rows(n, len(rows)), [max(own)] * n
 
 
 def fit_columns(groups: Sequence[Sequence[float]], most: int, room: float, gap: float) -> int:
@@ -231,18 +235,18 @@ def break_row(row: str, width: float = ROW_WIDTH, indent: float = 0, measure: Me
     return [lead + texts[0]] + ["&" + t if t.startswith("= ") else r"&\quad " + t for t in texts[1:]]
 
 
-def line_rows(line: Line, boxed: bool = False, lead: str = "&= ", width: float = ROW_WIDTH) -> list[str]:
+def line_rows(line: Line, lead: str = "&= ", width: float = ROW_WIDTH) -> list[str]:
     """An arithmetic line as aligned rows: ``label &= t1 + t2 ...`` then ``&\\quad + t5 ...`` when its
     terms are too wide for one row; a product (or a term) still too wide breaks between its factors."""
     head = f"{line.label} {lead}"
-    one = head + line.rhs(boxed)
+    one = head + line.rhs()
     if line.is_trivial() or tex_width(one) <= width:
         return [one]
     terms = line.terms()
     rows = join_rows(head, terms, pack([tex_width(t) for t in terms], width, first=tex_width(head),
                                        then=tex_width(r"\quad")))
     result = result_latex(line.result)
-    rows[-1] += f" {line.relation} " + (rf"\boxed{{{result}}}" if boxed else result)
+    rows[-1] += f" {line.relation} " + result
     return [piece for row in rows for piece in break_row(row, width)]
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from texarith import checked_lines, display_rows
+from texboxes import check_boxes
 
 from symbackprop.cli import main
 from symbackprop.documents import handout
@@ -292,3 +293,39 @@ def test_update_rows_keep_one_units_parameters_together(name):
         assert len({(by_latex[n].layer, by_latex[n].to_units[0]) for n in row}) == 1, row
     if name == "lecture":  # w5' w6' | b3' | w1' w2' | b1' | w3' w4' | b2'
         assert [len(row) for row in rows] == [2, 1, 2, 1, 2, 1]
+
+
+# -- the expanded chain: evenly spaced boxes that hold their braces -----------------------------------
+
+CHAIN_NETS = {"relu_332": new_spec([3, 3, 2], activation="relu", seed=1),
+              "softmax": new_spec([2, 2, 2], loss="cross_entropy", seed=2),
+              "big_8_16_16_4": new_spec([8, 16, 16, 4], seed=2),
+              "deep_tanh": new_spec([2, 5, 5, 5, 1], activation="tanh", seed=4),
+              "two_outputs": new_spec([2, 2, 2], seed=3),
+              "two_examples": (Path(__file__).parents[1] / "examples" / "two_examples_mean.toml").read_text()}
+
+
+def _chain_braces(tex: str) -> list[str]:
+    """The rows of the handout's underbraced chain."""
+    section = tex.split(r"\section{One fully expanded chain}")[1].split("Numerically:")[0]
+    return section.split(r"\begin{align*}")[1].split(r"\end{align*}")[0].strip().split(" \\\\\n")
+
+
+def test_expanded_chain_boxes_are_of_one_width(lecture_tex):
+    """The lecture's five factors on one row, each in a box of one width: the dots sit evenly spaced."""
+    (row,) = _chain_braces(lecture_tex)
+    widths = re.findall(r"\\makebox\[([\d.]+)pt\]\{\$\\displaystyle\\underbrace", row)
+    assert len(widths) == 5 and len(set(widths)) == 1
+
+
+@pytest.mark.tex
+def test_expanded_chain_boxes_hold_their_braces_and_rows_fit_the_page(tex, tmp_path):
+    """TeX measures every brace with its label against its box, and every row against the text width."""
+    texts = {"lecture": render_worksheet(solve())}
+    texts |= {name: render_worksheet(solve(loads_spec(spec, source=name)), sections=["chain"])
+              for name, spec in CHAIN_NETS.items()}
+    rows = [(name, row) for name, text in texts.items() for row in _chain_braces(text)]
+    preamble = ("\\documentclass[11pt,a4paper]{article}\\usepackage[T1]{fontenc}\\usepackage{lmodern}"
+                "\\usepackage{amsmath,amssymb}\\usepackage[margin=2.3cm]{geometry}")
+    boxes = check_boxes(rows, tmp_path, preamble, "\\begin{document}", "\\end{document}")
+    assert boxes == sum(row.count(r"\underbrace") for _, row in rows) > 30

@@ -16,6 +16,8 @@ import pytest
 
 from symbackprop.cli import main
 from symbackprop.documents.render import render_tex, shipped_templates, template_folder
+from symbackprop.documents.snippets import forms_of, snippet
+from symbackprop.engine.solution import solve
 from symbackprop.engine.spec import lecture_text, load_spec
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "lecture_handout.tex"
@@ -96,6 +98,23 @@ def test_the_markdown_box_is_one_macro_too(tmp_path, capsys):
     plain = (tmp_path / "plain" / "lecture.md").read_text(encoding="utf-8")
     assert plain.count("\\boxed{") > 20
     assert (tmp_path / "out" / "lecture.md").read_text(encoding="utf-8") == unboxed(plain)
+
+
+def test_the_deck_and_the_snippets_box_through_the_one_macro_too(tmp_path, capsys):
+    """The slides' boxed results and updates, and a snippet's expanded chain, are drawn by the templates:
+    without boxes the deck is the shipped deck unboxed, line for line."""
+    folder = restyled_folder(tmp_path)
+    run(capsys, "slides", "-o", str(tmp_path / "plain"))
+    run(capsys, "slides", "-o", str(tmp_path / "out"), "--templates", str(folder))
+    plain = (tmp_path / "plain" / "lecture-slides.tex").read_text(encoding="utf-8")
+    assert plain.count("\\boxed{") > 15
+    assert (tmp_path / "out" / "lecture-slides.tex").read_text(encoding="utf-8") == unboxed(plain)
+    s = solve()
+    shipped = [snippet(s, name, form).latex for name in ("dE/dw5", "dE/dw1", "E") for form in forms_of(s, name)]
+    assert sum(text.count("\\boxed{") for text in shipped) == 6  # three symbolic, three numeric
+    with template_folder(folder):
+        assert [snippet(s, name, form).latex for name in ("dE/dw5", "dE/dw1", "E")
+                for form in forms_of(s, name)] == [unboxed(text) for text in shipped]
 
 
 def test_the_restyled_handout_compiles_without_boxes(tmp_path, capsys, tex):

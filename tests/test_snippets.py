@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from decimal import Context, Decimal, localcontext
 from pathlib import Path
@@ -12,8 +13,10 @@ from texarith import checked_lines
 
 from symbackprop.cli import main
 from symbackprop.documents.snippets import FORMS, default_filename, explain, forms_of, local_chain, snippet
+from symbackprop.engine.generate import new_spec
 from symbackprop.engine.numbers import display
 from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import loads_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 JS = Path(__file__).parent / "js"
@@ -54,7 +57,12 @@ def test_chain_dE_dw1_follows_the_lecture_path(lecture):
 
 
 def test_expanded_dE_dw1_is_the_lecture_chain(lecture):
-    assert snippet(lecture, "dE/dw1", "expanded").latex == (
+    """The web form (KaTeX, MathJax) is the lecture's line; LaTeX's puts each factor in a box of one width."""
+    snip = snippet(lecture, "dE/dw1", "expanded")
+    assert re.sub(r"\\makebox\[[\d.]+pt\]\{\$\\displaystyle(.*?)\$\}", r"\1", snip.latex) == snip.web
+    widths = re.findall(r"\\makebox\[([\d.]+)pt\]", snip.latex)
+    assert len(widths) == 5 and len(set(widths)) == 1
+    assert snip.web == (
         r"\frac{\partial E}{\partial w_{1}} = "
         r"\underbrace{\frac{\partial E}{\partial \hat{y}}}_{\hat{y} - t} \cdot "
         r"\underbrace{\frac{\partial \hat{y}}{\partial z_{o}}}_{\hat{y} \left(1 - \hat{y}\right)} \cdot "
@@ -123,11 +131,15 @@ def test_multi_path_chain_says_so():
     assert text.endswith(r" + \cdots \quad \text{(1 of 2 path terms)}")
 
 
-def test_long_chains_break_into_aligned_rows():
+def test_long_chains_break_into_balanced_aligned_rows():
+    """Six factors fit a row; eight go on two rows of four (not five and three), in LaTeX and on the web."""
     s = solve(ROOT / "examples" / "deep_tanh_relu.toml")
-    text = snippet(s, "dE/dw(1)[1,1]", "expanded").latex
-    assert text.startswith(r"\begin{aligned}") and text.count(r"\underbrace") == 6
-    assert text.count("\\\\") == 1
+    assert r"\begin{aligned}" not in snippet(s, "dE/dw(1)[1,1]", "expanded").latex
+    deep = solve(loads_spec(new_spec([2, 5, 5, 5, 1], activation="tanh", seed=4)))
+    snip = snippet(deep, "dE/dw(1)[1,1]", "expanded")
+    for text in (snip.latex, snip.web):
+        assert text.startswith(r"\begin{aligned}") and text.endswith(r"\text{(1 of 25 path terms)}\end{aligned}")
+        assert [row.count(r"\underbrace") for row in text.split(" \\\\\n")] == [4, 4]
 
 
 def test_forms_of(lecture):
@@ -152,7 +164,7 @@ def test_cli_tex_and_md(capsys):
 def test_cli_writes_a_file(tmp_path, capsys):
     out = tmp_path / "sub" / "w1.tex"
     assert main(["snippet", "dE/dw1", "--form", "expanded", "-o", str(out)]) == 0
-    assert out.read_text().startswith(r"\frac{\partial E}{\partial w_{1}} = \underbrace")
+    assert out.read_text().startswith(r"\frac{\partial E}{\partial w_{1}} = \makebox")
     assert capsys.readouterr().out.strip() == str(out)
 
 

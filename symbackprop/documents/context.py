@@ -34,8 +34,9 @@ from ..engine.printer import (
 )
 from ..engine.solution import Solution
 from ..errors import DerivationMismatch
-from ..layout import ROW_WIDTH, break_row, pieces_of
+from ..layout import ROW_WIDTH, brace_rows, break_row, display_width, fit_columns, join_rows, pieces_of
 from ..layout import line_rows as aligned_rows
+from ..layout import pack as pack_rows
 from ..layout import tex_width as visible_width
 from ..notation.chains import Chain, chain_for, substituted_factors
 from ..notation.diagram import diagram, value_labels
@@ -59,9 +60,20 @@ SECTIONS = ("problem", "activation", "diagram", "forward", "equations", "walkthr
             "summary", "update", "reference", "verification")
 #: what side-by-side lines may add up to (``visible_width`` overestimates short lines)
 PAIR_WIDTH = 80
+#: the room between two columns of side-by-side lines
+PAIR_GAP = 6
 #: a row of three equations joined with ``\quad`` (a fraction's bar and the quads are wide: 84 units measured 483 pt
 #: on the 465 pt text width, 67 units 385 pt); wider, they go on aligned rows of their own
 JOINED_WIDTH = 76
+#: the handout's text width (pt, 11 pt on A4 with 2.3 cm margins); an em of its displayed maths and of a subscript,
+#: and what a ``tex_width`` character of display maths takes (pt): for the expanded chain's boxes
+TEXT_PT = 465
+DISPLAY_EM = 11
+SCRIPT_EM = 8
+DISPLAY_UNIT = 6.05
+#: the room around a factor in its box, and what a ``\cdot`` between two boxes takes (pt)
+BRACE_GAP = 6
+BRACE_DOT = 8
 #: larger networks get the per-layer matrix form and tables instead of one equation per parameter
 MAX_PARAMS_SMALL = 40
 MAX_LAYER_PARAMS_SMALL = 12
@@ -160,12 +172,9 @@ def joined(items: Sequence[Row], sep: str) -> Row:
 
 def pack(items: Sequence[str | Row], per_row: int, sep: str = r", \quad ", width: float = ROW_WIDTH) -> list[Row]:
     """At most ``per_row`` items a row, and fewer where long numbers (15 digits) would pass ``width``."""
-    rows: list[list[Row]] = []
-    for item in map(row_of, items):
-        if not rows or len(rows[-1]) == per_row or visible_width(text_of(joined([*rows[-1], item], sep))) > width:
-            rows.append([])
-        rows[-1].append(item)
-    return [joined(r, sep) for r in rows]
+    parts = [row_of(item) for item in items]
+    rows = pack_rows([visible_width(text_of(p)) for p in parts], width, gap=visible_width(sep), most=per_row)
+    return [joined([parts[i] for i in row], sep) for row in rows]
 
 
 def is_big(network: Network) -> bool:
@@ -287,7 +296,7 @@ class HandoutContext:
                         first = False
             else:
                 cells = [(Tex(self.q(p.name).latex), Tex(self.exact(p.name))) for p in self.params_of(layer.index)]
-                cell_rows = [cells[i:i + 4] for i in range(0, len(cells), 4)]
+                cell_rows = [[cells[i] for i in row] for row in pack_rows([1.0] * len(cells), 4)]
                 param_table.append({"title": heading, "rows": cell_rows})
         frozen = [self.q(p.name).latex for p in net.parameters if p.frozen]
         return {
@@ -383,8 +392,7 @@ class HandoutContext:
         assert expr is not None
         if isinstance(expr, sympy.Add) and len(expr.args) > per_row:
             terms = print_terms(self.printer, expr)
-            chunks = [terms[i:i + per_row] for i in range(0, len(terms), per_row)]
-            return [f"{q.latex} &= {' '.join(chunks[0])}"] + [r"&\quad " + " ".join(c) for c in chunks[1:]]
+            return join_rows(f"{q.latex} &= ", terms, pack_rows([1.0] * len(terms), per_row))
         return [f"{q.latex} &= {self.printer.doprint(expr)}"]
 
     def _w_generic(self) -> str:
@@ -463,10 +471,8 @@ class HandoutContext:
                                   Tex(f"{self.q(b).latex} = {self.exact(b)}")))
         layers = [{"index": layer.index, "size": layer.size, "activation": layer.activation_name}
                   for layer in self.net.layers]
-        legend = None
-        if dg.legend:  # the words of the legend are the template's; which one and its example weight are data
-            example = self.namer.weight(2 if len(self.net.layers) > 1 else 1, 1, 1).latex
-            legend = {"sequential": self.namer.sequential, "weight": Tex(example)}
+        # the words of the legend are the template's; which one and its example weight are data
+        legend = {"sequential": dg.legend.sequential, "weight": Tex(dg.legend.weight)} if dg.legend else None
         return {"tikz": Tex(dg.tikz), "legend": legend, "edges": edges, "inputs": self.spec.n_inputs,
                 "layers": layers, "L": self.L}
 
@@ -678,12 +684,14 @@ class HandoutContext:
     # -- 7. one expanded chain ------------------------------------------------------------
     def section_chain(self) -> dict[str, Any]:
         c = self.chain
-        braces = [rf"\underbrace{{{f.partial}}}_{{{f.formula}}}" for f in c.factors]
-        per_row = 5
-        chunks = [braces[i:i + per_row] for i in range(0, len(braces), per_row)]
         lhs = c.grad_latex if c.single_path else self.say("math_path_term")
-        rows = [f"{lhs} &= " + r" \cdot ".join(chunks[0])]
-        rows += [r"&\quad \cdot " + r" \cdot ".join(chunk) for chunk in chunks[1:]]
+        # every factor in a box of one width (the template's ``braces`` macro), in balanced rows
+        room = TEXT_PT - (display_width(lhs) + 2) * DISPLAY_UNIT - DISPLAY_EM  # a row after the first: \quad
+        chunks, widths = brace_rows([(f.partial, f.formula) for f in c.factors], room, DISPLAY_EM, DISPLAY_UNIT,
+                                    BRACE_GAP, BRACE_DOT, label_em=SCRIPT_EM, even=True)
+        factors = [{"partial": Tex(f.partial), "formula": Tex(f.formula), "width": f"{w:.1f}"}
+                   for f, w in zip(c.factors, widths, strict=True)]
+        braces = {"lhs": Tex(lhs), "rows": [[factors[i] for i in chunk] for chunk in chunks]}
         # the lecture's line: lhs = the factors' formulas in numbers = their values = the product -> the display
         numeric = aligned_rows(c.line, lead="&= ")
         numeric[0] = numeric[0].lstrip()
@@ -694,15 +702,11 @@ class HandoutContext:
             tokens = [(r" \cdot " if i else "", piece) if k == 0 else (" ", piece)
                       for i, part in enumerate(stage)
                       for k, piece in enumerate(pieces_of(part, room) if visible_width(part) > room else [part])]
-            rows_of: list[list[tuple[str, str]]] = [[]]
-            used = visible_width(f"{lhs} &= ")
-            for joiner, part in tokens:
-                if rows_of[-1] and used + visible_width(part) + 2 > ROW_WIDTH:
-                    rows_of.append([])
-                    used = visible_width(rf"{lhs} &\quad")
-                rows_of[-1].append((joiner if rows_of[-1] or joiner == " " else joiner.lstrip(), part))
-                used += visible_width(part) + 2
-            texts = ["".join(j + t for j, t in row).strip() for row in rows_of]
+            rows_of = pack_rows([visible_width(part) + 2 for _, part in tokens], ROW_WIDTH,
+                                first=visible_width(f"{lhs} &= "), then=visible_width(rf"{lhs} &\quad"))
+            # a row's first factor drops its `` \cdot `` (a continued term keeps its space)
+            texts = ["".join((j if k or j == " " else j.lstrip()) + t
+                             for k, (j, t) in enumerate(tokens[i] for i in row)).strip() for row in rows_of]
             numeric = [f"{lhs} &= " + texts[0], *(r"&\quad " + t for t in texts[1:]), *numeric]
         else:
             numeric[0] = f"{lhs} {numeric[0]}"
@@ -711,7 +715,7 @@ class HandoutContext:
         note = {"paths": c.n_paths, "examples": self.n_ex, "gradient": Tex(f"{c.grad_latex} = {c.gradient}"),
                 "decimals": self.d, "factor": Tex(c.factors[0].formula) if c.condition else None,
                 "condition": Tex(c.condition or "")}
-        return {"param": Tex(param), "path": Tex(r" \to ".join(c.path)), "formula": block(rows),
+        return {"param": Tex(param), "path": Tex(r" \to ".join(c.path)), "braces": braces,
                 "numeric": block([*numeric, final] if c.single_path else numeric),
                 "single_path": c.single_path, "note": note, "level": bool(c.line.level)}
 
@@ -824,13 +828,7 @@ def _fit(lines: list[list[Row]], per_row: int) -> int:
     """How many lines fit side by side: ``align`` lines up columns, so the widest entry of each counts."""
     if any(len(line) > 1 for line in lines):
         return 1
-    while per_row > 1:
-        columns = [[line[0] for line in lines[c::per_row]] for c in range(per_row)]
-        total = sum(max((visible_width(text_of(r)) for r in column), default=0) for column in columns)
-        if total + 6 * (per_row - 1) <= PAIR_WIDTH:
-            break
-        per_row -= 1
-    return per_row
+    return fit_columns([[visible_width(text_of(line[0])) for line in lines]], per_row, PAIR_WIDTH, PAIR_GAP)
 
 
 def _pair(lines: list[list[Row]], per_row: int = 2) -> list[Row]:
@@ -838,8 +836,7 @@ def _pair(lines: list[list[Row]], per_row: int = 2) -> list[Row]:
     per_row = _fit(lines, per_row)
     if per_row == 1:
         return [row for line in lines for row in line]
-    flat = [line[0] for line in lines]
-    return [joined(flat[i:i + per_row], ", & ") for i in range(0, len(flat), per_row)]
+    return [joined([lines[i][0] for i in row], ", & ") for row in pack_rows([1.0] * len(lines), per_row)]
 
 
 # -- the output/loss table of the lecture's note (derived at build time: symbackprop.engine.losstable) ------

@@ -44,8 +44,12 @@ from ..layout import (
 from ..layout import wrap_table as _wrap_table
 from ..notation.chains import chain_for
 from ..notation.diagram import diagram, network_map
-from ..notation.lines import approx_latex, exact_text, print_terms, quantity_line, result_latex
+from ..notation.lines import Line, approx_latex, exact_text, print_terms, quantity_line, result_latex
+from .context import Row, boxed_result, joined, row_of, text_of
 from .render import Tex, header_comment, latex_environment, render_tex
+
+#: a row of a step: maths, or parts (maths and boxes: the template's ``boxed`` macro draws the boxes)
+SlideRow = str | Row
 
 #: a layer with more units (or more inputs) than this is summarised on the slides
 SMALL_LAYER = 3
@@ -92,7 +96,7 @@ class Step:
     (``braces``) or the update rule (``rule``); ``result`` closes the rows with the boxed display value."""
 
     caption: str
-    rows: list[str]
+    rows: list[SlideRow]
     rings: list[tuple[int, int]] = field(default_factory=list)  # (layer, unit), layer 0 = inputs
     edges: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)
     table: dict[str, Any] | None = None
@@ -116,14 +120,14 @@ class Frame:
     parts: int = 1
 
     def context(self, network: Network, words: Any) -> dict[str, Any]:
-        widest = max((align_width(s.rows, display_width) for s in self.steps), default=0)
+        widest = max((align_width([_text(r) for r in s.rows], display_width) for s in self.steps), default=0)
         if widest > NARROW_SMALL:  # too wide beside the map even in \small: the equations get the full width
             self.map = False
         if self.map and widest > NARROW:
             self.small = True
         return {
             "title": Tex(words.title(**self.title, last=network.n_layers, part=self.part, parts=self.parts)),
-            "steps": [{"caption": Tex(s.caption), "rows": [Tex(r) for r in s.rows], "table": s.table,
+            "steps": [{"caption": Tex(s.caption), "rows": [row_of(r) for r in s.rows], "table": s.table,
                        "braces": s.braces, "rule": s.rule, "result": s.result} for s in self.steps],
             "overlays": self.overlays and len(self.steps) > 1,
             "small": self.small or sum(len(s.rows) + bool(s.caption) for s in self.steps) > 5,
@@ -145,8 +149,13 @@ def _note_height(note: str) -> float:
     return 0.5 + 0.6 * -(-len(note) // 55)
 
 
-def _height(rows: list[str]) -> float:
-    return sum(map(row_height, rows))
+def _text(row: SlideRow) -> str:
+    """A row's maths, boxes left out (``tex_width`` does not count ``\\boxed``): what is measured."""
+    return row if isinstance(row, str) else text_of(row)
+
+
+def _height(rows: list[SlideRow]) -> float:
+    return sum(row_height(_text(row)) for row in rows)
 
 
 def table_height(table: dict[str, Any] | None) -> float:
@@ -183,29 +192,30 @@ def _columns(layers: list[list[str]]) -> int:
     return fit_columns([[tex_width(line) for line in lines] for lines in layers], 3, WIDE + 8, 4)
 
 
-def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxed: bool = True) -> list[str]:
+def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxed: bool = True) -> list[SlideRow]:
     """``lhs = formula = numbers = result`` on one row when it fits, else formula then numbers.
 
     A line whose numbers need more than ``MAX_NUMBER_ROWS`` rows (a sum over a big layer)
     shows the formula and the result only.  A row still too wide is cut between terms or factors.
     """
-    rows = _one_row_or_more(solution, name, width, symbolic, boxed)
-    lhs = display_width(rows[0].split("&", 1)[0])
-    return [piece for row in rows for piece in break_row(row, width, lhs, display_width)]
-
-
-def _one_row_or_more(solution: Solution, name: str, width: int, symbolic: bool, boxed: bool) -> list[str]:
-    q = solution.quantity(name)
     line = quantity_line(solution, name, explicit=True)
+    rows = _one_row_or_more(solution, name, line, width, symbolic)
+    lhs = display_width(rows[0].split("&", 1)[0])
+    rows = [piece for row in rows for piece in break_row(row, width, lhs, display_width)]
+    return list(boxed_result(line, rows)) if boxed else list(rows)
+
+
+def _one_row_or_more(solution: Solution, name: str, line: Line, width: int, symbolic: bool) -> list[str]:
+    """The rows, the result last (unboxed: ``_rows`` boxes it through the template)."""
+    q = solution.quantity(name)
     formula = short_formula(solution, name) if symbolic else ""
-    numbers = line_rows(line, boxed=boxed, lead="&= ", width=width)
+    numbers = line_rows(line, lead="&= ", width=width)
     first = numbers[0][len(q.latex):].lstrip()  # "&= 0.047 ..."
     if line.is_trivial():
         return [f"{q.latex} &= {formula} = {first[3:]}" if formula else numbers[0]]
     if len(numbers) > MAX_NUMBER_ROWS:
         result = result_latex(line.result)
-        return [f"{q.latex} &= {formula or short_formula(solution, name)}",
-                rf"&= \boxed{{{result}}}" if boxed else f"&= {result}"]
+        return [f"{q.latex} &= {formula or short_formula(solution, name)}", f"&= {result}"]
     if formula and formula != line.substituted():
         one = f"{q.latex} &= {formula} = {first[3:]}"
         if len(numbers) == 1 and display_width(one) <= width:
@@ -260,9 +270,9 @@ class Deck:
         frames: list[Frame] = []
         pieces = []
         for step in steps:  # a step taller than a frame goes on in a second step with the same highlights
-            blocks: list[list[str]] = []  # one quantity's rows stay together: a continuation row starts at &
+            blocks: list[list[SlideRow]] = []  # one quantity's rows stay together: a continuation row starts at &
             for row in step.rows:
-                if blocks and row.startswith("&") and _height(blocks[-1]) + row_height(row) <= MAX_ROWS - 1:
+                if blocks and _text(row).startswith("&") and _height(blocks[-1]) + _height([row]) <= MAX_ROWS - 1:
                     blocks[-1].append(row)
                 else:
                     blocks.append([row])
@@ -374,7 +384,7 @@ class Deck:
 
     def chain(self) -> list[Frame]:
         c = chain_for(self.s)
-        lhs = c.grad_latex if c.single_path else r"\text{one path}"
+        lhs = c.grad_latex if c.single_path else str(self.words.math_one_path())  # maths: its width counts
         room = WIDE_PT - (display_width(lhs) + 2) * WIDE_UNIT
         chunks, widths = brace_rows([(f.partial, f.formula) for f in c.factors], room, SMALL_EM, CHAIN_UNIT,
                                     CHAIN_GAP, CHAIN_DOT)
@@ -387,7 +397,7 @@ class Deck:
         note = self.words.chain_note(c.n_paths, Tex(c.factors[0].formula), Tex(c.condition))
         caption = self.words.caption("path", path=Tex(r" \to ".join(c.path)))
         return [Frame({"kind": "chain"}, [Step(caption, [], braces=braces),
-                                          Step(self.words.caption("numerically"), numeric, result=result)],
+                                          Step(self.words.caption("numerically"), list(numeric), result=result)],
                       map=False, note=note, overlays=False, small=True)]
 
     def update(self) -> list[Frame]:
@@ -396,10 +406,11 @@ class Deck:
             params = [p for p in self.net.parameters if p.layer == layer and not p.frozen
                       and (self.small(layer) or p.to_units[0] == 1 and (p.kind == "bias" or p.from_unit == 1))]
             params.sort(key=lambda p: p.kind != "weight")  # weights, then biases (a stable sort)
-            layers.append([quantity_line(self.s, self.net.updated(p.name)).latex(boxed=True).replace(" = ", " &= ", 1)
-                           for p in params])
-        per_row = _columns(layers)
-        rows = [" & ".join(lines[i:i + per_row]) for lines in layers for i in range(0, len(lines), per_row)]
+            lines = [quantity_line(self.s, self.net.updated(p.name)) for p in params]
+            layers.append([boxed_result(line, [line.latex().replace(" = ", " &= ", 1)])[0] for line in lines])
+        per_row = _columns([[text_of(line) for line in lines] for lines in layers])
+        rows: list[SlideRow] = [joined([lines[i] for i in row], " & ") for lines in layers
+                                for row in pack([1.0] * len(lines), per_row)]
         loss = self.net[self.net.loss_name].latex
         rule = {"loss": Tex(loss), "eta": exact_text(self.s.value(LEARNING_RATE.ascii))}
         frames = self._split_update(rule, rows, self.words.update_note(all(map(self.small, range(1, self.L + 1)))))
@@ -414,7 +425,7 @@ class Deck:
                                                       Step(self.words.caption("after"), after)], map=False, note=note))
         return frames
 
-    def _split_update(self, rule: dict[str, Any], rows: list[str], note: str) -> list[Frame]:
+    def _split_update(self, rule: dict[str, Any], rows: list[SlideRow], note: str) -> list[Frame]:
         frames = []
         for chunk in balanced_rows(len(rows), -(-len(rows) // UPDATE_ROWS)):  # no frame with one orphan row
             frames.append(Frame({"kind": "update"}, [Step("", [], rule=rule), Step("", [rows[i] for i in chunk])],
@@ -449,7 +460,7 @@ def slides_context(solution: Solution) -> dict[str, Any]:
         # a big network's labelled diagram would shrink below readable: the map instead, described in words
         # edge labels at the footnote size (the handout's are \scriptsize)
         "diagram": Tex(dg.tikz if dg.labelled_all else network_map(net, [], width=2.2 * len(deck.sizes))),
-        "legend": Tex(dg.legend) if dg.labelled_all else None,
+        "labelled_all": dg.labelled_all,
         "layers": [(layer.size, layer.activation_name) for layer in net.layers],
         "n_inputs": deck.sizes[0],
         "leaves": [Tex(leaf) for leaf in leaves],

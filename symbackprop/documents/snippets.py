@@ -14,14 +14,17 @@ Forms (what is shown):
 
 Formats (how): ``tex`` (a fragment for inside ``\\[ \\]``), ``md``
 (``$$ ... $$``), ``svg``/``png`` (a picture through a ``standalone`` page).
-Imports stay light: ``tex`` and ``md`` need neither Jinja nor TeX.
+Words and the expanded chain's look are the template's (``templates/snippets.tex.j2``);
+``tex`` and ``md`` need no TeX.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ..engine.numbers import significant
 from ..engine.printer import partial, with_condition
@@ -29,16 +32,24 @@ from ..engine.solution import Solution
 from ..errors import UsageError
 from ..hints import expected, quoted
 from ..io.files import write_atomic
-from ..layout import join_rows, line_rows, pack
+from ..layout import brace_rows, display_width, line_rows
 from ..notation.chains import Factor, chain_for
-from ..notation.lines import LEAF_KINDS, exact_text, quantity_line
+from ..notation.lines import LEAF_KINDS, exact_text, quantity_line, result_latex
+from .render import TemplateMacros, Tex, latex_environment
 
 FORMS = ("symbolic", "chain", "expanded", "numeric")
 FORMATS = ("tex", "md", "svg", "png")
 #: quantities that are a product of local derivatives up to the loss
 CHAIN_KINDS = ("d_act", "d_pre", "grad")
-#: underbraced factors per row of an expanded chain (the handout's choice)
-FACTORS_PER_ROW = 5
+#: an expanded chain's row (pt, about a 16:9 slide's text width) at the standalone page's 10 pt, an em of its
+#: display maths and of a subscript, a ``tex_width`` character of display maths, the room around a braced
+#: factor in its box and a ``\cdot`` between two boxes (pt)
+ROW_PT = 400
+EM = 10
+SCRIPT_EM = 7
+UNIT = 5.5
+BRACE_GAP = 6
+BRACE_DOT = 8
 
 _KIND_WORDS = {"d_act": "a derivative of the loss", "d_pre": "a delta", "grad": "a gradient",
                "input": "an input", "target": "a target", "weight": "a weight", "bias": "a bias",
@@ -58,12 +69,14 @@ class Snippet:
     name: str
     form: str
     latex: str
+    #: the body for KaTeX and MathJax (Markdown, Jupyter) where it differs: they have no ``\makebox``
+    web: str = ""
 
     def tex(self) -> str:
         return self.latex + "\n"
 
     def markdown(self) -> str:
-        return f"$$\n{self.latex}\n$$\n"
+        return f"$$\n{self.web or self.latex}\n$$\n"
 
     def text(self, fmt: str) -> str:
         """The ``tex`` or ``md`` text."""
@@ -75,12 +88,12 @@ class Snippet:
 
     def standalone(self) -> str:
         """A complete ``standalone`` LaTeX page holding just this formula (for svg/png)."""
-        from .render import Tex, header_comment, render_tex
+        from .render import header_comment, render_tex
 
         return render_tex("snippet_standalone.tex.j2", header=Tex(header_comment()), formula=Tex(self.latex))
 
     def _repr_latex_(self) -> str:
-        return f"$${self.latex}$$"
+        return f"$${self.web or self.latex}$$"
 
     def _repr_markdown_(self) -> str:
         return self.markdown()
@@ -110,12 +123,12 @@ class QuantityView:
     def _repr_markdown_(self) -> str:
         q = self.solution.quantity(self.name)
         value = self.solution.value(self.name)
-        head = (f"**`{self.name}`** ({_kind_word(q.kind).split(' ', 1)[-1]}) = {self.solution.display(self.name)} "
-                f"({self.solution.spec.decimals} d.p.; {significant(value, 6)} at full precision)\n\n")
+        head = words().head(Tex(self.name), q.kind, Tex(self.solution.display(self.name)), self.solution.spec.decimals,
+                            Tex(significant(value, 6)))
         return head + "\n".join(s.markdown() for s in self.snippets())
 
     def _repr_latex_(self) -> str:
-        return r"$$\begin{gathered}" + r" \\ ".join(s.latex for s in self.snippets()) + r"\end{gathered}$$"
+        return r"$$\begin{gathered}" + r" \\ ".join(s.web or s.latex for s in self.snippets()) + r"\end{gathered}$$"
 
     def __repr__(self) -> str:
         return f"<{self.name} = {self.solution.display(self.name)}>"
@@ -168,11 +181,16 @@ def _kind_word(kind: str) -> str:
     return _KIND_WORDS.get(kind, kind)
 
 
+def words() -> Any:
+    """The snippets' words and look (``templates/snippets.tex.j2``, a teacher's copy first)."""
+    return TemplateMacros(latex_environment(), "snippets.tex.j2")
+
+
 def _multi(chain: LocalChain, body: str) -> str:
     """``body + ...  (1 of N path terms)`` when the derivative sums several paths."""
     if chain.n_paths == 1:
         return body
-    return body + rf" + \cdots \quad \text{{(1 of {chain.n_paths} path terms)}}"
+    return body + words().path_terms(chain.n_paths)
 
 
 def symbolic(solution: Solution, name: str) -> str:
@@ -180,7 +198,8 @@ def symbolic(solution: Solution, name: str) -> str:
     if q.kind in LEAF_KINDS:
         raise _not_applicable(solution, name, "symbolic", f"it is {_kind_word(q.kind)}, spec data with no formula",
                               "numeric")
-    return rf"\boxed{{{q.latex} = {solution.formula(name, explicit=True)}}}" + with_condition(solution.condition(name))
+    return words().boxed(Tex(f"{q.latex} = {solution.formula(name, explicit=True)}")) + with_condition(
+        solution.condition(name))
 
 
 def _chain_of(solution: Solution, name: str, form: str) -> LocalChain:
@@ -200,15 +219,19 @@ def chain(solution: Solution, name: str) -> str:
     return _multi(c, f"{c.lhs} = " + r" \cdot ".join(f.partial for f in c.factors))
 
 
-def expanded(solution: Solution, name: str) -> str:
+def expanded(solution: Solution, name: str) -> tuple[str, str]:
+    """The chain with every factor's formula under its brace, each factor in a box of one width (evenly
+    spaced, as in the handout) for LaTeX; the same rows without the boxes for KaTeX and MathJax."""
     c = _chain_of(solution, name, "expanded")
-    braces = [rf"\underbrace{{{f.partial}}}_{{{f.formula}}}" for f in c.factors]
-    if len(braces) <= FACTORS_PER_ROW:
-        return _multi(c, f"{c.lhs} = " + r" \cdot ".join(braces)) + with_condition(c.condition)
-    rows = pack([1.0] * len(braces), FACTORS_PER_ROW)  # a factor a unit wide
-    lines = join_rows(f"{c.lhs} &= ", braces, rows, sep=r" \cdot ", cont=r"&\quad \cdot ")
-    lines[-1] = _multi(c, lines[-1]) + with_condition(c.condition)
-    return r"\begin{aligned}" + " \\\\\n".join(lines) + r"\end{aligned}"
+    room = ROW_PT - (display_width(c.lhs) + 2) * UNIT - EM  # a row after the first: \quad
+    chunks, widths = brace_rows([(f.partial, f.formula) for f in c.factors], room, EM, UNIT, BRACE_GAP, BRACE_DOT,
+                                label_em=SCRIPT_EM, even=True)
+    factors = [{"partial": Tex(f.partial), "formula": Tex(f.formula), "width": f"{w:.1f}"}
+               for f, w in zip(c.factors, widths, strict=True)]
+    braces = {"lhs": Tex(c.lhs), "rows": [[factors[i] for i in chunk] for chunk in chunks]}
+    condition = Tex(with_condition(c.condition))
+    return tuple(str(words().expanded(braces, c.n_paths, condition, boxes=boxes))  # type: ignore[return-value]
+                 for boxes in (True, False))
 
 
 def numeric(solution: Solution, name: str) -> str:
@@ -217,13 +240,17 @@ def numeric(solution: Solution, name: str) -> str:
     if q.kind in LEAF_KINDS:
         return f"{q.latex} = {exact_text(solution.value(name))}"
     line = quantity_line(solution, name, explicit=True)
-    rows = line_rows(line, boxed=True)
+    rows = line_rows(line)
     if len(rows) == 1:
-        return line.latex(boxed=True)
-    return r"\begin{aligned}" + " \\\\\n".join(rows) + r"\end{aligned}"
+        rows = [line.latex()]
+    result = result_latex(line.result)
+    assert rows[-1].endswith(result), rows[-1]
+    rows[-1] = rows[-1][:-len(result)] + words().boxed(Tex(result))  # the box is the template's
+    return rows[0] if len(rows) == 1 else r"\begin{aligned}" + " \\\\\n".join(rows) + r"\end{aligned}"
 
 
-_BUILDERS = {"symbolic": symbolic, "chain": chain, "expanded": expanded, "numeric": numeric}
+_BUILDERS: dict[str, Callable[[Solution, str], str | tuple[str, str]]] = {
+    "symbolic": symbolic, "chain": chain, "expanded": expanded, "numeric": numeric}
 
 
 def snippet(solution: Solution, name: str, form: str = "symbolic") -> Snippet:
@@ -231,7 +258,8 @@ def snippet(solution: Solution, name: str, form: str = "symbolic") -> Snippet:
     if form not in FORMS:
         raise UsageError(f"form: unknown form {quoted(form)}{expected(form, FORMS)}", setting="form")
     solution.quantity(name)  # unknown names fail first, with a did-you-mean
-    return Snippet(name, form, _BUILDERS[form](solution, name))
+    body = _BUILDERS[form](solution, name)
+    return Snippet(name, form, *body) if isinstance(body, tuple) else Snippet(name, form, body)
 
 
 def forms_of(solution: Solution, name: str) -> list[str]:

@@ -113,9 +113,18 @@ def _least_gap(s: Shape, t: Shape) -> float:
 
 
 @dataclass(frozen=True)
+class Legend:
+    """What the words below a partly labelled picture need (the words are the templates'): whether the
+    names are sequential (``w1, w2``) or indexed by layer, and an indexed example weight's LaTeX."""
+
+    sequential: bool
+    weight: str
+
+
+@dataclass(frozen=True)
 class Diagram:
     tikz: str  # a complete tikzpicture environment
-    legend: str  # LaTeX sentence(s) for below the picture ("" when every edge is labelled)
+    legend: Legend | None  # what the legend below the picture says (None when every edge is labelled)
     labelled_all: bool
     layout: Layout | None = None
 
@@ -178,7 +187,7 @@ def diagram(network: Network, edge_values: bool = False, highlight: list[tuple[i
         layout = _full_layout(network, sizes, gaps, dy, unit_font, label_font, texts, path, label_all, roomy, True)
         assert isinstance(layout, Layout)
     tikz = _full_tikz(layout, unit_font, label_font, label_all)
-    return Diagram(tikz, "" if label_all else _legend(network), label_all, layout)
+    return Diagram(tikz, None if label_all else _legend(network), label_all, layout)
 
 
 def _label_texts(network: Network, values: Mapping[str, str] | None) -> dict[str, str]:
@@ -372,16 +381,8 @@ def _edge_lines(layout: Layout) -> list[str]:
     return lines
 
 
-def _legend(network: Network) -> str:
-    if network.namer.sequential:
-        return (r"Each solid edge carries the weight of its connection, and every unit also adds its bias "
-                r"(an edge from a constant input $1$, numbered as in the parameter list). For readability "
-                r"the bias edges are drawn, and edges labelled, only along one path (bold).")
-    w = network.namer.weight(2 if len(network.layers) > 1 else 1, 1, 1)
-    return (r"Each solid edge from unit $k$ of one layer to unit $j$ of the next carries the weight "
-            rf"$w^{{(l)}}_{{jk}}$ (e.g.\ ${w.latex}$). Every unit $j$ of layer $l$ also adds its bias "
-            r"$b^{(l)}_{j}$ (an edge from a constant input $1$); for readability the bias edges are drawn, "
-            r"and edges labelled, only along one path (bold); all values are listed with the parameters.")
+def _legend(network: Network) -> Legend:
+    return Legend(network.namer.sequential, network.namer.weight(2 if len(network.layers) > 1 else 1, 1, 1).latex)
 
 
 def value_labels(network: Network, values: Mapping[str, Decimal]) -> dict[str, str]:

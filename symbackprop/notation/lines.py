@@ -258,16 +258,15 @@ class Line:
         """``dE/db1 = 0.005 = 0.005``: a bare symbol (or a constant slope), nothing to compute."""
         return isinstance(self.expr, Symbol) or bool(self.expr.is_Number)
 
-    def rhs(self, boxed: bool = False) -> str:
+    def rhs(self) -> str:
+        """``substituted = result`` (or ``≈``), the result last: a template boxes it (``boxed`` macro)."""
         result = result_latex(self.result)
-        if boxed:
-            result = rf"\boxed{{{result}}}"
         if self.is_trivial():
             return result
         return f"{self.substituted()} {self.relation} {result}"
 
-    def latex(self, boxed: bool = False) -> str:
-        return f"{self.label} = {self.rhs(boxed)}"
+    def latex(self) -> str:
+        return f"{self.label} = {self.rhs()}"
 
     def terms(self) -> list[str]:
         """The substituted side as printed terms (``t1``, ``+ t2``, ...), to break over rows; a sum inside one
