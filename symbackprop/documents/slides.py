@@ -45,8 +45,8 @@ from ..layout import wrap_table as _wrap_table
 from ..notation.chains import chain_for
 from ..notation.diagram import diagram, network_map
 from ..notation.lines import Line, approx_latex, exact_text, print_terms, quantity_line, result_latex
-from .context import Row, boxed_result, joined, row_of, text_of
 from .render import Tex, header_comment, latex_environment, render_tex
+from .rows import Row, boxed_result, joined, row_of, text_of
 
 #: a row of a step: maths, or parts (maths and boxes: the template's ``boxed`` macro draws the boxes)
 SlideRow = str | Row
