@@ -2,10 +2,10 @@
 
 Formulas come from the ``BackpropPrinter``, numbers from ``notation.lines`` (which reproduce).  An
 equation *display* is built of :mod:`.rows` (maths, boxes, equations); the templates' macros
-(``macros.tex.j2``, ``macros.md.j2``) choose the environment and draw the boxes.  Every word comes from the language's words template
-(``templates/lang/<lang>.j2``, :func:`render.words`); words inside maths are asked for here, because
-their width decides what shares a row.  User text (title, author) stays a plain ``str`` so the
-renderer escapes it.
+(``macros.tex.j2``, ``macros.md.j2``) choose the environment and draw the boxes.  Every word comes
+from the language's words template (``templates/lang/<lang>.j2``, :func:`render.words`); words inside
+maths are asked for here, because their width decides what shares a row.  User text (title, author)
+stays a plain ``str`` so the renderer escapes it.
 """
 
 from __future__ import annotations
