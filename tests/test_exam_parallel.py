@@ -15,7 +15,7 @@ from symbackprop.engine.solution import solve, solve_values
 from symbackprop.errors import ExamError
 from symbackprop.exam.build import build_exam
 from symbackprop.exam.drawing import draw_values
-from symbackprop.exam.workers import ordered_map
+from symbackprop.workers import ordered_map
 
 R = sympy.Rational
 

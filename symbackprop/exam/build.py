@@ -14,6 +14,7 @@ from ..engine.examtable import MAX_VARIANTS, ExamSettings, check_layout, parse_a
 from ..engine.solution import solve
 from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
+from ..workers import available_workers, ordered_map
 from .documents import answers_toml, document, index_csv, key_body, question_body, variant_spec_toml
 from .drawing import SetReport, draw_variants, reasons_text
 from .moodle import moodle_question, moodle_quiz
@@ -21,7 +22,6 @@ from .pdfjobs import PdfJob, pdf_jobs
 from .qti import qti_files, qti_zip
 from .roster import load_roster
 from .variants import Variant
-from .workers import available_workers, ordered_map
 
 __all__ = ["ExamSet", "build_exam"]
 

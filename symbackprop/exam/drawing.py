@@ -63,9 +63,9 @@ from ..engine.solution import Solution, solve
 from ..engine.spec import Example, Spec
 from ..errors import ExamError
 from ..hints import did_you_mean
+from ..workers import ordered_map
 from .difficulty import Band, work
 from .variants import Student, Variant, asked_names
-from .workers import ordered_map
 
 __all__ = ["Drawer", "SetReport", "draw_values", "draw_variants", "reasons_text"]
 

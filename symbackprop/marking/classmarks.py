@@ -12,14 +12,13 @@ sheet shows them) but do not count.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from fractions import Fraction
 
 from ..engine.examtable import MarkingPolicy
+from ..workers import ordered_map
 from .examset import ExamFolder, student_key
 from .responses import Identity, Submission
 from .verify import VERDICTS, Report, Row, mark
@@ -147,17 +146,7 @@ PARALLEL_FROM = 40
 
 
 def _score_all(folder: ExamFolder, jobs: list[_Job], policy: MarkingPolicy, workers: int) -> list[Marked]:
-    if workers < 2 or len(jobs) < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
-        return [_score(folder, *job, policy) for job in jobs]
-    size = -(-len(jobs) // (workers * 4))
-    chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        done = pool.map(_score_chunk, [folder] * len(chunks), chunks, [policy] * len(chunks))
-        return [m for chunk in done for m in chunk]
-
-
-def _score_chunk(folder: ExamFolder, jobs: list[_Job], policy: MarkingPolicy) -> list[Marked]:
-    return [_score(folder, *job, policy) for job in jobs]
+    return ordered_map(lambda job: _score(folder, *job, policy), jobs, workers, least=PARALLEL_FROM)
 
 
 def _student(folder: ExamFolder, sub: Submission) -> tuple[str, str, str] | str:

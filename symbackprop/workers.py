@@ -1,7 +1,8 @@
-"""Map a function over a set's variants in forked worker processes, the results in the variants' order.
+"""Map a function over items in forked worker processes, the results in the items' order.
 
-The function and its items reach the workers by ``fork`` (inherited, never pickled: a solved
-network is large); only the results travel back, so they should be small (text).  The results
+Used by the exam (drawing and rendering variants) and the class marker.  The function and its items
+reach the workers by ``fork`` (inherited, never pickled: a solved network is large); only the results
+travel back, so they should be small (text, marks).  The results
 are the serial ones, in the same order: the workers only share out the calls.
 """
 
@@ -35,11 +36,11 @@ def available_workers() -> int:
 
 
 def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int,
-                progress: Callable[[int, int], None] | None = None) -> list[R]:
-    """``[fn(item) for item in items]``, in ``workers`` forked processes when there are enough items;
-    ``progress(done, total)`` after each finished run of items, in order."""
+                progress: Callable[[int, int], None] | None = None, least: int = PARALLEL_FROM) -> list[R]:
+    """``[fn(item) for item in items]``, in ``workers`` forked processes when there are at least
+    ``least`` items; ``progress(done, total)`` after each finished run of items, in order."""
     total = len(items)
-    if workers < 2 or total < PARALLEL_FROM or "fork" not in multiprocessing.get_all_start_methods():
+    if workers < 2 or total < least or "fork" not in multiprocessing.get_all_start_methods():
         out = []
         for done, item in enumerate(items, start=1):
             out.append(fn(item))
