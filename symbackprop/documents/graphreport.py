@@ -9,8 +9,8 @@ import sympy
 
 from .. import __version__
 from ..engine.graph import GraphSolution
-from ..engine.numbers import display_decision, full_decision
 from ..io.texttable import text_table
+from .report import number_fields
 
 
 def graph_check_table(solution: GraphSolution) -> str:
@@ -30,9 +30,7 @@ def graph_check_table(solution: GraphSolution) -> str:
 
 def _number(solution: GraphSolution, name: str) -> dict[str, Any]:
     value = solution.values[name]
-    full, shown = full_decision(value), display_decision(value, solution.spec.decimals)
-    return {"value": full.text, "display": shown.text, "exact": getattr(value, "exact", None) is not None,
-            "certified": full.decided and shown.decided}
+    return number_fields(value, solution.spec.decimals, getattr(value, "exact", None) is not None)
 
 
 def graph_export_data(solution: GraphSolution) -> dict[str, Any]:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 import sympy
 
 from .. import __version__
 from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
-from ..engine.numbers import display_decision, full_decision, full_text
+from ..engine.numbers import Number, decimal_text, display_decision, full_decision, full_text
 from ..engine.optimizer import OptimizerSettings
 from ..engine.solution import Solution
 from ..io.texttable import text_table
@@ -43,18 +42,14 @@ def check_table(solution: Solution) -> str:
 def rule_text(settings: OptimizerSettings) -> str:
     """``adam (beta1 = 0.9, ...), L2 weight decay in the loss (coupled, lambda = 0.01)``: one line."""
     name = settings.name + (" (Nesterov)" if settings.name == "momentum" and settings.nesterov else "")
-    shown = [f"{HYPERPARAMETERS[f].ascii} = {_plain(getattr(settings, f))}" for f in settings.hyperparameters
+    shown = [f"{HYPERPARAMETERS[f].ascii} = {decimal_text(getattr(settings, f))}" for f in settings.hyperparameters
              if f != "weight_decay"]
     text = name + (f" ({', '.join(shown)})" if shown else "")
     if settings.decay:
         how = "decoupled weight decay (AdamW's)" if settings.decay == "decoupled" else \
             "L2 weight decay as a loss term (coupled)"
-        text += f", {how}, lambda = {_plain(settings.weight_decay)}"
+        text += f", {how}, lambda = {decimal_text(settings.weight_decay)}"
     return text
-
-
-def _plain(value: sympy.Rational) -> str:
-    return format(Decimal(int(value.p)) / Decimal(int(value.q)), "f")
 
 
 def optimizer_data(solution: Solution) -> dict[str, Any]:
@@ -64,30 +59,31 @@ def optimizer_data(solution: Solution) -> dict[str, Any]:
     return {
         "name": settings.name,
         "nesterov": settings.nesterov,
-        "hyperparameters": {HYPERPARAMETERS[f].ascii: _plain(getattr(settings, f)) for f in settings.hyperparameters},
+        "hyperparameters": {HYPERPARAMETERS[f].ascii: decimal_text(getattr(settings, f))
+                            for f in settings.hyperparameters},
         "weight_decay": settings.decay or None,
         "steps": [{"step": t, "values": {name: full_text(v) for name, v in row.items()}}
                   for t, row in enumerate(solution.evaluation.steps, start=1)],
     }
 
 
+def number_fields(value: Number, decimals: int, exact: bool) -> dict[str, Any]:
+    """One value in an export: its full digits, its display, whether it is exact, and whether every
+    digit of both was decided by the enclosure (false: an exact 0 in a ball)."""
+    full, shown = full_decision(value), display_decision(value, decimals)
+    return {"value": full.text, "display": shown.text, "exact": exact, "certified": full.decided and shown.decided}
+
+
 def export_data(solution: Solution) -> dict[str, Any]:
     network, spec = solution.network, solution.spec
     quantities = []
     for q in network.quantities.values():
-        exact_or_ball = solution.value(q.name)
-        value = full_decision(exact_or_ball)
-        shown = display_decision(exact_or_ball, spec.decimals)
         item: dict[str, Any] = {
             "name": q.name,
             "kind": q.kind,
             "latex": q.latex,
             "formula": solution.formula(q.name),
-            "value": value.text,
-            "display": shown.text,
-            "exact": solution.evaluation.exact[q.name],
-            # every digit of value and display decided by the enclosure (false: an exact 0 in a ball)
-            "certified": value.decided and shown.decided,
+            **number_fields(solution.value(q.name), spec.decimals, solution.evaluation.exact[q.name]),
         }
         if q.explicit is not None:
             item["closed_form"] = solution.formula(q.name, explicit=True)

@@ -59,6 +59,12 @@ def parse_decimal_text(text: str) -> sympy.Rational:
     return sympy.Rational(fraction.numerator, fraction.denominator)
 
 
+def decimal_text(value: sympy.Rational) -> str:
+    """A spec's finite decimal as plain digits (``0.00000001`` for 1e-8): hyperparameters in the check
+    table, the export and messages; nothing is rounded (the value came from decimal text)."""
+    return format(Decimal(int(value.p)) / Decimal(int(value.q)), "f")
+
+
 def to_decimal(value: Number) -> Decimal:
     """An exact rational as a working-precision Decimal (exact when it terminates)."""
     if isinstance(value, Decimal):

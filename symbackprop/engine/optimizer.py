@@ -30,7 +30,7 @@ import sympy
 from ..errors import SpecError
 from ..hints import quoted, show
 from .fields import Fields
-from .numbers import parse_decimal_text
+from .numbers import decimal_text, parse_decimal_text
 
 OPTIMIZERS = ("sgd", "momentum", "rmsprop", "adam")
 #: the fields each optimizer reads (every one also reads weight_decay and decoupled)
@@ -122,9 +122,5 @@ def _number(fields: Fields, value: Any, field: str, min_exponent: int, interval:
         raise fields.fail(field, f"{quoted(text.strip(), 40)} is too small "
                           f"(a nonzero value must be at least 1e{min_exponent})")
     if not inside(exact):
-        raise fields.fail(field, f"must lie in {interval}, got {_text(exact)}")
+        raise fields.fail(field, f"must lie in {interval}, got {decimal_text(exact)}")
     return exact
-
-
-def _text(value: sympy.Rational) -> str:
-    return format(Decimal(int(value.p)) / Decimal(int(value.q)), "f")
