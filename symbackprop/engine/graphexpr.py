@@ -24,13 +24,9 @@ MAX_POWER = 12  # |n| of a numeric exponent
 MAX_LITERAL_DIGITS = 15  # digits of one number as written
 
 
-def _max(*args: Expr) -> Expr:
-    return sympy.Max(*args)
-
-
 #: the functions a node may call, by the name written in the spec
 FUNCTIONS: dict[str, tuple[int, Callable[..., Expr]]] = {
-    "exp": (1, sympy.exp), "log": (1, sympy.log), "max": (2, _max),
+    "exp": (1, sympy.exp), "log": (1, sympy.log), "max": (2, sympy.Max),
     "sigmoid": (1, act.sigma), "tanh": (1, sympy.tanh), "relu": (1, act.relu), "softplus": (1, act.softplus),
 }
 
