@@ -37,6 +37,16 @@ def _mul(*factors: Expr) -> Expr:
     return sympy.Mul(*factors, evaluate=False)
 
 
+def _over(numerator: Expr, denominator: Expr) -> Expr:
+    """``numerator / denominator`` kept as written (a product with the inverse, unevaluated)."""
+    return _mul(numerator, sympy.Pow(denominator, -1, evaluate=False))
+
+
+def _corrected(moment: Symbol, beta: Symbol, t: Symbol) -> Expr:
+    """Adam's bias correction ``moment / (1 - beta^t)``."""
+    return _over(moment, _add(sympy.S.One, -sympy.Pow(beta, t, evaluate=False)))
+
+
 def _decay(beta: Symbol, previous: Symbol, new: Expr) -> Expr:
     """``beta previous + (1 - beta) new``: an exponential moving average."""
     return _add(_mul(beta, previous), _mul(_add(sympy.S.One, -beta), new))
@@ -76,15 +86,13 @@ def _add_parameter(network: Network, settings: OptimizerSettings, hyper: dict[st
         step = _add(g, _mul(mu, v)) if settings.nesterov else v
     elif name == "rmsprop":
         s = state("s", _decay(hyper["alpha"], previous("s"), g**2))
-        step = _mul(g, sympy.Pow(_add(sympy.sqrt(s), hyper["epsilon"]), -1, evaluate=False))
+        step = _over(g, _add(sympy.sqrt(s), hyper["epsilon"]))
     elif name == "adam":
         beta1, beta2, t = hyper["beta1"], hyper["beta2"], hyper["step"]
         m = state("m", _decay(beta1, previous("m"), g))
         v = state("v", _decay(beta2, previous("v"), g**2))
-        one = sympy.S.One
-        mhat = state("mhat", _mul(m, sympy.Pow(_add(one, -sympy.Pow(beta1, t, evaluate=False)), -1, evaluate=False)))
-        vhat = state("vhat", _mul(v, sympy.Pow(_add(one, -sympy.Pow(beta2, t, evaluate=False)), -1, evaluate=False)))
-        step = _mul(mhat, sympy.Pow(_add(sympy.sqrt(vhat), hyper["epsilon"]), -1, evaluate=False))
+        mhat, vhat = state("mhat", _corrected(m, beta1, t)), state("vhat", _corrected(v, beta2, t))
+        step = _over(mhat, _add(sympy.sqrt(vhat), hyper["epsilon"]))
     eta = network.sym(LEARNING_RATE.ascii)
     terms: list[Expr] = [theta]
     if settings.decay == "decoupled":
