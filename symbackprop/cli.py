@@ -220,7 +220,7 @@ def _plain_sgd_only(spec: Spec, command: str) -> None:
 
 def _no_graph(path: str | None, command: str) -> None:
     """A computation-graph spec reaches check, export and worksheet only so far: refused in one line."""
-    from .engine.graphspec import is_graph_file
+    from .engine.kinds import is_graph_file
 
     if is_graph_file(path):
         from .errors import SpecError
@@ -317,7 +317,7 @@ def _progress_printer(command: str) -> Callable[..., None] | None:
 
 def _check(args: argparse.Namespace) -> int:
     from .documents.report import check_table
-    from .engine.graphspec import is_graph_file
+    from .engine.kinds import is_graph_file
     from .engine.solution import solve
 
     if is_graph_file(args.spec):
@@ -334,7 +334,7 @@ def _check(args: argparse.Namespace) -> int:
 
 def _export(args: argparse.Namespace) -> int:
     from .documents.report import export_json
-    from .engine.graphspec import is_graph_file
+    from .engine.kinds import is_graph_file
     from .engine.solution import solve
 
     if is_graph_file(args.spec):
@@ -420,7 +420,7 @@ def _practice(args: argparse.Namespace) -> int:
 
 def _worksheet(args: argparse.Namespace) -> int:
     from .documents.handout import check_lang, parse_sections, worksheet_name, write_worksheet
-    from .engine.graphspec import is_graph_file
+    from .engine.kinds import is_graph_file
     from .engine.solution import solve
     from .io.files import check_output_folder
 

@@ -12,7 +12,7 @@ import sympy
 
 from symbackprop.cli import main
 from symbackprop.engine.graph import gate_kind, solve_graph
-from symbackprop.engine.graphspec import loads_graph
+from symbackprop.engine.kinds import loads_graph
 from symbackprop.engine.numbers import display
 from symbackprop.errors import SpecError
 

@@ -20,7 +20,8 @@ from sympy import Expr, Symbol
 from . import activations as act
 from .derive import _is_zero
 from .evaluate import BALL, Compiler, EvaluationError, certified_value, exact_input
-from .graphspec import GraphSpec, load_graph
+from .graphspec import GraphSpec
+from .kinds import load_graph
 from .numbers import display, full_text
 
 #: agreement (significant digits, a rigorous bound) the fallback check at the spec's point requires

@@ -8,19 +8,17 @@ naming the field.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import sympy
 from sympy import Expr, Symbol
 
-from ..errors import SpecError
-from ..hints import clip, quoted
-from ..io.tomltext import TomlProblem, parse_toml
-from .fields import DecimalText, Fields
+from ..hints import quoted
+from .fields import Fields
 from .graphexpr import FUNCTIONS, FormulaError, read_formula
-from .spec import MAX_DECIMALS, read_spec_text
+from .spec import MAX_DECIMALS
 
 MAX_LEAVES = 24
 MAX_NODES = 40
@@ -56,31 +54,18 @@ class GraphSpec:
     decimals: int = 2
     source: str = ""
     lang: str | None = None
+    #: which spec table built it: ``graph`` (written node by node), or a builder's kind (see `kinds`)
+    kind: str = "graph"
+    #: a builder's own circuit placement, name -> (column, row); empty: the circuit lays itself out
+    place: Mapping[str, tuple[int, float]] = field(default_factory=dict)
 
     @property
     def output_node(self) -> Node:
         return next(n for n in self.nodes if n.name == self.output)
 
 
-def is_graph_file(path: str | Path | None) -> bool:
-    """A regular file whose TOML has a top-level ``[graph]`` table (a pipe or a bad file: not a graph)."""
-    if path is None or not Path(path).is_file():
-        return False
-    try:
-        return "graph" in parse_toml(read_spec_text(path), parse_float=DecimalText)
-    except (TomlProblem, SpecError):
-        return False
-
-
-def load_graph(path: str | Path) -> GraphSpec:
-    return loads_graph(read_spec_text(path), source=str(path))
-
-
-def loads_graph(text: str, source: str = "<spec>") -> GraphSpec:
-    try:
-        data = parse_toml(text, parse_float=DecimalText)
-    except TomlProblem as err:
-        raise SpecError(f"{source}: malformed TOML: {clip(str(err), 120)}") from None
+def graph_from_table(data: dict[str, Any], source: str) -> GraphSpec:
+    """The spec of a parsed TOML document with a ``[graph]`` table (`kinds` picks the table)."""
     return _GraphReader(source).spec(data)
 
 
@@ -146,4 +131,4 @@ class _GraphReader(Fields):
                 raise self.fail(f"graph.{kind}.{item.name}", f"does not feed the output {quoted(output)}")
 
 
-__all__ = ["GraphSpec", "Leaf", "Node", "is_graph_file", "load_graph", "loads_graph"]
+__all__ = ["GraphSpec", "Leaf", "Node", "graph_from_table"]

@@ -88,7 +88,7 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
                  output_gradient: str) -> str:
     """A complete tikzpicture: leaves on the left, one circle per gate, the output wire on the right;
     ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths)."""
-    place = _rows(spec)
+    place = dict(spec.place) or _rows(spec)
     lines = [
         r"\begin{tikzpicture}[>=stealth, font=\small,",
         r"  gate/.style={circle, draw, thick, fill=white, minimum size=0.95cm, inner sep=1pt},",

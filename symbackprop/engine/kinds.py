@@ -1,0 +1,61 @@
+"""The spec kinds that are computation graphs underneath, told apart by their top-level TOML table.
+
+A ``[graph]`` is written node by node; other kinds (a recurrent network unrolled through time, a 1-D
+convolution) are builders that turn their own table into the same `GraphSpec`, so the graph engine
+derives, proves and evaluates them all, and every document of a graph serves them too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from ..errors import SpecError
+from ..hints import clip
+from ..io.tomltext import TomlProblem, parse_toml
+from .fields import DecimalText
+from .graphspec import GraphSpec, graph_from_table
+from .spec import read_spec_text
+
+#: table name -> builder of the GraphSpec from the parsed document and its source name
+BUILDERS: dict[str, Callable[[dict[str, Any], str], GraphSpec]] = {
+    "graph": graph_from_table,
+}
+
+
+def _parse(text: str, source: str) -> dict[str, Any]:
+    try:
+        return parse_toml(text, parse_float=DecimalText)
+    except TomlProblem as err:
+        raise SpecError(f"{source}: malformed TOML: {clip(str(err), 120)}") from None
+
+
+def graph_kind(data: dict[str, Any]) -> str | None:
+    """The graph kind whose table the document has (None: an MLP spec, or not a spec)."""
+    return next((kind for kind in BUILDERS if kind in data), None)
+
+
+def is_graph_file(path: str | Path | None) -> bool:
+    """A regular file whose TOML has a graph kind's table (a pipe or a bad file: not a graph)."""
+    if path is None or not Path(path).is_file():
+        return False
+    try:
+        return graph_kind(_parse(read_spec_text(path), str(path))) is not None
+    except SpecError:
+        return False
+
+
+def loads_graph(text: str, source: str = "<spec>") -> GraphSpec:
+    data = _parse(text, source)
+    kind = graph_kind(data)
+    if kind is None:
+        raise SpecError(f"{source}: missing: a graph table, one of " + ", ".join(f"[{k}]" for k in BUILDERS))
+    return BUILDERS[kind](data, source)
+
+
+def load_graph(path: str | Path) -> GraphSpec:
+    return loads_graph(read_spec_text(path), source=str(path))
+
+
+__all__ = ["BUILDERS", "graph_kind", "is_graph_file", "load_graph", "loads_graph"]
