@@ -17,6 +17,10 @@ from ..notation.lines import make_line, product_line
 from .handout import write_document
 from .render import Tex, render_tex, words
 
+#: the handout's partials: the worked graph, then the proofs as an appendix (an exam key puts its answer
+#: table between them)
+GRAPH_PARTIALS = ("handout/graph.tex.j2", "handout/graph_verification.tex.j2")
+
 
 def _grad_tex(out: str, name: str) -> str:
     return rf"\frac{{\partial {name_tex(out)}}}{{\partial {name_tex(name)}}}"
@@ -117,7 +121,7 @@ class _Context:
 
 def render_graph_handout(solution: GraphSolution, lang: str = "en") -> str:
     """The handout's LaTeX: the MLP handout's page (title, rounding policy) around the graph's sections."""
-    return render_tex("handout.tex.j2", partials=["handout/graph.tex.j2"], **_Context(solution).build(lang))
+    return render_tex("handout.tex.j2", partials=list(GRAPH_PARTIALS), **_Context(solution).build(lang))
 
 
 def write_graph_handout(solution: GraphSolution, out_dir: str | Path, name: str, pdf: bool = False,

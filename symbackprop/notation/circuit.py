@@ -24,6 +24,14 @@ def name_tex(name: str) -> str:
     return sympy.latex(Symbol(name))
 
 
+def graph_name_tex(spec: GraphSpec, name: str) -> str:
+    """A leaf's, gate's or gradient's name as LaTeX: ``df/dx0`` gives ``\\frac{\\partial f}{\\partial x_{0}}``."""
+    prefix = f"d{spec.output}/d"
+    if name.startswith(prefix) and name != prefix:
+        return rf"\frac{{\partial {name_tex(spec.output)}}}{{\partial {name_tex(name[len(prefix):])}}}"
+    return name_tex(name)
+
+
 def formula_tex(expr: Expr) -> str:
     return sympy.latex(expr, order="none")
 
@@ -115,4 +123,4 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
     return "\n".join(lines)
 
 
-__all__ = ["circuit_tikz", "operands", "formula_tex", "gate_text", "name_tex"]
+__all__ = ["circuit_tikz", "formula_tex", "gate_text", "graph_name_tex", "name_tex", "operands"]
