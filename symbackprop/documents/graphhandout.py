@@ -76,6 +76,34 @@ class _Context:
                          "upstream_value": Tex(self.show(upstream)), "uses": uses})
         return rows
 
+    def gradient_lines(self) -> dict[str, Tex]:
+        """Each leaf's gradient as one line: the sum over its uses of upstream times local, in numbers."""
+        s, out = self.s, self.spec.output
+        lines = {}
+        for leaf in self.spec.leaves:
+            g = s.gradients[leaf.name]
+            symbols = [Symbol(f"_u{i}") for i in range(len(g.uses))]
+            shares = {sym: s.shares[u.consumer, g.of] for sym, u in zip(symbols, g.uses, strict=True)}
+            chain = " + ".join(rf"{_grad_tex(out, u.consumer)} \cdot \frac{{\partial {name_tex(u.consumer)}}}"
+                               rf"{{\partial {name_tex(g.of)}}}" if u.consumer != out else
+                               rf"\frac{{\partial {name_tex(out)}}}{{\partial {name_tex(g.of)}}}" for u in g.uses)
+            if len(g.uses) == 1:  # one use: upstream times local, in numbers
+                (use,) = g.uses
+                upstream = Decimal(1) if use.consumer == out else s.values[f"d{out}/d{use.consumer}"]
+                rhs = product_line("", [(upstream, use.consumer == out), (s.locals[use.consumer, g.of], False)],
+                                   self.d, value=s.values[g.name]).rhs()
+            else:  # the sum of its uses' shares
+                rhs = make_line("", sympy.Add(*symbols, evaluate=False), shares, (), s.values[g.name], self.d).rhs()
+            lines[g.name] = Tex(f"{_grad_tex(out, g.of)} = {chain} = {rhs}")
+        return lines
+
+    def sheet_circuit(self, forward_shown: bool) -> Tex:
+        """The circuit of a question sheet: the inputs' and parameters' values on their wires (and the gates'
+        values unless they are asked), every gradient blank but the output's 1."""
+        leaves = {leaf.name for leaf in self.spec.leaves}
+        values = {name: self.show(v) if name in leaves or forward_shown else "" for name, v in self.s.values.items()}
+        return Tex(circuit_tikz(self.spec, values, {key: "" for key in self.s.shares}, self.show(Decimal(1))))
+
     def sums(self) -> list[dict[str, Any]]:
         """Every name used more than once (a shared parameter): its gradient is the sum over its uses."""
         rows = []
@@ -119,6 +147,26 @@ class _Context:
                            "zero": Tex(display(Decimal(0), self.d))}}
 
 
+def graph_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
+    """What the handout's templates are handed (an exam key shows the same worked solution)."""
+    return _Context(solution).build(lang)
+
+
+def graph_sheet(solution: GraphSolution, forward_shown: bool) -> dict[str, Any]:
+    """What a question sheet shows of a graph: its leaves' values, its gates and the circuit to fill in."""
+    context = _Context(solution)
+    graph = context.build("en")["graph"]
+    return {key: graph[key] for key in ("output", "function", "leaves", "nodes")} | {
+        "circuit": context.sheet_circuit(forward_shown)}
+
+
+def worked_lines(solution: GraphSolution) -> dict[str, Tex]:
+    """Every gate's and every leaf gradient's line ``name = formula = numbers = result`` (an LMS key's feedback)."""
+    context = _Context(solution)
+    lines = dict(zip((n.name for n in solution.spec.nodes), context.forward(), strict=True))
+    return lines | context.gradient_lines()
+
+
 def render_graph_handout(solution: GraphSolution, lang: str = "en") -> str:
     """The handout's LaTeX: the MLP handout's page (title, rounding policy) around the graph's sections."""
     return render_tex("handout.tex.j2", partials=list(GRAPH_PARTIALS), **_Context(solution).build(lang))
@@ -130,4 +178,5 @@ def write_graph_handout(solution: GraphSolution, out_dir: str | Path, name: str,
     return write_document(render_graph_handout(solution, lang), out_dir, name, pdf, "tex")
 
 
-__all__ = ["render_graph_handout", "write_graph_handout"]
+__all__ = ["GRAPH_PARTIALS", "graph_context", "graph_sheet", "render_graph_handout", "worked_lines",
+           "write_graph_handout"]
