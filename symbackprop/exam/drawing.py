@@ -163,7 +163,7 @@ class Drawer:
                     trivial[name] = skip
         self.asked = family.asked
         if not self.asked:
-            raise ExamError("exam: nothing to ask (this network has no quantities of the asked groups)")
+            raise ExamError(f"exam: nothing to ask ({family.nothing_asked})")
         self.asked_flat = [n for _, names in self.asked for n in names]
         self.asked_slots = [self.index[n] for n in self.asked_flat]
         self.asked_slot_set = frozenset(self.asked_slots)

@@ -47,6 +47,8 @@ def default_grid(values: list[sympy.Rational]) -> Grid:
 class GraphFamily:
     """A graph's side of the drawing: :class:`.drawing.Drawer` asks it what varies and what is unfair."""
 
+    nothing_asked = "a computation graph asks forward and gradients only"
+
     def __init__(self, base: GraphSolution, settings: ExamSettings):
         spec = self.spec = base.spec
         self.decimals = spec.decimals

@@ -30,6 +30,8 @@ _PIECEWISE = ("relu", "leaky_relu")
 class NetworkFamily:
     """A network's side of the drawing: :class:`.drawing.Drawer` asks it what varies and what is unfair."""
 
+    nothing_asked = "this network has no quantities of the asked groups"
+
     def __init__(self, base: Solution, settings: ExamSettings):
         network = base.network
         self.base = base
