@@ -118,20 +118,26 @@ class _Context:
             rows.append({"name": Tex(name_tex(g.of)), "consumers": Tex(consumers), "line": Tex(line.latex())})
         return rows
 
-    def build(self, lang: str) -> dict[str, Any]:
-        s, spec, out = self.s, self.spec, self.spec.output
+    def problem(self) -> dict[str, Any]:
+        """The function, the leaves' values and the gates: what a question sheet shows too."""
+        spec = self.spec
         composed = spec.output_node.definition
         for node in reversed(spec.nodes[:-1]):
             composed = composed.xreplace({node.symbol: node.definition})
-        values = {name: self.show(v) for name, v in s.values.items()}
-        shares = {key: self.show(v) for key, v in s.shares.items()}
-        graph = {
-            "output": Tex(name_tex(out)),
+        return {
+            "output": Tex(name_tex(spec.output)),
             "function": Tex(formula_tex(composed)),
             "leaves": [{"tex": Tex(name_tex(leaf.name)), "kind": leaf.kind, "value": Tex(self.show(leaf.value))}
                        for leaf in spec.leaves],
             "nodes": [{"tex": Tex(name_tex(n.name)), "formula": Tex(formula_tex(n.definition)),
                        "gate": Tex(gate_text(n.definition))} for n in spec.nodes],
+        }
+
+    def build(self, lang: str) -> dict[str, Any]:
+        s, spec, out = self.s, self.spec, self.spec.output
+        values = {name: self.show(v) for name, v in s.values.items()}
+        shares = {key: self.show(v) for key, v in s.shares.items()}
+        graph = self.problem() | {
             "circuit": Tex(circuit_tikz(spec, values, shares, self.show(Decimal(1)))),
             "forward": self.forward(),
             "gates": self.gates(),
@@ -155,9 +161,7 @@ def graph_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
 def graph_sheet(solution: GraphSolution, forward_shown: bool) -> dict[str, Any]:
     """What a question sheet shows of a graph: its leaves' values, its gates and the circuit to fill in."""
     context = _Context(solution)
-    graph = context.build("en")["graph"]
-    return {key: graph[key] for key in ("output", "function", "leaves", "nodes")} | {
-        "circuit": context.sheet_circuit(forward_shown)}
+    return context.problem() | {"circuit": context.sheet_circuit(forward_shown)}
 
 
 def worked_lines(solution: GraphSolution) -> dict[str, Tex]:

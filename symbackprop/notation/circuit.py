@@ -3,6 +3,7 @@ with its forward value above and its gradient (this use's share) below."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -19,6 +20,7 @@ _FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", 
                   act.relu: r"\mathrm{relu}", act.softplus: r"\mathrm{softplus}"}
 
 
+@functools.lru_cache(maxsize=4096)
 def name_tex(name: str) -> str:
     """A spec name (letters, digits, ``_``) as LaTeX maths: ``x0`` gives ``x_{0}``."""
     return sympy.latex(Symbol(name))
