@@ -198,13 +198,43 @@ def test_cli_writes_a_german_set_and_keeps_the_earlier_one(tmp_path, capsys):
     assert "\n" not in err and "mark does not support a computation graph" in err
 
 
+def test_an_exam_table_sets_the_grids_and_what_is_asked(tmp_path):
+    path = tmp_path / "g.toml"
+    path.write_text('''[graph]
+inputs = { x = 0.5, y = 2 }
+parameters = { w = 0.5 }
+[graph.nodes]
+a = "x * w"
+f = "a * y + w"
+[exam]
+inputs = "[-1, 1] step 0.25"
+parameters = "fixed"
+ask = ["gradients"]
+layout = "compact"
+[exam.vary]
+y = "[2, 4] step 0.5"
+''')
+    exam = build_exam(path, variants=8, seed=3)
+    for v in exam.variants:
+        leaves = _leaves(exam.files[f"variants/{v.stem}.toml"].decode())
+        assert leaves["w"] == Fraction(1, 2) and leaves["x"] in {Fraction(k, 4) for k in (-3, -2, -1, 1, 2, 3)}
+        assert leaves["y"] in {Fraction(k, 2) for k in (4, 5, 6, 7, 8)}  # [exam.vary] wins over the group
+        key = tomllib.loads(exam.files[f"answers/{v.stem}.toml"].decode())["values"]
+        x, y, w = leaves["x"], leaves["y"], leaves["w"]  # f = x w y + w: df/dx = w y, df/dy = x w, df/dw = x y + 1
+        assert key == {"df/dx": _half_up(w * y, 2), "df/dy": _half_up(x * w, 2), "df/dw": _half_up(x * y + 1, 2)}
+        sheet = exam.files[f"questions/{v.stem}.tex"].decode()
+        assert r"\examworking" not in sheet.split(r"\begin{document}")[-1]  # compact: the boxes alone
+
+
 @pytest.mark.parametrize(("spec", "args", "problem"), [
     (SHARED_MAX, ["--ask", "loss"], "nothing to ask"),
     (SHARED_MAX, ["--variants", "0"], "--variants must be at least 1"),
     (SHARED_MAX, ["--ask", "forwards"], "unknown group 'forwards'"),
     ('[graph]\ninputs = { x = 0.5 }\n[graph.nodes]\nf = "x * 3"\n', ["--variants", "30"],
      "30 distinct variants asked for but the ranges allow only 18"),
-    (SHARED_MAX + "\n[exam]\nvariants = 3\n", [], "unknown field"),
+    (SHARED_MAX + "\n[exam]\nvariants = 3\n", [], "exam.variants: unknown field"),
+    (SHARED_MAX + "\n[exam]\nallow_loss_increase = true\n", [], "exam.allow_loss_increase: unknown field"),
+    (SHARED_MAX + "\n[exam]\nparameters = \"[0, 1] step 0.3\"\n", [], "exam.parameters: the step 0.3 does not divide"),
 ])
 def test_bad_input_is_one_line_and_writes_nothing(tmp_path, capsys, spec, args, problem):
     path = tmp_path / "g.toml"

@@ -79,7 +79,7 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     if spec is None:  # read once (a pipe gives it only once), [exam] included; a graph kind by its table
         spec = load_graph(spec_path) if spec_path is not None and is_graph_file(spec_path) else load_spec(spec_path)
     if settings is None:
-        settings = spec.exam if isinstance(spec, Spec) else ExamSettings()
+        settings = spec.exam
     if ask is not None:
         settings = dataclasses.replace(settings, ask=parse_ask(ask))
     if layout is not None:

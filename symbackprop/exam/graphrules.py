@@ -98,9 +98,12 @@ class GraphFamily:
         return not inexact
 
     def leaf_grid(self, name: str, settings: ExamSettings) -> tuple[Grid | None, tuple[int, ...]]:
-        """The leaf's grid (``[exam.vary]`` first, else its kind's default) and its trivial values."""
-        grid = settings.overrides[name] if name in settings.overrides else self.grids[self.kinds[name]]
-        return grid, TRIVIAL
+        """The leaf's grid (``[exam.vary]`` first, then its kind's group as ``[exam]`` writes it, else the kind's
+        scaled grid; None: fixed) and its trivial values."""
+        group = self.kinds[name] + "s"
+        if name in settings.overrides:
+            return settings.overrides[name], TRIVIAL
+        return (settings.groups[group] if group in settings.groups else self.grids[self.kinds[name]]), TRIVIAL
 
     def reject(self, slots: list[Decimal], rules: ExamSettings) -> str | None:
         d = self.decimals
