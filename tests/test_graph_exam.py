@@ -250,3 +250,13 @@ def test_graph_sheets_and_keys_compile(tmp_path, tex):
     assert main(["exam", str(CS231N), "--variants", "2", "-o", str(out), "--pdf"]) == 0
     for kind in ("questions", "keys"):
         assert (out / kind / "v001.pdf").stat().st_size > 10_000 and (out / kind / "v002.pdf").is_file()
+
+
+def test_same_bytes_on_one_core_or_two_and_one_variant_per_student(tmp_path):
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\na1,Ada\nb2,Bob\nc3,Cy\nd4,Di\n")
+    one = build_exam(CS231N, seed=9, roster=roster, moodle=True, qti=True, workers=1)
+    two = build_exam(CS231N, seed=9, roster=roster, moodle=True, qti=True, workers=2)
+    assert one.files == two.files
+    assert [v.student.name for v in one.variants] == ["Ada", "Bob", "Cy", "Di"]
+    assert "Bob" in one.files["questions/v002.tex"].decode() and "b2,Bob" in one.files["index.csv"].decode()
