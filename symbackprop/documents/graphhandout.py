@@ -161,7 +161,7 @@ def graph_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
 def graph_sheet(solution: GraphSolution, forward_shown: bool) -> dict[str, Any]:
     """What a question sheet shows of a graph: its leaves' values, its gates and the circuit to fill in."""
     context = _Context(solution)
-    return context.problem() | {"circuit": context.sheet_circuit(forward_shown)}
+    return context.problem() | {"circuit": context.sheet_circuit(forward_shown), "forward_shown": forward_shown}
 
 
 def worked_lines(solution: GraphSolution) -> dict[str, Tex]:
