@@ -209,13 +209,13 @@ def _lang(args: argparse.Namespace, spec: Spec) -> tuple[str, str]:
 
 
 def _plain_sgd_only(spec: Spec, command: str) -> None:
-    """Decks, exams and marking teach and mark plain SGD only so far: an [optimizer] spec is refused, not
+    """Exams and marking teach and mark plain SGD only so far: an [optimizer] spec is refused, not
     shown with the wrong rule."""
     if spec.optimizer is not None:
         from .errors import SpecError
 
         raise SpecError(f"{spec.source}: optimizer: {command} does not support an [optimizer] table yet "
-                        "(check, export, worksheet and snippet do); without the table it uses plain SGD")
+                        "(check, export, worksheet, snippet and slides do); without the table it uses plain SGD")
 
 
 def _no_graph(path: str | None, command: str) -> None:
@@ -495,7 +495,6 @@ def _slides(args: argparse.Namespace) -> int:
     check_output_folder(args.output_dir)
     _no_graph(args.spec, "slides")
     solution = solve(args.spec)
-    _plain_sgd_only(solution.spec, "slides")
     with _styled(args, solution.spec):
         paths = write_slides(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf)
     for path in paths:
