@@ -209,13 +209,14 @@ def _lang(args: argparse.Namespace, spec: Spec) -> tuple[str, str]:
 
 
 def _plain_sgd_only(spec: Spec, command: str) -> None:
-    """Exams and marking teach and mark plain SGD only so far: an [optimizer] spec is refused, not
+    """Exams teach plain SGD only so far: an [optimizer] spec is refused, not
     shown with the wrong rule."""
     if spec.optimizer is not None:
         from .errors import SpecError
 
         raise SpecError(f"{spec.source}: optimizer: {command} does not support an [optimizer] table yet "
-                        "(check, export, worksheet, snippet and slides do); without the table it uses plain SGD")
+                        "(check, export, worksheet, snippet, slides, verify and practice do); without the table it "
+                        "uses plain SGD")
 
 
 def _no_graph(path: str | None, command: str) -> None:
@@ -376,7 +377,6 @@ def _verify(args: argparse.Namespace) -> int:
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
     solution = solve(spec, prove=False)
-    _plain_sgd_only(solution.spec, "verify")
     report = mark(solution, answers)
     with _styled(args, solution.spec):
         text = FORMATS[fmt](report)

@@ -275,3 +275,26 @@ def test_a_network_without_hidden_layers_gets_its_handout() -> None:
     assert r"{w_{1}}' &= 0.50 - 0.10 \cdot \frac{\left(-4.000\right)}{\sqrt{16.000} + 1} = \boxed{0.580}" in tex
     assert r"\hat{m}_{w_{1}} &= \frac{\left(-0.400\right)}{1 - 0.90^{1}} = -4.000" in tex
     assert "Step $t = 2$" in render_worksheet(solution, fmt="md")
+
+
+@pytest.mark.parametrize(("table", "decimals", "given", "verdict", "why"), [
+    # Adam, eps = 1 (test_adam_bias_correction): w1' = 0.5 + 0.4/5 = 0.58
+    ('name = "adam"\nepsilon = 1', 3, "0.580", "correct", ""),
+    ('name = "adam"\nepsilon = 1', 3, "0.900", "wrong", "the plain gradient step"),  # 0.5 - 0.1 (-4)
+    # m = -0.4, v = 0.016 uncorrected: 0.5 + 0.1 * 0.4 / (sqrt(0.016) + 1) = 0.53551
+    ('name = "adam"\nepsilon = 1', 3, "0.536", "wrong", "Adam's bias correction left out"),
+    # AdamW: 0.5 - 0.1*0.01*0.5 + 0.4/5 = 0.5795; without the decay 0.58
+    ('name = "adam"\nepsilon = 1\ndecoupled = true', 4, "0.5800", "wrong", "decoupled weight decay"),
+    # SGD with L2 0.5: g = -4 + 0.25, w1' = 0.875; without the L2 term 0.9
+    ('name = "sgd"\nweight_decay = 0.5', 3, "0.900", "wrong", "the L2 term"),
+])
+def test_verify_marks_an_optimizers_update_and_names_its_slips(tmp_path: Path, capsys, table: str, decimals: int,
+                                                               given: str, verdict: str, why: str) -> None:
+    """A student's w1' under an [optimizer] rule, marked against the rule, with the rule's usual slips named."""
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f"decimals = {decimals}\n" + ONE_PARAMETER.format(steps=1, table=table), encoding="utf-8")
+    answers = tmp_path / "answers.toml"
+    answers.write_text(f'[values]\n"w1\'" = "{given}"\n', encoding="utf-8")
+    assert main(["verify", str(spec), str(answers), "--format", "json"]) in (0, 1)
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert row["verdict"] == verdict and why in row["why"], row

@@ -44,6 +44,7 @@ from sympy import Expr, Symbol
 
 from ..engine import activations
 from ..engine.evaluate import Compiler, Program, Step, compile_network, leaf_values, run_steps
+from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
 from ..engine.network import Network, Quantity
 from ..engine.numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
 from ..engine.solution import Solution
@@ -445,6 +446,8 @@ class _Marker:
                 step = self._marked("theta + eta*dE/dtheta", r"\theta + \eta \frac{\partial E}{\partial \theta}")
                 yield (f"{self._name(a.name)}: the step was added ({step}) instead of subtracted",
                        {a.name: 2 * theta - definition})
+                if net.spec.optimizer is not None:
+                    yield from self._optimizer_slips(a, theta)
         slope = self._slope(a)
         if slope is not None:
             d_act, local = slope
@@ -481,6 +484,28 @@ class _Marker:
             yield (f"sign of {self._formula(a.symbol)} flipped ({self._formula(-definition)} instead of "
                    f"{self._formula(definition)})",
                    {a.name: -definition})
+
+    def _optimizer_slips(self, a: Quantity, theta: Symbol) -> Iterable[tuple[str, dict[str, Expr]]]:
+        """An optimizer's usual slips in one parameter's update: plain SGD instead of the rule, Adam's bias
+        correction left out, the weight decay left out."""
+        net, settings, of = self.network, self.network.spec.optimizer, a.of
+        assert settings is not None and of is not None and a.definition is not None
+        name = self._name(a.name)
+        if settings.name != "sgd":
+            sgd = self._marked("theta - eta*dE/dtheta", r"\theta - \eta \frac{\partial E}{\partial \theta}")
+            yield (f"{name}: the plain gradient step ({sgd}) instead of {settings.name}'s",
+                   {a.name: theta - net.sym(LEARNING_RATE.ascii) * net.sym(net.grad(of))})
+        if settings.name == "adam":
+            yield (f"{name}: Adam's bias correction left out (the moments m and v used as they are)",
+                   {net.state(k + "hat", of): net.sym(net.state(k, of)) for k in ("m", "v")})
+        if settings.decay == "decoupled":
+            decay = self._marked("eta*lambda*theta", r"\eta \lambda \theta")
+            yield (f"{name}: the decoupled weight decay ({decay}) left out",
+                   {a.name: a.definition.xreplace({net.sym(HYPERPARAMETERS["weight_decay"].ascii): 0})})
+        elif settings.decay == "coupled":
+            decay = self._marked("lambda*theta", r"\lambda \theta")
+            yield (f"{name}: the L2 term ({decay}) left out of the gradient",
+                   {net.state("g", of): net.sym(net.grad(of))})
 
     def _rerun(self, overrides: dict[str, Expr], chain: list[Step], target: int) -> Decimal:
         """The target's value when some definitions are replaced; only the steps of ``chain`` (the
