@@ -18,6 +18,7 @@ from .errors import SymbackpropError, UsageError
 from .hints import expected, quoted
 
 if TYPE_CHECKING:
+    from .engine.graphspec import GraphSpec
     from .engine.spec import Spec
 
 
@@ -318,33 +319,37 @@ def _progress_printer(command: str) -> Callable[..., None] | None:
 
 def _check(args: argparse.Namespace) -> int:
     from .documents.report import check_table
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
 
-    if is_graph_file(args.spec):
+    spec = load_any(args.spec)
+    if isinstance(spec, GraphSpec):
         from .documents.graphreport import graph_check_table
         from .engine.graph import solve_graph
 
-        graph = solve_graph(args.spec)
+        graph = solve_graph(spec)
         sys.stdout.write(graph_check_table(graph))
         return 0 if graph.all_proven else 1
-    solution = solve(args.spec)
+    solution = solve(spec)
     sys.stdout.write(check_table(solution))
     return 0 if solution.all_proven else 1
 
 
 def _export(args: argparse.Namespace) -> int:
     from .documents.report import export_json
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
 
-    if is_graph_file(args.spec):
+    spec = load_any(args.spec)
+    if isinstance(spec, GraphSpec):
         from .documents.graphreport import graph_export_json
         from .engine.graph import solve_graph
 
-        sys.stdout.write(graph_export_json(solve_graph(args.spec)))
+        sys.stdout.write(graph_export_json(solve_graph(spec)))
         return 0
-    sys.stdout.write(export_json(solve(args.spec)))
+    sys.stdout.write(export_json(solve(spec)))
     return 0
 
 
@@ -420,7 +425,8 @@ def _practice(args: argparse.Namespace) -> int:
 
 def _worksheet(args: argparse.Namespace) -> int:
     from .documents.handout import check_lang, parse_sections, worksheet_name, write_worksheet
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
     from .io.files import check_output_folder
 
@@ -428,9 +434,10 @@ def _worksheet(args: argparse.Namespace) -> int:
     if args.pdf and args.format != "tex":
         raise UsageError("--pdf needs --format tex")
     check_output_folder(args.output_dir)
-    if is_graph_file(args.spec):
-        return _graph_worksheet(args)
-    solution = solve(args.spec)
+    spec = load_any(args.spec)
+    if isinstance(spec, GraphSpec):
+        return _graph_worksheet(args, spec)
+    solution = solve(spec)
     lang, field = _lang(args, solution.spec)
     with _styled(args, solution.spec):
         check_lang(lang, field)  # the teacher's folder may add a language
@@ -442,7 +449,7 @@ def _worksheet(args: argparse.Namespace) -> int:
     return 0
 
 
-def _graph_worksheet(args: argparse.Namespace) -> int:
+def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
     """A computation graph's handout: its own sections, so --sections, --chain, --edge-values and --format md
     are refused rather than ignored."""
     from .documents.graphhandout import write_graph_handout
@@ -453,7 +460,7 @@ def _graph_worksheet(args: argparse.Namespace) -> int:
                         ("--edge-values", args.edge_values or None), ("--format md", args.format == "md" or None)):
         if given is not None:
             raise UsageError(f"{flag}: not available for a computation graph ([graph]) yet")
-    solution = solve_graph(args.spec)
+    solution = solve_graph(spec)
     lang, field = ((args.lang, "--lang") if args.lang is not None else
                    (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
     with _styled(args, None):

@@ -175,3 +175,15 @@ def test_cli_refuses_hostile_and_undefined_graphs_without_output(tmp_path, capsy
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and problem in err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_graph_spec_on_a_pipe_is_recognised():
+    """The spec's text is read once and its table decides the kind, so a pipe works as a file does."""
+    import subprocess
+    import sys
+
+    text = (Path(__file__).parent.parent / "examples" / "graph_cs231n.toml").read_text(encoding="utf-8")
+    run = subprocess.run([sys.executable, "-m", "symbackprop", "check", "/dev/stdin"], input=text,
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert run.returncode == 0, run.stderr
+    assert "5 of 5 gradients proven" in run.stdout and "a computation graph" in run.stdout
