@@ -450,14 +450,14 @@ def _worksheet(args: argparse.Namespace) -> int:
 
 
 def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
-    """A computation graph's handout: its own sections, so --sections, --chain, --edge-values and --format md
-    are refused rather than ignored."""
+    """A computation graph's handout: its own sections, so --sections, --chain and --edge-values are refused
+    rather than ignored."""
     from .documents.graphhandout import write_graph_handout
     from .documents.handout import check_lang, worksheet_name
     from .engine.graph import solve_graph
 
     for flag, given in (("--sections", args.sections), ("--chain", args.chain),
-                        ("--edge-values", args.edge_values or None), ("--format md", args.format == "md" or None)):
+                        ("--edge-values", args.edge_values or None)):
         if given is not None:
             raise UsageError(f"{flag}: not available for a computation graph ([graph]) yet")
     solution = solve_graph(spec)
@@ -465,7 +465,8 @@ def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
                    (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
     with _styled(args, None):
         check_lang(lang, field)
-        paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang)
+        paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang,
+                                    fmt=args.format)
     for path in paths:
         print(path)
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -187,3 +188,21 @@ def test_a_graph_spec_on_a_pipe_is_recognised():
                          capture_output=True, text=True, timeout=120, check=False)
     assert run.returncode == 0, run.stderr
     assert "5 of 5 gradients proven" in run.stdout and "a computation graph" in run.stdout
+
+
+def test_the_markdown_handout_has_the_latex_sections_and_the_wires_as_a_table(tmp_path, capsys):
+    """CS231n's f = (x + y) z at x = -2, y = 5, z = -4: the wire x -> q carries -2 forward and
+    df/dx = -4 back, q -> f carries 3 and df/dq = z = -4, z -> f carries -4 and df/dz = q = 3."""
+    from symbackprop.documents.graphhandout import render_graph_handout
+
+    solution = solve_graph(loads_graph(CS231N_ADD_MUL, "cs231n"))
+    md, tex = render_graph_handout(solution, fmt="md"), render_graph_handout(solution)
+    assert "| $x$ | $q$ | $-2.00$ | $-4.00$ |" in md
+    assert "| $q$ | $f$ | $3.00$ | $-4.00$ |" in md and "| $z$ | $f$ | $-4.00$ | $3.00$ |" in md
+    titles = [line[3:].replace("Appendix: ", "") for line in md.splitlines() if line.startswith("## ")]
+    assert titles == re.findall(r"\\section\{(.*?)\}", tex)  # LaTeX's appendix letters its section
+    assert "\\begin{" not in md.replace("\\begin{aligned}", "")  # no LaTeX environment but KaTeX's aligned
+    spec = tmp_path / "f.toml"
+    spec.write_text(CS231N_ADD_MUL, encoding="utf-8")
+    assert main(["worksheet", str(spec), "--format", "md", "-o", str(tmp_path)]) == 0
+    assert (tmp_path / "f.md").read_text(encoding="utf-8") == md

@@ -15,7 +15,7 @@ from ..engine.numbers import display
 from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
 from ..notation.lines import make_line, product_line
 from .handout import write_document
-from .render import Tex, render_tex, words
+from .render import Tex, render_markdown, render_tex, words
 
 
 def _grad_tex(out: str, name: str) -> str:
@@ -101,6 +101,8 @@ class _Context:
             "nodes": [{"tex": Tex(name_tex(n.name)), "formula": Tex(formula_tex(n.definition)),
                        "gate": Tex(gate_text(n.definition))} for n in spec.nodes],
             "circuit": Tex(circuit_tikz(spec, values, shares, self.show(Decimal(1)))),
+            "wires": [{"source": Tex(name_tex(o)), "gate": Tex(name_tex(n.name)), "value": Tex(values[o]),
+                       "gradient": Tex(shares[n.name, o])} for n in spec.nodes for o in operands(n)],
             "forward": self.forward(),
             "gates": self.gates(),
             "sums": self.sums(),
@@ -115,15 +117,19 @@ class _Context:
                            "zero": Tex(display(Decimal(0), self.d))}}
 
 
-def render_graph_handout(solution: GraphSolution, lang: str = "en") -> str:
-    """The handout's LaTeX: the MLP handout's page (title, rounding policy) around the graph's sections."""
-    return render_tex("handout.tex.j2", partials=["handout/graph.tex.j2"], **_Context(solution).build(lang))
+def render_graph_handout(solution: GraphSolution, lang: str = "en", fmt: str = "tex") -> str:
+    """The handout's LaTeX (or Markdown): the MLP handout's page (title, rounding policy) around the graph's
+    sections; one context, two thin template sets."""
+    context = _Context(solution).build(lang)
+    if fmt == "md":
+        return render_markdown("handout.md.j2", partials=["handout/graph.md.j2"], **context)
+    return render_tex("handout.tex.j2", partials=["handout/graph.tex.j2"], **context)
 
 
 def write_graph_handout(solution: GraphSolution, out_dir: str | Path, name: str, pdf: bool = False,
-                        lang: str = "en") -> list[Path]:
-    """``out_dir/<name>.tex`` (and ``.pdf``); rendered and compiled before anything is written."""
-    return write_document(render_graph_handout(solution, lang), out_dir, name, pdf, "tex")
+                        lang: str = "en", fmt: str = "tex") -> list[Path]:
+    """``out_dir/<name>.tex`` or ``.md`` (and ``.pdf``); rendered and compiled before anything is written."""
+    return write_document(render_graph_handout(solution, lang, fmt), out_dir, name, pdf, fmt)
 
 
 __all__ = ["render_graph_handout", "write_graph_handout"]
