@@ -96,7 +96,7 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         r"  fwd/.style={above, sloped, font=\scriptsize, text=green!40!black, inner sep=1.5pt},",
         r"  bwd/.style={below, sloped, font=\scriptsize, text=red!70!black, inner sep=1.5pt}]",
     ]
-    for leaf in spec.leaves:
+    for leaf in (leaf for leaf in spec.leaves if leaf.name in place):  # a builder may leave shared ones out
         c, row = place[leaf.name]
         at = f"({_cm(c * DX + 0.8)}, {_cm(-row * DY)})"
         lines.append(rf"\node[leaf] ({leaf.name}) at {at} {{${name_tex(leaf.name)}$}};")
@@ -105,7 +105,7 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
                      rf"({node.name}) at ({_cm(c * DX)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
     for node in spec.nodes:
-        for operand in operands(node):
+        for operand in (o for o in operands(node) if o in place):
             lines.append(rf"\draw[->] ({operand}) -- node[fwd] {{${values[operand]}$}} "
                          rf"node[bwd] {{${shares[node.name, operand]}$}} ({node.name});")
     c, row = place[spec.output]
