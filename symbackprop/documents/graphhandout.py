@@ -14,6 +14,7 @@ from ..engine.graph import GraphSolution, gate_kind
 from ..engine.numbers import display
 from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
 from ..notation.lines import make_line, product_line
+from .convhandout import conv_context
 from .handout import write_document
 from .render import Tex, render_tex, words
 
@@ -72,11 +73,12 @@ class _Context:
                          "upstream_value": Tex(self.show(upstream)), "uses": uses})
         return rows
 
-    def sums(self) -> list[dict[str, Any]]:
-        """Every name used more than once (a shared parameter): its gradient is the sum over its uses."""
+    def sums(self, shown: set[str]) -> list[dict[str, Any]]:
+        """Every name used more than once (a shared parameter): its gradient is the sum over its uses
+        (but those a kind's own section already sums, ``shown``)."""
         rows = []
         for g in self.s.gradients.values():
-            if len(g.uses) < 2:
+            if len(g.uses) < 2 or g.of in shown:
                 continue
             symbols = [Symbol(f"_u{i}") for i in range(len(g.uses))]
             shares = {sym: self.s.shares[u.consumer, g.of] for sym, u in zip(symbols, g.uses, strict=True)}
@@ -93,6 +95,7 @@ class _Context:
             composed = composed.xreplace({node.symbol: node.definition})
         values = {name: self.show(v) for name, v in s.values.items()}
         shares = {key: self.show(v) for key, v in s.shares.items()}
+        conv = conv_context(s)
         graph = {
             "output": Tex(name_tex(out)),
             "function": Tex(formula_tex(composed)),
@@ -103,7 +106,8 @@ class _Context:
             "circuit": Tex(circuit_tikz(spec, values, shares, self.show(Decimal(1)))),
             "forward": self.forward(),
             "gates": self.gates(),
-            "sums": self.sums(),
+            "sums": self.sums(conv["shown"] if conv else set()),
+            "conv": conv,
             "summary": [{"tex": Tex(_grad_inline(out, leaf.name)), "kind": leaf.kind,
                          "value": Tex(self.show(s.values[f"d{out}/d{leaf.name}"]))} for leaf in spec.leaves],
             "proofs": [{"tex": Tex(_grad_inline(out, p.leaf)), "method": p.method, "proven": p.proven}

@@ -49,6 +49,11 @@ def _symbol(name: str) -> Symbol:
     return Symbol(name, real=True)
 
 
+def _product(weight: str, value: str) -> Expr:
+    """``w1*x2`` kept in that order (the lecture's: weight, then what it multiplies)."""
+    return sympy.Mul(_symbol(weight), _symbol(value), evaluate=False)
+
+
 def conv1d_from_table(data: dict[str, Any], source: str) -> GraphSpec:
     """The graph of a parsed TOML document with a ``[conv1d]`` table (`kinds` picks the table)."""
     return _ConvReader(source).spec(data)
@@ -140,7 +145,7 @@ def _nodes(layout: ConvLayout) -> list[Node]:
     for i, window in enumerate(layout.windows):
         terms = [(f"w{m + 1}", f"x{j + 1}") for m, j in enumerate(window) if j is not None]
         add(f"z{i + 1}", " + ".join([f"{w}*{x}" for w, x in terms] + ["b"]),
-            sympy.Add(*[_symbol(w) * _symbol(x) for w, x in terms], _symbol("b"), evaluate=False))
+            sympy.Add(*[_product(w, x) for w, x in terms], _symbol("b"), evaluate=False))
     stem = "z"
     if layout.activation != "identity":
         function = act.activation(layout.activation).apply
@@ -159,7 +164,7 @@ def _nodes(layout: ConvLayout) -> list[Node]:
         stem = "p"
     reads = [f"{stem}{j + 1}" for j in range(len(layout.pools))]
     add("y", " + ".join([f"v{j + 1}*{r}" for j, r in enumerate(reads)] + ["c"]),
-        sympy.Add(*[_symbol(f"v{j + 1}") * _symbol(r) for j, r in enumerate(reads)], _symbol("c"), evaluate=False))
+        sympy.Add(*[_product(f"v{j + 1}", r) for j, r in enumerate(reads)], _symbol("c"), evaluate=False))
     error = sympy.Pow(sympy.Add(_symbol("y"), -_symbol("t"), evaluate=False), 2)
     if layout.loss == "half_sse":
         add("E", "(y - t)**2/2", sympy.Mul(sympy.Rational(1, 2), error, evaluate=False))

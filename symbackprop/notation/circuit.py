@@ -29,19 +29,32 @@ def formula_tex(expr: Expr) -> str:
 
 
 def gate_text(definition: Expr) -> str:
-    """The gate's symbol in the circle: ``+``, ``\\times``, ``\\max``, ``\\exp``, ``1/x``, ``+1``, ``\\times(-1)``."""
+    """The gate's symbol in the circle: ``+``, ``\\times``, ``\\max``, ``\\exp``, ``1/x``, ``+1``, ``\\times(-1)``;
+    ``\\Sigma`` for a weighted sum, ``avg`` for a mean, ``f`` for anything else."""
     constants = [a for a in definition.args if a.is_number]
+    plain = all(a.is_Symbol or a.is_number for a in definition.args)  # else: a weighted sum, a mean, a loss
     if isinstance(definition, sympy.Add):
-        return "+" + (sympy.latex(sympy.Add(*constants)) if constants else "")
-    if isinstance(definition, sympy.Mul):
+        return ("+" + (sympy.latex(sympy.Add(*constants)) if constants else "")) if plain else r"\Sigma"
+    if isinstance(definition, sympy.Mul) and plain:
         return r"\times" + (f"({sympy.latex(sympy.Mul(*constants))})" if constants else "")
+    if _is_mean(definition):
+        return r"\mathrm{avg}"
     if isinstance(definition, sympy.Max):
         return r"\max"
-    if isinstance(definition, sympy.Pow) and definition.exp.is_number:
+    if isinstance(definition, sympy.Pow) and definition.exp.is_number and definition.base.is_Symbol:
         return "1/x" if definition.exp == -1 else f"x^{{{sympy.latex(definition.exp)}}}"
     if type(definition) in _FUNCTION_TEXT and definition.args[0].is_Symbol:
         return _FUNCTION_TEXT[type(definition)]
     return "f"
+
+
+def _is_mean(definition: Expr) -> bool:
+    """(a + b + ...)/n over n names."""
+    if not isinstance(definition, sympy.Mul) or len(definition.args) != 2:
+        return False
+    factor, total = sorted(definition.args, key=lambda a: not a.is_number)
+    return (factor.is_number and isinstance(total, sympy.Add) and all(a.is_Symbol for a in total.args)
+            and factor == sympy.Rational(1, len(total.args)))
 
 
 def _cm(value: float) -> str:
