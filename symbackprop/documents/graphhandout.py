@@ -51,6 +51,7 @@ class _Context:
     def gates(self) -> list[dict[str, Any]]:
         """Each gate, output first: its rule and, per input, upstream x local = this use's share."""
         s, out = self.s, self.spec.output
+        local_of = {(u.consumer, g.of): u.local for g in s.gradients.values() for u in g.uses}
         rows = []
         for node in reversed(self.spec.nodes):
             upstream = Decimal(1) if node.name == out else s.values[f"d{out}/d{node.name}"]
@@ -60,7 +61,7 @@ class _Context:
                 label = rf"{_grad_tex(out, operand)}\big|_{{{name_tex(node.name)}}}"
                 line = product_line(label, [(upstream, node.name == out), (local, False)], self.d,
                                     value=s.shares[node.name, operand])
-                local_tex = formula_tex(sympy.diff(node.definition, Symbol(operand, real=True)))
+                local_tex = formula_tex(local_of[node.name, operand])  # max's kink as step(0) = 0, as computed
                 if local_tex.startswith("-"):
                     local_tex = rf"\left({local_tex}\right)"
                 uses.append({"label": Tex(label), "local": Tex(local_tex),

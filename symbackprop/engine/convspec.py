@@ -178,7 +178,8 @@ def _place(layout: ConvLayout, n: int) -> dict[str, tuple[int, float]]:
     and E; rows: each value centred on what it reads.  The kernel, b, v and c are not drawn (they enter
     every gate of their column; their gradients are the sums over positions)."""
     place: dict[str, tuple[int, float]] = {f"x{j + 1}": (0, float(j)) for j in range(n)}
-    column = 2 if any(len([j for j in w if j is not None]) > 1 for w in layout.windows) else 1
+    k = len(layout.windows[0])
+    column = 1 if k == 1 else 2 if k <= 3 else 3  # room for the labels of k fanned wires
     rows = [i * layout.stride - layout.padding + (len(w) - 1) / 2 for i, w in enumerate(layout.windows)]
     place.update({f"z{i + 1}": (column, row) for i, row in enumerate(rows)})
     if layout.activation != "identity":
