@@ -189,8 +189,9 @@ def _place(layout: ConvLayout, n: int) -> dict[str, tuple[int, float]]:
         column += 1
         rows = [sum(rows[i] for i in pool) / len(pool) for pool in layout.pools]
         place.update({f"p{j + 1}": (column, row) for j, row in enumerate(rows)})
-    middle = (min(rows) + max(rows)) / 2
-    place.update({"y": (column + 1, middle), "t": (column + 1, middle + 1), "E": (column + 2, middle)})
+    middle, span = (min(rows) + max(rows)) / 2, max(rows) - min(rows)
+    column += 1 if span <= 4 else 2 if span <= 7 else 3  # y further off the taller its fan-in, its wires less steep
+    place.update({"y": (column, middle), "t": (column, middle + 1), "E": (column + 1, middle)})
     return place
 
 

@@ -14,6 +14,7 @@ from ..engine.graphspec import GraphSpec, Node
 
 DX = 2.3  # cm between columns
 DY = 1.5  # cm between rows
+MAX_SLID = 4  # wires into one gate whose labels slide by slope (more: all near their sources)
 
 _FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", sympy.tanh: r"\tanh",
                   act.relu: r"\mathrm{relu}", act.softplus: r"\mathrm{softplus}"}
@@ -57,10 +58,11 @@ def _is_mean(definition: Expr) -> bool:
             and factor == sympy.Rational(1, len(total.args)))
 
 
-def _label_at(rise: float) -> str:
+def _label_at(rise: float, fan_in: int) -> str:
     """Where a wire's labels sit in a builder's placement, whose fanned wires (a kernel's) cross midway: a
-    quarter of the way further along per row the wire rises, so two crossing wires' labels part."""
-    pos = min(0.8, max(0.2, 0.5 + rise / 4))
+    quarter of the way further along per row the wire rises, so two crossing wires' labels part; into a
+    gate with more than MAX_SLID wires, near their sources (where they are a row apart)."""
+    pos = 0.25 if fan_in > MAX_SLID else min(0.8, max(0.2, 0.5 + rise / 4))
     return "" if pos == 0.5 else f", pos={_cm(pos)}"
 
 
@@ -125,8 +127,9 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
                      rf"({node.name}) at ({_cm(c * DX)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
     for node in spec.nodes:
-        for operand in (o for o in operands(node) if o in place):
-            at = _label_at(place[operand][1] - place[node.name][1]) if spec.place else ""
+        drawn = [o for o in operands(node) if o in place]
+        for operand in drawn:
+            at = _label_at(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else ""
             lines.append(rf"\draw[->] ({operand}) -- node[fwd{at}] {{${values[operand]}$}} "
                          rf"node[bwd{at}] {{${shares[node.name, operand]}$}} ({node.name});")
     c, row = place[spec.output]
