@@ -14,6 +14,7 @@ from ..engine.graph import GraphSolution, gate_kind
 from ..engine.numbers import display
 from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
 from ..notation.lines import make_line, product_line
+from .convhandout import conv_context
 from .handout import write_document
 from .render import Tex, render_markdown, render_tex, words
 
@@ -50,6 +51,7 @@ class _Context:
     def gates(self) -> list[dict[str, Any]]:
         """Each gate, output first: its rule and, per input, upstream x local = this use's share."""
         s, out = self.s, self.spec.output
+        local_of = {(u.consumer, g.of): u.local for g in s.gradients.values() for u in g.uses}
         rows = []
         for node in reversed(self.spec.nodes):
             upstream = Decimal(1) if node.name == out else s.values[f"d{out}/d{node.name}"]
@@ -59,7 +61,7 @@ class _Context:
                 label = rf"{_grad_tex(out, operand)}\big|_{{{name_tex(node.name)}}}"
                 line = product_line(label, [(upstream, node.name == out), (local, False)], self.d,
                                     value=s.shares[node.name, operand])
-                local_tex = formula_tex(sympy.diff(node.definition, Symbol(operand, real=True)))
+                local_tex = formula_tex(local_of[node.name, operand])  # max's kink as step(0) = 0, as computed
                 if local_tex.startswith("-"):
                     local_tex = rf"\left({local_tex}\right)"
                 uses.append({"label": Tex(label), "local": Tex(local_tex),
@@ -72,11 +74,12 @@ class _Context:
                          "upstream_value": Tex(self.show(upstream)), "uses": uses})
         return rows
 
-    def sums(self) -> list[dict[str, Any]]:
-        """Every name used more than once (a shared parameter): its gradient is the sum over its uses."""
+    def sums(self, shown: set[str]) -> list[dict[str, Any]]:
+        """Every name used more than once (a shared parameter): its gradient is the sum over its uses
+        (but those a kind's own section already sums, ``shown``)."""
         rows = []
         for g in self.s.gradients.values():
-            if len(g.uses) < 2:
+            if len(g.uses) < 2 or g.of in shown:
                 continue
             symbols = [Symbol(f"_u{i}") for i in range(len(g.uses))]
             shares = {sym: self.s.shares[u.consumer, g.of] for sym, u in zip(symbols, g.uses, strict=True)}
@@ -93,6 +96,7 @@ class _Context:
             composed = composed.xreplace({node.symbol: node.definition})
         values = {name: self.show(v) for name, v in s.values.items()}
         shares = {key: self.show(v) for key, v in s.shares.items()}
+        conv = conv_context(s)
         graph = {
             "output": Tex(name_tex(out)),
             "function": Tex(formula_tex(composed)),
@@ -105,7 +109,8 @@ class _Context:
                        "gradient": Tex(shares[n.name, o])} for n in spec.nodes for o in operands(n)],
             "forward": self.forward(),
             "gates": self.gates(),
-            "sums": self.sums(),
+            "sums": self.sums(conv["shown"] if conv else set()),
+            "conv": conv,
             "summary": [{"tex": Tex(_grad_inline(out, leaf.name)), "kind": leaf.kind,
                          "value": Tex(self.show(s.values[f"d{out}/d{leaf.name}"]))} for leaf in spec.leaves],
             "proofs": [{"tex": Tex(_grad_inline(out, p.leaf)), "method": p.method, "proven": p.proven}

@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import SpecError
 from ..hints import clip
 from ..io.tomltext import TomlProblem, parse_toml
+from .convspec import conv1d_from_table
 from .fields import DecimalText
 from .graphspec import GraphSpec, graph_from_table
 from .spec import Spec, load_spec, loads_spec, read_spec_text
@@ -21,6 +22,7 @@ from .spec import Spec, load_spec, loads_spec, read_spec_text
 #: table name -> builder of the GraphSpec from the parsed document and its source name
 BUILDERS: dict[str, Callable[[dict[str, Any], str], GraphSpec]] = {
     "graph": graph_from_table,
+    "conv1d": conv1d_from_table,
 }
 
 
