@@ -18,6 +18,8 @@ from .errors import SymbackpropError, UsageError
 from .hints import expected, quoted
 
 if TYPE_CHECKING:
+    from .engine.graph import GraphSolution
+    from .engine.solution import Solution
     from .engine.spec import Spec
 
 
@@ -219,14 +221,29 @@ def _plain_sgd_only(spec: Spec, command: str) -> None:
 
 
 def _no_graph(path: str | None, command: str) -> None:
-    """A computation-graph spec reaches check, export and worksheet only so far: refused in one line."""
+    """A computation-graph spec reaches check, export, worksheet and verify only so far: refused in one line."""
     from .engine.kinds import is_graph_file
 
     if is_graph_file(path):
         from .errors import SpecError
 
         raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
-                        "(check, export and worksheet do)")
+                        "(check, export, worksheet and verify do)")
+
+
+def _solved(path: str | None) -> tuple[Solution | GraphSolution, Spec | None]:
+    """The spec at ``path`` solved without proofs (a computation graph, or an MLP), and the MLP's spec (None:
+    a graph, whose documents use the shipped templates or --templates)."""
+    from .engine.kinds import is_graph_file
+    from .engine.solution import solve
+
+    if is_graph_file(path):
+        from .engine.graph import solve_graph
+
+        assert path is not None
+        return solve_graph(path, prove=False), None
+    solution = solve(path, prove=False)
+    return solution, solution.spec
 
 
 def _exam(args: argparse.Namespace) -> int:
@@ -357,7 +374,6 @@ def _new(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     """Print or write the marking report; the exit code says how the answers did."""
-    from .engine.solution import solve
     from .io.files import check_output_file, write_atomic
     from .marking.answers import load_answers
     from .marking.reports import FORMATS
@@ -368,17 +384,17 @@ def _verify(args: argparse.Namespace) -> int:
     if args.output:
         check_output_file(args.output)
     spec, answers_path = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
-    _no_graph(spec, "verify")
     out = Path(args.output) if args.output else None
     suffix = out.suffix.lower() if out else ""
     fmt = args.format or {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
     if suffix == ".pdf" and fmt != "tex":
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
-    solution = solve(spec, prove=False)
-    _plain_sgd_only(solution.spec, "verify")
+    solution, mlp = _solved(spec)
+    if mlp is not None:
+        _plain_sgd_only(mlp, "verify")
     report = mark(solution, answers)
-    with _styled(args, solution.spec):
+    with _styled(args, mlp):
         text = FORMATS[fmt](report)
     if out is None:
         sys.stdout.write(text)
