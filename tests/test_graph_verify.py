@@ -178,3 +178,19 @@ s3 = "w * x3 + s2"
         got = verdicts(s, ("ds3/dw", given, "value"))[("ds3/dw", "value")]
         assert got == ("wrong", f"ds3/dw misses the use of w by {left_out} (the sum over 2 of its 3 uses)")
     assert verdicts(s, ("ds3/dw", "4.00", "value"))[("ds3/dw", "value")][1].endswith("(the sum over 1 of its 3 uses)")
+
+
+def test_a_local_derivatives_sign_slipped():
+    # b feeds d = a - b and m = b c; f = d + m: df/db = -1 + c = 2 at a = 1, b = 2, c = 3; the subtraction's
+    # local derivative taken as +1 gives 1 + 3 = 4
+    s = solve_graph(loads_graph("""
+[graph]
+inputs = { a = 1, b = 2, c = 3 }
+[graph.nodes]
+d = "a - b"
+m = "b * c"
+f = "d + m"
+""", "minus"), prove=False)
+    assert verdicts(s, ("df/db", "2.00", "value"))[("df/db", "value")] == ("correct", "")
+    assert verdicts(s, ("df/db", "4.00", "value"))[("df/db", "value")] == (
+        "wrong", "the sign of the local derivative of d by b slipped (1 instead of -1)")

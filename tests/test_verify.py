@@ -434,8 +434,9 @@ def test_command_in_a_fresh_process(tmp_path):
 
 
 def test_no_float_on_the_marking_path():
-    source = (ROOT / "symbackprop" / "marking" / "verify.py").read_text(encoding="utf-8")
-    assert "float(" not in source and "evalf" not in source
+    for module in ("verify", "marker", "graphmarks"):
+        source = (ROOT / "symbackprop" / "marking" / f"{module}.py").read_text(encoding="utf-8")
+        assert "float(" not in source and "evalf" not in source
     assert sympy.Rational("0.3775") == sympy.Rational(151, 400)  # the kind of exactness relied upon
 
 
