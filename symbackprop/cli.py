@@ -221,19 +221,20 @@ def _plain_sgd_only(spec: Spec, command: str) -> None:
 
 
 def _no_graph(path: str | None, command: str) -> None:
-    """A computation-graph spec reaches check, export, worksheet and verify only so far: refused in one line."""
+    """A computation-graph spec reaches check, export, worksheet, verify and snippet only so far: refused in one
+    line."""
     from .engine.kinds import is_graph_file
 
     if is_graph_file(path):
         from .errors import SpecError
 
         raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
-                        "(check, export, worksheet and verify do)")
+                        "(check, export, worksheet, verify and snippet do)")
 
 
-def _solved(path: str | None) -> tuple[Solution | GraphSolution, Spec | None]:
-    """The spec at ``path`` solved without proofs (a computation graph, or an MLP), and the MLP's spec (None:
-    a graph, whose documents use the shipped templates or --templates)."""
+def _solved(path: str | None, prove: bool = False) -> tuple[Solution | GraphSolution, Spec | None]:
+    """The spec at ``path`` solved (a computation graph, or an MLP), and the MLP's spec (None: a graph, whose
+    documents use the shipped templates or --templates)."""
     from .engine.kinds import is_graph_file
     from .engine.solution import solve
 
@@ -241,8 +242,8 @@ def _solved(path: str | None) -> tuple[Solution | GraphSolution, Spec | None]:
         from .engine.graph import solve_graph
 
         assert path is not None
-        return solve_graph(path, prove=False), None
-    solution = solve(path, prove=False)
+        return solve_graph(path, prove=prove), None
+    solution = solve(path, prove=prove)
     return solution, solution.spec
 
 
@@ -482,7 +483,8 @@ def _graph_worksheet(args: argparse.Namespace) -> int:
 
 def _snippet(args: argparse.Namespace) -> int:
     from .documents.snippets import snippet, write_snippet
-    from .engine.solution import solve
+    from .engine.graph import GraphSolution
+    from .engine.solution import Solution
 
     if len(args.args) > 2:
         raise UsageError("snippet takes [SPEC] NAME: at most two arguments")
@@ -491,10 +493,17 @@ def _snippet(args: argparse.Namespace) -> int:
 
         check_output_file(args.output)
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
-    _no_graph(spec, "snippet")
-    solution = solve(spec)
-    with _styled(args, solution.spec):
-        text, path = write_snippet(snippet(solution, name, args.form), args.format, args.output)
+    solution, mlp = _solved(spec, prove=True)
+    with _styled(args, mlp):
+        if mlp is None:
+            from .documents.graphsnippets import graph_snippet
+
+            assert isinstance(solution, GraphSolution)
+            snip = graph_snippet(solution, name, args.form)
+        else:
+            assert isinstance(solution, Solution)
+            snip = snippet(solution, name, args.form)
+        text, path = write_snippet(snip, args.format, args.output)
     if text is not None:
         sys.stdout.write(text)
     if path is not None:

@@ -77,6 +77,11 @@ class GraphSolution:
         return full_text(self.values[name])
 
     @cached_property
+    def gradients_by_name(self) -> dict[str, Gradient]:
+        """The gradients by their own names (``df/dx``), not by what they differentiate by."""
+        return {g.name: g for g in self.gradients.values()}
+
+    @cached_property
     def symbol_latex(self) -> dict[str, str]:
         """Every name's LaTeX: a leaf or node as SymPy writes it (``x0``: ``x_{0}``), a gradient as a fraction."""
         out = sympy.latex(self.spec.output_node.symbol)

@@ -58,7 +58,6 @@ class GraphMarker(Marker):
     def __init__(self, solution: GraphSolution, **settings: Any):
         super().__init__(graph_exercise(solution), **settings)
         self.solution = solution
-        self.gradient_of = {g.name: g for g in solution.gradients.values()}
         self.definition_of = {n.name: n.definition for n in solution.spec.nodes}
 
     def _term(self, use: Use, local: Expr | None = None, upstream: bool = True) -> Expr:
@@ -78,7 +77,7 @@ class GraphMarker(Marker):
         if a.kind == "node" and isinstance(a.definition, sympy.Max):
             smaller = -sympy.Max(*(-x for x in a.definition.args))
             yield f"{self._name(a.name)} took the smaller input (min, not max)", {a.name: smaller}
-        g = self.gradient_of.get(a.name)
+        g = self.solution.gradients_by_name.get(a.name)
         if g is None or not g.uses:
             return
         yield from self._missing_uses(a.name, g.of, g.uses)
