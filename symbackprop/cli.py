@@ -18,7 +18,9 @@ from .errors import SymbackpropError, UsageError
 from .hints import expected, quoted
 
 if TYPE_CHECKING:
+    from .engine.graph import GraphSolution
     from .engine.graphspec import GraphSpec
+    from .engine.solution import Solution
     from .engine.spec import Spec
 
 
@@ -221,14 +223,30 @@ def _plain_sgd_only(spec: Spec, command: str) -> None:
 
 
 def _no_graph(path: str | None, command: str) -> None:
-    """A computation-graph spec reaches check, export and worksheet only so far: refused in one line."""
+    """A computation-graph spec reaches check, export, worksheet, verify and snippet only so far: refused in one
+    line."""
     from .engine.kinds import is_graph_file
 
     if is_graph_file(path):
         from .errors import SpecError
 
         raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
-                        "(check, export and worksheet do)")
+                        "(check, export, worksheet, verify and snippet do)")
+
+
+def _solved(path: str | None, prove: bool = False) -> tuple[Solution | GraphSolution, Spec | None]:
+    """The spec at ``path`` solved (a computation graph, or an MLP), and the MLP's spec (None: a graph, whose
+    documents use the shipped templates or --templates)."""
+    from .engine.kinds import is_graph_file
+    from .engine.solution import solve
+
+    if is_graph_file(path):
+        from .engine.graph import solve_graph
+
+        assert path is not None
+        return solve_graph(path, prove=prove), None
+    solution = solve(path, prove=prove)
+    return solution, solution.spec
 
 
 def _exam(args: argparse.Namespace) -> int:
@@ -363,7 +381,6 @@ def _new(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     """Print or write the marking report; the exit code says how the answers did."""
-    from .engine.solution import solve
     from .io.files import check_output_file, write_atomic
     from .marking.answers import load_answers
     from .marking.reports import FORMATS
@@ -374,16 +391,15 @@ def _verify(args: argparse.Namespace) -> int:
     if args.output:
         check_output_file(args.output)
     spec, answers_path = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
-    _no_graph(spec, "verify")
     out = Path(args.output) if args.output else None
     suffix = out.suffix.lower() if out else ""
     fmt = args.format or {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
     if suffix == ".pdf" and fmt != "tex":
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
-    solution = solve(spec, prove=False)
+    solution, mlp = _solved(spec)
     report = mark(solution, answers)
-    with _styled(args, solution.spec):
+    with _styled(args, mlp):
         text = FORMATS[fmt](report)
     if out is None:
         sys.stdout.write(text)
@@ -474,7 +490,8 @@ def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
 
 def _snippet(args: argparse.Namespace) -> int:
     from .documents.snippets import snippet, write_snippet
-    from .engine.solution import solve
+    from .engine.graph import GraphSolution
+    from .engine.solution import Solution
 
     if len(args.args) > 2:
         raise UsageError("snippet takes [SPEC] NAME: at most two arguments")
@@ -483,10 +500,17 @@ def _snippet(args: argparse.Namespace) -> int:
 
         check_output_file(args.output)
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
-    _no_graph(spec, "snippet")
-    solution = solve(spec)
-    with _styled(args, solution.spec):
-        text, path = write_snippet(snippet(solution, name, args.form), args.format, args.output)
+    solution, mlp = _solved(spec, prove=True)
+    with _styled(args, mlp):
+        if mlp is None:
+            from .documents.graphsnippets import graph_snippet
+
+            assert isinstance(solution, GraphSolution)
+            snip = graph_snippet(solution, name, args.form)
+        else:
+            assert isinstance(solution, Solution)
+            snip = snippet(solution, name, args.form)
+        text, path = write_snippet(snip, args.format, args.output)
     if text is not None:
         sys.stdout.write(text)
     if path is not None:
