@@ -204,7 +204,7 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lang(args: argparse.Namespace, spec: Spec) -> tuple[str, str]:
+def _lang(args: argparse.Namespace, spec: Spec | GraphSpec) -> tuple[str, str]:
     """The documents' language and the setting that chose it: --lang wins over the spec's [templates] lang."""
     if args.lang is not None:
         return args.lang, "--lang"
@@ -223,29 +223,30 @@ def _plain_sgd_only(spec: Spec, command: str) -> None:
 
 
 def _no_graph(path: str | None, command: str) -> None:
-    """A computation-graph spec reaches check, export, worksheet, verify and snippet only so far: refused in one
-    line."""
+    """A computation-graph spec reaches check, export, worksheet, exam, verify and snippet only so far: refused
+    in one line."""
     from .engine.kinds import is_graph_file
 
     if is_graph_file(path):
         from .errors import SpecError
 
         raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
-                        "(check, export, worksheet, verify and snippet do)")
+                        "(check, export, worksheet, exam, verify and snippet do)")
 
 
 def _solved(path: str | None, prove: bool = False) -> tuple[Solution | GraphSolution, Spec | None]:
     """The spec at ``path`` solved (a computation graph, or an MLP), and the MLP's spec (None: a graph, whose
     documents use the shipped templates or --templates)."""
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
 
-    if is_graph_file(path):
+    spec = load_any(path)
+    if isinstance(spec, GraphSpec):
         from .engine.graph import solve_graph
 
-        assert path is not None
-        return solve_graph(path, prove=prove), None
-    solution = solve(path, prove=prove)
+        return solve_graph(spec, prove=prove), None
+    solution = solve(spec, prove=prove)
     return solution, solution.spec
 
 
@@ -253,6 +254,8 @@ def _exam(args: argparse.Namespace) -> int:
     """Validate everything cheap first, then draw, render and write the set."""
     from .documents.handout import check_lang
     from .engine.examtable import parse_ask
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import is_graph_file, load_graph
     from .engine.spec import load_spec
     from .errors import ExamError
     from .exam.build import build_exam
@@ -262,13 +265,16 @@ def _exam(args: argparse.Namespace) -> int:
     if args.variants is not None and args.variants < 1:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
-    _no_graph(args.spec, "exam")
-    spec = load_spec(args.spec)  # read once (a pipe gives it only once): the templates before the lock
-    _plain_sgd_only(spec, "exam")
+    # read once (a pipe gives it only once): the templates before the lock; a graph kind by its table
+    spec: Spec | GraphSpec = load_graph(args.spec) if is_graph_file(args.spec) else load_spec(args.spec)
+    network = spec if not isinstance(spec, GraphSpec) else None
+    if network is not None:
+        _plain_sgd_only(network, "exam")
     lang, field = _lang(args, spec)
-    with _styled(args, spec):
+    with _styled(args, network):
         check_lang(lang, field)  # the teacher's folder may add a language; a bad one fails before the lock
-    with locked_target(args.output_dir) as target, _styled(args, spec):  # locked from the first check to the last move
+    # locked from the first check to the last move
+    with locked_target(args.output_dir) as target, _styled(args, network):
         progress = _progress_printer("exam")
         exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
                           moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec, progress=progress,

@@ -7,6 +7,7 @@ derives, proves and evaluates them all, and every document of a graph serves the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from ..errors import SpecError
 from ..hints import clip
 from ..io.tomltext import TomlProblem, parse_toml
 from .convspec import conv1d_from_table
+from .examtable import settings_from_table
 from .fields import DecimalText
 from .graphspec import GraphSpec, graph_from_table
 from .spec import Spec, load_spec, loads_spec, read_spec_text
@@ -49,11 +51,15 @@ def is_graph_file(path: str | Path | None) -> bool:
 
 
 def loads_graph(text: str, source: str = "<spec>") -> GraphSpec:
+    """The graph of a document, built by its kind's builder; the ``[exam]`` table (what an exam of it draws
+    and asks) is read here for every kind, so that no builder needs to know it."""
     data = _parse(text, source)
     kind = graph_kind(data)
     if kind is None:
         raise SpecError(f"{source}: missing: a graph table, one of " + ", ".join(f"[{k}]" for k in BUILDERS))
-    return BUILDERS[kind](data, source)
+    exam = data.pop("exam", None)
+    spec = BUILDERS[kind](data, source)
+    return spec if exam is None else dataclasses.replace(spec, exam=settings_from_table(exam, source, graph=True))
 
 
 def load_any(path: str | Path | None) -> Spec | GraphSpec:

@@ -3,6 +3,7 @@ with its forward value above and its gradient (this use's share) below."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
@@ -20,9 +21,18 @@ _FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", 
                   act.relu: r"\mathrm{relu}", act.softplus: r"\mathrm{softplus}"}
 
 
+@functools.lru_cache(maxsize=4096)
 def name_tex(name: str) -> str:
     """A spec name (letters, digits, ``_``) as LaTeX maths: ``x0`` gives ``x_{0}``."""
     return sympy.latex(Symbol(name))
+
+
+def graph_name_tex(spec: GraphSpec, name: str) -> str:
+    """A leaf's, gate's or gradient's name as LaTeX: ``df/dx0`` gives ``\\frac{\\partial f}{\\partial x_{0}}``."""
+    prefix = f"d{spec.output}/d"
+    if name.startswith(prefix) and name != prefix:
+        return rf"\frac{{\partial {name_tex(spec.output)}}}{{\partial {name_tex(name[len(prefix):])}}}"
+    return name_tex(name)
 
 
 def formula_tex(expr: Expr) -> str:
@@ -139,4 +149,4 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
     return "\n".join(lines)
 
 
-__all__ = ["circuit_tikz", "operands", "formula_tex", "gate_text", "name_tex"]
+__all__ = ["circuit_tikz", "formula_tex", "gate_text", "graph_name_tex", "name_tex", "operands"]
