@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import sympy
+from example_specs import graph_specs
 
 from symbackprop.cli import main
 from symbackprop.engine.graph import gate_kind, solve_graph
@@ -205,3 +206,17 @@ def test_the_markdown_handout_has_the_latex_sections_and_the_wires_as_a_table(tm
     spec.write_text(CS231N_ADD_MUL, encoding="utf-8")
     assert main(["worksheet", str(spec), "--format", "md", "-o", str(tmp_path)]) == 0
     assert (tmp_path / "f.md").read_text(encoding="utf-8") == md
+
+
+@pytest.mark.parametrize("path", graph_specs(), ids=lambda p: p.stem)
+def test_every_graph_kinds_markdown_handout_has_its_latex_sections(path):
+    """One context, two thin template sets: the Markdown handout of every graph-kind example has the LaTeX
+    handout's sections (a kind's own parts too: a convolution's routing and kernel sums)."""
+    from symbackprop.documents.graphhandout import render_graph_handout
+    from symbackprop.engine.kinds import load_graph
+
+    solution = solve_graph(load_graph(path))
+    md, tex = render_graph_handout(solution, fmt="md"), render_graph_handout(solution)
+    titles = [line[3:].replace("Appendix: ", "") for line in md.splitlines() if line.startswith("## ")]
+    assert titles == re.findall(r"\\section\{(.*?)\}", tex)
+    assert "\\VAR" not in md and "\\BLOCK" not in md
