@@ -14,8 +14,9 @@ from ..engine.graph import GraphSolution, gate_kind
 from ..engine.numbers import display
 from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
 from ..notation.lines import make_line, product_line
+from .convhandout import conv_context
 from .handout import write_document
-from .render import Tex, render_tex, words
+from .render import Tex, render_markdown, render_tex, words
 
 #: the handout's partials: the worked graph, then the proofs as an appendix (an exam key puts its answer
 #: table between them)
@@ -54,6 +55,7 @@ class _Context:
     def gates(self) -> list[dict[str, Any]]:
         """Each gate, output first: its rule and, per input, upstream x local = this use's share."""
         s, out = self.s, self.spec.output
+        local_of = {(u.consumer, g.of): u.local for g in s.gradients.values() for u in g.uses}
         rows = []
         for node in reversed(self.spec.nodes):
             upstream = Decimal(1) if node.name == out else s.values[f"d{out}/d{node.name}"]
@@ -63,7 +65,7 @@ class _Context:
                 label = rf"{_grad_tex(out, operand)}\big|_{{{name_tex(node.name)}}}"
                 line = product_line(label, [(upstream, node.name == out), (local, False)], self.d,
                                     value=s.shares[node.name, operand])
-                local_tex = formula_tex(sympy.diff(node.definition, Symbol(operand, real=True)))
+                local_tex = formula_tex(local_of[node.name, operand])  # max's kink as step(0) = 0, as computed
                 if local_tex.startswith("-"):
                     local_tex = rf"\left({local_tex}\right)"
                 uses.append({"label": Tex(label), "local": Tex(local_tex),
@@ -104,11 +106,12 @@ class _Context:
         values = {name: self.show(v) if name in leaves or forward_shown else "" for name, v in self.s.values.items()}
         return Tex(circuit_tikz(self.spec, values, {key: "" for key in self.s.shares}, self.show(Decimal(1))))
 
-    def sums(self) -> list[dict[str, Any]]:
-        """Every name used more than once (a shared parameter): its gradient is the sum over its uses."""
+    def sums(self, shown: set[str]) -> list[dict[str, Any]]:
+        """Every name used more than once (a shared parameter): its gradient is the sum over its uses
+        (but those a kind's own section already sums, ``shown``)."""
         rows = []
         for g in self.s.gradients.values():
-            if len(g.uses) < 2:
+            if len(g.uses) < 2 or g.of in shown:
                 continue
             symbols = [Symbol(f"_u{i}") for i in range(len(g.uses))]
             shares = {sym: self.s.shares[u.consumer, g.of] for sym, u in zip(symbols, g.uses, strict=True)}
@@ -137,11 +140,15 @@ class _Context:
         s, spec, out = self.s, self.spec, self.spec.output
         values = {name: self.show(v) for name, v in s.values.items()}
         shares = {key: self.show(v) for key, v in s.shares.items()}
+        conv = conv_context(s)
         graph = self.problem() | {
             "circuit": Tex(circuit_tikz(spec, values, shares, self.show(Decimal(1)))),
+            "wires": [{"source": Tex(name_tex(o)), "gate": Tex(name_tex(n.name)), "value": Tex(values[o]),
+                       "gradient": Tex(shares[n.name, o])} for n in spec.nodes for o in operands(n)],
             "forward": self.forward(),
             "gates": self.gates(),
-            "sums": self.sums(),
+            "sums": self.sums(conv["shown"] if conv else set()),
+            "conv": conv,
             "summary": [{"tex": Tex(_grad_inline(out, leaf.name)), "kind": leaf.kind,
                          "value": Tex(self.show(s.values[f"d{out}/d{leaf.name}"]))} for leaf in spec.leaves],
             "proofs": [{"tex": Tex(_grad_inline(out, p.leaf)), "method": p.method, "proven": p.proven}
@@ -171,15 +178,19 @@ def worked_lines(solution: GraphSolution) -> dict[str, Tex]:
     return lines | context.gradient_lines()
 
 
-def render_graph_handout(solution: GraphSolution, lang: str = "en") -> str:
-    """The handout's LaTeX: the MLP handout's page (title, rounding policy) around the graph's sections."""
-    return render_tex("handout.tex.j2", partials=list(GRAPH_PARTIALS), **_Context(solution).build(lang))
+def render_graph_handout(solution: GraphSolution, lang: str = "en", fmt: str = "tex") -> str:
+    """The handout's LaTeX (or Markdown): the MLP handout's page (title, rounding policy) around the graph's
+    sections; one context, two thin template sets."""
+    context = _Context(solution).build(lang)
+    if fmt == "md":
+        return render_markdown("handout.md.j2", partials=["handout/graph.md.j2"], **context)
+    return render_tex("handout.tex.j2", partials=list(GRAPH_PARTIALS), **context)
 
 
 def write_graph_handout(solution: GraphSolution, out_dir: str | Path, name: str, pdf: bool = False,
-                        lang: str = "en") -> list[Path]:
-    """``out_dir/<name>.tex`` (and ``.pdf``); rendered and compiled before anything is written."""
-    return write_document(render_graph_handout(solution, lang), out_dir, name, pdf, "tex")
+                        lang: str = "en", fmt: str = "tex") -> list[Path]:
+    """``out_dir/<name>.tex`` or ``.md`` (and ``.pdf``); rendered and compiled before anything is written."""
+    return write_document(render_graph_handout(solution, lang, fmt), out_dir, name, pdf, fmt)
 
 
 __all__ = ["GRAPH_PARTIALS", "graph_context", "graph_sheet", "render_graph_handout", "worked_lines",

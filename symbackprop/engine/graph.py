@@ -13,6 +13,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
 from typing import NamedTuple
 
@@ -25,6 +26,7 @@ from .evaluate import BALL, Compiler, EvaluationError, Step, certified_value, ex
 from .graphspec import GraphSpec
 from .kinds import load_graph
 from .numbers import display, full_text
+from .printer import BackpropPrinter
 
 #: agreement (significant digits, a rigorous bound) the fallback check at the spec's point requires
 REQUIRED_DIGITS = 40
@@ -75,6 +77,24 @@ class GraphSolution:
 
     def full(self, name: str) -> str:
         return full_text(self.values[name])
+
+    @cached_property
+    def gradients_by_name(self) -> dict[str, Gradient]:
+        """The gradients by their own names (``df/dx``), not by what they differentiate by."""
+        return {g.name: g for g in self.gradients.values()}
+
+    @cached_property
+    def symbol_latex(self) -> dict[str, str]:
+        """Every name's LaTeX: a leaf or node as SymPy writes it (``x0``: ``x_{0}``), a gradient as a fraction."""
+        out = sympy.latex(self.spec.output_node.symbol)
+        names = {leaf.name: sympy.latex(leaf.symbol) for leaf in self.spec.leaves}
+        names.update({node.name: sympy.latex(node.symbol) for node in self.spec.nodes})
+        names.update({g.name: rf"\frac{{\partial {out}}}{{\partial {names[g.of]}}}" for g in self.gradients.values()})
+        return names
+
+    @cached_property
+    def printer(self) -> BackpropPrinter:
+        return BackpropPrinter(self.symbol_latex)
 
 
 def _local(definition: Expr, symbol: Symbol) -> Expr:

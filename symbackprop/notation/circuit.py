@@ -15,6 +15,7 @@ from ..engine.graphspec import GraphSpec, Node
 
 DX = 2.3  # cm between columns
 DY = 1.5  # cm between rows
+MAX_SLID = 4  # wires into one gate whose labels slide by slope (more: all near their sources)
 
 _FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", sympy.tanh: r"\tanh",
                   act.relu: r"\mathrm{relu}", act.softplus: r"\mathrm{softplus}"}
@@ -39,19 +40,40 @@ def formula_tex(expr: Expr) -> str:
 
 
 def gate_text(definition: Expr) -> str:
-    """The gate's symbol in the circle: ``+``, ``\\times``, ``\\max``, ``\\exp``, ``1/x``, ``+1``, ``\\times(-1)``."""
+    """The gate's symbol in the circle: ``+``, ``\\times``, ``\\max``, ``\\exp``, ``1/x``, ``+1``, ``\\times(-1)``;
+    ``\\Sigma`` for a weighted sum, ``avg`` for a mean, ``f`` for anything else."""
     constants = [a for a in definition.args if a.is_number]
+    plain = all(a.is_Symbol or a.is_number for a in definition.args)  # else: a weighted sum, a mean, a loss
     if isinstance(definition, sympy.Add):
-        return "+" + (sympy.latex(sympy.Add(*constants)) if constants else "")
-    if isinstance(definition, sympy.Mul):
+        return ("+" + (sympy.latex(sympy.Add(*constants)) if constants else "")) if plain else r"\Sigma"
+    if isinstance(definition, sympy.Mul) and plain:
         return r"\times" + (f"({sympy.latex(sympy.Mul(*constants))})" if constants else "")
+    if _is_mean(definition):
+        return r"\mathrm{avg}"
     if isinstance(definition, sympy.Max):
         return r"\max"
-    if isinstance(definition, sympy.Pow) and definition.exp.is_number:
+    if isinstance(definition, sympy.Pow) and definition.exp.is_number and definition.base.is_Symbol:
         return "1/x" if definition.exp == -1 else f"x^{{{sympy.latex(definition.exp)}}}"
     if type(definition) in _FUNCTION_TEXT and definition.args[0].is_Symbol:
         return _FUNCTION_TEXT[type(definition)]
     return "f"
+
+
+def _is_mean(definition: Expr) -> bool:
+    """(a + b + ...)/n over n names."""
+    if not isinstance(definition, sympy.Mul) or len(definition.args) != 2:
+        return False
+    factor, total = sorted(definition.args, key=lambda a: not a.is_number)
+    return (factor.is_number and isinstance(total, sympy.Add) and all(a.is_Symbol for a in total.args)
+            and factor == sympy.Rational(1, len(total.args)))
+
+
+def _label_at(rise: float, fan_in: int) -> str:
+    """Where a wire's labels sit in a builder's placement, whose fanned wires (a kernel's) cross midway: a
+    quarter of the way further along per row the wire rises, so two crossing wires' labels part; into a
+    gate with more than MAX_SLID wires, near their sources (where they are a row apart)."""
+    pos = 0.25 if fan_in > MAX_SLID else min(0.8, max(0.2, 0.5 + rise / 4))
+    return "" if pos == 0.5 else f", pos={_cm(pos)}"
 
 
 def _cm(value: float) -> str:
@@ -106,7 +128,7 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         r"  fwd/.style={above, sloped, font=\scriptsize, text=green!40!black, inner sep=1.5pt},",
         r"  bwd/.style={below, sloped, font=\scriptsize, text=red!70!black, inner sep=1.5pt}]",
     ]
-    for leaf in spec.leaves:
+    for leaf in (leaf for leaf in spec.leaves if leaf.name in place):  # a builder may leave shared ones out
         c, row = place[leaf.name]
         at = f"({_cm(c * DX + 0.8)}, {_cm(-row * DY)})"
         lines.append(rf"\node[leaf] ({leaf.name}) at {at} {{${name_tex(leaf.name)}$}};")
@@ -115,9 +137,11 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
                      rf"({node.name}) at ({_cm(c * DX)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
     for node in spec.nodes:
-        for operand in operands(node):
-            lines.append(rf"\draw[->] ({operand}) -- node[fwd] {{${values[operand]}$}} "
-                         rf"node[bwd] {{${shares[node.name, operand]}$}} ({node.name});")
+        drawn = [o for o in operands(node) if o in place]
+        for operand in drawn:
+            at = _label_at(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else ""
+            lines.append(rf"\draw[->] ({operand}) -- node[fwd{at}] {{${values[operand]}$}} "
+                         rf"node[bwd{at}] {{${shares[node.name, operand]}$}} ({node.name});")
     c, row = place[spec.output]
     lines.append(rf"\draw[->] ({spec.output}) -- node[fwd] {{${values[spec.output]}$}} "
                  rf"node[bwd] {{${output_gradient}$}} ({_cm((c + 0.9) * DX)}, {_cm(-row * DY)});")
