@@ -14,6 +14,7 @@ from pathlib import Path
 
 import mpmath
 import pytest
+from example_specs import graph_specs
 
 from symbackprop.cli import main
 from symbackprop.engine.kinds import loads_graph
@@ -260,3 +261,17 @@ def test_same_bytes_on_one_core_or_two_and_one_variant_per_student(tmp_path):
     assert one.files == two.files
     assert [v.student.name for v in one.variants] == ["Ada", "Bob", "Cy", "Di"]
     assert "Bob" in one.files["questions/v002.tex"].decode() and "b2,Bob" in one.files["index.csv"].decode()
+
+
+@pytest.mark.parametrize("example", graph_specs(), ids=lambda p: p.stem)
+def test_every_graph_kinds_keys_verify_as_all_right(tmp_path, capsys, example):
+    """Whatever table built the graph (``[graph]``, ``[conv1d]``, ...): its variants' keys, read back from
+    ``variants/vNNN.toml``, are all right by ``verify``, and the sheets ask every gate and leaf gradient."""
+    out = tmp_path / "exam"
+    assert main(["exam", str(example), "--variants", "3", "-o", str(out)]) == 0
+    capsys.readouterr()
+    for label in ("001", "003"):
+        key = tomllib.loads((out / "answers" / f"v{label}.toml").read_text())["values"]
+        assert main(["verify", str(out / "variants" / f"v{label}.toml"), str(out / "answers" / f"v{label}.toml")]) == 0
+        said = capsys.readouterr().out
+        assert f"{len(key)} of {len(key)} right" in said

@@ -18,6 +18,9 @@ from .convhandout import conv_context
 from .handout import write_document
 from .render import Tex, render_markdown, render_tex, words
 
+#: the longest composed function (characters of LaTeX) a sheet writes out in its running text; a longer
+#: one (a convolution's) is left to the gates
+FUNCTION_FITS = 160
 #: the handout's partials: the worked graph, then the proofs as an appendix (an exam key puts its answer
 #: table between them)
 GRAPH_PARTIALS = ("handout/graph.tex.j2", "handout/graph_verification.tex.j2")
@@ -168,7 +171,9 @@ def graph_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
 def graph_sheet(solution: GraphSolution, forward_shown: bool) -> dict[str, Any]:
     """What a question sheet shows of a graph: its leaves' values, its gates and the circuit to fill in."""
     context = _Context(solution)
-    return context.problem() | {"circuit": context.sheet_circuit(forward_shown), "forward_shown": forward_shown}
+    problem = context.problem()
+    return problem | {"circuit": context.sheet_circuit(forward_shown), "forward_shown": forward_shown,
+                      "function_fits": len(problem["function"]) <= FUNCTION_FITS}
 
 
 def worked_lines(solution: GraphSolution) -> dict[str, Tex]:
