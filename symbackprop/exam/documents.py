@@ -121,7 +121,8 @@ def graph_spec_toml(variant: Variant) -> str:
     if spec.lang:
         tables.append(Table("[templates]", {"lang": spec.lang}))
     text = toml_document(_comments(variant, "exam variant"), {}, tables)
-    again = loads_graph(text, f"variants/{variant.stem}.toml")  # compared as text: a builder may make its names without assumptions
+    again = loads_graph(text, f"variants/{variant.stem}.toml")
+    # compared as text: a builder may make its names without assumptions
     if [str(n.definition) for n in again.nodes] != [str(n.definition) for n in spec.nodes]:
         raise ExamError(f"exam: variant {variant.label}: the gates written as formulas do not read back the same")
     return text
