@@ -3,6 +3,7 @@ each drawn graph (mpmath at 50 digits, Fractions where exact), LMS files that pa
 
 from __future__ import annotations
 
+import csv
 import io
 import re
 import tomllib
@@ -194,9 +195,9 @@ def test_cli_writes_a_german_set_and_keeps_the_earlier_one(tmp_path, capsys):
     assert "earlier set moved to" in said
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "previous-1" / "questions" / "v001.tex").read_text() == sheet
-    assert main(["mark", str(out), str(out / "answers")]) == 2  # verify cannot mark a graph yet: one line
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "mark does not support a computation graph" in err
+    assert main(["mark", str(out), str(out / "answers")]) == 0  # the keys as answers: all right
+    assert "3 rows read: 3 marked, 0 skipped" in capsys.readouterr().out
+    assert "mean 13.00 of 13.00 points" in (out / "marks" / "summary.txt").read_text()
 
 
 def test_an_exam_table_sets_the_grids_and_what_is_asked(tmp_path):
@@ -275,3 +276,39 @@ def test_every_graph_kinds_keys_verify_as_all_right(tmp_path, capsys, example):
         assert main(["verify", str(out / "variants" / f"v{label}.toml"), str(out / "answers" / f"v{label}.toml")]) == 0
         said = capsys.readouterr().out
         assert f"{len(key)} of {len(key)} right" in said
+
+
+def test_mark_a_graph_set_from_moodle_responses_with_planted_mistakes(tmp_path, capsys):
+    """Three students of a CS231n set answer in Moodle: one all right, one with a wrong a and c = a + b carried
+    forward from it (full credit), one with dE/dw0's sign flipped and f left empty."""
+    roster = tmp_path / "class.csv"
+    roster.write_text("id,name\ns1,Ada Lovelace\ns2,Bob Babbage\ns3,Cy Hopper\n")
+    out = tmp_path / "set"
+    assert main(["exam", str(CS231N), "--roster", str(roster), "--seed", "4", "-o", str(out), "--moodle"]) == 0
+    quiz = ET.parse(out / "moodle.xml").getroot()
+    texts = [re.sub(r"<[^>]+>", " ", q.find("questiontext/text").text) for q in quiz.findall("question[@type='cloze']")]
+    answers = {}
+    for sid, label in (("s1", "001"), ("s2", "002"), ("s3", "003")):
+        answers[sid] = tomllib.loads((out / "answers" / f"v{label}.toml").read_text())["values"]
+    wrong_a = Decimal(answers["s2"]["a"]) + 1
+    answers["s2"]["a"] = f"{wrong_a:.2f}"
+    answers["s2"]["c"] = f"{wrong_a + Decimal(answers['s2']['b']):.2f}"
+    answers["s3"]["df/dw0"] = f"{-Decimal(answers['s3']['df/dw0']):.2f}"
+    answers["s3"]["f"] = ""
+    rows = [["Last name", "First name", "Email address", "ID number", "State", "Question 1", "Response 1"]]
+    for (sid, values), text in zip(answers.items(), texts, strict=True):
+        parts = "; ".join(f"part {i}: {v}" for i, v in enumerate(values.values(), start=1))
+        rows.append(["X", "Y", f"{sid}@uni.edu", sid, "Finished", " ".join(text.split()), parts])
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    (tmp_path / "responses.csv").write_text(buffer.getvalue())
+    capsys.readouterr()
+    assert main(["mark", str(out), str(tmp_path / "responses.csv"), "-o", str(tmp_path / "marks")]) == 0
+    said = capsys.readouterr().out
+    assert "3 rows read: 3 marked, 0 skipped" in said
+    grades = {r.split(",")[0]: r.split(",")[-1] for r in (tmp_path / "marks" / "gradebook-moodle.csv").read_text()
+              .splitlines()[1:]}
+    assert grades == {"s1": "13.00", "s2": "12.00", "s3": "11.00"}
+    mistakes = (tmp_path / "marks" / "summary.txt").read_text().split("Most common mistakes per quantity:")[1]
+    assert re.search(r"c\s+carried forward\s+1", mistakes) and re.search(r"f\s+not answered\s+1", mistakes)
+    assert re.search(r"df/dw0\s+wrong: sign flipped\s+1", mistakes)

@@ -12,7 +12,8 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..engine.kinds import is_graph_file
+from ..engine.graph import GraphSolution, solve_graph, solve_graph_values
+from ..engine.kinds import is_graph_file, load_graph
 from ..engine.solution import Solution, solve, solve_values, structure
 from ..engine.spec import load_spec
 from ..errors import ExamError
@@ -48,28 +49,36 @@ class ExamFolder:
     path: Path
     variants: dict[str, SetVariant]  # by label
     by_student: dict[str, str]  # student_key(id) -> label
-    _solved: dict[str, Solution] = field(default_factory=dict)
-    _bases: dict[tuple[object, ...], Solution] = field(default_factory=dict)  # by structure
+    _solved: dict[str, Solution | GraphSolution] = field(default_factory=dict)
+    _bases: dict[tuple[object, ...], Solution | GraphSolution] = field(default_factory=dict)  # by structure
 
     @property
     def has_roster(self) -> bool:
         return bool(self.by_student)
 
-    def solution(self, label: str) -> Solution:
-        """The variant's exact solution (solved once, without the proofs the marking does not need).
+    def solution(self, label: str) -> Solution | GraphSolution:
+        """The variant's exact solution (solved once, without the proofs the marking does not need); a
+        computation graph's set (its variants are ``[graph]`` specs) gives graph solutions.
 
-        The variants of a set share their network and differ only in the leaf values (weights,
-        inputs, targets, learning rate), which the evaluation reads from ``network.spec``: the
-        derivation (the chain rule, most of the work) is done once per network and each variant
-        evaluated on it."""
+        The variants of a set share their network (or graph) and differ only in the leaf values
+        (weights, inputs, targets, learning rate), which the evaluation reads from the spec: the
+        derivation (the chain rule, most of the work) is done once and each variant evaluated on it."""
         if label not in self._solved:
-            spec = load_spec(self.variants[label].spec_path)
-            shape = structure(spec)
-            base = self._bases.get(shape)
-            if base is None:
-                self._solved[label] = self._bases[shape] = solve(spec, prove=False)
+            path = self.variants[label].spec_path
+            if is_graph_file(path):
+                graph = load_graph(path)
+                shape: tuple[object, ...] = ("graph", graph.output, tuple((n.name, n.text) for n in graph.nodes),
+                                             tuple((leaf.name, leaf.kind) for leaf in graph.leaves))
+                base = self._bases.get(shape)
+                self._solved[label] = solve_graph(graph, prove=False) if not isinstance(base, GraphSolution) \
+                    else solve_graph_values(base, graph)
             else:
-                self._solved[label] = solve_values(base, spec)
+                spec = load_spec(path)
+                shape = structure(spec)
+                known = self._bases.get(shape)
+                self._solved[label] = solve(spec, prove=False) if not isinstance(known, Solution) \
+                    else solve_values(known, spec)
+            self._bases.setdefault(shape, self._solved[label])
         return self._solved[label]
 
     def variant_of(self, text: str) -> str | None:
@@ -115,7 +124,4 @@ def load_exam_folder(folder: str | Path) -> ExamFolder:
                                      tuple(e.name for e in values), tuple(e.text for e in values))
         if student_id:
             by_student[student_key(student_id)] = label
-        if len(variants) == 1 and is_graph_file(spec_path):
-            raise ExamError(f"{spec_path}: graph: mark does not support a computation graph's set yet (verify "
-                            "does not mark a graph's answers yet); each answers/vNNN.toml is the key")
     return ExamFolder(root, variants, by_student)
