@@ -312,3 +312,18 @@ def test_mark_a_graph_set_from_moodle_responses_with_planted_mistakes(tmp_path, 
     mistakes = (tmp_path / "marks" / "summary.txt").read_text().split("Most common mistakes per quantity:")[1]
     assert re.search(r"c\s+carried forward\s+1", mistakes) and re.search(r"f\s+not answered\s+1", mistakes)
     assert re.search(r"df/dw0\s+wrong: sign flipped\s+1", mistakes)
+
+
+@pytest.mark.parametrize("decimals", [0, 1, 3, 4])
+def test_cs231n_add_multiply_at_any_decimals(tmp_path, decimals):
+    """f = (x + y) z (CS231n's first circuit): exact sums and products, so no gradient is 'saturated' however
+    short it shows; df/dx = df/dy = z and df/dz = x + y by hand, in Fractions."""
+    path = tmp_path / "g.toml"
+    path.write_text(f'[graph]\ndecimals = {decimals}\ninputs = {{ x = -2, y = 5, z = -4 }}\n'
+                    '[graph.nodes]\nq = "x + y"\nf = "q * z"\n')
+    exam = build_exam(path, variants=12, seed=2)
+    for v in exam.variants:
+        x, y, z = (_leaves(exam.files[f"variants/{v.stem}.toml"].decode())[n] for n in "xyz")
+        key = tomllib.loads(exam.files[f"answers/{v.stem}.toml"].decode())["values"]
+        assert key == {name: _half_up(value, decimals) for name, value in
+                       {"q": x + y, "f": (x + y) * z, "df/dx": z, "df/dy": z, "df/dz": x + y}.items()}

@@ -56,7 +56,6 @@ from typing import Any
 
 import sympy
 
-from ..engine import activations as act
 from ..engine.evaluate import Step, run_steps
 from ..engine.examtable import ExamSettings, Grid
 from ..engine.graph import GraphSolution
@@ -69,6 +68,7 @@ from ..errors import ExamError
 from ..hints import did_you_mean
 from ..workers import ordered_map
 from .difficulty import Band, work
+from .exact import exact_slots
 from .graphrules import GraphFamily
 from .netrules import NetworkFamily
 from .variants import Student, Variant
@@ -110,26 +110,6 @@ Found = tuple[dict[str, sympy.Rational] | None, int, int, Counter[str]]
 #: the auto rules and the setting that relaxes each
 AUTO_RULES = {"early rounding": ("early_rounding", False), "loss unchanged": ("allow_unchanged_loss", True),
               "loss increase": ("allow_loss_increase", True), "zero gradients": ("allow_zero_gradients", True)}
-_EXACT_FUNCTIONS = (act.relu, act.leaky_relu, act.step, act.leaky_step)
-
-
-def _exact_expression(expr: sympy.Expr) -> bool:
-    """Whether the expression maps short decimals to short decimals (no exp, log or division)."""
-    for node in sympy.preorder_traversal(expr):
-        if isinstance(node, sympy.Function) and not isinstance(node, _EXACT_FUNCTIONS):
-            return False
-        if isinstance(node, sympy.Pow) and not (node.exp.is_Integer and node.exp > 0):
-            return False
-        if isinstance(node, sympy.Rational) and not node.is_Integer:
-            q = int(node.q)
-            for prime in (2, 5):
-                while q % prime == 0:
-                    q //= prime
-            if q != 1:
-                return False
-    return True
-
-
 class Drawer:
     """Draws leaf values on their grids and judges them with one compiled program (no re-derivation); what
     varies and what is unfair beyond the shared rules is the family's to say (a network, a graph)."""
@@ -167,10 +147,7 @@ class Drawer:
         self.asked_flat = [n for _, names in self.asked for n in names]
         self.asked_slots = [self.index[n] for n in self.asked_flat]
         self.asked_slot_set = frozenset(self.asked_slots)
-        exact: set[int] = {self.index[name] for name in self.leaves}
-        for step in self.steps:
-            if step.depends <= exact and _exact_expression(family.definition(step.name)):
-                exact.add(step.slot)
+        exact = exact_slots(self.index, self.leaves, self.steps, family.definition)
         #: asked values a student's arithmetic may carry a little off: these are checked for ties
         self.inexact_asked = frozenset(self.asked_slot_set - exact)
         if settings.early_rounding is None and not family.rounds_as_you_go(bool(self.inexact_asked)):

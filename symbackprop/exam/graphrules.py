@@ -4,8 +4,9 @@ it asks, and its own rules.
 
 * **max tie**: a max gate's inputs display the same at the sheet's decimals (which wins, and so where the
   gradient goes, is then not the student's to see); **undefined**: a relu on its kink.
-* **saturation**: an asked gradient shows a single significant digit (``0.03`` at 2 decimals): a
-  saturated gate (a sigmoid far from 0) left the student next to nothing to compute;
+* **saturation**: an asked gradient that went through an exp, a log or a division shows a single
+  significant digit (``0.03`` at 2 decimals; at fewer decimals, ``0.1`` is the least): a saturated gate
+  (a sigmoid far from 0) left the student next to nothing to compute;
 * **zero gradients**: an asked gradient displays as 0, unless a max or relu gate *routes* it away: it
   is exactly 0, and would not be if every such gate passed its upstream gradient on (the lesson of a max
   gate, not a trivial draw).  A gradient that is merely tiny (a saturated sigmoid) or 0 because a value
@@ -28,6 +29,7 @@ from ..engine.examtable import ExamSettings, Grid
 from ..engine.graph import GraphSolution, graph_steps
 from ..engine.graphspec import GraphSpec
 from ..engine.numbers import round_half_up
+from .exact import exact_slots
 from .variants import graph_asked_names
 
 __all__ = ["GraphFamily", "default_grid"]
@@ -72,8 +74,11 @@ class GraphFamily:
                     self.kinks.append(compiler(part.args[0]))
         self.asked_gradients = [self.index[n] for group, names in self.asked if group == "gradients" for n in names]
         self._open = self._open_steps(base, slot_of)
-        #: an asked gradient shown below this has one significant digit: a saturated gate (sigmoid, exp)
-        self._two_digits = Decimal(10).scaleb(-self.decimals)
+        #: an inexact asked gradient shown below this has one significant digit (at 2 decimals or more): a
+        #: saturated gate (sigmoid, exp); an exact one (sums and products of the drawn values) is what it is
+        self._two_digits = Decimal(10).scaleb(-max(2, self.decimals))
+        exact = exact_slots(self.index, self.leaves, self.steps, self.definition)
+        self._inexact_gradients = [slot for slot in self.asked_gradients if slot not in exact]
 
     def _open_steps(self, base: GraphSolution, slot_of: dict[Symbol, int],
                     ) -> list[tuple[int, Callable[[list[Decimal]], Decimal]]]:
@@ -114,7 +119,8 @@ class GraphFamily:
             if len(set(shown)) < len(shown):
                 return "max tie"
         gradients = {slot: round_half_up(slots[slot], d) for slot in self.asked_gradients}
-        if not rules.allow_saturation and any(0 < abs(v) < self._two_digits for v in gradients.values()):
+        if not rules.allow_saturation and any(0 < abs(gradients[slot]) < self._two_digits
+                                               for slot in self._inexact_gradients):
             return "saturation"
         if rules.allow_zero_gradients:
             return None
