@@ -116,6 +116,21 @@ def _rows(spec: GraphSpec) -> dict[str, tuple[int, float]]:
     return place
 
 
+def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: str, consumer: str) -> float | None:
+    """The row a wire runs along when, drawn straight, it would cross a gate of a column it skips (a name
+    used again further on: a shared parameter): just above the gates it passes, or just below them
+    when it starts below their middle; None for a straight wire."""
+    (c0, r0), (c1, r1) = place[operand], place[consumer]
+    gates = {n.name for n in spec.nodes}
+    passed = [(c, row) for name, (c, row) in place.items() if name in gates and c0 < c < c1]
+    if not any(abs(r0 + (r1 - r0) * (c - c0) / (c1 - c0) - row) < 0.6 for c, row in passed):
+        return None
+    rows = [row for _, row in passed]
+    if r0 <= sum(rows) / len(rows):
+        return min(*rows, r0, r1) - 0.7
+    return max(*rows, r0, r1) + 0.7
+
+
 def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
                  output_gradient: str) -> str:
     """A complete tikzpicture: leaves on the left, one circle per gate, the output wire on the right;
@@ -140,8 +155,15 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         drawn = [o for o in operands(node) if o in place]
         for operand in drawn:
             at = _label_at(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else ""
-            lines.append(rf"\draw[->] ({operand}) -- node[fwd{at}] {{${values[operand]}$}} "
-                         rf"node[bwd{at}] {{${shares[node.name, operand]}$}} ({node.name});")
+            level = None if spec.place else _detour(spec, place, operand, node.name)
+            labels = rf"node[fwd{at}] {{${values[operand]}$}} node[bwd{at}] {{${shares[node.name, operand]}$}}"
+            if level is None:
+                lines.append(rf"\draw[->] ({operand}) -- {labels} ({node.name});")
+                continue
+            (c0, _), (c1, _) = place[operand], place[node.name]
+            y = _cm(-level * DY)
+            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(c0 * DX + 1.3)}, {y}) -- {labels} "
+                         rf"({_cm(c1 * DX - 0.9)}, {y}) -- ({node.name});")
     c, row = place[spec.output]
     lines.append(rf"\draw[->] ({spec.output}) -- node[fwd] {{${values[spec.output]}$}} "
                  rf"node[bwd] {{${output_gradient}$}} ({_cm((c + 0.9) * DX)}, {_cm(-row * DY)});")
