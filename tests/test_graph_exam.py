@@ -327,3 +327,16 @@ def test_cs231n_add_multiply_at_any_decimals(tmp_path, decimals):
         key = tomllib.loads(exam.files[f"answers/{v.stem}.toml"].decode())["values"]
         assert key == {name: _half_up(value, decimals) for name, value in
                        {"q": x + y, "f": (x + y) * z, "df/dx": z, "df/dy": z, "df/dz": x + y}.items()}
+
+
+def test_a_shared_weights_long_wire_runs_around_the_gates_it_skips():
+    from symbackprop.engine.graph import solve_graph
+    from symbackprop.notation.circuit import circuit_tikz
+
+    for text, detours in ((SHARED_MAX, ["(w) -- "]), (CS231N.read_text(), [])):
+        s = solve_graph(loads_graph(text, "g"))
+        tikz = circuit_tikz(s.spec, {n: "v" for n in s.values}, {k: "g" for k in s.shares}, "1")
+        around = [line for line in tikz.splitlines() if "rounded corners" in line]
+        assert [line.split("[->, rounded corners=6pt] ")[1][:7] for line in around] == detours
+        if around:  # w into f (two columns of gates between), level below the gates it passes
+            assert around[0].endswith("(f);")
