@@ -211,17 +211,6 @@ def _lang(args: argparse.Namespace, spec: Spec | GraphSpec) -> tuple[str, str]:
     return spec.lang or "en", f"{spec.source}: templates.lang"
 
 
-def _plain_sgd_only(spec: Spec, command: str) -> None:
-    """Exams teach plain SGD only so far: an [optimizer] spec is refused, not
-    shown with the wrong rule."""
-    if spec.optimizer is not None:
-        from .errors import SpecError
-
-        raise SpecError(f"{spec.source}: optimizer: {command} does not support an [optimizer] table yet "
-                        "(check, export, worksheet, snippet, slides, verify and practice do); without the table it "
-                        "uses plain SGD")
-
-
 def _no_graph(path: str | None, command: str) -> None:
     """A computation-graph spec reaches check, export, worksheet, exam, verify and snippet only so far: refused
     in one line."""
@@ -255,8 +244,7 @@ def _exam(args: argparse.Namespace) -> int:
     from .documents.handout import check_lang
     from .engine.examtable import parse_ask
     from .engine.graphspec import GraphSpec
-    from .engine.kinds import is_graph_file, load_graph
-    from .engine.spec import load_spec
+    from .engine.kinds import load_any
     from .errors import ExamError
     from .exam.build import build_exam
     from .exam.folder import locked_target
@@ -266,10 +254,8 @@ def _exam(args: argparse.Namespace) -> int:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
     # read once (a pipe gives it only once): the templates before the lock; a graph kind by its table
-    spec: Spec | GraphSpec = load_graph(args.spec) if is_graph_file(args.spec) else load_spec(args.spec)
+    spec = load_any(args.spec)
     network = spec if not isinstance(spec, GraphSpec) else None
-    if network is not None:
-        _plain_sgd_only(network, "exam")
     lang, field = _lang(args, spec)
     with _styled(args, network):
         check_lang(lang, field)  # the teacher's folder may add a language; a bad one fails before the lock
