@@ -277,6 +277,7 @@ def _exam(args: argparse.Namespace) -> int:
 def _mark(args: argparse.Namespace) -> int:
     """Mark the class; exit 0 when every row was marked, 1 when a row was skipped (each said on stderr)."""
     from .engine.examtable import MarkingPolicy
+    from .engine.graphspec import GraphSpec
     from .io.files import check_output_folder
     from .marking.classmarks import mark_class
     from .marking.examset import load_exam_folder
@@ -292,14 +293,14 @@ def _mark(args: argparse.Namespace) -> int:
     submissions = read_all(args.responses, folder)
     marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1))
     first = next(iter(folder.variants))
-    title = folder.solution(first).spec.title
-    with _styled(args, folder.solution(first).spec):
-        files = mark_files(marks, title, args.gradebook, args.assignment or title, pdf=args.pdf)
+    spec = folder.solution(first).spec
+    with _styled(args, None if isinstance(spec, GraphSpec) else spec):  # a graph has no [templates] dir
+        files = mark_files(marks, spec.title, args.gradebook, args.assignment or spec.title, pdf=args.pdf)
         written = write_mark_files(files, out_dir)
     for skipped in marks.skipped:
         print(f"symbackprop: {skipped.line()}", file=sys.stderr)
     print(f"{out_dir}: wrote {len(written)} files ({', '.join(sorted(_top(written, out_dir)))})")
-    print(f"{title}: {marks.summary()}")
+    print(f"{spec.title}: {marks.summary()}")
     return 1 if marks.skipped else 0
 
 

@@ -4,6 +4,7 @@ each drawn graph (mpmath at 50 digits, Fractions where exact), LMS files that pa
 from __future__ import annotations
 
 import io
+import json
 import re
 import tomllib
 import xml.etree.ElementTree as ET
@@ -193,9 +194,31 @@ def test_cli_writes_a_german_set_and_keeps_the_earlier_one(tmp_path, capsys):
     assert "earlier set moved to" in said
     assert (out / "notes.txt").read_text() == "mine"
     assert (out / "previous-1" / "questions" / "v001.tex").read_text() == sheet
-    assert main(["mark", str(out), str(out / "answers")]) == 2  # verify cannot mark a graph yet: one line
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "mark does not support a computation graph" in err
+
+
+def test_mark_marks_a_class_on_a_graphs_set(tmp_path, capsys):
+    """Three students hand in their variant's key of the shared-weight graph, one with df/dw changed: the
+    class is marked as verify marks each file (the changed value wrong, everything else correct)."""
+    spec = tmp_path / "shared.toml"
+    spec.write_text(SHARED_MAX, encoding="utf-8")
+    out, handed = tmp_path / "exam", tmp_path / "handed"
+    assert main(["exam", str(spec), "--variants", "3", "-o", str(out)]) == 0
+    handed.mkdir()
+    for key in sorted((out / "answers").glob("v*.toml")):
+        text = key.read_text(encoding="utf-8")
+        if key.stem == "v002":
+            text = re.sub(r'"df/dw" = "(-?)', lambda m: f'"df/dw" = "{"" if m.group(1) else "-"}1', text, count=1)
+        (handed / key.name).write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["mark", str(out), str(handed), "-o", str(tmp_path / "marks")]) == 0
+    said = capsys.readouterr().out
+    assert "3 rows read: 3 marked, 0 skipped" in said
+    summary = (tmp_path / "marks" / "summary.txt").read_text(encoding="utf-8")
+    assert re.search(r"002\s+\S+/\S+\s+\d+ of \d+ right: 1 wrong", summary), summary
+    assert re.search(r"df/dw\s+wrong\s+1", summary), summary
+    assert main(["verify", str(out / "variants" / "v002.toml"), str(handed / "v002.toml"), "--format", "json"]) == 1
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["name"] for r in rows if r["verdict"] != "correct"] == ["df/dw"]
 
 
 def test_an_exam_table_sets_the_grids_and_what_is_asked(tmp_path):
