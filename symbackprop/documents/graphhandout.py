@@ -115,9 +115,14 @@ class _Context:
                            "zero": Tex(display(Decimal(0), self.d))}}
 
 
+def graph_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
+    """What the handout and the deck show of a graph: the circuit, forward lines, gate rules, sums, summary."""
+    return _Context(solution).build(lang)
+
+
 def render_graph_handout(solution: GraphSolution, lang: str = "en") -> str:
     """The handout's LaTeX: the MLP handout's page (title, rounding policy) around the graph's sections."""
-    return render_tex("handout.tex.j2", partials=["handout/graph.tex.j2"], **_Context(solution).build(lang))
+    return render_tex("handout.tex.j2", partials=["handout/graph.tex.j2"], **graph_context(solution, lang))
 
 
 def write_graph_handout(solution: GraphSolution, out_dir: str | Path, name: str, pdf: bool = False,
@@ -126,4 +131,4 @@ def write_graph_handout(solution: GraphSolution, out_dir: str | Path, name: str,
     return write_document(render_graph_handout(solution, lang), out_dir, name, pdf, "tex")
 
 
-__all__ = ["render_graph_handout", "write_graph_handout"]
+__all__ = ["graph_context", "render_graph_handout", "write_graph_handout"]
