@@ -222,14 +222,15 @@ def _plain_sgd_only(spec: Spec, command: str) -> None:
                         "(check, export, worksheet and snippet do); without the table it uses plain SGD")
 
 
-def _no_graph(path: str | None, command: str) -> None:
-    """A computation-graph spec reaches every command but exam and practice so far: refused in one line."""
+def _no_graph(path: str | None, command: str, why: str = "") -> None:
+    """A computation-graph spec reaches every command but exam and practice so far: refused in one line
+    (``why``: the reason, when there is more to say than "not yet")."""
     from .engine.kinds import is_graph_file
 
     if is_graph_file(path):
         from .errors import SpecError
 
-        raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
+        raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet{why} "
                         "(check, export, worksheet, verify, snippet and slides do)")
 
 
@@ -417,7 +418,7 @@ def _practice(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
-    _no_graph(args.spec, "practice")
+    _no_graph(args.spec, "practice", ": its exercises are drawn as exam variants, which a graph has not")
     try:
         server = make_server(args.spec, args.host, args.port)  # a bad spec or [exam]: one line, before listening
     except OSError as err:
