@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     _spec_arg(slides)
     slides.add_argument("-o", "--output-dir", default="output", help="folder to write into (default output/)")
     slides.add_argument("--pdf", action="store_true", help="also compile <name>-slides.pdf (needs TeX Live)")
+    _lang_arg(slides, "a computation graph's deck (a network's is in English)")
     _templates_arg(slides)
     slides.set_defaults(run=_slides)
 
@@ -211,16 +212,16 @@ def _lang(args: argparse.Namespace, spec: Spec | GraphSpec) -> tuple[str, str]:
     return spec.lang or "en", f"{spec.source}: templates.lang"
 
 
-def _no_graph(path: str | None, command: str) -> None:
-    """A computation-graph spec reaches check, export, worksheet, exam, verify and snippet only so far: refused
-    in one line."""
+def _no_graph(path: str | None, command: str, why: str = "") -> None:
+    """A computation-graph spec reaches every command but practice so far: refused in one line (``why``: the
+    reason, when there is more to say than "not yet")."""
     from .engine.kinds import is_graph_file
 
     if is_graph_file(path):
         from .errors import SpecError
 
-        raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
-                        "(check, export, worksheet, exam, verify and snippet do)")
+        raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet{why} "
+                        "(check, export, worksheet, exam, mark, verify, snippet and slides do)")
 
 
 def _solved(path: str | None, prove: bool = False) -> tuple[Solution | GraphSolution, Spec | None]:
@@ -462,7 +463,7 @@ def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
     """A computation graph's handout: its own sections, so --sections, --chain and --edge-values are refused
     rather than ignored."""
     from .documents.graphhandout import write_graph_handout
-    from .documents.handout import check_lang, worksheet_name
+    from .documents.handout import worksheet_name
     from .engine.graph import solve_graph
 
     for flag, given in (("--sections", args.sections), ("--chain", args.chain),
@@ -470,15 +471,23 @@ def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
         if given is not None:
             raise UsageError(f"{flag}: not available for a computation graph ([graph]) yet")
     solution = solve_graph(spec)
-    lang, field = ((args.lang, "--lang") if args.lang is not None else
-                   (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
     with _styled(args, None):
-        check_lang(lang, field)
+        lang = _graph_lang(args, solution.spec)
         paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang,
                                     fmt=args.format)
     for path in paths:
         print(path)
     return 0
+
+
+def _graph_lang(args: argparse.Namespace, spec: GraphSpec) -> str:
+    """A graph document's language, checked (inside the templates in use): --lang wins over [templates] lang."""
+    from .documents.handout import check_lang
+
+    lang, field = ((args.lang, "--lang") if args.lang is not None else
+                   (spec.lang or "en", f"{spec.source}: templates.lang"))
+    check_lang(lang, field)
+    return lang
 
 
 def _snippet(args: argparse.Namespace) -> int:
@@ -514,14 +523,25 @@ def _snippet(args: argparse.Namespace) -> int:
 def _slides(args: argparse.Namespace) -> int:
     from .documents.handout import worksheet_name
     from .documents.slides import write_slides
-    from .engine.solution import solve
+    from .engine.graph import GraphSolution
+    from .engine.solution import Solution
     from .io.files import check_output_folder
 
     check_output_folder(args.output_dir)
-    _no_graph(args.spec, "slides")
-    solution = solve(args.spec)
-    with _styled(args, solution.spec):
-        paths = write_slides(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf)
+    solution, mlp = _solved(args.spec, prove=True)
+    name = worksheet_name(args.spec)
+    with _styled(args, mlp):
+        if mlp is None:
+            from .documents.graphslides import write_graph_slides
+
+            assert isinstance(solution, GraphSolution)
+            paths = write_graph_slides(solution, args.output_dir, name, pdf=args.pdf,
+                                       lang=_graph_lang(args, solution.spec))
+        else:
+            assert isinstance(solution, Solution)
+            if args.lang not in (None, "en"):
+                raise UsageError(f"--lang {args.lang}: a network's deck is in English only so far")
+            paths = write_slides(solution, args.output_dir, name, pdf=args.pdf)
     for path in paths:
         print(path)
     return 0
