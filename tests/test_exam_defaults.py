@@ -23,6 +23,7 @@ import pytest
 import sympy
 
 from symbackprop.engine.generate import new_spec
+from symbackprop.engine.kinds import is_graph_file
 from symbackprop.engine.solution import solve
 from symbackprop.engine.spec import Spec, load_spec, loads_spec
 from symbackprop.errors import ExamError
@@ -32,7 +33,7 @@ from symbackprop.exam.drawing import Drawer, draw_values
 ROOT = Path(__file__).resolve().parent.parent
 #: every spec in examples/ (lecture_printed_answers.toml is an answers file for `verify`, not a spec)
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml") if p.stem != "lecture_printed_answers"
-            and not p.stem.startswith("graph_"))  # a computation graph: no exam yet
+            and not is_graph_file(p))  # a computation graph ([graph], [conv1d]): no exam yet
 
 
 def make_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_sse", output: str | None = None,

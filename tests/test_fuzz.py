@@ -24,9 +24,10 @@ from pathlib import Path
 import pytest
 
 from symbackprop.cli import main
+from symbackprop.engine.kinds import is_graph_file
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SPECS = sorted(p for p in EXAMPLES.glob("*.toml") if "answers" not in p.name and not p.name.startswith("graph_"))
+SPECS = sorted(p for p in EXAMPLES.glob("*.toml") if "answers" not in p.name and not is_graph_file(p))
 ANSWERS = (EXAMPLES / "lecture_printed_answers.toml").read_text(encoding="utf-8")
 ROSTER = "name,id\nAda Lovelace,1\nAlan Turing,2\n"
 

@@ -14,6 +14,7 @@ from texarith import checked_lines
 from symbackprop.cli import main
 from symbackprop.documents.snippets import FORMS, default_filename, explain, forms_of, local_chain, snippet
 from symbackprop.engine.generate import new_spec
+from symbackprop.engine.kinds import is_graph_file
 from symbackprop.engine.numbers import display
 from symbackprop.engine.solution import solve
 from symbackprop.engine.spec import loads_spec
@@ -21,7 +22,7 @@ from symbackprop.engine.spec import loads_spec
 ROOT = Path(__file__).resolve().parent.parent
 JS = Path(__file__).parent / "js"
 SPECS = sorted(p for p in (ROOT / "examples").glob("*.toml") if p.name != "lecture_printed_answers.toml"
-               and not p.name.startswith("graph_"))  # a computation graph: no snippets yet
+               and not is_graph_file(p))  # a computation graph ([graph], [conv1d]): no snippets yet
 
 
 

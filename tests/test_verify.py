@@ -17,6 +17,7 @@ import pytest
 import sympy
 
 from symbackprop import cli
+from symbackprop.engine.kinds import is_graph_file
 from symbackprop.engine.solution import solve
 from symbackprop.marking.answers import Answer, Answers, load_answers
 from symbackprop.marking.reports import report_data, report_json, report_tex, report_text, typed_pieces
@@ -277,7 +278,7 @@ def test_all_right_exits_0(lecture):
 # -- every example network: the engine's own displays and definitions mark as correct ---------------
 
 @pytest.mark.parametrize("spec", sorted(p.name for p in (ROOT / "examples").glob("*.toml")
-                                             if "answers" not in p.name and not p.name.startswith("graph_")))
+                                             if "answers" not in p.name and not is_graph_file(p)))
 def test_self_consistency_on_every_example(spec):
     solution = solve(ROOT / "examples" / spec, prove=False)
     entries = []
