@@ -212,15 +212,15 @@ def _lang(args: argparse.Namespace, spec: Spec | GraphSpec) -> tuple[str, str]:
     return spec.lang or "en", f"{spec.source}: templates.lang"
 
 
-def _no_graph(path: str | None, command: str, why: str = "") -> None:
-    """A computation-graph spec reaches every command but practice so far: refused in one line (``why``: the
-    reason, when there is more to say than "not yet")."""
-    from .engine.kinds import is_graph_file
+def _no_graph(path: str | None, command: str) -> None:
+    """A graph-kind spec reaches every command but practice so far: refused in one line naming its kind."""
+    from .engine.kinds import file_kind
 
-    if is_graph_file(path):
+    kind = file_kind(path)
+    if kind is not None:
         from .errors import SpecError
 
-        raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet{why} "
+        raise SpecError(f"{path}: {kind}: {command} does not support a graph-kind spec ([{kind}]) yet "
                         "(check, export, worksheet, exam, mark, verify, snippet and slides do)")
 
 
