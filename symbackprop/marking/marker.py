@@ -50,7 +50,7 @@ from ..engine.evaluate import Compiler, Program, Step, compile_quantities, run_s
 from ..engine.network import Quantity
 from ..engine.numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
 from ..hints import clip, did_you_mean, quoted
-from .answers import Answer, Answers
+from .answers import Answer, Answers, Sheet
 from .budget import Allowance, OverBudget
 
 _EXPO = getattr(activations, "expo", None)
@@ -128,9 +128,7 @@ class Row:
 @dataclass(frozen=True)
 class Report:
     rows: tuple[Row, ...]
-    title: str = ""
-    student: str = ""
-    source: str = ""
+    sheet: Sheet = Sheet(source="")
     decimals: int = 3
 
     @property
@@ -204,7 +202,7 @@ def mark_exercise(marker: Marker, answers: Answers) -> Report:
     """Every answer marked; rows come in the exercise's order (value before formula), unknown names last."""
     rows = marker.mark_all(answers.entries)
     ex = marker.exercise
-    return Report(tuple(rows), answers.title or ex.title, answers.student, answers.source, ex.decimals)
+    return Report(tuple(rows), replace(answers.sheet, title=answers.sheet.title or ex.title), ex.decimals)
 
 
 def allowance(seconds: float) -> Allowance:
