@@ -124,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     _spec_arg(slides)
     slides.add_argument("-o", "--output-dir", default="output", help="folder to write into (default output/)")
     slides.add_argument("--pdf", action="store_true", help="also compile <name>-slides.pdf (needs TeX Live)")
+    _lang_arg(slides, "a computation graph's deck (a network's is in English)")
     _templates_arg(slides)
     slides.set_defaults(run=_slides)
 
@@ -211,27 +212,16 @@ def _lang(args: argparse.Namespace, spec: Spec | GraphSpec) -> tuple[str, str]:
     return spec.lang or "en", f"{spec.source}: templates.lang"
 
 
-def _plain_sgd_only(spec: Spec, command: str) -> None:
-    """Exams teach plain SGD only so far: an [optimizer] spec is refused, not
-    shown with the wrong rule."""
-    if spec.optimizer is not None:
-        from .errors import SpecError
-
-        raise SpecError(f"{spec.source}: optimizer: {command} does not support an [optimizer] table yet "
-                        "(check, export, worksheet, snippet, slides, verify and practice do); without the table it "
-                        "uses plain SGD")
-
-
 def _no_graph(path: str | None, command: str) -> None:
-    """A computation-graph spec reaches check, export, worksheet, exam, verify and snippet only so far: refused
-    in one line."""
-    from .engine.kinds import is_graph_file
+    """A graph-kind spec reaches every command but practice so far: refused in one line naming its kind."""
+    from .engine.kinds import file_kind
 
-    if is_graph_file(path):
+    kind = file_kind(path)
+    if kind is not None:
         from .errors import SpecError
 
-        raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
-                        "(check, export, worksheet, exam, verify and snippet do)")
+        raise SpecError(f"{path}: {kind}: {command} does not support a graph-kind spec ([{kind}]) yet "
+                        "(check, export, worksheet, exam, mark, verify, snippet and slides do)")
 
 
 def _solved(path: str | None, prove: bool = False) -> tuple[Solution | GraphSolution, Spec | None]:
@@ -255,8 +245,7 @@ def _exam(args: argparse.Namespace) -> int:
     from .documents.handout import check_lang
     from .engine.examtable import parse_ask
     from .engine.graphspec import GraphSpec
-    from .engine.kinds import is_graph_file, load_graph
-    from .engine.spec import load_spec
+    from .engine.kinds import load_any
     from .errors import ExamError
     from .exam.build import build_exam
     from .exam.folder import locked_target
@@ -266,10 +255,8 @@ def _exam(args: argparse.Namespace) -> int:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
     # read once (a pipe gives it only once): the templates before the lock; a graph kind by its table
-    spec: Spec | GraphSpec = load_graph(args.spec) if is_graph_file(args.spec) else load_spec(args.spec)
+    spec = load_any(args.spec)
     network = spec if not isinstance(spec, GraphSpec) else None
-    if network is not None:
-        _plain_sgd_only(network, "exam")
     lang, field = _lang(args, spec)
     with _styled(args, network):
         check_lang(lang, field)  # the teacher's folder may add a language; a bad one fails before the lock
@@ -308,14 +295,13 @@ def _mark(args: argparse.Namespace) -> int:
     marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1))
     first = next(iter(folder.variants))
     spec = folder.solution(first).spec
-    title = spec.title
-    with _styled(args, spec if not isinstance(spec, GraphSpec) else None):
-        files = mark_files(marks, title, args.gradebook, args.assignment or title, pdf=args.pdf)
+    with _styled(args, None if isinstance(spec, GraphSpec) else spec):  # a graph has no [templates] dir
+        files = mark_files(marks, spec.title, args.gradebook, args.assignment or spec.title, pdf=args.pdf)
         written = write_mark_files(files, out_dir)
     for skipped in marks.skipped:
         print(f"symbackprop: {skipped.line()}", file=sys.stderr)
     print(f"{out_dir}: wrote {len(written)} files ({', '.join(sorted(_top(written, out_dir)))})")
-    print(f"{title}: {marks.summary()}")
+    print(f"{spec.title}: {marks.summary()}")
     return 1 if marks.skipped else 0
 
 
@@ -477,7 +463,7 @@ def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
     """A computation graph's handout: its own sections, so --sections, --chain and --edge-values are refused
     rather than ignored."""
     from .documents.graphhandout import write_graph_handout
-    from .documents.handout import check_lang, worksheet_name
+    from .documents.handout import worksheet_name
     from .engine.graph import solve_graph
 
     for flag, given in (("--sections", args.sections), ("--chain", args.chain),
@@ -485,15 +471,23 @@ def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
         if given is not None:
             raise UsageError(f"{flag}: not available for a computation graph ([graph]) yet")
     solution = solve_graph(spec)
-    lang, field = ((args.lang, "--lang") if args.lang is not None else
-                   (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
     with _styled(args, None):
-        check_lang(lang, field)
+        lang = _graph_lang(args, solution.spec)
         paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang,
                                     fmt=args.format)
     for path in paths:
         print(path)
     return 0
+
+
+def _graph_lang(args: argparse.Namespace, spec: GraphSpec) -> str:
+    """A graph document's language, checked (inside the templates in use): --lang wins over [templates] lang."""
+    from .documents.handout import check_lang
+
+    lang, field = ((args.lang, "--lang") if args.lang is not None else
+                   (spec.lang or "en", f"{spec.source}: templates.lang"))
+    check_lang(lang, field)
+    return lang
 
 
 def _snippet(args: argparse.Namespace) -> int:
@@ -529,14 +523,25 @@ def _snippet(args: argparse.Namespace) -> int:
 def _slides(args: argparse.Namespace) -> int:
     from .documents.handout import worksheet_name
     from .documents.slides import write_slides
-    from .engine.solution import solve
+    from .engine.graph import GraphSolution
+    from .engine.solution import Solution
     from .io.files import check_output_folder
 
     check_output_folder(args.output_dir)
-    _no_graph(args.spec, "slides")
-    solution = solve(args.spec)
-    with _styled(args, solution.spec):
-        paths = write_slides(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf)
+    solution, mlp = _solved(args.spec, prove=True)
+    name = worksheet_name(args.spec)
+    with _styled(args, mlp):
+        if mlp is None:
+            from .documents.graphslides import write_graph_slides
+
+            assert isinstance(solution, GraphSolution)
+            paths = write_graph_slides(solution, args.output_dir, name, pdf=args.pdf,
+                                       lang=_graph_lang(args, solution.spec))
+        else:
+            assert isinstance(solution, Solution)
+            if args.lang not in (None, "en"):
+                raise UsageError(f"--lang {args.lang}: a network's deck is in English only so far")
+            paths = write_slides(solution, args.output_dir, name, pdf=args.pdf)
     for path in paths:
         print(path)
     return 0

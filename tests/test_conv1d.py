@@ -254,3 +254,30 @@ def test_bad_specs_one_line_exit_2_no_output(body, problem, tmp_path, capsys):
         assert err.count("\n") == 1 and problem in err, err
         assert err.startswith(f"symbackprop: error: {spec}: ")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("case", CASES[:6])
+def test_layout_read_back_from_the_nodes(case):
+    """The handout reads the windows back from the built nodes: they are the padded input's windows."""
+    from symbackprop.engine.convspec import conv_layout
+    from symbackprop.engine.kinds import loads_graph
+
+    layout = conv_layout(loads_graph(_toml(case), "case.toml"))
+    k, s, pad, n = len(case["w"]), case["stride"], case["padding"], len(case["x"])
+    expected = [tuple(j if 0 <= (j := i * s + m - pad) < n else None for m in range(k))
+                for i in range((n + 2 * pad - k) // s + 1)]
+    assert list(layout.windows) == expected
+    assert (layout.stride if len(expected) > 1 else s, layout.padding, layout.activation, layout.pooling,
+            layout.loss) == (s, pad, case["activation"], case["pooling"], case["loss"])
+
+
+def test_crossing_kernel_wires_keep_their_labels_apart(tmp_path):
+    """Stride 1, kernel 3: the wire x3 -> z1 (rising a row) crosses x2 -> z2 (falling a row) midway; their
+    labels sit a quarter along from either end, the level wire's in the middle."""
+    spec = tmp_path / "cross.toml"
+    spec.write_text(_toml(dict(x=[1, 2, 3, 4], w=[1, 1, 1], v=[1, 1], target=0)), encoding="utf-8")
+    assert main(["worksheet", str(spec), "-o", str(tmp_path)]) == 0
+    tex = (tmp_path / "cross.tex").read_text(encoding="utf-8")
+    assert r"\draw[->] (x3) -- node[fwd, pos=0.75] {$3.00$} node[bwd, pos=0.75] {$15.00$} (z1);" in tex
+    assert r"\draw[->] (x2) -- node[fwd, pos=0.25] {$2.00$} node[bwd, pos=0.25] {$15.00$} (z2);" in tex
+    assert r"\draw[->] (x2) -- node[fwd] {$2.00$} node[bwd] {$15.00$} (z1);" in tex  # level: the middle

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import sympy
-from example_specs import network_specs
+from example_specs import graph_specs, network_specs
 
 from symbackprop.engine.generate import new_spec
 from symbackprop.engine.solution import solve
@@ -31,7 +31,7 @@ from symbackprop.exam.build import build_exam
 from symbackprop.exam.drawing import Drawer, draw_values
 
 ROOT = Path(__file__).resolve().parent.parent
-#: every spec in examples/ (lecture_printed_answers.toml is an answers file for `verify`, not a spec)
+#: every network spec in examples/ (the graph kinds: test_every_graph_kind_example_draws_thirty)
 EXAMPLES = network_specs()
 
 
@@ -97,6 +97,19 @@ def test_every_generated_spec_draws_a_set_with_the_defaults(row):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_draws_a_set(path):
     _draws(load_spec(path), 10)
+
+
+@pytest.mark.parametrize("path", graph_specs(), ids=lambda p: p.stem)
+def test_every_graph_kind_example_draws_thirty(path):
+    """Every example in examples/ gets its set: the graph kinds ([graph], [conv1d], ...) too."""
+    from symbackprop.engine.graph import solve_graph
+    from symbackprop.engine.kinds import load_graph
+
+    spec = load_graph(path)
+    drawer, drawn, report = draw_values(solve_graph(spec, prove=False), spec.exam, 30, 0)
+    assert len(drawn) == 30
+    assert len({tuple(v[n] for n, _ in drawer.varying) for v, _ in drawn}) == 30  # distinct
+    assert report.band is not None and all(report.band.holds(w) for w in report.works)
 
 
 @pytest.mark.parametrize("decimals", [0, 1, 2, 4])

@@ -129,10 +129,10 @@ def test_check_export_and_refusals(tmp_path, capsys):
     assert data["kind"] == "graph"
     grads = {g["name"]: g["display"] for g in data["gradients"]}
     assert grads["df/dw1"] == "-0.39"
-    for argv in (["slides", str(EXAMPLE), "-o", str(tmp_path)],):
+    for argv in (["practice", str(EXAMPLE), "--port", "0"],):
         assert main(argv) == 2
         err = capsys.readouterr().err.strip()
-        assert "\n" not in err and f"{argv[0]} does not support a computation graph ([graph])" in err
+        assert "\n" not in err and f"{argv[0]} does not support a graph-kind spec ([graph])" in err
     assert not list(tmp_path.iterdir())
 
 

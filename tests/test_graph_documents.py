@@ -1,4 +1,4 @@
-"""Snippets and slides of computation graphs: the CS231n circuits' published values, arithmetic redone.
+"""Snippets and decks of computation graphs: the CS231n circuits' published values, arithmetic redone.
 
 References: CS231n "Backpropagation, Intuitions" (cs231n.github.io/optimization-2/): f = (x + y) z at
 x = -2, y = 5, z = -4: q = 3, f = -12, df/dq = z = -4, df/dx = df/dy = df/dq . 1 = -4, df/dz = q = 3; the
@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from test_graph import CS231N_ADD_MUL
 from test_graph_verify import SHARED
+from test_slides import _compile
 from texarith import checked_lines
 
 from symbackprop.cli import main
+from symbackprop.documents.graphslides import graph_slides_context, render_graph_slides
 from symbackprop.documents.graphsnippets import GRAPH_FORMS, graph_snippet
 from symbackprop.engine.graph import solve_graph
 from symbackprop.engine.kinds import loads_graph
@@ -105,3 +107,68 @@ def test_a_snippet_picture(tmp_path, tex):
     out = tmp_path / "dw.png"
     assert main(["snippet", str(EXAMPLE), "df/dw0", "--form", "numeric", "--format", "png", "-o", str(out)]) == 0
     assert out.read_bytes().startswith(b"\x89PNG")
+
+
+# -- the deck -----------------------------------------------------------------------------------
+
+def _frames(tex: str) -> list[str]:
+    return tex.split(r"\begin{frame}")[1:]
+
+
+def test_the_deck_shows_circuit_forward_rules_and_gradients(add_mul):
+    tex = render_graph_slides(add_mul)
+    frames = _frames(tex)
+    titles = [f.split("\n", 1)[0] for f in frames]
+    assert titles[1:] == ["[t]{The function and its gates}", "[t]{The circuit}", "[t]{Forward pass, gate by gate}",
+                          "[t]{Backward pass: upstream times local (1/2)}",
+                          "[t]{Backward pass: upstream times local (2/2)}",
+                          "[t]{The gradients of the inputs and parameters}"]
+    assert r"\begin{tikzpicture}" in frames[2]
+    assert r"q = x + y = \left(-2\right) + 5 = 3.00" in frames[3]
+    assert r"f = q z = 3.00 \cdot \left(-4\right) = -12.00" in frames[3]
+    backward = frames[4] + frames[5]
+    assert "A multiply gate swaps" in backward and "An add gate distributes" in backward
+    # df/dz = df/df . q = 1 . 3 and df/dx = df/dq . 1 = -4 . 1 (CS231n)
+    assert r"\frac{\partial f}{\partial f} \cdot q = 1 \cdot 3.00 = 3.00" in backward
+    assert r"\frac{\partial f}{\partial q} \cdot 1 = \left(-4.00\right) \cdot 1.00 = -4.00" in backward
+    summary = frames[6]
+    assert [line.rsplit("$", 2)[-2] for line in summary.splitlines() if line.startswith(r"$\partial")] == [
+        "-4.00", "-4.00", "3.00"]
+
+
+def test_the_deck_in_german_and_a_shared_name_s_sum():
+    s = solve_graph(loads_graph(SHARED, "shared"))
+    tex = render_graph_slides(s, "de")
+    assert "Rückwärtsdurchlauf: Upstream mal lokal" in tex and "Ein Multiplikationsgatter vertauscht" in tex
+    assert "Mehrfach verwendete Namen" in tex
+    assert r"\frac{\partial f}{\partial w} = 3.000 + \left(-0.750\right) = 2.250" in tex  # df/da1 x1 + df/da2 x2
+
+
+def test_a_long_circuit_is_cut_into_frames():
+    nodes = "\n".join(f'n{i} = "{"x" if i == 1 else f"n{i - 1}"} * w{i}"' for i in range(1, 15))
+    weights = ", ".join(f"w{i} = 1.1" for i in range(1, 15))
+    spec = f"[graph]\ninputs = {{ x = 1 }}\nparameters = {{ {weights} }}\n[graph.nodes]\n{nodes}\n"
+    s = solve_graph(loads_graph(spec, "long"), prove=False)
+    context = graph_slides_context(s)
+    assert [len(f) for f in context["forward_frames"]] == [8, 6]
+    rows = [sum(2 + len(r["uses"]) for r in f) for f in context["gate_frames"]]
+    assert sum(len(f) for f in context["gate_frames"]) == 14 and max(rows) <= 9 and rows[0] <= 9 - 2
+
+
+def test_the_slides_command(tmp_path, capsys):
+    spec = tmp_path / "g.toml"
+    spec.write_text(CS231N_ADD_MUL)
+    assert main(["slides", str(spec), "-o", str(tmp_path), "--lang", "de"]) == 0
+    assert "Der Schaltkreis" in (tmp_path / "g-slides.tex").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["slides", "-o", str(tmp_path / "mlp"), "--lang", "de"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--lang de: a network's deck is in English only so far" in err
+    assert not (tmp_path / "mlp").exists()
+
+
+@pytest.mark.parametrize("text", [CS231N_ADD_MUL, SHARED, EXAMPLE.read_text(encoding="utf-8")],
+                         ids=["add_mul", "shared", "sigmoid"])
+def test_decks_compile_without_overfull_boxes(tex, text, tmp_path):
+    log = _compile(render_graph_slides(solve_graph(loads_graph(text, "g"))), tmp_path)
+    assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log

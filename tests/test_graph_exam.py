@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import re
 import tomllib
 import xml.etree.ElementTree as ET
@@ -198,6 +199,31 @@ def test_cli_writes_a_german_set_and_keeps_the_earlier_one(tmp_path, capsys):
     assert main(["mark", str(out), str(out / "answers")]) == 0  # the keys as answers: all right
     assert "3 rows read: 3 marked, 0 skipped" in capsys.readouterr().out
     assert "mean 13.00 of 13.00 points" in (out / "marks" / "summary.txt").read_text()
+
+
+def test_mark_marks_a_class_on_a_graphs_set(tmp_path, capsys):
+    """Three students hand in their variant's key of the shared-weight graph, one with df/dw changed: the
+    class is marked as verify marks each file (the changed value wrong, everything else correct)."""
+    spec = tmp_path / "shared.toml"
+    spec.write_text(SHARED_MAX, encoding="utf-8")
+    out, handed = tmp_path / "exam", tmp_path / "handed"
+    assert main(["exam", str(spec), "--variants", "3", "-o", str(out)]) == 0
+    handed.mkdir()
+    for key in sorted((out / "answers").glob("v*.toml")):
+        text = key.read_text(encoding="utf-8")
+        if key.stem == "v002":
+            text = re.sub(r'"df/dw" = "(-?)', lambda m: f'"df/dw" = "{"" if m.group(1) else "-"}1', text, count=1)
+        (handed / key.name).write_text(text, encoding="utf-8")
+    capsys.readouterr()
+    assert main(["mark", str(out), str(handed), "-o", str(tmp_path / "marks")]) == 0
+    said = capsys.readouterr().out
+    assert "3 rows read: 3 marked, 0 skipped" in said
+    summary = (tmp_path / "marks" / "summary.txt").read_text(encoding="utf-8")
+    assert re.search(r"002\s+\S+/\S+\s+\d+ of \d+ right: 1 wrong", summary), summary
+    assert re.search(r"df/dw\s+wrong\s+1", summary), summary
+    assert main(["verify", str(out / "variants" / "v002.toml"), str(handed / "v002.toml"), "--format", "json"]) == 1
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert [r["name"] for r in rows if r["verdict"] != "correct"] == ["df/dw"]
 
 
 def test_an_exam_table_sets_the_grids_and_what_is_asked(tmp_path):

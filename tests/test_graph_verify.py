@@ -194,3 +194,14 @@ f = "d + m"
     assert verdicts(s, ("df/db", "2.00", "value"))[("df/db", "value")] == ("correct", "")
     assert verdicts(s, ("df/db", "4.00", "value"))[("df/db", "value")] == (
         "wrong", "the sign of the local derivative of d by b slipped (1 instead of -1)")
+
+
+def test_random_points_stay_where_the_graph_is_defined():
+    # log(x - y) at x = 1.1, y = 1: a random point may make x - y negative; such a draw is drawn again
+    s = solve_graph(loads_graph('[graph]\ninputs = { x = 1.1, y = 1 }\n[graph.nodes]\na = "x - y"\nf = "log(a)"\n',
+                                "log"), prove=False)
+    got = verdicts(s, ("df/dy", "-1/(x - y)", "formula"), ("df/da", "1/a", "formula"), ("m", "max(x, y)", "formula"))
+    assert got[("df/dy", "formula")] == got[("df/da", "formula")] == ("correct", "")
+    assert got[("m", "formula")][0] == "invalid"  # no such name
+    # df/da = 1/a = 10 (a = 0.1); a student who wrote 1/x: 1/1.1 = 0.909..., wrong
+    assert verdicts(s, ("df/da", "1/x", "formula"))[("df/da", "formula")][0] == "wrong"

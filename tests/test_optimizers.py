@@ -230,13 +230,33 @@ def test_one_step_has_no_curve_and_plain_specs_no_plot_package() -> None:
     assert r"Step $t = 1$" in tex and r"\addplot" not in tex and "pgfplots" not in tex
 
 
-def test_exam_refuses_an_optimizer_spec_in_one_line(tmp_path: Path, capsys) -> None:
-    """Exams still ask for plain SGD: an [optimizer] spec is refused (exit 2), nothing written."""
+@pytest.mark.parametrize("example", ["adam.toml", "momentum.toml"])
+def test_an_exam_asks_for_the_optimizers_update_and_its_keys_hold(tmp_path: Path, capsys, example: str) -> None:
+    """An exam of an [optimizer] spec: the sheet states the rule and its hyperparameters, every variant's
+    spec carries the [optimizer] table (verify marks its own key all correct), and every value of every
+    key is the independent oracle's (tests/oracle.py: PyTorch's algorithm boxes, no engine code)."""
+    import tomllib
+
+    from oracle import display as oracle_display
+    from oracle import evaluate as oracle_evaluate
+
     out = tmp_path / "exam"
-    assert main(["exam", str(ROOT / "examples" / "adam.toml"), "-o", str(out)]) == 2
-    err = capsys.readouterr().err
-    assert "optimizer: exam does not support an [optimizer] table yet" in err
-    assert err.count("\n") == 1 and not out.exists()
+    assert main(["exam", str(ROOT / "examples" / example), "--variants", "3", "-o", str(out), "--moodle"]) == 0
+    capsys.readouterr()
+    question = (out / "questions" / "v001.tex").read_text(encoding="utf-8")
+    assert r"\theta' &= \theta" in question and "Hyperparameters:" in question
+    assert "Update every trainable parameter" in (out / "moodle.xml").read_text(encoding="utf-8")
+    for variant in sorted((out / "variants").glob("v*.toml")):
+        spec_text = variant.read_text(encoding="utf-8")
+        assert "[optimizer]" in spec_text
+        answers = out / "answers" / variant.name
+        assert main(["verify", str(variant), str(answers)]) == 0
+        capsys.readouterr()
+        reference = oracle_evaluate(spec_text)
+        asked = tomllib.loads(answers.read_text(encoding="utf-8"))["values"]
+        assert any(name.endswith("'") for name in asked)  # the updated parameters are asked
+        for name, shown in asked.items():
+            assert shown == oracle_display(reference.values[name], reference.decimals)[0], (variant.name, name)
 
 
 def test_the_deck_teaches_the_optimizers_rule_its_first_step_and_the_loss_curve() -> None:

@@ -19,7 +19,7 @@ from example_specs import network_specs
 
 from symbackprop import cli
 from symbackprop.engine.solution import solve
-from symbackprop.marking.answers import Answer, Answers, load_answers
+from symbackprop.marking.answers import Answer, Answers, Sheet, load_answers
 from symbackprop.marking.reports import report_data, report_json, report_tex, report_text, typed_pieces
 from symbackprop.marking.verify import Report, _Marker, _text, mark
 
@@ -367,7 +367,7 @@ def mixed(lecture):
                        Answer("dE/dw5", "dE/dz_o", "formula"), Answer("dE/dh2", "0.019", "value"),
                        Answer("dE/dz_h2", "0.0046", "value"), Answer("h1", "0.59", "value"),
                        Answer("zz", "1", "value")),
-                      student="A & B_% {x} #1 ~^\\", source="sheet_1.toml")
+                      Sheet(student="A & B_% {x} #1 ~^\\", source="sheet_1.toml"))
     return mark(lecture, answers)
 
 

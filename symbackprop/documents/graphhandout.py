@@ -164,7 +164,8 @@ class _Context:
 
 
 def graph_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
-    """What the handout's templates are handed (an exam key shows the same worked solution)."""
+    """What the handout, the deck and an exam key show of a graph: the circuit, forward lines, gate rules,
+    sums, summary."""
     return _Context(solution).build(lang)
 
 

@@ -501,7 +501,11 @@ def render_slides(solution: Solution) -> str:
 
 def write_slides(solution: Solution, out_dir: str | Path, name: str, pdf: bool = False) -> list[Path]:
     """``out_dir/<name>-slides.tex`` (and ``.pdf``); everything is built before anything is written."""
-    text = render_slides(solution)
+    return write_deck(render_slides(solution), out_dir, name, pdf)
+
+
+def write_deck(text: str, out_dir: str | Path, name: str, pdf: bool = False) -> list[Path]:
+    """A deck's LaTeX as ``out_dir/<name>-slides.tex`` (and compiled ``.pdf``), the PDF compiled first."""
     out = Path(out_dir)
     written = []
     if pdf:

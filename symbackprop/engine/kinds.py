@@ -40,14 +40,19 @@ def graph_kind(data: dict[str, Any]) -> str | None:
     return next((kind for kind in BUILDERS if kind in data), None)
 
 
+def file_kind(path: str | Path | None) -> str | None:
+    """The graph kind of a regular file's TOML (None: a network spec, a pipe or a bad file)."""
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        return graph_kind(_parse(read_spec_text(path), str(path)))
+    except SpecError:
+        return None
+
+
 def is_graph_file(path: str | Path | None) -> bool:
     """A regular file whose TOML has a graph kind's table (a pipe or a bad file: not a graph)."""
-    if path is None or not Path(path).is_file():
-        return False
-    try:
-        return graph_kind(_parse(read_spec_text(path), str(path))) is not None
-    except SpecError:
-        return False
+    return file_kind(path) is not None
 
 
 def loads_graph(text: str, source: str = "<spec>") -> GraphSpec:
@@ -81,4 +86,4 @@ def load_graph(path: str | Path) -> GraphSpec:
     return loads_graph(read_spec_text(path), source=str(path))
 
 
-__all__ = ["BUILDERS", "graph_kind", "is_graph_file", "load_any", "load_graph", "loads_graph"]
+__all__ = ["BUILDERS", "file_kind", "graph_kind", "is_graph_file", "load_any", "load_graph", "loads_graph"]

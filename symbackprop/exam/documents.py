@@ -72,7 +72,8 @@ def key_body(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
 
 def document(template: str, bodies: Sequence[str], title: str, lang: str = "en") -> str:
     """A whole document (preamble and all) around the bodies of one or more variants, in ``lang``."""
-    return render_tex(template, bodies=[Tex(b) for b in bodies], title=title, w=words(lang))
+    plots = any(r"\begin{axis}" in b for b in bodies)  # an optimizer's loss curve (pgfplots) in a key
+    return render_tex(template, bodies=[Tex(b) for b in bodies], title=title, w=words(lang), plots=plots)
 
 
 def answers_toml(variant: Variant, ask: Sequence[str]) -> str:
@@ -103,9 +104,12 @@ def variant_spec_toml(variant: Variant) -> str:
                       + [(namer.target(j).ascii, _exact(t)) for j, t in enumerate(example.targets, 1)],
                       quote_keys=True)
                 for example in spec.examples]
+    optimizer = [] if spec.optimizer is None else [
+        Table("[optimizer]", {k: _exact(v) if isinstance(v, sympy.Rational) else v
+                              for k, v in spec.optimizer.table().items()})]
     return toml_document(_comments(variant, "exam variant"), top,
                          [Table("[notation]", notation), Table("[network]", network),
-                          Table("[parameters]", parameters, quote_keys=True), *examples])
+                          Table("[parameters]", parameters, quote_keys=True), *examples, *optimizer])
 
 
 def graph_spec_toml(variant: Variant) -> str:

@@ -10,7 +10,9 @@ from markupsafe import Markup
 
 from ..documents.graphhandout import graph_sheet, worked_lines
 from ..documents.render import markdown_environment, render_html
+from ..documents.update_rule import first_step_names
 from ..engine.graph import GraphSolution
+from ..engine.naming import STEP
 from ..engine.solution import Solution
 from ..notation.circuit import name_tex
 from ..notation.lines import exact_text, quantity_line
@@ -51,7 +53,9 @@ def problem_html(solution: Solution | GraphSolution) -> str:
         loss=math_html(f"{net[net.loss_name].latex} = {solution.formula(net.loss_name)}"),
         equations=[math_html(f"{q.latex} = {solution.formula(q.name)}") for q in net.of_kind("pre", "act")],
         values=[math_html(f"{q.latex} = {exact_text(solution.value(q.name))}")
-                for q in net.of_kind("input", "target", "weight", "bias", "learning_rate")],
+                for q in net.of_kind("input", "target", "weight", "bias", "learning_rate", "hyper")
+                if q.name != STEP.ascii],
+        rule=_rule(solution),
         frozen=[math_html(net[p].latex) for p in sorted(spec.frozen)])
 
 
@@ -68,3 +72,14 @@ def worked(solution: Solution | GraphSolution, items: Sequence[tuple[str, str]],
         shown = solution.formula(name) if formula else ""
         out.append(f"{latex} = {shown} = {rhs}" if shown else f"{latex} = {rhs}")
     return out
+
+
+def _rule(solution: Solution) -> dict[str, object] | None:
+    """An ``[optimizer]`` rule written for the first trainable parameter (every parameter the same way)."""
+    if solution.spec.optimizer is None:
+        return None
+    first = next((p for p in solution.network.parameters if not p.frozen), None)
+    if first is None:
+        return None
+    lines = [math_html(f"{solution.latex(n)} = {solution.formula(n)}") for n in first_step_names(solution, first)]
+    return {"name": solution.spec.optimizer.name, "param": math_html(solution.latex(first.name)), "lines": lines}

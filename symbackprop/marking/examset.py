@@ -1,8 +1,9 @@
 """An exam folder as the marker reads it: which student has which variant, and what each variant asks.
 
-``index.csv`` (written by ``symbackprop exam``) maps students to variants; each variant's spec is
-``variants/vNNN.toml`` and its key ``answers/vNNN.toml``, whose value names (in order) are the asked
-quantities, the order of a Moodle Cloze question's parts.  Variants are solved when first needed.
+``index.csv`` (written by ``symbackprop exam``) maps students to variants; each variant's spec (a
+network or any graph kind) is ``variants/vNNN.toml`` and its key ``answers/vNNN.toml``, whose value
+names (in order) are the asked quantities, the order of a Moodle Cloze question's parts.  Variants
+are solved when first needed.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..engine.graph import GraphSolution, solve_graph, solve_graph_values
-from ..engine.kinds import is_graph_file, load_graph
+from ..engine.graphspec import GraphSpec
+from ..engine.kinds import load_any
 from ..engine.solution import Solution, solve, solve_values, structure
-from ..engine.spec import load_spec
 from ..errors import ExamError
 from ..hints import quoted
 from ..io.files import InputKind, read_input
@@ -57,28 +58,27 @@ class ExamFolder:
         return bool(self.by_student)
 
     def solution(self, label: str) -> Solution | GraphSolution:
-        """The variant's exact solution (solved once, without the proofs the marking does not need); a
-        computation graph's set (its variants are ``[graph]`` specs) gives graph solutions.
+        """The variant's exact solution (solved once, without the proofs the marking does not need).
 
-        The variants of a set share their network (or graph) and differ only in the leaf values
-        (weights, inputs, targets, learning rate), which the evaluation reads from the spec: the
-        derivation (the chain rule, most of the work) is done once and each variant evaluated on it."""
+        The variants of a set share their network and differ only in the leaf values (weights,
+        inputs, targets, learning rate), which the evaluation reads from ``network.spec``: the
+        derivation (the chain rule, most of the work) is done once per network and each variant
+        evaluated on it."""
         if label not in self._solved:
-            path = self.variants[label].spec_path
-            if is_graph_file(path):
-                graph = load_graph(path)
-                shape: tuple[object, ...] = ("graph", graph.output, tuple((n.name, n.text) for n in graph.nodes),
-                                             tuple((leaf.name, leaf.kind) for leaf in graph.leaves))
-                base = self._bases.get(shape)
-                self._solved[label] = solve_graph(graph, prove=False) if not isinstance(base, GraphSolution) \
-                    else solve_graph_values(base, graph)
+            spec = load_any(self.variants[label].spec_path)
+            if isinstance(spec, GraphSpec):  # a graph's variants share its nodes: the gradients derived once
+                key: tuple[object, ...] = ("graph", spec.kind, tuple((n.name, n.definition) for n in spec.nodes))
+                graph_base = self._bases.get(key)
+                self._solved[label] = (solve_graph(spec, prove=False) if not isinstance(graph_base, GraphSolution)
+                                       else solve_graph_values(graph_base, spec))
+                self._bases.setdefault(key, self._solved[label])
+                return self._solved[label]
+            shape = structure(spec)
+            base = self._bases.get(shape)
+            if not isinstance(base, Solution):
+                self._solved[label] = self._bases[shape] = solve(spec, prove=False)
             else:
-                spec = load_spec(path)
-                shape = structure(spec)
-                known = self._bases.get(shape)
-                self._solved[label] = solve(spec, prove=False) if not isinstance(known, Solution) \
-                    else solve_values(known, spec)
-            self._bases.setdefault(shape, self._solved[label])
+                self._solved[label] = solve_values(base, spec)
         return self._solved[label]
 
     def variant_of(self, text: str) -> str | None:

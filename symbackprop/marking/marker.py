@@ -50,7 +50,7 @@ from ..engine.evaluate import Compiler, Program, Step, compile_quantities, run_s
 from ..engine.network import Quantity
 from ..engine.numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
 from ..hints import clip, did_you_mean, quoted
-from .answers import Answer, Answers
+from .answers import Answer, Answers, Sheet
 from .budget import Allowance, OverBudget
 
 _EXPO = getattr(activations, "expo", None)
@@ -69,8 +69,9 @@ VERDICTS = {
 }
 #: Decimals beyond this are not compared (the exact value has WORK_DIGITS significant digits).
 MAX_CHECKED_DECIMALS = 40
-#: Random points a formula is checked at (besides the exercise's own values).
+#: Random points a formula is checked at (besides the exercise's own values), and draws for each at most.
 RANDOM_POINTS = 3
+DRAWS_PER_POINT = 4
 #: Relative agreement that counts as equal at a point (values carry 80 digits).
 AGREEMENT = Decimal("1e-40")
 #: Formulas whose expansion could have more terms than this are compared numerically only
@@ -127,9 +128,7 @@ class Row:
 @dataclass(frozen=True)
 class Report:
     rows: tuple[Row, ...]
-    title: str = ""
-    student: str = ""
-    source: str = ""
+    sheet: Sheet = Sheet(source="")
     decimals: int = 3
 
     @property
@@ -203,7 +202,7 @@ def mark_exercise(marker: Marker, answers: Answers) -> Report:
     """Every answer marked; rows come in the exercise's order (value before formula), unknown names last."""
     rows = marker.mark_all(answers.entries)
     ex = marker.exercise
-    return Report(tuple(rows), answers.title or ex.title, answers.student, answers.source, ex.decimals)
+    return Report(tuple(rows), replace(answers.sheet, title=answers.sheet.title or ex.title), ex.decimals)
 
 
 def allowance(seconds: float) -> Allowance:
@@ -520,7 +519,7 @@ class Marker:
             if equal is True:
                 return verdict("correct")
             note = {None: f" ({TOO_LARGE_TO_COMPARE})", OUT_OF_TIME: f" ({OUT_OF_TIME})"}.get(equal, "")
-            return verdict("correct", f"checked numerically at {RANDOM_POINTS} random points{note}")
+            return verdict("correct", f"checked numerically at {len(self.points) - 1} random points{note}")
         if here:
             lost = self._within_budget(self._numbers_for_symbols, student, expected_expr)
             return verdict("wrong", "right value for this exercise, but not the general formula"
@@ -591,16 +590,22 @@ class Marker:
 
     @cached_property
     def points(self) -> list[list[Decimal]]:
-        """The exercise's own values, then RANDOM_POINTS evaluations at random leaves (seeded)."""
+        """The exercise's own values, then RANDOM_POINTS evaluations at random leaves (seeded); a draw where
+        the exercise itself is undefined (a graph's log of a negative number) is drawn again, a few times."""
         rng = random.Random(20240517)
         leaves = self.exercise.leaves
         points = [self.exact]
-        for _ in range(RANDOM_POINTS):
+        for _ in range(RANDOM_POINTS * DRAWS_PER_POINT):
+            if len(points) > RANDOM_POINTS:
+                break
             slots = list(self.exact)
             for name, value in self._random_leaves(rng, leaves).items():
                 slots[self.index[name]] = to_decimal(value)
-            with localcontext(work_context()):
-                run_steps(self.steps, slots)
+            try:
+                with localcontext(work_context()):
+                    run_steps(self.steps, slots)
+            except (DecimalException, ZeroDivisionError, ValueError):
+                continue
             points.append(slots)
         return points
 
@@ -907,7 +912,7 @@ _OPEN, _CLOSE = "\x02", "\x03"
 
 def _text(expr: Expr) -> str:
     """ASCII text of an expression as a student would type it, products flattened: dE/dyhat*yhat*(1 - yhat)."""
-    text = sympy.sstr(_flatten(expr), order="none")
+    text = sympy.sstr(_flatten(expr), order="none").replace("Max(", "max(")  # a graph's max gate, as typed
     return text.replace("expo(", "exp(") if _EXPO is not None else text
 
 

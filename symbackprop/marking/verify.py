@@ -10,19 +10,17 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 from sympy import Expr, Symbol
 
 from ..engine.activations import FORMULA_FUNCTIONS
 from ..engine.evaluate import leaf_values
-from ..engine.graph import GraphSolution
 from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
 from ..engine.network import Network, Quantity
 from ..engine.solution import Solution
 from .answers import Answers
-from .graphmarks import GraphMarker
 from .marker import (
     REPORT_SECONDS,
     SLIP_DEPTH,
@@ -39,6 +37,9 @@ from .marker import (
     mark_exercise,
 )
 
+if TYPE_CHECKING:
+    from ..engine.graph import GraphSolution
+
 #: the MLP's forward kinds (folded into their names when formulas are compared) and its backward ones
 #: (inlined: polynomial in the forward quantities)
 FORWARD_KINDS = frozenset(("pre", "act", "loss", "post_pre", "post_act", "post_loss"))
@@ -51,9 +52,11 @@ def mark(solution: Solution | GraphSolution, answers: Answers, seconds: float | 
     ``seconds``: the symbolic work of the whole report (default ``REPORT_SECONDS``; the practice page
     asks for less than a file)."""
     budget = allowance(REPORT_SECONDS if seconds is None else seconds)
-    if isinstance(solution, GraphSolution):
-        return mark_exercise(GraphMarker(solution, allowance=budget), answers)
-    return mark_exercise(_Marker(solution, allowance=budget), answers)
+    if isinstance(solution, Solution):
+        return mark_exercise(_Marker(solution, allowance=budget), answers)
+    from .graphmarks import GraphMarker  # a graph's marker: imported for a graph only
+
+    return mark_exercise(GraphMarker(solution, allowance=budget), answers)
 
 
 def exercise(solution: Solution) -> Exercise:

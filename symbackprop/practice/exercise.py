@@ -17,7 +17,7 @@ from ..engine.solution import Solution
 from ..errors import SymbackpropError
 from ..exam.drawing import draw_variants
 from ..exam.variants import asked_names
-from ..marking.answers import Answer, Answers, classify
+from ..marking.answers import Answer, Answers, Sheet, classify
 from ..marking.verify import mark
 from ..notation.diagram import diagram, value_labels
 from ..notation.lines import exact_text, quantity_line
@@ -104,7 +104,7 @@ def check(ex: Exercise, answers: Mapping[str, Any]) -> dict[str, Any]:
             entries.append(Answer(name, text.strip(), classify(text)))
     if not entries:
         return {"rows": {}, "totals": "nothing to check yet"}
-    report = mark(ex.solution, Answers(tuple(entries), source="<page>"), seconds=CHECK_SECONDS)
+    report = mark(ex.solution, Answers(tuple(entries), Sheet(source="<page>")), seconds=CHECK_SECONDS)
     rows = {r.name: {"verdict": r.verdict, "label": r.label, "why": r.why, "form": r.form,
                      "why_parts": [list(p) for p in r.why_parts]} for r in report.rows}
     return {"rows": rows, "totals": report.totals_text()}
