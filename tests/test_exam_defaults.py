@@ -216,3 +216,29 @@ def test_a_rule_the_probe_underestimated_is_relaxed_and_the_whole_set_drawn_agai
     _, drawn, report = _draws(spec, 30, seed=51)
     assert report.relaxed == ("early rounding",) and not report.early_rounding
     assert len(drawn) == 30 and all(report.band.holds(w) for w in report.works)
+
+
+def test_a_spec_is_calibrated_once_per_process_and_the_set_is_the_same(monkeypatch):
+    """The probe depends on the spec and the settings alone: a second set of the same spec (the practice
+    server's next exercise) reuses its calibration and draws what a fresh process draws; another
+    setting, or a relaxation the probe did not foresee, calibrates again."""
+    from symbackprop.exam import drawing
+
+    calls = []
+    real = drawing.Drawer._calibrate
+    monkeypatch.setattr(drawing.Drawer, "_calibrate", lambda self: calls.append(self.band) or real(self))
+    monkeypatch.setattr(drawing, "CALIBRATIONS", {})
+    spec = load_spec(ROOT / "examples" / "exam_lecture.toml")
+    base = solve(spec, prove=False)
+    draw_values(base, spec.exam, 2, 1)
+    _, again, report = draw_values(base, spec.exam, 3, 7)
+    assert len(calls) == 1
+    monkeypatch.setattr(drawing, "CALIBRATIONS", {})
+    _, fresh, fresh_report = draw_values(base, spec.exam, 3, 7)
+    assert len(calls) == 2 and fresh == again and fresh_report == report
+    draw_values(base, dataclasses.replace(spec.exam, difficulty_band=sympy.Rational(1, 5)), 2, 1)
+    assert len(calls) == 3
+    # the whole set drawn again after a relaxation: calibrated again, with the rule relaxed
+    other = make_spec([1, 2, 1], "identity", "half_sse", "leaky_relu", decimals=2, examples=2, seed=51)
+    draw_values(solve(other, prove=False), other.exam, 30, 51)
+    assert len(calls) == 5 and calls[-1] is not None

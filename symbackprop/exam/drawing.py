@@ -110,6 +110,11 @@ Found = tuple[dict[str, sympy.Rational] | None, int, int, Counter[str]]
 #: the auto rules and the setting that relaxes each
 AUTO_RULES = {"early rounding": ("early_rounding", False), "loss unchanged": ("allow_unchanged_loss", True),
               "loss increase": ("allow_loss_increase", True), "zero gradients": ("allow_zero_gradients", True)}
+#: the calibrations made in this process (the rules relaxed and the band), by what they depend on: the
+#: spec, the settings and the rules and band before; the practice server draws one variant of the same
+#: spec per exercise, and calibrates it once (the probe judges 200 draws or more)
+CALIBRATIONS: dict[str, tuple[ExamSettings, tuple[str, ...], Band | None]] = {}
+CALIBRATIONS_KEPT = 64
 class Drawer:
     """Draws leaf values on their grids and judges them with one compiled program (no re-derivation); what
     varies and what is unfair beyond the shared rules is the family's to say (a network, a graph)."""
@@ -308,7 +313,21 @@ class Drawer:
     def calibrate(self) -> None:
         """Relax the auto rules this network needs, then set the band of work around the median of
         ``MEDIAN_OF`` fair draws; all from streams that depend only on the spec, so every seed and
-        every count of a spec gets the same rules and band."""
+        every count of a spec gets the same rules and band, and a process calibrates a spec once
+        (``CALIBRATIONS``)."""
+        spec = self.base.spec
+        unnamed = (dataclasses.replace(spec, source="") if isinstance(spec, GraphSpec) else
+                   dataclasses.replace(spec, source="", templates=None))  # where it came from does not count
+        key = repr((unnamed, self.settings, self.rules, self.relaxed, self.band))
+        done = CALIBRATIONS.get(key)
+        if done is None:
+            self._calibrate()
+            if len(CALIBRATIONS) >= CALIBRATIONS_KEPT:
+                del CALIBRATIONS[next(iter(CALIBRATIONS))]
+            done = CALIBRATIONS[key] = (self.rules, tuple(self.relaxed), self.band)
+        self.rules, self.relaxed, self.band = done[0], list(done[1]), done[2]
+
+    def _calibrate(self) -> None:
         probe = [self.draw(random.Random(f"symbackprop-exam/probe/{i}")) for i in range(PROBE_DRAWS)]
         while True:
             verdicts = [self.assess(values) for values in probe]
