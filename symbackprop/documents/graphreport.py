@@ -43,7 +43,7 @@ def graph_export_data(solution: GraphSolution) -> dict[str, Any]:
                   **_number(solution, g.name)} for g in solution.gradients.values()]
     return {
         "generator": f"symbackprop {__version__}",
-        "kind": "graph",
+        "kind": spec.kind,
         "title": spec.title,
         "output": spec.output,
         "decimals": spec.decimals,

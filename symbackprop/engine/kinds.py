@@ -16,11 +16,13 @@ from ..hints import clip
 from ..io.tomltext import TomlProblem, parse_toml
 from .fields import DecimalText
 from .graphspec import GraphSpec, graph_from_table
+from .rnnspec import rnn_from_table
 from .spec import read_spec_text
 
 #: table name -> builder of the GraphSpec from the parsed document and its source name
 BUILDERS: dict[str, Callable[[dict[str, Any], str], GraphSpec]] = {
     "graph": graph_from_table,
+    "rnn": rnn_from_table,
 }
 
 

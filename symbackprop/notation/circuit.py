@@ -87,7 +87,8 @@ def _rows(spec: GraphSpec) -> dict[str, tuple[int, float]]:
 def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
                  output_gradient: str) -> str:
     """A complete tikzpicture: leaves on the left, one circle per gate, the output wire on the right;
-    ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths)."""
+    ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths).  A builder's own
+    placement may leave leaves out (an RNN's shared weights): they and their wires are not drawn."""
     place = dict(spec.place) or _rows(spec)
     lines = [
         r"\begin{tikzpicture}[>=stealth, font=\small,",
@@ -97,6 +98,8 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         r"  bwd/.style={below, sloped, font=\scriptsize, text=red!70!black, inner sep=1.5pt}]",
     ]
     for leaf in spec.leaves:
+        if leaf.name not in place:
+            continue
         c, row = place[leaf.name]
         at = f"({_cm(c * DX + 0.8)}, {_cm(-row * DY)})"
         lines.append(rf"\node[leaf] ({leaf.name}) at {at} {{${name_tex(leaf.name)}$}};")
@@ -105,7 +108,7 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
                      rf"({node.name}) at ({_cm(c * DX)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
     for node in spec.nodes:
-        for operand in operands(node):
+        for operand in (o for o in operands(node) if o in place):
             lines.append(rf"\draw[->] ({operand}) -- node[fwd] {{${values[operand]}$}} "
                          rf"node[bwd] {{${shares[node.name, operand]}$}} ({node.name});")
     c, row = place[spec.output]
