@@ -18,6 +18,9 @@ from .errors import SymbackpropError, UsageError
 from .hints import expected, quoted
 
 if TYPE_CHECKING:
+    from .engine.graph import GraphSolution
+    from .engine.graphspec import GraphSpec
+    from .engine.solution import Solution
     from .engine.spec import Spec
 
 
@@ -201,7 +204,7 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lang(args: argparse.Namespace, spec: Spec) -> tuple[str, str]:
+def _lang(args: argparse.Namespace, spec: Spec | GraphSpec) -> tuple[str, str]:
     """The documents' language and the setting that chose it: --lang wins over the spec's [templates] lang."""
     if args.lang is not None:
         return args.lang, "--lang"
@@ -209,30 +212,50 @@ def _lang(args: argparse.Namespace, spec: Spec) -> tuple[str, str]:
 
 
 def _plain_sgd_only(spec: Spec, command: str) -> None:
-    """Decks, exams and marking teach and mark plain SGD only so far: an [optimizer] spec is refused, not
+    """Exams teach plain SGD only so far: an [optimizer] spec is refused, not
     shown with the wrong rule."""
     if spec.optimizer is not None:
         from .errors import SpecError
 
         raise SpecError(f"{spec.source}: optimizer: {command} does not support an [optimizer] table yet "
-                        "(check, export, worksheet and snippet do); without the table it uses plain SGD")
+                        "(check, export, worksheet, snippet, slides, verify and practice do); without the table it "
+                        "uses plain SGD")
 
 
 def _no_graph(path: str | None, command: str) -> None:
-    """A computation-graph spec reaches check, export and worksheet only so far: refused in one line."""
+    """A computation-graph spec reaches check, export, worksheet, exam, verify and snippet only so far: refused
+    in one line."""
     from .engine.kinds import is_graph_file
 
     if is_graph_file(path):
         from .errors import SpecError
 
         raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
-                        "(check, export and worksheet do)")
+                        "(check, export, worksheet, exam, verify and snippet do)")
+
+
+def _solved(path: str | None, prove: bool = False) -> tuple[Solution | GraphSolution, Spec | None]:
+    """The spec at ``path`` solved (a computation graph, or an MLP), and the MLP's spec (None: a graph, whose
+    documents use the shipped templates or --templates)."""
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
+    from .engine.solution import solve
+
+    spec = load_any(path)
+    if isinstance(spec, GraphSpec):
+        from .engine.graph import solve_graph
+
+        return solve_graph(spec, prove=prove), None
+    solution = solve(spec, prove=prove)
+    return solution, solution.spec
 
 
 def _exam(args: argparse.Namespace) -> int:
     """Validate everything cheap first, then draw, render and write the set."""
     from .documents.handout import check_lang
     from .engine.examtable import parse_ask
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import is_graph_file, load_graph
     from .engine.spec import load_spec
     from .errors import ExamError
     from .exam.build import build_exam
@@ -242,13 +265,16 @@ def _exam(args: argparse.Namespace) -> int:
     if args.variants is not None and args.variants < 1:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
-    _no_graph(args.spec, "exam")
-    spec = load_spec(args.spec)  # read once (a pipe gives it only once): the templates before the lock
-    _plain_sgd_only(spec, "exam")
+    # read once (a pipe gives it only once): the templates before the lock; a graph kind by its table
+    spec: Spec | GraphSpec = load_graph(args.spec) if is_graph_file(args.spec) else load_spec(args.spec)
+    network = spec if not isinstance(spec, GraphSpec) else None
+    if network is not None:
+        _plain_sgd_only(network, "exam")
     lang, field = _lang(args, spec)
-    with _styled(args, spec):
+    with _styled(args, network):
         check_lang(lang, field)  # the teacher's folder may add a language; a bad one fails before the lock
-    with locked_target(args.output_dir) as target, _styled(args, spec):  # locked from the first check to the last move
+    # locked from the first check to the last move
+    with locked_target(args.output_dir) as target, _styled(args, network):
         progress = _progress_printer("exam")
         exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
                           moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec, progress=progress,
@@ -317,33 +343,37 @@ def _progress_printer(command: str) -> Callable[..., None] | None:
 
 def _check(args: argparse.Namespace) -> int:
     from .documents.report import check_table
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
 
-    if is_graph_file(args.spec):
+    spec = load_any(args.spec)
+    if isinstance(spec, GraphSpec):
         from .documents.graphreport import graph_check_table
         from .engine.graph import solve_graph
 
-        graph = solve_graph(args.spec)
+        graph = solve_graph(spec)
         sys.stdout.write(graph_check_table(graph))
         return 0 if graph.all_proven else 1
-    solution = solve(args.spec)
+    solution = solve(spec)
     sys.stdout.write(check_table(solution))
     return 0 if solution.all_proven else 1
 
 
 def _export(args: argparse.Namespace) -> int:
     from .documents.report import export_json
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
 
-    if is_graph_file(args.spec):
+    spec = load_any(args.spec)
+    if isinstance(spec, GraphSpec):
         from .documents.graphreport import graph_export_json
         from .engine.graph import solve_graph
 
-        sys.stdout.write(graph_export_json(solve_graph(args.spec)))
+        sys.stdout.write(graph_export_json(solve_graph(spec)))
         return 0
-    sys.stdout.write(export_json(solve(args.spec)))
+    sys.stdout.write(export_json(solve(spec)))
     return 0
 
 
@@ -357,7 +387,6 @@ def _new(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     """Print or write the marking report; the exit code says how the answers did."""
-    from .engine.solution import solve
     from .io.files import check_output_file, write_atomic
     from .marking.answers import load_answers
     from .marking.reports import FORMATS
@@ -368,17 +397,15 @@ def _verify(args: argparse.Namespace) -> int:
     if args.output:
         check_output_file(args.output)
     spec, answers_path = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
-    _no_graph(spec, "verify")
     out = Path(args.output) if args.output else None
     suffix = out.suffix.lower() if out else ""
     fmt = args.format or {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
     if suffix == ".pdf" and fmt != "tex":
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
-    solution = solve(spec, prove=False)
-    _plain_sgd_only(solution.spec, "verify")
+    solution, mlp = _solved(spec)
     report = mark(solution, answers)
-    with _styled(args, solution.spec):
+    with _styled(args, mlp):
         text = FORMATS[fmt](report)
     if out is None:
         sys.stdout.write(text)
@@ -420,7 +447,8 @@ def _practice(args: argparse.Namespace) -> int:
 
 def _worksheet(args: argparse.Namespace) -> int:
     from .documents.handout import check_lang, parse_sections, worksheet_name, write_worksheet
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
     from .io.files import check_output_folder
 
@@ -428,9 +456,10 @@ def _worksheet(args: argparse.Namespace) -> int:
     if args.pdf and args.format != "tex":
         raise UsageError("--pdf needs --format tex")
     check_output_folder(args.output_dir)
-    if is_graph_file(args.spec):
-        return _graph_worksheet(args)
-    solution = solve(args.spec)
+    spec = load_any(args.spec)
+    if isinstance(spec, GraphSpec):
+        return _graph_worksheet(args, spec)
+    solution = solve(spec)
     lang, field = _lang(args, solution.spec)
     with _styled(args, solution.spec):
         check_lang(lang, field)  # the teacher's folder may add a language
@@ -442,23 +471,24 @@ def _worksheet(args: argparse.Namespace) -> int:
     return 0
 
 
-def _graph_worksheet(args: argparse.Namespace) -> int:
-    """A computation graph's handout: its own sections, so --sections, --chain, --edge-values and --format md
-    are refused rather than ignored."""
+def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
+    """A computation graph's handout: its own sections, so --sections, --chain and --edge-values are refused
+    rather than ignored."""
     from .documents.graphhandout import write_graph_handout
     from .documents.handout import check_lang, worksheet_name
     from .engine.graph import solve_graph
 
     for flag, given in (("--sections", args.sections), ("--chain", args.chain),
-                        ("--edge-values", args.edge_values or None), ("--format md", args.format == "md" or None)):
+                        ("--edge-values", args.edge_values or None)):
         if given is not None:
             raise UsageError(f"{flag}: not available for a computation graph ([graph]) yet")
-    solution = solve_graph(args.spec)
+    solution = solve_graph(spec)
     lang, field = ((args.lang, "--lang") if args.lang is not None else
                    (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
     with _styled(args, None):
         check_lang(lang, field)
-        paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang)
+        paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang,
+                                    fmt=args.format)
     for path in paths:
         print(path)
     return 0
@@ -466,7 +496,8 @@ def _graph_worksheet(args: argparse.Namespace) -> int:
 
 def _snippet(args: argparse.Namespace) -> int:
     from .documents.snippets import snippet, write_snippet
-    from .engine.solution import solve
+    from .engine.graph import GraphSolution
+    from .engine.solution import Solution
 
     if len(args.args) > 2:
         raise UsageError("snippet takes [SPEC] NAME: at most two arguments")
@@ -475,10 +506,17 @@ def _snippet(args: argparse.Namespace) -> int:
 
         check_output_file(args.output)
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
-    _no_graph(spec, "snippet")
-    solution = solve(spec)
-    with _styled(args, solution.spec):
-        text, path = write_snippet(snippet(solution, name, args.form), args.format, args.output)
+    solution, mlp = _solved(spec, prove=True)
+    with _styled(args, mlp):
+        if mlp is None:
+            from .documents.graphsnippets import graph_snippet
+
+            assert isinstance(solution, GraphSolution)
+            snip = graph_snippet(solution, name, args.form)
+        else:
+            assert isinstance(solution, Solution)
+            snip = snippet(solution, name, args.form)
+        text, path = write_snippet(snip, args.format, args.output)
     if text is not None:
         sys.stdout.write(text)
     if path is not None:
@@ -495,7 +533,6 @@ def _slides(args: argparse.Namespace) -> int:
     check_output_folder(args.output_dir)
     _no_graph(args.spec, "slides")
     solution = solve(args.spec)
-    _plain_sgd_only(solution.spec, "slides")
     with _styled(args, solution.spec):
         paths = write_slides(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf)
     for path in paths:

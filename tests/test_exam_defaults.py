@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import sympy
+from example_specs import network_specs
 
 from symbackprop.engine.generate import new_spec
 from symbackprop.engine.solution import solve
@@ -31,8 +32,7 @@ from symbackprop.exam.drawing import Drawer, draw_values
 
 ROOT = Path(__file__).resolve().parent.parent
 #: every spec in examples/ (lecture_printed_answers.toml is an answers file for `verify`, not a spec)
-EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml") if p.stem != "lecture_printed_answers"
-            and not p.stem.startswith("graph_"))  # a computation graph: no exam yet
+EXAMPLES = network_specs()
 
 
 def make_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_sse", output: str | None = None,

@@ -32,10 +32,7 @@ def optimizer_meaning(solution: Solution, params: list[Parameter]) -> dict[str, 
     kinds = state_kinds(settings)
     hyper = [LEARNING_RATE] + [HYPERPARAMETERS[f] for f in settings.hyperparameters]
     first = params[0] if params else None
-    lines = []
-    if first is not None:
-        names = [net.state(k, first.name) for k in kinds] + [net.updated(first.name)]
-        lines = [quantity_line(solution, name) for name in names]
+    lines = [quantity_line(solution, name) for name in first_step_names(solution, first)] if first else []
     steps = []
     for t, values in enumerate(solution.evaluation.steps[:SHOWN_STEPS], start=1):
         rows = []
@@ -55,6 +52,13 @@ def optimizer_meaning(solution: Solution, params: list[Parameter]) -> dict[str, 
         "plot": [{"t": t, "loss": _plot_value(v)} for t, v in enumerate(history)] if len(history) > 2 else None,
         "loss_range": {"low": _plot_value(min(history)), "high": _plot_value(max(history))},
     }
+
+
+def first_step_names(solution: Solution, param: Parameter) -> list[str]:
+    """The quantities one parameter's first step computes, in order: the rule's state, then the new value."""
+    assert solution.spec.optimizer is not None
+    net = solution.network
+    return [net.state(k, param.name) for k in state_kinds(solution.spec.optimizer)] + [net.updated(param.name)]
 
 
 def _hyper_text(value: Decimal) -> str:

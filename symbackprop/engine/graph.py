@@ -9,8 +9,11 @@ certified balls (`evaluate.certified_value`).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
@@ -20,11 +23,15 @@ from sympy import Expr, Symbol
 
 from . import activations as act
 from .derive import _is_zero
-from .evaluate import BALL, Compiler, EvaluationError, certified_value, exact_input
+from .evaluate import BALL, Compiler, EvaluationError, Step, certified_value, exact_input
 from .graphspec import GraphSpec
 from .kinds import load_graph
 from .numbers import display, full_text
+<<<<<<< HEAD
 from .rational import is_zero_rational
+=======
+from .printer import BackpropPrinter
+>>>>>>> main
 
 #: agreement (significant digits, a rigorous bound) the fallback check at the spec's point requires
 REQUIRED_DIGITS = 40
@@ -75,6 +82,24 @@ class GraphSolution:
 
     def full(self, name: str) -> str:
         return full_text(self.values[name])
+
+    @cached_property
+    def gradients_by_name(self) -> dict[str, Gradient]:
+        """The gradients by their own names (``df/dx``), not by what they differentiate by."""
+        return {g.name: g for g in self.gradients.values()}
+
+    @cached_property
+    def symbol_latex(self) -> dict[str, str]:
+        """Every name's LaTeX: a leaf or node as SymPy writes it (``x0``: ``x_{0}``), a gradient as a fraction."""
+        out = sympy.latex(self.spec.output_node.symbol)
+        names = {leaf.name: sympy.latex(leaf.symbol) for leaf in self.spec.leaves}
+        names.update({node.name: sympy.latex(node.symbol) for node in self.spec.nodes})
+        names.update({g.name: rf"\frac{{\partial {out}}}{{\partial {names[g.of]}}}" for g in self.gradients.values()})
+        return names
+
+    @cached_property
+    def printer(self) -> BackpropPrinter:
+        return BackpropPrinter(self.symbol_latex)
 
 
 def _local(definition: Expr, symbol: Symbol) -> Expr:
@@ -148,8 +173,41 @@ def solve_graph(spec: GraphSpec | str, prove: bool = True) -> GraphSolution:
     """The graph's forward values, backward gradients and each leaf gradient's proof."""
     if not isinstance(spec, GraphSpec):
         spec = load_graph(spec)
+<<<<<<< HEAD
     gradients = backward(spec)
     run = _Run(spec, gradients)
+=======
+    return _evaluated(spec, backward(spec), prove)
+
+
+def solve_graph_values(base: GraphSolution, spec: GraphSpec) -> GraphSolution:
+    """The same graph at other leaf values (an exam variant), on the base's gradients: nothing derived again.
+    The base's proofs carry over when every one is symbolic (they hold whatever the values); proofs at the
+    point are not redone."""
+    symbolic = all(p.method == "symbolic" for p in base.proofs.values())
+    solved = _evaluated(spec, dict(base.gradients), prove=False)
+    return solved if not symbolic else dataclasses.replace(solved, proofs=base.proofs)
+
+
+def graph_steps(spec: GraphSpec, gradients: Mapping[str, Gradient],
+                ) -> tuple[dict[str, int], list[Step], dict[str, Expr]]:
+    """The forward pass, then the backward pass, as steps over slots (the order a student works in): slot
+    of every name, the steps, and each computed name's definition (a gate's formula, a gradient's sum over
+    uses of upstream times local)."""
+    symbols = [leaf.symbol for leaf in spec.leaves] + [n.symbol for n in spec.nodes] + \
+        [g.symbol for g in gradients.values()]
+    slot_of = {symbol: i for i, symbol in enumerate(symbols)}
+    compiler = Compiler(slot_of)
+    computed = [(n.name, n.symbol, n.definition) for n in spec.nodes] + \
+        [(g.name, g.symbol, g.formula) for g in gradients.values()]
+    steps = [Step(slot_of[symbol], name, compiler(expr), frozenset(slot_of[s] for s in expr.free_symbols))
+             for name, symbol, expr in computed]
+    return {symbol.name: i for symbol, i in slot_of.items()}, steps, {name: expr for name, _, expr in computed}
+
+
+def _evaluated(spec: GraphSpec, gradients: dict[str, Gradient], prove: bool) -> GraphSolution:
+    inlined = _composed(spec, gradients)
+>>>>>>> main
     values: dict[str, Decimal] = {}
     for leaf in spec.leaves:
         values[leaf.name] = run.value(leaf.symbol, leaf.name)
@@ -203,4 +261,5 @@ def _prove(spec: GraphSpec, gradient: Gradient, inlined: dict[Symbol, Expr], run
                       if agree else f"chain rule {a:.12e} but sympy.diff gives {b:.12e}")
 
 
-__all__ = ["GraphSolution", "Gradient", "Use", "backward", "gate_kind", "solve_graph"]
+__all__ = ["GraphSolution", "Gradient", "Use", "backward", "gate_kind", "graph_steps", "solve_graph",
+           "solve_graph_values"]

@@ -9,11 +9,14 @@ from typing import Any
 import sympy
 
 from ..documents.context import handout_context
+from ..documents.graphhandout import GRAPH_PARTIALS, graph_context, graph_sheet
 from ..documents.handout import PARTIALS
 from ..documents.render import Tex, header_comment, render_tex, words
+from ..engine.graph import GraphSolution
+from ..engine.kinds import loads_graph
 from ..engine.numbers import display
 from ..errors import ExamError
-from ..io.tomltext import Table, toml_document
+from ..io.tomltext import Bare, Table, toml_document
 from ..io.usertext import csv_text
 from .variants import Variant, asked_values, grouped
 
@@ -42,8 +45,11 @@ def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = T
     ``layout`` (``[exam] layout``) and ``lang`` (a words file ``lang/<lang>.j2``) go to the templates,
     which decide what a roomy or compact sheet looks like and every word on it."""
     s = variant.solution
-    ctx = handout_context(s, QUESTION_SECTIONS, lang=lang)
     groups = grouped(asked_values(variant, ask), attrgetter("group"))
+    if isinstance(s, GraphSolution):  # the circuit to fill in: the gates' values shown unless asked
+        return render_tex("exam/graph_question_body.tex.j2", graph=graph_sheet(s, "forward" not in ask), w=words(lang),
+                          groups=groups, early_rounding=early_rounding, layout=layout, **_common(variant, s.spec.title))
+    ctx = handout_context(s, QUESTION_SECTIONS, lang=lang)
     return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], w=ctx["w"],
                       groups=groups, early_rounding=early_rounding, layout=layout, **_common(variant, s.spec.title))
 
@@ -51,12 +57,16 @@ def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = T
 def key_body(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
     """One variant's answer key (no preamble): the handout's worked solution, then the table of asked values."""
     s = variant.solution
-    ctx = handout_context(s, lang=lang)
     groups = grouped(asked_values(variant, ask), attrgetter("group"))
     common = _common(variant, s.spec.title)
+    if isinstance(s, GraphSolution):  # the graph's handout: the circuit with values above, gradients below
+        ctx = graph_context(s, lang) | {"sections": ["graph", "verification"]}
+        partials = dict(zip(ctx["sections"], GRAPH_PARTIALS, strict=True))
+    else:
+        ctx = handout_context(s, lang=lang)
+        partials = {name: f"handout/{stem}.tex.j2" for name, stem in PARTIALS.items()}
     for shared in ("title", "decimals"):
-        ctx.pop(shared)
-    partials = {name: f"handout/{stem}.tex.j2" for name, stem in PARTIALS.items()}
+        ctx.pop(shared, None)
     return render_tex("exam/key_body.tex.j2", partials=partials, groups=groups, **common, **ctx)
 
 
@@ -76,6 +86,8 @@ def answers_toml(variant: Variant, ask: Sequence[str]) -> str:
 
 def variant_spec_toml(variant: Variant) -> str:
     """The variant as a complete spec file: ``symbackprop verify variants/v001.toml answers/v001.toml``."""
+    if variant.is_graph:
+        return graph_spec_toml(variant)
     spec = variant.solution.spec
     top = {"title": spec.title, "author": spec.author, "decimals": spec.decimals,
            "learning_rate": _exact(spec.learning_rate), "loss": spec.loss, "reduction": spec.reduction,
@@ -94,6 +106,25 @@ def variant_spec_toml(variant: Variant) -> str:
     return toml_document(_comments(variant, "exam variant"), top,
                          [Table("[notation]", notation), Table("[network]", network),
                           Table("[parameters]", parameters, quote_keys=True), *examples])
+
+
+def graph_spec_toml(variant: Variant) -> str:
+    """A graph variant as a ``[graph]`` spec (whichever table built the graph: its gates as formulas over
+    earlier names, its drawn inputs and parameters), read back to the same gates before it is written."""
+    spec = variant.spec
+    top = {"title": spec.title, "decimals": spec.decimals, "output": spec.output}
+    for kind in ("input", "parameter"):
+        leaves = {leaf.name: Bare(_exact(leaf.value)) for leaf in spec.leaves if leaf.kind == kind}
+        if leaves:
+            top[kind + "s"] = leaves
+    tables = [Table("[graph]", top), Table("[graph.nodes]", [(n.name, n.text) for n in spec.nodes])]
+    if spec.lang:
+        tables.append(Table("[templates]", {"lang": spec.lang}))
+    text = toml_document(_comments(variant, "exam variant"), {}, tables)
+    again = loads_graph(text, f"variants/{variant.stem}.toml")
+    if [n.definition for n in again.nodes] != [n.definition for n in spec.nodes]:
+        raise ExamError(f"exam: variant {variant.label}: the gates written as formulas do not read back the same")
+    return text
 
 
 def _comments(variant: Variant, what: str) -> list[str]:

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from decimal import Decimal
 
 from markupsafe import Markup
 
+from ..documents.graphhandout import graph_sheet, worked_lines
 from ..documents.render import markdown_environment, render_html
+from ..engine.graph import GraphSolution
 from ..engine.solution import Solution
-from ..notation.lines import exact_text
+from ..notation.circuit import name_tex
+from ..notation.lines import exact_text, quantity_line
 
-__all__ = ["math_html", "name", "problem_html", "tolerance"]
+__all__ = ["math_html", "name", "problem_html", "tolerance", "worked"]
 
 
 def tolerance(decimals: int) -> str:
@@ -30,8 +34,16 @@ def math_html(latex: str) -> Markup:
     return Markup(r"\(" + html.escape(latex, quote=False) + r"\)")
 
 
-def problem_html(solution: Solution) -> str:
-    """The network, its equations and its values (no computed value): ``lms/problem.html.j2`` words them."""
+def problem_html(solution: Solution | GraphSolution) -> str:
+    """The network, its equations and its values (no computed value): ``lms/problem.html.j2`` words them; a
+    computation graph's function, gates and values: ``lms/graph_problem.html.j2``."""
+    if isinstance(solution, GraphSolution):
+        graph = graph_sheet(solution, forward_shown=False)
+        return render_html(
+            "lms/graph_problem.html.j2", function=math_html(f"{graph['output']} = {graph['function']}"),
+            gates=[math_html(f"{n['tex']} = {n['formula']}") for n in graph["nodes"]],
+            values=[math_html(f"{name_tex(leaf.name)} = {exact_text(solution.values[leaf.name])}")
+                    for leaf in solution.spec.leaves])
     spec, net = solution.spec, solution.network
     return render_html(
         "lms/problem.html.j2", n_inputs=spec.n_inputs, n_examples=net.n_examples,
@@ -41,3 +53,18 @@ def problem_html(solution: Solution) -> str:
         values=[math_html(f"{q.latex} = {exact_text(solution.value(q.name))}")
                 for q in net.of_kind("input", "target", "weight", "bias", "learning_rate")],
         frozen=[math_html(net[p].latex) for p in sorted(spec.frozen)])
+
+
+def worked(solution: Solution | GraphSolution, items: Sequence[tuple[str, str]], formula: bool = True) -> list[str]:
+    """Each asked value's worked line (LaTeX) for an LMS key's feedback, from its ``(name, latex)``: a network's
+    ``latex = formula = numbers = result`` (without the formula: ``latex = numbers = result``); a graph's
+    gate or gradient line as its handout works it."""
+    if isinstance(solution, GraphSolution):
+        lines = worked_lines(solution)
+        return [str(lines[name]) for name, _ in items]
+    out = []
+    for name, latex in items:
+        rhs = quantity_line(solution, name).rhs()
+        shown = solution.formula(name) if formula else ""
+        out.append(f"{latex} = {shown} = {rhs}" if shown else f"{latex} = {rhs}")
+    return out

@@ -12,6 +12,7 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.kinds import is_graph_file
 from ..engine.solution import Solution, solve, solve_values, structure
 from ..engine.spec import load_spec
 from ..errors import ExamError
@@ -114,4 +115,7 @@ def load_exam_folder(folder: str | Path) -> ExamFolder:
                                      tuple(e.name for e in values), tuple(e.text for e in values))
         if student_id:
             by_student[student_key(student_id)] = label
+        if len(variants) == 1 and is_graph_file(spec_path):
+            raise ExamError(f"{spec_path}: graph: mark does not support a computation graph's set yet (verify "
+                            "does not mark a graph's answers yet); each answers/vNNN.toml is the key")
     return ExamFolder(root, variants, by_student)

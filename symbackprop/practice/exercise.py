@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..documents.update_rule import first_step_names
 from ..engine.evaluate import leaf_values
 from ..engine.solution import Solution
 from ..errors import SymbackpropError
@@ -74,11 +75,19 @@ def page_data(ex: Exercise) -> dict[str, Any]:
     values = leaf_values(net)
     picture = diagram(net, True, None, value_labels(net, {n: s.value(n) for n in values}))
     assert picture.layout is not None
-    given = [{"name": n, "latex": s.latex(n), "value": exact_text(s.value(n))} for n in values]
+    # an optimizer's state before the first step is 0 by definition: said by its rule, not listed
+    given = [{"name": n, "latex": s.latex(n), "value": exact_text(s.value(n))} for n in values
+             if net[n].kind != "previous"]
     tasks = [{"key": key, "title": title, "items": [{"name": n, "latex": s.latex(n)} for n in names]}
              for key, title, names in ex.tasks]
+    rule, rule_title = [], ""
+    if s.spec.optimizer is not None and (trained := [p for p in net.parameters if not p.frozen]):
+        first = trained[0]
+        rule = [f"{s.latex(n)} = {s.formula(n)}" for n in first_step_names(s, first)]
+        rule_title = (f"Update rule ({s.spec.optimizer.name}), written for {first.name}; every parameter the same "
+                      "way, each state 0 before the first step:")
     return {"seed": ex.seed, "title": s.spec.title, "decimals": s.spec.decimals, "svg": layout_svg(picture.layout),
-            "given": given, "tasks": tasks}
+            "given": given, "tasks": tasks, "rule": rule, "rule_title": rule_title}
 
 
 def check(ex: Exercise, answers: Mapping[str, Any]) -> dict[str, Any]:

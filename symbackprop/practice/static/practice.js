@@ -4,10 +4,10 @@
 
 const state = { seed: null, timers: {} };
 
-function tex(el, latex) {
+function tex(el, latex, display = false) {
   el.textContent = "";
   if (!latex) return;
-  try { katex.render(latex, el, { throwOnError: false, displayMode: false }); }
+  try { katex.render(latex, el, { throwOnError: false, displayMode: display }); }
   catch (err) { el.textContent = latex; }
 }
 
@@ -65,6 +65,14 @@ function render(data) {
   given.textContent = "";
   given.appendChild(make("h2", "", "Given"));
   given.appendChild(table);
+  if (data.rule.length) {  // an [optimizer] spec: its update rule, written for one parameter
+    given.appendChild(make("p", "", data.rule_title));
+    for (const line of data.rule) {
+      const cell = make("div", "rule");
+      tex(cell, line, true);
+      given.appendChild(cell);
+    }
+  }
   const form = document.getElementById("tasks");
   form.textContent = "";
   for (const task of data.tasks) {
