@@ -27,11 +27,8 @@ from .evaluate import BALL, Compiler, EvaluationError, Step, certified_value, ex
 from .graphspec import GraphSpec
 from .kinds import load_graph
 from .numbers import display, full_text
-<<<<<<< HEAD
-from .rational import is_zero_rational
-=======
 from .printer import BackpropPrinter
->>>>>>> main
+from .rational import is_zero_rational
 
 #: agreement (significant digits, a rigorous bound) the fallback check at the spec's point requires
 REQUIRED_DIGITS = 40
@@ -173,10 +170,6 @@ def solve_graph(spec: GraphSpec | str, prove: bool = True) -> GraphSolution:
     """The graph's forward values, backward gradients and each leaf gradient's proof."""
     if not isinstance(spec, GraphSpec):
         spec = load_graph(spec)
-<<<<<<< HEAD
-    gradients = backward(spec)
-    run = _Run(spec, gradients)
-=======
     return _evaluated(spec, backward(spec), prove)
 
 
@@ -206,8 +199,7 @@ def graph_steps(spec: GraphSpec, gradients: Mapping[str, Gradient],
 
 
 def _evaluated(spec: GraphSpec, gradients: dict[str, Gradient], prove: bool) -> GraphSolution:
-    inlined = _composed(spec, gradients)
->>>>>>> main
+    run = _Run(spec, gradients)
     values: dict[str, Decimal] = {}
     for leaf in spec.leaves:
         values[leaf.name] = run.value(leaf.symbol, leaf.name)
