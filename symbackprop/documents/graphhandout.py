@@ -17,6 +17,7 @@ from ..notation.lines import make_line, product_line
 from .convhandout import conv_context
 from .handout import write_document
 from .render import Tex, render_markdown, render_tex, words
+from .rnnhandout import rnn_context
 
 #: the handout's partials: the worked graph, then the proofs as an appendix (an exam key puts its answer
 #: table between them)
@@ -141,14 +142,16 @@ class _Context:
         values = {name: self.show(v) for name, v in s.values.items()}
         shares = {key: self.show(v) for key, v in s.shares.items()}
         conv = conv_context(s)
+        rnn = rnn_context(s)
         graph = self.problem() | {
             "circuit": Tex(circuit_tikz(spec, values, shares, self.show(Decimal(1)))),
             "wires": [{"source": Tex(name_tex(o)), "gate": Tex(name_tex(n.name)), "value": Tex(values[o]),
                        "gradient": Tex(shares[n.name, o])} for n in spec.nodes for o in operands(n)],
             "forward": self.forward(),
             "gates": self.gates(),
-            "sums": self.sums(conv["shown"] if conv else set()),
+            "sums": self.sums((conv["shown"] if conv else set()) | (rnn["shown"] if rnn else set())),
             "conv": conv,
+            "rnn": rnn,
             "summary": [{"tex": Tex(_grad_inline(out, leaf.name)), "kind": leaf.kind,
                          "value": Tex(self.show(s.values[f"d{out}/d{leaf.name}"]))} for leaf in spec.leaves],
             "proofs": [{"tex": Tex(_grad_inline(out, p.leaf)), "method": p.method, "proven": p.proven}

@@ -8,6 +8,7 @@ read by the project's own formula reader (`graphexpr`), so text and definition a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sympy
@@ -39,6 +40,35 @@ def entry_name(base: str, rows: int, cols: int, i: int, j: int) -> str:
 def step_name(base: str, t: int, j: int, size: int) -> str:
     """A per-step name: ``h2`` (one unit), ``h2_1`` (unit 1 of 2)."""
     return f"{base}{t}_{j + 1}" if size > 1 else f"{base}{t}"
+
+
+@dataclass(frozen=True)
+class RnnLayout:
+    """The sizes and choices of an unrolled RNN, read back from its GraphSpec (the handout's formulas)."""
+
+    steps: int
+    hidden: int
+    size: int
+    activation: str
+    loss: str
+    outputs: tuple[int, ...]  # the time steps with an output y_t
+    exact: frozenset[str]  # names of spec data (inputs, initial state, targets, weights)
+
+
+def rnn_layout(spec: GraphSpec) -> RnnLayout:
+    """The layout of a GraphSpec built by `rnn_from_table` (names as `step_name` and `entry_name` give them)."""
+    kinds = [leaf.kind for leaf in spec.leaves]
+    hidden = kinds.count("state")
+    steps = max(int(n.name[1:].split("_")[0]) for n in spec.nodes if n.name[0] == "h")
+    size = kinds.count("input") // steps
+    first = next(n for n in spec.nodes if n.name == step_name("h", 1, 0, hidden))
+    activation = "identity" if first.definition.is_Add else type(first.definition).__name__
+    activation = {"sigma": "sigmoid"}.get(activation, activation)
+    outputs = tuple(int(n.name[1:]) for n in spec.nodes if n.name[0] == "y")
+    loss = next(n.definition for n in spec.nodes if n.name in ("E", "E1"))  # the (first step's) loss
+    half = isinstance(loss, sympy.Mul) and sympy.Rational(1, 2) in loss.args
+    return RnnLayout(steps, hidden, size, activation, "half_sse" if half else "mse", outputs,
+                     frozenset(leaf.name for leaf in spec.leaves))
 
 
 def rnn_from_table(data: dict[str, Any], source: str) -> GraphSpec:
@@ -106,18 +136,20 @@ class _RnnReader(Fields):
 
     def _array(self, value: Any, where: str, rows: int, cols: int, what: str) -> list[list[sympy.Rational]]:
         """A rows x cols matrix: a number for 1 x 1, a flat list for a vector, else a list of rows."""
-        shape = f"{rows} x {cols}"
-        if rows == cols == 1 and not isinstance(value, list):
+        if rows == cols == 1:
+            if isinstance(value, list):
+                raise self.fail(where, f"{what} is one number here (1 x 1), got a list of {len(value)}")
             return [[self.number(value, where)]]
-        if isinstance(value, list) and value and not any(isinstance(v, list) for v in value) and min(rows, cols) == 1:
-            if len(value) != rows * cols:
-                raise self.fail(where, f"{what} needs {rows * cols} number(s), got {len(value)}")
+        if min(rows, cols) == 1:
+            if not isinstance(value, list) or len(value) != rows * cols or any(isinstance(v, list) for v in value):
+                example = "[" + ", ".join(["0.5"] * (rows * cols)) + "]"
+                raise self.fail(where, f"{what} needs a list of {rows * cols} numbers, e.g. {example}")
             flat = [self.number(v, f"{where}[{k + 1}]") for k, v in enumerate(value)]
             return [flat[i * cols:(i + 1) * cols] for i in range(rows)]
         if (not isinstance(value, list) or len(value) != rows
                 or not all(isinstance(row, list) and len(row) == cols for row in value)):
             example = "[" + ", ".join("[" + ", ".join(["0.5"] * cols) + "]" for _ in range(rows)) + "]"
-            raise self.fail(where, f"{what} must be {shape} (rows x columns), e.g. {example}")
+            raise self.fail(where, f"{what} must be {rows} x {cols} (rows x columns), e.g. {example}")
         return [[self.number(v, f"{where}[{i + 1}][{j + 1}]") for j, v in enumerate(row)]
                 for i, row in enumerate(value)]
 
@@ -178,25 +210,32 @@ class _Unroller:
             if t in tgt:
                 terms = [f"{w['W_hy'][0][j]} * {h[t][j]}" for j in range(H)] + [w["b_y"][0][0]]
                 ys[t] = self.node(f"y{t}", " + ".join(terms))
-        squares = " + ".join(f"({ys[t]} - {tgt[t]})**2" for t in ys)
         scale = "1/2" if self.loss == "half_sse" else f"1/{len(ys)}"
-        loss = self.node("E", squares if scale == "1/1" else
-                         f"{scale} * {squares}" if len(ys) == 1 else f"{scale} * ({squares})")
-        self._lay_out(x, h, ys, loss)
+        scale = "" if scale == "1/1" else scale + " * "
+        if len(ys) == 1:
+            (t, y), = ys.items()
+            losses = {t: self.node("E", f"{scale}({y} - {tgt[t]})**2")}
+        else:  # one loss per step, then their sum (an add gate: each step's loss gets the gradient 1)
+            losses = {t: self.node(f"E{t}", f"{scale}({y} - {tgt[t]})**2") for t, y in ys.items()}
+            self.node("E", " + ".join(losses.values()))
+        loss = "E"
+        self._lay_out(x, h, ys, losses)
         return GraphSpec(title, tuple(self.leaves), tuple(self.nodes), loss, decimals, source, lang,
                          kind="rnn", place=dict(self.place))
 
-    def _lay_out(self, x: list[list[str]], h: list[list[str]], ys: dict[int, str], loss: str) -> None:
-        """Time steps left to right: the hidden chain on the unit rows, each x_t below-left of its step, each
-        output above-right of its h_t, the loss at the end (last step) or above the outputs (every step).
-        Weights, biases and targets are not drawn: they enter every step (their sums are the handout's)."""
+    def _lay_out(self, x: list[list[str]], h: list[list[str]], ys: dict[int, str], losses: dict[int, str]) -> None:
+        """Time steps left to right: the hidden chain on the unit rows, each x_t above-left of its step, each
+        output below-right of its h_t, the loss at the end (last step) or below the outputs (every step); so
+        no wire crosses another on one unit (the circuit puts a rising wire's labels near its gate, a
+        falling one's near its source).  Weights, biases and targets are not drawn: they enter every step
+        (the handout sums their shares)."""
         width, bottom = self.width, self.row(self.hidden - 1)
         for j, name in enumerate(h[0]):
             self.place[name] = (0, self.row(j))
         for t in range(1, self.steps + 1):
             start = width * (t - 1)  # the column of h_{t-1}
             for i, name in enumerate(x[t - 1]):
-                self.place[name] = (start, bottom + 1 + 0.6 * i)
+                self.place[name] = (start, -1 - 0.6 * (len(x[t - 1]) - 1 - i))
             for j in range(self.hidden):
                 if width == 2:
                     self.place[step_name("a", t, j, self.hidden)] = (start + 1, self.row(j))
@@ -205,12 +244,13 @@ class _Unroller:
         if len(ys) == 1:
             y = next(iter(ys.values()))
             self.place[y] = (last + 1, 0.0 if self.hidden == 1 else self.row(1) / 2)
-            self.place[loss] = (last + 2, self.place[y][1])
+            self.place["E"] = (last + 2, self.place[y][1])
             return
         for t, y in ys.items():
-            self.place[y] = (width * t + 1, -1.0)
+            self.place[y] = (width * t + 1, bottom + 1)
+            self.place[losses[t]] = (width * t + 1, bottom + 2.2)
         columns = [self.place[y][0] for y in ys.values()]
-        self.place[loss] = ((min(columns) + max(columns)) // 2, -2.5)
+        self.place["E"] = ((min(columns) + max(columns)) // 2, bottom + 4)
 
 
-__all__ = ["rnn_from_table", "entry_name", "step_name"]
+__all__ = ["RnnLayout", "entry_name", "rnn_from_table", "rnn_layout", "step_name"]
