@@ -66,8 +66,9 @@ class _Context:
                 label = rf"{_grad_tex(out, operand)}\big|_{{{name_tex(node.name)}}}"
                 line = product_line(label, [(upstream, node.name == out), (local, False)], self.d,
                                     value=s.shares[node.name, operand])
-                local_tex = formula_tex(local_of[node.name, operand])  # max's kink as step(0) = 0, as computed
-                if local_tex.startswith("-"):
+                derivative = local_of[node.name, operand]
+                local_tex = formula_tex(derivative)  # max's kink as step(0) = 0, as computed
+                if local_tex.startswith("-") or isinstance(derivative, sympy.Add):  # 1 - tanh^2(a): one factor
                     local_tex = rf"\left({local_tex}\right)"
                 uses.append({"label": Tex(label), "local": Tex(local_tex),
                              "local_symbol": Tex(rf"\frac{{\partial {name_tex(node.name)}}}"
