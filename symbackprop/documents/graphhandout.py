@@ -17,7 +17,7 @@ from ..notation.lines import make_line, product_line
 from .convhandout import conv_context
 from .handout import write_document
 from .render import Tex, render_markdown, render_tex, words
-from .rnnhandout import rnn_context
+from .rnnhandout import rnn_context, rnn_problem
 
 #: the handout's partials: the worked graph, then the proofs as an appendix (an exam key puts its answer
 #: table between them)
@@ -172,7 +172,7 @@ def graph_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
 def graph_sheet(solution: GraphSolution, forward_shown: bool) -> dict[str, Any]:
     """What a question sheet shows of a graph: its leaves' values, its gates and the circuit to fill in."""
     context = _Context(solution)
-    return context.problem() | {"circuit": context.sheet_circuit(forward_shown)}
+    return context.problem() | {"circuit": context.sheet_circuit(forward_shown), "rnn": rnn_problem(solution)}
 
 
 def worked_lines(solution: GraphSolution) -> dict[str, Tex]:

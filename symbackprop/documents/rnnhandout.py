@@ -95,17 +95,17 @@ class _Rnn:
             rows.append(sum_rows(leaf.name, symbolic, line) | {"steps": len(g.uses)})
         return rows
 
-    def build(self) -> dict[str, Any]:
+    def problem(self) -> dict[str, Any]:
+        """The recurrence and the values: what a question sheet shows too (nothing computed)."""
         lay = self.layout
+        return {"steps": lay.steps, "hidden": lay.hidden, "size": lay.size, "activation": lay.activation,
+                "every": len(lay.outputs) > 1, "loss": lay.loss,
+                "formulas": [Tex(formula) for formula in self.formulas()], "data": [Tex(line) for line in self.data()]}
+
+    def build(self) -> dict[str, Any]:
         sums = self.sums()
-        shared = [r["name"] for r in sums]
-        return {
-            "steps": lay.steps, "hidden": lay.hidden, "size": lay.size, "activation": lay.activation,
-            "every": len(lay.outputs) > 1, "loss": lay.loss,
-            "formulas": [Tex(formula) for formula in self.formulas()],
-            "data": [Tex(line) for line in self.data()],
+        return self.problem() | {
             "sums": sums,
-            "shared": shared,
             "shown": {leaf.name for leaf in self.spec.leaves if leaf.kind == "parameter"
                       and len(self.s.gradients[leaf.name].uses) > 1},
         }
@@ -116,4 +116,9 @@ def rnn_context(solution: GraphSolution) -> dict[str, Any] | None:
     return _Rnn(solution).build() if solution.spec.kind == "rnn" else None
 
 
-__all__ = ["rnn_context"]
+def rnn_problem(solution: GraphSolution) -> dict[str, Any] | None:
+    """A question sheet's RNN part (the recurrence and the values) for an ``[rnn]`` spec, None for any other graph."""
+    return _Rnn(solution).problem() if solution.spec.kind == "rnn" else None
+
+
+__all__ = ["rnn_context", "rnn_problem"]

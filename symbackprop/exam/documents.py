@@ -113,8 +113,9 @@ def graph_spec_toml(variant: Variant) -> str:
     earlier names, its drawn inputs and parameters), read back to the same gates before it is written."""
     spec = variant.spec
     top = {"title": spec.title, "decimals": spec.decimals, "output": spec.output}
-    for kind in ("input", "parameter"):
-        leaves = {leaf.name: Bare(_exact(leaf.value)) for leaf in spec.leaves if leaf.kind == kind}
+    for kind in ("input", "parameter"):  # a builder's other data (an RNN's initial state, its targets): inputs
+        leaves = {leaf.name: Bare(_exact(leaf.value)) for leaf in spec.leaves
+                  if (leaf.kind == "parameter") == (kind == "parameter")}
         if leaves:
             top[kind + "s"] = leaves
     tables = [Table("[graph]", top), Table("[graph.nodes]", [(n.name, n.text) for n in spec.nodes])]
