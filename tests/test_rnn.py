@@ -302,7 +302,7 @@ def test_a_two_unit_spec_needs_its_shapes():
     from symbackprop.engine.kinds import loads_graph
     from symbackprop.errors import SpecError
 
-    text = GOOD.replace("hidden = 1", "hidden = 2").replace("h0 = 0", "h0 = [0, 0]")
+    text = GOOD.replace("hidden = 1", "hidden = 2").replace("h0 = 0\n", "")  # h0: 0 for every unit
     with pytest.raises(SpecError, match=r"rnn.parameters.W_xh: W_xh needs a list of 2 numbers, e.g. \[0.5, 0.5\]"):
         loads_graph(text, "two")
     text = text.replace("W_xh = 0.5", "W_xh = [0.5, 0.1]").replace("W_hh = -0.8", "W_hh = [1, 2, 3, 4]")

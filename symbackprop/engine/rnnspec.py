@@ -95,7 +95,10 @@ class _RnnReader(Fields):
                             + (" at every step, e.g. targets = [0.5, 0.2]" if output == "every"
                                else " at the last step, e.g. targets = 0.5"))
         targets = self._targets(r["targets"], steps if output == "every" else 1, output)
-        h0 = self._array(r.get("h0", 0), "rnn.h0", hidden, 1, "the initial hidden state")
+        raw_h0 = r.get("h0", 0)
+        if hidden > 1 and not isinstance(raw_h0, list):  # one number: every unit starts there (0 by default)
+            raw_h0 = [raw_h0] * hidden
+        h0 = self._array(raw_h0, "rnn.h0", hidden, 1, "the initial hidden state")
         raw = self.table(r, "parameters", "rnn.parameters")
         self.known(raw, PARAMETERS, "rnn.parameters")
         params = {}
