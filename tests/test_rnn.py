@@ -308,3 +308,39 @@ def test_a_two_unit_spec_needs_its_shapes():
     text = text.replace("W_xh = 0.5", "W_xh = [0.5, 0.1]").replace("W_hh = -0.8", "W_hh = [1, 2, 3, 4]")
     with pytest.raises(SpecError, match=r"rnn.parameters.W_hh: W_hh must be 2 x 2 .*\[\[0.5, 0.5\], \[0.5, 0.5\]\]"):
         loads_graph(text, "two")
+
+
+def test_verify_names_the_time_step_a_bptt_sum_left_out(tmp_path, capsys):
+    """dE/dW_hh summed over steps 1 and 2 only: verify says time step 3 is missing (the engine's own
+    shares: dE/da1*h0 + dE/da2*h1, rounded as the sheet asks)."""
+    export = _export(tmp_path, GOOD, capsys)
+    items = {item["name"]: item for item in export["nodes"] + export["gradients"]}
+    with localcontext() as ctx:
+        ctx.prec = 80
+        partial = sum(Decimal(items[f"dE/da{t}"]["value"]) * Decimal(items[f"h{t - 1}"]["value"] if t > 1 else 0)
+                      for t in (1, 2))
+    answers = tmp_path / "answers.toml"
+    rows = [f'"{name}" = "{item["display"]}"' for name, item in items.items() if name not in ("E", "dE/dE")]
+    rows = [row if not row.startswith('"dE/dW_hh"') else f'"dE/dW_hh" = "{_shown(partial, 3)}"' for row in rows]
+    answers.write_text("[values]\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    assert main(["verify", str(EXAMPLE), str(answers)]) == 1
+    out = capsys.readouterr().out
+    assert "dE/dW_hh misses time step 3 of W_hh (backpropagation through time sums over every step" in out
+
+
+def test_exam_variant_files_are_rnn_specs(tmp_path, capsys):
+    """An exam of an [rnn] writes each variant as an [rnn] table of the drawn values (it reads back to the same
+    gates, so verify on it words a missing time step as such); the sheet shows the recurrence."""
+    spec = tmp_path / "two.toml"
+    spec.write_text(GOOD.replace("hidden = 1", "hidden = 2").replace("W_xh = 0.5", "W_xh = [0.5, -0.3]")
+                    .replace("W_hh = -0.8", "W_hh = [[-0.8, 0.1], [0.3, 0.6]]").replace("b_h = 0.1", "b_h = [0.1, 0]")
+                    .replace("W_hy = 1.5", "W_hy = [1.5, -0.7]"), encoding="utf-8")
+    assert main(["exam", str(spec), "--variants", "1", "-o", str(tmp_path / "exam")]) == 0
+    capsys.readouterr()
+    variant = (tmp_path / "exam" / "variants" / "v001.toml").read_text(encoding="utf-8")
+    doc = tomllib.loads(variant)
+    assert doc["rnn"]["hidden"] == 2 and len(doc["rnn"]["h0"]) == 2 and len(doc["rnn"]["parameters"]["W_hh"]) == 2
+    assert main(["check", str(tmp_path / "exam" / "variants" / "v001.toml")]) == 0
+    assert "built from [rnn]" in capsys.readouterr().out
+    sheet = (tmp_path / "exam" / "questions.tex").read_text(encoding="utf-8")
+    assert r"a_{t,j} = W_{xh,j} \, x_t + \sum_{k=1}^{2} W_{hh,jk} \, h_{t-1,k} + b_{h,j}" in sheet

@@ -8,6 +8,7 @@ read by the project's own formula reader (`graphexpr`), so text and definition a
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +28,7 @@ OUTPUTS = ("last", "every")
 LOSSES = ("half_sse", "mse")
 PARAMETERS = ("W_xh", "W_hh", "b_h", "W_hy", "b_y")
 #: shape of each parameter as (rows, columns) given hidden size H and input size D
-_SHAPES = {"W_xh": lambda h, d: (h, d), "W_hh": lambda h, d: (h, h), "b_h": lambda h, d: (h, 1),
+SHAPES = {"W_xh": lambda h, d: (h, d), "W_hh": lambda h, d: (h, h), "b_h": lambda h, d: (h, 1),
            "W_hy": lambda h, d: (1, h), "b_y": lambda h, d: (1, 1)}
 
 
@@ -71,6 +72,12 @@ def rnn_layout(spec: GraphSpec) -> RnnLayout:
                      frozenset(leaf.name for leaf in spec.leaves))
 
 
+def time_step(name: str) -> int | None:
+    """The time step of a per-step node (``a3``, ``h2_1``, ``y4``, ``E5``): its first number; None for others."""
+    match = re.fullmatch(r"[ahyE](\d+)(?:_\d+)?", name)
+    return int(match.group(1)) if match else None
+
+
 def rnn_from_table(data: dict[str, Any], source: str) -> GraphSpec:
     """The unrolled graph of a parsed TOML document with an ``[rnn]`` table (`kinds` picks the table)."""
     return _RnnReader(source).spec(data)
@@ -106,7 +113,7 @@ class _RnnReader(Fields):
             if name not in raw:
                 raise self.fail(f"rnn.parameters.{name}", "missing: every one of " + ", ".join(PARAMETERS)
                                 + " is needed")
-            rows, cols = _SHAPES[name](hidden, size)
+            rows, cols = SHAPES[name](hidden, size)
             params[name] = self._array(raw[name], f"rnn.parameters.{name}", rows, cols, name)
         templates = self.table(data, "templates", "templates")
         self.known(templates, ["lang"], "templates")
@@ -256,4 +263,4 @@ class _Unroller:
         self.place["E"] = ((min(columns) + max(columns)) // 2, bottom + 4)
 
 
-__all__ = ["RnnLayout", "entry_name", "rnn_from_table", "rnn_layout", "step_name"]
+__all__ = ["SHAPES", "RnnLayout", "entry_name", "rnn_from_table", "rnn_layout", "step_name", "time_step"]
