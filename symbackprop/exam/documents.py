@@ -121,12 +121,18 @@ def graph_spec_toml(variant: Variant) -> str:
         if leaves:
             top[kind + "s"] = leaves
     tables = [Table("[graph]", top), Table("[graph.nodes]", [(n.name, n.text) for n in spec.nodes])]
+    return _read_back(variant, tables, "the gates written as formulas do not read back the same")
+
+
+def _read_back(variant: Variant, tables: list[Table], problem: str) -> str:
+    """The variant's spec file of ``tables`` (and its language), refused unless it reads back to the same gates."""
+    spec = variant.spec
     if spec.lang:
         tables.append(Table("[templates]", {"lang": spec.lang}))
     text = toml_document(_comments(variant, "exam variant"), {}, tables)
     again = loads_graph(text, f"variants/{variant.stem}.toml")
     if [n.definition for n in again.nodes] != [n.definition for n in spec.nodes]:
-        raise ExamError(f"exam: variant {variant.label}: the gates written as formulas do not read back the same")
+        raise ExamError(f"exam: variant {variant.label}: {problem}")
     return text
 
 
@@ -152,13 +158,7 @@ def rnn_spec_toml(variant: Variant) -> str:
            "h0": shaped("h0", lay.hidden, 1)}
     parameters = {base: shaped(base, *shape(lay.hidden, lay.size)) for base, shape in RNN_SHAPES.items()}
     tables = [Table("[rnn]", top), Table("[rnn.parameters]", parameters)]
-    if spec.lang:
-        tables.append(Table("[templates]", {"lang": spec.lang}))
-    text = toml_document(_comments(variant, "exam variant"), {}, tables)
-    again = loads_graph(text, f"variants/{variant.stem}.toml")
-    if [n.definition for n in again.nodes] != [n.definition for n in spec.nodes]:
-        raise ExamError(f"exam: variant {variant.label}: the [rnn] table written does not read back the same gates")
-    return text
+    return _read_back(variant, tables, "the [rnn] table written does not read back the same gates")
 
 
 def _comments(variant: Variant, what: str) -> list[str]:
