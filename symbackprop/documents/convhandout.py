@@ -34,7 +34,7 @@ def _vector(names: list[str]) -> str:
     return r"\left(" + ", ".join(names) + r"\right)"
 
 
-def _sum_rows(name: str, symbolic: list[str], line: Line) -> dict[str, Any]:
+def sum_rows(name: str, symbolic: list[str], line: Line) -> dict[str, Any]:
     """A sum over positions broken into rows of at most PER_ROW terms: symbolic, then with numbers."""
     numeric = line.terms() if not line.is_trivial() else []
     numeric[-1:] = [f"{numeric[-1]} {line.relation} {result_latex(line.result)}"] if numeric else [
@@ -82,10 +82,10 @@ class _Conv:
             name = f"w{m + 1}"
             symbolic = [rf"{_grad(out, f'z{i + 1}')} \, {name_tex(x) if x != '0' else x}" for i, x in enumerate(under)]
             line = make_line(_grad(out, name), expr, values, met, self.s.values[f"d{out}/d{name}"], self.spec.decimals)
-            rows.append(_sum_rows(name, symbolic, line))
+            rows.append(sum_rows(name, symbolic, line))
         expr = sympy.Add(*deltas, evaluate=False)
         line = make_line(_grad(out, "b"), expr, values, (), self.s.values[f"d{out}/db"], self.spec.decimals)
-        rows.append(_sum_rows("b", [_grad(out, f"z{i + 1}") for i in range(len(deltas))], line))
+        rows.append(sum_rows("b", [_grad(out, f"z{i + 1}") for i in range(len(deltas))], line))
         return rows
 
     def routes(self) -> list[dict[str, Any]]:
@@ -165,4 +165,4 @@ def conv_context(solution: GraphSolution) -> dict[str, Any] | None:
     return _Conv(solution).build() if solution.spec.kind == "conv1d" else None
 
 
-__all__ = ["conv_context"]
+__all__ = ["conv_context", "sum_rows"]

@@ -17,6 +17,7 @@ from ..notation.lines import make_line, product_line
 from .convhandout import conv_context
 from .handout import write_document
 from .render import Tex, render_markdown, render_tex, words
+from .rnnhandout import rnn_context, rnn_problem
 
 #: the longest composed function (characters of LaTeX) a sheet writes out in its running text; a longer
 #: one (a convolution's) is left to the gates
@@ -68,8 +69,9 @@ class _Context:
                 label = rf"{_grad_tex(out, operand)}\big|_{{{name_tex(node.name)}}}"
                 line = product_line(label, [(upstream, node.name == out), (local, False)], self.d,
                                     value=s.shares[node.name, operand])
-                local_tex = formula_tex(local_of[node.name, operand])  # max's kink as step(0) = 0, as computed
-                if local_tex.startswith("-"):
+                derivative = local_of[node.name, operand]
+                local_tex = formula_tex(derivative)  # max's kink as step(0) = 0, as computed
+                if local_tex.startswith("-") or isinstance(derivative, sympy.Add):  # 1 - tanh^2(a): one factor
                     local_tex = rf"\left({local_tex}\right)"
                 uses.append({"label": Tex(label), "local": Tex(local_tex),
                              "local_symbol": Tex(rf"\frac{{\partial {name_tex(node.name)}}}"
@@ -144,14 +146,16 @@ class _Context:
         values = {name: self.show(v) for name, v in s.values.items()}
         shares = {key: self.show(v) for key, v in s.shares.items()}
         conv = conv_context(s)
+        rnn = rnn_context(s)
         graph = self.problem() | {
             "circuit": Tex(circuit_tikz(spec, values, shares, self.show(Decimal(1)))),
             "wires": [{"source": Tex(name_tex(o)), "gate": Tex(name_tex(n.name)), "value": Tex(values[o]),
                        "gradient": Tex(shares[n.name, o])} for n in spec.nodes for o in operands(n)],
             "forward": self.forward(),
             "gates": self.gates(),
-            "sums": self.sums(conv["shown"] if conv else set()),
+            "sums": self.sums((conv["shown"] if conv else set()) | (rnn["shown"] if rnn else set())),
             "conv": conv,
+            "rnn": rnn,
             "summary": [{"tex": Tex(_grad_inline(out, leaf.name)), "kind": leaf.kind,
                          "value": Tex(self.show(s.values[f"d{out}/d{leaf.name}"]))} for leaf in spec.leaves],
             "proofs": [{"tex": Tex(_grad_inline(out, p.leaf)), "method": p.method, "proven": p.proven}
@@ -174,7 +178,7 @@ def graph_sheet(solution: GraphSolution, forward_shown: bool) -> dict[str, Any]:
     context = _Context(solution)
     problem = context.problem()
     return problem | {"circuit": context.sheet_circuit(forward_shown), "forward_shown": forward_shown,
-                      "function_fits": len(problem["function"]) <= FUNCTION_FITS}
+                      "function_fits": len(problem["function"]) <= FUNCTION_FITS, "rnn": rnn_problem(solution)}
 
 
 def worked_lines(solution: GraphSolution) -> dict[str, Tex]:

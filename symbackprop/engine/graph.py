@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cached_property
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import flint
 import sympy
 from sympy import Expr, Symbol
 
@@ -27,6 +28,7 @@ from .graphspec import GraphSpec
 from .kinds import load_graph
 from .numbers import display, full_text
 from .printer import BackpropPrinter
+from .rational import is_zero_rational
 
 #: agreement (significant digits, a rigorous bound) the fallback check at the spec's point requires
 REQUIRED_DIGITS = 40
@@ -129,13 +131,39 @@ def _composed(spec: GraphSpec, gradients: dict[str, Gradient]) -> dict[Symbol, E
     return inlined
 
 
-def _value(expr: Expr, spec: GraphSpec, name: str) -> Decimal:
-    slots = {leaf.symbol: i for i, leaf in enumerate(spec.leaves)}
-    inputs = [exact_input(f"{leaf.value.p}/{leaf.value.q}") for leaf in spec.leaves]
-    try:
-        return certified_value(Compiler(slots, BALL)(expr), inputs)
-    except EvaluationError as err:
-        raise EvaluationError(f"{spec.source}: {name}: {err}") from None
+class _Run:
+    """The graph compiled once over slots (leaves, nodes, gradients) and run step by step, once per ball
+    precision: a deep graph (an RNN unrolled through time) is never evaluated as its inlined tree."""
+
+    def __init__(self, spec: GraphSpec, gradients: dict[str, Gradient]):
+        self.spec = spec
+        symbols = ([leaf.symbol for leaf in spec.leaves] + [n.symbol for n in spec.nodes]
+                   + [g.symbol for g in gradients.values()])
+        self.slot = {symbol: i for i, symbol in enumerate(symbols)}
+        self.compiler = Compiler(self.slot, BALL)
+        defined = [(n.symbol, n.definition) for n in spec.nodes] + [(g.symbol, g.formula) for g in gradients.values()]
+        self.steps = [(self.slot[symbol], self.compiler(definition)) for symbol, definition in defined]
+        self.inputs = [exact_input(f"{leaf.value.p}/{leaf.value.q}") for leaf in spec.leaves]
+        self.runs: dict[int, tuple[list[Any], list[int]]] = {}  # by precision: slots, steps done
+
+    def _slots(self, upto: int) -> list[Any]:
+        """The slots with the first ``upto`` steps run at the current precision (a failing step fails
+        only the values that need it)."""
+        slots, done = self.runs.setdefault(flint.ctx.prec, ([*self.inputs, *[None] * len(self.steps)], [0]))
+        for i, program in self.steps[done[0]:upto]:
+            slots[i] = program(slots)
+            done[0] += 1
+        return slots
+
+    def value(self, expr: Expr, name: str) -> Decimal:
+        """``expr`` over the graph's names, certified: exact while the arithmetic is, else a ball."""
+        program = self.compiler(expr)
+        needed = [self.slot[s] for s in expr.free_symbols]
+        upto = max((i - len(self.inputs) + 1 for i in needed), default=0)
+        try:
+            return certified_value(lambda _: program(self._slots(upto)), self.inputs)
+        except EvaluationError as err:
+            raise EvaluationError(f"{self.spec.source}: {name}: {err}") from None
 
 
 def solve_graph(spec: GraphSpec | str, prove: bool = True) -> GraphSolution:
@@ -171,23 +199,25 @@ def graph_steps(spec: GraphSpec, gradients: Mapping[str, Gradient],
 
 
 def _evaluated(spec: GraphSpec, gradients: dict[str, Gradient], prove: bool) -> GraphSolution:
-    inlined = _composed(spec, gradients)
+    run = _Run(spec, gradients)
     values: dict[str, Decimal] = {}
     for leaf in spec.leaves:
-        values[leaf.name] = _value(leaf.symbol, spec, leaf.name)
+        values[leaf.name] = run.value(leaf.symbol, leaf.name)
     for node in spec.nodes:
-        values[node.name] = _value(inlined[node.symbol], spec, node.name)
+        values[node.name] = run.value(node.symbol, node.name)
     for g in gradients.values():
-        values[g.name] = _value(inlined[g.symbol], spec, g.name)
+        values[g.name] = run.value(g.symbol, g.name)
     locals_: dict[tuple[str, str], Decimal] = {}
     shares: dict[tuple[str, str], Decimal] = {}
     for g in gradients.values():
         for u in g.uses:
-            upstream = 1 if u.consumer == spec.output else inlined[gradients[u.consumer].symbol]
-            local = u.local.xreplace(inlined)
-            locals_[u.consumer, g.of] = _value(local, spec, f"d{u.consumer}/d{g.of}")
-            shares[u.consumer, g.of] = _value(upstream * local, spec, g.name)
-    proofs = {leaf.name: _prove(spec, gradients[leaf.name], inlined) for leaf in spec.leaves} if prove else {}
+            upstream = 1 if u.consumer == spec.output else gradients[u.consumer].symbol
+            locals_[u.consumer, g.of] = run.value(u.local, f"d{u.consumer}/d{g.of}")
+            shares[u.consumer, g.of] = run.value(upstream * u.local, g.name)
+    proofs = {}
+    if prove:
+        inlined = _composed(spec, gradients)
+        proofs = {leaf.name: _prove(spec, gradients[leaf.name], inlined, run) for leaf in spec.leaves}
     return GraphSolution(spec, MappingProxyType(gradients), MappingProxyType(values), MappingProxyType(proofs),
                          MappingProxyType(locals_), MappingProxyType(shares))
 
@@ -205,16 +235,17 @@ def gate_kind(definition: Expr) -> str:
     return "fn"
 
 
-def _prove(spec: GraphSpec, gradient: Gradient, inlined: dict[Symbol, Expr]) -> GraphProof:
-    """The composed chain-rule formula against sympy.diff of the composed output; where simplification
-    cannot decide, both are evaluated at the spec's point in ball arithmetic."""
+def _prove(spec: GraphSpec, gradient: Gradient, inlined: dict[Symbol, Expr], run: _Run) -> GraphProof:
+    """The composed chain-rule formula against sympy.diff of the composed output: first as rational functions
+    of their function applications (each ``tanh(...)`` one atom: fast however deep the graph), then by
+    simplification; where neither decides, both are evaluated at the spec's point in ball arithmetic."""
     leaf = next(lf for lf in spec.leaves if lf.name == gradient.of)
     direct = _local(inlined[spec.output_node.symbol], leaf.symbol)
     difference = inlined[gradient.symbol] - direct
-    if _is_zero(difference):
+    if is_zero_rational(difference) or _is_zero(difference):
         return GraphProof(leaf.name, "symbolic", True,
                           f"the chain rule over {len(gradient.uses)} use(s) equals sympy.diff of the composed output")
-    a, b = _value(inlined[gradient.symbol], spec, gradient.name), _value(direct, spec, gradient.name)
+    a, b = run.value(gradient.symbol, gradient.name), run.value(direct, gradient.name)
     scale = max(abs(a), Decimal("1e-10"))
     agree = abs(a - b) / scale < Decimal(10) ** -REQUIRED_DIGITS
     return GraphProof(leaf.name, "at the point", bool(agree),

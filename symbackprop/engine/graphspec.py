@@ -31,7 +31,7 @@ class Leaf:
     """An input or a parameter: a named number the output depends on."""
 
     name: str
-    kind: str  # "input" or "parameter"
+    kind: str  # "input" or "parameter"; a builder may say more ([rnn]: "state" for h0, "target")
     value: sympy.Rational
     symbol: Symbol
 

@@ -19,12 +19,14 @@ from .convspec import conv1d_from_table
 from .examtable import settings_from_table
 from .fields import DecimalText
 from .graphspec import GraphSpec, graph_from_table
+from .rnnspec import rnn_from_table
 from .spec import Spec, load_spec, loads_spec, read_spec_text
 
 #: table name -> builder of the GraphSpec from the parsed document and its source name
 BUILDERS: dict[str, Callable[[dict[str, Any], str], GraphSpec]] = {
     "graph": graph_from_table,
     "conv1d": conv1d_from_table,
+    "rnn": rnn_from_table,
 }
 
 

@@ -15,6 +15,8 @@ from ..documents.render import Tex, header_comment, render_tex, words
 from ..engine.graph import GraphSolution
 from ..engine.kinds import loads_graph
 from ..engine.numbers import display
+from ..engine.rnnspec import SHAPES as RNN_SHAPES
+from ..engine.rnnspec import entry_name, rnn_layout, step_name
 from ..errors import ExamError
 from ..io.tomltext import Bare, Table, toml_document
 from ..io.usertext import csv_text
@@ -88,7 +90,7 @@ def answers_toml(variant: Variant, ask: Sequence[str]) -> str:
 def variant_spec_toml(variant: Variant) -> str:
     """The variant as a complete spec file: ``symbackprop verify variants/v001.toml answers/v001.toml``."""
     if variant.is_graph:
-        return graph_spec_toml(variant)
+        return rnn_spec_toml(variant) if variant.spec.kind == "rnn" else graph_spec_toml(variant)
     spec = variant.solution.spec
     top = {"title": spec.title, "author": spec.author, "decimals": spec.decimals,
            "learning_rate": _exact(spec.learning_rate), "loss": spec.loss, "reduction": spec.reduction,
@@ -117,19 +119,51 @@ def graph_spec_toml(variant: Variant) -> str:
     earlier names, its drawn inputs and parameters), read back to the same gates before it is written."""
     spec = variant.spec
     top = {"title": spec.title, "decimals": spec.decimals, "output": spec.output}
-    for kind in ("input", "parameter"):
-        leaves = {leaf.name: Bare(_exact(leaf.value)) for leaf in spec.leaves if leaf.kind == kind}
+    for kind in ("input", "parameter"):  # a builder's other data (an RNN's initial state, its targets): inputs
+        leaves = {leaf.name: Bare(_exact(leaf.value)) for leaf in spec.leaves
+                  if (leaf.kind == "parameter") == (kind == "parameter")}
         if leaves:
             top[kind + "s"] = leaves
     tables = [Table("[graph]", top), Table("[graph.nodes]", [(n.name, n.text) for n in spec.nodes])]
+    return _read_back(variant, tables, "the gates written as formulas do not read back the same")
+
+
+def _read_back(variant: Variant, tables: list[Table], problem: str) -> str:
+    """The variant's spec file of ``tables`` (and its language), refused unless it reads back to the same gates."""
+    spec = variant.spec
     if spec.lang:
         tables.append(Table("[templates]", {"lang": spec.lang}))
     text = toml_document(_comments(variant, "exam variant"), {}, tables)
     again = loads_graph(text, f"variants/{variant.stem}.toml")
     # compared as text: a builder may make its names without assumptions
     if [str(n.definition) for n in again.nodes] != [str(n.definition) for n in spec.nodes]:
-        raise ExamError(f"exam: variant {variant.label}: the gates written as formulas do not read back the same")
+        raise ExamError(f"exam: variant {variant.label}: {problem}")
     return text
+
+
+def rnn_spec_toml(variant: Variant) -> str:
+    """An RNN variant as an ``[rnn]`` spec (so verify names a missing time step as one), its drawn values in
+    the table's own shapes, read back to the same gates before it is written."""
+    spec = variant.spec
+    lay = rnn_layout(spec)
+    value = {leaf.name: Bare(_exact(leaf.value)) for leaf in spec.leaves}
+
+    def shaped(base: str, rows: int, cols: int) -> Any:
+        """A number, a list or a list of rows, as the table writes a matrix of this shape (h0: by unit)."""
+        name = (lambda i, j: step_name("h", 0, i, rows)) if base == "h0" else (
+            lambda i, j: entry_name(base, rows, cols, i, j))
+        entries = [[value[name(i, j)] for j in range(cols)] for i in range(rows)]
+        return entries[0][0] if rows == cols == 1 else [e for row in entries for e in row] if 1 in (rows, cols) \
+            else entries
+
+    steps = [[value[step_name("x", t, i, lay.size)] for i in range(lay.size)] for t in range(1, lay.steps + 1)]
+    top = {"title": spec.title, "decimals": spec.decimals, "hidden": lay.hidden, "activation": lay.activation,
+           "output": "every" if len(lay.outputs) > 1 else "last", "loss": lay.loss,
+           "inputs": [s[0] if lay.size == 1 else s for s in steps], "targets": [value[f"t{t}"] for t in lay.outputs],
+           "h0": shaped("h0", lay.hidden, 1)}
+    parameters = {base: shaped(base, *shape(lay.hidden, lay.size)) for base, shape in RNN_SHAPES.items()}
+    tables = [Table("[rnn]", top), Table("[rnn.parameters]", parameters)]
+    return _read_back(variant, tables, "the [rnn] table written does not read back the same gates")
 
 
 def _comments(variant: Variant, what: str) -> list[str]:

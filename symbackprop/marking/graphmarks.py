@@ -26,6 +26,7 @@ from ..engine.activations import FORMULA_FUNCTIONS
 from ..engine.graph import GraphSolution, Use, gate_kind
 from ..engine.naming import Name
 from ..engine.network import Quantity
+from ..engine.rnnspec import time_step
 from .marker import Exercise, Marker, Slips
 
 #: a shared name with at most this many uses has every subset of its uses tried; more: each one left out
@@ -107,10 +108,20 @@ class GraphMarker(Marker):
         for size in sizes:
             for kept in itertools.combinations(uses, size):
                 left_out = [u for u in uses if u not in kept]
-                consumers = ", ".join(self._name(u.consumer) for u in left_out)
-                word = "use" if len(left_out) == 1 else "uses"
-                yield (f"{self._name(name)} misses the {word} of {self._name(of)} by {consumers} (the sum over "
-                       f"{len(kept)} of its {len(uses)} uses)"), {name: self._sum(kept)}
+                yield self._left_out(name, of, uses, kept, left_out), {name: self._sum(kept)}
+
+    def _left_out(self, name: str, of: str, uses: tuple[Use, ...], kept: tuple[Use, ...], left_out: list[Use]) -> str:
+        """Why a sum over some uses is wrong; an RNN's weight, used once per time step, names the steps."""
+        steps = [time_step(u.consumer) for u in uses] if self.solution.spec.kind == "rnn" else []
+        if steps and None not in steps and len(set(steps)) == len(steps):
+            missed = ", ".join(str(time_step(u.consumer)) for u in left_out)
+            return (f"{self._name(name)} misses time step{'s' if len(left_out) > 1 else ''} {missed} of "
+                    f"{self._name(of)} (backpropagation through time sums over every step: {len(kept)} of its "
+                    f"{len(uses)} steps summed)")
+        consumers = ", ".join(self._name(u.consumer) for u in left_out)
+        word = "use" if len(left_out) == 1 else "uses"
+        return (f"{self._name(name)} misses the {word} of {self._name(of)} by {consumers} (the sum over "
+                f"{len(kept)} of its {len(uses)} uses)")
 
     def _local_slips(self, name: str, of: str, use: Use, uses: tuple[Use, ...]) -> Slips:
         """One use's local derivative taken wrongly: the gate's rule not applied, or its sign slipped."""

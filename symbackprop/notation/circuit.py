@@ -9,6 +9,8 @@ from collections.abc import Mapping
 
 import sympy
 from sympy import Expr, Symbol
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import translate
 
 from ..engine import activations as act
 from ..engine.graphspec import GraphSpec, Node
@@ -23,7 +25,11 @@ _FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", 
 
 @functools.lru_cache(maxsize=4096)
 def name_tex(name: str) -> str:
-    """A spec name (letters, digits, ``_``) as LaTeX maths: ``x0`` gives ``x_{0}``."""
+    """A spec name (letters, digits, ``_``) as LaTeX maths: ``x0`` gives ``x_{0}``; several subscripts are
+    parted by commas (``a1_2``: ``a_{1,2}``, ``W_xh_12``: ``W_{xh,12}``), where SymPy would run them together."""
+    base, supers, subs = split_super_sub(name)
+    if len(subs) > 1 and not supers:
+        return f"{sympy.latex(Symbol(base))}_{{{','.join(translate(s) for s in subs)}}}"
     return sympy.latex(Symbol(name))
 
 
@@ -36,7 +42,8 @@ def graph_name_tex(spec: GraphSpec, name: str) -> str:
 
 
 def formula_tex(expr: Expr) -> str:
-    return sympy.latex(expr, order="none")
+    names = {s: name_tex(s.name) for s in expr.free_symbols if isinstance(s, Symbol)}
+    return sympy.latex(expr, order="none", symbol_names=names)
 
 
 def gate_text(definition: Expr) -> str:
