@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from example_specs import graph_specs
 from test_graph import CS231N_ADD_MUL
 from test_graph_verify import SHARED
 from test_slides import _compile
@@ -119,19 +120,21 @@ def test_the_deck_shows_circuit_forward_rules_and_gradients(add_mul):
     tex = render_graph_slides(add_mul)
     frames = _frames(tex)
     titles = [f.split("\n", 1)[0] for f in frames]
-    assert titles[1:] == ["[t]{The function and its gates}", "[t]{The circuit}", "[t]{Forward pass, gate by gate}",
+    assert titles[1:] == ["[t]{The function and its gates}", "[t]{The gates}", "[t]{The circuit}",
+                          "[t]{Forward pass, gate by gate}",
                           "[t]{Backward pass: upstream times local (1/2)}",
                           "[t]{Backward pass: upstream times local (2/2)}",
                           "[t]{The gradients of the inputs and parameters}"]
-    assert r"\begin{tikzpicture}" in frames[2]
-    assert r"q = x + y = \left(-2\right) + 5 = 3.00" in frames[3]
-    assert r"f = q z = 3.00 \cdot \left(-4\right) = -12.00" in frames[3]
-    backward = frames[4] + frames[5]
+    assert r"$q = x + y$ & $f = q z$" in frames[2]  # the gates in two columns
+    assert r"\begin{tikzpicture}" in frames[3]
+    assert r"q &= x + y = \left(-2\right) + 5 = 3.00" in frames[4]
+    assert r"f &= q z = 3.00 \cdot \left(-4\right) = -12.00" in frames[4]
+    backward = frames[5] + frames[6]
     assert "A multiply gate swaps" in backward and "An add gate distributes" in backward
     # df/dz = df/df . q = 1 . 3 and df/dx = df/dq . 1 = -4 . 1 (CS231n)
     assert r"\frac{\partial f}{\partial f} \cdot q = 1 \cdot 3.00 = 3.00" in backward
     assert r"\frac{\partial f}{\partial q} \cdot 1 = \left(-4.00\right) \cdot 1.00 = -4.00" in backward
-    summary = frames[6]
+    summary = frames[7]
     assert [line.rsplit("$", 2)[-2] for line in summary.splitlines() if line.startswith(r"$\partial")] == [
         "-4.00", "-4.00", "3.00"]
 
@@ -172,3 +175,25 @@ def test_the_slides_command(tmp_path, capsys):
 def test_decks_compile_without_overfull_boxes(tex, text, tmp_path):
     log = _compile(render_graph_slides(solve_graph(loads_graph(text, "g"))), tmp_path)
     assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log
+
+
+#: the example RNN with two hidden units: its sums over both units make the widest forward lines
+RNN_TWO_UNITS = ((Path(__file__).resolve().parent.parent / "examples" / "rnn.toml").read_text(encoding="utf-8")
+                 .replace("hidden = 1", "hidden = 2").replace("W_xh = 0.5", "W_xh = [0.5, -0.3]")
+                 .replace("W_hh = -0.8", "W_hh = [[-0.8, 0.1], [0.3, 0.6]]").replace("b_h = 0.1", "b_h = [0.1, 0]")
+                 .replace("W_hy = 1.5", "W_hy = [1.5, -0.7]").replace("h0 = 0\n", ""))
+
+
+@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units"], ids=lambda p: getattr(p, "stem", p))
+def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path):
+    """Long forward lines (an RNN's sums over two units) are cut between terms, aligned at the =: the
+    handout and the deck of every graph-kind example compile without an overfull box."""
+    from symbackprop.documents.graphhandout import render_graph_handout
+
+    text = RNN_TWO_UNITS if path == "rnn_two_units" else Path(path).read_text(encoding="utf-8")
+    solution = solve_graph(loads_graph(text, "g"))
+    for kind, document in (("handout", render_graph_handout(solution)), ("deck", render_graph_slides(solution))):
+        work = tmp_path / kind
+        work.mkdir()
+        log = _compile(document, work)
+        assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log, (kind, log[-1500:])

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,8 +13,9 @@ from sympy import Symbol
 
 from ..engine.graph import GraphSolution, gate_kind
 from ..engine.numbers import display
+from ..layout import ROW_WIDTH, break_row, line_rows, tex_width
 from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
-from ..notation.lines import make_line, product_line
+from ..notation.lines import Line, make_line, product_line
 from .convhandout import conv_context
 from .handout import write_document
 from .render import Tex, render_markdown, render_tex, words
@@ -46,15 +48,31 @@ class _Context:
     def show(self, value: Decimal) -> str:
         return display(value, self.d)
 
-    def forward(self) -> list[Tex]:
+    def _forward_lines(self) -> list[Line]:
         values = self.s.values
         lines = []
         for node in self.spec.nodes:
             operands = {s: values[s.name] for s in node.definition.free_symbols}
-            line = make_line(name_tex(node.name), node.definition, operands, self.exact & set(operands),
-                             values[node.name], self.d)
-            lines.append(Tex(rf"{name_tex(node.name)} = {formula_tex(node.definition)} = {line.rhs()}"))
+            lines.append(make_line(name_tex(node.name), node.definition, operands, self.exact & set(operands),
+                                   values[node.name], self.d))
         return lines
+
+    def forward(self) -> list[Tex]:
+        """Each gate's forward line on one line, ``name = formula = numbers = result`` (a key's feedback)."""
+        return [Tex(rf"{line.label} = {formula_tex(node.definition)} = {line.rhs()}")
+                for node, line in zip(self.spec.nodes, self._forward_lines(), strict=True)]
+
+    def forward_rows(self, width: float = ROW_WIDTH) -> list[list[Tex]]:
+        """Each gate's forward line as rows of an ``align*``, aligned at the ``=`` and cut between terms where
+        the line is wider than ``width`` (a sum over an RNN's two units): one list of rows per gate."""
+        groups = []
+        for node, line in zip(self.spec.nodes, self._forward_lines(), strict=True):
+            head = rf"{line.label} &= {formula_tex(node.definition)}"
+            one = f"{head} = {line.rhs()}"
+            rows = [one] if tex_width(one) <= width else \
+                break_row(head, width) + line_rows(replace(line, label=""), "&= ", width)
+            groups.append([Tex(r) for r in rows])
+        return groups
 
     def gates(self) -> list[dict[str, Any]]:
         """Each gate, output first: its rule and, per input, upstream x local = this use's share."""
@@ -135,6 +153,7 @@ class _Context:
         return {
             "output": Tex(name_tex(spec.output)),
             "function": Tex(formula_tex(composed)),
+            "function_fits": len(formula_tex(composed)) <= FUNCTION_FITS,  # else the gates say it
             "leaves": [{"tex": Tex(name_tex(leaf.name)), "kind": leaf.kind, "value": Tex(self.show(leaf.value))}
                        for leaf in spec.leaves],
             "nodes": [{"tex": Tex(name_tex(n.name)), "formula": Tex(formula_tex(n.definition)),
@@ -152,6 +171,7 @@ class _Context:
             "wires": [{"source": Tex(name_tex(o)), "gate": Tex(name_tex(n.name)), "value": Tex(values[o]),
                        "gradient": Tex(shares[n.name, o])} for n in spec.nodes for o in operands(n)],
             "forward": self.forward(),
+            "forward_rows": self.forward_rows(),
             "gates": self.gates(),
             "sums": self.sums((conv["shown"] if conv else set()) | (rnn["shown"] if rnn else set())),
             "conv": conv,
@@ -178,7 +198,7 @@ def graph_sheet(solution: GraphSolution, forward_shown: bool) -> dict[str, Any]:
     context = _Context(solution)
     problem = context.problem()
     return problem | {"circuit": context.sheet_circuit(forward_shown), "forward_shown": forward_shown,
-                      "function_fits": len(problem["function"]) <= FUNCTION_FITS, "rnn": rnn_problem(solution)}
+                      "rnn": rnn_problem(solution)}
 
 
 def worked_lines(solution: GraphSolution) -> dict[str, Tex]:
