@@ -141,7 +141,7 @@ def test_worksheet_tex_has_the_circuit_and_rules(tmp_path, capsys):
     tex = (tmp_path / "graph_cs231n.tex").read_text(encoding="utf-8")
     assert r"\begin{tikzpicture}" in tex and "node[fwd] {$0.73$}" in tex and "node[bwd] {$1.00$}" in tex
     assert "A multiply gate swaps" in tex and "An add gate distributes" in tex
-    assert r"f = \frac{1}{h} = \frac{1}{1.37} = 0.73" in tex
+    assert r"f &= \frac{1}{h} = \frac{1}{1.37} = 0.73" in tex
     assert main(["worksheet", str(EXAMPLE), "-o", str(tmp_path), "--lang", "de"]) == 0
     assert "Ein Multiplikationsgatter vertauscht" in (tmp_path / "graph_cs231n.tex").read_text(encoding="utf-8")
     assert main(["worksheet", str(EXAMPLE), "-o", str(tmp_path), "--sections", "forward"]) == 2
