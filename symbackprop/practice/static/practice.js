@@ -75,7 +75,7 @@ function render(data) {
   }
   if (data.gates) {  // a computation graph: each gate's formula
     given.appendChild(make("h2", "", "Gates"));
-    const gates = make("div", "values");
+    const gates = make("div", "values gates");
     for (const line of data.gates) {
       const cell = make("span");
       tex(cell, line);
