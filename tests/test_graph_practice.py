@@ -17,6 +17,7 @@ from pathlib import Path
 
 import mpmath
 import pytest
+from example_specs import graph_specs
 from practice_helpers import check, request, running_app
 
 from symbackprop.cli import main
@@ -231,3 +232,22 @@ class _Stop:
 
     def server_close(self) -> None:
         pass
+
+
+@pytest.mark.parametrize("path", graph_specs(), ids=lambda p: p.stem)
+def test_every_graph_kind_example_has_a_page(path):
+    """Every graph-kind example (whatever table built it): a circle per gate, the leaves the builder places
+    as texts, every asked quantity a worked line ending in its displayed value, the gates' formulas read
+    back by the preview in the graph's own names."""
+    ex = draw(solve_any(path), SEED)
+    data = page_data(ex)
+    svg = ET.fromstring(data["svg"])
+    nodes = {n.name: n.text for n in ex.solution.spec.nodes}
+    assert len(svg.findall(f"{SVG}circle")) == len(nodes) == len(data["gates"])
+    assert len(data["given"]) == len(ex.solution.spec.leaves)
+    for name in _asked(data):
+        assert step(ex, name)["latex"].endswith(" = " + ex.solution.display(name)), name
+    for text in nodes.values():
+        assert preview(ex, text).get("latex"), text
+    rows = check_answers(ex, {name: ex.solution.display(name) for name in _asked(data)})["rows"]
+    assert {r["verdict"] for r in rows.values()} == {"correct"}
