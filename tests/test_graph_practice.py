@@ -251,3 +251,14 @@ def test_every_graph_kind_example_has_a_page(path):
         assert preview(ex, text).get("latex"), text
     rows = check_answers(ex, {name: ex.solution.display(name) for name in _asked(data)})["rows"]
     assert {r["verdict"] for r in rows.values()} == {"correct"}
+
+
+@pytest.mark.parametrize("text", ["(" * 10_000 + "1" + ")" * 10_000, "9**9**9**9", "__import__('os').system('x')",
+                                  "+".join(["w0*w1*w2*x0*x1"] * 60), "df/dq*df/dq*df/dq"])
+def test_hostile_answers_on_a_graph_get_a_verdict_or_an_error(app, text):
+    status, data = request(app, "POST", "/api/check", json.dumps({"seed": SEED, "answers": {"df/dw0": text}}).encode())
+    if status == 200:
+        assert data["rows"]["df/dw0"]["verdict"] in ("invalid", "wrong"), data
+    else:
+        assert status == 400 and "at most 2000 characters" in data["error"]
+    assert request(app, "GET", f"/api/exercise?seed={SEED}")[0] == 200  # still up
