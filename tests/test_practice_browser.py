@@ -3,7 +3,8 @@
 Nothing is downloaded (no selenium-manager, no browser fetch).  The test opens the page, types right,
 early-rounded, carried-forward, wrong and invalid answers, clicks "Check", reads each verdict from the
 page, opens one step and the whole solution, draws a new exercise, and saves a screenshot
-(``SYMBACKPROP_SCREENSHOT=output/practice.png`` keeps it; otherwise under the test's temp folder).
+(``SYMBACKPROP_SCREENSHOT=output/practice.png`` keeps it; otherwise under the test's temp folder); then
+works a computation graph's page (the sigmoid-gate circuit) the same way.
 """
 
 from __future__ import annotations
