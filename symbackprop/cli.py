@@ -212,18 +212,6 @@ def _lang(args: argparse.Namespace, spec: Spec | GraphSpec) -> tuple[str, str]:
     return spec.lang or "en", f"{spec.source}: templates.lang"
 
 
-def _no_graph(path: str | None, command: str) -> None:
-    """A graph-kind spec reaches every command but practice so far: refused in one line naming its kind."""
-    from .engine.kinds import file_kind
-
-    kind = file_kind(path)
-    if kind is not None:
-        from .errors import SpecError
-
-        raise SpecError(f"{path}: {kind}: {command} does not support a graph-kind spec ([{kind}]) yet "
-                        "(check, export, worksheet, exam, mark, verify, snippet and slides do)")
-
-
 def _solved(path: str | None, prove: bool = False) -> tuple[Solution | GraphSolution, Spec | None]:
     """The spec at ``path`` solved (a computation graph, or an MLP), and the MLP's spec (None: a graph, whose
     documents use the shipped templates or --templates)."""
@@ -414,7 +402,6 @@ def _practice(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
-    _no_graph(args.spec, "practice")
     try:
         server = make_server(args.spec, args.host, args.port)  # a bad spec or [exam]: one line, before listening
     except OSError as err:

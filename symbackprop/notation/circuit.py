@@ -75,11 +75,15 @@ def _is_mean(definition: Expr) -> bool:
             and factor == sympy.Rational(1, len(total.args)))
 
 
+def label_pos(rise: float, fan_in: int) -> float:
+    """Where along its wire a label sits in a builder's placement, whose fanned wires (a kernel's) cross
+    midway: a quarter of the way further along per row the wire rises, so two crossing wires' labels part;
+    into a gate with more than MAX_SLID wires, near their sources (where they are a row apart)."""
+    return 0.25 if fan_in > MAX_SLID else min(0.8, max(0.2, 0.5 + rise / 4))
+
+
 def _label_at(rise: float, fan_in: int) -> str:
-    """Where a wire's labels sit in a builder's placement, whose fanned wires (a kernel's) cross midway: a
-    quarter of the way further along per row the wire rises, so two crossing wires' labels part; into a
-    gate with more than MAX_SLID wires, near their sources (where they are a row apart)."""
-    pos = 0.25 if fan_in > MAX_SLID else min(0.8, max(0.2, 0.5 + rise / 4))
+    pos = label_pos(rise, fan_in)
     return "" if pos == 0.5 else f", pos={_cm(pos)}"
 
 
@@ -123,6 +127,11 @@ def _rows(spec: GraphSpec) -> dict[str, tuple[int, float]]:
     return place
 
 
+def placement(spec: GraphSpec) -> dict[str, tuple[int, float]]:
+    """(column, row) of every drawn name: a builder's own placement, else the circuit's (:func:`_rows`)."""
+    return dict(spec.place) or _rows(spec)
+
+
 def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: str, consumer: str) -> float | None:
     """The row a wire runs along when, drawn straight, it would cross a gate of a column it skips (a name
     used again further on: a shared parameter): just above the gates it passes, or just below them
@@ -142,7 +151,7 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
                  output_gradient: str) -> str:
     """A complete tikzpicture: leaves on the left, one circle per gate, the output wire on the right;
     ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths)."""
-    place = dict(spec.place) or _rows(spec)
+    place = placement(spec)
     lines = [
         r"\begin{tikzpicture}[>=stealth, font=\small,",
         r"  gate/.style={circle, draw, thick, fill=white, minimum size=0.95cm, inner sep=1pt},",
@@ -178,4 +187,5 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
     return "\n".join(lines)
 
 
-__all__ = ["circuit_tikz", "formula_tex", "gate_text", "graph_name_tex", "name_tex", "operands"]
+__all__ = ["DX", "DY", "circuit_tikz", "formula_tex", "gate_text", "graph_name_tex", "label_pos", "name_tex",
+           "operands", "placement"]

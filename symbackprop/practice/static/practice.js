@@ -73,6 +73,24 @@ function render(data) {
       given.appendChild(cell);
     }
   }
+  if (data.gates) {  // a computation graph: each gate's formula
+    given.appendChild(make("h2", "", "Gates"));
+    const gates = make("div", "values gates");
+    for (const line of data.gates) {
+      const cell = make("span");
+      tex(cell, line);
+      gates.appendChild(cell);
+    }
+    given.appendChild(gates);
+  }
+  if (data.examples) {  // a computation graph: formulas in its own names
+    const examples = document.getElementById("examples");
+    examples.textContent = "";
+    data.examples.forEach((text, i) => {
+      if (i) examples.appendChild(document.createTextNode(", "));
+      examples.appendChild(make("code", "", text));
+    });
+  }
   const form = document.getElementById("tasks");
   form.textContent = "";
   for (const task of data.tasks) {
