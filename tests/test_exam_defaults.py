@@ -242,3 +242,20 @@ def test_a_spec_is_calibrated_once_per_process_and_the_set_is_the_same(monkeypat
     other = make_spec([1, 2, 1], "identity", "half_sse", "leaky_relu", decimals=2, examples=2, seed=51)
     draw_values(solve(other, prove=False), other.exam, 30, 51)
     assert len(calls) == 5 and calls[-1] is not None
+
+
+def test_the_drawers_functions_remember_by_argument_and_precision():
+    """The drawer's exp and activations remember their values (drawn values repeat): the same Decimal as
+    computed afresh, at the precision in force."""
+    from decimal import Context, Decimal, localcontext
+
+    from symbackprop.engine import activations as act
+    from symbackprop.engine.evaluate import remembering_domain
+
+    unary = remembering_domain().unary
+    for prec in (34, 10, 34):
+        with localcontext(Context(prec=prec)):
+            for x in (Decimal("0.5"), Decimal("0.50"), Decimal("-1.25")):
+                assert str(unary[sympy.exp](x)) == str(x.exp())
+                assert str(unary[act.sigma](x)) == str(1 / (1 + (-x).exp()))
+                assert str(unary[sympy.log](x.exp())) == str(x.exp().ln())

@@ -67,7 +67,7 @@ def test_a_student_works_an_exercise_in_the_browser(browser, tmp_path):
             "dE/dw5": "dE/dz_o * h2",  # a wrong formula, with its reason
         }
         browser.get(f"http://{address[0]}:{address[1]}/?seed={seed}")
-        wait = WebDriverWait(browser, 15)
+        wait = WebDriverWait(browser, 15, poll_frequency=0.05)  # not 0.5 s: seven waits
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#tasks .row"))
         assert "exercise " + str(seed) in browser.find_element(By.ID, "seed-label").text
         # KaTeX typeset the diagram and the labels (no internet: served by the app)

@@ -21,7 +21,7 @@ import operator
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import Decimal, getcontext
 from fractions import Fraction
 from functools import cached_property
 from types import MappingProxyType
@@ -680,6 +680,34 @@ def check_by_differentiation(derivation: Derivation, engine: Engine) -> dict[str
                 detail=f"local rules proven symbolically; reverse-mode differentiation of the forward "
                        f"definitions {how}")
     return proofs
+
+
+#: values each function of a remembering domain keeps (then it starts afresh): a few MB
+REMEMBERED = 100_000
+
+
+def _remembered(fn: Callable[[Decimal], Decimal]) -> Callable[[Decimal], Decimal]:
+    """``fn`` with its values remembered by argument and precision: a Decimal function's value is its
+    argument's value correctly rounded at the context's precision (``exp`` takes 30 us at 34 digits,
+    ``ln`` 60), and an exam's drawer meets the same arguments again and again: drawn values lie on grids,
+    and values rounded as you go repeat."""
+    memo: dict[tuple[Decimal, int], Decimal] = {}
+
+    def remembered(x: Decimal) -> Decimal:
+        key = (x, getcontext().prec)
+        value = memo.get(key)
+        if value is None:
+            if len(memo) >= REMEMBERED:
+                memo.clear()
+            value = memo[key] = fn(x)
+        return value
+
+    return remembered
+
+
+def remembering_domain() -> Domain:
+    """Exact Decimal arithmetic (``DECIMAL``) whose exp, log and activations remember their values."""
+    return replace(DECIMAL, unary={kind: _remembered(fn) for kind, fn in DECIMAL.unary.items()})
 
 
 __all__ = ["BALL", "Compiler", "Engine", "Evaluation", "EvaluationError", "WORK_DIGITS", "certified_value",

@@ -10,7 +10,7 @@ from decimal import Decimal
 import sympy
 from sympy import Expr
 
-from ..engine.evaluate import Compiler, compile_network, leaf_values
+from ..engine.evaluate import Compiler, compile_network, leaf_values, remembering_domain
 from ..engine.examtable import ExamSettings, Grid
 from ..engine.naming import LEARNING_RATE
 from ..engine.numbers import round_half_up, to_decimal
@@ -37,11 +37,12 @@ class NetworkFamily:
         self.base = base
         self.network = network
         self.decimals = base.spec.decimals
-        self.index, self.steps = compile_network(network)
+        domain = remembering_domain()  # drawn values lie on grids: exp, log and the activations meet them again
+        self.index, self.steps = compile_network(network, domain=domain)
         self.leaves = leaf_values(network)
         self.asked = asked_names(network, settings.ask)
         slot_of = {q.symbol: self.index[q.name] for q in network.quantities.values()}
-        compiler = Compiler(slot_of)
+        compiler = Compiler(slot_of, domain)
         #: smooth units' slopes (none may be flat); per piecewise layer, its units' slopes and pre-activations
         self.slopes: list[Callable[[list[Decimal]], Decimal]] = []
         self.piecewise: list[tuple[list[Callable[[list[Decimal]], Decimal]], list[int]]] = []
