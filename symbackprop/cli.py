@@ -108,6 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify.add_argument("--format", choices=("text", "json", "tex"), default=None,
                         help="report format (default text; from -o's suffix when given)")
     verify.add_argument("-o", "--output", default=None, help="write the report here (.pdf: a compiled marked sheet)")
+    _lang_arg(verify, "the report")
     verify.set_defaults(run=_verify)
 
     snippet = _after_spec(commands, "snippet", "one formula as LaTeX, Markdown, SVG or PNG (for slides)",
@@ -379,6 +380,7 @@ def _verify(args: argparse.Namespace) -> int:
     from .marking.answers import load_answers
     from .marking.reports import FORMATS
     from .marking.verify import mark
+    from .marking.words import check_marking_lang
 
     if len(args.paths) > 2:
         raise UsageError("verify takes [SPEC] ANSWERS: at most two paths")
@@ -392,8 +394,10 @@ def _verify(args: argparse.Namespace) -> int:
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
     solution, mlp = _solved(spec)
-    report = mark(solution, answers)
+    lang, field = _lang(args, solution.spec)
     with _styled(args, mlp):
+        check_marking_lang(lang, field)  # the teacher's folder may add a language
+        report = mark(solution, answers, lang=lang)
         text = FORMATS[fmt](report)
     if out is None:
         sys.stdout.write(text)

@@ -57,6 +57,7 @@ __all__ = [
     "template_folder",
     "languages",
     "words",
+    "plain_words",
     "tex_escape",
     "tex_join",
 ]
@@ -369,6 +370,16 @@ def words(lang: str = "en") -> TemplateMacros:
     """
     return TemplateMacros(latex_environment(), f"{LANG_FOLDER}/{lang}.j2")
 
+
+
+def plain_words(name: str) -> tuple[Any, Any]:
+    """A plain-text words template's macros (``lang/marking/<lang>.j2``): the one in use, a teacher's
+    first, and the shipped one, which supplies whatever a teacher's file leaves out.
+
+    Read through the plain-text environment (normal Jinja2 delimiters, nothing escaped): its sentences
+    go to the terminal, JSON and, escaped by the report's template, LaTeX.
+    """
+    return markdown_environment().get_template(name).module, _markdown_environment(None).get_template(name).module
 
 
 #: what fonts.tex.j2 leaves when render_tex renders a document (scripts=None): the font block is
