@@ -71,8 +71,8 @@ def report_tex(report: Report) -> str:
     counts = [(v, n) for v, n in report.counts.items() if n]
     sheet = report.sheet
     return render_tex("verify_report.tex.j2", w=report.words, title=sheet.title, student=sheet.student,
-                      source=sheet.source, decimals=report.decimals, right=report.n_right, total=len(report.rows), counts=counts,
-                      rows=rows)
+                      source=sheet.source, decimals=report.decimals, right=report.n_right, total=len(report.rows),
+                      counts=counts, rows=rows)
 
 
 #: Operators a typed formula may break after (``**`` and ``^`` bind too tightly to break at).
