@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     marker = commands.add_parser("mark", help="mark a whole class against each student's own exam variant",
                                  usage="symbackprop mark EXAM_DIR RESPONSES [RESPONSES ...] [--policy FILE] "
-                                       "[--gradebook moodle|canvas] [-o DIR] [--pdf]")
+                                       "[--gradebook moodle|canvas] [-o DIR] [--pdf] [--lang CODE]")
     marker.add_argument("exam_dir", metavar="EXAM_DIR", help="the folder `symbackprop exam` wrote (index.csv)")
     marker.add_argument("responses", nargs="+", metavar="RESPONSES",
                         help="a folder of answers files (named by student id or vNNN), a Moodle \"Responses\" "
@@ -161,6 +161,7 @@ def build_parser() -> argparse.ArgumentParser:
     marker.add_argument("-o", "--output-dir", default=None,
                         help="folder for the gradebook, summary and sheets (default EXAM_DIR/marks)")
     marker.add_argument("--pdf", action="store_true", help="also a marked sheet PDF per student and summary.pdf")
+    _lang_arg(marker, "the marked sheets and the summary")
     _templates_arg(marker)
     marker.set_defaults(run=_mark)
 
@@ -287,16 +288,19 @@ def _mark(args: argparse.Namespace) -> int:
     from .marking.markwrite import write_mark_files
     from .marking.policyfile import load_policy
     from .marking.responses import read_all
+    from .marking.words import check_marking_lang
 
     policy = load_policy(args.policy) if args.policy is not None else MarkingPolicy()
     out_dir = Path(args.output_dir) if args.output_dir is not None else Path(args.exam_dir) / "marks"
     check_output_folder(out_dir)
     folder = load_exam_folder(args.exam_dir)
     submissions = read_all(args.responses, folder)
-    marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1))
     first = next(iter(folder.variants))
     spec = folder.solution(first).spec
+    lang, field = _lang(args, spec)
     with _styled(args, None if isinstance(spec, GraphSpec) else spec):  # a graph has no [templates] dir
+        check_marking_lang(lang, field)  # the teacher's folder may add a language
+        marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1), lang=lang)
         files = mark_files(marks, spec.title, args.gradebook, args.assignment or spec.title, pdf=args.pdf)
         written = write_mark_files(files, out_dir)
     for skipped in marks.skipped:

@@ -54,6 +54,10 @@ class MarkingWords:
             raise AttributeError(f"{MARKING_WORDS}/{self.lang}.j2 has no {name}")
         return (lambda *a, **k: str(value(*a, **k))) if callable(value) else value
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        """A report marked in a worker process comes back with its language, worded by the parent's templates."""
+        return marking_words, (self.lang,)
+
     def say(self, said: Said | str | None) -> str:
         """The sentence of a diagnosis (its parameters said first where they are diagnoses too)."""
         if said is None or isinstance(said, str):
