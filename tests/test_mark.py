@@ -167,6 +167,28 @@ def test_moodle_responses_with_planted_mistakes(exam_dir, tmp_path, capsys):
     assert "27.00 of 29.00 points" in sheet and "not answered: w1'" in sheet
 
 
+def test_the_class_marked_in_german(exam_dir, tmp_path, capsys):
+    planted = _planted(exam_dir)
+    (tmp_path / "responses.csv").write_text(_moodle_csv(exam_dir, planted), encoding="utf-8")
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(tmp_path / "responses.csv"), "-o", str(tmp_path / "m"),
+                          "--lang", "de")
+    assert (code, err) == (0, ""), err
+    assert "5 Zeilen gelesen: 5 bewertet, 0 übersprungen; 1 Studierende der Liste ohne Antwort" in out
+    grades = _grades(tmp_path / "m" / "gradebook-moodle.csv")  # the same points as in English
+    assert grades == {"s002": "28.00", "s003": "27.00", "s004": "27.50", "s005": "28.00", "ada@uni.edu": "29.00"}
+    summary = (tmp_path / "m" / "summary.txt").read_text(encoding="utf-8")
+    assert "Keine Antwort von: s006" in summary
+    mistakes = summary.split("Häufigste Fehler je Größe:")[1]
+    assert re.search(r"dE/dw5\s+falsch: Vorzeichen vertauscht\s+1", mistakes)
+    assert re.search(r"h1\s+Folgefehler\s+1", mistakes)
+    assert re.search(r"w1'\s+nicht beantwortet\s+1", mistakes)
+    assert re.search(r"b3'\s+zu wenige Nachkommastellen\s+1", mistakes)
+    sheet = (tmp_path / "m" / "sheets" / "s003-v003.txt").read_text(encoding="utf-8")
+    assert "27.00 von 29.00 Punkten" in sheet and "nicht beantwortet: w1'" in sheet
+    tex = (tmp_path / "m" / "summary.tex").read_text(encoding="utf-8")
+    assert r"\section*{Häufigste Fehler je Größe}" in tex and "Studierende & Variante & Punkte & Richtig" in tex
+
+
 def test_bad_moodle_rows_are_skipped_with_a_line_each(exam_dir, tmp_path, capsys):
     planted = _planted(exam_dir)
     key1, key3 = (_parts(_key(exam_dir, label).values()) for label in ("001", "003"))
