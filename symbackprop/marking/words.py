@@ -93,7 +93,7 @@ def marking_languages() -> list[str]:
                   if name.startswith(prefix) and name.endswith(".j2") and "/" not in name[len(prefix):])
 
 
-def check_marking_lang(lang: str, field: str = "--lang") -> None:
+def check_marking_lang(lang: str, field: str = "lang") -> None:
     """One clear line, naming ``field``, for a language without marking words."""
     known = marking_languages()
     if lang not in known:
