@@ -46,9 +46,9 @@ def _templates_arg(parser: argparse.ArgumentParser) -> None:
                              "[templates] dir; start one with `symbackprop templates --copy DIR`)")
 
 
-def _lang_arg(parser: argparse.ArgumentParser, what: str) -> None:
+def _lang_arg(parser: argparse.ArgumentParser, what: str, words: str = "lang") -> None:
     parser.add_argument("--lang", default=None, metavar="CODE",
-                        help=f"language of {what}: en (default) or de, or a lang/CODE.j2 of your templates "
+                        help=f"language of {what}: en (default) or de, or a {words}/CODE.j2 of your templates "
                              "(wins over the spec's [templates] lang)")
 
 
@@ -104,11 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     worksheet.set_defaults(run=_worksheet)
 
     verify = _after_spec(commands, "verify", "mark hand-derived values and formulas (an answers file)",
-                         ("paths", "ANSWERS", "answers file (TOML or .csv)"), "[--format text|json|tex] [-o FILE]")
+                         ("paths", "ANSWERS", "answers file (TOML or .csv)"),
+                         "[--format text|json|tex] [-o FILE] [--lang CODE]")
     verify.add_argument("--format", choices=("text", "json", "tex"), default=None,
                         help="report format (default text; from -o's suffix when given)")
     verify.add_argument("-o", "--output", default=None, help="write the report here (.pdf: a compiled marked sheet)")
-    _lang_arg(verify, "the report")
+    _lang_arg(verify, "the report", "lang/marking")
     verify.set_defaults(run=_verify)
 
     snippet = _after_spec(commands, "snippet", "one formula as LaTeX, Markdown, SVG or PNG (for slides)",
@@ -161,7 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     marker.add_argument("-o", "--output-dir", default=None,
                         help="folder for the gradebook, summary and sheets (default EXAM_DIR/marks)")
     marker.add_argument("--pdf", action="store_true", help="also a marked sheet PDF per student and summary.pdf")
-    _lang_arg(marker, "the marked sheets and the summary")
+    _lang_arg(marker, "the marked sheets and the summary", "lang/marking")
     _templates_arg(marker)
     marker.set_defaults(run=_mark)
 
