@@ -180,6 +180,22 @@ def test_a_teachers_words_file_overrides_one_diagnosis(tmp_path, capsys, monkeyp
     assert "sign flipped (expected 0.028)" in plain and "check the sign" not in plain
 
 
+def test_a_teachers_own_language_falls_back_to_english(tmp_path, capsys, monkeypatch):
+    words = tmp_path / "mine" / "lang" / "marking"
+    words.mkdir(parents=True)
+    (words / "nl.j2").write_text('{% set verdicts = {"correct": "goed", "wrong": "fout"} %}'
+                                 "{% macro sign_flipped(expected) %}teken omgedraaid (verwacht {{ expected }})"
+                                 "{% endmacro %}\n")
+    answers = tmp_path / "a.toml"
+    answers.write_text('[values]\n"dE/dw6" = "-0.028"\n"dE/dw3" = "0.005"\nh1 = "0.593"\n')
+    code, out, _ = _run(capsys, monkeypatch, "verify", str(answers), "--templates", str(tmp_path / "mine"),
+                        "--lang", "nl")
+    assert code == 1
+    assert re.search(r"dE/dw6\s+-0\.028\s+0\.028\s+fout\s+teken omgedraaid \(verwacht 0\.028\)$", out, re.M)
+    assert re.search(r"dE/dw3\s+0\.005\s+0\.000\s+fout\s+the local input x1 is missing from dE/dw3$", out, re.M)
+    assert out.splitlines()[-1] == "Backpropagation: 1 of 3 right: 1 goed, 2 fout"
+
+
 # -- the words files themselves ---------------------------------------------------------------------------
 
 def _macros(lang: str) -> dict[str, list[str]]:

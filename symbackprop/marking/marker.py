@@ -151,8 +151,12 @@ class Report:
             return 2
         return 0 if all(row.right for row in self.rows) else 1
 
+    def labelled_counts(self) -> list[tuple[str, int]]:
+        """(label, how many) of every verdict given, in the report's words."""
+        return [(self.words.verdicts[v], n) for v, n in self.counts.items() if n]
+
     def totals_text(self) -> str:
-        return self.words.totals(self.n_right, len(self.rows), [(v, n) for v, n in self.counts.items() if n])
+        return self.words.totals(self.n_right, len(self.rows), self.labelled_counts())
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ def report_text(report: Report) -> str:
              "verdict": r.verdict, "why": r.why} for r in report.rows]
     text = render_markdown("verify_report.txt.j2", w=report.words, table=table, rows=rows, title=report.sheet.title,
                            student=report.sheet.student, right=report.n_right, total=len(report.rows),
-                           counts=[(v, n) for v, n in report.counts.items() if n])
+                           counts=report.labelled_counts())
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 

@@ -44,7 +44,7 @@ class MarkingWords:
 
     def __init__(self, lang: str):
         self.lang = lang
-        self._modules = plain_words(f"{MARKING_WORDS}/{lang}.j2")
+        self._modules = plain_words(f"{MARKING_WORDS}/{lang}.j2", f"{MARKING_WORDS}/en.j2")
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
