@@ -3,7 +3,8 @@
 
 The marker says *what* it found (``Said("sign_flipped", expected="0.742")``); the words template,
 one macro per diagnosis id, says it.  A teacher's ``lang/marking/<lang>.j2`` in front of the shipped
-one may hold only the macros it changes: the rest come from the shipped file of that language.
+one may hold only the macros it changes: the rest come from the shipped file of that language (English
+for a language only the teacher's folder has).
 """
 
 from __future__ import annotations
