@@ -533,7 +533,9 @@ class Marker:
         if slip is not None and slip != OUT_OF_TIME:
             return verdict("wrong", slip)
         why = self._within_budget(self._formula_difference, student, expected_expr)
-        return verdict("wrong", Said("too_large_to_diagnose") if why is None else why)
+        if why is None or why == OUT_OF_TIME:
+            why = Said("too_large_to_diagnose" if why is None else "out_of_time")
+        return verdict("wrong", why)
 
     def _slip_written(self, q: Quantity, student: Expr) -> Said | None:
         """The diagnosis of a slip whose formula the student wrote, as the kind knows them (None: none)."""
