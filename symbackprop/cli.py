@@ -46,9 +46,9 @@ def _templates_arg(parser: argparse.ArgumentParser) -> None:
                              "[templates] dir; start one with `symbackprop templates --copy DIR`)")
 
 
-def _lang_arg(parser: argparse.ArgumentParser, what: str) -> None:
+def _lang_arg(parser: argparse.ArgumentParser, what: str, words: str = "lang") -> None:
     parser.add_argument("--lang", default=None, metavar="CODE",
-                        help=f"language of {what}: en (default) or de, or a lang/CODE.j2 of your templates "
+                        help=f"language of {what}: en (default) or de, or a {words}/CODE.j2 of your templates "
                              "(wins over the spec's [templates] lang)")
 
 
@@ -104,10 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     worksheet.set_defaults(run=_worksheet)
 
     verify = _after_spec(commands, "verify", "mark hand-derived values and formulas (an answers file)",
-                         ("paths", "ANSWERS", "answers file (TOML or .csv)"), "[--format text|json|tex] [-o FILE]")
+                         ("paths", "ANSWERS", "answers file (TOML or .csv)"),
+                         "[--format text|json|tex] [-o FILE] [--lang CODE]")
     verify.add_argument("--format", choices=("text", "json", "tex"), default=None,
                         help="report format (default text; from -o's suffix when given)")
     verify.add_argument("-o", "--output", default=None, help="write the report here (.pdf: a compiled marked sheet)")
+    _lang_arg(verify, "the report", "lang/marking")
     verify.set_defaults(run=_verify)
 
     snippet = _after_spec(commands, "snippet", "one formula as LaTeX, Markdown, SVG or PNG (for slides)",
@@ -147,7 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     marker = commands.add_parser("mark", help="mark a whole class against each student's own exam variant",
                                  usage="symbackprop mark EXAM_DIR RESPONSES [RESPONSES ...] [--policy FILE] "
-                                       "[--gradebook moodle|canvas] [-o DIR] [--pdf]")
+                                       "[--gradebook moodle|canvas] [-o DIR] [--pdf] [--lang CODE]")
     marker.add_argument("exam_dir", metavar="EXAM_DIR", help="the folder `symbackprop exam` wrote (index.csv)")
     marker.add_argument("responses", nargs="+", metavar="RESPONSES",
                         help="a folder of answers files (named by student id or vNNN), a Moodle \"Responses\" "
@@ -160,6 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     marker.add_argument("-o", "--output-dir", default=None,
                         help="folder for the gradebook, summary and sheets (default EXAM_DIR/marks)")
     marker.add_argument("--pdf", action="store_true", help="also a marked sheet PDF per student and summary.pdf")
+    _lang_arg(marker, "the marked sheets and the summary", "lang/marking")
     _templates_arg(marker)
     marker.set_defaults(run=_mark)
 
@@ -274,16 +277,19 @@ def _mark(args: argparse.Namespace) -> int:
     from .marking.markwrite import write_mark_files
     from .marking.policyfile import load_policy
     from .marking.responses import read_all
+    from .marking.words import check_marking_lang
 
     policy = load_policy(args.policy) if args.policy is not None else MarkingPolicy()
     out_dir = Path(args.output_dir) if args.output_dir is not None else Path(args.exam_dir) / "marks"
     check_output_folder(out_dir)
     folder = load_exam_folder(args.exam_dir)
     submissions = read_all(args.responses, folder)
-    marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1))
     first = next(iter(folder.variants))
     spec = folder.solution(first).spec
+    lang, field = _lang(args, spec)
     with _styled(args, None if isinstance(spec, GraphSpec) else spec):  # a graph has no [templates] dir
+        check_marking_lang(lang, field)  # the teacher's folder may add a language
+        marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1), lang=lang)
         files = mark_files(marks, spec.title, args.gradebook, args.assignment or spec.title, pdf=args.pdf)
         written = write_mark_files(files, out_dir)
     for skipped in marks.skipped:
@@ -367,6 +373,7 @@ def _verify(args: argparse.Namespace) -> int:
     from .marking.answers import load_answers
     from .marking.reports import FORMATS
     from .marking.verify import mark
+    from .marking.words import check_marking_lang
 
     if len(args.paths) > 2:
         raise UsageError("verify takes [SPEC] ANSWERS: at most two paths")
@@ -380,8 +387,10 @@ def _verify(args: argparse.Namespace) -> int:
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
     solution, mlp = _solved(spec)
-    report = mark(solution, answers)
+    lang, field = _lang(args, solution.spec)
     with _styled(args, mlp):
+        check_marking_lang(lang, field)  # the teacher's folder may add a language
+        report = mark(solution, answers, lang=lang)
         text = FORMATS[fmt](report)
     if out is None:
         sys.stdout.write(text)

@@ -44,10 +44,15 @@ def show(value: object, limit: int = MAX_SHOWN) -> str:
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """' (did you mean 'dE/dw5'?)' for the closest choice, or ''."""
+    close = closest(name, choices)
+    return f" (did you mean {close!r}?)" if close else ""
+
+
+def closest(name: str, choices: Iterable[str]) -> str:
+    """The choice closest to ``name`` (a mistyped name), or '' when none is close."""
     if not name or len(name) > MAX_NAME:
         return ""
-    close = _closest(name, tuple(choices))
-    return f" (did you mean {close!r}?)" if close else ""
+    return _closest(name, tuple(choices))
 
 
 def expected(name: str, choices: Sequence[str], some: bool = False) -> str:

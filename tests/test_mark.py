@@ -144,27 +144,48 @@ def _grades(path: Path) -> dict[str, str]:
     return {(r[0] or r[1]): r[-1] for r in rows[1:]}
 
 
-def test_moodle_responses_with_planted_mistakes(exam_dir, tmp_path, capsys):
+#: what the class's files say, in English and (``--lang de``) in German
+SAID = {
+    "en": {"read": "5 rows read: 5 marked, 0 skipped; 1 student of the roster without a response",
+           "absent": "No response from: s006", "mistakes": "Most common mistakes per quantity:",
+           "sign": "wrong: sign flipped", "carried": "carried forward", "empty": "not answered",
+           "few": "too few decimals", "invalid": "invalid", "early": "early rounding",
+           "points": "27.00 of 29.00 points", "missing": "not answered: w1'"},
+    "de": {"read": "5 Zeilen gelesen: 5 bewertet, 0 übersprungen; 1 Studierende der Liste ohne Antwort",
+           "absent": "Keine Antwort von: s006", "mistakes": "Häufigste Fehler je Größe:",
+           "sign": "falsch: Vorzeichen vertauscht", "carried": "Folgefehler", "empty": "nicht beantwortet",
+           "few": "zu wenige Nachkommastellen", "invalid": "ungültig", "early": "zu früh gerundet",
+           "points": "27.00 von 29.00 Punkten", "missing": "nicht beantwortet: w1'"},
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_moodle_responses_with_planted_mistakes(exam_dir, tmp_path, capsys, lang):
+    said = SAID[lang]
     planted = _planted(exam_dir)
     (tmp_path / "responses.csv").write_text(_moodle_csv(exam_dir, planted), encoding="utf-8")
-    code, out, err = _run(capsys, "mark", str(exam_dir), str(tmp_path / "responses.csv"), "-o", str(tmp_path / "m"))
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(tmp_path / "responses.csv"), "-o", str(tmp_path / "m"),
+                          *(["--lang", lang] if lang != "en" else []))
     assert (code, err) == (0, ""), err
-    assert "5 rows read: 5 marked, 0 skipped; 1 student of the roster without a response" in out
-    grades = _grades(tmp_path / "m" / "gradebook-moodle.csv")
+    assert said["read"] in out
+    grades = _grades(tmp_path / "m" / "gradebook-moodle.csv")  # the same points in every language
     assert grades == {"s002": "28.00", "s003": "27.00", "s004": "27.50", "s005": "28.00", "ada@uni.edu": "29.00"}
     header = (tmp_path / "m" / "gradebook-moodle.csv").read_text().splitlines()[0]
     assert header == "ID number,Email address,Full name,Backpropagation"
-    summary = (tmp_path / "m" / "summary.txt").read_text()
-    assert "No response from: s006" in summary
-    mistakes = summary.split("Most common mistakes per quantity:")[1]
-    assert re.search(r"dE/dw5\s+wrong: sign flipped\s+1", mistakes)
-    assert re.search(r"h1\s+carried forward\s+1", mistakes)
-    assert re.search(r"w1'\s+not answered\s+1", mistakes)
-    assert re.search(r"b3'\s+too few decimals\s+1", mistakes)
-    assert re.search(r"E\s+invalid\s+1", mistakes)
-    assert "early rounding" in mistakes
-    sheet = (tmp_path / "m" / "sheets" / "s003-v003.txt").read_text()
-    assert "27.00 of 29.00 points" in sheet and "not answered: w1'" in sheet
+    summary = (tmp_path / "m" / "summary.txt").read_text(encoding="utf-8")
+    assert said["absent"] in summary
+    mistakes = summary.split(said["mistakes"])[1]
+    assert re.search(rf"dE/dw5\s+{said['sign']}\s+1", mistakes)
+    assert re.search(rf"h1\s+{said['carried']}\s+1", mistakes)
+    assert re.search(rf"w1'\s+{said['empty']}\s+1", mistakes)
+    assert re.search(rf"b3'\s+{said['few']}\s+1", mistakes)
+    assert re.search(rf"E\s+{said['invalid']}\s+1", mistakes)
+    assert said["early"] in mistakes
+    sheet = (tmp_path / "m" / "sheets" / "s003-v003.txt").read_text(encoding="utf-8")
+    assert said["points"] in sheet and said["missing"] in sheet
+    if lang == "de":
+        tex = (tmp_path / "m" / "summary.tex").read_text(encoding="utf-8")
+        assert r"\section*{Häufigste Fehler je Größe}" in tex and "Studierende & Variante & Punkte & Richtig" in tex
 
 
 def test_bad_moodle_rows_are_skipped_with_a_line_each(exam_dir, tmp_path, capsys):

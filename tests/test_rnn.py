@@ -326,6 +326,8 @@ def test_verify_names_the_time_step_a_bptt_sum_left_out(tmp_path, capsys):
     assert main(["verify", str(EXAMPLE), str(answers)]) == 1
     out = capsys.readouterr().out
     assert "dE/dW_hh misses time step 3 of W_hh (backpropagation through time sums over every step" in out
+    assert main(["verify", str(EXAMPLE), str(answers), "--lang", "de"]) == 1
+    assert "dE/dW_hh lässt den Zeitschritt 3 von W_hh aus (Backpropagation durch die Zeit" in capsys.readouterr().out
 
 
 def test_exam_variant_files_are_rnn_specs(tmp_path, capsys):

@@ -22,7 +22,9 @@ there first and falls back to the shipped template of the same name.
 
 Two kinds of template are read as macros rather than rendered: ``macros.tex.j2`` /
 ``macros.md.j2`` (how an equation display and its boxes look; the global ``m``) and
-``lang/<lang>.j2`` (every word, one file per language for both formats; :func:`words`).
+``lang/<lang>.j2`` (every word, one file per language for both formats; :func:`words`); the marking's
+words, ``lang/marking/<lang>.j2``, are plain text and read through the Markdown environment
+(:func:`plain_words`).
 Their output is the templates' own LaTeX, so it is trusted (:class:`TemplateMacros`).
 """
 
@@ -57,6 +59,7 @@ __all__ = [
     "template_folder",
     "languages",
     "words",
+    "plain_words",
     "tex_escape",
     "tex_join",
 ]
@@ -369,6 +372,22 @@ def words(lang: str = "en") -> TemplateMacros:
     """
     return TemplateMacros(latex_environment(), f"{LANG_FOLDER}/{lang}.j2")
 
+
+
+def plain_words(name: str, fallback: str) -> tuple[Any, Any]:
+    """A plain-text words template's macros (``lang/marking/<lang>.j2``): the one in use, a teacher's
+    first, and the shipped one (``fallback`` when none is shipped under ``name``: a teacher's own
+    language), which supplies whatever a teacher's file leaves out.
+
+    Read through the plain-text environment (normal Jinja2 delimiters, nothing escaped): its sentences
+    go to the terminal, JSON and, escaped by the report's template, LaTeX.
+    """
+    shipped = _markdown_environment(None)
+    try:
+        base = shipped.get_template(name)
+    except jinja2.TemplateNotFound:
+        base = shipped.get_template(fallback)
+    return markdown_environment().get_template(name).module, base.module
 
 
 #: what fonts.tex.j2 leaves when render_tex renders a document (scripts=None): the font block is

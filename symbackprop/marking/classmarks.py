@@ -22,11 +22,17 @@ from ..workers import ordered_map
 from .examset import ExamFolder, student_key
 from .responses import Identity, Submission
 from .verify import VERDICTS, Report, Row, mark
+from .words import MarkingWords, marking_words
 
-__all__ = ["ClassMarks", "Marked", "Skipped", "diagnosis", "mark_class"]
+__all__ = ["ClassMarks", "Marked", "Skipped", "diagnosis", "mark_class", "verdict_labels"]
 
+#: an asked value left empty: its verdict key
 MISSING = "missing"
-NOT_ANSWERED = "not answered"
+
+
+def verdict_labels(words: MarkingWords) -> dict[str, str]:
+    """Every verdict's label in ``words``, and a value left empty's."""
+    return {**words.verdicts, MISSING: words.not_answered}
 
 
 @dataclass(frozen=True)
@@ -48,11 +54,11 @@ class Marked:
         return sum(verdict == "correct" for _, verdict in self.verdicts)
 
     def verdicts_text(self) -> str:
-        """``27 of 29 right: 1 carried forward, 1 not answered``."""
+        """``27 of 29 right: 1 carried forward, 1 not answered`` (in the report's words)."""
         counts = Counter(verdict for _, verdict in self.verdicts)
-        others = [f"{counts[v]} {VERDICTS.get(v, NOT_ANSWERED)}" for v in (*VERDICTS, MISSING)
-                  if counts[v] and v != "correct"]
-        return f"{self.right} of {len(self.verdicts)} right" + (": " + ", ".join(others) if others else "")
+        labels = verdict_labels(self.report.words)
+        others = [(labels[v], counts[v]) for v in (*VERDICTS, MISSING) if counts[v] and v != "correct"]
+        return self.report.words.student_verdicts(self.right, len(self.verdicts), others)
 
     @property
     def missing(self) -> list[str]:
@@ -75,6 +81,8 @@ class ClassMarks:
     absent: list[str] = field(default_factory=list)  # roster ids with no response
     policy: MarkingPolicy = field(default_factory=MarkingPolicy)
     has_roster: bool = False
+    #: the words of the sheets and the summary
+    words: MarkingWords = field(default_factory=marking_words)
 
     @property
     def read(self) -> int:
@@ -82,12 +90,8 @@ class ClassMarks:
 
     def summary(self) -> str:
         """``7 rows read: 6 marked, 1 skipped; 0 students without a response``."""
-        plural = "" if self.read == 1 else "s"
-        line = f"{self.read} row{plural} read: {len(self.marked)} marked, {len(self.skipped)} skipped"
-        if self.has_roster:
-            n = len(self.absent)
-            line += f"; {n} student{'' if n == 1 else 's'} of the roster without a response"
-        return line
+        line = self.words.rows_read(self.read, len(self.marked), len(self.skipped))
+        return line + (self.words.without_response(len(self.absent)) if self.has_roster else "")
 
     def mistakes(self) -> Counter[tuple[str, str]]:
         """(quantity, diagnosis) -> how many students, for every asked value not marked correct."""
@@ -96,25 +100,27 @@ class ClassMarks:
             rows = {r.name: r for r in m.report.rows if r.form == "value"}
             for name, verdict in m.verdicts:
                 if verdict != "correct":
-                    tally[(name, diagnosis(rows.get(name)))] += 1
+                    tally[(name, diagnosis(rows.get(name), self.words))] += 1
         return tally
 
 
-def diagnosis(row: Row | None) -> str:
+def diagnosis(row: Row | None, words: MarkingWords | None = None) -> str:
     """The mistake in a few words: the verdict, and for a wrong value the slip verify names
     (``wrong: sign flipped``); no row is ``not answered``."""
+    words = words or marking_words()
     if row is None:
-        return NOT_ANSWERED
+        return str(words.not_answered)
     if row.verdict == "wrong" and row.why:
-        return "wrong: " + row.why.split(" (")[0].split(";")[0].strip()
-    return VERDICTS[row.verdict]
+        return words.wrong_because(row.why.split(" (")[0].split(";")[0].strip())
+    return str(words.verdicts[row.verdict])
 
 
 def mark_class(folder: ExamFolder, submissions: Iterable[Submission], policy: MarkingPolicy,
-               workers: int = 1) -> ClassMarks:
+               workers: int = 1, lang: str = "en") -> ClassMarks:
     """Mark every submission; the rest of the class is still marked when a row is skipped.  With
-    ``workers`` > 1 a large class is marked in that many processes (same results, same order)."""
-    out = ClassMarks(policy=policy, has_roster=folder.has_roster)
+    ``workers`` > 1 a large class is marked in that many processes (same results, same order); the
+    sheets and the summary are worded in ``lang``."""
+    out = ClassMarks(policy=policy, has_roster=folder.has_roster, words=marking_words(lang))
     first: dict[str, str] = {}
     jobs: list[_Job] = []
     for sub in submissions:
@@ -133,7 +139,7 @@ def mark_class(folder: ExamFolder, submissions: Iterable[Submission], policy: Ma
             continue
         first[key] = sub.where
         jobs.append((sub, label, student_id, name))
-    out.marked = _score_all(folder, jobs, policy, workers)
+    out.marked = _score_all(folder, jobs, policy, workers, lang)
     marked_ids = {student_key(m.student_id) for m in out.marked}
     out.absent = [v.student_id for v in folder.variants.values()
                   if v.student_id and student_key(v.student_id) not in marked_ids]
@@ -145,8 +151,9 @@ _Job = tuple[Submission, str, str, str]  # the submission, its variant, student 
 PARALLEL_FROM = 40
 
 
-def _score_all(folder: ExamFolder, jobs: list[_Job], policy: MarkingPolicy, workers: int) -> list[Marked]:
-    return ordered_map(lambda job: _score(folder, *job, policy), jobs, workers, least=PARALLEL_FROM)
+def _score_all(folder: ExamFolder, jobs: list[_Job], policy: MarkingPolicy, workers: int,
+               lang: str) -> list[Marked]:
+    return ordered_map(lambda job: _score(folder, *job, policy, lang), jobs, workers, least=PARALLEL_FROM)
 
 
 def _student(folder: ExamFolder, sub: Submission) -> tuple[str, str, str] | str:
@@ -168,10 +175,10 @@ def _student(folder: ExamFolder, sub: Submission) -> tuple[str, str, str] | str:
 
 
 def _score(folder: ExamFolder, sub: Submission, label: str, student_id: str, name: str,
-           policy: MarkingPolicy) -> Marked:
+           policy: MarkingPolicy, lang: str) -> Marked:
     assert sub.answers is not None
     asked = folder.variants[label].asked
-    report = mark(folder.solution(label), sub.answers)
+    report = mark(folder.solution(label), sub.answers, lang=lang)
     report = replace(report, sheet=replace(report.sheet, student=name or report.sheet.student, source=sub.where))
     value_verdict: dict[str, str] = {}
     for row in report.rows:

@@ -8,15 +8,13 @@ from fractions import Fraction
 from typing import Any
 
 from ..io.texttable import text_table
-from .classmarks import MISSING, NOT_ANSWERED, ClassMarks, verdict_totals
+from .classmarks import ClassMarks, verdict_labels, verdict_totals
 from .gradebook import points_text
-from .verify import VERDICTS
 
 __all__ = ["class_summary_tex", "class_summary_text", "top_mistakes"]
 
 #: mistakes listed (and drawn) in the summary
 TOP_MISTAKES = 15
-LABELS = {**VERDICTS, MISSING: NOT_ANSWERED}
 
 
 def top_mistakes(marks: ClassMarks, limit: int = TOP_MISTAKES) -> list[tuple[str, str, int]]:
@@ -24,7 +22,8 @@ def top_mistakes(marks: ClassMarks, limit: int = TOP_MISTAKES) -> list[tuple[str
     in the variants' asked order."""
     order = {name: i for m in marks.marked for i, (name, _) in enumerate(m.verdicts)}
     tally: Counter[tuple[str, str]] = marks.mistakes()
-    ranked = sorted(tally.items(), key=lambda item: (-item[1], item[0][1] == NOT_ANSWERED,
+    not_answered = marks.words.not_answered
+    ranked = sorted(tally.items(), key=lambda item: (-item[1], item[0][1] == not_answered,
                                                      order.get(item[0][0], 0), item[0][1]))
     return [(name, what, n) for (name, what), n in ranked[:limit]]
 
@@ -38,29 +37,30 @@ def _mean(marks: ClassMarks) -> tuple[Fraction, Fraction]:
 
 
 def _totals(marks: ClassMarks) -> list[tuple[str, int]]:
-    return [(LABELS[v], n) for v, n in verdict_totals(marks.marked).items() if n]
+    labels = verdict_labels(marks.words)
+    return [(labels[v], n) for v, n in verdict_totals(marks.marked).items() if n]
 
 
 def class_summary_text(marks: ClassMarks, title: str) -> str:
-    """The summary for the terminal and ``summary.txt``."""
+    """The summary for the terminal and ``summary.txt``, in the marks' words."""
+    w = marks.words
     lines = [f"{title}: {marks.summary()}"]
     if marks.marked:
         mean, possible = _mean(marks)
-        lines.append(f"mean {points_text(mean)} of {points_text(possible)} points; answers: "
-                     + ", ".join(f"{n} {label}" for label, n in _totals(marks)))
+        lines.append(f"{w.class_mean(points_text(mean), points_text(possible))}; {w.class_answers(_totals(marks))}")
         lines.append("")
-        rows = [("student", "variant", "points", "verdicts")]
+        rows = [tuple(w.class_columns)]
         rows += [(m.student_id or "-", m.variant, f"{points_text(m.points)}/{points_text(m.possible)}",
                   m.verdicts_text()) for m in marks.marked]
         lines += text_table(rows)
     mistakes = top_mistakes(marks)
     if mistakes:
-        lines += ["", "Most common mistakes per quantity:"]
-        lines += text_table([("quantity", "mistake", "students"), *((q, d, str(n)) for q, d, n in mistakes)])
+        lines += ["", f"{w.mistakes_title}:"]
+        lines += text_table([tuple(w.mistake_columns), *((q, d, str(n)) for q, d, n in mistakes)])
     if marks.skipped:
-        lines += ["", "Skipped:"] + [f"  {s.line()}" for s in marks.skipped]
+        lines += ["", f"{w.skipped_title}:"] + [f"  {s.line()}" for s in marks.skipped]
     if marks.absent:
-        lines += ["", "No response from: " + ", ".join(marks.absent)]
+        lines += ["", w.no_response(marks.absent)]
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
@@ -75,7 +75,8 @@ def class_summary_tex(marks: ClassMarks, title: str, latex_names: dict[str, str]
     students = [{"id": m.student_id or "-", "name": m.name, "variant": m.variant,
                  "points": points_text(m.points), "possible": points_text(m.possible),
                  "right": m.right, "total": len(m.verdicts)} for m in marks.marked]
-    return render_tex("mark_summary.tex.j2", header=Tex(header_comment()), title=title, summary=marks.summary(),
+    return render_tex("mark_summary.tex.j2", w=marks.words, header=Tex(header_comment()), title=title,
+                      summary=marks.summary(),
                       mean=points_text(mean), possible=points_text(possible), totals=_totals(marks),
                       mistakes=mistakes, most=max((m["n"] for m in mistakes), default=1), students=students,
                       skipped=[s.line() for s in marks.skipped], absent=marks.absent)

@@ -28,6 +28,7 @@ from ..engine.naming import Name
 from ..engine.network import Quantity
 from ..engine.rnnspec import time_step
 from .marker import Exercise, Marker, Slips
+from .words import Said
 
 #: a shared name with at most this many uses has every subset of its uses tried; more: each one left out
 MAX_SUBSET_USES = 6
@@ -77,7 +78,7 @@ class GraphMarker(Marker):
     def _slips(self, a: Quantity) -> Slips:
         if a.kind == "node" and isinstance(a.definition, sympy.Max):
             smaller = -sympy.Max(*(-x for x in a.definition.args))
-            yield f"{self._name(a.name)} took the smaller input (min, not max)", {a.name: smaller}
+            yield Said("took_min", name=self._name(a.name)), {a.name: smaller}
         g = self.solution.gradients_by_name.get(a.name)
         if g is None or not g.uses:
             return
@@ -86,19 +87,18 @@ class GraphMarker(Marker):
             yield from self._local_slips(a.name, g.of, use, g.uses)
         upstream = [u for u in g.uses if u.consumer != self.solution.spec.output]
         if upstream:
-            names = ", ".join(self._name(f"d{self.solution.spec.output}/d{u.consumer}") for u in upstream)
-            yield (f"the upstream gradient {names} not multiplied in (the local derivative alone)",
-                   {a.name: self._sum(g.uses, upstream=False)})
+            names = [self._name(f"d{self.solution.spec.output}/d{u.consumer}") for u in upstream]
+            yield Said("upstream_missing", names=names), {a.name: self._sum(g.uses, upstream=False)}
 
-    def _slip_written(self, q: Quantity, student: Expr) -> str:
+    def _slip_written(self, q: Quantity, student: Expr) -> Said | None:
         """A gradient's formula that is exactly one of its own slips (a use left out, a gate's rule not applied)."""
         if q.kind != "gradient":
-            return ""
+            return None
         for why, overrides in self._slips(q):
             wrong = overrides.get(q.name)
             if wrong is not None and sympy.expand(student - wrong) == 0:
                 return why
-        return ""
+        return None
 
     def _missing_uses(self, name: str, of: str, uses: tuple[Use, ...]) -> Slips:
         """A shared name's gradient summed over only some of its uses (an RNN step, a kernel position left out)."""
@@ -110,18 +110,14 @@ class GraphMarker(Marker):
                 left_out = [u for u in uses if u not in kept]
                 yield self._left_out(name, of, uses, kept, left_out), {name: self._sum(kept)}
 
-    def _left_out(self, name: str, of: str, uses: tuple[Use, ...], kept: tuple[Use, ...], left_out: list[Use]) -> str:
+    def _left_out(self, name: str, of: str, uses: tuple[Use, ...], kept: tuple[Use, ...], left_out: list[Use]) -> Said:
         """Why a sum over some uses is wrong; an RNN's weight, used once per time step, names the steps."""
         steps = [time_step(u.consumer) for u in uses] if self.solution.spec.kind == "rnn" else []
         if steps and None not in steps and len(set(steps)) == len(steps):
-            missed = ", ".join(str(time_step(u.consumer)) for u in left_out)
-            return (f"{self._name(name)} misses time step{'s' if len(left_out) > 1 else ''} {missed} of "
-                    f"{self._name(of)} (backpropagation through time sums over every step: {len(kept)} of its "
-                    f"{len(uses)} steps summed)")
-        consumers = ", ".join(self._name(u.consumer) for u in left_out)
-        word = "use" if len(left_out) == 1 else "uses"
-        return (f"{self._name(name)} misses the {word} of {self._name(of)} by {consumers} (the sum over "
-                f"{len(kept)} of its {len(uses)} uses)")
+            return Said("missing_time_steps", name=self._name(name), of=self._name(of),
+                        steps=[str(time_step(u.consumer)) for u in left_out], kept=len(kept), uses=len(uses))
+        return Said("missing_uses", name=self._name(name), of=self._name(of),
+                    consumers=[self._name(u.consumer) for u in left_out], kept=len(kept), uses=len(uses))
 
     def _local_slips(self, name: str, of: str, use: Use, uses: tuple[Use, ...]) -> Slips:
         """One use's local derivative taken wrongly: the gate's rule not applied, or its sign slipped."""
@@ -129,16 +125,13 @@ class GraphMarker(Marker):
         operand = self.quantities[of].symbol
         gate, where = gate_kind(definition), self._name(use.consumer)
         if gate == "mul":
-            yield (f"the multiply gate {where}'s inputs not swapped: the local derivative of {self._name(of)} "
-                   f"taken as its own value {self._formula(operand)} instead of {self._formula(use.local)}",
-                   {name: self._sum(uses, {use.consumer: operand})})
+            yield (Said("inputs_not_swapped", gate=where, of=self._name(of), own=self._formula(operand),
+                        local=self._formula(use.local)), {name: self._sum(uses, {use.consumer: operand})})
         if gate == "max":
-            yield (f"the max gate {where} routed the gradient to the other input",
-                   {name: self._sum(uses, {use.consumer: 1 - use.local})})
+            yield Said("max_misrouted", gate=where), {name: self._sum(uses, {use.consumer: 1 - use.local})}
         if use.local != 0:
-            yield (f"the sign of the local derivative of {where} by {self._name(of)} slipped "
-                   f"({self._formula(-use.local)} instead of {self._formula(use.local)})",
-                   {name: self._sum(uses, {use.consumer: -use.local})})
+            yield (Said("local_sign_slipped", gate=where, of=self._name(of), flipped=self._formula(-use.local),
+                        right=self._formula(use.local)), {name: self._sum(uses, {use.consumer: -use.local})})
 
     def _random_leaves(self, rng: random.Random, leaves: Mapping[str, Any]) -> dict[str, sympy.Rational]:
         """Each leaf moved by up to 30 % of its size, keeping its sign (a log's argument stays positive)."""

@@ -49,16 +49,18 @@ from ..engine import activations
 from ..engine.evaluate import Compiler, Program, Step, compile_quantities, run_steps
 from ..engine.network import Quantity
 from ..engine.numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
-from ..hints import clip, did_you_mean, quoted
+from ..hints import clip, closest, quoted
 from .answers import Answer, Answers, Sheet
 from .budget import Allowance, OverBudget
+from .words import MarkingWords, Said, marking_words
 
 _EXPO = getattr(activations, "expo", None)
 
 #: (diagnosis, replaced definitions by name): candidate slips, each rerun exactly
-Slips = Iterable[tuple[str, dict[str, Expr]]]
+Slips = Iterable[tuple[Said, dict[str, Expr]]]
 
-#: Verdicts, in the order of the report's totals, with their printed labels.
+#: Verdicts, in the order of the report's totals, with their English labels (a report's words are the
+#: language's: ``lang/marking/<lang>.j2``).
 VERDICTS = {
     "correct": "correct",
     "too_few_decimals": "too few decimals",
@@ -86,10 +88,8 @@ DIAGNOSIS_DEGREE = 12
 #: the safety net behind the size limits (the numeric verdict stands, with a note).
 FORMULA_SECONDS = 2.0
 REPORT_SECONDS = 20.0
-#: The notes when the symbolic work is skipped (past the size limits, or out of time).
-TOO_LARGE_TO_COMPARE = "too large to compare symbolically"
-TOO_LARGE_TO_DIAGNOSE = "too large to name the difference symbolically"
-OUT_OF_TIME = "symbolic comparison out of time"
+#: What a piece of symbolic work returns when it runs out of time (said: ``out_of_time``).
+OUT_OF_TIME = "out_of_time"
 #: Slips are looked for in the quantity's own definition and in those up to this many steps back.
 SLIP_DEPTH = 3
 #: At most this many candidate slips are recomputed for one wrong value.
@@ -130,6 +130,8 @@ class Report:
     rows: tuple[Row, ...]
     sheet: Sheet = Sheet(source="")
     decimals: int = 3
+    #: its words (the language ``why`` is written in, from the templates in use when it was marked)
+    words: MarkingWords = field(default_factory=marking_words, compare=False, repr=False)
 
     @property
     def counts(self) -> dict[str, int]:
@@ -149,9 +151,12 @@ class Report:
             return 2
         return 0 if all(row.right for row in self.rows) else 1
 
+    def labelled_counts(self) -> list[tuple[str, int]]:
+        """(label, how many) of every verdict given, in the report's words."""
+        return [(self.words.verdicts[v], n) for v, n in self.counts.items() if n]
+
     def totals_text(self) -> str:
-        parts = [f"{n} {VERDICTS[v]}" for v, n in self.counts.items() if n]
-        return f"{self.n_right} of {len(self.rows)} right: " + ", ".join(parts)
+        return self.words.totals(self.n_right, len(self.rows), self.labelled_counts())
 
 
 @dataclass(frozen=True)
@@ -165,7 +170,7 @@ class _Given:
 
 @dataclass(frozen=True)
 class _Candidate:
-    why: str
+    why: Said
     value: Decimal
 
 
@@ -202,7 +207,8 @@ def mark_exercise(marker: Marker, answers: Answers) -> Report:
     """Every answer marked; rows come in the exercise's order (value before formula), unknown names last."""
     rows = marker.mark_all(answers.entries)
     ex = marker.exercise
-    return Report(tuple(rows), replace(answers.sheet, title=answers.sheet.title or ex.title), ex.decimals)
+    return Report(tuple(rows), replace(answers.sheet, title=answers.sheet.title or ex.title), ex.decimals,
+                  marker.words)
 
 
 def allowance(seconds: float) -> Allowance:
@@ -232,6 +238,8 @@ class Marker:
     formula_latex: dict[str, str] = field(default_factory=dict)
     #: seconds of symbolic work left for this report
     allowance: Allowance = field(default_factory=lambda: Allowance(REPORT_SECONDS, FORMULA_SECONDS))
+    #: the words the diagnoses are said in (the templates in use when the marker is made)
+    words: MarkingWords = field(default_factory=marking_words)
 
     # -- shared, computed once --------------------------------------------------
     @property
@@ -311,8 +319,9 @@ class Marker:
         name = answer.name
         shown = clip(name)
         self.hints_left -= 1
-        hint = did_you_mean(name, self.index) if self.hints_left >= 0 else ""
-        return Row(shown, answer.form, cell_text(answer.text), "", "invalid", f"unknown quantity {quoted(name)}{hint}")
+        close = closest(name, self.index) if self.hints_left >= 0 else ""
+        why = self.words.say(Said("unknown_name", name=quoted(name), close=repr(close) if close else ""))
+        return Row(shown, answer.form, cell_text(answer.text), "", "invalid", why)
 
     # -- values -------------------------------------------------------------------
     def _mark_values(self, answers: dict[str, Answer]) -> list[Row]:
@@ -362,7 +371,7 @@ class Marker:
         shown_decimals = min(max(given.decimals, self.decimals), MAX_CHECKED_DECIMALS)
         row = Row(name, "value", given.answer.text, display(exact, shown_decimals), "wrong", latex=q.latex)
 
-        def verdict(v: str, why: str = "") -> Row:
+        def verdict(v: str, why: Said | None = None) -> Row:
             text, parts = self._said(why)
             return Row(row.name, row.form, row.given, row.expected, v, text, row.latex, why_parts=parts)
 
@@ -371,36 +380,34 @@ class Marker:
             return verdict("correct")
         if _matches(exact, given.value, decimals):
             if given.decimals < self.decimals:
-                return verdict("too_few_decimals",
-                               f"{given.decimals} decimal{'s' if given.decimals != 1 else ''} given, "
-                               f"{self.decimals} asked; {display(exact, self.decimals)} at full precision")
+                return verdict("too_few_decimals", Said("too_few_decimals", given=given.decimals,
+                                                        asked=self.decimals, full=display(exact, self.decimals)))
             if given.decimals > MAX_CHECKED_DECIMALS:
-                return verdict("correct", f"checked to {MAX_CHECKED_DECIMALS} decimals")
+                return verdict("correct", Said("checked_to", decimals=MAX_CHECKED_DECIMALS))
             return verdict("correct")
-        full = f"full precision gives {display(exact, shown_decimals)}"
+        full = display(exact, shown_decimals)
         if step is not None:
             if not upstream:
                 for places in dict.fromkeys((self.decimals, given.decimals)):
                     if 0 <= places <= MAX_CHECKED_DECIMALS and _matches(self.rounded_at(places)[i], given.value,
                                                                        decimals):
-                        return verdict("early_rounding", f"intermediates rounded to {places} decimals; {full}")
+                        return verdict("early_rounding", Said("early_rounding", places=places, full=full))
                 for own in (own_rounded, own_exact):
                     if _matches(own, given.value, decimals):
-                        return verdict("early_rounding", f"from your rounded earlier answers; {full}")
+                        return verdict("early_rounding", Said("early_rounding_own", full=full))
             else:
                 for own in (own_exact, own_rounded):
                     if _matches(own, given.value, decimals):
                         sources = self._sources(upstream, names)
-                        return verdict("carried_forward",
-                                       f"right method applied to your {sources}; {full}")
+                        return verdict("carried_forward", Said("carried_forward", sources=sources, full=full))
         for candidate in self._diagnoses(q):
             if _matches(candidate.value, given.value, decimals):
                 return verdict("wrong", candidate.why)
-        return verdict("wrong", "")
+        return verdict("wrong")
 
-    def _sources(self, upstream: set[int], names: list[str]) -> str:
-        """The student's wrong given answers that a tainted value descends from."""
-        found: list[str] = []
+    def _sources(self, upstream: set[int], names: list[str]) -> list[tuple[str, str]]:
+        """The student's wrong given answers that a tainted value descends from: (name, as given)."""
+        found: list[tuple[str, str]] = []
         seen: set[int] = set()
         stack = sorted(upstream, reverse=True)
         while stack and len(found) < MAX_NAMED_SOURCES:
@@ -410,19 +417,19 @@ class Marker:
             seen.add(i)
             name = names[i]
             if self.verdicts.get(name) in ("wrong", "carried_forward"):
-                found.append(f"{self._name(name)} = {self.given_texts[name]}")
+                found.append((self._name(name), self.given_texts[name]))
                 continue
             step = self.step_of.get(name)
             if step is not None:
                 stack.extend(d for d in step.depends if d in self.tainted)
-        return ", ".join(found) if found else "earlier answers"
+        return found
 
     # -- diagnoses ----------------------------------------------------------------
     def _diagnoses(self, q: Quantity) -> Iterable[_Candidate]:
         """Candidate wrong values for ``q``, most telling first, each computed exactly."""
         i = self.index[q.name]
         exact = self.exact[i]
-        yield _Candidate(f"sign flipped (expected {display(exact, self.decimals)})", -exact)
+        yield _Candidate(Said("sign_flipped", expected=display(exact, self.decimals)), -exact)
         if q.definition is None:
             return
         distance = self._ancestors(q)
@@ -498,7 +505,7 @@ class Marker:
         row = Row(q.name, "formula", cell_text(answer.text), expected, "wrong", latex=q.latex,
                   expected_latex=expected_latex)
 
-        def verdict(v: str, why: str = "") -> Row:
+        def verdict(v: str, why: Said | str | None = None) -> Row:
             text, parts = self._said(why)
             return Row(row.name, row.form, row.given, row.expected, v, text, row.latex, row.expected_latex, parts)
 
@@ -511,28 +518,28 @@ class Marker:
             return verdict("wrong", circular)
         agree = self._agree_numerically(student, expected_expr)
         if agree is None:
-            return verdict("wrong", "cannot be evaluated at the exercise's values (division by zero, log of "
-                                    "a negative number, or a function symbackprop cannot evaluate)")
+            return verdict("wrong", Said("cannot_evaluate"))
         here, everywhere = agree
         if everywhere:
             equal = self._within_budget(self._equal_symbolically, student, expected_expr)
             if equal is True:
                 return verdict("correct")
-            note = {None: f" ({TOO_LARGE_TO_COMPARE})", OUT_OF_TIME: f" ({OUT_OF_TIME})"}.get(equal, "")
-            return verdict("correct", f"checked numerically at {len(self.points) - 1} random points{note}")
+            note = {None: Said("too_large_to_compare"), OUT_OF_TIME: Said("out_of_time")}.get(equal)
+            return verdict("correct", Said("checked_numerically", points=len(self.points) - 1, note=note))
         if here:
             lost = self._within_budget(self._numbers_for_symbols, student, expected_expr)
-            return verdict("wrong", "right value for this exercise, but not the general formula"
-                           + ("" if lost == OUT_OF_TIME else lost))
+            return verdict("wrong", Said("not_general", lost=[] if lost == OUT_OF_TIME else lost))
         slip = self._within_budget(self._slip_written, q, student)
-        if slip and slip != OUT_OF_TIME:
+        if slip is not None and slip != OUT_OF_TIME:
             return verdict("wrong", slip)
         why = self._within_budget(self._formula_difference, student, expected_expr)
-        return verdict("wrong", TOO_LARGE_TO_DIAGNOSE if why is None else why)
+        if why is None or why == OUT_OF_TIME:
+            why = Said("too_large_to_diagnose" if why is None else "out_of_time")
+        return verdict("wrong", why)
 
-    def _slip_written(self, q: Quantity, student: Expr) -> str:
-        """The diagnosis of a slip whose formula the student wrote, as the kind knows them ("" none)."""
-        return ""
+    def _slip_written(self, q: Quantity, student: Expr) -> Said | None:
+        """The diagnosis of a slip whose formula the student wrote, as the kind knows them (None: none)."""
+        return None
 
     def _within_budget(self, work: Any, *args: Any) -> Any:
         """``work(*args)``, or OUT_OF_TIME when it runs past this formula's (or the report's) time."""
@@ -542,30 +549,27 @@ class Marker:
         except OverBudget:
             return OUT_OF_TIME
 
-    def _numbers_for_symbols(self, student: Expr, expected: Expr) -> str:
-        """'; a number stands where t belongs': the symbols a formula lost to this exercise's values."""
+    def _numbers_for_symbols(self, student: Expr, expected: Expr) -> list[str]:
+        """The symbols a formula lost to this exercise's values (a number stands where t belongs)."""
         try:
             lost = self._inline(expected).free_symbols - self._inline(student).free_symbols
         except (RecursionError, ValueError, TypeError):
-            return ""
-        if not lost:
-            return ""
+            return []
         names = sorted((str(s) for s in lost), key=lambda n: self.index[n])[:MAX_NAMED_SOURCES]
-        where = ", ".join(self._name(n) for n in names)
-        return f"; a number stands where {where} belong{'s' if len(names) == 1 else ''}"
+        return [self._name(n) for n in names]
 
     def _leaf_constant(self, q: Quantity) -> Expr:
         return sympy.Rational(self.exercise.leaves[q.name])
 
-    def _circular(self, q: Quantity, student: Expr) -> str:
+    def _circular(self, q: Quantity, student: Expr) -> Said | None:
         used = student.free_symbols
         if q.symbol in used:
-            return f"circular: the formula uses {self._name(q.name)} itself"
+            return Said("circular_self", name=self._name(q.name))
         later = self._descendants(q.symbol)
         bad = sorted((str(s) for s in used if s in later), key=lambda n: self.index[n])
         if bad:
-            return f"circular: {self._name(bad[0])} is computed from {self._name(q.name)}"
-        return ""
+            return Said("circular_later", later=self._name(bad[0]), name=self._name(q.name))
+        return None
 
     def _descendants(self, symbol: Symbol) -> set[Symbol]:
         """Every quantity computed (directly or not) from ``symbol``."""
@@ -700,7 +704,7 @@ class Marker:
     def _backward_symbol(self, symbol: Symbol) -> Expr:
         return self._rewritten(symbol, self.backward_inlined, self._forward_form)
 
-    def _formula_difference(self, student: Expr, expected: Expr) -> str | None:
+    def _formula_difference(self, student: Expr, expected: Expr) -> Said | str | None:
         """Name the factor or term by which a wrong formula differs, when it is a simple one;
         None when the formulas are too large to try (DIAGNOSIS_* limits)."""
         try:
@@ -711,9 +715,9 @@ class Marker:
                 return None
             ratio = sympy.factor(sympy.cancel(s / e))
             if ratio == -1:
-                return "differs by sign"
+                return Said("differs_by_sign")
             if ratio.is_Number:
-                return f"differs by a factor {self._formula(ratio)}"
+                return Said("differs_by_factor", factor=self._formula(ratio))
             numerator, denominator = ratio.as_numer_denom()
             sign_n, extra = _factors(numerator)
             sign_d, missing = _factors(denominator)
@@ -723,31 +727,25 @@ class Marker:
                     return self._factor_message(extra, missing, sign_n * sign_d)
             difference = sympy.expand(s - e)
             if isinstance(difference, sympy.Mul | Symbol):
-                return f"extra term {self._formula(difference)}"
+                return Said("extra_term", term=self._formula(difference))
             if isinstance(-difference, sympy.Mul | Symbol):
-                return f"missing term {self._formula(-difference)}"
+                return Said("missing_term", term=self._formula(-difference))
         except (RecursionError, ValueError, TypeError, sympy.PolynomialError):
             return ""
         return ""
 
-    def _factor_message(self, extra: list[Expr], missing: list[Expr], sign: int) -> str:
+    def _factor_message(self, extra: list[Expr], missing: list[Expr], sign: int) -> Said:
         """"missing factor h1*(1 - h1)", or sigma'(a) named when it stands where a(1 - a) belongs."""
-        parts = []
         swapped = self._swapped_factor(extra, missing)
-        if swapped:
-            parts.append(swapped)
-        else:
-            if missing:
-                parts.append(f"missing factor {self._formula(sympy.Mul(*missing, evaluate=False))}")
-            if extra:
-                parts.append(f"extra factor {self._formula(sympy.Mul(*extra, evaluate=False))}")
-        if sign < 0:
-            parts.append("and the sign differs")
-        return ", ".join(parts)
+        missing_f, extra_f = ("", "") if swapped else (self._product(missing), self._product(extra))
+        return Said("factors", swapped=swapped, missing=missing_f, extra=extra_f, sign_differs=sign < 0)
 
-    def _swapped_factor(self, extra: list[Expr], missing: list[Expr]) -> str:
-        """A diagnosis when the ``extra`` factors are a known stand-in for the ``missing`` ones ("" else)."""
-        return ""
+    def _product(self, factors: list[Expr]) -> str:
+        return self._formula(sympy.Mul(*factors, evaluate=False)) if factors else ""
+
+    def _swapped_factor(self, extra: list[Expr], missing: list[Expr]) -> Said | None:
+        """A diagnosis when the ``extra`` factors are a known stand-in for the ``missing`` ones (None else)."""
+        return None
 
     # -- helpers ------------------------------------------------------------------
     def _formula(self, expr: Expr) -> str:
@@ -762,9 +760,9 @@ class Marker:
         self.formula_latex[text] = latex
         return f"{_OPEN}{text}{_CLOSE}"
 
-    def _said(self, why: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-        """A diagnosis as plain text (the markers dropped) and in pieces, each formula with its LaTeX."""
-        pieces = re.split(f"[{_OPEN}{_CLOSE}]", why)
+    def _said(self, why: Said | str | None) -> tuple[str, tuple[tuple[str, str], ...]]:
+        """A diagnosis in words, as plain text (the markers dropped) and in pieces, each formula with its LaTeX."""
+        pieces = re.split(f"[{_OPEN}{_CLOSE}]", self.words.say(why))
         parts = tuple((piece, self.formula_latex.get(piece, "") if i % 2 else "")
                       for i, piece in enumerate(pieces) if piece)
         return "".join(pieces), parts if any(latex for _, latex in parts) else ()

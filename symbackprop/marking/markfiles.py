@@ -30,9 +30,10 @@ def sheet_stem(m: Marked) -> str:
 
 
 def _sheet_text(m: Marked) -> str:
-    head = f"{m.name or m.student_id} ({m.student_id}), variant {m.variant}: {points_text(m.points)} of " \
-           f"{points_text(m.possible)} points; {m.verdicts_text()}\n"
-    missing = f"not answered: {', '.join(m.missing)}\n" if m.missing else ""
+    w = m.report.words
+    head = w.sheet_head(m.name or m.student_id, m.student_id, m.variant, points_text(m.points),
+                        points_text(m.possible), m.verdicts_text()) + "\n"
+    missing = w.sheet_missing(m.missing) + "\n" if m.missing else ""
     return head + missing + "\n" + report_text(m.report)
 
 

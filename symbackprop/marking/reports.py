@@ -22,9 +22,9 @@ def report_text(report: Report) -> str:
 
     rows = [{"name": r.name, "given": cell_text(r.given, 36), "expected": cell_text(r.expected, 36),
              "verdict": r.verdict, "why": r.why} for r in report.rows]
-    text = render_markdown("verify_report.txt.j2", table=table, rows=rows, title=report.sheet.title,
+    text = render_markdown("verify_report.txt.j2", w=report.words, table=table, rows=rows, title=report.sheet.title,
                            student=report.sheet.student, right=report.n_right, total=len(report.rows),
-                           counts=[(v, n) for v, n in report.counts.items() if n])
+                           counts=report.labelled_counts())
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
@@ -39,7 +39,7 @@ def report_data(report: Report) -> dict[str, Any]:
         "totals": report.counts,
         "exit_code": report.exit_code,
         "rows": [{"name": r.name, "form": r.form, "given": r.given, "expected": r.expected,
-                  "verdict": r.verdict, "label": r.label, "why": r.why} for r in report.rows],
+                  "verdict": r.verdict, "label": report.words.verdicts[r.verdict], "why": r.why} for r in report.rows],
     }
 
 
@@ -70,9 +70,9 @@ def report_tex(report: Report) -> str:
                      "verdict": r.verdict, "why": why, "tall": tall})
     counts = [(v, n) for v, n in report.counts.items() if n]
     sheet = report.sheet
-    return render_tex("verify_report.tex.j2", title=sheet.title, student=sheet.student, source=sheet.source,
-                      decimals=report.decimals, right=report.n_right, total=len(report.rows), counts=counts,
-                      rows=rows)
+    return render_tex("verify_report.tex.j2", w=report.words, title=sheet.title, student=sheet.student,
+                      source=sheet.source, decimals=report.decimals, right=report.n_right, total=len(report.rows),
+                      counts=counts, rows=rows)
 
 
 #: Operators a typed formula may break after (``**`` and ``^`` bind too tightly to break at).

@@ -8,7 +8,7 @@ output's error signal's sign flipped (the verdicts and the formula comparison ar
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -36,6 +36,7 @@ from .marker import (
     cell_text,
     mark_exercise,
 )
+from .words import Said, marking_words
 
 if TYPE_CHECKING:
     from ..engine.graph import GraphSolution
@@ -46,17 +47,19 @@ FORWARD_KINDS = frozenset(("pre", "act", "loss", "post_pre", "post_act", "post_l
 BACKWARD_KINDS = frozenset(("d_act", "d_pre", "grad", "updated"))
 
 
-def mark(solution: Solution | GraphSolution, answers: Answers, seconds: float | None = None) -> Report:
+def mark(solution: Solution | GraphSolution, answers: Answers, seconds: float | None = None,
+         lang: str = "en") -> Report:
     """Mark every answer; rows come in the spec's order (value before formula), unknown names last.
 
     ``seconds``: the symbolic work of the whole report (default ``REPORT_SECONDS``; the practice page
-    asks for less than a file)."""
-    budget = allowance(REPORT_SECONDS if seconds is None else seconds)
+    asks for less than a file); ``lang``: the language of its words (``lang/marking/<lang>.j2`` of the
+    templates in use)."""
+    settings = {"allowance": allowance(REPORT_SECONDS if seconds is None else seconds), "words": marking_words(lang)}
     if isinstance(solution, Solution):
-        return mark_exercise(_Marker(solution, allowance=budget), answers)
+        return mark_exercise(_Marker(solution, **settings), answers)
     from .graphmarks import GraphMarker  # a graph's marker: imported for a graph only
 
-    return mark_exercise(GraphMarker(solution, allowance=budget), answers)
+    return mark_exercise(GraphMarker(solution, **settings), answers)
 
 
 def exercise(solution: Solution) -> Exercise:
@@ -86,12 +89,12 @@ class _Marker(Marker):
         ancestors = [by_symbol[s] for s in distance]
         slopes = {a.name: s for a in ancestors if (s := self._slope(a)) is not None}
         if len(slopes) > 1:
-            yield "every activation slope (sigma' factor) is missing", {n: d for n, (d, _) in slopes.items()}
+            yield Said("every_slope_missing"), {n: d for n, (d, _) in slopes.items()}
         outputs = {a.name: a.definition for a in ancestors
                    if a.kind == "d_act" and a.layer == self.network.n_layers and a.definition is not None}
         if outputs and not any(distance[self.network.sym(n)] <= SLIP_DEPTH for n in outputs):
-            names = ", ".join(self._name(n) for n in sorted(outputs))
-            yield f"sign of {names} flipped", {n: -d for n, d in outputs.items()}
+            names = [self._name(n) for n in sorted(outputs)]
+            yield Said("outputs_sign_flipped", names=names), {n: -d for n, d in outputs.items()}
 
 
     def _slips(self, a: Quantity) -> Slips:
@@ -104,48 +107,45 @@ class _Marker(Marker):
             theta = net.sym(a.of)
             if definition != theta:
                 step = self._marked("theta + eta*dE/dtheta", r"\theta + \eta \frac{\partial E}{\partial \theta}")
-                yield (f"{self._name(a.name)}: the step was added ({step}) instead of subtracted",
-                       {a.name: 2 * theta - definition})
+                yield Said("step_added", name=self._name(a.name), step=step), {a.name: 2 * theta - definition}
                 if net.spec.optimizer is not None:
                     yield from self._optimizer_slips(a, theta)
         slope = self._slope(a)
         if slope is not None:
             d_act, local = slope
-            yield (f"the activation slope {self._formula(local)} is missing from {self._formula(a.symbol)}",
-                   {a.name: d_act})
+            yield Said("slope_missing", slope=self._formula(local), of=self._formula(a.symbol)), {a.name: d_act}
             wrong = self._slope_of_activation(a, local)
             if wrong is not None:
-                yield (f"{self._formula(a.symbol)} uses {self._formula(wrong)} (sigma'(a), the slope at the "
-                       f"activation) instead of {self._formula(local)}"), {a.name: sympy.Mul(d_act, wrong)}
+                yield (Said("slope_at_activation", of=self._formula(a.symbol), wrong=self._formula(wrong),
+                            slope=self._formula(local)), {a.name: sympy.Mul(d_act, wrong)})
         if a.kind == "grad":
             param = a.of
             assert param is not None
             inputs = self._local_inputs(param)
             if inputs:
                 dropped = definition.xreplace(dict.fromkeys(inputs, sympy.S.One))
-                local = ", ".join(self._formula(x) for x in inputs)
-                yield f"the local input {local} is missing from {self._name(a.name)}", {a.name: dropped}
+                local = [self._formula(x) for x in inputs]
+                yield Said("local_input_missing", inputs=local, of=self._name(a.name)), {a.name: dropped}
             for other in self._neighbours.get(param, ()):
                 other_grad = net[net.grad(other)]
                 if other_grad.definition is not None:
-                    yield (f"{self._name(a.name)} computed as {self._name(other_grad.name)} (the delta and local "
-                           f"input of the neighbouring weight {self._name(other)})"), {a.name: other_grad.definition}
+                    yield (Said("neighbour_gradient", name=self._name(a.name), other=self._name(other_grad.name),
+                                weight=self._name(other)), {a.name: other_grad.definition})
         if a.kind in ("pre", "post_pre", "d_act"):
             present = [s for s in definition.free_symbols if str(s) in self._neighbour_symbols]
             for w in sorted(present, key=str):
                 for n in self._neighbour_symbols[str(w)]:
                     if n not in definition.free_symbols:
-                        yield (f"{self._formula(n)} used instead of {self._formula(w)} in {self._name(a.name)}",
-                               {a.name: definition.xreplace({w: n})})
+                        yield (Said("neighbour_used", used=self._formula(n), instead=self._formula(w),
+                                    of=self._name(a.name)), {a.name: definition.xreplace({w: n})})
                     elif str(w) < str(n):
-                        yield (f"{self._formula(w)} and {self._formula(n)} swapped in {self._name(a.name)}",
-                               {a.name: definition.xreplace({w: n, n: w})})
+                        yield (Said("neighbours_swapped", one=self._formula(w), other=self._formula(n),
+                                    of=self._name(a.name)), {a.name: definition.xreplace({w: n, n: w})})
         if a.kind == "d_act" and a.layer == net.n_layers:
-            yield (f"sign of {self._formula(a.symbol)} flipped ({self._formula(-definition)} instead of "
-                   f"{self._formula(definition)})",
-                   {a.name: -definition})
+            yield (Said("output_sign_flipped", of=self._formula(a.symbol), flipped=self._formula(-definition),
+                        right=self._formula(definition)), {a.name: -definition})
 
-    def _optimizer_slips(self, a: Quantity, theta: Symbol) -> Iterable[tuple[str, dict[str, Expr]]]:
+    def _optimizer_slips(self, a: Quantity, theta: Symbol) -> Slips:
         """An optimizer's usual slips in one parameter's update: plain SGD instead of the rule, Adam's bias
         correction left out, the weight decay left out."""
         net, settings, of = self.network, self.network.spec.optimizer, a.of
@@ -153,18 +153,18 @@ class _Marker(Marker):
         name = self._name(a.name)
         if settings.name != "sgd":
             sgd = self._marked("theta - eta*dE/dtheta", r"\theta - \eta \frac{\partial E}{\partial \theta}")
-            yield (f"{name}: the plain gradient step ({sgd}) instead of {settings.name}'s",
+            yield (Said("plain_step", name=name, step=sgd, optimizer=settings.name),
                    {a.name: theta - net.sym(LEARNING_RATE.ascii) * net.sym(net.grad(of))})
         if settings.name == "adam":
-            yield (f"{name}: Adam's bias correction left out (the moments m and v used as they are)",
+            yield (Said("no_bias_correction", name=name),
                    {net.state(k + "hat", of): net.sym(net.state(k, of)) for k in ("m", "v")})
         if settings.decay == "decoupled":
             decay = self._marked("eta*lambda*theta", r"\eta \lambda \theta")
-            yield (f"{name}: the decoupled weight decay ({decay}) left out",
+            yield (Said("no_decoupled_decay", name=name, decay=decay),
                    {a.name: a.definition.xreplace({net.sym(HYPERPARAMETERS["weight_decay"].ascii): 0})})
         elif settings.decay == "coupled":
             decay = self._marked("lambda*theta", r"\lambda \theta")
-            yield (f"{name}: the L2 term ({decay}) left out of the gradient",
+            yield (Said("no_l2_term", name=name, decay=decay),
                    {net.state("g", of): net.sym(net.grad(of))})
 
 
@@ -249,10 +249,10 @@ class _Marker(Marker):
         return out
 
 
-    def _swapped_factor(self, extra: list[Expr], missing: list[Expr]) -> str:
+    def _swapped_factor(self, extra: list[Expr], missing: list[Expr]) -> Said | None:
         """sigma'(a) (the slope at the activation) standing where a(1 - a) belongs."""
         if not extra or not missing:
-            return ""
+            return None
         have, want = sympy.Mul(*extra), sympy.Mul(*missing)
         for q in self.network.of_kind("act", "post_act"):
             if q.symbol in want.free_symbols and q.layer is not None:
@@ -261,9 +261,8 @@ class _Marker(Marker):
                     with sympy.evaluate(False):
                         shown = want.xreplace({q.symbol: f.apply(q.symbol)})
                     slope = self._marked(f"sigma'({q.name})", rf"\sigma'\left({q.latex}\right)")
-                    return (f"{self._formula(shown)} ({slope}, the slope at the activation) used "
-                            f"instead of {self._formula(want)}")
-        return ""
+                    return Said("slope_swapped", shown=self._formula(shown), slope=slope, want=self._formula(want))
+        return None
 
 
 __all__ = ["Report", "Row", "VERDICTS", "WORK_DIGITS", "_text", "cell_text", "exercise", "mark"]
