@@ -93,7 +93,7 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     render = functools.partial(_variant_files, ask=settings.ask, early_rounding=report.early_rounding,
                                layout=settings.layout, lang=lang, title=title, moodle=moodle, qti=qti)
     tell = (lambda done, total: progress(done, total, "rendering")) if progress else None
-    rendered = ordered_map(render, drawn, workers, tell)
+    rendered = ordered_map(render, drawn, workers, tell, warm=True)
     files: dict[str, bytes] = {}
     for v, r in zip(drawn, rendered, strict=True):
         files[f"questions/{v.stem}.tex"] = r.question_document.encode()
