@@ -15,7 +15,7 @@ from ..engine.solution import solve
 from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
 from ..workers import available_workers, ordered_map
-from .documents import answers_toml, document, index_csv, key_body, question_body, variant_spec_toml
+from .documents import answers_toml, document, index_csv, variant_bodies, variant_spec_toml
 from .drawing import SetReport, draw_variants, reasons_text
 from .moodle import moodle_question, moodle_quiz
 from .pdfjobs import PdfJob, pdf_jobs
@@ -126,7 +126,7 @@ class _Rendered:
 
 def _variant_files(v: Variant, ask: tuple[str, ...], early_rounding: bool, layout: str, lang: str, title: str,
                    moodle: bool, qti: bool) -> _Rendered:
-    question, key = question_body(v, ask, early_rounding, layout, lang), key_body(v, ask, lang)
+    question, key = variant_bodies(v, ask, early_rounding, layout, lang)
     return _Rendered(question, key, document("exam_questions.tex.j2", [question], title, lang),
                      document("exam_key.tex.j2", [key], title, lang), answers_toml(v, ask), variant_spec_toml(v),
                      moodle_question(v, ask) if moodle else "", qti_files(v, ask) if qti else ("", ""))

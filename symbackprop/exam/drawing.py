@@ -55,7 +55,7 @@ from typing import Any
 import sympy
 
 from ..engine import activations as act
-from ..engine.evaluate import Compiler, Step, compile_network, leaf_values, run_steps
+from ..engine.evaluate import Compiler, compile_network, leaf_values
 from ..engine.examtable import ExamSettings, Grid
 from ..engine.naming import LEARNING_RATE
 from ..engine.numbers import round_half_up, to_decimal
@@ -211,6 +211,9 @@ class Drawer:
         self.loss_slots = (self.index[network.loss_name], self.index[network.updated(network.loss_name)])
         #: what each asked value is computed from (see :func:`work`)
         self.operands = [(step.slot, sorted(step.depends)) for step in self.steps if step.slot in self.asked_slot_set]
+        #: the judge's steps: (program, slot, whether checked for a tie, whether asked)
+        self._plan = [(step.program, step.slot, step.slot in self.inexact_asked, step.slot in self.asked_slot_set)
+                      for step in self.steps]
         # drawing and judging thousands of times: grid values and their Decimals computed once
         self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational], frozenset[int]]] = [
             (name, grid, grid.count, {}, trivial.get(name, frozenset())) for name, grid in self.varying]
@@ -270,18 +273,16 @@ class Drawer:
         """
         d = self.decimals
         slots = [Decimal(0)] * len(self.index)
-        inexact = self.inexact_asked
         half, margin = Decimal("0.5"), self._margin
+        plan = self._plan
         with localcontext(Context(prec=JUDGE_DIGITS, Emax=999_999, Emin=-999_999)):
             for name, value in values.items():
                 slots[self.index[name]] = +self._decimal(value)
-
-            def tie(step: Step, value: Decimal) -> bool:
-                return step.slot in inexact and abs(abs(value).scaleb(d) % 1 - half) < margin
-
-            try:
-                if run_steps(self.steps, slots, stop=tie) is not None:
-                    return "tie", 0
+            try:  # the steps run here, not through run_steps: a draw is judged thousands of times
+                for program, slot, tie, _ in plan:
+                    value = slots[slot] = program(slots)
+                    if tie and abs(abs(value).scaleb(d) % 1 - half) < margin:
+                        return "tie", 0
             except (DecimalException, ZeroDivisionError, ArithmeticError):
                 return "undefined", 0
             reason = self._units(slots) or self._loss_and_gradients(slots)
@@ -289,13 +290,11 @@ class Drawer:
                 return reason, 0
             if self.rules.early_rounding:
                 rounded = list(slots)
-                asked = self.asked_slot_set
-                try:
-                    def otherwise(step: Step, value: Decimal) -> bool:  # the first asked value that comes out otherwise
-                        return step.slot in asked and value != round_half_up(slots[step.slot], d)
-
-                    if run_steps(self.steps, rounded, finish=lambda x, _: round_half_up(x, d), stop=otherwise):
-                        return "early rounding", 0
+                try:  # rounded as you go, to the first asked value that comes out otherwise
+                    for program, slot, _, asked in plan:
+                        value = rounded[slot] = round_half_up(program(rounded), d)
+                        if asked and value != round_half_up(slots[slot], d):
+                            return "early rounding", 0
                 except (DecimalException, ZeroDivisionError, ArithmeticError):
                     return "undefined", 0
             amount = work(slots, self.operands, d)

@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
+from functools import cached_property
 
 import sympy
 from sympy import Expr, Symbol
@@ -251,6 +252,10 @@ class Line:
         return NumericPrinter({s.name: number_latex(t) for s, t in self.operands.items()})
 
     def substituted(self) -> str:
+        return self._substituted
+
+    @cached_property
+    def _substituted(self) -> str:  # printed once: a key, its feedback and the row measures all read it
         # a function of a negative number: tanh(-0.490), not tanh((-0.490))
         return _DOUBLE_PARENS.sub(r"\\left(\1\\right)", self.printer().doprint(self.expr))
 
