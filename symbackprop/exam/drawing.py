@@ -55,7 +55,7 @@ from typing import Any
 import sympy
 
 from ..engine import activations as act
-from ..engine.evaluate import Compiler, compile_network, leaf_values
+from ..engine.evaluate import DECIMAL, Compiler, compile_network, leaf_values
 from ..engine.examtable import ExamSettings, Grid
 from ..engine.naming import LEARNING_RATE
 from ..engine.numbers import round_half_up, to_decimal
@@ -88,8 +88,11 @@ RELAXED_BY = {
     "duplicate": "wider ranges or a finer step",
     "undefined": "narrower ranges",
 }
-#: significant digits of the fairness checks (the chosen variant is then solved at 80)
+#: significant digits of the fairness checks (the chosen variant is then solved at 80): sums and
+#: products of the drawn decimals stay exact at 34; an exp, a log or a tanh is worked to 20 (twice as
+#: fast as to 34, and a value within 1e-20 of a rule's edge is as rare as one within 1e-34)
 JUDGE_DIGITS = 34
+FUNCTION_DIGITS = 20
 #: the default tie margin: 0.02 units of the last decimal, shrunk so that the margins of all the
 #: inexact asked values together cover at most this many units (about 22% of draws rejected)
 AUTO_TIE_BUDGET = sympy.Rational(1, 8)
@@ -108,6 +111,20 @@ AUTO_RULES = {"early rounding": ("early_rounding", False), "loss unchanged": ("a
 TRIVIAL = {"weight": (0, 1, -1), "input": (0, 1, -1), "bias": (0,)}
 _EXACT_FUNCTIONS = (act.relu, act.leaky_relu, act.step, act.leaky_step)
 _PIECEWISE = ("relu", "leaky_relu")
+
+
+def _to_digits(fn: Callable[[Decimal], Decimal]) -> Callable[[Decimal], Decimal]:
+    """``fn`` worked to ``FUNCTION_DIGITS`` significant digits."""
+    context = Context(prec=FUNCTION_DIGITS, Emax=999_999, Emin=-999_999)
+
+    def worked(x: Decimal) -> Decimal:
+        with localcontext(context):
+            return fn(x)
+    return worked
+
+
+#: the judge's numbers: the engine's Decimals, its functions (exp, log, tanh, ...) to ``FUNCTION_DIGITS``
+JUDGE = dataclasses.replace(DECIMAL, unary={kind: _to_digits(fn) for kind, fn in DECIMAL.unary.items()})
 
 
 def _exact_expression(expr: sympy.Expr) -> bool:
@@ -142,7 +159,7 @@ class Drawer:
         network = base.network
         self.network = network
         self.decimals = base.spec.decimals
-        self.index, self.steps = compile_network(network)
+        self.index, self.steps = compile_network(network, domain=JUDGE)
         self.leaves = leaf_values(network)
         self.varying: list[tuple[str, Grid]] = []
         for name in settings.overrides:
