@@ -17,6 +17,7 @@ from ..errors import ExamError
 from ..workers import available_workers, ordered_map
 from .documents import answers_toml, document, index_csv, variant_bodies, variant_spec_toml
 from .drawing import SetReport, draw_variants, reasons_text
+from .lms import check_lms_lang
 from .moodle import moodle_question, moodle_quiz
 from .pdfjobs import PdfJob, pdf_jobs
 from .qti import qti_files, qti_zip
@@ -86,6 +87,8 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     else:
         field = "lang"
     check_lang(lang, field)  # before any drawing: a language without words is one line
+    if moodle or qti:
+        check_lms_lang(lang, field)
     base = solve(spec)  # proved once: every variant shares its derivation and proofs
     workers = available_workers() if workers is None else workers
     drawn, report = draw_variants(base, settings, count, seed, students, progress, workers)
@@ -129,4 +132,4 @@ def _variant_files(v: Variant, ask: tuple[str, ...], early_rounding: bool, layou
     question, key = variant_bodies(v, ask, early_rounding, layout, lang)
     return _Rendered(question, key, document("exam_questions.tex.j2", [question], title, lang),
                      document("exam_key.tex.j2", [key], title, lang), answers_toml(v, ask), variant_spec_toml(v),
-                     moodle_question(v, ask) if moodle else "", qti_files(v, ask) if qti else ("", ""))
+                     moodle_question(v, ask, lang) if moodle else "", qti_files(v, ask, lang) if qti else ("", ""))

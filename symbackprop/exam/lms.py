@@ -7,11 +7,33 @@ from decimal import Decimal
 
 from markupsafe import Markup
 
-from ..documents.render import markdown_environment, render_html
+from ..documents.render import html_environment, markdown_environment, render_html
 from ..engine.solution import Solution
+from ..errors import UsageError
+from ..hints import quoted
 from ..notation.lines import exact_text
 
-__all__ = ["math_html", "name", "problem_html", "tolerance"]
+__all__ = ["check_lms_lang", "lms_languages", "math_html", "name", "problem_html", "tolerance"]
+
+#: the LMS texts' words: ``lms/lang/<code>.html.j2``, one file per language
+LMS_LANG = "lms/lang/{}.html.j2"
+
+
+def lms_languages() -> list[str]:
+    """The languages the Moodle and Canvas question texts can be written in (shipped, and a teacher's)."""
+    loader = html_environment().loader
+    assert loader is not None
+    head, tail = LMS_LANG.split("{}")
+    return sorted(n[len(head):-len(tail)] for n in loader.list_templates()
+                  if n.startswith(head) and n.endswith(tail) and "/" not in n[len(head):])
+
+
+def check_lms_lang(lang: str, field: str = "lang") -> None:
+    """One clear line, naming ``field``, for a language whose LMS words file is missing."""
+    known = lms_languages()
+    if lang not in known:
+        raise UsageError(f"{field}: no Moodle/Canvas words for {quoted(lang, 30)} (add {LMS_LANG.format(lang)} "
+                         f"to your templates; known: {', '.join(known)})", setting=field)
 
 
 def tolerance(decimals: int) -> str:
@@ -19,9 +41,10 @@ def tolerance(decimals: int) -> str:
     return f"{Decimal(5).scaleb(-decimals - 1):f}"
 
 
-def name(which: str, **values: object) -> str:
-    """A plain-text name from ``lms/names.txt.j2`` (``quiz``: "Title - variant 001 - Ada"); the writer escapes it."""
-    return str(getattr(markdown_environment().get_template("lms/names.txt.j2").module, which)(**values))
+def name(which: str, lang: str = "en", **values: object) -> str:
+    """A plain-text name from ``lms/lang/<lang>.html.j2`` (``quiz``: "Title - variant 001 - Ada"), read
+    without HTML escaping; the writer escapes it."""
+    return str(getattr(markdown_environment().get_template(LMS_LANG.format(lang)).module, which)(**values))
 
 
 def math_html(latex: str) -> Markup:
@@ -30,11 +53,12 @@ def math_html(latex: str) -> Markup:
     return Markup(r"\(" + html.escape(latex, quote=False) + r"\)")
 
 
-def problem_html(solution: Solution) -> str:
-    """The network, its equations and its values (no computed value): ``lms/problem.html.j2`` words them."""
+def problem_html(solution: Solution, lang: str = "en") -> str:
+    """The network, its equations and its values (no computed value): ``lms/problem.html.j2`` lays them
+    out, in the words of ``lms/lang/<lang>.html.j2``."""
     spec, net = solution.spec, solution.network
     return render_html(
-        "lms/problem.html.j2", n_inputs=spec.n_inputs, n_examples=net.n_examples,
+        "lms/problem.html.j2", lang=lang, n_inputs=spec.n_inputs, n_examples=net.n_examples,
         layers=[{"size": layer.size, "activation": layer.activation_name} for layer in net.layers],
         loss=math_html(f"{net[net.loss_name].latex} = {solution.formula(net.loss_name)}"),
         equations=[math_html(f"{q.latex} = {solution.formula(q.name)}") for q in net.of_kind("pre", "act")],
