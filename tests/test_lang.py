@@ -171,7 +171,8 @@ def test_the_lms_texts_of_a_german_exam_are_german(tmp_path, capsys):
     for text in texts:
         assert not ENGLISH.findall(_lms_prose(text)), _lms_prose(text)
     assert "<name><text>Backpropagation - Variante 001</text></name>" in moodle
-    assert "Ein vorwärtsgerichtetes Netz mit 2 Eingaben und Schichten aus 2 Sigmoid-Einheiten, 1 Sigmoid-Einheit" in moodle
+    assert ("Ein vorwärtsgerichtetes Netz mit 2 Eingaben und Schichten aus 2 Sigmoid-Einheiten, 1 Sigmoid-Einheit"
+            in moodle)
     assert "<p><strong>Vorwärtsdurchlauf</strong></p>" in moodle and "<p>Lösungsweg (Variante 002;" in moodle
     assert "<p><small>symbackprop variant 002</small></p>" in moodle  # what mark finds in the Responses report
     with zipfile.ZipFile(tmp_path / "set" / "canvas-qti.zip") as zf:
