@@ -206,7 +206,7 @@ class NumericPrinter(BackpropPrinter):
     def _juxtapose(self, factors: list[Expr]) -> str:
         parts = []
         for f in factors:
-            if f == 1 and len(factors) > 1:
+            if f.is_Number and f == 1 and len(factors) > 1:
                 continue
             text = self._print(f)
             if sympy.printing.precedence.precedence(f) < sympy.printing.precedence.PRECEDENCE["Mul"]:
