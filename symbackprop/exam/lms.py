@@ -55,7 +55,16 @@ def math_html(latex: str) -> Markup:
 
 def problem_html(solution: Solution, lang: str = "en") -> str:
     """The network, its equations and its values (no computed value): ``lms/problem.html.j2`` lays them
-    out, in the words of ``lms/lang/<lang>.html.j2``."""
+    out, in the words of ``lms/lang/<lang>.html.j2`` (made once per solution: Moodle's question and Canvas's
+    first item show it)."""
+    key = ("problem_html", lang)
+    found = solution.memo.get(key)
+    if not isinstance(found, str):
+        found = solution.memo[key] = _problem_html(solution, lang)
+    return found
+
+
+def _problem_html(solution: Solution, lang: str) -> str:
     spec, net = solution.spec, solution.network
     return render_html(
         "lms/problem.html.j2", lang=lang, n_inputs=spec.n_inputs, n_examples=net.n_examples,
