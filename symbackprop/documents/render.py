@@ -336,6 +336,11 @@ class TemplateMacros:
     def __init__(self, env: jinja2.Environment, name: str):
         self._env, self._name = env, name
 
+    @property
+    def origin(self) -> tuple[jinja2.Environment, str]:
+        """The environment and the template the macros come from (what a cache of their output depends on)."""
+        return self._env, self._name
+
     @functools.cached_property
     def _module(self) -> Any:
         return self._env.get_template(self._name).module
