@@ -18,6 +18,9 @@ from .errors import SymbackpropError, UsageError
 from .hints import expected, quoted
 
 if TYPE_CHECKING:
+    from .engine.graph import GraphSolution
+    from .engine.graphspec import GraphSpec
+    from .engine.solution import Solution
     from .engine.spec import Spec
 
 
@@ -121,6 +124,7 @@ def build_parser() -> argparse.ArgumentParser:
     _spec_arg(slides)
     slides.add_argument("-o", "--output-dir", default="output", help="folder to write into (default output/)")
     slides.add_argument("--pdf", action="store_true", help="also compile <name>-slides.pdf (needs TeX Live)")
+    _lang_arg(slides, "a computation graph's deck (a network's is in English)")
     _templates_arg(slides)
     slides.set_defaults(run=_slides)
 
@@ -201,39 +205,35 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lang(args: argparse.Namespace, spec: Spec) -> tuple[str, str]:
+def _lang(args: argparse.Namespace, spec: Spec | GraphSpec) -> tuple[str, str]:
     """The documents' language and the setting that chose it: --lang wins over the spec's [templates] lang."""
     if args.lang is not None:
         return args.lang, "--lang"
     return spec.lang or "en", f"{spec.source}: templates.lang"
 
 
-def _plain_sgd_only(spec: Spec, command: str) -> None:
-    """Decks, exams and marking teach and mark plain SGD only so far: an [optimizer] spec is refused, not
-    shown with the wrong rule."""
-    if spec.optimizer is not None:
-        from .errors import SpecError
+def _solved(path: str | None, prove: bool = False) -> tuple[Solution | GraphSolution, Spec | None]:
+    """The spec at ``path`` solved (a computation graph, or an MLP), and the MLP's spec (None: a graph, whose
+    documents use the shipped templates or --templates)."""
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
+    from .engine.solution import solve
 
-        raise SpecError(f"{spec.source}: optimizer: {command} does not support an [optimizer] table yet "
-                        "(check, export, worksheet and snippet do); without the table it uses plain SGD")
+    spec = load_any(path)
+    if isinstance(spec, GraphSpec):
+        from .engine.graph import solve_graph
 
-
-def _no_graph(path: str | None, command: str) -> None:
-    """A computation-graph spec reaches check, export and worksheet only so far: refused in one line."""
-    from .engine.kinds import is_graph_file
-
-    if is_graph_file(path):
-        from .errors import SpecError
-
-        raise SpecError(f"{path}: graph: {command} does not support a computation graph ([graph]) yet "
-                        "(check, export and worksheet do)")
+        return solve_graph(spec, prove=prove), None
+    solution = solve(spec, prove=prove)
+    return solution, solution.spec
 
 
 def _exam(args: argparse.Namespace) -> int:
     """Validate everything cheap first, then draw, render and write the set."""
     from .documents.handout import check_lang
     from .engine.examtable import parse_ask
-    from .engine.spec import load_spec
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .errors import ExamError
     from .exam.build import build_exam
     from .exam.folder import locked_target
@@ -242,13 +242,14 @@ def _exam(args: argparse.Namespace) -> int:
     if args.variants is not None and args.variants < 1:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
-    _no_graph(args.spec, "exam")
-    spec = load_spec(args.spec)  # read once (a pipe gives it only once): the templates before the lock
-    _plain_sgd_only(spec, "exam")
+    # read once (a pipe gives it only once): the templates before the lock; a graph kind by its table
+    spec = load_any(args.spec)
+    network = spec if not isinstance(spec, GraphSpec) else None
     lang, field = _lang(args, spec)
-    with _styled(args, spec):
+    with _styled(args, network):
         check_lang(lang, field)  # the teacher's folder may add a language; a bad one fails before the lock
-    with locked_target(args.output_dir) as target, _styled(args, spec):  # locked from the first check to the last move
+    # locked from the first check to the last move
+    with locked_target(args.output_dir) as target, _styled(args, network):
         progress = _progress_printer("exam")
         exam = build_exam(args.spec, variants=args.variants, seed=args.seed, roster=args.roster, ask=ask,
                           moodle=args.moodle, qti=args.qti, pdf=args.pdf, spec=spec, progress=progress,
@@ -265,6 +266,7 @@ def _exam(args: argparse.Namespace) -> int:
 def _mark(args: argparse.Namespace) -> int:
     """Mark the class; exit 0 when every row was marked, 1 when a row was skipped (each said on stderr)."""
     from .engine.examtable import MarkingPolicy
+    from .engine.graphspec import GraphSpec
     from .io.files import check_output_folder
     from .marking.classmarks import mark_class
     from .marking.examset import load_exam_folder
@@ -280,14 +282,14 @@ def _mark(args: argparse.Namespace) -> int:
     submissions = read_all(args.responses, folder)
     marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1))
     first = next(iter(folder.variants))
-    title = folder.solution(first).spec.title
-    with _styled(args, folder.solution(first).spec):
-        files = mark_files(marks, title, args.gradebook, args.assignment or title, pdf=args.pdf)
+    spec = folder.solution(first).spec
+    with _styled(args, None if isinstance(spec, GraphSpec) else spec):  # a graph has no [templates] dir
+        files = mark_files(marks, spec.title, args.gradebook, args.assignment or spec.title, pdf=args.pdf)
         written = write_mark_files(files, out_dir)
     for skipped in marks.skipped:
         print(f"symbackprop: {skipped.line()}", file=sys.stderr)
     print(f"{out_dir}: wrote {len(written)} files ({', '.join(sorted(_top(written, out_dir)))})")
-    print(f"{title}: {marks.summary()}")
+    print(f"{spec.title}: {marks.summary()}")
     return 1 if marks.skipped else 0
 
 
@@ -317,33 +319,37 @@ def _progress_printer(command: str) -> Callable[..., None] | None:
 
 def _check(args: argparse.Namespace) -> int:
     from .documents.report import check_table
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
 
-    if is_graph_file(args.spec):
+    spec = load_any(args.spec)
+    if isinstance(spec, GraphSpec):
         from .documents.graphreport import graph_check_table
         from .engine.graph import solve_graph
 
-        graph = solve_graph(args.spec)
+        graph = solve_graph(spec)
         sys.stdout.write(graph_check_table(graph))
         return 0 if graph.all_proven else 1
-    solution = solve(args.spec)
+    solution = solve(spec)
     sys.stdout.write(check_table(solution))
     return 0 if solution.all_proven else 1
 
 
 def _export(args: argparse.Namespace) -> int:
     from .documents.report import export_json
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
 
-    if is_graph_file(args.spec):
+    spec = load_any(args.spec)
+    if isinstance(spec, GraphSpec):
         from .documents.graphreport import graph_export_json
         from .engine.graph import solve_graph
 
-        sys.stdout.write(graph_export_json(solve_graph(args.spec)))
+        sys.stdout.write(graph_export_json(solve_graph(spec)))
         return 0
-    sys.stdout.write(export_json(solve(args.spec)))
+    sys.stdout.write(export_json(solve(spec)))
     return 0
 
 
@@ -357,7 +363,6 @@ def _new(args: argparse.Namespace) -> int:
 
 def _verify(args: argparse.Namespace) -> int:
     """Print or write the marking report; the exit code says how the answers did."""
-    from .engine.solution import solve
     from .io.files import check_output_file, write_atomic
     from .marking.answers import load_answers
     from .marking.reports import FORMATS
@@ -368,17 +373,15 @@ def _verify(args: argparse.Namespace) -> int:
     if args.output:
         check_output_file(args.output)
     spec, answers_path = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
-    _no_graph(spec, "verify")
     out = Path(args.output) if args.output else None
     suffix = out.suffix.lower() if out else ""
     fmt = args.format or {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
     if suffix == ".pdf" and fmt != "tex":
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
-    solution = solve(spec, prove=False)
-    _plain_sgd_only(solution.spec, "verify")
+    solution, mlp = _solved(spec)
     report = mark(solution, answers)
-    with _styled(args, solution.spec):
+    with _styled(args, mlp):
         text = FORMATS[fmt](report)
     if out is None:
         sys.stdout.write(text)
@@ -399,7 +402,6 @@ def _practice(args: argparse.Namespace) -> int:
 
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port must be from 0 to 65535, got {args.port}")
-    _no_graph(args.spec, "practice")
     try:
         server = make_server(args.spec, args.host, args.port)  # a bad spec or [exam]: one line, before listening
     except OSError as err:
@@ -420,7 +422,8 @@ def _practice(args: argparse.Namespace) -> int:
 
 def _worksheet(args: argparse.Namespace) -> int:
     from .documents.handout import check_lang, parse_sections, worksheet_name, write_worksheet
-    from .engine.kinds import is_graph_file
+    from .engine.graphspec import GraphSpec
+    from .engine.kinds import load_any
     from .engine.solution import solve
     from .io.files import check_output_folder
 
@@ -428,9 +431,10 @@ def _worksheet(args: argparse.Namespace) -> int:
     if args.pdf and args.format != "tex":
         raise UsageError("--pdf needs --format tex")
     check_output_folder(args.output_dir)
-    if is_graph_file(args.spec):
-        return _graph_worksheet(args)
-    solution = solve(args.spec)
+    spec = load_any(args.spec)
+    if isinstance(spec, GraphSpec):
+        return _graph_worksheet(args, spec)
+    solution = solve(spec)
     lang, field = _lang(args, solution.spec)
     with _styled(args, solution.spec):
         check_lang(lang, field)  # the teacher's folder may add a language
@@ -442,31 +446,41 @@ def _worksheet(args: argparse.Namespace) -> int:
     return 0
 
 
-def _graph_worksheet(args: argparse.Namespace) -> int:
-    """A computation graph's handout: its own sections, so --sections, --chain, --edge-values and --format md
-    are refused rather than ignored."""
+def _graph_worksheet(args: argparse.Namespace, spec: GraphSpec) -> int:
+    """A computation graph's handout: its own sections, so --sections, --chain and --edge-values are refused
+    rather than ignored."""
     from .documents.graphhandout import write_graph_handout
-    from .documents.handout import check_lang, worksheet_name
+    from .documents.handout import worksheet_name
     from .engine.graph import solve_graph
 
     for flag, given in (("--sections", args.sections), ("--chain", args.chain),
-                        ("--edge-values", args.edge_values or None), ("--format md", args.format == "md" or None)):
+                        ("--edge-values", args.edge_values or None)):
         if given is not None:
             raise UsageError(f"{flag}: not available for a computation graph ([graph]) yet")
-    solution = solve_graph(args.spec)
-    lang, field = ((args.lang, "--lang") if args.lang is not None else
-                   (solution.spec.lang or "en", f"{solution.spec.source}: templates.lang"))
+    solution = solve_graph(spec)
     with _styled(args, None):
-        check_lang(lang, field)
-        paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang)
+        lang = _graph_lang(args, solution.spec)
+        paths = write_graph_handout(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf, lang=lang,
+                                    fmt=args.format)
     for path in paths:
         print(path)
     return 0
 
 
+def _graph_lang(args: argparse.Namespace, spec: GraphSpec) -> str:
+    """A graph document's language, checked (inside the templates in use): --lang wins over [templates] lang."""
+    from .documents.handout import check_lang
+
+    lang, field = ((args.lang, "--lang") if args.lang is not None else
+                   (spec.lang or "en", f"{spec.source}: templates.lang"))
+    check_lang(lang, field)
+    return lang
+
+
 def _snippet(args: argparse.Namespace) -> int:
     from .documents.snippets import snippet, write_snippet
-    from .engine.solution import solve
+    from .engine.graph import GraphSolution
+    from .engine.solution import Solution
 
     if len(args.args) > 2:
         raise UsageError("snippet takes [SPEC] NAME: at most two arguments")
@@ -475,10 +489,17 @@ def _snippet(args: argparse.Namespace) -> int:
 
         check_output_file(args.output)
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
-    _no_graph(spec, "snippet")
-    solution = solve(spec)
-    with _styled(args, solution.spec):
-        text, path = write_snippet(snippet(solution, name, args.form), args.format, args.output)
+    solution, mlp = _solved(spec, prove=True)
+    with _styled(args, mlp):
+        if mlp is None:
+            from .documents.graphsnippets import graph_snippet
+
+            assert isinstance(solution, GraphSolution)
+            snip = graph_snippet(solution, name, args.form)
+        else:
+            assert isinstance(solution, Solution)
+            snip = snippet(solution, name, args.form)
+        text, path = write_snippet(snip, args.format, args.output)
     if text is not None:
         sys.stdout.write(text)
     if path is not None:
@@ -489,15 +510,25 @@ def _snippet(args: argparse.Namespace) -> int:
 def _slides(args: argparse.Namespace) -> int:
     from .documents.handout import worksheet_name
     from .documents.slides import write_slides
-    from .engine.solution import solve
+    from .engine.graph import GraphSolution
+    from .engine.solution import Solution
     from .io.files import check_output_folder
 
     check_output_folder(args.output_dir)
-    _no_graph(args.spec, "slides")
-    solution = solve(args.spec)
-    _plain_sgd_only(solution.spec, "slides")
-    with _styled(args, solution.spec):
-        paths = write_slides(solution, args.output_dir, worksheet_name(args.spec), pdf=args.pdf)
+    solution, mlp = _solved(args.spec, prove=True)
+    name = worksheet_name(args.spec)
+    with _styled(args, mlp):
+        if mlp is None:
+            from .documents.graphslides import write_graph_slides
+
+            assert isinstance(solution, GraphSolution)
+            paths = write_graph_slides(solution, args.output_dir, name, pdf=args.pdf,
+                                       lang=_graph_lang(args, solution.spec))
+        else:
+            assert isinstance(solution, Solution)
+            if args.lang not in (None, "en"):
+                raise UsageError(f"--lang {args.lang}: a network's deck is in English only so far")
+            paths = write_slides(solution, args.output_dir, name, pdf=args.pdf)
     for path in paths:
         print(path)
     return 0

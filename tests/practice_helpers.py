@@ -23,9 +23,9 @@ from symbackprop.practice.server import make_server
 
 
 @contextmanager
-def running_app() -> Iterator[tuple[str, int]]:
-    """(host, port) of a practice server for the built-in lecture network, stopped afterwards."""
-    server = make_server(None, "127.0.0.1", 0)
+def running_app(spec: str | None = None) -> Iterator[tuple[str, int]]:
+    """(host, port) of a practice server for ``spec`` (None: the built-in lecture network), stopped afterwards."""
+    server = make_server(spec, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

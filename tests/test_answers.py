@@ -42,7 +42,7 @@ def test_sections_force_the_form():
 
 def test_sheet_fields():
     answers = loads_toml('[sheet]\nstudent = "A. Student"\ntitle = "Quiz 3"\n[values]\nt = "0.5"\n')
-    assert (answers.student, answers.title) == ("A. Student", "Quiz 3")
+    assert (answers.sheet.student, answers.sheet.title) == ("A. Student", "Quiz 3")
 
 
 @pytest.mark.parametrize("text, message", [

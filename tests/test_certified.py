@@ -12,7 +12,6 @@ import io
 import json
 import re
 import subprocess
-import sys
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -47,15 +46,16 @@ TIE_MEAN = identity_spec("half_sse", 1, "w1 = 0.5\nb1 = 0", ["x1 = 1\nt = -0.5",
                                                               "x1 = 1\nt = -0.4925"], reduction="mean")
 
 
-def run(tmp_path: Path, command: str, spec: str) -> subprocess.CompletedProcess[str]:
+def run(tmp_path: Path, command: str, spec: str, *flags: str) -> subprocess.CompletedProcess[str]:
     """``symbackprop COMMAND spec`` through the CLI's ``main``, in this process (a fresh Python
     per command cost three times the work: test_cli runs the console entry itself)."""
     path = tmp_path / "spec.toml"
     path.write_text(spec)
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([command, str(path)])
-    return subprocess.CompletedProcess(["symbackprop", command, str(path)], code, out.getvalue(), err.getvalue())
+        code = main([command, str(path), *flags])
+    return subprocess.CompletedProcess(["symbackprop", command, str(path), *flags], code, out.getvalue(),
+                                       err.getvalue())
 
 
 def export(tmp_path: Path, spec: str) -> dict[str, dict]:
@@ -369,12 +369,9 @@ def test_worksheet_shows_the_tie_with_its_exact_operand(tmp_path):
     """The walkthrough redoes -133/120 * 0.9 exactly: no rounded operand reproduces the tie -0.998."""
     from texarith import checked_lines
 
-    path = tmp_path / "tie.toml"
-    path.write_text(TIE_MSE)
-    done = subprocess.run([sys.executable, "-m", "symbackprop", "worksheet", str(path), "-o", str(tmp_path)],
-                          capture_output=True, text=True, timeout=120)
+    done = run(tmp_path, "worksheet", TIE_MSE, "-o", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    tex = (tmp_path / "tie.tex").read_text(encoding="utf-8")
+    tex = (tmp_path / "spec.tex").read_text(encoding="utf-8")
     assert r"\left(-\frac{133}{120}\right) \cdot 0.90 = \boxed{-0.998}" in tex
     assert not re.search(r"-0\.997(?!5)", tex)  # the exact -0.9975 is shown too
     lines = checked_lines(tex)
@@ -384,10 +381,8 @@ def test_worksheet_shows_the_tie_with_its_exact_operand(tmp_path):
 def test_worksheet_of_a_saturated_unit_is_refused_in_one_line(tmp_path):
     """bce with t = 0 and yhat = 1 - e^-238: dE/dyhat1 = 1/(1 - yhat1) = 2.75e103 is past the values a
     page prints (README, Limits); the worksheet says so in one line instead of a traceback, and writes nothing."""
-    path = tmp_path / "bce.toml"
-    path.write_text(_edit("lecture_2out_sigmoid_bce.toml", (r"^w5 = .*", "w5 = 400"), (r"^t1 = .*", "t1 = 0")))
-    done = subprocess.run([sys.executable, "-m", "symbackprop", "worksheet", str(path), "-o", str(tmp_path / "out")],
-                          capture_output=True, text=True, timeout=120)
+    spec = _edit("lecture_2out_sigmoid_bce.toml", (r"^w5 = .*", "w5 = 400"), (r"^t1 = .*", "t1 = 0"))
+    done = run(tmp_path, "worksheet", spec, "-o", str(tmp_path / "out"))
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert "dE/dyhat1 = 2.75e+103" in done.stderr
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())

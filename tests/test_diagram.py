@@ -3,6 +3,7 @@ and a layout in which nothing overlaps (checked on the computed geometry, and ag
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import subprocess
@@ -25,17 +26,17 @@ NETWORKS = {"lecture": None, "3-3-2": ([3, 3, 2], 1), "4-8-8-2": ([4, 8, 8, 2], 
 PAGE_WIDTH, PAGE_HEIGHT = 16.4, 22.0
 
 
-def _solution(key: str):
+@functools.cache
+def solution(key: str):
+    """A test network solved once, when a test first asks (not at import: every pytest-xdist worker
+    collects this module); without proofs, which no diagram reads."""
     spec = NETWORKS[key]
     if spec is None:
-        return solve()
+        return solve(prove=False)
     if spec == "mazur":
-        return solve(ROOT / "examples" / "mazur.toml")
+        return solve(ROOT / "examples" / "mazur.toml", prove=False)
     layers, seed = spec
-    return solve(loads_spec(new_spec(layers, seed=seed)))
-
-
-SOLUTIONS = {key: _solution(key) for key in NETWORKS}
+    return solve(loads_spec(new_spec(layers, seed=seed)), prove=False)
 
 
 def _labels(layout: Layout) -> dict[str, Shape]:
@@ -75,7 +76,7 @@ def test_edge_values_label_each_edge_with_its_exact_value():
 
 
 def test_big_network_labels_one_path_and_explains_the_rest():
-    s = SOLUTIONS["4-8-8-2"]
+    s = solution("4-8-8-2")
     path = [(0, 1), (1, 1), (2, 1), (3, 1)]
     d = diagram(s.network, highlight=path)
     assert not d.labelled_all and d.legend is not None and not d.legend.sequential
@@ -100,7 +101,7 @@ def _cases():
 def test_nothing_overlaps_and_the_picture_fits_the_page(key, edge_values):
     """Units keep a gap; labels and bias nodes stay off units, each other and edges not their own; edges
     keep clear of units they do not join. Checked for the default path and one through a middle unit."""
-    s = SOLUTIONS[key]
+    s = solution(key)
     sizes = [s.spec.n_inputs] + [layer.size for layer in s.network.layers]
     values = value_labels(s.network, s.evaluation.values) if edge_values else None
     middle = [(0, (sizes[0] + 1) // 2)] + [(li, (n + 1) // 2) for li, n in enumerate(sizes[1:], start=1)]
@@ -128,7 +129,7 @@ def test_nothing_overlaps_and_the_picture_fits_the_page(key, edge_values):
 def test_every_edge_is_long_enough_to_see(key):
     """An edge shorter than 3 mm between its borders is a stub: a dashed one shows one dash, an arrow
     only its tip (the lecture map's yhat -> E was 2 mm)."""
-    s = SOLUTIONS[key]
+    s = solution(key)
     values = value_labels(s.network, s.evaluation.values)
     for layout in (map_layout(s.network), diagram(s.network, True, None, values, roomy=True).layout):
         shortest = min((math.dist(*layout.ends(e)), e.name) for e in layout.edges)
@@ -165,7 +166,7 @@ def test_the_checker_finds_each_kind_of_overlap():
 
 def test_tikz_draws_the_layout():
     """The picture is the layout: every node at its computed centre, every edge from border to border."""
-    s = SOLUTIONS["3-3-2"]
+    s = solution("3-3-2")
     d = diagram(s.network, True, None, value_labels(s.network, s.evaluation.values))
     drawn = {m[0]: (float(m[1]), float(m[2]))
              for m in re.findall(r"\\node\[[^]]*\] \((\w+)\) at \((-?[\d.]+), (-?[\d.]+)\)", d.tikz)}
@@ -200,7 +201,7 @@ def test_map_lights_steps_on_their_overlays():
 def test_estimated_label_extents_are_not_smaller_than_texs(tex, tmp_path):
     """Every label and unit text of the test networks, measured by TeX at its font size."""
     texts = {"$-0.30$", "$0.0125$", r"$\frac{1}{3}$"}
-    for s in SOLUTIONS.values():
+    for s in map(solution, NETWORKS):
         d = diagram(s.network, True, None, value_labels(s.network, s.evaluation.values), roomy=True)
         texts |= {sh.text for sh in d.layout.shapes.values() if sh.text}
         texts |= {sh.text for sh in diagram(s.network).layout.shapes.values() if sh.text}

@@ -291,7 +291,7 @@ def test_the_key_graded_against_itself_is_all_right(exam):
         assert variant_spec.parameters == v.solution.spec.parameters
         report = mark(solve(variant_spec), answers)
         assert report.n_right == len(report.rows) == len(_asked(v)) == 29
-        assert answers.student == v.student.name
+        assert answers.sheet.student == v.student.name
 
 
 def test_verify_cli_on_a_written_variant(exam, tmp_path, capsys):

@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import sympy
+from example_specs import graph_specs, network_specs
 
 from symbackprop.engine.generate import new_spec
 from symbackprop.engine.solution import solve
@@ -30,9 +31,8 @@ from symbackprop.exam.build import build_exam
 from symbackprop.exam.drawing import Drawer, draw_values
 
 ROOT = Path(__file__).resolve().parent.parent
-#: every spec in examples/ (lecture_printed_answers.toml is an answers file for `verify`, not a spec)
-EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml") if p.stem != "lecture_printed_answers"
-            and not p.stem.startswith("graph_"))  # a computation graph: no exam yet
+#: every network spec in examples/ (the graph kinds: test_every_graph_kind_example_draws_thirty)
+EXAMPLES = network_specs()
 
 
 def make_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_sse", output: str | None = None,
@@ -97,6 +97,19 @@ def test_every_generated_spec_draws_a_set_with_the_defaults(row):
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_every_example_draws_a_set(path):
     _draws(load_spec(path), 10)
+
+
+@pytest.mark.parametrize("path", graph_specs(), ids=lambda p: p.stem)
+def test_every_graph_kind_example_draws_thirty(path):
+    """Every example in examples/ gets its set: the graph kinds ([graph], [conv1d], ...) too."""
+    from symbackprop.engine.graph import solve_graph
+    from symbackprop.engine.kinds import load_graph
+
+    spec = load_graph(path)
+    drawer, drawn, report = draw_values(solve_graph(spec, prove=False), spec.exam, 30, 0)
+    assert len(drawn) == 30
+    assert len({tuple(v[n] for n, _ in drawer.varying) for v, _ in drawn}) == 30  # distinct
+    assert report.band is not None and all(report.band.holds(w) for w in report.works)
 
 
 @pytest.mark.parametrize("decimals", [0, 1, 2, 4])
@@ -203,3 +216,29 @@ def test_a_rule_the_probe_underestimated_is_relaxed_and_the_whole_set_drawn_agai
     _, drawn, report = _draws(spec, 30, seed=51)
     assert report.relaxed == ("early rounding",) and not report.early_rounding
     assert len(drawn) == 30 and all(report.band.holds(w) for w in report.works)
+
+
+def test_a_spec_is_calibrated_once_per_process_and_the_set_is_the_same(monkeypatch):
+    """The probe depends on the spec and the settings alone: a second set of the same spec (the practice
+    server's next exercise) reuses its calibration and draws what a fresh process draws; another
+    setting, or a relaxation the probe did not foresee, calibrates again."""
+    from symbackprop.exam import drawing
+
+    calls = []
+    real = drawing.Drawer._calibrate
+    monkeypatch.setattr(drawing.Drawer, "_calibrate", lambda self: calls.append(self.band) or real(self))
+    monkeypatch.setattr(drawing, "CALIBRATIONS", {})
+    spec = load_spec(ROOT / "examples" / "exam_lecture.toml")
+    base = solve(spec, prove=False)
+    draw_values(base, spec.exam, 2, 1)
+    _, again, report = draw_values(base, spec.exam, 3, 7)
+    assert len(calls) == 1
+    monkeypatch.setattr(drawing, "CALIBRATIONS", {})
+    _, fresh, fresh_report = draw_values(base, spec.exam, 3, 7)
+    assert len(calls) == 2 and fresh == again and fresh_report == report
+    draw_values(base, dataclasses.replace(spec.exam, difficulty_band=sympy.Rational(1, 5)), 2, 1)
+    assert len(calls) == 3
+    # the whole set drawn again after a relaxation: calibrated again, with the rule relaxed
+    other = make_spec([1, 2, 1], "identity", "half_sse", "leaky_relu", decimals=2, examples=2, seed=51)
+    draw_values(solve(other, prove=False), other.exam, 30, 51)
+    assert len(calls) == 5 and calls[-1] is not None

@@ -22,11 +22,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from example_specs import network_specs
 
 from symbackprop.cli import main
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-SPECS = sorted(p for p in EXAMPLES.glob("*.toml") if "answers" not in p.name and not p.name.startswith("graph_"))
+SPECS = network_specs()
 ANSWERS = (EXAMPLES / "lecture_printed_answers.toml").read_text(encoding="utf-8")
 ROSTER = "name,id\nAda Lovelace,1\nAlan Turing,2\n"
 

@@ -192,13 +192,39 @@ def test_the_lms_texts_of_a_german_exam_are_german(tmp_path, capsys):
     assert re.findall(r"\{1:NUMERICAL:[^}]*\}", english) == re.findall(r"\{1:NUMERICAL:[^}]*\}", moodle)
 
 
+@pytest.mark.parametrize("example, sentences", [
+    ("graph_cs231n.toml", ["<p>Ein Berechnungsgraph berechnet \\(f = ", "<p>Gatter: \\(a = w_{0} x_{0}\\), ",
+                           "<p>Berechnen Sie die Werte des Schaltkreises im Vorwärtsdurchlauf und den Gradienten"]),
+    ("adam.toml", ["<p>Aktualisieren Sie jeden trainierbaren Parameter einmal mit Adam (der Zustand vor dem Schritt "
+                   "ist 0, t = 1), hier ausgeschrieben für \\(w_{1}\\):</p>", "<p>Gleichungen: "]),
+])
+def test_a_german_graph_or_optimizer_exam_has_german_lms_texts(tmp_path, capsys, example, sentences):
+    """A computation graph's question (its function, gates, task) and an optimizer's update rule are worded
+    by ``lms/lang/de.html.j2`` too; the English export keeps its words."""
+    spec = str(Path(__file__).resolve().parent.parent / "examples" / example)
+    code, _, err = run(capsys, "exam", spec, "--variants", "1", "--moodle", "--lang", "de", "-o", str(tmp_path / "de"))
+    assert (code, err) == (0, "")
+    moodle = (tmp_path / "de" / "moodle.xml").read_text(encoding="utf-8")
+    texts = re.findall(r"<!\[CDATA\[(.*?)\]\]>", moodle, flags=re.S)
+    assert len(texts) == 2
+    for text in texts:
+        assert not ENGLISH.findall(_lms_prose(text)), _lms_prose(text)
+    for sentence in sentences:
+        assert sentence in texts[0]
+    assert run(capsys, "exam", spec, "--variants", "1", "--moodle", "-o", str(tmp_path / "en"))[0] == 0
+    english = (tmp_path / "en" / "moodle.xml").read_text(encoding="utf-8")
+    said = "A computation graph computes" if example.startswith("graph") else "Update every trainable parameter"
+    assert said in english and "Gatter" not in english and "Aktualisieren" not in english
+
+
 def test_the_german_lms_words_define_every_english_word():
     from symbackprop.documents.render import html_environment
     from symbackprop.exam.lms import lms_languages
     env = html_environment()
     names = {lang: {n for n in dir(env.get_template(f"lms/lang/{lang}.html.j2").module) if not n.startswith("_")}
              for lang in ("en", "de")}
-    assert names["en"] == names["de"] and {"group_titles", "network", "quiz", "task"} <= names["en"]
+    assert names["en"] == names["de"]
+    assert {"group_titles", "network", "quiz", "task", "rule", "graph", "gates"} <= names["en"]
     assert lms_languages() == ["de", "en"]
 
 

@@ -11,6 +11,8 @@ tests/test_oracle.py (``test_optimizer_network``).
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -228,15 +230,58 @@ def test_one_step_has_no_curve_and_plain_specs_no_plot_package() -> None:
     assert r"Step $t = 1$" in tex and r"\addplot" not in tex and "pgfplots" not in tex
 
 
-def test_slides_and_exam_refuse_an_optimizer_spec_in_one_line(tmp_path: Path, capsys) -> None:
-    """Decks and exams still teach plain SGD: an [optimizer] spec is refused (exit 2), nothing written."""
-    spec = str(ROOT / "examples" / "adam.toml")
-    for command in ("slides", "exam"):
-        out = tmp_path / command
-        assert main([command, spec, "-o", str(out)]) == 2
-        err = capsys.readouterr().err
-        assert f"optimizer: {command} does not support an [optimizer] table yet" in err
-        assert err.count("\n") == 1 and not out.exists()
+@pytest.mark.parametrize("example", ["adam.toml", "momentum.toml"])
+def test_an_exam_asks_for_the_optimizers_update_and_its_keys_hold(tmp_path: Path, capsys, example: str) -> None:
+    """An exam of an [optimizer] spec: the sheet states the rule and its hyperparameters, every variant's
+    spec carries the [optimizer] table (verify marks its own key all correct), and every value of every
+    key is the independent oracle's (tests/oracle.py: PyTorch's algorithm boxes, no engine code)."""
+    import tomllib
+
+    from oracle import display as oracle_display
+    from oracle import evaluate as oracle_evaluate
+
+    out = tmp_path / "exam"
+    assert main(["exam", str(ROOT / "examples" / example), "--variants", "3", "-o", str(out), "--moodle"]) == 0
+    capsys.readouterr()
+    question = (out / "questions" / "v001.tex").read_text(encoding="utf-8")
+    assert r"\theta' &= \theta" in question and "Hyperparameters:" in question
+    assert "Update every trainable parameter" in (out / "moodle.xml").read_text(encoding="utf-8")
+    for variant in sorted((out / "variants").glob("v*.toml")):
+        spec_text = variant.read_text(encoding="utf-8")
+        assert "[optimizer]" in spec_text
+        answers = out / "answers" / variant.name
+        assert main(["verify", str(variant), str(answers)]) == 0
+        capsys.readouterr()
+        reference = oracle_evaluate(spec_text)
+        asked = tomllib.loads(answers.read_text(encoding="utf-8"))["values"]
+        assert any(name.endswith("'") for name in asked)  # the updated parameters are asked
+        for name, shown in asked.items():
+            assert shown == oracle_display(reference.values[name], reference.decimals)[0], (variant.name, name)
+
+
+def test_the_deck_teaches_the_optimizers_rule_its_first_step_and_the_loss_curve() -> None:
+    """The one-parameter Adam network of test_adam_bias_correction on slides: the rule (one equation a row),
+    w1's first step with the values worked out there, its new value, and the loss curve at the exact losses."""
+    from symbackprop.documents.slides import render_slides
+    from symbackprop.engine.solution import solve
+
+    solution = solve(loads_spec(ONE_PARAMETER.format(steps=2, table='name = "adam"\nepsilon = 1')))
+    deck = render_slides(solution)
+    frames = deck.split(r"\begin{frame}")
+    rule = next(f for f in frames if "The update rule" in f)
+    assert r"\hat{m}_{\theta} &= \frac{m_{\theta}}{1 - \beta_{1}^{t}} \\" in rule  # narrow: one a row
+    assert r"\beta_{1} = 0.90" in rule and r"\eta = 0.10" in rule
+    first = next(f for f in frames if "first step" in f)
+    assert r"\hat{m}_{w_{1}} &= \frac{\left(-0.400\right)}{1 - 0.90^{1}}" in first
+    assert r"\boxed{0.580}" in first  # w1' = 0.50 - 0.10 (-4) / (sqrt(16) + 1)
+    curve = next(f for f in frames if "The loss over the steps" in f)
+    history = solution.evaluation.loss_history
+    assert len(history) == 3
+    points = re.findall(r"\((\d+),(-?[0-9.]+)\)", curve)
+    assert [int(t) for t, _ in points] == [0, 1, 2]
+    assert all(abs(Decimal(y) - loss) <= Decimal("5e-7") for (_, y), loss in zip(points, history, strict=True))
+    assert r"\usepackage{pgfplots}" in deck
+    assert r"\usepackage{pgfplots}" not in render_slides(solve())  # the plain deck stays as it was
 
 
 def test_a_network_without_hidden_layers_gets_its_handout() -> None:
@@ -250,3 +295,26 @@ def test_a_network_without_hidden_layers_gets_its_handout() -> None:
     assert r"{w_{1}}' &= 0.50 - 0.10 \cdot \frac{\left(-4.000\right)}{\sqrt{16.000} + 1} = \boxed{0.580}" in tex
     assert r"\hat{m}_{w_{1}} &= \frac{\left(-0.400\right)}{1 - 0.90^{1}} = -4.000" in tex
     assert "Step $t = 2$" in render_worksheet(solution, fmt="md")
+
+
+@pytest.mark.parametrize(("table", "decimals", "given", "verdict", "why"), [
+    # Adam, eps = 1 (test_adam_bias_correction): w1' = 0.5 + 0.4/5 = 0.58
+    ('name = "adam"\nepsilon = 1', 3, "0.580", "correct", ""),
+    ('name = "adam"\nepsilon = 1', 3, "0.900", "wrong", "the plain gradient step"),  # 0.5 - 0.1 (-4)
+    # m = -0.4, v = 0.016 uncorrected: 0.5 + 0.1 * 0.4 / (sqrt(0.016) + 1) = 0.53551
+    ('name = "adam"\nepsilon = 1', 3, "0.536", "wrong", "Adam's bias correction left out"),
+    # AdamW: 0.5 - 0.1*0.01*0.5 + 0.4/5 = 0.5795; without the decay 0.58
+    ('name = "adam"\nepsilon = 1\ndecoupled = true', 4, "0.5800", "wrong", "decoupled weight decay"),
+    # SGD with L2 0.5: g = -4 + 0.25, w1' = 0.875; without the L2 term 0.9
+    ('name = "sgd"\nweight_decay = 0.5', 3, "0.900", "wrong", "the L2 term"),
+])
+def test_verify_marks_an_optimizers_update_and_names_its_slips(tmp_path: Path, capsys, table: str, decimals: int,
+                                                               given: str, verdict: str, why: str) -> None:
+    """A student's w1' under an [optimizer] rule, marked against the rule, with the rule's usual slips named."""
+    spec = tmp_path / "spec.toml"
+    spec.write_text(f"decimals = {decimals}\n" + ONE_PARAMETER.format(steps=1, table=table), encoding="utf-8")
+    answers = tmp_path / "answers.toml"
+    answers.write_text(f'[values]\n"w1\'" = "{given}"\n', encoding="utf-8")
+    assert main(["verify", str(spec), str(answers), "--format", "json"]) in (0, 1)
+    row = json.loads(capsys.readouterr().out)["rows"][0]
+    assert row["verdict"] == verdict and why in row["why"], row

@@ -230,8 +230,9 @@ def export_of(data: dict[str, Any]) -> Export:
 
 def engine_export(text: str) -> Export:
     """``export``'s quantities and loss history, in process: the same ``export_data`` the CLI
-    prints, on the derivation without its proofs (the CLI's proofs cost seconds a network; the
-    values do not depend on them, which test_cli_export_is_the_fast_export shows)."""
+    prints, on the derivation without its proofs and without the LaTeX formulas (the CLI's proofs
+    cost seconds a network, the formulas a third of the rest; the values depend on neither, which
+    test_cli_export_is_the_fast_export shows)."""
     from symbackprop.documents.report import export_data
     from symbackprop.engine.derive import derive
     from symbackprop.engine.evaluate import evaluate
@@ -240,7 +241,7 @@ def engine_export(text: str) -> Export:
 
     spec = loads_spec(text, source="<oracle spec>")
     derivation = derive(spec, prove=False)
-    return export_of(export_data(Solution(spec, derivation, evaluate(derivation))))
+    return export_of(export_data(Solution(spec, derivation, evaluate(derivation)), formulas=False))
 
 
 def parse(text: str) -> Any:

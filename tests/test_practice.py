@@ -230,10 +230,42 @@ def test_only_the_cli_imports_the_practice_room():
     users = {p.relative_to(root).as_posix() for p in root.rglob("*.py")
              if "practice" not in p.relative_to(root).parts and pattern.search(p.read_text(encoding="utf-8"))}
     assert users == {"cli.py"}
-    svg = (root / "notation" / "svg.py").read_text(encoding="utf-8")
-    assert not re.search(r"from \.\.(documents|exam|marking|practice)", svg)  # notation stays below them
+    for module in ("svg.py", "circuitsvg.py"):  # notation stays below them
+        svg = (root / "notation" / module).read_text(encoding="utf-8")
+        assert not re.search(r"from \.\.(documents|exam|marking|practice)", svg), module
 
 
 def test_too_many_query_fields_is_a_bad_request(app):
     status, data = request(app, "GET", "/api/step?" + "&".join(f"a{i}=1" for i in range(20)))
     assert status == 400 and "query" in data["error"]
+
+
+def test_an_optimizer_spec_shows_its_rule_and_marks_the_update_by_it():
+    """examples/adam.toml: the page gives the hyperparameters and Adam's rule for one parameter (the states
+    before the first step, all 0, are said by the rule, not listed); w1' is marked against Adam's step,
+    recomputed here from the exercise's own gradient: at the first step m^ = g and v^ = g^2, so
+    w1' = w1 - eta lambda w1 - eta g / (|g| + eps)."""
+    from decimal import Decimal, localcontext
+
+    from symbackprop.practice.exercise import check as check_answers
+    from symbackprop.practice.exercise import draw, page_data
+
+    ex = draw(solve(Path(__file__).parent.parent / "examples" / "adam.toml"), 11)
+    data = page_data(ex)
+    names = {g["name"] for g in data["given"]}
+    assert {"beta1", "beta2", "epsilon", "lambda"} <= names and not any(n.endswith("-") for n in names)
+    assert "adam" in data["rule_title"] and len(data["rule"]) == 5
+    assert data["rule"][-1].endswith(r"- \eta \frac{\hat{m}_{w_{1}}}{\sqrt{\hat{v}_{w_{1}}} + \epsilon}")
+    s = ex.solution
+    with localcontext() as ctx:
+        ctx.prec = 60
+        g, w1 = s.value("dE/dw1"), s.value("w1")
+        eta, lam, eps = (Decimal(s.value(n)) for n in ("eta", "lambda", "epsilon"))
+        expected = w1 - eta * lam * w1 - eta * g / (abs(g) + eps)
+        sgd = w1 - eta * g
+    d = s.spec.decimals
+    shown = half_up(Fraction(expected), d)
+    rows = check_answers(ex, {"w1'": shown, "dE/dw1": half_up(Fraction(g), d)})["rows"]
+    assert rows["w1'"]["verdict"] == "correct", rows
+    assert half_up(Fraction(sgd), d) != shown  # plain SGD's value is not Adam's (its slips: test_optimizers)
+    assert check_answers(ex, {"w1'": half_up(Fraction(sgd), d)})["rows"]["w1'"]["verdict"] != "correct"

@@ -3,7 +3,8 @@
 Nothing is downloaded (no selenium-manager, no browser fetch).  The test opens the page, types right,
 early-rounded, carried-forward, wrong and invalid answers, clicks "Check", reads each verdict from the
 page, opens one step and the whole solution, draws a new exercise, and saves a screenshot
-(``SYMBACKPROP_SCREENSHOT=output/practice.png`` keeps it; otherwise under the test's temp folder).
+(``SYMBACKPROP_SCREENSHOT=output/practice.png`` keeps it; otherwise under the test's temp folder); then
+works a computation graph's page (the sigmoid-gate circuit) the same way.
 """
 
 from __future__ import annotations
@@ -121,6 +122,49 @@ def test_a_student_works_an_exercise_in_the_browser(browser, tmp_path):
         assert f"exercise {_seed_of(browser.current_url)}" == browser.find_element(By.ID, "seed-label").text
         assert not browser.find_element(By.ID, "totals").text
 
+
+def test_a_student_works_a_computation_graph_in_the_browser(browser, tmp_path):
+    """The sigmoid-gate circuit: the circuit's SVG typeset, a right and a wrong answer (a multiply gate not
+    swapped: w1's own value taken as its local derivative), the diagnosis on the page.  Right values by
+    hand (mpmath) from the values the page gives; ``SYMBACKPROP_GRAPH_SCREENSHOT`` keeps the screenshot."""
+    import mpmath
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    root = Path(__file__).resolve().parent.parent
+    with running_app(str(root / "examples" / "graph_cs231n.toml")) as address:
+        browser.get(f"http://{address[0]}:{address[1]}/?seed=7")
+        wait = WebDriverWait(browser, 15)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#tasks .row"))
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#diagram svg.circuit circle")) == 8
+        assert browser.find_elements(By.CSS_SELECTOR, "#diagram svg .leaf-text .katex")
+        given = {}
+        for cell in browser.find_elements(By.CSS_SELECTOR, "#given .values:not(.gates) span .katex-mathml annotation"):
+            name, value = cell.get_attribute("textContent").split(" = ")
+            given[name.replace("_{", "").replace("}", "")] = Fraction(value)
+        mpmath.mp.dps = 50
+        d = given["w0"] * given["x0"] + given["w1"] * given["x1"] + given["w2"]
+        f = 1 / (1 + mpmath.exp(-mpmath.mpf(d.numerator) / d.denominator))
+        slope = f * (1 - f)  # df/dd, which reaches b and then x1's multiply gate
+
+        def shown(x: mpmath.mpf) -> str:
+            return half_up(Fraction(mpmath.nstr(x, 40)), 2)
+
+        answers = {"f": shown(f), "df/dw1": shown(slope * mpmath.mpf(given["w1"].numerator) / given["w1"].denominator)}
+        for name, text in answers.items():
+            browser.find_element(By.CSS_SELECTOR, f'input[name="{name}"]').send_keys(text)
+        browser.find_element(By.ID, "check").click()
+        wait.until(lambda d: d.find_element(By.ID, "totals").text)
+        row = browser.find_element(By.CSS_SELECTOR, '.row[data-name="f"]')
+        assert row.find_element(By.CSS_SELECTOR, ".verdict").text == "correct"
+        row = browser.find_element(By.CSS_SELECTOR, '.row[data-name="df/dw1"]')
+        assert row.find_element(By.CSS_SELECTOR, ".verdict").text == "wrong"
+        why = " ".join(row.find_element(By.CSS_SELECTOR, ".why").text.split())  # its names typeset as maths
+        assert "the multiply gate b's inputs not swapped" in why
+        assert browser.find_element(By.ID, "totals").text.startswith("1 of 2 right")
+        browser.execute_script("window.scrollTo(0, 0)")
+        shot = Path(os.environ.get("SYMBACKPROP_GRAPH_SCREENSHOT") or tmp_path / "practice-graph.png")
+        assert browser.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
 
 
 def _seed_of(url: str) -> int | None:

@@ -162,7 +162,13 @@ def test_decks_and_marking_reports_get_the_scripts_too(lecture):
     assert "\\bgroup\\textdir TRT " + NAMES["arabic"] + "\\egroup{}" in report and NAMES["greek"] in report
 
 
-@pytest.mark.parametrize("name", ["slides", "verify_report"])
+@pytest.mark.parametrize("name", ["slides/preamble", "verify_report"])
 def test_other_documents_include_the_font_block(name):
     template = (Path(__file__).resolve().parent.parent / "templates" / f"{name}.tex.j2").read_text(encoding="utf-8")
     assert '\\BLOCK{ include "fonts.tex.j2" }' in template and "fontenc" not in template
+
+
+@pytest.mark.parametrize("name", ["slides", "graph_slides"])
+def test_every_deck_has_the_shared_preamble(name):
+    template = (Path(__file__).resolve().parent.parent / "templates" / f"{name}.tex.j2").read_text(encoding="utf-8")
+    assert '\\BLOCK{ include "slides/preamble.tex.j2" }' in template and "documentclass" not in template

@@ -9,6 +9,7 @@ from decimal import Context, Decimal, localcontext
 from pathlib import Path
 
 import pytest
+from example_specs import network_specs
 from texarith import checked_lines
 
 from symbackprop.cli import main
@@ -20,8 +21,7 @@ from symbackprop.engine.spec import loads_spec
 
 ROOT = Path(__file__).resolve().parent.parent
 JS = Path(__file__).parent / "js"
-SPECS = sorted(p for p in (ROOT / "examples").glob("*.toml") if p.name != "lecture_printed_answers.toml"
-               and not p.name.startswith("graph_"))  # a computation graph: no snippets yet
+SPECS = network_specs()  # a computation graph's: test_graph_documents
 
 
 

@@ -62,7 +62,7 @@ from .rows import (
     pack,
     text_of,
 )
-from .update_rule import optimizer_meaning
+from .update_rule import optimizer_meaning, rule_meaning
 
 #: every section, in the lecture's order
 SECTIONS = ("problem", "activation", "diagram", "forward", "equations", "walkthrough", "chain",
@@ -241,6 +241,9 @@ class HandoutContext:
             "param_table": param_table,
             "frozen": Tex(symbols(frozen) if len(frozen) > 6 else ", ".join(frozen)),
             "learning_rate": Tex(self.exact(LEARNING_RATE.ascii)),
+            # an [optimizer] rule, for a sheet that states the exercise in full (an exam's questions)
+            "optimizer": rule_meaning(self.s) if self.spec.optimizer is not None else None,
+            "loss": Tex(net[net.loss_name].latex),
             "glossary": self.glossary(),
             "equations": self.neuron_equations(),
             "per_example": self.n_ex > 1,

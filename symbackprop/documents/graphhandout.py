@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -12,10 +13,20 @@ from sympy import Symbol
 
 from ..engine.graph import GraphSolution, gate_kind
 from ..engine.numbers import display
+from ..layout import ROW_WIDTH, break_row, line_rows, tex_width
 from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
-from ..notation.lines import make_line, product_line
+from ..notation.lines import Line, make_line, product_line
+from .convhandout import conv_context
 from .handout import write_document
-from .render import Tex, render_tex, words
+from .render import Tex, render_markdown, render_tex, words
+from .rnnhandout import rnn_context, rnn_problem
+
+#: the longest composed function (characters of LaTeX) a sheet writes out in its running text; a longer
+#: one (a convolution's) is left to the gates
+FUNCTION_FITS = 160
+#: the handout's partials: the worked graph, then the proofs as an appendix (an exam key puts its answer
+#: table between them)
+GRAPH_PARTIALS = ("handout/graph.tex.j2", "handout/graph_verification.tex.j2")
 
 
 def _grad_tex(out: str, name: str) -> str:
@@ -37,19 +48,36 @@ class _Context:
     def show(self, value: Decimal) -> str:
         return display(value, self.d)
 
-    def forward(self) -> list[Tex]:
+    def _forward_lines(self) -> list[Line]:
         values = self.s.values
         lines = []
         for node in self.spec.nodes:
             operands = {s: values[s.name] for s in node.definition.free_symbols}
-            line = make_line(name_tex(node.name), node.definition, operands, self.exact & set(operands),
-                             values[node.name], self.d)
-            lines.append(Tex(rf"{name_tex(node.name)} = {formula_tex(node.definition)} = {line.rhs()}"))
+            lines.append(make_line(name_tex(node.name), node.definition, operands, self.exact & set(operands),
+                                   values[node.name], self.d))
         return lines
+
+    def forward(self) -> list[Tex]:
+        """Each gate's forward line on one line, ``name = formula = numbers = result`` (a key's feedback)."""
+        return [Tex(rf"{line.label} = {formula_tex(node.definition)} = {line.rhs()}")
+                for node, line in zip(self.spec.nodes, self._forward_lines(), strict=True)]
+
+    def forward_rows(self, width: float = ROW_WIDTH) -> list[list[Tex]]:
+        """Each gate's forward line as rows of an ``align*``, aligned at the ``=`` and cut between terms where
+        the line is wider than ``width`` (a sum over an RNN's two units): one list of rows per gate."""
+        groups = []
+        for node, line in zip(self.spec.nodes, self._forward_lines(), strict=True):
+            head = rf"{line.label} &= {formula_tex(node.definition)}"
+            one = f"{head} = {line.rhs()}"
+            rows = [one] if tex_width(one) <= width else \
+                break_row(head, width) + line_rows(replace(line, label=""), "&= ", width)
+            groups.append([Tex(r) for r in rows])
+        return groups
 
     def gates(self) -> list[dict[str, Any]]:
         """Each gate, output first: its rule and, per input, upstream x local = this use's share."""
         s, out = self.s, self.spec.output
+        local_of = {(u.consumer, g.of): u.local for g in s.gradients.values() for u in g.uses}
         rows = []
         for node in reversed(self.spec.nodes):
             upstream = Decimal(1) if node.name == out else s.values[f"d{out}/d{node.name}"]
@@ -59,8 +87,9 @@ class _Context:
                 label = rf"{_grad_tex(out, operand)}\big|_{{{name_tex(node.name)}}}"
                 line = product_line(label, [(upstream, node.name == out), (local, False)], self.d,
                                     value=s.shares[node.name, operand])
-                local_tex = formula_tex(sympy.diff(node.definition, Symbol(operand, real=True)))
-                if local_tex.startswith("-"):
+                derivative = local_of[node.name, operand]
+                local_tex = formula_tex(derivative)  # max's kink as step(0) = 0, as computed
+                if local_tex.startswith("-") or isinstance(derivative, sympy.Add):  # 1 - tanh^2(a): one factor
                     local_tex = rf"\left({local_tex}\right)"
                 uses.append({"label": Tex(label), "local": Tex(local_tex),
                              "local_symbol": Tex(rf"\frac{{\partial {name_tex(node.name)}}}"
@@ -72,11 +101,40 @@ class _Context:
                          "upstream_value": Tex(self.show(upstream)), "uses": uses})
         return rows
 
-    def sums(self) -> list[dict[str, Any]]:
-        """Every name used more than once (a shared parameter): its gradient is the sum over its uses."""
+    def gradient_lines(self) -> dict[str, Tex]:
+        """Each leaf's gradient as one line: the sum over its uses of upstream times local, in numbers."""
+        s, out = self.s, self.spec.output
+        lines = {}
+        for leaf in self.spec.leaves:
+            g = s.gradients[leaf.name]
+            symbols = [Symbol(f"_u{i}") for i in range(len(g.uses))]
+            shares = {sym: s.shares[u.consumer, g.of] for sym, u in zip(symbols, g.uses, strict=True)}
+            chain = " + ".join(rf"{_grad_tex(out, u.consumer)} \cdot \frac{{\partial {name_tex(u.consumer)}}}"
+                               rf"{{\partial {name_tex(g.of)}}}" if u.consumer != out else
+                               rf"\frac{{\partial {name_tex(out)}}}{{\partial {name_tex(g.of)}}}" for u in g.uses)
+            if len(g.uses) == 1:  # one use: upstream times local, in numbers
+                (use,) = g.uses
+                upstream = Decimal(1) if use.consumer == out else s.values[f"d{out}/d{use.consumer}"]
+                rhs = product_line("", [(upstream, use.consumer == out), (s.locals[use.consumer, g.of], False)],
+                                   self.d, value=s.values[g.name]).rhs()
+            else:  # the sum of its uses' shares
+                rhs = make_line("", sympy.Add(*symbols, evaluate=False), shares, (), s.values[g.name], self.d).rhs()
+            lines[g.name] = Tex(f"{_grad_tex(out, g.of)} = {chain} = {rhs}")
+        return lines
+
+    def sheet_circuit(self, forward_shown: bool) -> Tex:
+        """The circuit of a question sheet: the inputs' and parameters' values on their wires (and the gates'
+        values unless they are asked), every gradient blank but the output's 1."""
+        leaves = {leaf.name for leaf in self.spec.leaves}
+        values = {name: self.show(v) if name in leaves or forward_shown else "" for name, v in self.s.values.items()}
+        return Tex(circuit_tikz(self.spec, values, {key: "" for key in self.s.shares}, self.show(Decimal(1))))
+
+    def sums(self, shown: set[str]) -> list[dict[str, Any]]:
+        """Every name used more than once (a shared parameter): its gradient is the sum over its uses
+        (but those a kind's own section already sums, ``shown``)."""
         rows = []
         for g in self.s.gradients.values():
-            if len(g.uses) < 2:
+            if len(g.uses) < 2 or g.of in shown:
                 continue
             symbols = [Symbol(f"_u{i}") for i in range(len(g.uses))]
             shares = {sym: self.s.shares[u.consumer, g.of] for sym, u in zip(symbols, g.uses, strict=True)}
@@ -86,24 +144,38 @@ class _Context:
             rows.append({"name": Tex(name_tex(g.of)), "consumers": Tex(consumers), "line": Tex(line.latex())})
         return rows
 
-    def build(self, lang: str) -> dict[str, Any]:
-        s, spec, out = self.s, self.spec, self.spec.output
+    def problem(self) -> dict[str, Any]:
+        """The function, the leaves' values and the gates: what a question sheet shows too."""
+        spec = self.spec
         composed = spec.output_node.definition
         for node in reversed(spec.nodes[:-1]):
             composed = composed.xreplace({node.symbol: node.definition})
-        values = {name: self.show(v) for name, v in s.values.items()}
-        shares = {key: self.show(v) for key, v in s.shares.items()}
-        graph = {
-            "output": Tex(name_tex(out)),
+        return {
+            "output": Tex(name_tex(spec.output)),
             "function": Tex(formula_tex(composed)),
+            "function_fits": len(formula_tex(composed)) <= FUNCTION_FITS,  # else the gates say it
             "leaves": [{"tex": Tex(name_tex(leaf.name)), "kind": leaf.kind, "value": Tex(self.show(leaf.value))}
                        for leaf in spec.leaves],
             "nodes": [{"tex": Tex(name_tex(n.name)), "formula": Tex(formula_tex(n.definition)),
                        "gate": Tex(gate_text(n.definition))} for n in spec.nodes],
+        }
+
+    def build(self, lang: str) -> dict[str, Any]:
+        s, spec, out = self.s, self.spec, self.spec.output
+        values = {name: self.show(v) for name, v in s.values.items()}
+        shares = {key: self.show(v) for key, v in s.shares.items()}
+        conv = conv_context(s)
+        rnn = rnn_context(s)
+        graph = self.problem() | {
             "circuit": Tex(circuit_tikz(spec, values, shares, self.show(Decimal(1)))),
+            "wires": [{"source": Tex(name_tex(o)), "gate": Tex(name_tex(n.name)), "value": Tex(values[o]),
+                       "gradient": Tex(shares[n.name, o])} for n in spec.nodes for o in operands(n)],
             "forward": self.forward(),
+            "forward_rows": self.forward_rows(),
             "gates": self.gates(),
-            "sums": self.sums(),
+            "sums": self.sums((conv["shown"] if conv else set()) | (rnn["shown"] if rnn else set())),
+            "conv": conv,
+            "rnn": rnn,
             "summary": [{"tex": Tex(_grad_inline(out, leaf.name)), "kind": leaf.kind,
                          "value": Tex(self.show(s.values[f"d{out}/d{leaf.name}"]))} for leaf in spec.leaves],
             "proofs": [{"tex": Tex(_grad_inline(out, p.leaf)), "method": p.method, "proven": p.proven}
@@ -115,15 +187,41 @@ class _Context:
                            "zero": Tex(display(Decimal(0), self.d))}}
 
 
-def render_graph_handout(solution: GraphSolution, lang: str = "en") -> str:
-    """The handout's LaTeX: the MLP handout's page (title, rounding policy) around the graph's sections."""
-    return render_tex("handout.tex.j2", partials=["handout/graph.tex.j2"], **_Context(solution).build(lang))
+def graph_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
+    """What the handout, the deck and an exam key show of a graph: the circuit, forward lines, gate rules,
+    sums, summary."""
+    return _Context(solution).build(lang)
+
+
+def graph_sheet(solution: GraphSolution, forward_shown: bool) -> dict[str, Any]:
+    """What a question sheet shows of a graph: its leaves' values, its gates and the circuit to fill in."""
+    context = _Context(solution)
+    problem = context.problem()
+    return problem | {"circuit": context.sheet_circuit(forward_shown), "forward_shown": forward_shown,
+                      "rnn": rnn_problem(solution)}
+
+
+def worked_lines(solution: GraphSolution) -> dict[str, Tex]:
+    """Every gate's and every leaf gradient's line ``name = formula = numbers = result`` (an LMS key's feedback)."""
+    context = _Context(solution)
+    lines = dict(zip((n.name for n in solution.spec.nodes), context.forward(), strict=True))
+    return lines | context.gradient_lines()
+
+
+def render_graph_handout(solution: GraphSolution, lang: str = "en", fmt: str = "tex") -> str:
+    """The handout's LaTeX (or Markdown): the MLP handout's page (title, rounding policy) around the graph's
+    sections; one context, two thin template sets."""
+    context = _Context(solution).build(lang)
+    if fmt == "md":
+        return render_markdown("handout.md.j2", partials=["handout/graph.md.j2"], **context)
+    return render_tex("handout.tex.j2", partials=list(GRAPH_PARTIALS), **context)
 
 
 def write_graph_handout(solution: GraphSolution, out_dir: str | Path, name: str, pdf: bool = False,
-                        lang: str = "en") -> list[Path]:
-    """``out_dir/<name>.tex`` (and ``.pdf``); rendered and compiled before anything is written."""
-    return write_document(render_graph_handout(solution, lang), out_dir, name, pdf, "tex")
+                        lang: str = "en", fmt: str = "tex") -> list[Path]:
+    """``out_dir/<name>.tex`` or ``.md`` (and ``.pdf``); rendered and compiled before anything is written."""
+    return write_document(render_graph_handout(solution, lang, fmt), out_dir, name, pdf, fmt)
 
 
-__all__ = ["render_graph_handout", "write_graph_handout"]
+__all__ = ["GRAPH_PARTIALS", "graph_context", "graph_sheet", "render_graph_handout", "worked_lines",
+           "write_graph_handout"]

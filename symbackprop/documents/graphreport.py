@@ -23,8 +23,10 @@ def graph_check_table(solution: GraphSolution) -> str:
                      "proven" if proof.proven else "MISMATCH"))
     lines = text_table(rows)
     proven = sum(1 for p in solution.proofs.values() if p.proven)
+    kind = solution.spec.kind
+    what = "a computation graph" if kind == "graph" else f"a computation graph built from [{kind}]"
     lines += ["", f"{proven} of {len(solution.proofs)} gradients proven equal to the chain rule "
-                  f"({solution.spec.source}, a computation graph)."]
+                  f"({solution.spec.source}, {what})."]
     return "\n".join(lines) + "\n"
 
 
@@ -43,7 +45,7 @@ def graph_export_data(solution: GraphSolution) -> dict[str, Any]:
                   **_number(solution, g.name)} for g in solution.gradients.values()]
     return {
         "generator": f"symbackprop {__version__}",
-        "kind": "graph",
+        "kind": spec.kind,
         "title": spec.title,
         "output": spec.output,
         "decimals": spec.decimals,

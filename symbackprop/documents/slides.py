@@ -3,7 +3,8 @@
 Frames: title, the network (full diagram and the numbers), the forward pass
 layer by layer, the output delta, the hidden deltas (to the activations, then
 through the local slope), the gradients layer by layer, one expanded chain, the
-update and the loss before and after.  The backward frames carry a small map of
+update (an optimizer's rule, its first step and the loss curve) and the loss before and after.
+The backward frames carry a small map of
 the network on the right whose units and edges light up, overlay by overlay,
 as the equations on the left are revealed.
 
@@ -47,6 +48,7 @@ from ..notation.diagram import diagram, network_map
 from ..notation.lines import Line, approx_latex, exact_text, print_terms, quantity_line, result_latex
 from .render import Tex, header_comment, latex_environment, render_tex
 from .rows import Row, boxed_result, joined, row_of, text_of
+from .update_rule import first_step_names, optimizer_meaning
 
 #: a row of a step: maths, or parts (maths and boxes: the template's ``boxed`` macro draws the boxes)
 SlideRow = str | Row
@@ -93,7 +95,8 @@ MAX_NUMBER_ROWS = 2
 class Step:
     """One overlay: a caption (the words' text) and the rows of one ``align*``; ``rings``/``edges`` light up
     on the map.  Instead of rows, a step may hand the template a table, a chain of braced factors
-    (``braces``) or the update rule (``rule``); ``result`` closes the rows with the boxed display value."""
+    (``braces``), the update rule (``rule``) or the loss curve (``plot``); ``result`` closes the rows with
+    the boxed display value."""
 
     caption: str
     rows: list[SlideRow]
@@ -103,6 +106,7 @@ class Step:
     braces: dict[str, Any] | None = None
     rule: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
+    plot: dict[str, Any] | None = None  # the loss curve over the optimizer's steps
 
 
 @dataclass
@@ -128,7 +132,7 @@ class Frame:
         return {
             "title": Tex(words.title(**self.title, last=network.n_layers, part=self.part, parts=self.parts)),
             "steps": [{"caption": Tex(s.caption), "rows": [row_of(r) for r in s.rows], "table": s.table,
-                       "braces": s.braces, "rule": s.rule, "result": s.result} for s in self.steps],
+                       "braces": s.braces, "rule": s.rule, "result": s.result, "plot": s.plot} for s in self.steps],
             "overlays": self.overlays and len(self.steps) > 1,
             "small": self.small or sum(len(s.rows) + bool(s.caption) for s in self.steps) > 5,
             "map": Tex(network_map(network, self.steps)) if self.map else None,
@@ -401,19 +405,30 @@ class Deck:
                       map=False, note=note, overlays=False, small=True)]
 
     def update(self) -> list[Frame]:
-        layers = []
+        layers, listed = [], []
         for layer in range(self.L, 0, -1):
             params = [p for p in self.net.parameters if p.layer == layer and not p.frozen
                       and (self.small(layer) or p.to_units[0] == 1 and (p.kind == "bias" or p.from_unit == 1))]
             params.sort(key=lambda p: p.kind != "weight")  # weights, then biases (a stable sort)
+            listed.append(params)
             lines = [quantity_line(self.s, self.net.updated(p.name)) for p in params]
             layers.append([boxed_result(line, [line.latex().replace(" = ", " &= ", 1)])[0] for line in lines])
         per_row = _columns([[text_of(line) for line in lines] for lines in layers])
         rows: list[SlideRow] = [joined([lines[i] for i in row], " & ") for lines in layers
                                 for row in pack([1.0] * len(lines), per_row)]
         loss = self.net[self.net.loss_name].latex
-        rule = {"loss": Tex(loss), "eta": exact_text(self.s.value(LEARNING_RATE.ascii))}
-        frames = self._split_update(rule, rows, self.words.update_note(all(map(self.small, range(1, self.L + 1)))))
+        rule: dict[str, Any] = {"loss": Tex(loss), "eta": exact_text(self.s.value(LEARNING_RATE.ascii)), "o": None}
+        state: list[Frame] = []
+        if self.s.spec.optimizer is not None:  # the rule, its state for the first parameter, the loss curve
+            rule["o"] = o = optimizer_meaning(self.s, [p for layer in reversed(listed) for p in layer])
+            state.append(Frame({"kind": "rule"}, [Step("", [], rule=rule)], map=False, overlays=False, small=True))
+            first = next((p for layer in reversed(listed) for p in layer), None)
+            if first is not None:
+                worked = [r for name in first_step_names(self.s, first) for r in _rows(self.s, name, WIDE, False)]
+                state.append(Frame({"kind": "state"}, [Step(self.words.caption("first_param", path=o["param"]),
+                                                            worked)], map=False, overlays=False, small=True))
+        note = self.words.update_note(all(map(self.small, range(1, self.L + 1))))
+        frames = state + self._split_update(None if state else rule, rows, note)
         # the loss before and after
         e0, e1 = self.s.evaluation.loss_history[0], self.s.evaluation.loss_history[1]
         before = _rows(self.s, self.net.loss_name, WIDE, symbolic=False)
@@ -423,12 +438,20 @@ class Deck:
                                     Tex(approx_latex(pct, 3)), pct > 0)
         frames.append(Frame({"kind": "loss_change"}, [Step(self.words.caption("before"), before),
                                                       Step(self.words.caption("after"), after)], map=False, note=note))
+        if rule["o"] is not None and rule["o"]["plot"]:
+            curve = {"o": rule["o"], "loss": Tex(loss), "xlabel": self.words.axis_step().strip()}
+            frames.append(Frame({"kind": "loss_curve"}, [Step(self.words.caption("curve", n=rule["o"]["total_steps"]),
+                                                              [], plot=curve)], map=False, overlays=False))
         return frames
 
-    def _split_update(self, rule: dict[str, Any], rows: list[SlideRow], note: str) -> list[Frame]:
+    def _split_update(self, rule: dict[str, Any] | None, rows: list[SlideRow], note: str) -> list[Frame]:
+        """The updated parameters over frames, each under the plain rule (``rule``) when it has no frame of
+        its own; rows of fractions (an optimizer's) are counted by their height."""
+        parts = -(-len(rows) // UPDATE_ROWS) if rule else max(1, -(-int(_height(rows)) // MAX_ROWS))
         frames = []
-        for chunk in balanced_rows(len(rows), -(-len(rows) // UPDATE_ROWS)):  # no frame with one orphan row
-            frames.append(Frame({"kind": "update"}, [Step("", [], rule=rule), Step("", [rows[i] for i in chunk])],
+        for chunk in balanced_rows(len(rows), parts):  # no frame with one orphan row
+            steps = [Step("", [], rule=rule)] if rule else []
+            frames.append(Frame({"kind": "update"}, steps + [Step("", [rows[i] for i in chunk])],
                                 map=False, overlays=False, small=True))
         _number(frames)
         frames[-1].note = note
@@ -444,6 +467,7 @@ def _number(frames: list[Frame]) -> None:
 def slides_context(solution: Solution) -> dict[str, Any]:
     deck = Deck(solution)
     net = solution.network
+    frames = [f.context(net, deck.words) for f in deck.frames()]
     dg = diagram(net, roomy=True, label_font="footnotesize")
     leaves = []
     for kind in ("input", "target"):
@@ -466,7 +490,8 @@ def slides_context(solution: Solution) -> dict[str, Any]:
         "leaves": [Tex(leaf) for leaf in leaves],
         "params": params,
         "decimals": solution.spec.decimals,
-        "frames": [f.context(net, deck.words) for f in deck.frames()],
+        "frames": frames,
+        "plots": any(step.get("plot") for f in frames for step in f["steps"]),
     }
 
 
@@ -476,7 +501,11 @@ def render_slides(solution: Solution) -> str:
 
 def write_slides(solution: Solution, out_dir: str | Path, name: str, pdf: bool = False) -> list[Path]:
     """``out_dir/<name>-slides.tex`` (and ``.pdf``); everything is built before anything is written."""
-    text = render_slides(solution)
+    return write_deck(render_slides(solution), out_dir, name, pdf)
+
+
+def write_deck(text: str, out_dir: str | Path, name: str, pdf: bool = False) -> list[Path]:
+    """A deck's LaTeX as ``out_dir/<name>-slides.tex`` (and compiled ``.pdf``), the PDF compiled first."""
     out = Path(out_dir)
     written = []
     if pdf:

@@ -34,7 +34,7 @@ from ..hints import expected, quoted
 from ..io.files import write_atomic
 from ..layout import brace_rows, display_width, line_rows
 from ..notation.chains import Factor, chain_for
-from ..notation.lines import LEAF_KINDS, exact_text, quantity_line, result_latex
+from ..notation.lines import LEAF_KINDS, Line, exact_text, quantity_line, result_latex
 from .render import TemplateMacros, Tex, latex_environment
 
 FORMS = ("symbolic", "chain", "expanded", "numeric")
@@ -173,7 +173,7 @@ def local_chain(solution: Solution, name: str) -> LocalChain:
 
 # -- the four forms -----------------------------------------------------------------------
 
-def _not_applicable(solution: Solution, name: str, form: str, why: str, instead: str) -> FormError:
+def _not_applicable(solution: Any, name: str, form: str, why: str, instead: str) -> FormError:
     return FormError(f"form {form} does not apply to {quoted(name)}: {why}; use the {instead} form", setting="form")
 
 
@@ -239,7 +239,11 @@ def numeric(solution: Solution, name: str) -> str:
     q = solution.quantity(name)
     if q.kind in LEAF_KINDS:
         return f"{q.latex} = {exact_text(solution.value(name))}"
-    line = quantity_line(solution, name, explicit=True)
+    return boxed_line(quantity_line(solution, name, explicit=True))
+
+
+def boxed_line(line: Line) -> str:
+    """A line of arithmetic, its result boxed, on as many aligned rows as a slide needs."""
     rows = line_rows(line)
     if len(rows) == 1:
         rows = [line.latex()]

@@ -26,16 +26,11 @@ PLOT_DECIMALS = 6
 
 def optimizer_meaning(solution: Solution, params: list[Parameter]) -> dict[str, Any]:
     """What the update section shows of the rule, for the (trainable) ``params`` it lists."""
-    settings = solution.spec.optimizer
-    assert settings is not None
     net = solution.network
-    kinds = state_kinds(settings)
-    hyper = [LEARNING_RATE] + [HYPERPARAMETERS[f] for f in settings.hyperparameters]
+    rule = rule_meaning(solution)
+    kinds = rule["kinds"]
     first = params[0] if params else None
-    lines = []
-    if first is not None:
-        names = [net.state(k, first.name) for k in kinds] + [net.updated(first.name)]
-        lines = [quantity_line(solution, name) for name in names]
+    lines = [quantity_line(solution, name) for name in first_step_names(solution, first)] if first else []
     steps = []
     for t, values in enumerate(solution.evaluation.steps[:SHOWN_STEPS], start=1):
         rows = []
@@ -45,16 +40,31 @@ def optimizer_meaning(solution: Solution, params: list[Parameter]) -> dict[str, 
                          "updated": Tex(display(values[net.updated(p.name)], solution.spec.decimals))})
         steps.append({"t": t, "rows": rows})
     history = solution.evaluation.loss_history
-    return {
-        "name": settings.name, "nesterov": settings.nesterov, "decay": settings.decay,
-        "hyper": [Tex(f"{h.latex} = {_hyper_text(solution.value(h.ascii))}") for h in hyper],
+    return rule | {
         "param": Tex(net[first.name].latex) if first is not None else None,
         "lines": lines,
-        "kinds": list(kinds),
         "steps": steps, "total_steps": len(history) - 1,
         "plot": [{"t": t, "loss": _plot_value(v)} for t, v in enumerate(history)] if len(history) > 2 else None,
         "loss_range": {"low": _plot_value(min(history)), "high": _plot_value(max(history))},
     }
+
+
+def rule_meaning(solution: Solution) -> dict[str, Any]:
+    """The rule itself (``optimizer_rows.tex.j2`` writes it): its name, variant, weight decay, the
+    hyperparameters' values and the per-parameter quantities it computes, in order."""
+    settings = solution.spec.optimizer
+    assert settings is not None
+    hyper = [LEARNING_RATE] + [HYPERPARAMETERS[f] for f in settings.hyperparameters]
+    return {"name": settings.name, "nesterov": settings.nesterov, "decay": settings.decay,
+            "hyper": [Tex(f"{h.latex} = {_hyper_text(solution.value(h.ascii))}") for h in hyper],
+            "kinds": list(state_kinds(settings))}
+
+
+def first_step_names(solution: Solution, param: Parameter) -> list[str]:
+    """The quantities one parameter's first step computes, in order: the rule's state, then the new value."""
+    assert solution.spec.optimizer is not None
+    net = solution.network
+    return [net.state(k, param.name) for k in state_kinds(solution.spec.optimizer)] + [net.updated(param.name)]
 
 
 def _hyper_text(value: Decimal) -> str:

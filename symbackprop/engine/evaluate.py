@@ -37,7 +37,7 @@ from . import activations as act
 from .autodiff import DualCompiler, gradient
 from .derive import Derivation, Proof
 from .naming import LEARNING_RATE, STEP
-from .network import Network
+from .network import Network, Quantity
 from .numbers import WORK_DIGITS, Certified, dyadic_decimal, rational, to_decimal, work_context
 from .update import carried, optimizer_leaves
 
@@ -302,15 +302,22 @@ def run_steps(steps: Iterable[Step], slots: Slots, finish: Callable[[Any, Step],
 
 def compile_network(network: Network, kinds: Sequence[str] | None = None,
                     domain: Domain = DECIMAL) -> tuple[dict[str, int], list[Step]]:
-    slot_of = {q.symbol: i for i, q in enumerate(network.quantities.values())}
+    return compile_quantities(list(network.quantities.values()), kinds, domain)
+
+
+def compile_quantities(quantities: Sequence[Quantity], kinds: Sequence[str] | None = None,
+                       domain: Domain = DECIMAL) -> tuple[dict[str, int], list[Step]]:
+    """Slots (by name) and steps of quantities in topological order: a network's, or a graph's as the
+    marker sees them."""
+    slot_of = {q.symbol: i for i, q in enumerate(quantities)}
     compiler = Compiler(slot_of, domain)
     steps = []
-    for q in network.quantities.values():
+    for q in quantities:
         if q.definition is None or (kinds is not None and q.kind not in kinds):
             continue
         depends = frozenset(slot_of[s] for s in q.definition.free_symbols)
         steps.append(Step(slot_of[q.symbol], q.name, compiler(q.definition), depends))
-    return {q.name: i for q, i in zip(network.quantities.values(), range(len(slot_of)), strict=True)}, steps
+    return {q.name: i for i, q in enumerate(quantities)}, steps
 
 
 def leaf_values(network: Network) -> dict[str, sympy.Rational]:
@@ -676,5 +683,5 @@ def check_by_differentiation(derivation: Derivation, engine: Engine) -> dict[str
 
 
 __all__ = ["BALL", "Compiler", "Engine", "Evaluation", "EvaluationError", "WORK_DIGITS", "certified_value",
-           "check_by_differentiation", "evaluate", "exact_input", "leaf_values",
+           "check_by_differentiation", "compile_quantities", "evaluate", "exact_input", "leaf_values",
            "run_steps"]

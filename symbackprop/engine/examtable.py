@@ -61,7 +61,7 @@ from .fields import Fields
 from .numbers import parse_decimal_text
 
 __all__ = ["ASK_GROUPS", "LAYOUTS", "MAX_VARIANTS", "ExamSettings", "Grid", "MarkingPolicy", "check_layout",
-           "parse_ask", "parse_grid", "policy_from_table", "settings_from_table"]
+           "graph_exam_settings", "parse_ask", "parse_grid", "policy_from_table", "settings_from_table"]
 
 #: --ask groups -> the kinds of quantity they ask for, in the lecture's order
 ASK_GROUPS: dict[str, tuple[str, ...]] = {
@@ -188,18 +188,31 @@ class ExamSettings:
 _SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_saturation", "saturation_threshold",
                    "allow_loss_increase", "allow_unchanged_loss", "tie_margin", "early_rounding", "max_draws", "vary",
                    "allow_trivial", "difficulty_band", "allow_zero_gradients", "marking", "layout")
+#: a computation graph's groups: its inputs and its parameters; left out, each is drawn on a grid scaled to
+#: the spec's own values (see exam.graphrules); a graph has no loss to lower
+GRAPH_GROUPS = ("inputs", "parameters")
+_GRAPH_FIELDS = (*GRAPH_GROUPS, *(f for f in _SETTING_FIELDS[4:] if f not in ("allow_loss_increase",
+                                                                             "allow_unchanged_loss")))
 
 
-def settings_from_table(table: dict[str, Any], source: str = "<spec>") -> ExamSettings:
-    """Parse and validate an ``[exam]`` table; a problem is one line naming ``exam.<field>``."""
+def graph_exam_settings() -> ExamSettings:
+    """A computation graph's settings when its spec has no ``[exam]`` table: every group on its scaled grid."""
+    return ExamSettings(groups={})
+
+
+def settings_from_table(table: dict[str, Any], source: str = "<spec>", graph: bool = False) -> ExamSettings:
+    """Parse and validate an ``[exam]`` table (a network's, or with ``graph`` a computation graph's, whose
+    groups are :data:`GRAPH_GROUPS`, present only when written); a problem is one line naming ``exam.<field>``."""
     fields = Fields(source, ExamError, "exam.")
     if not isinstance(table, dict):
         raise ExamError(f"{source}: exam: must be a table")
-    fields.known(table, _SETTING_FIELDS)
+    fields.known(table, _GRAPH_FIELDS if graph else _SETTING_FIELDS)
     groups = {}
-    for group, default in DEFAULT_RANGES.items():
+    ranges = {group: table[group] for group in GRAPH_GROUPS if group in table} if graph else \
+        {group: table.get(group, default) for group, default in DEFAULT_RANGES.items()}
+    for group, text in ranges.items():
         try:
-            groups[group] = parse_grid(table.get(group, default), group)
+            groups[group] = parse_grid(text, group)
         except ExamError as err:
             raise ExamError(f"{source}: exam.{err}") from None
     vary = table.get("vary", {})

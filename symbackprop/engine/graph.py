@@ -9,20 +9,26 @@ certified balls (`evaluate.certified_value`).
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from types import MappingProxyType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+import flint
 import sympy
 from sympy import Expr, Symbol
 
 from . import activations as act
 from .derive import _is_zero
-from .evaluate import BALL, Compiler, EvaluationError, certified_value, exact_input
+from .evaluate import BALL, DECIMAL, Compiler, Domain, EvaluationError, Step, certified_value, exact_input
 from .graphspec import GraphSpec
 from .kinds import load_graph
 from .numbers import display, full_text
+from .printer import BackpropPrinter
+from .rational import is_zero_rational
 
 #: agreement (significant digits, a rigorous bound) the fallback check at the spec's point requires
 REQUIRED_DIGITS = 40
@@ -63,6 +69,9 @@ class GraphSolution:
     #: by (consumer, name): the local derivative's value, and upstream x local (this use's share)
     locals: MappingProxyType[tuple[str, str], Decimal]
     shares: MappingProxyType[tuple[str, str], Decimal]
+    #: what the layers above derive from the solution once and read many times (as Solution.memo: an
+    #: exam variant's asked values and LMS problem text)
+    memo: dict[object, object] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def all_proven(self) -> bool:
@@ -73,6 +82,24 @@ class GraphSolution:
 
     def full(self, name: str) -> str:
         return full_text(self.values[name])
+
+    @cached_property
+    def gradients_by_name(self) -> dict[str, Gradient]:
+        """The gradients by their own names (``df/dx``), not by what they differentiate by."""
+        return {g.name: g for g in self.gradients.values()}
+
+    @cached_property
+    def symbol_latex(self) -> dict[str, str]:
+        """Every name's LaTeX: a leaf or node as SymPy writes it (``x0``: ``x_{0}``), a gradient as a fraction."""
+        out = sympy.latex(self.spec.output_node.symbol)
+        names = {leaf.name: sympy.latex(leaf.symbol) for leaf in self.spec.leaves}
+        names.update({node.name: sympy.latex(node.symbol) for node in self.spec.nodes})
+        names.update({g.name: rf"\frac{{\partial {out}}}{{\partial {names[g.of]}}}" for g in self.gradients.values()})
+        return names
+
+    @cached_property
+    def printer(self) -> BackpropPrinter:
+        return BackpropPrinter(self.symbol_latex)
 
 
 def _local(definition: Expr, symbol: Symbol) -> Expr:
@@ -107,37 +134,94 @@ def _composed(spec: GraphSpec, gradients: dict[str, Gradient]) -> dict[Symbol, E
     return inlined
 
 
-def _value(expr: Expr, spec: GraphSpec, name: str) -> Decimal:
-    slots = {leaf.symbol: i for i, leaf in enumerate(spec.leaves)}
-    inputs = [exact_input(f"{leaf.value.p}/{leaf.value.q}") for leaf in spec.leaves]
-    try:
-        return certified_value(Compiler(slots, BALL)(expr), inputs)
-    except EvaluationError as err:
-        raise EvaluationError(f"{spec.source}: {name}: {err}") from None
+class _Run:
+    """The graph compiled once over slots (leaves, nodes, gradients) and run step by step, once per ball
+    precision: a deep graph (an RNN unrolled through time) is never evaluated as its inlined tree."""
+
+    def __init__(self, spec: GraphSpec, gradients: dict[str, Gradient]):
+        self.spec = spec
+        symbols = ([leaf.symbol for leaf in spec.leaves] + [n.symbol for n in spec.nodes]
+                   + [g.symbol for g in gradients.values()])
+        self.slot = {symbol: i for i, symbol in enumerate(symbols)}
+        self.compiler = Compiler(self.slot, BALL)
+        defined = [(n.symbol, n.definition) for n in spec.nodes] + [(g.symbol, g.formula) for g in gradients.values()]
+        self.steps = [(self.slot[symbol], self.compiler(definition)) for symbol, definition in defined]
+        self.inputs = [exact_input(f"{leaf.value.p}/{leaf.value.q}") for leaf in spec.leaves]
+        self.runs: dict[int, tuple[list[Any], list[int]]] = {}  # by precision: slots, steps done
+
+    def _slots(self, upto: int) -> list[Any]:
+        """The slots with the first ``upto`` steps run at the current precision (a failing step fails
+        only the values that need it)."""
+        slots, done = self.runs.setdefault(flint.ctx.prec, ([*self.inputs, *[None] * len(self.steps)], [0]))
+        for i, program in self.steps[done[0]:upto]:
+            slots[i] = program(slots)
+            done[0] += 1
+        return slots
+
+    def value(self, expr: Expr, name: str) -> Decimal:
+        """``expr`` over the graph's names, certified: exact while the arithmetic is, else a ball."""
+        program = self.compiler(expr)
+        needed = [self.slot[s] for s in expr.free_symbols]
+        upto = max((i - len(self.inputs) + 1 for i in needed), default=0)
+        try:
+            return certified_value(lambda _: program(self._slots(upto)), self.inputs)
+        except EvaluationError as err:
+            raise EvaluationError(f"{self.spec.source}: {name}: {err}") from None
 
 
 def solve_graph(spec: GraphSpec | str, prove: bool = True) -> GraphSolution:
     """The graph's forward values, backward gradients and each leaf gradient's proof."""
     if not isinstance(spec, GraphSpec):
         spec = load_graph(spec)
-    gradients = backward(spec)
-    inlined = _composed(spec, gradients)
+    return _evaluated(spec, backward(spec), prove)
+
+
+def solve_graph_values(base: GraphSolution, spec: GraphSpec) -> GraphSolution:
+    """The same graph at other leaf values (an exam variant), on the base's gradients: nothing derived again.
+    The base's proofs carry over when every one is symbolic (they hold whatever the values); proofs at the
+    point are not redone."""
+    symbolic = all(p.method == "symbolic" for p in base.proofs.values())
+    solved = _evaluated(spec, dict(base.gradients), prove=False)
+    return solved if not symbolic else dataclasses.replace(solved, proofs=base.proofs)
+
+
+def graph_steps(spec: GraphSpec, gradients: Mapping[str, Gradient], domain: Domain = DECIMAL,
+                ) -> tuple[dict[str, int], list[Step], dict[str, Expr]]:
+    """The forward pass, then the backward pass, as steps over slots (the order a student works in): slot
+    of every name, the steps (compiled to ``domain``: an exam's judge works its functions to fewer
+    digits), and each computed name's definition (a gate's formula, a gradient's sum over uses of
+    upstream times local)."""
+    symbols = [leaf.symbol for leaf in spec.leaves] + [n.symbol for n in spec.nodes] + \
+        [g.symbol for g in gradients.values()]
+    slot_of = {symbol: i for i, symbol in enumerate(symbols)}
+    compiler = Compiler(slot_of, domain)
+    computed = [(n.name, n.symbol, n.definition) for n in spec.nodes] + \
+        [(g.name, g.symbol, g.formula) for g in gradients.values()]
+    steps = [Step(slot_of[symbol], name, compiler(expr), frozenset(slot_of[s] for s in expr.free_symbols))
+             for name, symbol, expr in computed]
+    return {symbol.name: i for symbol, i in slot_of.items()}, steps, {name: expr for name, _, expr in computed}
+
+
+def _evaluated(spec: GraphSpec, gradients: dict[str, Gradient], prove: bool) -> GraphSolution:
+    run = _Run(spec, gradients)
     values: dict[str, Decimal] = {}
     for leaf in spec.leaves:
-        values[leaf.name] = _value(leaf.symbol, spec, leaf.name)
+        values[leaf.name] = run.value(leaf.symbol, leaf.name)
     for node in spec.nodes:
-        values[node.name] = _value(inlined[node.symbol], spec, node.name)
+        values[node.name] = run.value(node.symbol, node.name)
     for g in gradients.values():
-        values[g.name] = _value(inlined[g.symbol], spec, g.name)
+        values[g.name] = run.value(g.symbol, g.name)
     locals_: dict[tuple[str, str], Decimal] = {}
     shares: dict[tuple[str, str], Decimal] = {}
     for g in gradients.values():
         for u in g.uses:
-            upstream = 1 if u.consumer == spec.output else inlined[gradients[u.consumer].symbol]
-            local = u.local.xreplace(inlined)
-            locals_[u.consumer, g.of] = _value(local, spec, f"d{u.consumer}/d{g.of}")
-            shares[u.consumer, g.of] = _value(upstream * local, spec, g.name)
-    proofs = {leaf.name: _prove(spec, gradients[leaf.name], inlined) for leaf in spec.leaves} if prove else {}
+            upstream = 1 if u.consumer == spec.output else gradients[u.consumer].symbol
+            locals_[u.consumer, g.of] = run.value(u.local, f"d{u.consumer}/d{g.of}")
+            shares[u.consumer, g.of] = run.value(upstream * u.local, g.name)
+    proofs = {}
+    if prove:
+        inlined = _composed(spec, gradients)
+        proofs = {leaf.name: _prove(spec, gradients[leaf.name], inlined, run) for leaf in spec.leaves}
     return GraphSolution(spec, MappingProxyType(gradients), MappingProxyType(values), MappingProxyType(proofs),
                          MappingProxyType(locals_), MappingProxyType(shares))
 
@@ -155,16 +239,17 @@ def gate_kind(definition: Expr) -> str:
     return "fn"
 
 
-def _prove(spec: GraphSpec, gradient: Gradient, inlined: dict[Symbol, Expr]) -> GraphProof:
-    """The composed chain-rule formula against sympy.diff of the composed output; where simplification
-    cannot decide, both are evaluated at the spec's point in ball arithmetic."""
+def _prove(spec: GraphSpec, gradient: Gradient, inlined: dict[Symbol, Expr], run: _Run) -> GraphProof:
+    """The composed chain-rule formula against sympy.diff of the composed output: first as rational functions
+    of their function applications (each ``tanh(...)`` one atom: fast however deep the graph), then by
+    simplification; where neither decides, both are evaluated at the spec's point in ball arithmetic."""
     leaf = next(lf for lf in spec.leaves if lf.name == gradient.of)
     direct = _local(inlined[spec.output_node.symbol], leaf.symbol)
     difference = inlined[gradient.symbol] - direct
-    if _is_zero(difference):
+    if is_zero_rational(difference) or _is_zero(difference):
         return GraphProof(leaf.name, "symbolic", True,
                           f"the chain rule over {len(gradient.uses)} use(s) equals sympy.diff of the composed output")
-    a, b = _value(inlined[gradient.symbol], spec, gradient.name), _value(direct, spec, gradient.name)
+    a, b = run.value(gradient.symbol, gradient.name), run.value(direct, gradient.name)
     scale = max(abs(a), Decimal("1e-10"))
     agree = abs(a - b) / scale < Decimal(10) ** -REQUIRED_DIGITS
     return GraphProof(leaf.name, "at the point", bool(agree),
@@ -172,4 +257,5 @@ def _prove(spec: GraphSpec, gradient: Gradient, inlined: dict[Symbol, Expr]) -> 
                       if agree else f"chain rule {a:.12e} but sympy.diff gives {b:.12e}")
 
 
-__all__ = ["GraphSolution", "Gradient", "Use", "backward", "gate_kind", "solve_graph"]
+__all__ = ["GraphSolution", "Gradient", "Use", "backward", "gate_kind", "graph_steps", "solve_graph",
+           "solve_graph_values"]

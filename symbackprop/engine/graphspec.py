@@ -16,6 +16,7 @@ import sympy
 from sympy import Expr, Symbol
 
 from ..hints import quoted
+from .examtable import ExamSettings, graph_exam_settings
 from .fields import Fields
 from .graphexpr import FUNCTIONS, FormulaError, read_formula
 from .spec import MAX_DECIMALS
@@ -30,7 +31,7 @@ class Leaf:
     """An input or a parameter: a named number the output depends on."""
 
     name: str
-    kind: str  # "input" or "parameter"
+    kind: str  # "input" or "parameter"; a builder may say more ([rnn]: "state" for h0, "target")
     value: sympy.Rational
     symbol: Symbol
 
@@ -58,6 +59,8 @@ class GraphSpec:
     kind: str = "graph"
     #: a builder's own circuit placement, name -> (column, row); empty: the circuit lays itself out
     place: Mapping[str, tuple[int, float]] = field(default_factory=dict)
+    #: the document's ``[exam]`` table, whichever kind's table built the graph (see `kinds`)
+    exam: ExamSettings = field(default_factory=graph_exam_settings)
 
     @property
     def output_node(self) -> Node:

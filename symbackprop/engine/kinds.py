@@ -7,6 +7,7 @@ derives, proves and evaluates them all, and every document of a graph serves the
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,13 +15,18 @@ from typing import Any
 from ..errors import SpecError
 from ..hints import clip
 from ..io.tomltext import TomlProblem, parse_toml
+from .convspec import conv1d_from_table
+from .examtable import settings_from_table
 from .fields import DecimalText
 from .graphspec import GraphSpec, graph_from_table
-from .spec import read_spec_text
+from .rnnspec import rnn_from_table
+from .spec import Spec, load_spec, loads_spec, read_spec_text
 
 #: table name -> builder of the GraphSpec from the parsed document and its source name
 BUILDERS: dict[str, Callable[[dict[str, Any], str], GraphSpec]] = {
     "graph": graph_from_table,
+    "conv1d": conv1d_from_table,
+    "rnn": rnn_from_table,
 }
 
 
@@ -36,26 +42,50 @@ def graph_kind(data: dict[str, Any]) -> str | None:
     return next((kind for kind in BUILDERS if kind in data), None)
 
 
+def file_kind(path: str | Path | None) -> str | None:
+    """The graph kind of a regular file's TOML (None: a network spec, a pipe or a bad file)."""
+    if path is None or not Path(path).is_file():
+        return None
+    try:
+        return graph_kind(_parse(read_spec_text(path), str(path)))
+    except SpecError:
+        return None
+
+
 def is_graph_file(path: str | Path | None) -> bool:
     """A regular file whose TOML has a graph kind's table (a pipe or a bad file: not a graph)."""
-    if path is None or not Path(path).is_file():
-        return False
-    try:
-        return graph_kind(_parse(read_spec_text(path), str(path))) is not None
-    except SpecError:
-        return False
+    return file_kind(path) is not None
 
 
 def loads_graph(text: str, source: str = "<spec>") -> GraphSpec:
+    """The graph of a document, built by its kind's builder; the ``[exam]`` table (what an exam of it draws
+    and asks) is read here for every kind, so that no builder needs to know it."""
     data = _parse(text, source)
     kind = graph_kind(data)
     if kind is None:
         raise SpecError(f"{source}: missing: a graph table, one of " + ", ".join(f"[{k}]" for k in BUILDERS))
-    return BUILDERS[kind](data, source)
+    exam = data.pop("exam", None)
+    spec = BUILDERS[kind](data, source)
+    return spec if exam is None else dataclasses.replace(spec, exam=settings_from_table(exam, source, graph=True))
+
+
+def load_any(path: str | Path | None) -> Spec | GraphSpec:
+    """A spec of any kind, its file read once (a pipe too): a graph kind's table gives its `GraphSpec`,
+    anything else is read as a network spec (the built-in lecture network when ``path`` is None)."""
+    if path is None:
+        return load_spec(None)
+    text = read_spec_text(path)
+    try:
+        kind = graph_kind(parse_toml(text, parse_float=DecimalText))
+    except TomlProblem:
+        kind = None  # the network reader says what is malformed
+    if kind is not None:
+        return loads_graph(text, str(path))
+    return loads_spec(text, source=str(path), base=Path(path).parent)
 
 
 def load_graph(path: str | Path) -> GraphSpec:
     return loads_graph(read_spec_text(path), source=str(path))
 
 
-__all__ = ["BUILDERS", "graph_kind", "is_graph_file", "load_graph", "loads_graph"]
+__all__ = ["BUILDERS", "file_kind", "graph_kind", "is_graph_file", "load_any", "load_graph", "loads_graph"]

@@ -65,6 +65,14 @@ class OptimizerSettings:
         names = tuple(f for f in FIELDS[self.name] if f != "nesterov")
         return names + (("weight_decay",) if self.weight_decay else ())
 
+    def table(self) -> dict[str, Any]:
+        """The ``[optimizer]`` table that reads back as these settings: the rule's own fields, and the decay."""
+        fields: dict[str, Any] = {"name": self.name}
+        fields.update({f: getattr(self, f) for f in FIELDS[self.name]})
+        if self.weight_decay:
+            fields.update(weight_decay=self.weight_decay, decoupled=self.decoupled)
+        return fields
+
     @property
     def decay(self) -> str:
         """"" (none), "coupled" (an L2 term in the loss) or "decoupled" (AdamW's)."""

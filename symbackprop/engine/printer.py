@@ -53,6 +53,13 @@ class BackpropPrinter(LatexPrinter):
             return self.symbol_latex[expr.name]
         return str(super()._print_Symbol(expr))
 
+    def parenthesize_super(self, s: str) -> str:
+        """A symbol raised to a power: a fraction-shaped name (``dE/dw1`` prints as a ``\\frac``) gets
+        parentheses, or its square would read as the square of the denominator."""
+        if s.startswith(r"\frac"):
+            return rf"\left({s}\right)"
+        return str(super().parenthesize_super(s))
+
     def _function(self, name: str, expr: Expr) -> str:
         return rf"{name}\left({self._print(expr.args[0])}\right)"
 

@@ -11,6 +11,9 @@ from pathlib import Path
 
 from ..documents.handout import check_lang
 from ..engine.examtable import MAX_VARIANTS, ExamSettings, check_layout, parse_ask
+from ..engine.graph import solve_graph
+from ..engine.graphspec import GraphSpec
+from ..engine.kinds import is_graph_file, load_graph
 from ..engine.solution import solve
 from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
@@ -56,7 +59,7 @@ class ExamSet:
 
 def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: int = 0,
                roster: str | Path | None = None, ask: str | Sequence[str] | None = None,
-               moodle: bool = False, qti: bool = False, pdf: bool = False, spec: Spec | None = None,
+               moodle: bool = False, qti: bool = False, pdf: bool = False, spec: Spec | GraphSpec | None = None,
                settings: ExamSettings | None = None,
                progress: Callable[..., None] | None = None, lang: str | None = None,
                layout: str | None = None, workers: int | None = None) -> ExamSet:
@@ -74,8 +77,8 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
         raise ExamError(f"variants must be at least 1, got {count}", setting="variants")
     if count > MAX_VARIANTS:
         raise ExamError(f"variants: at most {MAX_VARIANTS}, got {count}", setting="variants")
-    if spec is None:
-        spec = load_spec(spec_path)  # read once (a pipe gives it only once), [exam] included
+    if spec is None:  # read once (a pipe gives it only once), [exam] included; a graph kind by its table
+        spec = load_graph(spec_path) if spec_path is not None and is_graph_file(spec_path) else load_spec(spec_path)
     if settings is None:
         settings = spec.exam
     if ask is not None:
@@ -89,7 +92,8 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     check_lang(lang, field)  # before any drawing: a language without words is one line
     if moodle or qti:
         check_lms_lang(lang, field)
-    base = solve(spec)  # proved once: every variant shares its derivation and proofs
+    # proved once: every variant shares its derivation and proofs
+    base = solve_graph(spec) if isinstance(spec, GraphSpec) else solve(spec)
     workers = available_workers() if workers is None else workers
     drawn, report = draw_variants(base, settings, count, seed, students, progress, workers)
     title = spec.title

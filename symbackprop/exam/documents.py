@@ -9,17 +9,24 @@ from typing import Any
 import sympy
 
 from ..documents.context import handout_context
+from ..documents.graphhandout import GRAPH_PARTIALS, graph_context, graph_sheet
 from ..documents.handout import PARTIALS
 from ..documents.render import Tex, header_comment, render_tex, words
+from ..engine.graph import GraphSolution
+from ..engine.kinds import loads_graph
 from ..engine.numbers import display
+from ..engine.rnnspec import SHAPES as RNN_SHAPES
+from ..engine.rnnspec import entry_name, rnn_layout, step_name
 from ..errors import ExamError
-from ..io.tomltext import Table, toml_document
+from ..io.tomltext import Bare, Table, toml_document
 from ..io.usertext import csv_text
 from .variants import Variant, asked_values, grouped
 
 __all__ = ["answers_toml", "document", "index_csv", "key_body", "question_body", "variant_bodies", "variant_spec_toml"]
 
 QUESTION_SECTIONS = ("problem", "diagram")
+#: a network key's partials: the handout's
+HANDOUT_PARTIALS = {name: f"handout/{stem}.tex.j2" for name, stem in PARTIALS.items()}
 
 
 def _common(variant: Variant, title: str) -> dict[str, Any]:
@@ -41,21 +48,31 @@ def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = T
 
     ``layout`` (``[exam] layout``) and ``lang`` (a words file ``lang/<lang>.j2``) go to the templates,
     which decide what a roomy or compact sheet looks like and every word on it."""
-    return _question(variant, handout_context(variant.solution, QUESTION_SECTIONS, lang=lang), ask, early_rounding,
-                     layout)
+    s = variant.solution
+    if isinstance(s, GraphSolution):  # the circuit to fill in: the gates' values shown unless asked
+        return render_tex("exam/graph_question_body.tex.j2", graph=graph_sheet(s, "forward" not in ask), w=words(lang),
+                          groups=grouped(asked_values(variant, ask), attrgetter("group")),
+                          early_rounding=early_rounding, layout=layout, **_common(variant, s.spec.title))
+    return _question(variant, handout_context(s, QUESTION_SECTIONS, lang=lang), ask, early_rounding, layout)
 
 
 def key_body(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
     """One variant's answer key (no preamble): the handout's worked solution, then the table of asked values."""
-    return _key(variant, handout_context(variant.solution, lang=lang), ask)
+    s = variant.solution
+    if isinstance(s, GraphSolution):  # the graph's handout: the circuit with values above, gradients below
+        ctx = graph_context(s, lang) | {"sections": ["graph", "verification"]}
+        return _key(variant, ctx, ask, dict(zip(ctx["sections"], GRAPH_PARTIALS, strict=True)))
+    return _key(variant, handout_context(s, lang=lang), ask, HANDOUT_PARTIALS)
 
 
 def variant_bodies(variant: Variant, ask: Sequence[str], early_rounding: bool = True, layout: str = "roomy",
                    lang: str = "en") -> tuple[str, str]:
-    """(:func:`question_body`, :func:`key_body`) of one variant from one handout context: the sheet's
-    problem and diagram are the key's."""
+    """(:func:`question_body`, :func:`key_body`) of one variant; a network's from one handout context (the
+    sheet's problem and diagram are the key's)."""
+    if isinstance(variant.solution, GraphSolution):
+        return question_body(variant, ask, early_rounding, layout, lang), key_body(variant, ask, lang)
     ctx = handout_context(variant.solution, lang=lang)
-    return _question(variant, ctx, ask, early_rounding, layout), _key(variant, ctx, ask)
+    return _question(variant, ctx, ask, early_rounding, layout), _key(variant, ctx, ask, HANDOUT_PARTIALS)
 
 
 def _question(variant: Variant, ctx: dict[str, Any], ask: Sequence[str], early_rounding: bool, layout: str) -> str:
@@ -65,17 +82,17 @@ def _question(variant: Variant, ctx: dict[str, Any], ask: Sequence[str], early_r
                       **_common(variant, variant.solution.spec.title))
 
 
-def _key(variant: Variant, ctx: dict[str, Any], ask: Sequence[str]) -> str:
+def _key(variant: Variant, ctx: dict[str, Any], ask: Sequence[str], partials: dict[str, str]) -> str:
     groups = grouped(asked_values(variant, ask), attrgetter("group"))
     common = _common(variant, variant.solution.spec.title)
     shown = {name: value for name, value in ctx.items() if name not in ("title", "decimals")}  # the common ones
-    partials = {name: f"handout/{stem}.tex.j2" for name, stem in PARTIALS.items()}
     return render_tex("exam/key_body.tex.j2", partials=partials, groups=groups, **common, **shown)
 
 
 def document(template: str, bodies: Sequence[str], title: str, lang: str = "en") -> str:
     """A whole document (preamble and all) around the bodies of one or more variants, in ``lang``."""
-    return render_tex(template, bodies=[Tex(b) for b in bodies], title=title, w=words(lang))
+    plots = any(r"\begin{axis}" in b for b in bodies)  # an optimizer's loss curve (pgfplots) in a key
+    return render_tex(template, bodies=[Tex(b) for b in bodies], title=title, w=words(lang), plots=plots)
 
 
 def answers_toml(variant: Variant, ask: Sequence[str]) -> str:
@@ -89,6 +106,8 @@ def answers_toml(variant: Variant, ask: Sequence[str]) -> str:
 
 def variant_spec_toml(variant: Variant) -> str:
     """The variant as a complete spec file: ``symbackprop verify variants/v001.toml answers/v001.toml``."""
+    if variant.is_graph:
+        return rnn_spec_toml(variant) if variant.spec.kind == "rnn" else graph_spec_toml(variant)
     spec = variant.solution.spec
     top = {"title": spec.title, "author": spec.author, "decimals": spec.decimals,
            "learning_rate": _exact(spec.learning_rate), "loss": spec.loss, "reduction": spec.reduction,
@@ -104,9 +123,64 @@ def variant_spec_toml(variant: Variant) -> str:
                       + [(namer.target(j).ascii, _exact(t)) for j, t in enumerate(example.targets, 1)],
                       quote_keys=True)
                 for example in spec.examples]
+    optimizer = [] if spec.optimizer is None else [
+        Table("[optimizer]", {k: _exact(v) if isinstance(v, sympy.Rational) else v
+                              for k, v in spec.optimizer.table().items()})]
     return toml_document(_comments(variant, "exam variant"), top,
                          [Table("[notation]", notation), Table("[network]", network),
-                          Table("[parameters]", parameters, quote_keys=True), *examples])
+                          Table("[parameters]", parameters, quote_keys=True), *examples, *optimizer])
+
+
+def graph_spec_toml(variant: Variant) -> str:
+    """A graph variant as a ``[graph]`` spec (whichever table built the graph: its gates as formulas over
+    earlier names, its drawn inputs and parameters), read back to the same gates before it is written."""
+    spec = variant.spec
+    top = {"title": spec.title, "decimals": spec.decimals, "output": spec.output}
+    for kind in ("input", "parameter"):  # a builder's other data (an RNN's initial state, its targets): inputs
+        leaves = {leaf.name: Bare(_exact(leaf.value)) for leaf in spec.leaves
+                  if (leaf.kind == "parameter") == (kind == "parameter")}
+        if leaves:
+            top[kind + "s"] = leaves
+    tables = [Table("[graph]", top), Table("[graph.nodes]", [(n.name, n.text) for n in spec.nodes])]
+    return _read_back(variant, tables, "the gates written as formulas do not read back the same")
+
+
+def _read_back(variant: Variant, tables: list[Table], problem: str) -> str:
+    """The variant's spec file of ``tables`` (and its language), refused unless it reads back to the same gates."""
+    spec = variant.spec
+    if spec.lang:
+        tables.append(Table("[templates]", {"lang": spec.lang}))
+    text = toml_document(_comments(variant, "exam variant"), {}, tables)
+    again = loads_graph(text, f"variants/{variant.stem}.toml")
+    # compared as text: a builder may make its names without assumptions
+    if [str(n.definition) for n in again.nodes] != [str(n.definition) for n in spec.nodes]:
+        raise ExamError(f"exam: variant {variant.label}: {problem}")
+    return text
+
+
+def rnn_spec_toml(variant: Variant) -> str:
+    """An RNN variant as an ``[rnn]`` spec (so verify names a missing time step as one), its drawn values in
+    the table's own shapes, read back to the same gates before it is written."""
+    spec = variant.spec
+    lay = rnn_layout(spec)
+    value = {leaf.name: Bare(_exact(leaf.value)) for leaf in spec.leaves}
+
+    def shaped(base: str, rows: int, cols: int) -> Any:
+        """A number, a list or a list of rows, as the table writes a matrix of this shape (h0: by unit)."""
+        name = (lambda i, j: step_name("h", 0, i, rows)) if base == "h0" else (
+            lambda i, j: entry_name(base, rows, cols, i, j))
+        entries = [[value[name(i, j)] for j in range(cols)] for i in range(rows)]
+        return entries[0][0] if rows == cols == 1 else [e for row in entries for e in row] if 1 in (rows, cols) \
+            else entries
+
+    steps = [[value[step_name("x", t, i, lay.size)] for i in range(lay.size)] for t in range(1, lay.steps + 1)]
+    top = {"title": spec.title, "decimals": spec.decimals, "hidden": lay.hidden, "activation": lay.activation,
+           "output": "every" if len(lay.outputs) > 1 else "last", "loss": lay.loss,
+           "inputs": [s[0] if lay.size == 1 else s for s in steps], "targets": [value[f"t{t}"] for t in lay.outputs],
+           "h0": shaped("h0", lay.hidden, 1)}
+    parameters = {base: shaped(base, *shape(lay.hidden, lay.size)) for base, shape in RNN_SHAPES.items()}
+    tables = [Table("[rnn]", top), Table("[rnn.parameters]", parameters)]
+    return _read_back(variant, tables, "the [rnn] table written does not read back the same gates")
 
 
 def _comments(variant: Variant, what: str) -> list[str]:

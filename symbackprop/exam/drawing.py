@@ -14,7 +14,8 @@ a parameter, 1 or -1 for a weight or an input (a multiplier of 1).  A drawn vari
 * **early rounding**: the lecture's way of working (every intermediate rounded to the displayed
   decimals, then carried on) displays an asked value differently from the exact value, so a
   careful student would be marked wrong (the sheet promises rounding as you go is fine);
-* **zero gradients**: every asked gradient of one layer displays as zero, unless allowed;
+* **zero gradients**: every asked gradient of one layer displays as zero, unless allowed (a computation
+  graph: any asked gradient, unless a max or relu gate routes it away: see :mod:`.graphrules`);
 * **saturation**: a smooth unit's slope f'(z) is below the threshold; a relu or leaky relu layer
   may have dead units (that is how relu works) but not more than half of its (unit, example)
   pairs: **dead units**.  ``allow_saturation`` accepts both;
@@ -25,6 +26,7 @@ a parameter, 1 or -1 for a weight or an input (a multiplier of 1).  A drawn vari
 * **difficulty**: the variant's work (see :func:`.difficulty.work`) lies outside the set's band: within
   ``difficulty_band`` of the median work of a probe of fair draws of the same spec;
 * **undefined**: the arithmetic fails, or a relu sits on its kink (z = 0);
+* **max tie**: a max gate's inputs display the same (which one wins is then not the student's to see);
 * **duplicate**: the same values as an earlier variant.
 
 The tie margin counts units of the last displayed decimal, or of the third when fewer are
@@ -49,32 +51,35 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Context, Decimal, DecimalException, localcontext
+from decimal import Decimal, DecimalException, localcontext
 from typing import Any
 
 import sympy
 
-from ..engine import activations as act
-from ..engine.evaluate import DECIMAL, Compiler, compile_network, leaf_values
 from ..engine.examtable import ExamSettings, Grid
-from ..engine.naming import LEARNING_RATE
+from ..engine.graph import GraphSolution
+from ..engine.graphspec import GraphSpec
+from ..engine.network import Network
 from ..engine.numbers import round_half_up, to_decimal
 from ..engine.solution import Solution, solve
-from ..engine.spec import Example, Spec
+from ..engine.spec import Spec
 from ..errors import ExamError
 from ..hints import did_you_mean
 from ..workers import ordered_map
 from .difficulty import Band, work
-from .variants import Student, Variant, asked_names
+from .exact import exact_slots
+from .graphrules import GraphFamily
+from .judging import judge_context
+from .netrules import NetworkFamily
+from .variants import Student, Variant
 
 __all__ = ["Drawer", "SetReport", "draw_values", "draw_variants", "reasons_text"]
 
-GROUP_OF_KIND = {"weight": "weights", "bias": "biases", "input": "inputs", "target": "targets"}
 REASONS = ("tie", "early rounding", "zero gradients", "saturation", "dead units", "loss increase",
-           "loss unchanged", "difficulty", "duplicate", "undefined")
+           "loss unchanged", "max tie", "difficulty", "duplicate", "undefined")
 #: the order in which a draw meets the rules
-CHECK_ORDER = ("duplicate", "tie", "undefined", "saturation", "dead units", "loss increase", "zero gradients",
-               "loss unchanged", "early rounding", "difficulty")
+CHECK_ORDER = ("duplicate", "tie", "undefined", "max tie", "saturation", "dead units", "loss increase",
+               "zero gradients", "loss unchanged", "early rounding", "difficulty")
 #: the [exam] setting that relaxes each rule, for the error of an infeasible set
 RELAXED_BY = {
     "tie": "a smaller tie_margin",
@@ -87,12 +92,8 @@ RELAXED_BY = {
     "difficulty": "a wider difficulty_band",
     "duplicate": "wider ranges or a finer step",
     "undefined": "narrower ranges",
+    "max tie": "wider ranges or a finer step for the max gates' inputs",
 }
-#: significant digits of the fairness checks (the chosen variant is then solved at 80): sums and
-#: products of the drawn decimals stay exact at 34; an exp, a log or a tanh is worked to 20 (twice as
-#: fast as to 34, and a value within 1e-20 of a rule's edge is as rare as one within 1e-34)
-JUDGE_DIGITS = 34
-FUNCTION_DIGITS = 20
 #: the default tie margin: 0.02 units of the last decimal, shrunk so that the margins of all the
 #: inexact asked values together cover at most this many units (about 22% of draws rejected)
 AUTO_TIE_BUDGET = sympy.Rational(1, 8)
@@ -107,47 +108,18 @@ Found = tuple[dict[str, sympy.Rational] | None, int, int, Counter[str]]
 #: the auto rules and the setting that relaxes each
 AUTO_RULES = {"early rounding": ("early_rounding", False), "loss unchanged": ("allow_unchanged_loss", True),
               "loss increase": ("allow_loss_increase", True), "zero gradients": ("allow_zero_gradients", True)}
-#: values that make a step trivial, by the kind of leaf
-TRIVIAL = {"weight": (0, 1, -1), "input": (0, 1, -1), "bias": (0,)}
-_EXACT_FUNCTIONS = (act.relu, act.leaky_relu, act.step, act.leaky_step)
-_PIECEWISE = ("relu", "leaky_relu")
-
-
-def _to_digits(fn: Callable[[Decimal], Decimal]) -> Callable[[Decimal], Decimal]:
-    """``fn`` worked to ``FUNCTION_DIGITS`` significant digits."""
-    context = Context(prec=FUNCTION_DIGITS, Emax=999_999, Emin=-999_999)
-
-    def worked(x: Decimal) -> Decimal:
-        with localcontext(context):
-            return fn(x)
-    return worked
-
-
-#: the judge's numbers: the engine's Decimals, its functions (exp, log, tanh, ...) to ``FUNCTION_DIGITS``
-JUDGE = dataclasses.replace(DECIMAL, unary={kind: _to_digits(fn) for kind, fn in DECIMAL.unary.items()})
-
-
-def _exact_expression(expr: sympy.Expr) -> bool:
-    """Whether the expression maps short decimals to short decimals (no exp, log or division)."""
-    for node in sympy.preorder_traversal(expr):
-        if isinstance(node, sympy.Function) and not isinstance(node, _EXACT_FUNCTIONS):
-            return False
-        if isinstance(node, sympy.Pow) and not (node.exp.is_Integer and node.exp > 0):
-            return False
-        if isinstance(node, sympy.Rational) and not node.is_Integer:
-            q = int(node.q)
-            for prime in (2, 5):
-                while q % prime == 0:
-                    q //= prime
-            if q != 1:
-                return False
-    return True
+#: the calibrations made in this process (the rules relaxed and the band), by what they depend on: the
+#: spec, the settings and the rules and band before; the practice server draws one variant of the same
+#: spec per exercise, and calibrates it once (the probe judges 200 draws or more)
+CALIBRATIONS: dict[str, tuple[ExamSettings, tuple[str, ...], Band | None]] = {}
+CALIBRATIONS_KEPT = 64
 
 
 class Drawer:
-    """Draws leaf values on their grids and judges them with one compiled program (no re-derivation)."""
+    """Draws leaf values on their grids and judges them with one compiled program (no re-derivation); what
+    varies and what is unfair beyond the shared rules is the family's to say (a network, a graph)."""
 
-    def __init__(self, base: Solution, settings: ExamSettings):
+    def __init__(self, base: Solution | GraphSolution, settings: ExamSettings):
         self.base = base
         self.settings = settings
         #: the settings in force: auto rules strict until the probe relaxes them
@@ -156,11 +128,11 @@ class Drawer:
                                          allow_zero_gradients=bool(settings.allow_zero_gradients),
                                          early_rounding=settings.early_rounding is not False)
         self.relaxed: list[str] = []
-        network = base.network
-        self.network = network
-        self.decimals = base.spec.decimals
-        self.index, self.steps = compile_network(network, domain=JUDGE)
-        self.leaves = leaf_values(network)
+        family = self.family = GraphFamily(base, settings) if isinstance(base, GraphSolution) \
+            else NetworkFamily(base, settings)
+        self.decimals = family.decimals
+        self.index, self.steps = family.index, family.steps
+        self.leaves = family.leaves
         self.varying: list[tuple[str, Grid]] = []
         for name in settings.overrides:
             if name not in self.leaves:
@@ -168,64 +140,29 @@ class Drawer:
                                 f"{did_you_mean(name, list(self.leaves))}")
         trivial: dict[str, frozenset[int]] = {}  # leaf -> grid indices never drawn
         for name in self.leaves:
-            kind = network[name].kind
-            if name in settings.overrides:
-                grid = settings.overrides[name]
-            elif kind in GROUP_OF_KIND:
-                grid = settings.groups[GROUP_OF_KIND[kind]]
-            else:
-                grid = None  # the learning rate: fixed unless named in [exam.vary]
+            grid, trivial_values = family.leaf_grid(name, settings)
             if grid is not None:
-                self._check_grid(name, kind, grid)
                 self.varying.append((name, grid))
-                skip = _grid_indices(grid, TRIVIAL.get(kind, ()))
+                skip = _grid_indices(grid, trivial_values)
                 if not settings.allow_trivial and len(skip) < grid.count:  # else the teacher's grid as it is
                     trivial[name] = skip
-        self.asked = asked_names(network, settings.ask)
+        self.asked = family.asked
         if not self.asked:
-            raise ExamError("exam: nothing to ask (this network has no quantities of the asked groups)")
+            raise ExamError(f"exam: nothing to ask ({family.nothing_asked})")
         self.asked_flat = [n for _, names in self.asked for n in names]
         self.asked_slots = [self.index[n] for n in self.asked_flat]
         self.asked_slot_set = frozenset(self.asked_slots)
-        exact: set[int] = {self.index[name] for name in self.leaves}
-        for step in self.steps:
-            if step.depends <= exact and _exact_expression(network[step.name].definition):
-                exact.add(step.slot)
+        exact = exact_slots(self.index, self.leaves, self.steps, family.definition)
         #: asked values a student's arithmetic may carry a little off: these are checked for ties
         self.inexact_asked = frozenset(self.asked_slot_set - exact)
+        if settings.early_rounding is None and not family.rounds_as_you_go(bool(self.inexact_asked)):
+            self.rules = dataclasses.replace(self.rules, early_rounding=False)
         margin = settings.tie_margin
         if margin is None:
             margin = min(DEFAULT_TIE_MARGIN, AUTO_TIE_BUDGET / max(1, len(self.inexact_asked)))
         #: in units of the last displayed decimal
         self.tie_margin = sympy.Rational(margin) / 10 ** max(0, 3 - self.decimals)
         self._margin = to_decimal(self.tie_margin)
-        slot_of = {q.symbol: self.index[q.name] for q in network.quantities.values()}
-        compiler = Compiler(slot_of)
-        #: smooth units' slopes (none may be flat); per piecewise layer, its units' slopes and pre-activations
-        self.slopes: list[Callable[[list[Decimal]], Decimal]] = []
-        self.piecewise: list[tuple[list[Callable[[list[Decimal]], Decimal]], list[int]]] = []
-        for layer in network.layers:
-            fn = layer.elementwise
-            if fn is None:
-                continue
-            slopes, pres = [], []
-            for e in range(1, network.n_examples + 1):
-                for j in range(1, layer.size + 1):
-                    a, z = network.activation_symbol(layer.index, j, e), network.pre_symbol(layer.index, j, e)
-                    slopes.append(compiler(fn.local_slope(a, z)))
-                    pres.append(slot_of[z])
-            if layer.activation_name in _PIECEWISE:
-                self.piecewise.append((slopes, pres))
-            else:
-                self.slopes += slopes
-        self.grad_layers: list[list[int]] = []
-        asked_grads = {n for group, names in self.asked if group == "gradients" for n in names}
-        for layer in network.layers:
-            slots = [self.index[network.grad(p.name)] for p in network.parameters
-                     if p.layer == layer.index and network.grad(p.name) in asked_grads]
-            if slots:
-                self.grad_layers.append(slots)
-        self.loss_slots = (self.index[network.loss_name], self.index[network.updated(network.loss_name)])
         #: what each asked value is computed from (see :func:`work`)
         self.operands = [(step.slot, sorted(step.depends)) for step in self.steps if step.slot in self.asked_slot_set]
         #: the judge's steps: (program, slot, whether checked for a tie, whether asked)
@@ -239,14 +176,11 @@ class Drawer:
         #: a variant found no fair draw in this process (see :func:`_first_fair`)
         self.gave_up = False
 
-    def _check_grid(self, name: str, kind: str, grid: Grid) -> None:
-        loss = self.network.spec.loss
-        if kind == "target" and loss == "cross_entropy":
-            raise ExamError(f"exam: {name}: cross_entropy targets form a distribution; keep targets fixed")
-        if kind == "target" and loss == "bce" and (grid.low < 0 or grid.high > 1):
-            raise ExamError(f"exam: {name}: bce targets lie in [0, 1]; the range reaches outside")
-        if name == LEARNING_RATE.ascii and grid.low <= 0:
-            raise ExamError("exam: eta: the learning rate must stay positive")
+    @property
+    def network(self) -> Network:
+        """The network drawn for (a network's family only)."""
+        assert isinstance(self.family, NetworkFamily)
+        return self.family.network
 
     @property
     def combinations(self) -> int:
@@ -292,7 +226,7 @@ class Drawer:
         slots = [Decimal(0)] * len(self.index)
         half, margin = Decimal("0.5"), self._margin
         plan = self._plan
-        with localcontext(Context(prec=JUDGE_DIGITS, Emax=999_999, Emin=-999_999)):
+        with localcontext(judge_context()):
             for name, value in values.items():
                 slots[self.index[name]] = +self._decimal(value)
             try:  # the steps run here, not through run_steps: a draw is judged thousands of times
@@ -302,7 +236,7 @@ class Drawer:
                         return "tie", 0
             except (DecimalException, ZeroDivisionError, ArithmeticError):
                 return "undefined", 0
-            reason = self._units(slots) or self._loss_and_gradients(slots)
+            reason = self.family.reject(slots, self.rules)
             if reason:
                 return reason, 0
             if self.rules.early_rounding:
@@ -319,47 +253,9 @@ class Drawer:
             return "difficulty", amount
         return None, amount
 
-    def _units(self, slots: list[Decimal]) -> str | None:
-        """A relu on its kink, a saturated smooth unit, or a piecewise layer more than half dead."""
-        for _, pres in self.piecewise:
-            if any(slots[z].is_zero() for z in pres):
-                return "undefined"  # relu is not differentiable at z = 0
-        if self.rules.allow_saturation:
-            return None
-        threshold = to_decimal(self.rules.saturation_threshold)
-        if any(abs(slope(slots)) < threshold for slope in self.slopes):
-            return "saturation"
-        for slopes, _ in self.piecewise:
-            if 2 * sum(1 for slope in slopes if abs(slope(slots)) < threshold) > len(slopes):
-                return "dead units"
-        return None
-
-    def _loss_and_gradients(self, slots: list[Decimal]) -> str | None:
-        d, rules = self.decimals, self.rules
-        before, after = self.loss_slots
-        if not rules.allow_loss_increase and slots[after] >= slots[before]:
-            return "loss increase"
-        for layer_slots in self.grad_layers if not rules.allow_zero_gradients else ():
-            if all(round_half_up(slots[s], d).is_zero() for s in layer_slots):
-                return "zero gradients"
-        if not (rules.allow_loss_increase or rules.allow_unchanged_loss) \
-                and round_half_up(slots[after], d) == round_half_up(slots[before], d):
-            return "loss unchanged"  # lower, but the sheet cannot show it
-        return None
-
-    def spec_for(self, values: dict[str, sympy.Rational]) -> Spec:
-        """The base spec with these leaf values (parameters, examples, learning rate)."""
-        spec = self.base.spec
-        network = self.network
-        examples = []
-        for e, example in enumerate(spec.examples, start=1):
-            inputs = tuple(values[network.unit_name("act", 0, k, e)] for k in range(1, len(example.inputs) + 1))
-            targets = tuple(values[network.example_name(network.namer.target(j), e).ascii]
-                            for j in range(1, len(example.targets) + 1))
-            examples.append(Example(inputs, targets))
-        parameters = {name: values[name] for name in spec.parameters}
-        return dataclasses.replace(spec, parameters=parameters, examples=tuple(examples),
-                                   learning_rate=values[LEARNING_RATE.ascii])
+    def spec_for(self, values: dict[str, sympy.Rational]) -> Spec | GraphSpec:
+        """The base spec with these leaf values."""
+        return self.family.spec_for(values)
 
     def first_fair(self, rng: random.Random, budget: int) -> Found:
         """(values or None, work, draws, rejections) of the first fair draw of ``rng`` in ``budget`` draws;
@@ -416,7 +312,21 @@ class Drawer:
     def calibrate(self) -> None:
         """Relax the auto rules this network needs, then set the band of work around the median of
         ``MEDIAN_OF`` fair draws; all from streams that depend only on the spec, so every seed and
-        every count of a spec gets the same rules and band."""
+        every count of a spec gets the same rules and band, and a process calibrates a spec once
+        (``CALIBRATIONS``)."""
+        spec = self.base.spec
+        unnamed = (dataclasses.replace(spec, source="") if isinstance(spec, GraphSpec) else
+                   dataclasses.replace(spec, source="", templates=None))  # where it came from does not count
+        key = repr((unnamed, self.settings, self.rules, self.relaxed, self.band))
+        done = CALIBRATIONS.get(key)
+        if done is None:
+            self._calibrate()
+            if len(CALIBRATIONS) >= CALIBRATIONS_KEPT:
+                del CALIBRATIONS[next(iter(CALIBRATIONS))]
+            done = CALIBRATIONS[key] = (self.rules, tuple(self.relaxed), self.band)
+        self.rules, self.relaxed, self.band = done[0], list(done[1]), done[2]
+
+    def _calibrate(self) -> None:
         probe = [self.draw(random.Random(f"symbackprop-exam/probe/{i}")) for i in range(PROBE_DRAWS)]
         while True:
             verdicts = [self.assess(values) for values in probe]
@@ -482,7 +392,7 @@ def _first_fair(drawer: Drawer, seed: int, number: int) -> Found:
     return found
 
 
-def draw_values(base: Solution, settings: ExamSettings, count: int, seed: int,
+def draw_values(base: Solution | GraphSolution, settings: ExamSettings, count: int, seed: int,
                 workers: int = 1, progress: Callable[[int, int], None] | None = None,
                 ) -> tuple[Drawer, Drawn, SetReport]:
     """The leaf values of ``count`` fair, distinct variants of comparable work (nothing solved yet):
@@ -517,20 +427,21 @@ def draw_values(base: Solution, settings: ExamSettings, count: int, seed: int,
                                               drawer.rules.early_rounding is True)
 
 
-def draw_variants(base: Solution, settings: ExamSettings, count: int, seed: int,
+def draw_variants(base: Solution | GraphSolution, settings: ExamSettings, count: int, seed: int,
                   students: Sequence[Student] | None = None,
                   progress: Callable[[int, int], None] | None = None,
                   workers: int = 1) -> tuple[list[Variant], SetReport]:
     """``count`` fair, distinct variants of comparable work (each solved when first read, on one shared
     derivation); what was rejected and the work spread."""
     drawer, drawn, report = draw_values(base, settings, count, seed, workers, progress)
-    shared = base if base.derivation.proofs else solve(base.spec)  # the keys show the proofs: proven once
+    # the keys show the proofs: proven once (a graph's base is always solved with them)
+    shared = base if isinstance(base, GraphSolution) or base.derivation.proofs else solve(base.spec)
     width = max(3, len(str(count)))
-    variants = []
+    variants: list[Variant] = []
     for number, (values, attempts) in enumerate(drawn, start=1):
         student = students[number - 1] if students else None
-        variants.append(Variant(number, f"{number:0{width}d}", seed, drawer.spec_for(values), student, attempts,
-                                shared))
+        variants.append(Variant(number, f"{number:0{width}d}", seed, drawer.spec_for(values), student,
+                                attempts, shared))
     return variants, report
 
 

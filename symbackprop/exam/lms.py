@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from decimal import Decimal
 
 from markupsafe import Markup
 
+from ..documents.graphhandout import graph_sheet, worked_lines
 from ..documents.render import html_environment, markdown_environment, render_html
+from ..documents.update_rule import first_step_names
+from ..engine.graph import GraphSolution
+from ..engine.naming import STEP
 from ..engine.solution import Solution
 from ..errors import UsageError
 from ..hints import quoted
-from ..notation.lines import exact_text
+from ..notation.circuit import name_tex
+from ..notation.lines import exact_text, quantity_line
 
-__all__ = ["check_lms_lang", "lms_languages", "math_html", "name", "problem_html", "tolerance"]
+__all__ = ["check_lms_lang", "lms_languages", "math_html", "name", "problem_html", "tolerance", "worked"]
 
 #: the LMS texts' words: ``lms/lang/<code>.html.j2``, one file per language
 LMS_LANG = "lms/lang/{}.html.j2"
@@ -53,9 +59,10 @@ def math_html(latex: str) -> Markup:
     return Markup(r"\(" + html.escape(latex, quote=False) + r"\)")
 
 
-def problem_html(solution: Solution, lang: str = "en") -> str:
+def problem_html(solution: Solution | GraphSolution, lang: str = "en") -> str:
     """The network, its equations and its values (no computed value): ``lms/problem.html.j2`` lays them
-    out, in the words of ``lms/lang/<lang>.html.j2`` (made once per solution: Moodle's question and Canvas's
+    out; a computation graph's function, gates and values: ``lms/graph_problem.html.j2``; both in the words
+    of ``lms/lang/<lang>.html.j2`` (made once per solution and language: Moodle's question and Canvas's
     first item show it)."""
     key = ("problem_html", lang)
     found = solution.memo.get(key)
@@ -64,7 +71,14 @@ def problem_html(solution: Solution, lang: str = "en") -> str:
     return found
 
 
-def _problem_html(solution: Solution, lang: str) -> str:
+def _problem_html(solution: Solution | GraphSolution, lang: str) -> str:
+    if isinstance(solution, GraphSolution):
+        graph = graph_sheet(solution, forward_shown=False)
+        return render_html(
+            "lms/graph_problem.html.j2", lang=lang, function=math_html(f"{graph['output']} = {graph['function']}"),
+            gates=[math_html(f"{n['tex']} = {n['formula']}") for n in graph["nodes"]],
+            values=[math_html(f"{name_tex(leaf.name)} = {exact_text(solution.values[leaf.name])}")
+                    for leaf in solution.spec.leaves])
     spec, net = solution.spec, solution.network
     return render_html(
         "lms/problem.html.j2", lang=lang, n_inputs=spec.n_inputs, n_examples=net.n_examples,
@@ -72,5 +86,33 @@ def _problem_html(solution: Solution, lang: str) -> str:
         loss=math_html(f"{net[net.loss_name].latex} = {solution.formula(net.loss_name)}"),
         equations=[math_html(f"{q.latex} = {solution.formula(q.name)}") for q in net.of_kind("pre", "act")],
         values=[math_html(f"{q.latex} = {exact_text(solution.value(q.name))}")
-                for q in net.of_kind("input", "target", "weight", "bias", "learning_rate")],
+                for q in net.of_kind("input", "target", "weight", "bias", "learning_rate", "hyper")
+                if q.name != STEP.ascii],
+        rule=_rule(solution),
         frozen=[math_html(net[p].latex) for p in sorted(spec.frozen)])
+
+
+def worked(solution: Solution | GraphSolution, items: Sequence[tuple[str, str]], formula: bool = True) -> list[str]:
+    """Each asked value's worked line (LaTeX) for an LMS key's feedback, from its ``(name, latex)``: a network's
+    ``latex = formula = numbers = result`` (without the formula: ``latex = numbers = result``); a graph's
+    gate or gradient line as its handout works it."""
+    if isinstance(solution, GraphSolution):
+        lines = worked_lines(solution)
+        return [str(lines[name]) for name, _ in items]
+    out = []
+    for name, latex in items:
+        rhs = quantity_line(solution, name).rhs()
+        shown = solution.formula(name) if formula else ""
+        out.append(f"{latex} = {shown} = {rhs}" if shown else f"{latex} = {rhs}")
+    return out
+
+
+def _rule(solution: Solution) -> dict[str, object] | None:
+    """An ``[optimizer]`` rule written for the first trainable parameter (every parameter the same way)."""
+    if solution.spec.optimizer is None:
+        return None
+    first = next((p for p in solution.network.parameters if not p.frozen), None)
+    if first is None:
+        return None
+    lines = [math_html(f"{solution.latex(n)} = {solution.formula(n)}") for n in first_step_names(solution, first)]
+    return {"name": solution.spec.optimizer.name, "param": math_html(solution.latex(first.name)), "lines": lines}

@@ -19,8 +19,7 @@ from markupsafe import Markup
 
 from ..documents.render import GENERATED_BY, render_html
 from ..io.usertext import xml_clean
-from ..notation.lines import quantity_line
-from .lms import math_html, name, problem_html, tolerance
+from .lms import math_html, name, problem_html, tolerance, worked
 from .variants import Variant, asked_values, grouped
 
 __all__ = ["feedback_html", "moodle_question", "moodle_quiz", "moodle_xml", "question_html", "variant_tag"]
@@ -37,8 +36,8 @@ def question_html(variant: Variant, ask: Sequence[str], lang: str = "en") -> str
     items = [{"group": item.group, "latex": math_html(item.latex), "field": f"{{1:NUMERICAL:={item.display}:{tol}}}"}
              for item in asked_values(variant, ask)]
     return render_html("lms/moodle_question.html.j2", lang=lang, problem=Markup(problem_html(s, lang)),
-                       decimals=s.spec.decimals,
-                       groups=grouped(items, itemgetter("group")), tag=Markup(variant_tag(variant)))
+                       decimals=s.spec.decimals, groups=grouped(items, itemgetter("group")),
+                       tag=Markup(variant_tag(variant)), graph=variant.is_graph)
 
 
 def variant_tag(variant: Variant) -> str:
@@ -50,12 +49,9 @@ def variant_tag(variant: Variant) -> str:
 def feedback_html(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
     """The worked solution: each asked quantity as formula = numbers = result."""
     s = variant.solution
-    items = []
-    for item in asked_values(variant, ask):
-        formula = s.formula(item.name)
-        rhs = quantity_line(s, item.name).rhs()
-        items.append({"group": item.group,
-                      "line": math_html(f"{item.latex} = {formula} = {rhs}" if formula else f"{item.latex} = {rhs}")})
+    asked = asked_values(variant, ask)
+    lines = worked(s, [(item.name, item.latex) for item in asked])
+    items = [{"group": item.group, "line": math_html(line)} for item, line in zip(asked, lines, strict=True)]
     return render_html("lms/moodle_feedback.html.j2", lang=lang, label=variant.label, decimals=s.spec.decimals,
                        groups=grouped(items, itemgetter("group")))
 

@@ -27,8 +27,7 @@ from markupsafe import Markup
 
 from ..documents.render import render_html
 from ..io.usertext import xml_clean
-from ..notation.lines import quantity_line
-from .lms import math_html, name, problem_html, tolerance
+from .lms import math_html, name, problem_html, tolerance, worked
 from .variants import Variant, asked_values
 
 __all__ = ["item_tag", "qti_files", "qti_zip", "quiz_id", "ZIP_DATE"]
@@ -83,14 +82,15 @@ def assessment_xml(variant: Variant, ask: Sequence[str], lang: str = "en") -> st
             + _field("points_possible", "0") + _field("original_answer_ids", "")
             + _field("assessment_question_identifierref", f"{ident}_intro_ref") + "</qtimetadata></itemmetadata>",
             "<presentation>" + _mattext(intro) + "</presentation>", "</item>"]
-    for k, item in enumerate(asked_values(variant, ask), start=1):
+    asked = asked_values(variant, ask)
+    lines = worked(s, [(item.name, item.latex) for item in asked], formula=False)
+    for k, (item, line) in enumerate(zip(asked, lines, strict=True), start=1):
         low, high = _bounds(item.display, d)
         item_id = f"{ident}_q{k}"
         tag = item_tag(variant, item.name)  # in the title and the text: the Student Analysis column shows the text
         question = render_html("lms/qti_question.html.j2", lang=lang, group=item.group, latex=math_html(item.latex),
                                tag=Markup(escape(tag)))
-        line = quantity_line(s, item.name)
-        feedback = render_html("lms/qti_feedback.html.j2", line=math_html(f"{item.latex} = {line.rhs()}"))
+        feedback = render_html("lms/qti_feedback.html.j2", line=math_html(line))
         out += [
             f"<item ident={quoteattr(item_id)} title={quoteattr(tag)}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "numerical_question")

@@ -5,17 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from ..documents.render import Tex
 from ..engine.examtable import ASK_GROUPS
+from ..engine.graph import GraphSolution, solve_graph_values
+from ..engine.graphspec import GraphSpec
 from ..engine.network import Network
 from ..engine.solution import Solution, solve_values
 from ..engine.spec import Spec
+from ..notation.circuit import graph_name_tex
 
 __all__ = ["Asked", "Student", "Variant", "asked_names", "asked_values", "grouped"]
 
 T = TypeVar("T")
+#: a network's spec and solution, or a computation graph's
+SpecT = TypeVar("SpecT", Spec, GraphSpec)
+SolvedT = TypeVar("SolvedT", Solution, GraphSolution)
 
 
 @dataclass(frozen=True)
@@ -27,26 +33,33 @@ class Student:
 
 
 @dataclass(frozen=True)
-class Variant:
-    """One drawn variant: its exercise at the drawn values (solved when first read), for one student (or none)."""
+class Variant(Generic[SpecT, SolvedT]):
+    """One drawn variant: its exercise at the drawn values (solved when first read), for one student (or none);
+    a network's or a computation graph's."""
 
     number: int  # 1-based
     label: str  # "007"
     seed: int
-    spec: Spec  # the base spec with the drawn values
+    spec: SpecT  # the base spec with the drawn values
     student: Student | None
     draws: int  # draws it took (1 = the first was accepted)
-    base: Solution = field(repr=False, compare=False)  # whose derivation the variant shares
+    base: SolvedT = field(repr=False, compare=False)  # whose derivation the variant shares
 
     @property
     def stem(self) -> str:
         return f"v{self.label}"
 
+    @property
+    def is_graph(self) -> bool:
+        return isinstance(self.spec, GraphSpec)
+
     @cached_property
-    def solution(self) -> Solution:
+    def solution(self) -> SolvedT:
         """Solved on the base's derivation (see :func:`.solve_values`): only the values differ; a
         worker process solves its own variants, nothing solved travels between processes."""
-        return solve_values(self.base, self.spec)
+        if isinstance(self.base, GraphSolution) and isinstance(self.spec, GraphSpec):
+            return cast(SolvedT, solve_graph_values(self.base, self.spec))
+        return cast(SolvedT, solve_values(cast(Solution, self.base), cast(Spec, self.spec)))
 
 
 @dataclass(frozen=True)
@@ -66,8 +79,13 @@ def asked_values(variant: Variant, ask: Sequence[str]) -> list[Asked]:
     key = ("asked", tuple(ask))
     found = s.memo.get(key)
     if not isinstance(found, list):
-        found = s.memo[key] = [Asked(name, Tex(s.latex(name)), s.display(name), group)
-                               for group, names in asked_names(s.network, ask) for name in names]
+        if isinstance(s, GraphSolution):
+            found = [Asked(name, Tex(graph_name_tex(s.spec, name)), s.display(name), group)
+                     for group, names in graph_asked_names(s.spec, ask) for name in names]
+        else:
+            found = [Asked(name, Tex(s.latex(name)), s.display(name), group)
+                     for group, names in asked_names(s.network, ask) for name in names]
+        s.memo[key] = found
     return list(found)
 
 
@@ -76,6 +94,14 @@ def grouped(items: Sequence[T], group_of: Callable[[T], str]) -> list[dict[str, 
     (the templates name each group and lay its members out)."""
     return [{"key": group, "members": members} for group in ASK_GROUPS
             if (members := [item for item in items if group_of(item) == group])]
+
+
+def graph_asked_names(spec: GraphSpec, ask: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """[(group, [names])] of a computation graph: its gates' values (forward) and the output's gradient
+    with respect to each input and parameter (gradients), in the spec's order; other groups ask nothing."""
+    names = {"forward": [n.name for n in spec.nodes],
+             "gradients": [f"d{spec.output}/d{leaf.name}" for leaf in spec.leaves]}
+    return [(group, names[group]) for group in ask if group in names]
 
 
 def asked_names(network: Network, ask: Sequence[str]) -> list[tuple[str, list[str]]]:

@@ -69,11 +69,19 @@ class Answer:
 
 
 @dataclass(frozen=True)
-class Answers:
-    entries: tuple[Answer, ...]
+class Sheet:
+    """Whose work it is and on what: the student, the exercise's title, the file it came from (an answers
+    file carries it in, a marking report carries it on)."""
+
     student: str = ""
     title: str = ""
     source: str = "<answers>"
+
+
+@dataclass(frozen=True)
+class Answers:
+    entries: tuple[Answer, ...]
+    sheet: Sheet = Sheet()
 
 
 def looks_like_number(text: str) -> bool:
@@ -154,7 +162,7 @@ def _answers(entries: list[Answer], sheet: dict[str, str], source: str) -> Answe
         if (entry.name, entry.form) in seen:
             raise AnswerError(f"{source}: {quoted(entry.name)} has two {entry.form}s")
         seen.add((entry.name, entry.form))
-    return Answers(tuple(entries), sheet.get("student", ""), sheet.get("title", ""), source)
+    return Answers(tuple(entries), Sheet(sheet.get("student", ""), sheet.get("title", ""), source))
 
 
 def _text(value: Any, name: str, source: str) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from ..engine.examtable import MarkingPolicy
@@ -174,7 +174,7 @@ def _score(folder: ExamFolder, sub: Submission, label: str, student_id: str, nam
     assert sub.answers is not None
     asked = folder.variants[label].asked
     report = mark(folder.solution(label), sub.answers)
-    report = Report(report.rows, report.title, name or report.student, sub.where, report.decimals)
+    report = replace(report, sheet=replace(report.sheet, student=name or report.sheet.student, source=sub.where))
     value_verdict: dict[str, str] = {}
     for row in report.rows:
         if row.form == "value":

@@ -1,8 +1,9 @@
 """An exam folder as the marker reads it: which student has which variant, and what each variant asks.
 
-``index.csv`` (written by ``symbackprop exam``) maps students to variants; each variant's spec is
-``variants/vNNN.toml`` and its key ``answers/vNNN.toml``, whose value names (in order) are the asked
-quantities, the order of a Moodle Cloze question's parts.  Variants are solved when first needed.
+``index.csv`` (written by ``symbackprop exam``) maps students to variants; each variant's spec (a
+network or any graph kind) is ``variants/vNNN.toml`` and its key ``answers/vNNN.toml``, whose value
+names (in order) are the asked quantities, the order of a Moodle Cloze question's parts.  Variants
+are solved when first needed.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.graph import GraphSolution, solve_graph, solve_graph_values
+from ..engine.graphspec import GraphSpec
+from ..engine.kinds import load_any
 from ..engine.solution import Solution, solve, solve_values, structure
-from ..engine.spec import load_spec
 from ..errors import ExamError
 from ..hints import quoted
 from ..io.files import InputKind, read_input
@@ -47,14 +50,14 @@ class ExamFolder:
     path: Path
     variants: dict[str, SetVariant]  # by label
     by_student: dict[str, str]  # student_key(id) -> label
-    _solved: dict[str, Solution] = field(default_factory=dict)
-    _bases: dict[tuple[object, ...], Solution] = field(default_factory=dict)  # by structure
+    _solved: dict[str, Solution | GraphSolution] = field(default_factory=dict)
+    _bases: dict[tuple[object, ...], Solution | GraphSolution] = field(default_factory=dict)  # by structure
 
     @property
     def has_roster(self) -> bool:
         return bool(self.by_student)
 
-    def solution(self, label: str) -> Solution:
+    def solution(self, label: str) -> Solution | GraphSolution:
         """The variant's exact solution (solved once, without the proofs the marking does not need).
 
         The variants of a set share their network and differ only in the leaf values (weights,
@@ -62,10 +65,17 @@ class ExamFolder:
         derivation (the chain rule, most of the work) is done once per network and each variant
         evaluated on it."""
         if label not in self._solved:
-            spec = load_spec(self.variants[label].spec_path)
+            spec = load_any(self.variants[label].spec_path)
+            if isinstance(spec, GraphSpec):  # a graph's variants share its nodes: the gradients derived once
+                key: tuple[object, ...] = ("graph", spec.kind, tuple((n.name, n.definition) for n in spec.nodes))
+                graph_base = self._bases.get(key)
+                self._solved[label] = (solve_graph(spec, prove=False) if not isinstance(graph_base, GraphSolution)
+                                       else solve_graph_values(graph_base, spec))
+                self._bases.setdefault(key, self._solved[label])
+                return self._solved[label]
             shape = structure(spec)
             base = self._bases.get(shape)
-            if base is None:
+            if not isinstance(base, Solution):
                 self._solved[label] = self._bases[shape] = solve(spec, prove=False)
             else:
                 self._solved[label] = solve_values(base, spec)

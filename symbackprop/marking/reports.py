@@ -22,17 +22,17 @@ def report_text(report: Report) -> str:
 
     rows = [{"name": r.name, "given": cell_text(r.given, 36), "expected": cell_text(r.expected, 36),
              "verdict": r.verdict, "why": r.why} for r in report.rows]
-    text = render_markdown("verify_report.txt.j2", table=table, rows=rows, title=report.title,
-                           student=report.student, right=report.n_right, total=len(report.rows),
+    text = render_markdown("verify_report.txt.j2", table=table, rows=rows, title=report.sheet.title,
+                           student=report.sheet.student, right=report.n_right, total=len(report.rows),
                            counts=[(v, n) for v, n in report.counts.items() if n])
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
 def report_data(report: Report) -> dict[str, Any]:
     return {
-        "title": report.title,
-        "student": report.student,
-        "source": report.source,
+        "title": report.sheet.title,
+        "student": report.sheet.student,
+        "source": report.sheet.source,
         "decimals": report.decimals,
         "right": report.n_right,
         "total": len(report.rows),
@@ -69,7 +69,8 @@ def report_tex(report: Report) -> str:
         rows.append({"symbol": symbol, "given": typed_pieces(r.given), "expected": expected,
                      "verdict": r.verdict, "why": why, "tall": tall})
     counts = [(v, n) for v, n in report.counts.items() if n]
-    return render_tex("verify_report.tex.j2", title=report.title, student=report.student, source=report.source,
+    sheet = report.sheet
+    return render_tex("verify_report.tex.j2", title=sheet.title, student=sheet.student, source=sheet.source,
                       decimals=report.decimals, right=report.n_right, total=len(report.rows), counts=counts,
                       rows=rows)
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from ..errors import AnswerError
 from ..hints import clip, quoted
 from ..io.files import InputKind, read_input
-from .answers import Answer, Answers, load_answers
+from .answers import Answer, Answers, Sheet, load_answers
 from .examset import ExamFolder
 
 __all__ = ["Identity", "Submission", "read_all", "read_responses"]
@@ -170,8 +170,8 @@ def _answers_file(file: Path, folder: ExamFolder) -> Submission:
         answers = load_answers(file)
     except AnswerError as err:
         return Submission(str(file), who, variant, problem=str(err).removeprefix(f"{file}: "))
-    if answers.student and not who.name:
-        who = Identity(name=answers.student, id_number=who.id_number)
+    if answers.sheet.student and not who.name:
+        who = Identity(name=answers.sheet.student, id_number=who.id_number)
     return Submission(str(file), who, variant, answers)
 
 
@@ -206,7 +206,7 @@ def _cloze(where: str, who: Identity, variant: str, cell: str, folder: ExamFolde
     """``part 1: 0.378; part 2: ; part 3: 0,393`` -> the variant's asked values (an empty part is missing)."""
     asked = folder.variants[variant].asked
     if cell.strip() in _NO_RESPONSE:
-        return Submission(where, who, variant, Answers((), who.name, source=where))
+        return Submission(where, who, variant, Answers((), Sheet(who.name, source=where)))
     marks = list(_PART.finditer(cell))
     if not marks or marks[0].start() != 0:
         return Submission(where, who, variant, problem=f"the response {quoted(cell, 40)} does not read "
@@ -235,7 +235,7 @@ def _answers(asked: tuple[str, ...], texts: list[str], who: Identity, where: str
             if _COMMA_DECIMAL.fullmatch(text):  # Moodle accepts a decimal comma: 0,378
                 text = text.replace(",", ".")
             entries.append(Answer(name, text, "value", where))  # a number box: text is marked invalid
-    return Answers(tuple(entries), who.name, source=where)
+    return Answers(tuple(entries), Sheet(who.name, source=where))
 
 
 # -- Canvas's Student Analysis report --------------------------------------------------------

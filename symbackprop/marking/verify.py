@@ -1,428 +1,88 @@
-"""Mark hand derivations the way a careful examiner would, and say why each mistake is one.
+"""The marker of an MLP spec (a `Solution`), and `mark`, which picks a solved spec's marker by its kind.
 
-Values (in the network's topological order, so earlier verdicts are known):
-
-1. **correct**: equal to the exact value rounded half-up to the decimals the
-   student wrote (or exactly equal); fewer decimals than the spec asks is
-   **too few decimals** (STACK's NumDecPlaces);
-2. **early rounding**: what comes out when intermediates are rounded to the
-   displayed decimals: along the lecture's path (every quantity computed from
-   the rounded values of its operands, then rounded), or from the student's
-   own right-but-rounded earlier answers;
-3. **carried forward**: exactly what the quantity's chain-rule definition gives
-   from the student's own earlier *wrong* answers (follow-through);
-4. **wrong**, with the expected value and, where one matches, a diagnosis: each
-   candidate mistake (a flipped sign, a neighbouring weight, a missing sigma'
-   factor, a missing local input, sigma'(a) instead of a(1 - a)) is recomputed
-   exactly and compared after rounding to the student's decimals.
-
-Formulas are parsed by :mod:`.mathparse` (an AST whitelist, never ``eval``) and
-compared with the quantity's chain-rule definition: first numerically at the
-exercise's values and at random points (a cheap, certain way to see a
-difference), then symbolically (both sides inlined into leaves and expanded).
-When SymPy cannot show the difference is 0 but every point agrees, the formula
-is accepted with the note "checked numerically at N random points".  The symbolic work has a
-size budget and a time budget per formula and per report (SymPy's factor can take minutes): past
-it the numeric verdict stands and the note says the formula was too large (or time ran out).
+The MLP's usual slips, each recomputed exactly for a wrong value: a neighbouring weight, a missing
+sigma' factor, a missing local input, sigma'(a) instead of a(1 - a), the update's step added, the
+output's error signal's sign flipped (the verdicts and the formula comparison are `marker`'s).
 """
 
 from __future__ import annotations
 
-import math
 import random
-import re
-from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
-from decimal import Decimal, DecimalException, localcontext
-from fractions import Fraction
+from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sympy
 from sympy import Expr, Symbol
 
-from ..engine import activations
-from ..engine.evaluate import Compiler, Program, Step, compile_network, leaf_values, run_steps
+from ..engine.activations import FORMULA_FUNCTIONS
+from ..engine.evaluate import leaf_values
+from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
 from ..engine.network import Network, Quantity
-from ..engine.numbers import WORK_DIGITS, display, round_half_up, to_decimal, work_context
 from ..engine.solution import Solution
-from ..hints import clip, did_you_mean, quoted
-from .answers import Answer, Answers
-from .budget import Allowance, OverBudget
+from .answers import Answers
+from .marker import (
+    REPORT_SECONDS,
+    SLIP_DEPTH,
+    VERDICTS,
+    WORK_DIGITS,
+    Exercise,
+    Marker,
+    Report,
+    Row,
+    Slips,
+    _text,
+    allowance,
+    cell_text,
+    mark_exercise,
+)
 
-_EXPO = getattr(activations, "expo", None)
+if TYPE_CHECKING:
+    from ..engine.graph import GraphSolution
 
-#: Verdicts, in the order of the report's totals, with their printed labels.
-VERDICTS = {
-    "correct": "correct",
-    "too_few_decimals": "too few decimals",
-    "early_rounding": "early rounding",
-    "carried_forward": "carried forward",
-    "wrong": "wrong",
-    "invalid": "invalid",
-}
-#: Decimals beyond this are not compared (the exact value has WORK_DIGITS significant digits).
-MAX_CHECKED_DECIMALS = 40
-#: Random points a formula is checked at (besides the exercise's own values).
-RANDOM_POINTS = 3
-#: Relative agreement that counts as equal at a point (values carry 80 digits).
-AGREEMENT = Decimal("1e-40")
-#: Formulas whose expansion could have more terms than this are compared numerically only
-#: ((w1 + w2 + ... + b3)**100 must not hang the marking).
-SYMBOLIC_SIZE_LIMIT = 2000
-#: Quantities that formulas are compared through (inlined): polynomial in the forward quantities.
-BACKWARD_KINDS = ("d_act", "d_pre", "grad", "updated")
-#: Wrong formulas are factored (to name a missing factor) only within these bounds on each side
-#: (terms after expansion, symbols, total degree): factor() on (w1 + x1 + b1)^10 + ... takes minutes.
-DIAGNOSIS_SIZE_LIMIT = 40
-DIAGNOSIS_SYMBOLS = 16
-DIAGNOSIS_DEGREE = 12
-#: Seconds of symbolic work (expand, cancel, factor) for one formula, and for one whole report;
-#: the safety net behind the size limits (the numeric verdict stands, with a note).
-FORMULA_SECONDS = 2.0
-REPORT_SECONDS = 20.0
-#: The notes when the symbolic work is skipped (past the size limits, or out of time).
-TOO_LARGE_TO_COMPARE = "too large to compare symbolically"
-TOO_LARGE_TO_DIAGNOSE = "too large to name the difference symbolically"
-OUT_OF_TIME = "symbolic comparison out of time"
-#: Slips are looked for in the quantity's own definition and in those up to this many steps back.
-SLIP_DEPTH = 3
-#: At most this many candidate slips are recomputed for one wrong value.
-MAX_MUTATIONS = 100
-#: Unknown names that get a "did you mean" in one report.
-MAX_HINTS = 100
-#: Carried-forward messages name at most this many earlier answers.
-MAX_NAMED_SOURCES = 3
+#: the MLP's forward kinds (folded into their names when formulas are compared) and its backward ones
+#: (inlined: polynomial in the forward quantities)
+FORWARD_KINDS = frozenset(("pre", "act", "loss", "post_pre", "post_act", "post_loss"))
+BACKWARD_KINDS = frozenset(("d_act", "d_pre", "grad", "updated"))
 
 
-@dataclass(frozen=True)
-class Row:
-    """One marked answer."""
-
-    name: str
-    form: str  # "value" or "formula"
-    given: str
-    expected: str
-    verdict: str  # a key of VERDICTS
-    why: str = ""
-    #: LaTeX of the quantity's symbol and of the expected formula ("" for unknown names)
-    latex: str = ""
-    expected_latex: str = ""
-    #: ``why`` in pieces, (text, LaTeX): a formula's piece has its LaTeX, plain words have ""
-    why_parts: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def label(self) -> str:
-        return VERDICTS[self.verdict]
-
-    @property
-    def right(self) -> bool:
-        return self.verdict == "correct"
-
-
-@dataclass(frozen=True)
-class Report:
-    rows: tuple[Row, ...]
-    title: str = ""
-    student: str = ""
-    source: str = ""
-    decimals: int = 3
-
-    @property
-    def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(VERDICTS, 0)
-        for row in self.rows:
-            counts[row.verdict] += 1
-        return counts
-
-    @property
-    def n_right(self) -> int:
-        return self.counts["correct"]
-
-    @property
-    def exit_code(self) -> int:
-        """0 all correct, 1 something is not, 2 an entry could not be marked (invalid)."""
-        if any(row.verdict == "invalid" for row in self.rows):
-            return 2
-        return 0 if all(row.right for row in self.rows) else 1
-
-    def totals_text(self) -> str:
-        parts = [f"{n} {VERDICTS[v]}" for v, n in self.counts.items() if n]
-        return f"{self.n_right} of {len(self.rows)} right: " + ", ".join(parts)
-
-
-@dataclass(frozen=True)
-class _Given:
-    """A value answer, parsed."""
-
-    answer: Answer
-    value: Fraction
-    decimals: int
-
-
-@dataclass(frozen=True)
-class _Candidate:
-    why: str
-    value: Decimal
-
-
-# -- the marking ------------------------------------------------------------------
-
-def mark(solution: Solution, answers: Answers, seconds: float | None = None) -> Report:
-    """Mark every answer; rows come in the network's order (value before formula), unknown names last.
+def mark(solution: Solution | GraphSolution, answers: Answers, seconds: float | None = None) -> Report:
+    """Mark every answer; rows come in the spec's order (value before formula), unknown names last.
 
     ``seconds``: the symbolic work of the whole report (default ``REPORT_SECONDS``; the practice page
     asks for less than a file)."""
-    seconds = REPORT_SECONDS if seconds is None else seconds
-    marker = _Marker(solution, allowance=Allowance(seconds, min(seconds, FORMULA_SECONDS)))
-    rows = marker.mark_all(answers.entries)
-    return Report(tuple(rows), answers.title or solution.spec.title, answers.student, answers.source,
-                  solution.spec.decimals)
+    budget = allowance(REPORT_SECONDS if seconds is None else seconds)
+    if isinstance(solution, Solution):
+        return mark_exercise(_Marker(solution, allowance=budget), answers)
+    from .graphmarks import GraphMarker  # a graph's marker: imported for a graph only
+
+    return mark_exercise(GraphMarker(solution, allowance=budget), answers)
 
 
-@dataclass
-class _Marker:
+def exercise(solution: Solution) -> Exercise:
+    """What the marker needs of a solved MLP spec."""
+    network = solution.network
+    return Exercise(solution.spec.title, solution.spec.decimals, network.quantities, solution.evaluation.values,
+                    solution.evaluation.exact, leaf_values(network), solution.printer.doprint, FORMULA_FUNCTIONS,
+                    FORWARD_KINDS, BACKWARD_KINDS, 2 * network.n_layers + 4)
+
+
+class _Marker(Marker):
+    """The MLP's marker: the generic marking with the MLP's slips, random points and factor swap."""
+
     solution: Solution
-    #: quantity name -> the given value's verdict and text (values only), for carried-forward messages
-    verdicts: dict[str, str] = field(default_factory=dict)
-    given_texts: dict[str, str] = field(default_factory=dict)
-    #: slots whose value on the student's path descends from a wrong answer
-    tainted: set[int] = field(default_factory=set)
-    #: memo of rounded_at, by decimals
-    rounded_paths: dict[int, list[Decimal]] = field(default_factory=dict)
-    #: memos of _inline_symbol and _backward_symbol
-    inlined: dict[Symbol, Expr] = field(default_factory=dict)
-    backward_inlined: dict[Symbol, Expr] = field(default_factory=dict)
-    #: unknown names still to get a "did you mean" (a file of 5,000 typos gets the first ones)
-    hints_left: int = MAX_HINTS
-    #: the LaTeX of every formula a diagnosis names, by its ASCII text (see ``_formula``)
-    formula_latex: dict[str, str] = field(default_factory=dict)
-    #: seconds of symbolic work left for this report
-    allowance: Allowance = field(default_factory=lambda: Allowance(REPORT_SECONDS, FORMULA_SECONDS))
 
-    # -- shared, computed once --------------------------------------------------
+    def __init__(self, solution: Solution, **settings: Any):
+        super().__init__(exercise(solution), **settings)
+        self.solution = solution
+
     @cached_property
     def network(self) -> Network:
         return self.solution.network
 
-    @cached_property
-    def decimals(self) -> int:
-        return self.solution.spec.decimals
-
-    @cached_property
-    def compiled(self) -> tuple[dict[str, int], list[Step]]:
-        return compile_network(self.network)
-
-    @property
-    def index(self) -> dict[str, int]:
-        return self.compiled[0]
-
-    @property
-    def steps(self) -> list[Step]:
-        return self.compiled[1]
-
-    @cached_property
-    def step_of(self) -> dict[str, Step]:
-        return {step.name: step for step in self.steps}
-
-    @cached_property
-    def slot_of(self) -> dict[Symbol, int]:
-        return {q.symbol: self.index[q.name] for q in self.network.quantities.values()}
-
-    @cached_property
-    def compiler(self) -> Compiler:
-        return Compiler(self.slot_of)
-
-    @cached_property
-    def exact(self) -> list[Decimal]:
-        values = self.solution.evaluation.values
-        return [values[name] for name in self.index]
-
-    @property
-    def rounded_path(self) -> list[Decimal]:
-        return self.rounded_at(self.decimals)
-
-    def rounded_at(self, decimals: int) -> list[Decimal]:
-        """The lecture's path: every computed quantity from rounded operands, then rounded to ``decimals``."""
-        slots = self.rounded_paths.get(decimals)
-        if slots is None:
-            slots = list(self.exact)
-            with localcontext(work_context()):
-                run_steps(self.steps, slots, finish=lambda x, _: _round(x, decimals),
-                          failed=lambda step, _: self.exact[step.slot])
-            self.rounded_paths[decimals] = slots
-        return slots
-
-    @cached_property
-    def symbols(self) -> dict[str, Symbol]:
-        return {name: q.symbol for name, q in self.network.quantities.items()}
-
-    # -- entry point --------------------------------------------------------------
-    def mark_all(self, entries: Iterable[Answer]) -> list[Row]:
-        order = {name: i for i, name in enumerate(self.index)}
-        known = [a for a in entries if a.name in order]
-        unknown = [self._unknown(a) for a in entries if a.name not in order]
-        known.sort(key=lambda a: (order[a.name], a.form != "value"))
-        values = {a.name: a for a in known if a.form == "value"}
-        rows = {(r.name, "value"): r for r in self._mark_values(values)}
-        for a in known:
-            if a.form == "formula":
-                rows[(a.name, "formula")] = self._mark_formula(a)
-        return [rows[(a.name, a.form)] for a in known] + unknown
-
-    def _unknown(self, answer: Answer) -> Row:
-        name = answer.name
-        shown = clip(name)
-        self.hints_left -= 1
-        hint = did_you_mean(name, self.index) if self.hints_left >= 0 else ""
-        return Row(shown, answer.form, cell_text(answer.text), "", "invalid", f"unknown quantity {quoted(name)}{hint}")
-
-    # -- values -------------------------------------------------------------------
-    def _mark_values(self, answers: dict[str, Answer]) -> list[Row]:
-        """Walk the graph in order: the student's own path (their values where given) is built alongside."""
-        rows: list[Row] = []
-        given: dict[str, _Given] = {}
-        for name, answer in answers.items():
-            parsed = _parse_value(answer)
-            if isinstance(parsed, Row):
-                rows.append(self._with_quantity(parsed))
-            else:
-                given[name] = parsed
-        # the student's path, at full precision and rounded, and which values are tainted by a wrong answer
-        own_exact = list(self.exact)
-        own_rounded = list(self.exact)
-        tainted = self.tainted
-        names = list(self.index)
-        with localcontext(work_context()):
-            for name, i in self.index.items():
-                step = self.step_of.get(name)
-                if step is not None:
-                    try:
-                        own_exact[i] = step.program(own_exact)
-                        own_rounded[i] = _round(step.program(own_rounded), self.decimals)
-                    except (DecimalException, ZeroDivisionError, ValueError):
-                        # an absurd earlier answer (1e999 into exp): fall back to the true values
-                        own_exact[i], own_rounded[i] = self.exact[i], self.rounded_path[i]
-                upstream = {d for d in step.depends if d in tainted} if step is not None else set()
-                if name in given:
-                    row = self._mark_value(given[name], step, own_exact[i], own_rounded[i], upstream, names)
-                    rows.append(row)
-                    self.verdicts[name] = row.verdict
-                    self.given_texts[name] = cell_text(given[name].answer.text, 30)
-                    own_exact[i] = own_rounded[i] = _decimal(given[name].value)
-                    if row.verdict in ("wrong", "carried_forward"):
-                        tainted.add(i)
-                elif upstream:
-                    tainted.add(i)
-        return rows
-
-    def _mark_value(self, given: _Given, step: Step | None, own_exact: Decimal, own_rounded: Decimal,
-                    upstream: set[int], names: list[str]) -> Row:
-        name = given.answer.name
-        q = self.network[name]
-        i = self.index[name]
-        exact = self.exact[i]
-        shown_decimals = min(max(given.decimals, self.decimals), MAX_CHECKED_DECIMALS)
-        row = Row(name, "value", given.answer.text, display(exact, shown_decimals), "wrong", latex=q.latex)
-
-        def verdict(v: str, why: str = "") -> Row:
-            text, parts = self._said(why)
-            return Row(row.name, row.form, row.given, row.expected, v, text, row.latex, why_parts=parts)
-
-        decimals = min(given.decimals, MAX_CHECKED_DECIMALS)
-        if Fraction(exact) == given.value and self.solution.evaluation.exact.get(name, False):
-            return verdict("correct")
-        if _matches(exact, given.value, decimals):
-            if given.decimals < self.decimals:
-                return verdict("too_few_decimals",
-                               f"{given.decimals} decimal{'s' if given.decimals != 1 else ''} given, "
-                               f"{self.decimals} asked; {display(exact, self.decimals)} at full precision")
-            if given.decimals > MAX_CHECKED_DECIMALS:
-                return verdict("correct", f"checked to {MAX_CHECKED_DECIMALS} decimals")
-            return verdict("correct")
-        full = f"full precision gives {display(exact, shown_decimals)}"
-        if step is not None:
-            if not upstream:
-                for places in dict.fromkeys((self.decimals, given.decimals)):
-                    if 0 <= places <= MAX_CHECKED_DECIMALS and _matches(self.rounded_at(places)[i], given.value,
-                                                                       decimals):
-                        return verdict("early_rounding", f"intermediates rounded to {places} decimals; {full}")
-                for own in (own_rounded, own_exact):
-                    if _matches(own, given.value, decimals):
-                        return verdict("early_rounding", f"from your rounded earlier answers; {full}")
-            else:
-                for own in (own_exact, own_rounded):
-                    if _matches(own, given.value, decimals):
-                        sources = self._sources(upstream, names)
-                        return verdict("carried_forward",
-                                       f"right method applied to your {sources}; {full}")
-        for candidate in self._diagnoses(q):
-            if _matches(candidate.value, given.value, decimals):
-                return verdict("wrong", candidate.why)
-        return verdict("wrong", "")
-
-    def _sources(self, upstream: set[int], names: list[str]) -> str:
-        """The student's wrong given answers that a tainted value descends from."""
-        found: list[str] = []
-        seen: set[int] = set()
-        stack = sorted(upstream, reverse=True)
-        while stack and len(found) < MAX_NAMED_SOURCES:
-            i = stack.pop()
-            if i in seen:
-                continue
-            seen.add(i)
-            name = names[i]
-            if self.verdicts.get(name) in ("wrong", "carried_forward"):
-                found.append(f"{self._name(name)} = {self.given_texts[name]}")
-                continue
-            step = self.step_of.get(name)
-            if step is not None:
-                stack.extend(d for d in step.depends if d in self.tainted)
-        return ", ".join(found) if found else "earlier answers"
-
-    # -- diagnoses ----------------------------------------------------------------
-    def _diagnoses(self, q: Quantity) -> Iterable[_Candidate]:
-        """Candidate wrong values for ``q``, most telling first, each computed exactly."""
-        i = self.index[q.name]
-        exact = self.exact[i]
-        yield _Candidate(f"sign flipped (expected {display(exact, self.decimals)})", -exact)
-        if q.definition is None:
-            return
-        distance = self._ancestors(q)
-        chain = [step for step in self.steps if self.network[step.name].symbol in distance]
-        for n, (why, overrides) in enumerate(self._mutations(q, distance)):
-            if n >= MAX_MUTATIONS:
-                return
-            try:
-                value = self._rerun(overrides, chain, i)
-            except (DecimalException, TypeError, KeyError, ZeroDivisionError):
-                continue
-            if value != exact:
-                yield _Candidate(why, value)
-
-    def _ancestors(self, q: Quantity) -> dict[Symbol, int]:
-        """``q`` and every computed quantity it depends on, with its distance from ``q`` (breadth first)."""
-        distance = {q.symbol: 0}
-        queue = deque([q.symbol])
-        while queue:
-            s = queue.popleft()
-            d = self.network.by_symbol[s].definition
-            if d is None:
-                continue
-            for operand in d.free_symbols:
-                if operand not in distance and self.network.by_symbol[operand].definition is not None:
-                    distance[operand] = distance[s] + 1
-                    queue.append(operand)
-        return distance
-
-    def _mutations(self, q: Quantity, distance: dict[Symbol, int]) -> Iterable[tuple[str, dict[str, Expr]]]:
-        """(diagnosis, replaced definitions): the quantity's own slips first, then those of the quantities
-        it is computed from (up to SLIP_DEPTH steps back), then slips made everywhere."""
+    def _slips_everywhere(self, distance: dict[Symbol, int]) -> Slips:
+        """Every activation slope missing at once; the output's error signal flipped far back."""
         by_symbol = self.network.by_symbol
-        near = sorted((s for s, d in distance.items() if d <= SLIP_DEPTH), key=lambda s: (distance[s], str(s)))
-        for s in near:
-            yield from self._slips(by_symbol[s])
         ancestors = [by_symbol[s] for s in distance]
         slopes = {a.name: s for a in ancestors if (s := self._slope(a)) is not None}
         if len(slopes) > 1:
@@ -433,8 +93,9 @@ class _Marker:
             names = ", ".join(self._name(n) for n in sorted(outputs))
             yield f"sign of {names} flipped", {n: -d for n, d in outputs.items()}
 
-    def _slips(self, a: Quantity) -> Iterable[tuple[str, dict[str, Expr]]]:
-        """The usual slips in one quantity's own definition."""
+
+    def _slips(self, a: Quantity) -> Slips:
+        """The MLP's usual slips in one quantity's own definition."""
         net = self.network
         definition = a.definition
         assert definition is not None
@@ -445,6 +106,8 @@ class _Marker:
                 step = self._marked("theta + eta*dE/dtheta", r"\theta + \eta \frac{\partial E}{\partial \theta}")
                 yield (f"{self._name(a.name)}: the step was added ({step}) instead of subtracted",
                        {a.name: 2 * theta - definition})
+                if net.spec.optimizer is not None:
+                    yield from self._optimizer_slips(a, theta)
         slope = self._slope(a)
         if slope is not None:
             d_act, local = slope
@@ -482,22 +145,28 @@ class _Marker:
                    f"{self._formula(definition)})",
                    {a.name: -definition})
 
-    def _rerun(self, overrides: dict[str, Expr], chain: list[Step], target: int) -> Decimal:
-        """The target's value when some definitions are replaced; only the steps of ``chain`` (the
-        target's ancestors, in order) that the replacements reach are rerun."""
-        programs: dict[int, Program] = {self.index[n]: self.compiler(e) for n, e in overrides.items()}
-        affected = set(programs)
-        rerun = []
-        for step in chain:
-            if step.slot in programs:
-                rerun.append(replace(step, program=programs[step.slot]))
-            elif step.depends & affected:
-                rerun.append(step)
-                affected.add(step.slot)
-        slots = list(self.exact)
-        with localcontext(work_context()):
-            run_steps(rerun, slots)
-        return slots[target]
+    def _optimizer_slips(self, a: Quantity, theta: Symbol) -> Iterable[tuple[str, dict[str, Expr]]]:
+        """An optimizer's usual slips in one parameter's update: plain SGD instead of the rule, Adam's bias
+        correction left out, the weight decay left out."""
+        net, settings, of = self.network, self.network.spec.optimizer, a.of
+        assert settings is not None and of is not None and a.definition is not None
+        name = self._name(a.name)
+        if settings.name != "sgd":
+            sgd = self._marked("theta - eta*dE/dtheta", r"\theta - \eta \frac{\partial E}{\partial \theta}")
+            yield (f"{name}: the plain gradient step ({sgd}) instead of {settings.name}'s",
+                   {a.name: theta - net.sym(LEARNING_RATE.ascii) * net.sym(net.grad(of))})
+        if settings.name == "adam":
+            yield (f"{name}: Adam's bias correction left out (the moments m and v used as they are)",
+                   {net.state(k + "hat", of): net.sym(net.state(k, of)) for k in ("m", "v")})
+        if settings.decay == "decoupled":
+            decay = self._marked("eta*lambda*theta", r"\eta \lambda \theta")
+            yield (f"{name}: the decoupled weight decay ({decay}) left out",
+                   {a.name: a.definition.xreplace({net.sym(HYPERPARAMETERS["weight_decay"].ascii): 0})})
+        elif settings.decay == "coupled":
+            decay = self._marked("lambda*theta", r"\lambda \theta")
+            yield (f"{name}: the L2 term ({decay}) left out of the gradient",
+                   {net.state("g", of): net.sym(net.grad(of))})
+
 
     def _slope(self, q: Quantity) -> tuple[Expr, Expr] | None:
         """(dE/da, slope) of a delta written as ``dE/da * slope``; None for other quantities."""
@@ -558,119 +227,8 @@ class _Marker:
             result[net.updated(name)] = [self.symbols[net.updated(n)] for n in near]
         return result
 
-    # -- formulas -----------------------------------------------------------------
-    def _mark_formula(self, answer: Answer) -> Row:
-        from ..errors import SymbackpropError
-        from .mathparse import parse_formula
 
-        q = self.network[answer.name]
-        expected_expr = q.definition if q.definition is not None else self._leaf_constant(q)
-        expected = _text(expected_expr)
-        expected_latex = self.solution.printer.doprint(expected_expr)
-        row = Row(q.name, "formula", cell_text(answer.text), expected, "wrong", latex=q.latex,
-                  expected_latex=expected_latex)
-
-        def verdict(v: str, why: str = "") -> Row:
-            text, parts = self._said(why)
-            return Row(row.name, row.form, row.given, row.expected, v, text, row.latex, row.expected_latex, parts)
-
-        try:
-            from ..engine.activations import FORMULA_FUNCTIONS
-
-            student = parse_formula(answer.text, self.symbols, FORMULA_FUNCTIONS)
-        except (SymbackpropError, ValueError, RecursionError) as err:
-            return verdict("invalid", _one_line(str(err)))
-        circular = self._circular(q, student)
-        if circular:
-            return verdict("wrong", circular)
-        agree = self._agree_numerically(student, expected_expr)
-        if agree is None:
-            return verdict("wrong", "cannot be evaluated at the exercise's values (division by zero, log of "
-                                    "a negative number, or a function symbackprop cannot evaluate)")
-        here, everywhere = agree
-        if everywhere:
-            equal = self._within_budget(self._equal_symbolically, student, expected_expr)
-            if equal is True:
-                return verdict("correct")
-            note = {None: f" ({TOO_LARGE_TO_COMPARE})", OUT_OF_TIME: f" ({OUT_OF_TIME})"}.get(equal, "")
-            return verdict("correct", f"checked numerically at {RANDOM_POINTS} random points{note}")
-        if here:
-            lost = self._within_budget(self._numbers_for_symbols, student, expected_expr)
-            return verdict("wrong", "right value for this exercise, but not the general formula"
-                           + ("" if lost == OUT_OF_TIME else lost))
-        why = self._within_budget(self._formula_difference, student, expected_expr)
-        return verdict("wrong", TOO_LARGE_TO_DIAGNOSE if why is None else why)
-
-    def _within_budget(self, work: Any, *args: Any) -> Any:
-        """``work(*args)``, or OUT_OF_TIME when it runs past this formula's (or the report's) time."""
-        try:
-            with self.allowance.spend():
-                return work(*args)
-        except OverBudget:
-            return OUT_OF_TIME
-
-    def _numbers_for_symbols(self, student: Expr, expected: Expr) -> str:
-        """'; a number stands where t belongs': the symbols a formula lost to this exercise's values."""
-        try:
-            lost = self._inline(expected).free_symbols - self._inline(student).free_symbols
-        except (RecursionError, ValueError, TypeError):
-            return ""
-        if not lost:
-            return ""
-        names = sorted((str(s) for s in lost), key=lambda n: self.index[n])[:MAX_NAMED_SOURCES]
-        where = ", ".join(self._name(n) for n in names)
-        return f"; a number stands where {where} belong{'s' if len(names) == 1 else ''}"
-
-    def _leaf_constant(self, q: Quantity) -> Expr:
-        return sympy.Rational(leaf_values(self.network)[q.name])
-
-    def _circular(self, q: Quantity, student: Expr) -> str:
-        used = student.free_symbols
-        if q.symbol in used:
-            return f"circular: the formula uses {self._name(q.name)} itself"
-        later = self._descendants(q.symbol)
-        bad = sorted((str(s) for s in used if s in later), key=lambda n: self.index[n])
-        if bad:
-            return f"circular: {self._name(bad[0])} is computed from {self._name(q.name)}"
-        return ""
-
-    def _descendants(self, symbol: Symbol) -> set[Symbol]:
-        """Every quantity computed (directly or not) from ``symbol``."""
-        found: set[Symbol] = set()
-        stack = [symbol]
-        while stack:
-            for user in self._users.get(stack.pop(), ()):
-                if user not in found:
-                    found.add(user)
-                    stack.append(user)
-        return found
-
-    @cached_property
-    def _users(self) -> dict[Symbol, list[Symbol]]:
-        """symbol -> the quantities whose definitions use it."""
-        users: dict[Symbol, list[Symbol]] = {}
-        for q in self.network.quantities.values():
-            if q.definition is not None:
-                for s in q.definition.free_symbols:
-                    users.setdefault(s, []).append(q.symbol)
-        return users
-
-    @cached_property
-    def points(self) -> list[list[Decimal]]:
-        """The exercise's own values, then RANDOM_POINTS evaluations at random leaves (seeded)."""
-        rng = random.Random(20240517)
-        leaves = leaf_values(self.network)
-        points = [self.exact]
-        for _ in range(RANDOM_POINTS):
-            slots = list(self.exact)
-            for name, value in self._random_leaves(rng, leaves).items():
-                slots[self.index[name]] = to_decimal(value)
-            with localcontext(work_context()):
-                run_steps(self.steps, slots)
-            points.append(slots)
-        return points
-
-    def _random_leaves(self, rng: random.Random, leaves: dict[str, Any]) -> dict[str, sympy.Rational]:
+    def _random_leaves(self, rng: random.Random, leaves: Mapping[str, Any]) -> dict[str, sympy.Rational]:
         """Random nonzero rationals for inputs and parameters; targets stay valid for the loss."""
         spec = self.network.spec
         out: dict[str, sympy.Rational] = {}
@@ -690,139 +248,9 @@ class _Marker:
                 out[q.name] = sympy.Rational(rng.randint(5, 95), 100)
         return out
 
-    def _agree_numerically(self, student: Expr, expected: Expr) -> tuple[bool, bool] | None:
-        """(agrees at the exercise's values, agrees at every point); None if it cannot be evaluated there."""
-        constants = {c: _rational_constant(c) for c in student.atoms(sympy.NumberSymbol)}
-        student = student.xreplace(constants) if constants else student
-        try:
-            s_program, e_program = self.compiler(student), self.compiler(expected)
-        except (TypeError, KeyError, ValueError):
-            return None
-        results = []
-        with localcontext(work_context()):
-            for slots in self.points:
-                try:
-                    s, e = s_program(slots), e_program(slots)
-                except (DecimalException, ZeroDivisionError, OverflowError, ValueError):
-                    if slots is self.exact:
-                        return None
-                    results.append(False)
-                    continue
-                results.append(abs(s - e) <= AGREEMENT * max(Decimal(1), abs(e)))
-        return results[0], all(results)
 
-    def _equal_symbolically(self, student: Expr, expected: Expr) -> bool | None:
-        """SymPy shows student - expected == 0: as written, then inlined into the leaves, then (for a
-        student who wrote exp) with sigma rewritten as 1/(1 + exp(-z)); None when the inlined
-        difference is too large to expand (SYMBOLIC_SIZE_LIMIT)."""
-        student, expected = _plain_exp(student), _plain_exp(expected)
-        try:
-            if _small(student - expected) and sympy.expand(student - expected) == 0:
-                return True
-            forward = self._forward_form(student) - self._forward_form(expected)
-            if _small(forward) and sympy.expand(forward) == 0:
-                return True
-            inlined = self._inline(student) - self._inline(expected)
-            if not _small(inlined):
-                return None
-            difference = sympy.expand(inlined)
-            if difference == 0:
-                return True
-            if student.has(sympy.exp) and _small(difference):
-                return bool(sympy.cancel(sympy.expand(difference.rewrite(sympy.exp))) == 0)
-        except (RecursionError, ValueError, TypeError, sympy.PolynomialError):
-            return False
-        return False
-
-    def _inline(self, expr: Expr) -> Expr:
-        """``expr`` with every computed quantity replaced by its definition, down to the leaves."""
-        need = [s for s in expr.free_symbols if self.network.by_symbol[s].definition is not None]
-        return expr.xreplace({s: self._inline_symbol(s) for s in need})
-
-    def _inline_symbol(self, symbol: Symbol) -> Expr:
-        return self._rewritten(symbol, self.inlined, self._inline)
-
-    def _rewritten(self, symbol: Symbol, cache: dict[Symbol, Expr], rewrite: Callable[[Expr], Expr]) -> Expr:
-        """``rewrite`` of ``symbol``'s definition, computed once per symbol (``cache``)."""
-        done = cache.get(symbol)
-        if done is None:
-            definition = self.network.by_symbol[symbol].definition
-            assert definition is not None
-            done = cache[symbol] = rewrite(definition)
-        return done
-
-    @cached_property
-    def _folds(self) -> dict[Expr, Symbol]:
-        """Forward definitions in SymPy's canonical form -> their symbol (sigma(z_h1) -> h1)."""
-        forward = ("pre", "act", "loss", "post_pre", "post_act", "post_loss")
-        return {q.definition.doit(): q.symbol for q in self.network.quantities.values()
-                if q.kind in forward and q.definition is not None}
-
-    def _fold(self, expr: Expr) -> Expr:
-        """Forward sub-expressions replaced by their names, innermost first (w1*x1 + w2*x2 + b1 -> z_h1)."""
-        for _ in range(2 * self.network.n_layers + 4):
-            folded = expr.xreplace(self._folds)
-            if folded == expr:
-                break
-            expr = folded
-        return expr
-
-    def _forward_form(self, expr: Expr) -> Expr:
-        """The formula over forward quantities: sums and activations folded into their names, every
-        backward quantity (dE/d..., updated parameters) inlined; no activation is re-evaluated."""
-        expr = self._fold(expr)
-        backward = [s for s in expr.free_symbols if self.network.by_symbol[s].kind in BACKWARD_KINDS]
-        return expr.xreplace({s: self._backward_symbol(s) for s in backward})
-
-    def _backward_symbol(self, symbol: Symbol) -> Expr:
-        return self._rewritten(symbol, self.backward_inlined, self._forward_form)
-
-    def _formula_difference(self, student: Expr, expected: Expr) -> str | None:
-        """Name the factor or term by which a wrong formula differs, when it is a simple one;
-        None when the formulas are too large to try (DIAGNOSIS_* limits)."""
-        try:
-            s, e = self._forward_form(student), self._forward_form(expected)
-            if e == 0:
-                return ""
-            if not (_diagnosable(s) and _diagnosable(e)):
-                return None
-            ratio = sympy.factor(sympy.cancel(s / e))
-            if ratio == -1:
-                return "differs by sign"
-            if ratio.is_Number:
-                return f"differs by a factor {self._formula(ratio)}"
-            numerator, denominator = ratio.as_numer_denom()
-            sign_n, extra = _factors(numerator)
-            sign_d, missing = _factors(denominator)
-            if extra is not None and missing is not None:
-                swapped = self._activation_slope_swap(extra, missing)
-                if swapped or 0 < len(extra) + len(missing) <= 3:
-                    return self._factor_message(extra, missing, sign_n * sign_d)
-            difference = sympy.expand(s - e)
-            if isinstance(difference, sympy.Mul | Symbol):
-                return f"extra term {self._formula(difference)}"
-            if isinstance(-difference, sympy.Mul | Symbol):
-                return f"missing term {self._formula(-difference)}"
-        except (RecursionError, ValueError, TypeError, sympy.PolynomialError):
-            return ""
-        return ""
-
-    def _factor_message(self, extra: list[Expr], missing: list[Expr], sign: int) -> str:
-        """"missing factor h1*(1 - h1)", or sigma'(a) named when it stands where a(1 - a) belongs."""
-        parts = []
-        swapped = self._activation_slope_swap(extra, missing)
-        if swapped:
-            parts.append(swapped)
-        else:
-            if missing:
-                parts.append(f"missing factor {self._formula(sympy.Mul(*missing, evaluate=False))}")
-            if extra:
-                parts.append(f"extra factor {self._formula(sympy.Mul(*extra, evaluate=False))}")
-        if sign < 0:
-            parts.append("and the sign differs")
-        return ", ".join(parts)
-
-    def _activation_slope_swap(self, extra: list[Expr], missing: list[Expr]) -> str:
+    def _swapped_factor(self, extra: list[Expr], missing: list[Expr]) -> str:
+        """sigma'(a) (the slope at the activation) standing where a(1 - a) belongs."""
         if not extra or not missing:
             return ""
         have, want = sympy.Mul(*extra), sympy.Mul(*missing)
@@ -837,200 +265,5 @@ class _Marker:
                             f"instead of {self._formula(want)}")
         return ""
 
-    # -- helpers ------------------------------------------------------------------
-    def _formula(self, expr: Expr) -> str:
-        """A formula inside a diagnosis: its ASCII text between markers, its LaTeX remembered for ``_said``."""
-        return self._marked(_text(expr), self.solution.printer.doprint(expr))
 
-    def _name(self, name: str) -> str:
-        """A quantity's name inside a diagnosis, printed as its symbol in the tex report."""
-        return self._marked(name, self.network[name].latex)
-
-    def _marked(self, text: str, latex: str) -> str:
-        self.formula_latex[text] = latex
-        return f"{_OPEN}{text}{_CLOSE}"
-
-    def _said(self, why: str) -> tuple[str, tuple[tuple[str, str], ...]]:
-        """A diagnosis as plain text (the markers dropped) and in pieces, each formula with its LaTeX."""
-        pieces = re.split(f"[{_OPEN}{_CLOSE}]", why)
-        parts = tuple((piece, self.formula_latex.get(piece, "") if i % 2 else "")
-                      for i, piece in enumerate(pieces) if piece)
-        return "".join(pieces), parts if any(latex for _, latex in parts) else ()
-
-    def _with_quantity(self, row: Row) -> Row:
-        q = self.network[row.name]
-        i = self.index[row.name]
-        return Row(row.name, row.form, row.given, display(self.exact[i], self.decimals), row.verdict, row.why,
-                   q.latex, why_parts=row.why_parts)
-
-
-def _parse_value(answer: Answer) -> _Given | Row:
-    from ..errors import SymbackpropError
-    from .mathparse import parse_number
-
-    try:
-        parsed = parse_number(answer.text)
-    except (SymbackpropError, ValueError) as err:
-        return Row(answer.name, "value", cell_text(answer.text), "", "invalid", _one_line(str(err)))
-    value = Fraction(int(parsed.value.p), int(parsed.value.q))
-    return _Given(answer, value, _decimals_written(value, parsed.decimals, parsed.significant))
-
-
-def _decimals_written(value: Fraction, decimals: int | None, significant: int) -> int:
-    """Decimals as written; in scientific notation, the place of the last significant digit
-    (2.26e-4 -> 6, 1.5e3 -> -2)."""
-    if decimals is not None:
-        return decimals
-    if value == 0:
-        return max(significant - 1, 0)
-    with localcontext(work_context()):
-        adjusted = to_decimal(abs(value)).adjusted()
-    return significant - 1 - adjusted
-
-
-def _rational_constant(constant: Expr) -> sympy.Rational:
-    """pi or e as an exact rational with WORK_DIGITS + 10 correct digits (from its decimal text)."""
-    return sympy.Rational(str(sympy.N(constant, WORK_DIGITS + 10)))
-
-
-def _small(expr: Expr, limit: int = SYMBOLIC_SIZE_LIMIT) -> bool:
-    """Whether expanding ``expr`` stays within ``limit`` terms (a quick upper bound)."""
-    return _terms(expr) <= limit
-
-
-def _diagnosable(expr: Expr) -> bool:
-    """Whether factoring ``expr`` is cheap enough: few terms, symbols and a low degree."""
-    return (_small(expr, DIAGNOSIS_SIZE_LIMIT) and len(expr.free_symbols) <= DIAGNOSIS_SYMBOLS
-            and _degree(expr) <= DIAGNOSIS_DEGREE)
-
-
-def _degree(expr: Expr) -> int:
-    """An upper bound on the total degree of ``expr`` expanded (a function call counts as one
-    variable), capped just above the limit."""
-    cap = DIAGNOSIS_DEGREE + 1
-    if isinstance(expr, sympy.Add):
-        return max((_degree(a) for a in expr.args), default=0)
-    if isinstance(expr, sympy.Mul):
-        return min(cap, sum(_degree(a) for a in expr.args))
-    if isinstance(expr, sympy.Pow):
-        n = expr.exp
-        if n.is_Integer:
-            return min(cap, _degree(expr.base) * abs(int(n)))
-        return cap
-    if expr.is_Number:
-        return 0
-    return 1
-
-
-def _terms(expr: Expr) -> int:
-    """An upper bound on the terms of ``expand(expr)``, capped just above the limit."""
-    cap = SYMBOLIC_SIZE_LIMIT + 1
-    if isinstance(expr, sympy.Add):
-        return min(cap, sum(_terms(a) for a in expr.args))
-    if isinstance(expr, sympy.Mul):
-        total = 1
-        for a in expr.args:
-            total = min(cap, total * _terms(a))
-        return total
-    if isinstance(expr, sympy.Pow):
-        base = _terms(expr.base)
-        n = expr.exp
-        if n.is_Integer and base > 1:  # negative powers: expand() expands the denominator too
-            k = abs(int(n))
-            return cap if k >= 64 else min(cap, math.comb(base + k - 1, k))
-        return base
-    if expr.args:  # a function: its argument is expanded too
-        return max((_terms(a) for a in expr.args), default=1)
-    return 1
-
-
-def _matches(candidate: Decimal, given: Fraction, decimals: int) -> bool:
-    """``candidate`` rounded half-up to ``decimals`` places equals the given value."""
-    if abs(given) > 10**30 or abs(candidate) > 10**30:
-        return False
-    try:
-        return Fraction(round_half_up(candidate, decimals)) == given
-    except DecimalException:
-        return False
-
-
-def _round(value: Decimal, decimals: int) -> Decimal:
-    if not value.is_finite() or abs(value) > 10**30:
-        return value
-    return round_half_up(value, decimals)
-
-
-def _decimal(value: Fraction) -> Decimal:
-    with localcontext(work_context()):
-        return to_decimal(value)
-
-
-def _factors(expr: Expr) -> tuple[int, list[Expr] | None]:
-    """(sign, factors) of a product, each factor written the way a lecture does (1 - h1, not h1 - 1);
-    factors None when one has more than three terms."""
-    coeff, factors = sympy.factor_list(expr)
-    sign = -1 if coeff < 0 else 1
-    out: list[Expr] = []
-    for f, power in factors:
-        if len(sympy.Add.make_args(f)) > 3:
-            return sign, None
-        if _reads_better_negated(f):
-            f = -f
-            sign *= (-1) ** int(power)
-        out.extend([f] * int(power))
-    out.sort(key=lambda f: (len(sympy.Add.make_args(f)), str(f)))  # h1*(1 - h1), not (1 - h1)*h1
-    if abs(coeff) != 1:
-        out.insert(0, abs(coeff))
-    return sign, out
-
-
-def _reads_better_negated(f: Expr) -> bool:
-    """h1 - 1 -> 1 - h1 (a negative constant term), t - yhat stays, -x -> x."""
-    terms = sympy.Add.make_args(f)
-    constants = [t for t in terms if t.is_Number]
-    if constants:
-        return bool(constants[0] < 0)
-    return sum(1 for t in terms if t.could_extract_minus_sign()) > len(terms) / 2
-
-
-#: around a formula inside a diagnosis until ``_Marker._said`` splits it off (never in a student's text:
-#: a row's text is split only where the marker put them)
-_OPEN, _CLOSE = "\x02", "\x03"
-
-
-def _text(expr: Expr) -> str:
-    """ASCII text of an expression as a student would type it, products flattened: dE/dyhat*yhat*(1 - yhat)."""
-    text = sympy.sstr(_flatten(expr), order="none")
-    return text.replace("expo(", "exp(") if _EXPO is not None else text
-
-
-def _plain_exp(expr: Expr) -> Expr:
-    """The engine's unevaluated softmax exponential (``expo``) as SymPy's ``exp``, which students write."""
-    if _EXPO is None or not expr.has(_EXPO):
-        return expr
-    return expr.replace(_EXPO, sympy.exp)
-
-
-def _flatten(expr: Expr) -> Expr:
-    if not expr.args:
-        return expr
-    args = [_flatten(a) for a in expr.args]
-    if isinstance(expr, sympy.Mul):
-        flat: list[Expr] = []
-        for a in args:
-            flat.extend(a.args if isinstance(a, sympy.Mul) else [a])
-        return sympy.Mul(*flat, evaluate=False)
-    return expr.func(*args, evaluate=False) if isinstance(expr, sympy.Add) else expr
-
-
-def cell_text(text: str, limit: int = 80) -> str:
-    """``text`` on one line, at most ``limit`` characters: a cell of the report."""
-    text = " ".join(text.split()) if len(text) < 10_000 else text[:200]
-    return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _one_line(text: str, limit: int = 160) -> str:
-    return cell_text(text, limit)
-
-
-__all__ = ["Report", "Row", "VERDICTS", "WORK_DIGITS", "cell_text", "mark"]
+__all__ = ["Report", "Row", "VERDICTS", "WORK_DIGITS", "_text", "cell_text", "exercise", "mark"]

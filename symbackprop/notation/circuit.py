@@ -3,45 +3,88 @@ with its forward value above and its gradient (this use's share) below."""
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 
 import sympy
 from sympy import Expr, Symbol
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import translate
 
 from ..engine import activations as act
 from ..engine.graphspec import GraphSpec, Node
 
 DX = 2.3  # cm between columns
 DY = 1.5  # cm between rows
+MAX_SLID = 4  # wires into one gate whose labels slide by slope (more: all near their sources)
 
 _FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", sympy.tanh: r"\tanh",
                   act.relu: r"\mathrm{relu}", act.softplus: r"\mathrm{softplus}"}
 
 
+@functools.lru_cache(maxsize=4096)
 def name_tex(name: str) -> str:
-    """A spec name (letters, digits, ``_``) as LaTeX maths: ``x0`` gives ``x_{0}``."""
+    """A spec name (letters, digits, ``_``) as LaTeX maths: ``x0`` gives ``x_{0}``; several subscripts are
+    parted by commas (``a1_2``: ``a_{1,2}``, ``W_xh_12``: ``W_{xh,12}``), where SymPy would run them together."""
+    base, supers, subs = split_super_sub(name)
+    if len(subs) > 1 and not supers:
+        return f"{sympy.latex(Symbol(base))}_{{{','.join(translate(s) for s in subs)}}}"
     return sympy.latex(Symbol(name))
 
 
+def graph_name_tex(spec: GraphSpec, name: str) -> str:
+    """A leaf's, gate's or gradient's name as LaTeX: ``df/dx0`` gives ``\\frac{\\partial f}{\\partial x_{0}}``."""
+    prefix = f"d{spec.output}/d"
+    if name.startswith(prefix) and name != prefix:
+        return rf"\frac{{\partial {name_tex(spec.output)}}}{{\partial {name_tex(name[len(prefix):])}}}"
+    return name_tex(name)
+
+
 def formula_tex(expr: Expr) -> str:
-    return sympy.latex(expr, order="none")
+    names = {s: name_tex(s.name) for s in expr.free_symbols if isinstance(s, Symbol)}
+    return sympy.latex(expr, order="none", symbol_names=names)
 
 
 def gate_text(definition: Expr) -> str:
-    """The gate's symbol in the circle: ``+``, ``\\times``, ``\\max``, ``\\exp``, ``1/x``, ``+1``, ``\\times(-1)``."""
+    """The gate's symbol in the circle: ``+``, ``\\times``, ``\\max``, ``\\exp``, ``1/x``, ``+1``, ``\\times(-1)``;
+    ``\\Sigma`` for a weighted sum, ``avg`` for a mean, ``f`` for anything else."""
     constants = [a for a in definition.args if a.is_number]
+    plain = all(a.is_Symbol or a.is_number for a in definition.args)  # else: a weighted sum, a mean, a loss
     if isinstance(definition, sympy.Add):
-        return "+" + (sympy.latex(sympy.Add(*constants)) if constants else "")
-    if isinstance(definition, sympy.Mul):
+        return ("+" + (sympy.latex(sympy.Add(*constants)) if constants else "")) if plain else r"\Sigma"
+    if isinstance(definition, sympy.Mul) and plain:
         return r"\times" + (f"({sympy.latex(sympy.Mul(*constants))})" if constants else "")
+    if _is_mean(definition):
+        return r"\mathrm{avg}"
     if isinstance(definition, sympy.Max):
         return r"\max"
-    if isinstance(definition, sympy.Pow) and definition.exp.is_number:
+    if isinstance(definition, sympy.Pow) and definition.exp.is_number and definition.base.is_Symbol:
         return "1/x" if definition.exp == -1 else f"x^{{{sympy.latex(definition.exp)}}}"
     if type(definition) in _FUNCTION_TEXT and definition.args[0].is_Symbol:
         return _FUNCTION_TEXT[type(definition)]
     return "f"
+
+
+def _is_mean(definition: Expr) -> bool:
+    """(a + b + ...)/n over n names."""
+    if not isinstance(definition, sympy.Mul) or len(definition.args) != 2:
+        return False
+    factor, total = sorted(definition.args, key=lambda a: not a.is_number)
+    return (factor.is_number and isinstance(total, sympy.Add) and all(a.is_Symbol for a in total.args)
+            and factor == sympy.Rational(1, len(total.args)))
+
+
+def label_pos(rise: float, fan_in: int) -> float:
+    """Where along its wire a label sits in a builder's placement, whose fanned wires (a kernel's) cross
+    midway: a quarter of the way further along per row the wire rises, so two crossing wires' labels part;
+    into a gate with more than MAX_SLID wires, near their sources (where they are a row apart)."""
+    return 0.25 if fan_in > MAX_SLID else min(0.8, max(0.2, 0.5 + rise / 4))
+
+
+def _label_at(rise: float, fan_in: int) -> str:
+    pos = label_pos(rise, fan_in)
+    return "" if pos == 0.5 else f", pos={_cm(pos)}"
 
 
 def _cm(value: float) -> str:
@@ -84,11 +127,31 @@ def _rows(spec: GraphSpec) -> dict[str, tuple[int, float]]:
     return place
 
 
+def placement(spec: GraphSpec) -> dict[str, tuple[int, float]]:
+    """(column, row) of every drawn name: a builder's own placement, else the circuit's (:func:`_rows`)."""
+    return dict(spec.place) or _rows(spec)
+
+
+def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: str, consumer: str) -> float | None:
+    """The row a wire runs along when, drawn straight, it would cross a gate of a column it skips (a name
+    used again further on: a shared parameter): just above the gates it passes, or just below them
+    when it starts below their middle; None for a straight wire."""
+    (c0, r0), (c1, r1) = place[operand], place[consumer]
+    gates = {n.name for n in spec.nodes}
+    passed = [(c, row) for name, (c, row) in place.items() if name in gates and c0 < c < c1]
+    if not any(abs(r0 + (r1 - r0) * (c - c0) / (c1 - c0) - row) < 0.6 for c, row in passed):
+        return None
+    rows = [row for _, row in passed]
+    if r0 <= sum(rows) / len(rows):
+        return min(*rows, r0, r1) - 0.7
+    return max(*rows, r0, r1) + 0.7
+
+
 def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
                  output_gradient: str) -> str:
     """A complete tikzpicture: leaves on the left, one circle per gate, the output wire on the right;
     ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths)."""
-    place = dict(spec.place) or _rows(spec)
+    place = placement(spec)
     lines = [
         r"\begin{tikzpicture}[>=stealth, font=\small,",
         r"  gate/.style={circle, draw, thick, fill=white, minimum size=0.95cm, inner sep=1pt},",
@@ -96,7 +159,7 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         r"  fwd/.style={above, sloped, font=\scriptsize, text=green!40!black, inner sep=1.5pt},",
         r"  bwd/.style={below, sloped, font=\scriptsize, text=red!70!black, inner sep=1.5pt}]",
     ]
-    for leaf in spec.leaves:
+    for leaf in (leaf for leaf in spec.leaves if leaf.name in place):  # a builder may leave shared ones out
         c, row = place[leaf.name]
         at = f"({_cm(c * DX + 0.8)}, {_cm(-row * DY)})"
         lines.append(rf"\node[leaf] ({leaf.name}) at {at} {{${name_tex(leaf.name)}$}};")
@@ -105,9 +168,18 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
                      rf"({node.name}) at ({_cm(c * DX)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
     for node in spec.nodes:
-        for operand in operands(node):
-            lines.append(rf"\draw[->] ({operand}) -- node[fwd] {{${values[operand]}$}} "
-                         rf"node[bwd] {{${shares[node.name, operand]}$}} ({node.name});")
+        drawn = [o for o in operands(node) if o in place]
+        for operand in drawn:
+            at = _label_at(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else ""
+            level = None if spec.place else _detour(spec, place, operand, node.name)
+            labels = rf"node[fwd{at}] {{${values[operand]}$}} node[bwd{at}] {{${shares[node.name, operand]}$}}"
+            if level is None:
+                lines.append(rf"\draw[->] ({operand}) -- {labels} ({node.name});")
+                continue
+            (c0, _), (c1, _) = place[operand], place[node.name]
+            y = _cm(-level * DY)
+            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(c0 * DX + 1.3)}, {y}) -- {labels} "
+                         rf"({_cm(c1 * DX - 0.9)}, {y}) -- ({node.name});")
     c, row = place[spec.output]
     lines.append(rf"\draw[->] ({spec.output}) -- node[fwd] {{${values[spec.output]}$}} "
                  rf"node[bwd] {{${output_gradient}$}} ({_cm((c + 0.9) * DX)}, {_cm(-row * DY)});")
@@ -115,4 +187,5 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
     return "\n".join(lines)
 
 
-__all__ = ["circuit_tikz", "operands", "formula_tex", "gate_text", "name_tex"]
+__all__ = ["DX", "DY", "circuit_tikz", "formula_tex", "gate_text", "graph_name_tex", "label_pos", "name_tex",
+           "operands", "placement"]

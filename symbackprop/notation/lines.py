@@ -277,9 +277,10 @@ class Line:
     def rhs(self) -> str:
         """``substituted = result`` (or ``≈``), the result last: a template boxes it (``boxed`` macro)."""
         result = result_latex(self.result)
-        if self.is_trivial():
+        substituted = "" if self.is_trivial() else self.substituted()
+        if substituted in ("", result):  # nothing to compute (``u = -d = -1.00``, not ``= -1.00 = -1.00``)
             return result
-        return f"{self.substituted()} {self.relation} {result}"
+        return f"{substituted} {self.relation} {result}"
 
     def latex(self) -> str:
         return f"{self.label} = {self.rhs()}"

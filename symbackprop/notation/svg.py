@@ -21,7 +21,8 @@ _EDGE_CLASS = {"edge": "edge", "path": "edge path", "lossedge": "edge dashed", "
                "pathbias": "edge path dashed"}
 
 
-def _n(value: float) -> str:
+def num(value: float) -> str:
+    """A coordinate as short text: two decimals at most, never ``-0``."""
     text = f"{value:.2f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text
 
@@ -35,14 +36,14 @@ def layout_svg(layout: Layout) -> str:
     bottom = min(s.cy - s.hh for s in shapes) - MARGIN
 
     def x(cm: float) -> str:
-        return _n((cm - left) * PX)
+        return num((cm - left) * PX)
 
     def y(cm: float) -> str:
-        return _n((top - cm) * PX)
+        return num((top - cm) * PX)
 
     width, height = (right - left) * PX, (top - bottom) * PX
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="network" viewBox="0 0 {_n(width)} {_n(height)}" '
-           f'width="{_n(width)}" height="{_n(height)}" role="img" aria-label="the network">',
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" class="network" viewBox="0 0 {num(width)} {num(height)}" '
+           f'width="{num(width)}" height="{num(height)}" role="img" aria-label="the network">',
            '<defs><marker id="tip" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
            'orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
     for edge in layout.edges:
@@ -54,11 +55,11 @@ def layout_svg(layout: Layout) -> str:
         if s.kind == "label":
             continue
         if s.round:
-            out.append(f'<circle class="{s.kind}" cx="{x(s.cx)}" cy="{y(s.cy)}" r="{_n(s.hw * PX)}"/>')
+            out.append(f'<circle class="{s.kind}" cx="{x(s.cx)}" cy="{y(s.cy)}" r="{num(s.hw * PX)}"/>')
         else:
             rounded = ' rx="4"' if s.kind == "loss" else ""
-            out.append(f'<rect class="{s.kind}" x="{x(s.cx - s.hw)}" y="{y(s.cy + s.hh)}" width="{_n(2 * s.hw * PX)}" '
-                       f'height="{_n(2 * s.hh * PX)}"{rounded}/>')
+            out.append(f'<rect class="{s.kind}" x="{x(s.cx - s.hw)}" y="{y(s.cy + s.hh)}" width="{num(2 * s.hw * PX)}" '
+                       f'height="{num(2 * s.hh * PX)}"{rounded}/>')
     for s in shapes:
         if s.text:
             out.append(_text(s, x(s.cx - s.hw), y(s.cy + s.hh)))
@@ -67,11 +68,20 @@ def layout_svg(layout: Layout) -> str:
 
 
 def _text(s: Shape, x: str, y: str) -> str:
-    """A label box the size of its shape, its LaTeX for KaTeX (escaped: a value or a name, never raw HTML)."""
+    """A label box the size of its shape."""
     size = (LABEL_PT if s.kind == "label" else NODE_PT) * PT * PX
-    tex = s.text.strip("$")
-    fill = ' style="background:#fff"' if s.kind == "label" else ""
-    return (f'<foreignObject class="{s.kind}-text" x="{x}" y="{y}" width="{_n(2 * s.hw * PX)}" '
-            f'height="{_n(2 * s.hh * PX)}"><div xmlns="http://www.w3.org/1999/xhtml" class="svgtex" '
-            f'style="font-size:{_n(size)}px"><span class="tex"{fill} data-tex="{escape(tex)}">'
-            f'{escape(tex)}</span></div></foreignObject>')
+    return tex_box(f"{s.kind}-text", x, y, num(2 * s.hw * PX), num(2 * s.hh * PX), size, s.text.strip("$"),
+                   s.kind == "label")
+
+
+def tex_box(css: str, x: str, y: str, width: str, height: str, size: float, tex: str, fill: bool,
+            extra: str = "") -> str:
+    """A ``<foreignObject>`` holding LaTeX for KaTeX (escaped: a value or a name, never raw HTML); ``fill``: on
+    a white background (a label over a line); ``extra``: more attributes (a rotation)."""
+    background = ' style="background:#fff"' if fill else ""
+    return (f'<foreignObject class="{css}" x="{x}" y="{y}" width="{width}" height="{height}"{extra}>'
+            f'<div xmlns="http://www.w3.org/1999/xhtml" class="svgtex" style="font-size:{num(size)}px">'
+            f'<span class="tex"{background} data-tex="{escape(tex)}">{escape(tex)}</span></div></foreignObject>')
+
+
+__all__ = ["PX", "LABEL_PT", "NODE_PT", "layout_svg", "num", "tex_box"]

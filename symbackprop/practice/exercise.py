@@ -1,4 +1,5 @@
-"""One practice exercise from a seed: its page data, its marking by verify, its worked lines.
+"""One practice exercise from a seed: its page data, its marking by verify, its worked lines; an MLP's, or
+a computation graph's of any kind (what a graph shows is `graphexercise`'s).
 
 Stateless by design: everything is recomputed from (the teacher's spec, the seed) on each request, so
 no student's answers are kept where another could read them.  The exercise is drawn exactly like exam
@@ -9,18 +10,25 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 from typing import Any
 
+from ..documents.update_rule import first_step_names
 from ..engine.evaluate import leaf_values
-from ..engine.solution import Solution
+from ..engine.graph import GraphSolution, solve_graph
+from ..engine.graphspec import GraphSpec
+from ..engine.kinds import load_any
+from ..engine.solution import Solution, solve
 from ..errors import SymbackpropError
 from ..exam.drawing import draw_variants
 from ..exam.variants import asked_names
-from ..marking.answers import Answer, Answers, classify
+from ..marking.answers import Answer, Answers, Sheet, classify
 from ..marking.verify import mark
 from ..notation.diagram import diagram, value_labels
 from ..notation.lines import exact_text, quantity_line
 from ..notation.svg import layout_svg
+from .graphexercise import graph_groups, graph_page, graph_reader, graph_step_lines
 
 #: seeds are whole numbers in [0, MAX_SEED]
 MAX_SEED = 10**9
@@ -40,12 +48,25 @@ class PracticeError(SymbackpropError):
 @dataclass(frozen=True)
 class Exercise:
     seed: int
-    solution: Solution
+    solution: Solution | GraphSolution
     tasks: tuple[tuple[str, str, tuple[str, ...]], ...]  # (key, title, quantity names)
 
     @property
     def asked(self) -> frozenset[str]:
         return frozenset(n for _, _, names in self.tasks for n in names)
+
+    @cached_property
+    def graph_lines(self) -> dict[str, str]:
+        """A graph's worked lines, made once for the steps and the solution."""
+        assert isinstance(self.solution, GraphSolution)
+        return graph_step_lines(self.solution)
+
+
+def solve_any(path: str | Path | None) -> Solution | GraphSolution:
+    """The teacher's spec (None: the lecture network) solved without proofs, whatever its kind: a practice
+    exercise needs the definitions, not ``check``'s proofs."""
+    spec = load_any(path)
+    return solve_graph(spec, prove=False) if isinstance(spec, GraphSpec) else solve(spec, prove=False)
 
 
 def parse_seed(text: str | None) -> int:
@@ -54,11 +75,14 @@ def parse_seed(text: str | None) -> int:
     return int(text)
 
 
-def draw(base: Solution, seed: int) -> Exercise:
+def draw(base: Solution | GraphSolution, seed: int) -> Exercise:
     """The fair exercise of this seed (exam variant 1 of ``seed``)."""
     settings = base.spec.exam
     variant = draw_variants(base, settings, 1, seed)[0][0]
     s = variant.solution
+    if isinstance(s, GraphSolution):
+        groups = graph_groups(s, settings.ask)
+        return Exercise(seed, s, tuple((key, title, tuple(groups[key])) for key, title in TASKS if groups.get(key)))
     groups = dict(asked_names(s.network, settings.ask))
     loss = groups.pop("loss", [])
     groups["loss"] = [n for n in loss if s.network[n].kind == "loss"]
@@ -70,15 +94,25 @@ def draw(base: Solution, seed: int) -> Exercise:
 def page_data(ex: Exercise) -> dict[str, Any]:
     """What the page shows: the diagram (SVG), the given values and the tasks (no computed value)."""
     s = ex.solution
+    if isinstance(s, GraphSolution):
+        return graph_page(ex.seed, s, ex.tasks)
     net = s.network
     values = leaf_values(net)
     picture = diagram(net, True, None, value_labels(net, {n: s.value(n) for n in values}))
     assert picture.layout is not None
-    given = [{"name": n, "latex": s.latex(n), "value": exact_text(s.value(n))} for n in values]
+    # an optimizer's state before the first step is 0 by definition: said by its rule, not listed
+    given = [{"name": n, "latex": s.latex(n), "value": exact_text(s.value(n))} for n in values
+             if net[n].kind != "previous"]
     tasks = [{"key": key, "title": title, "items": [{"name": n, "latex": s.latex(n)} for n in names]}
              for key, title, names in ex.tasks]
+    rule, rule_title = [], ""
+    if s.spec.optimizer is not None and (trained := [p for p in net.parameters if not p.frozen]):
+        first = trained[0]
+        rule = [f"{s.latex(n)} = {s.formula(n)}" for n in first_step_names(s, first)]
+        rule_title = (f"Update rule ({s.spec.optimizer.name}), written for {first.name}; every parameter the same "
+                      "way, each state 0 before the first step:")
     return {"seed": ex.seed, "title": s.spec.title, "decimals": s.spec.decimals, "svg": layout_svg(picture.layout),
-            "given": given, "tasks": tasks}
+            "given": given, "tasks": tasks, "rule": rule, "rule_title": rule_title}
 
 
 def check(ex: Exercise, answers: Mapping[str, Any]) -> dict[str, Any]:
@@ -95,7 +129,7 @@ def check(ex: Exercise, answers: Mapping[str, Any]) -> dict[str, Any]:
             entries.append(Answer(name, text.strip(), classify(text)))
     if not entries:
         return {"rows": {}, "totals": "nothing to check yet"}
-    report = mark(ex.solution, Answers(tuple(entries), source="<page>"), seconds=CHECK_SECONDS)
+    report = mark(ex.solution, Answers(tuple(entries), Sheet(source="<page>")), seconds=CHECK_SECONDS)
     rows = {r.name: {"verdict": r.verdict, "label": r.label, "why": r.why, "form": r.form,
                      "why_parts": [list(p) for p in r.why_parts]} for r in report.rows}
     return {"rows": rows, "totals": report.totals_text()}
@@ -105,6 +139,8 @@ def step(ex: Exercise, name: str) -> dict[str, str]:
     """The worked line of one asked quantity (its formula with the numbers in, and the result)."""
     if name not in ex.asked:
         raise PracticeError(f"name: {name[:40]!r} is not asked in this exercise")
+    if isinstance(ex.solution, GraphSolution):
+        return {"name": name, "latex": ex.graph_lines[name]}
     return {"name": name, "latex": quantity_line(ex.solution, name).latex()}
 
 
@@ -119,9 +155,14 @@ def preview(ex: Exercise, text: str) -> dict[str, str]:
         return {"latex": ""}
     if classify(text) == "value":
         return {"latex": text.strip()}
-    symbols = {name: q.symbol for name, q in ex.solution.network.quantities.items()}
+    s = ex.solution
+    if isinstance(s, GraphSolution):
+        symbols, functions, printer = graph_reader(s)
+    else:
+        symbols = {name: q.symbol for name, q in s.network.quantities.items()}
+        functions, printer = FORMULA_FUNCTIONS, s.printer.doprint
     try:
-        expr = parse_formula(text, symbols, FORMULA_FUNCTIONS)
+        expr = parse_formula(text, symbols, functions)
     except (SymbackpropError, ValueError, RecursionError) as err:
         return {"latex": "", "error": str(err).splitlines()[0][:300]}
-    return {"latex": ex.solution.printer.doprint(expr)}
+    return {"latex": printer(expr)}

@@ -4,10 +4,10 @@
 
 const state = { seed: null, timers: {} };
 
-function tex(el, latex) {
+function tex(el, latex, display = false) {
   el.textContent = "";
   if (!latex) return;
-  try { katex.render(latex, el, { throwOnError: false, displayMode: false }); }
+  try { katex.render(latex, el, { throwOnError: false, displayMode: display }); }
   catch (err) { el.textContent = latex; }
 }
 
@@ -65,6 +65,32 @@ function render(data) {
   given.textContent = "";
   given.appendChild(make("h2", "", "Given"));
   given.appendChild(table);
+  if (data.rule.length) {  // an [optimizer] spec: its update rule, written for one parameter
+    given.appendChild(make("p", "", data.rule_title));
+    for (const line of data.rule) {
+      const cell = make("div", "rule");
+      tex(cell, line, true);
+      given.appendChild(cell);
+    }
+  }
+  if (data.gates) {  // a computation graph: each gate's formula
+    given.appendChild(make("h2", "", "Gates"));
+    const gates = make("div", "values gates");
+    for (const line of data.gates) {
+      const cell = make("span");
+      tex(cell, line);
+      gates.appendChild(cell);
+    }
+    given.appendChild(gates);
+  }
+  if (data.examples) {  // a computation graph: formulas in its own names
+    const examples = document.getElementById("examples");
+    examples.textContent = "";
+    data.examples.forEach((text, i) => {
+      if (i) examples.appendChild(document.createTextNode(", "));
+      examples.appendChild(make("code", "", text));
+    });
+  }
   const form = document.getElementById("tasks");
   form.textContent = "";
   for (const task of data.tasks) {

@@ -1,0 +1,80 @@
+"""``symbackprop slides`` of a computation graph (any builder's): a 16:9 Beamer deck of its circuit.
+
+Frames: title, the gates, the circuit with forward values and gradients on its wires, the forward pass,
+the backward pass gate by gate (each gate's rule and upstream x local per input), the sums over a
+shared name's uses, the gradients.  The content is the graph handout's (`graphhandout.graph_context`);
+this module only cuts it into frames; ``graph_slides.tex.j2`` and ``lang/<code>.j2`` decide the look and words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..engine.graph import GraphSolution
+from ..layout import pack, tex_width
+from .graphhandout import graph_context
+from .render import Tex, header_comment, render_tex
+from .slides import write_deck
+
+#: rows of ``\small`` maths on one frame: forward rows (a gate's line may take two); a backward frame's,
+#: where a gate's heading counts two rows and each of its inputs one (the first frame also holds the rule's
+#: note, two rows); a sum's three
+FORWARD_ROWS = 8
+#: the gates' table: rows on one frame, in two columns where every gate's definition is at most this wide
+#: (``tex_width`` units), else one
+GATE_ROWS = 8
+GATE_COLUMN = 30
+#: a gate with more inputs than this continues on the next frame (a convolution's sum over a window)
+GATE_USES = 5
+#: rows of the gradients' table on one frame
+SUMMARY_ROWS = 12
+BACKWARD_ROWS = 9
+FIRST_NOTE = 2
+SUM_ROWS = 9
+
+
+def _frames(items: Sequence[Any], rows: Sequence[float], room: float, first: float = 0.0) -> list[list[Any]]:
+    """``items`` cut into frames of at most ``room`` rows (a frame holds at least one item)."""
+    return [[items[i] for i in chunk] for chunk in pack(rows, room, first=first)]
+
+
+def _gate_pieces(gate: dict[str, Any]) -> list[dict[str, Any]]:
+    """A gate's rows of upstream x local, at most ``GATE_USES`` to a piece (the later pieces say they continue)."""
+    uses = gate["uses"]
+    return [gate | {"uses": uses[i:i + GATE_USES], "continued": i > 0}
+            for i in range(0, max(1, len(uses)), GATE_USES)]
+
+
+def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
+    context = graph_context(solution, lang)
+    graph = context["graph"]
+    gates = [piece for r in graph["gates"] for piece in _gate_pieces(r)]
+    sums = graph["sums"]
+    wide = max((tex_width(f"{n['tex']} = {n['formula']}") for n in graph["nodes"]), default=0) > GATE_COLUMN
+    per_frame = GATE_ROWS if wide else 2 * GATE_ROWS
+    context.update(
+        header=Tex(header_comment()),
+        gate_tables=[list(graph["nodes"][i:i + per_frame]) for i in range(0, len(graph["nodes"]), per_frame)],
+        gate_columns=1 if wide else 2,
+        forward_frames=[sum(chunk, []) for chunk in _frames(graph["forward_rows"],
+                                                            [len(g) for g in graph["forward_rows"]], FORWARD_ROWS)],
+        gate_frames=_frames(gates, [2 + len(r["uses"]) for r in gates], BACKWARD_ROWS, first=FIRST_NOTE),
+        sum_frames=_frames(sums, [3] * len(sums), SUM_ROWS, first=1) if sums else [],
+        summary_frames=_frames(graph["summary"], [1] * len(graph["summary"]), SUMMARY_ROWS),
+    )
+    return context
+
+
+def render_graph_slides(solution: GraphSolution, lang: str = "en") -> str:
+    return render_tex("graph_slides.tex.j2", **graph_slides_context(solution, lang))
+
+
+def write_graph_slides(solution: GraphSolution, out_dir: str | Path, name: str, pdf: bool = False,
+                       lang: str = "en") -> list[Path]:
+    """``out_dir/<name>-slides.tex`` (and ``.pdf``); everything is built before anything is written."""
+    return write_deck(render_graph_slides(solution, lang), out_dir, name, pdf)
+
+
+__all__ = ["graph_slides_context", "render_graph_slides", "write_graph_slides"]

@@ -1,0 +1,199 @@
+"""Snippets and decks of computation graphs: the CS231n circuits' published values, arithmetic redone.
+
+References: CS231n "Backpropagation, Intuitions" (cs231n.github.io/optimization-2/): f = (x + y) z at
+x = -2, y = 5, z = -4: q = 3, f = -12, df/dq = z = -4, df/dx = df/dy = df/dq . 1 = -4, df/dz = q = 3; the
+sigmoid-gate circuit (examples/graph_cs231n.toml): f = 0.73, dx = [0.39, -0.59], dw = [-0.20, -0.39, 0.20].
+The arithmetic of every numeric line is redone by `texarith`, which shares no code with symbackprop.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from example_specs import graph_specs
+from test_graph import CS231N_ADD_MUL
+from test_graph_verify import SHARED
+from test_slides import _compile
+from texarith import checked_lines
+
+from symbackprop.cli import main
+from symbackprop.documents.graphslides import graph_slides_context, render_graph_slides
+from symbackprop.documents.graphsnippets import GRAPH_FORMS, graph_snippet
+from symbackprop.engine.graph import solve_graph
+from symbackprop.engine.kinds import loads_graph
+from symbackprop.engine.solution import UnknownQuantity
+from symbackprop.errors import UsageError
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "graph_cs231n.toml"
+DX = r"\frac{\partial f}{\partial x}"
+
+
+@pytest.fixture(scope="module")
+def add_mul():
+    return solve_graph(loads_graph(CS231N_ADD_MUL, "addmul"))
+
+
+def test_the_add_multiply_circuits_snippets(add_mul):
+    assert graph_snippet(add_mul, "df/dx").latex == rf"\boxed{{{DX} = \frac{{\partial f}}{{\partial q}} \cdot 1}}"
+    assert graph_snippet(add_mul, "df/dx", "chain").latex == (
+        rf"{DX} = \frac{{\partial f}}{{\partial q}} \cdot \frac{{\partial q}}{{\partial x}}")
+    assert graph_snippet(add_mul, "df/dx", "numeric").latex == rf"{DX} = \left(-4.00\right) \cdot 1 = \boxed{{-4.00}}"
+    assert graph_snippet(add_mul, "df/dz").latex == r"\boxed{\frac{\partial f}{\partial z} = q}"
+    assert graph_snippet(add_mul, "df/dz", "numeric").latex == r"\frac{\partial f}{\partial z} = \boxed{3.00}"
+    assert graph_snippet(add_mul, "f", "numeric").latex == r"f = 3.00 \cdot \left(-4\right) = \boxed{-12.00}"
+    assert graph_snippet(add_mul, "q", "numeric").latex == r"q = \left(-2\right) + 5 = \boxed{3.00}"
+    assert graph_snippet(add_mul, "x", "numeric").latex == "x = -2"
+
+
+def test_a_shared_weights_gradient_is_a_sum_over_its_uses():
+    s = solve_graph(loads_graph(SHARED, "shared"))
+    dw, da = r"\frac{\partial f}{\partial w}", r"\frac{\partial f}{\partial a_{%d}}"
+    assert graph_snippet(s, "df/dw").latex == rf"\boxed{{{dw} = {da % 1} \cdot x_{{1}} + {da % 2} \cdot x_{{2}}}}"
+    assert graph_snippet(s, "df/dw", "chain").latex == (
+        rf"{dw} = {da % 1} \cdot \frac{{\partial a_{{1}}}}{{\partial w}} + {da % 2} \cdot "
+        r"\frac{\partial a_{2}}{\partial w}")
+    # df/da1 x1 + df/da2 x2 = 3(1) + 1.5(-0.5) = 2.25
+    assert graph_snippet(s, "df/dw", "numeric").latex == (
+        rf"{dw} = 3.000 \cdot 1 + 1.500 \cdot \left(-0.50\right) = \boxed{{2.250}}")
+
+
+@pytest.mark.parametrize("text", [CS231N_ADD_MUL, SHARED, EXAMPLE.read_text(encoding="utf-8")],
+                         ids=["add_mul", "shared", "sigmoid"])
+def test_every_numeric_line_reproduces(text):
+    """Each numeric snippet's arithmetic, redone with its printed numbers, rounds to its boxed result."""
+    s = solve_graph(loads_graph(text, "g"))
+    checked = 0
+    for name in s.values:
+        tex = r"\begin{align*}" + graph_snippet(s, name, "numeric").latex + r"\end{align*}"
+        checked += bool(checked_lines(tex))
+    assert checked >= len(s.spec.nodes)
+
+
+def test_the_sigmoid_circuits_published_gradients():
+    s = solve_graph(str(EXAMPLE))
+    boxed = {n: graph_snippet(s, n, "numeric").latex.rsplit(r"\boxed", 1)[-1] for n in ("f", "df/dx0", "df/dx1")}
+    assert boxed == {"f": "{0.73}", "df/dx0": "{0.39}", "df/dx1": "{-0.59}"}
+    assert [graph_snippet(s, f"df/dw{i}", "numeric").latex.rsplit(r"\boxed", 1)[-1] for i in range(3)] == [
+        "{-0.20}", "{-0.39}", "{0.20}"]
+    # the exp gate: upstream df/dg = -1/h^2 = -0.534 times its local derivative e^u, u = -1
+    assert graph_snippet(s, "df/du", "numeric").latex == (
+        r"\frac{\partial f}{\partial u} = \left(-0.534\right) \cdot e^{\left(-1.000\right)} = \boxed{-0.20}")
+
+
+def test_forms_that_do_not_apply(add_mul):
+    assert GRAPH_FORMS == ("symbolic", "chain", "numeric")
+    with pytest.raises(UsageError, match="form expanded does not apply to 'df/dx': a computation graph's "):
+        graph_snippet(add_mul, "df/dx", "expanded")
+    with pytest.raises(UsageError, match="form symbolic does not apply to 'x'"):
+        graph_snippet(add_mul, "x")
+    with pytest.raises(UsageError, match="form chain does not apply to 'df/dz': its only link"):
+        graph_snippet(add_mul, "df/dz", "chain")
+    with pytest.raises(UnknownQuantity, match="did you mean 'df/dx'"):
+        graph_snippet(add_mul, "dfdx")
+
+
+def test_the_snippet_command(tmp_path, capsys):
+    spec = tmp_path / "g.toml"
+    spec.write_text(CS231N_ADD_MUL)
+    assert main(["snippet", str(spec), "df/dx", "--form", "chain", "--format", "md"]) == 0
+    assert capsys.readouterr().out == (
+        "$$\n" + rf"{DX} = \frac{{\partial f}}{{\partial q}} \cdot \frac{{\partial q}}{{\partial x}}" + "\n$$\n")
+    assert main(["snippet", str(spec), "df/dx", "--form", "expanded"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--form expanded does not apply" in err
+
+
+def test_a_snippet_picture(tmp_path, tex):
+    out = tmp_path / "dw.png"
+    assert main(["snippet", str(EXAMPLE), "df/dw0", "--form", "numeric", "--format", "png", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(b"\x89PNG")
+
+
+# -- the deck -----------------------------------------------------------------------------------
+
+def _frames(tex: str) -> list[str]:
+    return tex.split(r"\begin{frame}")[1:]
+
+
+def test_the_deck_shows_circuit_forward_rules_and_gradients(add_mul):
+    tex = render_graph_slides(add_mul)
+    frames = _frames(tex)
+    titles = [f.split("\n", 1)[0] for f in frames]
+    assert titles[1:] == ["[t]{The function and its gates}", "[t]{The gates}", "[t]{The circuit}",
+                          "[t]{Forward pass, gate by gate}",
+                          "[t]{Backward pass: upstream times local (1/2)}",
+                          "[t]{Backward pass: upstream times local (2/2)}",
+                          "[t]{The gradients of the inputs and parameters}"]
+    assert r"$q = x + y$ & $f = q z$" in frames[2]  # the gates in two columns
+    assert r"\begin{tikzpicture}" in frames[3]
+    assert r"q &= x + y = \left(-2\right) + 5 = 3.00" in frames[4]
+    assert r"f &= q z = 3.00 \cdot \left(-4\right) = -12.00" in frames[4]
+    backward = frames[5] + frames[6]
+    assert "A multiply gate swaps" in backward and "An add gate distributes" in backward
+    # df/dz = df/df . q = 1 . 3 and df/dx = df/dq . 1 = -4 . 1 (CS231n)
+    assert r"\frac{\partial f}{\partial f} \cdot q = 1 \cdot 3.00 = 3.00" in backward
+    assert r"\frac{\partial f}{\partial q} \cdot 1 = \left(-4.00\right) \cdot 1.00 = -4.00" in backward
+    summary = frames[7]
+    assert [line.rsplit("$", 2)[-2] for line in summary.splitlines() if line.startswith(r"$\partial")] == [
+        "-4.00", "-4.00", "3.00"]
+
+
+def test_the_deck_in_german_and_a_shared_name_s_sum():
+    s = solve_graph(loads_graph(SHARED, "shared"))
+    tex = render_graph_slides(s, "de")
+    assert "Rückwärtsdurchlauf: Upstream mal lokal" in tex and "Ein Multiplikationsgatter vertauscht" in tex
+    assert "Mehrfach verwendete Namen" in tex
+    assert r"\frac{\partial f}{\partial w} = 3.000 + \left(-0.750\right) = 2.250" in tex  # df/da1 x1 + df/da2 x2
+
+
+def test_a_long_circuit_is_cut_into_frames():
+    nodes = "\n".join(f'n{i} = "{"x" if i == 1 else f"n{i - 1}"} * w{i}"' for i in range(1, 15))
+    weights = ", ".join(f"w{i} = 1.1" for i in range(1, 15))
+    spec = f"[graph]\ninputs = {{ x = 1 }}\nparameters = {{ {weights} }}\n[graph.nodes]\n{nodes}\n"
+    s = solve_graph(loads_graph(spec, "long"), prove=False)
+    context = graph_slides_context(s)
+    assert [len(f) for f in context["forward_frames"]] == [8, 6]
+    rows = [sum(2 + len(r["uses"]) for r in f) for f in context["gate_frames"]]
+    assert sum(len(f) for f in context["gate_frames"]) == 14 and max(rows) <= 9 and rows[0] <= 9 - 2
+
+
+def test_the_slides_command(tmp_path, capsys):
+    spec = tmp_path / "g.toml"
+    spec.write_text(CS231N_ADD_MUL)
+    assert main(["slides", str(spec), "-o", str(tmp_path), "--lang", "de"]) == 0
+    assert "Der Schaltkreis" in (tmp_path / "g-slides.tex").read_text(encoding="utf-8")
+    capsys.readouterr()
+    assert main(["slides", "-o", str(tmp_path / "mlp"), "--lang", "de"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--lang de: a network's deck is in English only so far" in err
+    assert not (tmp_path / "mlp").exists()
+
+
+@pytest.mark.parametrize("text", [CS231N_ADD_MUL, SHARED, EXAMPLE.read_text(encoding="utf-8")],
+                         ids=["add_mul", "shared", "sigmoid"])
+def test_decks_compile_without_overfull_boxes(tex, text, tmp_path):
+    log = _compile(render_graph_slides(solve_graph(loads_graph(text, "g"))), tmp_path)
+    assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log
+
+
+#: the example RNN with two hidden units: its sums over both units make the widest forward lines
+RNN_TWO_UNITS = ((Path(__file__).resolve().parent.parent / "examples" / "rnn.toml").read_text(encoding="utf-8")
+                 .replace("hidden = 1", "hidden = 2").replace("W_xh = 0.5", "W_xh = [0.5, -0.3]")
+                 .replace("W_hh = -0.8", "W_hh = [[-0.8, 0.1], [0.3, 0.6]]").replace("b_h = 0.1", "b_h = [0.1, 0]")
+                 .replace("W_hy = 1.5", "W_hy = [1.5, -0.7]").replace("h0 = 0\n", ""))
+
+
+@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units"], ids=lambda p: getattr(p, "stem", p))
+def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path):
+    """Long forward lines (an RNN's sums over two units) are cut between terms, aligned at the =: the
+    handout and the deck of every graph-kind example compile without an overfull box."""
+    from symbackprop.documents.graphhandout import render_graph_handout
+
+    text = RNN_TWO_UNITS if path == "rnn_two_units" else Path(path).read_text(encoding="utf-8")
+    solution = solve_graph(loads_graph(text, "g"))
+    for kind, document in (("handout", render_graph_handout(solution)), ("deck", render_graph_slides(solution))):
+        work = tmp_path / kind
+        work.mkdir()
+        log = _compile(document, work)
+        assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log, (kind, log[-1500:])
