@@ -26,6 +26,8 @@ the same 1206 files, byte for byte.  Where it goes (one process): drawing the 28
 (the judge's exp at 20 digits: half the cost of a draw), each variant's key, sheet, Moodle and QTI
 texts about 25-30 ms (its worked lines, SymPy printing them, the templates), the rest (import, the
 base solve, the combined documents, writing 1206 files) about 2 s.
+After main's graph and optimizer exams were merged in (load average 3.6-5): 15.3, 16.4 and 16.0 s CPU
+(9.0-18.5 s wall), against main's 25.5, 26.3 and 31.8 s CPU (22.8-32.9 s wall); the same 28,649 draws.
 
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
