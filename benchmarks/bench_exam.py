@@ -19,8 +19,18 @@ and both cores were never free to us), seed 1:
   * roster with PDFs: 158 s wall, 101 s CPU; bare latexmk 272 s wall, 136 s CPU (0.58x wall,
     0.74x CPU); one pdflatex pass each 127 s wall, 63 s CPU (the same PDF bytes as latexmk's two).
 
-A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), same machine and load
-(6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
+Measured again later that day (issue 12, the drawing and rendering made cheaper), no PDF, seed 1, the
+CPU time of the whole process and its workers, the median of 3 runs each, taken in turn with the
+code before (the machine shared, load average 5-13): 15.2 s CPU now against 25.1 s before (0.61x);
+the same 1206 files, byte for byte.  Where it goes (one process): drawing the 28,649 draws about 4.5 s
+(the judge's exp at 20 digits: half the cost of a draw), each variant's key, sheet, Moodle and QTI
+texts about 25-30 ms (its worked lines, SymPy printing them, the templates), the rest (import, the
+base solve, the combined documents, writing 1206 files) about 2 s.
+After main's graph and optimizer exams were merged in (load average 3.6-5): 15.3, 16.4 and 16.0 s CPU
+(9.0-18.5 s wall), against main's 25.5, 26.3 and 31.8 s CPU (22.8-32.9 s wall); the same 28,649 draws.
+
+A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
+6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
 CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.
 
     python benchmarks/bench_exam.py [--variants 300] [--seed 1] [--no-pdf] [--workers N] [--spec SPEC]

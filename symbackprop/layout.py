@@ -10,6 +10,7 @@ Short labels of the network diagram are measured in em by ``notation.geometry.te
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Sequence
 
@@ -24,6 +25,7 @@ Measure = Callable[[str], float]
 
 # -- measuring -----------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=8192)  # rows are measured again and again while they are packed
 def tex_width(tex: str, display: bool = False) -> float:
     """A rough width of displayed LaTeX in characters of body text (to decide what fits on a row).
 

@@ -36,9 +36,13 @@ def available_workers() -> int:
 
 
 def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int,
-                progress: Callable[[int, int], None] | None = None, least: int = PARALLEL_FROM) -> list[R]:
+                progress: Callable[[int, int], None] | None = None, least: int = PARALLEL_FROM,
+                warm: bool = False) -> list[R]:
     """``[fn(item) for item in items]``, in ``workers`` forked processes when there are at least
-    ``least`` items; ``progress(done, total)`` after each finished run of items, in order."""
+    ``least`` items; ``progress(done, total)`` after each finished run of items, in order.
+
+    ``warm``: the first item is done here before the workers start, so that what ``fn`` builds once
+    and keeps (compiled templates, a shared layout) is built once and inherited, not once per worker."""
     total = len(items)
     if workers < 2 or total < least or "fork" not in multiprocessing.get_all_start_methods():
         out = []
@@ -48,13 +52,16 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int,
                 progress(done, total)
         return out
     global _task
-    size = max(1, -(-total // (workers * CHUNKS_PER_WORKER)))
-    bounds = [(start, min(start + size, total)) for start in range(0, total, size)]
+    first = 1 if warm else 0
+    results: list[R] = [fn(item) for item in items[:first]]
+    if progress and first:
+        progress(first, total)
+    size = max(1, -(-(total - first) // (workers * CHUNKS_PER_WORKER)))
+    bounds = [(start, min(start + size, total)) for start in range(first, total, size)]
     _task = (fn, items)
     try:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
             futures: list[Future[list[R]]] = [pool.submit(_chunk, start, stop) for start, stop in bounds]
-            results: list[R] = []
             try:
                 for (start, stop), future in zip(bounds, futures, strict=True):
                     try:

@@ -148,3 +148,100 @@ def test_the_exam_key_takes_its_words_from_the_same_template(tmp_path, capsys):
     key = (tmp_path / "set" / "keys.tex").read_text(encoding="utf-8")
     assert "\\textbf{Rounding policy.} All displayed values are rounded half-up to 3 decimals;" in key
     assert "\\section{Gradient summary}" in key and "Tex(" not in key and "\\textquotesingle" not in key
+
+
+def _lms_prose(html_text: str) -> str:
+    """The words of an LMS question text: no maths, no tags, no Cloze fields, no machine tags."""
+    text = re.sub(r"\\\(.*?\\\)", " ", html_text, flags=re.S)
+    text = re.sub(r"<[^>]*>|\{1:NUMERICAL:[^}]*\}|symbackprop variant \d+|\[v\d+ [^\]]+\]", " ", text)
+    return text
+
+
+def test_the_lms_texts_of_a_german_exam_are_german(tmp_path, capsys):
+    """``--lang de`` words the Moodle and Canvas question texts, feedback and quiz names from
+    ``lms/lang/de.html.j2``; the tags ``symbackprop mark`` reads back stay as they are."""
+    import html
+    import zipfile
+    code, _, err = run(capsys, "exam", "--variants", "2", "--moodle", "--qti", "--lang", "de",
+                       "-o", str(tmp_path / "set"))
+    assert (code, err) == (0, "")
+    moodle = (tmp_path / "set" / "moodle.xml").read_text(encoding="utf-8")
+    texts = re.findall(r"<!\[CDATA\[(.*?)\]\]>", moodle, flags=re.S)
+    assert len(texts) == 4  # each variant's question text and its worked solution
+    for text in texts:
+        assert not ENGLISH.findall(_lms_prose(text)), _lms_prose(text)
+    assert "<name><text>Backpropagation - Variante 001</text></name>" in moodle
+    assert ("Ein vorwärtsgerichtetes Netz mit 2 Eingaben und Schichten aus 2 Sigmoid-Einheiten, 1 Sigmoid-Einheit"
+            in moodle)
+    assert "<p><strong>Vorwärtsdurchlauf</strong></p>" in moodle and "<p>Lösungsweg (Variante 002;" in moodle
+    assert "<p><small>symbackprop variant 002</small></p>" in moodle  # what mark finds in the Responses report
+    with zipfile.ZipFile(tmp_path / "set" / "canvas-qti.zip") as zf:
+        quiz = zf.read("symbackprop_0_v001/symbackprop_0_v001.xml").decode("utf-8")
+        meta = zf.read("symbackprop_0_v001/assessment_meta.xml").decode("utf-8")
+    shown = [html.unescape(t) for t in re.findall(r'<mattext texttype="text/html">(.*?)</mattext>', quiz, flags=re.S)]
+    assert len(shown) == 1 + 2 * 29  # the intro, then each value's question and feedback
+    for text in shown:
+        assert not ENGLISH.findall(_lms_prose(text)), _lms_prose(text)
+    assert 'title="Das Netz"' in quiz and "vom Wert der Lösung abweicht, ist richtig." in shown[0]
+    assert shown[1].startswith("<p>Vorwärtsdurchlauf: ") and "[v001 z_h1]" in shown[1]
+    assert "<title>Backpropagation - Variante 001</title>" in meta and "<description>Variante 001, Startwert 0" in meta
+    # the English export is the same question with English words
+    assert run(capsys, "exam", "--variants", "2", "--moodle", "-o", str(tmp_path / "en"))[0] == 0
+    english = (tmp_path / "en" / "moodle.xml").read_text(encoding="utf-8")
+    assert "<p><strong>Forward pass</strong></p>" in english and "Vorwärts" not in english
+    assert re.findall(r"\{1:NUMERICAL:[^}]*\}", english) == re.findall(r"\{1:NUMERICAL:[^}]*\}", moodle)
+
+
+@pytest.mark.parametrize("example, sentences", [
+    ("graph_cs231n.toml", ["<p>Ein Berechnungsgraph berechnet \\(f = ", "<p>Gatter: \\(a = w_{0} x_{0}\\), ",
+                           "<p>Berechnen Sie die Werte des Schaltkreises im Vorwärtsdurchlauf und den Gradienten"]),
+    ("adam.toml", ["<p>Aktualisieren Sie jeden trainierbaren Parameter einmal mit Adam (der Zustand vor dem Schritt "
+                   "ist 0, t = 1), hier ausgeschrieben für \\(w_{1}\\):</p>", "<p>Gleichungen: "]),
+])
+def test_a_german_graph_or_optimizer_exam_has_german_lms_texts(tmp_path, capsys, example, sentences):
+    """A computation graph's question (its function, gates, task) and an optimizer's update rule are worded
+    by ``lms/lang/de.html.j2`` too; the English export keeps its words."""
+    spec = str(Path(__file__).resolve().parent.parent / "examples" / example)
+    code, _, err = run(capsys, "exam", spec, "--variants", "1", "--moodle", "--lang", "de", "-o", str(tmp_path / "de"))
+    assert (code, err) == (0, "")
+    moodle = (tmp_path / "de" / "moodle.xml").read_text(encoding="utf-8")
+    texts = re.findall(r"<!\[CDATA\[(.*?)\]\]>", moodle, flags=re.S)
+    assert len(texts) == 2
+    for text in texts:
+        assert not ENGLISH.findall(_lms_prose(text)), _lms_prose(text)
+    for sentence in sentences:
+        assert sentence in texts[0]
+    assert run(capsys, "exam", spec, "--variants", "1", "--moodle", "-o", str(tmp_path / "en"))[0] == 0
+    english = (tmp_path / "en" / "moodle.xml").read_text(encoding="utf-8")
+    said = "A computation graph computes" if example.startswith("graph") else "Update every trainable parameter"
+    assert said in english and "Gatter" not in english and "Aktualisieren" not in english
+
+
+def test_the_german_lms_words_define_every_english_word():
+    from symbackprop.documents.render import html_environment
+    from symbackprop.exam.lms import lms_languages
+    env = html_environment()
+    names = {lang: {n for n in dir(env.get_template(f"lms/lang/{lang}.html.j2").module) if not n.startswith("_")}
+             for lang in ("en", "de")}
+    assert names["en"] == names["de"]
+    assert {"group_titles", "network", "quiz", "task", "rule", "graph", "gates"} <= names["en"]
+    assert lms_languages() == ["de", "en"]
+
+
+def test_a_language_without_lms_words_is_one_line_for_an_lms_export(tmp_path, capsys):
+    """A teacher's ``lang/xx.j2`` words the sheets; the Moodle/Canvas texts need ``lms/lang/xx.html.j2``."""
+    folder = tmp_path / "mine" / "lang"
+    folder.mkdir(parents=True)
+    de = (Path(__file__).resolve().parent.parent / "templates" / "lang" / "de.j2").read_text(encoding="utf-8")
+    (folder / "xx.j2").write_text(de, encoding="utf-8")
+    common = ["exam", "--variants", "1", "--lang", "xx", "--templates", str(tmp_path / "mine")]
+    code, out, err = run(capsys, *common, "--moodle", "-o", str(tmp_path / "a"))
+    assert (code, out) == (2, "") and not (tmp_path / "a").exists()
+    assert err == ("symbackprop: error: --lang: no Moodle/Canvas words for 'xx' (add lms/lang/xx.html.j2 to your "
+                   "templates; known: de, en)\n")
+    assert run(capsys, *common, "-o", str(tmp_path / "b"))[0] == 0  # the sheets alone need no LMS words
+    lms = tmp_path / "mine" / "lms" / "lang"
+    lms.mkdir(parents=True)
+    (lms / "xx.html.j2").write_text((Path(__file__).resolve().parent.parent / "templates" / "lms" / "lang" /
+                                     "de.html.j2").read_text(encoding="utf-8"), encoding="utf-8")
+    assert run(capsys, *common, "--qti", "-o", str(tmp_path / "c"))[0] == 0

@@ -212,8 +212,10 @@ def test_bad_moodle_rows_are_skipped_with_a_line_each(exam_dir, tmp_path, capsys
     assert _grades(tmp_path / "m" / "gradebook-moodle.csv")["s004"] == "27.50"
 
 
-def _canvas_csvs(exam_dir: Path, planted, folder: Path) -> list[str]:
-    """One Student Analysis CSV per variant's quiz (Canvas holds one quiz per variant)."""
+def _canvas_csvs(exam_dir: Path, planted, folder: Path, sis: bool = True) -> list[str]:
+    """One Student Analysis CSV per variant's quiz (Canvas holds one quiz per variant), with the columns of
+    canvas-lms app/models/quizzes/quiz_statistics/student_analysis.rb ``to_csv``; ``sis``: as a user who
+    may see SIS ids downloads it (``sis_id`` and ``section_sis_id`` are left out otherwise)."""
     labels = {row["student_id"]: row["variant"] for row in csv.DictReader((exam_dir / "index.csv").open())}
     paths = []
     with zipfile.ZipFile(exam_dir / "canvas-qti.zip") as zf:
@@ -224,6 +226,9 @@ def _canvas_csvs(exam_dir: Path, planted, folder: Path) -> list[str]:
                                xml, re.S)
             header = ["name", "id", "sis_id", "section", "section_id", "section_sis_id", "submitted", "attempt"]
             row = [name, str(100 + len(paths)), sid, "Lecture A", "7", "", "2026-06-01 11:00:00 UTC", "1"]
+            if not sis:
+                kept = [i for i, h in enumerate(header) if "sis" not in h]
+                header, row = [header[i] for i in kept], [row[i] for i in kept]
             for (k, text), value in zip(items, planted[sid].values(), strict=True):
                 header += [f"{4000 + int(k)}: {_strip(html.unescape(text))}", "1.0"]
                 row += [value or "", "1" if value else "0"]
@@ -250,8 +255,10 @@ def test_canvas_student_analysis_and_policy(exam_dir, tmp_path, capsys):
                           "-o", str(tmp_path / "m"))
     assert (code, err) == (0, ""), err
     rows = list(csv.reader((tmp_path / "m" / "gradebook-canvas.csv").open()))
+    # as canvas-lms lib/gradebook_exporter.rb writes it: the header, then the points possible
     assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "Backpropagation"]
-    by_sis = {r[2]: r for r in rows[1:]}
+    assert rows[1] == ["    Points Possible", "", "", "", "", "100.00"]
+    by_sis = {r[2]: r for r in rows[2:]}
     # out of 100: each value is 100/29; s002 has 27 + 0 (wrong) + 0.5 (carried forward),
     # s004 26 + 1 + 1 (2 decimals) + 0 (early rounding)
     assert by_sis["s002"][-1] == "94.83"  # 2750/29 = 94.827...
@@ -259,6 +266,18 @@ def test_canvas_student_analysis_and_policy(exam_dir, tmp_path, capsys):
     assert by_sis["s003"][-1] == "93.10"  # 2700/29 = 93.103...
     assert by_sis["ada@uni.edu"][-1] == "100.00"
     assert by_sis["s005"][:2] == [HOSTILE, "104"] and by_sis["s005"][4] == "Lecture A"
+
+
+def test_a_canvas_report_without_sis_columns_is_read(exam_dir, tmp_path, capsys):
+    """Canvas leaves sis_id out for a user who may not see SIS ids: the report is still a Student Analysis,
+    and each row, its student known only by Canvas's own id, is one line (not in the roster's ids)."""
+    paths = _canvas_csvs(exam_dir, _planted(exam_dir), tmp_path, sis=False)
+    assert "sis_id" not in Path(paths[0]).read_text().splitlines()[0]
+    code, out, err = _run(capsys, "mark", str(exam_dir), *paths, "-o", str(tmp_path / "m"))
+    assert code == 1 and "neither" not in err
+    assert err.count("skipped: unknown student 100 (not in index.csv; Canvas's own id only: download the report "
+                     "as a user who may see SIS ids (sis_id))") == 1 and err.count("\n") == 5
+    assert "5 rows read: 0 marked, 5 skipped" in out
 
 
 def test_answers_folder_and_spec_policy(exam_dir, tmp_path, capsys):

@@ -263,7 +263,7 @@ def test_exam_and_report_words_come_from_the_templates(tmp_path, capsys, monkeyp
     texts, and the verdicts."""
     monkeypatch.chdir(tmp_path)
     mine = tmp_path / "mine"
-    for name in ("lang/en.j2", "lms/words.html.j2", "lang/marking/en.j2"):
+    for name in ("lang/en.j2", "lms/lang/en.html.j2", "lang/marking/en.j2"):
         text = (SHIPPED / name).read_text(encoding="utf-8")
         changed = text.replace('"Gradients"', '"Gradienten"').replace('"early rounding"', '"zu früh gerundet"')
         assert changed != text

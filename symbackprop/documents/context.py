@@ -31,7 +31,7 @@ from ..engine.printer import (
     piecewise_slope_latex,
     with_condition,
 )
-from ..engine.solution import Solution
+from ..engine.solution import Solution, structure
 from ..errors import DerivationMismatch
 from ..layout import ROW_WIDTH, brace_rows, break_row, display_width, fit_columns, join_rows, pieces_of
 from ..layout import line_rows as aligned_rows
@@ -84,6 +84,10 @@ DISPLAY_UNIT = 6.05
 BRACE_GAP = 6
 BRACE_DOT = 8
 #: larger networks get the per-layer matrix form and tables instead of one equation per parameter
+#: sections whose meaning is the network's structure and the words, never a value (the equations too,
+#: but for a big network, whose table shows values): an exam's variants share them, made once per process
+STRUCTURAL = ("activation", "reference")
+_STRUCTURAL: dict[tuple[object, ...], dict[str, Any]] = {}
 MAX_PARAMS_SMALL = 40
 MAX_LAYER_PARAMS_SMALL = 12
 
@@ -170,7 +174,16 @@ class HandoutContext:
             "w": self.w,
         }
         for name in sections:
-            ctx[name] = getattr(self, f"section_{name}")()
+            if name in STRUCTURAL or (name == "equations" and not self.big):
+                key = (name, structure(self.spec), *self.w.origin)
+                found = _STRUCTURAL.get(key)
+                if found is None:
+                    if len(_STRUCTURAL) >= 64:
+                        _STRUCTURAL.clear()
+                    found = _STRUCTURAL[key] = getattr(self, f"section_{name}")()
+                ctx[name] = found
+            else:
+                ctx[name] = getattr(self, f"section_{name}")()
         return ctx
 
     def policy(self) -> dict[str, Any]:

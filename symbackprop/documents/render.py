@@ -339,6 +339,11 @@ class TemplateMacros:
     def __init__(self, env: jinja2.Environment, name: str):
         self._env, self._name = env, name
 
+    @property
+    def origin(self) -> tuple[jinja2.Environment, str]:
+        """The environment and the template the macros come from (what a cache of their output depends on)."""
+        return self._env, self._name
+
     @functools.cached_property
     def _module(self) -> Any:
         return self._env.get_template(self._name).module
@@ -347,9 +352,11 @@ class TemplateMacros:
         if name.startswith("_"):
             raise AttributeError(name)
         value = getattr(self._module, name)
-        if not callable(value):
-            return value
-        return lambda *args, **kwargs: Tex(value(*args, **kwargs))
+        if callable(value):
+            macro = value
+            value = lambda *args, **kwargs: Tex(macro(*args, **kwargs))  # noqa: E731
+        self.__dict__[name] = value  # found once: a sheet calls its macros thousands of times
+        return value
 
 
 #: the handout's languages: ``templates/lang/<code>.j2``, each one set of words for LaTeX and Markdown
@@ -370,7 +377,13 @@ def words(lang: str = "en") -> TemplateMacros:
     Written in the LaTeX templates' delimiters and read through that environment for both formats:
     plain words with ``$...$`` maths, which LaTeX and Markdown print alike.
     """
-    return TemplateMacros(latex_environment(), f"{LANG_FOLDER}/{lang}.j2")
+    return _macros(latex_environment(), f"{LANG_FOLDER}/{lang}.j2")
+
+
+@functools.lru_cache(maxsize=64)
+def _macros(env: jinja2.Environment, name: str) -> TemplateMacros:
+    """One :class:`TemplateMacros` per environment and template (each keeps the macros it has found)."""
+    return TemplateMacros(env, name)
 
 
 

@@ -705,9 +705,9 @@ def _remembered(fn: Callable[[Decimal], Decimal]) -> Callable[[Decimal], Decimal
     return remembered
 
 
-def remembering_domain() -> Domain:
-    """Exact Decimal arithmetic (``DECIMAL``) whose exp, log and activations remember their values."""
-    return replace(DECIMAL, unary={kind: _remembered(fn) for kind, fn in DECIMAL.unary.items()})
+def remembering_domain(base: Domain = DECIMAL) -> Domain:
+    """``base``'s arithmetic (exact Decimals) whose exp, log and activations remember their values."""
+    return replace(base, unary={kind: _remembered(fn) for kind, fn in base.unary.items()})
 
 
 __all__ = ["BALL", "Compiler", "Engine", "Evaluation", "EvaluationError", "WORK_DIGITS", "certified_value",

@@ -23,7 +23,7 @@ from sympy import Expr, Symbol
 
 from . import activations as act
 from .derive import _is_zero
-from .evaluate import BALL, Compiler, EvaluationError, Step, certified_value, exact_input
+from .evaluate import BALL, DECIMAL, Compiler, Domain, EvaluationError, Step, certified_value, exact_input
 from .graphspec import GraphSpec
 from .kinds import load_graph
 from .numbers import display, full_text
@@ -69,6 +69,9 @@ class GraphSolution:
     #: by (consumer, name): the local derivative's value, and upstream x local (this use's share)
     locals: MappingProxyType[tuple[str, str], Decimal]
     shares: MappingProxyType[tuple[str, str], Decimal]
+    #: what the layers above derive from the solution once and read many times (as Solution.memo: an
+    #: exam variant's asked values and LMS problem text)
+    memo: dict[object, object] = dataclasses.field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def all_proven(self) -> bool:
@@ -182,15 +185,16 @@ def solve_graph_values(base: GraphSolution, spec: GraphSpec) -> GraphSolution:
     return solved if not symbolic else dataclasses.replace(solved, proofs=base.proofs)
 
 
-def graph_steps(spec: GraphSpec, gradients: Mapping[str, Gradient],
+def graph_steps(spec: GraphSpec, gradients: Mapping[str, Gradient], domain: Domain = DECIMAL,
                 ) -> tuple[dict[str, int], list[Step], dict[str, Expr]]:
     """The forward pass, then the backward pass, as steps over slots (the order a student works in): slot
-    of every name, the steps, and each computed name's definition (a gate's formula, a gradient's sum over
-    uses of upstream times local)."""
+    of every name, the steps (compiled to ``domain``: an exam's judge works its functions to fewer
+    digits), and each computed name's definition (a gate's formula, a gradient's sum over uses of
+    upstream times local)."""
     symbols = [leaf.symbol for leaf in spec.leaves] + [n.symbol for n in spec.nodes] + \
         [g.symbol for g in gradients.values()]
     slot_of = {symbol: i for i, symbol in enumerate(symbols)}
-    compiler = Compiler(slot_of)
+    compiler = Compiler(slot_of, domain)
     computed = [(n.name, n.symbol, n.definition) for n in spec.nodes] + \
         [(g.name, g.symbol, g.formula) for g in gradients.values()]
     steps = [Step(slot_of[symbol], name, compiler(expr), frozenset(slot_of[s] for s in expr.free_symbols))

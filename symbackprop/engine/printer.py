@@ -112,7 +112,7 @@ class BackpropPrinter(LatexPrinter):
         # SymPy's _print_Pow hands a reciprocal 1/h here as it stands: one factor, not (h, -1)
         factors = list(expr.args) if isinstance(expr, sympy.Mul) else [expr]
         sign = ""
-        if factors and factors[0].is_Number and factors[0] < 0:
+        if factors and factors[0].is_Number and factors[0].is_negative:
             sign, factors = "-", ([-factors[0]] if factors[0] != -1 else []) + factors[1:]
         coefficient = ""
         if factors and factors[0].is_Rational and not factors[0].is_Integer:
@@ -143,7 +143,7 @@ class BackpropPrinter(LatexPrinter):
     def _juxtapose(self, factors: list[Expr]) -> str:
         parts: list[str] = []
         for f in factors:
-            if f == 1 and len(factors) > 1:
+            if f.is_Number and f == 1 and len(factors) > 1:
                 continue
             text = self._print(f)
             if precedence(f) < PRECEDENCE["Mul"] or (f.is_Number and parts):
@@ -156,10 +156,11 @@ class BackpropPrinter(LatexPrinter):
 
 
 def _is_negative(term: Expr) -> bool:
+    # a number's own sign (``is_negative``), not SymPy's ``term < 0`` (a relational built and decided)
     if term.is_Number:
-        return bool(term < 0)
+        return bool(term.is_negative)
     if isinstance(term, sympy.Mul) and term.args and term.args[0].is_Number:
-        return bool(term.args[0] < 0)
+        return bool(term.args[0].is_negative)
     return False
 
 

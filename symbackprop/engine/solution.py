@@ -73,7 +73,11 @@ class Solution:
         return self.evaluation.values[name]
 
     def display(self, name: str) -> str:
-        return display(self.value(name), self.spec.decimals)
+        key = ("display", name)
+        text = self.memo.get(key)
+        if not isinstance(text, str):
+            text = self.memo[key] = display(self.value(name), self.spec.decimals)
+        return text
 
     def full(self, name: str) -> str:
         return full_text(self.value(name))
@@ -84,9 +88,13 @@ class Solution:
 
     def formula(self, name: str, explicit: bool = False) -> str:
         """LaTeX of its definition (``explicit``: the closed form of an output delta)."""
-        q = self.quantity(name)
-        expr = q.explicit if explicit and q.explicit is not None else q.definition
-        return "" if expr is None else self.printer.doprint(expr)
+        key = ("formula", name, explicit)
+        text = self.memo.get(key)
+        if not isinstance(text, str):
+            q = self.quantity(name)
+            expr = q.explicit if explicit and q.explicit is not None else q.definition
+            text = self.memo[key] = "" if expr is None else self.printer.doprint(expr)
+        return text
 
     def condition(self, name: str) -> str:
         """LaTeX of the condition its closed form holds under (``t_{1} + t_{2} = 1`` for softmax +

@@ -18,8 +18,9 @@ from ..engine.solution import solve
 from ..engine.spec import Spec, load_spec
 from ..errors import ExamError
 from ..workers import available_workers, ordered_map
-from .documents import answers_toml, document, index_csv, key_body, question_body, variant_spec_toml
+from .documents import answers_toml, document, index_csv, variant_bodies, variant_spec_toml
 from .drawing import SetReport, draw_variants, reasons_text
+from .lms import check_lms_lang
 from .moodle import moodle_question, moodle_quiz
 from .pdfjobs import PdfJob, pdf_jobs
 from .qti import qti_files, qti_zip
@@ -89,6 +90,8 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     else:
         field = "lang"
     check_lang(lang, field)  # before any drawing: a language without words is one line
+    if moodle or qti:
+        check_lms_lang(lang, field)
     # proved once: every variant shares its derivation and proofs
     base = solve_graph(spec) if isinstance(spec, GraphSpec) else solve(spec)
     workers = available_workers() if workers is None else workers
@@ -97,7 +100,7 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     render = functools.partial(_variant_files, ask=settings.ask, early_rounding=report.early_rounding,
                                layout=settings.layout, lang=lang, title=title, moodle=moodle, qti=qti)
     tell = (lambda done, total: progress(done, total, "rendering")) if progress else None
-    rendered = ordered_map(render, drawn, workers, tell)
+    rendered = ordered_map(render, drawn, workers, tell, warm=True)
     files: dict[str, bytes] = {}
     for v, r in zip(drawn, rendered, strict=True):
         files[f"questions/{v.stem}.tex"] = r.question_document.encode()
@@ -130,7 +133,7 @@ class _Rendered:
 
 def _variant_files(v: Variant, ask: tuple[str, ...], early_rounding: bool, layout: str, lang: str, title: str,
                    moodle: bool, qti: bool) -> _Rendered:
-    question, key = question_body(v, ask, early_rounding, layout, lang), key_body(v, ask, lang)
+    question, key = variant_bodies(v, ask, early_rounding, layout, lang)
     return _Rendered(question, key, document("exam_questions.tex.j2", [question], title, lang),
                      document("exam_key.tex.j2", [key], title, lang), answers_toml(v, ask), variant_spec_toml(v),
-                     moodle_question(v, ask) if moodle else "", qti_files(v, ask) if qti else ("", ""))
+                     moodle_question(v, ask, lang) if moodle else "", qti_files(v, ask, lang) if qti else ("", ""))

@@ -22,9 +22,11 @@ from ..io.tomltext import Bare, Table, toml_document
 from ..io.usertext import csv_text
 from .variants import Variant, asked_values, grouped
 
-__all__ = ["answers_toml", "document", "index_csv", "key_body", "question_body", "variant_spec_toml"]
+__all__ = ["answers_toml", "document", "index_csv", "key_body", "question_body", "variant_bodies", "variant_spec_toml"]
 
 QUESTION_SECTIONS = ("problem", "diagram")
+#: a network key's partials: the handout's
+HANDOUT_PARTIALS = {name: f"handout/{stem}.tex.j2" for name, stem in PARTIALS.items()}
 
 
 def _common(variant: Variant, title: str) -> dict[str, Any]:
@@ -47,29 +49,44 @@ def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = T
     ``layout`` (``[exam] layout``) and ``lang`` (a words file ``lang/<lang>.j2``) go to the templates,
     which decide what a roomy or compact sheet looks like and every word on it."""
     s = variant.solution
-    groups = grouped(asked_values(variant, ask), attrgetter("group"))
     if isinstance(s, GraphSolution):  # the circuit to fill in: the gates' values shown unless asked
         return render_tex("exam/graph_question_body.tex.j2", graph=graph_sheet(s, "forward" not in ask), w=words(lang),
-                          groups=groups, early_rounding=early_rounding, layout=layout, **_common(variant, s.spec.title))
-    ctx = handout_context(s, QUESTION_SECTIONS, lang=lang)
-    return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], w=ctx["w"],
-                      groups=groups, early_rounding=early_rounding, layout=layout, **_common(variant, s.spec.title))
+                          groups=grouped(asked_values(variant, ask), attrgetter("group")),
+                          early_rounding=early_rounding, layout=layout, **_common(variant, s.spec.title))
+    return _question(variant, handout_context(s, QUESTION_SECTIONS, lang=lang), ask, early_rounding, layout)
 
 
 def key_body(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
     """One variant's answer key (no preamble): the handout's worked solution, then the table of asked values."""
     s = variant.solution
-    groups = grouped(asked_values(variant, ask), attrgetter("group"))
-    common = _common(variant, s.spec.title)
     if isinstance(s, GraphSolution):  # the graph's handout: the circuit with values above, gradients below
         ctx = graph_context(s, lang) | {"sections": ["graph", "verification"]}
-        partials = dict(zip(ctx["sections"], GRAPH_PARTIALS, strict=True))
-    else:
-        ctx = handout_context(s, lang=lang)
-        partials = {name: f"handout/{stem}.tex.j2" for name, stem in PARTIALS.items()}
-    for shared in ("title", "decimals"):
-        ctx.pop(shared, None)
-    return render_tex("exam/key_body.tex.j2", partials=partials, groups=groups, **common, **ctx)
+        return _key(variant, ctx, ask, dict(zip(ctx["sections"], GRAPH_PARTIALS, strict=True)))
+    return _key(variant, handout_context(s, lang=lang), ask, HANDOUT_PARTIALS)
+
+
+def variant_bodies(variant: Variant, ask: Sequence[str], early_rounding: bool = True, layout: str = "roomy",
+                   lang: str = "en") -> tuple[str, str]:
+    """(:func:`question_body`, :func:`key_body`) of one variant; a network's from one handout context (the
+    sheet's problem and diagram are the key's)."""
+    if isinstance(variant.solution, GraphSolution):
+        return question_body(variant, ask, early_rounding, layout, lang), key_body(variant, ask, lang)
+    ctx = handout_context(variant.solution, lang=lang)
+    return _question(variant, ctx, ask, early_rounding, layout), _key(variant, ctx, ask, HANDOUT_PARTIALS)
+
+
+def _question(variant: Variant, ctx: dict[str, Any], ask: Sequence[str], early_rounding: bool, layout: str) -> str:
+    groups = grouped(asked_values(variant, ask), attrgetter("group"))
+    return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], w=ctx["w"],
+                      groups=groups, early_rounding=early_rounding, layout=layout,
+                      **_common(variant, variant.solution.spec.title))
+
+
+def _key(variant: Variant, ctx: dict[str, Any], ask: Sequence[str], partials: dict[str, str]) -> str:
+    groups = grouped(asked_values(variant, ask), attrgetter("group"))
+    common = _common(variant, variant.solution.spec.title)
+    shown = {name: value for name, value in ctx.items() if name not in ("title", "decimals")}  # the common ones
+    return render_tex("exam/key_body.tex.j2", partials=partials, groups=groups, **common, **shown)
 
 
 def document(template: str, bodies: Sequence[str], title: str, lang: str = "en") -> str:

@@ -51,12 +51,11 @@ import statistics
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Context, Decimal, DecimalException, localcontext
+from decimal import Decimal, DecimalException, localcontext
 from typing import Any
 
 import sympy
 
-from ..engine.evaluate import Step, run_steps
 from ..engine.examtable import ExamSettings, Grid
 from ..engine.graph import GraphSolution
 from ..engine.graphspec import GraphSpec
@@ -70,6 +69,7 @@ from ..workers import ordered_map
 from .difficulty import Band, work
 from .exact import exact_slots
 from .graphrules import GraphFamily
+from .judging import judge_context
 from .netrules import NetworkFamily
 from .variants import Student, Variant
 
@@ -94,8 +94,6 @@ RELAXED_BY = {
     "undefined": "narrower ranges",
     "max tie": "wider ranges or a finer step for the max gates' inputs",
 }
-#: significant digits of the fairness checks (the chosen variant is then solved at 80)
-JUDGE_DIGITS = 34
 #: the default tie margin: 0.02 units of the last decimal, shrunk so that the margins of all the
 #: inexact asked values together cover at most this many units (about 22% of draws rejected)
 AUTO_TIE_BUDGET = sympy.Rational(1, 8)
@@ -115,6 +113,8 @@ AUTO_RULES = {"early rounding": ("early_rounding", False), "loss unchanged": ("a
 #: spec per exercise, and calibrates it once (the probe judges 200 draws or more)
 CALIBRATIONS: dict[str, tuple[ExamSettings, tuple[str, ...], Band | None]] = {}
 CALIBRATIONS_KEPT = 64
+
+
 class Drawer:
     """Draws leaf values on their grids and judges them with one compiled program (no re-derivation); what
     varies and what is unfair beyond the shared rules is the family's to say (a network, a graph)."""
@@ -165,6 +165,9 @@ class Drawer:
         self._margin = to_decimal(self.tie_margin)
         #: what each asked value is computed from (see :func:`work`)
         self.operands = [(step.slot, sorted(step.depends)) for step in self.steps if step.slot in self.asked_slot_set]
+        #: the judge's steps: (program, slot, whether checked for a tie, whether asked)
+        self._plan = [(step.program, step.slot, step.slot in self.inexact_asked, step.slot in self.asked_slot_set)
+                      for step in self.steps]
         # drawing and judging thousands of times: grid values and their Decimals computed once
         self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational], frozenset[int]]] = [
             (name, grid, grid.count, {}, trivial.get(name, frozenset())) for name, grid in self.varying]
@@ -221,18 +224,16 @@ class Drawer:
         """
         d = self.decimals
         slots = [Decimal(0)] * len(self.index)
-        inexact = self.inexact_asked
         half, margin = Decimal("0.5"), self._margin
-        with localcontext(Context(prec=JUDGE_DIGITS, Emax=999_999, Emin=-999_999)):
+        plan = self._plan
+        with localcontext(judge_context()):
             for name, value in values.items():
                 slots[self.index[name]] = +self._decimal(value)
-
-            def tie(step: Step, value: Decimal) -> bool:
-                return step.slot in inexact and abs(abs(value).scaleb(d) % 1 - half) < margin
-
-            try:
-                if run_steps(self.steps, slots, stop=tie) is not None:
-                    return "tie", 0
+            try:  # the steps run here, not through run_steps: a draw is judged thousands of times
+                for program, slot, tie, _ in plan:
+                    value = slots[slot] = program(slots)
+                    if tie and abs(abs(value).scaleb(d) % 1 - half) < margin:
+                        return "tie", 0
             except (DecimalException, ZeroDivisionError, ArithmeticError):
                 return "undefined", 0
             reason = self.family.reject(slots, self.rules)
@@ -240,13 +241,11 @@ class Drawer:
                 return reason, 0
             if self.rules.early_rounding:
                 rounded = list(slots)
-                asked = self.asked_slot_set
-                try:
-                    def otherwise(step: Step, value: Decimal) -> bool:  # the first asked value that comes out otherwise
-                        return step.slot in asked and value != round_half_up(slots[step.slot], d)
-
-                    if run_steps(self.steps, rounded, finish=lambda x, _: round_half_up(x, d), stop=otherwise):
-                        return "early rounding", 0
+                try:  # rounded as you go, to the first asked value that comes out otherwise
+                    for program, slot, _, asked in plan:
+                        value = rounded[slot] = round_half_up(program(rounded), d)
+                        if asked and value != round_half_up(slots[slot], d):
+                            return "early rounding", 0
                 except (DecimalException, ZeroDivisionError, ArithmeticError):
                     return "undefined", 0
             amount = work(slots, self.operands, d)

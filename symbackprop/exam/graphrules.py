@@ -24,12 +24,13 @@ import sympy
 from sympy import Expr, Symbol
 
 from ..engine import activations as act
-from ..engine.evaluate import Compiler
+from ..engine.evaluate import Compiler, remembering_domain
 from ..engine.examtable import ExamSettings, Grid
 from ..engine.graph import GraphSolution, graph_steps
 from ..engine.graphspec import GraphSpec
 from ..engine.numbers import round_half_up
 from .exact import exact_slots
+from .judging import JUDGE
 from .variants import graph_asked_names
 
 __all__ = ["GraphFamily", "default_grid"]
@@ -54,7 +55,7 @@ class GraphFamily:
     def __init__(self, base: GraphSolution, settings: ExamSettings):
         spec = self.spec = base.spec
         self.decimals = spec.decimals
-        self.index, self.steps, self.definitions = graph_steps(spec, base.gradients)
+        self.index, self.steps, self.definitions = graph_steps(spec, base.gradients, remembering_domain(JUDGE))
         self.leaves = {leaf.name: leaf.value for leaf in spec.leaves}
         self.kinds = {leaf.name: leaf.kind for leaf in spec.leaves}
         self.grids = {kind: default_grid([leaf.value for leaf in spec.leaves if leaf.kind == kind])

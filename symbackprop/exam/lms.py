@@ -9,15 +9,37 @@ from decimal import Decimal
 from markupsafe import Markup
 
 from ..documents.graphhandout import graph_sheet, worked_lines
-from ..documents.render import markdown_environment, render_html
+from ..documents.render import html_environment, markdown_environment, render_html
 from ..documents.update_rule import first_step_names
 from ..engine.graph import GraphSolution
 from ..engine.naming import STEP
 from ..engine.solution import Solution
+from ..errors import UsageError
+from ..hints import quoted
 from ..notation.circuit import name_tex
 from ..notation.lines import exact_text, quantity_line
 
-__all__ = ["math_html", "name", "problem_html", "tolerance", "worked"]
+__all__ = ["check_lms_lang", "lms_languages", "math_html", "name", "problem_html", "tolerance", "worked"]
+
+#: the LMS texts' words: ``lms/lang/<code>.html.j2``, one file per language
+LMS_LANG = "lms/lang/{}.html.j2"
+
+
+def lms_languages() -> list[str]:
+    """The languages the Moodle and Canvas question texts can be written in (shipped, and a teacher's)."""
+    loader = html_environment().loader
+    assert loader is not None
+    head, tail = LMS_LANG.split("{}")
+    return sorted(n[len(head):-len(tail)] for n in loader.list_templates()
+                  if n.startswith(head) and n.endswith(tail) and "/" not in n[len(head):])
+
+
+def check_lms_lang(lang: str, field: str = "lang") -> None:
+    """One clear line, naming ``field``, for a language whose LMS words file is missing."""
+    known = lms_languages()
+    if lang not in known:
+        raise UsageError(f"{field}: no Moodle/Canvas words for {quoted(lang, 30)} (add {LMS_LANG.format(lang)} "
+                         f"to your templates; known: {', '.join(known)})", setting=field)
 
 
 def tolerance(decimals: int) -> str:
@@ -25,9 +47,10 @@ def tolerance(decimals: int) -> str:
     return f"{Decimal(5).scaleb(-decimals - 1):f}"
 
 
-def name(which: str, **values: object) -> str:
-    """A plain-text name from ``lms/names.txt.j2`` (``quiz``: "Title - variant 001 - Ada"); the writer escapes it."""
-    return str(getattr(markdown_environment().get_template("lms/names.txt.j2").module, which)(**values))
+def name(which: str, lang: str = "en", **values: object) -> str:
+    """A plain-text name from ``lms/lang/<lang>.html.j2`` (``quiz``: "Title - variant 001 - Ada"), read
+    without HTML escaping; the writer escapes it."""
+    return str(getattr(markdown_environment().get_template(LMS_LANG.format(lang)).module, which)(**values))
 
 
 def math_html(latex: str) -> Markup:
@@ -36,19 +59,29 @@ def math_html(latex: str) -> Markup:
     return Markup(r"\(" + html.escape(latex, quote=False) + r"\)")
 
 
-def problem_html(solution: Solution | GraphSolution) -> str:
-    """The network, its equations and its values (no computed value): ``lms/problem.html.j2`` words them; a
-    computation graph's function, gates and values: ``lms/graph_problem.html.j2``."""
+def problem_html(solution: Solution | GraphSolution, lang: str = "en") -> str:
+    """The network, its equations and its values (no computed value): ``lms/problem.html.j2`` lays them
+    out; a computation graph's function, gates and values: ``lms/graph_problem.html.j2``; both in the words
+    of ``lms/lang/<lang>.html.j2`` (made once per solution and language: Moodle's question and Canvas's
+    first item show it)."""
+    key = ("problem_html", lang)
+    found = solution.memo.get(key)
+    if not isinstance(found, str):
+        found = solution.memo[key] = _problem_html(solution, lang)
+    return found
+
+
+def _problem_html(solution: Solution | GraphSolution, lang: str) -> str:
     if isinstance(solution, GraphSolution):
         graph = graph_sheet(solution, forward_shown=False)
         return render_html(
-            "lms/graph_problem.html.j2", function=math_html(f"{graph['output']} = {graph['function']}"),
+            "lms/graph_problem.html.j2", lang=lang, function=math_html(f"{graph['output']} = {graph['function']}"),
             gates=[math_html(f"{n['tex']} = {n['formula']}") for n in graph["nodes"]],
             values=[math_html(f"{name_tex(leaf.name)} = {exact_text(solution.values[leaf.name])}")
                     for leaf in solution.spec.leaves])
     spec, net = solution.spec, solution.network
     return render_html(
-        "lms/problem.html.j2", n_inputs=spec.n_inputs, n_examples=net.n_examples,
+        "lms/problem.html.j2", lang=lang, n_inputs=spec.n_inputs, n_examples=net.n_examples,
         layers=[{"size": layer.size, "activation": layer.activation_name} for layer in net.layers],
         loss=math_html(f"{net[net.loss_name].latex} = {solution.formula(net.loss_name)}"),
         equations=[math_html(f"{q.latex} = {solution.formula(q.name)}") for q in net.of_kind("pre", "act")],

@@ -29,15 +29,15 @@ def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def question_html(variant: Variant, ask: Sequence[str]) -> str:
+def question_html(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
     """The question text: the exercise, then a NUMERICAL Cloze field per asked value (the template words it)."""
     s = variant.solution
     tol = tolerance(s.spec.decimals)
     items = [{"group": item.group, "latex": math_html(item.latex), "field": f"{{1:NUMERICAL:={item.display}:{tol}}}"}
              for item in asked_values(variant, ask)]
-    return render_html("lms/moodle_question.html.j2", problem=Markup(problem_html(s)), decimals=s.spec.decimals,
-                       groups=grouped(items, itemgetter("group")), tag=Markup(variant_tag(variant)),
-                       graph=variant.is_graph)
+    return render_html("lms/moodle_question.html.j2", lang=lang, problem=Markup(problem_html(s, lang)),
+                       decimals=s.spec.decimals, groups=grouped(items, itemgetter("group")),
+                       tag=Markup(variant_tag(variant)), graph=variant.is_graph)
 
 
 def variant_tag(variant: Variant) -> str:
@@ -46,25 +46,26 @@ def variant_tag(variant: Variant) -> str:
     return f"<p><small>symbackprop variant {variant.label}</small></p>"
 
 
-def feedback_html(variant: Variant, ask: Sequence[str]) -> str:
+def feedback_html(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
     """The worked solution: each asked quantity as formula = numbers = result."""
     s = variant.solution
     asked = asked_values(variant, ask)
     lines = worked(s, [(item.name, item.latex) for item in asked])
     items = [{"group": item.group, "line": math_html(line)} for item, line in zip(asked, lines, strict=True)]
-    return render_html("lms/moodle_feedback.html.j2", label=variant.label, decimals=s.spec.decimals,
+    return render_html("lms/moodle_feedback.html.j2", lang=lang, label=variant.label, decimals=s.spec.decimals,
                        groups=grouped(items, itemgetter("group")))
 
 
-def moodle_question(variant: Variant, ask: Sequence[str]) -> str:
-    """One variant's Cloze question (the ``<question>`` element, lines without the last newline)."""
+def moodle_question(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
+    """One variant's Cloze question (the ``<question>`` element, lines without the last newline), worded in
+    ``lms/lang/<lang>.html.j2``."""
     v = variant
-    quiz = name("quiz", title=v.spec.title, label=v.label, student=v.student.name if v.student else "")
+    quiz = name("quiz", lang, title=v.spec.title, label=v.label, student=v.student.name if v.student else "")
     return "\n".join([
         '  <question type="cloze">',
         f"    <name><text>{html.escape(quiz)}</text></name>",
-        f'    <questiontext format="html"><text>{_cdata(question_html(v, ask))}</text></questiontext>',
-        f'    <generalfeedback format="html"><text>{_cdata(feedback_html(v, ask))}</text></generalfeedback>',
+        f'    <questiontext format="html"><text>{_cdata(question_html(v, ask, lang))}</text></questiontext>',
+        f'    <generalfeedback format="html"><text>{_cdata(feedback_html(v, ask, lang))}</text></generalfeedback>',
         "    <penalty>0.3333333</penalty>",
         "    <hidden>0</hidden>",
         f"    <idnumber>{html.escape(f'symbackprop-{v.seed}-{v.label}')}</idnumber>",
@@ -81,6 +82,7 @@ def moodle_quiz(questions: Iterable[str], category: str = "symbackprop exam") ->
     return xml_clean("\n".join(out) + "\n")
 
 
-def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = "symbackprop exam") -> str:
+def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = "symbackprop exam",
+               lang: str = "en") -> str:
     """The whole quiz: a category, then one Cloze question per variant."""
-    return moodle_quiz((moodle_question(v, ask) for v in variants), category)
+    return moodle_quiz((moodle_question(v, ask, lang) for v in variants), category)

@@ -17,6 +17,7 @@ from ..engine.numbers import round_half_up, to_decimal
 from ..engine.solution import Solution
 from ..engine.spec import Example, Spec
 from ..errors import ExamError
+from .judging import JUDGE
 from .variants import asked_names
 
 __all__ = ["NetworkFamily"]
@@ -37,7 +38,8 @@ class NetworkFamily:
         self.base = base
         self.network = network
         self.decimals = base.spec.decimals
-        domain = remembering_domain()  # drawn values lie on grids: exp, log and the activations meet them again
+        # the judge's numbers; drawn values lie on grids, so exp, log and the activations meet them again
+        domain = remembering_domain(JUDGE)
         self.index, self.steps = compile_network(network, domain=domain)
         self.leaves = leaf_values(network)
         self.asked = asked_names(network, settings.ask)

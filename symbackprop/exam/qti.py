@@ -65,19 +65,19 @@ def _bounds(display: str, decimals: int) -> tuple[str, str]:
     return f"{value - tol:f}", f"{value + tol:f}"
 
 
-def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
+def assessment_xml(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
     s = variant.solution
     d = s.spec.decimals
     ident = quiz_id(variant)
-    title = name("quiz", title=s.spec.title, label=variant.label)
+    title = name("quiz", lang, title=s.spec.title, label=variant.label)
     out = ['<?xml version="1.0" encoding="UTF-8"?>',
            f'<questestinterop xmlns="{QTI_NS}" {QTI_SCHEMA}>',
            f"<assessment ident={quoteattr(ident)} title={quoteattr(title)}>",
            "<qtimetadata>" + _field("cc_maxattempts", "1") + "</qtimetadata>",
            '<section ident="root_section">']
-    intro = render_html("lms/qti_intro.html.j2", problem=Markup(problem_html(s)), decimals=d,
+    intro = render_html("lms/qti_intro.html.j2", lang=lang, problem=Markup(problem_html(s, lang)), decimals=d,
                         tolerance=tolerance(d))
-    out += [f"<item ident={quoteattr(ident + '_intro')} title={quoteattr(name('intro'))}>",
+    out += [f"<item ident={quoteattr(ident + '_intro')} title={quoteattr(name('intro', lang))}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "text_only_question")
             + _field("points_possible", "0") + _field("original_answer_ids", "")
             + _field("assessment_question_identifierref", f"{ident}_intro_ref") + "</qtimetadata></itemmetadata>",
@@ -88,7 +88,7 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
         low, high = _bounds(item.display, d)
         item_id = f"{ident}_q{k}"
         tag = item_tag(variant, item.name)  # in the title and the text: the Student Analysis column shows the text
-        question = render_html("lms/qti_question.html.j2", group=item.group, latex=math_html(item.latex),
+        question = render_html("lms/qti_question.html.j2", lang=lang, group=item.group, latex=math_html(item.latex),
                                tag=Markup(escape(tag)))
         feedback = render_html("lms/qti_feedback.html.j2", line=math_html(line))
         out += [
@@ -117,15 +117,15 @@ def assessment_xml(variant: Variant, ask: Sequence[str]) -> str:
     return "\n".join(out) + "\n"
 
 
-def assessment_meta_xml(variant: Variant, points: int) -> str:
+def assessment_meta_xml(variant: Variant, points: int, lang: str = "en") -> str:
     ident = quiz_id(variant)
-    title = name("quiz", title=variant.spec.title, label=variant.label,
+    title = name("quiz", lang, title=variant.spec.title, label=variant.label,
                  student=variant.student.name if variant.student else "")
     return "\n".join([
         '<?xml version="1.0" encoding="UTF-8"?>',
         f'<quiz identifier={quoteattr(ident)} xmlns="{CANVAS_NS}" {CANVAS_SCHEMA}>',
         f"<title>{escape(title)}</title>",
-        f"<description>{escape(name('description', label=variant.label, seed=variant.seed))}</description>",
+        f"<description>{escape(name('description', lang, label=variant.label, seed=variant.seed))}</description>",
         "<shuffle_answers>false</shuffle_answers>",
         "<scoring_policy>keep_highest</scoring_policy>",
         "<quiz_type>assignment</quiz_type>",
@@ -172,9 +172,10 @@ def _entry(zf: zipfile.ZipFile, name: str, data: str) -> None:
     zf.writestr(info, xml_clean(data).encode("utf-8"))
 
 
-def qti_files(variant: Variant, ask: Sequence[str]) -> tuple[str, str]:
-    """One variant's quiz: its assessment and its Canvas settings (``assessment_meta.xml``)."""
-    return assessment_xml(variant, ask), assessment_meta_xml(variant, len(asked_values(variant, ask)))
+def qti_files(variant: Variant, ask: Sequence[str], lang: str = "en") -> tuple[str, str]:
+    """One variant's quiz: its assessment and its Canvas settings (``assessment_meta.xml``), worded in
+    ``lms/lang/<lang>.html.j2``."""
+    return assessment_xml(variant, ask, lang), assessment_meta_xml(variant, len(asked_values(variant, ask)), lang)
 
 
 def qti_zip(variants: Sequence[Variant], ask: Sequence[str], title: str = "",

@@ -73,13 +73,20 @@ class Asked:
 
 
 def asked_values(variant: Variant, ask: Sequence[str]) -> list[Asked]:
-    """The asked values of a variant, group by group in the lecture's order."""
+    """The asked values of a variant, group by group in the lecture's order (made once per variant: its
+    sheet, key, answers and LMS questions all read them)."""
     s = variant.solution
-    if isinstance(s, GraphSolution):
-        return [Asked(name, Tex(graph_name_tex(s.spec, name)), s.display(name), group)
-                for group, names in graph_asked_names(s.spec, ask) for name in names]
-    return [Asked(name, Tex(s.latex(name)), s.display(name), group)
-            for group, names in asked_names(s.network, ask) for name in names]
+    key = ("asked", tuple(ask))
+    found = s.memo.get(key)
+    if not isinstance(found, list):
+        if isinstance(s, GraphSolution):
+            found = [Asked(name, Tex(graph_name_tex(s.spec, name)), s.display(name), group)
+                     for group, names in graph_asked_names(s.spec, ask) for name in names]
+        else:
+            found = [Asked(name, Tex(s.latex(name)), s.display(name), group)
+                     for group, names in asked_names(s.network, ask) for name in names]
+        s.memo[key] = found
+    return list(found)
 
 
 def grouped(items: Sequence[T], group_of: Callable[[T], str]) -> list[dict[str, Any]]:

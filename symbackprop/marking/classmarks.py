@@ -161,7 +161,9 @@ def _student(folder: ExamFolder, sub: Submission) -> tuple[str, str, str] | str:
     if folder.has_roster and sub.who.ids:
         label = next((folder.by_student[k] for i in sub.who.ids if (k := student_key(i)) in folder.by_student), None)
         if label is None:
-            return f"unknown student {' / '.join(sub.who.ids)} (not in index.csv)"
+            hint = ("; Canvas's own id only: download the report as a user who may see SIS ids (sis_id)"
+                    if sub.who.ids == (sub.who.canvas_id,) else "")
+            return f"unknown student {' / '.join(sub.who.ids)} (not in index.csv{hint})"
         v = folder.variants[label]
         if sub.variant is not None and sub.variant != label:
             return (f"a response to variant {sub.variant}, but {v.student_id} has variant {label} "

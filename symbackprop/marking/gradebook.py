@@ -1,11 +1,16 @@
 """The class's points as a gradebook CSV a platform imports: Moodle (grade import, matched by ID
 number or e-mail) or Canvas (the gradebook's own columns).
 
-Moodle's "Import grades > CSV file" maps one column to a user field: the file has both ``ID number``
-and ``Email address`` (a roster id with an ``@`` is taken for an e-mail), so either mapping works.
-Canvas's gradebook import reads ``Student, ID, SIS User ID, SIS Login ID, Section, <assignment>``
-and matches a row by ID, SIS User ID or SIS Login ID.  Points are exact, shown with 2 decimals
-(half-up, the project's one rounding).
+Moodle's "Import grades > CSV file" lets the teacher map one column to a user field (``useridnumber``,
+``useremail``, ...; a row whose mapped cell is empty is skipped: grade/import/csv/classes/load_data.php
+``map_user_data_with_value``): the file has both ``ID number`` and ``Email address`` (a roster id with
+an ``@`` is taken for an e-mail), so either mapping works.
+Canvas's gradebook is written as its exporter writes it (instructure/canvas-lms
+lib/gradebook_exporter.rb: ``Student, ID, SIS User ID, SIS Login ID, Section, <assignment>``, then a
+``    Points Possible`` row) and its importer reads it (lib/gradebook_importer.rb: ``Student`` and
+``ID`` first, ``SIS User ID`` and ``SIS Login ID`` after them, ``Section`` the last student column;
+a row matched by ID, then SIS User ID, then SIS Login ID; the ``Points Possible`` row sets a new
+assignment's points).  Points are exact, shown with 2 decimals (half-up, the project's one rounding).
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ def gradebook_csv(marked: Sequence[Marked], kind: str, assignment: str) -> str:
     if kind == "moodle":
         return csv_text(["ID number", "Email address", "Full name", assignment],
                         ([_id_number(m), _email(m), m.name, points_text(m.points)] for m in marked))
+    possible = [["    Points Possible", "", "", "", "", points_text(max(m.possible for m in marked))]] if marked else []
     return csv_text(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment],
-                    ([m.name, m.who.canvas_id, m.who.sis_id or _id_number(m), _email(m), m.who.section,
-                      points_text(m.points)] for m in marked))
+                    possible + [[m.name, m.who.canvas_id, m.who.sis_id or _id_number(m), _email(m), m.who.section,
+                                 points_text(m.points)] for m in marked])

@@ -5,12 +5,21 @@
   ``symbackprop verify`` reads them), named by the student's id (``s001.toml``,
   ``ada@uni.edu.toml``) or by the variant (``v007.toml``).
 * **Moodle** (Results > Responses, download as CSV, with "Question text" and "Response" shown):
-  students by the ``Email address`` / ``ID number`` columns; each ``Question N`` cell names the
-  variant (the exported question text ends in "symbackprop variant 007"), and the ``Response N``
-  cell of a Cloze question reads ``part 1: 0.378; part 2: 0.393; ...`` (Moodle's own wording,
-  ``part {i}: {response}`` joined with ``; ``): part *i* is the variant's *i*-th asked value.
-* **Canvas** (Quiz statistics > Student Analysis): columns ``name, id, sis_id, section, ...``, then
-  per question ``<question id>: <question text>`` (the text carries ``[v007 z_h1]``) and its points.
+  ``Last name, First name``, the site's identity fields (``Email address``, ``ID number``), the
+  attempt's state, times and grade, then per question ``Question N``, ``Response N``, ``Right answer N``
+  (checked against Moodle's code: mod/quiz/classes/local/reports/attempts_report.php
+  ``add_user_columns`` and mod/quiz/report/responses/report.php, with the strings of
+  lang/en/moodle.php, question/lang ``questionx`` and quiz_responses ``responsex``).  Students by the
+  ``Email address`` / ``ID number`` columns; each ``Question N`` cell names the variant (the exported
+  question text ends in "symbackprop variant 007"), and the ``Response N`` cell of a Cloze question
+  reads ``part 1: 0.378; part 2: 0.393; ...`` (Moodle's own wording, ``part {i}: {response}`` joined
+  with ``; ``): part *i* is the variant's *i*-th asked value.
+* **Canvas** (Quiz statistics > Student Analysis): ``name, id, sis_id, [root_account,] section,
+  section_id, section_sis_id, submitted, [attempt,]`` then per question ``<question id>: <question
+  text, tags stripped>`` (the text carries ``[v007 z_h1]``) and its points, then ``n correct, n
+  incorrect, score`` (instructure/canvas-lms app/models/quizzes/quiz_statistics/student_analysis.rb
+  ``to_csv``).  ``sis_id`` and ``section_sis_id`` are there only for a user who may see SIS ids
+  (``includes_sis_ids?``), so the report is known by its question columns and the columns it always has.
 
 A row that cannot be read becomes a submission with a ``problem`` (one line, the row named); the
 rest are still read.  Nothing is dropped without a line.
@@ -42,6 +51,8 @@ _PART = re.compile(r"(?:^|;\s*)part (\d+):\s?")
 _COMMA_DECIMAL = re.compile(r"\s*[+-]?\d+,\d+\s*")
 _MOODLE_RESPONSE = re.compile(r"response (\d+)")
 _CANVAS_QUESTION = re.compile(r"\d+: ")
+#: the columns every Student Analysis report has (sis_id only for a user who may see SIS ids)
+CANVAS_COLUMNS = frozenset({"section", "section_id", "submitted", "n correct", "n incorrect", "score"})
 _NO_RESPONSE = ("", "-")
 
 
@@ -107,10 +118,11 @@ def read_responses(path: str | Path, folder: ExamFolder) -> list[Submission]:
     lowered = [h.strip().lower() for h in table.header]
     if any(_MOODLE_RESPONSE.fullmatch(h) for h in lowered):
         return list(_moodle(table, folder))
-    if "sis_id" in lowered and any(_CANVAS_QUESTION.match(h) for h in table.header):
+    if CANVAS_COLUMNS <= set(lowered) and any(_CANVAS_QUESTION.match(h) for h in table.header):
         return list(_canvas(table, folder))
     raise AnswerError(f"{path}: neither a Moodle \"Responses\" report (no \"Response 1\" column) nor a Canvas "
-                      f"\"Student Analysis\" report (no sis_id column); header: {clip(', '.join(table.header))}")
+                      f"\"Student Analysis\" report (no section, submitted and score columns); "
+                      f"header: {clip(', '.join(table.header))}")
 
 
 def _read_csv(path: Path) -> _Table:

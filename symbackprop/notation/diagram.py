@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from ..engine.network import Network
+from ..engine.solution import structure
 from .geometry import PT, Edge, Shape, border_point, segment_gap, shape_gap, text_extent
 from .lines import exact_text
 
@@ -166,7 +167,27 @@ def diagram(network: Network, edge_values: bool = False, highlight: list[tuple[i
     ``values`` maps parameter names to the text of their values (``--edge-values``).  ``roomy`` (the
     handout and slides): a margin inside each unit, so a word label such as ``\\mathrm{out}_{h_{1}}``
     has room in its circle.  ``label_font``: the edge labels' size (the slides use ``footnotesize``).
+
+    The picture depends on the network's structure and these arguments only, never on its values
+    (unless they label the edges): an exam's variants share one layout, computed once per process.
     """
+    shown = tuple(sorted(values.items())) if edge_values and values is not None else None
+    key = (structure(network.spec), edge_values, tuple(highlight or ()), shown, roomy, label_font)
+    found = _DIAGRAMS.get(key)
+    if found is None:
+        if len(_DIAGRAMS) >= _DIAGRAMS_KEPT:
+            _DIAGRAMS.clear()
+        found = _DIAGRAMS[key] = _diagram(network, edge_values, highlight, values, roomy, label_font)
+    return found
+
+
+#: pictures laid out in this process, by what they depend on (see :func:`diagram`)
+_DIAGRAMS: dict[tuple[object, ...], Diagram] = {}
+_DIAGRAMS_KEPT = 64
+
+
+def _diagram(network: Network, edge_values: bool, highlight: list[tuple[int, int]] | None,
+             values: Mapping[str, str] | None, roomy: bool, label_font: str) -> Diagram:
     sizes = _sizes(network)
     label_all = max(sizes) <= LABEL_ALL_MAX
     unit_font = "small" if label_all else "footnotesize"

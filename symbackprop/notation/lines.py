@@ -22,11 +22,13 @@ and always shown exactly (``0.15``, ``0.50``).
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
+from typing import Any
 
 import sympy
 from sympy import Expr, Symbol
@@ -141,9 +143,19 @@ def _fraction_of(text: str) -> Fraction:
 
 
 def _evaluate_exact(expr: Expr, values: Mapping[Symbol, Decimal | Fraction]) -> Decimal:
-    symbols = list(values)
-    program = Compiler({s: i for i, s in enumerate(symbols)}, BALL)(expr)
-    return certified_value(program, [exact_input(values[s]) for s in symbols])
+    symbols = tuple(values)
+    return certified_value(_ball_program(expr, symbols), [exact_input(values[s]) for s in symbols])
+
+
+@functools.lru_cache(maxsize=4096)  # SymPy finds an expression's symbols afresh each time it is asked
+def symbols_of(expr: Expr) -> list[Symbol]:
+    """The free symbols of ``expr``, by name (do not change the list)."""
+    return sorted(expr.free_symbols, key=lambda s: s.name)
+
+
+@functools.lru_cache(maxsize=4096)  # every variant of an exam checks the same expressions' lines
+def _ball_program(expr: Expr, symbols: tuple[Symbol, ...]) -> Callable[[list[Any]], Any]:
+    return Compiler({s: i for i, s in enumerate(symbols)}, BALL)(expr)
 
 
 def rounds_to(value: Decimal, result: str) -> bool:
@@ -194,7 +206,7 @@ class NumericPrinter(BackpropPrinter):
     def _juxtapose(self, factors: list[Expr]) -> str:
         parts = []
         for f in factors:
-            if f == 1 and len(factors) > 1:
+            if f.is_Number and f == 1 and len(factors) > 1:
                 continue
             text = self._print(f)
             if sympy.printing.precedence.precedence(f) < sympy.printing.precedence.PRECEDENCE["Mul"]:
@@ -251,6 +263,10 @@ class Line:
         return NumericPrinter({s.name: number_latex(t) for s, t in self.operands.items()})
 
     def substituted(self) -> str:
+        return self._substituted
+
+    @functools.cached_property
+    def _substituted(self) -> str:  # printed once: a key, its feedback and the row measures all read it
         # a function of a negative number: tanh(-0.490), not tanh((-0.490))
         return _DOUBLE_PARENS.sub(r"\\left(\1\\right)", self.printer().doprint(self.expr))
 
@@ -314,7 +330,7 @@ def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: I
     if result is None:
         result = result_text(value, decimals)
     scientific = "e" in result
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+    symbols = symbols_of(expr)
 
     def operands_at(level: int) -> dict[Symbol, str]:
         return {s: exact_text(values[s]) if s in exact else operand_text(values[s], decimals, level, scientific)
@@ -345,7 +361,7 @@ def values_of(solution: Solution, expr: Expr) -> tuple[dict[Symbol, Decimal], se
     values = solution.evaluation.values
     out: dict[Symbol, Decimal] = {}
     exact: set[Symbol] = set()
-    for s in expr.free_symbols:
+    for s in symbols_of(expr):
         assert isinstance(s, Symbol)
         q = network.by_symbol[s]
         out[s] = values[q.name]
