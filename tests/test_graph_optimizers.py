@@ -19,8 +19,12 @@ from typing import Any
 
 import mpmath
 import pytest
+from test_graph_documents import RNN_TWO_UNITS
+from test_slides import _compile
+from texarith import checked_lines
 
 from symbackprop.cli import main
+from symbackprop.documents.graphhandout import render_graph_handout
 from symbackprop.documents.graphreport import graph_export_data
 from symbackprop.engine.graph import solve_graph
 from symbackprop.engine.graphtrain import train_graph
@@ -226,3 +230,35 @@ def test_check_ends_with_the_rule_and_export_carries_it(tmp_path: Path, capsys: 
     data = json.loads(capsys.readouterr().out)
     assert data["optimizer"]["name"] == "momentum" and data["optimizer"]["nesterov"] is True
     assert Decimal(data["optimizer"]["steps"][0]["values"]["z'"]) == Decimal("-5.425")
+
+
+#: (spec text, language): the widest first-step lines (AdamW's decoupled term, an RNN's two units over
+#: 11 parameters and more steps than the tables show), a coupled decay with Nesterov, German words
+HANDOUTS = {
+    "circuit_adamw": (CIRCUIT.format(lr="0.25", table='name = "adam"\ndecoupled = true'), "en"),
+    "rnn2_rmsprop": ("learning_rate = 0.01\nsteps = 7\n[optimizer]\nname = \"rmsprop\"\nweight_decay = 0.001\n"
+                     + RNN_TWO_UNITS, "en"),
+    "conv_nesterov_de": ("learning_rate = 0.05\nsteps = 4\n[optimizer]\nname = \"momentum\"\nnesterov = true\n"
+                         "weight_decay = 0.01\n" + (EXAMPLES / "conv1d.toml").read_text(), "de"),
+}
+
+
+@pytest.mark.parametrize("case", HANDOUTS)
+def test_the_update_section_fits_its_pages_and_its_lines_hold(tex: None, case: str, tmp_path: Path) -> None:
+    text, lang = HANDOUTS[case]
+    document = render_graph_handout(solve_graph(loads_graph(text, "g")), lang)
+    section = document[document.index(r"\section{Parameter" if lang == "en" else r"\section{Parameteraktual"):]
+    assert r"\begin{axis}" in section and r"\usepackage{pgfplots}" in document
+    assert len(checked_lines(section)) >= 2  # the first step's lines: every substitution's arithmetic holds
+    if case.startswith("rnn2"):  # 5 of 7 steps in tables, every step on the curve
+        assert section.count(r"\textit{Step $t") == 5 and "The first 5 of the 7 steps" in section
+        assert section.count(")(") == 7  # 8 points: before the first step, after each of 7
+    if case == "circuit_adamw":  # f goes below 0: the axis is not floored
+        assert "ymin=0" not in section and r"\eta \lambda \theta" in section
+    log = _compile(document, tmp_path)
+    assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log, log[-1500:]
+
+
+def test_a_handout_without_training_has_no_update_section() -> None:
+    document = render_graph_handout(solve_graph(loads_graph((EXAMPLES / "rnn.toml").read_text(), "g")))
+    assert "Parameter update" not in document and "pgfplots" not in document

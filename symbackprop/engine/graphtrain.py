@@ -40,6 +40,10 @@ class GraphTraining:
     latex: dict[Symbol, str]
     #: each computed name's definition, over the run's symbols and the graph's own
     definitions: dict[str, Expr]
+    #: every column's symbol (a gradient's is the graph's own)
+    where: dict[str, Symbol]
+    #: the rule's exact leaves at the first step: hyperparameters, t = 1, every state before it 0
+    given: dict[Symbol, Any]
     steps: list[dict[str, Decimal]]
     history: list[Decimal]
 
@@ -120,6 +124,9 @@ class _Program:
         values = {leaf.symbol: leaf.value for leaf in spec.leaves}
         values.update({hyper[LEARNING_RATE.ascii]: training.learning_rate})
         values.update({by_field[f]: getattr(settings, f) for f in settings.hyperparameters})
+        self.given = {s: values[s] for s in hyper.values() if s in values} | {s: 0 for s in self.previous}
+        if STEP.ascii in hyper:
+            self.given[hyper[STEP.ascii]] = 1
         self.start = [exact_input(f"{values[s].p}/{values[s].q}") if s in values else fmpq(0) for s in symbols]
         self.counter = self.slot.get(hyper.get(STEP.ascii, Symbol("~unused")))
         self.output = self.slot[spec.output_node.symbol]
@@ -173,7 +180,7 @@ def train_graph(solution: GraphSolution) -> GraphTraining | None:
                       for n in names})
     history = [value(lambda r, k=k: r[1][k], f"{spec.output} after step {k}") for k in range(spec.training.steps + 1)]
     return GraphTraining(spec.training, tuple(leaf.name for leaf in program.parameters), program.names,
-                         program.latex, program.definitions, steps, history)
+                         program.latex, program.definitions, program.where, program.given, steps, history)
 
 
 __all__ = ["GraphTraining", "train_graph"]
