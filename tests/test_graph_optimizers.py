@@ -259,6 +259,11 @@ def test_the_update_section_fits_its_pages_and_its_lines_hold(tex: None, case: s
     assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log, log[-1500:]
 
 
-def test_a_handout_without_training_has_no_update_section() -> None:
+def test_a_handout_without_training_has_no_update_section_and_markdown_has_one() -> None:
     document = render_graph_handout(solve_graph(loads_graph((EXAMPLES / "rnn.toml").read_text(), "g")))
     assert "Parameter update" not in document and "pgfplots" not in document
+    text, _ = HANDOUTS["rnn2_rmsprop"]
+    markdown = render_graph_handout(solve_graph(loads_graph(text, "g")), fmt="md")
+    section = markdown[markdown.index("## Parameter update: RMSprop"):markdown.index("Verification")]
+    assert section.count("*Step $t = ") == 5 and "The first 5 of the 7 steps" in section
+    assert r"s_{W_{xh,1}} &= \alpha s^{-}_{W_{xh,1}}" in section

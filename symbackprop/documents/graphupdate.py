@@ -29,7 +29,7 @@ def _exact(value: Any) -> Decimal:
 
 def graph_update(solution: GraphSolution) -> dict[str, Any] | None:
     """The update section's meaning (``update``: ``optimizer`` and the output's LaTeX); None: no training."""
-    training = train_graph(solution)
+    training = train_graph(solution, {leaf.name: name_tex(leaf.name) for leaf in solution.spec.leaves})
     if training is None:
         return None
     d = solution.spec.decimals
@@ -54,7 +54,9 @@ def _first_step(solution: GraphSolution, training: GraphTraining, param: str) ->
     values.update({leaf.symbol: solution.values[leaf.name] for leaf in solution.spec.leaves})
     names = {s: tex for s, tex in training.latex.items()}
     names.update({leaf.symbol: name_tex(leaf.name) for leaf in solution.spec.leaves})
-    names.update({g.symbol: rf"\left({solution.symbol_latex[g.name]}\right)" for g in solution.gradients.values()})
+    out = name_tex(solution.spec.output)
+    names.update({g.symbol: rf"\left(\frac{{\partial {out}}}{{\partial {name_tex(g.of)}}}\right)"
+                  for g in solution.gradients.values()})
     exact = set(training.given) | {leaf.symbol for leaf in solution.spec.leaves}
     lines = []
     for name in training.names[param][1:]:

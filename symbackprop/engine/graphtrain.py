@@ -11,6 +11,7 @@ value the arithmetic keeps rational is exact.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -67,7 +68,7 @@ def _symbol(name: Name) -> Symbol:
 class _Program:
     """The graph and the rule compiled once over slots; `run` does all k steps at the current precision."""
 
-    def __init__(self, solution: GraphSolution, training: Training):
+    def __init__(self, solution: GraphSolution, training: Training, name_latex: Mapping[str, str]):
         spec, gradients = solution.spec, solution.gradients
         self.spec, self.training = spec, training
         settings = training.optimizer
@@ -87,7 +88,7 @@ class _Program:
         self.where: dict[str, Symbol] = {}  # a column's name -> its symbol
         self.moves: list[tuple[Symbol, Symbol]] = []  # (slot the next step reads, slot this step wrote)
         for leaf in self.parameters:
-            of = Name(leaf.name, solution.symbol_latex[leaf.name])
+            of = Name(leaf.name, name_latex.get(leaf.name, solution.symbol_latex[leaf.name]))
             states: dict[str, Symbol] = {}
 
             def state(kind: str, definition: Expr, of: Name = of, states: dict[str, Symbol] = states) -> Symbol:
@@ -160,12 +161,13 @@ def _settle(x: Any) -> Any:
     return x if isinstance(x, arb) else fmpq(x)
 
 
-def train_graph(solution: GraphSolution) -> GraphTraining | None:
-    """The spec's training run on its solved graph (None: the spec has no training fields)."""
+def train_graph(solution: GraphSolution, name_latex: Mapping[str, str] | None = None) -> GraphTraining | None:
+    """The spec's training run on its solved graph (None: the spec has no training fields); ``name_latex``:
+    a parameter's LaTeX in its states' names (a page's own, else SymPy's)."""
     spec: GraphSpec = solution.spec
     if spec.training is None:
         return None
-    program = _Program(solution, spec.training)
+    program = _Program(solution, spec.training, name_latex or {})
 
     def value(pick: Any, name: str) -> Decimal:
         try:
