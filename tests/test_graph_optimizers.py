@@ -267,3 +267,17 @@ def test_a_handout_without_training_has_no_update_section_and_markdown_has_one()
     section = markdown[markdown.index("## Parameter update: RMSprop"):markdown.index("Verification")]
     assert section.count("*Step $t = ") == 5 and "The first 5 of the 7 steps" in section
     assert r"s_{W_{xh,1}} &= \alpha s^{-}_{W_{xh,1}}" in section
+
+
+@pytest.mark.parametrize("rule", ["adamw", "nesterov"])
+def test_forty_steps_of_the_rnn_stay_with_the_reference(rule: str) -> None:
+    """Many steps carry the states and the ball precision along: E after each of 40 steps to 35 digits."""
+    table, hp = RULES[rule]
+    text = f"learning_rate = 0.1\nsteps = 40\n[optimizer]\n{table}\n" + (EXAMPLES / "rnn.toml").read_text()
+    training = train_graph(solve_graph(loads_graph(text)))
+    assert training is not None
+    params = {k: mpmath.mpf(v) for k, v in
+              {"W_xh": "0.5", "W_hh": "-0.8", "b_h": "0.1", "W_hy": "1.5", "b_y": "-0.2"}.items()}
+    _, history = torch_steps(rnn_grad, params, mpmath.mpf("0.1"), hp, 40, mpmath.mpf, mpmath.sqrt)
+    assert len(training.history) == 41
+    assert all(agree(str(got), want) for got, want in zip(training.history, history, strict=True))
