@@ -281,3 +281,9 @@ def test_forty_steps_of_the_rnn_stay_with_the_reference(rule: str) -> None:
     _, history = torch_steps(rnn_grad, params, mpmath.mpf("0.1"), hp, 40, mpmath.mpf, mpmath.sqrt)
     assert len(training.history) == 41
     assert all(agree(str(got), want) for got, want in zip(training.history, history, strict=True))
+
+
+def test_committed_rnn_adamw_handout_is_current(tmp_path: Path) -> None:
+    assert main(["worksheet", str(EXAMPLES / "rnn_adamw.toml"), "-o", str(tmp_path)]) == 0
+    committed = EXAMPLES.parent / "output" / "rnn_adamw.tex"
+    assert committed.read_text(encoding="utf-8") == (tmp_path / "rnn_adamw.tex").read_text(encoding="utf-8")

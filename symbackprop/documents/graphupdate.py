@@ -7,6 +7,7 @@ the rule and its look; ``handout/graph_update.tex.j2`` the section around them.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -16,6 +17,7 @@ from sympy import Symbol
 from ..engine.graph import GraphSolution
 from ..engine.graphtrain import GraphTraining, train_graph
 from ..engine.numbers import decimal_text, display
+from ..layout import ROW_WIDTH, break_row, line_rows, tex_width
 from ..notation.circuit import name_tex
 from ..notation.lines import approx_latex, make_line
 from .render import Tex
@@ -46,7 +48,8 @@ def graph_update(solution: GraphSolution) -> dict[str, Any] | None:
 
 
 def _first_step(solution: GraphSolution, training: GraphTraining, param: str) -> list[Tex]:
-    """``m_z = beta1 m_z^- + (1 - beta1) df/dz = 0.9 * 0 + 0.1 * 3 = 0.3``: each quantity of the first step."""
+    """``m_z = beta1 m_z^- + (1 - beta1) df/dz = 0.9 * 0 + 0.1 * 3 = 0.3``: each quantity of the first step,
+    as rows of an ``align*`` (a line too wide for the page goes on, aligned at its =)."""
     d = solution.spec.decimals
     first = training.steps[0]
     values: dict[Symbol, Decimal] = {s: _exact(v) for s, v in training.given.items()}
@@ -63,8 +66,11 @@ def _first_step(solution: GraphSolution, training: GraphTraining, param: str) ->
         definition = training.definitions[name]
         symbol = training.where[name]
         line = make_line(names[symbol], definition, values, exact & definition.free_symbols, first[name], d)
-        formula = sympy.latex(definition, order="none", symbol_names=names)
-        lines.append(Tex(f"{names[symbol]} &= {formula} = {line.rhs()}"))
+        head = f"{names[symbol]} &= {sympy.latex(definition, order='none', symbol_names=names)}"
+        one = f"{head} = {line.rhs()}"
+        rows = [one] if tex_width(one) <= ROW_WIDTH else \
+            break_row(head) + line_rows(replace(line, label=""), "&= ")  # as a graph's forward lines
+        lines += [Tex(r) for r in rows]
     return lines
 
 
