@@ -17,6 +17,7 @@ from ..layout import ROW_WIDTH, break_row, line_rows, tex_width
 from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
 from ..notation.lines import Line, make_line, product_line
 from .convhandout import conv_context
+from .graphupdate import graph_update
 from .handout import write_document
 from .render import Tex, render_markdown, render_tex, words
 from .rnnhandout import rnn_context, rnn_problem
@@ -210,8 +211,11 @@ def worked_lines(solution: GraphSolution) -> dict[str, Tex]:
 
 def render_graph_handout(solution: GraphSolution, lang: str = "en", fmt: str = "tex") -> str:
     """The handout's LaTeX (or Markdown): the MLP handout's page (title, rounding policy) around the graph's
-    sections; one context, two thin template sets."""
+    sections, and a training spec's update section; one context, two thin template sets."""
     context = _Context(solution).build(lang)
+    update = graph_update(solution)
+    if update is not None:  # no training fields: the handout as it always was
+        context["update"] = update
     if fmt == "md":
         return render_markdown("handout.md.j2", partials=["handout/graph.md.j2"], **context)
     return render_tex("handout.tex.j2", partials=list(GRAPH_PARTIALS), **context)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sympy
@@ -34,9 +35,14 @@ def check_table(solution: Solution) -> str:
     settings = solution.spec.optimizer
     if settings is not None:
         history = solution.evaluation.loss_history
-        lines.append(f"Update rule: {rule_text(settings)}; the loss over {len(history) - 1} step(s): "
-                     + " -> ".join(display_decision(v, solution.spec.decimals).text for v in history) + ".")
+        lines.append(rule_line(settings, "the loss", history, solution.spec.decimals))
     return "\n".join(lines) + "\n"
+
+
+def rule_line(settings: OptimizerSettings, what: str, history: Sequence[Number], decimals: int) -> str:
+    """``Update rule: ...; the loss over k step(s): a -> b -> ...``: the end of a check table."""
+    return (f"Update rule: {rule_text(settings)}; {what} over {len(history) - 1} step(s): "
+            + " -> ".join(display_decision(v, decimals).text for v in history) + ".")
 
 
 def rule_text(settings: OptimizerSettings) -> str:
@@ -56,6 +62,11 @@ def optimizer_data(solution: Solution) -> dict[str, Any]:
     """The rule, its hyperparameters and every step's gradients, states and updated parameters."""
     settings = solution.spec.optimizer
     assert settings is not None
+    return rule_data(settings, solution.evaluation.steps)
+
+
+def rule_data(settings: OptimizerSettings, steps: Sequence[Mapping[str, Number]]) -> dict[str, Any]:
+    """An export's ``optimizer`` object (a network's or a graph's): the rule and every step's values."""
     return {
         "name": settings.name,
         "nesterov": settings.nesterov,
@@ -63,7 +74,7 @@ def optimizer_data(solution: Solution) -> dict[str, Any]:
                             for f in settings.hyperparameters},
         "weight_decay": settings.decay or None,
         "steps": [{"step": t, "values": {name: full_text(v) for name, v in row.items()}}
-                  for t, row in enumerate(solution.evaluation.steps, start=1)],
+                  for t, row in enumerate(steps, start=1)],
     }
 
 

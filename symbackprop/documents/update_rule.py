@@ -13,6 +13,7 @@ from typing import Any
 from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
 from ..engine.network import Parameter
 from ..engine.numbers import display
+from ..engine.optimizer import OptimizerSettings
 from ..engine.solution import Solution
 from ..engine.update import state_kinds
 from ..notation.lines import approx_latex, exact_text, quantity_line
@@ -39,14 +40,19 @@ def optimizer_meaning(solution: Solution, params: list[Parameter]) -> dict[str, 
             rows.append({"param": Tex(net[p.name].latex), "values": [Tex(approx_latex(v)) for v in cells],
                          "updated": Tex(display(values[net.updated(p.name)], solution.spec.decimals))})
         steps.append({"t": t, "rows": rows})
-    history = solution.evaluation.loss_history
-    return rule | {
+    return rule | curve_meaning(solution.evaluation.loss_history) | {
         "param": Tex(net[first.name].latex) if first is not None else None,
         "lines": lines,
-        "steps": steps, "total_steps": len(history) - 1,
-        "plot": [{"t": t, "loss": _plot_value(v)} for t, v in enumerate(history)] if len(history) > 2 else None,
-        "loss_range": {"low": _plot_value(min(history)), "high": _plot_value(max(history))},
+        "steps": steps,
     }
+
+
+def curve_meaning(history: list[Decimal]) -> dict[str, Any]:
+    """The loss curve (``loss_curve.tex.j2``) over [before the first step, after each step]: none for one step."""
+    return {"total_steps": len(history) - 1,
+            "plot": [{"t": t, "loss": _plot_value(v)} for t, v in enumerate(history)] if len(history) > 2 else None,
+            "loss_range": {"low": _plot_value(min(history)), "high": _plot_value(max(history))},
+            "floor": min(history) >= 0}
 
 
 def rule_meaning(solution: Solution) -> dict[str, Any]:
@@ -55,8 +61,13 @@ def rule_meaning(solution: Solution) -> dict[str, Any]:
     settings = solution.spec.optimizer
     assert settings is not None
     hyper = [LEARNING_RATE] + [HYPERPARAMETERS[f] for f in settings.hyperparameters]
+    return settings_meaning(settings, [(h.latex, solution.value(h.ascii)) for h in hyper])
+
+
+def settings_meaning(settings: OptimizerSettings, hyper: list[tuple[str, Decimal]]) -> dict[str, Any]:
+    """A rule's name, variant, decay, its hyperparameters (LaTeX, value) as given, and its quantities."""
     return {"name": settings.name, "nesterov": settings.nesterov, "decay": settings.decay,
-            "hyper": [Tex(f"{h.latex} = {_hyper_text(solution.value(h.ascii))}") for h in hyper],
+            "hyper": [Tex(f"{latex} = {_hyper_text(value)}") for latex, value in hyper],
             "kinds": list(state_kinds(settings))}
 
 

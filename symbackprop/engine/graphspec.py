@@ -19,6 +19,7 @@ from ..hints import quoted
 from .examtable import ExamSettings, graph_exam_settings
 from .fields import Fields
 from .graphexpr import FUNCTIONS, FormulaError, read_formula
+from .optimizer import Training
 from .spec import MAX_DECIMALS
 
 MAX_LEAVES = 24
@@ -61,6 +62,8 @@ class GraphSpec:
     place: Mapping[str, tuple[int, float]] = field(default_factory=dict)
     #: the document's ``[exam]`` table, whichever kind's table built the graph (see `kinds`)
     exam: ExamSettings = field(default_factory=graph_exam_settings)
+    #: the document's ``learning_rate``, ``steps`` and ``[optimizer]`` (None: no training step)
+    training: Training | None = None
 
     @property
     def output_node(self) -> Node:

@@ -19,6 +19,7 @@ from .convspec import conv1d_from_table
 from .examtable import settings_from_table
 from .fields import DecimalText
 from .graphspec import GraphSpec, graph_from_table
+from .optimizer import training_from_data
 from .rnnspec import rnn_from_table
 from .spec import Spec, load_spec, loads_spec, read_spec_text
 
@@ -59,13 +60,19 @@ def is_graph_file(path: str | Path | None) -> bool:
 
 def loads_graph(text: str, source: str = "<spec>") -> GraphSpec:
     """The graph of a document, built by its kind's builder; the ``[exam]`` table (what an exam of it draws
-    and asks) is read here for every kind, so that no builder needs to know it."""
+    and asks) and the training fields (``learning_rate``, ``steps``, ``[optimizer]``) are read here for
+    every kind, so that no builder needs to know them."""
     data = _parse(text, source)
     kind = graph_kind(data)
     if kind is None:
         raise SpecError(f"{source}: missing: a graph table, one of " + ", ".join(f"[{k}]" for k in BUILDERS))
     exam = data.pop("exam", None)
+    training = training_from_data(data, source)
     spec = BUILDERS[kind](data, source)
+    if training is not None:
+        if not any(leaf.kind == "parameter" for leaf in spec.leaves):
+            raise SpecError(f"{source}: optimizer: the graph has no parameters to train (name some under parameters)")
+        spec = dataclasses.replace(spec, training=training)
     return spec if exam is None else dataclasses.replace(spec, exam=settings_from_table(exam, source, graph=True))
 
 

@@ -16,6 +16,10 @@
 The defaults are PyTorch's (``torch.optim.SGD``, ``RMSprop``, ``Adam``, ``AdamW``); ``momentum`` is the
 one exception: PyTorch's SGD default is 0 (plain SGD, our ``sgd``), so ``momentum`` defaults to 0.9.
 No table keeps today's plain SGD and every output as it was (``Spec.optimizer`` is None).
+
+A graph-kind spec (``[graph]``, ``[conv1d]``, ``[rnn]``) trains when it has any of the top-level fields
+``learning_rate`` (default 0.1, a usual first choice for plain SGD on a small exercise), ``steps``
+(default 1, at most GRAPH_MAX_STEPS) or an ``[optimizer]`` table (default sgd): `training_from_data`.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ DEFAULTS = {"beta1": R(9, 10), "beta2": R(999, 1000), "alpha": R(99, 100), "epsi
 ADAMW_DECAY = R(1, 100)
 #: epsilon may be as small as this (smaller than the 1e-6 other spec numbers allow: PyTorch's is 1e-8)
 MIN_EPSILON_EXPONENT = -12
+#: a graph-kind spec's learning rate when it trains without naming one
+GRAPH_LEARNING_RATE = R(1, 10)
+#: a graph-kind spec trains for at most this many steps (its handout shows the first few, export all)
+GRAPH_MAX_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,30 @@ def optimizer_from_table(table: Any, source: str) -> OptimizerSettings | None:
     if values.get("nesterov") and values.get("momentum", DEFAULTS["momentum"]) == 0:
         raise fields.fail("nesterov", "needs a momentum above 0")
     return OptimizerSettings(**values)
+
+
+@dataclass(frozen=True)
+class Training:
+    """A graph-kind spec's training: k steps of the rule at learning rate eta."""
+
+    learning_rate: sympy.Rational
+    steps: int
+    optimizer: OptimizerSettings
+
+
+def training_from_data(data: dict[str, Any], source: str) -> Training | None:
+    """Takes ``learning_rate``, ``steps`` and ``[optimizer]`` out of a graph-kind document (its builder
+    need not know them), validated as a network spec's; None when it has none of them (no training)."""
+    if not {"learning_rate", "steps", "optimizer"} & set(data):
+        return None
+    fields = Fields(source, SpecError)
+    rate = fields.number(data.pop("learning_rate", "0.1"), "learning_rate")
+    if rate <= 0:
+        raise fields.fail("learning_rate", "must be positive")
+    steps = fields.integer(data.pop("steps", 1), "steps", 1, GRAPH_MAX_STEPS)
+    settings = optimizer_from_table(data.pop("optimizer", {}), source)
+    assert settings is not None
+    return Training(rate, steps, settings)
 
 
 def _number(fields: Fields, value: Any, field: str, min_exponent: int, interval: str,

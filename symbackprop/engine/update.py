@@ -18,6 +18,8 @@ decoupled decay (``theta' = theta - eta lambda theta - eta step``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sympy
 from sympy import Expr, Symbol
 
@@ -76,6 +78,14 @@ def _add_parameter(network: Network, settings: OptimizerSettings, hyper: dict[st
         return network.add(Namer.state(kind, of, previous=True), "previous", layer=p.layer)
 
     g: Expr = network.sym(network.grad(p.name))
+    eta = network.sym(LEARNING_RATE.ascii)
+    network.add(updated, "updated", rule_definition(settings, hyper, eta, theta, g, state, previous), layer=p.layer)
+
+
+def rule_definition(settings: OptimizerSettings, hyper: dict[str, Symbol], eta: Symbol, theta: Symbol, g: Expr,
+                    state: Callable[[str, Expr], Symbol], previous: Callable[[str], Symbol]) -> Expr:
+    """The updated parameter's definition under the rule; ``state`` names each quantity it computes (kind,
+    definition) in order, ``previous`` the state before the step (any graph of names: an MLP, a circuit)."""
     if settings.decay == "coupled":
         g = state("g", _add(g, _mul(hyper["weight_decay"], theta)))
     name = settings.name
@@ -93,12 +103,11 @@ def _add_parameter(network: Network, settings: OptimizerSettings, hyper: dict[st
         v = state("v", _decay(beta2, previous("v"), g**2))
         mhat, vhat = state("mhat", _corrected(m, beta1, t)), state("vhat", _corrected(v, beta2, t))
         step = _over(mhat, _add(sympy.sqrt(vhat), hyper["epsilon"]))
-    eta = network.sym(LEARNING_RATE.ascii)
     terms: list[Expr] = [theta]
     if settings.decay == "decoupled":
         terms.append(_mul(sympy.S.NegativeOne, eta, hyper["weight_decay"], theta))
     terms.append(_mul(sympy.S.NegativeOne, eta, step))
-    network.add(updated, "updated", _add(*terms), layer=p.layer)
+    return _add(*terms)
 
 
 def carried(network: Network) -> list[tuple[str, str]]:
