@@ -287,3 +287,25 @@ def test_committed_rnn_adamw_handout_is_current(tmp_path: Path) -> None:
     assert main(["worksheet", str(EXAMPLES / "rnn_adamw.toml"), "-o", str(tmp_path)]) == 0
     committed = EXAMPLES.parent / "output" / "rnn_adamw.tex"
     assert committed.read_text(encoding="utf-8") == (tmp_path / "rnn_adamw.tex").read_text(encoding="utf-8")
+
+
+def test_the_deck_of_a_training_spec_shows_the_rule_its_first_step_and_the_curve() -> None:
+    """examples/rnn_adamw.toml on slides: AdamW's rule (one equation a row), the first step written out, and
+    the loss curve at the training's own history (the engine's, compared above with the reference)."""
+    import re
+
+    from symbackprop.documents.graphslides import render_graph_slides
+
+    solution = solve_graph(loads_graph((EXAMPLES / "rnn_adamw.toml").read_text(encoding="utf-8"), "r"))
+    deck = render_graph_slides(solution)
+    frames = deck.split(r"\begin{frame}")
+    rule = [f for f in frames if "Parameter update: AdamW" in f]
+    assert len(rule) >= 3 and r"\hat{m}_{\theta} &= \frac{m_{\theta}}{1 - \beta_{1}^{t}} \\" in rule[0]
+    assert any("The first step written out for" in f for f in rule)
+    training = train_graph(solution, {})
+    assert training is not None
+    points = re.findall(r"\((\d+),(-?[0-9.]+)\)", rule[-1])
+    assert [int(t) for t, _ in points] == list(range(len(training.history)))
+    history = training.history
+    assert all(abs(Decimal(y) - Decimal(v)) <= Decimal("5e-7") for (_, y), v in zip(points, history, strict=True))
+    assert r"\usepackage{pgfplots}" in deck

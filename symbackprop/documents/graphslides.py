@@ -2,8 +2,9 @@
 
 Frames: title, the gates, the circuit with forward values and gradients on its wires, the forward pass,
 the backward pass gate by gate (each gate's rule and upstream x local per input), the sums over a
-shared name's uses, the gradients.  The content is the graph handout's (`graphhandout.graph_context`);
-this module only cuts it into frames; ``graph_slides.tex.j2`` and ``lang/<code>.j2`` decide the look and words.
+shared name's uses, the gradients; a training spec's rule, its first step and the output's curve.  The
+content is the graph handout's (`graphhandout.graph_context`, `graphupdate.graph_update`); this module
+only cuts it into frames; ``graph_slides.tex.j2`` and ``lang/<code>.j2`` decide the look and words.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from ..engine.graph import GraphSolution
 from ..layout import pack, tex_width
 from .graphhandout import graph_context
+from .graphupdate import graph_update
 from .render import Tex, header_comment, render_tex
 from .slides import write_deck
 
@@ -64,6 +66,10 @@ def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str,
         sum_frames=_frames(sums, [3] * len(sums), SUM_ROWS, first=1) if sums else [],
         summary_frames=_frames(graph["summary"], [1] * len(graph["summary"]), SUMMARY_ROWS),
     )
+    update = graph_update(solution)  # a training spec: the rule, its first step and the output's curve
+    lines = update["optimizer"]["lines"] if update else []
+    context.update(update=update, plots=bool(update and update["optimizer"]["plot"]),
+                   update_frames=_frames(lines, [1] * len(lines), FORWARD_ROWS) if lines else [])
     return context
 
 
