@@ -4,8 +4,10 @@ with its forward value above and its gradient (this use's share) below."""
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import sympy
 from sympy import Expr, Symbol
@@ -14,9 +16,11 @@ from sympy.printing.latex import translate
 
 from ..engine import activations as act
 from ..engine.graphspec import GraphSpec, Node
+from .circuitlabels import Box, Circle, Wire, gate_circle, gate_name, leaf_name, settle
 
 DX = 2.3  # cm between columns
 DY = 1.5  # cm between rows
+WIDEN, WIDEN_STEPS = 0.4, 5  # cm added to DX, and how often, while some wire's labels find no free place
 MAX_SLID = 4  # wires into one gate whose labels slide by slope (more: all near their sources)
 
 _FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", sympy.tanh: r"\tanh",
@@ -82,8 +86,7 @@ def label_pos(rise: float, fan_in: int) -> float:
     return 0.25 if fan_in > MAX_SLID else min(0.8, max(0.2, 0.5 + rise / 4))
 
 
-def _label_at(rise: float, fan_in: int) -> str:
-    pos = label_pos(rise, fan_in)
+def _label_at(pos: float) -> str:
     return "" if pos == 0.5 else f", pos={_cm(pos)}"
 
 
@@ -147,11 +150,89 @@ def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: st
     return max(*rows, r0, r1) + 0.7
 
 
+@dataclass(frozen=True)
+class CircuitLayout:
+    """The drawing in centimetres (y up): the column spacing, each wire's label stretch and label position
+    (by (consumer, operand); the output wire's by (output, "")), its detour row, the names and circles."""
+
+    dx: float
+    place: Mapping[str, tuple[int, float]]
+    wires: tuple[Wire, ...]
+    pos: Mapping[tuple[str, str], float]
+    detours: Mapping[tuple[str, str], float | None]
+    names: tuple[Box, ...]
+    circles: tuple[Circle, ...]
+    misses: int  # wires whose labels found no free place (0 in every graph the tests draw)
+
+
+def circuit_layout(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
+                   output_gradient: str) -> CircuitLayout:
+    """The circuit's geometry at the narrowest column spacing (from `DX`, by `WIDEN` steps) at which every
+    wire's labels find a place clear of every other label, gate and name (:func:`.circuitlabels.settle`)."""
+    best: CircuitLayout | None = None
+    for step in range(WIDEN_STEPS + 1):
+        layout = _layout_at(spec, values, shares, output_gradient, DX + WIDEN * step)
+        if layout.misses == 0:
+            return layout
+        best = layout if best is None or layout.misses < best.misses else best
+    assert best is not None
+    return best
+
+
+def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
+               output_gradient: str, dx: float) -> CircuitLayout:
+    place = placement(spec)
+    circles: dict[str, Circle] = {}
+    names: list[Box] = []
+    for leaf in (leaf for leaf in spec.leaves if leaf.name in place):
+        c, row = place[leaf.name]
+        names.append(leaf_name(leaf.name, c * dx + 0.8, -row * DY, name_tex(leaf.name)))
+    for node in spec.nodes:
+        c, row = place[node.name]
+        circles[node.name] = gate_circle(node.name, c * dx, -row * DY, gate_text(node.definition))
+        names.append(gate_name(node.name, circles[node.name], name_tex(node.name)))
+    leaves = {box.owner[5:]: box for box in names if box.owner.startswith("leaf ")}
+    wires, detours = [], {}
+    for node in spec.nodes:
+        drawn = [o for o in operands(node) if o in place]
+        for operand in drawn:
+            key = (node.name, operand)
+            wish = label_pos(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else 0.5
+            level = detours[key] = None if spec.place else _detour(spec, place, operand, node.name)
+            if level is None:
+                source = leaves.get(operand) or circles[operand]
+                target = circles[node.name]
+                start = _border(source, (target.cx, target.cy))
+                stretch = (start, _border(target, (source.cx, source.cy)))
+            else:
+                (c0, _), (c1, _) = place[operand], place[node.name]
+                stretch = ((c0 * dx + 1.3, -level * DY), (c1 * dx - 0.9, -level * DY))
+            wires.append(Wire(key, *stretch, values.get(operand, ""), shares.get(key, ""), wish))
+    out = circles[spec.output]
+    end = ((place[spec.output][0] + 0.9) * dx, out.cy)
+    wires.append(Wire((spec.output, ""), _border(out, end), end, values.get(spec.output, ""), output_gradient))
+    pos, misses = settle(wires, names, list(circles.values()))
+    return CircuitLayout(dx, place, tuple(wires), pos, detours, tuple(names), tuple(circles.values()), misses)
+
+
+def _border(shape: Box | Circle, toward: tuple[float, float]) -> tuple[float, float]:
+    """Where TikZ starts a wire: the shape's border on the way from its centre to ``toward``."""
+    dx, dy = toward[0] - shape.cx, toward[1] - shape.cy
+    length = math.hypot(dx, dy) or 1.0
+    if isinstance(shape, Circle):
+        reach = shape.r
+    else:
+        reach = min(shape.hw / abs(dx) if dx else math.inf, shape.hh / abs(dy) if dy else math.inf) * length
+    return shape.cx + dx / length * reach, shape.cy + dy / length * reach
+
+
 def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
                  output_gradient: str) -> str:
     """A complete tikzpicture: leaves on the left, one circle per gate, the output wire on the right;
-    ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths)."""
-    place = placement(spec)
+    ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths); every wire's labels
+    where :func:`circuit_layout` puts them."""
+    layout = circuit_layout(spec, values, shares, output_gradient)
+    place, dx = layout.place, layout.dx
     lines = [
         r"\begin{tikzpicture}[>=stealth, font=\small,",
         r"  gate/.style={circle, draw, thick, fill=white, minimum size=0.95cm, inner sep=1pt},",
@@ -161,31 +242,32 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
     ]
     for leaf in (leaf for leaf in spec.leaves if leaf.name in place):  # a builder may leave shared ones out
         c, row = place[leaf.name]
-        at = f"({_cm(c * DX + 0.8)}, {_cm(-row * DY)})"
+        at = f"({_cm(c * dx + 0.8)}, {_cm(-row * DY)})"
         lines.append(rf"\node[leaf] ({leaf.name}) at {at} {{${name_tex(leaf.name)}$}};")
     for node in spec.nodes:
         c, row = place[node.name]
         lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
-                     rf"({node.name}) at ({_cm(c * DX)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
+                     rf"({node.name}) at ({_cm(c * dx)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
     for node in spec.nodes:
-        drawn = [o for o in operands(node) if o in place]
-        for operand in drawn:
-            at = _label_at(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else ""
-            level = None if spec.place else _detour(spec, place, operand, node.name)
-            labels = rf"node[fwd{at}] {{${values[operand]}$}} node[bwd{at}] {{${shares[node.name, operand]}$}}"
+        for operand in (o for o in operands(node) if o in place):
+            key = (node.name, operand)
+            at = _label_at(layout.pos[key])
+            labels = rf"node[fwd{at}] {{${values[operand]}$}} node[bwd{at}] {{${shares[key]}$}}"
+            level = layout.detours[key]
             if level is None:
                 lines.append(rf"\draw[->] ({operand}) -- {labels} ({node.name});")
                 continue
             (c0, _), (c1, _) = place[operand], place[node.name]
             y = _cm(-level * DY)
-            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(c0 * DX + 1.3)}, {y}) -- {labels} "
-                         rf"({_cm(c1 * DX - 0.9)}, {y}) -- ({node.name});")
+            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(c0 * dx + 1.3)}, {y}) -- {labels} "
+                         rf"({_cm(c1 * dx - 0.9)}, {y}) -- ({node.name});")
     c, row = place[spec.output]
-    lines.append(rf"\draw[->] ({spec.output}) -- node[fwd] {{${values[spec.output]}$}} "
-                 rf"node[bwd] {{${output_gradient}$}} ({_cm((c + 0.9) * DX)}, {_cm(-row * DY)});")
+    at = _label_at(layout.pos[spec.output, ""])
+    lines.append(rf"\draw[->] ({spec.output}) -- node[fwd{at}] {{${values[spec.output]}$}} "
+                 rf"node[bwd{at}] {{${output_gradient}$}} ({_cm((c + 0.9) * dx)}, {_cm(-row * DY)});")
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines)
 
 
-__all__ = ["DX", "DY", "circuit_tikz", "formula_tex", "gate_text", "graph_name_tex", "label_pos", "name_tex",
-           "operands", "placement"]
+__all__ = ["DX", "DY", "CircuitLayout", "circuit_layout", "circuit_tikz", "formula_tex", "gate_text",
+           "graph_name_tex", "label_pos", "name_tex", "operands", "placement"]
