@@ -20,7 +20,7 @@ from .circuitlabels import Box, Circle, Wire, gate_circle, gate_name, leaf_name,
 
 DX = 2.3  # cm between columns
 DY = 1.5  # cm between rows
-WIDEN, WIDEN_STEPS = 0.4, 5  # cm added to DX, and how often, while some wire's labels find no free place
+WIDEN, WIDEN_STEPS = 0.4, 6  # cm a gap widens by, and how often, while a wire across it finds no label place
 MAX_SLID = 4  # wires into one gate whose labels slide by slope (more: all near their sources)
 
 _FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", sympy.tanh: r"\tanh",
@@ -152,44 +152,58 @@ def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: st
 
 @dataclass(frozen=True)
 class CircuitLayout:
-    """The drawing in centimetres (y up): the column spacing, each wire's label stretch and label position
+    """The drawing in centimetres (y up): each column's x, each wire's label stretch and label position
     (by (consumer, operand); the output wire's by (output, "")), its detour row, the names and circles."""
 
-    dx: float
+    xs: Mapping[int, float]
     place: Mapping[str, tuple[int, float]]
     wires: tuple[Wire, ...]
     pos: Mapping[tuple[str, str], float]
     detours: Mapping[tuple[str, str], float | None]
     names: tuple[Box, ...]
     circles: tuple[Circle, ...]
-    misses: int  # wires whose labels found no free place (0 in every graph the tests draw)
+    missed: tuple[tuple[str, str], ...]  # wires whose labels found no free place (none in the tests' graphs)
 
 
 def circuit_layout(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
                    output_gradient: str) -> CircuitLayout:
-    """The circuit's geometry at the narrowest column spacing (from `DX`, by `WIDEN` steps) at which every
-    wire's labels find a place clear of every other label, gate and name (:func:`.circuitlabels.settle`)."""
+    """The circuit's geometry, columns `DX` apart but where a wire's labels find no place clear of every
+    other label, gate and name (:func:`.circuitlabels.settle`): the gaps that wire spans widen by `WIDEN`,
+    up to `WIDEN_STEPS` times."""
+    place = placement(spec)
+    extra: dict[int, float] = {}
     best: CircuitLayout | None = None
-    for step in range(WIDEN_STEPS + 1):
-        layout = _layout_at(spec, values, shares, output_gradient, DX + WIDEN * step)
-        if layout.misses == 0:
-            return layout
-        best = layout if best is None or layout.misses < best.misses else best
+    for _ in range(WIDEN_STEPS + 1):
+        columns = sorted({c for c, _ in place.values()})
+        xs, x = {}, columns[0] * DX
+        for k, c in enumerate(columns):
+            x += 0.0 if k == 0 else (c - columns[k - 1]) * DX + extra.get(c, 0.0)
+            xs[c] = x
+        layout = _layout_at(spec, values, shares, output_gradient, xs)
+        if best is None or len(layout.missed) < len(best.missed):
+            best = layout
+        if not layout.missed:
+            break
+        for consumer, operand in layout.missed:
+            c0, c1 = (place[operand][0] if operand else place[consumer][0] - 1), place[consumer][0]
+            for c in columns:
+                if c0 < c <= c1:
+                    extra[c] = extra.get(c, 0.0) + WIDEN
     assert best is not None
     return best
 
 
 def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
-               output_gradient: str, dx: float) -> CircuitLayout:
+               output_gradient: str, xs: Mapping[int, float]) -> CircuitLayout:
     place = placement(spec)
     circles: dict[str, Circle] = {}
     names: list[Box] = []
     for leaf in (leaf for leaf in spec.leaves if leaf.name in place):
         c, row = place[leaf.name]
-        names.append(leaf_name(leaf.name, c * dx + 0.8, -row * DY, name_tex(leaf.name)))
+        names.append(leaf_name(leaf.name, xs[c] + 0.8, -row * DY, name_tex(leaf.name)))
     for node in spec.nodes:
         c, row = place[node.name]
-        circles[node.name] = gate_circle(node.name, c * dx, -row * DY, gate_text(node.definition))
+        circles[node.name] = gate_circle(node.name, xs[c], -row * DY, gate_text(node.definition))
         names.append(gate_name(node.name, circles[node.name], name_tex(node.name)))
     leaves = {box.owner[5:]: box for box in names if box.owner.startswith("leaf ")}
     wires, detours = [], {}
@@ -206,13 +220,13 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
                 stretch = (start, _border(target, (source.cx, source.cy)))
             else:
                 (c0, _), (c1, _) = place[operand], place[node.name]
-                stretch = ((c0 * dx + 1.3, -level * DY), (c1 * dx - 0.9, -level * DY))
+                stretch = ((xs[c0] + 1.3, -level * DY), (xs[c1] - 0.9, -level * DY))
             wires.append(Wire(key, *stretch, values.get(operand, ""), shares.get(key, ""), wish))
     out = circles[spec.output]
-    end = ((place[spec.output][0] + 0.9) * dx, out.cy)
+    end = (out.cx + 0.9 * DX, out.cy)
     wires.append(Wire((spec.output, ""), _border(out, end), end, values.get(spec.output, ""), output_gradient))
-    pos, misses = settle(wires, names, list(circles.values()))
-    return CircuitLayout(dx, place, tuple(wires), pos, detours, tuple(names), tuple(circles.values()), misses)
+    pos, missed = settle(wires, names, list(circles.values()))
+    return CircuitLayout(xs, place, tuple(wires), pos, detours, tuple(names), tuple(circles.values()), tuple(missed))
 
 
 def _border(shape: Box | Circle, toward: tuple[float, float]) -> tuple[float, float]:
@@ -232,7 +246,7 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
     ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths); every wire's labels
     where :func:`circuit_layout` puts them."""
     layout = circuit_layout(spec, values, shares, output_gradient)
-    place, dx = layout.place, layout.dx
+    place, xs = layout.place, layout.xs
     lines = [
         r"\begin{tikzpicture}[>=stealth, font=\small,",
         r"  gate/.style={circle, draw, thick, fill=white, minimum size=0.95cm, inner sep=1pt},",
@@ -242,12 +256,12 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
     ]
     for leaf in (leaf for leaf in spec.leaves if leaf.name in place):  # a builder may leave shared ones out
         c, row = place[leaf.name]
-        at = f"({_cm(c * dx + 0.8)}, {_cm(-row * DY)})"
+        at = f"({_cm(xs[c] + 0.8)}, {_cm(-row * DY)})"
         lines.append(rf"\node[leaf] ({leaf.name}) at {at} {{${name_tex(leaf.name)}$}};")
     for node in spec.nodes:
         c, row = place[node.name]
         lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
-                     rf"({node.name}) at ({_cm(c * dx)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
+                     rf"({node.name}) at ({_cm(xs[c])}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
     for node in spec.nodes:
         for operand in (o for o in operands(node) if o in place):
             key = (node.name, operand)
@@ -259,12 +273,12 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
                 continue
             (c0, _), (c1, _) = place[operand], place[node.name]
             y = _cm(-level * DY)
-            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(c0 * dx + 1.3)}, {y}) -- {labels} "
-                         rf"({_cm(c1 * dx - 0.9)}, {y}) -- ({node.name});")
+            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(xs[c0] + 1.3)}, {y}) -- {labels} "
+                         rf"({_cm(xs[c1] - 0.9)}, {y}) -- ({node.name});")
     c, row = place[spec.output]
     at = _label_at(layout.pos[spec.output, ""])
     lines.append(rf"\draw[->] ({spec.output}) -- node[fwd{at}] {{${values[spec.output]}$}} "
-                 rf"node[bwd{at}] {{${output_gradient}$}} ({_cm((c + 0.9) * dx)}, {_cm(-row * DY)});")
+                 rf"node[bwd{at}] {{${output_gradient}$}} ({_cm(xs[c] + 0.9 * DX)}, {_cm(-row * DY)});")
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines)
 

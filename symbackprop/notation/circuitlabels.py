@@ -139,23 +139,24 @@ def clashes(box: Box, boxes: Sequence[Box], circles: Sequence[Circle]) -> bool:
 
 
 def settle(wires: Sequence[Wire], names: Sequence[Box],
-           circles: Sequence[Circle]) -> tuple[dict[tuple[str, str], float], int]:
+           circles: Sequence[Circle]) -> tuple[dict[tuple[str, str], float], list[tuple[str, str]]]:
     """Each wire's label position, wire by wire: its own wish if its labels meet nothing placed so far,
     else the first of `CANDIDATES` that does, else one where moving a single earlier wire's labels makes
-    room; and the number of wires that found no place (their labels stay at their wish)."""
+    room; and the wires that found no place (their labels stay at their wish)."""
     by_key = {wire.key: wire for wire in wires}
     held: dict[tuple[str, str], list[Box]] = {}
     chosen: dict[tuple[str, str], float] = {}
-    misses = 0
+    missed = []
     for wire in wires:
         pos = _free(wire, held, names, circles)
         if pos is None:
             pos = _make_room(wire, by_key, held, chosen, names, circles)
         if pos is None:
-            pos, misses = wire.pos, misses + 1
+            pos = wire.pos
+            missed.append(wire.key)
         chosen[wire.key] = pos
         held[wire.key] = label_boxes(wire, pos)
-    return chosen, misses
+    return chosen, missed
 
 
 def _free(wire: Wire, held: Mapping[tuple[str, str], list[Box]], names: Sequence[Box], circles: Sequence[Circle],
