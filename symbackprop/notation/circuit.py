@@ -4,7 +4,6 @@ with its forward value above and its gradient (this use's share) below."""
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from sympy.printing.latex import translate
 
 from ..engine import activations as act
 from ..engine.graphspec import GraphSpec, Node
-from .circuitlabels import Box, Circle, Wire, gate_circle, gate_name, leaf_name, settle
+from .circuitlabels import Box, Circle, Wire, border, gate_circle, gate_name, leaf_name, settle
 
 DX = 2.3  # cm between columns
 DY = 1.5  # cm between rows
@@ -216,28 +215,17 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
             if level is None:
                 source = leaves.get(operand) or circles[operand]
                 target = circles[node.name]
-                start = _border(source, (target.cx, target.cy))
-                stretch = (start, _border(target, (source.cx, source.cy)))
+                start = border(source, (target.cx, target.cy))
+                stretch = (start, border(target, (source.cx, source.cy)))
             else:
                 (c0, _), (c1, _) = place[operand], place[node.name]
                 stretch = ((xs[c0] + 1.3, -level * DY), (xs[c1] - 0.9, -level * DY))
             wires.append(Wire(key, *stretch, values.get(operand, ""), shares.get(key, ""), wish))
     out = circles[spec.output]
     end = (out.cx + 0.9 * DX, out.cy)
-    wires.append(Wire((spec.output, ""), _border(out, end), end, values.get(spec.output, ""), output_gradient))
+    wires.append(Wire((spec.output, ""), border(out, end), end, values.get(spec.output, ""), output_gradient))
     pos, missed = settle(wires, names, list(circles.values()))
     return CircuitLayout(xs, place, tuple(wires), pos, detours, tuple(names), tuple(circles.values()), tuple(missed))
-
-
-def _border(shape: Box | Circle, toward: tuple[float, float]) -> tuple[float, float]:
-    """Where TikZ starts a wire: the shape's border on the way from its centre to ``toward``."""
-    dx, dy = toward[0] - shape.cx, toward[1] - shape.cy
-    length = math.hypot(dx, dy) or 1.0
-    if isinstance(shape, Circle):
-        reach = shape.r
-    else:
-        reach = min(shape.hw / abs(dx) if dx else math.inf, shape.hh / abs(dy) if dy else math.inf) * length
-    return shape.cx + dx / length * reach, shape.cy + dy / length * reach
 
 
 def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],

@@ -71,6 +71,17 @@ def extent(tex: str, size_pt: float, sep: float) -> tuple[float, float]:
     return width * size_pt * PT / 2 + sep, height * size_pt * PT / 2 + sep
 
 
+def border(shape: Box | Circle, toward: Point) -> Point:
+    """Where TikZ starts a wire at a node: its border on the way from its centre to ``toward``."""
+    dx, dy = toward[0] - shape.cx, toward[1] - shape.cy
+    length = math.hypot(dx, dy) or 1.0
+    if isinstance(shape, Circle):
+        reach = shape.r
+    else:
+        reach = min(shape.hw / abs(dx) if dx else math.inf, shape.hh / abs(dy) if dy else math.inf) * length
+    return shape.cx + dx / length * reach, shape.cy + dy / length * reach
+
+
 def label_extent(tex: str) -> tuple[float, float]:
     """A wire label's text's half extents: a plain number (the usual label) is as tall as TeX's digits and
     minus sign (0.74em), anything else as :func:`.geometry.text_extent` guesses."""
@@ -192,5 +203,5 @@ def all_boxes(wires: Sequence[Wire], chosen: Mapping[tuple[str, str], float]) ->
     return [b for w in wires for b in label_boxes(w, chosen[w.key])]
 
 
-__all__ = ["Box", "Circle", "Wire", "all_boxes", "box_circle_overlap", "boxes_overlap", "clashes", "gate_circle",
-           "gate_name", "label_boxes", "leaf_name", "settle"]
+__all__ = ["Box", "Circle", "Wire", "all_boxes", "border", "box_circle_overlap", "boxes_overlap", "clashes",
+           "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "settle"]
