@@ -212,15 +212,15 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
             key = (node.name, operand)
             wish = label_pos(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else 0.5
             level = detours[key] = None if spec.place else _detour(spec, place, operand, node.name)
+            source, target = leaves.get(operand) or circles[operand], circles[node.name]
+            bends: tuple[tuple[float, float], ...] = ()
             if level is None:
-                source = leaves.get(operand) or circles[operand]
-                target = circles[node.name]
-                start = border(source, (target.cx, target.cy))
-                stretch = (start, border(target, (source.cx, source.cy)))
+                stretch = (border(source, (target.cx, target.cy)), border(target, (source.cx, source.cy)))
             else:
                 (c0, _), (c1, _) = place[operand], place[node.name]
                 stretch = ((xs[c0] + 1.3, -level * DY), (xs[c1] - 0.9, -level * DY))
-            wires.append(Wire(key, *stretch, values.get(operand, ""), shares.get(key, ""), wish))
+                bends = (border(source, stretch[0]), *stretch, border(target, stretch[1]))
+            wires.append(Wire(key, *stretch, values.get(operand, ""), shares.get(key, ""), wish, bends))
     out = circles[spec.output]
     end = (out.cx + 0.9 * DX, out.cy)
     wires.append(Wire((spec.output, ""), border(out, end), end, values.get(spec.output, ""), output_gradient))

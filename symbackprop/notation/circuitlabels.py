@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .geometry import PT, text_extent
@@ -63,6 +63,18 @@ class Wire:
     above: str
     below: str
     pos: float = 0.5
+    bends: tuple[Point, ...] = ()  # a detour: its path's points, from the source's border to the target's
+
+    def lines(self) -> list[Box]:
+        """The wire's straight pieces as boxes of no height, which another wire's labels must not cross."""
+        path = self.bends or (self.start, self.end)
+        return [line(f"wire {self.key}", p, q) for p, q in zip(path, path[1:], strict=False)]
+
+
+def line(owner: str, p: Point, q: Point) -> Box:
+    length = math.hypot(q[0] - p[0], q[1] - p[1]) or 1.0
+    return Box(owner, (p[0] + q[0]) / 2, (p[1] + q[1]) / 2, length / 2, 0.0, (q[0] - p[0]) / length,
+               (q[1] - p[1]) / length)
 
 
 def extent(tex: str, size_pt: float, sep: float) -> tuple[float, float]:
@@ -151,17 +163,22 @@ def clashes(box: Box, boxes: Sequence[Box], circles: Sequence[Circle]) -> bool:
 
 def settle(wires: Sequence[Wire], names: Sequence[Box],
            circles: Sequence[Circle]) -> tuple[dict[tuple[str, str], float], list[tuple[str, str]]]:
-    """Each wire's label position, wire by wire: its own wish if its labels meet nothing placed so far,
-    else the first of `CANDIDATES` that does, else one where moving a single earlier wire's labels makes
-    room; and the wires that found no place (their labels stay at their wish)."""
+    """Each wire's label position, wire by wire: its own wish if its labels meet no name, circle, other
+    wire or label placed so far, else the first of `CANDIDATES` that does, else one where moving a single
+    earlier wire's labels makes room; and the wires that found no place (their labels stay at their wish)."""
     by_key = {wire.key: wire for wire in wires}
+    pieces = {wire.key: wire.lines() for wire in wires}
+
+    def fixed(key: tuple[str, str]) -> list[Box]:
+        return [*names, *(b for other, boxes in pieces.items() if other != key for b in boxes)]
+
     held: dict[tuple[str, str], list[Box]] = {}
     chosen: dict[tuple[str, str], float] = {}
     missed = []
     for wire in wires:
-        pos = _free(wire, held, names, circles)
+        pos = _free(wire, held, fixed(wire.key), circles)
         if pos is None:
-            pos = _make_room(wire, by_key, held, chosen, names, circles)
+            pos = _make_room(wire, by_key, held, chosen, fixed, circles)
         if pos is None:
             pos = wire.pos
             missed.append(wire.key)
@@ -170,10 +187,11 @@ def settle(wires: Sequence[Wire], names: Sequence[Box],
     return chosen, missed
 
 
-def _free(wire: Wire, held: Mapping[tuple[str, str], list[Box]], names: Sequence[Box], circles: Sequence[Circle],
+def _free(wire: Wire, held: Mapping[tuple[str, str], list[Box]], fixed: Sequence[Box], circles: Sequence[Circle],
           skip: tuple[str, str] | None = None) -> float | None:
-    """The first place along the wire where its labels meet no name, circle or held label (but ``skip``'s)."""
-    others = [*names, *(b for key, boxes in held.items() if key != skip for b in boxes)]
+    """The first place along the wire where its labels meet nothing fixed, no circle and no held label
+    (but ``skip``'s)."""
+    others = [*fixed, *(b for key, boxes in held.items() if key != skip for b in boxes)]
     for pos in (wire.pos, *CANDIDATES):
         if not any(clashes(b, others, circles) for b in label_boxes(wire, pos)):
             return pos
@@ -181,17 +199,19 @@ def _free(wire: Wire, held: Mapping[tuple[str, str], list[Box]], names: Sequence
 
 
 def _make_room(wire: Wire, by_key: Mapping[tuple[str, str], Wire], held: dict[tuple[str, str], list[Box]],
-               chosen: dict[tuple[str, str], float], names: Sequence[Box], circles: Sequence[Circle]) -> float | None:
+               chosen: dict[tuple[str, str], float], fixed: Callable[[tuple[str, str]], list[Box]],
+               circles: Sequence[Circle]) -> float | None:
     """A place for the wire's labels that only one earlier wire's labels are in, when that wire's labels
     have a free place elsewhere (clear of these too): they move there."""
+    mine = fixed(wire.key)
     for pos in (wire.pos, *CANDIDATES):
         boxes = label_boxes(wire, pos)
-        if any(clashes(b, names, circles) for b in boxes):
+        if any(clashes(b, mine, circles) for b in boxes):
             continue
         hit = [key for key, theirs in held.items() if any(boxes_overlap(b, o) for b in boxes for o in theirs)]
         if len(hit) != 1:
             continue
-        moved = _free(by_key[hit[0]], held, [*names, *boxes], circles, skip=hit[0])
+        moved = _free(by_key[hit[0]], held, [*fixed(hit[0]), *boxes], circles, skip=hit[0])
         if moved is not None:
             chosen[hit[0]] = moved
             held[hit[0]] = label_boxes(by_key[hit[0]], moved)
@@ -204,4 +224,4 @@ def all_boxes(wires: Sequence[Wire], chosen: Mapping[tuple[str, str], float]) ->
 
 
 __all__ = ["Box", "Circle", "Wire", "all_boxes", "border", "box_circle_overlap", "boxes_overlap", "clashes",
-           "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "settle"]
+           "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "line", "settle"]
