@@ -1,4 +1,4 @@
-"""The circuit's wire labels overlap no other label, no gate and no name: checked on the geometry read back
+"""The circuit's wire labels overlap no other label, gate, name or wire: checked on the geometry read back
 from the TikZ text itself (node positions, each label's pos along its wire, its text's extent at
 \\scriptsize, turned along the wire), for every graph kind and the crowded cases (two RNN units, a wide
 kernel, a parameter shared by three gates, one used again columns further on, one
@@ -29,6 +29,7 @@ from symbackprop.notation.circuitlabels import (
     gate_name,
     label_boxes,
     leaf_name,
+    piece,
 )
 from symbackprop.notation.circuitsvg import circuit_svg
 from symbackprop.notation.svg import PX
@@ -89,8 +90,8 @@ def _texts(text: str):
             display(Decimal(1), d))
 
 
-def read_back(tikz: str) -> tuple[list[Box], list[Circle], list[Box]]:
-    """The label boxes, gate circles and names of a circuit_tikz picture, from its text alone."""
+def read_back(tikz: str) -> tuple[list[Box], list[Circle], list[Box], list[Box]]:
+    """The label boxes, gate circles, names and wires' pieces of a circuit_tikz picture, from its text alone."""
     shapes: dict[str, Box | Circle] = {}
     circles, names = [], []
     for kind, label, name, x, y, tex in NODE.findall(tikz):
@@ -101,7 +102,7 @@ def read_back(tikz: str) -> tuple[list[Box], list[Circle], list[Box]]:
             shapes[name] = circle = gate_circle(name, float(x), float(y), tex)
             circles.append(circle)
             names.append(gate_name(name, circle, label))
-    labels = []
+    labels, pieces = [], []
     for line in tikz.splitlines():
         if not line.startswith(r"\draw"):
             continue
@@ -109,22 +110,29 @@ def read_back(tikz: str) -> tuple[list[Box], list[Circle], list[Box]]:
         assert match, line
         source, bend_x, bend_y, pos, above, below, target, end_y = match.groups()
         if bend_x:  # a detour: the labels ride its level stretch, up to the next corner
-            corner = re.search(r"\} \(([-\d.]+), ([-\d.]+)\) -- \(\w+\);$", line)
+            corner = re.search(r"\} \(([-\d.]+), ([-\d.]+)\) -- \((\w+)\);$", line)
             assert corner, line
+            target = corner[3]
             start, end = (float(bend_x), float(bend_y)), (float(corner[1]), float(corner[2]))
+            path = [border(shapes[source], start), start, end, border(shapes[target], end)]
         elif end_y is not None:  # the output wire, to a point
             start = border(shapes[source], (float(target), float(end_y)))
             end = (float(target), float(end_y))
+            path = [start, end]
         else:
             a, b = shapes[source], shapes[target]
             start, end = border(a, (b.cx, b.cy)), border(b, (a.cx, a.cy))
+            path = [start, end]
         labels += label_boxes(Wire((target, source), start, end, above, below), float(pos or 0.5))
-    return labels, circles, names
+        pieces += [piece(f"wire {(target, source)}", p, q) for p, q in zip(path, path[1:], strict=False)]
+    return labels, circles, names, pieces
 
 
 def overlaps(tikz: str) -> list[tuple[str, str]]:
-    labels, circles, names = read_back(tikz)
-    found = [(a.owner, b.owner) for k, a in enumerate(labels) for b in labels[k + 1:] if boxes_overlap(a, b)]
+    labels, circles, names, pieces = read_back(tikz)
+    found = [(a.owner, b.owner) for a in labels for b in pieces  # another wire crossing a label
+             if boxes_overlap(a, b) and a.owner.split(")")[0][6:] != b.owner.split(")")[0][5:]]
+    found += [(a.owner, b.owner) for k, a in enumerate(labels) for b in labels[k + 1:] if boxes_overlap(a, b)]
     found += [(a.owner, b.owner) for a in labels for b in names if boxes_overlap(a, b)]
     return found + [(a.owner, c.owner) for a in labels for c in circles if box_circle_overlap(a, c)]
 
@@ -133,9 +141,10 @@ def overlaps(tikz: str) -> list[tuple[str, str]]:
 def test_no_label_meets_another_a_gate_or_a_name(case):
     spec, values, shares, one = _texts(CASES[case])
     tikz = circuit_tikz(spec, values, shares, one)
-    labels, circles, _ = read_back(tikz)
+    labels, circles, _, pieces = read_back(tikz)
     assert len(labels) == 2 * tikz.count(r"\draw")  # every wire read back, both its labels
     assert len(circles) == len(spec.nodes)
+    assert len(pieces) == tikz.count(r"\draw") + 2 * tikz.count("rounded corners")
     assert overlaps(tikz) == []
     assert circuit_layout(spec, values, shares, one).missed == ()
     assert circuit_tikz(spec, values, shares, one) == tikz  # the same bytes again

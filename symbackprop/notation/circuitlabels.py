@@ -68,10 +68,11 @@ class Wire:
     def lines(self) -> list[Box]:
         """The wire's straight pieces as boxes of no height, which another wire's labels must not cross."""
         path = self.bends or (self.start, self.end)
-        return [line(f"wire {self.key}", p, q) for p, q in zip(path, path[1:], strict=False)]
+        return [piece(f"wire {self.key}", p, q) for p, q in zip(path, path[1:], strict=False)]
 
 
-def line(owner: str, p: Point, q: Point) -> Box:
+def piece(owner: str, p: Point, q: Point) -> Box:
+    """A straight piece of wire from ``p`` to ``q``, as a box of no height."""
     length = math.hypot(q[0] - p[0], q[1] - p[1]) or 1.0
     return Box(owner, (p[0] + q[0]) / 2, (p[1] + q[1]) / 2, length / 2, 0.0, (q[0] - p[0]) / length,
                (q[1] - p[1]) / length)
@@ -224,4 +225,4 @@ def all_boxes(wires: Sequence[Wire], chosen: Mapping[tuple[str, str], float]) ->
 
 
 __all__ = ["Box", "Circle", "Wire", "all_boxes", "border", "box_circle_overlap", "boxes_overlap", "clashes",
-           "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "line", "settle"]
+           "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "piece", "settle"]
