@@ -79,7 +79,8 @@ def _is_mean(definition: Expr) -> bool:
 
 
 def label_pos(rise: float, fan_in: int) -> float:
-    """Where along its wire a label sits in a builder's placement, whose fanned wires (a kernel's) cross
+    """Where along its wire a label would sit in a builder's placement (its first wish: `circuit_layout`
+    slides it where it meets something), whose fanned wires (a kernel's) cross
     midway: a quarter of the way further along per row the wire rises, so two crossing wires' labels part;
     into a gate with more than MAX_SLID wires, near their sources (where they are a row apart)."""
     return 0.25 if fan_in > MAX_SLID else min(0.8, max(0.2, 0.5 + rise / 4))
