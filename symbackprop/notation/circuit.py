@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import sympy
 from sympy import Expr, Symbol
@@ -14,9 +15,11 @@ from sympy.printing.latex import translate
 
 from ..engine import activations as act
 from ..engine.graphspec import GraphSpec, Node
+from .circuitlabels import Box, Circle, Wire, border, gate_circle, gate_name, leaf_name, settle
 
 DX = 2.3  # cm between columns
 DY = 1.5  # cm between rows
+WIDEN, WIDEN_STEPS = 0.4, 6  # cm a gap widens by, and how often, while a wire across it finds no label place
 MAX_SLID = 4  # wires into one gate whose labels slide by slope (more: all near their sources)
 
 _FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", sympy.tanh: r"\tanh",
@@ -76,14 +79,14 @@ def _is_mean(definition: Expr) -> bool:
 
 
 def label_pos(rise: float, fan_in: int) -> float:
-    """Where along its wire a label sits in a builder's placement, whose fanned wires (a kernel's) cross
+    """Where along its wire a label would sit in a builder's placement (its first wish: `circuit_layout`
+    slides it where it meets something), whose fanned wires (a kernel's) cross
     midway: a quarter of the way further along per row the wire rises, so two crossing wires' labels part;
     into a gate with more than MAX_SLID wires, near their sources (where they are a row apart)."""
     return 0.25 if fan_in > MAX_SLID else min(0.8, max(0.2, 0.5 + rise / 4))
 
 
-def _label_at(rise: float, fan_in: int) -> str:
-    pos = label_pos(rise, fan_in)
+def _label_at(pos: float) -> str:
     return "" if pos == 0.5 else f", pos={_cm(pos)}"
 
 
@@ -147,11 +150,92 @@ def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: st
     return max(*rows, r0, r1) + 0.7
 
 
+@dataclass(frozen=True)
+class CircuitLayout:
+    """The drawing in centimetres (y up): each column's x, each wire's label stretch and label position
+    (by (consumer, operand); the output wire's by (output, "")), its detour row, the names and circles."""
+
+    xs: Mapping[int, float]
+    place: Mapping[str, tuple[int, float]]
+    wires: tuple[Wire, ...]
+    pos: Mapping[tuple[str, str], float]
+    detours: Mapping[tuple[str, str], float | None]
+    names: tuple[Box, ...]
+    circles: tuple[Circle, ...]
+    missed: tuple[tuple[str, str], ...]  # wires whose labels found no free place (none in the tests' graphs)
+
+
+def circuit_layout(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
+                   output_gradient: str) -> CircuitLayout:
+    """The circuit's geometry, columns `DX` apart but where a wire's labels find no place clear of every
+    other label, gate and name (:func:`.circuitlabels.settle`): the gaps that wire spans widen by `WIDEN`,
+    up to `WIDEN_STEPS` times."""
+    place = placement(spec)
+    extra: dict[int, float] = {}
+    best: CircuitLayout | None = None
+    for _ in range(WIDEN_STEPS + 1):
+        columns = sorted({c for c, _ in place.values()})
+        xs, x = {}, columns[0] * DX
+        for k, c in enumerate(columns):
+            x += 0.0 if k == 0 else (c - columns[k - 1]) * DX + extra.get(c, 0.0)
+            xs[c] = x
+        layout = _layout_at(spec, values, shares, output_gradient, xs)
+        if best is None or len(layout.missed) < len(best.missed):
+            best = layout
+        if not layout.missed:
+            break
+        for consumer, operand in layout.missed:
+            c0, c1 = (place[operand][0] if operand else place[consumer][0] - 1), place[consumer][0]
+            for c in columns:
+                if c0 < c <= c1:
+                    extra[c] = extra.get(c, 0.0) + WIDEN
+    assert best is not None
+    return best
+
+
+def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
+               output_gradient: str, xs: Mapping[int, float]) -> CircuitLayout:
+    place = placement(spec)
+    circles: dict[str, Circle] = {}
+    names: list[Box] = []
+    for leaf in (leaf for leaf in spec.leaves if leaf.name in place):
+        c, row = place[leaf.name]
+        names.append(leaf_name(leaf.name, xs[c] + 0.8, -row * DY, name_tex(leaf.name)))
+    for node in spec.nodes:
+        c, row = place[node.name]
+        circles[node.name] = gate_circle(node.name, xs[c], -row * DY, gate_text(node.definition))
+        names.append(gate_name(node.name, circles[node.name], name_tex(node.name)))
+    leaves = {box.owner[5:]: box for box in names if box.owner.startswith("leaf ")}
+    wires, detours = [], {}
+    for node in spec.nodes:
+        drawn = [o for o in operands(node) if o in place]
+        for operand in drawn:
+            key = (node.name, operand)
+            wish = label_pos(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else 0.5
+            level = detours[key] = None if spec.place else _detour(spec, place, operand, node.name)
+            source, target = leaves.get(operand) or circles[operand], circles[node.name]
+            bends: tuple[tuple[float, float], ...] = ()
+            if level is None:
+                stretch = (border(source, (target.cx, target.cy)), border(target, (source.cx, source.cy)))
+            else:
+                (c0, _), (c1, _) = place[operand], place[node.name]
+                stretch = ((xs[c0] + 1.3, -level * DY), (xs[c1] - 0.9, -level * DY))
+                bends = (border(source, stretch[0]), *stretch, border(target, stretch[1]))
+            wires.append(Wire(key, *stretch, values.get(operand, ""), shares.get(key, ""), wish, bends))
+    out = circles[spec.output]
+    end = (out.cx + 0.9 * DX, out.cy)
+    wires.append(Wire((spec.output, ""), border(out, end), end, values.get(spec.output, ""), output_gradient))
+    pos, missed = settle(wires, names, list(circles.values()))
+    return CircuitLayout(xs, place, tuple(wires), pos, detours, tuple(names), tuple(circles.values()), tuple(missed))
+
+
 def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
                  output_gradient: str) -> str:
     """A complete tikzpicture: leaves on the left, one circle per gate, the output wire on the right;
-    ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths)."""
-    place = placement(spec)
+    ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths); every wire's labels
+    where :func:`circuit_layout` puts them."""
+    layout = circuit_layout(spec, values, shares, output_gradient)
+    place, xs = layout.place, layout.xs
     lines = [
         r"\begin{tikzpicture}[>=stealth, font=\small,",
         r"  gate/.style={circle, draw, thick, fill=white, minimum size=0.95cm, inner sep=1pt},",
@@ -161,31 +245,32 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
     ]
     for leaf in (leaf for leaf in spec.leaves if leaf.name in place):  # a builder may leave shared ones out
         c, row = place[leaf.name]
-        at = f"({_cm(c * DX + 0.8)}, {_cm(-row * DY)})"
+        at = f"({_cm(xs[c] + 0.8)}, {_cm(-row * DY)})"
         lines.append(rf"\node[leaf] ({leaf.name}) at {at} {{${name_tex(leaf.name)}$}};")
     for node in spec.nodes:
         c, row = place[node.name]
         lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
-                     rf"({node.name}) at ({_cm(c * DX)}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
+                     rf"({node.name}) at ({_cm(xs[c])}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
     for node in spec.nodes:
-        drawn = [o for o in operands(node) if o in place]
-        for operand in drawn:
-            at = _label_at(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else ""
-            level = None if spec.place else _detour(spec, place, operand, node.name)
-            labels = rf"node[fwd{at}] {{${values[operand]}$}} node[bwd{at}] {{${shares[node.name, operand]}$}}"
+        for operand in (o for o in operands(node) if o in place):
+            key = (node.name, operand)
+            at = _label_at(layout.pos[key])
+            labels = rf"node[fwd{at}] {{${values[operand]}$}} node[bwd{at}] {{${shares[key]}$}}"
+            level = layout.detours[key]
             if level is None:
                 lines.append(rf"\draw[->] ({operand}) -- {labels} ({node.name});")
                 continue
             (c0, _), (c1, _) = place[operand], place[node.name]
             y = _cm(-level * DY)
-            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(c0 * DX + 1.3)}, {y}) -- {labels} "
-                         rf"({_cm(c1 * DX - 0.9)}, {y}) -- ({node.name});")
+            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(xs[c0] + 1.3)}, {y}) -- {labels} "
+                         rf"({_cm(xs[c1] - 0.9)}, {y}) -- ({node.name});")
     c, row = place[spec.output]
-    lines.append(rf"\draw[->] ({spec.output}) -- node[fwd] {{${values[spec.output]}$}} "
-                 rf"node[bwd] {{${output_gradient}$}} ({_cm((c + 0.9) * DX)}, {_cm(-row * DY)});")
+    at = _label_at(layout.pos[spec.output, ""])
+    lines.append(rf"\draw[->] ({spec.output}) -- node[fwd{at}] {{${values[spec.output]}$}} "
+                 rf"node[bwd{at}] {{${output_gradient}$}} ({_cm(xs[c] + 0.9 * DX)}, {_cm(-row * DY)});")
     lines.append(r"\end{tikzpicture}")
     return "\n".join(lines)
 
 
-__all__ = ["DX", "DY", "circuit_tikz", "formula_tex", "gate_text", "graph_name_tex", "label_pos", "name_tex",
-           "operands", "placement"]
+__all__ = ["DX", "DY", "CircuitLayout", "circuit_layout", "circuit_tikz", "formula_tex", "gate_text",
+           "graph_name_tex", "label_pos", "name_tex", "operands", "placement"]

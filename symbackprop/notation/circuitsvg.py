@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 
 from ..engine.graphspec import GraphSpec
-from .circuit import DX, DY, gate_text, label_pos, name_tex, operands, placement
+from .circuit import DX, DY, circuit_layout, gate_text, name_tex, operands
 from .geometry import PT
 from .svg import LABEL_PT, NODE_PT, PX, num, tex_box
 
@@ -66,14 +66,15 @@ def circuit_svg(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tupl
                 output_gradient: str) -> str:
     """One ``<svg>``: leaves on the left, one circle per gate, the output wire on the right; ``values`` by
     name and ``shares`` by (consumer, operand) are display texts (maths; a missing or empty one is left
-    off), as for :func:`.circuit.circuit_tikz`."""
-    place = placement(spec)
-    ends = {name: (c * DX, row * DY) for name, (c, row) in place.items()}  # cm, y down
+    off), as for :func:`.circuit.circuit_tikz`, whose column spacing and label positions it takes."""
+    layout = circuit_layout(spec, values, shares, output_gradient)
+    place, columns = layout.place, layout.xs
+    ends = {name: (columns[c], row * DY) for name, (c, row) in place.items()}  # cm, y down
     leaves = [leaf.name for leaf in spec.leaves if leaf.name in place]  # a builder may leave shared ones out
     for name in leaves:
         ends[name] = (ends[name][0] + LEAF_END, ends[name][1])
     oc, orow = place[spec.output]
-    out_end = ((oc + 0.9) * DX, orow * DY)
+    out_end = (columns[oc] + 0.9 * DX, orow * DY)
     xs = [x for x, _ in ends.values()] + [out_end[0]]
     ys = [y for _, y in ends.values()]
     widest = max((CHAR_W * len(name_tex(n)) for n in leaves), default=0.0)
@@ -93,13 +94,12 @@ def circuit_svg(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tupl
     for node in spec.nodes:
         drawn = [o for o in operands(node) if o in place]
         for operand in drawn:
-            rise = place[operand][1] - place[node.name][1]
-            pos = label_pos(rise, len(drawn)) if spec.place else 0.5
+            pos = layout.pos[node.name, operand]
             trim = (0.07 if operand in is_leaf else RADIUS, RADIUS)
             out += _wire(shift(ends[operand]), shift(ends[node.name]), trim, pos, values.get(operand, ""),
                          shares.get((node.name, operand), ""))
-    out += _wire(shift(ends[spec.output]), shift(out_end), (RADIUS, 0.0), 0.5, values.get(spec.output, ""),
-                 output_gradient)
+    out += _wire(shift(ends[spec.output]), shift(out_end), (RADIUS, 0.0), layout.pos[spec.output, ""],
+                 values.get(spec.output, ""), output_gradient)
     gate_size, name_size = NODE_PT * PT * PX, LABEL_PT * PT * PX
     for node in spec.nodes:
         x, y = shift(ends[node.name])

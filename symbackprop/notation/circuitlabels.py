@@ -1,0 +1,228 @@
+"""Where a circuit's wire labels sit: each wire's two labels slid along it until no label box overlaps
+another, a gate's circle, a gate's name or a leaf's name, measured in centimetres as TikZ draws them."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+
+from .geometry import PT, text_extent
+
+#: pt: the labels' font (\scriptsize) and the names' (\small) in an 11 pt document
+LABEL_PT, NODE_PT = 8.0, 10.0
+#: cm: a wire label's inner sep (1.5pt), a gate name's (TikZ's default .3333em), a leaf's (2pt)
+LABEL_SEP, NAME_SEP, LEAF_SEP = 1.5 * PT, 0.3333 * LABEL_PT * PT, 2 * PT
+#: cm: the clearance kept round a label's text (two labels' texts stay 1pt apart)
+CLEAR = 0.5 * PT
+#: cm: a gate's least radius (minimum size 0.95cm) and its inner sep (1pt)
+RADIUS, GATE_SEP = 0.475, 1 * PT
+#: where along a wire its labels may sit, most wanted first (after the wire's own preference)
+CANDIDATES = (0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75, 0.2, 0.8, 0.15, 0.85, 0.1, 0.9)
+
+#: a label that is a plain number (a minus sign, digits, a point)
+NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle turned so that its width runs along (ux, uy): a label, or an upright name (1, 0)."""
+
+    owner: str
+    cx: float
+    cy: float
+    hw: float
+    hh: float
+    ux: float = 1.0
+    uy: float = 0.0
+
+    def corners(self) -> list[Point]:
+        vx, vy = -self.uy, self.ux
+        return [(self.cx + a * self.hw * self.ux + b * self.hh * vx, self.cy + a * self.hw * self.uy + b * self.hh * vy)
+                for a, b in ((-1, -1), (1, -1), (1, 1), (-1, 1))]
+
+
+@dataclass(frozen=True)
+class Circle:
+    owner: str
+    cx: float
+    cy: float
+    r: float
+
+
+@dataclass(frozen=True)
+class Wire:
+    """The stretch of a wire its labels ride on (cm, y up), their texts, and where they would like to be."""
+
+    key: tuple[str, str]  # (consumer, operand); the output wire: (output, "")
+    start: Point
+    end: Point
+    above: str
+    below: str
+    pos: float = 0.5
+    bends: tuple[Point, ...] = ()  # a detour: its path's points, from the source's border to the target's
+
+    def lines(self) -> list[Box]:
+        """The wire's straight pieces as boxes of no height, which another wire's labels must not cross."""
+        path = self.bends or (self.start, self.end)
+        return [piece(f"wire {self.key}", p, q) for p, q in zip(path, path[1:], strict=False)]
+
+
+def piece(owner: str, p: Point, q: Point) -> Box:
+    """A straight piece of wire from ``p`` to ``q``, as a box of no height."""
+    length = math.hypot(q[0] - p[0], q[1] - p[1]) or 1.0
+    return Box(owner, (p[0] + q[0]) / 2, (p[1] + q[1]) / 2, length / 2, 0.0, (q[0] - p[0]) / length,
+               (q[1] - p[1]) / length)
+
+
+def extent(tex: str, size_pt: float, sep: float) -> tuple[float, float]:
+    """Half width and half height (cm) of a node holding ``$tex$`` at ``size_pt`` with inner sep ``sep``."""
+    width, height = text_extent(tex)
+    return width * size_pt * PT / 2 + sep, height * size_pt * PT / 2 + sep
+
+
+def border(shape: Box | Circle, toward: Point) -> Point:
+    """Where TikZ starts a wire at a node: its border on the way from its centre to ``toward``."""
+    dx, dy = toward[0] - shape.cx, toward[1] - shape.cy
+    length = math.hypot(dx, dy) or 1.0
+    if isinstance(shape, Circle):
+        reach = shape.r
+    else:
+        reach = min(shape.hw / abs(dx) if dx else math.inf, shape.hh / abs(dy) if dy else math.inf) * length
+    return shape.cx + dx / length * reach, shape.cy + dy / length * reach
+
+
+def label_extent(tex: str) -> tuple[float, float]:
+    """A wire label's text's half extents: a plain number (the usual label) is as tall as TeX's digits and
+    minus sign (0.74em), anything else as :func:`.geometry.text_extent` guesses."""
+    hw, hh = extent(tex, LABEL_PT, 0.0)
+    return (hw, 0.37 * LABEL_PT * PT) if NUMBER.fullmatch(tex) else (hw, hh)
+
+
+def gate_circle(name: str, x: float, y: float, symbol: str) -> Circle:
+    """A gate's circle: 0.95cm across, or as wide as its symbol's box needs (``\\times(-1)``)."""
+    hw, hh = extent(symbol, NODE_PT, 0.0)
+    return Circle(name, x, y, max(RADIUS, math.hypot(hw, hh) + GATE_SEP))
+
+
+def gate_name(name: str, circle: Circle, tex: str) -> Box:
+    """The gate's name above its circle (a TikZ ``label``: south anchor on the circle's top)."""
+    hw, hh = extent(tex, LABEL_PT, NAME_SEP)
+    return Box(f"name {name}", circle.cx, circle.cy + circle.r + hh, hw, hh)
+
+
+def leaf_name(name: str, x: float, y: float, tex: str) -> Box:
+    """A leaf's name ending at ``x`` (anchor east)."""
+    hw, hh = extent(tex, NODE_PT, LEAF_SEP)
+    return Box(f"leaf {name}", x - hw, y, hw, hh)
+
+
+def label_boxes(wire: Wire, pos: float) -> list[Box]:
+    """The boxes of a wire's labels at ``pos`` along it: the forward value above, the gradient below
+    (TikZ ``sloped`` turns them along the wire, upright)."""
+    (ax, ay), (bx, by) = wire.start, wire.end
+    length = math.hypot(bx - ax, by - ay) or 1.0
+    ux, uy = (bx - ax) / length, (by - ay) / length
+    if ux < -1e-9 or (abs(ux) <= 1e-9 and uy < 0):  # TikZ keeps text upright: the frame turns half round
+        ux, uy = -ux, -uy
+    nx, ny = -uy, ux  # "above" in the turned frame
+    px, py = ax + (bx - ax) * pos, ay + (by - ay) * pos
+    boxes = []
+    for side, tex in ((1, wire.above), (-1, wire.below)):
+        if tex:
+            hw, hh = label_extent(tex)
+            off = hh + LABEL_SEP  # the text's centre, off the wire by its node's inner sep
+            boxes.append(Box(f"label {wire.key} {'above' if side > 0 else 'below'}",
+                             px + side * nx * off, py + side * ny * off, hw + CLEAR, hh + CLEAR, ux, uy))
+    return boxes
+
+
+def boxes_overlap(s: Box, t: Box) -> bool:
+    """Separating axes: two turned rectangles overlap unless one of their four axes parts them."""
+    cs, ct = s.corners(), t.corners()
+    for ax, ay in ((s.ux, s.uy), (-s.uy, s.ux), (t.ux, t.uy), (-t.uy, t.ux)):
+        a = [x * ax + y * ay for x, y in cs]
+        b = [x * ax + y * ay for x, y in ct]
+        if max(a) <= min(b) + 1e-9 or max(b) <= min(a) + 1e-9:
+            return False
+    return True
+
+
+def box_circle_overlap(box: Box, circle: Circle) -> bool:
+    """The circle's centre in the box's frame, then its distance from the box."""
+    dx, dy = circle.cx - box.cx, circle.cy - box.cy
+    along, across = abs(dx * box.ux + dy * box.uy), abs(-dx * box.uy + dy * box.ux)
+    return math.hypot(max(along - box.hw, 0.0), max(across - box.hh, 0.0)) < circle.r
+
+
+def clashes(box: Box, boxes: Sequence[Box], circles: Sequence[Circle]) -> bool:
+    return any(boxes_overlap(box, b) for b in boxes) or any(box_circle_overlap(box, c) for c in circles)
+
+
+def settle(wires: Sequence[Wire], names: Sequence[Box],
+           circles: Sequence[Circle]) -> tuple[dict[tuple[str, str], float], list[tuple[str, str]]]:
+    """Each wire's label position, wire by wire: its own wish if its labels meet no name, circle, other
+    wire or label placed so far, else the first of `CANDIDATES` that does, else one where moving a single
+    earlier wire's labels makes room; and the wires that found no place (their labels stay at their wish)."""
+    by_key = {wire.key: wire for wire in wires}
+    pieces = {wire.key: wire.lines() for wire in wires}
+
+    def fixed(key: tuple[str, str]) -> list[Box]:
+        return [*names, *(b for other, boxes in pieces.items() if other != key for b in boxes)]
+
+    held: dict[tuple[str, str], list[Box]] = {}
+    chosen: dict[tuple[str, str], float] = {}
+    missed = []
+    for wire in wires:
+        pos = _free(wire, held, fixed(wire.key), circles)
+        if pos is None:
+            pos = _make_room(wire, by_key, held, chosen, fixed, circles)
+        if pos is None:
+            pos = wire.pos
+            missed.append(wire.key)
+        chosen[wire.key] = pos
+        held[wire.key] = label_boxes(wire, pos)
+    return chosen, missed
+
+
+def _free(wire: Wire, held: Mapping[tuple[str, str], list[Box]], fixed: Sequence[Box], circles: Sequence[Circle],
+          skip: tuple[str, str] | None = None) -> float | None:
+    """The first place along the wire where its labels meet nothing fixed, no circle and no held label
+    (but ``skip``'s)."""
+    others = [*fixed, *(b for key, boxes in held.items() if key != skip for b in boxes)]
+    for pos in (wire.pos, *CANDIDATES):
+        if not any(clashes(b, others, circles) for b in label_boxes(wire, pos)):
+            return pos
+    return None
+
+
+def _make_room(wire: Wire, by_key: Mapping[tuple[str, str], Wire], held: dict[tuple[str, str], list[Box]],
+               chosen: dict[tuple[str, str], float], fixed: Callable[[tuple[str, str]], list[Box]],
+               circles: Sequence[Circle]) -> float | None:
+    """A place for the wire's labels that only one earlier wire's labels are in, when that wire's labels
+    have a free place elsewhere (clear of these too): they move there."""
+    mine = fixed(wire.key)
+    for pos in (wire.pos, *CANDIDATES):
+        boxes = label_boxes(wire, pos)
+        if any(clashes(b, mine, circles) for b in boxes):
+            continue
+        hit = [key for key, theirs in held.items() if any(boxes_overlap(b, o) for b in boxes for o in theirs)]
+        if len(hit) != 1:
+            continue
+        moved = _free(by_key[hit[0]], held, [*fixed(hit[0]), *boxes], circles, skip=hit[0])
+        if moved is not None:
+            chosen[hit[0]] = moved
+            held[hit[0]] = label_boxes(by_key[hit[0]], moved)
+            return pos
+    return None
+
+
+def all_boxes(wires: Sequence[Wire], chosen: Mapping[tuple[str, str], float]) -> list[Box]:
+    return [b for w in wires for b in label_boxes(w, chosen[w.key])]
+
+
+__all__ = ["Box", "Circle", "Wire", "all_boxes", "border", "box_circle_overlap", "boxes_overlap", "clashes",
+           "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "piece", "settle"]

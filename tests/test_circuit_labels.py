@@ -1,0 +1,184 @@
+"""The circuit's wire labels overlap no other label, gate, name or wire: checked on the geometry read back
+from the TikZ text itself (node positions, each label's pos along its wire, its text's extent at
+\\scriptsize, turned along the wire), for every graph kind and the crowded cases (two RNN units, a wide
+kernel, a parameter shared by three gates, one used again columns further on, one
+whose wire detours round a gate)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from test_graph_documents import RNN_TWO_UNITS
+from test_graph_verify import SHARED
+
+from symbackprop.engine.graph import solve_graph
+from symbackprop.engine.kinds import loads_graph
+from symbackprop.engine.numbers import display
+from symbackprop.notation.circuit import DX, circuit_layout, circuit_tikz
+from symbackprop.notation.circuitlabels import (
+    Box,
+    Circle,
+    Wire,
+    border,
+    box_circle_overlap,
+    boxes_overlap,
+    gate_circle,
+    gate_name,
+    label_boxes,
+    leaf_name,
+    piece,
+)
+from symbackprop.notation.circuitsvg import circuit_svg
+from symbackprop.notation.svg import PX
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+CONV8 = """
+[conv1d]
+x = [1, -2, 3, 0.5, -1, 2, 1, 0.5]
+w = [-0.5, 1, 0.25]
+b = 0.1
+stride = 1
+activation = "relu"
+pooling = "max"
+pool_size = 2
+v = [0.2, -0.5, 0.3]
+c = 0.1
+target = 0.5
+"""
+SHARED3 = """
+[graph]
+decimals = 3
+inputs = { x1 = 1, x2 = -0.5, x3 = 2 }
+parameters = { w = 0.5 }
+[graph.nodes]
+a1 = "w * x1"
+a2 = "w * x2"
+a3 = "w * x3"
+s = "a1 + a2 + a3"
+f = "s * s"
+"""
+DETOUR = """
+[graph]
+decimals = 2
+inputs = { x = 1 }
+parameters = { w = 0.5, v = 2 }
+[graph.nodes]
+a = "w * x"
+b = "relu(a)"
+c = "b * w + v"
+f = "c * c"
+"""
+CASES = {"cs231n": (EXAMPLES / "graph_cs231n.toml").read_text(encoding="utf-8"),
+         "conv1d": (EXAMPLES / "conv1d.toml").read_text(encoding="utf-8"),
+         "rnn": (EXAMPLES / "rnn.toml").read_text(encoding="utf-8"),
+         "rnn_two_units": RNN_TWO_UNITS, "conv1d_8_inputs_kernel_3": CONV8, "shared_by_three": SHARED3,
+         "shared_further_on": SHARED, "detour": DETOUR}
+
+NODE = re.compile(r"\\node\[(leaf|gate)(?:, label=\{\[[^]]*\]above:\$(.*?)\$\})?\] "
+                  r"\((\w+)\) at \(([-\d.]+), ([-\d.]+)\) \{\$(.*?)\$\};")
+DRAW = re.compile(r"\\draw\[[^]]*\] \((\w+)\) -- (?:\(([-\d.]+), ([-\d.]+)\) -- )?node\[fwd(?:, pos=([\d.]+))?\] "
+                  r"\{\$(.*?)\$\} node\[bwd(?:, pos=[\d.]+)?\] \{\$(.*?)\$\} \(([-\w.]+)(?:, ([-\d.]+))?\)")
+
+
+def _texts(text: str):
+    s = solve_graph(loads_graph(text, "case"))
+    d = s.spec.decimals
+    return (s.spec, {n: display(v, d) for n, v in s.values.items()}, {k: display(v, d) for k, v in s.shares.items()},
+            display(Decimal(1), d))
+
+
+def read_back(tikz: str) -> tuple[list[Box], list[Circle], list[Box], list[Box]]:
+    """The label boxes, gate circles, names and wires' pieces of a circuit_tikz picture, from its text alone."""
+    shapes: dict[str, Box | Circle] = {}
+    circles, names = [], []
+    for kind, label, name, x, y, tex in NODE.findall(tikz):
+        if kind == "leaf":
+            shapes[name] = leaf_name(name, float(x), float(y), tex)
+            names.append(shapes[name])
+        else:
+            shapes[name] = circle = gate_circle(name, float(x), float(y), tex)
+            circles.append(circle)
+            names.append(gate_name(name, circle, label))
+    labels, pieces = [], []
+    for line in tikz.splitlines():
+        if not line.startswith(r"\draw"):
+            continue
+        match = DRAW.match(line)
+        assert match, line
+        source, bend_x, bend_y, pos, above, below, target, end_y = match.groups()
+        if bend_x:  # a detour: the labels ride its level stretch, up to the next corner
+            corner = re.search(r"\} \(([-\d.]+), ([-\d.]+)\) -- \((\w+)\);$", line)
+            assert corner, line
+            target = corner[3]
+            start, end = (float(bend_x), float(bend_y)), (float(corner[1]), float(corner[2]))
+            path = [border(shapes[source], start), start, end, border(shapes[target], end)]
+        elif end_y is not None:  # the output wire, to a point
+            start = border(shapes[source], (float(target), float(end_y)))
+            end = (float(target), float(end_y))
+            path = [start, end]
+        else:
+            a, b = shapes[source], shapes[target]
+            start, end = border(a, (b.cx, b.cy)), border(b, (a.cx, a.cy))
+            path = [start, end]
+        labels += label_boxes(Wire((target, source), start, end, above, below), float(pos or 0.5))
+        pieces += [piece(f"wire {(target, source)}", p, q) for p, q in zip(path, path[1:], strict=False)]
+    return labels, circles, names, pieces
+
+
+def overlaps(tikz: str) -> list[tuple[str, str]]:
+    labels, circles, names, pieces = read_back(tikz)
+    found = [(a.owner, b.owner) for a in labels for b in pieces  # another wire crossing a label
+             if boxes_overlap(a, b) and a.owner.split(")")[0][6:] != b.owner.split(")")[0][5:]]
+    found += [(a.owner, b.owner) for k, a in enumerate(labels) for b in labels[k + 1:] if boxes_overlap(a, b)]
+    found += [(a.owner, b.owner) for a in labels for b in names if boxes_overlap(a, b)]
+    return found + [(a.owner, c.owner) for a in labels for c in circles if box_circle_overlap(a, c)]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_no_label_meets_another_a_gate_or_a_name(case):
+    spec, values, shares, one = _texts(CASES[case])
+    tikz = circuit_tikz(spec, values, shares, one)
+    labels, circles, _, pieces = read_back(tikz)
+    assert len(labels) == 2 * tikz.count(r"\draw")  # every wire read back, both its labels
+    assert len(circles) == len(spec.nodes)
+    assert len(pieces) == tikz.count(r"\draw") + 2 * tikz.count("rounded corners")
+    assert overlaps(tikz) == []
+    assert circuit_layout(spec, values, shares, one).missed == ()
+    assert circuit_tikz(spec, values, shares, one) == tikz  # the same bytes again
+    assert ("rounded corners" in tikz) == (case == "detour")  # the detour's labels were read back too
+
+
+def test_the_check_sees_the_overlaps_it_rules_out():
+    """Every label back at the middle of its wire, at the old spacing: the two-unit RNN's fanned and
+    crossing wires' labels meet (what the placement cured), and so do the wide kernel's."""
+    for case in ("rnn_two_units", "conv1d_8_inputs_kernel_3"):
+        tikz = circuit_tikz(*_texts(CASES[case]))
+        assert overlaps(re.sub(r", pos=[\d.]+", "", tikz)), case
+
+
+def test_the_lecture_circuit_keeps_its_spacing_and_middles():
+    spec, values, shares, one = _texts(CASES["cs231n"])
+    layout = circuit_layout(spec, values, shares, one)
+    assert set(layout.pos.values()) == {0.5}
+    assert all(x == pytest.approx(c * DX) for c, x in layout.xs.items())
+
+
+def test_a_crowded_gap_alone_widens():
+    """The two-unit RNN: the gap of step 2's crossing wires widens, the tanh gaps keep DX."""
+    spec, values, shares, one = _texts(RNN_TWO_UNITS)
+    xs = circuit_layout(spec, values, shares, one).xs
+    gaps = [xs[c + 1] - xs[c] for c in sorted(xs)[:-1]]
+    assert min(gaps) == pytest.approx(DX) and max(gaps) > DX
+    assert gaps[1] == pytest.approx(DX) and gaps[3] == pytest.approx(DX)  # a_t -> h_t: no crossing
+
+
+def test_the_practice_svg_spaces_its_columns_as_the_circuit():
+    spec, values, _, one = _texts(RNN_TWO_UNITS)
+    layout = circuit_layout(spec, values, {}, one)
+    svg = circuit_svg(spec, values, {}, one)
+    cxs = sorted({float(x) for x in re.findall(r'<circle class="gate" cx="([\d.]+)"', svg)})
+    gates = sorted({layout.xs[layout.place[n.name][0]] for n in spec.nodes})
+    assert [round((x - cxs[0]) / PX, 2) for x in cxs] == [round(x - gates[0], 2) for x in gates]
