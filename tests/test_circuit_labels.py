@@ -182,3 +182,32 @@ def test_the_practice_svg_spaces_its_columns_as_the_circuit():
     cxs = sorted({float(x) for x in re.findall(r'<circle class="gate" cx="([\d.]+)"', svg)})
     gates = sorted({layout.xs[layout.place[n.name][0]] for n in spec.nodes})
     assert [round((x - cxs[0]) / PX, 2) for x in cxs] == [round(x - gates[0], 2) for x in gates]
+
+
+def test_the_practice_svg_draws_a_detour_round_the_gates_as_tikz_does():
+    """The SHARED-weight detour (w feeds a and, two columns on, c): the SVG's wire goes up (or down) to a
+    level stretch clear of every gate it passes, carries its labels there, and ends in the arrow tip; every
+    other wire stays one straight line."""
+    import xml.etree.ElementTree as ET
+
+    from symbackprop.engine.graph import solve_graph
+    from symbackprop.engine.kinds import loads_graph
+    from symbackprop.notation.circuit import circuit_layout
+    from symbackprop.notation.circuitsvg import circuit_svg
+
+    solution = solve_graph(loads_graph(DETOUR, "d"), prove=False)
+    values = {name: solution.display(name) for name in solution.values}
+    shares = {key: "0.00" for key in solution.shares}
+    layout = circuit_layout(solution.spec, values, shares, "1.00")
+    detours = [w for w in layout.wires if w.bends]
+    assert len(detours) == 1
+    svg = ET.fromstring(circuit_svg(solution.spec, values, shares, "1.00"))
+    lines = [e for e in svg.iter() if e.tag.endswith("line") and e.get("class") == "wire"]
+    assert len(lines) == len(layout.wires) + 2 * len(detours)
+    tips = [e for e in lines if e.get("marker-end")]
+    assert len(tips) == len(layout.wires)  # one arrow tip per wire, at its end
+    level = [e for e in lines if e.get("y1") == e.get("y2") and not e.get("marker-end")]
+    circles = [(float(c.get("cx")), float(c.get("cy")), float(c.get("r"))) for c in svg.iter()
+               if c.tag.endswith("circle")]
+    stretch = [e for e in level if all(abs(float(e.get("y1")) - cy) > r for _, cy, r in circles)]
+    assert len(stretch) == 1  # the level stretch, clear of every gate

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..engine.graphspec import GraphSpec
 from .circuit import DX, DY, circuit_layout, gate_text, name_tex, operands
+from .circuitlabels import Wire
 from .geometry import PT
 from .svg import LABEL_PT, NODE_PT, PX, num, tex_box
 
@@ -62,6 +63,21 @@ def _wire(start: Point, end: Point, trim: tuple[float, float], pos: float, above
     return out
 
 
+def _detour(wire: Wire, shift: Callable[[Point], Point], pos: float, above: str, below: str) -> list[str]:
+    """A detoured wire (its path in cm, y up, from the source's border to the target's): the pieces up to its
+    level stretch and after it as lines, the stretch with the labels and the arrow tip at the end."""
+    a, b, c, d = (shift((x, -y)) for x, y in wire.bends)
+    out = [_line(a, b, tip=False)]
+    out += [line.replace(' marker-end="url(#circuit-tip)"', "") for line in _wire(b, c, (0.0, 0.0), pos, above, below)]
+    return [*out, _line(c, d, tip=True)]
+
+
+def _line(p: Point, q: Point, tip: bool) -> str:
+    end = ' marker-end="url(#circuit-tip)"' if tip else ""
+    return (f'<line class="wire" x1="{num(p[0] * PX)}" y1="{num(p[1] * PX)}" x2="{num(q[0] * PX)}" '
+            f'y2="{num(q[1] * PX)}"{end}/>')
+
+
 def circuit_svg(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
                 output_gradient: str) -> str:
     """One ``<svg>``: leaves on the left, one circle per gate, the output wire on the right; ``values`` by
@@ -91,13 +107,18 @@ def circuit_svg(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tupl
            '<defs><marker id="circuit-tip" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
            'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>']
     is_leaf = set(leaves)
+    bent = {wire.key: wire for wire in layout.wires if wire.bends}
     for node in spec.nodes:
         drawn = [o for o in operands(node) if o in place]
         for operand in drawn:
             pos = layout.pos[node.name, operand]
+            key = (node.name, operand)
+            if key in bent:  # a detour round the gates of a column it skips, as TikZ draws it
+                out += _detour(bent[key], shift, pos, values.get(operand, ""), shares.get(key, ""))
+                continue
             trim = (0.07 if operand in is_leaf else RADIUS, RADIUS)
             out += _wire(shift(ends[operand]), shift(ends[node.name]), trim, pos, values.get(operand, ""),
-                         shares.get((node.name, operand), ""))
+                         shares.get(key, ""))
     out += _wire(shift(ends[spec.output]), shift(out_end), (RADIUS, 0.0), layout.pos[spec.output, ""],
                  values.get(spec.output, ""), output_gradient)
     gate_size, name_size = NODE_PT * PT * PX, LABEL_PT * PT * PX
