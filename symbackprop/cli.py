@@ -324,38 +324,32 @@ def _progress_printer(command: str) -> Callable[..., None] | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .documents.report import check_table
-    from .engine.graphspec import GraphSpec
-    from .engine.kinds import load_any
-    from .engine.solution import solve
+    from .engine.graph import GraphSolution
 
-    spec = load_any(args.spec)
-    if isinstance(spec, GraphSpec):
+    solution, _ = _solved(args.spec, prove=True)
+    if isinstance(solution, GraphSolution):
         from .documents.graphreport import graph_check_table
-        from .engine.graph import solve_graph
 
-        graph = solve_graph(spec)
-        sys.stdout.write(graph_check_table(graph))
-        return 0 if graph.all_proven else 1
-    solution = solve(spec)
-    sys.stdout.write(check_table(solution))
+        sys.stdout.write(graph_check_table(solution))
+    else:
+        from .documents.report import check_table
+
+        sys.stdout.write(check_table(solution))
     return 0 if solution.all_proven else 1
 
 
 def _export(args: argparse.Namespace) -> int:
-    from .documents.report import export_json
-    from .engine.graphspec import GraphSpec
-    from .engine.kinds import load_any
-    from .engine.solution import solve
+    from .engine.graph import GraphSolution
 
-    spec = load_any(args.spec)
-    if isinstance(spec, GraphSpec):
+    solution, _ = _solved(args.spec, prove=True)
+    if isinstance(solution, GraphSolution):
         from .documents.graphreport import graph_export_json
-        from .engine.graph import solve_graph
 
-        sys.stdout.write(graph_export_json(solve_graph(spec)))
-        return 0
-    sys.stdout.write(export_json(solve(spec)))
+        sys.stdout.write(graph_export_json(solution))
+    else:
+        from .documents.report import export_json
+
+        sys.stdout.write(export_json(solution))
     return 0
 
 
@@ -480,8 +474,7 @@ def _graph_lang(args: argparse.Namespace, spec: GraphSpec) -> str:
     """A graph document's language, checked (inside the templates in use): --lang wins over [templates] lang."""
     from .documents.handout import check_lang
 
-    lang, field = ((args.lang, "--lang") if args.lang is not None else
-                   (spec.lang or "en", f"{spec.source}: templates.lang"))
+    lang, field = _lang(args, spec)
     check_lang(lang, field)
     return lang
 

@@ -10,6 +10,7 @@ Short labels of the network diagram are measured in em by ``notation.geometry.te
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from collections.abc import Callable, Sequence
@@ -250,6 +251,15 @@ def line_rows(line: Line, lead: str = "&= ", width: float = ROW_WIDTH) -> list[s
     result = result_latex(line.result)
     rows[-1] += f" {line.relation} " + result
     return [piece for row in rows for piece in break_row(row, width)]
+
+
+def formula_line_rows(head: str, line: Line, width: float = ROW_WIDTH) -> list[str]:
+    """``lhs &= formula = numbers = result`` (``head`` is ``lhs &= formula``) on one row when it fits, else
+    the formula's rows, then the numbers' rows aligned at their own ``&=``."""
+    one = f"{head} = {line.rhs()}"
+    if tex_width(one) <= width:
+        return [one]
+    return break_row(head, width) + line_rows(dataclasses.replace(line, label=""), "&= ", width)
 
 
 # -- tables --------------------------------------------------------------------------------------

@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import sympy
 from sympy import Symbol
 
-from ..engine.graph import GraphSolution, gate_kind
+from ..engine.graph import Gradient, GraphSolution, gate_kind
 from ..engine.numbers import display
-from ..layout import ROW_WIDTH, break_row, line_rows, tex_width
+from ..layout import ROW_WIDTH, formula_line_rows
 from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
 from ..notation.lines import Line, make_line, product_line
 from .convhandout import conv_context
@@ -49,7 +49,9 @@ class _Context:
     def show(self, value: Decimal) -> str:
         return display(value, self.d)
 
+    @cached_property
     def _forward_lines(self) -> list[Line]:
+        """Each gate's arithmetic line (the fewest digits that reproduce it: made once)."""
         values = self.s.values
         lines = []
         for node in self.spec.nodes:
@@ -61,19 +63,14 @@ class _Context:
     def forward(self) -> list[Tex]:
         """Each gate's forward line on one line, ``name = formula = numbers = result`` (a key's feedback)."""
         return [Tex(rf"{line.label} = {formula_tex(node.definition)} = {line.rhs()}")
-                for node, line in zip(self.spec.nodes, self._forward_lines(), strict=True)]
+                for node, line in zip(self.spec.nodes, self._forward_lines, strict=True)]
 
     def forward_rows(self, width: float = ROW_WIDTH) -> list[list[Tex]]:
         """Each gate's forward line as rows of an ``align*``, aligned at the ``=`` and cut between terms where
         the line is wider than ``width`` (a sum over an RNN's two units): one list of rows per gate."""
-        groups = []
-        for node, line in zip(self.spec.nodes, self._forward_lines(), strict=True):
-            head = rf"{line.label} &= {formula_tex(node.definition)}"
-            one = f"{head} = {line.rhs()}"
-            rows = [one] if tex_width(one) <= width else \
-                break_row(head, width) + line_rows(replace(line, label=""), "&= ", width)
-            groups.append([Tex(r) for r in rows])
-        return groups
+        return [[Tex(r) for r in formula_line_rows(rf"{line.label} &= {formula_tex(node.definition)}", line,
+                                                   width)]
+                for node, line in zip(self.spec.nodes, self._forward_lines, strict=True)]
 
     def gates(self) -> list[dict[str, Any]]:
         """Each gate, output first: its rule and, per input, upstream x local = this use's share."""
@@ -108,8 +105,6 @@ class _Context:
         lines = {}
         for leaf in self.spec.leaves:
             g = s.gradients[leaf.name]
-            symbols = [Symbol(f"_u{i}") for i in range(len(g.uses))]
-            shares = {sym: s.shares[u.consumer, g.of] for sym, u in zip(symbols, g.uses, strict=True)}
             chain = " + ".join(rf"{_grad_tex(out, u.consumer)} \cdot \frac{{\partial {name_tex(u.consumer)}}}"
                                rf"{{\partial {name_tex(g.of)}}}" if u.consumer != out else
                                rf"\frac{{\partial {name_tex(out)}}}{{\partial {name_tex(g.of)}}}" for u in g.uses)
@@ -119,9 +114,15 @@ class _Context:
                 rhs = product_line("", [(upstream, use.consumer == out), (s.locals[use.consumer, g.of], False)],
                                    self.d, value=s.values[g.name]).rhs()
             else:  # the sum of its uses' shares
-                rhs = make_line("", sympy.Add(*symbols, evaluate=False), shares, (), s.values[g.name], self.d).rhs()
+                rhs = self._sum_of_uses(g, "").rhs()
             lines[g.name] = Tex(f"{_grad_tex(out, g.of)} = {chain} = {rhs}")
         return lines
+
+    def _sum_of_uses(self, g: Gradient, label: str) -> Line:
+        """``label = share_1 + share_2 + ... = gradient``: a name's gradient as the sum of its uses' shares."""
+        symbols = [Symbol(f"_u{i}") for i in range(len(g.uses))]
+        shares = {sym: self.s.shares[u.consumer, g.of] for sym, u in zip(symbols, g.uses, strict=True)}
+        return make_line(label, sympy.Add(*symbols, evaluate=False), shares, (), self.s.values[g.name], self.d)
 
     def sheet_circuit(self, forward_shown: bool) -> Tex:
         """The circuit of a question sheet: the inputs' and parameters' values on their wires (and the gates'
@@ -137,10 +138,7 @@ class _Context:
         for g in self.s.gradients.values():
             if len(g.uses) < 2 or g.of in shown:
                 continue
-            symbols = [Symbol(f"_u{i}") for i in range(len(g.uses))]
-            shares = {sym: self.s.shares[u.consumer, g.of] for sym, u in zip(symbols, g.uses, strict=True)}
-            line = make_line(_grad_tex(self.spec.output, g.of), sympy.Add(*symbols, evaluate=False), shares,
-                             (), self.s.values[g.name], self.d)
+            line = self._sum_of_uses(g, _grad_tex(self.spec.output, g.of))
             consumers = ", ".join(f"${name_tex(u.consumer)}$" for u in g.uses)
             rows.append({"name": Tex(name_tex(g.of)), "consumers": Tex(consumers), "line": Tex(line.latex())})
         return rows
@@ -151,10 +149,11 @@ class _Context:
         composed = spec.output_node.definition
         for node in reversed(spec.nodes[:-1]):
             composed = composed.xreplace({node.symbol: node.definition})
+        function = formula_tex(composed)
         return {
             "output": Tex(name_tex(spec.output)),
-            "function": Tex(formula_tex(composed)),
-            "function_fits": len(formula_tex(composed)) <= FUNCTION_FITS,  # else the gates say it
+            "function": Tex(function),
+            "function_fits": len(function) <= FUNCTION_FITS,  # else the gates say it
             "leaves": [{"tex": Tex(name_tex(leaf.name)), "kind": leaf.kind, "value": Tex(self.show(leaf.value))}
                        for leaf in spec.leaves],
             "nodes": [{"tex": Tex(name_tex(n.name)), "formula": Tex(formula_tex(n.definition)),

@@ -7,7 +7,6 @@ the rule and its look; ``handout/graph_update.tex.j2`` the section around them.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +16,7 @@ from sympy import Symbol
 from ..engine.graph import GraphSolution
 from ..engine.graphtrain import GraphTraining, train_graph
 from ..engine.numbers import decimal_text, display
-from ..layout import ROW_WIDTH, break_row, line_rows, tex_width
+from ..layout import formula_line_rows
 from ..notation.circuit import name_tex
 from ..notation.lines import approx_latex, make_line
 from .render import Tex
@@ -67,10 +66,7 @@ def _first_step(solution: GraphSolution, training: GraphTraining, param: str) ->
         symbol = training.where[name]
         line = make_line(names[symbol], definition, values, exact & definition.free_symbols, first[name], d)
         head = f"{names[symbol]} &= {sympy.latex(definition, order='none', symbol_names=names)}"
-        one = f"{head} = {line.rhs()}"
-        rows = [one] if tex_width(one) <= ROW_WIDTH else \
-            break_row(head) + line_rows(replace(line, label=""), "&= ")  # as a graph's forward lines
-        lines += [Tex(r) for r in rows]
+        lines += [Tex(r) for r in formula_line_rows(head, line)]  # as a graph's forward lines
     return lines
 
 

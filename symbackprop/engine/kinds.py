@@ -43,26 +43,14 @@ def graph_kind(data: dict[str, Any]) -> str | None:
     return next((kind for kind in BUILDERS if kind in data), None)
 
 
-def file_kind(path: str | Path | None) -> str | None:
-    """The graph kind of a regular file's TOML (None: a network spec, a pipe or a bad file)."""
-    if path is None or not Path(path).is_file():
-        return None
-    try:
-        return graph_kind(_parse(read_spec_text(path), str(path)))
-    except SpecError:
-        return None
-
-
-def is_graph_file(path: str | Path | None) -> bool:
-    """A regular file whose TOML has a graph kind's table (a pipe or a bad file: not a graph)."""
-    return file_kind(path) is not None
-
-
 def loads_graph(text: str, source: str = "<spec>") -> GraphSpec:
-    """The graph of a document, built by its kind's builder; the ``[exam]`` table (what an exam of it draws
-    and asks) and the training fields (``learning_rate``, ``steps``, ``[optimizer]``) are read here for
-    every kind, so that no builder needs to know them."""
-    data = _parse(text, source)
+    return _built(_parse(text, source), source)
+
+
+def _built(data: dict[str, Any], source: str) -> GraphSpec:
+    """The graph of a parsed document, built by its kind's builder; the ``[exam]`` table (what an exam of it
+    draws and asks) and the training fields (``learning_rate``, ``steps``, ``[optimizer]``) are read here
+    for every kind, so that no builder needs to know them."""
     kind = graph_kind(data)
     if kind is None:
         raise SpecError(f"{source}: missing: a graph table, one of " + ", ".join(f"[{k}]" for k in BUILDERS))
@@ -83,11 +71,11 @@ def load_any(path: str | Path | None) -> Spec | GraphSpec:
         return load_spec(None)
     text = read_spec_text(path)
     try:
-        kind = graph_kind(parse_toml(text, parse_float=DecimalText))
+        data = parse_toml(text, parse_float=DecimalText)
     except TomlProblem:
-        kind = None  # the network reader says what is malformed
-    if kind is not None:
-        return loads_graph(text, str(path))
+        data = {}  # the network reader says what is malformed
+    if graph_kind(data) is not None:
+        return _built(data, str(path))
     return loads_spec(text, source=str(path), base=Path(path).parent)
 
 
@@ -95,4 +83,4 @@ def load_graph(path: str | Path) -> GraphSpec:
     return loads_graph(read_spec_text(path), source=str(path))
 
 
-__all__ = ["BUILDERS", "file_kind", "graph_kind", "is_graph_file", "load_any", "load_graph", "loads_graph"]
+__all__ = ["BUILDERS", "graph_kind", "load_any", "load_graph", "loads_graph"]

@@ -13,9 +13,9 @@ from ..documents.handout import check_lang
 from ..engine.examtable import MAX_VARIANTS, ExamSettings, check_layout, parse_ask
 from ..engine.graph import solve_graph
 from ..engine.graphspec import GraphSpec
-from ..engine.kinds import is_graph_file, load_graph
+from ..engine.kinds import load_any
 from ..engine.solution import solve
-from ..engine.spec import Spec, load_spec
+from ..engine.spec import Spec
 from ..errors import ExamError
 from ..workers import available_workers, ordered_map
 from .documents import answers_toml, document, index_csv, variant_bodies, variant_spec_toml
@@ -78,7 +78,7 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     if count > MAX_VARIANTS:
         raise ExamError(f"variants: at most {MAX_VARIANTS}, got {count}", setting="variants")
     if spec is None:  # read once (a pipe gives it only once), [exam] included; a graph kind by its table
-        spec = load_graph(spec_path) if spec_path is not None and is_graph_file(spec_path) else load_spec(spec_path)
+        spec = load_any(spec_path)
     if settings is None:
         settings = spec.exam
     if ask is not None:
