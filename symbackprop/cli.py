@@ -218,17 +218,10 @@ def _lang(args: argparse.Namespace, spec: Spec | GraphSpec) -> tuple[str, str]:
 def _solved(path: str | None, prove: bool = False) -> tuple[Solution | GraphSolution, Spec | None]:
     """The spec at ``path`` solved (a computation graph, or an MLP), and the MLP's spec (None: a graph, whose
     documents use the shipped templates or --templates)."""
-    from .engine.graphspec import GraphSpec
-    from .engine.kinds import load_any
-    from .engine.solution import solve
+    from .engine.solution import Solution, solve_any
 
-    spec = load_any(path)
-    if isinstance(spec, GraphSpec):
-        from .engine.graph import solve_graph
-
-        return solve_graph(spec, prove=prove), None
-    solution = solve(spec, prove=prove)
-    return solution, solution.spec
+    solution = solve_any(path, prove=prove)
+    return solution, solution.spec if isinstance(solution, Solution) else None
 
 
 def _exam(args: argparse.Namespace) -> int:

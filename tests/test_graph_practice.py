@@ -21,8 +21,9 @@ from example_specs import graph_specs
 from practice_helpers import check, request, running_app
 
 from symbackprop.cli import main
+from symbackprop.engine.solution import solve_any
 from symbackprop.exam.build import build_exam
-from symbackprop.practice.exercise import PracticeError, draw, page_data, preview, solve_any, step
+from symbackprop.practice.exercise import PracticeError, draw, page_data, preview, step
 from symbackprop.practice.exercise import check as check_answers
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -420,11 +420,11 @@ class Deck:
         rule: dict[str, Any] = {"loss": Tex(loss), "eta": exact_text(self.s.value(LEARNING_RATE.ascii)), "o": None}
         state: list[Frame] = []
         if self.s.spec.optimizer is not None:  # the rule, its state for the first parameter, the loss curve
-            rule["o"] = o = optimizer_meaning(self.s, [p for layer in reversed(listed) for p in layer])
+            trained = [p for layer in reversed(listed) for p in layer]  # the first layer's first
+            rule["o"] = o = optimizer_meaning(self.s, trained)
             state.append(Frame({"kind": "rule"}, [Step("", [], rule=rule)], map=False, overlays=False, small=True))
-            first = next((p for layer in reversed(listed) for p in layer), None)
-            if first is not None:
-                worked = [r for name in first_step_names(self.s, first) for r in _rows(self.s, name, WIDE, False)]
+            if trained:
+                worked = [r for name in first_step_names(self.s, trained[0]) for r in _rows(self.s, name, WIDE, False)]
                 state.append(Frame({"kind": "state"}, [Step(self.words.caption("first_param", path=o["param"]),
                                                             worked)], map=False, overlays=False, small=True))
         note = self.words.update_note(all(map(self.small, range(1, self.L + 1))))

@@ -78,6 +78,16 @@ def first_step_names(solution: Solution, param: Parameter) -> list[str]:
     return [net.state(k, param.name) for k in state_kinds(solution.spec.optimizer)] + [net.updated(param.name)]
 
 
+def rule_for_first(solution: Solution) -> tuple[Parameter, list[str]] | None:
+    """An ``[optimizer]`` rule written for the first trainable parameter (every parameter the same way):
+    the parameter and ``quantity = formula`` of each quantity its step computes; None: no rule or nothing
+    trained (a page that states the exercise: the practice page, an LMS question)."""
+    first = next((p for p in solution.network.parameters if not p.frozen), None)
+    if solution.spec.optimizer is None or first is None:
+        return None
+    return first, [f"{solution.latex(n)} = {solution.formula(n)}" for n in first_step_names(solution, first)]
+
+
 def _hyper_text(value: Decimal) -> str:
     """A hyperparameter as given, ``10^{-8}`` for a small power of ten (PyTorch's epsilon)."""
     exponent = value.normalize().as_tuple().exponent

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import SymbackpropError
 from ..hints import did_you_mean, quoted
@@ -26,6 +27,9 @@ from .numbers import display, full_text
 from .printer import BackpropPrinter, condition_latex, printer_for
 from .readable import evaluate_readable
 from .spec import Spec, load_spec
+
+if TYPE_CHECKING:
+    from .graph import GraphSolution
 
 
 class UnknownQuantity(SymbackpropError):
@@ -123,6 +127,18 @@ def solve(spec: Spec | str | Path | None = None, prove: bool = True) -> Solution
     derivation = derive(spec, prove=prove)
     evaluation = evaluate_readable(derivation, spec.source)
     return Solution(spec, derivation, evaluation)
+
+
+def solve_any(path: str | Path | None, prove: bool = True) -> Solution | GraphSolution:
+    """The spec at ``path`` solved whatever its kind (read once, a pipe too): a network's `Solution`, or a
+    graph kind's `GraphSolution` (None: the lecture network); ``prove=False`` where only the definitions
+    are needed (marking, practice)."""
+    from .graph import solve_graph
+    from .graphspec import GraphSpec
+    from .kinds import load_any
+
+    spec = load_any(path)
+    return solve_graph(spec, prove=prove) if isinstance(spec, GraphSpec) else solve(spec, prove=prove)
 
 
 def structure(spec: Spec) -> tuple[object, ...]:

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from ..documents.graphhandout import graph_sheet, worked_lines
 from ..documents.render import html_environment, markdown_environment, render_html
-from ..documents.update_rule import first_step_names
+from ..documents.update_rule import rule_for_first
 from ..engine.graph import GraphSolution
 from ..engine.naming import STEP
 from ..engine.solution import Solution
@@ -109,10 +109,9 @@ def worked(solution: Solution | GraphSolution, items: Sequence[tuple[str, str]],
 
 def _rule(solution: Solution) -> dict[str, object] | None:
     """An ``[optimizer]`` rule written for the first trainable parameter (every parameter the same way)."""
-    if solution.spec.optimizer is None:
+    written = rule_for_first(solution)
+    if written is None or solution.spec.optimizer is None:
         return None
-    first = next((p for p in solution.network.parameters if not p.frozen), None)
-    if first is None:
-        return None
-    lines = [math_html(f"{solution.latex(n)} = {solution.formula(n)}") for n in first_step_names(solution, first)]
-    return {"name": solution.spec.optimizer.name, "param": math_html(solution.latex(first.name)), "lines": lines}
+    first, lines = written
+    return {"name": solution.spec.optimizer.name, "param": math_html(solution.latex(first.name)),
+            "lines": [math_html(line) for line in lines]}

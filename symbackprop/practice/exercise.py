@@ -11,15 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
-from ..documents.update_rule import first_step_names
+from ..documents.update_rule import rule_for_first
 from ..engine.evaluate import leaf_values
-from ..engine.graph import GraphSolution, solve_graph
-from ..engine.graphspec import GraphSpec
-from ..engine.kinds import load_any
-from ..engine.solution import Solution, solve
+from ..engine.graph import GraphSolution
+from ..engine.solution import Solution
 from ..errors import SymbackpropError
 from ..exam.drawing import draw_variants
 from ..exam.variants import asked_names
@@ -62,13 +59,6 @@ class Exercise:
         return graph_step_lines(self.solution)
 
 
-def solve_any(path: str | Path | None) -> Solution | GraphSolution:
-    """The teacher's spec (None: the lecture network) solved without proofs, whatever its kind: a practice
-    exercise needs the definitions, not ``check``'s proofs."""
-    spec = load_any(path)
-    return solve_graph(spec, prove=False) if isinstance(spec, GraphSpec) else solve(spec, prove=False)
-
-
 def parse_seed(text: str | None) -> int:
     if text is None or not text.isdigit() or len(text) > 10 or int(text) > MAX_SEED:
         raise PracticeError(f"seed: a whole number from 0 to {MAX_SEED}, got {(text or '')[:20]!r}")
@@ -105,10 +95,11 @@ def page_data(ex: Exercise) -> dict[str, Any]:
              if net[n].kind != "previous"]
     tasks = [{"key": key, "title": title, "items": [{"name": n, "latex": s.latex(n)} for n in names]}
              for key, title, names in ex.tasks]
-    rule, rule_title = [], ""
-    if s.spec.optimizer is not None and (trained := [p for p in net.parameters if not p.frozen]):
-        first = trained[0]
-        rule = [f"{s.latex(n)} = {s.formula(n)}" for n in first_step_names(s, first)]
+    rule: list[str] = []
+    rule_title = ""
+    written = rule_for_first(s)
+    if written is not None and s.spec.optimizer is not None:
+        first, rule = written
         rule_title = (f"Update rule ({s.spec.optimizer.name}), written for {first.name}; every parameter the same "
                       "way, each state 0 before the first step:")
     return {"seed": ex.seed, "title": s.spec.title, "decimals": s.spec.decimals, "svg": layout_svg(picture.layout),

@@ -35,8 +35,9 @@ from multiprocessing import get_context
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from ..engine.solution import solve_any
 from ..errors import SymbackpropError
-from .exercise import Exercise, PracticeError, check, draw, page_data, parse_seed, preview, solve_any, step
+from .exercise import Exercise, PracticeError, check, draw, page_data, parse_seed, preview, step
 
 #: bytes of a request body (a whole page of answers is a few kB)
 MAX_BODY = 64 * 1024
@@ -60,7 +61,7 @@ class App:
 
     def __init__(self, spec: str | None):
         self.spec = spec
-        self.base = solve_any(spec)
+        self.base = solve_any(spec, prove=False)  # a practice exercise needs the definitions, not the proofs
         self.exercise: Callable[[int], Exercise] = lru_cache(maxsize=64)(partial(draw, self.base))
         self.exercise(0)  # the [exam] ranges can draw a fair exercise: else one line now, before listening
         self.busy = threading.BoundedSemaphore(MAX_BUSY)
@@ -116,7 +117,7 @@ _MARKER: dict[str, Any] = {}
 
 def _start_marker(spec: str | None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops its markers
-    base = solve_any(spec)
+    base = solve_any(spec, prove=False)
     _MARKER["exercise"] = lru_cache(maxsize=64)(partial(draw, base))
 
 
