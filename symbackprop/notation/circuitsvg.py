@@ -44,16 +44,16 @@ def _label(css: str, at: Point, angle: float, tex: str, below: bool) -> str:
                    LABEL_PT * PT * PX, tex, True, turn)
 
 
-def _wire(start: Point, end: Point, trim: tuple[float, float], pos: float, above: str, below: str) -> list[str]:
+def _wire(start: Point, end: Point, trim: tuple[float, float], pos: float, above: str, below: str,
+          tip: bool = True) -> list[str]:
     """A wire from ``start`` to ``end`` (cm), cut ``trim`` short at each end (a circle's border), with an
-    arrow tip and its labels at ``pos`` along it."""
+    arrow tip (unless a detour goes on) and its labels at ``pos`` along it."""
     (ax, ay), (bx, by) = start, end
     length = math.hypot(bx - ax, by - ay)
     ux, uy = (bx - ax) / length, (by - ay) / length
     p = (ax + ux * trim[0], ay + uy * trim[0])
     q = (bx - ux * trim[1], by - uy * trim[1])
-    out = [f'<line class="wire" x1="{num(p[0] * PX)}" y1="{num(p[1] * PX)}" x2="{num(q[0] * PX)}" '
-           f'y2="{num(q[1] * PX)}" marker-end="url(#circuit-tip)"/>']
+    out = [_line(p, q, tip)]
     at = (p[0] + (q[0] - p[0]) * pos, p[1] + (q[1] - p[1]) * pos)
     angle = math.degrees(math.atan2(uy, ux))
     if above:
@@ -67,9 +67,7 @@ def _detour(wire: Wire, shift: Callable[[Point], Point], pos: float, above: str,
     """A detoured wire (its path in cm, y up, from the source's border to the target's): the pieces up to its
     level stretch and after it as lines, the stretch with the labels and the arrow tip at the end."""
     a, b, c, d = (shift((x, -y)) for x, y in wire.bends)
-    out = [_line(a, b, tip=False)]
-    out += [line.replace(' marker-end="url(#circuit-tip)"', "") for line in _wire(b, c, (0.0, 0.0), pos, above, below)]
-    return [*out, _line(c, d, tip=True)]
+    return [_line(a, b, tip=False), *_wire(b, c, (0.0, 0.0), pos, above, below, tip=False), _line(c, d, tip=True)]
 
 
 def _line(p: Point, q: Point, tip: bool) -> str:
