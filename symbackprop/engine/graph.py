@@ -29,6 +29,7 @@ from .kinds import load_graph
 from .numbers import display, full_text
 from .printer import BackpropPrinter
 from .rational import is_zero_rational
+from .symdiff import Composed, composed
 
 #: agreement (significant digits, a rigorous bound) the fallback check at the spec's point requires
 REQUIRED_DIGITS = 40
@@ -221,7 +222,8 @@ def _evaluated(spec: GraphSpec, gradients: dict[str, Gradient], prove: bool) -> 
     proofs = {}
     if prove:
         inlined = _composed(spec, gradients)
-        proofs = {leaf.name: _prove(spec, gradients[leaf.name], inlined, run) for leaf in spec.leaves}
+        fast = composed(inlined[spec.output_node.symbol])
+        proofs = {leaf.name: _prove(spec, gradients[leaf.name], inlined, run, fast) for leaf in spec.leaves}
     return GraphSolution(spec, MappingProxyType(gradients), MappingProxyType(values), MappingProxyType(proofs),
                          MappingProxyType(locals_), MappingProxyType(shares))
 
@@ -239,16 +241,21 @@ def gate_kind(definition: Expr) -> str:
     return "fn"
 
 
-def _prove(spec: GraphSpec, gradient: Gradient, inlined: dict[Symbol, Expr], run: _Run) -> GraphProof:
-    """The composed chain-rule formula against sympy.diff of the composed output: first as rational functions
-    of their function applications (each ``tanh(...)`` one atom: fast however deep the graph), then by
-    simplification; where neither decides, both are evaluated at the spec's point in ball arithmetic."""
+def _prove(spec: GraphSpec, gradient: Gradient, inlined: dict[Symbol, Expr], run: _Run,
+           fast: Composed | None) -> GraphProof:
+    """The composed chain-rule formula against the derivative of the composed output, as rational functions
+    of their function applications (each ``tanh(...)`` one atom: fast however deep the graph): SymEngine's
+    diff first, then sympy.diff, then by simplification; where none decides, the chain rule and sympy.diff
+    are evaluated at the spec's point in ball arithmetic."""
     leaf = next(lf for lf in spec.leaves if lf.name == gradient.of)
+    uses = f"the chain rule over {len(gradient.uses)} use(s)"
+    if fast is not None and fast.agrees(leaf.symbol, inlined[gradient.symbol]):
+        return GraphProof(leaf.name, "symbolic", True, f"{uses} equals symengine.diff of the composed output")
     direct = _local(inlined[spec.output_node.symbol], leaf.symbol)
     difference = inlined[gradient.symbol] - direct
     if is_zero_rational(difference) or _is_zero(difference):
         return GraphProof(leaf.name, "symbolic", True,
-                          f"the chain rule over {len(gradient.uses)} use(s) equals sympy.diff of the composed output")
+                          f"{uses} equals sympy.diff of the composed output")
     a, b = run.value(gradient.symbol, gradient.name), run.value(direct, gradient.name)
     scale = max(abs(a), Decimal("1e-10"))
     agree = abs(a - b) / scale < Decimal(10) ** -REQUIRED_DIGITS

@@ -1,0 +1,90 @@
+"""engine/symdiff: SymEngine's derivative of a composed SymPy expression is sympy.diff's, the fast
+proofs use it on every example, and a wrong chain-rule formula is still not proven by it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import sympy
+from example_specs import graph_specs, network_specs
+from sympy import Float, Heaviside, Max, Rational, exp, log, symbols, tanh
+
+from symbackprop.engine import activations as act
+from symbackprop.engine.derive import derive, inline_all
+from symbackprop.engine.generate import new_spec
+from symbackprop.engine.graph import solve_graph
+from symbackprop.engine.kinds import load_graph
+from symbackprop.engine.solution import solve
+from symbackprop.engine.spec import load_spec, loads_spec
+from symbackprop.engine.symdiff import Composed, composed
+
+x, y, w = symbols("x y w", real=True)  # real, as the network's symbols are
+
+COMPOSED = [
+    act.sigma(w * x + act.sigma(x * y)) * act.relu(y - w),
+    act.leaky_relu(w * act.softplus(x) - y, Rational(1, 100)) ** 2 / 2,
+    -log(act.expo(w * x) / (act.expo(w * x) + act.expo(y + x))),
+    tanh(w * tanh(x * w + 1) + y) - exp(Rational(-1, 3) * x * w),
+    Max(w * x, y + act.sigma(w)) * Max(x, w),
+    log(1 + act.sigma(tanh(w) * x)) * (act.step(x) + 2),
+]
+
+
+@pytest.mark.parametrize("expr", COMPOSED)
+@pytest.mark.parametrize("by", [x, y, w])
+def test_the_derivative_is_sympys(expr, by):
+    """The reference is sympy.diff itself (its kinks written as step, as the engines write them)."""
+    reference = sympy.diff(expr, by).replace(Heaviside, lambda z, *_: act.step(z))
+    fast = composed(expr)
+    assert fast is not None
+    assert fast.agrees(by, reference)
+    assert not fast.agrees(by, reference + act.sigma(x) * 0 + 2 * w)  # off by a term: not proven
+    assert not fast.agrees(by, 2 * reference) or reference == 0
+
+
+def test_what_it_cannot_translate_is_left_to_sympy():
+    assert composed(Float("0.5") * x) is None
+    assert composed(sympy.sin(x)) is None
+    fast = Composed(act.sigma(x))
+    assert not fast.agrees(x, sympy.Symbol("unknown") * sympy.cos(x))
+
+
+@pytest.mark.parametrize("spec", [*network_specs(), "generated"], ids=lambda p: getattr(p, "stem", p))
+def test_every_example_network_is_proven_by_symengine(spec):
+    """The fast path is taken for every parameter (a regression to sympy.diff would be slow, not wrong:
+    this test is what notices it)."""
+    loaded = (loads_spec(new_spec([3, 3, 3], activation="softplus", loss="cross_entropy", seed=2))
+              if spec == "generated" else load_spec(spec))
+    proofs = derive(loaded).proofs
+    if len(proofs) and next(iter(proofs.values())).method == "symbolic":
+        assert all(p.proven and p.detail.startswith("symengine.diff") for p in proofs.values()), proofs
+
+
+@pytest.mark.parametrize("spec", graph_specs(), ids=lambda p: p.stem)
+def test_every_example_graph_is_proven_by_symengine(spec):
+    proofs = solve_graph(load_graph(spec)).proofs
+    assert proofs and all(p.proven and "symengine.diff" in p.detail for p in proofs.values()), proofs
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh", "softplus", "leaky_relu"])
+def test_a_wrong_chain_formula_is_not_proven_by_the_fast_path(activation):
+    """Doubling a first-layer gradient's formula: SymEngine's zero test does not accept it (the slow
+    path then refuses it, tests/test_rational.py, too slow to run here with these activations)."""
+    network = derive(loads_spec(new_spec([2, 2, 2], activation=activation, loss="mse", seed=4)), prove=False).network
+    name = network.grad(network.parameters[0].name)
+    q = network.quantities[name]
+    network.quantities[name] = dataclasses.replace(q, definition=2 * q.definition)
+    inlined = inline_all(network, ("pre", "act", "loss", "d_act", "d_pre", "grad"))
+    loss = inlined[network.sym(network.loss_name)]
+    fast = composed(loss)
+    assert fast is not None
+    names = {inlined[a.symbol]: a.symbol for a in network.of_kind("act") if inlined[a.symbol].is_Function}
+    assert not fast.agrees(network.sym(network.parameters[0].name), inlined[q.symbol], names)
+    second = network.parameters[1]
+    assert fast.agrees(network.sym(second.name), inlined[network[network.grad(second.name)].symbol], names)
+
+
+def test_the_lecture_still_proves_every_parameter():
+    solution = solve()
+    assert all(p.proven for p in solution.derivation.proofs.values())
