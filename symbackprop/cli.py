@@ -317,33 +317,28 @@ def _progress_printer(command: str) -> Callable[..., None] | None:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from .engine.graph import GraphSolution
+    from .documents.graphreport import graph_check_table
+    from .documents.report import check_table
 
-    solution, _ = _solved(args.spec, prove=True)
-    if isinstance(solution, GraphSolution):
-        from .documents.graphreport import graph_check_table
-
-        sys.stdout.write(graph_check_table(solution))
-    else:
-        from .documents.report import check_table
-
-        sys.stdout.write(check_table(solution))
-    return 0 if solution.all_proven else 1
+    return 0 if _report(args.spec, graph_check_table, check_table).all_proven else 1
 
 
 def _export(args: argparse.Namespace) -> int:
+    from .documents.graphreport import graph_export_json
+    from .documents.report import export_json
+
+    _report(args.spec, graph_export_json, export_json)
+    return 0
+
+
+def _report(spec: str | None, of_graph: Callable[[Any], str],
+            of_network: Callable[[Any], str]) -> Solution | GraphSolution:
+    """The spec solved and proven, its report written to stdout (a graph kind's or a network's)."""
     from .engine.graph import GraphSolution
 
-    solution, _ = _solved(args.spec, prove=True)
-    if isinstance(solution, GraphSolution):
-        from .documents.graphreport import graph_export_json
-
-        sys.stdout.write(graph_export_json(solution))
-    else:
-        from .documents.report import export_json
-
-        sys.stdout.write(export_json(solution))
-    return 0
+    solution, _ = _solved(spec, prove=True)
+    sys.stdout.write(of_graph(solution) if isinstance(solution, GraphSolution) else of_network(solution))
+    return solution
 
 
 def _new(args: argparse.Namespace) -> int:
