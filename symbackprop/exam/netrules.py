@@ -12,6 +12,7 @@ from sympy import Expr
 
 from ..engine.evaluate import Compiler, compile_network, leaf_values, remembering_domain
 from ..engine.examtable import ExamSettings, Grid
+from ..engine.flatcode import FlatCompiler
 from ..engine.naming import LEARNING_RATE
 from ..engine.numbers import round_half_up, to_decimal
 from ..engine.solution import Solution
@@ -45,6 +46,8 @@ class NetworkFamily:
         self.asked = asked_names(network, settings.ask)
         slot_of = {q.symbol: self.index[q.name] for q in network.quantities.values()}
         compiler = Compiler(slot_of, domain)
+        #: the steps' source for the judge's flat passes (see :mod:`.passes`), in the same domain
+        self.flat = FlatCompiler(slot_of, domain)
         #: smooth units' slopes (none may be flat); per piecewise layer, its units' slopes and pre-activations
         self.slopes: list[Callable[[list[Decimal]], Decimal]] = []
         self.piecewise: list[tuple[list[Callable[[list[Decimal]], Decimal]], list[int]]] = []
