@@ -8,6 +8,7 @@ are the serial ones, in the same order: the workers only share out the calls.
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -60,7 +61,10 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int,
     bounds = [(start, min(start + size, total)) for start in range(first, total, size)]
     _task = (fn, items)
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        # a worker's garbage collections skip what it inherited (the solved network, SymPy's caches: a
+        # full collection would walk them all, and touch their pages)
+        fork = multiprocessing.get_context("fork")
+        with ProcessPoolExecutor(workers, mp_context=fork, initializer=gc.freeze) as pool:
             futures: list[Future[list[R]]] = [pool.submit(_chunk, start, stop) for start, stop in bounds]
             try:
                 for (start, stop), future in zip(bounds, futures, strict=True):

@@ -1,5 +1,6 @@
 """The exam judge works exp, log and tanh to 20 digits (sums and products at 34): for a network and for
-every graph kind it gives the verdicts of the engine's 34-digit Decimals, draw for draw."""
+every graph kind it gives the verdicts of the engine's 34-digit Decimals, draw for draw; its passes compiled
+flat give the verdicts and values of the loop over the steps' closures."""
 
 from __future__ import annotations
 
@@ -11,11 +12,12 @@ import pytest
 
 from symbackprop.engine import evaluate
 from symbackprop.engine.examtable import ExamSettings
+from symbackprop.engine.generate import new_spec
 from symbackprop.engine.graph import solve_graph
 from symbackprop.engine.kinds import load_graph
 from symbackprop.engine.numbers import to_decimal
 from symbackprop.engine.solution import solve
-from symbackprop.engine.spec import load_spec
+from symbackprop.engine.spec import load_spec, loads_spec
 from symbackprop.exam import graphrules, netrules
 from symbackprop.exam.drawing import Drawer
 from symbackprop.exam.judging import FUNCTION_DIGITS, JUDGE, judge_context
@@ -73,3 +75,42 @@ def test_the_judge_works_a_function_to_20_digits_and_the_rest_to_34():
         assert len(fast.as_tuple().digits) == FUNCTION_DIGITS and len(full.as_tuple().digits) == 34
         assert abs(fast - full) < Decimal("1e-19")
         assert Decimal("0.15") * Decimal("0.05") + Decimal("0.20") * Decimal("0.10") == Decimal("0.0275")
+
+
+def _generated(layers: list[int], activation: str, loss: str = "half_sse"):
+    return solve(loads_spec(new_spec(layers, activation, loss, seed=3), "<generated>"), prove=False)
+
+
+#: a network of each kind of unit and loss (and Adam's roots and powers), a graph with max gates and relus, an
+#: RNN through tanh
+FLAT_CASES = [lambda: _solved("lecture.toml"), lambda: _solved("adam.toml"), lambda: _solved("conv1d.toml"),
+              lambda: _solved("rnn.toml"), lambda: _solved("deep_tanh_relu.toml"),
+              lambda: _generated([3, 3, 2], "relu"), lambda: _generated([2, 3, 2], "leaky_relu"),
+              lambda: _generated([2, 3, 3], "softplus", "cross_entropy")]
+
+
+@pytest.mark.parametrize("case", range(len(FLAT_CASES)))
+def test_the_flat_passes_give_the_step_loop_verdicts_and_values(case):
+    drawer = Drawer(FLAT_CASES[case](), ExamSettings(early_rounding=True))
+    assert drawer._passes is not None  # compiled flat
+    rng = random.Random(11)
+    draws = [drawer.draw(rng) for _ in range(DRAWS)]
+    flat = [drawer.assess(v) for v in draws]
+    passes, drawer._passes = drawer._passes, None  # the loop over the steps' closures
+    assert flat == [drawer.assess(v) for v in draws]
+    assert {reason for reason, _ in flat} >= {"early rounding"}  # both passes ran to a verdict
+    # value for value: every slot of the exact pass, and the slots rounded as you go
+    for values in draws[:40]:
+        slots = _slots(drawer, values)
+        flat_slots = [Decimal(0)] * len(drawer.index)
+        with localcontext(judge_context()):
+            for name, value in values.items():
+                flat_slots[drawer.index[name]] = +to_decimal(value)
+            try:
+                passes[0](flat_slots)
+            except ArithmeticError:
+                continue
+        tied = any(abs(abs(slots[s]).scaleb(drawer.decimals) % 1 - Decimal("0.5")) < drawer._margin
+                   for s in drawer.inexact_asked)
+        if not tied:  # the exact pass stops at a tie
+            assert [str(x) for x in flat_slots] == [str(x) for x in slots]

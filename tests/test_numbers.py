@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 import sympy
 
-from symbackprop.engine.numbers import display, full_text, parse_decimal_text, round_half_up, significant
+from symbackprop.engine.numbers import display, full_text, half_up, parse_decimal_text, round_half_up, significant
 
 
 @pytest.mark.parametrize("text, decimals, shown", [
@@ -56,3 +56,17 @@ def test_full_and_significant_text():
     assert full_text(Decimal("-1E-35")) == "-1." + "0" * 39 + "e-35"
     assert significant(Decimal("0.00045324879534"), 3) == "0.000453"
     assert significant(Decimal("0.0000226624"), 3) == "2.27e-5"
+
+
+def test_half_up_rounds_plain_decimals_as_round_half_up_does():
+    cases = ["0.3775", "-0.3775", "-0.0004", "0.0005", "-0.0005", "2.5", "-2.5", "123456789.12345", "-0",
+             "1e500", "-7.77e-300", "0.99950000000000000000000000000000000001", "99999.9995"]
+    for decimals in (-2, 0, 1, 3, 8):
+        rounded = half_up(decimals)
+        for text in cases:
+            value = Decimal(text)
+            assert str(rounded(value)) == str(round_half_up(value, decimals)), (text, decimals)
+    # half-up by hand: away from zero on a tie, never -0
+    assert [str(half_up(3)(Decimal(t))) for t in ("0.3775", "-0.3775", "-0.0004", "1e3")] == \
+        ["0.378", "-0.378", "0.000", "1000.000"]
+    assert str(half_up(-2)(Decimal("250"))) == "3E+2"

@@ -267,3 +267,20 @@ def test_unsupported_characters_still_compile(tex: None, tmp_path: Path) -> None
     assert "[U+1F600]" in text and "[U+0000]" in text and "[U+202E]" in text
     assert "中" in text and "[U+4E2D]" not in text  # CJK prints as text (LuaLaTeX)
     assert text.split()[0] == "ctrl[U+0000][U+0007][U+001B][U+007F]"
+
+
+def test_plain_ascii_escapes_as_the_per_character_path_does():
+    import random
+
+    from symbackprop.documents.render import _escape_run
+
+    rng = random.Random(5)
+    alphabet = [chr(c) for c in range(0x20, 0x7F)] + ["é", "\n", "α"]
+    for _ in range(3000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        slow = _escape_run(unicodedata.normalize("NFC", text))
+        for pair, broken in (("--", "-{}-"), (",,", ",{},")):
+            while pair in slow:
+                slow = slow.replace(pair, broken)
+        assert tex_escape(text) == slow, text
+    assert tex_escape("w1 = 0.15, b-1 -- x,,y") == "w1 = 0.15, b-1 -{}- x,{},y"

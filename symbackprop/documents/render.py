@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -199,6 +200,10 @@ def _escape_char(ch: str) -> str:
 _RTL_BEGIN, _RTL_END = "\\bgroup\\textdir TRT ", "\\egroup{}"
 
 
+#: text made only of printable ASCII characters that :func:`_escape_char` leaves as they are
+_PLAIN = re.compile("[" + re.escape("".join(c for c in map(chr, range(0x20, 0x7F)) if _escape_char(c) == c)) + "]*")
+
+
 def _escape_run(text: str) -> str:
     return "".join(_escape_char(ch) for ch in text)
 
@@ -216,9 +221,13 @@ def tex_escape(text: Any) -> Tex:
     """
     if isinstance(text, Tex):
         return text
-    s = unicodedata.normalize("NFC", str(text))
-    out = "".join(_RTL_BEGIN + _escape_run(piece) + _RTL_END if rtl else _escape_run(piece)
-                  for piece, rtl in rtl_runs(s))
+    s = str(text)
+    if _PLAIN.fullmatch(s):  # printable ASCII that prints as itself (most names and numbers): nothing to escape
+        out = s
+    else:
+        s = unicodedata.normalize("NFC", s)
+        out = "".join(_RTL_BEGIN + _escape_run(piece) + _RTL_END if rtl else _escape_run(piece)
+                      for piece, rtl in rtl_runs(s))
     for pair, broken in _LIGATURE_BREAKS:
         while pair in out:
             out = out.replace(pair, broken)

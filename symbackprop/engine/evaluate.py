@@ -428,7 +428,7 @@ class Engine:
 
     def __init__(self, network: Network):
         self.network = network
-        self.index, self.steps = compile_network(network, domain=BALL)
+        self.index, self.steps = _ball_steps(network)
         self.leaves = [(self.index[name], fmpq(int(v.p), int(v.q))) for name, v in leaf_values(network).items()]
         self.runs: dict[int, tuple[Slots, list[Any]]] = {}
         #: per level, an [optimizer] run's steps 2, 3, ...: the value of every `trail_slots` slot
@@ -556,6 +556,22 @@ class Engine:
             self._run(forward, slots)  # the loss at the new parameters
             history.append(slots[index[network.loss_name]])
         return history
+
+
+#: the compiled steps of the networks run lately, by their quantities (an exam's variants share one network's)
+_COMPILED: dict[int, tuple[dict[str, Quantity], int, tuple[dict[str, int], list[Step]]]] = {}
+
+
+def _ball_steps(network: Network) -> tuple[dict[str, int], list[Step]]:
+    """``compile_network(network, BALL)``, compiled once for every network on the same quantities (the steps
+    read only the definitions; the values come from the slots)."""
+    quantities = network.quantities
+    found = _COMPILED.get(id(quantities))
+    if found is None or found[0] is not quantities or found[1] != len(quantities):
+        if len(_COMPILED) >= 8:
+            _COMPILED.clear()
+        found = _COMPILED[id(quantities)] = (quantities, len(quantities), compile_network(network, domain=BALL))
+    return found[2]
 
 
 def _certified(x: Any, enclose: Callable[[int], tuple[Decimal, Decimal]]) -> Decimal:

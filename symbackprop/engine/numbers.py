@@ -18,7 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Context, Decimal, localcontext
+from decimal import MAX_PREC, ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
 from typing import NamedTuple, TypeAlias
 
@@ -221,19 +221,24 @@ def _quantum(decimals: int) -> Decimal:
     return Decimal(1).scaleb(-decimals)
 
 
-@functools.lru_cache(maxsize=256)
-def _rounding_context(digits: int) -> Context:
-    return Context(prec=digits, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)
+#: quantize is exact at any precision that holds its result (it raises otherwise): one context for all
+_ROUNDING = Context(prec=MAX_PREC, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)
 
 
 def _half_up(value: Decimal, decimals: int) -> Decimal:
     """The one rounding rule: half-up (away from zero on a tie), ``-0`` made ``0``."""
-    digits = max(WORK_DIGITS, value.adjusted()) + decimals + 20
-    # the exam's judge rounds every value of thousands of draws: quantum and context made once
-    rounded = value.quantize(_quantum(decimals), rounding=ROUND_HALF_UP, context=_rounding_context(digits))
-    if rounded.is_zero():
-        rounded = abs(rounded)  # no "-0.000"
-    return rounded
+    return _rounded(value, _quantum(decimals))
+
+
+def _rounded(value: Decimal, quantum: Decimal) -> Decimal:
+    result = value.quantize(quantum, rounding=ROUND_HALF_UP, context=_ROUNDING)
+    return abs(result) if result.is_zero() else result  # no "-0.000"
+
+
+def half_up(decimals: int) -> Callable[[Decimal], Decimal]:
+    """:func:`round_half_up` of plain Decimals to ``decimals`` places, as one function (the exam's judge
+    rounds every value of thousands of draws)."""
+    return functools.partial(_rounded, quantum=_quantum(decimals))
 
 
 def round_half_up(value: Number, decimals: int) -> Decimal:
@@ -304,4 +309,4 @@ def significant(value: Number, digits: int) -> str:
 
 __all__ = ["Certified", "Decision", "FULL_DIGITS", "WORK_DIGITS", "decide", "decision",
            "display", "display_decision", "dyadic_decimal", "enclosure", "full_decision", "full_text",
-           "parse_decimal_text", "rational", "round_half_up", "significant", "to_decimal", "work_context"]
+           "half_up", "parse_decimal_text", "rational", "round_half_up", "significant", "to_decimal", "work_context"]

@@ -44,6 +44,9 @@ class Solution:
     #: what the layers above derive from the solution once and read many times (notation's arithmetic
     #: lines: a key, its Moodle feedback and its QTI feedback show the same lines)
     memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
+    #: what depends on the network's structure only (a definition's LaTeX), shared by the solutions on one
+    #: derivation (an exam's variants: see :func:`solve_values`)
+    shared: dict[object, str] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def network(self) -> Network:
@@ -93,11 +96,11 @@ class Solution:
     def formula(self, name: str, explicit: bool = False) -> str:
         """LaTeX of its definition (``explicit``: the closed form of an output delta)."""
         key = ("formula", name, explicit)
-        text = self.memo.get(key)
-        if not isinstance(text, str):
+        text = self.shared.get(key)
+        if text is None:
             q = self.quantity(name)
             expr = q.explicit if explicit and q.explicit is not None else q.definition
-            text = self.memo[key] = "" if expr is None else self.printer.doprint(expr)
+            text = self.shared[key] = "" if expr is None else self.printer.doprint(expr)
         return text
 
     def condition(self, name: str) -> str:
@@ -155,4 +158,6 @@ def solve_values(base: Solution, spec: Spec) -> Solution:
     if structure(spec) != structure(base.spec):
         raise ValueError("solve_values: the spec's network differs from the base solution's")
     derivation = Derivation(dataclasses.replace(base.network, spec=spec), base.derivation.proofs)
-    return Solution(spec, derivation, evaluate_readable(derivation, spec.source))
+    solved = Solution(spec, derivation, evaluate_readable(derivation, spec.source))
+    solved.shared = base.shared  # the same definitions, printed once
+    return solved

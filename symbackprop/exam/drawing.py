@@ -71,6 +71,7 @@ from .exact import exact_slots
 from .graphrules import GraphFamily
 from .judging import judge_context
 from .netrules import NetworkFamily
+from .passes import compile_passes
 from .variants import Student, Variant
 
 __all__ = ["Drawer", "SetReport", "draw_values", "draw_variants", "reasons_text"]
@@ -168,6 +169,9 @@ class Drawer:
         #: the judge's steps: (program, slot, whether checked for a tie, whether asked)
         self._plan = [(step.program, step.slot, step.slot in self.inexact_asked, step.slot in self.asked_slot_set)
                       for step in self.steps]
+        #: the same two passes compiled flat (None: Python could not compile them; the plan's loop then)
+        self._passes = compile_passes(family.flat, self.steps, family.definition, self.inexact_asked,
+                                      self.asked_slot_set, self.decimals, self._margin)
         # drawing and judging thousands of times: grid values and their Decimals computed once
         self._grids: list[tuple[str, Grid, int, dict[int, sympy.Rational], frozenset[int]]] = [
             (name, grid, grid.count, {}, trivial.get(name, frozenset())) for name, grid in self.varying]
@@ -225,15 +229,19 @@ class Drawer:
         d = self.decimals
         slots = [Decimal(0)] * len(self.index)
         half, margin = Decimal("0.5"), self._margin
-        plan = self._plan
+        plan, passes = self._plan, self._passes
         with localcontext(judge_context()):
             for name, value in values.items():
                 slots[self.index[name]] = +self._decimal(value)
             try:  # the steps run here, not through run_steps: a draw is judged thousands of times
-                for program, slot, tie, _ in plan:
-                    value = slots[slot] = program(slots)
-                    if tie and abs(abs(value).scaleb(d) % 1 - half) < margin:
+                if passes is not None:
+                    if passes[0](slots):
                         return "tie", 0
+                else:
+                    for program, slot, tie, _ in plan:
+                        value = slots[slot] = program(slots)
+                        if tie and abs(abs(value).scaleb(d) % 1 - half) < margin:
+                            return "tie", 0
             except (DecimalException, ZeroDivisionError, ArithmeticError):
                 return "undefined", 0
             reason = self.family.reject(slots, self.rules)
@@ -242,10 +250,14 @@ class Drawer:
             if self.rules.early_rounding:
                 rounded = list(slots)
                 try:  # rounded as you go, to the first asked value that comes out otherwise
-                    for program, slot, _, asked in plan:
-                        value = rounded[slot] = round_half_up(program(rounded), d)
-                        if asked and value != round_half_up(slots[slot], d):
+                    if passes is not None:
+                        if passes[1](rounded, slots):
                             return "early rounding", 0
+                    else:
+                        for program, slot, _, asked in plan:
+                            value = rounded[slot] = round_half_up(program(rounded), d)
+                            if asked and value != round_half_up(slots[slot], d):
+                                return "early rounding", 0
                 except (DecimalException, ZeroDivisionError, ArithmeticError):
                     return "undefined", 0
             amount = work(slots, self.operands, d)

@@ -26,6 +26,7 @@ from sympy import Expr, Symbol
 from ..engine import activations as act
 from ..engine.evaluate import Compiler, remembering_domain
 from ..engine.examtable import ExamSettings, Grid
+from ..engine.flatcode import FlatCompiler
 from ..engine.graph import GraphSolution, graph_steps
 from ..engine.graphspec import GraphSpec
 from ..engine.numbers import round_half_up
@@ -55,7 +56,12 @@ class GraphFamily:
     def __init__(self, base: GraphSolution, settings: ExamSettings):
         spec = self.spec = base.spec
         self.decimals = spec.decimals
-        self.index, self.steps, self.definitions = graph_steps(spec, base.gradients, remembering_domain(JUDGE))
+        domain = remembering_domain(JUDGE)
+        self.index, self.steps, self.definitions = graph_steps(spec, base.gradients, domain)
+        symbols = [leaf.symbol for leaf in spec.leaves] + [n.symbol for n in spec.nodes] + \
+            [g.symbol for g in base.gradients.values()]
+        #: the steps' source for the judge's flat passes (see :mod:`.passes`), in the same domain
+        self.flat = FlatCompiler({s: self.index[s.name] for s in symbols}, domain)
         self.leaves = {leaf.name: leaf.value for leaf in spec.leaves}
         self.kinds = {leaf.name: leaf.kind for leaf in spec.leaves}
         self.grids = {kind: default_grid([leaf.value for leaf in spec.leaves if leaf.kind == kind])

@@ -4,14 +4,16 @@ what it asks, its own fairness rules (saturation, dead units, loss, zero gradien
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from decimal import Decimal
 
 import sympy
 from sympy import Expr
 
-from ..engine.evaluate import Compiler, compile_network, leaf_values, remembering_domain
+from ..engine.evaluate import compile_network, leaf_values, remembering_domain
 from ..engine.examtable import ExamSettings, Grid
+from ..engine.flatcode import FlatCompiler
 from ..engine.naming import LEARNING_RATE
 from ..engine.numbers import round_half_up, to_decimal
 from ..engine.solution import Solution
@@ -26,6 +28,12 @@ GROUP_OF_KIND = {"weight": "weights", "bias": "biases", "input": "inputs", "targ
 #: values that make a step trivial, by the kind of leaf
 TRIVIAL = {"weight": (0, 1, -1), "input": (0, 1, -1), "bias": (0,)}
 _PIECEWISE = ("relu", "leaky_relu")
+
+
+@functools.lru_cache(maxsize=16)
+def _threshold(value: sympy.Rational) -> Decimal:
+    """The saturation threshold as a Decimal (the judge meets it on every draw)."""
+    return to_decimal(value)
 
 
 class NetworkFamily:
@@ -44,7 +52,8 @@ class NetworkFamily:
         self.leaves = leaf_values(network)
         self.asked = asked_names(network, settings.ask)
         slot_of = {q.symbol: self.index[q.name] for q in network.quantities.values()}
-        compiler = Compiler(slot_of, domain)
+        #: the steps' source for the judge's flat passes (see :mod:`.passes`), in the same domain
+        self.flat = FlatCompiler(slot_of, domain)
         #: smooth units' slopes (none may be flat); per piecewise layer, its units' slopes and pre-activations
         self.slopes: list[Callable[[list[Decimal]], Decimal]] = []
         self.piecewise: list[tuple[list[Callable[[list[Decimal]], Decimal]], list[int]]] = []
@@ -56,7 +65,7 @@ class NetworkFamily:
             for e in range(1, network.n_examples + 1):
                 for j in range(1, layer.size + 1):
                     a, z = network.activation_symbol(layer.index, j, e), network.pre_symbol(layer.index, j, e)
-                    slopes.append(compiler(fn.local_slope(a, z)))
+                    slopes.append(self.flat.function("v", [f"return {self.flat.source(fn.local_slope(a, z))}"]))
                     pres.append(slot_of[z])
             if layer.activation_name in _PIECEWISE:
                 self.piecewise.append((slopes, pres))
@@ -114,7 +123,7 @@ class NetworkFamily:
                 return "undefined"  # relu is not differentiable at z = 0
         if rules.allow_saturation:
             return None
-        threshold = to_decimal(rules.saturation_threshold)
+        threshold = _threshold(rules.saturation_threshold)
         if any(abs(slope(slots)) < threshold for slope in self.slopes):
             return "saturation"
         for slopes, _ in self.piecewise:

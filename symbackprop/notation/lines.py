@@ -33,6 +33,7 @@ from typing import Any
 import sympy
 from sympy import Expr, Symbol
 
+from ..engine.decimalexpr import exact_decimal_value
 from ..engine.evaluate import BALL, Compiler, EvaluationError, certified_value, exact_input
 from ..engine.numbers import Certified, display, round_half_up, significant, work_context
 from ..engine.printer import BackpropPrinter, _is_negative
@@ -173,12 +174,31 @@ def rounds_to(value: Decimal, result: str) -> bool:
 def line_reproduces(expr: Expr, operands: Mapping[Symbol, str], result: str) -> bool:
     """True when ``expr`` computed from the displayed operand texts rounds to ``result``.
 
-    Rounded operands can leave a function's domain (``ln 0``, a division by ``0``): no.
+    Rounded operands can leave a function's domain (``ln 0``, a division by ``0``): no.  Sums and products
+    of decimals are worked exactly in Decimals; the rest as certified balls.
     """
     try:
-        return rounds_to(evaluate_with(expr, operands), result)
+        exact = _exact_value(expr, operands) if "/" not in result else None
+        return rounds_to(exact if exact is not None else evaluate_with(expr, operands), result)
     except (ArithmeticError, EvaluationError):  # e.g. ln(0.000): too few digits shown for this line
         return False
+
+
+def _exact_value(expr: Expr, operands: Mapping[Symbol, str]) -> Decimal | None:
+    """The exact value of a sum or product of decimal operand texts (None: a fraction operand, or not an
+    exact expression: see :func:`.exact_decimal_value`)."""
+    values = []
+    for text in operands.values():
+        if "/" in text:
+            return None
+        try:
+            value = Decimal(text)
+        except InvalidOperation:
+            return None
+        if not value.is_finite():
+            return None
+        values.append(value)
+    return exact_decimal_value(expr, tuple(operands), values)
 
 
 def _terminates(value: Decimal) -> bool:
