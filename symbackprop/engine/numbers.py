@@ -72,8 +72,11 @@ def to_decimal(value: Number) -> Decimal:
     if isinstance(value, int):
         return Decimal(value)
     p, q = int(value.numerator), int(value.denominator)
-    with localcontext(work_context()):
-        return Decimal(p) / Decimal(q)
+    return _WORK.divide(Decimal(p), Decimal(q))
+
+
+#: `work_context`, made once for the hot `to_decimal` (nothing changes it; a fresh one per call took half its time)
+_WORK = work_context()
 
 
 class Certified(Decimal):
