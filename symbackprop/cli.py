@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 a mismatch or a wrong answer, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -65,7 +66,10 @@ def _after_spec(commands: Any, name: str, what: str, operand: tuple[str, str, st
     return sub
 
 
+@functools.cache
 def build_parser() -> argparse.ArgumentParser:
+    """The parser of every command, built once a process (``main`` called again, from a notebook or a
+    test, reuses it: parsing leaves it as it was; each command's ``run`` is bound here)."""
     parser = _Parser(prog="symbackprop", description="Backpropagation lecture material from a network spec.")
     parser.add_argument("--version", action="version", version=f"symbackprop {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)

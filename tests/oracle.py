@@ -10,6 +10,7 @@ value by value.
 
 from __future__ import annotations
 
+import functools
 import tomllib
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -469,15 +470,24 @@ def evaluate(text: str) -> Result:
     return Oracle(text).run()
 
 
+HALF, TIE_DISTANCE = CTX.mpf(0.5), CTX.mpf("1e-40")
+
+
+@functools.cache
+def _power_of_ten(decimals: int) -> Any:
+    """10**decimals, made once (display runs for every value of every oracle network)."""
+    return CTX.mpf(10) ** decimals
+
+
 def display(value: Any, decimals: int) -> tuple[str, bool]:
     """The README's display rule, written here: half-up (away from zero) to ``decimals`` places,
     never ``-0.000``.  Also says whether ``value`` sits on a tie: a value within 1e-40 of a tie
     is taken to be the exact tie (spec values are short decimals; an irrational number that
     close to a tie does not occur), which is how a rational tie computed in binary is recognised."""
-    scaled = abs(value) * CTX.mpf(10) ** decimals
+    scaled = abs(value) * _power_of_ten(decimals)
     whole = int(CTX.floor(scaled))
     rest = scaled - whole
-    tie = abs(rest - CTX.mpf(0.5)) < CTX.mpf("1e-40")
+    tie = abs(rest - HALF) < TIE_DISTANCE
     units = whole + 1 if tie or rest > 0.5 else whole
     digits = str(units).rjust(decimals + 1, "0")
     text = f"{digits[:-decimals]}.{digits[-decimals:]}" if decimals else digits

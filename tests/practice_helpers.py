@@ -24,8 +24,9 @@ from symbackprop.practice.server import make_server
 
 @contextmanager
 def running_app(spec: str | None = None) -> Iterator[tuple[str, int]]:
-    """(host, port) of a practice server for ``spec`` (None: the built-in lecture network), stopped afterwards."""
-    server = make_server(spec, "127.0.0.1", 0)
+    """(host, port) of a practice server for ``spec`` (None: the built-in lecture network), stopped afterwards;
+    one marking process (the pool of the command's two, each costing a SymPy start, is the same code)."""
+    server = make_server(spec, "127.0.0.1", 0, markers=1)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

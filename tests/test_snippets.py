@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 from decimal import Context, Decimal, localcontext
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -24,11 +25,15 @@ JS = Path(__file__).parent / "js"
 SPECS = network_specs()  # a computation graph's: test_graph_documents
 
 
-
-
 @pytest.fixture(scope="module")
 def lecture():
     return solve()
+
+
+@cache
+def solved(spec: Path):
+    """Each example solved once for the module's three sweeps (a Solution is not changed by reading)."""
+    return solve(spec)
 
 
 # -- the lecture's formulas, exactly ---------------------------------------------------------
@@ -96,7 +101,7 @@ def test_numeric_dE_dw5_redone_by_hand(lecture):
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_every_numeric_snippet_reproduces(spec):
     """Redo each line with the printed numbers (an independent reader): it rounds to the boxed result."""
-    s = solve(spec)
+    s = solved(spec)
     checked = 0
     for name in s.names:
         if s.quantity(name).kind in ("input", "target", "weight", "bias", "learning_rate"):
@@ -111,7 +116,7 @@ def test_every_numeric_snippet_reproduces(spec):
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_single_path_chain_multiplies_to_the_value(spec):
-    s = solve(spec)
+    s = solved(spec)
     for name in s.names:
         if "chain" not in forms_of(s, name):
             continue
@@ -126,14 +131,14 @@ def test_single_path_chain_multiplies_to_the_value(spec):
 
 
 def test_multi_path_chain_says_so():
-    s = solve(ROOT / "examples" / "lecture_2out_sigmoid_half_sse.toml")
+    s = solved(ROOT / "examples" / "lecture_2out_sigmoid_half_sse.toml")
     text = snippet(s, "dE/dh1", "chain").latex
     assert text.endswith(r" + \cdots \quad \text{(1 of 2 path terms)}")
 
 
 def test_long_chains_break_into_balanced_aligned_rows():
     """Six factors fit a row; eight go on two rows of four (not five and three), in LaTeX and on the web."""
-    s = solve(ROOT / "examples" / "deep_tanh_relu.toml")
+    s = solved(ROOT / "examples" / "deep_tanh_relu.toml")
     assert r"\begin{aligned}" not in snippet(s, "dE/dw(1)[1,1]", "expanded").latex
     deep = solve(loads_spec(new_spec([2, 5, 5, 5, 1], activation="tanh", seed=4)))
     snip = snippet(deep, "dE/dw(1)[1,1]", "expanded")
@@ -232,17 +237,40 @@ def _katex(markdown: str, node: str) -> dict:
     return json.loads(run.stdout)
 
 
+def katex_reports(documents: list[str], node: str) -> list[dict]:
+    """KaTeX's report on each of ``documents`` (one per document), from one node start."""
+    run = subprocess.run([node, str(JS / "katex_render.js"), "--documents"], input=json.dumps(documents),
+                         capture_output=True, text=True, timeout=300, check=False)
+    reports = json.loads(run.stdout)
+    assert len(reports) == len(documents)
+    return reports
+
+
 def test_katex_rejects_bad_latex(node):
     report = _katex("$$\n\\frac{a}{\n$$\n$$\n\\hat{y}\n$$\n", node)
     assert report["count"] == 2 and len(report["errors"]) == 1
+    first, second = katex_reports(["$$\n\\hat{y}\n$$\n", "$$\n\\frac{a}{\n$$\n$$\nx\n$$\n$$\n\\hat{y}\n$$\n"], node)
+    assert first == {"count": 1, "errors": []}
+    assert second["count"] == 3 and [e["index"] for e in second["errors"]] == [0]
+
+
+def _forms_markdown(spec: Path) -> list[str]:
+    s = solved(spec)
+    return [snippet(s, name, form).markdown() for name in s.names for form in forms_of(s, name)]
+
+
+@cache
+def _katex_of_every_spec(node: str) -> dict[Path, tuple[int, dict]]:
+    """(number of forms, KaTeX's report) of every example: one node start for the whole sweep."""
+    texts = {spec: _forms_markdown(spec) for spec in SPECS}
+    reports = katex_reports(["".join(t) for t in texts.values()], node)
+    return {spec: (len(t), report) for (spec, t), report in zip(texts.items(), reports, strict=True)}
 
 
 @pytest.mark.parametrize("spec", SPECS, ids=lambda p: p.stem)
 def test_katex_renders_every_form_of_every_quantity(spec, node):
-    s = solve(spec)
-    texts = [snippet(s, name, form).markdown() for name in s.names for form in forms_of(s, name)]
-    report = _katex("".join(texts), node)
-    assert report["count"] == len(texts) > 40
+    forms, report = _katex_of_every_spec(node)[spec]
+    assert report["count"] == forms > 40
     assert report["errors"] == []
 
 

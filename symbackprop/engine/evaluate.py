@@ -203,7 +203,7 @@ class Compiler:
             if len(parts) == 2:
                 p, q = parts
                 return lambda v: p(v) * q(v)
-            return lambda v: math.prod((part(v) for part in parts), start=d.one)
+            return lambda v: math.prod([part(v) for part in parts], start=d.one)  # a list: faster than a generator
         if isinstance(expr, sympy.Pow):
             base = self(expr.base)
             n = expr.exp
@@ -251,7 +251,7 @@ class Compiler:
 
             return dot
         parts = rest + [self(m) for m in products]
-        return lambda v: sum((part(v) for part in parts), start=zero)
+        return lambda v: sum([part(v) for part in parts], start=zero)  # the exam drawing runs this millions of times
 
 
 def _square(x: Any) -> Any:

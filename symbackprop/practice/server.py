@@ -6,7 +6,7 @@ with no new dependency, and the limits a public-facing stack would give are set 
 
 * a socket timeout per connection (a slow or silent client is dropped after ``SOCKET_SECONDS``);
 * a request body cap (``MAX_BODY``, checked on Content-Length *before* reading; no chunked bodies);
-* marking runs in ``MARKERS`` worker processes: there verify's time budget (SIGALRM, main thread only)
+* marking runs in worker processes (``MARKERS`` for the command): there verify's time budget (SIGALRM, main thread only)
   bounds SymPy's symbolic work, a request waits at most ``MARK_SECONDS``, and a crash cannot take the
   server down; at most ``MAX_BUSY`` other requests compute at once;
 * one thread per connection (daemon threads: a hung client never blocks shutdown);
@@ -59,8 +59,9 @@ _SECURITY = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referre
 class App:
     """The exercises of one spec: draws by seed (a small cache of drawn values, nothing of any student)."""
 
-    def __init__(self, spec: str | None):
+    def __init__(self, spec: str | None, markers: int = MARKERS):
         self.spec = spec
+        self.n_markers = markers
         self.base = solve_any(spec, prove=False)  # a practice exercise needs the definitions, not the proofs
         self.exercise: Callable[[int], Exercise] = lru_cache(maxsize=64)(partial(draw, self.base))
         self.exercise(0)  # the [exam] ranges can draw a fair exercise: else one line now, before listening
@@ -68,9 +69,9 @@ class App:
         self.markers = self._markers()
 
     def _markers(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(MARKERS, mp_context=get_context("spawn"), initializer=_start_marker,
+        pool = ProcessPoolExecutor(self.n_markers, mp_context=get_context("spawn"), initializer=_start_marker,
                                    initargs=(self.spec,))
-        for _ in range(MARKERS):  # started now, so the first "check" does not wait for SymPy to load
+        for _ in range(self.n_markers):  # started now, so the first "check" does not wait for SymPy to load
             pool.submit(_mark, 0, {})
         return pool
 
@@ -240,10 +241,12 @@ class PracticeServer(ThreadingHTTPServer):
         self.app.close()
 
 
-def make_server(spec: str | None = None, host: str = "127.0.0.1", port: int = 8000) -> PracticeServer:
+def make_server(spec: str | None = None, host: str = "127.0.0.1", port: int = 8000,
+                markers: int = MARKERS) -> PracticeServer:
     """A server for ``spec`` (None: the lecture network) bound to ``host:port`` (port 0: any free one),
-    not yet serving; ``server_close`` stops its marking processes."""
-    app = App(spec)
+    not yet serving, marking in ``markers`` processes (each loads SymPy and solves the spec: about 2 s
+    of CPU to start); ``server_close`` stops them."""
+    app = App(spec, markers)
     handler = type("PracticeHandler", (Handler,), {"app": app})
     try:
         server = PracticeServer((host, port), handler)
