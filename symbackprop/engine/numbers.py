@@ -224,6 +224,11 @@ def _quantum(decimals: int) -> Decimal:
     return Decimal(1).scaleb(-decimals)
 
 
+@functools.lru_cache(maxsize=64)
+def _rounding_context(digits: int) -> Context:
+    return Context(prec=digits, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)
+
+
 #: quantize is exact at any precision that holds its result (it raises otherwise): one context for all
 _ROUNDING = Context(prec=MAX_PREC, Emax=MAX_EXPONENT, Emin=-MAX_EXPONENT)
 
