@@ -33,6 +33,7 @@ class FlatCompiler:
         self.names: dict[str, Any] = {
             "zero": zero, "one": one, "positive": positive, "_square": _square, "_power": _power, "_d": domain,
             "_relu": lambda x: x if positive(x) else zero,
+            "_leaky": lambda x, slope: x if positive(x) else slope * x,
             "_max": lambda *xs: functools.reduce(lambda a, b: a if positive(a - b) else b, xs)}
         self._bound: dict[int, str] = {}
 
@@ -81,7 +82,7 @@ class FlatCompiler:
         if isinstance(expr, act.leaky_relu | act.leaky_step):
             arg, slope = self.source(expr.args[0], slots), self._bind(d.constant(sympy.Rational(expr.args[1])))
             if isinstance(expr, act.leaky_relu):
-                return f"(lambda x: x if positive(x) else {slope} * x)({arg})"
+                return f"_leaky({arg}, {slope})"
             return f"(one if positive({arg}) else {slope})"
         if isinstance(expr, sympy.Max):  # a graph's max gate
             return "_max(" + ", ".join(self.source(a, slots) for a in expr.args) + ")"

@@ -73,15 +73,17 @@ class Composed:
         derivative = self.expr.diff(se.Symbol(symbol.name))
         slopes: dict[se.Basic, se.Basic] = {}
         for node in derivative.atoms(se.Subs):  # Subs(Derivative(f(xi), xi), xi, u): f' at u
-            inner, (variable,), (point,) = node.args[0], node.args[1:2], node.args[2:3]
-            slopes[node] = _flat_arguments(self._slope(inner).subs({variable: point}))
-        for node in derivative.atoms(se.Derivative):  # Derivative(f(x), x): f' at a bare symbol
-            slopes.setdefault(node, self._slope(node))
+            if len(node.args) != 3:  # one variable, one point
+                raise Untranslatable(str(node))
+            slopes[node] = self._slope(node.args[0], node.args[2])
+        inside = {node.args[0] for node in slopes}
+        for node in derivative.atoms(se.Derivative) - inside:  # Derivative(f(x), x): f' at a bare symbol
+            slopes[node] = self._slope(node, node.args[1])
         return derivative.xreplace(slopes) if slopes else derivative
 
-    def _slope(self, derivative: se.Basic) -> se.Basic:
-        """``Derivative(f(..., v, ...), v)`` as SymPy's partial derivative of ``f`` in v's place at the
-        same arguments; a kink's ``Heaviside`` as ``step`` (step(0) = 0, the lecture's convention)."""
+    def _slope(self, derivative: se.Basic, point: se.Basic) -> se.Basic:
+        """``Derivative(f(..., v, ...), v)`` at ``v = point``: SymPy's partial derivative of ``f`` in v's
+        place at those arguments; a kink's ``Heaviside`` as ``step`` (step(0) = 0, the lecture's convention)."""
         applied, variables = derivative.args[0], derivative.args[1:]
         ours = _OURS.get(str(applied.get_name())) if isinstance(applied, se.FunctionSymbol) else None
         if ours is None or len(variables) != 1 or list(applied.args).count(variables[0]) != 1:
@@ -93,7 +95,8 @@ class Composed:
             partial = ours(*placeholders).fdiff(place + 1).replace(sympy.Heaviside, lambda z, *_: act.step(z))
             self.slopes[key] = (self.of(partial), [self.of(p) for p in placeholders])
         slope, placeholders = self.slopes[key]
-        return _flat_arguments(slope.subs(dict(zip(placeholders, applied.args, strict=True))))
+        at = [point if i == place else a for i, a in enumerate(applied.args)]
+        return _flat_arguments(slope.subs(dict(zip(placeholders, at, strict=True))))
 
     def agrees(self, symbol: sympy.Symbol, formula: Expr, names: Mapping[Expr, Expr] | None = None) -> bool:
         """d expr / d symbol minus ``formula`` is 0 as a rational function of its atoms, after ``names``
@@ -103,7 +106,7 @@ class Composed:
             difference = self.diff(symbol) - self.of(formula)
             if names:
                 difference = difference.xreplace({self.of(k): self.of(v) for k, v in names.items()})
-        except Untranslatable:
+        except (Untranslatable, RecursionError):  # RecursionError: deeper than Python's stack: SymPy's turn
             return False
         return bool(is_zero_rational(difference))
 
@@ -135,7 +138,7 @@ def composed(expr: Expr) -> Composed | None:
     """``expr`` ready to differentiate in SymEngine, or None where a part has no translation here."""
     try:
         return Composed(expr)
-    except Untranslatable:
+    except (Untranslatable, RecursionError):
         return None
 
 
