@@ -11,7 +11,8 @@ from example_specs import graph_specs, network_specs
 from sympy import Float, Heaviside, Max, Rational, exp, log, symbols, tanh
 
 from symbackprop.engine import activations as act
-from symbackprop.engine.derive import derive, inline_all
+from symbackprop.engine.activations import loss_expression
+from symbackprop.engine.derive import _slope, derive, inline_all
 from symbackprop.engine.generate import new_spec
 from symbackprop.engine.graph import solve_graph
 from symbackprop.engine.kinds import load_graph
@@ -88,3 +89,19 @@ def test_a_wrong_chain_formula_is_not_proven_by_the_fast_path(activation):
 def test_the_lecture_still_proves_every_parameter():
     solution = solve()
     assert all(p.proven for p in solution.derivation.proofs.values())
+
+
+@pytest.mark.parametrize("loss", ["half_sse", "mse", "bce", "cross_entropy"])
+@pytest.mark.parametrize("outputs", [1, 2, 3])
+@pytest.mark.parametrize("examples", [1, 2, 3])
+def test_the_loss_slope_is_sympys_expression(loss, outputs, examples):
+    """derive's dE/dyhat skips the terms without yhat; it must build the very expression
+    sympy.diff builds (same tree, so the same page), for sum and mean, every unit and example."""
+    ys = [[sympy.Symbol(f"yhat{j}@{e}", real=True) for j in range(outputs)] for e in range(examples)]
+    ts = [[sympy.Symbol(f"t{j}@{e}", real=True) for j in range(outputs)] for e in range(examples)]
+    per_example = [loss_expression(loss, ys[e], ts[e]) for e in range(examples)]
+    total = per_example[0] if examples == 1 else sympy.Add(*per_example, evaluate=False)
+    for reduced in (total, sympy.Mul(Rational(1, examples), total, evaluate=False)):
+        for yhat in (y for row in ys for y in row):
+            assert sympy.srepr(_slope(reduced, yhat)) == sympy.srepr(sympy.diff(reduced, yhat))
+        assert _slope(reduced, w) == 0

@@ -99,7 +99,7 @@ def _add_backward(network: Network) -> None:
         d_outs = []
         for j, a in enumerate(outs, start=1):
             d_outs.append(network.add(_grad_name(network, namer.act(last.index, j), e), "d_act",
-                                      sympy.diff(loss_def, a), layer=last.index, unit=j, example=e))
+                                      _slope(loss_def, a), layer=last.index, unit=j, example=e))
         f = last.elementwise
         for j in range(1, last.size + 1):
             if f is None:  # softmax: d a_k / d z_j = a_k (delta_kj - a_j)
@@ -141,6 +141,28 @@ def _add_backward(network: Network) -> None:
                     terms.append(delta)
         total = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
         network.add(namer.grad(network[p.name].id), "grad", total, layer=p.layer)
+
+
+def _slope(expr: Expr, x: Symbol) -> Expr:
+    """``sympy.diff(expr, x)``, the same expression, without differentiating the loss's terms that
+    do not contain ``x`` (one output unit of one example touches a single term of the sum).
+
+    A sum is differentiated term by term and a product with one factor in ``x`` factor by factor,
+    multiplied pairwise from the left as SymPy's product rule does, so that the evaluated result is
+    the one ``sympy.diff`` builds (tests/test_derive_slope.py compares them for every loss).
+    """
+    if x not in expr.free_symbols:
+        return sympy.S.Zero
+    if isinstance(expr, sympy.Add):
+        return sympy.Add(*[_slope(term, x) for term in expr.args if x in term.free_symbols])
+    if isinstance(expr, sympy.Mul):
+        inside = [i for i, factor in enumerate(expr.args) if x in factor.free_symbols]
+        if len(inside) == 1:
+            product: Expr = sympy.S.One
+            for i, factor in enumerate(expr.args):
+                product = product * (_slope(factor, x) if i == inside[0] else factor)
+            return product
+    return sympy.diff(expr, x)
 
 
 def _grad_name(network: Network, base: Name, e: int) -> Name:
