@@ -29,6 +29,20 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
 
+@pytest.fixture(autouse=True)
+def _derive_afresh_when_patched(request):
+    """A test that monkeypatches may change what a derivation is (an activation, a rule): it derives
+    afresh, and leaves no derivation of its patched engine behind (derive keeps one per structure)."""
+    if "monkeypatch" not in request.fixturenames:
+        yield
+        return
+    from symbackprop.engine.derive import forget_derivations
+
+    forget_derivations()
+    yield
+    forget_derivations()
+
+
 @pytest.fixture(scope="session")
 def lecture():
     from symbackprop.engine.solution import solve

@@ -18,6 +18,7 @@ from typing import Any
 import sympy
 
 from ..engine.activations import activation as activation_named
+from ..engine.derive import structure
 from ..engine.losstable import loss_pairs, table_names
 from ..engine.naming import LEARNING_RATE
 from ..engine.network import Network, Parameter, Quantity
@@ -31,7 +32,7 @@ from ..engine.printer import (
     piecewise_slope_latex,
     with_condition,
 )
-from ..engine.solution import Solution, structure
+from ..engine.solution import Solution
 from ..errors import DerivationMismatch
 from ..layout import ROW_WIDTH, brace_rows, break_row, display_width, fit_columns, join_rows, pieces_of
 from ..layout import line_rows as aligned_rows

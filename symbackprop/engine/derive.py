@@ -21,11 +21,17 @@ The cross-check (one ``Proof`` per parameter):
   ``diff(f(z), z) == f'``, the output delta) and the end-to-end value agrees
   with reverse-mode differentiation of the forward definitions in ball
   arithmetic (see ``evaluate`` and ``autodiff``).
+
+A derivation reads no leaf value (weights, inputs, targets, learning rate), so the specs of one
+network `structure` share it: it is derived once per structure in a process (a CLI run that
+solves twice, an exam's variants, a notebook re-solving with other numbers).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import dataclasses
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
@@ -71,8 +77,43 @@ class Derivation:
         return self.network.spec
 
 
+def structure(spec: Spec) -> tuple[Hashable, ...]:
+    """Everything of a spec that the network and its derivation depend on (not the leaf values)."""
+    return (spec.n_inputs, spec.layers, spec.loss, len(spec.examples), tuple(spec.parameters), spec.frozen,
+            spec.shared_bias, spec.reduction, spec.decimals, spec.steps, spec.notation, spec.optimizer)
+
+
+#: the derivations of the structures met lately (least recently used first)
+_DERIVED: OrderedDict[tuple[Hashable, ...], Derivation] = OrderedDict()
+_DERIVED_KEPT = 32
+
+
 def derive(spec: Spec, prove: bool = True) -> Derivation:
-    """Build the graph and the backward pass; prove every gradient (symbolic part)."""
+    """Build the graph and the backward pass; prove every gradient (symbolic part).
+
+    Derived once per `structure`; each call gets its own registries (a caller may replace a quantity
+    in its network without touching anyone else's)."""
+    key = (structure(spec), prove)
+    base = _DERIVED.get(key)
+    if base is None:
+        base = _DERIVED[key] = _derive(spec, prove)
+        if len(_DERIVED) > _DERIVED_KEPT:
+            _DERIVED.popitem(last=False)
+    else:
+        _DERIVED.move_to_end(key)
+    network = base.network
+    return Derivation(dataclasses.replace(network, spec=spec, layers=list(network.layers),
+                                          parameters=list(network.parameters), quantities=dict(network.quantities),
+                                          by_symbol=dict(network.by_symbol), derived=dict(network.derived)),
+                      base.proofs)
+
+
+def forget_derivations() -> None:
+    """Derive afresh from now on (a test that patches an activation or a rule of the engine)."""
+    _DERIVED.clear()
+
+
+def _derive(spec: Spec, prove: bool) -> Derivation:
     network = build_network(spec)
     _add_backward(network)
     _add_update(network)

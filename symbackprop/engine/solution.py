@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import SymbackpropError
 from ..hints import did_you_mean, quoted
-from .derive import Derivation, Proof, derive
+from .derive import Derivation, Proof, derive, structure
 from .evaluate import Evaluation
 from .network import Network, Quantity
 from .numbers import display, full_text
@@ -142,12 +142,6 @@ def solve_any(path: str | Path | None, prove: bool = True) -> Solution | GraphSo
 
     spec = load_any(path)
     return solve_graph(spec, prove=prove) if isinstance(spec, GraphSpec) else solve(spec, prove=prove)
-
-
-def structure(spec: Spec) -> tuple[object, ...]:
-    """Everything of a spec that the network and its derivation depend on (not the leaf values)."""
-    return (spec.n_inputs, spec.layers, spec.loss, len(spec.examples), tuple(spec.parameters), spec.frozen,
-            spec.shared_bias, spec.reduction, spec.decimals, spec.steps, spec.notation, spec.optimizer)
 
 
 def solve_values(base: Solution, spec: Spec) -> Solution:

@@ -13,10 +13,11 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..engine.derive import structure
 from ..engine.graph import GraphSolution, solve_graph, solve_graph_values
 from ..engine.graphspec import GraphSpec
 from ..engine.kinds import load_any
-from ..engine.solution import Solution, solve, solve_values, structure
+from ..engine.solution import Solution, solve, solve_values
 from ..errors import ExamError
 from ..hints import quoted
 from ..io.files import InputKind, read_input

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import Protocol
 
+from ..engine.derive import structure
 from ..engine.network import Network
-from ..engine.solution import structure
 from .geometry import PT, Edge, Shape, border_point, segment_gap, shape_gap, text_extent
 from .lines import exact_text
 
