@@ -89,12 +89,19 @@ class Layout:
         for t in self.shapes.values():
             if shape_gap(shape, t) < _least_gap(shape, t):
                 return False
+        clear = UNIT_CLEAR if shape.kind == "unit" else CLEAR
+        # an edge whose bounding box lies farther than ``clear`` from the shape's cannot come closer
+        left, right = shape.cx - shape.hw - clear, shape.cx + shape.hw + clear
+        bottom, top = shape.cy - shape.hh - clear, shape.cy + shape.hh + clear
         for edge in self.edges:
             if edge.name in own or edge.name == shape.owner or shape.name in (edge.a, edge.b):
                 continue
             if edge.background and shape.kind in ("label", "bias", "unit"):
                 continue
-            if segment_gap(shape, *self.ends(edge)) < (UNIT_CLEAR if shape.kind == "unit" else CLEAR):
+            p, q = self.ends(edge)
+            if max(p[0], q[0]) < left or min(p[0], q[0]) > right or max(p[1], q[1]) < bottom or min(p[1], q[1]) > top:
+                continue
+            if segment_gap(shape, p, q) < clear:
                 return False
         return True
 
