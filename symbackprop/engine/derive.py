@@ -30,13 +30,15 @@ solves twice, an exam's variants, a notebook re-solving with other numbers).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any, TypeVar
 
 import sympy
-from sympy import Expr, KroneckerDelta, Symbol
+from sympy import Basic, Expr, KroneckerDelta, Symbol
 
 from ..errors import DerivationMismatch
 from .activations import expo
@@ -190,7 +192,7 @@ def _slope(expr: Expr, x: Symbol) -> Expr:
 
     A sum is differentiated term by term and a product with one factor in ``x`` factor by factor,
     multiplied pairwise from the left as SymPy's product rule does, so that the evaluated result is
-    the one ``sympy.diff`` builds (tests/test_derive_slope.py compares them for every loss).
+    the one ``sympy.diff`` builds (tests/test_symdiff.py compares them for every loss).
     """
     if x not in expr.free_symbols:
         return sympy.S.Zero
@@ -203,6 +205,48 @@ def _slope(expr: Expr, x: Symbol) -> Expr:
             for i, factor in enumerate(expr.args):
                 product = product * (_slope(factor, x) if i == inside[0] else factor)
             return product
+    return _renamed(_diff, expr, x)
+
+
+# -- SymPy's work once per shape ----------------------------------------------------------------
+# The loss terms and output deltas of every network and example have a handful of shapes that differ
+# only in their symbols' names (``(yhat1 - t1)**2``, ``(o@2 - y@2)**2``).  SymPy treats a name only by
+# its order among the others (canonical argument order), so the work is done once on symbols renamed
+# ``_0000, _0001, ...`` in the same order and the result renamed back: the very expression the
+# direct call builds (tests/test_symdiff.py compares them).
+
+_Result = TypeVar("_Result")
+
+
+def _renamed(work: Callable[..., _Result], *args: Any) -> _Result:
+    """``work(*args)`` through the order-keeping renaming of the arguments' symbols (expressions, or
+    tuples of them); directly where the renaming would change an expression (an unevaluated part
+    that renaming rebuilds) or the symbols differ in their assumptions."""
+    exprs = [e for a in args for e in (a if isinstance(a, tuple) else (a,)) if isinstance(e, Basic)]
+    symbols = sorted(set().union(*(e.free_symbols for e in exprs)), key=lambda s: s.name)
+    if len({tuple(sorted(s.assumptions0.items())) for s in symbols}) > 1 or not all(
+            isinstance(s, Symbol) and type(s) is Symbol for s in symbols):
+        return work(*args)
+    to = {s: Symbol(f"_{i:04d}", **s.assumptions0) for i, s in enumerate(symbols)}
+    back = {c: s for s, c in to.items()}
+
+    def rename(a: Any, names: dict[Symbol, Symbol]) -> Any:
+        if isinstance(a, tuple):
+            return tuple(rename(e, names) for e in a)
+        return a.xreplace(names) if isinstance(a, Basic) else a
+
+    canonical = rename(args, to)
+    if rename(canonical, back) != args:
+        return work(*args)
+    return rename(_remembered(work, canonical), back)
+
+
+@functools.lru_cache(maxsize=2048)
+def _remembered(work: Callable[..., _Result], args: tuple[Any, ...]) -> _Result:
+    return work(*args)
+
+
+def _diff(expr: Expr, x: Symbol) -> Expr:
     return sympy.diff(expr, x)
 
 
@@ -221,22 +265,34 @@ def _closed_form(network: Network, chain: Expr, outs: list[Symbol], targets: lis
     the condition ``t_1 + ... + t_K = 1`` that the spec checks (the targets form a distribution).
     """
     substituted = chain.xreplace({d: network.by_symbol[d].definition for d in d_outs})
-    variables = outs + targets
-    expanded = sympy.expand(substituted)
-    # rational (bce, cross-entropy): cancel the common factors; a polynomial needs no cancelling
-    simplified = expanded if expanded.is_polynomial(*variables) else sympy.cancel(expanded)
-    condition = None
-    if network.spec.loss == "cross_entropy":
-        general = sympy.collect(sympy.expand(simplified), outs)
-        simplified = general.subs(sympy.Add(*targets), 1)
-        if simplified != general:  # the targets' order kept for the page: t1 + t2 + t3 = 1
-            condition = sympy.Eq(sympy.Add(*targets, evaluate=False), 1, evaluate=False)
-    if _is_linear(simplified, variables):
-        return simplified, condition
+    cross_entropy = network.spec.loss == "cross_entropy"
+    if not cross_entropy:  # only the symbols it holds matter (and make one shape of every unit's delta)
+        outs = [a for a in outs if a in substituted.free_symbols]
+        targets = [t for t in targets if t in substituted.free_symbols]
+    simplified, conditioned = _renamed(_linear_form, substituted, tuple(outs), tuple(targets), cross_entropy)
+    if simplified is not None:  # the targets' order kept for the page: t1 + t2 + t3 = 1
+        return simplified, (sympy.Eq(sympy.Add(*targets, evaluate=False), 1, evaluate=False)
+                            if conditioned else None)
     if isinstance(chain, sympy.Mul):
         args = [network.by_symbol[a].definition if a in d_outs else a for a in chain.args]
         return sympy.Mul(*args, evaluate=False), None
     return substituted, None
+
+
+def _linear_form(substituted: Expr, outs: tuple[Symbol, ...], targets: tuple[Symbol, ...],
+                 cross_entropy: bool) -> tuple[Expr | None, bool]:
+    """The output delta simplified, when that is linear in the outputs and targets (None otherwise),
+    and whether it holds only when the targets sum to 1."""
+    variables = list(outs + targets)
+    expanded = sympy.expand(substituted)
+    # rational (bce, cross-entropy): cancel the common factors; a polynomial needs no cancelling
+    simplified = expanded if expanded.is_polynomial(*variables) else sympy.cancel(expanded)
+    conditioned = False
+    if cross_entropy:
+        general = sympy.collect(sympy.expand(simplified), list(outs))
+        simplified = general.subs(sympy.Add(*targets), 1)
+        conditioned = simplified != general
+    return (simplified, conditioned) if _is_linear(simplified, variables) else (None, False)
 
 
 def _is_linear(expr: Expr, variables: list[Symbol]) -> bool:
