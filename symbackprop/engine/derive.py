@@ -379,8 +379,12 @@ def prove_symbolically(network: Network) -> dict[str, Proof]:
 
 def _solved(condition: sympy.Eq, symbol: Symbol) -> dict[Symbol, Expr]:
     """``{symbol: its value}`` from a linear condition (``t3 = 1 - t1 - t2`` from ``t1 + t2 + t3 = 1``)."""
-    (value,) = sympy.solve(condition, symbol)
-    return {symbol: value}
+    difference = sympy.expand(condition.lhs - condition.rhs)
+    slope = difference.coeff(symbol)
+    rest = sympy.expand(difference - slope * symbol)
+    if slope == 0 or symbol in slope.free_symbols or symbol in rest.free_symbols:
+        raise ValueError(f"{condition} is not linear in {symbol}")
+    return {symbol: -rest / slope}
 
 
 def _is_zero_rational(difference: Expr) -> bool:
