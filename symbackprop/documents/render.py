@@ -58,6 +58,7 @@ __all__ = [
     "shipped_loader",
     "shipped_templates",
     "template_folder",
+    "templates_read_once",
     "languages",
     "words",
     "plain_words",
@@ -270,6 +271,27 @@ def template_folder(folder: str | Path | None) -> Iterator[None]:
         yield
     finally:
         _TEACHER_FOLDER.reset(token)
+
+
+@contextlib.contextmanager
+def templates_read_once() -> Iterator[None]:
+    """While rendering in bulk (an exam set), a template is read once: its file is not checked again before each
+    use (a variant's files use about 130 templates, each check a stat of its file), and the whole set is rendered
+    from one reading of its templates, even if one is edited meanwhile."""
+    folder = _TEACHER_FOLDER.get()
+    envs = [make(folder) for make in (_latex_environment, _markdown_environment, _html_environment)]
+    before = [env.auto_reload for env in envs]
+    for env in envs:
+        if env.cache is not None and env.auto_reload:  # what was edited since it was read is read again
+            for key, template in list(env.cache.items()):
+                if not template.is_up_to_date:
+                    del env.cache[key]
+        env.auto_reload = False
+    try:
+        yield
+    finally:
+        for env, reload in zip(envs, before, strict=True):
+            env.auto_reload = reload
 
 
 def shipped_loader() -> jinja2.BaseLoader:
