@@ -123,7 +123,8 @@ def test_each_items_texts_come_from_one_template_call_and_a_teachers_template_re
     names = [a.name for a in asked_values(v, ALL)]
     assert [i.get("title") for i in items] == [f"[v{v.label} {n}]" for n in names]
     texts = [i.find("q:presentation/q:material/q:mattext", Q).text for i in items]
-    assert all(t.startswith("<p>") and t.endswith(f"<small>[v{v.label} {n}]</small></p>") for t, n in zip(texts, names, strict=True))
+    assert all(t.startswith("<p>") and t.endswith(f"<small>[v{v.label} {n}]</small></p>")
+               for t, n in zip(texts, names, strict=True))
     (tmp_path / "lms").mkdir()
     (tmp_path / "lms" / "qti_texts.html.j2").write_text("{{ problem }}{% for item in items %}<p>{{ item.latex }}</p>"
                                                          "{{ sep }}<p>{{ item.line }}</p>{{ sep }}{% endfor %}")
