@@ -320,6 +320,24 @@ def _loader(folder: Path | None) -> jinja2.BaseLoader:
     return jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder), shipped_loader()])
 
 
+#: what ``d.name`` finds on a plain dict before its keys (its methods: ``d.items``)
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja2's environment, with ``d.rows`` on a plain dict (how Python hands the templates their meaning) read
+    from its keys at once: the same value Jinja2 finds after its ``getattr`` fails, without raising and catching
+    an AttributeError for every one of the tens of thousands of lookups in an exam set."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def latex_environment(folder: Path | None = None) -> jinja2.Environment:
     """The Jinja2 environment for ``*.tex.j2`` templates: ``folder`` (default: the current
     :func:`template_folder`) in front of the shipped templates."""
@@ -328,7 +346,7 @@ def latex_environment(folder: Path | None = None) -> jinja2.Environment:
 
 @functools.cache
 def _latex_environment(folder: Path | None) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=_loader(folder),
         block_start_string=r"\BLOCK{",
         block_end_string="}",
@@ -460,7 +478,7 @@ def markdown_environment(folder: Path | None = None) -> jinja2.Environment:
 
 @functools.cache
 def _markdown_environment(folder: Path | None) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=_loader(folder),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -502,7 +520,7 @@ def html_environment(folder: Path | None = None) -> jinja2.Environment:
 
 @functools.cache
 def _html_environment(folder: Path | None) -> jinja2.Environment:
-    return jinja2.Environment(loader=_loader(folder), trim_blocks=True, lstrip_blocks=True, autoescape=True,
+    return _Environment(loader=_loader(folder), trim_blocks=True, lstrip_blocks=True, autoescape=True,
                               undefined=jinja2.StrictUndefined)
 
 
