@@ -26,6 +26,16 @@ Measure = Callable[[str], float]
 
 # -- measuring -----------------------------------------------------------------------------------
 
+_NAMED = re.compile(r"\\(ln|log|exp|tanh|sinh|cosh|max|min)\b")
+_TEXT = re.compile(r"\\text\{([^{}]*)\}")
+_INVISIBLE = re.compile(
+    r"\\(?:left|right|Bigl|Bigr|boxed|mathrm|text|hat|operatorname|mathbf|boldsymbol|displaystyle)\b")
+_FRAC = re.compile(r"\\frac\{([^{}]*)\}\{([^{}]*)\}")
+_SCRIPT = re.compile(r"[_^]\{([^{}]*)\}")
+_QUAD = re.compile(r"\\q?quad\b")
+_COMMAND = re.compile(r"\\[a-zA-Z]+")
+
+
 @functools.lru_cache(maxsize=8192)  # rows are measured again and again while they are packed
 def tex_width(tex: str, display: bool = False) -> float:
     """A rough width of displayed LaTeX in characters of body text (to decide what fits on a row).
@@ -34,15 +44,17 @@ def tex_width(tex: str, display: bool = False) -> float:
     relations and operators with their spacing.  ``display``: fractions at display size (a slide's
     ``\\frac{\\partial E}{\\partial w}``), two characters wider each.
     """
-    t = tex
-    t = re.sub(r"\\(ln|log|exp|tanh|sinh|cosh|max|min)\b", r"\1", t)  # named functions: as wide as their letters
-    t = re.sub(r"\\text\{([^{}]*)\}", lambda m: m.group(1).replace(" ", "~"), t)  # spaces in text are spaces
-    t = re.sub(r"\\(?:left|right|Bigl|Bigr|boxed|mathrm|text|hat|operatorname|mathbf|boldsymbol|displaystyle)\b", "", t)
-    for _ in range(3):  # innermost fractions first
-        t = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}", lambda m: max(m.group(1), m.group(2), key=len), t)
-        t = re.sub(r"[_^]\{([^{}]*)\}", lambda m: "s" * max(1, round(0.6 * len(m.group(1).replace(" ", "")))), t)
-    t = re.sub(r"\\q?quad\b", "xxxx", t)
-    t = re.sub(r"\\[a-zA-Z]+", "x", t)
+    t = _NAMED.sub(r"\1", tex)  # named functions: as wide as their letters
+    t = _TEXT.sub(lambda m: m.group(1).replace(" ", "~"), t)  # spaces in text are spaces
+    t = _INVISIBLE.sub("", t)
+    for _ in range(3):  # innermost fractions first (a pass that changes nothing: the later ones neither)
+        before = t
+        t = _FRAC.sub(lambda m: max(m.group(1), m.group(2), key=len), t)
+        t = _SCRIPT.sub(lambda m: "s" * max(1, round(0.6 * len(m.group(1).replace(" ", "")))), t)
+        if t == before:
+            break
+    t = _QUAD.sub("xxxx", t)
+    t = _COMMAND.sub("x", t)
     t = t.replace("{", "").replace("}", "").replace("&", "").replace(" ", "")
     width = len(t) + sum(t.count(op) for op in "=+-<>,")
     return width + 2 * tex.count(r"\frac") if display else width

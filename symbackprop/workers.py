@@ -22,8 +22,9 @@ R = TypeVar("R")
 
 #: fewer items than this are done in this process (starting workers costs more than it saves)
 PARALLEL_FROM = 8
-#: chunks per worker: small enough to balance the load and report progress, large enough to batch
-CHUNKS_PER_WORKER = 8
+#: chunks per worker: small enough to balance the load (a worker idles at the end for at most one chunk: a
+#: sixteenth of its share) and report progress, large enough to batch
+CHUNKS_PER_WORKER = 16
 
 _task: tuple[Callable[[Any], Any], Sequence[Any]] | None = None  # inherited by the forked workers
 

@@ -1,11 +1,25 @@
 """The one rounding function: half-up on exact values, no -0.000."""
 
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
+from fractions import Fraction
 
 import pytest
 import sympy
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from symbackprop.engine.numbers import display, full_text, half_up, parse_decimal_text, round_half_up, significant
+from symbackprop.engine.numbers import (
+    Certified,
+    decision,
+    display,
+    display_decision,
+    full_text,
+    half_up,
+    parse_decimal_text,
+    round_half_up,
+    significant,
+    to_decimal,
+)
 
 
 @pytest.mark.parametrize("text, decimals, shown", [
@@ -70,3 +84,21 @@ def test_half_up_rounds_plain_decimals_as_round_half_up_does():
     assert [str(half_up(3)(Decimal(t))) for t in ("0.3775", "-0.3775", "-0.0004", "1e3")] == \
         ["0.378", "-0.378", "0.000", "1000.000"]
     assert str(half_up(-2)(Decimal("250"))) == "3E+2"
+
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-10**30, 10**30), st.integers(1, 10**12), st.integers(0, 12), st.booleans())
+def test_a_rationals_display_in_whole_numbers_is_the_one_its_enclosure_decides(p, q, decimals, tie):
+    """display of an exact rational (worked in whole numbers) is the text its enclosure decides, ties included
+    (``tie``: p/q made an exact rounding tie at ``decimals`` places), and it is decided."""
+    value = Fraction(2 * p + 1, 2 * 10**decimals) if tie else Fraction(p, q)
+    certified = Certified.of(to_decimal(value), exact=value)
+
+    def half_up_text(v: Decimal) -> str:  # the reference: Decimal's own half-up, no "-0"
+        r = v.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP, context=Context(prec=500))
+        return f"{abs(r) if r.is_zero() else r:f}"
+
+    by_bounds = decision(certified, half_up_text, decimals)
+    assert display_decision(certified, decimals) == by_bounds
+    assert by_bounds.decided

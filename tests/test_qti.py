@@ -109,3 +109,31 @@ def test_items_carry_text2qtis_metadata_fields_and_schema_locations(exam, archiv
     assert "imscp_v1p1.xsd" in archive.read("imsmanifest.xml").decode()
     folder = archive.getinfo("non_cc_assessments/")
     assert folder.is_dir() and folder.file_size == 0
+
+
+def test_each_items_texts_come_from_one_template_call_and_a_teachers_template_restyles_them(exam, archive, tmp_path):
+    """The question and feedback texts of every item are the template's, in the items' order; a teacher's
+    template that drops the separators is refused in one line naming it."""
+    from symbackprop.documents.render import template_folder
+    from symbackprop.errors import ExamError
+
+    v = exam.variants[0]
+    root = ET.fromstring(archive.read(f"symbackprop_9_v{v.label}/symbackprop_9_v{v.label}.xml"))
+    items = root.findall(".//q:item", Q)[1:]
+    names = [a.name for a in asked_values(v, ALL)]
+    assert [i.get("title") for i in items] == [f"[v{v.label} {n}]" for n in names]
+    texts = [i.find("q:presentation/q:material/q:mattext", Q).text for i in items]
+    assert all(t.startswith("<p>") and t.endswith(f"<small>[v{v.label} {n}]</small></p>")
+               for t, n in zip(texts, names, strict=True))
+    (tmp_path / "lms").mkdir()
+    (tmp_path / "lms" / "qti_texts.html.j2").write_text("{{ problem }}{% for item in items %}<p>{{ item.latex }}</p>"
+                                                         "{{ sep }}<p>{{ item.line }}</p>{{ sep }}{% endfor %}")
+    with template_folder(tmp_path):
+        restyled = build_exam(None, variants=1, seed=9, qti=True, ask=["forward"])
+        zipped = zipfile.ZipFile(io.BytesIO(restyled.files["canvas-qti.zip"]))
+        first = ET.fromstring(zipped.read("symbackprop_9_v001/symbackprop_9_v001.xml")).findall(".//q:item", Q)
+        assert first[1].find("q:presentation/q:material/q:mattext", Q).text.startswith("<p>")
+        (tmp_path / "lms" / "qti_texts.html.j2").write_text("{{ problem }}{% for item in items %}{{ item.line }}"
+                                                             "{% endfor %}")
+        with pytest.raises(ExamError, match=r"^lms/qti_texts.html.j2: 0 question and feedback texts for \d+"):
+            build_exam(None, variants=1, seed=9, qti=True, ask=["forward"])

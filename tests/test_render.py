@@ -284,3 +284,22 @@ def test_plain_ascii_escapes_as_the_per_character_path_does():
                 slow = slow.replace(pair, broken)
         assert tex_escape(text) == slow, text
     assert tex_escape("w1 = 0.15, b-1 -- x,,y") == "w1 = 0.15, b-1 -{}- x,{},y"
+
+
+def test_a_dicts_keys_and_methods_read_as_jinja2_reads_them():
+    """``d.name`` on a plain dict: its method first (``d.items``), else its key, else strictly undefined; as
+    Jinja2's own lookup, in all three environments."""
+    import jinja2
+
+    from symbackprop.documents.render import html_environment, latex_environment, markdown_environment
+
+    data = {"rows": [1, 2], "items": "a key", "get": 5}
+    for env in (latex_environment(), markdown_environment(), html_environment()):
+        assert env.getattr(data, "rows") == [1, 2]
+        assert env.getattr(data, "items") == data.items and env.getattr(data, "get") == data.get
+        plain = jinja2.Environment(undefined=jinja2.StrictUndefined)
+        for name in ("rows", "items", "missing", "__class__"):
+            ours, theirs = env.getattr(data, name), plain.getattr(data, name)
+            assert type(ours) is type(theirs) and (isinstance(ours, jinja2.Undefined) or ours == theirs)
+    with pytest.raises(jinja2.UndefinedError):
+        str(latex_environment().from_string(r"\VAR{ d.missing }").render(d=data))

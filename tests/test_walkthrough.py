@@ -17,6 +17,7 @@ from symbackprop.errors import UsageError
 from symbackprop.layout import ROW_WIDTH, line_rows, tex_width
 from symbackprop.notation.chains import chain_for
 from symbackprop.notation.lines import (
+    NumericPrinter,
     exact_text,
     line_reproduces,
     make_line,
@@ -24,6 +25,7 @@ from symbackprop.notation.lines import (
     precise_text,
     product_line,
     quantity_line,
+    substituted_latex,
 )
 
 
@@ -193,3 +195,19 @@ def test_chain_for_any_parameter(lecture):
     assert chain.factors[-1].formula == "1" and chain.line.result == "0.0470"
     with pytest.raises(UsageError, match="did you mean 'w6'"):
         chain_for(lecture, "w9")
+
+
+NUMBER_TEXTS = st.sampled_from(["0.35", "-0.35", "4.53e-05", "-1.2e+07", "1/3", "-2/7", "12", "0.000"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(NUMBER_TEXTS, min_size=4, max_size=4), st.integers(0, 5))
+def test_a_lines_shape_printed_once_fills_in_any_numbers_as_printing_them_would(texts, which):
+    """The substituted line is its shape (printed once, holes for the numbers) filled in: the same text as the
+    printer gives with the numbers themselves, whatever their signs, superscripts and fractions."""
+    a, b, c, d = sympy.symbols("a b c d")
+    expr = [a * b + c - d, sympy.exp(-a) * (1 - b) ** 2, (a - b) ** 2 / 2 + c**3, 1 / (1 + sympy.exp(-(a * b + c))),
+            -a * (b * sympy.log(c) + (1 - b) * sympy.log(1 - d)), a**b * c / d][which]
+    numbers = {s.name: number_latex(t) for s, t in zip((a, b, c, d), texts, strict=True)}
+    assert substituted_latex(expr, numbers) == NumericPrinter(numbers).doprint(expr)
+    assert substituted_latex(expr, numbers) == NumericPrinter(numbers).doprint(expr)  # the shape from the cache

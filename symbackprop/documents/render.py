@@ -58,6 +58,7 @@ __all__ = [
     "shipped_loader",
     "shipped_templates",
     "template_folder",
+    "templates_read_once",
     "languages",
     "words",
     "plain_words",
@@ -272,6 +273,27 @@ def template_folder(folder: str | Path | None) -> Iterator[None]:
         _TEACHER_FOLDER.reset(token)
 
 
+@contextlib.contextmanager
+def templates_read_once() -> Iterator[None]:
+    """While rendering in bulk (an exam set), a template is read once: its file is not checked again before each
+    use (a variant's files use about 130 templates, each check a stat of its file), and the whole set is rendered
+    from one reading of its templates, even if one is edited meanwhile."""
+    folder = _TEACHER_FOLDER.get()
+    envs = [make(folder) for make in (_latex_environment, _markdown_environment, _html_environment)]
+    before = [env.auto_reload for env in envs]
+    for env in envs:
+        if env.cache is not None and env.auto_reload:  # what was edited since it was read is read again
+            for key, template in list(env.cache.items()):
+                if not template.is_up_to_date:
+                    del env.cache[key]
+        env.auto_reload = False
+    try:
+        yield
+    finally:
+        for env, reload in zip(envs, before, strict=True):
+            env.auto_reload = reload
+
+
 def shipped_loader() -> jinja2.BaseLoader:
     """Jinja2's own loader for the shipped set, installed (``pip install .`` or ``-e .``) or not."""
     try:
@@ -298,6 +320,24 @@ def _loader(folder: Path | None) -> jinja2.BaseLoader:
     return jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder), shipped_loader()])
 
 
+#: what ``d.name`` finds on a plain dict before its keys (its methods: ``d.items``)
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+class _Environment(jinja2.Environment):
+    """Jinja2's environment, with ``d.rows`` on a plain dict (how Python hands the templates their meaning) read
+    from its keys at once: the same value Jinja2 finds after its ``getattr`` fails, without raising and catching
+    an AttributeError for every one of the tens of thousands of lookups in an exam set."""
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 def latex_environment(folder: Path | None = None) -> jinja2.Environment:
     """The Jinja2 environment for ``*.tex.j2`` templates: ``folder`` (default: the current
     :func:`template_folder`) in front of the shipped templates."""
@@ -306,7 +346,7 @@ def latex_environment(folder: Path | None = None) -> jinja2.Environment:
 
 @functools.cache
 def _latex_environment(folder: Path | None) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=_loader(folder),
         block_start_string=r"\BLOCK{",
         block_end_string="}",
@@ -438,7 +478,7 @@ def markdown_environment(folder: Path | None = None) -> jinja2.Environment:
 
 @functools.cache
 def _markdown_environment(folder: Path | None) -> jinja2.Environment:
-    env = jinja2.Environment(
+    env = _Environment(
         loader=_loader(folder),
         trim_blocks=True,
         lstrip_blocks=True,
@@ -480,7 +520,7 @@ def html_environment(folder: Path | None = None) -> jinja2.Environment:
 
 @functools.cache
 def _html_environment(folder: Path | None) -> jinja2.Environment:
-    return jinja2.Environment(loader=_loader(folder), trim_blocks=True, lstrip_blocks=True, autoescape=True,
+    return _Environment(loader=_loader(folder), trim_blocks=True, lstrip_blocks=True, autoescape=True,
                               undefined=jinja2.StrictUndefined)
 
 

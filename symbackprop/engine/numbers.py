@@ -257,8 +257,28 @@ def round_half_up(value: Number, decimals: int) -> Decimal:
 
 
 def display_decision(value: Number, decimals: int) -> Decision:
-    """`display`'s text, and whether the enclosure decided it."""
+    """`display`'s text, and whether the enclosure decided it (a rational's always: see :func:`_rational_display`)."""
+    exact = value.exact if type(value) is Certified else None
+    if exact is not None and decimals <= WORK_DIGITS:
+        text = _rational_display(exact.numerator, exact.denominator, decimals)
+        if text is not None:
+            return Decision(text, True)
     return decision(value, lambda v: f"{_half_up(v, decimals):f}", decimals)
+
+
+def _rational_display(p: int, q: int, decimals: int) -> str | None:
+    """``p/q`` (q > 0) half-up to ``decimals`` places in whole numbers, as :func:`decision` renders it from the
+    rational's enclosure (exact, or tight enough that no rounding boundary lies inside when ``decimals`` is at
+    most ``WORK_DIGITS``): the same text without building 160-digit bounds.  None for a value too long for
+    Python's int -> str."""
+    units = (2 * abs(p) * 10**decimals + q) // (2 * q)  # |p/q| * 10^decimals, half-up
+    if units.bit_length() > 10_000:
+        return None
+    digits = str(units)
+    if decimals:
+        digits = digits.rjust(decimals + 1, "0")
+        digits = f"{digits[:-decimals]}.{digits[-decimals:]}"
+    return "-" + digits if p < 0 and units else digits
 
 
 def display(value: Number, decimals: int) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..documents.handout import check_lang
+from ..documents.render import templates_read_once
 from ..engine.examtable import MAX_VARIANTS, ExamSettings, check_layout, parse_ask
 from ..engine.graph import solve_graph
 from ..engine.graphspec import GraphSpec
@@ -100,7 +101,14 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     render = functools.partial(_variant_files, ask=settings.ask, early_rounding=report.early_rounding,
                                layout=settings.layout, lang=lang, title=title, moodle=moodle, qti=qti)
     tell = (lambda done, total: progress(done, total, "rendering")) if progress else None
-    rendered = ordered_map(render, drawn, workers, tell, warm=True)
+    with templates_read_once():
+        return _assemble(drawn, report, settings, title, lang, ordered_map(render, drawn, workers, tell, warm=True),
+                         moodle, qti, pdf)
+
+
+def _assemble(drawn: list[Variant], report: SetReport, settings: ExamSettings, title: str, lang: str,
+              rendered: list[_Rendered], moodle: bool, qti: bool, pdf: bool) -> ExamSet:
+    """The set from its variants' rendered texts: each variant's files, the combined documents and exports."""
     files: dict[str, bytes] = {}
     for v, r in zip(drawn, rendered, strict=True):
         files[f"questions/{v.stem}.tex"] = r.question_document.encode()

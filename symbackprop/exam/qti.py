@@ -26,6 +26,7 @@ from xml.sax.saxutils import escape, quoteattr
 from markupsafe import Markup
 
 from ..documents.render import render_html
+from ..errors import ExamError
 from ..io.usertext import xml_clean
 from .lms import math_html, name, problem_html, tolerance, worked
 from .variants import Variant, asked_values
@@ -39,6 +40,8 @@ CANVAS_NS = "http://canvas.instructure.com/xsd/cccv1p0"
 XSI_NS = "http://www.w3.org/2001/XMLSchema-instance"
 QTI_SCHEMA = f'xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{QTI_NS} http://www.imsglobal.org/xsd/ims_qtiasiv1p2p1.xsd"'
 CANVAS_SCHEMA = f'xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{CANVAS_NS} https://canvas.instructure.com/xsd/cccv1p0.xsd"'
+#: where one text of ``lms/qti_texts.html.j2`` ends (no text holds a NUL: XML cannot)
+_SEP = "\x00"
 CP_SCHEMA = (f'xmlns:xsi="{XSI_NS}" xsi:schemaLocation="{CP_NS} http://www.imsglobal.org/xsd/imscp_v1p1.xsd"')
 
 
@@ -75,22 +78,26 @@ def assessment_xml(variant: Variant, ask: Sequence[str], lang: str = "en") -> st
            f"<assessment ident={quoteattr(ident)} title={quoteattr(title)}>",
            "<qtimetadata>" + _field("cc_maxattempts", "1") + "</qtimetadata>",
            '<section ident="root_section">']
-    intro = render_html("lms/qti_intro.html.j2", lang=lang, problem=Markup(problem_html(s, lang)), decimals=d,
-                        tolerance=tolerance(d))
+    asked = asked_values(variant, ask)
+    lines = worked(s, [(item.name, item.latex) for item in asked], formula=False)
+    tags = [item_tag(variant, item.name) for item in asked]  # in the title and the text (Student Analysis shows it)
+    intro, *texts = render_html(
+        "lms/qti_texts.html.j2", lang=lang, problem=Markup(problem_html(s, lang)), decimals=d, tolerance=tolerance(d),
+        sep=Markup(_SEP), items=[{"group": item.group, "latex": math_html(item.latex), "tag": Markup(escape(tag)),
+                                  "line": math_html(line)} for item, line, tag in zip(asked, lines, tags, strict=True)],
+    ).split(_SEP)
+    if len(texts) != 2 * len(asked):  # a teacher's template that leaves out (or adds) a text
+        raise ExamError(f"lms/qti_texts.html.j2: {len(texts)} question and feedback texts for {len(asked)} asked "
+                        "values (each asked value needs its question and its feedback, each ended by sep)")
     out += [f"<item ident={quoteattr(ident + '_intro')} title={quoteattr(name('intro', lang))}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "text_only_question")
             + _field("points_possible", "0") + _field("original_answer_ids", "")
             + _field("assessment_question_identifierref", f"{ident}_intro_ref") + "</qtimetadata></itemmetadata>",
             "<presentation>" + _mattext(intro) + "</presentation>", "</item>"]
-    asked = asked_values(variant, ask)
-    lines = worked(s, [(item.name, item.latex) for item in asked], formula=False)
-    for k, (item, line) in enumerate(zip(asked, lines, strict=True), start=1):
+    for k, (item, tag) in enumerate(zip(asked, tags, strict=True), start=1):
+        question, feedback = texts[2 * k - 2], texts[2 * k - 1]
         low, high = _bounds(item.display, d)
         item_id = f"{ident}_q{k}"
-        tag = item_tag(variant, item.name)  # in the title and the text: the Student Analysis column shows the text
-        question = render_html("lms/qti_question.html.j2", lang=lang, group=item.group, latex=math_html(item.latex),
-                               tag=Markup(escape(tag)))
-        feedback = render_html("lms/qti_feedback.html.j2", line=math_html(line))
         out += [
             f"<item ident={quoteattr(item_id)} title={quoteattr(tag)}>",
             "<itemmetadata><qtimetadata>" + _field("question_type", "numerical_question")

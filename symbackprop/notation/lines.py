@@ -259,6 +259,29 @@ def print_terms(printer: BackpropPrinter, expr: Expr) -> list[str]:
 
 _DOUBLE_PARENS = re.compile(r"\\left\(\\left\((-?[0-9.]+(?: \\times 10\^\{-?\d+\})?)\\right\) ?\\right\)")
 
+#: an expression's substituted LaTeX cut at its numbers, by (expression, its symbols' names, which numbers carry
+#: a superscript): the printer's choices depend on those alone, never on a number's digits (a number prints
+#: in parentheses when negative, scientific or a fraction, whatever its place), so every variant of an exam
+#: prints a line's shape once and fills in its own numbers
+_SHAPES: dict[tuple[Expr, tuple[str, ...], tuple[bool, ...]], tuple[str, ...]] = {}
+SHAPES_KEPT = 4096
+_HOLE = re.compile("\x00([0-9]+)\\^?\x00")
+
+
+def substituted_latex(expr: Expr, numbers: Mapping[str, str]) -> str:
+    """``expr`` printed by :class:`NumericPrinter` with each symbol (by name) replaced by its number's LaTeX."""
+    names = tuple(sorted(numbers))
+    raised = tuple("^" in numbers[n] for n in names)
+    key = (expr, names, raised)
+    pieces = _SHAPES.get(key)
+    if pieces is None:  # a hole keeps a superscript where its number has one (SymPy braces a raised base)
+        holes = {n: f"\x00{k}{'^' if up else ''}\x00" for k, (n, up) in enumerate(zip(names, raised, strict=True))}
+        pieces = tuple(_HOLE.split(NumericPrinter(holes).doprint(expr)))
+        if len(_SHAPES) >= SHAPES_KEPT:
+            _SHAPES.clear()
+        _SHAPES[key] = pieces
+    return "".join(numbers[names[int(p)]] if i % 2 else p for i, p in enumerate(pieces))
+
 
 @dataclass(frozen=True)
 class Line:
@@ -288,7 +311,8 @@ class Line:
     @functools.cached_property
     def _substituted(self) -> str:  # printed once: a key, its feedback and the row measures all read it
         # a function of a negative number: tanh(-0.490), not tanh((-0.490))
-        return _DOUBLE_PARENS.sub(r"\\left(\1\\right)", self.printer().doprint(self.expr))
+        numbers = {s.name: number_latex(t) for s, t in self.operands.items()}
+        return _DOUBLE_PARENS.sub(r"\\left(\1\\right)", substituted_latex(self.expr, numbers))
 
     def is_trivial(self) -> bool:
         """``dE/db1 = 0.005 = 0.005``: a bare symbol (or a constant slope), nothing to compute."""
