@@ -39,6 +39,16 @@ key 3.5, QTI 2.8, solution 2.9, Moodle 1.5, sheet 1.4), then about 1.5 s in one 
 calibration 0.15, the QTI zip 0.2, writing 0.15).  The goal (under 6 s on two idle cores: about 10 s CPU)
 is not reached.
 
+Measured again 2026-12-01 (issue 12, scale: a set's templates read once, a variant's Canvas texts from one
+template call, a line's substituted LaTeX printed once per shape, an exact rational's display in whole numbers,
+dict lookups in the templates without a caught AttributeError each, tex_width's patterns compiled once, ASCII
+XML cleaned by its bytes), no PDF, seed 1, taken in turn with the code before, 3 runs each (load average 1.7-1.9:
+the other core partly busy): 9.2, 11.1, 11.2 s CPU (wall 5.4, 6.5, 6.6 s) against 10.8, 14.1, 14.6 s CPU (wall
+6.3, 8.3, 8.8 s); the same 1206 files.  The process alone (the serial part, its workers' time not counted) is
+still about 1.7-2.0 s CPU: import 0.5, the base solve and calibration 0.2-0.3, the first variant rendered before
+the workers fork (templates compiled once) 0.3, the combined files and the QTI zip 0.2-0.3, writing 0.2-0.4.
+Drawing (about 3 s CPU, a third of it Decimal exp at 20 digits) is unchanged.
+
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
 CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.

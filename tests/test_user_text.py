@@ -139,3 +139,12 @@ def test_csv_text_is_read_back_as_written_apart_from_the_quote():
     assert list(csv.reader(io.StringIO(text))) == [["a", "b"], ["'=x", 'say "hi", ok'], ["-1", "'@y"]]
     assert text.endswith("\n") and "\r" not in text
 
+
+
+def test_xml_clean_of_ascii_text_drops_the_same_characters_as_of_any_text():
+    """ASCII text takes the fast path (its bytes): every control character but tab and the line ends goes, with
+    or without a non-ASCII letter beside it (the other path)."""
+    ascii_text = "".join(map(chr, range(128))) * 2
+    kept = "".join(c for c in ascii_text if c in "\t\n\r" or ord(c) >= 0x20)
+    assert xml_clean(ascii_text) == kept
+    assert xml_clean(ascii_text + "é") == kept + "é"

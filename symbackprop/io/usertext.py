@@ -23,6 +23,8 @@ MAX_TEXT_CHARS = 200
 # Characters XML 1.0 cannot carry, escaped or not (its Char production): C0 controls
 # but tab/LF/CR, surrogates, U+FFFE and U+FFFF.
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+#: the ASCII characters ``_NOT_XML`` matches: the control characters but tab and the line ends
+_ASCII_NOT_XML = bytes(c for c in range(128) if _NOT_XML.match(chr(c)))
 # A cell a spreadsheet reads as a formula (or a DDE command) when it starts with one of these.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?")
@@ -42,6 +44,8 @@ def text_problem(text: str, max_chars: int = MAX_TEXT_CHARS) -> str | None:
 
 def xml_clean(document: str) -> str:
     """``document`` without the characters XML 1.0 cannot carry."""
+    if document.isascii():  # only the control characters to drop: deleted from its bytes, four times as fast
+        return document.encode("ascii").translate(None, _ASCII_NOT_XML).decode("ascii")
     return _NOT_XML.sub("", document)
 
 
