@@ -408,6 +408,12 @@ def _practice(args: argparse.Namespace) -> int:
         import webbrowser
 
         webbrowser.open(url)
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(0)  # a service manager's SIGTERM stops it as Ctrl-C does: its markers too
+
+    signal.signal(signal.SIGTERM, stop)
     try:
         server.serve_forever()
     finally:

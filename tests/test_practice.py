@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from fractions import Fraction
 from pathlib import Path
@@ -197,6 +198,10 @@ def test_teacher_spec_and_exam_ranges_set_the_exercise(tmp_path):
         assert {g["name"]: g["value"] for g in data["given"]}["x1"] == "0.05"
 
 
+LINUX_PROC = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads processes from /proc (Linux)")
+
+
+@LINUX_PROC
 def test_cli_serves_and_prints_the_address():
     proc = subprocess.Popen([sys.executable, "-m", "symbackprop", "practice", "--port", "0"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -206,9 +211,72 @@ def test_cli_serves_and_prints_the_address():
         assert match, line
         status, html = request(("127.0.0.1", int(match.group(1))), "GET", "/")
         assert status == 200 and b"Check" in html
+        markers = children(proc.pid)
+        assert len(markers) == 2
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+    assert proc.returncode == 0  # SIGTERM stops it cleanly, its markers with it
+    assert not alive(markers, seconds=10)
+
+
+@LINUX_PROC
+def test_markers_end_with_a_killed_server():
+    """A server killed outright cannot stop its markers: they notice and end within seconds."""
+    proc = subprocess.Popen([sys.executable, "-m", "symbackprop", "practice", "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and "serving" in proc.stdout.readline()
+        markers = children(proc.pid)
+        assert len(markers) == 2
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
+    assert not alive(markers, seconds=10)
+
+
+def children(pid: int, count: int = 2) -> list[int]:
+    """The marker processes of the server ``pid`` (Linux /proc), once ``count`` of them have started
+    (multiprocessing's resource tracker, its other child, ends with its pipe and is not counted)."""
+    found: list[int] = []
+    for _ in range(200):
+        found = [int(p.name) for p in Path("/proc").iterdir()
+                 if p.name.isdigit() and _parent(p) == pid and b"spawn_main" in _command(p)]
+        if len(found) >= count:
+            break
+        time.sleep(0.05)
+    return found
+
+
+def _command(proc: Path) -> bytes:
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _parent(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def alive(pids: list[int], seconds: float) -> list[int]:
+    """Those of ``pids`` still running (not zombies) after waiting up to ``seconds`` for them to end."""
+    deadline = time.monotonic() + seconds
+    while True:
+        running = [pid for pid in pids if _state(pid) not in (None, "Z")]
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.1)
+
+
+def _state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
 
 
 @pytest.mark.parametrize("args, words", [

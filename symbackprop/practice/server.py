@@ -21,8 +21,10 @@ the verdicts; ``POST /api/preview`` ``{"seed": N, "text": T}`` the LaTeX of a ty
 from __future__ import annotations
 
 import json
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -70,7 +72,7 @@ class App:
 
     def _markers(self) -> ProcessPoolExecutor:
         pool = ProcessPoolExecutor(self.n_markers, mp_context=get_context("spawn"), initializer=_start_marker,
-                                   initargs=(self.spec,))
+                                   initargs=(self.spec, os.getpid()))
         for _ in range(self.n_markers):  # started now, so the first "check" does not wait for SymPy to load
             pool.submit(_mark, 0, {})
         return pool
@@ -116,10 +118,19 @@ class App:
 _MARKER: dict[str, Any] = {}
 
 
-def _start_marker(spec: str | None) -> None:
+def _start_marker(spec: str | None, server: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server, which stops its markers
+    threading.Thread(target=_exit_with_server, args=(server,), daemon=True).start()
     base = solve_any(spec, prove=False)
     _MARKER["exercise"] = lru_cache(maxsize=64)(partial(draw, base))
+
+
+def _exit_with_server(server: int) -> None:
+    """A marker ends within a second of its server, however the server ended (killed, it cannot
+    stop its markers): an orphan is adopted by another process, so its parent changes."""
+    while os.getppid() == server:
+        time.sleep(1)
+    os._exit(0)
 
 
 def _mark(seed: int, answers: dict[str, Any]) -> dict[str, Any]:
