@@ -340,11 +340,15 @@ class Drawer:
 
     def _calibrate(self) -> None:
         probe = [self.draw(random.Random(f"symbackprop-exam/probe/{i}")) for i in range(PROBE_DRAWS)]
+        verdicts = [self.assess(values) for values in probe]
         while True:
-            verdicts = [self.assess(values) for values in probe]
             passed = [amount for reason, amount in verdicts if reason is None]
             if len(passed) >= PROBE_PASS or not self.relax(Counter(reason for reason, _ in verdicts if reason)):
                 break
+            # relaxing only loosens an auto rule: a draw another check rejected (the checks before it
+            # passed and pass still) or none did keeps its verdict; only the auto rules' are judged again
+            verdicts = [self.assess(values) if reason in AUTO_RULES else (reason, amount)
+                        for values, (reason, amount) in zip(probe, verdicts, strict=True)]
         spread = self.settings.difficulty_band
         if spread is None:
             return
