@@ -48,6 +48,11 @@ the other core partly busy): 9.2, 11.1, 11.2 s CPU (wall 5.4, 6.5, 6.6 s) agains
 still about 1.7-2.0 s CPU: import 0.5, the base solve and calibration 0.2-0.3, the first variant rendered before
 the workers fork (templates compiled once) 0.3, the combined files and the QTI zip 0.2-0.3, writing 0.2-0.4.
 Drawing (about 3 s CPU, a third of it Decimal exp at 20 digits) is unchanged.
+Later that day, the package's bytecode compiled before the runs (this machine sets PYTHONDONTWRITEBYTECODE=1,
+so each run had compiled every module: about 0.25 s of the serial part) and nothing else running: 13 runs
+over an hour gave 5.3-7.4 s wall, 8.9-12.3 s CPU; 7 of them under 6 s.  The virtual machine's own speed
+varies by about a third (a fixed Python loop took 0.9-1.5 s in the same hour), so the goal holds only in its
+faster periods.
 
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
