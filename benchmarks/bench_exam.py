@@ -49,8 +49,8 @@ still about 1.7-2.0 s CPU: import 0.5, the base solve and calibration 0.2-0.3, t
 the workers fork (templates compiled once) 0.3, the combined files and the QTI zip 0.2-0.3, writing 0.2-0.4.
 Drawing (about 3 s CPU, a third of it Decimal exp at 20 digits) is unchanged.
 Later that day, the package's bytecode compiled before the runs (this machine sets PYTHONDONTWRITEBYTECODE=1,
-so each run had compiled every module: about 0.25 s of the serial part) and nothing else running: 13 runs
-over an hour gave 5.3-7.4 s wall, 8.9-12.3 s CPU; 7 of them under 6 s.  The virtual machine's own speed
+so each run had compiled every module: about 0.25 s of the serial part) and nothing else running: 9 runs
+over half an hour gave 5.3-7.4 s wall, 8.9-12.3 s CPU; 5 of them under 6 s.  The virtual machine's own speed
 varies by about a third (a fixed Python loop took 0.9-1.5 s in the same hour), so the goal holds only in its
 faster periods.
 
