@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import random
 import re
+from collections import Counter
 from decimal import Decimal
 from math import ceil
 from pathlib import Path
@@ -83,7 +84,28 @@ def _draws(spec: Spec, count: int, seed: int = 0):
     drawer, drawn, report = draw_values(base, spec.exam, count, seed)
     assert len(drawn) == count
     assert len({tuple(v[n] for n, _ in drawer.varying) for v, _ in drawn}) == count  # distinct
+    quick_look_agrees(drawer)
     return drawer, drawn, report
+
+
+def quick_look_agrees(drawer: Drawer, draws: int = 120) -> Counter[str]:
+    """The reasons the drawer's quick look (floats: see symbackprop/exam/judging.py) gives on ``draws`` draws;
+    fails on any the Decimal judge alone would not give (every sweep above checks this on its spec)."""
+    rng = random.Random(f"quick/{drawer.base.spec.title}/{draws}")
+    values = [drawer.draw(rng) for _ in range(draws)]
+    quick = drawer._quick = drawer._quick or drawer._compile_quick()
+    assert quick is not None
+    told = [drawer._quick_look(v) for v in values]
+    drawer._quick, until = None, drawer._until_quick  # the Decimal judge alone
+    drawer._until_quick = -1
+    try:
+        truth = [drawer.assess(v)[0] for v in values]
+    finally:
+        drawer._quick, drawer._until_quick = quick, until
+    wrong = [(t, r) for t, r in zip(told, truth, strict=True) if t is not None and t != r]
+    assert not wrong, f"the quick look said otherwise than the Decimal judge: {wrong[:5]}"
+    assert all(t is None for t, r in zip(told, truth, strict=True) if r is None)  # only the Decimals accept
+    return Counter(t for t in told if t is not None)
 
 
 @pytest.mark.parametrize("row", COVERING, ids=lambda r: "-".join(map(str, (",".join(map(str, r[0])), *r[1:]))))

@@ -1,10 +1,11 @@
 """Expressions that map short decimals to short decimals (sums, products, whole powers, relu, max: no exp,
-log or division), and their exact value at given decimals, worked in Decimals with every rounding trapped."""
+log or division), their exact value at given decimals, worked in Decimals with every rounding trapped, and
+how many decimal places that value has at most."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import Context, Decimal, Inexact, InvalidOperation, Rounded, localcontext
 
 import sympy
@@ -14,7 +15,7 @@ from . import activations as act
 from .evaluate import DECIMAL, Compiler, Program
 from .numbers import MAX_EXPONENT
 
-__all__ = ["exact_decimal_value", "is_exact_expression"]
+__all__ = ["decimal_places", "exact_decimal_value", "is_exact_expression", "places_of"]
 
 _EXACT_FUNCTIONS = (act.relu, act.leaky_relu, act.step, act.leaky_step)
 #: digits enough for any sum or product of displayed numbers; a result that needs more is not exact here
@@ -55,3 +56,37 @@ def exact_decimal_value(expr: Expr, symbols: tuple[Symbol, ...], values: Sequenc
             return program(list(values))
     except (Inexact, Rounded, InvalidOperation):
         return None
+
+
+def places_of(value: sympy.Rational) -> int | None:
+    """The decimal places of a rational (``0.05`` -> 2, ``3`` -> 0); None when it has no finite decimal form."""
+    q, twos, fives = int(value.q), 0, 0
+    while q % 2 == 0:
+        q, twos = q // 2, twos + 1
+    while q % 5 == 0:
+        q, fives = q // 5, fives + 1
+    return max(twos, fives) if q == 1 else None
+
+
+def decimal_places(expr: Expr, places: Callable[[Symbol], int | None]) -> int | None:
+    """At most how many decimal places the value of ``expr`` has, given those of its symbols (``places``);
+    None when it need not be a finite decimal (an exp, a log, a division, a symbol of unknown places)."""
+    if isinstance(expr, Symbol):
+        return places(expr)
+    if expr.is_Rational:
+        return places_of(sympy.Rational(expr))
+    if isinstance(expr, act.step):
+        return 0
+    parts = [decimal_places(a, places) for a in expr.args]
+    if any(p is None for p in parts):
+        return None
+    known = [p for p in parts if p is not None]
+    if isinstance(expr, sympy.Add | sympy.Max | act.relu):
+        return max(known)
+    if isinstance(expr, sympy.Mul | act.leaky_relu):  # leaky_relu(x, s) is x or s*x
+        return sum(known)
+    if isinstance(expr, act.leaky_step):  # 1 or s
+        return known[1]
+    if isinstance(expr, sympy.Pow) and expr.exp.is_Integer and expr.exp > 0:
+        return known[0] * int(expr.exp)
+    return None

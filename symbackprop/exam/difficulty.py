@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ..engine.numbers import round_half_up
+from ..engine.numbers import half_up
 
 __all__ = ["Band", "significant_digits", "work"]
 
@@ -33,11 +33,12 @@ def work(slots: list[Decimal], operands: list[tuple[int, list[int]]], decimals: 
     add).  A dead unit, a zero input or a tiny gradient lowers it; long operands raise it."""
     shown: dict[int, int] = {}
     total = 0
+    rounded = half_up(decimals)
     for _, depends in operands:
         for slot in depends:
             digits = shown.get(slot)
             if digits is None:
-                text = f"{round_half_up(slots[slot], decimals):f}"
-                digits = shown[slot] = 0 if abs(Decimal(text)) in (0, 1) else significant_digits(text)
+                value = rounded(slots[slot])
+                digits = shown[slot] = 0 if value.is_zero() or abs(value) == 1 else significant_digits(f"{value:f}")
             total += digits
     return total

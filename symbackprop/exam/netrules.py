@@ -6,7 +6,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import sympy
 from sympy import Expr
@@ -15,11 +17,11 @@ from ..engine.evaluate import compile_network, leaf_values, remembering_domain
 from ..engine.examtable import ExamSettings, Grid
 from ..engine.flatcode import FlatCompiler
 from ..engine.naming import LEARNING_RATE
-from ..engine.numbers import round_half_up, to_decimal
+from ..engine.network import Network
 from ..engine.solution import Solution
 from ..engine.spec import Example, Spec
 from ..errors import ExamError
-from .judging import JUDGE
+from .judging import JUDGE, QUICK, Checks, ExactChecks, QuickChecks
 from .variants import asked_names
 
 __all__ = ["NetworkFamily"]
@@ -30,10 +32,14 @@ TRIVIAL = {"weight": (0, 1, -1), "input": (0, 1, -1), "bias": (0,)}
 _PIECEWISE = ("relu", "leaky_relu")
 
 
-@functools.lru_cache(maxsize=16)
-def _threshold(value: sympy.Rational) -> Decimal:
-    """The saturation threshold as a Decimal (the judge meets it on every draw)."""
-    return to_decimal(value)
+@dataclass
+class _Units:
+    """The units' slopes in one kind of number (smooth units' slopes, none of which may be flat; per piecewise
+    layer, its units' slopes and pre-activations), with that number's comparisons."""
+
+    checks: Checks
+    slopes: list[Callable[[list[Any]], Any]]
+    piecewise: list[tuple[list[Callable[[list[Any]], Any]], list[int]]]
 
 
 class NetworkFamily:
@@ -54,23 +60,7 @@ class NetworkFamily:
         slot_of = {q.symbol: self.index[q.name] for q in network.quantities.values()}
         #: the steps' source for the judge's flat passes (see :mod:`.passes`), in the same domain
         self.flat = FlatCompiler(slot_of, domain)
-        #: smooth units' slopes (none may be flat); per piecewise layer, its units' slopes and pre-activations
-        self.slopes: list[Callable[[list[Decimal]], Decimal]] = []
-        self.piecewise: list[tuple[list[Callable[[list[Decimal]], Decimal]], list[int]]] = []
-        for layer in network.layers:
-            fn = layer.elementwise
-            if fn is None:
-                continue
-            slopes, pres = [], []
-            for e in range(1, network.n_examples + 1):
-                for j in range(1, layer.size + 1):
-                    a, z = network.activation_symbol(layer.index, j, e), network.pre_symbol(layer.index, j, e)
-                    slopes.append(self.flat.function("v", [f"return {self.flat.source(fn.local_slope(a, z))}"]))
-                    pres.append(slot_of[z])
-            if layer.activation_name in _PIECEWISE:
-                self.piecewise.append((slopes, pres))
-            else:
-                self.slopes += slopes
+        self._exact = self._units_of(network, self.flat, ExactChecks(self.decimals))
         self.grad_layers: list[list[int]] = []
         asked_grads = {n for group, names in self.asked if group == "gradients" for n in names}
         for layer in network.layers:
@@ -112,35 +102,73 @@ class NetworkFamily:
         if name == LEARNING_RATE.ascii and grid.low <= 0:
             raise ExamError("exam: eta: the learning rate must stay positive")
 
+    @functools.cached_property
+    def quick_flat(self) -> FlatCompiler:
+        """The steps' source in the quick look's floats (compiled once a drawer has judged enough draws to gain)."""
+        return FlatCompiler(self.flat.slot_of, QUICK)
+
+    @functools.cached_property
+    def _quick(self) -> _Units:
+        return self._units_of(self.network, self.quick_flat, QuickChecks(self.decimals))
+
+    @staticmethod
+    def _units_of(network: Network, flat: FlatCompiler, checks: Checks) -> _Units:
+        """The units' slopes compiled to ``flat``'s numbers, with the comparisons of those numbers."""
+        slot_of = flat.slot_of
+        units = _Units(checks, [], [])
+        for layer in network.layers:
+            fn = layer.elementwise
+            if fn is None:
+                continue
+            slopes, pres = [], []
+            for e in range(1, network.n_examples + 1):
+                for j in range(1, layer.size + 1):
+                    a, z = network.activation_symbol(layer.index, j, e), network.pre_symbol(layer.index, j, e)
+                    slopes.append(flat.function("v", [f"return {flat.source(fn.local_slope(a, z))}"]))
+                    pres.append(slot_of[z])
+            if layer.activation_name in _PIECEWISE:
+                units.piecewise.append((slopes, pres))
+            else:
+                units.slopes += slopes
+        return units
+
     def reject(self, slots: list[Decimal], rules: ExamSettings) -> str | None:
         """The network's own reason to reject a judged draw: its units, its loss, its gradients."""
-        return self._units(slots, rules) or self._loss_and_gradients(slots, rules)
+        return self._rules(self._exact, slots, rules)
 
-    def _units(self, slots: list[Decimal], rules: ExamSettings) -> str | None:
+    def quick_reject(self, slots: list[float], rules: ExamSettings) -> str | None:
+        """:meth:`reject` on the quick look's floats (raising :class:`.judging.Unsure` where it cannot tell)."""
+        return self._rules(self._quick, slots, rules)
+
+    def _rules(self, units: _Units, slots: list[Any], rules: ExamSettings) -> str | None:
+        return self._units(units, slots, rules) or self._loss_and_gradients(units.checks, slots, rules)
+
+    @staticmethod
+    def _units(units: _Units, slots: list[Any], rules: ExamSettings) -> str | None:
         """A relu on its kink, a saturated smooth unit, or a piecewise layer more than half dead."""
-        for _, pres in self.piecewise:
-            if any(slots[z].is_zero() for z in pres):
+        n = units.checks
+        for _, pres in units.piecewise:
+            if any(n.zero(slots[z]) for z in pres):
                 return "undefined"  # relu is not differentiable at z = 0
         if rules.allow_saturation:
             return None
-        threshold = _threshold(rules.saturation_threshold)
-        if any(abs(slope(slots)) < threshold for slope in self.slopes):
+        threshold = n.number(rules.saturation_threshold)
+        if any(n.below(abs(slope(slots)), threshold) for slope in units.slopes):
             return "saturation"
-        for slopes, _ in self.piecewise:
-            if 2 * sum(1 for slope in slopes if abs(slope(slots)) < threshold) > len(slopes):
+        for slopes, _ in units.piecewise:
+            if 2 * sum(1 for slope in slopes if n.below(abs(slope(slots)), threshold)) > len(slopes):
                 return "dead units"
         return None
 
-    def _loss_and_gradients(self, slots: list[Decimal], rules: ExamSettings) -> str | None:
-        d = self.decimals
+    def _loss_and_gradients(self, n: Checks, slots: list[Any], rules: ExamSettings) -> str | None:
         before, after = self.loss_slots
-        if not rules.allow_loss_increase and slots[after] >= slots[before]:
+        if not rules.allow_loss_increase and not n.below(slots[after], slots[before]):
             return "loss increase"
         for layer_slots in self.grad_layers if not rules.allow_zero_gradients else ():
-            if all(round_half_up(slots[s], d).is_zero() for s in layer_slots):
+            if all(n.shows_zero(slots[s]) for s in layer_slots):
                 return "zero gradients"
         if not (rules.allow_loss_increase or rules.allow_unchanged_loss) \
-                and round_half_up(slots[after], d) == round_half_up(slots[before], d):
+                and n.same_display(slots[after], slots[before]):
             return "loss unchanged"  # lower, but the sheet cannot show it
         return None
 
