@@ -222,7 +222,11 @@ def tex_escape(text: Any) -> Tex:
     """
     if isinstance(text, Tex):
         return text
-    s = str(text)
+    return Tex(_escaped(str(text)))
+
+
+@functools.lru_cache(maxsize=8192)  # a sheet escapes the same words and names many times
+def _escaped(s: str) -> str:
     if _PLAIN.fullmatch(s):  # printable ASCII that prints as itself (most names and numbers): nothing to escape
         out = s
     else:
@@ -232,7 +236,7 @@ def tex_escape(text: Any) -> Tex:
     for pair, broken in _LIGATURE_BREAKS:
         while pair in out:
             out = out.replace(pair, broken)
-    return Tex(out)
+    return out
 
 
 def tex_join(items: Iterable[Any], separator: Any = ", ") -> Tex:

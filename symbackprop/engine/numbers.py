@@ -87,14 +87,16 @@ class Certified(Decimal):
     it yields plain Decimals; rounding it (`display`, `full_text`, ...) is certified.
     """
 
-    __slots__ = ("exact", "enclose")
+    __slots__ = ("exact", "enclose", "shown")
     exact: Fraction | None
     enclose: Enclosure | None
+    #: its displays found so far, by decimals (a sheet shows one value in several places)
+    shown: dict[int, Decision] | None
 
     @classmethod
     def of(cls, approx: Decimal, exact: Fraction | None = None, enclose: Enclosure | None = None) -> Certified:
         value = cls(approx)
-        value.exact, value.enclose = exact, enclose
+        value.exact, value.enclose, value.shown = exact, enclose, None
         return value
 
     def __copy__(self) -> Certified:
@@ -257,7 +259,20 @@ def round_half_up(value: Number, decimals: int) -> Decimal:
 
 
 def display_decision(value: Number, decimals: int) -> Decision:
-    """`display`'s text, and whether the enclosure decided it (a rational's always: see :func:`_rational_display`)."""
+    """`display`'s text, and whether the enclosure decided it (a rational's always: see :func:`_rational_display`);
+    found once for each value and decimals."""
+    if type(value) is not Certified:
+        return _display_decision(value, decimals)
+    shown = value.shown
+    if shown is None:
+        shown = value.shown = {}
+    found = shown.get(decimals)
+    if found is None:
+        found = shown[decimals] = _display_decision(value, decimals)
+    return found
+
+
+def _display_decision(value: Number, decimals: int) -> Decision:
     exact = value.exact if type(value) is Certified else None
     if exact is not None and decimals <= WORK_DIGITS:
         text = _rational_display(exact.numerator, exact.denominator, decimals)

@@ -184,7 +184,15 @@ def staging(target: Target) -> Iterator[Path]:
 
 
 def _files_under(root: Path) -> list[str]:
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    """The relative paths of the regular files under ``root`` (links neither followed nor listed)."""
+    found = []
+    for folder, _, files in os.walk(root):
+        rel = Path(folder).relative_to(root)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path) and os.path.isfile(path):
+                found.append((rel / name).as_posix())
+    return sorted(found)
 
 
 def _same_bytes(a: Path, b: Path) -> bool:
@@ -196,22 +204,31 @@ def _same_bytes(a: Path, b: Path) -> bool:
         return False
 
 
-def _check_way(target: Path, rel: str, ours: set[str]) -> None:
-    """Refuse when a new file's path is blocked by something symbackprop did not write."""
+def _check_way(target: Path, rel: str, ours: set[str], folders_seen: set[str]) -> None:
+    """Refuse when a new file's path is blocked by something symbackprop did not write (``folders_seen``: the
+    folders on the way found clear, each looked at once)."""
     parts = PurePosixPath(rel).parts
     for i in range(1, len(parts)):
+        name = "/".join(parts[:i])
+        if name in folders_seen:
+            continue
         folder = target.joinpath(*parts[:i])
         if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
-            raise _fail(target, f"{'/'.join(parts[:i])} is in the way of {rel} (not a folder symbackprop "
+            raise _fail(target, f"{name} is in the way of {rel} (not a folder symbackprop "
                                 f"made); move it away or choose another folder")
+        folders_seen.add(name)
     dest = target / rel
     if (dest.exists() or dest.is_symlink()) and rel not in ours:
         raise _fail(target, f"{rel} exists and symbackprop did not write it; move it away or choose "
                             f"another folder")
 
 
-def _move(src: Path, dest: Path) -> None:
-    dest.parent.mkdir(parents=True, exist_ok=True)
+def _move(src: Path, dest: Path, made: set[Path] | None = None) -> None:
+    """Move ``src`` to ``dest``, making its folder (``made``: the folders made or found so far)."""
+    if made is None or dest.parent not in made:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        if made is not None:
+            made.add(dest.parent)
     os.replace(src, dest)
 
 
@@ -249,9 +266,9 @@ def commit(target: Target, staged: Path) -> Path | None:
     new = [rel for rel in _files_under(staged) if rel != MARKER]
     write_new(staged / MARKER, marker_bytes(new))
     earlier = read_marker(root) or []
-    ours = set(earlier)
+    ours, clear = set(earlier), set[str]()
     for rel in new:
-        _check_way(root, rel, ours)
+        _check_way(root, rel, ours, clear)
     present = [rel for rel in earlier if _present(root, rel)]
     new_set = set(new)
     kept = None
@@ -267,8 +284,9 @@ def commit(target: Target, staged: Path) -> Path | None:
                               f"its files are in {root} and {kept}") from None
         _prune(root, present)
     try:
+        made: set[Path] = set()
         for rel in new:
-            _move(staged / rel, root / rel)
+            _move(staged / rel, root / rel, made)
         _move(staged / MARKER, root / MARKER)
     except OSError as err:
         raise _fail(root, f"cannot move the new set into place ({err.strerror or err})") from None
