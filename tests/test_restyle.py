@@ -283,3 +283,31 @@ def test_exam_and_report_words_come_from_the_templates(tmp_path, capsys, monkeyp
     code, out, _ = run(capsys, "verify", answers, "--templates", "mine")
     assert code == 1 and out.splitlines()[-1].endswith("61 correct, 4 zu früh gerundet (The lecture's printed values)")
     assert sum(" zu früh gerundet " in line for line in out.splitlines()[:-1]) == 4  # the table's rows
+
+
+def test_a_teachers_folder_compiles_only_its_own_templates(tmp_path, monkeypatch):
+    """The shipped templates are compiled once a process whatever folder is in front (their code is shared by
+    name, file and text); the teacher's own, and an edited one, are compiled and used."""
+    import jinja2
+
+    from symbackprop.documents.render import latex_environment
+
+    compiled: list[str | None] = []
+    original = jinja2.Environment.compile
+
+    def counting(self, source, name=None, filename=None, *args, **kwargs):
+        compiled.append(name)
+        return original(self, source, name, filename, *args, **kwargs)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    latex_environment(None).get_template("macros.tex.j2")  # compiled here, or earlier in this process
+    for k, text in enumerate(("Mine", "Mine, edited")):
+        folder = tmp_path / str(k)
+        (folder / "handout").mkdir(parents=True)
+        (folder / "handout" / "08_summary.tex.j2").write_text(text)
+        env = latex_environment(folder)
+        compiled.clear()
+        env.get_template("macros.tex.j2")
+        assert compiled == []
+        assert env.get_template("handout/08_summary.tex.j2").render() == text
+        assert compiled == ["handout/08_summary.tex.j2"]

@@ -328,6 +328,21 @@ def _loader(folder: Path | None) -> jinja2.BaseLoader:
 _DICT_ATTRIBUTES = frozenset(dir(dict))
 
 
+class _SharedCode(jinja2.BytecodeCache):
+    """The compiled code of the templates, shared by every environment of one kind in this process: a teacher's
+    folder in front of the shipped set makes a new environment, whose shipped templates (the same file, the same
+    text) are then not compiled again.  Jinja2 looks a template up by its name and file and checks its text."""
+
+    def __init__(self) -> None:
+        self._code: dict[tuple[str, str], Any] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        bucket.code = self._code.get((bucket.key, bucket.checksum))
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self._code[(bucket.key, bucket.checksum)] = bucket.code
+
+
 class _Environment(jinja2.Environment):
     """Jinja2's environment, with ``d.rows`` on a plain dict (how Python hands the templates their meaning) read
     from its keys at once: the same value Jinja2 finds after its ``getattr`` fails, without raising and catching
@@ -342,6 +357,10 @@ class _Environment(jinja2.Environment):
         return super().getattr(obj, attribute)
 
 
+#: one per kind of environment: the same text compiles to other code under other delimiters and settings
+_LATEX_CODE, _MARKDOWN_CODE, _HTML_CODE = _SharedCode(), _SharedCode(), _SharedCode()
+
+
 def latex_environment(folder: Path | None = None) -> jinja2.Environment:
     """The Jinja2 environment for ``*.tex.j2`` templates: ``folder`` (default: the current
     :func:`template_folder`) in front of the shipped templates."""
@@ -352,6 +371,7 @@ def latex_environment(folder: Path | None = None) -> jinja2.Environment:
 def _latex_environment(folder: Path | None) -> jinja2.Environment:
     env = _Environment(
         loader=_loader(folder),
+        bytecode_cache=_LATEX_CODE,
         block_start_string=r"\BLOCK{",
         block_end_string="}",
         variable_start_string=r"\VAR{",
@@ -484,6 +504,7 @@ def markdown_environment(folder: Path | None = None) -> jinja2.Environment:
 def _markdown_environment(folder: Path | None) -> jinja2.Environment:
     env = _Environment(
         loader=_loader(folder),
+        bytecode_cache=_MARKDOWN_CODE,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -524,8 +545,8 @@ def html_environment(folder: Path | None = None) -> jinja2.Environment:
 
 @functools.cache
 def _html_environment(folder: Path | None) -> jinja2.Environment:
-    return _Environment(loader=_loader(folder), trim_blocks=True, lstrip_blocks=True, autoescape=True,
-                              undefined=jinja2.StrictUndefined)
+    return _Environment(loader=_loader(folder), bytecode_cache=_HTML_CODE, trim_blocks=True, lstrip_blocks=True,
+                        autoescape=True, undefined=jinja2.StrictUndefined)
 
 
 def render_html(template_name: str, **context: Any) -> str:
