@@ -159,6 +159,20 @@ def test_a_bad_folder_is_one_line_before_any_work(tmp_path, capsys, monkeypatch,
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # nothing written
 
 
+@pytest.mark.parametrize("retired", ["lms/qti_question.html.j2", "lms/words.html.j2"])
+def test_a_folder_with_a_template_no_longer_used_is_refused_in_one_line(tmp_path, capsys, retired):
+    """A teacher's copy of a template an earlier version shipped would silently not apply: the run names it and
+    where its text lives now, and writes nothing."""
+    folder = tmp_path / "mine"
+    (folder / retired).parent.mkdir(parents=True)
+    (folder / retired).write_text("my words\n", encoding="utf-8")
+    for command in (["exam", "--qti", "-o", str(tmp_path / "set")], ["worksheet", "-o", str(tmp_path / "out")]):
+        code, out, err = run(capsys, *command, "--templates", str(folder))
+        assert (code, out) == (2, "")
+        assert err.count("\n") == 1 and f"{retired} is no longer used" in err and "now); move your changes" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
 def spec_with(tmp_path: Path, table: str) -> Path:
     spec = tmp_path / "course" / "net.toml"
     spec.parent.mkdir(exist_ok=True)

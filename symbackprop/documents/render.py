@@ -43,6 +43,7 @@ from typing import Any
 import jinja2
 
 from .. import __version__
+from ..errors import UsageError
 from ..io.scripts import FONTS, is_script_char, rtl_runs, scripts_in
 
 __all__ = [
@@ -317,10 +318,25 @@ def shipped_templates() -> dict[str, str]:
             if name.endswith(".j2") and not name.rpartition("/")[2].startswith("_")}
 
 
+#: templates an earlier version shipped, and where their text lives now: a teacher's copy would silently not apply
+RETIRED = {
+    "lms/qti_intro.html.j2": "lms/qti_texts.html.j2",
+    "lms/qti_question.html.j2": "lms/qti_texts.html.j2",
+    "lms/qti_feedback.html.j2": "lms/qti_texts.html.j2",
+    "lms/words.html.j2": "lms/lang/<lang>.html.j2",
+    "lms/names.txt.j2": "lms/lang/<lang>.html.j2",
+}
+
+
 def _loader(folder: Path | None) -> jinja2.BaseLoader:
-    """The teacher's folder first (a template it lacks comes from the shipped set), then the shipped set."""
+    """The teacher's folder first (a template it lacks comes from the shipped set), then the shipped set; a folder
+    holding a template no longer used is refused (the teacher's changes to it would be lost without a word)."""
     if folder is None:
         return shipped_loader()
+    for name, now in RETIRED.items():
+        if (folder / name).is_file():
+            raise UsageError(f"templates {folder}: {name} is no longer used (its text is in {now} now); "
+                             "move your changes there and remove it")
     return jinja2.ChoiceLoader([jinja2.FileSystemLoader(folder), shipped_loader()])
 
 
