@@ -54,6 +54,16 @@ over half an hour gave 5.3-7.4 s wall, 8.9-12.3 s CPU; 5 of them under 6 s.  The
 varies by about a third (a fixed Python loop took 0.9-1.5 s in the same hour), so the goal holds only in its
 faster periods.
 
+Measured again 2026-12-01, later (issue 12, scale: the judge's quick look in floats, which gives a draw's reason
+only where every comparison is clear of its edge by 1e-7 and leaves the rest to the Decimal judge; a value's
+displays found once; a set's files moved into place with each folder checked once), no PDF, seed 1, the same 1206
+files byte for byte.  Paired with the code before (5 runs each, in turn): 0.77x wall, 0.76x CPU (median; the
+pairs ranged 0.63-0.92 as the machine's speed drifted).  Three runs of this script with a fixed Python loop at
+1.09-1.15 s: 4.47, 4.75, 4.55 s wall, 7.4-8.0 s CPU.  Where it goes now: import 0.65 s, solving and calibration
+0.15, drawing the 28,649 draws 0.6-0.7 s wall (97% of the lecture's draws decided by the quick look, 24 us
+against 103 us), rendering 2.9-3.0 s wall (about 19 ms of CPU per variant in a worker, the first variant 0.3 s
+before the workers fork), the combined files and QTI zip 0.2, writing 0.15-0.25.
+
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
 CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.
