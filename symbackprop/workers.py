@@ -39,14 +39,18 @@ def available_workers() -> int:
 
 def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int,
                 progress: Callable[[int, int], None] | None = None, least: int = PARALLEL_FROM,
-                warm: bool = False) -> list[R]:
+                warm: bool = False, meanwhile: Callable[[], None] | None = None) -> list[R]:
     """``[fn(item) for item in items]``, in ``workers`` forked processes when there are at least
     ``least`` items; ``progress(done, total)`` after each finished run of items, in order.
 
     ``warm``: the first item is done here before the workers start, so that what ``fn`` builds once
-    and keeps (compiled templates, a shared layout) is built once and inherited, not once per worker."""
+    and keeps (compiled templates, a shared layout) is built once and inherited, not once per worker.
+    ``meanwhile()`` is done here while the workers work (first, when there are none): this process
+    would only wait."""
     total = len(items)
     if workers < 2 or total < least or "fork" not in multiprocessing.get_all_start_methods():
+        if meanwhile:
+            meanwhile()
         out = []
         for done, item in enumerate(items, start=1):
             out.append(fn(item))
@@ -68,6 +72,8 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int,
         with ProcessPoolExecutor(workers, mp_context=fork, initializer=gc.freeze) as pool:
             futures: list[Future[list[R]]] = [pool.submit(_chunk, start, stop) for start, stop in bounds]
             try:
+                if meanwhile:
+                    meanwhile()
                 for (start, stop), future in zip(bounds, futures, strict=True):
                     try:
                         results += future.result()

@@ -96,13 +96,20 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
     # proved once: every variant shares its derivation and proofs
     base = solve_graph(spec) if isinstance(spec, GraphSpec) else solve(spec)
     workers = available_workers() if workers is None else workers
-    drawn, report = draw_variants(base, settings, count, seed, students, progress, workers)
     title = spec.title
-    render = functools.partial(_variant_files, ask=settings.ask, early_rounding=report.early_rounding,
-                               layout=settings.layout, lang=lang, title=title, moodle=moodle, qti=qti)
-    tell = (lambda done, total: progress(done, total, "rendering")) if progress else None
     with templates_read_once():
-        return _assemble(drawn, report, settings, title, lang, ordered_map(render, drawn, workers, tell, warm=True),
+        files = functools.partial(_variant_files, ask=settings.ask, layout=settings.layout, lang=lang, title=title,
+                                  moodle=moodle, qti=qti)
+
+        def warm() -> None:
+            """The base exercise's files, made and dropped while the workers draw: what rendering builds once
+            and keeps (compiled templates, each line's LaTeX shape) is then built before the renderers fork."""
+            files(Variant(0, "0", seed, base.spec, None, 0, base), early_rounding=settings.early_rounding is not False)
+
+        drawn, report = draw_variants(base, settings, count, seed, students, progress, workers, meanwhile=warm)
+        render = functools.partial(files, early_rounding=report.early_rounding)
+        tell = (lambda done, total: progress(done, total, "rendering")) if progress else None
+        return _assemble(drawn, report, settings, title, lang, ordered_map(render, drawn, workers, tell),
                          moodle, qti, pdf)
 
 

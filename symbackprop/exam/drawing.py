@@ -457,10 +457,10 @@ def _first_fair(drawer: Drawer, seed: int, number: int) -> Found:
 
 def draw_values(base: Solution | GraphSolution, settings: ExamSettings, count: int, seed: int,
                 workers: int = 1, progress: Callable[[int, int], None] | None = None,
-                ) -> tuple[Drawer, Drawn, SetReport]:
+                meanwhile: Callable[[], None] | None = None) -> tuple[Drawer, Drawn, SetReport]:
     """The leaf values of ``count`` fair, distinct variants of comparable work (nothing solved yet):
     the drawer, [(values, draws it took)] and what was rejected and the work spread; drawn in
-    ``workers`` processes, the same values as in one."""
+    ``workers`` processes, the same values as in one (``meanwhile()`` done here while they draw)."""
     drawer = Drawer(base, settings)
     if drawer.combinations < count:
         what = "nothing varies" if not drawer.varying else f"the ranges allow only {drawer.combinations}"
@@ -474,7 +474,8 @@ def draw_values(base: Solution | GraphSolution, settings: ExamSettings, count: i
         try:
             # each variant's first fair draw, in worker processes; then, in order, the repeats drawn again
             firsts = ordered_map(functools.partial(_first_fair, drawer, seed), range(1, count + 1), workers,
-                                 progress)
+                                 progress, meanwhile=meanwhile)
+            meanwhile = None  # once, should the set be drawn again
             for number, found in enumerate(firsts, start=1):
                 values, amount, attempts = drawer.fair(_rng(seed, number), rejected, seen, f"variant {number}",
                                                        found)
@@ -493,10 +494,10 @@ def draw_values(base: Solution | GraphSolution, settings: ExamSettings, count: i
 def draw_variants(base: Solution | GraphSolution, settings: ExamSettings, count: int, seed: int,
                   students: Sequence[Student] | None = None,
                   progress: Callable[[int, int], None] | None = None,
-                  workers: int = 1) -> tuple[list[Variant], SetReport]:
+                  workers: int = 1, meanwhile: Callable[[], None] | None = None) -> tuple[list[Variant], SetReport]:
     """``count`` fair, distinct variants of comparable work (each solved when first read, on one shared
-    derivation); what was rejected and the work spread."""
-    drawer, drawn, report = draw_values(base, settings, count, seed, workers, progress)
+    derivation); what was rejected and the work spread (``meanwhile()`` done here while workers draw)."""
+    drawer, drawn, report = draw_values(base, settings, count, seed, workers, progress, meanwhile)
     # the keys show the proofs: proven once (a graph's base is always solved with them)
     shared = base if isinstance(base, GraphSolution) or base.derivation.proofs else solve(base.spec)
     width = max(3, len(str(count)))
