@@ -61,8 +61,9 @@ files byte for byte.  Paired with the code before (5 runs each, in turn): 0.77x 
 pairs ranged 0.63-0.92 as the machine's speed drifted).  Three runs of this script with a fixed Python loop at
 1.09-1.15 s: 4.47, 4.75, 4.55 s wall, 7.4-8.0 s CPU.  Where it goes now: import 0.65 s, solving and calibration
 0.15, drawing the 28,649 draws 0.6-0.7 s wall (97% of the lecture's draws decided by the quick look, 24 us
-against 103 us), rendering 2.9-3.0 s wall (about 19 ms of CPU per variant in a worker, the first variant 0.3 s
-before the workers fork), the combined files and QTI zip 0.2, writing 0.15-0.25.
+against 103 us), rendering 2.9-3.0 s wall (about 19 ms of CPU per variant in a worker; the first rendering, 0.3 s that
+compiles the templates, is now done while the workers draw), the combined files and QTI zip 0.2, writing
+0.15-0.25.
 
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
