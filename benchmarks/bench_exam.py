@@ -63,7 +63,9 @@ pairs ranged 0.63-0.92 as the machine's speed drifted).  Three runs of this scri
 0.15, drawing the 28,649 draws 0.6-0.7 s wall (97% of the lecture's draws decided by the quick look, 24 us
 against 103 us), rendering 2.9-3.0 s wall (about 19 ms of CPU per variant in a worker; the first rendering, 0.3 s that
 compiles the templates, is now done while the workers draw), the combined files and QTI zip 0.2, writing
-0.15-0.25.
+0.15-0.25.  In a faster period (loop 0.95-1.06 s): 4.04-4.78 s wall, 6.9-8.3 s CPU.  The whole run the same hour:
+no PDF 4.21 s wall; the 300-student roster with both combined PDFs and the per-student PDFs 33.1 s wall, 62.2 s
+CPU, against bare latexmk 59.7 s wall (0.55x) and one pdflatex pass each 29.8 s wall.
 
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
