@@ -48,11 +48,11 @@ JUDGE = dataclasses.replace(DECIMAL, unary={kind: _to_digits(fn) for kind, fn in
 
 # -- the quick first look ---------------------------------------------------------------------------------
 #
-# Most draws are rejected (ties, early rounding, an unchanged loss), and a binary float computes a draw's
-# values some ten times faster than Decimals.  The quick look runs the judge's checks in floats and gives a
-# reason only where every comparison on the way to it is decided by more than GUARD: a float's error on these
-# values (at most a few thousand operations, each off by 2^-53 of a value below LARGEST) is under 1e-9, a Decimal
-# judge's under 1e-19, so the two judges agree on every such comparison.  Anywhere closer (a relu at z = 0, a
+# Most draws are rejected (ties, early rounding, an unchanged loss), and binary floats judge a draw about four
+# times faster than Decimals.  The quick look runs the judge's checks in floats and gives a reason only where
+# every comparison on the way to it is decided by more than GUARD: a float's error on these values (a few
+# thousand operations at most, each off by 2^-53 of magnitudes that add up to LARGEST at most) is under 1e-8, a
+# Decimal judge's under 1e-19, so the two judges agree on every such comparison.  Anywhere closer (a relu at z = 0, a
 # value on a rounding tie), and for any draw it would accept, it abstains (:class:`Unsure`), and the Decimal
 # judge decides.  So a draw gets the Decimal judge's verdict, draw for draw; no float reaches a sheet.
 
