@@ -39,18 +39,14 @@ def available_workers() -> int:
 
 def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int,
                 progress: Callable[[int, int], None] | None = None, least: int = PARALLEL_FROM,
-                warm: bool = False, meanwhile: Callable[[], None] | None = None) -> list[R]:
+                meanwhile: Callable[[], None] | None = None) -> list[R]:
     """``[fn(item) for item in items]``, in ``workers`` forked processes when there are at least
     ``least`` items; ``progress(done, total)`` after each finished run of items, in order.
 
-    ``warm``: the first item is done here before the workers start, so that what ``fn`` builds once
-    and keeps (compiled templates, a shared layout) is built once and inherited, not once per worker.
-    ``meanwhile()`` is done here while the workers work (first, when there are none): this process
-    would only wait."""
+    ``meanwhile()`` is done here while the workers work (this process would only wait); not at all when
+    the items are done here, without workers: it is work to overlap, not work that must be done."""
     total = len(items)
     if workers < 2 or total < least or "fork" not in multiprocessing.get_all_start_methods():
-        if meanwhile:
-            meanwhile()
         out = []
         for done, item in enumerate(items, start=1):
             out.append(fn(item))
@@ -58,12 +54,9 @@ def ordered_map(fn: Callable[[T], R], items: Sequence[T], workers: int,
                 progress(done, total)
         return out
     global _task
-    first = 1 if warm else 0
-    results: list[R] = [fn(item) for item in items[:first]]
-    if progress and first:
-        progress(first, total)
-    size = max(1, -(-(total - first) // (workers * CHUNKS_PER_WORKER)))
-    bounds = [(start, min(start + size, total)) for start in range(first, total, size)]
+    results: list[R] = []
+    size = max(1, -(-total // (workers * CHUNKS_PER_WORKER)))
+    bounds = [(start, min(start + size, total)) for start in range(0, total, size)]
     _task = (fn, items)
     try:
         # a worker's garbage collections skip what it inherited (the solved network, SymPy's caches: a

@@ -102,8 +102,9 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
                                   moodle=moodle, qti=qti)
 
         def warm() -> None:
-            """The base exercise's files, made and dropped while the workers draw: what rendering builds once
-            and keeps (compiled templates, each line's LaTeX shape) is then built before the renderers fork."""
+            """The base exercise's files, made and dropped while the workers draw (when there are workers): what
+            rendering builds once and keeps (compiled templates, each line's LaTeX shape) is then built before
+            the renderers fork, not once in each."""
             files(Variant(0, "0", seed, base.spec, None, 0, base), early_rounding=settings.early_rounding is not False)
 
         drawn, report = draw_variants(base, settings, count, seed, students, progress, workers, meanwhile=warm)

@@ -90,9 +90,10 @@ def compile_quick_passes(flat: FlatCompiler, steps: Sequence[Step], definition: 
         if step.slot in asked:
             rounded.append(f"if x != {_rounding(places[step.slot])}(v[{step.slot}]): return early(r)")
     names = {"S": scale, "low": low, "high": high, "rnd": quick_half_up(decimals),
-             "rnd_exact": quick_half_up(decimals, exact=True), "Unsure": Unsure, "tie": _tie, "early": _early}
+             "rnd_exact": quick_half_up(decimals, exact=True), "Unsure": Unsure, "tie": _tie, "early": _early,
+             "bounded": bounded}
     try:
-        return (flat.function("v", [*exact, "return bounded(v)"], names | {"bounded": bounded}),
+        return (flat.function("v", [*exact, "return bounded(v)"], names),
                 flat.function("r, v", [*rounded, "return None"], names))
     except (RecursionError, MemoryError):
         return None
