@@ -228,13 +228,24 @@ def test_markers_end_with_a_killed_server():
     assert not alive(markers, seconds=10)
 
 
+def test_a_marker_without_pidfds_asks_for_its_servers_process_id():
+    """The watch of a system without pidfds: a running process is seen, an ended and reaped one is not."""
+    from symbackprop.practice.server import _running
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    assert _running(os.getpid()) and not _running(ended.pid)
+
+
 def children(pid: int, count: int = 2) -> list[int]:
-    """The marker processes of the server ``pid`` (Linux /proc), once ``count`` of them have started
-    (multiprocessing's resource tracker, its other child, ends with its pipe and is not counted)."""
+    """The marker processes of the server ``pid`` (Linux /proc), once ``count`` of them have started: the
+    children of its fork server (multiprocessing's resource tracker, its other child, ends with its pipe and
+    is not counted)."""
     found: list[int] = []
     for _ in range(200):
-        found = [int(p.name) for p in Path("/proc").iterdir()
-                 if p.name.isdigit() and _parent(p) == pid and b"spawn_main" in _command(p)]
+        procs = [p for p in Path("/proc").iterdir() if p.name.isdigit()]
+        servers = {int(p.name) for p in procs if _parent(p) == pid and b"forkserver" in _command(p)}
+        found = [int(p.name) for p in procs if _parent(p) in servers]
         if len(found) >= count:
             break
         time.sleep(0.05)
