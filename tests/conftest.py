@@ -39,15 +39,15 @@ EXAMPLES = ROOT / "examples"
 @pytest.fixture(autouse=True)
 def _derive_afresh_when_patched(request):
     """A test that monkeypatches may change what a derivation is (an activation, a rule): it derives
-    afresh, and leaves no derivation of its patched engine behind (derive keeps one per structure)."""
+    afresh, and leaves no derivation of its patched engine behind (derive keeps one per structure);
+    the tests after it have the derivations of before."""
     if "monkeypatch" not in request.fixturenames:
         yield
         return
-    from symbackprop.engine.derive import forget_derivations
+    from symbackprop.engine.derive import derivations_set_aside
 
-    forget_derivations()
-    yield
-    forget_derivations()
+    with derivations_set_aside():
+        yield
 
 
 @pytest.fixture(scope="session")

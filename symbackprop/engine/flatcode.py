@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from types import CodeType
 from typing import Any
 
 import sympy
@@ -92,6 +93,13 @@ class FlatCompiler:
         """``def f(params): lines`` compiled, the domain's names and ``extra`` bound in it."""
         text = f"def _flat({params}):\n" + "".join(f"    {line}\n" for line in lines or ["pass"])
         names = dict(self.names) | (extra or {})
-        exec(compile(text, "<flatcode>", "exec"), names)  # noqa: S102 - our own source, from SymPy trees we built
+        exec(_compiled(text), names)  # noqa: S102 - our own source, from SymPy trees we built
         fn: Callable[..., Any] = names["_flat"]
         return fn
+
+
+@functools.lru_cache(maxsize=1024)
+def _compiled(text: str) -> CodeType:
+    """The code of one function's source: the same rules of many networks (a unit's slope, a drawer made
+    again for another spec of one structure) are compiled once."""
+    return compile(text, "<flatcode>", "exec")
