@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..io.pdf import SETTLE, compile_pdf
-from ..io.pdfsplit import split_pdf
 from .variants import Variant
 
 __all__ = ["PdfJob", "destination", "pdf_jobs", "run_pdf_jobs"]
@@ -40,6 +39,8 @@ def run_pdf_jobs(jobs: Sequence[PdfJob], root: Path, workers: int,
     """Compile the combined documents in parallel, each in as many passes as change something (one:
     the sheets read nothing back); cut each into its variants as soon as it is done (the question
     sheets finish first, so their cutting overlaps the keys' compile)."""
+    from ..io.pdfsplit import split_pdf  # pikepdf is loaded by a set with PDFs only
+
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(compile_pdf, job.source, root / job.pdf, runs=SETTLE) for job in jobs]
         try:

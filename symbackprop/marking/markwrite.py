@@ -15,7 +15,6 @@ from pathlib import Path
 
 from ..io.files import copy_atomic, write_atomic
 from ..io.pdf import compile_many
-from ..io.pdfsplit import split_pdf
 from .markfiles import MarkFiles
 
 __all__ = ["combined_sheets", "write_mark_files"]
@@ -44,6 +43,8 @@ def combined_sheets(sheets: Sequence[tuple[str, str]]) -> list[tuple[str, list[t
 
 def write_mark_files(files: MarkFiles, out_dir: Path, workers: int = 2) -> list[Path]:
     """Every file under ``out_dir``; returns the paths written (in a fixed order)."""
+    from ..io.pdfsplit import split_pdf  # pikepdf is loaded by marking with PDFs only
+
     staged = Path(tempfile.mkdtemp(prefix="symbackprop-mark-"))
     try:
         combined = combined_sheets(files.sheets)
