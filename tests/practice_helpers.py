@@ -25,7 +25,8 @@ from symbackprop.practice.server import make_server
 @contextmanager
 def running_app(spec: str | None = None) -> Iterator[tuple[str, int]]:
     """(host, port) of a practice server for ``spec`` (None: the built-in lecture network), stopped afterwards;
-    one marking process (the pool of the command's two, each costing a SymPy start, is the same code)."""
+    one marking process (the command's pool of two is the same code; the worker's fork server loads SymPy once
+    for every app a test process starts)."""
     server = make_server(spec, "127.0.0.1", 0, markers=1)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
