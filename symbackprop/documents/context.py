@@ -332,7 +332,7 @@ class HandoutContext:
         if isinstance(expr, sympy.Add) and len(expr.args) > per_row:
             terms = print_terms(self.printer, expr)
             return join_rows(f"{q.latex} &= ", terms, pack_rows([1.0] * len(terms), per_row))
-        return [f"{q.latex} &= {self.printer.doprint(expr)}"]
+        return [f"{q.latex} &= {self.s.latex_of(expr)}"]
 
     def _w_generic(self) -> str:
         return r"w^{(l)}_{jk}"
@@ -471,7 +471,7 @@ class HandoutContext:
                         continue
                     f = layer.elementwise
                     assert f is not None
-                    slope = self.printer.doprint(f.local_slope(a.symbol, z.symbol))
+                    slope = self.s.latex_of(f.local_slope(a.symbol, z.symbol))
                     lead = rf"{da.latex} &= {self.f(da.name)}, \quad {partial(a.latex, z.latex)} = {slope}, \quad "
                     one = [Tex(lead), box(f"{dz.latex} = {self.f(dz.name, explicit)}")]
                     if visible_width(text_of(one)) <= JOINED_WIDTH:
@@ -583,7 +583,7 @@ class HandoutContext:
                     f = layer.elementwise
                     assert f is not None
                     slope_expr = f.local_slope(a.symbol, z.symbol)
-                    label = (self.printer.doprint(slope_expr) if slope_expr.free_symbols  # identity: not 1 = 1 = 1.000
+                    label = (self.s.latex_of(slope_expr) if slope_expr.free_symbols  # identity: not 1 = 1 = 1.000
                              else rf"\frac{{\partial {a.latex}}}{{\partial {z.latex}}}")
                     slope = expression_line(self.s, label, slope_expr)
                     slopes.append(line_rows(slope))

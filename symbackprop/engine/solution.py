@@ -18,6 +18,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sympy import Expr
+
 from ..errors import SymbackpropError
 from ..hints import did_you_mean, quoted
 from .derive import Derivation, Proof, derive, structure
@@ -101,6 +103,15 @@ class Solution:
             q = self.quantity(name)
             expr = q.explicit if explicit and q.explicit is not None else q.definition
             text = self.shared[key] = "" if expr is None else self.printer.doprint(expr)
+        return text
+
+    def latex_of(self, expr: Expr) -> str:
+        """LaTeX of an expression in the network's symbols (a unit's local slope, a definition): it depends
+        on the structure only, so it is printed once for the solutions on one derivation."""
+        key = ("latex", expr)
+        text = self.shared.get(key)
+        if text is None:
+            text = self.shared[key] = self.printer.doprint(expr)
         return text
 
     def condition(self, name: str) -> str:

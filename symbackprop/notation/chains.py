@@ -96,7 +96,6 @@ def _unit(solution: Solution, kind: str, layer: int, j: int, e: int) -> Quantity
 def _output_factors(solution: Solution, j: int, e: int) -> tuple[list[Factor], str]:
     """The links from the loss down to output unit ``j``'s input, and the condition they hold under."""
     network = solution.network
-    printer = solution.printer
     last = network.layers[-1]
     a_out, z_out = _unit(solution, "act", last.index, j, e), _unit(solution, "pre", last.index, j, e)
     delta_out = network[network.grad(z_out.name)]
@@ -106,11 +105,11 @@ def _output_factors(solution: Solution, j: int, e: int) -> tuple[list[Factor], s
         d_act = network[network.grad(a_out.name)]
         assert d_act.definition is not None
         slope = last.elementwise.local_slope(a_out.symbol, z_out.symbol)
-        return [Factor(partial(loss.latex, a_out.latex), printer.doprint(d_act.definition),
+        return [Factor(partial(loss.latex, a_out.latex), solution.latex_of(d_act.definition),
                        solution.value(d_act.name), False, d_act.definition),
-                Factor(partial(a_out.latex, z_out.latex), printer.doprint(slope),
+                Factor(partial(a_out.latex, z_out.latex), solution.latex_of(slope),
                        _value(solution, slope), False, slope)], ""
-    return [Factor(partial(loss.latex, z_out.latex), printer.doprint(delta_out.explicit),
+    return [Factor(partial(loss.latex, z_out.latex), solution.latex_of(delta_out.explicit),
                    solution.value(delta_out.name), False, delta_out.explicit)], solution.condition(delta_out.name)
 
 
@@ -128,7 +127,7 @@ def _slope_factor(solution: Solution, layer: int, j: int, e: int) -> Factor:
     f = solution.network.layers[layer - 1].elementwise
     assert f is not None
     slope = f.local_slope(a.symbol, z.symbol)
-    return Factor(partial(a.latex, z.latex), solution.printer.doprint(slope), _value(solution, slope), False, slope)
+    return Factor(partial(a.latex, z.latex), solution.latex_of(slope), _value(solution, slope), False, slope)
 
 
 def _own_factor(solution: Solution, p: Parameter, e: int) -> Factor:
