@@ -68,8 +68,8 @@ no PDF 4.21 s wall; the 300-student roster with both combined PDFs and the per-s
 CPU, against bare latexmk 59.7 s wall (0.55x) and one pdflatex pass each 29.8 s wall.
 
 Measured again 2026-12-01, session 8 (pikepdf loaded only when PDFs are cut; a local slope's LaTeX printed once per
-network, not per variant), no PDF, seed 1, the same 1206 files: 13 runs of this script over two hours gave 4.36-6.19 s
-wall, 7.5-10.3 s CPU; 12 of them under 6 s.  The machine's speed drifted more than ever (a bare latexmk of the two
+network, not per variant), no PDF, seed 1, the same 1206 files: 14 runs of this script over two hours gave 4.36-6.19 s
+wall, 7.5-10.3 s CPU; 13 of them under 6 s.  The machine's speed drifted more than ever (a bare latexmk of the two
 documents took 59.7 s one hour and 74.7 s the next; a fixed Python loop did not follow the drift), so four runs of
 the command in turn with the morning's code are the fairer figure: 0.88-1.11x, no change beyond the noise.  The whole
 run in the slow hour: the 300-student roster with PDFs 47.9 s wall against bare latexmk 74.7 s (0.64x) and one
