@@ -70,7 +70,7 @@ from ..workers import ordered_map
 from .difficulty import Band, work
 from .exact import exact_slots
 from .graphrules import GraphFamily
-from .judging import judge_context
+from .judging import judge_context, to_float
 from .netrules import NetworkFamily
 from .passes import QuickPasses, compile_passes, compile_quick_passes
 from .variants import Student, Variant
@@ -302,7 +302,7 @@ class Drawer:
             key = (value.p, value.q)
             x = cache.get(key)
             if x is None:
-                x = cache[key] = int(value.p) / int(value.q)
+                x = cache[key] = to_float(value)
             slots[index[name]] = x
         try:
             reason = exact_pass(slots) or self.family.quick_reject(slots, self.rules)

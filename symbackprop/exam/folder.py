@@ -223,12 +223,11 @@ def _check_way(target: Path, rel: str, ours: set[str], folders_seen: set[str]) -
                             f"another folder")
 
 
-def _move(src: Path, dest: Path, made: set[Path] | None = None) -> None:
+def _move(src: Path, dest: Path, made: set[Path]) -> None:
     """Move ``src`` to ``dest``, making its folder (``made``: the folders made or found so far)."""
-    if made is None or dest.parent not in made:
+    if dest.parent not in made:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if made is not None:
-            made.add(dest.parent)
+        made.add(dest.parent)
     os.replace(src, dest)
 
 
@@ -276,8 +275,9 @@ def commit(target: Target, staged: Path) -> Path | None:
         kept = _previous_name(root)
         try:
             kept.mkdir()
+            made_kept: set[Path] = set()
             for rel in present:
-                _move(root / rel, kept / rel)
+                _move(root / rel, kept / rel, made_kept)
             os.replace(root / MARKER, kept / MARKER)
         except OSError as err:
             raise _fail(root, f"cannot move the earlier set to {kept.name}/ ({err.strerror or err}); "
@@ -285,9 +285,8 @@ def commit(target: Target, staged: Path) -> Path | None:
         _prune(root, present)
     try:
         made: set[Path] = set()
-        for rel in new:
+        for rel in [*new, MARKER]:
             _move(staged / rel, root / rel, made)
-        _move(staged / MARKER, root / MARKER)
     except OSError as err:
         raise _fail(root, f"cannot move the new set into place ({err.strerror or err})") from None
     if target.created:

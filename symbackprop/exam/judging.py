@@ -17,7 +17,7 @@ from ..engine.evaluate import DECIMAL, Domain
 from ..engine.numbers import half_up, to_decimal
 
 __all__ = ["FUNCTION_DIGITS", "GUARD", "JUDGE", "JUDGE_DIGITS", "LARGEST", "QUICK", "Checks", "ExactChecks",
-           "QuickChecks", "Unsure", "bounded", "judge_context", "quick_half_up", "EXACT_PLACES"]
+           "QuickChecks", "Unsure", "bounded", "judge_context", "quick_half_up", "to_float", "EXACT_PLACES"]
 
 #: significant digits of the fairness checks (the chosen variant is then solved at 80): sums and
 #: products of the drawn decimals stay exact at 34; an exp, a log or a tanh is worked to 20 (twice as
@@ -66,6 +66,11 @@ class Unsure(ArithmeticError):
     """The quick look cannot tell: the Decimal judge decides."""
 
 
+def to_float(value: sympy.Rational) -> float:
+    """The float nearest a rational (int division rounds correctly, however large its terms)."""
+    return int(value.p) / int(value.q)
+
+
 def _f_positive(x: float) -> bool:
     if -GUARD < x < GUARD:
         raise Unsure
@@ -78,7 +83,7 @@ def _f_sigmoid(x: float) -> float:
 
 #: the quick look's numbers (math.pow raises where a Decimal power would: a fractional power of a negative)
 QUICK = Domain(
-    zero=0.0, one=1.0, constant=lambda r: int(r.p) / int(r.q),
+    zero=0.0, one=1.0, constant=to_float,
     unary={act.sigma: _f_sigmoid, sympy.tanh: math.tanh, act.softplus: lambda x: math.log1p(math.exp(x)),
            sympy.exp: math.exp, act.expo: math.exp, sympy.log: math.log},
     positive=_f_positive, sqrt=math.sqrt, power=math.pow)
@@ -134,7 +139,7 @@ class QuickChecks:
     @staticmethod
     @functools.lru_cache(maxsize=16)
     def number(value: sympy.Rational) -> float:
-        return int(value.p) / int(value.q)
+        return to_float(value)
 
     def zero(self, x: float) -> bool:
         if -GUARD < x < GUARD:
