@@ -102,3 +102,28 @@ def test_a_rationals_display_in_whole_numbers_is_the_one_its_enclosure_decides(p
     by_bounds = decision(certified, half_up_text, decimals)
     assert display_decision(certified, decimals) == by_bounds
     assert by_bounds.decided
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.integers(-10**30, 10**30), st.integers(1, 10**12), st.integers(0, 12), st.integers(0, 3),
+       st.sampled_from([0, 2**-200, 2**-60, 2**-30, 2**-12]))
+def test_a_balls_display_is_the_one_its_bounds_decide(p, q, decimals, kind, radius):
+    """display of a ball (a transcendental value, read in ball arithmetic) is the text its Decimal bounds decide,
+    around ties (``kind`` 1: an exact tie, 2: a hair beside one), zero and wide balls alike, and it says decided
+    only where the bounds do."""
+    from flint import arb, fmpq
+
+    from symbackprop.engine.evaluate import ball_bounds
+
+    value = {0: Fraction(p, q), 1: Fraction(2 * p + 1, 2 * 10**decimals),
+             2: Fraction(2 * p + 1, 2 * 10**decimals) + Fraction(1, 10**(decimals + 20)),
+             3: Fraction(p, q * 10**40)}[kind]  # 3: near zero
+    ball = arb(fmpq(value.numerator, value.denominator)) + arb(0, radius)
+    plain = Certified.of(to_decimal(value), enclose=lambda level: ball_bounds(ball))
+    with_ball = Certified.of(to_decimal(value), enclose=lambda level: ball_bounds(ball), ball=ball)
+
+    def half_up_text(v: Decimal) -> str:  # the reference: Decimal's own half-up, no "-0"
+        r = v.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP, context=Context(prec=500))
+        return f"{abs(r) if r.is_zero() else r:f}"
+
+    assert display_decision(with_ball, decimals) == decision(plain, half_up_text, decimals)

@@ -577,7 +577,7 @@ def _ball_steps(network: Network) -> tuple[dict[str, int], list[Step]]:
 def _certified(x: Any, enclose: Callable[[int], tuple[Decimal, Decimal]]) -> Decimal:
     if isinstance(x, fmpq):
         return rational(Fraction(int(x.p), int(x.q)))
-    return Certified.of(_approx(x), enclose=enclose)
+    return Certified.of(_approx(x), enclose=enclose, ball=x)
 
 
 def evaluate(derivation: Derivation) -> Evaluation:
@@ -620,7 +620,7 @@ def certified_value(program: Program, inputs: Slots) -> Decimal:
 
     def enclose(level: int) -> tuple[Decimal, Decimal]:
         return ball_bounds(first if level == 0 else at(min(level, MAX_PRECISION_LEVEL)), BASE_BITS << level)
-    return Certified.of(_approx(first), enclose=enclose)
+    return Certified.of(_approx(first), enclose=enclose, ball=first)
 
 
 def exact_input(value: Decimal | Fraction | str) -> fmpq:

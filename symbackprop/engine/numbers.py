@@ -22,7 +22,9 @@ from decimal import MAX_PREC, ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
 from typing import NamedTuple, TypeAlias
 
+import flint
 import sympy
+from flint import arb
 
 #: Significant digits of every computed value's Decimal (the guard digits included).
 WORK_DIGITS = 80
@@ -83,20 +85,23 @@ class Certified(Decimal):
     """A computed value: a working-precision Decimal that knows its true value.
 
     ``exact`` is the value as a Fraction when it is rational (``exact: true`` in export);
-    otherwise ``enclose(level)`` gives exact bounds, tighter at each level.  Arithmetic on
-    it yields plain Decimals; rounding it (`display`, `full_text`, ...) is certified.
+    otherwise ``enclose(level)`` gives exact bounds, tighter at each level, and ``ball`` is the
+    first of them as the engine computed it (a display it decides is read from it directly).
+    Arithmetic on it yields plain Decimals; rounding it (`display`, `full_text`, ...) is certified.
     """
 
-    __slots__ = ("exact", "enclose", "shown")
+    __slots__ = ("exact", "enclose", "ball", "shown")
     exact: Fraction | None
     enclose: Enclosure | None
+    ball: arb | None
     #: its displays found so far, by decimals (a sheet shows one value in several places)
     shown: dict[int, Decision] | None
 
     @classmethod
-    def of(cls, approx: Decimal, exact: Fraction | None = None, enclose: Enclosure | None = None) -> Certified:
+    def of(cls, approx: Decimal, exact: Fraction | None = None, enclose: Enclosure | None = None,
+           ball: arb | None = None) -> Certified:
         value = cls(approx)
-        value.exact, value.enclose, value.shown = exact, enclose, None
+        value.exact, value.enclose, value.ball, value.shown = exact, enclose, ball, None
         return value
 
     def __copy__(self) -> Certified:
@@ -273,11 +278,16 @@ def display_decision(value: Number, decimals: int) -> Decision:
 
 
 def _display_decision(value: Number, decimals: int) -> Decision:
-    exact = value.exact if type(value) is Certified else None
-    if exact is not None and decimals <= WORK_DIGITS:
-        text = _rational_display(exact.numerator, exact.denominator, decimals)
-        if text is not None:
-            return Decision(text, True)
+    if type(value) is Certified:
+        exact = value.exact
+        if exact is not None and decimals <= WORK_DIGITS:
+            text = _rational_display(exact.numerator, exact.denominator, decimals)
+            if text is not None:
+                return Decision(text, True)
+        elif value.ball is not None and decimals <= WORK_DIGITS:
+            text = _ball_display(value.ball, decimals)
+            if text is not None:
+                return Decision(text, True)
     return decision(value, lambda v: f"{_half_up(v, decimals):f}", decimals)
 
 
@@ -289,11 +299,36 @@ def _rational_display(p: int, q: int, decimals: int) -> str | None:
     units = (2 * abs(p) * 10**decimals + q) // (2 * q)  # |p/q| * 10^decimals, half-up
     if units.bit_length() > 10_000:
         return None
+    return _units_text(units, decimals, negative=p < 0)
+
+
+def _units_text(units: int, decimals: int, negative: bool) -> str:
+    """``units / 10^decimals`` as plain digits, ``-`` when ``negative`` and not 0."""
     digits = str(units)
     if decimals:
         digits = digits.rjust(decimals + 1, "0")
         digits = f"{digits[:-decimals]}.{digits[-decimals:]}"
-    return "-" + digits if p < 0 and units else digits
+    return "-" + digits if negative and units else digits
+
+
+def _ball_display(ball: arb, decimals: int) -> str | None:
+    """The display of every point of ``ball`` (half-up to ``decimals`` places, as :func:`decision` renders it from
+    the ball's bounds when they agree) in ball arithmetic, without building Decimal bounds; None when the ball
+    does not decide it (it holds 0, or a rounding boundary), for :func:`decision` to tighten."""
+    if not ball > 0 and not ball < 0:  # holds 0 (or is not finite)
+        return None
+    saved = flint.ctx.prec  # enough bits that the scaling adds far less than the ball's own radius
+    flint.ctx.prec = ball.mid().bits() + 64 + 4 * decimals
+    try:  # |ball| * 10^decimals + 1/2, rounded down: one whole number for the whole ball, or None
+        units = (abs(ball) * 10**decimals + _HALF).floor().unique_fmpz()
+    finally:
+        flint.ctx.prec = saved
+    if units is None or units.bit_length() > 10_000:  # (Python's int -> str stops at 4300 digits)
+        return None
+    return _units_text(int(units), decimals, negative=ball < 0)
+
+
+_HALF = arb(0.5)
 
 
 def display(value: Number, decimals: int) -> str:
