@@ -18,8 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, getcontext
 from fractions import Fraction
@@ -27,7 +26,6 @@ from functools import cached_property
 from types import MappingProxyType
 from typing import Any
 
-import flint
 import sympy
 from flint import arb, fmpq
 from sympy import Expr, Symbol
@@ -38,7 +36,7 @@ from .autodiff import DualCompiler, gradient
 from .derive import Derivation, Proof
 from .naming import LEARNING_RATE, STEP
 from .network import Network, Quantity
-from .numbers import WORK_DIGITS, Certified, dyadic_decimal, rational, to_decimal, work_context
+from .numbers import WORK_DIGITS, Certified, ball_bits, dyadic_decimal, rational, to_decimal, work_context
 from .update import carried, optimizer_leaves
 
 Slots = list[Any]
@@ -167,16 +165,6 @@ BALL = Domain(
            act.expo: _b_exact(lambda b: b.exp(), {0: ONE}),
            sympy.log: _b_exact(lambda b: b.log(), {1: ZERO})},
     positive=_b_positive, sqrt=_b_sqrt, power=lambda b, e: (_ball(e) * _ball(b).log()).exp())
-
-
-@contextmanager
-def ball_bits(bits: int) -> Iterator[None]:
-    """Balls computed inside carry ``bits`` bits of midpoint precision."""
-    saved, flint.ctx.prec = flint.ctx.prec, bits
-    try:
-        yield
-    finally:
-        flint.ctx.prec = saved
 
 
 # -- compiling SymPy expressions into closures ----------------------------------

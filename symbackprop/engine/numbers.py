@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import MAX_PREC, ROUND_HALF_UP, Context, Decimal, localcontext
 from fractions import Fraction
 from typing import NamedTuple, TypeAlias
@@ -311,24 +312,31 @@ def _units_text(units: int, decimals: int, negative: bool) -> str:
     return "-" + digits if negative and units else digits
 
 
+@contextmanager
+def ball_bits(bits: int) -> Iterator[None]:
+    """Balls computed inside carry ``bits`` bits of midpoint precision."""
+    saved, flint.ctx.prec = flint.ctx.prec, bits
+    try:
+        yield
+    finally:
+        flint.ctx.prec = saved
+
+
+_HALF = arb(0.5)
+
+
 def _ball_display(ball: arb, decimals: int) -> str | None:
     """The display of every point of ``ball`` (half-up to ``decimals`` places, as :func:`decision` renders it from
     the ball's bounds when they agree) in ball arithmetic, without building Decimal bounds; None when the ball
     does not decide it (it holds 0, or a rounding boundary), for :func:`decision` to tighten."""
-    if not ball > 0 and not ball < 0:  # holds 0 (or is not finite)
+    negative = ball < 0
+    if not negative and not ball > 0:  # holds 0 (or is not finite)
         return None
-    saved = flint.ctx.prec  # enough bits that the scaling adds far less than the ball's own radius
-    flint.ctx.prec = ball.mid().bits() + 64 + 4 * decimals
-    try:  # |ball| * 10^decimals + 1/2, rounded down: one whole number for the whole ball, or None
+    with ball_bits(ball.mid().bits() + 64 + 4 * decimals):  # the scaling adds far less than the ball's radius
         units = (abs(ball) * 10**decimals + _HALF).floor().unique_fmpz()
-    finally:
-        flint.ctx.prec = saved
     if units is None or units.bit_length() > 10_000:  # (Python's int -> str stops at 4300 digits)
         return None
-    return _units_text(int(units), decimals, negative=ball < 0)
-
-
-_HALF = arb(0.5)
+    return _units_text(int(units), decimals, negative)
 
 
 def display(value: Number, decimals: int) -> str:
