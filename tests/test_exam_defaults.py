@@ -240,6 +240,31 @@ def test_a_rule_the_probe_underestimated_is_relaxed_and_the_whole_set_drawn_agai
     assert len(drawn) == 30 and all(report.band.holds(w) for w in report.works)
 
 
+ALL_RELAXED = ["zero gradients", "loss unchanged", "early rounding"]
+
+
+@pytest.mark.parametrize("row, relaxed", [
+    (([2, 2, 1], "sigmoid", "half_sse", "sigmoid", 1, 2, "mean"), ALL_RELAXED),
+    (([2, 3, 1], "identity", "mse", "identity", 2, 1, "mean"), ["loss increase", "early rounding"]),
+    (([1, 2, 1], "tanh", "half_sse", "tanh", 0, 1, "sum"), ALL_RELAXED)])
+@pytest.mark.parametrize("banded", [False, True])
+def test_the_probe_judges_again_only_what_a_relaxed_rule_changes(row, relaxed, banded):
+    """After each rule the probe relaxes, the verdicts it carries over (judging again only the draws the
+    relaxed rule can change, passing early rounding's without a judge) are the verdicts of a fresh judge."""
+    from symbackprop.exam.drawing import PROBE_DRAWS, Band
+
+    spec = make_spec(*row)
+    drawer = Drawer(solve(spec, prove=False), spec.exam)
+    if banded:  # a band to check: early rounding's draws are judged again too
+        drawer.band = Band(20, 10, 30)
+    probe = [drawer.draw(random.Random(f"symbackprop-exam/probe/{i}")) for i in range(PROBE_DRAWS)]
+    verdicts = [drawer.judge(values) for values in probe]
+    while drawer.relax(Counter(reason for reason in verdicts if reason)):
+        verdicts = [drawer._judged_again(values, reason) for values, reason in zip(probe, verdicts, strict=True)]
+        assert verdicts == [drawer.judge(values) for values in probe], drawer.relaxed
+    assert drawer.relaxed == relaxed
+
+
 def test_a_spec_is_calibrated_once_per_process_and_the_set_is_the_same(monkeypatch):
     """The probe depends on the spec and the settings alone: a second set of the same spec (the practice
     server's next exercise) reuses its calibration and draws what a fresh process draws; another

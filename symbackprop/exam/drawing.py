@@ -175,8 +175,8 @@ class Drawer:
         #: the same two passes compiled flat (None: Python could not compile them; the plan's loop then)
         self._passes = compile_passes(family.flat, self.steps, family.definition, self.inexact_asked,
                                       self.asked_slot_set, self.decimals, self._margin)
-        #: the quick look (a network's: see :mod:`.judging`), compiled once this drawer has judged
-        #: ``QUICK_AFTER`` draws (a set or a probe: compiling costs more than a few dozen draws save)
+        #: the quick look (a network's: see :mod:`.judging`), compiled before a calibration's probe, or once
+        #: this drawer has judged ``QUICK_AFTER`` draws (compiling costs more than a few dozen draws save)
         self._quick: QuickPasses | None = None
         self._until_quick = QUICK_AFTER if isinstance(family, NetworkFamily) else -1
         self._float_cache: dict[tuple[int, int], float] = {}
@@ -225,10 +225,11 @@ class Drawer:
 
     def judge(self, values: dict[str, sympy.Rational]) -> str | None:
         """The first reason to reject these leaf values, or None when they make a fair variant."""
-        return self.assess(values)[0]
+        return self.assess(values, measure=False)[0]
 
-    def assess(self, values: dict[str, sympy.Rational]) -> tuple[str | None, int]:
-        """(the first reason to reject these leaf values or None, their work when none).
+    def assess(self, values: dict[str, sympy.Rational], measure: bool = True) -> tuple[str | None, int]:
+        """(the first reason to reject these leaf values or None, their work when none; 0 when not
+        ``measure`` and there is no band to check it against).
 
         Judged at ``JUDGE_DIGITS`` (enough: a value that close to a tie is rejected anyway), checking
         each inexact asked value for a tie as soon as it is computed, so most rejections cost a
@@ -277,6 +278,8 @@ class Drawer:
                                 return "early rounding", 0
                 except (DecimalException, ZeroDivisionError, ArithmeticError):
                     return "undefined", 0
+            if not measure and self.band is None:
+                return None, 0
             amount = work(slots, self.operands, d)
         if self.band is not None and not self.band.holds(amount):
             return "difficulty", amount
@@ -385,21 +388,34 @@ class Drawer:
             done = CALIBRATIONS[key] = (self.rules, tuple(self.relaxed), self.band)
         self.rules, self.relaxed, self.band = done[0], list(done[1]), done[2]
 
+    def _judged_again(self, values: dict[str, sympy.Rational], reason: str | None) -> str | None:
+        """The verdict on a probe draw once the last of ``self.relaxed`` is relaxed, its verdict before ``reason``.
+
+        Relaxing only loosens an auto rule: a draw another check rejected (the checks before it passed and
+        pass still) or none did keeps its verdict.  Early rounding is checked last, on its own flag: a draw
+        it rejected passes now, unless a band is to be checked.  The network's rules before it (loss
+        increase, zero gradients, loss unchanged) share flags: their draws are judged again."""
+        if reason not in AUTO_RULES or (reason == "early rounding") != (self.relaxed[-1] == "early rounding"):
+            return reason
+        if reason == "early rounding" and self.band is None:
+            return None
+        return self.judge(values)
+
     def _calibrate(self) -> None:
+        if self._until_quick > 0:  # the probe's 200 draws and their second judging are worth the compile
+            self._until_quick = 0
+            self._quick = self._compile_quick()
         probe = [self.draw(random.Random(f"symbackprop-exam/probe/{i}")) for i in range(PROBE_DRAWS)]
-        verdicts = [self.assess(values) for values in probe]
+        verdicts = [self.judge(values) for values in probe]
         while True:
-            passed = [amount for reason, amount in verdicts if reason is None]
-            if len(passed) >= PROBE_PASS or not self.relax(Counter(reason for reason, _ in verdicts if reason)):
+            passed = [values for values, reason in zip(probe, verdicts, strict=True) if reason is None]
+            if len(passed) >= PROBE_PASS or not self.relax(Counter(reason for reason in verdicts if reason)):
                 break
-            # relaxing only loosens an auto rule: a draw another check rejected (the checks before it
-            # passed and pass still) or none did keeps its verdict; only the auto rules' are judged again
-            verdicts = [self.assess(values) if reason in AUTO_RULES else (reason, amount)
-                        for values, (reason, amount) in zip(probe, verdicts, strict=True)]
+            verdicts = [self._judged_again(values, reason) for values, reason in zip(probe, verdicts, strict=True)]
         spread = self.settings.difficulty_band
         if spread is None:
             return
-        amounts = passed[:MEDIAN_OF]
+        amounts = [self.assess(values)[1] for values in passed[:MEDIAN_OF]]
         rejected: Counter[str] = Counter()
         more = 0
         while len(amounts) < MEDIAN_OF:
