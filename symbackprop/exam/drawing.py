@@ -209,7 +209,7 @@ class Drawer:
         """Leaf values: each varying one uniform on its grid, a trivial value drawn again.
 
         An index is ``rng.randrange(count)`` as Python 3.11 computes it, written out (the count's bits
-        drawn until they are below it): the same stream on a later Python, at a third of the cost."""
+        drawn until they are below it): the same stream on a later Python, at half the cost."""
         values = dict(self.leaves)
         getrandbits = rng.getrandbits
         for name, grid, count, bits, cache, skip in self._grids:
