@@ -200,6 +200,25 @@ def test_reverse_mode_check_catches_a_wrong_gradient():
     evaluate(off_by(sympy.Rational(1, 10**50)))  # 1e-50 is beyond the 40 digits the check requires
 
 
+def test_derivations_of_one_structure_share_compiled_steps_and_a_replaced_quantity_has_its_own():
+    """The engine compiles a network's steps once per set of quantities: two specs of one structure (other
+    values) run the same steps to their own values; a caller's replaced definition runs its own."""
+    from symbackprop.engine.evaluate import Engine
+
+    one, two = (loads_spec(new_spec([2, 3, 2], activation="tanh", seed=s)) for s in (1, 2))
+    first, second = derive(one, prove=False), derive(two, prove=False)
+    assert first.network.quantities is not second.network.quantities
+    assert Engine(first.network).steps is Engine(second.network).steps
+    assert evaluate(first).values["E"] != evaluate(second).values["E"]
+    assert evaluate(second).values["E"] == evaluate(derive(two, prove=False)).values["E"]
+    changed = derive(two, prove=False)
+    quantities = changed.network.quantities
+    quantities["E"] = dataclasses.replace(quantities["E"], definition=quantities["E"].definition * 2)
+    assert Engine(changed.network).steps is not Engine(second.network).steps
+    doubled, single = Fraction(evaluate(changed).values["E"]), Fraction(evaluate(second).values["E"])
+    assert abs(doubled - 2 * single) < Fraction(1, 10**60)
+
+
 # -- an exact value computed in ball arithmetic (the oracle's network 126) -----------------------
 
 #: softmax ignores a common shift of its logits, so the gradient of the shared output bias is exactly

@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import math
 import operator
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, getcontext
@@ -546,20 +547,27 @@ class Engine:
         return history
 
 
-#: the compiled steps of the networks run lately, by their quantities (an exam's variants share one network's)
-_COMPILED: dict[int, tuple[dict[str, Quantity], int, tuple[dict[str, int], list[Step]]]] = {}
+#: the compiled steps of the networks run lately, by their quantities (least recently used first); the key
+#: is the quantities' identities, and the entry holds the quantities, so no other object can take their ids
+_COMPILED: OrderedDict[tuple[int, ...], tuple[tuple[Quantity, ...], tuple[dict[str, int], list[Step]]]] = OrderedDict()
+_COMPILED_KEPT = 32
 
 
 def _ball_steps(network: Network) -> tuple[dict[str, int], list[Step]]:
-    """``compile_network(network, BALL)``, compiled once for every network on the same quantities (the steps
-    read only the definitions; the values come from the slots)."""
-    quantities = network.quantities
-    found = _COMPILED.get(id(quantities))
-    if found is None or found[0] is not quantities or found[1] != len(quantities):
-        if len(_COMPILED) >= 8:
-            _COMPILED.clear()
-        found = _COMPILED[id(quantities)] = (quantities, len(quantities), compile_network(network, domain=BALL))
-    return found[2]
+    """``compile_network(network, BALL)``, compiled once for every network on the same quantities: an exam's
+    variants, and every derivation of one structure (each has its own dict of the same quantities; the steps
+    read only the definitions, the values come from the slots).  A caller that replaced or added a quantity
+    has other quantities, and its own steps."""
+    quantities = tuple(network.quantities.values())
+    key = tuple(map(id, quantities))
+    found = _COMPILED.get(key)
+    if found is None:
+        found = _COMPILED[key] = (quantities, compile_network(network, domain=BALL))
+        if len(_COMPILED) > _COMPILED_KEPT:
+            _COMPILED.popitem(last=False)
+    else:
+        _COMPILED.move_to_end(key)
+    return found[1]
 
 
 def _certified(x: Any, enclose: Callable[[int], tuple[Decimal, Decimal]]) -> Decimal:
