@@ -16,7 +16,8 @@ relative to the project root).  Files the README names but does not make: a ```t
 introduced by "(`NAME`):" is written to NAME (``slips.toml``); the exam's roster ``class.csv`` is
 not shown in the README, so this test writes one (``ROSTER``).  Blocks with a command that needs
 LaTeX (``--pdf``, ``--format svg|png``) are ``tex`` tests; the exam's ``--pdf`` is dropped
-(``DROPPED``: it takes half a minute and changes no line shown).  Three prose claims are checked against
+(``DROPPED``: it takes half a minute and changes no line shown).  A ```text block whose paragraph names a
+file the commands wrote (``midterm/marks/summary.txt``) is that file's text.  Three prose claims are checked against
 the tool as well: the frame counts of the decks, the columns of ``index.csv``, and the
 ``Proof(...)`` repr (the Python API block runs, each ``expression  # repr`` compared, ``...``
 again a placeholder; ``# SymPy: x`` compares str()).
@@ -203,6 +204,49 @@ def test_the_check_can_fail(workdir):
             check_command(Command("symbackprop check   # 8 of 9 gradients proven"))
     assert shown_matches(["Decimal('0.0315...')"], "Decimal('0.03159219909552025669')\n")
     assert not shown_matches(["Decimal('0.0316...')"], "Decimal('0.03159219909552025669')\n")
+
+
+def shown_files() -> list[tuple[str, list[str]]]:
+    """```text blocks whose paragraph names a file the commands write (`midterm/marks/summary.txt`): (path, lines)."""
+    lines = README.read_text(encoding="utf-8").splitlines()
+    out = []
+    for i, line in enumerate(lines):
+        if line.strip() != "```text":
+            continue
+        end = i
+        while end > 0 and not lines[end - 1].strip():
+            end -= 1
+        start = end
+        while start > 0 and lines[start - 1].strip():
+            start -= 1
+        named = re.search(r"`([\w.-]+/[\w./-]+\.\w+)`", " ".join(lines[start:end]))
+        if named:
+            out.append((named.group(1), lines[i + 1:lines.index("```", i + 1)]))
+    return out
+
+
+def test_files_the_readme_shows_are_what_the_commands_wrote(workdir):
+    """A file the README shows after its commands (the class summary, the gradebook) is the file they wrote; a
+    line ``...`` alone stands for the lines left out.  (Run after the console blocks: with none of them run
+    before, in a run of this test alone, the exam and marking blocks are run first.)"""
+    shown = shown_files()
+    assert {path for path, _ in shown} >= {"midterm/marks/summary.txt", "midterm/marks/gradebook-moodle.csv"}
+    with contextlib.chdir(workdir):
+        if not all(Path(path).exists() for path, _ in shown):
+            for block in console_blocks():
+                if block.heading in ("Exam worksheets", "Marking the class"):
+                    for command in block.commands:
+                        run(command.line)
+        for path, lines in shown:
+            actual = Path(path).read_text(encoding="utf-8").rstrip("\n").splitlines()
+            head, _, tail = "\n".join(lines).partition("\n...\n")
+            head_lines, tail_lines = head.splitlines(), tail.splitlines()
+            assert shown_matches(head_lines, "\n".join(actual[:len(head_lines)])), (path, actual)
+            if "\n...\n" in "\n".join(lines):
+                assert len(actual) > len(head_lines) + len(tail_lines), path
+                assert shown_matches(tail_lines, "\n".join(actual[-len(tail_lines):])), (path, actual)
+            else:
+                assert len(actual) == len(head_lines), (path, actual)
 
 
 # -- claims in the prose -------------------------------------------------------------------------
