@@ -550,3 +550,8 @@ def test_sheet_boxes_read_down_each_column_and_keys_have_no_name_line(tmp_path, 
     assert all(kept == [True] * (len(left) - 1) + [False] for left, _, kept in blocks)
     assert len(blocks) == (5 if layers == "lecture" else 7)  # 3-6-2: 38 gradients and 36 updates are two blocks each
     assert "Name: " in questions and "Name: " not in exam.files[f"keys/{variant.stem}.tex"].decode("utf-8")
+
+
+def test_the_summary_counts_one_variant_in_the_singular():
+    assert build_exam(None, variants=1, seed=1).summary().startswith("1 variant from ")
+    assert build_exam(None, variants=2, seed=1).summary().startswith("2 variants from ")

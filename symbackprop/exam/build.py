@@ -53,7 +53,8 @@ class ExamSet:
     def summary(self) -> str:
         draws = len(self.variants) + self.n_rejected
         spread = self.report.spread()
-        return (f"{len(self.variants)} variants from {draws} draws; {self.n_rejected} rejected"
+        n = len(self.variants)
+        return (f"{n} variant{'' if n == 1 else 's'} from {draws} draws; {self.n_rejected} rejected"
                 f"{' (' + reasons_text(self.rejected) + ')' if self.n_rejected else ''}"
                 f"{'; ' + spread if spread else ''}")
 

@@ -86,7 +86,7 @@ CHECK_ORDER = ("duplicate", "tie", "undefined", "max tie", "saturation", "dead u
 RELAXED_BY = {
     "tie": "a smaller tie_margin",
     "early rounding": "early_rounding = false",
-    "zero gradients": "allow_zero_gradients = true, or more decimals",
+    "zero gradients": "allow_zero_gradients = true in [exam], or more decimals (the spec's top-level decimals)",
     "saturation": "allow_saturation = true, or a smaller saturation_threshold",
     "dead units": "allow_saturation = true, or a bias range further above 0",
     "loss increase": "allow_loss_increase = true",
@@ -549,4 +549,5 @@ def relax_hint(rejected: Counter[str], accepted: int = 0) -> str:
         reached -= rejected[rule]
     top = max(share, key=lambda r: share[r][:2])
     _, count, judged = share[top]
-    return f"the strictest rule is {top} ({count} of the {judged} draws it judged): try {RELAXED_BY[top]} in [exam]"
+    hint = RELAXED_BY[top] if "[exam]" in RELAXED_BY[top] else f"{RELAXED_BY[top]} in [exam]"
+    return f"the strictest rule is {top} ({count} of the {judged} draws it judged): try {hint}"
