@@ -85,7 +85,26 @@ def _draws(spec: Spec, count: int, seed: int = 0):
     assert len(drawn) == count
     assert len({tuple(v[n] for n, _ in drawer.varying) for v, _ in drawn}) == count  # distinct
     quick_look_agrees(drawer)
+    if isinstance(spec, Spec) and spec.exam.allow_zero_gradients is None:
+        no_asked_layer_shows_all_zero(drawer, drawn, report)
     return drawer, drawn, report
+
+
+def no_asked_layer_shows_all_zero(drawer: Drawer, drawn, report) -> None:
+    """Every layer with an asked gradient shows one of them other than 0 (solved afresh, read as the sheet shows
+    it); the layers left out are named in the summary, and only where the spec shows few decimals."""
+    network = drawer.network
+    zero = "0" if network.spec.decimals == 0 else "0." + "0" * network.spec.decimals
+    layers: dict[int, list[str]] = {}
+    for p in network.parameters:
+        if p.name not in network.spec.frozen and p.name not in report.unasked:
+            layers.setdefault(p.layer, []).append(network.grad(p.name))
+    for values, _ in drawn:
+        s = solve(drawer.spec_for(values), prove=False)
+        for layer, names in layers.items():
+            assert any(s.display(n) != zero for n in names), (layer, [s.display(n) for n in names])
+    if report.unasked:
+        assert network.spec.decimals <= 2 and ", ".join(report.unasked) in report.spread()
 
 
 def quick_look_agrees(drawer: Drawer, draws: int = 120) -> Counter[str]:
@@ -306,3 +325,25 @@ def test_the_drawers_functions_remember_by_argument_and_precision():
                 assert str(unary[sympy.exp](x)) == str(x.exp())
                 assert str(unary[act.sigma](x)) == str(1 / (1 + (-x).exp()))
                 assert str(unary[sympy.log](x.exp())) == str(x.exp().ln())
+
+
+def test_a_layer_the_decimals_show_as_zero_is_left_out_of_every_file_and_the_practice_page():
+    """exam_lecture at 2 decimals: the hidden layer's gradients show as 0.00 in nearly every draw, so the set
+    does not ask that layer (its deltas, gradients and updates) anywhere, says so, and asks the output layer."""
+    from symbackprop.exam.build import build_exam
+    from symbackprop.practice.exercise import draw
+
+    spec = load_spec(ROOT / "examples" / "exam_lecture.toml")
+    spec = dataclasses.replace(spec, decimals=2)
+    exam = build_exam(None, spec=spec, variants=3, seed=2, moodle=True, qti=True)
+    hidden = ("dE/dz_h1", "dE/dw1", "dE/db2", "w1'", "b2'")
+    assert "not asked (shown as 0 at 2 decimals)" in exam.summary() and "w1, w2, b1, w3, w4, b2" in exam.summary()
+    for v in exam.variants:
+        answers = exam.files[f"answers/{v.stem}.toml"].decode()
+        assert '"dE/dw5"' in answers and '"w5\'"' in answers and '"dE/dz_o"' in answers
+        assert not any(f'"{name}"' in answers for name in hidden)
+        question = exam.files[f"questions/{v.stem}.tex"].decode()
+        assert r"\frac{\partial E}{\partial w_{5}}" in question and r"\partial w_{1}}" not in question
+    assert r"\partial w_{1}}" not in exam.files["moodle.xml"].decode()
+    tasks = [n for _, _, names in draw(solve(spec), 2).tasks for n in names]
+    assert "dE/dw5" in tasks and not set(hidden) & set(tasks)

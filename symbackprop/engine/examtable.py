@@ -183,6 +183,9 @@ class ExamSettings:
     allow_trivial: bool = False
     difficulty_band: sympy.Rational | None = DEFAULT_BAND  # None: any work
     layout: str = LAYOUTS[0]  # the question sheet's layout (the templates decide what each means)
+    #: parameters whose gradient and update the sheets leave out: never read from [exam], set by the drawer when
+    #: the sheet's decimals show a layer's gradients as 0 in nearly every draw (see exam.drawing)
+    unasked: tuple[str, ...] = ()
 
 
 _SETTING_FIELDS = ("weights", "biases", "inputs", "targets", "ask", "allow_saturation", "saturation_threshold",

@@ -37,7 +37,9 @@ Rules adapt to the network: ``early_rounding``, ``allow_unchanged_loss``,
 (from streams that depend only on the spec) judges the network, and while fewer than
 ``PROBE_PASS`` of them pass, the auto rule that rejected most is relaxed (a sheet then no longer
 promises that rounding as you go is fine; an update with eta = 0.5 makes each updated parameter of
-a large network a likely early-rounding tie).  The summary names what was relaxed.  When no fair
+a large network a likely early-rounding tie).  The summary names what was relaxed.  The zero-gradients
+rule is not relaxed for a network: the layer its decimals show as 0 most often is left out of what the set
+asks instead (its deltas, gradients and updates; ``ExamSettings.unasked``), and the summary says so.  When no fair
 variant turns up even so, the error names the strictest rule (the largest share of the draws it
 judged rejected) and the ``[exam]`` setting that relaxes it.
 """
@@ -112,10 +114,10 @@ Found = tuple[dict[str, sympy.Rational] | None, int, int, Counter[str]]
 #: the auto rules and the setting that relaxes each
 AUTO_RULES = {"early rounding": ("early_rounding", False), "loss unchanged": ("allow_unchanged_loss", True),
               "loss increase": ("allow_loss_increase", True), "zero gradients": ("allow_zero_gradients", True)}
-#: the calibrations made in this process (the rules relaxed and the band), by what they depend on: the
+#: the calibrations made in this process (rules relaxed, band, a layer to leave out), by what they depend on: the
 #: spec, the settings and the rules and band before; the practice server draws one variant of the same
 #: spec per exercise, and calibrates it once (the probe judges 200 draws or more)
-CALIBRATIONS: dict[str, tuple[ExamSettings, tuple[str, ...], Band | None]] = {}
+CALIBRATIONS: dict[str, tuple[ExamSettings, tuple[str, ...], Band | None, tuple[str, ...]]] = {}
 CALIBRATIONS_KEPT = 64
 
 
@@ -187,6 +189,9 @@ class Drawer:
             for name, grid in self.varying]
         self._decimal_cache: dict[tuple[int, int], Decimal] = {}  # by (p, q): SymPy's own hash is slow
         self.band: Band | None = None
+        #: parameters of a layer whose gradients the probe found shown as 0 where the zero-gradients rule would
+        #: be relaxed: the set asks them no more (see :meth:`_leave_out_a_layer`)
+        self.leave_out: tuple[str, ...] = ()
         #: a variant found no fair draw in this process (see :func:`_first_fair`)
         self.gave_up = False
 
@@ -364,13 +369,17 @@ class Drawer:
         raise ExamError(f"exam: {where}: no fair variant in {budget} draws "
                         f"(rejected: {reasons_text(rejected)}); {relax_hint(rejected, len(seen))}")
 
-    def relax(self, rejected: Counter[str]) -> bool:
-        """Relax the auto rule (left out of [exam], not yet relaxed) that rejected most; False when none did."""
+    def _rule_to_relax(self, rejected: Counter[str]) -> str | None:
+        """The auto rule (left out of [exam], not yet relaxed) that rejected most, or None."""
         counts = {rule: rejected[rule] for rule, (field, _) in AUTO_RULES.items()
                   if rejected[rule] and rule not in self.relaxed and getattr(self.settings, field) is None}
-        if not counts:
+        return max(counts, key=lambda r: counts[r]) if counts else None
+
+    def relax(self, rejected: Counter[str]) -> bool:
+        """Relax the auto rule (left out of [exam], not yet relaxed) that rejected most; False when none did."""
+        rule = self._rule_to_relax(rejected)
+        if rule is None:
             return False
-        rule = max(counts, key=lambda r: counts[r])
         field, value = AUTO_RULES[rule]
         changes: dict[str, Any] = {field: value}
         self.rules = dataclasses.replace(self.rules, **changes)
@@ -391,8 +400,36 @@ class Drawer:
             self._calibrate()
             if len(CALIBRATIONS) >= CALIBRATIONS_KEPT:
                 del CALIBRATIONS[next(iter(CALIBRATIONS))]
-            done = CALIBRATIONS[key] = (self.rules, tuple(self.relaxed), self.band)
-        self.rules, self.relaxed, self.band = done[0], list(done[1]), done[2]
+            done = CALIBRATIONS[key] = (self.rules, tuple(self.relaxed), self.band, self.leave_out)
+        self.rules, self.relaxed, self.band, self.leave_out = done[0], list(done[1]), done[2], done[3]
+
+    def _probe(self) -> list[dict[str, sympy.Rational]]:
+        """The probe's draws, from streams that depend only on the spec."""
+        return [self.draw(random.Random(f"symbackprop-exam/probe/{i}")) for i in range(PROBE_DRAWS)]
+
+    def _leave_out_a_layer(self, draws: Sequence[dict[str, sympy.Rational]]) -> bool:
+        """Where the zero-gradients rule would be relaxed (a network whose sheet's decimals show a layer's
+        gradients as 0 in nearly every draw: a sigmoid network at 1 or 2 decimals), leave out instead the asked
+        layer that ``draws`` show as all 0 most often: ``leave_out`` = its parameters, whose gradients and
+        updates the set then asks no more.  False when no asked layer shows as all 0 in any draw."""
+        if not isinstance(self.family, NetworkFamily) or self.settings.allow_zero_gradients is not None:
+            return False
+        zeros: Counter[int] = Counter()
+        for values in draws:
+            slots = [Decimal(0)] * len(self.index)
+            try:
+                with localcontext(judge_context()):
+                    for name, value in values.items():
+                        slots[self.index[name]] = +self._decimal(value)
+                    for program, slot, _, _ in self._plan:
+                        slots[slot] = program(slots)
+                    zeros.update(self.family.zero_layers(slots))
+            except (DecimalException, ZeroDivisionError, ArithmeticError):
+                continue
+        if not zeros:
+            return False
+        self.leave_out = self.family.grad_layer_parameters[max(zeros, key=lambda k: (zeros[k], -k))]
+        return True
 
     def _judged_again(self, values: dict[str, sympy.Rational], reason: str | None) -> str | None:
         """The verdict on a probe draw once the last of ``self.relaxed`` is relaxed, its verdict before ``reason``.
@@ -411,11 +448,16 @@ class Drawer:
         if self._until_quick > 0:  # the probe's 200 draws and their second judging are worth the compile
             self._until_quick = 0
             self._quick = self._compile_quick()
-        probe = [self.draw(random.Random(f"symbackprop-exam/probe/{i}")) for i in range(PROBE_DRAWS)]
+        probe = self._probe()
         verdicts = [self.judge(values) for values in probe]
         while True:
             passed = [values for values, reason in zip(probe, verdicts, strict=True) if reason is None]
-            if len(passed) >= PROBE_PASS or not self.relax(Counter(reason for reason in verdicts if reason)):
+            if len(passed) >= PROBE_PASS:
+                break
+            counts = Counter(reason for reason in verdicts if reason)
+            if self._rule_to_relax(counts) == "zero gradients" and self._leave_out_a_layer(probe):
+                return  # the set is drawn on a drawer that asks less (see draw_values)
+            if not self.relax(counts):
                 break
             verdicts = [self._judged_again(values, reason) for values, reason in zip(probe, verdicts, strict=True)]
         spread = self.settings.difficulty_band
@@ -448,14 +490,20 @@ class SetReport:
     works: tuple[int, ...]
     relaxed: tuple[str, ...]  # auto rules this network needed relaxed
     early_rounding: bool  # whether every value comes out the same when rounded as you go
+    unasked: tuple[str, ...] = ()  # parameters whose gradients and updates the sheets' decimals show as 0
+    decimals: int = 3
 
     def spread(self) -> str:
         """``work 40-52 (band 38-56)``: the least and most work of the set, and the allowed band;
-        then the rules relaxed for this network."""
+        then the rules relaxed for this network, and what is not asked because it would show as 0."""
         text = f"work {min(self.works)}-{max(self.works)}" if self.works else ""
         text += f" (band {self.band.low}-{self.band.high})" if self.band else ""
         if self.relaxed:
             text += f"; relaxed for this network: {', '.join(self.relaxed)}"
+        if self.unasked:
+            places = f"{self.decimals} decimal{'' if self.decimals == 1 else 's'}"
+            text += (f"; not asked (shown as 0 at {places}): the deltas of their layers, the gradients and updates"
+                     f" of {', '.join(self.unasked)}")
         return text
 
 
@@ -487,7 +535,7 @@ def draw_values(base: Solution | GraphSolution, settings: ExamSettings, count: i
     if drawer.combinations < count:
         what = "nothing varies" if not drawer.varying else f"the ranges allow only {drawer.combinations}"
         raise ExamError(f"exam: {count} distinct variants asked for but {what}; widen the ranges in [exam]")
-    drawer.calibrate()
+    drawer = _calibrated(base, drawer)
     while True:
         rejected: Counter[str] = Counter()
         seen: set[tuple[sympy.Rational, ...]] = set()
@@ -505,12 +553,31 @@ def draw_values(base: Solution | GraphSolution, settings: ExamSettings, count: i
                 drawn.append((values, attempts))
             break
         except ExamError:
-            # the probe underestimated the rule: relax it for the whole set and draw the set again
-            if not drawer.relax(rejected):
+            # the probe underestimated the rule: relax it (or leave out the layer it keeps at 0) for the whole
+            # set and draw the set again
+            if drawer._rule_to_relax(rejected) == "zero gradients" and drawer._leave_out_a_layer(drawer._probe()):
+                drawer = _calibrated(base, Drawer(base, _asking_less(drawer)))
+            elif drawer.relax(rejected):
+                drawer.calibrate()
+            else:
                 raise
-            drawer.calibrate()
     return drawer, drawn, SetReport(rejected, drawer.band, tuple(works), tuple(drawer.relaxed),
-                                              drawer.rules.early_rounding is True)
+                                    drawer.rules.early_rounding is True, drawer.settings.unasked, drawer.decimals)
+
+
+def _asking_less(drawer: Drawer) -> ExamSettings:
+    """The drawer's settings without the layer it leaves out (its parameters' gradients and updates)."""
+    return dataclasses.replace(drawer.settings, unasked=(*drawer.settings.unasked, *drawer.leave_out))
+
+
+def _calibrated(base: Solution | GraphSolution, drawer: Drawer) -> Drawer:
+    """``drawer`` calibrated; while its probe leaves out a layer the sheet's decimals show as 0, a drawer that
+    asks that layer no more, calibrated in turn."""
+    drawer.calibrate()
+    while drawer.leave_out:
+        drawer = Drawer(base, _asking_less(drawer))
+        drawer.calibrate()
+    return drawer
 
 
 def draw_variants(base: Solution | GraphSolution, settings: ExamSettings, count: int, seed: int,
@@ -527,7 +594,7 @@ def draw_variants(base: Solution | GraphSolution, settings: ExamSettings, count:
     for number, (values, attempts) in enumerate(drawn, start=1):
         student = students[number - 1] if students else None
         variants.append(Variant(number, f"{number:0{width}d}", seed, drawer.spec_for(values), student,
-                                attempts, shared))
+                                attempts, shared, drawer.settings.unasked))
     return variants, report
 
 

@@ -56,18 +56,21 @@ class NetworkFamily:
         domain = remembering_domain(JUDGE)
         self.index, self.steps = compile_network(network, domain=domain)
         self.leaves = leaf_values(network)
-        self.asked = asked_names(network, settings.ask)
+        self.asked = asked_names(network, settings.ask, settings.unasked)
         slot_of = {q.symbol: self.index[q.name] for q in network.quantities.values()}
         #: the steps' source for the judge's flat passes (see :mod:`.passes`), in the same domain
         self.flat = FlatCompiler(slot_of, domain)
         self._exact = self._units_of(network, self.flat, ExactChecks(self.decimals))
+        #: each layer's asked gradients (their slots) and its parameters, for the zero-gradients rule
         self.grad_layers: list[list[int]] = []
+        self.grad_layer_parameters: list[tuple[str, ...]] = []
         asked_grads = {n for group, names in self.asked if group == "gradients" for n in names}
         for layer in network.layers:
-            slots = [self.index[network.grad(p.name)] for p in network.parameters
+            asked = [p.name for p in network.parameters
                      if p.layer == layer.index and network.grad(p.name) in asked_grads]
-            if slots:
-                self.grad_layers.append(slots)
+            if asked:
+                self.grad_layers.append([self.index[network.grad(name)] for name in asked])
+                self.grad_layer_parameters.append(tuple(asked))
         self.loss_slots = (self.index[network.loss_name], self.index[network.updated(network.loss_name)])
 
     def definition(self, name: str) -> Expr:
@@ -171,6 +174,11 @@ class NetworkFamily:
                 and n.same_display(slots[after], slots[before]):
             return "loss unchanged"  # lower, but the sheet cannot show it
         return None
+
+    def zero_layers(self, slots: list[Decimal]) -> list[int]:
+        """The asked gradient layers (by their place in ``grad_layers``) that show every gradient as 0."""
+        n = self._exact.checks
+        return [k for k, layer in enumerate(self.grad_layers) if all(n.shows_zero(slots[s]) for s in layer)]
 
     def spec_for(self, values: dict[str, sympy.Rational]) -> Spec:
         """The base spec with these leaf values (parameters, examples, learning rate)."""

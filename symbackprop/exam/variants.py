@@ -44,6 +44,8 @@ class Variant(Generic[SpecT, SolvedT]):
     student: Student | None
     draws: int  # draws it took (1 = the first was accepted)
     base: SolvedT = field(repr=False, compare=False)  # whose derivation the variant shares
+    #: parameters whose gradient and update are not asked (``ExamSettings.unasked``: the set's, not the teacher's)
+    unasked: tuple[str, ...] = ()
 
     @property
     def stem(self) -> str:
@@ -76,7 +78,7 @@ def asked_values(variant: Variant, ask: Sequence[str]) -> list[Asked]:
     """The asked values of a variant, group by group in the lecture's order (made once per variant: its
     sheet, key, answers and LMS questions all read them)."""
     s = variant.solution
-    key = ("asked", tuple(ask))
+    key = ("asked", tuple(ask), variant.unasked)
     found = s.memo.get(key)
     if not isinstance(found, list):
         if isinstance(s, GraphSolution):
@@ -84,7 +86,7 @@ def asked_values(variant: Variant, ask: Sequence[str]) -> list[Asked]:
                      for group, names in graph_asked_names(s.spec, ask) for name in names]
         else:
             found = [Asked(name, Tex(s.latex(name)), s.display(name), group)
-                     for group, names in asked_names(s.network, ask) for name in names]
+                     for group, names in asked_names(s.network, ask, variant.unasked) for name in names]
         s.memo[key] = found
     return list(found)
 
@@ -104,15 +106,20 @@ def graph_asked_names(spec: GraphSpec, ask: Sequence[str]) -> list[tuple[str, li
     return [(group, names[group]) for group in ask if group in names]
 
 
-def asked_names(network: Network, ask: Sequence[str]) -> list[tuple[str, list[str]]]:
-    """[(group, [quantity names])] in the lecture's order; frozen parameters' updates are not asked."""
+def asked_names(network: Network, ask: Sequence[str], unasked: Sequence[str] = ()) -> list[tuple[str, list[str]]]:
+    """[(group, [quantity names])] in the lecture's order; the gradients and updates of frozen parameters and
+    of ``unasked`` ones are not asked, nor the deltas of the layers of ``unasked`` ones (the drawer leaves out
+    whole layers: see :meth:`.drawing.Drawer._leave_out_a_layer`)."""
     out = []
-    frozen = network.spec.frozen
+    left_out = {*network.spec.frozen, *unasked}
+    quiet_layers = {p.layer for p in network.parameters if p.name in unasked}
     for group in ask:
         kinds = ASK_GROUPS[group]
         names = [q.name for q in network.quantities.values() if q.kind in kinds]
         if group in ("update", "gradients"):  # w5' and dE/dw5 of a frozen w5
-            names = [n for n in names if network[n].of not in frozen]
+            names = [n for n in names if network[n].of not in left_out]
+        elif group == "deltas" and quiet_layers:
+            names = [n for n in names if network[n].layer not in quiet_layers]
         if names:
             out.append((group, names))
     return out

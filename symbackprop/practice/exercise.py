@@ -73,7 +73,7 @@ def draw(base: Solution | GraphSolution, seed: int) -> Exercise:
     if isinstance(s, GraphSolution):
         groups = graph_groups(s, settings.ask)
         return Exercise(seed, s, tuple((key, title, tuple(groups[key])) for key, title in TASKS if groups.get(key)))
-    groups = dict(asked_names(s.network, settings.ask))
+    groups = dict(asked_names(s.network, settings.ask, variant.unasked))
     loss = groups.pop("loss", [])
     groups["loss"] = [n for n in loss if s.network[n].kind == "loss"]
     groups["after"] = [n for n in loss if s.network[n].kind == "post_loss"]
