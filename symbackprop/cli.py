@@ -153,7 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     marker = commands.add_parser("mark", help="mark a whole class against each student's own exam variant",
                                  usage="symbackprop mark EXAM_DIR RESPONSES [RESPONSES ...] [--policy FILE] "
-                                       "[--gradebook moodle|canvas] [-o DIR] [--pdf] [--lang CODE]")
+                                       "[--gradebook moodle|canvas] [--assignment NAME] [-o DIR] [--pdf] [--lang CODE] "
+                                       "[--templates DIR]")
     marker.add_argument("exam_dir", metavar="EXAM_DIR", help="the folder `symbackprop exam` wrote (index.csv)")
     marker.add_argument("responses", nargs="+", metavar="RESPONSES",
                         help="a folder of answers files (named by student id or vNNN), a Moodle \"Responses\" "

@@ -336,3 +336,17 @@ def test_did_you_mean_lives_in_hints_only():
             assert "difflib" not in text and "def did_you_mean" not in text, path
             for module in re.findall(r"^from (\S+) import [^\n]*\bdid_you_mean\b", text, flags=re.M):
                 assert module.endswith("hints"), (path, module)
+
+
+def test_every_commands_usage_line_names_each_of_its_options():
+    """A usage line written by hand (mark's, the spec commands') names every option the command takes."""
+    import argparse
+
+    from symbackprop.cli import build_parser
+
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    for name, parser in commands.choices.items():
+        usage = parser.format_usage()
+        for action in parser._actions:
+            if action.option_strings and "-h" not in action.option_strings:
+                assert any(option in usage for option in action.option_strings), (name, action.option_strings, usage)
