@@ -237,8 +237,8 @@ def _exam(args: argparse.Namespace) -> int:
     from .engine.kinds import load_any
     from .errors import ExamError
     from .exam.build import build_exam
-    from .exam.folder import locked_target
     from .exam.write import write_locked
+    from .io.outfolder import locked_target
 
     if args.variants is not None and args.variants < 1:
         raise ExamError(f"--variants must be at least 1, got {args.variants}")
@@ -268,7 +268,7 @@ def _mark(args: argparse.Namespace) -> int:
     """Mark the class; exit 0 when every row was marked, 1 when a row was skipped (each said on stderr)."""
     from .engine.examtable import MarkingPolicy
     from .engine.graphspec import GraphSpec
-    from .io.files import check_output_folder
+    from .io.outfolder import MARKS, check_target
     from .marking.classmarks import mark_class
     from .marking.examset import load_exam_folder
     from .marking.markfiles import mark_files
@@ -279,7 +279,7 @@ def _mark(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy) if args.policy is not None else MarkingPolicy()
     out_dir = Path(args.output_dir) if args.output_dir is not None else Path(args.exam_dir) / "marks"
-    check_output_folder(out_dir)
+    check_target(out_dir, MARKS)  # refused before any marking; locked while written
     folder = load_exam_folder(args.exam_dir)
     submissions = read_all(args.responses, folder)
     first = next(iter(folder.variants))
@@ -289,9 +289,11 @@ def _mark(args: argparse.Namespace) -> int:
         check_marking_lang(lang, field)  # the teacher's folder may add a language
         marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1), lang=lang)
         files = mark_files(marks, spec.title, args.gradebook, args.assignment or spec.title, pdf=args.pdf)
-        written = write_mark_files(files, out_dir)
+        written, kept = write_mark_files(files, out_dir)
     for skipped in marks.skipped:
         print(f"symbackprop: {skipped.line()}", file=sys.stderr)
+    if kept is not None:
+        print(f"{out_dir}: the earlier marking moved to {kept} (the new one differs from it)")
     print(f"{out_dir}: wrote {len(written)} files ({', '.join(sorted(_top(written, out_dir)))})")
     print(f"{spec.title}: {marks.summary()}")
     return 1 if marks.skipped else 0

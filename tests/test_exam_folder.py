@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 
 from symbackprop.cli import main
-from symbackprop.exam.folder import MARKER
+from symbackprop.io.outfolder import MARKER
 
 # the lecture network, one variant: fast, and the same arguments give the same bytes
 ARGS = ("exam", "--variants", "1", "--seed", "7")

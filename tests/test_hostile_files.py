@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from symbackprop.cli import main
-from symbackprop.exam.folder import MARKER, locked_target
 from symbackprop.io import files
 from symbackprop.io.files import MAX_INPUT_BYTES, read_capped
+from symbackprop.io.outfolder import MARKER, locked_target
 
 ROOT = Path(__file__).resolve().parent.parent
 ANSWERS = ROOT / "examples" / "lecture_printed_answers.toml"

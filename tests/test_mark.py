@@ -133,6 +133,11 @@ def _parts(values) -> str:
     return "; ".join(f"part {i}: {v or ''}" for i, v in enumerate(values, start=1))
 
 
+def _answers_toml(values: dict[str, str | None]) -> str:
+    """An answers file of these values (None: left out)."""
+    return "[values]\n" + "".join(f'"{k}" = "{v}"\n' for k, v in values.items() if v is not None)
+
+
 def _run(capsys, *args: str) -> tuple[int, str, str]:
     code = main(list(args))
     captured = capsys.readouterr()
@@ -357,7 +362,40 @@ def test_more_bad_rows_and_the_same_bytes_in_two_processes(exam_dir, tmp_path, c
     assert code == 1
     one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
     two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
-    assert one == two and len(one) == 8  # gradebook, summary.txt/.tex, 5 sheets
+    assert one == two and len(one) == 9  # its marker, gradebook, summary.txt/.tex, 5 sheets
+
+
+def test_a_rerun_moves_the_earlier_marking_away_and_keeps_the_teachers_files(exam_dir, tmp_path, capsys):
+    """Marking again into the same folder leaves no sheet of the earlier run beside the new ones: the earlier
+    marking moves to previous-1/ when the new one differs, a file the teacher put there stays, the same
+    marking again moves nothing; a folder that is not a marking is refused in one line."""
+    planted = _planted(exam_dir)
+    answers = tmp_path / "answers"
+    answers.mkdir()
+    for student, values in planted.items():
+        (answers / f"{student}.toml").write_text(_answers_toml(values), encoding="utf-8")
+    out = tmp_path / "marks"
+    assert _run(capsys, "mark", str(exam_dir), str(answers), "-o", str(out))[0] == 0
+    first = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    (out / "my-notes.txt").write_text("the teacher's", encoding="utf-8")
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    one = next(iter(planted))
+    (alone / f"{one}.toml").write_text(_answers_toml(planted[one]), encoding="utf-8")
+    code, printed, _ = _run(capsys, "mark", str(exam_dir), str(alone), "-o", str(out))
+    assert f"{out}: the earlier marking moved to {out / 'previous-1'}" in printed
+    now = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    sheets = [p for p in now if p.startswith("sheets/")]
+    assert len(sheets) == 1 and sheets[0].startswith(f"sheets/{one}-v")  # no stale sheet beside it
+    assert (out / "my-notes.txt").read_text(encoding="utf-8") == "the teacher's"
+    assert sorted(p.removeprefix("previous-1/") for p in now if p.startswith("previous-1/")) == first
+    again = _run(capsys, "mark", str(exam_dir), str(alone), "-o", str(out))[1]
+    assert "moved" not in again and not (out / "previous-2").exists()
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.txt").write_text("x", encoding="utf-8")
+    code, printed, err = _run(capsys, "mark", str(exam_dir), str(alone), "-o", str(other))
+    assert code == 2 and err.count("\n") == 1 and "is not a marking" in err and printed == ""
 
 
 def test_a_set_without_roster_is_marked_by_the_variant_each_row_names(tmp_path, capsys):

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from ..errors import OutputError
 from ..io.files import write_new
+from ..io.outfolder import Target, commit, locked_target, staging
 from .build import ExamSet
-from .folder import Target, commit, locked_target, staging
 from .pdfjobs import run_pdf_jobs
 
 __all__ = ["write_exam", "write_locked"]

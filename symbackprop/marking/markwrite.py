@@ -1,5 +1,7 @@
-"""Write a marking run's files: the PDFs are compiled first (in a temporary folder), then every file
-is written atomically, so a LaTeX error leaves no half-written set of outputs.
+"""Write a marking run's files into its locked output folder (:mod:`..io.outfolder`): everything is made in a
+hidden temporary folder inside it, the PDFs compiled there first, then moved into place, so a LaTeX error
+leaves no half-written set of outputs, and a rerun moves an earlier marking it changes to ``previous-N/``
+(never a file symbackprop did not write).
 
 The marked sheets are not compiled one by one (300 LaTeX runs): sheets with the same preamble are
 put into one document (``mark_sheets.tex.j2``), each starting on a new page with a named
@@ -8,12 +10,12 @@ destination, compiled once, and cut into one PDF per student (:mod:`..io.pdfspli
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..io.files import copy_atomic, write_atomic
+from ..io.files import write_new
+from ..io.outfolder import MARKS, locked_target, staging
+from ..io.outfolder import commit as commit_folder
 from ..io.pdf import compile_many
 from .markfiles import MarkFiles
 
@@ -41,22 +43,29 @@ def combined_sheets(sheets: Sequence[tuple[str, str]]) -> list[tuple[str, list[t
     return out
 
 
-def write_mark_files(files: MarkFiles, out_dir: Path, workers: int = 2) -> list[Path]:
-    """Every file under ``out_dir``; returns the paths written (in a fixed order)."""
+def write_mark_files(files: MarkFiles, out_dir: Path, workers: int = 2) -> tuple[list[Path], Path | None]:
+    """Every file under ``out_dir`` (locked while written): the paths written (in a fixed order), and where an
+    earlier marking it changed was kept (None: there was none, or the same bytes came out)."""
     from ..io.pdfsplit import split_pdf  # pikepdf is loaded by marking with PDFs only
 
-    staged = Path(tempfile.mkdtemp(prefix="symbackprop-mark-"))
-    try:
+    with locked_target(out_dir, MARKS) as target, staging(target) as staged:
         combined = combined_sheets(files.sheets)
+        build = staged / ".combined"
         jobs = [(tex, staged / rel) for tex, rel in files.pdfs]
-        jobs += [(tex, staged / f"combined-{n}.pdf") for n, (tex, _) in enumerate(combined, start=1)]
+        jobs += [(tex, build / f"combined-{n}.pdf") for n, (tex, _) in enumerate(combined, start=1)]
+        for _, path in jobs:
+            path.parent.mkdir(parents=True, exist_ok=True)
         if jobs:
             compile_many(jobs, workers=workers)
         for n, (_, parts) in enumerate(combined, start=1):
-            split_pdf(staged / f"combined-{n}.pdf", [(dest, staged / rel) for dest, rel in parts])
-        written = [write_atomic(out_dir / rel, data) for rel, data in sorted(files.files.items())]
+            split_pdf(build / f"combined-{n}.pdf", [(dest, staged / rel) for dest, rel in parts])
+        for path in build.glob("*"):
+            path.unlink()
+        if build.exists():
+            build.rmdir()
+        for rel, data in sorted(files.files.items()):
+            (staged / rel).parent.mkdir(parents=True, exist_ok=True)
+            write_new(staged / rel, data)
         pdfs = [rel for _, rel in files.pdfs] + [rel for _, parts in combined for _, rel in parts]
-        written += [copy_atomic(staged / rel, out_dir / rel) for rel in sorted(pdfs)]
-    finally:
-        shutil.rmtree(staged, ignore_errors=True)
-    return written
+        kept = commit_folder(target, staged)
+    return [out_dir / rel for rel in [*sorted(files.files), *sorted(pdfs)]], kept

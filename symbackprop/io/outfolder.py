@@ -1,9 +1,10 @@
-"""The folder of an exam set: recognised by the marker symbackprop writes, locked while written,
-and never losing a file symbackprop did not write.
+"""The folder of a set of outputs (an exam set, a class's marking): recognised by the marker symbackprop
+writes, locked while written, and never losing a file symbackprop did not write.
 
-* A set's folder holds ``.symbackprop-exam.json``: the version that wrote it and the list of the
-  files it wrote.  Only a folder with a valid marker (or an empty or new folder) is written into;
-  any other folder is refused (a folder that merely holds an ``index.csv`` is not a set).
+* A set's folder holds its kind's marker (``.symbackprop-exam.json``, ``.symbackprop-marks.json``): the
+  version that wrote it and the list of the files it wrote.  Only a folder with a valid marker of its kind
+  (or an empty or new folder) is written into; any other folder is refused (a folder that merely holds an
+  ``index.csv`` is not a set).
 * A run locks the folder (``flock`` on the folder itself, so no lock file is left behind) from its
   first check to its last rename: a second run into the same folder fails at once.
 * The new set is written into a hidden temporary folder inside the target, then its files are
@@ -29,18 +30,31 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ..errors import OutputError
-from ..io.files import read_capped, write_new
+from .files import read_capped, write_new
 
-__all__ = ["MARKER", "TMP_PREFIX", "Target", "check_target", "commit", "locked_target", "staging"]
+__all__ = ["EXAM", "MARKER", "MARKS", "TMP_PREFIX", "Kind", "Target", "check_target", "commit", "locked_target",
+           "staging"]
 
-MARKER = ".symbackprop-exam.json"
+
+@dataclass(frozen=True)
+class Kind:
+    """What a folder holds: its marker's name, and how the messages name it and the command that writes it."""
+
+    marker: str
+    what: str  # "an exam set"
+    command: str  # "symbackprop exam"
+
+
+EXAM = Kind(".symbackprop-exam.json", "an exam set", "symbackprop exam")
+MARKS = Kind(".symbackprop-marks.json", "a marking", "symbackprop mark")
+MARKER = EXAM.marker
 MARKER_FORMAT = 1
 TMP_PREFIX = ".symbackprop-tmp-"
 PREVIOUS = "previous-"
 
 
 class ExamFolderError(OutputError):
-    """The target folder cannot take an exam set (one line naming the folder, exit 2)."""
+    """The target folder cannot take the set (one line naming the folder, exit 2)."""
 
 
 @dataclass
@@ -50,26 +64,27 @@ class Target:
     path: Path
     created: bool  # made by this run (removed again if the run fails)
     had_set: bool = False  # held an earlier set (its marker) when the lock was taken
+    kind: Kind = EXAM
 
 
 def _fail(target: Path, problem: str) -> ExamFolderError:
     return ExamFolderError(f"-o {target}: {problem}")
 
 
-def _valid_rel(rel: object) -> bool:
+def _valid_rel(rel: object, kind: Kind) -> bool:
     if not isinstance(rel, str) or not rel or "\\" in rel or "\x00" in rel:
         return False
     parts = PurePosixPath(rel).parts
     return not PurePosixPath(rel).is_absolute() and all(p not in ("", ".", "..") for p in parts) \
-        and str(PurePosixPath(*parts)) == rel and parts[0] != MARKER
+        and str(PurePosixPath(*parts)) == rel and parts[0] != kind.marker
 
 
-def read_marker(folder: Path) -> list[str] | None:
+def read_marker(folder: Path, kind: Kind = EXAM) -> list[str] | None:
     """The files the earlier set wrote (from its marker); None when the folder has no marker."""
-    marker = folder / MARKER
+    marker = folder / kind.marker
     if not marker.exists() and not marker.is_symlink():
         return None
-    problem = f"{MARKER} is not a marker symbackprop wrote; move it away or choose another folder"
+    problem = f"{kind.marker} is not a marker symbackprop wrote; move it away or choose another folder"
     if marker.is_symlink() or not marker.is_file():
         raise _fail(folder, problem)
     try:
@@ -78,17 +93,17 @@ def read_marker(folder: Path) -> list[str] | None:
         raise _fail(folder, problem) from None
     files = data.get("files") if isinstance(data, dict) else None
     if not isinstance(data, dict) or data.get("generator") != "symbackprop" or not isinstance(files, list) \
-            or not all(_valid_rel(rel) for rel in files):
+            or not all(_valid_rel(rel, kind) for rel in files):
         raise _fail(folder, problem)
     return list(files)
 
 
-def marker_bytes(files: list[str]) -> bytes:
+def marker_bytes(files: list[str], kind: Kind = EXAM) -> bytes:
     """The marker of a set of ``files`` (relative paths): the same set gives the same bytes."""
     from .. import __version__
 
     data = {"generator": "symbackprop", "version": __version__, "format": MARKER_FORMAT,
-            "note": "written by symbackprop exam; a rerun moves the files listed here to previous-N/ "
+            "note": f"written by {kind.command}; a rerun moves the files listed here to previous-N/ "
                     "(never a file it did not write)",
             "files": sorted(files)}
     return (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
@@ -99,8 +114,8 @@ def _entries(folder: Path) -> list[str]:
     return [e.name for e in folder.iterdir() if not e.name.startswith(TMP_PREFIX)]
 
 
-def check_target(out_dir: str | Path) -> Path:
-    """Refuse (one line) a target that is not a new folder, an empty folder or an exam set."""
+def check_target(out_dir: str | Path, kind: Kind = EXAM) -> Path:
+    """Refuse (one line) a target that is not a new folder, an empty folder or a set of ``kind``."""
     target = Path(out_dir)
     if not (target.exists() or target.is_symlink()):
         parent = target.parent
@@ -115,17 +130,17 @@ def check_target(out_dir: str | Path) -> Path:
         entries = _entries(target)
     except OSError as err:
         raise _fail(target, f"cannot read the folder ({err.strerror or err})") from None
-    if entries and read_marker(target) is None:
-        raise _fail(target, f"exists and is not an exam set (no {MARKER}); choose a new or empty folder")
+    if entries and read_marker(target, kind) is None:
+        raise _fail(target, f"exists and is not {kind.what} (no {kind.marker}); choose a new or empty folder")
     if not os.access(target, os.W_OK | os.X_OK):
         raise _fail(target, "cannot write in the folder: permission denied")
     return target
 
 
 @contextmanager
-def locked_target(out_dir: str | Path) -> Iterator[Target]:
+def locked_target(out_dir: str | Path, kind: Kind = EXAM) -> Iterator[Target]:
     """Check ``out_dir``, create it if needed and hold its lock; a failed run removes a folder it made."""
-    target = check_target(out_dir)
+    target = check_target(out_dir, kind)
     created = False
     if not target.exists():
         try:
@@ -145,12 +160,12 @@ def locked_target(out_dir: str | Path) -> Iterator[Target]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as err:
             if err.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                raise _fail(target, "another symbackprop exam is writing into this folder; "
+                raise _fail(target, f"another {kind.command} is writing into this folder; "
                                     "wait for it to finish or choose another folder") from None
             raise _fail(target, f"cannot lock the folder ({err.strerror or err})") from None
         locked = True
-        check_target(target)  # what it holds may have changed while we waited for nothing
-        yield Target(target, created, read_marker(target) is not None)
+        check_target(target, kind)  # what it holds may have changed while we waited for nothing
+        yield Target(target, created, read_marker(target, kind) is not None, kind)
     except BaseException:
         if created and locked:
             _remove_empty(target)
@@ -261,10 +276,10 @@ def commit(target: Target, staged: Path) -> Path | None:
     The earlier set moves to ``previous-N/`` only when the new set would change or drop one of its
     files; identical bytes are simply replaced.
     """
-    root = target.path
-    new = [rel for rel in _files_under(staged) if rel != MARKER]
-    write_new(staged / MARKER, marker_bytes(new))
-    earlier = read_marker(root) or []
+    root, marker = target.path, target.kind.marker
+    new = [rel for rel in _files_under(staged) if rel != marker]
+    write_new(staged / marker, marker_bytes(new, target.kind))
+    earlier = read_marker(root, target.kind) or []
     ours, clear = set(earlier), set[str]()
     for rel in new:
         _check_way(root, rel, ours, clear)
@@ -278,14 +293,14 @@ def commit(target: Target, staged: Path) -> Path | None:
             made_kept: set[Path] = set()
             for rel in present:
                 _move(root / rel, kept / rel, made_kept)
-            os.replace(root / MARKER, kept / MARKER)
+            os.replace(root / marker, kept / marker)
         except OSError as err:
             raise _fail(root, f"cannot move the earlier set to {kept.name}/ ({err.strerror or err}); "
                               f"its files are in {root} and {kept}") from None
         _prune(root, present)
     try:
         made: set[Path] = set()
-        for rel in [*new, MARKER]:
+        for rel in [*new, marker]:
             _move(staged / rel, root / rel, made)
     except OSError as err:
         raise _fail(root, f"cannot move the new set into place ({err.strerror or err})") from None
