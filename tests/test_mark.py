@@ -440,6 +440,7 @@ def test_pdf_sheets_and_summary_chart(exam_dir, tmp_path, capsys, tex):
     assert "Mean 27.90 of 29.00 points" in " ".join(text.split())  # (29 + 28 + 27 + 27.5 + 28) / 5 = 27.9
     sheet = subprocess.run(["pdftotext", str(sheets[2]), "-"], capture_output=True, text=True, check=True).stdout
     assert "Cy Cyan" in sheet and "sign flipped" in sheet
+    assert "Cy Cyan (s003), variant 003: 27.00 of 29.00 points" in " ".join(sheet.split())  # its head: the points
 
 
 def test_variants_sharing_one_derivation_equal_their_own_solve(exam_dir):

@@ -29,12 +29,16 @@ def sheet_stem(m: Marked) -> str:
     return f"{ident[:60]}-v{m.variant}"
 
 
+def _sheet_head(m: Marked) -> str:
+    """Who, the variant, the points and the verdicts: the first line of a student's marked sheet."""
+    return m.report.words.sheet_head(m.name or m.student_id, m.student_id, m.variant, points_text(m.points),
+                                     points_text(m.possible), m.verdicts_text())
+
+
 def _sheet_text(m: Marked) -> str:
     w = m.report.words
-    head = w.sheet_head(m.name or m.student_id, m.student_id, m.variant, points_text(m.points),
-                        points_text(m.possible), m.verdicts_text()) + "\n"
     missing = w.sheet_missing(m.missing) + "\n" if m.missing else ""
-    return head + missing + "\n" + report_text(m.report)
+    return _sheet_head(m) + "\n" + missing + "\n" + report_text(m.report)
 
 
 def mark_files(marks: ClassMarks, title: str, gradebook: str, assignment: str, pdf: bool = False) -> MarkFiles:
@@ -49,7 +53,7 @@ def mark_files(marks: ClassMarks, title: str, gradebook: str, assignment: str, p
         stem = sheet_stem(m)
         out.files[f"sheets/{stem}.txt"] = _sheet_text(m).encode()
         if pdf:
-            out.sheets.append((report_tex(m.report), f"sheets/{stem}.pdf"))
+            out.sheets.append((report_tex(m.report, _sheet_head(m)), f"sheets/{stem}.pdf"))
     if pdf:
         out.pdfs.append((summary_tex, "summary.pdf"))
     return out

@@ -47,8 +47,9 @@ def report_json(report: Report) -> str:
     return json.dumps(report_data(report), indent=2, ensure_ascii=False) + "\n"
 
 
-def report_tex(report: Report) -> str:
+def report_tex(report: Report, head: str = "") -> str:
     """A marked sheet a teacher can return (LaTeX); every piece of user text is escaped by the template.
+    ``head``: a class marking's line for this student (who, the variant, the points), above the result.
 
     The rows carry meaning (the symbol and formulas as LaTeX, the typed answer in pieces, the verdict's
     key); ``verify_report.tex.j2`` decides the words, the marks, the columns and where lines break.
@@ -72,7 +73,7 @@ def report_tex(report: Report) -> str:
     sheet = report.sheet
     return render_tex("verify_report.tex.j2", w=report.words, title=sheet.title, student=sheet.student,
                       source=sheet.source, decimals=report.decimals, right=report.n_right, total=len(report.rows),
-                      counts=counts, rows=rows)
+                      counts=counts, rows=rows, head=head)
 
 
 #: Operators a typed formula may break after (``**`` and ``^`` bind too tightly to break at).
