@@ -347,3 +347,14 @@ def test_a_layer_the_decimals_show_as_zero_is_left_out_of_every_file_and_the_pra
     assert r"\partial w_{1}}" not in exam.files["moodle.xml"].decode()
     tasks = [n for _, _, names in draw(solve(spec), 2).tasks for n in names]
     assert "dE/dw5" in tasks and not set(hidden) & set(tasks)
+
+
+def test_gradients_alone_at_too_few_decimals_is_one_line_naming_the_ways_out():
+    """Asked for gradients alone, at 1 decimal, where every layer shows them as 0: nothing would be left to ask,
+    so the set is refused in one line (not drawn with every answer 0.0)."""
+    spec = load_spec(ROOT / "examples" / "exam_lecture.toml")
+    spec = dataclasses.replace(spec, decimals=1)
+    settings = dataclasses.replace(spec.exam, ask=("gradients",))
+    with pytest.raises(ExamError, match=r"^exam: at 1 decimal every asked layer shows its gradients as 0 .*"
+                                        r"use more decimals, or set allow_zero_gradients = true in \[exam\]$"):
+        draw_values(solve(spec, prove=False), settings, 3, 0)

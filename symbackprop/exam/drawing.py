@@ -75,7 +75,7 @@ from .graphrules import GraphFamily
 from .judging import judge_context, to_float
 from .netrules import NetworkFamily
 from .passes import QuickPasses, compile_passes, compile_quick_passes
-from .variants import Student, Variant
+from .variants import Student, Variant, asked_names
 
 __all__ = ["Drawer", "SetReport", "draw_values", "draw_variants", "reasons_text"]
 
@@ -566,8 +566,15 @@ def draw_values(base: Solution | GraphSolution, settings: ExamSettings, count: i
 
 
 def _asking_less(drawer: Drawer) -> ExamSettings:
-    """The drawer's settings without the layer it leaves out (its parameters' gradients and updates)."""
-    return dataclasses.replace(drawer.settings, unasked=(*drawer.settings.unasked, *drawer.leave_out))
+    """The drawer's settings without the layer it leaves out (its parameters' gradients and updates); one line
+    naming the way out when that leaves nothing to ask (a sheet of gradients at too few decimals)."""
+    settings = dataclasses.replace(drawer.settings, unasked=(*drawer.settings.unasked, *drawer.leave_out))
+    if not asked_names(drawer.network, settings.ask, settings.unasked):
+        places = f"{drawer.decimals} decimal{'' if drawer.decimals == 1 else 's'}"
+        raise ExamError(f"exam: at {places} every asked layer shows its gradients as 0 in nearly every draw, and "
+                        "nothing else is asked; ask more (--ask or [exam] ask), use more decimals, or set "
+                        "allow_zero_gradients = true in [exam]")
+    return settings
 
 
 def _calibrated(base: Solution | GraphSolution, drawer: Drawer) -> Drawer:
