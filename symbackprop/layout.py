@@ -116,6 +116,17 @@ def pack(widths: Sequence[float], room: float, first: float = 0.0, then: float =
     return rows
 
 
+def even_rows(n: int, rows: int) -> list[list[int]]:
+    """``n`` items over ``rows`` rows whose lengths differ by one at most, the longer first (3 + 2 + 2)."""
+    rows = max(1, min(rows, n))
+    out, start = [], 0
+    for r in range(rows):
+        size = n // rows + (1 if r < n % rows else 0)
+        out.append(list(range(start, start + size)))
+        start += size
+    return [row for row in out if row]
+
+
 def balanced_rows(n: int, rows: int) -> list[list[int]]:
     """``n`` items over ``rows`` rows as even as greedy allows (3 + 3, not 4 + 2)."""
     per_row = -(-n // max(1, rows))

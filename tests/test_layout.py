@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from symbackprop.layout import balanced_rows, break_row, fit_columns, join_rows, pack, tex_width
+from symbackprop.layout import balanced_rows, break_row, even_rows, fit_columns, join_rows, pack, tex_width
 
 
 def test_pack_fills_rows_greedily_with_lead_and_continuation():
@@ -49,3 +49,23 @@ def test_brace_rows_even_boxes_in_balanced_rows_unless_one_label_is_very_wide():
     wide = small[:5] + [(r"\frac{\partial a}{\partial b}", r"\max\left(0.01 z, z\right) + 0.5 \cdot x_{1} x_{2} x_{3}")]
     rows, widths = brace_rows(wide, 260, 10, 5.5, 6, 8)
     assert rows == [[0, 1, 2, 3, 4], [5]] and widths[:5] == [one] * 5 and widths[5] > 5 * one
+
+
+def test_a_handouts_rows_of_values_are_filled_evenly_where_they_fit():
+    """documents.rows.pack takes as many rows as the greedy packer and fills them evenly (3 + 2, not 4 + 1),
+    unless an even fill would pass the width (then the greedy rows stay)."""
+    from symbackprop.documents.rows import pack as pack_values
+    from symbackprop.documents.rows import text_of
+
+    def shape(items, per_row, width):
+        return [text_of(row).count("=") for row in pack_values(items, per_row, width=width)]
+
+    five = [f"x_{{{k}}} = 0.85" for k in range(1, 6)]
+    four_fit = tex_width(r", \quad ".join(five[:4])) + 1
+    assert shape(five, 6, four_fit) == [3, 2]  # greedy gives 4 + 1
+    assert shape(five, 6, 1000) == [5]
+    assert shape([f"x_{{{k}}} = 1" for k in range(1, 8)], 3, 1000) == [3, 2, 2]  # 3 + 3 + 1 by count
+    assert even_rows(7, 3) == [[0, 1, 2], [3, 4], [5, 6]] and even_rows(2, 5) == [[0], [1]] and even_rows(0, 2) == []
+    wide = ["w = 0.1234567890123456789012345", "a = 1", "b = 2", "c = 3"]
+    room = tex_width(r", \quad ".join(wide[:1])) + 2
+    assert shape(wide, 6, room) == [1, 3]  # 2 + 2 would pass the width

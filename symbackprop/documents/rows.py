@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..layout import ROW_WIDTH, break_row
+from ..layout import ROW_WIDTH, break_row, even_rows
 from ..layout import line_rows as aligned_rows
 from ..layout import pack as pack_rows
 from ..layout import tex_width as visible_width
@@ -99,7 +99,12 @@ def joined(items: Sequence[Row], sep: str) -> Row:
 
 
 def pack(items: Sequence[str | Row], per_row: int, sep: str = r", \quad ", width: float = ROW_WIDTH) -> list[Row]:
-    """At most ``per_row`` items a row, and fewer where long numbers (15 digits) would pass ``width``."""
+    """At most ``per_row`` items a row, and fewer where long numbers (15 digits) would pass ``width``; as many
+    rows as that takes, filled evenly where they fit so (3 + 2, not 4 + 1; 3 + 2 + 2, not 3 + 3 + 1)."""
     parts = [row_of(item) for item in items]
-    rows = pack_rows([visible_width(text_of(p)) for p in parts], width, gap=visible_width(sep), most=per_row)
+    widths, gap = [visible_width(text_of(p)) for p in parts], visible_width(sep)
+    rows = pack_rows(widths, width, gap=gap, most=per_row)
+    even = even_rows(len(parts), len(rows))
+    if len(even) == len(rows) and all(sum(widths[i] for i in row) + gap * (len(row) - 1) <= width for row in even):
+        rows = even
     return [joined([parts[i] for i in row], sep) for row in rows]
