@@ -572,7 +572,7 @@ def _asking_less(drawer: Drawer) -> ExamSettings:
     if not asked_names(drawer.network, settings.ask, settings.unasked):
         places = f"{drawer.decimals} decimal{'' if drawer.decimals == 1 else 's'}"
         raise ExamError(f"exam: at {places} every asked layer shows its gradients as 0 in nearly every draw, and "
-                        "nothing else is asked; ask more (--ask or [exam] ask), use more decimals, or set "
+                        "nothing else is asked; ask more than the gradients ([exam] ask), use more decimals, or set "
                         "allow_zero_gradients = true in [exam]")
     return settings
 
