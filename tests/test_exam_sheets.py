@@ -119,3 +119,17 @@ def test_the_first_task_is_on_the_page_of_the_values_and_the_diagram(tex, tmp_pa
     assert "Zu berechnen" in first and [label in boxes for label in ("zh1 =", "zh3 =", "h3 =", "2 =")] == [True] * 4
     assert "Symbole und Gleichungen" not in first and "Symbole und Gleichungen" in "".join(pages[1:])
     assert ("Nebenrechnung" in "".join(pages)) == (layout == "roomy")
+
+
+def test_a_small_networks_first_group_keeps_its_working_frame_on_the_first_page(tex, tmp_path):
+    """The lecture's sheet: the diagram gives up a little height so that the forward pass's frame to work in
+    stays under its boxes on page 1 (it used to open page 2, a quarter of page 1 left empty); the loss's frame
+    is on page 2 with its boxes."""
+    from symbackprop.engine.solution import solve
+
+    exam = build_exam(None, spec=solve().spec, variants=1, seed=1)
+    pages = _pdf_pages(exam.files["questions/v001.tex"].decode("utf-8"), tmp_path / "q.pdf")
+    first = pages[0]
+    assert "Forward pass" in first and first.count("Working") == 1
+    assert first.index("Forward pass") < first.index("Working")
+    assert "Loss (before and after the update)" in pages[1] and pages[1].index("Working") > pages[1].index("Loss")
