@@ -84,19 +84,19 @@ REASONS = ("tie", "early rounding", "zero gradients", "saturation", "dead units"
 #: the order in which a draw meets the rules
 CHECK_ORDER = ("duplicate", "tie", "undefined", "max tie", "saturation", "dead units", "loss increase",
                "zero gradients", "loss unchanged", "early rounding", "difficulty")
-#: the [exam] setting that relaxes each rule, for the error of an infeasible set
+#: the setting that relaxes each rule, and where it is, for the error of an infeasible set
 RELAXED_BY = {
-    "tie": "a smaller tie_margin",
-    "early rounding": "early_rounding = false",
+    "tie": "a smaller tie_margin in [exam]",
+    "early rounding": "early_rounding = false in [exam]",
     "zero gradients": "allow_zero_gradients = true in [exam], or more decimals (the spec's top-level decimals)",
-    "saturation": "allow_saturation = true, or a smaller saturation_threshold",
-    "dead units": "allow_saturation = true, or a bias range further above 0",
-    "loss increase": "allow_loss_increase = true",
-    "loss unchanged": "allow_unchanged_loss = true",
-    "difficulty": "a wider difficulty_band",
-    "duplicate": "wider ranges or a finer step",
-    "undefined": "narrower ranges",
-    "max tie": "wider ranges or a finer step for the max gates' inputs",
+    "saturation": "allow_saturation = true, or a smaller saturation_threshold in [exam]",
+    "dead units": "allow_saturation = true, or a bias range further above 0 in [exam]",
+    "loss increase": "allow_loss_increase = true in [exam]",
+    "loss unchanged": "allow_unchanged_loss = true in [exam]",
+    "difficulty": "a wider difficulty_band in [exam]",
+    "duplicate": "wider ranges or a finer step in [exam]",
+    "undefined": "narrower ranges in [exam]",
+    "max tie": "wider ranges or a finer step for the max gates' inputs in [exam]",
 }
 #: the default tie margin: 0.02 units of the last decimal, shrunk so that the margins of all the
 #: inexact asked values together cover at most this many units (about 22% of draws rejected)
@@ -501,9 +501,8 @@ class SetReport:
         if self.relaxed:
             text += f"; relaxed for this network: {', '.join(self.relaxed)}"
         if self.unasked:
-            places = f"{self.decimals} decimal{'' if self.decimals == 1 else 's'}"
-            text += (f"; not asked (shown as 0 at {places}): the deltas of their layers, the gradients and updates"
-                     f" of {', '.join(self.unasked)}")
+            text += (f"; not asked (shown as 0 at {_places(self.decimals)}): the deltas of their layers, the gradients"
+                     f" and updates of {', '.join(self.unasked)}")
         return text
 
 
@@ -570,11 +569,15 @@ def _asking_less(drawer: Drawer) -> ExamSettings:
     naming the way out when that leaves nothing to ask (a sheet of gradients at too few decimals)."""
     settings = dataclasses.replace(drawer.settings, unasked=(*drawer.settings.unasked, *drawer.leave_out))
     if not asked_names(drawer.network, settings.ask, settings.unasked):
-        places = f"{drawer.decimals} decimal{'' if drawer.decimals == 1 else 's'}"
-        raise ExamError(f"exam: at {places} every asked layer shows its gradients as 0 in nearly every draw, and "
-                        "nothing else is asked; ask more than the gradients ([exam] ask), use more decimals, or set "
-                        "allow_zero_gradients = true in [exam]")
+        raise ExamError(f"exam: at {_places(drawer.decimals)} every asked layer shows its gradients as 0 in nearly "
+                        "every draw, and nothing else is asked; ask more than the gradients ([exam] ask), use more "
+                        "decimals, or set allow_zero_gradients = true in [exam]")
     return settings
+
+
+def _places(decimals: int) -> str:
+    """``1 decimal``, ``2 decimals``."""
+    return f"{decimals} decimal{'' if decimals == 1 else 's'}"
 
 
 def _calibrated(base: Solution | GraphSolution, drawer: Drawer) -> Drawer:
@@ -623,5 +626,4 @@ def relax_hint(rejected: Counter[str], accepted: int = 0) -> str:
         reached -= rejected[rule]
     top = max(share, key=lambda r: share[r][:2])
     _, count, judged = share[top]
-    hint = RELAXED_BY[top] if "[exam]" in RELAXED_BY[top] else f"{RELAXED_BY[top]} in [exam]"
-    return f"the strictest rule is {top} ({count} of the {judged} draws it judged): try {hint}"
+    return f"the strictest rule is {top} ({count} of the {judged} draws it judged): try {RELAXED_BY[top]}"

@@ -10,6 +10,7 @@ destination, compiled once, and cut into one PDF per student (:mod:`..io.pdfspli
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -59,10 +60,7 @@ def write_mark_files(files: MarkFiles, out_dir: Path, workers: int = 2) -> tuple
             compile_many(jobs, workers=workers)
         for n, (_, parts) in enumerate(combined, start=1):
             split_pdf(build / f"combined-{n}.pdf", [(dest, staged / rel) for dest, rel in parts])
-        for path in build.glob("*"):
-            path.unlink()
-        if build.exists():
-            build.rmdir()
+        shutil.rmtree(build, ignore_errors=True)  # the combined documents: not outputs
         for rel, data in sorted(files.files.items()):
             (staged / rel).parent.mkdir(parents=True, exist_ok=True)
             write_new(staged / rel, data)
