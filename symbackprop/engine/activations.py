@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import sympy
 from sympy import Expr, Function, Rational, exp, log, tanh
 
+from .written import written_product, written_sum
+
 
 class sigma(Function):  # noqa: N801  (SymPy convention: functions are lower-case classes)
     """The logistic sigmoid 1/(1 + e^-z)."""
@@ -192,18 +194,18 @@ def loss_expression(name: str, outputs: Sequence[Expr], targets: Sequence[Expr])
     pairs = list(zip(outputs, targets, strict=True))
 
     def total(terms: list[Expr]) -> Expr:
-        return terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+        return terms[0] if len(terms) == 1 else written_sum(*terms)
 
     # unevaluated products keep the lecture's form: 1/2 (yhat - t)^2, -(t ln yhat + ...)
     if name == "half_sse":
-        return sympy.Mul(Rational(1, 2), total([(y - t) ** 2 for y, t in pairs]), evaluate=False)
+        return written_product(Rational(1, 2), total([(y - t) ** 2 for y, t in pairs]))
     if name == "mse":
-        return sympy.Mul(Rational(1, len(pairs)), total([(y - t) ** 2 for y, t in pairs]), evaluate=False)
+        return written_product(Rational(1, len(pairs)), total([(y - t) ** 2 for y, t in pairs]))
     if name == "bce":
-        terms = [sympy.Add(t * log(y), (1 - t) * log(1 - y), evaluate=False) for y, t in pairs]
-        return sympy.Mul(-1, total(terms), evaluate=False)
+        terms = [written_sum(t * log(y), (1 - t) * log(1 - y)) for y, t in pairs]
+        return written_product(-1, total(terms))
     if name == "cross_entropy":
-        return sympy.Mul(-1, total([t * log(y) for y, t in pairs]), evaluate=False)
+        return written_product(-1, total([t * log(y) for y, t in pairs]))
     raise ValueError(f"unknown loss {name!r}")
 
 

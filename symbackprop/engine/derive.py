@@ -49,6 +49,7 @@ from .rational import is_zero_rational
 from .spec import Spec
 from .symdiff import composed
 from .update import add_optimizer_update
+from .written import written_product, written_sum
 
 #: Networks with at most this many parameters get a fully symbolic proof.
 SYMBOLIC_PROOF_LIMIT = 40
@@ -158,7 +159,7 @@ def _add_backward(network: Network) -> None:
                 chain = sympy.Add(*[d_outs[k] * outs[k] * (KroneckerDelta(j, k + 1) - outs[j - 1])
                                     for k in range(last.size)])
             else:
-                chain = sympy.Mul(d_outs[j - 1], f.local_slope(outs[j - 1], pres[j - 1]), evaluate=False)
+                chain = written_product(d_outs[j - 1], f.local_slope(outs[j - 1], pres[j - 1]))
             closed, condition = _closed_form(network, chain, outs, targets, d_outs)
             network.add(_grad_name(network, namer.pre(last.index, j), e), "d_pre", chain, closed, condition,
                         layer=last.index, unit=j, example=e)
@@ -168,16 +169,16 @@ def _add_backward(network: Network) -> None:
             f = layer.elementwise
             assert f is not None
             for j in range(1, layer.size + 1):
-                terms = [sympy.Mul(network.sym(network.grad(network.unit_name("pre", above.index, k, e))),
-                                   network.sym(network.weight_name(above.index, k, j)), evaluate=False)
+                terms = [written_product(network.sym(network.grad(network.unit_name("pre", above.index, k, e))),
+                                   network.sym(network.weight_name(above.index, k, j)))
                          for k in range(1, above.size + 1)]
-                backprop = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+                backprop = terms[0] if len(terms) == 1 else written_sum(*terms)
                 d_act = network.add(_grad_name(network, namer.act(layer.index, j), e), "d_act",
                                     backprop, layer=layer.index, unit=j, example=e)
                 a = network.activation_symbol(layer.index, j, e)
                 z = network.pre_symbol(layer.index, j, e)
                 network.add(_grad_name(network, namer.pre(layer.index, j), e), "d_pre",
-                            sympy.Mul(d_act, f.local_slope(a, z), evaluate=False),
+                            written_product(d_act, f.local_slope(a, z)),
                             layer=layer.index, unit=j, example=e)
     # parameter gradients: delta x local input, summed over examples
     for p in network.parameters:
@@ -188,10 +189,10 @@ def _add_backward(network: Network) -> None:
                 if p.kind == "weight":
                     assert p.from_unit is not None
                     local_input = network.activation_symbol(p.layer - 1, p.from_unit, e)
-                    terms.append(sympy.Mul(delta, local_input, evaluate=False))
+                    terms.append(written_product(delta, local_input))
                 else:
                     terms.append(delta)
-        total = terms[0] if len(terms) == 1 else sympy.Add(*terms, evaluate=False)
+        total = terms[0] if len(terms) == 1 else written_sum(*terms)
         network.add(namer.grad(network[p.name].id), "grad", total, layer=p.layer)
 
 
@@ -203,18 +204,23 @@ def _slope(expr: Expr, x: Symbol) -> Expr:
     multiplied pairwise from the left as SymPy's product rule does, so that the evaluated result is
     the one ``sympy.diff`` builds (tests/test_symdiff.py compares them for every loss).
     """
-    if x not in expr.free_symbols:
+    if x not in _symbols_in(expr):
         return sympy.S.Zero
     if isinstance(expr, sympy.Add):
-        return sympy.Add(*[_slope(term, x) for term in expr.args if x in term.free_symbols])
+        return sympy.Add(*[_slope(term, x) for term in expr.args if x in _symbols_in(term)])
     if isinstance(expr, sympy.Mul):
-        inside = [i for i, factor in enumerate(expr.args) if x in factor.free_symbols]
+        inside = [i for i, factor in enumerate(expr.args) if x in _symbols_in(factor)]
         if len(inside) == 1:
             product: Expr = sympy.S.One
             for i, factor in enumerate(expr.args):
                 product = product * (_slope(factor, x) if i == inside[0] else factor)
             return product
     return _renamed(_diff, expr, x)
+
+
+@functools.lru_cache(maxsize=8192)  # the loss's terms are asked once for every output unit (SymPy walks them each time)
+def _symbols_in(expr: Expr) -> frozenset[Basic]:
+    return frozenset(expr.free_symbols)
 
 
 # -- SymPy's work once per shape ----------------------------------------------------------------
@@ -276,15 +282,16 @@ def _closed_form(network: Network, chain: Expr, outs: list[Symbol], targets: lis
     substituted = chain.xreplace({d: network.by_symbol[d].definition for d in d_outs})
     cross_entropy = network.spec.loss == "cross_entropy"
     if not cross_entropy:  # only the symbols it holds matter (and make one shape of every unit's delta)
-        outs = [a for a in outs if a in substituted.free_symbols]
-        targets = [t for t in targets if t in substituted.free_symbols]
+        held = substituted.free_symbols
+        outs = [a for a in outs if a in held]
+        targets = [t for t in targets if t in held]
     simplified, conditioned = _renamed(_linear_form, substituted, tuple(outs), tuple(targets), cross_entropy)
     if simplified is not None:  # the targets' order kept for the page: t1 + t2 + t3 = 1
-        return simplified, (sympy.Eq(sympy.Add(*targets, evaluate=False), 1, evaluate=False)
+        return simplified, (sympy.Eq(written_sum(*targets), 1, evaluate=False)
                             if conditioned else None)
     if isinstance(chain, sympy.Mul):
         args = [network.by_symbol[a].definition if a in d_outs else a for a in chain.args]
-        return sympy.Mul(*args, evaluate=False), None
+        return written_product(*args), None
     return substituted, None
 
 
@@ -321,8 +328,8 @@ def _add_update(network: Network) -> None:
     for p in network.parameters:
         theta = network.sym(p.name)
         grad = network.sym(network.grad(p.name))
-        step = sympy.Mul(sympy.S.NegativeOne, eta, grad, evaluate=False)
-        definition = theta if p.frozen else sympy.Add(theta, step, evaluate=False)
+        step = written_product(sympy.S.NegativeOne, eta, grad)
+        definition = theta if p.frozen else written_sum(theta, step)
         network.add(Namer.updated(network[p.name].id), "updated", definition, layer=p.layer)
 
 

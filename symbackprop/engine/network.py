@@ -18,6 +18,7 @@ from ..errors import SpecError
 from .activations import Activation, activation, loss_expression, softmax
 from .naming import LEARNING_RATE, Name, Namer
 from .spec import LayerSpec, Spec
+from .written import written_product, written_sum
 
 #: Kinds of quantity, in the order a lecture meets them.
 KINDS = (
@@ -194,10 +195,10 @@ def forward_definitions(
     zs: list[Expr] = []
     for j in range(1, layer.size + 1):
         # unevaluated, so it prints as the lecture writes it: w1 x1 + w2 x2 + b1
-        terms: list[Expr] = [sympy.Mul(param[network.weight_name(layer.index, j, k)], previous[k - 1], evaluate=False)
+        terms: list[Expr] = [written_product(param[network.weight_name(layer.index, j, k)], previous[k - 1])
                              for k in range(1, fan_in + 1)]
         terms.append(param[network.bias_name(layer.index, j)])
-        zs.append(sympy.Add(*terms, evaluate=False))
+        zs.append(written_sum(*terms))
     f = layer.elementwise
     acts = softmax(pre_symbols) if f is None else [f.apply(z) for z in pre_symbols]
     return zs, acts
@@ -259,9 +260,9 @@ def _loss_definition(network: Network, prime: bool) -> Expr:
                 for j in range(1, namer.n_outputs + 1)]
         targets = [network.target_symbol(j, e) for j in range(1, namer.n_outputs + 1)]
         total.append(loss_expression(spec.loss, outs, targets))
-    loss = total[0] if len(total) == 1 else sympy.Add(*total, evaluate=False)
+    loss = total[0] if len(total) == 1 else written_sum(*total)
     if spec.reduction == "mean" and network.n_examples > 1:
-        loss = sympy.Mul(sympy.Rational(1, network.n_examples), loss, evaluate=False)
+        loss = written_product(sympy.Rational(1, network.n_examples), loss)
     return loss
 
 

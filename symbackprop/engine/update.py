@@ -26,17 +26,18 @@ from sympy import Expr, Symbol
 from .naming import HYPERPARAMETERS, LEARNING_RATE, STEP, Namer
 from .network import Network, Parameter
 from .optimizer import OptimizerSettings
+from .written import written_product, written_sum
 
 #: quantities the k-step run carries from one step to the next: (state kind, ...) per optimizer
 STATES = {"sgd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("m", "v")}
 
 
 def _add(*terms: Expr) -> Expr:
-    return sympy.Add(*terms, evaluate=False)
+    return written_sum(*terms)
 
 
 def _mul(*factors: Expr) -> Expr:
-    return sympy.Mul(*factors, evaluate=False)
+    return written_product(*factors)
 
 
 def _over(numerator: Expr, denominator: Expr) -> Expr:
