@@ -44,6 +44,7 @@ def graph_name_tex(spec: GraphSpec, name: str) -> str:
     return name_tex(name)
 
 
+@functools.lru_cache(maxsize=4096)  # every variant of a graph's exam prints the same gates
 def formula_tex(expr: Expr) -> str:
     names = {s: name_tex(s.name) for s in expr.free_symbols if isinstance(s, Symbol)}
     return sympy.latex(expr, order="none", symbol_names=names)
