@@ -144,3 +144,20 @@ def test_an_unevaluated_expression_is_worked_on_directly():
 
     assert _renamed(work, unevaluated, x) == sympy.diff(unevaluated, x)
     assert seen == [unevaluated]
+
+
+@pytest.mark.parametrize("args", [
+    ("a", "b"), ("a",), ("a", 0, "b"), (-1, "a*b"), ("1/2", "(a - b)**2"), ("a", 1, 1), ("log(a)", "-a", "x*y"),
+    ("a", "a"), ("b", "a"),  # a repeated term and the reverse order are kept as written
+])
+def test_written_sums_and_products_are_sympys_unevaluated_ones(args):
+    """engine/written.py builds what ``sympy.Add/Mul(*args, evaluate=False)`` builds: the same arguments in the
+    same order, no identity dropped, equal and of equal hash (the derivation's expressions, printed on every page)."""
+    from symbackprop.engine.written import written_product, written_sum
+
+    values = [sympy.sympify(a) if isinstance(a, str) else a for a in args]
+    for ours, sympys in ((written_sum, sympy.Add), (written_product, sympy.Mul)):
+        built, expected = ours(*values), sympys(*values, evaluate=False)
+        assert type(built) is type(expected) and built.args == expected.args
+        assert built == expected and hash(built) == hash(expected)
+        assert built.is_commutative == expected.is_commutative
