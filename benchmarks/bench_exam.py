@@ -75,9 +75,19 @@ the command in turn with the morning's code are the fairer figure: 0.88-1.11x, n
 run in the slow hour: the 300-student roster with PDFs 47.9 s wall against bare latexmk 74.7 s (0.64x) and one
 pdflatex pass each 34.1 s.
 
+Measured again 2026-12-01, session 11 (the derivation about a fifth faster: sums and products kept as written built
+directly, the loss's symbols found once per term), in a slow period of the machine (the baseline ``import sympy,
+jinja2`` took 0.74-1.25 s; the exam's own imports 0.7-0.8 s, where the faster hours above give 0.5-0.65 s): no PDF
+7.0-7.9 s wall, 11.7-13.2 s CPU, against 7.8-8.6 s wall, 13.1-14.0 s CPU for session 10's last commit (48111f5),
+three runs each in turn; the same 1206 files. The 300-student roster with PDFs 48.8 s wall against bare latexmk
+77.4 s (0.63x) and one pdflatex pass each 37.8 s. The no-PDF goal is met only in the machine's faster periods.
+
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
-CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.
+CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.  Session 11 printed
+a gate's LaTeX once per set (not once per variant and page): ``symbackprop exam examples/graph_cs231n.toml
+--variants 60`` on one core, four runs in turn with 48111f5, 2.18-3.06 s of user CPU against 2.50-3.41 s (10-17%
+less; the same files).
 
     python benchmarks/bench_exam.py [--variants 300] [--seed 1] [--no-pdf] [--workers N] [--spec SPEC]
 """
