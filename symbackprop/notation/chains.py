@@ -12,12 +12,13 @@ all paths (and over examples); the chain then shows one path's term and says so.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
 
 from sympy import Add, Expr, Symbol
 
-from ..engine.evaluate import Compiler
+from ..engine.evaluate import Compiler, Program
 from ..engine.network import Parameter, Quantity
 from ..engine.numbers import display, work_context
 from ..engine.printer import partial
@@ -81,11 +82,16 @@ def find_parameter(solution: Solution, name: str) -> Parameter:
 
 
 def _value(solution: Solution, expr: Expr) -> Decimal:
-    symbols = sorted(expr.free_symbols, key=lambda s: s.name)
-    program = Compiler({s: i for i, s in enumerate(symbols)})(expr)
+    symbols, program = _program(expr)
     values = solution.evaluation.values
     with localcontext(work_context()):
         return program([values[solution.network.by_symbol[s].name] for s in symbols])
+
+
+@functools.lru_cache(maxsize=1024)  # every variant of an exam picks its chain through the same slopes
+def _program(expr: Expr) -> tuple[tuple[Symbol, ...], Program]:
+    symbols = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
+    return symbols, Compiler({s: i for i, s in enumerate(symbols)})(expr)
 
 
 def _unit(solution: Solution, kind: str, layer: int, j: int, e: int) -> Quantity:
