@@ -75,7 +75,7 @@ the command in turn with the morning's code are the fairer figure: 0.88-1.11x, n
 run in the slow hour: the 300-student roster with PDFs 47.9 s wall against bare latexmk 74.7 s (0.64x) and one
 pdflatex pass each 34.1 s.
 
-Measured again 2026-12-01, session 11 (the derivation about a fifth faster: sums and products kept as written built
+Measured again 2026-12-01, session 11 (the derivation about a quarter less CPU: sums and products kept as written built
 directly, the loss's symbols found once per term), in a slow period of the machine (the baseline ``import sympy,
 jinja2`` took 0.74-1.25 s; the exam's own imports 0.7-0.8 s, where the faster hours above give 0.5-0.65 s): no PDF
 7.0-7.9 s wall, 11.7-13.2 s CPU, against 7.8-8.6 s wall, 13.1-14.0 s CPU for session 10's last commit (48111f5),
