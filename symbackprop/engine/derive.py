@@ -170,7 +170,7 @@ def _add_backward(network: Network) -> None:
             assert f is not None
             for j in range(1, layer.size + 1):
                 terms = [written_product(network.sym(network.grad(network.unit_name("pre", above.index, k, e))),
-                                   network.sym(network.weight_name(above.index, k, j)))
+                                         network.sym(network.weight_name(above.index, k, j)))
                          for k in range(1, above.size + 1)]
                 backprop = terms[0] if len(terms) == 1 else written_sum(*terms)
                 d_act = network.add(_grad_name(network, namer.act(layer.index, j), e), "d_act",

@@ -28,7 +28,7 @@ from .rational import is_zero_rational
 
 def _on_first_use(name: str) -> ModuleType:
     """The module ``name``, run when one of its names is first read (the standard library's LazyLoader): the
-    commands that prove nothing (export, verify, mark, the practice server) start without SymEngine and the
+    commands that prove nothing (verify, mark, new, the practice server) start without SymEngine and the
     NumPy it loads, about a sixth of their import time."""
     if name in sys.modules:
         return sys.modules[name]

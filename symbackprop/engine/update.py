@@ -32,27 +32,19 @@ from .written import written_product, written_sum
 STATES = {"sgd": (), "momentum": ("v",), "rmsprop": ("s",), "adam": ("m", "v")}
 
 
-def _add(*terms: Expr) -> Expr:
-    return written_sum(*terms)
-
-
-def _mul(*factors: Expr) -> Expr:
-    return written_product(*factors)
-
-
 def _over(numerator: Expr, denominator: Expr) -> Expr:
     """``numerator / denominator`` kept as written (a product with the inverse, unevaluated)."""
-    return _mul(numerator, sympy.Pow(denominator, -1, evaluate=False))
+    return written_product(numerator, sympy.Pow(denominator, -1, evaluate=False))
 
 
 def _corrected(moment: Symbol, beta: Symbol, t: Symbol) -> Expr:
     """Adam's bias correction ``moment / (1 - beta^t)``."""
-    return _over(moment, _add(sympy.S.One, -sympy.Pow(beta, t, evaluate=False)))
+    return _over(moment, written_sum(sympy.S.One, -sympy.Pow(beta, t, evaluate=False)))
 
 
 def _decay(beta: Symbol, previous: Symbol, new: Expr) -> Expr:
     """``beta previous + (1 - beta) new``: an exponential moving average."""
-    return _add(_mul(beta, previous), _mul(_add(sympy.S.One, -beta), new))
+    return written_sum(written_product(beta, previous), written_product(written_sum(sympy.S.One, -beta), new))
 
 
 def add_optimizer_update(network: Network, settings: OptimizerSettings) -> None:
@@ -88,27 +80,27 @@ def rule_definition(settings: OptimizerSettings, hyper: dict[str, Symbol], eta: 
     """The updated parameter's definition under the rule; ``state`` names each quantity it computes (kind,
     definition) in order, ``previous`` the state before the step (any graph of names: an MLP, a circuit)."""
     if settings.decay == "coupled":
-        g = state("g", _add(g, _mul(hyper["weight_decay"], theta)))
+        g = state("g", written_sum(g, written_product(hyper["weight_decay"], theta)))
     name = settings.name
     step: Expr = g
     if name == "momentum":
         mu = hyper["momentum"]
-        v = state("v", _add(_mul(mu, previous("v")), g))
-        step = _add(g, _mul(mu, v)) if settings.nesterov else v
+        v = state("v", written_sum(written_product(mu, previous("v")), g))
+        step = written_sum(g, written_product(mu, v)) if settings.nesterov else v
     elif name == "rmsprop":
         s = state("s", _decay(hyper["alpha"], previous("s"), g**2))
-        step = _over(g, _add(sympy.sqrt(s), hyper["epsilon"]))
+        step = _over(g, written_sum(sympy.sqrt(s), hyper["epsilon"]))
     elif name == "adam":
         beta1, beta2, t = hyper["beta1"], hyper["beta2"], hyper["step"]
         m = state("m", _decay(beta1, previous("m"), g))
         v = state("v", _decay(beta2, previous("v"), g**2))
         mhat, vhat = state("mhat", _corrected(m, beta1, t)), state("vhat", _corrected(v, beta2, t))
-        step = _over(mhat, _add(sympy.sqrt(vhat), hyper["epsilon"]))
+        step = _over(mhat, written_sum(sympy.sqrt(vhat), hyper["epsilon"]))
     terms: list[Expr] = [theta]
     if settings.decay == "decoupled":
-        terms.append(_mul(sympy.S.NegativeOne, eta, hyper["weight_decay"], theta))
-    terms.append(_mul(sympy.S.NegativeOne, eta, step))
-    return _add(*terms)
+        terms.append(written_product(sympy.S.NegativeOne, eta, hyper["weight_decay"], theta))
+    terms.append(written_product(sympy.S.NegativeOne, eta, step))
+    return written_sum(*terms)
 
 
 def carried(network: Network) -> list[tuple[str, str]]:
