@@ -425,10 +425,15 @@ def test_command_exit_codes_and_formats(tmp_path, capsys):
 
 
 def test_command_in_a_fresh_process(tmp_path):
+    """verify in a process of its own: its report, nothing on stderr, and no SymEngine loaded (it proves nothing;
+    symdiff imports SymEngine for the first proof)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    done = subprocess.run(["python", "-m", "symbackprop", "verify", str(EXAMPLE)], capture_output=True, text=True,
-                          env=env, cwd=tmp_path)
-    assert done.returncode == 1 and done.stderr == ""
+    done = subprocess.run(["python", "-X", "importtime", "-m", "symbackprop", "verify", str(EXAMPLE)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path)
+    timed = [line for line in done.stderr.splitlines() if line.startswith("import time:")]
+    imported = [line.rsplit("|", 1)[-1].strip() for line in timed]
+    assert done.returncode == 1 and len(timed) == len(done.stderr.splitlines())  # nothing else on stderr
+    assert "sympy" in imported and "symengine" not in imported
     assert done.stdout.splitlines()[-1].endswith("61 of 65 right: 61 correct, 4 early rounding "
                                                   "(The lecture's printed values)")
 

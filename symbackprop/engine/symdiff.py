@@ -13,10 +13,7 @@ and the caller proves with ``sympy.diff`` instead.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Mapping
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 import sympy
@@ -25,26 +22,22 @@ from sympy import Expr
 from . import activations as act
 from .rational import is_zero_rational
 
-
-def _on_first_use(name: str) -> ModuleType:
-    """The module ``name``, run when one of its names is first read (the standard library's LazyLoader): the
-    commands that prove nothing (verify, mark, new, the practice server) start without SymEngine and the
-    NumPy it loads, about a sixth of their import time."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    assert spec is not None and spec.loader is not None, name
-    spec.loader = importlib.util.LazyLoader(spec.loader)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 if TYPE_CHECKING:
     import symengine as se
 else:
-    se = _on_first_use("symengine")
+    se = None  # SymEngine: imported by the first Composed (see _load_symengine)
+
+
+def _load_symengine() -> None:
+    """Import SymEngine (and the NumPy it loads) when the first proof needs it: the commands that prove nothing
+    (verify, mark, new, the practice server's marking) start without it, about a sixth of their import time.
+    Threads may race here harmlessly: the import is locked, and each assigns the same module."""
+    global se
+    if se is None:
+        import symengine
+
+        se = symengine
+
 
 #: SymPy's own functions, by the names of their SymEngine equivalents.
 _NATIVE = {sympy.exp: "exp", sympy.log: "log", sympy.tanh: "tanh"}
@@ -63,6 +56,7 @@ class Composed:
     translated once (the memo), as are the slopes of the activations."""
 
     def __init__(self, expr: Expr) -> None:
+        _load_symengine()
         self.memo: dict[Expr, se.Basic] = {}
         self.slopes: dict[tuple[type, int, int], tuple[se.Basic, list[se.Basic]]] = {}
         self.expr = self.of(expr)
