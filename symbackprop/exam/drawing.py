@@ -59,6 +59,7 @@ from typing import Any
 import sympy
 
 from ..engine.decimalexpr import places_of
+from ..engine.evaluate import run_steps
 from ..engine.examtable import ExamSettings, Grid
 from ..engine.graph import GraphSolution
 from ..engine.graphspec import GraphSpec
@@ -421,8 +422,7 @@ class Drawer:
                 with localcontext(judge_context()):
                     for name, value in values.items():
                         slots[self.index[name]] = +self._decimal(value)
-                    for program, slot, _, _ in self._plan:
-                        slots[slot] = program(slots)
+                    run_steps(self.steps, slots)
                     zeros.update(self.family.zero_layers(slots))
             except (DecimalException, ZeroDivisionError, ArithmeticError):
                 continue

@@ -7,8 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import OutputError
-from ..io.files import write_new
-from ..io.outfolder import Target, commit, locked_target, staging
+from ..io.outfolder import Target, commit, locked_target, staging, write_staged
 from .build import ExamSet
 from .pdfjobs import run_pdf_jobs
 
@@ -29,10 +28,7 @@ def write_locked(exam: ExamSet, target: Target, workers: int = 2,
     kept, if it was."""
     with staging(target) as tmp:
         try:
-            for rel, data in exam.files.items():
-                path = tmp / rel
-                path.parent.mkdir(parents=True, exist_ok=True)
-                write_new(path, data)
+            write_staged(tmp, exam.files)
             if exam.pdf_jobs:
                 run_pdf_jobs(exam.pdf_jobs, tmp, workers, progress)
             _normalise_modes(tmp)

@@ -24,7 +24,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -33,7 +33,7 @@ from ..errors import OutputError
 from .files import read_capped, write_new
 
 __all__ = ["EXAM", "MARKER", "MARKS", "TMP_PREFIX", "Kind", "Target", "check_target", "commit", "locked_target",
-           "staging"]
+           "staging", "write_staged"]
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,17 @@ def _check_way(target: Path, rel: str, ours: set[str], folders_seen: set[str]) -
     if (dest.exists() or dest.is_symlink()) and rel not in ours:
         raise _fail(target, f"{rel} exists and symbackprop did not write it; move it away or choose "
                             f"another folder")
+
+
+def write_staged(staged: Path, files: Mapping[str, bytes]) -> None:
+    """Each of ``files`` (by its path relative to ``staged``) written new into the staging folder."""
+    made: set[Path] = set()
+    for rel, data in files.items():
+        dest = staged / rel
+        if dest.parent not in made:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            made.add(dest.parent)
+        write_new(dest, data)
 
 
 def _move(src: Path, dest: Path, made: set[Path]) -> None:

@@ -14,8 +14,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..io.files import write_new
-from ..io.outfolder import MARKS, locked_target, staging
+from ..io.outfolder import MARKS, locked_target, staging, write_staged
 from ..io.outfolder import commit as commit_folder
 from ..io.pdf import compile_many
 from .markfiles import MarkFiles
@@ -61,9 +60,7 @@ def write_mark_files(files: MarkFiles, out_dir: Path, workers: int = 2) -> tuple
         for n, (_, parts) in enumerate(combined, start=1):
             split_pdf(build / f"combined-{n}.pdf", [(dest, staged / rel) for dest, rel in parts])
         shutil.rmtree(build, ignore_errors=True)  # the combined documents: not outputs
-        for rel, data in sorted(files.files.items()):
-            (staged / rel).parent.mkdir(parents=True, exist_ok=True)
-            write_new(staged / rel, data)
+        write_staged(staged, files.files)
         pdfs = [rel for _, rel in files.pdfs] + [rel for _, parts in combined for _, rel in parts]
         kept = commit_folder(target, staged)
     return [out_dir / rel for rel in [*sorted(files.files), *sorted(pdfs)]], kept

@@ -25,7 +25,7 @@ from ..engine.printer import partial
 from ..engine.solution import Solution
 from ..errors import UsageError
 from ..hints import did_you_mean, quoted
-from .lines import Line, make_line, number_latex, precise_text, product_line, values_of
+from .lines import Line, make_line, number_latex, precise_text, product_line, symbols_of, values_of
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def _value(solution: Solution, expr: Expr) -> Decimal:
 
 @functools.lru_cache(maxsize=1024)  # every variant of an exam picks its chain through the same slopes
 def _program(expr: Expr) -> tuple[tuple[Symbol, ...], Program]:
-    symbols = tuple(sorted(expr.free_symbols, key=lambda s: s.name))
+    symbols = tuple(symbols_of(expr))
     return symbols, Compiler({s: i for i, s in enumerate(symbols)})(expr)
 
 
