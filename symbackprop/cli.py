@@ -276,6 +276,7 @@ def _mark(args: argparse.Namespace) -> int:
     from .marking.policyfile import load_policy
     from .marking.responses import read_all
     from .marking.words import check_marking_lang
+    from .workers import available_workers
 
     policy = load_policy(args.policy) if args.policy is not None else MarkingPolicy()
     out_dir = Path(args.output_dir) if args.output_dir is not None else Path(args.exam_dir) / "marks"
@@ -287,7 +288,7 @@ def _mark(args: argparse.Namespace) -> int:
     lang, field = _lang(args, spec)
     with _styled(args, None if isinstance(spec, GraphSpec) else spec):  # a graph has no [templates] dir
         check_marking_lang(lang, field)  # the teacher's folder may add a language
-        marks = mark_class(folder, submissions, policy, workers=min(2, os.cpu_count() or 1), lang=lang)
+        marks = mark_class(folder, submissions, policy, workers=min(2, available_workers()), lang=lang)
         files = mark_files(marks, spec.title, args.gradebook, args.assignment or spec.title, pdf=args.pdf)
         written, kept = write_mark_files(files, out_dir)
     for skipped in marks.skipped:

@@ -21,7 +21,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+
+# Selenium's trio registers a Hypothesis plugin that imports trio (a third of a second in every test
+# process); no test here uses trio, so Hypothesis loads no plugins.
+os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
+from hypothesis import settings  # noqa: E402 - after the line above
 
 settings.register_profile("symbackprop", derandomize=True, deadline=None, print_blob=True)
 settings.load_profile("symbackprop")
@@ -114,6 +118,18 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
         option.dist = "loadscope"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """In a pytest-xdist worker an exam or a class marking runs in the worker's process: the other workers
+    keep the other cores busy, so forked helpers would only compete with them (and drop what they
+    computed and cached).  test_exam_parallel and test_graph_exam build with two processes explicitly."""
+    if hasattr(config, "workerinput"):
+        import symbackprop.exam.build
+        import symbackprop.workers
+
+        for module in (symbackprop.workers, symbackprop.exam.build):
+            module.available_workers = lambda: 1
+
+
 #: test modules whose tests pytest-xdist spreads over the workers one by one
 SPREAD = frozenset({"test_oracle.py"})
 
@@ -121,6 +137,14 @@ SPREAD = frozenset({"test_oracle.py"})
 def pytest_collection_finish(session: pytest.Session) -> None:
     """What importing and collecting made (the modules, SymPy's tables) lives to the end: the collector stops
     walking it (one collection first, so no garbage is kept)."""
+    gc.collect()
+    gc.freeze()
+
+
+def pytest_sessionfinish() -> None:
+    """At the end pytest collects the whole heap five times over, to bring out exceptions raised in
+    finalizers (a second each on a heap of thousands of derivations): one collection here brings
+    them out, the same way; what survives it is frozen, so pytest's collections walk only what is new."""
     gc.collect()
     gc.freeze()
 
