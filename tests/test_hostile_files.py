@@ -288,13 +288,11 @@ def test_a_second_run_into_a_locked_folder_fails_at_once(tmp_path, capsys):
 
 
 def test_the_lock_holds_across_processes(tmp_path):
-    import subprocess
-    import sys
+    from forked import symbackprop_in_a_fork
 
     folder = tmp_path / "set"
     with locked_target(folder):
-        result = subprocess.run([sys.executable, "-m", "symbackprop", "exam", "-o", str(folder)],
-                                capture_output=True, text=True, timeout=120)
+        result = symbackprop_in_a_fork("exam", "-o", str(folder), timeout=120)
     assert result.returncode == 2 and "another symbackprop exam is writing" in result.stderr
     assert result.stderr.count("\n") == 1
 
