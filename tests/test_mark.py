@@ -11,6 +11,7 @@ import io
 import re
 import tomllib
 import zipfile
+from concurrent.futures import ProcessPoolExecutor
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from pathlib import Path
 from xml.etree import ElementTree
@@ -337,6 +338,7 @@ def test_a_csv_from_another_report_is_refused(exam_dir, tmp_path, capsys):
 def test_more_bad_rows_and_the_same_bytes_in_two_processes(exam_dir, tmp_path, capsys, monkeypatch):
     """A cell that is not Cloze wording, a second response, a Canvas row of a student answering another
     variant's quiz; then a class marked in 2 processes gives the very bytes of 1 process."""
+    from symbackprop import workers
     from symbackprop.marking import classmarks
 
     planted = _planted(exam_dir)
@@ -358,11 +360,15 @@ def test_more_bad_rows_and_the_same_bytes_in_two_processes(exam_dir, tmp_path, c
     assert "v003.csv row 2: skipped: a response to variant 003, but s004 has variant 004" in lines[2]
     assert "8 rows read: 5 marked, 3 skipped" in out
     monkeypatch.setattr(classmarks, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(workers, "available_workers", lambda: 2)  # a pytest-xdist worker says 1 (conftest)
+    forks = []
+    monkeypatch.setattr(workers, "ProcessPoolExecutor", lambda *a, **k: forks.append(a) or ProcessPoolExecutor(*a, **k))
     code, _, _ = _run(capsys, *args, "-o", str(tmp_path / "two"))
     assert code == 1
     one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
     two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
     assert one == two and len(one) == 9  # its marker, gradebook, summary.txt/.tex, 5 sheets
+    assert forks == [(2,)]  # the second marking did run in two processes
 
 
 def test_a_rerun_moves_the_earlier_marking_away_and_keeps_the_teachers_files(exam_dir, tmp_path, capsys):
