@@ -25,10 +25,6 @@ import pytest
 # Selenium's trio registers a Hypothesis plugin that imports trio (a third of a second in every test
 # process); no test here uses trio, so Hypothesis loads no plugins.
 os.environ.setdefault("HYPOTHESIS_NO_PLUGINS", "1")
-from hypothesis import settings  # noqa: E402 - after the line above
-
-settings.register_profile("symbackprop", derandomize=True, deadline=None, print_blob=True)
-settings.load_profile("symbackprop")
 
 # A test process keeps SymPy's caches and the derivations of hundreds of networks: with Python's default
 # thresholds (700, 10, 10) its collector walked the whole heap (up to 400,000 objects) some 35 times a run,
@@ -119,10 +115,20 @@ def pytest_cmdline_main(config: pytest.Config) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """In a pytest-xdist worker an exam or a class marking runs in the worker's process: the other workers
+    """Where tests run (not in pytest-xdist's controller, which only hands them out: Hypothesis is a third of
+    a second of its start, before any worker starts), Hypothesis runs derandomized, before the test modules
+    are imported (their ``@settings`` start from the profile).
+
+    In a pytest-xdist worker an exam or a class marking runs in the worker's process: the other workers
     keep the other cores busy, so forked helpers would only compete with them (and drop what they
     computed and cached).  test_exam_parallel and test_graph_exam build with two processes explicitly."""
-    if hasattr(config, "workerinput"):
+    worker = hasattr(config, "workerinput")
+    if worker or not getattr(config.option, "numprocesses", None):
+        from hypothesis import settings
+
+        settings.register_profile("symbackprop", derandomize=True, deadline=None, print_blob=True)
+        settings.load_profile("symbackprop")
+    if worker:
         import symbackprop.exam.build
         import symbackprop.workers
 
