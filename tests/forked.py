@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -50,13 +51,22 @@ def symbackprop_in_a_fork(*args: str, timeout: float = 60, memory: int | None = 
                 finally:
                     os._exit(code)
         os.close(stdin)
-        with open(feed, "wb") as pipe:
-            pipe.write((input or "").encode())
+        # fed from a thread: a command that reads less than a pipe holds still ends, or times out
+        feeder = threading.Thread(target=_feed, args=(feed, (input or "").encode()), daemon=True)
+        feeder.start()
         code = _wait(pid, timeout, args)
         out.seek(0)
         err.seek(0)
         return subprocess.CompletedProcess(["symbackprop", *args], code, out.read().decode(),
                                            err.read().decode())
+
+
+def _feed(fd: int, data: bytes) -> None:
+    try:
+        with open(fd, "wb") as pipe:
+            pipe.write(data)
+    except BrokenPipeError:  # the command ended without reading it all
+        pass
 
 
 def _child(args: tuple[str, ...], out: int, err: int, stdin: int, memory: int | None, cwd: Path | None) -> int:
