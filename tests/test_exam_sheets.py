@@ -121,15 +121,20 @@ def test_the_first_task_is_on_the_page_of_the_values_and_the_diagram(tex, tmp_pa
     assert ("Nebenrechnung" in "".join(pages)) == (layout == "roomy")
 
 
-def test_a_small_networks_first_group_keeps_its_working_frame_on_the_first_page(tex, tmp_path):
+@pytest.mark.parametrize("example", ["lecture", "lecture_2out_softmax_ce"])
+def test_a_small_networks_first_group_keeps_its_working_frame_on_the_first_page(tex, tmp_path, example):
     """The lecture's sheet: the diagram gives up a little height so that the forward pass's frame to work in
     stays under its boxes on page 1 (it used to open page 2, a quarter of page 1 left empty); the loss's frame
-    is on page 2 with its boxes."""
-    from symbackprop.engine.solution import solve
+    is on page 2 with its boxes.  Two softmax outputs: the smallest diagram leaves too little for the 8 lines
+    asked, but more than half of them, so the frame shrinks to the rest of page 1 instead of opening page 2."""
+    from symbackprop.engine.spec import load_spec
 
-    exam = build_exam(None, spec=solve().spec, variants=1, seed=1)
-    pages = _pdf_pages(exam.files["questions/v001.tex"].decode("utf-8"), tmp_path / "q.pdf")
+    exam = build_exam(None, spec=load_spec(ROOT / "examples" / f"{example}.toml"), variants=1, seed=1)
+    sheet = exam.files["questions/v001.tex"].decode("utf-8")
+    pages = _pdf_pages(sheet, tmp_path / "q.pdf")
     first = pages[0]
     assert "Forward pass" in first and first.count("Working") == 1
     assert first.index("Forward pass") < first.index("Working")
     assert "Loss (before and after the update)" in pages[1] and pages[1].index("Working") > pages[1].index("Loss")
+    assert "Working" not in pages[1].split("Loss (before")[0]  # page 2 opens with the loss, not a frame
+    assert sheet.count("\\examworking{8}" if example != "lecture" else "\\examworking{6}") == 1
