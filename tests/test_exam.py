@@ -519,7 +519,7 @@ RELAXED = ("\n[exam]\ntie_margin = 0\nallow_saturation = true\nallow_loss_increa
 @pytest.mark.parametrize("layers", ["lecture", "3,6,2"])
 def test_sheet_boxes_read_down_each_column_and_keys_have_no_name_line(tmp_path, capsys, layers):
     """The sheet's boxes come in blocks of two columns, each read top to bottom, in the asked order
-    (a block of at most 12 rows, kept on one page); only the sheet has a name line."""
+    (a block of at most 12 rows, one tabular: kept on one page); only the sheet has a name line."""
     from symbackprop.exam.variants import asked_values
 
     if layers == "lecture":
@@ -531,23 +531,21 @@ def test_sheet_boxes_read_down_each_column_and_keys_have_no_name_line(tmp_path, 
     exam = build_exam(spec, variants=1, seed=3)
     variant = exam.variants[0]
     questions = exam.files[f"questions/{variant.stem}.tex"].decode("utf-8")
-    tasks = questions.split(r"\section{What to compute}")[1].split(r"\end{longtable}")[0]
-    blocks: list[tuple[list[str], list[str], list[bool]]] = []
-    for line in tasks.splitlines():
-        if line.startswith((r"\multicolumn", r"\addlinespace")):
-            left, right, kept = [], [], []
-            blocks.append((left, right, kept))
-        elif r"\answerbox" in line:
-            cells = [cell.strip() for cell in line.removesuffix("*").removesuffix(r"\\").split("&")]
-            left.append(cells[0].removesuffix(" ="))
+    tasks = questions.split(r"\section{What to compute}")[1].split(r"\section{Symbols and equations}")[0]
+    blocks: list[tuple[list[str], list[str]]] = []
+    for table in tasks.split(r"\begin{tabular}")[1:]:
+        left, right = [], []
+        rows = table.split(r"\end{tabular}")[0].split(r"\\")
+        for row in rows:
+            cells = [cell.strip() for cell in row.split("&")]
+            assert r"\answerbox" in cells[1], row
+            left.append(cells[0].split("\n")[-1].removesuffix(" ="))
             if cells[2]:
                 right.append(cells[2].removesuffix(" ="))
-            kept.append(line.endswith(r"\\*"))  # no page break after this row
-    blocks = [block for block in blocks if block[0]]  # the rows around a roomy sheet's working space hold no box
+        blocks.append((left, right))
     asked = [a.latex for a in asked_values(variant, exam.ask)]
-    assert [x for left, right, _ in blocks for x in left + right] == asked
-    assert all(0 <= len(left) - len(right) <= 1 and len(left) <= 12 for left, right, _ in blocks)
-    assert all(kept == [True] * (len(left) - 1) + [False] for left, _, kept in blocks)
+    assert [x for left, right in blocks for x in left + right] == asked
+    assert all(0 <= len(left) - len(right) <= 1 and len(left) <= 12 for left, right in blocks)
     assert len(blocks) == (5 if layers == "lecture" else 7)  # 3-6-2: 38 gradients and 36 updates are two blocks each
     assert "Name: " in questions and "Name: " not in exam.files[f"keys/{variant.stem}.tex"].decode("utf-8")
 

@@ -30,7 +30,7 @@ def relu_spec(tmp_path, capsys) -> Path:
 
 def _working_lines(sheet: str) -> dict[str, int]:
     """Each group's working space (in lines of 7.5 mm), by the group title above it."""
-    found = re.findall(r"\\textbf\{([^}]*)\}\} \\\\\*.*?\\examworking\{(\d+)\}", sheet, re.S)
+    found = re.findall(r"\\textbf\{([^}]*)\}\\par\\nobreak.*?\\examworkingfit\{(\d+)\}", sheet, re.S)
     return {title: int(lines) for title, lines in found}
 
 
@@ -43,7 +43,7 @@ def test_roomy_sheet_sizes_the_working_space_by_what_each_group_asks(relu_spec):
                                      "Deltas (error signals)": 8, "Gradients": 16, "Updated parameters": 10}
     compact = build_exam(relu_spec, variants=1, seed=1, layout="compact")
     text = compact.files["questions/v001.tex"].decode("utf-8")
-    assert "\\examworking{" not in text
+    assert "\\examworkingfit{" not in text
     assert text.count("\\answerbox") == sheet.count("\\answerbox") == 1 + 57  # its definition, 57 boxes
     assert compact.files["keys/v001.tex"] == roomy.files["keys/v001.tex"]  # a key has no working space
 
@@ -58,8 +58,8 @@ def test_the_layout_setting_and_flag(tmp_path, capsys, relu_spec):
         assert str(err.value).startswith(f"s.toml: exam.layout: {problem.split(' (')[0]}")
     spec = tmp_path / "c.toml"
     spec.write_text(relu_spec.read_text(encoding="utf-8") + '\n[exam]\nlayout = "compact"\n', encoding="utf-8")
-    assert "\\examworking{" not in build_exam(spec).files["questions.tex"].decode("utf-8")
-    assert "\\examworking{" in build_exam(spec, layout="roomy").files["questions.tex"].decode("utf-8")
+    assert "\\examworkingfit{" not in build_exam(spec).files["questions.tex"].decode("utf-8")
+    assert "\\examworkingfit{" in build_exam(spec, layout="roomy").files["questions.tex"].decode("utf-8")
     assert main(["exam", str(spec), "--layout", "tight", "-o", str(tmp_path / "set")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--layout" in err and "tight" in err and not (tmp_path / "set").exists()
@@ -137,4 +137,32 @@ def test_a_small_networks_first_group_keeps_its_working_frame_on_the_first_page(
     assert first.index("Forward pass") < first.index("Working")
     assert "Loss (before and after the update)" in pages[1] and pages[1].index("Working") > pages[1].index("Loss")
     assert "Working" not in pages[1].split("Loss (before")[0]  # page 2 opens with the loss, not a frame
-    assert sheet.count("\\examworking{8}" if example != "lecture" else "\\examworking{6}") == 1
+    assert sheet.count("\\examworkingfit{8}" if example != "lecture" else "\\examworkingfit{6}") == 1
+
+
+LATER_GROUPS = ("Loss (before and after the update)", "Deltas (error signals)", "Gradients", "Updated parameters")
+
+
+@pytest.mark.parametrize("layers", ["2,2,2-softmax", "3,6,2", "2,3,2-softmax", "3,3,2-relu"])
+def test_every_later_groups_frame_is_on_the_page_of_its_boxes(tex, tmp_path, capsys, layers):
+    """After the first group, a group starts a new page unless its boxes and at least half its frame fit; the
+    frame then shrinks to the rest of the page if it must, so it is never alone at the top of the next page
+    (each of these sheets had one there: the loss's of 3-6-2, the gradients' of 2-2-2 softmax)."""
+    shape, _, kind = layers.partition("-")
+    args = ["new", "--layers", shape, "--seed", "2"]
+    if kind == "softmax":
+        args += ["--loss", "cross_entropy"]
+    elif kind == "relu":
+        args += ["--activation", "relu", "--seed", "1"]
+    assert main(args) == 0
+    spec = tmp_path / "s.toml"
+    spec.write_text(capsys.readouterr().out, encoding="utf-8")
+    exam = build_exam(spec, variants=1, seed=1)
+    pages = _pdf_pages(exam.files["questions/v001.tex"].decode("utf-8"), tmp_path / "q.pdf")
+    for title in LATER_GROUPS:
+        on = [page for page in pages if title in page]
+        assert len(on) == 1, title
+        assert "Working" in on[0].split(title, 1)[1], title  # its frame after its boxes, on that page
+    for page in pages[2:]:  # no page opens with a frame (page 2 may: the first group's, too big for page 1)
+        if "Working" in page:
+            assert any(t in page.split("Working", 1)[0] for t in (*LATER_GROUPS, "Forward pass")), page[:300]
