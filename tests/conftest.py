@@ -149,7 +149,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 
 def pytest_sessionfinish() -> None:
     """At the end pytest collects the whole heap five times over, to bring out exceptions raised in
-    finalizers (a second each on a heap of thousands of derivations): one collection here brings
+    finalizers (about half a second each on a heap of thousands of derivations): one collection here brings
     them out, the same way; what survives it is frozen, so pytest's collections walk only what is new."""
     gc.collect()
     gc.freeze()
