@@ -82,6 +82,11 @@ jinja2`` took 0.74-1.25 s; the exam's own imports 0.7-0.8 s, where the faster ho
 three runs each in turn; the same 1206 files. The 300-student roster with PDFs 48.8 s wall against bare latexmk
 77.4 s (0.63x) and one pdflatex pass each 37.8 s. The no-PDF goal is met only in the machine's faster periods.
 
+Measured again 2026-12-01, session 12 (nothing changed on the exam's path but the sheets' layout: each block of boxes
+one tabular, each frame to work in kept on its boxes' page), the baseline ``import sympy, jinja2`` 0.7-1.4 s over the
+session: no PDF 5.70, 6.07, 7.44, 6.81, 6.80, 7.12 and 6.79 s wall (9.6-12.6 s CPU); one run under 6 s.  The 300-student
+roster with PDFs 56.7 s wall, 107.6 s CPU, against bare latexmk 91.7 s wall (0.62x) and one pdflatex pass each 47.8 s.
+
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
 CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.  Session 11 printed
