@@ -8,8 +8,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from symbackprop.cli import main
-from symbackprop.io.outfolder import MARKER
+from symbackprop.errors import OutputError
+from symbackprop.io.outfolder import MARKER, WRITE_THREADS_FROM, write_staged
 
 # the lecture network, one variant: fast, and the same arguments give the same bytes
 ARGS = ("exam", "--variants", "1", "--seed", "7")
@@ -71,3 +74,17 @@ def test_a_teacher_file_inside_a_set_folder_stays_when_the_set_moves_away(tmp_pa
     assert (folder / "answers" / "late-student.toml").read_text() == '"h1" = "0.593"\n'
     assert (folder / "previous-1" / "answers" / "v001.toml").is_file()
     assert not (folder / "previous-1" / "answers" / "late-student.toml").exists()
+
+
+def test_a_sets_files_are_written_by_threads_each_once_and_a_failed_one_names_its_file(tmp_path):
+    """write_staged spreads a big set's files over threads: every file is there with its bytes, in its folder;
+    one that cannot be created fails the whole write with its own name."""
+    files = {f"{kind}/v{i:03d}.tex": f"{kind} {i}\n".encode() for kind in ("questions", "keys") for i in range(40)}
+    assert len(files) > WRITE_THREADS_FROM
+    write_staged(tmp_path / "a", files)
+    written = {p.relative_to(tmp_path / "a").as_posix(): p.read_bytes() for p in (tmp_path / "a").rglob("*.tex")}
+    assert written == files
+    (tmp_path / "b" / "keys").mkdir(parents=True)
+    (tmp_path / "b" / "keys" / "v017.tex").write_bytes(b"in the way")
+    with pytest.raises(OutputError, match=r"keys/v017\.tex"):
+        write_staged(tmp_path / "b", files)
