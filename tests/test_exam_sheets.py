@@ -191,3 +191,25 @@ def test_the_first_tasks_boxes_fit_where_the_room_is_there(tex, tmp_path, capsys
         "What to compute", "Forward pass", "Working")
     assert tasks in first and last in first.split(forward)[-1], first[-600:]
     assert working not in first and pages[1].lstrip().startswith((working, "A small RNN", "Backpropagation"))
+
+
+#: a heading or a group's title as pdftotext prints it: "3    Symbols and equations", "Glossary (what ...)."
+HEADING = re.compile(r"^\s*(\d+\s+[A-Z][a-z].*|Glossary \(.*|Forward pass|Gradients|Loss \(before.*|Deltas \(.*|"
+                     r"Updated parameters)\s*$")
+
+
+def _ends_with_heading(page: str) -> str | None:
+    """The page's last line (above the footer) when it is a heading or a title, else None."""
+    lines = [line for line in page.splitlines() if line.strip() and "Variant 001, page" not in line]
+    return lines[-1].strip() if lines and HEADING.match(lines[-1]) else None
+
+
+def test_no_page_ends_with_a_heading_its_table_left_behind(tex, tmp_path, relu_spec):
+    """A longtable may start a page, so a heading or title just above one (the glossary's, the answer table's)
+    could stay alone at the foot of the page before: the 3-3-2 relu sheet asking only for gradients ended its
+    page 2 with "Symbols and equations" and the glossary's title.  Now each keeps its table's first rows."""
+    exam = build_exam(relu_spec, variants=1, seed=1, ask="gradients")
+    for name in ("questions/v001.tex", "keys/v001.tex"):
+        pages = _pdf_pages(exam.files[name].decode("utf-8"), tmp_path / "d.pdf")
+        assert "Glossary (what each symbol means)." in "".join(pages)
+        assert [(n, _ends_with_heading(p)) for n, p in enumerate(pages, 1) if _ends_with_heading(p)] == [], name
