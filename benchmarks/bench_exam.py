@@ -87,6 +87,16 @@ one tabular, each frame to work in kept on its boxes' page), the baseline ``impo
 session: no PDF 5.70, 6.07, 7.44, 6.81, 6.80, 7.12 and 6.79 s wall (9.6-12.6 s CPU); one run under 6 s.  The 300-student
 roster with PDFs 56.7 s wall, 107.6 s CPU, against bare latexmk 91.7 s wall (0.62x) and one pdflatex pass each 47.8 s.
 
+Measured again 2026-12-01, session 13 (a set's 1206 files written by four threads: creating a file costs about a
+millisecond of system time on this machine, the write after the rendering took 0.9-2.0 s on one core and now
+0.6-1.0 s), in the slowest hour yet (the baseline ``import sympy, jinja2`` 1.2 s): no PDF 7.60, 7.80, 8.05 s wall
+(12.8-13.8 s CPU) against 6.97, 8.64, 8.54 s for session 12's last commit (2410102), in turn; 5.90 s (10.0 s CPU)
+once in a quieter minute.  Where the wall time goes (one run, 6.6 s): import 0.76, solving 0.16, drawing 1.2 (both
+cores, the templates warmed meanwhile), rendering 3.45 (both cores; a variant took 32 ms of CPU in one process that
+hour: the key's worked solution 15, its LaTeX 6, the sheet 4.5, its answers, spec, Moodle and QTI texts the rest),
+the combined files and the QTI zip 0.35, writing 0.5-0.7.  The goal needs
+about a quarter less CPU than this hour's machine gives, spread over a flat profile (no function above 4%).
+
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
 CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.  Session 11 printed
