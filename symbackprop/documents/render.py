@@ -361,15 +361,15 @@ class _SharedCode(jinja2.BytecodeCache):
 
 class _Environment(jinja2.Environment):
     """Jinja2's environment, with ``d.rows`` on a plain dict (how Python hands the templates their meaning) read
-    from its keys at once: the same value Jinja2 finds after its ``getattr`` fails, without raising and catching
-    an AttributeError for every one of the tens of thousands of lookups in an exam set."""
+    from its keys at once: the same value (or undefined) Jinja2 finds after its ``getattr`` fails, without raising and
+    catching an AttributeError for every one of the tens of thousands of lookups in an exam set."""
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
             try:
                 return obj[attribute]
-            except KeyError:
-                pass
+            except KeyError:  # what Jinja2 ends with, after failing getattr and the lookup (``p.box is defined``)
+                return self.undefined(obj=obj, name=attribute)
         return super().getattr(obj, attribute)
 
 
