@@ -306,6 +306,61 @@ def test_answers_folder_and_spec_policy(exam_dir, tmp_path, capsys):
     assert "5 rows read: 5 marked, 0 skipped; 1 student of the roster without a response" in out
 
 
+def test_a_marked_sheet_lists_what_was_left_empty_and_one_result(exam_dir, tmp_path):
+    """A student's sheet (text and LaTeX): a value left empty is a row "not answered" with the key's value, in the
+    asked order; the head line (points, the asked values' verdicts) is its result, and rows that earn no points
+    (a formula) are counted apart, never as a second total that disagrees with the first."""
+    from symbackprop.engine.examtable import MarkingPolicy
+    from symbackprop.marking.classmarks import mark_class
+    from symbackprop.marking.examset import load_exam_folder
+    from symbackprop.marking.markfiles import mark_files
+    from symbackprop.marking.responses import read_all
+
+    planted = _planted(exam_dir)
+    folder = tmp_path / "answers"
+    folder.mkdir()
+    values = planted["s003"]  # dE/dw5's sign flipped, w1' left empty
+    values["E"] = None  # left empty too
+    (folder / "s003.toml").write_text(_answers_toml(values) + '[formulas]\n"dE/dw5" = "dE/dz_o * h2"\n')
+    marks = mark_class(load_exam_folder(exam_dir), read_all([str(folder)], load_exam_folder(exam_dir)), MarkingPolicy())
+    files = mark_files(marks, "Backpropagation", "moodle", "Backpropagation", pdf=True)
+    label = next(row["variant"] for row in csv.DictReader((exam_dir / "index.csv").open()) if row["student_id"] == "s003")
+    key = _key(exam_dir, label)
+    text = files.files[f"sheets/s003-v{label}.txt"].decode()
+    head, missing, also = text.splitlines()[:3]
+    assert head.startswith(f"Cy Cyan (s003), variant {label}: 26.00 of 29.00 points; 26 of 29 right: 1 wrong, 2 not "
+                           "answered")
+    assert missing == "not answered: E, w1'"
+    assert also == "Also marked, for no points (formulas, values not asked): 0 of 1 right."
+    rows = {line.split()[0]: line.split() for line in text.splitlines()[5:] if line.strip()}
+    assert rows["E"] == ["E", key["E"], "not", "answered"] and rows["w1'"] == ["w1'", key["w1'"], "not", "answered"]
+    names = [line.split()[0] for line in text.splitlines()[5:] if line.strip()]
+    assert names.index("yhat") < names.index("E") < names.index("E'") and names.index("b1'") > names.index("w1'")
+    assert "right:" not in text.split("\n\n", 1)[1] and "Result" not in text  # one result: the head's
+    tex = next(latex for latex, path in files.sheets if path == f"sheets/s003-v{label}.pdf")
+    assert r"\textbf{Cy Cyan (s003), variant " in tex and "Result:" not in tex
+    assert tex.count(r"\vnone &") == 2 and r"\textbf{not answered}" in tex
+    assert f"}} & ${key['E']}$ &" in tex  # the key's value, typeset as maths (a minus sign, not a hyphen)
+
+
+def test_a_diagnosis_in_the_summary_names_its_quantities_as_maths(lecture):
+    """The class summary's chart prints a slip's names as symbols (``$w_{3}$``), the same slip the text summary
+    words in ASCII, cut before its bracket; a slip without names and a verdict stay words."""
+    from symbackprop.marking.answers import Answer, Answers
+    from symbackprop.marking.classmarks import diagnosis, diagnosis_parts
+    from symbackprop.marking.verify import mark
+
+    report = mark(lecture, Answers((Answer("z_h1", "0.383", "value"), Answer("dE/dw6", "-0.028", "value"),
+                                    Answer("h1", "0.600", "value"))))
+    rows = {r.name: r for r in report.rows}
+    neighbour = diagnosis_parts(rows["z_h1"])
+    assert neighbour == (("wrong: ", ""), ("w3", "w_{3}"), (" used instead of ", ""), ("w1", "w_{1}"), (" in ", ""),
+                         ("z_h1", "z_{h_{1}}"))
+    assert diagnosis(rows["z_h1"]) == "wrong: w3 used instead of w1 in z_h1"
+    assert diagnosis_parts(rows["dE/dw6"]) == (("wrong: ", ""), ("sign flipped", ""))  # "(expected 0.028)" cut
+    assert diagnosis_parts(rows["h1"]) == (("wrong", ""),) and diagnosis_parts(None) == (("not answered", ""),)
+
+
 @pytest.mark.parametrize(("policy", "problem"), [
     ("wrong = 2\n", "{p}: wrong: must be a credit from 0 to 1, got 2"),
     ("[marking]\nout_of = -1\n", "{p}: marking.out_of: must be a number above 0"),

@@ -18,13 +18,15 @@ from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
 from ..engine.examtable import MarkingPolicy
+from ..engine.graph import GraphSolution
+from ..engine.solution import Solution
 from ..workers import ordered_map
 from .examset import ExamFolder, student_key
 from .responses import Identity, Submission
 from .verify import VERDICTS, Report, Row, mark
 from .words import MarkingWords, marking_words
 
-__all__ = ["ClassMarks", "Marked", "Skipped", "diagnosis", "mark_class", "verdict_labels"]
+__all__ = ["ClassMarks", "Marked", "Skipped", "diagnosis", "diagnosis_parts", "mark_class", "verdict_labels"]
 
 #: an asked value left empty: its verdict key
 MISSING = "missing"
@@ -48,6 +50,12 @@ class Marked:
     verdicts: tuple[tuple[str, str], ...]  # (asked name, verdict key or "missing"), in asked order
     points: Fraction
     possible: Fraction
+    #: the asked values left empty, as rows of the marked sheet (verdict ``missing``, the key's value expected)
+    unanswered: tuple[Row, ...] = ()
+
+    @property
+    def asked(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.verdicts)
 
     @property
     def right(self) -> int:
@@ -95,24 +103,55 @@ class ClassMarks:
 
     def mistakes(self) -> Counter[tuple[str, str]]:
         """(quantity, diagnosis) -> how many students, for every asked value not marked correct."""
-        tally: Counter[tuple[str, str]] = Counter()
+        return Counter({key: len(rows) for key, rows in self._mistakes().items()})
+
+    def mistake_parts(self) -> dict[tuple[str, str], tuple[tuple[str, str], ...]]:
+        """(quantity, diagnosis) -> the diagnosis in pieces (text, LaTeX), for the summary to print as maths."""
+        return {key: diagnosis_parts(rows[0], self.words) for key, rows in self._mistakes().items()}
+
+    def _mistakes(self) -> dict[tuple[str, str], list[Row | None]]:
+        found: dict[tuple[str, str], list[Row | None]] = {}
         for m in self.marked:
             rows = {r.name: r for r in m.report.rows if r.form == "value"}
             for name, verdict in m.verdicts:
                 if verdict != "correct":
-                    tally[(name, diagnosis(rows.get(name), self.words))] += 1
-        return tally
+                    row = rows.get(name)
+                    found.setdefault((name, diagnosis(row, self.words)), []).append(row)
+        return found
 
 
 def diagnosis(row: Row | None, words: MarkingWords | None = None) -> str:
     """The mistake in a few words: the verdict, and for a wrong value the slip verify names
     (``wrong: sign flipped``); no row is ``not answered``."""
+    return "".join(text for text, _ in diagnosis_parts(row, words))
+
+
+def diagnosis_parts(row: Row | None, words: MarkingWords | None = None) -> tuple[tuple[str, str], ...]:
+    """:func:`diagnosis` in pieces (text, LaTeX), as ``Row.why_parts``: a name or formula it names has its LaTeX
+    (the summary's chart prints it as maths); the slip is cut before its first bracket or semicolon."""
     words = words or marking_words()
     if row is None:
-        return str(words.not_answered)
-    if row.verdict == "wrong" and row.why:
-        return words.wrong_because(row.why.split(" (")[0].split(";")[0].strip())
-    return str(words.verdicts[row.verdict])
+        return ((str(words.not_answered), ""),)
+    if not (row.verdict == "wrong" and row.why):
+        return ((str(words.verdicts[row.verdict]), ""),)
+    slip: list[tuple[str, str]] = []
+    for text, latex in row.why_parts or ((row.why, ""),):
+        cut = min((i for i in (text.find(" ("), text.find(";")) if i >= 0), default=-1) if not latex else -1
+        slip.append((text if cut < 0 else text[:cut], latex))
+        if cut >= 0:
+            break
+    while slip and not slip[-1][1] and not slip[-1][0].strip():
+        slip.pop()
+    if slip and not slip[-1][1]:
+        slip[-1] = (slip[-1][0].rstrip(), "")
+    if slip and not slip[0][1]:
+        slip[0] = (slip[0][0].lstrip(), "")
+    before, _, after = str(words.wrong_because(_SLIP)).partition(_SLIP)  # the words around the slip: the template's
+    return tuple(part for part in ((before, ""), *slip, (after, "")) if part[0] or part[1])
+
+
+#: stands for the slip while the words around it are found
+_SLIP = "\x00slip\x00"
 
 
 def mark_class(folder: ExamFolder, submissions: Iterable[Submission], policy: MarkingPolicy,
@@ -187,10 +226,20 @@ def _score(folder: ExamFolder, sub: Submission, label: str, student_id: str, nam
         if row.form == "value":
             value_verdict.setdefault(row.name, row.verdict)
     verdicts = tuple((n, value_verdict.get(n, MISSING)) for n in asked)
+    variant = folder.variants[label]
+    unanswered = tuple(Row(n, "value", "", key, MISSING, latex=_symbol_latex(folder.solution(label), n))
+                       for n, key in zip(asked, variant.keys, strict=True) if n not in value_verdict)
     credit = sum((policy.credits[v] for _, v in verdicts), Fraction(0))
     scale = policy.out_of / len(asked) if policy.out_of is not None and asked else Fraction(1)
     possible = policy.out_of if policy.out_of is not None else Fraction(len(asked))
-    return Marked(sub.where, sub.who, student_id, name, label, report, verdicts, credit * scale, possible)
+    return Marked(sub.where, sub.who, student_id, name, label, report, verdicts, credit * scale, possible, unanswered)
+
+
+def _symbol_latex(solution: Solution | GraphSolution, name: str) -> str:
+    """A quantity's symbol in LaTeX ("" for a name the solution does not know)."""
+    if isinstance(solution, GraphSolution):
+        return solution.symbol_latex.get(name, "")
+    return solution.latex(name) if name in solution.network.quantities else ""
 
 
 def verdict_totals(marked: Sequence[Marked]) -> dict[str, int]:

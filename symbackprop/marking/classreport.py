@@ -50,7 +50,7 @@ def class_summary_text(marks: ClassMarks, title: str) -> str:
         lines.append(f"{w.class_mean(points_text(mean), points_text(possible))}; {w.class_answers(_totals(marks))}")
         lines.append("")
         rows = [tuple(w.class_columns)]
-        rows += [(m.student_id or "-", m.variant, f"{points_text(m.points)}/{points_text(m.possible)}",
+        rows += [(m.student_id or m.name or "-", m.variant, f"{points_text(m.points)}/{points_text(m.possible)}",
                   m.verdicts_text()) for m in marks.marked]
         lines += text_table(rows)
     mistakes = top_mistakes(marks)
@@ -66,13 +66,16 @@ def class_summary_text(marks: ClassMarks, title: str) -> str:
 
 def class_summary_tex(marks: ClassMarks, title: str, latex_names: dict[str, str]) -> str:
     """The summary as a LaTeX document (``mark_summary.tex.j2``): the template draws the chart."""
-    from ..documents.render import Tex, header_comment, render_tex
+    from ..documents.render import Tex, header_comment, render_tex, tex_escape
 
     mean, possible = _mean(marks)
+    parts = marks.mistake_parts()
     mistakes: list[dict[str, Any]] = [
-        {"symbol": Tex(f"${latex_names[q]}$") if q in latex_names else q, "name": q, "what": what, "n": n}
+        {"symbol": Tex(f"${latex_names[q]}$") if q in latex_names else q, "name": q,
+         "what": Tex("".join(f"${latex}$" if latex else str(tex_escape(text)) for text, latex in parts[(q, what)])),
+         "n": n}
         for q, what, n in top_mistakes(marks)]
-    students = [{"id": m.student_id or "-", "name": m.name, "variant": m.variant,
+    students = [{"id": m.student_id, "name": m.name, "variant": m.variant,
                  "points": points_text(m.points), "possible": points_text(m.possible),
                  "right": m.right, "total": len(m.verdicts)} for m in marks.marked]
     return render_tex("mark_summary.tex.j2", w=marks.words, header=Tex(header_comment()), title=title,

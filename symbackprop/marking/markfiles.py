@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from .classmarks import ClassMarks, Marked
 from .classreport import class_summary_tex, class_summary_text
 from .gradebook import gradebook_csv, points_text
-from .reports import report_tex, report_text
+from .reports import Counted, report_tex, report_text
 
 __all__ = ["MarkFiles", "mark_files", "sheet_stem"]
 
@@ -35,10 +35,13 @@ def _sheet_head(m: Marked) -> str:
                                      points_text(m.possible), m.verdicts_text())
 
 
+def _counted(m: Marked) -> Counted:
+    """What the student's sheet counts: the head line, the asked values, the ones left empty."""
+    return Counted(_sheet_head(m), m.asked, m.unanswered)
+
+
 def _sheet_text(m: Marked) -> str:
-    w = m.report.words
-    missing = w.sheet_missing(m.missing) + "\n" if m.missing else ""
-    return _sheet_head(m) + "\n" + missing + "\n" + report_text(m.report)
+    return report_text(m.report, _counted(m))
 
 
 def mark_files(marks: ClassMarks, title: str, gradebook: str, assignment: str, pdf: bool = False) -> MarkFiles:
@@ -53,7 +56,7 @@ def mark_files(marks: ClassMarks, title: str, gradebook: str, assignment: str, p
         stem = sheet_stem(m)
         out.files[f"sheets/{stem}.txt"] = _sheet_text(m).encode()
         if pdf:
-            out.sheets.append((report_tex(m.report, _sheet_head(m)), f"sheets/{stem}.pdf"))
+            out.sheets.append((report_tex(m.report, _counted(m)), f"sheets/{stem}.pdf"))
     if pdf:
         out.pdfs.append((summary_tex, "summary.pdf"))
     return out

@@ -3,28 +3,60 @@
 from __future__ import annotations
 
 import json
+import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from ..io.scripts import rtl_runs
 from ..io.texttable import text_table
-from .verify import Report, cell_text
+from .verify import Report, Row, cell_text
 
-__all__ = ["report_data", "report_json", "report_tex", "report_text", "typed_pieces"]
+__all__ = ["Counted", "report_data", "report_json", "report_tex", "report_text", "typed_pieces"]
 
 
-def report_text(report: Report) -> str:
-    """A table for the terminal, then the totals: ``verify_report.txt.j2`` words it, the code pads the columns."""
+@dataclass(frozen=True)
+class Counted:
+    """What a class's marked sheet counts: the asked values (their verdicts make the points, the head line
+    says them) and the rows left empty, shown in the asked order among the marked ones."""
+
+    head: str  # the sheet's first line: who, the variant, the points, the asked values' verdicts
+    asked: tuple[str, ...]
+    unanswered: tuple[Row, ...] = ()
+
+    def rows(self, report: Report) -> list[Row]:
+        """The report's rows with each unanswered value before the first row of a later asked name."""
+        order = {name: i for i, name in enumerate(self.asked)}
+        pending = sorted(self.unanswered, key=lambda r: order[r.name])
+        out: list[Row] = []
+        for row in report.rows:
+            at = order.get(row.name)
+            while pending and at is not None and order[pending[0].name] < at:
+                out.append(pending.pop(0))
+            out.append(row)
+        return out + pending
+
+    def also(self, report: Report) -> tuple[int, int] | None:
+        """(right, rows) of the marked rows that earn no points (formulas, names not asked); None when none."""
+        asked = set(self.asked)
+        others = [r for r in report.rows if not (r.form == "value" and r.name in asked)]
+        return (sum(r.right for r in others), len(others)) if others else None
+
+
+def report_text(report: Report, counted: Counted | None = None) -> str:
+    """A table for the terminal, then the totals: ``verify_report.txt.j2`` words it, the code pads the columns.
+    ``counted``: a class's sheet (its head line instead of the totals, its empty answers among the rows)."""
     from ..documents.render import render_markdown  # the plain-text environment: nothing escaped
 
     def table(rows: list[list[str]]) -> str:
         return "\n".join(text_table(rows, last_rule=3))
 
     rows = [{"name": r.name, "given": cell_text(r.given, 36), "expected": cell_text(r.expected, 36),
-             "verdict": r.verdict, "why": r.why} for r in report.rows]
+             "verdict": r.verdict, "why": r.why} for r in (counted.rows(report) if counted else report.rows)]
     text = render_markdown("verify_report.txt.j2", w=report.words, table=table, rows=rows, title=report.sheet.title,
                            student=report.sheet.student, right=report.n_right, total=len(report.rows),
-                           counts=report.labelled_counts())
+                           counts=report.labelled_counts(), head=counted.head if counted else "", counted=counted,
+                           also=counted.also(report) if counted else None)
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
@@ -47,9 +79,9 @@ def report_json(report: Report) -> str:
     return json.dumps(report_data(report), indent=2, ensure_ascii=False) + "\n"
 
 
-def report_tex(report: Report, head: str = "") -> str:
+def report_tex(report: Report, counted: Counted | None = None) -> str:
     """A marked sheet a teacher can return (LaTeX); every piece of user text is escaped by the template.
-    ``head``: a class marking's line for this student (who, the variant, the points), above the result.
+    ``counted``: a class's sheet (its head line instead of the result, its empty answers among the rows).
 
     The rows carry meaning (the symbol and formulas as LaTeX, the typed answer in pieces, the verdict's
     key); ``verify_report.tex.j2`` decides the words, the marks, the columns and where lines break.
@@ -57,10 +89,12 @@ def report_tex(report: Report, head: str = "") -> str:
     from ..documents.render import Tex, render_tex, tex_escape  # Jinja2 only for this format: text stays quick
 
     rows = []
-    for r in report.rows:
+    for r in (counted.rows(report) if counted else report.rows):
         symbol = Tex(f"${r.latex}$") if r.latex else r.name
         if r.form == "formula" and r.expected_latex:
             expected: str = Tex(f"${r.expected_latex}$")
+        elif _NUMBER.fullmatch(r.expected):  # a displayed value: its minus sign a minus, not a hyphen
+            expected = Tex(f"${r.expected}$")
         else:
             expected = r.expected
         # the formulas a diagnosis names as math (the project's printer), the words around them escaped
@@ -73,7 +107,12 @@ def report_tex(report: Report, head: str = "") -> str:
     sheet = report.sheet
     return render_tex("verify_report.tex.j2", w=report.words, title=sheet.title, student=sheet.student,
                       source=sheet.source, decimals=report.decimals, right=report.n_right, total=len(report.rows),
-                      counts=counts, rows=rows, head=head)
+                      counts=counts, rows=rows, head=counted.head if counted else "",
+                      also=counted.also(report) if counted else None)
+
+
+#: a displayed value (``-0.950``, ``2.26e-4`` is not one: it stays as written)
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 
 #: Operators a typed formula may break after (``**`` and ``^`` bind too tightly to break at).
