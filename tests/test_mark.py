@@ -322,9 +322,10 @@ def test_a_marked_sheet_lists_what_was_left_empty_and_one_result(exam_dir, tmp_p
     values = planted["s003"]  # dE/dw5's sign flipped, w1' left empty
     values["E"] = None  # left empty too
     (folder / "s003.toml").write_text(_answers_toml(values) + '[formulas]\n"dE/dw5" = "dE/dz_o * h2"\n')
-    marks = mark_class(load_exam_folder(exam_dir), read_all([str(folder)], load_exam_folder(exam_dir)), MarkingPolicy())
+    exam = load_exam_folder(exam_dir)
+    marks = mark_class(exam, read_all([str(folder)], exam), MarkingPolicy())
     files = mark_files(marks, "Backpropagation", "moodle", "Backpropagation", pdf=True)
-    label = next(row["variant"] for row in csv.DictReader((exam_dir / "index.csv").open()) if row["student_id"] == "s003")
+    label = exam.by_student["s003"]
     key = _key(exam_dir, label)
     text = files.files[f"sheets/s003-v{label}.txt"].decode()
     head, missing, also = text.splitlines()[:3]

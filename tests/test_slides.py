@@ -68,6 +68,16 @@ def test_lecture_numbers_on_the_slides(lecture_deck):
     assert r"$E \approx 0.03159$ to $E' \approx 0.02970$ ($-6.00\,\%$)" in lecture_deck
 
 
+def test_every_training_example_is_on_the_numbers_slide(lecture_deck):
+    """Two examples: both listed (the deck had said "One training example:" and shown the first alone)."""
+    tex = render_slides(solve(ROOT / "examples" / "two_examples_mean.toml"))
+    numbers = tex.split(r"\begin{frame}[t]{The numbers}")[1].split(r"\end{frame}")[0]
+    assert "2 training examples:" in numbers and "One training example" not in numbers
+    assert "0.90" in numbers and "0.30" in numbers and "0.20" in numbers  # example 2: x = (0.90, 0.30), t = 0.20
+    lecture = lecture_deck.split(r"\begin{frame}[t]{The numbers}")[1].split(r"\end{frame}")[0]
+    assert "One training example:" in lecture and lecture.count(r"\[") == 1
+
+
 def test_backward_pass_is_revealed_with_highlights(lecture_deck):
     frame = next(f for f in _frames(lecture_deck) if "hidden layer deltas" in f)
     # two steps: to the activations, then through the local slope; each uncovered in turn

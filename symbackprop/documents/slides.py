@@ -469,10 +469,10 @@ def slides_context(solution: Solution) -> dict[str, Any]:
     net = solution.network
     frames = [f.context(net, deck.words) for f in deck.frames()]
     dg = diagram(net, roomy=True, label_font="footnotesize")
-    leaves = []
-    for kind in ("input", "target"):
-        leaves += [f"{q.latex} = {exact_text(solution.value(q.name))}"
-                   for q in net.of_kind(kind) if q.example in (1, None)]
+    examples: list[list[Tex]] = []  # each example's inputs and targets
+    for e in range(1, net.n_examples + 1):
+        examples.append([Tex(f"{q.latex} = {exact_text(solution.value(q.name))}") for kind in ("input", "target")
+                         for q in net.of_kind(kind) if q.example in (e, None)])
     params = [Tex(f"{net[p.name].latex} = {exact_text(solution.value(p.name))}") for p in net.parameters]
     return {
         "header": Tex(header_comment()),
@@ -487,7 +487,7 @@ def slides_context(solution: Solution) -> dict[str, Any]:
         "labelled_all": dg.labelled_all,
         "layers": [(layer.size, layer.activation_name) for layer in net.layers],
         "n_inputs": deck.sizes[0],
-        "leaves": [Tex(leaf) for leaf in leaves],
+        "examples": examples,
         "params": params,
         "decimals": solution.spec.decimals,
         "frames": frames,
