@@ -97,6 +97,12 @@ hour: the key's worked solution 15, its LaTeX 6, the sheet 4.5, its answers, spe
 the combined files and the QTI zip 0.35, writing 0.5-0.7.  The goal needs
 about a quarter less CPU than this hour's machine gives, spread over a flat profile (no function above 4%).
 
+Measured again 2026-12-01, session 14 (no change on the exam's path but a context dict's missing key found undefined at
+once): no PDF 8.15, 8.46, 8.83 s wall (14.1-15.0 s CPU), then 9.02-9.25 s in turn with session 8's code (e18cb15),
+which took 9.58-10.62 s: that code had taken 4.4-6.2 s in session 8, so the machine ran at about half its speed of
+that morning.  The interpreter: in the same hour a venv from Debian's optimized ``/usr/bin/python3`` (3.11.2) gave
+7.22 and 8.02 s against 9.10 and 9.43 s for pyenv's 3.11.7 (built without profile-guided optimization).
+
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
 CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.  Session 11 printed
