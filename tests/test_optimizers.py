@@ -284,6 +284,23 @@ def test_the_deck_teaches_the_optimizers_rule_its_first_step_and_the_loss_curve(
     assert r"\usepackage{pgfplots}" not in render_slides(solve())  # the plain deck stays as it was
 
 
+def test_the_deck_and_the_handout_write_out_the_same_parameter_one_whose_gradient_shows() -> None:
+    """examples/adam.toml (the lecture network, 4 steps): dE/dw1 shows as 0.000 at 3 decimals, so writing out w1's
+    first step would read 0.000 for m, v and both corrections; the handout writes out w5 (the output layer's first),
+    and the deck now does too (it had written out w1).  Its subtitle counts the 4 steps."""
+    from symbackprop.documents.handout import render_worksheet
+    from symbackprop.documents.slides import render_slides
+    from symbackprop.engine.solution import solve
+
+    solution = solve(ROOT / "examples" / "adam.toml")
+    assert solution.display("dE/dw1") == "0.000" and solution.display("dE/dw5") != "0.000"
+    deck = render_slides(solution)
+    assert r"Written out for $w_{5}$" in deck and r"Written out for $w_{1}$" not in deck
+    assert r"\subtitle{4 training steps of a 2-2-1 network" in deck
+    assert r"The first step written out for $w_{5}$" in render_worksheet(solution)
+    assert r"\subtitle{One training step of a 2-2-1 network" in render_slides(solve())
+
+
 def test_a_network_without_hidden_layers_gets_its_handout() -> None:
     """The one-parameter network of the tests above (no hidden layer: the reference section has no
     hidden step), under Adam, in both formats; its first step as worked out in test_adam_bias_correction."""

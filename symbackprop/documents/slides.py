@@ -48,7 +48,7 @@ from ..notation.diagram import diagram, network_map
 from ..notation.lines import Line, approx_latex, exact_text, print_terms, quantity_line, result_latex
 from .render import Tex, header_comment, latex_environment, render_tex
 from .rows import Row, boxed_result, joined, row_of, text_of
-from .update_rule import first_step_names, optimizer_meaning
+from .update_rule import first_step_names, optimizer_meaning, written_out
 
 #: a row of a step: maths, or parts (maths and boxes: the template's ``boxed`` macro draws the boxes)
 SlideRow = str | Row
@@ -423,8 +423,9 @@ class Deck:
             trained = [p for layer in reversed(listed) for p in layer]  # the first layer's first
             rule["o"] = o = optimizer_meaning(self.s, trained)
             state.append(Frame({"kind": "rule"}, [Step("", [], rule=rule)], map=False, overlays=False, small=True))
-            if trained:
-                worked = [r for name in first_step_names(self.s, trained[0]) for r in _rows(self.s, name, WIDE, False)]
+            first = written_out(self.s, trained)  # the handout's choice
+            if first is not None:
+                worked = [r for name in first_step_names(self.s, first) for r in _rows(self.s, name, WIDE, False)]
                 state.append(Frame({"kind": "state"}, [Step(self.words.caption("first_param", path=o["param"]),
                                                             worked)], map=False, overlays=False, small=True))
         note = self.words.update_note(all(map(self.small, range(1, self.L + 1))))
@@ -490,6 +491,7 @@ def slides_context(solution: Solution) -> dict[str, Any]:
         "examples": examples,
         "params": params,
         "decimals": solution.spec.decimals,
+        "steps": solution.spec.steps,
         "frames": frames,
         "plots": any(step.get("plot") for f in frames for step in f["steps"]),
     }

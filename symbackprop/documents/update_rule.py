@@ -30,7 +30,7 @@ def optimizer_meaning(solution: Solution, params: list[Parameter]) -> dict[str, 
     net = solution.network
     rule = rule_meaning(solution)
     kinds = rule["kinds"]
-    first = params[0] if params else None
+    first = written_out(solution, params)
     lines = [quantity_line(solution, name) for name in first_step_names(solution, first)] if first else []
     steps = []
     for t, values in enumerate(solution.evaluation.steps[:SHOWN_STEPS], start=1):
@@ -69,6 +69,16 @@ def settings_meaning(settings: OptimizerSettings, hyper: list[tuple[str, Decimal
     return {"name": settings.name, "nesterov": settings.nesterov, "decay": settings.decay,
             "hyper": [Tex(f"{latex} = {_hyper_text(value)}") for latex, value in hyper],
             "kinds": list(state_kinds(settings))}
+
+
+def written_out(solution: Solution, params: list[Parameter]) -> Parameter | None:
+    """The parameter whose first step the handout and the deck write out: the output layer's first, as the lecture
+    walks the update, unless its gradient shows as 0 at the spec's decimals (its whole step would read 0.000 = 0.000):
+    then the first of the layers below whose gradient shows a digit; None when ``params`` is empty."""
+    ordered = sorted(params, key=lambda p: -p.layer)
+    decimals = solution.spec.decimals
+    shows = (p for p in ordered if display(solution.value(solution.network.grad(p.name)), decimals).strip("-0."))
+    return next(shows, ordered[0] if ordered else None)
 
 
 def first_step_names(solution: Solution, param: Parameter) -> list[str]:
