@@ -121,7 +121,7 @@ def test_value_tables_wrap_beside_the_map(bigger_solution):
     assert len(tables) == 5  # z and a of each layer, the deltas of the two hidden layers
     for table in tables:
         assert len(table["rows"]) <= TABLE_ROWS
-        groups = str(table["cols"]).split("|")
+        groups = str(table["cols"]).split(r"@{\hspace{1.5em}}")  # groups apart by a gap, no vertical rule
         assert len(groups) >= 2
         assert len(table["header"]) == sum(map(len, groups))
     units = sorted(str(r[k]) for t in tables[:1] for r in t["rows"] for k in range(0, len(r), 3) if str(r[k]))

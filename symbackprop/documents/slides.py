@@ -229,8 +229,9 @@ def _one_row_or_more(solution: Solution, name: str, line: Line, width: int, symb
 
 
 def _table(header: list[str], rows: list[list[str]], groups: int = 1) -> dict[str, Any]:
-    return {"cols": Tex("|".join(["c" * (len(header) // groups)] * groups)), "header": [Tex(h) for h in header],
-            "rows": [[Tex(c) for c in r] for r in rows]}
+    # the groups side by side, apart by a gap (a vertical rule would break at booktabs' rules)
+    cols = r"@{\hspace{1.5em}}".join(["c" * (len(header) // groups)] * groups)
+    return {"cols": Tex(cols), "header": [Tex(h) for h in header], "rows": [[Tex(c) for c in r] for r in rows]}
 
 
 class Deck:
