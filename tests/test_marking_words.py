@@ -219,7 +219,7 @@ def test_every_german_sentence_differs_from_the_english():
     modules = {lang: env.get_template(f"{lang}.j2").module for lang in ("en", "de")}
     samples = {"names": ["a", "b"], "consumers": ["a"], "lost": ["t"], "sources": [("h1", "0.5")],
                "counts": [("wrong", 1)], "inputs": ["x1"], "others": [("wrong", 1)], "totals": [("wrong", 1)],
-               "ids": ["s1"], "steps": ["3"]}
+               "ids": ["s1"], "steps": ["3"], "examples": ["0.25", "2.26e-4"]}
     for name, arguments in _macros("en").items():
         args = {a: samples.get(a, 2) for a in arguments}
         english, german_ = (str(getattr(modules[lang], name)(**args)) for lang in ("en", "de"))
@@ -230,6 +230,20 @@ def test_a_report_marked_in_a_worker_comes_back_in_its_language(lecture):
     report = german(lecture, ("dE/dw6", "-0.028", "value"))
     again = pickle.loads(pickle.dumps(report))
     assert again.words.lang == "de" and again.totals_text() == "0 von 1 richtig: 1 falsch"
+
+
+def test_a_value_that_is_not_a_number_is_said_in_the_reports_language(lecture):
+    """The parser's reasons for a value that is not a number come from the words too (a German sheet had said them
+    in English); the numbers it suggests are typed text in the tex report, not prose with a circumflex."""
+    report = german(lecture, ("z_h1", "0.3.5", "value"), ("E", "1,5", "value"), ("h2", "1_0", "value"))
+    why = {r.name: r.why for r in report.rows}
+    assert why == {"z_h1": "'0.3.5' ist keine Zahl (erwartet z. B. 0.25, -1.5, 2.26e-4 oder 2.26 x 10^-4)",
+                   "E": "'1,5': bitte einen Dezimalpunkt statt eines Kommas schreiben",
+                   "h2": "Zifferntrenner '_' sind in '1_0' nicht erlaubt"}
+    english = mark(lecture, Answers((Answer("z_h1", "0.3.5", "value"),)))
+    assert english.rows[0].why == "'0.3.5' is not a number (expected e.g. 0.25, -1.5, 2.26e-4 or 2.26 x 10^-4)"
+    tex = report_tex(english)
+    assert r"$\texttt{2.26e-4}$ or $\texttt{2.26 x 10\textasciicircum{}-4}$)" in tex
 
 
 def test_the_english_file_is_the_english_golden(lecture):

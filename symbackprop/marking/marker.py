@@ -52,6 +52,7 @@ from ..engine.numbers import WORK_DIGITS, display, round_half_up, to_decimal, wo
 from ..hints import clip, closest, quoted
 from .answers import Answer, Answers, Sheet
 from .budget import Allowance, OverBudget
+from .mathparse import NUMBER_EXAMPLES, NumberProblem
 from .words import MarkingWords, Said, marking_words
 
 _EXPO = getattr(activations, "expo", None)
@@ -330,7 +331,9 @@ class Marker:
         given: dict[str, _Given] = {}
         for name, answer in answers.items():
             parsed = _parse_value(answer)
-            if isinstance(parsed, Row):
+            if isinstance(parsed, NumberProblem):
+                rows.append(self._with_quantity(self._not_a_number(answer, parsed)))
+            elif isinstance(parsed, Row):
                 rows.append(self._with_quantity(parsed))
             else:
                 given[name] = parsed
@@ -747,6 +750,16 @@ class Marker:
         """A diagnosis when the ``extra`` factors are a known stand-in for the ``missing`` ones (None else)."""
         return None
 
+    def _not_a_number(self, answer: Answer, problem: NumberProblem) -> Row:
+        """An answer that is not a number, said in the report's words; the numbers it suggests as typed (typewriter
+        in the tex report)."""
+        params: dict[str, Any] = dict(problem.params)
+        if problem.key == "not_a_number":
+            params["examples"] = [self._marked(e, r"\texttt{" + e.replace("^", r"\textasciicircum{}") + "}")
+                                  for e in NUMBER_EXAMPLES]
+        text, parts = self._said(Said(f"number_{problem.key}", **params))
+        return Row(answer.name, "value", cell_text(answer.text), "", "invalid", text, why_parts=parts)
+
     # -- helpers ------------------------------------------------------------------
     def _formula(self, expr: Expr) -> str:
         """A formula inside a diagnosis: its ASCII text between markers, its LaTeX remembered for ``_said``."""
@@ -774,12 +787,14 @@ class Marker:
                    q.latex, why_parts=row.why_parts)
 
 
-def _parse_value(answer: Answer) -> _Given | Row:
+def _parse_value(answer: Answer) -> _Given | Row | NumberProblem:
     from ..errors import SymbackpropError
     from .mathparse import parse_number
 
     try:
         parsed = parse_number(answer.text)
+    except NumberProblem as err:  # the marker says it in the report's words
+        return err
     except (SymbackpropError, ValueError) as err:
         return Row(answer.name, "value", cell_text(answer.text), "", "invalid", _one_line(str(err)))
     value = Fraction(int(parsed.value.p), int(parsed.value.q))

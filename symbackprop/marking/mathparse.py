@@ -45,6 +45,8 @@ __all__ = [
     "ParsedNumber",
     "parse_formula",
     "parse_number",
+    "NUMBER_EXAMPLES",
+    "NumberProblem",
 ]
 
 MAX_TEXT_LENGTH = 2000  # characters of one formula
@@ -264,7 +266,7 @@ def parse_number(text: str) -> ParsedNumber:
         raise AnswerError("empty number")
     m = _NUMBER_TEXT.fullmatch(s)
     if m is None or not (m["int"] or m["frac"]):
-        raise AnswerError(_number_problem(s, shown))
+        raise _number_problem(s, shown)
     int_digits, frac_digits = m["int"], m["frac"] or ""
     _check_mantissa(int_digits, frac_digits, shown)
     exponent_text = m["e1"] or m["e2"] or m["e3"] or m["e4"]
@@ -281,23 +283,46 @@ def parse_number(text: str) -> ParsedNumber:
     )
 
 
-def _number_problem(s: str, shown: str) -> str:
-    """The message for a text that is not a number: name the problem if we can."""
+class NumberProblem(AnswerError):
+    """A text that is not a number, and why: ``key`` names the problem (a macro ``number_<key>`` of the marking
+    words, which a marked sheet says it in), ``params`` its parameters; the message is the English one."""
+
+    def __init__(self, key: str, **params: str):
+        super().__init__(_NUMBER_PROBLEMS[key].format(**params, examples=", ".join(NUMBER_EXAMPLES[:-1])
+                                                      + " or " + NUMBER_EXAMPLES[-1]))
+        self.key, self.params = key, params
+
+
+#: numbers as a student may type them (what a "not a number" message suggests)
+NUMBER_EXAMPLES = ("0.25", "-1.5", "2.26e-4", "2.26 x 10^-4")
+_NUMBER_PROBLEMS = {
+    "not_finite": "{shown} is not a finite number",
+    "separators": "digit separators '_' are not allowed in {shown}",
+    "base": "{shown}: only decimal numbers are allowed (no hex, octal or binary)",
+    "comma": "{shown}: use a decimal point, not a comma",
+    "fraction": "{shown}: fractions are not allowed here; give a decimal number",
+    "character": "{shown} is not a number (unexpected character {char})",
+    "not_a_number": "{shown} is not a number (expected e.g. {examples})",
+}
+
+
+def _number_problem(s: str, shown: str) -> NumberProblem:
+    """The error for a text that is not a number: name the problem if we can."""
     bare = s.lstrip("+-").strip().lower()
     if bare in ("nan", "inf", "infinity", "\u221e"):
-        return f"{shown} is not a finite number"
+        return NumberProblem("not_finite", shown=shown)
     if "_" in s:
-        return f"digit separators '_' are not allowed in {shown}"
+        return NumberProblem("separators", shown=shown)
     if re.match(r"0[xob]", bare):
-        return f"{shown}: only decimal numbers are allowed (no hex, octal or binary)"
+        return NumberProblem("base", shown=shown)
     if re.fullmatch(r"[+-]?[0-9]*,[0-9]+", s):
-        return f"{shown}: use a decimal point, not a comma"
+        return NumberProblem("comma", shown=shown)
     if re.fullmatch(r"[+-]?[0-9.]+\s*/\s*[+-]?[0-9.]+", s):
-        return f"{shown}: fractions are not allowed here; give a decimal number"
+        return NumberProblem("fraction", shown=shown)
     bad = next((c for c in s if not (c.isascii() and c.isprintable())), None)
     if bad is not None:
-        return f"{shown} is not a number (unexpected character {_char(bad)})"
-    return f"{shown} is not a number (expected e.g. 0.25, -1.5, 2.26e-4 or 2.26 x 10^-4)"
+        return NumberProblem("character", shown=shown, char=_char(bad))
+    return NumberProblem("not_a_number", shown=shown)
 
 
 # --------------------------------------------------------------------------------------
