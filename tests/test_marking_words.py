@@ -103,7 +103,7 @@ def test_every_verdict_in_german(lecture):
     ("dE/dz_h1", "0.004", "value", "dE/dz_h1 verwendet sigma(h1)*(1 - sigma(h1)) (sigma'(a), die Ableitung an "
                                    "der Aktivierung) statt h1*(1 - h1)"),
     ("dE/dw3", "0.005", "value", "die lokale Eingabe x1 fehlt in dE/dw3"),
-    ("w5'", "0.414", "value", "w5': der Schritt (theta + eta*dE/dtheta) wurde addiert statt subtrahiert"),
+    ("w5'", "0.414", "value", "der Schritt (theta + eta*dE/dtheta) wurde addiert statt subtrahiert"),
     ("z_h1", "0.375", "value", "w1 und w2 in z_h1 vertauscht"),
     ("dE/dw5", "0.02803", "value", "dE/dw5 als dE/dw6 berechnet (Delta und lokale Eingabe des benachbarten "
                                    "Gewichts w6)"),
