@@ -191,6 +191,17 @@ def test_diagnoses(lecture, name, given, why):
     assert why in row.why
 
 
+def test_another_output_units_delta_in_a_formula_is_named():
+    """Softmax + cross-entropy, two outputs: dE/dw8 (into o2) written with o1's delta.  The factors differ by the
+    deltas' forms in outputs and targets (t1*yhat2 + t2*yhat2 - t2 ...); the sheet names the deltas instead."""
+    solution = solve(ROOT / "examples" / "lecture_2out_softmax_ce.toml")
+    row = mark(solution, Answers((Answer("dE/dw8", "dE/dz_o1*h2", "formula"),))).rows[0]
+    assert (row.verdict, row.why) == ("wrong", "dE/dz_o1 used instead of dE/dz_o2")
+    assert row.why_parts[0] == ("dE/dz_o1", r"\frac{\partial E}{\partial z_{o_{1}}}")
+    right = mark(solution, Answers((Answer("dE/dw8", "dE/dz_o2*h2", "formula"),))).rows[0]
+    assert right.verdict == "correct"
+
+
 def test_wrong_without_a_diagnosis_still_shows_the_expected_value(lecture):
     row = one(lecture, "dE/dz_o", "0.123")
     assert (row.verdict, row.expected, row.why) == ("wrong", "0.047", "")

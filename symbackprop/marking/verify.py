@@ -262,6 +262,20 @@ class _Marker(Marker):
                         shown = want.xreplace({q.symbol: f.apply(q.symbol)})
                     slope = self._marked(f"sigma'({q.name})", rf"\sigma'\left({q.latex}\right)")
                     return Said("slope_swapped", shown=self._formula(shown), slope=slope, want=self._formula(want))
+        return self._delta_swapped(have, want)
+
+    def _delta_swapped(self, have: Expr, want: Expr) -> Said | None:
+        """Another unit's delta standing where this one's belongs (``dE/dz_o1 * h2`` written for ``dE/dw12``, whose
+        delta is ``dE/dz_o2``): both named, not their forms in the outputs and targets."""
+        found: dict[str, Quantity] = {}
+        for q in self.network.of_kind("d_pre", "d_act"):
+            form = self._backward_symbol(q.symbol)
+            for role, expr in (("used", have), ("instead", want)):
+                if role not in found and form.free_symbols == expr.free_symbols and sympy.expand(form - expr) == 0:
+                    found[role] = q
+        if len(found) == 2 and found["used"] is not found["instead"]:
+            return Said("quantity_swapped", used=self._name(found["used"].name),
+                        instead=self._name(found["instead"].name))
         return None
 
 
