@@ -17,14 +17,17 @@ BOX = re.compile(r"\\makebox\[([\d.]+)pt\]\{\$(.*?)\$\}(?= \\cdot|$| \\\\)")
 
 def check_boxes(rows: list[tuple[str, str]], tmp_path: Path, preamble: str, begin: str, end: str,
                 size: str = "") -> int:
-    """Assert that every box of ``rows`` (name, row) holds its content and every row fits the text width, as
+    """Assert that every box of ``rows`` (name, row) holds its content and every row fits the text width (less a
+    flush-left display's indent), as
     TeX measures them (``size``: the font size command the rows are set at); returns how many boxes there were."""
     boxes = [(name, float(w), b) for name, row in rows for w, b in BOX.findall(row)]
     flat = [(name, row.replace("&", "")) for name, row in rows]
     body = "\n".join([rf"\setbox0\hbox{{{size}${b}$}}\typeout{{BOX {i} \the\wd0}}" for i, (_, _, b) in enumerate(boxes)]
                      + [rf"\setbox0\hbox{{{size}$\displaystyle {r}$}}\typeout{{ROW {i} \the\wd0}}"
                         for i, (_, r) in enumerate(flat)])
-    (tmp_path / "m.tex").write_text(preamble + begin + "\n\\typeout{TEXTWIDTH \\the\\textwidth}\n" + body + "\n"
+    # the room of a display: the text width, less the indent of flush-left displays (fleqn) where there is one
+    width = r"\typeout{TEXTWIDTH \the\dimexpr\textwidth\ifdefined\mathindent-\mathindent\fi\relax}"
+    (tmp_path / "m.tex").write_text(preamble + begin + "\n" + width + "\n" + body + "\n"
                                     + end + "\n")
     run = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-no-shell-escape", "m.tex"], cwd=tmp_path,
                          env=latex_env(), capture_output=True, text=True, timeout=120)
