@@ -127,7 +127,7 @@ def test_value_tables_wrap_beside_the_map(bigger_solution):
     units = sorted(str(r[k]) for t in tables[:1] for r in t["rows"] for k in range(0, len(r), 3) if str(r[k]))
     assert units == sorted(f"${j}$" for j in range(1, 17))
     tex = render_slides(bigger_solution)
-    assert "the deltas of all 16 units:" in tex
+    assert "The deltas of all 16 units:" in tex and "Unit 1 shown" not in tex  # unit 1 may be on the frame before
     for frame in _frames(tex):
         assert frame.count(r"\begin{tabular}") <= 1
 
