@@ -57,6 +57,14 @@ def rendered() -> dict[str, str]:
             if name != "softmax"}  # softmax's symbolic proof is slow: rendered in its own test
 
 
+def test_a_coefficient_and_a_number_are_multiplied_with_a_dot():
+    """The mean over two examples: dE/dyhat = 1/2 yhat - 1/2 t written out reads 1/2 * 0.751 (a fraction beside a
+    number would read as a mixed number, ½0.751); a bracket after the fraction needs no dot."""
+    text = render_worksheet(solve(ROOT / "examples" / "two_examples_mean.toml"))
+    assert r"\frac{1}{2} \cdot 0.751 - \frac{1}{2} \cdot 0.50 = 0.126" in text
+    assert not re.search(r"\\frac\{1\}\{2\} [0-9]", text) and r"\frac{1}{2} \left(0.760 - 0.20" in text
+
+
 # -- golden and showcase ------------------------------------------------------------------------
 
 def test_golden_lecture_handout(lecture_tex):

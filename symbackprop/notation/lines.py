@@ -280,7 +280,19 @@ def substituted_latex(expr: Expr, numbers: Mapping[str, str]) -> str:
         if len(_SHAPES) >= SHAPES_KEPT:
             _SHAPES.clear()
         _SHAPES[key] = pieces
-    return "".join(numbers[names[int(p)]] if i % 2 else p for i, p in enumerate(pieces))
+    out: list[str] = []
+    for i, piece in enumerate(pieces):
+        if i % 2:
+            piece = numbers[names[int(piece)]]
+            if piece[:1].isdigit() and _JUXTAPOSED.search(out[-1]):  # 1/2 0.751 reads as a mixed number
+                out[-1] = out[-1][:-1] + r" \cdot "
+        out.append(piece)
+    return "".join(out)
+
+
+#: a factor SymPy sets beside the next one with a space (a coefficient ``\frac{1}{2}``, a subscript's digit): a
+#: number there takes ``\cdot``, as SymPy's printer gives two numbers side by side
+_JUXTAPOSED = re.compile(r"[0-9]\}* $")
 
 
 @dataclass(frozen=True)
