@@ -93,6 +93,25 @@ def test_question_text_has_no_answer(exam, archive):
         assert not re.search(rf"(?<![\d.]){re.escape(a.display)}(?!\d)", presented), a.name
 
 
+@pytest.mark.parametrize(("spec", "lang", "task"), [
+    (None, "en", "Compute one forward pass, the backward pass and one gradient-descent step."),
+    (None, "de", "Berechnen Sie einen Vorwärtsdurchlauf, den Rückwärtsdurchlauf und einen Schritt"),
+    ("examples/graph_cs231n.toml", "en", "Compute the circuit's forward values and the gradient of its output"),
+])
+def test_the_first_item_says_the_task_as_moodles_question_does(spec, lang, task):
+    """Canvas's text-only first item: the exercise, the task (it had gone from the values straight to the rounding),
+    then how answers are marked; the same task sentence as the Moodle question's."""
+    from pathlib import Path
+
+    root_dir = Path(__file__).resolve().parent.parent
+    exam = build_exam(root_dir / spec if spec else None, variants=1, seed=9, qti=True, moodle=True, lang=lang)
+    archive = zipfile.ZipFile(io.BytesIO(exam.files["canvas-qti.zip"]))
+    name = next(n for n in archive.namelist() if n.endswith(".xml") and "_v001/" in n and "meta" not in n)
+    intro = ET.fromstring(archive.read(name)).find(".//q:item/q:presentation/q:material/q:mattext", Q).text
+    assert task in intro and intro.rindex("\\)") < intro.index(task)  # after the exercise's values
+    assert task in exam.files["moodle.xml"].decode()
+
+
 def test_items_carry_text2qtis_metadata_fields_and_schema_locations(exam, archive):
     # text2qti (xml_assessment.py) gives every item these four qtimetadata fields, in this order
     v = exam.variants[0]

@@ -83,6 +83,7 @@ def assessment_xml(variant: Variant, ask: Sequence[str], lang: str = "en") -> st
     tags = [item_tag(variant, item.name) for item in asked]  # in the title and the text (Student Analysis shows it)
     intro, *texts = render_html(
         "lms/qti_texts.html.j2", lang=lang, problem=Markup(problem_html(s, lang)), decimals=d, tolerance=tolerance(d),
+        graph=variant.is_graph,
         sep=Markup(_SEP), items=[{"group": item.group, "latex": math_html(item.latex), "tag": Markup(escape(tag)),
                                   "line": math_html(line)} for item, line, tag in zip(asked, lines, tags, strict=True)],
     ).split(_SEP)
