@@ -346,3 +346,15 @@ def test_exam_variant_files_are_rnn_specs(tmp_path, capsys):
     assert "built from [rnn]" in capsys.readouterr().out
     sheet = (tmp_path / "exam" / "questions.tex").read_text(encoding="utf-8")
     assert r"a_{t,j} = W_{xh,j} \, x_t + \sum_{k=1}^{2} W_{hh,jk} \, h_{t-1,k} + b_{h,j}" in sheet
+
+
+def test_an_rnn_exam_asks_no_gradient_by_the_target():
+    """The gradients asked are by every input, the initial state and every parameter, never by the target t3 (its
+    worked line had read dE/dt3 = dE/dt3 = 1 * 1.993); the sheet, key, answers and LMS texts all ask the same."""
+    from symbackprop.exam.build import build_exam
+
+    exam = build_exam(ROOT / "examples" / "rnn.toml", variants=1, seed=1, moodle=True)
+    answers = tomllib.loads(exam.files["answers/v001.toml"].decode())["values"]
+    assert [n for n in answers if n.startswith("dE/")] == ["dE/dx1", "dE/dx2", "dE/dx3", "dE/dh0", "dE/dW_xh",
+                                                           "dE/dW_hh", "dE/db_h", "dE/dW_hy", "dE/db_y"]
+    assert "\\partial t_{3}" not in exam.files["moodle.xml"].decode()

@@ -100,9 +100,11 @@ def grouped(items: Sequence[T], group_of: Callable[[T], str]) -> list[dict[str, 
 
 def graph_asked_names(spec: GraphSpec, ask: Sequence[str]) -> list[tuple[str, list[str]]]:
     """[(group, [names])] of a computation graph: its gates' values (forward) and the output's gradient
-    with respect to each input and parameter (gradients), in the spec's order; other groups ask nothing."""
+    with respect to each leaf but a target (gradients: inputs, parameters, an initial state), in the spec's order;
+    other groups ask nothing.  (A target is the exercise's given answer: an RNN's loss differentiated by it teaches
+    nothing, and its line would read dE/dt3 = dE/dt3.)"""
     names = {"forward": [n.name for n in spec.nodes],
-             "gradients": [f"d{spec.output}/d{leaf.name}" for leaf in spec.leaves]}
+             "gradients": [f"d{spec.output}/d{leaf.name}" for leaf in spec.leaves if leaf.kind != "target"]}
     return [(group, names[group]) for group in ask if group in names]
 
 
