@@ -103,7 +103,7 @@ function row(item) {
   const div = make("div", "row");
   div.dataset.name = item.name;
   const label = make("label", "label");
-  tex(label, item.latex + " =");
+  tex(label, "\\displaystyle " + item.latex + " =");  // a fraction at full size, as on the sheet
   const cell = make("div");
   const input = make("input");
   input.name = item.name;
