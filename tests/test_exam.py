@@ -553,3 +553,16 @@ def test_sheet_boxes_read_down_each_column_and_keys_have_no_name_line(tmp_path, 
 def test_the_summary_counts_one_variant_in_the_singular():
     assert build_exam(None, variants=1, seed=1).summary().startswith("1 variant from ")
     assert build_exam(None, variants=2, seed=1).summary().startswith("2 variants from ")
+
+
+def test_a_keys_remark_compares_with_the_lecture_only_for_the_lectures_own_values():
+    """The handout of the lecture network compares four of its values with those the lecture printed from rounded
+    intermediates; a variant has its own weights and inputs, so its key makes no such comparison (every variant's
+    key had compared its values with the lecture's 0.348, 0.376 and 1.066)."""
+    from symbackprop.documents.handout import render_worksheet
+    from symbackprop.engine.solution import solve
+    from symbackprop.exam.build import build_exam
+
+    assert "where the lecture, working from rounded intermediates, printed" in render_worksheet(solve())
+    keys = build_exam(None, variants=2, seed=4).files["keys.tex"].decode()
+    assert "where the lecture" not in keys and keys.count("All values come from the full-precision computation") == 2

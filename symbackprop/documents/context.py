@@ -33,6 +33,7 @@ from ..engine.printer import (
     with_condition,
 )
 from ..engine.solution import Solution
+from ..engine.spec import has_the_lectures_values
 from ..errors import DerivationMismatch
 from ..layout import ROW_WIDTH, brace_rows, break_row, display_width, fit_columns, join_rows, pieces_of
 from ..layout import line_rows as aligned_rows
@@ -698,7 +699,7 @@ class HandoutContext:
         history = self.s.evaluation.loss_history
         e0, e1 = history[0], history[1]
         loss = self.q(self.net.loss_name).latex
-        lecture = self.spec.source == "built-in lecture network"
+        lecture = has_the_lectures_values(self.spec)  # the lecture printed these very values
         rule = None
         if self.spec.optimizer is not None:
             rule = optimizer_meaning(self.s, updated)

@@ -9,6 +9,7 @@ built-in lecture network.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -101,6 +102,19 @@ def load_spec(path: str | Path | None = None) -> Spec:
     if path is None:
         return loads_spec(lecture_text(), source="built-in lecture network")
     return loads_spec(read_spec_text(path), source=str(path), base=Path(path).parent)
+
+
+def has_the_lectures_values(spec: Spec) -> bool:
+    """Whether ``spec`` is the built-in lecture network with the lecture's own numbers (an exam variant of it has
+    other weights and inputs: the lecture's printed values are not its values)."""
+    lecture = _lecture_spec()
+    return (spec.source == lecture.source and spec.parameters == lecture.parameters
+            and spec.examples == lecture.examples and spec.learning_rate == lecture.learning_rate)
+
+
+@functools.cache
+def _lecture_spec() -> Spec:
+    return load_spec(None)
 
 
 def read_spec_text(path: str | Path) -> str:
