@@ -213,3 +213,12 @@ def test_no_page_ends_with_a_heading_its_table_left_behind(tex, tmp_path, relu_s
         pages = _pdf_pages(exam.files[name].decode("utf-8"), tmp_path / "d.pdf")
         assert "Glossary (what each symbol means)." in "".join(pages)
         assert [(n, _ends_with_heading(p)) for n, p in enumerate(pages, 1) if _ends_with_heading(p)] == [], name
+
+
+def test_the_answer_tables_heading_and_note_stay_with_its_rows(tex, tmp_path):
+    """The German compact key of the lecture network had ended a page with "11 Lösungstabelle (Variante 001)" and
+    its note, the table on the next: the heading, the note and the first rows now share a page."""
+    exam = build_exam(None, variants=1, seed=0, lang="de", layout="compact")
+    pages = _pdf_pages(exam.files["keys/v001.tex"].decode("utf-8"), tmp_path / "k.pdf")
+    page = next(p for p in pages if "Lösungstabelle" in p)
+    assert "Vorwärtsdurchlauf" in page.split("Lösungstabelle", 1)[1], page[-400:]
