@@ -281,3 +281,14 @@ def test_crossing_kernel_wires_keep_their_labels_apart(tmp_path):
     assert r"\draw[->] (x3) -- node[fwd, pos=0.75] {$3.00$} node[bwd, pos=0.75] {$15.00$} (z1);" in tex
     assert r"\draw[->] (x2) -- node[fwd, pos=0.25] {$2.00$} node[bwd, pos=0.25] {$15.00$} (z2);" in tex
     assert r"\draw[->] (x2) -- node[fwd] {$2.00$} node[bwd] {$15.00$} (z1);" in tex  # level: the middle
+
+
+def test_a_gates_rule_is_prose_with_a_typeset_apostrophe():
+    """The words' sentences for a gate's rule and a verification method are the template's own LaTeX: "the gate's
+    local derivative" with a typeset apostrophe, not a typewriter quote (\\textquotesingle) from escaping."""
+    from symbackprop.documents.graphhandout import render_graph_handout
+    from symbackprop.engine.graph import solve_graph
+    from symbackprop.engine.kinds import load_any
+
+    tex = render_graph_handout(solve_graph(load_any(EXAMPLE)))
+    assert "times the gate's local derivative." in tex and "\\textquotesingle" not in tex
