@@ -65,6 +65,14 @@ def test_a_coefficient_and_a_number_are_multiplied_with_a_dot():
     assert not re.search(r"\\frac\{1\}\{2\} [0-9]", text) and r"\frac{1}{2} \left(0.760 - 0.20" in text
 
 
+def test_markdown_brackets_are_plain_brackets_as_in_the_pdf():
+    """KaTeX and MathJax set \\left( as an inner atom, with a thin space before it (sigma (0.378)); the PDFs use
+    mleftright.  The Markdown handout opens and closes each such bracket plainly: every \\left has its \\mathopen{}."""
+    md = render_worksheet(solve(), fmt="md")
+    assert r"\sigma\mathopen{}\left(0.378\right)\mathclose{}" in md
+    assert md.count(r"\left") == md.count(r"\mathopen{}\left") > 20
+
+
 # -- golden and showcase ------------------------------------------------------------------------
 
 def test_golden_lecture_handout(lecture_tex):

@@ -19,7 +19,7 @@ from ..notation.lines import Line, make_line, product_line
 from .convhandout import conv_context
 from .graphupdate import graph_update
 from .handout import write_document
-from .render import Tex, render_markdown, render_tex, words
+from .render import Tex, plain_brackets, render_markdown, render_tex, words
 from .rnnhandout import rnn_context, rnn_problem
 
 #: the longest composed function (characters of LaTeX) a sheet writes out in its running text; a longer
@@ -216,7 +216,7 @@ def render_graph_handout(solution: GraphSolution, lang: str = "en", fmt: str = "
     if update is not None:  # no training fields: the handout as it always was
         context["update"] = update
     if fmt == "md":
-        return render_markdown("handout.md.j2", partials=["handout/graph.md.j2"], **context)
+        return plain_brackets(render_markdown("handout.md.j2", partials=["handout/graph.md.j2"], **context))
     return render_tex("handout.tex.j2", partials=list(GRAPH_PARTIALS), **context)
 
 

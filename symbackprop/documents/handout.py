@@ -14,7 +14,7 @@ from ..errors import UsageError
 from ..hints import expected, quoted
 from ..io.files import write_atomic
 from .context import SECTIONS, handout_context
-from .render import languages, render_markdown, render_tex
+from .render import languages, plain_brackets, render_markdown, render_tex
 
 FORMATS = ("tex", "md")
 #: the partial template of every section, in the lecture's order
@@ -54,7 +54,7 @@ def render_worksheet(solution: Solution, fmt: str = "tex", sections: Sequence[st
     partials = [f"handout/{PARTIALS[name]}.{fmt}.j2" for name in chosen]
     if fmt == "tex":
         return render_tex("handout.tex.j2", partials=partials, **context)
-    return render_markdown("handout.md.j2", partials=partials, **context)
+    return plain_brackets(render_markdown("handout.md.j2", partials=partials, **context))
 
 
 def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: bool = False, fmt: str = "tex",

@@ -573,3 +573,13 @@ def render_html(template_name: str, **context: Any) -> str:
 def render_markdown(template_name: str, **context: Any) -> str:
     """Render a Markdown template from ``templates/`` (no escaping)."""
     return markdown_environment().get_template(template_name).render(**context)
+
+
+_LEFT = re.compile(r"\\left(?![a-zA-Z])")
+_RIGHT = re.compile(r"\\right(?![a-zA-Z])(\\[a-zA-Z]+|\\.|.)")
+
+
+def plain_brackets(markdown: str) -> str:
+    """Every ``\\left( ... \\right)`` of a page's maths set as a plain bracket (``\\mathopen{}``, ``\\mathclose{}``:
+    what the PDFs get from mleftright), so that KaTeX and MathJax write sigma(0.455), not sigma (0.455)."""
+    return _RIGHT.sub(r"\\right\1\\mathclose{}", _LEFT.sub(r"\\mathopen{}\\left", markdown))

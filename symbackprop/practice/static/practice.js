@@ -4,10 +4,15 @@
 
 const state = { seed: null, timers: {} };
 
+// \left( ... \right) as plain brackets, as the PDFs set them (mleftright): sigma(0.455), not sigma (0.455)
+function bracketed(latex) {
+  return latex.replace(/\\left(?![a-zA-Z])/g, "\\mathopen{}\\left").replace(/\\right(?![a-zA-Z])(\\[a-zA-Z]+|\\.|.)/g, "\\right$1\\mathclose{}");
+}
+
 function tex(el, latex, display = false) {
   el.textContent = "";
   if (!latex) return;
-  try { katex.render(latex, el, { throwOnError: false, displayMode: display }); }
+  try { katex.render(bracketed(latex), el, { throwOnError: false, displayMode: display }); }
   catch (err) { el.textContent = latex; }
 }
 
