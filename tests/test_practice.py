@@ -341,3 +341,18 @@ def test_an_optimizer_spec_shows_its_rule_and_marks_the_update_by_it():
     assert rows["w1'"]["verdict"] == "correct", rows
     assert half_up(Fraction(sgd), d) != shown  # plain SGD's value is not Adam's (its slips: test_optimizers)
     assert check_answers(ex, {"w1'": half_up(Fraction(sgd), d)})["rows"]["w1'"]["verdict"] != "correct"
+
+
+def test_a_port_in_use_is_one_line_not_a_traceback(capsys):
+    """A failed bind closed the server before it had its app, and server_close raised AttributeError (a traceback
+    under the OSError); now the command says it in one line, exit 2, its marker processes stopped."""
+    from symbackprop.cli import main
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        code = main(["practice", "--port", str(port)])
+    err = capsys.readouterr().err
+    said = f"--host 127.0.0.1 --port {port}: cannot listen (Address already in use)"
+    assert code == 2 and err == f"symbackprop: error: {said}\n"

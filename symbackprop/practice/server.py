@@ -273,7 +273,9 @@ class PracticeServer(ThreadingHTTPServer):
 
     def server_close(self) -> None:
         super().server_close()
-        self.app.close()
+        app = getattr(self, "app", None)  # a failed bind closes the server before make_server gives it its app
+        if app is not None:
+            app.close()
 
 
 def make_server(spec: str | None = None, host: str = "127.0.0.1", port: int = 8000,
