@@ -405,3 +405,24 @@ def test_a_non_ascii_spec_name_compiles(tex, tmp_path, capsys, private_tmp):
     pdf = tmp_path / "out" / "réseau ü.pdf"
     assert pdf.read_bytes().startswith(b"%PDF-") and str(pdf) in out
     assert list(private_tmp.iterdir()) == []
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes (POSIX)")
+@pytest.mark.parametrize("argv", [["snippet", "z_h1", "-o", "{out}"], ["verify", "{answers}", "-o", "{out}"]])
+def test_an_output_that_is_a_device_or_a_pipe_is_refused_and_left_as_it_is(tmp_path, capsys, argv):
+    """-o /dev/full had become a regular file (the atomic write replaced the device); a pipe is refused the same way,
+    in one line, exit 2, and stays a pipe.  (write_atomic refuses one too.)"""
+    import stat
+
+    from symbackprop.errors import OutputError
+    from symbackprop.io.files import write_atomic
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    (tmp_path / "a.toml").write_text('[values]\nz_h1 = "0.378"\n')
+    code = main([a.format(out=fifo, answers=tmp_path / "a.toml") for a in argv])
+    assert code == 2 and capsys.readouterr().err == (
+        f"symbackprop: error: -o {fifo}: is a device, a pipe or a socket, not a file; give a file name\n")
+    with pytest.raises(OutputError, match="is a device, a pipe or a socket"):
+        write_atomic(fifo, "x")
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

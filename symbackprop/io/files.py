@@ -120,10 +120,18 @@ def check_output_folder(folder: str | Path, what: str = "-o") -> Path:
     return folder
 
 
+def _special(path: Path) -> bool:
+    """Whether ``path`` is a device, a pipe or a socket (an atomic write would put a plain file in its place)."""
+    return path.exists() and not path.is_file() and not path.is_dir()
+
+
 def check_output_file(path: str | Path, what: str = "-o") -> Path:
-    """Fail early when ``path`` cannot be written as a file: it is a folder, or its folder cannot be made."""
+    """Fail early when ``path`` cannot be written as a file: it is a folder, a device, a pipe or a socket, or its
+    folder cannot be made."""
     path = Path(path)
-    problem = "is a folder; give a file name" if path.is_dir() else _folder_problem(path.parent)
+    problem = ("is a folder; give a file name" if path.is_dir()
+               else "is a device, a pipe or a socket, not a file; give a file name" if _special(path)
+               else _folder_problem(path.parent))
     if problem:
         raise OutputError(f"{what} {path}: {problem}")
     return path
@@ -133,6 +141,8 @@ def _prepare(dest: Path) -> Path:
     """Check ``dest`` can be a file and create its folder; the temporary name next to it."""
     if dest.is_dir():
         raise OutputError(f"cannot write {dest}: it is a folder; give a file name")
+    if _special(dest):
+        raise OutputError(f"cannot write {dest}: it is a device, a pipe or a socket, not a file; give a file name")
     existing = _nearest_existing(dest.parent)
     if not existing.is_dir():
         raise OutputError(f"cannot write {dest}: {existing} is not a folder")
