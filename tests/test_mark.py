@@ -519,3 +519,12 @@ def test_variants_sharing_one_derivation_equal_their_own_solve(exam_dir):
         assert shared.spec == alone.spec
         for name in alone.network.quantities:
             assert (shared.value(name), shared.display(name)) == (alone.value(name), alone.display(name)), name
+
+
+def test_an_unreadable_answers_file_named_alone_writes_nothing(exam_dir, tmp_path, capsys):
+    """A binary file named as the only response had been skipped (exit 1) and a gradebook of nobody written; named
+    alone, a file that cannot be read at all is one line, exit 2, and no output folder."""
+    (tmp_path / "s002.toml").write_bytes(bytes(range(256)))
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(tmp_path / "s002.toml"), "-o", str(tmp_path / "m"))
+    assert code == 2 and err.count("\n") == 1 and "s002.toml: a binary file, not an answers file" in err
+    assert not (tmp_path / "m").exists()

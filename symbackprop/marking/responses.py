@@ -112,8 +112,11 @@ def read_responses(path: str | Path, folder: ExamFolder) -> list[Submission]:
     path = Path(path)
     if path.is_dir():
         return list(_folder(path, folder))
-    if path.suffix.lower() == ".toml":
-        return [_answers_file(path, folder)]
+    if path.suffix.lower() == ".toml":  # named on its own, an unreadable file is an error (in a folder: skipped)
+        submission = _answers_file(path, folder)
+        if submission.answers is None:
+            raise AnswerError(f"{path}: {submission.problem}")
+        return [submission]
     table = _read_csv(path)
     lowered = [h.strip().lower() for h in table.header]
     if any(_MOODLE_RESPONSE.fullmatch(h) for h in lowered):
