@@ -426,3 +426,26 @@ def test_an_output_that_is_a_device_or_a_pipe_is_refused_and_left_as_it_is(tmp_p
     with pytest.raises(OutputError, match="is a device, a pipe or a socket"):
         write_atomic(fifo, "x")
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+def test_a_failed_handout_write_takes_back_the_folders_it_made(tmp_path, monkeypatch):
+    """A full disk: worksheet --pdf -o small/ws had left the folder it made (and could leave a PDF without its .tex);
+    now a failed write removes what the call wrote and the folders it made (and only those)."""
+    from symbackprop.documents import handout
+    from symbackprop.errors import OutputError
+    from symbackprop.io import pdf
+
+    def compiled(text, path, jobname):  # the PDF written, its folder made (as compile_pdf does)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"%PDF-1.5")
+        return path
+
+    def full(path, data):
+        raise OutputError(f"cannot write {path}: the disk is full")
+
+    monkeypatch.setattr(pdf, "compile_pdf", compiled)
+    monkeypatch.setattr(handout, "write_atomic", full)
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(OutputError, match="the disk is full"):
+        handout.write_document("text", tmp_path / "kept" / "new" / "deeper", "lecture", pdf=True, fmt="tex")
+    assert [p.name for p in tmp_path.rglob("*")] == ["kept"]

@@ -6,6 +6,7 @@ Files are written atomically (a temporary file in the target folder, then
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -70,17 +71,27 @@ def write_worksheet(solution: Solution, out_dir: str | Path, name: str, pdf: boo
 
 
 def write_document(text: str, out_dir: str | Path, name: str, pdf: bool, fmt: str) -> list[Path]:
-    """``out_dir/<name>.<fmt>`` and, with ``pdf``, ``<name>.pdf`` compiled first: a LaTeX error writes nothing."""
+    """``out_dir/<name>.<fmt>`` and, with ``pdf``, ``<name>.pdf`` compiled first: a LaTeX error writes nothing, and
+    a failed write (a full disk) takes back what this call wrote, the folders it made included."""
     out = Path(out_dir)
-    written = []
-    if pdf:
-        from ..io.pdf import compile_pdf
+    made = [folder for folder in (out, *out.parents) if not folder.exists()]  # innermost first
+    written: list[Path] = []
+    try:
+        if pdf:
+            from ..io.pdf import compile_pdf
 
-        # compile into the target folder atomically first: a LaTeX error writes nothing; the
-        # fixed ASCII jobname lets any file name (réseau.toml) through and keeps the bytes the same
-        compile_pdf(text, out / f"{name}.pdf", jobname="handout")
-        written.append(out / f"{name}.pdf")
-    written.insert(0, write_atomic(out / f"{name}.{fmt}", text.encode("utf-8")))
+            # compile into the target folder atomically first: a LaTeX error writes nothing; the
+            # fixed ASCII jobname lets any file name (réseau.toml) through and keeps the bytes the same
+            compile_pdf(text, out / f"{name}.pdf", jobname="handout")
+            written.append(out / f"{name}.pdf")
+        written.insert(0, write_atomic(out / f"{name}.{fmt}", text.encode("utf-8")))
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        for folder in made:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
     return written
 
 
