@@ -488,6 +488,8 @@ def test_roster_parsing():
         loads_roster("name\nAda\nAda\n")
     with pytest.raises(ExamError, match="row 3: 1 cells"):
         loads_roster("id,name\n1,Ada\n2\n")
+    with pytest.raises(ExamError, match="the header names the column 'name' twice"):  # B had been dropped silently
+        loads_roster("name,Name\nA,B\n")
 
 
 def test_cli_writes_the_set_and_rewrites_it_in_place(tmp_path, capsys):

@@ -41,6 +41,9 @@ def loads_roster(text: str, source: str = "<roster>") -> list[Student]:
     if not rows:
         raise _problem(source, "empty roster")
     header = [cell.strip().lower() for cell in rows[0]]
+    twice = sorted({h for h in header if h and header.count(h) > 1})
+    if twice:  # which of two name columns holds the name? (the second had been dropped silently)
+        raise _problem(source, f"the header names the column {', '.join(repr(h) for h in twice)} twice")
     name_col = next((i for i, h in enumerate(header) if h in _NAME_COLUMNS), None)
     if name_col is None:
         raise _problem(source, "the first row must be a header with a name column (e.g. \"id,name\")")
