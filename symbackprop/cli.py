@@ -542,7 +542,7 @@ def _slides(args: argparse.Namespace) -> int:
 #: name settings: ``variants must be at least 1``; the command line says ``--variants must be ...``).
 SETTING_FLAGS = {name: "--" + name for name in ("variants", "ask", "roster", "layers", "activation", "loss",
                                                 "chain", "sections", "format", "form", "pdf", "lang",
-                                                "layout")}
+                                                "layout", "output")}
 
 
 def _worded(err: SymbackpropError) -> str:

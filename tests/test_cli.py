@@ -311,6 +311,8 @@ def test_api_errors_name_the_setting_not_the_flag():
     (["new", "--activation", "tahn"], "unknown hidden activation 'tahn' (did you mean 'tanh'? expected one of:"),
     (["new", "--loss", "mse2"], "unknown loss 'mse2' (did you mean 'mse'? expected one of: half_sse,"),
     (["new", "--scheme", "indexd"], "unknown value 'indexd' (did you mean 'indexed'? expected one of:"),
+    (["new", "--output", "softmx"], "--output: unknown output activation 'softmx' (did you mean 'softmax'?"),
+    (["new", "--loss", "bce", "--output", "identity"], "--output: bce needs outputs in (0, 1): use sigmoid"),
     (["exam", "--ask", "forwad", "-o", "{tmp}/x"], "unknown group 'forwad' (did you mean 'forward'? expected some of:"),
     (["check", "{tmp}/titel.toml"], "titel: unknown field (did you mean 'title'? expected one of: author,"),
     (["check", "{tmp}/exam.toml"], "exam.max_draw: unknown field (did you mean 'max_draws'? expected one of:"),

@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
-from ..errors import UsageError
+from ..errors import SpecError, UsageError
 from ..hints import expected, quoted
 from ..io.tomltext import Bare, Table, toml_document
 from .activations import ACTIVATION_NAMES, LOSS_NAMES
@@ -65,7 +65,11 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
                          setting="activation")
     if loss not in LOSS_NAMES:
         raise UsageError(f"loss: unknown loss {quoted(loss)}{expected(loss, LOSS_NAMES)}", setting="loss")
+    if output is not None and output not in ACTIVATION_NAMES:
+        raise UsageError(f"output: unknown output activation {quoted(output)}{expected(output, ACTIVATION_NAMES)}",
+                         setting="output")
     chosen = "".join(f" --{flag} {value}" for flag, value in (("output", output), ("scheme", scheme)) if value)
+    output_chosen = output is not None
     if output is None:
         output = {"bce": "sigmoid", "cross_entropy": "softmax"}.get(
             loss, "sigmoid" if activation == "sigmoid" else "identity")
@@ -106,7 +110,13 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
     example += [(namer.target(j).ascii, Bare(_text(t))) for j, t in enumerate(targets, start=1)]
     text = toml_document([comment], top, [Table("[notation]", {"scheme": scheme}), Table("[network]", network),
                                           Table("[parameters]", parameters), Table("[[examples]]", example)])
-    spec = loads_spec(text, source="generated spec")  # a generated spec must always load
+    try:
+        spec = loads_spec(text, source="generated spec")  # a generated spec must always load
+    except SpecError as err:  # but an output the flags chose may not suit the loss: said of the flag
+        problem = str(err).partition(f"network.layers[{len(sizes)}].activation: ")[2]  # the output layer (1-based)
+        if problem and output_chosen:
+            raise UsageError(f"output: {problem}", setting="output") from None
+        raise
     if _hits_a_kink(spec) and seed < 10**9:
         # relu is not differentiable at z = 0: draw again, deterministically
         return new_spec(layers, activation, loss, seed + 10**9, output, scheme, learning_rate, decimals)
