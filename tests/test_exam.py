@@ -568,3 +568,16 @@ def test_a_keys_remark_compares_with_the_lecture_only_for_the_lectures_own_value
     assert "where the lecture, working from rounded intermediates, printed" in render_worksheet(solve())
     keys = build_exam(None, variants=2, seed=4).files["keys.tex"].decode()
     assert "where the lecture" not in keys and keys.count("All values come from the full-precision computation") == 2
+
+
+def test_an_unknown_name_in_exam_vary_is_named_with_its_file(tmp_path):
+    """[exam.vary] names what a set draws: a name the network does not have is one line that names the file and the
+    field, as every other spec field's problem does (it had come without the file)."""
+    from symbackprop.engine.spec import lecture_text
+    from symbackprop.exam.build import build_exam
+
+    spec = tmp_path / "net.toml"
+    spec.write_text(lecture_text() + '\n[exam.vary]\nw7 = "fixed"\n', encoding="utf-8")
+    with pytest.raises(ExamError) as err:
+        build_exam(spec, variants=1)
+    assert str(err.value).startswith(f"{spec}: exam.vary.w7: no such input, target or parameter (did you mean")
