@@ -76,8 +76,7 @@ def written_out(solution: Solution, params: list[Parameter]) -> Parameter | None
     walks the update, unless its gradient shows as 0 at the spec's decimals (its whole step would read 0.000 = 0.000):
     then the first of the layers below whose gradient shows a digit; None when ``params`` is empty."""
     ordered = sorted(params, key=lambda p: -p.layer)
-    decimals = solution.spec.decimals
-    shows = (p for p in ordered if display(solution.value(solution.network.grad(p.name)), decimals).strip("-0."))
+    shows = (p for p in ordered if solution.display(solution.network.grad(p.name)).strip("-0."))
     return next(shows, ordered[0] if ordered else None)
 
 

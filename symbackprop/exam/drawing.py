@@ -143,7 +143,7 @@ class Drawer:
         self.varying: list[tuple[str, Grid]] = []
         for name in settings.overrides:
             if name not in self.leaves:
-                where = getattr(base.spec, "source", "")  # a field of the spec file, named as its other fields are
+                where = base.spec.source  # a field of the spec file, named as its other fields are
                 raise ExamError(f"{where + ': ' if where else ''}exam.vary.{name}: no such input, target or parameter"
                                 f"{did_you_mean(name, list(self.leaves))}")
         trivial: dict[str, frozenset[int]] = {}  # leaf -> grid indices never drawn

@@ -120,6 +120,10 @@ def check_output_folder(folder: str | Path, what: str = "-o") -> Path:
     return folder
 
 
+#: why a path cannot be an output file (an atomic write would put a plain file in place of a device)
+_NOT_A_FILE = "is a device, a pipe or a socket, not a file; give a file name"
+
+
 def _special(path: Path) -> bool:
     """Whether ``path`` is a device, a pipe or a socket (an atomic write would put a plain file in its place)."""
     return path.exists() and not path.is_file() and not path.is_dir()
@@ -130,7 +134,7 @@ def check_output_file(path: str | Path, what: str = "-o") -> Path:
     folder cannot be made."""
     path = Path(path)
     problem = ("is a folder; give a file name" if path.is_dir()
-               else "is a device, a pipe or a socket, not a file; give a file name" if _special(path)
+               else _NOT_A_FILE if _special(path)
                else _folder_problem(path.parent))
     if problem:
         raise OutputError(f"{what} {path}: {problem}")
@@ -142,7 +146,7 @@ def _prepare(dest: Path) -> Path:
     if dest.is_dir():
         raise OutputError(f"cannot write {dest}: it is a folder; give a file name")
     if _special(dest):
-        raise OutputError(f"cannot write {dest}: it is a device, a pipe or a socket, not a file; give a file name")
+        raise OutputError(f"cannot write {dest}: it {_NOT_A_FILE}")
     existing = _nearest_existing(dest.parent)
     if not existing.is_dir():
         raise OutputError(f"cannot write {dest}: {existing} is not a folder")

@@ -68,10 +68,6 @@ class Marked:
         others = [(labels[v], counts[v]) for v in (*VERDICTS, MISSING) if counts[v] and v != "correct"]
         return self.report.words.student_verdicts(self.right, len(self.verdicts), others)
 
-    @property
-    def missing(self) -> list[str]:
-        return [name for name, verdict in self.verdicts if verdict == MISSING]
-
 
 @dataclass(frozen=True)
 class Skipped:

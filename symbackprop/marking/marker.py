@@ -52,7 +52,7 @@ from ..engine.numbers import WORK_DIGITS, display, round_half_up, to_decimal, wo
 from ..hints import clip, closest, quoted
 from .answers import Answer, Answers, Sheet
 from .budget import Allowance, OverBudget
-from .mathparse import NUMBER_EXAMPLES, NumberProblem
+from .mathparse import NUMBER_EXAMPLES, NumberProblem, parse_formula, parse_number
 from .words import MarkingWords, Said, marking_words
 
 _EXPO = getattr(activations, "expo", None)
@@ -499,7 +499,6 @@ class Marker:
     # -- formulas -----------------------------------------------------------------
     def _mark_formula(self, answer: Answer) -> Row:
         from ..errors import SymbackpropError
-        from .mathparse import parse_formula
 
         q = self.quantities[answer.name]
         expected_expr = q.definition if q.definition is not None else self._leaf_constant(q)
@@ -789,7 +788,6 @@ class Marker:
 
 def _parse_value(answer: Answer) -> _Given | Row | NumberProblem:
     from ..errors import SymbackpropError
-    from .mathparse import parse_number
 
     try:
         parsed = parse_number(answer.text)
