@@ -73,6 +73,32 @@ def test_markdown_brackets_are_plain_brackets_as_in_the_pdf():
     assert md.count(r"\left") == md.count(r"\mathopen{}\left") > 20
 
 
+@pytest.mark.parametrize(("layers", "hidden", "output", "loss", "expected"), [
+    ([2, 2, 1], "sigmoid", "sigmoid", "half_sse", [r"$\sigma'(z) = \sigma\left(z\right) \left(1 - \sigma\left(z\right)"
+                                                  r"\right) = a \left(1 - a\right)$, not $\sigma'(a)$"]),
+    ([2, 2, 1], "tanh", "identity", "half_sse",
+     [r"$\tanh'(z) = 1 - \tanh\left(z\right)^{2} = 1 - a^{2}$, not $\tanh'(a)$"]),
+    ([2, 2, 1], "softplus", "identity", "mse", [r"$f'(z) = \sigma\left(z\right)$, not $f'(a)$"]),
+    ([2, 3, 1], "relu", "identity", "half_sse", ["A relu unit with $z \\le 0$ has slope $0$"]),
+    ([2, 2, 1], "identity", "identity", "half_sse", []),
+    ([3, 2], "sigmoid", "sigmoid", "bce", []),  # no hidden layer, and bce cancels the output's slope
+    ([3, 2], "sigmoid", "sigmoid", "mse", [r"not $\sigma'(a)$"]),  # the output's own slope is used
+    ([2, 2, 2, 1], "tanh", "sigmoid", "half_sse", [r"not $\sigma'(a)$", r"not $\tanh'(a)$"]),
+])
+def test_the_slope_pitfall_is_the_networks_own(layers, hidden, output, loss, expected):
+    """The quick reference warns about the slope of each activation a delta multiplies by, and of no other:
+    tanh's net is not told about sigma'(a), an identity net gets no slope warning, relu's gets the dead unit."""
+    text = render_worksheet(solve(loads_spec(new_spec(layers, activation=hidden, output=output, loss=loss))))
+    pitfalls = text.split("Common pitfalls.")[1].split(r"\end{itemize}")[0]
+    found = [line for line in pitfalls.splitlines() if "pre-activation" in line or "relu unit" in line]
+    assert len(found) == len(expected)
+    for line, words in zip(found, sorted(expected, key=lambda w: "tanh" in w), strict=True):
+        assert words in line
+    md = render_worksheet(solve(loads_spec(new_spec(layers, activation=hidden, output=output, loss=loss))),
+                          fmt="md")
+    assert md.count("derivative at the pre-activation") + md.count("relu unit") == len(expected)
+
+
 # -- golden and showcase ------------------------------------------------------------------------
 
 def test_golden_lecture_handout(lecture_tex):

@@ -358,7 +358,7 @@ class HandoutContext:
             difference = derivative - slope.subs(a, fz)
             if difference != 0 and sympy.simplify(difference.rewrite(sympy.exp)) != 0:
                 raise DerivationMismatch(f"{layer_name}: the derivative in terms of a is not f'(z)")
-            fname = {"sigmoid": r"\sigma", "tanh": r"\tanh"}.get(layer_name, "f")
+            fname = _FUNCTION_NAMES.get(layer_name, "f")
             said, derivative_said = self.say("math_definition"), self.say("math_derivative")
             rows = [rf"{said} \quad & {f.definition_latex}"]
             exp_form = fz.rewrite(sympy.exp) if layer_name == "sigmoid" else None
@@ -734,7 +734,37 @@ class HandoutContext:
             dh, dzh = self.grad(h.name), self.grad(zh.name)
             steps["hidden"] = Tex(f"{dh.latex} = {' '.join(print_terms(self.printer, _definition(dh)))}")
             steps["slope"] = Tex(f"{dzh.latex} = {self.f(dzh.name)}")
-        return {"steps": steps, "examples": self.n_ex, "pairs": loss_table(), "loss": Tex(loss)}
+        return {"steps": steps, "examples": self.n_ex, "pairs": loss_table(), "loss": Tex(loss),
+                "slopes": self._slope_pitfalls(), "dead_units": self._slope_used("relu")}
+
+    def _slope_used(self, name: str) -> bool:
+        """Whether a delta of the network multiplies by the slope of activation ``name``: a hidden layer's
+        does; the output layer's does unless its loss cancels the slope (sigmoid with bce) or it is softmax."""
+        out = self.net.layers[-1]
+        used = [layer.activation_name for layer in self.net.layers[:-1]]
+        if not (out.activation_name == "sigmoid" and self.net.spec.loss == "bce"):
+            used.append(out.activation_name)
+        return name in used
+
+    def _slope_pitfalls(self) -> list[dict[str, Tex]]:
+        """For each smooth activation whose slope a delta uses, its derivative at the pre-activation
+        written as the equations use it (``sigma'(z) = sigma(z)(1 - sigma(z)) = a(1 - a)``) and the
+        slip it is not (``sigma'(a)``); relu's slope is the quick reference's dead-unit remark instead."""
+        z, a = sympy.Symbol("z", real=True), sympy.Symbol("a", real=True)
+        p = BackpropPrinter()
+        out = []
+        for name in ("sigmoid", "tanh", "softplus"):
+            if not self._slope_used(name):
+                continue
+            f = activation_named(name)
+            fname = _FUNCTION_NAMES.get(name, "f")
+            derivative = sympy.diff(f.apply(z), z)
+            slope = f.local_slope(a, z)
+            right = f"{fname}'(z) = {p.doprint(_lecture_order(derivative))}"
+            if slope != derivative:
+                right += f" = {p.doprint(slope)}"
+            out.append({"right": Tex(right), "wrong": Tex(f"{fname}'(a)")})
+        return out
 
     # -- 11. verification ------------------------------------------------------------------------
     def section_verification(self) -> dict[str, Any]:
@@ -746,6 +776,9 @@ class HandoutContext:
 
 
 # -- helpers ----------------------------------------------------------------------------------
+
+#: an activation's own function symbol in the equations; the others are written f
+_FUNCTION_NAMES = {"sigmoid": r"\sigma", "tanh": r"\tanh"}
 
 def _definition(q: Quantity) -> sympy.Expr:
     assert q.definition is not None
