@@ -581,3 +581,22 @@ def test_an_unknown_name_in_exam_vary_is_named_with_its_file(tmp_path):
     with pytest.raises(ExamError) as err:
         build_exam(spec, variants=1)
     assert str(err.value).startswith(f"{spec}: exam.vary.w7: no such input, target or parameter (did you mean")
+
+
+@pytest.mark.parametrize("command", ["check", "export", "worksheet"])
+@pytest.mark.parametrize("kind", ["network", "graph"])
+def test_every_command_refuses_an_unknown_name_in_exam_vary(tmp_path, capsys, command, kind):
+    """[exam.vary] is a field of the spec: check, export and worksheet refuse a name the spec does not have,
+    as exam does, in one line with the file and the field (check had passed it, and only exam refused it)."""
+    from symbackprop.engine.spec import lecture_text
+
+    spec = tmp_path / "spec.toml"
+    text = lecture_text() if kind == "network" else (ROOT / "examples" / "graph_cs231n.toml").read_text()
+    spec.write_text(text + '\n[exam.vary]\nw7 = "fixed"\n', encoding="utf-8")
+    args = [command, str(spec)] + (["-o", str(tmp_path / "out")] if command == "worksheet" else [])
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"symbackprop: error: {spec}: exam.vary.w7: no such input, target or parameter")
+    assert len(err.splitlines()) == 1 and not (tmp_path / "out").exists()
+    spec.write_text(text + '\n[exam.vary]\nw1 = "fixed"\n', encoding="utf-8")
+    assert main(["check", str(spec)]) == 0  # a name it has

@@ -56,7 +56,7 @@ from typing import Any
 import sympy
 
 from ..errors import ExamError
-from ..hints import expected, quoted, show
+from ..hints import did_you_mean, expected, quoted, show
 from .fields import Fields
 from .numbers import parse_decimal_text
 
@@ -201,6 +201,16 @@ _GRAPH_FIELDS = (*GRAPH_GROUPS, *(f for f in _SETTING_FIELDS[4:] if f not in ("a
 def graph_exam_settings() -> ExamSettings:
     """A computation graph's settings when its spec has no ``[exam]`` table: every group on its scaled grid."""
     return ExamSettings(groups={})
+
+
+def check_vary_names(settings: ExamSettings, leaves: Sequence[str], source: str = "") -> None:
+    """Refuse an ``[exam.vary]`` name that is none of the spec's leaves (its inputs, targets, parameters and
+    learning rate): the table is read before the network that names them is built, so this is checked by
+    solving, for every command, as every other field of the spec is."""
+    for name in settings.overrides:
+        if name not in leaves:
+            raise ExamError(f"{source + ': ' if source else ''}exam.vary.{name}: no such input, target or parameter"
+                            f"{did_you_mean(name, list(leaves))}")
 
 
 def settings_from_table(table: dict[str, Any], source: str = "<spec>", graph: bool = False) -> ExamSettings:

@@ -24,6 +24,7 @@ from sympy import Expr, Symbol
 from . import activations as act
 from .derive import _is_zero
 from .evaluate import BALL, DECIMAL, Compiler, Domain, EvaluationError, Step, certified_value, exact_input
+from .examtable import check_vary_names
 from .graphspec import GraphSpec
 from .kinds import load_graph
 from .numbers import display, full_text
@@ -174,6 +175,7 @@ def solve_graph(spec: GraphSpec | str, prove: bool = True) -> GraphSolution:
     """The graph's forward values, backward gradients and each leaf gradient's proof."""
     if not isinstance(spec, GraphSpec):
         spec = load_graph(spec)
+    check_vary_names(spec.exam, [leaf.name for leaf in spec.leaves], spec.source)
     return _evaluated(spec, backward(spec), prove)
 
 

@@ -23,7 +23,8 @@ from sympy import Expr
 from ..errors import SymbackpropError
 from ..hints import did_you_mean, quoted
 from .derive import Derivation, Proof, derive, structure
-from .evaluate import Evaluation
+from .evaluate import Evaluation, leaf_values
+from .examtable import check_vary_names
 from .network import Network, Quantity
 from .numbers import display, full_text
 from .printer import BackpropPrinter, condition_latex, printer_for
@@ -139,6 +140,7 @@ def solve(spec: Spec | str | Path | None = None, prove: bool = True) -> Solution
     if not isinstance(spec, Spec):
         spec = load_spec(spec)
     derivation = derive(spec, prove=prove)
+    check_vary_names(spec.exam, list(leaf_values(derivation.network)), spec.source)
     evaluation = evaluate_readable(derivation, spec.source)
     return Solution(spec, derivation, evaluation)
 

@@ -60,7 +60,7 @@ import sympy
 
 from ..engine.decimalexpr import places_of
 from ..engine.evaluate import run_steps
-from ..engine.examtable import ExamSettings, Grid
+from ..engine.examtable import ExamSettings, Grid, check_vary_names
 from ..engine.graph import GraphSolution
 from ..engine.graphspec import GraphSpec
 from ..engine.network import Network
@@ -68,7 +68,6 @@ from ..engine.numbers import round_half_up, to_decimal
 from ..engine.solution import Solution, solve
 from ..engine.spec import Spec
 from ..errors import ExamError
-from ..hints import did_you_mean
 from ..workers import ordered_map
 from .difficulty import Band, work
 from .exact import exact_slots
@@ -141,11 +140,7 @@ class Drawer:
         self.index, self.steps = family.index, family.steps
         self.leaves = family.leaves
         self.varying: list[tuple[str, Grid]] = []
-        for name in settings.overrides:
-            if name not in self.leaves:
-                where = base.spec.source  # a field of the spec file, named as its other fields are
-                raise ExamError(f"{where + ': ' if where else ''}exam.vary.{name}: no such input, target or parameter"
-                                f"{did_you_mean(name, list(self.leaves))}")
+        check_vary_names(settings, list(self.leaves), base.spec.source)  # settings given by the API too
         trivial: dict[str, frozenset[int]] = {}  # leaf -> grid indices never drawn
         for name in self.leaves:
             grid, trivial_values = family.leaf_grid(name, settings)
