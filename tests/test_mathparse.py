@@ -226,6 +226,18 @@ def test_limits() -> None:
     assert "exponent too large" in error("((x1^100)^100)^100")
 
 
+def test_a_long_flat_chain_is_not_nesting() -> None:
+    """A chain a*b*c... or a+b-c... is one level however long (Python's syntax tree makes it a left spine,
+    one level per operator, and a flat 300-factor product was called "nested too deeply"): its length is
+    bounded by the size limit, with the size's message; real nesting (brackets, powers, signs) still counts."""
+    assert p("*".join(["x1"] * 240)) == s("x1") ** 240
+    assert p("+".join(["x1", "x2"] * 120) + "-x1/x2*x2") == 119 * s("x1") + 120 * s("x2")
+    assert error("*".join(["x1"] * 300)) == "formula too large (more than 500 terms and operators)"
+    assert "nested too deeply" in error("x1^" * 201 + "x1")
+    assert "nested too deeply" in error("-" * 201 + "x1")
+    assert "nested too deeply" in error("x1*(" * 101 + "x1" + ")" * 101)
+
+
 def test_function_name_must_be_identifier() -> None:
     with pytest.raises(ValueError):
         parse_formula("x1", SYM, {"not a name": sympy.exp})

@@ -51,7 +51,7 @@ __all__ = [
 
 MAX_TEXT_LENGTH = 2000  # characters of one formula
 MAX_DEPTH = 100  # nesting of brackets ( [ {
-MAX_TREE_DEPTH = 200  # nesting of operators (a chain a+b+c+... is one level per operator)
+MAX_TREE_DEPTH = 200  # nesting of operators (a chain a+b-c+... or a*b/c*... is one level)
 MAX_NODES = 500  # expression nodes of the syntax tree
 MAX_NUMBER_DIGITS = 100  # digits of one number as written
 MAX_LITERAL_EXPONENT = 1000  # |k| in 1.5e-k or 1.5 x 10^-k
@@ -510,7 +510,19 @@ def _check_tree(tree: ast.Expression) -> None:
             raise AnswerError(f"formula too large (more than {MAX_NODES} terms and operators)")
         if depth > MAX_TREE_DEPTH:
             raise AnswerError(f"formula nested too deeply (more than {MAX_TREE_DEPTH} levels)")
-        stack.extend((c, depth + 1) for c in ast.iter_child_nodes(node) if isinstance(c, ast.expr))
+        for c in ast.iter_child_nodes(node):
+            if isinstance(c, ast.expr):  # a chain a*b*c (Python's left spine) is one level, its operators flat
+                chained = isinstance(node, ast.BinOp) and c is node.left and _same_chain(c, node.op)
+                stack.append((c, depth if chained else depth + 1))
+
+
+def _chain(op: ast.operator) -> str | None:
+    """The chain an operator extends: + and - a sum, * and / a product; a power nests."""
+    return "sum" if isinstance(op, ast.Add | ast.Sub) else "product" if isinstance(op, ast.Mult | ast.Div) else None
+
+
+def _same_chain(node: ast.expr, op: ast.operator) -> bool:
+    return isinstance(node, ast.BinOp) and _chain(node.op) is not None and _chain(node.op) == _chain(op)
 
 
 # --------------------------------------------------------------------------------------
@@ -621,22 +633,31 @@ class _Builder:
 
     # -- the tree -----------------------------------------------------------------------
 
+    def binary(self, op: ast.operator, left: sympy.Expr, right: sympy.Expr) -> sympy.Expr:
+        """``left op right`` for + - * / (a power is :meth:`power`)."""
+        if isinstance(op, ast.Add):
+            return sympy.Add(left, right, evaluate=True)
+        if isinstance(op, ast.Sub):
+            return sympy.Add(left, sympy.Mul(sympy.S.NegativeOne, right, evaluate=True), evaluate=True)
+        if isinstance(op, ast.Mult):
+            return sympy.Mul(left, right, evaluate=True)
+        if right.is_zero:
+            raise AnswerError("division by zero")
+        return sympy.Mul(left, sympy.Pow(right, sympy.S.NegativeOne, evaluate=True), evaluate=True)
+
     def build(self, node: ast.expr) -> sympy.Expr:
+        chain = _chain(node.op) if isinstance(node, ast.BinOp) else None
+        if chain is not None:
+            spine = []  # a chain a - b + c ... built left to right in a loop: its length is not nesting
+            while isinstance(node, ast.BinOp) and _chain(node.op) == chain:
+                spine.append((node.op, node.right))
+                node = node.left
+            result = self.build(node)
+            for op, right in reversed(spine):
+                result = self.binary(op, result, self.build(right))
+            return result
         if isinstance(node, ast.BinOp):
-            left, right = self.build(node.left), self.build(node.right)
-            if isinstance(node.op, ast.Add):
-                return sympy.Add(left, right, evaluate=True)
-            if isinstance(node.op, ast.Sub):
-                return sympy.Add(left, sympy.Mul(sympy.S.NegativeOne, right, evaluate=True),
-                                 evaluate=True)
-            if isinstance(node.op, ast.Mult):
-                return sympy.Mul(left, right, evaluate=True)
-            if isinstance(node.op, ast.Div):
-                if right.is_zero:
-                    raise AnswerError("division by zero")
-                return sympy.Mul(left, sympy.Pow(right, sympy.S.NegativeOne, evaluate=True),
-                                 evaluate=True)
-            return self.power(left, right)
+            return self.power(self.build(node.left), self.build(node.right))
         if isinstance(node, ast.UnaryOp):
             operand = self.build(node.operand)
             if isinstance(node.op, ast.USub):
