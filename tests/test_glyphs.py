@@ -45,7 +45,7 @@ def test_relu_slopes_print_real_glyphs(tex, activation, tmp_path):
         assert "1[zh1 > 0]" in flat and "1[(−1.245) > 0] = 0.000" in flat
         assert "= 1[z > 0]" in flat and "z≤0" in flat
     else:  # the slope as the spec wrote it (0.01, not 1/100)
-        assert "(1 if zh1 > 0 else 0.01)" in flat and "max(0.01z, z)" in flat and "0.01," in flat
+        assert "(1[zh1 > 0] + 0.01 · 1[zh1 ≤ 0])" in flat and "max(0.01z, z)" in flat and "0.01," in flat
     deck = _pdf_text(render_slides(solution), tmp_path / "deck.pdf")
     assert unexpected_glyphs(deck) == set()
 
@@ -65,6 +65,7 @@ def test_markdown_handouts_render_in_katex(node, activation, loss, layers):
     from test_snippets import _katex
 
     md = render_worksheet(solve(loads_spec(new_spec(layers, activation=activation, loss=loss, seed=5))), fmt="md")
-    assert ("\\mathbf{1}[" in md) == (activation == "relu") and "\\begin{cases}" in md
+    assert "\\mathbf{1}[" in md and "\\begin{cases}" in md
+    assert ("\\le 0]" in md) == (activation == "leaky_relu")  # leaky relu's slope: 1[z > 0] + 0.01 1[z <= 0]
     report = _katex(md, node)
     assert report["count"] > 20 and report["errors"] == []

@@ -46,6 +46,7 @@ def variants() -> dict[str, str]:
         "softmax": new_spec([2, 2, 2], loss="cross_entropy", seed=2),
         "bce": new_spec([2, 3, 2], loss="bce", seed=4),
         "relu_identity": new_spec([2, 3, 1], activation="relu", seed=5),
+        "leaky": new_spec([2, 2, 1], activation="leaky_relu", seed=1),  # both hidden units at z < 0
         "tanh_indexed": new_spec([3, 2, 2], activation="tanh", seed=6, scheme="indexed"),
         "big": new_spec([4, 8, 8, 2], activation="tanh"),
     }

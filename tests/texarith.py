@@ -131,10 +131,12 @@ class Parser:
             self.take("}")
             self.take("[")
             value = self.expr()
-            self.take(">")
+            relation = self.take()  # > (relu's slope) or \le (leaky relu's other half)
             self.take("0")
             self.take("]")
-            return Fraction(1) if value > 0 else Fraction(0)
+            if relation not in (">", r"\le"):
+                raise NotNumeric(relation)
+            return Fraction(1) if (value > 0) == (relation == ">") else Fraction(0)
         if tok in _FUNCS:
             x = self.atom()
             if tok == r"\sigma":
@@ -177,13 +179,15 @@ _DISPLAY = re.compile(r"\\begin\{(align|gather|equation)\*\}(.*?)\\end\{\1\*\}",
 
 
 def display_rows(tex: str) -> list[str]:
-    """Every row of every display, continuation rows (``&\\quad + ...``) joined to theirs."""
+    """Every row of every display, continuation rows (``&\\quad + ...``, ``&= 0.010``) joined to theirs."""
     rows: list[str] = []
     for match in _DISPLAY.finditer(tex):
         for row in match.group(2).split("\\\\"):
             row = row.strip()
             if row.startswith(r"&\quad") and rows:
                 rows[-1] += " " + row[len(r"&\quad"):]
+            elif row.startswith("&=") and rows:  # a line broken before its result
+                rows[-1] += " " + row[1:]
             else:
                 rows.append(row)
     return rows

@@ -369,8 +369,7 @@ class HandoutContext:
                             rf"\right) = {by_exp} = {p.doprint(_lecture_order(derivative))}")
             elif layer_name in ("relu", "leaky_relu"):  # piecewise, then the indicator the equations use
                 cases = piecewise_slope_latex(layer.spec.slope or sympy.S.Zero)
-                compact = f" = {p.doprint(derivative)}" if layer_name == "relu" else ""
-                rows.append(rf"{derivative_said} \quad & {fname}'(z) = {cases}{compact}")
+                rows.append(rf"{derivative_said} \quad & {fname}'(z) = {cases} = {p.doprint(derivative)}")
             else:
                 rows.append(rf"{derivative_said} \quad & {fname}'(z) = {p.doprint(_lecture_order(derivative))}")
             if slope != derivative:

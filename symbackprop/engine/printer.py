@@ -83,9 +83,11 @@ class BackpropPrinter(LatexPrinter):
         return self._with_power(rf"{INDICATOR}[{self._print(expr.args[0])} > 0]", exp)
 
     def _print_leaky_step(self, expr: Expr, exp: str | None = None) -> str:  # noqa: N802
+        # 1 where z > 0, the slope elsewhere: relu's indicator twice, the slope as the spec wrote it (0.01)
         z, slope = expr.args
+        zs = self._print(z)
         return self._with_power(
-            rf"\left(1 \text{{ if }} {self._print(z)} > 0 \text{{ else }} {decimal_latex(slope)}\right)", exp)
+            rf"\left({INDICATOR}[{zs} > 0] + {decimal_latex(slope)} \cdot {INDICATOR}[{zs} \le 0]\right)", exp)
 
     @staticmethod
     def _with_power(text: str, exp: str | None) -> str:
