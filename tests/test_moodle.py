@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -15,6 +16,7 @@ from symbackprop.exam.variants import asked_values
 #: Moodle's embedded-answer syntax for a NUMERICAL subquestion: {weight:NUMERICAL:=answer:tolerance}
 CLOZE_NUMERICAL = re.compile(r"\{(\d*):(?:NUMERICAL|NM):=(-?\d+(?:\.\d+)?):(\d+(?:\.\d+)?)\}")
 ALL = ("forward", "loss", "deltas", "gradients", "update")
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -77,19 +79,33 @@ _TYPES = (r"(NUMERICAL|NM)|(MULTICHOICE|MC)|(MULTICHOICE_V|MCV)|(MULTICHOICE_H|M
 _ANSWER = re.compile(rf"\{{([0-9]*):({_TYPES}):({_ALT}(~{_ALT})*)\}}", re.S)
 
 
-def _moodle_subquestions(text: str) -> list[tuple[str, str, str, str]]:
-    """(weight, type, answer, tolerance) per subquestion, as Moodle's importer reads them."""
+def _moodle_alternatives(text: str) -> list[tuple[str, str, str, list[tuple[str, str, str, str]]]]:
+    """(weight, type, whole field, [(fraction, answer, tolerance, feedback), ...]) per subquestion, as Moodle's
+    importer reads them: its loop over ANSWER_ALTERNATIVE_REGEX, the fraction "1" for "=", else the percent / 100."""
     out = []
     position = 1
     while (match := _ANSWER.search(text)) is not None:
-        alternatives = match.group(16)
-        alt = re.match(rf"~?{_ALT}", alternatives, re.S)
-        assert alt is not None and alt.group(1) == "="  # full marks
-        numbers = _NUMERICAL_ALTERNATIVE.match(alt.group(3))
-        assert numbers is not None, alt.group(3)
-        out.append((match.group(1), match.group(2), numbers.group(1), numbers.group(6)))
+        alternatives, answers = match.group(16), []
+        while alternatives:
+            alt = re.match(rf"~?{_ALT}", alternatives, re.S)
+            assert alt is not None, alternatives
+            numbers = _NUMERICAL_ALTERNATIVE.match(alt.group(3))
+            assert numbers is not None, alt.group(3)
+            fraction = "1" if alt.group(1) == "=" else str(Decimal(alt.group(2)) / 100) if alt.group(2) else "0"
+            answers.append((fraction, numbers.group(1), numbers.group(6), alt.group(5) or ""))
+            alternatives = alternatives[alt.end():]
+        out.append((match.group(1), match.group(2), match.group(0), answers))
         text = text.replace(match.group(0), f"{{#{position}}}", 1)
         position += 1
+    return out
+
+
+def _moodle_subquestions(text: str) -> list[tuple[str, str, str, str]]:
+    """(weight, type, answer, tolerance) per subquestion: its one answer, at full marks."""
+    out = []
+    for weight, kind, _, answers in _moodle_alternatives(text):
+        assert len(answers) == 1 and answers[0][0] == "1", answers
+        out.append((weight, kind, answers[0][1], answers[0][2]))
     return out
 
 
@@ -123,3 +139,49 @@ def test_roster_names_are_xml_escaped(tmp_path):
     exam = build_exam(None, seed=1, roster=roster, moodle=True)
     quiz = ET.fromstring(exam.files["moodle.xml"])
     assert quiz.findall("question")[1].find("name/text").text.endswith("<b>Ann & Bob</b> ]]>")
+
+
+def test_a_value_rounded_as_you_go_gets_the_policys_early_rounding_credit(tmp_path):
+    """Where the set's early-rounding rule had to be relaxed (softmax), a value rounded as you go may differ
+    from the key: its field takes it as a second answer at the marking policy's credit, with feedback, as
+    Moodle's importer reads it; symbackprop verify marks the same value "early rounding" (the marker works
+    out the rounded path on its own), and the key's own value still gets full marks."""
+    from symbackprop.marking.answers import Answer, Answers
+    from symbackprop.marking.verify import mark
+
+    spec = tmp_path / "softmax.toml"
+    text = (ROOT / "examples" / "lecture_2out_softmax_ce.toml").read_text(encoding="utf-8")
+    spec.write_text(text + "\n[exam.marking]\nearly_rounding = 0.25\n", encoding="utf-8")
+    exam = build_exam(spec, variants=4, seed=3, moodle=True)
+    assert "early rounding" in exam.report.relaxed
+    quiz = ET.fromstring(exam.files["moodle.xml"])
+    seconds = 0
+    for q, v in zip(quiz.findall("question")[1:], exam.variants, strict=True):
+        fields = _moodle_alternatives(q.find("questiontext/text").text)
+        asked = asked_values(v, ALL)
+        assert len(fields) == len(asked)
+        entries = []
+        for (_, _, _, answers), item in zip(fields, asked, strict=True):
+            assert answers[0] == ("1", item.display, "0.0005", "")
+            if len(answers) == 2:
+                fraction, rounded, tol, feedback = answers[1]
+                assert (fraction, tol) == ("0.25", "0.0005") and rounded == v.early[item.name] != item.display
+                assert feedback.startswith("Rounded as you go")
+                seconds += 1
+            entries.append(Answer(item.name, answers[-1][1], "value"))
+        verdicts = {row.name: row.verdict for row in mark(v.solution, Answers(tuple(entries))).rows}
+        for (_, _, _, answers), item in zip(fields, asked, strict=True):
+            assert verdicts[item.name] == ("early_rounding" if len(answers) == 2 else "correct"), item.name
+    assert seconds >= 4  # the softmax set's values do come out otherwise when rounded as you go
+
+
+def test_a_strict_set_and_a_policy_without_early_credit_have_one_answer_per_field(tmp_path, quiz):
+    """The lecture's set keeps its early-rounding rule strict (nothing differs), and a policy that gives early
+    rounding no credit adds no second answer."""
+    for q in quiz.findall("question")[1:]:
+        assert all(len(answers) == 1 for *_, answers in _moodle_alternatives(q.find("questiontext/text").text))
+    spec = tmp_path / "softmax.toml"
+    text = (ROOT / "examples" / "lecture_2out_softmax_ce.toml").read_text(encoding="utf-8")
+    spec.write_text(text + "\n[exam.marking]\nearly_rounding = 0\n", encoding="utf-8")
+    xml = build_exam(spec, variants=4, seed=3, moodle=True).files["moodle.xml"].decode()
+    assert "~%" not in xml and "NUMERICAL" in xml

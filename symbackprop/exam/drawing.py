@@ -64,7 +64,7 @@ from ..engine.examtable import ExamSettings, Grid, check_vary_names
 from ..engine.graph import GraphSolution
 from ..engine.graphspec import GraphSpec
 from ..engine.network import Network
-from ..engine.numbers import round_half_up, to_decimal
+from ..engine.numbers import display, round_half_up, to_decimal
 from ..engine.solution import Solution, solve
 from ..engine.spec import Spec
 from ..errors import ExamError
@@ -322,6 +322,21 @@ class Drawer:
         except (ArithmeticError, ValueError):  # Unsure, an overflow, a log of a negative: the Decimals decide
             return None
         return reason
+
+    def rounded_as_you_go(self, values: dict[str, sympy.Rational]) -> dict[str, str]:
+        """Each asked value as displayed when every computed value is rounded to the sheet's decimals as soon
+        as it is computed (the lecture's way of working), by name; empty where a step is undefined so."""
+        d = self.decimals
+        slots = [Decimal(0)] * len(self.index)
+        with localcontext(judge_context()):
+            for name, value in values.items():
+                slots[self.index[name]] = +self._decimal(value)
+            try:
+                for program, slot, _, _ in self._plan:
+                    slots[slot] = round_half_up(program(slots), d)
+            except (DecimalException, ZeroDivisionError, ArithmeticError):
+                return {}
+        return {name: display(slots[self.index[name]], d) for name in self.asked_flat}
 
     def spec_for(self, values: dict[str, sympy.Rational]) -> Spec | GraphSpec:
         """The base spec with these leaf values."""
@@ -599,8 +614,10 @@ def draw_variants(base: Solution | GraphSolution, settings: ExamSettings, count:
     variants: list[Variant] = []
     for number, (values, attempts) in enumerate(drawn, start=1):
         student = students[number - 1] if students else None
+        # where the rule is strict, every asked value comes out the same rounded as you go: nothing to add
+        early = {} if drawer.rules.early_rounding else drawer.rounded_as_you_go(values)
         variants.append(Variant(number, f"{number:0{width}d}", seed, drawer.spec_for(values), student,
-                                attempts, shared, drawer.settings.unasked))
+                                attempts, shared, drawer.settings.unasked, early))
     return variants, report
 
 

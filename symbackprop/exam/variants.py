@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Generic, TypeVar, cast
@@ -46,6 +46,9 @@ class Variant(Generic[SpecT, SolvedT]):
     base: SolvedT = field(repr=False, compare=False)  # whose derivation the variant shares
     #: parameters whose gradient and update are not asked (``ExamSettings.unasked``: the set's, not the teacher's)
     unasked: tuple[str, ...] = ()
+    #: each asked value as displayed when rounded as you go, by name, where the set's early-rounding rule was
+    #: relaxed (it may then differ from the key: a learning platform gives it the policy's early-rounding credit)
+    early: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def stem(self) -> str:
