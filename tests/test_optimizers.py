@@ -193,6 +193,10 @@ def test_adam_handout_shows_the_rule_its_state_per_step_and_the_loss_curve(adam_
     # the first step of w5 written out, its state 0 before the step and t = 1 shown exactly
     assert r"m_{w_{5}} &= 0.90 \cdot 0 + \left(1 - 0.90\right) \cdot 0.028 = 0.003" in adam_tex
     assert r"\frac{0.00279}{1 - 0.90^{1}} = 0.028" in adam_tex
+    # v is below the decimals (0.001 * 0.028^2): shown to 3 significant digits, the operand the next line uses
+    # (it read "= 0.000", then v-hat divided 7.76e-7, a number the page did not show)
+    assert r"\cdot 0.02786^{2} = 7.76 \times 10^{-7}" in adam_tex
+    assert r"\hat{v}_{w_{5}} &= \frac{\left(7.76 \times 10^{-7}\right)}{1 - 0.999^{1}} = 0.001" in adam_tex
     # one table per step (4), with 9 parameter rows each, and the loss curve over the 4 steps
     assert [adam_tex.count(rf"Step $t = {t}$") for t in range(1, 6)] == [1, 1, 1, 1, 0]
     assert adam_tex.count(r"\hat{v}_{\theta}$ & $\theta'$") == 4

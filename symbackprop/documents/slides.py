@@ -48,7 +48,7 @@ from ..notation.diagram import diagram, network_map
 from ..notation.lines import Line, approx_latex, exact_text, print_terms, quantity_line, result_latex
 from .render import Tex, header_comment, latex_environment, render_tex
 from .rows import Row, boxed_result, joined, row_of, text_of
-from .update_rule import first_step_names, optimizer_meaning, written_out
+from .update_rule import first_step_names, optimizer_meaning, state_result, written_out
 
 #: a row of a step: maths, or parts (maths and boxes: the template's ``boxed`` macro draws the boxes)
 SlideRow = str | Row
@@ -196,13 +196,14 @@ def _columns(layers: list[list[str]]) -> int:
     return fit_columns([[tex_width(line) for line in lines] for lines in layers], 3, WIDE + 8, 4)
 
 
-def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxed: bool = True) -> list[SlideRow]:
+def _rows(solution: Solution, name: str, width: int, symbolic: bool = True, boxed: bool = True,
+          result: str | None = None) -> list[SlideRow]:
     """``lhs = formula = numbers = result`` on one row when it fits, else formula then numbers.
 
     A line whose numbers need more than ``MAX_NUMBER_ROWS`` rows (a sum over a big layer)
     shows the formula and the result only.  A row still too wide is cut between terms or factors.
     """
-    line = quantity_line(solution, name, explicit=True)
+    line = quantity_line(solution, name, explicit=True, result=result)
     rows = _one_row_or_more(solution, name, line, width, symbolic)
     lhs = display_width(rows[0].split("&", 1)[0])
     rows = [piece for row in rows for piece in break_row(row, width, lhs, display_width)]
@@ -426,7 +427,8 @@ class Deck:
             state.append(Frame({"kind": "rule"}, [Step("", [], rule=rule)], map=False, overlays=False, small=True))
             first = written_out(self.s, trained)  # the handout's choice
             if first is not None:
-                worked = [r for name in first_step_names(self.s, first) for r in _rows(self.s, name, WIDE, False)]
+                worked = [r for name in first_step_names(self.s, first)
+                          for r in _rows(self.s, name, WIDE, False, result=state_result(self.s, name))]
                 state.append(Frame({"kind": "state"}, [Step(self.words.caption("first_param", path=o["param"]),
                                                             worked)], map=False, overlays=False, small=True))
         note = self.words.update_note(all(map(self.small, range(1, self.L + 1))))

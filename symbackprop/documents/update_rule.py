@@ -16,7 +16,7 @@ from ..engine.numbers import display
 from ..engine.optimizer import OptimizerSettings
 from ..engine.solution import Solution
 from ..engine.update import state_kinds
-from ..notation.lines import approx_latex, exact_text, quantity_line
+from ..notation.lines import approx_latex, exact_text, quantity_line, scientific_text
 from .render import Tex
 
 #: the per-step tables show at most this many steps (export carries every step)
@@ -31,7 +31,8 @@ def optimizer_meaning(solution: Solution, params: list[Parameter]) -> dict[str, 
     rule = rule_meaning(solution)
     kinds = rule["kinds"]
     first = written_out(solution, params)
-    lines = [quantity_line(solution, name) for name in first_step_names(solution, first)] if first else []
+    lines = [quantity_line(solution, name, result=state_result(solution, name))
+             for name in first_step_names(solution, first)] if first else []
     steps = []
     for t, values in enumerate(solution.evaluation.steps[:SHOWN_STEPS], start=1):
         rows = []
@@ -85,6 +86,15 @@ def first_step_names(solution: Solution, param: Parameter) -> list[str]:
     assert solution.spec.optimizer is not None
     net = solution.network
     return [net.state(k, param.name) for k in state_kinds(solution.spec.optimizer)] + [net.updated(param.name)]
+
+
+def state_result(solution: Solution, name: str) -> str | None:
+    """The result of an optimizer state's line where the decimals would show it as 0 but it is not (Adam's
+    ``v``, the squared gradient times 0.001): three significant digits, as the line after it uses it (the
+    per-step tables show four); None for every other line (its display)."""
+    if solution.quantity(name).kind == "updated" or solution.display(name).strip("-0.") or solution.value(name) == 0:
+        return None
+    return scientific_text(solution.value(name), 3)
 
 
 def rule_for_first(solution: Solution) -> tuple[Parameter, list[str]] | None:
