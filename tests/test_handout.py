@@ -351,7 +351,7 @@ CHAIN_NETS = {"relu_332": new_spec([3, 3, 2], activation="relu", seed=1),
 def _chain_braces(tex: str) -> list[str]:
     """The rows of the handout's underbraced chain."""
     section = tex.split(r"\section{One fully expanded chain}")[1].split("Numerically:")[0]
-    return section.split(r"\begin{align*}")[1].split(r"\end{align*}")[0].strip().split(" \\\\\n")
+    return re.split(r" \\\\\*?\n", section.split(r"\begin{align*}")[1].split(r"\end{align*}")[0].strip())
 
 
 def test_expanded_chain_boxes_are_of_one_width(lecture_tex):

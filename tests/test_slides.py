@@ -213,7 +213,7 @@ def _chain_rows(solution) -> list[str]:
     deck = Deck(solution)
     (frame,) = deck.chain()
     tex = latex_environment().get_template("slides/frame.tex.j2").render(f=frame.context(solution.network, deck.words))
-    return tex.split(r"\begin{align*}")[1].split(r"\end{align*}")[0].strip().split(" \\\\\n")
+    return re.split(r" \\\\\*?\n", tex.split(r"\begin{align*}")[1].split(r"\end{align*}")[0].strip())
 
 
 def _chain_solutions() -> dict[str, object]:
