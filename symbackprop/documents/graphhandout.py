@@ -11,11 +11,12 @@ from typing import Any
 import sympy
 from sympy import Symbol
 
+from ..engine.evaluate import EvaluationError
 from ..engine.graph import Gradient, GraphSolution, gate_kind
 from ..engine.numbers import display
 from ..layout import ROW_WIDTH, formula_line_rows
 from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
-from ..notation.lines import Line, make_line, product_line
+from ..notation.lines import Line, agreeing_level, evaluate_with, exact_text, make_line, product_line
 from .convhandout import conv_context
 from .graphupdate import graph_update
 from .handout import write_document
@@ -83,9 +84,10 @@ class _Context:
             for operand in operands(node):
                 local = s.locals[node.name, operand]
                 label = rf"{_grad_tex(out, operand)}\big|_{{{name_tex(node.name)}}}"
-                line = product_line(label, [(upstream, node.name == out), (local, False)], self.d,
-                                    value=s.shares[node.name, operand])
                 derivative = local_of[node.name, operand]
+                line = product_line(label, [(upstream, node.name == out), (local, False)], self.d,
+                                    value=s.shares[node.name, operand],
+                                    floors=(0, self._local_floor(derivative, local)))
                 local_tex = formula_tex(derivative)  # max's kink as step(0) = 0, as computed
                 if local_tex.startswith("-") or isinstance(derivative, sympy.Add):  # 1 - tanh^2(a): one factor
                     local_tex = rf"\left({local_tex}\right)"
@@ -99,6 +101,16 @@ class _Context:
                          "upstream_value": Tex(self.show(upstream)), "uses": uses})
         return rows
 
+    def _local_floor(self, derivative: sympy.Expr, local: Decimal) -> int:
+        """The digits a gate's local derivative (a factor with no line of its own) needs to be the value a student
+        gets from the gate's inputs as shown (see :func:`.agreeing_level`)."""
+        shown = {sym: exact_text(self.s.values[sym.name]) if sym in self.exact else self.show(self.s.values[sym.name])
+                 for sym in derivative.free_symbols}
+        try:
+            return agreeing_level(local, evaluate_with(derivative, shown), self.d)
+        except (ArithmeticError, EvaluationError):  # the shown inputs leave the function's domain: as it is
+            return 0
+
     def gradient_lines(self) -> dict[str, Tex]:
         """Each leaf's gradient as one line: the sum over its uses of upstream times local, in numbers."""
         s, out = self.s, self.spec.output
@@ -111,8 +123,9 @@ class _Context:
             if len(g.uses) == 1:  # one use: upstream times local, in numbers
                 (use,) = g.uses
                 upstream = Decimal(1) if use.consumer == out else s.values[f"d{out}/d{use.consumer}"]
-                rhs = product_line("", [(upstream, use.consumer == out), (s.locals[use.consumer, g.of], False)],
-                                   self.d, value=s.values[g.name]).rhs()
+                local = s.locals[use.consumer, g.of]
+                rhs = product_line("", [(upstream, use.consumer == out), (local, False)], self.d,
+                                   value=s.values[g.name], floors=(0, self._local_floor(use.local, local))).rhs()
             else:  # the sum of its uses' shares
                 rhs = self._sum_of_uses(g, "").rhs()
             lines[g.name] = Tex(f"{_grad_tex(out, g.of)} = {chain} = {rhs}")

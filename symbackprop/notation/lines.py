@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation, localcontext
 from fractions import Fraction
@@ -376,21 +376,24 @@ def result_text(value: Decimal, decimals: int) -> str:
 
 
 def make_line(label: str, expr: Expr, values: Mapping[Symbol, Decimal], exact: Iterable[Symbol],
-              value: Decimal, decimals: int, result: str | None = None) -> Line:
+              value: Decimal, decimals: int, result: str | None = None,
+              floors: Mapping[Symbol, int] | None = None) -> Line:
     """The line for ``expr`` (worth ``value``) with the fewest digits that reproduce its result.
 
     ``values`` gives each symbol's full-precision value; symbols in ``exact`` are
-    spec data, shown exactly at every level.
+    spec data, shown exactly at every level; ``floors``: an operand's own least level (see
+    :func:`agreeing_level`).
     """
     exact = set(exact)
+    floors = floors or {}
     if result is None:
         result = result_text(value, decimals)
     scientific = "e" in result
     symbols = symbols_of(expr)
 
     def operands_at(level: int) -> dict[Symbol, str]:
-        return {s: exact_text(values[s]) if s in exact else operand_text(values[s], decimals, level, scientific)
-                for s in symbols}
+        return {s: exact_text(values[s]) if s in exact else
+                operand_text(values[s], decimals, max(level, floors.get(s, 0)), scientific) for s in symbols}
 
     longest = max(MAX_OPERAND, len(result) + 4)  # a long result (12 decimals of 1e9) needs as long operands
     for level in range(MAX_DIGIT_LEVEL + 1):
@@ -467,8 +470,9 @@ def precise_text(value: Decimal, digits: int = 3) -> str:
 
 
 def product_line(label: str, factors: list[tuple[Decimal, bool]], decimals: int,
-                 result: str | None = None, value: Decimal | None = None) -> Line:
-    """``label = f1 . f2 . ... = result`` for given factor values (``True``: exact spec data)."""
+                 result: str | None = None, value: Decimal | None = None, floors: Sequence[int] = ()) -> Line:
+    """``label = f1 . f2 . ... = result`` for given factor values (``True``: exact spec data); ``floors``: each
+    factor's least operand level (:func:`agreeing_level`), in order."""
     symbols = [Symbol(f"_f{i}") for i in range(len(factors))]
     expr = sympy.Mul(*symbols, evaluate=False)
     values = {s: v for s, (v, _) in zip(symbols, factors, strict=True)}
@@ -478,4 +482,15 @@ def product_line(label: str, factors: list[tuple[Decimal, bool]], decimals: int,
             value = Decimal(1)
             for v, _ in factors:
                 value *= v
-    return make_line(label, expr, values, exact, value, decimals, result)
+    return make_line(label, expr, values, exact, value, decimals, result, dict(zip(symbols, floors, strict=False)))
+
+
+def agreeing_level(value: Decimal, recomputed: Decimal, decimals: int) -> int:
+    """The least operand level at which ``value`` prints as ``recomputed`` does: a factor given without its own
+    line (a gate's local derivative) whose display a student would not get from the numbers shown (sigma'(a)
+    at the exact a is 0.197499, at the shown a = -0.990 it is 0.19752) is printed with the digits on which the
+    two agree (0.1975); 0 where they agree at the display, or on no level."""
+    for level in range(MAX_DIGIT_LEVEL + 1):
+        if operand_text(value, decimals, level) == operand_text(recomputed, decimals, level):
+            return level
+    return 0
