@@ -624,3 +624,29 @@ def test_pdf_typed_text_in_other_scripts_is_printed(tex, tmp_path):
     text = "".join(subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                                   check=True).stdout.split())
     assert all(word in text for word in ("café", "Иван", "中文")) and ("שלום" in text or "םולש" in text)
+
+
+@pytest.mark.parametrize(("name", "text", "verdict"), [
+    ("h1", "1", "wrong"),  # 0.593: a whole number where 3 decimals are asked
+    ("yhat", "1", "wrong"),  # 0.751 rounds to 1, but so would anything from 0.5 to 1.5
+    ("w5'", "0", "wrong"),  # 0.386
+    ("dE/dz_o", "0.0", "wrong"),  # 0.047 shows a digit at 3 decimals: 0.0 says nothing about it
+    ("dE/dw1", "0", "too_few_decimals"),  # 0.000227 shows as 0.000: 0 is only short of decimals
+    ("dE/dw2", "0.0", "too_few_decimals"),
+    ("h1", "0.6", "too_few_decimals"),
+    ("z_h1", "0.38", "too_few_decimals"),
+])
+def test_a_whole_number_or_a_zero_is_too_coarse_for_partial_credit(lecture, name, text, verdict):
+    """"1" for 0.751 or "0" for 0.386 was "too few decimals" (half credit by default), and a sheet of 1s earned
+    "carried forward" on every later value; now such an answer is wrong, with the reason; a zero for a value
+    that shows as 0.000 and a rounded value with decimals keep "too few decimals"."""
+    row = one(lecture, name, text)
+    assert row.verdict == verdict
+    if verdict == "wrong":
+        assert "too coarse" in row.why
+
+
+def test_a_sheet_of_ones_earns_no_follow_through(lecture):
+    names = ["z_h1", "h1", "z_h2", "h2", "z_o", "yhat", "E", "dE/dz_o", "dE/dw5", "dE/dz_h1", "dE/dw1", "w1'"]
+    rows = marked(lecture, *[(n, "1", "value") for n in names]).rows
+    assert {row.verdict for row in rows} == {"wrong"}

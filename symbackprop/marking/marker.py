@@ -381,6 +381,8 @@ class Marker:
         decimals = min(given.decimals, MAX_CHECKED_DECIMALS)
         if Fraction(exact) == given.value and self.exercise.exact.get(name, False):
             return verdict("correct")
+        if self._too_coarse(given, exact):  # "1" for 0.751, "0" for 0.386: no credit, nothing to follow through
+            return verdict("wrong", Said("too_coarse", given=given.decimals, asked=self.decimals))
         if _matches(exact, given.value, decimals):
             if given.decimals < self.decimals:
                 return verdict("too_few_decimals", Said("too_few_decimals", given=given.decimals,
@@ -407,6 +409,17 @@ class Marker:
             if _matches(candidate.value, given.value, decimals):
                 return verdict("wrong", candidate.why)
         return verdict("wrong")
+
+    def _too_coarse(self, given: _Given, exact: Decimal) -> bool:
+        """Whether an answer with fewer decimals than asked is too coarse to earn partial credit: a whole number
+        other than 0 where decimals are asked, or a 0 where the value shows a digit at the asked decimals
+        (rounded to so few places, almost any small value would "match", and so would a student's every carried
+        value)."""
+        if given.decimals >= self.decimals or self.decimals == 0:
+            return False
+        if given.value == 0:  # "0" or "0.0" for a gradient that shows as 0.000 is only short of decimals
+            return display(exact, self.decimals).strip("-0.") != ""
+        return given.decimals == 0
 
     def _sources(self, upstream: set[int], names: list[str]) -> list[tuple[str, str]]:
         """The student's wrong given answers that a tainted value descends from: (name, as given)."""
