@@ -650,3 +650,27 @@ def test_a_sheet_of_ones_earns_no_follow_through(lecture):
     names = ["z_h1", "h1", "z_h2", "h2", "z_o", "yhat", "E", "dE/dz_o", "dE/dw5", "dE/dz_h1", "dE/dw1", "w1'"]
     rows = marked(lecture, *[(n, "1", "value") for n in names]).rows
     assert {row.verdict for row in rows} == {"wrong"}
+
+
+def test_the_slope_slip_names_the_networks_own_activation():
+    """tanh'(h1) on a tanh network (it said sigma'(a) whatever the activation), as a value and as a formula."""
+    from symbackprop.engine.generate import new_spec
+    from symbackprop.engine.spec import loads_spec
+
+    tanh = solve(loads_spec(new_spec([2, 3, 1], activation="tanh", loss="bce", seed=7)), prove=False)
+    wrong = tanh.value("dE/dh1") * (1 - Decimal(str(sympy.tanh(sympy.Float(str(tanh.value("h1")), 50))))**2)
+    value = one(tanh, "dE/dz_h1", str(wrong.quantize(Decimal("0.001"))))
+    assert "uses 1 - tanh(h1)**2 (tanh'(a), the slope at the activation)" in value.why
+    formula = one(tanh, "dE/dz_h1", "dE/dh1*(1 - tanh(h1)^2)", "formula")
+    assert "(tanh'(h1), the slope at the activation) used instead of" in formula.why and "sigma" not in formula.why
+
+
+def test_a_value_right_to_the_asked_decimals_but_not_to_those_written_says_so(lecture):
+    """The decimals written decide (STACK's rule: 0.5932 for 0.59326 is wrong), but it had come with no reason;
+    a slip that the extra digits show (w6's gradient for w5's, 0.02803 for 0.02786) keeps its own diagnosis."""
+    row = one(lecture, "h1", "0.5932")
+    assert (row.verdict, row.why) == ("wrong", "right to the 3 decimals asked, not to the 4 written "
+                                               "(0.5933 at full precision)")
+    slip = one(lecture, "dE/dw5", "0.02803")
+    assert slip.verdict == "wrong" and slip.why.startswith("dE/dw5 computed as dE/dw6")
+    assert one(lecture, "h1", "0.5936").why == ""  # 0.594 at 3 decimals: simply wrong

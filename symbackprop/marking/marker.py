@@ -408,6 +408,10 @@ class Marker:
         for candidate in self._diagnoses(q):
             if _matches(candidate.value, given.value, decimals):
                 return verdict("wrong", candidate.why)
+        if given.decimals > self.decimals and _matches(exact, _given_at(given.value, self.decimals), self.decimals):
+            # the decimals written decide (a slip hides in the 4th as well), but say what is right
+            return verdict("wrong", Said("later_digits_off", asked=self.decimals, given=given.decimals,
+                                         full=display(exact, decimals)))
         return verdict("wrong")
 
     def _too_coarse(self, given: _Given, exact: Decimal) -> bool:
@@ -888,6 +892,11 @@ def _matches(candidate: Decimal, given: Fraction, decimals: int) -> bool:
         return Fraction(round_half_up(candidate, decimals)) == given
     except DecimalException:
         return False
+
+
+def _given_at(value: Fraction, decimals: int) -> Fraction:
+    """A given value rounded half-up to ``decimals`` places."""
+    return Fraction(round_half_up(Decimal(value.numerator) / Decimal(value.denominator), decimals))
 
 
 def _round(value: Decimal, decimals: int) -> Decimal:

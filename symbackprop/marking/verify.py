@@ -45,6 +45,8 @@ if TYPE_CHECKING:
 #: (inlined: polynomial in the forward quantities)
 FORWARD_KINDS = frozenset(("pre", "act", "loss", "post_pre", "post_act", "post_loss"))
 BACKWARD_KINDS = frozenset(("d_act", "d_pre", "grad", "updated"))
+#: an activation's own name in a diagnosis (ASCII, LaTeX): sigma'(a), tanh'(a); any other is f'(a)
+_FUNCTION = {"sigmoid": ("sigma", r"\sigma"), "tanh": ("tanh", r"\tanh")}
 
 
 def mark(solution: Solution | GraphSolution, answers: Answers, seconds: float | None = None,
@@ -116,8 +118,10 @@ class _Marker(Marker):
             yield Said("slope_missing", slope=self._formula(local), of=self._formula(a.symbol)), {a.name: d_act}
             wrong = self._slope_of_activation(a, local)
             if wrong is not None:
+                layer = next(lay for lay in net.layers if lay.index == a.layer)
+                f = _FUNCTION.get(layer.activation_name, ("f", "f"))[0]
                 yield (Said("slope_at_activation", of=self._formula(a.symbol), wrong=self._formula(wrong),
-                            slope=self._formula(local)), {a.name: sympy.Mul(d_act, wrong)})
+                            slope=self._formula(local), f=f), {a.name: sympy.Mul(d_act, wrong)})
         if a.kind == "grad":
             param = a.of
             assert param is not None
@@ -250,7 +254,7 @@ class _Marker(Marker):
 
 
     def _swapped_factor(self, extra: list[Expr], missing: list[Expr]) -> Said | None:
-        """sigma'(a) (the slope at the activation) standing where a(1 - a) belongs."""
+        """f'(a) (the slope at the activation: sigma'(a), tanh'(a)) standing where a(1 - a) or 1 - a^2 belongs."""
         if not extra or not missing:
             return None
         have, want = sympy.Mul(*extra), sympy.Mul(*missing)
@@ -260,7 +264,8 @@ class _Marker(Marker):
                 if f is not None and sympy.expand(have - want.xreplace({q.symbol: f.apply(q.symbol)})) == 0:
                     with sympy.evaluate(False):
                         shown = want.xreplace({q.symbol: f.apply(q.symbol)})
-                    slope = self._marked(f"sigma'({q.name})", rf"\sigma'\left({q.latex}\right)")
+                    ascii_f, latex_f = _FUNCTION.get(f.name, ("f", "f"))
+                    slope = self._marked(f"{ascii_f}'({q.name})", rf"{latex_f}'\left({q.latex}\right)")
                     return Said("slope_swapped", shown=self._formula(shown), slope=slope, want=self._formula(want))
         return self._delta_swapped(have, want)
 
