@@ -205,3 +205,20 @@ def test_random_points_stay_where_the_graph_is_defined():
     assert got[("m", "formula")][0] == "invalid"  # no such name
     # df/da = 1/a = 10 (a = 0.1); a student who wrote 1/x: 1/1.1 = 0.909..., wrong
     assert verdicts(s, ("df/da", "1/x", "formula"))[("df/da", "formula")][0] == "wrong"
+
+
+def test_the_handouts_own_rounded_lines_are_early_rounding_not_wrong():
+    """The CS231n handout rounds each gate's local derivative before it multiplies: df/du = (-0.53) 0.37 = -0.20
+    (e^-1 at 2 decimals), so a student who follows it gets df/dx0 = 0.40, which was "wrong"; the lecture's path
+    (the local unrounded, -0.53 * 0.3679 = -0.19) still gives 0.38.  Worked by hand from the notes' numbers:
+    f = 1/1.37 = 0.73, df/dh = -1/1.37^2 = -0.53, df/du = -0.53 * 0.37 = -0.1961 -> -0.20, df/dd = 0.20,
+    df/da = 0.20, df/dx0 = 0.20 * w0 = 0.40, df/dw0 = 0.20 * x0 = -0.20."""
+    solution = solve_graph(str(Path(__file__).resolve().parent.parent / "examples" / "graph_cs231n.toml"))
+    rows = {r.name: r for r in mark(solution, Answers((Answer("df/dx0", "0.40", "value"),
+                                                       Answer("df/dx1", "-0.60", "value"),
+                                                       Answer("df/dw2", "0.20", "value")))).rows}
+    assert rows["df/dx0"].verdict == "early_rounding"
+    assert rows["df/dw2"].verdict == "correct"  # 0.1966 -> 0.20 either way
+    # df/dx1 = df/db * w1 = 0.20 * (-3) = -0.60 by the handout's path, -0.59 at full precision
+    assert rows["df/dx1"].verdict == "early_rounding"
+    assert mark(solution, Answers((Answer("df/dx0", "0.41", "value"),))).rows[0].verdict == "wrong"

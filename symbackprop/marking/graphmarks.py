@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from decimal import Decimal, localcontext
 from typing import Any
 
 import sympy
@@ -26,6 +27,7 @@ from ..engine.activations import FORMULA_FUNCTIONS
 from ..engine.graph import GraphSolution, Use, gate_kind
 from ..engine.naming import Name
 from ..engine.network import Quantity
+from ..engine.numbers import round_half_up, work_context
 from ..engine.rnnspec import time_step
 from .marker import Exercise, Marker, Slips
 from .words import Said
@@ -60,7 +62,45 @@ class GraphMarker(Marker):
     def __init__(self, solution: GraphSolution, **settings: Any):
         super().__init__(graph_exercise(solution), **settings)
         self.solution = solution
+        self.local_programs: dict[tuple[str, Expr], Callable[[list[Decimal]], Decimal]] = {}
+        self.handout_paths: dict[int, list[Decimal]] = {}  # by decimals
         self.definition_of = {n.name: n.definition for n in solution.spec.nodes}
+
+    def rounded_paths_at(self, decimals: int) -> list[list[Decimal]]:
+        """The lecture's path, and the handout's: each gate's local derivative rounded too, before it multiplies
+        the (rounded) upstream gradient, each use's share rounded, their sum rounded (``df/du = (-0.53) 0.37 =
+        -0.20``, where the lecture's path multiplies the unrounded e^-1 = 0.3679)."""
+        path = self.handout_paths.get(decimals)
+        if path is None:
+            path = self.handout_paths[decimals] = self._handout_path(decimals)
+        return [self.rounded_at(decimals), path]
+
+    def _handout_path(self, decimals: int) -> list[Decimal]:
+        slots = list(self.exact)
+        gradients, output = self.solution.gradients, self.solution.spec.output
+        try:
+            with localcontext(work_context()):
+                for step in self.steps:
+                    if self.quantities[step.name].kind != "gradient":
+                        slots[step.slot] = round_half_up(step.program(slots), decimals)
+                        continue
+                    total = Decimal(0)
+                    for use in self.solution.gradients_by_name[step.name].uses:
+                        share = round_half_up(self._local(use)(slots), decimals)
+                        if use.consumer != output:
+                            upstream = slots[self.index[gradients[use.consumer].name]]
+                            share = round_half_up(upstream * share, decimals)
+                        total += share
+                    slots[step.slot] = round_half_up(total, decimals)
+        except (ArithmeticError, KeyError):  # a step the rounded inputs cannot take: the lecture's path alone
+            return self.rounded_at(decimals)
+        return slots
+
+    def _local(self, use: Use) -> Callable[[list[Decimal]], Decimal]:
+        program = self.local_programs.get((use.consumer, use.local))
+        if program is None:
+            program = self.local_programs[use.consumer, use.local] = self.compiler(use.local)
+        return program
 
     def _term(self, use: Use, local: Expr | None = None, upstream: bool = True) -> Expr:
         """One use's share, upstream x local (the local as given, or the right one)."""

@@ -299,6 +299,11 @@ class Marker:
             self.rounded_paths[decimals] = slots
         return slots
 
+    def rounded_paths_at(self, decimals: int) -> list[list[Decimal]]:
+        """Every way of working that rounds as it goes, to ``decimals``: the lecture's path; a kind whose
+        handout rounds more along the way (a graph's local derivatives) adds its own."""
+        return [self.rounded_at(decimals)]
+
     @cached_property
     def symbols(self) -> dict[str, Symbol]:
         return {name: q.symbol for name, q in self.quantities.items()}
@@ -394,8 +399,8 @@ class Marker:
         if step is not None:
             if not upstream:
                 for places in dict.fromkeys((self.decimals, given.decimals)):
-                    if 0 <= places <= MAX_CHECKED_DECIMALS and _matches(self.rounded_at(places)[i], given.value,
-                                                                       decimals):
+                    if 0 <= places <= MAX_CHECKED_DECIMALS and any(
+                            _matches(path[i], given.value, decimals) for path in self.rounded_paths_at(places)):
                         return verdict("early_rounding", Said("early_rounding", places=places, full=full))
                 for own in (own_rounded, own_exact):
                     if _matches(own, given.value, decimals):
