@@ -298,6 +298,7 @@ NUMBER_EXAMPLES = ("0.25", "-1.5", "2.26e-4", "2.26 x 10^-4")
 _NUMBER_PROBLEMS = {
     "not_finite": "{shown} is not a finite number",
     "separators": "digit separators '_' are not allowed in {shown}",
+    "formula": "{shown} is a formula; a number is asked here",
     "base": "{shown}: only decimal numbers are allowed (no hex, octal or binary)",
     "comma": "{shown}: use a decimal point, not a comma",
     "fraction": "{shown}: fractions are not allowed here; give a decimal number",
@@ -306,15 +307,21 @@ _NUMBER_PROBLEMS = {
 }
 
 
+#: a letter other than an exponent's e or x, or two letters in a row: a name, so a formula ("1e" is a number gone wrong)
+_FORMULA_LIKE = re.compile(r"[^\W\d_eExX]|[^\W\d_]{2}")
+
+
 def _number_problem(s: str, shown: str) -> NumberProblem:
     """The error for a text that is not a number: name the problem if we can."""
     bare = s.lstrip("+-").strip().lower()
     if bare in ("nan", "inf", "infinity", "\u221e"):
         return NumberProblem("not_finite", shown=shown)
+    if re.match(r"0[xob][0-9a-f]", bare):
+        return NumberProblem("base", shown=shown)
+    if _FORMULA_LIKE.search(s):  # a name (sigma(z_o), z_h1, σ): a formula where a number is asked
+        return NumberProblem("formula", shown=shown)
     if "_" in s:
         return NumberProblem("separators", shown=shown)
-    if re.match(r"0[xob]", bare):
-        return NumberProblem("base", shown=shown)
     if re.fullmatch(r"[+-]?[0-9]*,[0-9]+", s):
         return NumberProblem("comma", shown=shown)
     if re.fullmatch(r"[+-]?[0-9.]+\s*/\s*[+-]?[0-9.]+", s):
