@@ -280,8 +280,8 @@ def _mark(args: argparse.Namespace) -> int:
 
     policy = load_policy(args.policy) if args.policy is not None else MarkingPolicy()
     out_dir = Path(args.output_dir) if args.output_dir is not None else Path(args.exam_dir) / "marks"
+    folder = load_exam_folder(args.exam_dir)  # a folder that is no exam set is named as such, not as -o
     check_target(out_dir, MARKS)  # refused before any marking; locked while written
-    folder = load_exam_folder(args.exam_dir)
     submissions = read_all(args.responses, folder)
     first = next(iter(folder.variants))
     spec = folder.solution(first).spec
@@ -289,6 +289,11 @@ def _mark(args: argparse.Namespace) -> int:
     with _styled(args, None if isinstance(spec, GraphSpec) else spec):  # a graph has no [templates] dir
         check_marking_lang(lang, field)  # the teacher's folder may add a language
         marks = mark_class(folder, submissions, policy, workers=min(2, available_workers()), lang=lang)
+        if not marks.marked:  # nothing to write: an earlier marking stays as it is
+            for skipped in marks.skipped:
+                print(f"symbackprop: {skipped.line()}", file=sys.stderr)
+            raise UsageError(f"{', '.join(map(str, args.responses))}: no response could be marked "
+                             f"({len(marks.skipped)} skipped); nothing written")
         files = mark_files(marks, spec.title, args.gradebook, args.assignment or spec.title, pdf=args.pdf)
         written, kept = write_mark_files(files, out_dir)
     for skipped in marks.skipped:

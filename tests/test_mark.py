@@ -280,10 +280,32 @@ def test_a_canvas_report_without_sis_columns_is_read(exam_dir, tmp_path, capsys)
     paths = _canvas_csvs(exam_dir, _planted(exam_dir), tmp_path, sis=False)
     assert "sis_id" not in Path(paths[0]).read_text().splitlines()[0]
     code, out, err = _run(capsys, "mark", str(exam_dir), *paths, "-o", str(tmp_path / "m"))
-    assert code == 1 and "neither" not in err
+    assert code == 2 and "neither" not in err
     assert err.count("skipped: unknown student 100 (not in index.csv; Canvas's own id only: download the report "
-                     "as a user who may see SIS ids (sis_id))") == 1 and err.count("\n") == 5
-    assert "5 rows read: 0 marked, 5 skipped" in out
+                     "as a user who may see SIS ids (sis_id))") == 1 and err.count("\n") == 6
+    # no row marked: one more line says so, and nothing is written (an earlier marking would stay as it was)
+    assert err.endswith("no response could be marked (5 skipped); nothing written\n") and out == ""
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_response_for_a_variant_not_in_the_set_says_so_and_an_earlier_marking_stays(exam_dir, tmp_path,
+                                                                                     capsys):
+    """v099.toml beside a set of a few variants was "the response names no variant"; a run that marks nothing
+    had moved the earlier marking aside and written an empty gradebook; a missing exam folder was blamed on -o."""
+    marks = tmp_path / "m"
+    good = tmp_path / "good"
+    good.mkdir()
+    (good / "v001.toml").write_text('[values]\n"z_h1" = "0.1"\n', encoding="utf-8")
+    assert _run(capsys, "mark", str(exam_dir), str(good), "-o", str(marks))[0] == 0
+    before = {p: p.read_bytes() for p in marks.rglob("*") if p.is_file()}
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "v099.toml").write_text('[values]\n"z_h1" = "0.1"\n', encoding="utf-8")
+    code, out, err = _run(capsys, "mark", str(exam_dir), str(bad), "-o", str(marks))
+    assert code == 2 and "v099.toml: skipped: variant 099 is not in this set (001 to " in err
+    assert {p: p.read_bytes() for p in marks.rglob("*") if p.is_file()} == before
+    code, out, err = _run(capsys, "mark", str(tmp_path / "nope"), str(good))
+    assert code == 2 and err.startswith(f"symbackprop: error: {tmp_path / 'nope'}: ") and "-o " not in err
 
 
 def test_answers_folder_and_spec_policy(exam_dir, tmp_path, capsys):

@@ -167,7 +167,12 @@ def _folder(path: Path, folder: ExamFolder) -> Iterator[Submission]:
 def _answers_file(file: Path, folder: ExamFolder) -> Submission:
     """One answers file, named by the student's id or by the variant (``v007.toml``)."""
     stem = file.stem
-    variant = folder.variant_of(stem) if re.fullmatch(r"[vV]\d+", stem) else None
+    named = re.fullmatch(r"[vV]\d+", stem) is not None
+    variant = folder.variant_of(stem) if named else None
+    if named and variant is None:  # v009.toml beside a set of five
+        labels = sorted(folder.variants)
+        return Submission(str(file), Identity(), None,
+                          problem=f"variant {stem[1:]} is not in this set ({labels[0]} to {labels[-1]})")
     who = Identity() if variant else Identity(id_number=stem)
     try:
         answers = load_answers(file)
