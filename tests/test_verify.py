@@ -674,3 +674,17 @@ def test_a_value_right_to_the_asked_decimals_but_not_to_those_written_says_so(le
     slip = one(lecture, "dE/dw5", "0.02803")
     assert slip.verdict == "wrong" and slip.why.startswith("dE/dw5 computed as dE/dw6")
     assert one(lecture, "h1", "0.5936").why == ""  # 0.594 at 3 decimals: simply wrong
+
+
+def test_a_rational_identity_is_proven_not_checked_numerically():
+    """bce's dE/dz_o written as yhat - t: dE/dyhat yhat (1 - yhat) with dE/dyhat = (yhat - t)/(yhat (1 - yhat))
+    cancels to it; expanding alone did not see it, and the formula was "checked numerically ... (too large to
+    compare symbolically)", false for a two-symbol formula."""
+    from symbackprop.engine.generate import new_spec
+    from symbackprop.engine.spec import loads_spec
+
+    bce = solve(loads_spec(new_spec([2, 3, 1], activation="tanh", loss="bce", seed=7)), prove=False)
+    for name, text in (("dE/dz_o", "yhat - t"), ("dE/dyhat", "(yhat - t)/(yhat*(1 - yhat))")):
+        row = one(bce, name, text, "formula")
+        assert (row.verdict, row.why) == ("correct", "")
+    assert one(bce, "dE/dz_o", "t - yhat", "formula").verdict == "wrong"

@@ -668,10 +668,10 @@ class Marker:
         difference is too large to expand (SYMBOLIC_SIZE_LIMIT)."""
         student, expected = _plain_exp(student), _plain_exp(expected)
         try:
-            if _small(student - expected) and sympy.expand(student - expected) == 0:
+            if _small(student - expected) and _is_zero(student - expected):
                 return True
             forward = self._forward_form(student) - self._forward_form(expected)
-            if _small(forward) and sympy.expand(forward) == 0:
+            if _small(forward) and _is_zero(forward):  # (yhat - t) for bce's dE/dyhat yhat (1 - yhat)
                 return True
             inlined = self._inline(student) - self._inline(expected)
             if not _small(inlined):
@@ -897,6 +897,12 @@ def _matches(candidate: Decimal, given: Fraction, decimals: int) -> bool:
         return Fraction(round_half_up(candidate, decimals)) == given
     except DecimalException:
         return False
+
+
+def _is_zero(difference: Expr) -> bool:
+    """A small difference is 0 by expanding it, or, a rational function, by cancelling it (``(y - t)/(y(1 - y))
+    * y(1 - y) - (y - t)``, which expanding leaves as it is)."""
+    return bool(sympy.expand(difference) == 0 or sympy.cancel(difference) == 0)
 
 
 def _given_at(value: Fraction, decimals: int) -> Fraction:

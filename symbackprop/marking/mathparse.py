@@ -309,6 +309,8 @@ _NUMBER_PROBLEMS = {
 
 #: a letter other than an exponent's e or x, or two letters in a row: a name, so a formula ("1e" is a number gone wrong)
 _FORMULA_LIKE = re.compile(r"[^\W\d_eExX]|[^\W\d_]{2}")
+#: what a formula is written with (a backslash or a brace is no formula: the reason is the character)
+_FORMULA_TEXT = re.compile(r"[\w\s+\-*/^().,'\u00b7\u00d7\u2212]*")
 
 
 def _number_problem(s: str, shown: str) -> NumberProblem:
@@ -318,7 +320,7 @@ def _number_problem(s: str, shown: str) -> NumberProblem:
         return NumberProblem("not_finite", shown=shown)
     if re.match(r"0[xob][0-9a-f]", bare):
         return NumberProblem("base", shown=shown)
-    if _FORMULA_LIKE.search(s):  # a name (sigma(z_o), z_h1, σ): a formula where a number is asked
+    if _FORMULA_LIKE.search(s) and _FORMULA_TEXT.fullmatch(s):  # sigma(z_o), z_h1, σ: a formula, not a number
         return NumberProblem("formula", shown=shown)
     if "_" in s:
         return NumberProblem("separators", shown=shown)
