@@ -301,6 +301,9 @@ def _mark(args: argparse.Namespace) -> int:
     if kept is not None:
         print(f"{out_dir}: the earlier marking moved to {kept} (the new one differs from it)")
     print(f"{out_dir}: wrote {len(written)} files ({', '.join(sorted(_top(written, out_dir)))})")
+    if not folder.has_roster:
+        print(f"{out_dir}: the set has no roster: the gradebook names each row by its variant, which a learning "
+              "platform cannot match to a student (an exam with --roster gives ids)")
     print(f"{spec.title}: {marks.summary()}")
     return 1 if marks.skipped else 0
 

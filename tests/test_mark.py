@@ -492,7 +492,12 @@ def test_a_set_without_roster_is_marked_by_the_variant_each_row_names(tmp_path, 
     code, out, err = _run(capsys, "mark", str(exam), str(responses), "-o", str(tmp_path / "m"))
     assert code == 1 and "kim.toml: skipped: no variant: the set has no roster" in err
     assert out.splitlines()[-1] == "Backpropagation: 2 rows read: 1 marked, 1 skipped"
-    assert (tmp_path / "m" / "gradebook-moodle.csv").read_text().splitlines()[1] == ",,,29.00"
+    # no student known: the row names its variant (it had been ",,,29.00"), and the run says a platform cannot
+    # match it; the sheet opens with the variant (it had been ", variant 002: ...")
+    assert (tmp_path / "m" / "gradebook-moodle.csv").read_text().splitlines()[1] == ",,variant 002,29.00"
+    assert "the set has no roster: the gradebook names each row by its variant" in out
+    sheet = next((tmp_path / "m" / "sheets").glob("*.txt")).read_text()
+    assert sheet.startswith("Variant 002: 29.00 of 29.00 points")
 
 
 @pytest.mark.parametrize(("make", "problem"), [

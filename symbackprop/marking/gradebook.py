@@ -43,12 +43,18 @@ def _id_number(m: Marked) -> str:
     return "" if "@" in m.student_id else m.student_id
 
 
+def _name(m: Marked) -> str:
+    """The student's name; a set without a roster knows only the variant (``variant 005``): a platform cannot
+    match that row, but a teacher can (``mark`` says so)."""
+    return m.name or ("" if m.student_id else f"variant {m.variant}")
+
+
 def gradebook_csv(marked: Sequence[Marked], kind: str, assignment: str) -> str:
     """The gradebook file of ``kind`` (``moodle`` or ``canvas``), one row per marked student."""
     if kind == "moodle":
         return csv_text(["ID number", "Email address", "Full name", assignment],
-                        ([_id_number(m), _email(m), m.name, points_text(m.points)] for m in marked))
+                        ([_id_number(m), _email(m), _name(m), points_text(m.points)] for m in marked))
     possible = [["    Points Possible", "", "", "", "", points_text(max(m.possible for m in marked))]] if marked else []
     return csv_text(["Student", "ID", "SIS User ID", "SIS Login ID", "Section", assignment],
-                    possible + [[m.name, m.who.canvas_id, m.who.sis_id or _id_number(m), _email(m), m.who.section,
+                    possible + [[_name(m), m.who.canvas_id, m.who.sis_id or _id_number(m), _email(m), m.who.section,
                                  points_text(m.points)] for m in marked])
