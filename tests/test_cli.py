@@ -313,6 +313,11 @@ def test_api_errors_name_the_setting_not_the_flag():
     (["new", "--scheme", "indexd"], "unknown value 'indexd' (did you mean 'indexed'? expected one of:"),
     (["new", "--output", "softmx"], "--output: unknown output activation 'softmx' (did you mean 'softmax'?"),
     (["new", "--loss", "bce", "--output", "identity"], "--output: bce needs outputs in (0, 1): use sigmoid"),
+    # the flags' problems, not the generated spec's fields (network.layers[2].activation, loss)
+    (["new", "--layers", "2,2,1", "--loss", "cross_entropy"], "--loss: cross_entropy takes a softmax output layer, "
+                                                              "and softmax needs at least two output units"),
+    (["new", "--layers", "2,2,2", "--loss", "cross_entropy", "--output", "sigmoid"],
+     "--output: cross_entropy needs a softmax output layer (got sigmoid)"),
     (["exam", "--ask", "forwad", "-o", "{tmp}/x"], "unknown group 'forwad' (did you mean 'forward'? expected some of:"),
     (["check", "{tmp}/titel.toml"], "titel: unknown field (did you mean 'title'? expected one of: author,"),
     (["check", "{tmp}/exam.toml"], "exam.max_draw: unknown field (did you mean 'max_draws'? expected one of:"),

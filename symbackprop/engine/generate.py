@@ -116,6 +116,13 @@ def new_spec(layers: list[int], activation: str = "sigmoid", loss: str = "half_s
         problem = str(err).partition(f"network.layers[{len(sizes)}].activation: ")[2]  # the output layer (1-based)
         if problem and output_chosen:
             raise UsageError(f"output: {problem}", setting="output") from None
+        if problem:  # the output the loss chose (softmax for cross_entropy) does not suit the layer sizes
+            raise UsageError(f"loss: {loss} takes a {output} output layer, and {problem} (the last layer has "
+                             f"{sizes[-1]})", setting="loss") from None
+        problem = str(err).partition("generated spec: loss: ")[2]
+        if problem:  # cross_entropy with --output sigmoid
+            flag = "output" if output_chosen else "loss"
+            raise UsageError(f"{flag}: {problem}", setting=flag) from None
         raise
     if _hits_a_kink(spec) and seed < 10**9:
         # relu is not differentiable at z = 0: draw again, deterministically
