@@ -357,3 +357,17 @@ def test_every_commands_usage_line_names_each_of_its_options():
         for action in parser._actions:
             if action.option_strings and "-h" not in action.option_strings:
                 assert any(option in usage for option in action.option_strings), (name, action.option_strings, usage)
+
+
+@pytest.mark.parametrize("argv, wanted", [
+    (["verify", "examples/lecture.toml"], "examples/lecture.toml: a spec ([network]), not an answers file"),
+    (["verify", "examples/graph_cs231n.toml"], "examples/graph_cs231n.toml: a spec ([graph]), not an answers file"),
+    (["check", "examples/lecture_printed_answers.toml"],
+     "examples/lecture_printed_answers.toml: an answers file ([values], [sheet]), not a spec"),
+])
+def test_a_spec_and_an_answers_file_given_in_each_others_place_are_named(capsys, monkeypatch, argv, wanted):
+    """verify with its answers forgotten (or the two swapped) had said "'notation' is a table; only [values] ...",
+    and check of an answers file "sheet: unknown field"."""
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    code, _, err = run(capsys, *argv)
+    assert code == 2 and err.count("\n") == 1 and wanted in err, err

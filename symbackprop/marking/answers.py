@@ -110,6 +110,10 @@ def loads_toml(text: str, source: str = "<answers>") -> Answers:
         raise AnswerError(f"{source}: not valid TOML: {err}{hint}") from None
     entries: list[Answer] = []
     sheet: dict[str, str] = {}
+    spec_tables = [t for t in ("network", "parameters", "examples", "graph", "rnn", "conv1d") if t in data]
+    if spec_tables and not any(t in data for t in ("values", "formulas")):  # the spec given where answers belong
+        raise AnswerError(f"{source}: a spec ([{spec_tables[0]}]), not an answers file: give the answers file "
+                          "after the spec")
     for key, value in data.items():
         if key == "sheet":
             sheet = _sheet(value, source)
