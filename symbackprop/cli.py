@@ -121,8 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "[--form FORM] [--format FORMAT] [-o FILE]")
     snippet.add_argument("--form", choices=("symbolic", "chain", "expanded", "numeric"), default="symbolic",
                          help="symbolic (default), chain, expanded or numeric")
-    snippet.add_argument("--format", choices=("tex", "md", "svg", "png"), default="tex",
-                         help="tex (default: paste inside \\[ \\]), md ($$...$$), svg or png (a picture)")
+    snippet.add_argument("--format", choices=SNIPPET_FORMATS, default=None,
+                         help="tex (default: paste inside \\[ \\]), md ($$...$$), svg or png (a picture); "
+                              "-o's suffix when it is one of these")
     snippet.add_argument("-o", "--output", default=None, help="write here (svg/png default: <name>-<form>.<format>)")
     snippet.set_defaults(run=_snippet)
 
@@ -315,6 +316,8 @@ def _top(paths: Sequence[Path], root: Path) -> set[str]:
 
 #: characters of the progress bar
 BAR_WIDTH = 30
+#: what snippet writes (its --format, or -o's suffix)
+SNIPPET_FORMATS = ("tex", "md", "svg", "png")
 
 
 def _progress_printer(command: str) -> Callable[..., None] | None:
@@ -496,10 +499,17 @@ def _snippet(args: argparse.Namespace) -> int:
 
     if len(args.args) > 2:
         raise UsageError("snippet takes [SPEC] NAME: at most two arguments")
+    fmt = args.format or "tex"
     if args.output is not None:
         from .io.files import check_output_file
 
         check_output_file(args.output)
+        # the file's suffix says the format, as verify's -o does; a --format that says otherwise is refused
+        suffix = Path(args.output).suffix.lower().lstrip(".")
+        if suffix in SNIPPET_FORMATS:
+            if args.format not in (None, suffix):
+                raise UsageError(f"-o {args.output}: a .{suffix} file, but --format {args.format}")
+            fmt = suffix
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
     solution, mlp = _solved(spec, prove=True)
     with _styled(args, mlp):
@@ -511,7 +521,7 @@ def _snippet(args: argparse.Namespace) -> int:
         else:
             assert isinstance(solution, Solution)
             snip = snippet(solution, name, args.form)
-        text, path = write_snippet(snip, args.format, args.output)
+        text, path = write_snippet(snip, fmt, args.output)
     if text is not None:
         sys.stdout.write(text)
     if path is not None:

@@ -371,3 +371,15 @@ def test_a_spec_and_an_answers_file_given_in_each_others_place_are_named(capsys,
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)
     code, _, err = run(capsys, *argv)
     assert code == 2 and err.count("\n") == 1 and wanted in err, err
+
+
+def test_snippets_output_suffix_says_the_format(capsys, tmp_path):
+    """snippet -o out.md wrote a TeX fragment and --format png -o x.svg a PNG named .svg; the suffix now says the
+    format, as verify's -o does, and a --format that contradicts it is refused in one line."""
+    code, _, _ = run(capsys, "snippet", "dE/dw5", "-o", str(tmp_path / "out.md"))
+    assert code == 0 and (tmp_path / "out.md").read_text().startswith("$$\n")
+    code, _, _ = run(capsys, "snippet", "dE/dw5", "-o", str(tmp_path / "out.tex"))
+    assert code == 0 and (tmp_path / "out.tex").read_text().startswith(r"\boxed{")
+    code, _, err = run(capsys, "snippet", "dE/dw5", "--format", "png", "-o", str(tmp_path / "x.svg"))
+    assert code == 2 and err.strip().endswith("x.svg: a .svg file, but --format png")
+    assert not (tmp_path / "x.svg").exists()
