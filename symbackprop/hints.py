@@ -22,6 +22,11 @@ MAX_COMPARED = 20
 MAX_NAME = 200
 
 
+def count(n: int, word: str) -> str:
+    """``1 cell``, ``3 cells``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def clip(text: str, limit: int = MAX_SHOWN) -> str:
     """``text`` on one line, at most ``limit`` characters (the cut marked with "...")."""
     text = " ".join(text[: limit * 4].split())

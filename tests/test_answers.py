@@ -73,7 +73,7 @@ def test_csv_with_header_comments_and_kinds():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("z_h1\n", "expected name,answer[,kind], got 1 cells"),
+    ("z_h1\n", "expected name,answer[,kind], got 1 cell"),
     ("z_h1,0.378,number\n", "kind must be value or formula"),
     # a newline inside quotes would join "0.3" and "78" into 0.378, marked right
     ('name,answer\nz_h1,"0.3\n78"\nh1,0.593\n', "row 2: a quoted cell is not closed on its line"),
@@ -143,3 +143,10 @@ def test_the_shipped_example_reads():
 ])
 def test_classify(text, form):
     assert classify(text) == form
+
+
+def test_csv_rows_are_numbered_by_the_files_lines():
+    """Comment and blank lines count, as an editor shows them (the 5th line was "row 2"); one cell, not "1 cells"."""
+    with pytest.raises(AnswerError, match=r"^a.csv: row 5: expected name,answer\[,kind\], got 1 cell$"):
+        loads_csv("# c1\n# c2\n\nname,answer\nyhat\n", "a.csv")
+    assert loads_csv("# c\nz_h1,0.378\n", "a.csv").entries[0].where == "row 2"

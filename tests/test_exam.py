@@ -486,7 +486,7 @@ def test_roster_parsing():
     assert [(s.id, s.name) for s in students] == [("7", "Ada Lovelace"), ("8", "Alan Turing")]
     with pytest.raises(ExamError, match="duplicate name"):
         loads_roster("name\nAda\nAda\n")
-    with pytest.raises(ExamError, match="row 3: 1 cells"):
+    with pytest.raises(ExamError, match="row 3: 1 cell, "):
         loads_roster("id,name\n1,Ada\n2\n")
     with pytest.raises(ExamError, match="the header names the column 'name' twice"):  # B had been dropped silently
         loads_roster("name,Name\nA,B\n")

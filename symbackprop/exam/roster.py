@@ -8,7 +8,7 @@ from pathlib import Path
 
 from ..engine.examtable import MAX_VARIANTS
 from ..errors import ExamError
-from ..hints import quoted
+from ..hints import count, quoted
 from ..io.files import InputKind, read_input
 from ..io.usertext import text_problem
 from .variants import Student
@@ -52,7 +52,7 @@ def loads_roster(text: str, source: str = "<roster>") -> list[Student]:
     first_row: dict[str, int] = {}
     for line, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            raise _problem(source, f"row {line}: {len(row)} cells, the header has {len(header)}")
+            raise _problem(source, f"row {line}: {count(len(row), 'cell')}, the header has {len(header)}")
         name = " ".join(row[name_col].split())
         if not name:
             raise _problem(source, f"row {line}: empty name")

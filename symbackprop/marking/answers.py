@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AnswerError
-from ..hints import quoted
+from ..hints import count, quoted
 from ..io.files import InputKind, read_input
 from ..io.tomltext import TomlProblem, parse_toml
 
@@ -129,15 +129,17 @@ def loads_toml(text: str, source: str = "<answers>") -> Answers:
 
 
 def loads_csv(text: str, source: str = "<answers>") -> Answers:
-    lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    # rows are numbered by the file's lines (comments and blank lines counted, as an editor shows them)
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1)
+             if line.strip() and not line.lstrip().startswith("#")]
     entries = []
-    for number, line in enumerate(lines, start=1):
+    for k, (number, line) in enumerate(lines):
         row = _csv_row(line, f"{source}: row {number}")
         cells = [cell.strip() for cell in row]
-        if number == 1 and [c.lower() for c in cells[:2]] == ["name", "answer"]:
+        if k == 0 and [c.lower() for c in cells[:2]] == ["name", "answer"]:
             continue
         if len(cells) not in (2, 3):
-            raise AnswerError(f"{source}: row {number}: expected name,answer[,kind], got {len(cells)} cells")
+            raise AnswerError(f"{source}: row {number}: expected name,answer[,kind], got {count(len(cells), 'cell')}")
         name, answer = cells[0], cells[1]
         kind = cells[2].lower() if len(cells) == 3 and cells[2] else classify(answer)
         if kind not in FORMS:

@@ -34,7 +34,7 @@ from functools import lru_cache
 import sympy
 
 from symbackprop.errors import AnswerError
-from symbackprop.hints import did_you_mean, quoted
+from symbackprop.hints import count, did_you_mean, quoted
 
 __all__ = [
     "MAX_DEPTH",
@@ -557,10 +557,6 @@ def _arity(function: Callable[..., sympy.Expr]) -> Callable[[int], bool]:
     return lambda n: n == required
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 class _Builder:
     def __init__(
         self,
@@ -625,7 +621,7 @@ class _Builder:
     def call(self, name: str, args: list[sympy.Expr]) -> sympy.Expr:
         function = self.functions[name]
         if not _arity(function)(len(args)):
-            raise AnswerError(f"{name}() does not take {_plural(len(args), 'argument')}")
+            raise AnswerError(f"{name}() does not take {count(len(args), 'argument')}")
         for arg in args:
             self._check_small(arg, f"in the argument of {name}()")
         try:

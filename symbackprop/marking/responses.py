@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import AnswerError
-from ..hints import clip, quoted
+from ..hints import clip, count, quoted
 from ..io.files import InputKind, read_input
 from .answers import Answer, Answers, Sheet, load_answers
 from .examset import ExamFolder
@@ -141,7 +141,7 @@ def _read_csv(path: Path) -> _Table:
     table = _Table(str(path), header)
     for number, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
-            table.rows.append((number, {"": f"{len(row)} cells, the header has {len(header)}"}))
+            table.rows.append((number, {"": f"{count(len(row), 'cell')}, the header has {len(header)}"}))
         else:
             table.rows.append((number, {h.lower(): cell.strip() for h, cell in zip(header, row, strict=True)}))
     return table
