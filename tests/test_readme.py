@@ -14,7 +14,7 @@ through ``cli.main`` (``python -m symbackprop`` too; ``> FILE`` writes stdout to
 The commands run from a folder with ``examples`` linked to the project's (the README's paths are
 relative to the project root).  Files the README names but does not make: a ```toml block
 introduced by "(`NAME`):" is written to NAME (``slips.toml``); the exam's roster ``class.csv`` is
-not shown in the README, so this test writes one (``ROSTER``).  Blocks with a command that needs
+the README's ```csv block (``ROSTER``: checked to be it).  Blocks with a command that needs
 LaTeX (``--pdf``, ``--format svg|png``) are ``tex`` tests; the exam's ``--pdf`` is dropped
 (``DROPPED``: it takes half a minute and changes no line shown).  A ```text block whose paragraph names a
 file the commands wrote (``midterm/marks/summary.txt``) is that file's text.  Three prose claims are checked against
@@ -305,3 +305,7 @@ def test_latex_lines_quoted_from_the_handout_are_in_it():
     handout = (ROOT / "output" / "lecture.tex").read_text(encoding="utf-8")
     for line in body.splitlines():
         assert line in handout, line
+
+
+def test_the_roster_the_readme_shows_is_the_one_its_commands_use():
+    assert f"(`class.csv`):\n\n```csv\n{ROSTER}```" in README.read_text(encoding="utf-8")
