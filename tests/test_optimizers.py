@@ -191,12 +191,13 @@ def test_adam_handout_shows_the_rule_its_state_per_step_and_the_loss_curve(adam_
     assert r"\epsilon = 10^{-8},\quad \lambda = 0.01" in adam_tex
     assert r"\textbf{Decoupled weight decay (as AdamW does):}" in adam_tex
     # the first step of w5 written out, its state 0 before the step and t = 1 shown exactly
-    assert r"m_{w_{5}} &= 0.90 \cdot 0 + \left(1 - 0.90\right) \cdot 0.028 = 0.003" in adam_tex
-    assert r"\frac{0.00279}{1 - 0.90^{1}} = 0.028" in adam_tex
-    # v is below the decimals (0.001 * 0.028^2): shown to 3 significant digits, the operand the next line uses
-    # (it read "= 0.000", then v-hat divided 7.76e-7, a number the page did not show)
-    assert r"\cdot 0.02786^{2} = 7.76 \times 10^{-7}" in adam_tex
-    assert r"\hat{v}_{w_{5}} &= \frac{\left(7.76 \times 10^{-7}\right)}{1 - 0.999^{1}} = 0.001" in adam_tex
+    # the state to 4 significant digits, as the tables below show it and the next line uses it: v had read
+    # "= 0.000" before a line that divided 7.76e-7, and v-hat "0.001" before the root of 0.0007761
+    assert r"m_{w_{5}} &= 0.90 \cdot 0 + \left(1 - 0.90\right) \cdot 0.02786 = 0.002786" in adam_tex
+    assert r"\frac{0.002786}{1 - 0.90^{1}} = 0.02786" in adam_tex
+    assert r"\cdot 0.027859^{2} = 7.761 \times 10^{-7}" in adam_tex
+    assert r"\hat{v}_{w_{5}} &= \frac{\left(7.761 \times 10^{-7}\right)}{1 - 0.999^{1}} = 0.0007761" in adam_tex
+    assert r"\frac{0.02786}{\sqrt{0.0007761} + 0.00000001}" in adam_tex
     # one table per step (4), with 9 parameter rows each, and the loss curve over the 4 steps
     assert [adam_tex.count(rf"Step $t = {t}$") for t in range(1, 6)] == [1, 1, 1, 1, 0]
     assert adam_tex.count(r"\hat{v}_{\theta}$ & $\theta'$") == 4
@@ -217,9 +218,9 @@ def test_momentum_handout_names_the_coupled_decay_and_its_lines_hold() -> None:
     assert r"\section{Parameter update: SGD with momentum}" in tex
     assert r"\textbf{L2 weight decay as a loss term (coupled):}" in tex
     assert r"g_{\theta} &= \frac{\partial E}{\partial \theta} + \lambda \theta" in tex
-    assert r"g_{w_{5}} &= 0.028 + 0.001 \cdot 0.40 = 0.028" in tex
+    assert r"g_{w_{5}} &= 0.02786 + 0.001 \cdot 0.40 = 0.02826" in tex
     lines = checked_lines(tex)
-    assert len(lines) == 42 and (r"0.90 \cdot 0 + 0.028", "0.028") in lines  # the lecture's 39 + g, v, w5'
+    assert len(lines) == 42 and (r"0.90 \cdot 0 + 0.02826", "0.02826") in lines  # the lecture's 39 + g, v, w5'
     md = handout("momentum", fmt="md")
     assert "**L2 weight decay as a loss term (coupled):**" in md and md.count("| $w_{5}$ |") == 4
     assert "Parameteraktualisierung: SGD mit Momentum" in handout("momentum", lang="de")

@@ -20,7 +20,7 @@ from ..layout import formula_line_rows
 from ..notation.circuit import name_tex
 from ..notation.lines import approx_latex, make_line
 from .render import Tex
-from .update_rule import SHOWN_STEPS, curve_meaning, settings_meaning
+from .update_rule import SHOWN_STEPS, STATE_DIGITS, curve_meaning, settings_meaning, state_text
 
 
 def _exact(value: Any) -> Decimal:
@@ -37,7 +37,8 @@ def graph_update(solution: GraphSolution) -> dict[str, Any] | None:
     o = settings_meaning(training.training.optimizer, [(latex, _exact(v)) for _, latex, v in training.hyper])
     steps = []
     for t, values in enumerate(training.steps[:SHOWN_STEPS], start=1):
-        rows = [{"param": Tex(name_tex(p)), "values": [Tex(approx_latex(values[n])) for n in training.names[p][:-1]],
+        rows = [{"param": Tex(name_tex(p)), "values": [Tex(approx_latex(values[n], STATE_DIGITS))
+                                                        for n in training.names[p][:-1]],
                  "updated": Tex(display(values[training.names[p][-1]], d))} for p in training.parameters]
         steps.append({"t": t, "rows": rows})
     first = training.parameters[0]
@@ -61,10 +62,12 @@ def _first_step(solution: GraphSolution, training: GraphTraining, param: str) ->
                   for g in solution.gradients.values()})
     exact = set(training.given) | {leaf.symbol for leaf in solution.spec.leaves}
     lines = []
+    states = training.names[param][1:-1]
     for name in training.names[param][1:]:
         definition = training.definitions[name]
         symbol = training.where[name]
-        line = make_line(names[symbol], definition, values, exact & definition.free_symbols, first[name], d)
+        result = state_text(first[name], d) if name in states else None  # the new value: its display
+        line = make_line(names[symbol], definition, values, exact & definition.free_symbols, first[name], d, result)
         head = f"{names[symbol]} &= {sympy.latex(definition, order='none', symbol_names=names)}"
         lines += [Tex(r) for r in formula_line_rows(head, line)]  # as a graph's forward lines
     return lines

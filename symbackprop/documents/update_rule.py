@@ -12,7 +12,7 @@ from typing import Any
 
 from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
 from ..engine.network import Parameter
-from ..engine.numbers import display
+from ..engine.numbers import display, significant
 from ..engine.optimizer import OptimizerSettings
 from ..engine.solution import Solution
 from ..engine.update import state_kinds
@@ -21,6 +21,8 @@ from .render import Tex
 
 #: the per-step tables show at most this many steps (export carries every step)
 SHOWN_STEPS = 5
+#: an optimizer state's significant digits, in the tables and the first step written out
+STATE_DIGITS = 4
 #: the loss curve's values: decimals (a plot needs no more)
 PLOT_DECIMALS = 6
 
@@ -38,7 +40,7 @@ def optimizer_meaning(solution: Solution, params: list[Parameter]) -> dict[str, 
         rows = []
         for p in params:
             cells = [values[net.grad(p.name)]] + [values[net.state(k, p.name)] for k in kinds]
-            rows.append({"param": Tex(net[p.name].latex), "values": [Tex(approx_latex(v)) for v in cells],
+            rows.append({"param": Tex(net[p.name].latex), "values": [Tex(approx_latex(v, STATE_DIGITS)) for v in cells],
                          "updated": Tex(display(values[net.updated(p.name)], solution.spec.decimals))})
         steps.append({"t": t, "rows": rows})
     return rule | curve_meaning(solution.evaluation.loss_history) | {
@@ -89,12 +91,20 @@ def first_step_names(solution: Solution, param: Parameter) -> list[str]:
 
 
 def state_result(solution: Solution, name: str) -> str | None:
-    """The result of an optimizer state's line where the decimals would show it as 0 but it is not (Adam's
-    ``v``, the squared gradient times 0.001): three significant digits, as the line after it uses it (the
-    per-step tables show four); None for every other line (its display)."""
-    if solution.quantity(name).kind == "updated" or solution.display(name).strip("-0.") or solution.value(name) == 0:
+    """The result of an optimizer state's line: four significant digits, as the per-step tables show it and the
+    next line uses it (at the decimals, Adam's ``v`` = 0.001 * 0.028^2 read 0.000, and ``v-hat`` 0.001 where the
+    update divides by the root of 0.0007761); None for the new parameter's line (its display, the answer)."""
+    return None if solution.quantity(name).kind == "updated" else state_text(solution.value(name),
+                                                                            solution.spec.decimals)
+
+
+def state_text(value: Decimal, decimals: int) -> str | None:
+    """A state's value with four significant digits, as the tables write it: plain from 1e-4 on (0.0007761), a
+    power of ten below (7.761e-7); None (its display) where the display is exact (-0.400) or has the digits."""
+    shown = display(value, decimals)
+    if value == Decimal(shown) or len(shown.lstrip("-0.").replace(".", "")) >= STATE_DIGITS:
         return None
-    return scientific_text(solution.value(name), 3)
+    return significant(value, STATE_DIGITS) if abs(value) >= Decimal("1e-4") else scientific_text(value, STATE_DIGITS)
 
 
 def rule_for_first(solution: Solution) -> tuple[Parameter, list[str]] | None:
