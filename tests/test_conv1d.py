@@ -292,3 +292,15 @@ def test_a_gates_rule_is_prose_with_a_typeset_apostrophe():
 
     tex = render_graph_handout(solve_graph(load_any(EXAMPLE)))
     assert "times the gate's local derivative." in tex and "\\textquotesingle" not in tex
+
+
+def test_the_target_is_a_target():
+    """t was a leaf of kind "input" (the summary said "input" beside dE/dt, the RNN says "target"), and an exam
+    asked dE/dt, a gradient no student needs."""
+    from symbackprop.engine.graph import solve_graph
+    from symbackprop.exam.build import build_exam
+
+    solution = solve_graph(str(EXAMPLE))
+    assert {leaf.name: leaf.kind for leaf in solution.spec.leaves}["t"] == "target"
+    keys = build_exam(EXAMPLE, variants=1, seed=1).files["answers/v001.toml"].decode()
+    assert '"dE/dt"' not in keys and '"dE/dw1"' in keys

@@ -31,6 +31,7 @@ from symbackprop.engine.graphtrain import train_graph
 from symbackprop.engine.kinds import loads_graph
 from symbackprop.errors import SpecError
 
+ROOT = Path(__file__).resolve().parent.parent
 mpmath.mp.dps = 60
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 CIRCUIT = """learning_rate = {lr}
@@ -309,3 +310,19 @@ def test_the_deck_of_a_training_spec_shows_the_rule_its_first_step_and_the_curve
     history = training.history
     assert all(abs(Decimal(y) - Decimal(v)) <= Decimal("5e-7") for (_, y), v in zip(points, history, strict=True))
     assert r"\usepackage{pgfplots}" in deck
+
+
+@pytest.mark.parametrize(("example", "extra", "stays"), [
+    ("rnn_adamw.toml", "", "(the inputs, the targets and the initial state stay)"),
+    ("conv1d.toml", "learning_rate = 0.5\nsteps = 2\n", "(the inputs and the targets stay)"),
+    ("graph_cs231n.toml", "learning_rate = 0.5\nsteps = 2\n", "(the inputs stay)"),
+])
+def test_the_training_note_names_what_the_kind_keeps(tmp_path, example, extra, stays):
+    """It said "inputs, targets and an initial state stay ... so that E decreases" for every kind: a convolution
+    has no initial state, CS231n's circuit no targets, and a loss that grows did not decrease."""
+    spec = tmp_path / example
+    spec.write_text(extra + (ROOT / "examples" / example).read_text(encoding="utf-8"), encoding="utf-8")
+    tex = render_graph_handout(solve_graph(str(spec)))
+    assert f"Training moves the parameters only {stays} to lower $" in tex and "decreases:" not in tex
+    german = render_graph_handout(solve_graph(str(spec)), lang="de")
+    assert "um $" in german and "zu senken" in german

@@ -44,7 +44,9 @@ def graph_update(solution: GraphSolution) -> dict[str, Any] | None:
     first = training.parameters[0]
     o |= curve_meaning(training.history) | {"param": Tex(name_tex(first)), "steps": steps,
                                            "lines": _first_step(solution, training, first)}
-    return {"optimizer": o, "loss": Tex(name_tex(solution.spec.output))}
+    kinds = {leaf.kind for leaf in solution.spec.leaves}
+    return {"optimizer": o, "loss": Tex(name_tex(solution.spec.output)),
+            "stays": [k for k in ("input", "target", "state") if k in kinds]}  # what training leaves as it is
 
 
 def _first_step(solution: GraphSolution, training: GraphTraining, param: str) -> list[Tex]:

@@ -92,7 +92,7 @@ class _ConvReader(Fields):
         named = ([(f"x{j + 1}", "input", value) for j, value in enumerate(x)]
                  + [(f"w{m + 1}", "parameter", value) for m, value in enumerate(w)] + [("b", "parameter", numbers["b"])]
                  + [(f"v{j + 1}", "parameter", value) for j, value in enumerate(v)]
-                 + [("c", "parameter", numbers["c"]), ("t", "input", numbers["t"])])
+                 + [("c", "parameter", numbers["c"]), ("t", "target", numbers["t"])])
         leaves = [Leaf(name, kind, value, _symbol(name)) for name, kind, value in named]
         nodes = _nodes(layout)
         templates = self.table(data, "templates", "templates")
