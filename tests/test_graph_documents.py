@@ -197,3 +197,17 @@ def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path)
         work.mkdir()
         log = _compile(document, work)
         assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log, (kind, log[-1500:])
+
+
+@pytest.mark.parametrize(("example", "shared"), [("rnn.toml", "W_{xh}"), ("conv1d.toml", "w_{1}")])
+def test_a_deck_sums_the_shared_weights_too(example, shared):
+    """The deck of an RNN or a convolution had no frame for backpropagation through time or the kernel's sum
+    (the handout's own sections), so its per-gate shares (0.348 + 0.051 + 0.058 = 0.457) did not add up to its
+    table's 0.456; the shared weights' sums, with the digits that reproduce them, are on its sums frames now."""
+    solution = solve_graph(str(EXAMPLE.parent / example))
+    context = graph_slides_context(solution)
+    sums = [r for frame in context["sum_frames"] for r in frame]
+    assert any(str(r["name"]) == shared for r in sums)
+    if example == "rnn.toml":
+        line = next(str(r["line"]) for r in sums if str(r["name"]) == "W_{xh}")
+        assert line.endswith("= 0.0576 + 0.0506 + 0.3477 = 0.456")

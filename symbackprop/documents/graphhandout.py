@@ -187,6 +187,7 @@ class _Context:
             "forward_rows": self.forward_rows(),
             "gates": self.gates(),
             "sums": self.sums((conv["shown"] if conv else set()) | (rnn["shown"] if rnn else set())),
+            "all_sums": self.sums(set()),  # a deck's: it has no section of a kind's own sums
             "conv": conv,
             "rnn": rnn,
             "summary": [{"tex": Tex(_grad_inline(out, leaf.name)), "kind": leaf.kind,

@@ -53,7 +53,7 @@ def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str,
     context = graph_context(solution, lang)
     graph = context["graph"]
     gates = [piece for r in graph["gates"] for piece in _gate_pieces(r)]
-    sums = graph["sums"]
+    sums = graph["all_sums"]  # the shared weights too (BPTT's, a kernel's): the deck has no section of their own
     wide = max((tex_width(f"{n['tex']} = {n['formula']}") for n in graph["nodes"]), default=0) > GATE_COLUMN
     per_frame = GATE_ROWS if wide else 2 * GATE_ROWS
     context.update(
