@@ -85,8 +85,8 @@ class _Context:
                 local = s.locals[node.name, operand]
                 label = rf"{_grad_tex(out, operand)}\big|_{{{name_tex(node.name)}}}"
                 derivative = local_of[node.name, operand]
-                line = product_line(label, [(upstream, node.name == out), (local, False)], self.d,
-                                    value=s.shares[node.name, operand],
+                line = product_line(label, [(upstream, node.name == out), (local, self._exact_local(derivative))],
+                                    self.d, value=s.shares[node.name, operand],
                                     floors=(0, self._local_floor(derivative, local)))
                 local_tex = formula_tex(derivative)  # max's kink as step(0) = 0, as computed
                 if local_tex.startswith("-") or isinstance(derivative, sympy.Add):  # 1 - tanh^2(a): one factor
@@ -100,6 +100,11 @@ class _Context:
                          "upstream_inline": Tex(_grad_inline(out, node.name)),
                          "upstream_value": Tex(self.show(upstream)), "uses": uses})
         return rows
+
+    def _exact_local(self, derivative: sympy.Expr) -> bool:
+        """Whether a local derivative is spec data worked exactly (a leaf, as x6 = 2 for a kernel weight): printed
+        as the spec writes it (2, not 2.0000)."""
+        return derivative.free_symbols <= self.exact and bool(derivative.is_polynomial())
 
     def _local_floor(self, derivative: sympy.Expr, local: Decimal) -> int:
         """The digits a gate's local derivative (a factor with no line of its own) needs to be the value a student
@@ -124,7 +129,7 @@ class _Context:
                 (use,) = g.uses
                 upstream = Decimal(1) if use.consumer == out else s.values[f"d{out}/d{use.consumer}"]
                 local = s.locals[use.consumer, g.of]
-                rhs = product_line("", [(upstream, use.consumer == out), (local, False)], self.d,
+                rhs = product_line("", [(upstream, use.consumer == out), (local, self._exact_local(use.local))], self.d,
                                    value=s.values[g.name], floors=(0, self._local_floor(use.local, local))).rhs()
             else:  # the sum of its uses' shares
                 rhs = self._sum_of_uses(g, "").rhs()
