@@ -688,3 +688,13 @@ def test_a_rational_identity_is_proven_not_checked_numerically():
         row = one(bce, name, text, "formula")
         assert (row.verdict, row.why) == ("correct", "")
     assert one(bce, "dE/dz_o", "t - yhat", "formula").verdict == "wrong"
+
+
+def test_no_early_rounding_where_nothing_was_computed_before(lecture):
+    """z_h1 = w1 x1 + w2 x2 + b1 comes from given data alone: 0.3780 for 0.3775 was "early rounding: intermediates
+    rounded to 3 decimals", but there is no intermediate; it is the value rounded and padded, wrong to the 4
+    decimals written.  A value computed from others keeps its early-rounding credit (the lecture's b2')."""
+    row = one(lecture, "z_h1", "0.3780")
+    assert (row.verdict, row.why) == ("wrong", "right to the 3 decimals asked, not to the 4 written "
+                                               "(0.3775 at full precision)")
+    assert one(lecture, "b2'", "0.348").verdict == "early_rounding"

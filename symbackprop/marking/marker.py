@@ -268,6 +268,11 @@ class Marker:
         return self.compiled[1]
 
     @cached_property
+    def computed_slots(self) -> frozenset[int]:
+        """The slots a step computes (not given data: the leaves)."""
+        return frozenset(step.slot for step in self.steps)
+
+    @cached_property
     def step_of(self) -> dict[str, Step]:
         return {step.name: step for step in self.steps}
 
@@ -396,20 +401,19 @@ class Marker:
                 return verdict("correct", Said("checked_to", decimals=MAX_CHECKED_DECIMALS))
             return verdict("correct")
         full = display(exact, shown_decimals)
-        if step is not None:
-            if not upstream:
-                for places in dict.fromkeys((self.decimals, given.decimals)):
-                    if 0 <= places <= MAX_CHECKED_DECIMALS and any(
-                            _matches(path[i], given.value, decimals) for path in self.rounded_paths_at(places)):
-                        return verdict("early_rounding", Said("early_rounding", places=places, full=full))
-                for own in (own_rounded, own_exact):
-                    if _matches(own, given.value, decimals):
-                        return verdict("early_rounding", Said("early_rounding_own", full=full))
-            else:
-                for own in (own_exact, own_rounded):
-                    if _matches(own, given.value, decimals):
-                        sources = self._sources(upstream, names)
-                        return verdict("carried_forward", Said("carried_forward", sources=sources, full=full))
+        if step is not None and not upstream and step.depends & self.computed_slots:  # given data alone: no
+            for places in dict.fromkeys((self.decimals, given.decimals)):         # intermediate to round early
+                if 0 <= places <= MAX_CHECKED_DECIMALS and any(
+                        _matches(path[i], given.value, decimals) for path in self.rounded_paths_at(places)):
+                    return verdict("early_rounding", Said("early_rounding", places=places, full=full))
+            for own in (own_rounded, own_exact):
+                if _matches(own, given.value, decimals):
+                    return verdict("early_rounding", Said("early_rounding_own", full=full))
+        elif step is not None and upstream:
+            for own in (own_exact, own_rounded):
+                if _matches(own, given.value, decimals):
+                    sources = self._sources(upstream, names)
+                    return verdict("carried_forward", Said("carried_forward", sources=sources, full=full))
         for candidate in self._diagnoses(q):
             if _matches(candidate.value, given.value, decimals):
                 return verdict("wrong", candidate.why)
