@@ -698,3 +698,10 @@ def test_no_early_rounding_where_nothing_was_computed_before(lecture):
     assert (row.verdict, row.why) == ("wrong", "right to the 3 decimals asked, not to the 4 written "
                                                "(0.3775 at full precision)")
     assert one(lecture, "b2'", "0.348").verdict == "early_rounding"
+
+
+@pytest.mark.parametrize(("text", "verdict"), [("0e-3", "correct"), ("0.000e0", "correct"),
+                                               ("0.0e0", "too_few_decimals"), ("0e0", "too_few_decimals")])
+def test_a_zero_in_scientific_notation_counts_the_decimals_it_writes(lecture, text, verdict):
+    """0e-3 writes 3 decimals of dE/dw1 = 0.000227 (it had counted 0: "too few decimals")."""
+    assert one(lecture, "dE/dw1", text).verdict == verdict

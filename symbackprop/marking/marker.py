@@ -822,16 +822,16 @@ def _parse_value(answer: Answer) -> _Given | Row | NumberProblem:
     except (SymbackpropError, ValueError) as err:
         return Row(answer.name, "value", cell_text(answer.text), "", "invalid", _one_line(str(err)))
     value = Fraction(int(parsed.value.p), int(parsed.value.q))
-    return _Given(answer, value, _decimals_written(value, parsed.decimals, parsed.significant))
+    return _Given(answer, value, _decimals_written(value, parsed.decimals, parsed.significant, parsed.places))
 
 
-def _decimals_written(value: Fraction, decimals: int | None, significant: int) -> int:
+def _decimals_written(value: Fraction, decimals: int | None, significant: int, places: int) -> int:
     """Decimals as written; in scientific notation, the place of the last significant digit
-    (2.26e-4 -> 6, 1.5e3 -> -2)."""
+    (2.26e-4 -> 6, 1.5e3 -> -2), of the last digit written for a zero (0e-3 -> 3, 0.0e0 -> 1)."""
     if decimals is not None:
         return decimals
     if value == 0:
-        return max(significant - 1, 0)
+        return max(places, 0)
     with localcontext(work_context()):
         adjusted = to_decimal(abs(value)).adjusted()
     return significant - 1 - adjusted

@@ -28,7 +28,7 @@ import inspect
 import keyword
 import re
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import sympy
@@ -189,13 +189,16 @@ class ParsedNumber:
     point, trailing zeros included (``0.030`` -> 3, ``5`` and ``5.`` -> 0); it is
     ``None`` in scientific notation.  ``significant`` counts the significant
     digits written (of the mantissa in scientific notation; leading zeros do not
-    count, trailing zeros do; a zero has 1).
+    count, trailing zeros do; a zero has 1); ``places`` the decimal place of the last
+    digit written.
     """
 
     value: sympy.Rational
     decimals: int | None
     scientific: bool
     significant: int
+    #: the decimal place of the last digit written, the exponent applied (``0e-3`` -> 3, ``2.5e1`` -> 0)
+    places: int = field(default=0, compare=False)
 
 
 _SCIENTIFIC_TIMES = r"(?:[xX*]|\\times|\\cdot)"
@@ -280,6 +283,7 @@ def parse_number(text: str) -> ParsedNumber:
         decimals=None if scientific else len(frac_digits),
         scientific=scientific,
         significant=_significant(int_digits + frac_digits),
+        places=len(frac_digits) - exponent,
     )
 
 
