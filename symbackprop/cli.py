@@ -242,7 +242,7 @@ def _exam(args: argparse.Namespace) -> int:
     from .io.outfolder import locked_target
 
     if args.variants is not None and args.variants < 1:
-        raise ExamError(f"--variants must be at least 1, got {args.variants}")
+        raise ExamError(f"--variants: must be at least 1, got {args.variants}")
     ask = parse_ask(args.ask) if args.ask is not None else None
     # read once (a pipe gives it only once): the templates before the lock; a graph kind by its table
     spec = load_any(args.spec)
@@ -557,7 +557,7 @@ def _slides(args: argparse.Namespace) -> int:
 
 
 #: The flag that stands for each setting an error message may start with (below the CLI, messages
-#: name settings: ``variants must be at least 1``; the command line says ``--variants must be ...``).
+#: name settings: ``variants: must be at least 1``; the command line says ``--variants: must be ...``).
 SETTING_FLAGS = {name: "--" + name for name in ("variants", "ask", "roster", "layers", "activation", "loss",
                                                 "chain", "sections", "format", "form", "pdf", "lang",
                                                 "layout", "output")}

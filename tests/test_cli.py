@@ -296,7 +296,7 @@ def test_api_errors_name_the_setting_not_the_flag():
 
     for call, start in ((lambda: parse_ask("nope"), "ask: unknown group 'nope'"),
                         (lambda: loads_roster("", "class.csv"), "roster class.csv: empty roster"),
-                        (lambda: build_exam(None, variants=0), "variants must be at least 1, got 0")):
+                        (lambda: build_exam(None, variants=0), "variants: must be at least 1, got 0")):
         with pytest.raises(SymbackpropError) as err:
             call()
         assert str(err.value).startswith(start) and "--" not in str(err.value)

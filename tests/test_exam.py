@@ -448,7 +448,7 @@ def _run(capsys, *argv: str) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("make_args, message", [
-    (lambda t: ["--variants", "0", "-o", str(t / "out")], "--variants must be at least 1"),
+    (lambda t: ["--variants", "0", "-o", str(t / "out")], "--variants: must be at least 1"),
     (lambda t: ["-o", str(t / "missing" / "out")], "does not exist"),
     (lambda t: ["--ask", "weights", "-o", str(t / "out")], "--ask: unknown group"),
     (lambda t: ["--roster", str(t / "roster.csv"), "-o", str(t / "out")], "duplicate id 's1'"),

@@ -259,7 +259,7 @@ y = "[2, 4] step 0.5"
 
 @pytest.mark.parametrize(("spec", "args", "problem"), [
     (SHARED_MAX, ["--ask", "loss"], "nothing to ask"),
-    (SHARED_MAX, ["--variants", "0"], "--variants must be at least 1"),
+    (SHARED_MAX, ["--variants", "0"], "--variants: must be at least 1"),
     (SHARED_MAX, ["--ask", "forwards"], "unknown group 'forwards'"),
     ('[graph]\ninputs = { x = 0.5 }\n[graph.nodes]\nf = "x * 3"\n', ["--variants", "30"],
      "30 distinct variants asked for but the ranges allow only 18"),

@@ -76,7 +76,7 @@ def build_exam(spec_path: str | Path | None, variants: int | None = None, seed: 
                         "(the roster sets the number of variants)", setting="variants")
     count = len(students) if students is not None else (1 if variants is None else variants)
     if count < 1:
-        raise ExamError(f"variants must be at least 1, got {count}", setting="variants")
+        raise ExamError(f"variants: must be at least 1, got {count}", setting="variants")
     if count > MAX_VARIANTS:
         raise ExamError(f"variants: at most {MAX_VARIANTS}, got {count}", setting="variants")
     if spec is None:  # read once (a pipe gives it only once), [exam] included; a graph kind by its table
