@@ -225,7 +225,7 @@ def test_check_ends_with_the_rule_and_export_carries_it(tmp_path: Path, capsys: 
                              {"name": "momentum", "momentum": "0.9", "nesterov": True}, 3, Fraction, None)
     shown = [f"{Decimal(v.numerator) / Decimal(v.denominator):.2f}" for v in history]
     assert shown[1] == "-26.58" and all((v * 200).denominator != 1 or (v * 100).denominator == 1 for v in history)
-    assert last == ("Update rule: momentum (Nesterov) (mu = 0.9); the output f over 3 step(s): "
+    assert last == ("Update rule: momentum (Nesterov) (mu = 0.9); the output f over 3 steps: "
                     + " -> ".join(shown) + ".")
     assert main(["export", str(path)]) == 0
     data = json.loads(capsys.readouterr().out)

@@ -340,3 +340,10 @@ def test_verify_marks_an_optimizers_update_and_names_its_slips(tmp_path: Path, c
     assert main(["verify", str(spec), str(answers), "--format", "json"]) in (0, 1)
     row = json.loads(capsys.readouterr().out)["rows"][0]
     assert row["verdict"] == verdict and why in row["why"], row
+
+
+def test_check_writes_the_rule_as_the_spec_does(capsys) -> None:
+    """epsilon = 1e-8 as the spec writes it (it printed 0.00000001) and "over 4 steps" (not "4 step(s)")."""
+    assert main(["check", str(ROOT / "examples" / "adam.toml")]) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    assert "epsilon = 1e-8)" in last and "the loss over 4 steps: 0.032 -> " in last

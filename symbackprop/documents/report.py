@@ -13,6 +13,7 @@ from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
 from ..engine.numbers import Number, decimal_text, display_decision, full_decision, full_text
 from ..engine.optimizer import OptimizerSettings
 from ..engine.solution import Solution
+from ..hints import count
 from ..io.texttable import text_table
 
 
@@ -40,21 +41,29 @@ def check_table(solution: Solution) -> str:
 
 
 def rule_line(settings: OptimizerSettings, what: str, history: Sequence[Number], decimals: int) -> str:
-    """``Update rule: ...; the loss over k step(s): a -> b -> ...``: the end of a check table."""
-    return (f"Update rule: {rule_text(settings)}; {what} over {len(history) - 1} step(s): "
+    """``Update rule: ...; the loss over 4 steps: a -> b -> ...``: the end of a check table."""
+    return (f"Update rule: {rule_text(settings)}; {what} over {count(len(history) - 1, 'step')}: "
             + " -> ".join(display_decision(v, decimals).text for v in history) + ".")
 
 
 def rule_text(settings: OptimizerSettings) -> str:
     """``adam (beta1 = 0.9, ...), L2 weight decay in the loss (coupled, lambda = 0.01)``: one line."""
     name = settings.name + (" (Nesterov)" if settings.name == "momentum" and settings.nesterov else "")
-    shown = [f"{HYPERPARAMETERS[f].ascii} = {decimal_text(getattr(settings, f))}" for f in settings.hyperparameters
+    shown = [f"{HYPERPARAMETERS[f].ascii} = {_hyper_text(getattr(settings, f))}" for f in settings.hyperparameters
              if f != "weight_decay"]
     text = name + (f" ({', '.join(shown)})" if shown else "")
     if settings.decay:
         how = "decoupled weight decay (AdamW's)" if settings.decay == "decoupled" else \
             "L2 weight decay as a loss term (coupled)"
         text += f", {how}, lambda = {decimal_text(settings.weight_decay)}"
+    return text
+
+
+def _hyper_text(value: sympy.Rational) -> str:
+    """A hyperparameter as a spec would write it: ``1e-8`` for a small power of ten (PyTorch's epsilon)."""
+    text = decimal_text(value)
+    if value.p == 1 and value.q > 10**4 and str(value.q).strip("0") == "1":
+        return f"1e-{len(str(value.q)) - 1}"
     return text
 
 
