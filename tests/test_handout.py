@@ -372,3 +372,10 @@ def test_expanded_chain_boxes_hold_their_braces_and_rows_fit_the_page(tex, tmp_p
                 "\\usepackage{amsmath,amssymb}\\usepackage[margin=2.3cm]{geometry}")
     boxes = check_boxes(rows, tmp_path, preamble, "\\begin{document}", "\\end{document}")
     assert boxes == sum(row.count(r"\underbrace") for _, row in rows) > 30
+
+
+def test_the_chain_is_named_by_its_parameter_or_its_gradient(lecture):
+    """worksheet --chain dE/dw3 said "no parameter 'dE/dw3'": the gradient's name names the parameter too."""
+    by_gradient = render_worksheet(lecture, chain="dE/dw3", sections=["chain"])
+    assert by_gradient == render_worksheet(lecture, chain="w3", sections=["chain"])
+    assert r"Follow the path $w_{3} \to z_{h_{2}}" in by_gradient

@@ -73,9 +73,10 @@ def default_parameter(solution: Solution) -> tuple[Parameter, list[tuple[int, in
 
 
 def find_parameter(solution: Solution, name: str) -> Parameter:
+    """The parameter called ``name``; its gradient's name (``dE/dw1``) names it too."""
     network = solution.network
     for p in network.parameters:
-        if p.name == name:
+        if name in (p.name, network.grad(p.name)):
             return p
     hint = did_you_mean(name, [p.name for p in network.parameters])
     raise UsageError(f"chain: no parameter {quoted(name)}{hint}", setting="chain")
