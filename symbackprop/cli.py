@@ -290,15 +290,13 @@ def _mark(args: argparse.Namespace) -> int:
     with _styled(args, None if isinstance(spec, GraphSpec) else spec):  # a graph has no [templates] dir
         check_marking_lang(lang, field)  # the teacher's folder may add a language
         marks = mark_class(folder, submissions, policy, workers=min(2, available_workers()), lang=lang)
+        for skipped in marks.skipped:
+            print(f"symbackprop: {skipped.line()}", file=sys.stderr)
         if not marks.marked:  # nothing to write: an earlier marking stays as it is
-            for skipped in marks.skipped:
-                print(f"symbackprop: {skipped.line()}", file=sys.stderr)
             raise UsageError(f"{', '.join(map(str, args.responses))}: no response could be marked "
                              f"({len(marks.skipped)} skipped); nothing written")
         files = mark_files(marks, spec.title, args.gradebook, args.assignment or spec.title, pdf=args.pdf)
         written, kept = write_mark_files(files, out_dir)
-    for skipped in marks.skipped:
-        print(f"symbackprop: {skipped.line()}", file=sys.stderr)
     if kept is not None:
         print(f"{out_dir}: the earlier marking moved to {kept} (the new one differs from it)")
     print(f"{out_dir}: wrote {len(written)} files ({', '.join(sorted(_top(written, out_dir)))})")

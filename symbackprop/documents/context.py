@@ -18,6 +18,7 @@ from typing import Any
 import sympy
 
 from ..engine.activations import activation as activation_named
+from ..engine.activations import function_symbol
 from ..engine.derive import structure
 from ..engine.losstable import loss_pairs, table_names
 from ..engine.naming import LEARNING_RATE
@@ -358,7 +359,7 @@ class HandoutContext:
             difference = derivative - slope.subs(a, fz)
             if difference != 0 and sympy.simplify(difference.rewrite(sympy.exp)) != 0:
                 raise DerivationMismatch(f"{layer_name}: the derivative in terms of a is not f'(z)")
-            fname = _FUNCTION_NAMES.get(layer_name, "f")
+            fname = function_symbol(layer_name)[1]
             said, derivative_said = self.say("math_definition"), self.say("math_derivative")
             rows = [rf"{said} \quad & {f.definition_latex}"]
             exp_form = fz.rewrite(sympy.exp) if layer_name == "sigmoid" else None
@@ -756,7 +757,7 @@ class HandoutContext:
             if not self._slope_used(name):
                 continue
             f = activation_named(name)
-            fname = _FUNCTION_NAMES.get(name, "f")
+            fname = function_symbol(name)[1]
             derivative = sympy.diff(f.apply(z), z)
             slope = f.local_slope(a, z)
             right = f"{fname}'(z) = {p.doprint(_lecture_order(derivative))}"
@@ -775,9 +776,6 @@ class HandoutContext:
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-#: an activation's own function symbol in the equations; the others are written f
-_FUNCTION_NAMES = {"sigmoid": r"\sigma", "tanh": r"\tanh"}
 
 def _definition(q: Quantity) -> sympy.Expr:
     assert q.definition is not None

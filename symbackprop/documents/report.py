@@ -10,11 +10,12 @@ import sympy
 
 from .. import __version__
 from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
-from ..engine.numbers import Number, decimal_text, display_decision, full_decision, full_text
+from ..engine.numbers import Number, decimal_text, display_decision, full_decision, full_text, to_decimal
 from ..engine.optimizer import OptimizerSettings
 from ..engine.solution import Solution
 from ..hints import count
 from ..io.texttable import text_table
+from .update_rule import small_power_of_ten
 
 
 def check_table(solution: Solution) -> str:
@@ -61,10 +62,8 @@ def rule_text(settings: OptimizerSettings) -> str:
 
 def _hyper_text(value: sympy.Rational) -> str:
     """A hyperparameter as a spec would write it: ``1e-8`` for a small power of ten (PyTorch's epsilon)."""
-    text = decimal_text(value)
-    if value.p == 1 and value.q > 10**4 and str(value.q).strip("0") == "1":
-        return f"1e-{len(str(value.q)) - 1}"
-    return text
+    exponent = small_power_of_ten(to_decimal(value))
+    return decimal_text(value) if exponent is None else f"1e{exponent}"
 
 
 def optimizer_data(solution: Solution) -> dict[str, Any]:

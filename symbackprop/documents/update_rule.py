@@ -117,12 +117,19 @@ def rule_for_first(solution: Solution) -> tuple[Parameter, list[str]] | None:
     return first, [f"{solution.latex(n)} = {solution.formula(n)}" for n in first_step_names(solution, first)]
 
 
-def _hyper_text(value: Decimal) -> str:
-    """A hyperparameter as given, ``10^{-8}`` for a small power of ten (PyTorch's epsilon)."""
+def small_power_of_ten(value: Decimal) -> int | None:
+    """The exponent of a hyperparameter that is a small power of ten (PyTorch's epsilon 1e-8: -8), else None:
+    written ``10^{-8}`` in LaTeX, ``1e-8`` in text."""
     exponent = value.normalize().as_tuple().exponent
     if value.normalize() == Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0) and value < Decimal("1e-4"):
-        return f"10^{{{exponent}}}"
-    return exact_text(value)
+        return int(exponent)
+    return None
+
+
+def _hyper_text(value: Decimal) -> str:
+    """A hyperparameter as given, ``10^{-8}`` for a small power of ten."""
+    exponent = small_power_of_ten(value)
+    return exact_text(value) if exponent is None else f"10^{{{exponent}}}"
 
 
 def _plot_value(value: Decimal) -> str:

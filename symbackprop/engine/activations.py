@@ -172,6 +172,15 @@ ELEMENTWISE: dict[str, Activation] = {
     "identity": Activation("identity", lambda z: z, lambda a, z: sympy.S.One, r"f(z) = z", "R"),
 }
 
+#: the activations a derivative writes with their own symbol, (ASCII, LaTeX): sigma'(z), tanh'(z)
+_OWN_SYMBOLS = {"sigmoid": ("sigma", r"\sigma"), "tanh": ("tanh", r"\tanh")}
+
+
+def function_symbol(name: str) -> tuple[str, str]:
+    """How activation ``name`` is written in ``f'(z)`` or ``f'(a)``, (ASCII, LaTeX): its own symbol, or f."""
+    return _OWN_SYMBOLS.get(name, ("f", "f"))
+
+
 ACTIVATION_NAMES = ("sigmoid", "tanh", "relu", "leaky_relu", "softplus", "identity", "softmax")
 LOSS_NAMES = ("half_sse", "mse", "bce", "cross_entropy")
 

@@ -178,7 +178,7 @@ class _Reader(Fields):
         d = self.data
         known = {"title", "author", "decimals", "learning_rate", "loss", "reduction", "steps",
                  "notation", "network", "parameters", "examples", "exam", "templates", "optimizer"}
-        if isinstance(d.get("values"), dict) or isinstance(d.get("sheet"), dict) and "network" not in d:
+        if isinstance(d.get("values"), dict) or (isinstance(d.get("sheet"), dict) and "network" not in d):
             raise self.error(f"{self.source}: an answers file ([values], [sheet]), not a spec")
         self.known(d, sorted(known))
         title = self.free_text(d.get("title", "Backpropagation"), "title")

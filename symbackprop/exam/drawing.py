@@ -68,6 +68,7 @@ from ..engine.numbers import display, round_half_up, to_decimal
 from ..engine.solution import Solution, solve
 from ..engine.spec import Spec
 from ..errors import ExamError
+from ..hints import count as counted  # (count: a grid's size below)
 from ..workers import ordered_map
 from .difficulty import Band, work
 from .exact import exact_slots
@@ -332,9 +333,8 @@ class Drawer:
             for name, value in values.items():
                 slots[self.index[name]] = +self._decimal(value)
             try:
-                for program, slot, _, _ in self._plan:
-                    slots[slot] = round_half_up(program(slots), d)
-            except (DecimalException, ZeroDivisionError, ArithmeticError):
+                run_steps(self.steps, slots, finish=lambda value, _: round_half_up(value, d))
+            except ArithmeticError:  # DecimalException and ZeroDivisionError are ArithmeticErrors
                 return {}
         return {name: display(slots[self.index[name]], d) for name in self.asked_flat}
 
@@ -512,8 +512,8 @@ class SetReport:
         if self.relaxed:
             text += f"; relaxed for this network: {', '.join(self.relaxed)}"
         if self.unasked:
-            text += (f"; not asked (shown as 0 at {_places(self.decimals)}): the deltas of their layers, the gradients"
-                     f" and updates of {', '.join(self.unasked)}")
+            text += (f"; not asked (shown as 0 at {counted(self.decimals, 'decimal')}): the deltas of their layers, "
+                     f"the gradients and updates of {', '.join(self.unasked)}")
         return text
 
 
@@ -580,15 +580,10 @@ def _asking_less(drawer: Drawer) -> ExamSettings:
     naming the way out when that leaves nothing to ask (a sheet of gradients at too few decimals)."""
     settings = dataclasses.replace(drawer.settings, unasked=(*drawer.settings.unasked, *drawer.leave_out))
     if not asked_names(drawer.network, settings.ask, settings.unasked):
-        raise ExamError(f"exam: at {_places(drawer.decimals)} every asked layer shows its gradients as 0 in nearly "
-                        "every draw, and nothing else is asked; ask more than the gradients ([exam] ask), use more "
-                        "decimals, or set allow_zero_gradients = true in [exam]")
+        raise ExamError(f"exam: at {counted(drawer.decimals, 'decimal')} every asked layer shows its gradients as 0 in "
+                        "nearly every draw, and nothing else is asked; ask more than the gradients ([exam] ask), use "
+                        "more decimals, or set allow_zero_gradients = true in [exam]")
     return settings
-
-
-def _places(decimals: int) -> str:
-    """``1 decimal``, ``2 decimals``."""
-    return f"{decimals} decimal{'' if decimals == 1 else 's'}"
 
 
 def _calibrated(base: Solution | GraphSolution, drawer: Drawer) -> Drawer:

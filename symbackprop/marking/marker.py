@@ -417,7 +417,8 @@ class Marker:
         for candidate in self._diagnoses(q):
             if _matches(candidate.value, given.value, decimals):
                 return verdict("wrong", candidate.why)
-        if given.decimals > self.decimals and _matches(exact, _given_at(given.value, self.decimals), self.decimals):
+        if given.decimals > self.decimals and _matches(exact, Fraction(round_half_up(given.value, self.decimals)),
+                                                       self.decimals):
             # the decimals written decide (a slip hides in the 4th as well), but say what is right
             return verdict("wrong", Said("later_digits_off", asked=self.decimals, given=given.decimals,
                                          full=display(exact, decimals)))
@@ -907,11 +908,6 @@ def _is_zero(difference: Expr) -> bool:
     """A small difference is 0 by expanding it, or, a rational function, by cancelling it (``(y - t)/(y(1 - y))
     * y(1 - y) - (y - t)``, which expanding leaves as it is)."""
     return bool(sympy.expand(difference) == 0 or sympy.cancel(difference) == 0)
-
-
-def _given_at(value: Fraction, decimals: int) -> Fraction:
-    """A given value rounded half-up to ``decimals`` places."""
-    return Fraction(round_half_up(Decimal(value.numerator) / Decimal(value.denominator), decimals))
 
 
 def _round(value: Decimal, decimals: int) -> Decimal:

@@ -535,7 +535,9 @@ def _chain(op: ast.operator) -> str | None:
 
 
 def _same_chain(node: ast.expr, op: ast.operator) -> bool:
-    return isinstance(node, ast.BinOp) and _chain(node.op) is not None and _chain(node.op) == _chain(op)
+    """Whether ``node`` goes on the chain of ``op`` (``a*b`` under ``*c``)."""
+    chain = _chain(op)
+    return chain is not None and isinstance(node, ast.BinOp) and _chain(node.op) == chain
 
 
 # --------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import sympy
 from sympy import Expr, Symbol
 
-from ..engine.activations import FORMULA_FUNCTIONS
+from ..engine.activations import FORMULA_FUNCTIONS, function_symbol
 from ..engine.evaluate import leaf_values
 from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
 from ..engine.network import Network, Quantity
@@ -45,8 +45,6 @@ if TYPE_CHECKING:
 #: (inlined: polynomial in the forward quantities)
 FORWARD_KINDS = frozenset(("pre", "act", "loss", "post_pre", "post_act", "post_loss"))
 BACKWARD_KINDS = frozenset(("d_act", "d_pre", "grad", "updated"))
-#: an activation's own name in a diagnosis (ASCII, LaTeX): sigma'(a), tanh'(a); any other is f'(a)
-_FUNCTION = {"sigmoid": ("sigma", r"\sigma"), "tanh": ("tanh", r"\tanh")}
 
 
 def mark(solution: Solution | GraphSolution, answers: Answers, seconds: float | None = None,
@@ -118,8 +116,8 @@ class _Marker(Marker):
             yield Said("slope_missing", slope=self._formula(local), of=self._formula(a.symbol)), {a.name: d_act}
             wrong = self._slope_of_activation(a, local)
             if wrong is not None:
-                layer = next(lay for lay in net.layers if lay.index == a.layer)
-                f = _FUNCTION.get(layer.activation_name, ("f", "f"))[0]
+                assert a.layer is not None
+                f = function_symbol(net.layers[a.layer - 1].activation_name)[0]
                 yield (Said("slope_at_activation", of=self._formula(a.symbol), wrong=self._formula(wrong),
                             slope=self._formula(local), f=f), {a.name: sympy.Mul(d_act, wrong)})
         if a.kind == "grad":
@@ -264,7 +262,7 @@ class _Marker(Marker):
                 if f is not None and sympy.expand(have - want.xreplace({q.symbol: f.apply(q.symbol)})) == 0:
                     with sympy.evaluate(False):
                         shown = want.xreplace({q.symbol: f.apply(q.symbol)})
-                    ascii_f, latex_f = _FUNCTION.get(f.name, ("f", "f"))
+                    ascii_f, latex_f = function_symbol(f.name)
                     slope = self._marked(f"{ascii_f}'({q.name})", rf"{latex_f}'\left({q.latex}\right)")
                     return Said("slope_swapped", shown=self._formula(shown), slope=slope, want=self._formula(want))
         return self._delta_swapped(have, want)
