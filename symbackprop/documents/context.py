@@ -768,7 +768,7 @@ class HandoutContext:
 
     # -- 11. verification ------------------------------------------------------------------------
     def section_verification(self) -> dict[str, Any]:
-        proofs = self.s.derivation.proofs
+        proofs = self.s.proofs  # the evaluation's: a local+ad proof is completed at the values, not at derive
         rows = [{"gradient": Tex(self.gslash(p.name)), "method": proofs[p.name].method,
                  "digits": proofs[p.name].digits, "proven": proofs[p.name].proven} for p in self.net.parameters]
         return {"rows": rows, "methods": sorted({pr.method for pr in proofs.values()}),
