@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 from example_specs import network_specs
+from sweeps import size
 
 from symbackprop.cli import main
 
@@ -126,8 +127,9 @@ def _assert_nothing_left(code: int, out: Path, tmp: Path) -> None:
         assert not left, f"a failed run left files behind: {left}"
 
 
-#: Cases per test; each case is a seed, so a failing case is rerun alone by its test id.
-CASES = int(os.environ.get("FUZZ_CASES", "40"))
+#: Cases per test (40 in CI, 16 in the inner loop: tests/sweeps.py); each case is a seed, so a failing case is
+#: rerun alone by its test id.
+CASES = int(os.environ.get("FUZZ_CASES", str(size(40, 16))))
 COMMANDS = {
     "check": lambda spec, out: ["check", spec],
     "export": lambda spec, out: ["export", spec],

@@ -8,6 +8,7 @@ import mpmath
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sweeps import size
 
 from symbackprop.engine.generate import new_spec
 from symbackprop.engine.solution import solve
@@ -69,7 +70,7 @@ def oracle_gradient(spec) -> list:
     return grads
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=size(30, 10), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     inputs=st.integers(1, 3),
     hidden=st.lists(st.integers(1, 3), min_size=1, max_size=2),

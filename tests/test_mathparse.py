@@ -15,6 +15,7 @@ import sympy
 import sympy.parsing.sympy_parser
 from hypothesis import given, reject, settings
 from hypothesis import strategies as st
+from sweeps import size
 from sympy import Integer, Rational, Symbol
 
 from symbackprop.errors import AnswerError, SymbackpropError
@@ -489,7 +490,7 @@ def _extend(children: st.SearchStrategy[Tree]) -> st.SearchStrategy[Tree]:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=size(300, 75), deadline=None)
 @given(st.recursive(_leaf(), _extend, max_leaves=10))
 def test_random_trees_parse_like_sympy_builds_them(tree: Tree) -> None:
     text, expected = tree

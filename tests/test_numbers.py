@@ -7,6 +7,7 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sweeps import size
 
 from symbackprop.engine.numbers import (
     Certified,
@@ -87,7 +88,7 @@ def test_half_up_rounds_plain_decimals_as_round_half_up_does():
 
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=size(300, 75), deadline=None)
 @given(st.integers(-10**30, 10**30), st.integers(1, 10**12), st.integers(0, 12), st.booleans())
 def test_a_rationals_display_in_whole_numbers_is_the_one_its_enclosure_decides(p, q, decimals, tie):
     """display of an exact rational (worked in whole numbers) is the text its enclosure decides, ties included
@@ -104,7 +105,7 @@ def test_a_rationals_display_in_whole_numbers_is_the_one_its_enclosure_decides(p
     assert by_bounds.decided
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=size(400, 100), deadline=None)
 @given(st.integers(-10**30, 10**30), st.integers(1, 10**12), st.integers(0, 12), st.integers(0, 3),
        st.sampled_from([0, 2**-200, 2**-60, 2**-30, 2**-12]))
 def test_a_balls_display_is_the_one_its_bounds_decide(p, q, decimals, kind, radius):

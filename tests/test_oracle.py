@@ -8,6 +8,8 @@ TOML text drawn across every spec feature (hidden activations, output/loss pairs
 letters, 1-3 examples with sum and mean, 1-3 steps, learning rates, decimals) and sizes from 2
 to over 40 parameters.  Each network is one test case named by its seed, so a failure is
 reproduced by ``pytest 'tests/test_oracle.py::test_network[SEED]'``; its spec text is printed.
+CI draws 220 networks and 24 saturated ones; the inner loop the first 80 and 8 of them (tests/sweeps.py),
+which still draw every feature at least five times.
 
 Every exported value must agree with the oracle to a relative difference of 1e-30 (the engine
 exports 40 significant digits), every displayed value must be the oracle's own half-up rounding
@@ -37,8 +39,9 @@ from typing import Any
 import oracle
 import pytest
 from oracle import CTX
+from sweeps import size
 
-N_NETWORKS = 220
+N_NETWORKS = size(220, 80)
 TOLERANCE = CTX.mpf("1e-30")
 #: both values below this are the same zero (the oracle's residue of an exact 0 is ~1e-100)
 ZERO = CTX.mpf("1e-90")
@@ -351,7 +354,7 @@ def test_network(seed: int) -> None:
 
 #: networks whose parameters and inputs lie in [-4, 4]: saturated sigmoid and tanh units, deltas
 #: down to 1e-80, where digits must be certified relative to the value, not to 1
-SATURATED = range(1000, 1024)
+SATURATED = range(1000, 1000 + size(24, 8))
 
 
 @pytest.mark.parametrize("seed", SATURATED)
@@ -489,7 +492,7 @@ def test_draw_covers_every_feature() -> None:
               + ["renamed letters", "leaky slope", "over 40 parameters"])
     assert {k: keys[k] for k in wanted if keys[k] < 5} == {}
     assert min(f.parameters for f in drawn) == 2 and min(f.trainable for f in drawn) <= 1
-    assert sum(f.parameters > 40 for f in drawn) >= 40
+    assert sum(f.parameters > 40 for f in drawn) >= size(40, 12)
     renamed = Counter(k for text, _ in map(random_spec, range(N_NETWORKS)) for k in RENAMES
                       if f"\n{k} = " in text)
     assert all(renamed[k] >= 5 for k in RENAMES), renamed

@@ -9,6 +9,7 @@ import pytest
 import sympy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sweeps import size
 
 from symbackprop.engine.generate import new_spec
 from symbackprop.engine.solution import solve
@@ -100,7 +101,7 @@ def test_every_quantity_line_of_the_lecture_reproduces(lecture):
             assert quantity_line(lecture, q.name).reproduces(), q.name
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=size(200, 50), deadline=None)
 @given(st.lists(st.decimals(min_value=Decimal("-3"), max_value=Decimal("3"), places=6, allow_nan=False),
                 min_size=2, max_size=5))
 def test_make_line_always_finds_a_reproducing_precision(values):
@@ -200,7 +201,7 @@ def test_chain_for_any_parameter(lecture):
 NUMBER_TEXTS = st.sampled_from(["0.35", "-0.35", "4.53e-05", "-1.2e+07", "1/3", "-2/7", "12", "0.000"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=size(150, 40), deadline=None)
 @given(st.lists(NUMBER_TEXTS, min_size=4, max_size=4), st.integers(0, 5))
 def test_a_lines_shape_printed_once_fills_in_any_numbers_as_printing_them_would(texts, which):
     """The substituted line is its shape (printed once, holes for the numbers) filled in: the same text as the
