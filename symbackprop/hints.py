@@ -47,6 +47,21 @@ def show(value: object, limit: int = MAX_SHOWN) -> str:
     return quoted(value, limit) if isinstance(value, str) else clip(repr(value), limit)
 
 
+def listed(items: str | Sequence[str], field: str, what: str) -> tuple[list[str], str | None]:
+    """``"a, b"`` or ``["a", "b,c"]`` -> (the stripped names, or the problem with the list): a list with no
+    name, or with an empty item (``"a,,b"``, ``"a,"``), which a command would otherwise skip silently."""
+    parts = items.split(",") if isinstance(items, str) else [part for item in items for part in item.split(",")]
+    names = [part.strip() for part in parts]
+    if not any(names):
+        return [], f"{field}: name at least one {what}"
+    if "" in names:
+        if isinstance(items, str):
+            return [], f"{field}: an empty item in {quoted(items)} (two commas in a row, or one at an end)"
+        k = next(k for k, item in enumerate(items, 1) if not all(part.strip() for part in item.split(",")))
+        return [], f"{field}: item {k} {quoted(items[k - 1])} has an empty name"
+    return names, None
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """' (did you mean 'dE/dw5'?)' for the closest choice, or ''."""
     close = closest(name, choices)

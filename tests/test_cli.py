@@ -280,6 +280,13 @@ def test_only_the_cli_names_flags():
     (["exam", "--ask", "forward,nope", "-o", "{tmp}/set"], "--ask: unknown group 'nope'"),
     (["exam", "--roster", "{tmp}/none.csv", "-o", "{tmp}/set"], "--roster {tmp}/none.csv: no such roster"),
     (["worksheet", "--chain", "w9", "-o", "{tmp}"], "--chain: no parameter 'w9' (did you mean 'w6'?)"),
+    # an empty item is named, not skipped: "forward,,chain" had written forward and chain without a word
+    (["worksheet", "--sections", "forward,,chain", "-o", "{tmp}"],
+     "--sections: an empty item in 'forward,,chain' (two commas in a row, or one at an end)"),
+    (["worksheet", "--sections", "forward,", "-o", "{tmp}"], "--sections: an empty item in 'forward,'"),
+    (["worksheet", "--sections", " , ", "-o", "{tmp}"], "--sections: name at least one section (problem,"),
+    (["exam", "--ask", "forward,,loss", "-o", "{tmp}/set"], "--ask: an empty item in 'forward,,loss'"),
+    (["exam", "--ask", "", "-o", "{tmp}/set"], "--ask: name at least one of forward,loss,"),
 ])
 def test_the_cli_puts_its_flag_in_place_of_the_setting(capsys, tmp_path, argv, message):
     assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2

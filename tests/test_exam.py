@@ -126,6 +126,19 @@ def test_a_bad_exam_table_fails_when_the_spec_loads(tmp_path):
     assert main(["check", str(bad)]) == 2  # every command, not only exam, refuses it at load
 
 
+@pytest.mark.parametrize(("ask", "problem"), [
+    ('["forward", ""]', "exam.ask: item 2 '' has an empty name"),
+    ('["forward,,loss"]', "exam.ask: item 1 'forward,,loss' has an empty name"),
+    ('"forward"', 'exam.ask: must be a list of strings like ["forward", "gradients"]'),
+    ("[]", "exam.ask: name at least one of forward,"),
+])
+def test_an_empty_item_in_the_asked_groups_is_named(ask, problem):
+    text = re.sub(r"(?m)^ask = .*$", f"ask = {ask}", EXAM_SPEC.read_text(encoding="utf-8"))
+    with pytest.raises(ExamError) as err:
+        loads_spec(text, source="s.toml")
+    assert str(err.value).startswith("s.toml: " + problem)
+
+
 def test_the_example_spec_settings():
     settings = load_spec(EXAM_SPEC).exam
     assert settings.groups["biases"] == Grid(sympy.Rational(-1, 2), sympy.Rational(1, 2), sympy.Rational(1, 20))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..engine.solution import Solution
 from ..errors import UsageError
-from ..hints import expected, quoted
+from ..hints import expected, listed, quoted
 from ..io.files import write_atomic
 from .context import SECTIONS, handout_context
 from .render import languages, plain_brackets, render_markdown, render_tex
@@ -26,10 +26,9 @@ def parse_sections(text: str | Sequence[str] | None) -> list[str]:
     """``"problem,forward"`` -> the sections in the lecture's order; None = all of them."""
     if text is None:
         return list(SECTIONS)
-    items = text.split(",") if isinstance(text, str) else [part for t in text for part in t.split(",")]
-    names = [item.strip() for item in items if item.strip()]
-    if not names:
-        raise UsageError("sections: name at least one section (" + ",".join(SECTIONS) + ")", setting="sections")
+    names, problem = listed(text, "sections", "section (" + ",".join(SECTIONS) + ")")
+    if problem:
+        raise UsageError(problem, setting="sections")
     for name in names:
         if name not in SECTIONS:
             raise UsageError(f"sections: unknown section {quoted(name)}{expected(name, SECTIONS, some=True)}",
