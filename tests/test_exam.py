@@ -462,7 +462,10 @@ def _run(capsys, *argv: str) -> tuple[int, str]:
 
 @pytest.mark.parametrize("make_args, message", [
     (lambda t: ["--variants", "0", "-o", str(t / "out")], "--variants: must be at least 1"),
-    (lambda t: ["-o", str(t / "missing" / "out")], "does not exist"),
+    # missing parents are made, as for every -o, and removed again when the run fails
+    (lambda t: [str(t / "tight.toml"), "--variants", "2", "-o", str(t / "new" / "deeper" / "out")],
+     "no fair variant in 50 draws"),
+    (lambda t: ["-o", str(t / "afile" / "out")], "afile is not a folder"),
     (lambda t: ["--ask", "weights", "-o", str(t / "out")], "--ask: unknown group"),
     (lambda t: ["--roster", str(t / "roster.csv"), "-o", str(t / "out")], "duplicate id 's1'"),
     (lambda t: ["--roster", str(t / "roster.bin"), "-o", str(t / "out")], "a binary file, not a roster (CSV text)"),

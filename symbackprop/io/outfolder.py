@@ -123,9 +123,9 @@ def check_target(out_dir: str | Path, kind: Kind = EXAM) -> Path:
     """Refuse (one line) a target that is not a new folder, an empty folder or a set of ``kind``."""
     target = Path(out_dir)
     if not (target.exists() or target.is_symlink()):
-        parent = target.parent
+        parent = _existing_ancestor(target)
         if not parent.is_dir():
-            raise _fail(target, f"the folder {parent} does not exist")
+            raise _fail(target, f"{parent} is not a folder")
         if not os.access(parent, os.W_OK | os.X_OK):
             raise _fail(target, f"cannot write in {parent}: permission denied")
         return target
@@ -142,19 +142,35 @@ def check_target(out_dir: str | Path, kind: Kind = EXAM) -> Path:
     return target
 
 
+def _existing_ancestor(path: Path) -> Path:
+    """The nearest of ``path``'s parents that exists (as any other command's ``-o``, a set's folder may be
+    several new folders deep)."""
+    parent = path.absolute().parent
+    while not (parent.exists() or parent.is_symlink()) and parent != parent.parent:
+        parent = parent.parent
+    return parent
+
+
 @contextmanager
 def locked_target(out_dir: str | Path, kind: Kind = EXAM) -> Iterator[Target]:
-    """Check ``out_dir``, create it if needed and hold its lock; a failed run removes a folder it made."""
+    """Check ``out_dir``, create it (and its missing parents) if needed and hold its lock; a failed run
+    removes the folders it made."""
     target = check_target(out_dir, kind)
-    created = False
+    made: list[Path] = []  # the folders this run creates, outermost first
     if not target.exists():
-        try:
-            target.mkdir()
-            created = True
-        except FileExistsError:
-            pass
-        except OSError as err:
-            raise _fail(target, f"cannot create the folder ({err.strerror or err})") from None
+        for folder in [*reversed(target.absolute().parents), target.absolute()]:
+            if folder.exists():
+                continue
+            try:
+                folder.mkdir()
+                made.append(folder)
+            except FileExistsError:
+                pass
+            except OSError as err:
+                for left in reversed(made):
+                    _remove_empty(left)
+                raise _fail(target, f"cannot create the folder {folder} ({err.strerror or err})") from None
+    created = bool(made) and made[-1] == target.absolute()
     try:
         fd = os.open(target, os.O_RDONLY | os.O_DIRECTORY)
     except OSError as err:
@@ -172,8 +188,9 @@ def locked_target(out_dir: str | Path, kind: Kind = EXAM) -> Iterator[Target]:
         check_target(target, kind)  # what it holds may have changed while we waited for nothing
         yield Target(target, created, read_marker(target, kind) is not None, kind)
     except BaseException:
-        if created and locked:
-            _remove_empty(target)
+        if locked:
+            for folder in reversed(made):
+                _remove_empty(folder)
         raise
     finally:
         os.close(fd)  # releases the lock
