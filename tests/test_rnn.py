@@ -383,6 +383,20 @@ b_y = -0.2
 """
 
 
+def test_an_mse_local_keeps_its_common_factor_outside(tmp_path):
+    """E_t = (y_t - t_t)^2 / 2 over two outputs' mean: its local by y_t is (y_t - t_t)/2 as a teacher writes it,
+    not SymPy's y_t/2 - t_t/2, in the symbolic factor of the gate's line."""
+    from symbackprop.documents.graphhandout import graph_context
+    from symbackprop.engine.solution import solve_any
+
+    path = tmp_path / "spec.toml"
+    path.write_text(TWO_SIGMOID_UNITS)
+    solution = solve_any(path)
+    locals_ = [str(u["local"]) for gate in graph_context(solution)["graph"]["gates"] for u in gate["uses"]]
+    assert r"\frac{y_{3} - t_{3}}{2}" in locals_ and r"\frac{t_{3} - y_{3}}{2}" in locals_
+    assert not any(r"\frac{y_{3}}{2}" in local for local in locals_)
+
+
 @pytest.mark.parametrize("spec", ["two_sigmoid_units", "rnn.toml", "rnn_adamw.toml", "conv1d.toml",
                                   "graph_cs231n.toml"])
 def test_a_gates_local_derivative_is_what_its_shown_inputs_give(spec, tmp_path):
@@ -391,7 +405,7 @@ def test_a_gates_local_derivative_is_what_its_shown_inputs_give(spec, tmp_path):
     0.197499 exactly: the line printed 0.197, which no student gets; it now prints 0.1975.  Every local factor
     of every gate, recomputed by SymPy from the shown inputs, agrees with the factor as printed to some number of
     decimals from the display's on (more digits may be there for the product's sake), unless no number
-    of digits could make the two agree (y3/2 - t3/2 at the shown y3 = 0.465 is 0.1325, at the true y3 0.13229:
+    of digits could make the two agree ((y3 - t3)/2 at the shown y3 = 0.465 is 0.1325, at the true y3 0.13229:
     one such local, by y3 and by t3, in these specs: printed at the display)."""
     import sympy
 

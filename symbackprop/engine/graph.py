@@ -105,8 +105,14 @@ class GraphSolution:
 
 
 def _local(definition: Expr, symbol: Symbol) -> Expr:
-    """d definition / d symbol with max's and relu's kink as step(0) = 0, the MLP's convention."""
-    return sympy.diff(definition, symbol).replace(sympy.Heaviside, lambda z, *_: act.step(z))
+    """d definition / d symbol with max's and relu's kink as step(0) = 0, the MLP's convention; a sum whose
+    terms share a number keeps it outside, as a teacher writes it: (y - t)/2, not SymPy's y/2 - t/2."""
+    local = sympy.diff(definition, symbol).replace(sympy.Heaviside, lambda z, *_: act.step(z))
+    if isinstance(local, sympy.Add):
+        content, primitive = local.as_content_primitive()
+        if content != 1:
+            return sympy.Mul(content, primitive, evaluate=False)
+    return local
 
 
 def backward(spec: GraphSpec) -> dict[str, Gradient]:
