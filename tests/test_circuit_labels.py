@@ -71,11 +71,35 @@ b = "relu(a)"
 c = "b * w + v"
 f = "c * c"
 """
+#: two units fed by vector inputs, an output and a loss at every step: each x_t's two wires crossed the
+#: other's (their labels on the crossing wire), and each y_t -> E_t wire was too short for its labels
+RNN_VECTORS_EVERY_STEP = """
+[rnn]
+decimals = 3
+hidden = 2
+activation = "sigmoid"
+output = "every"
+loss = "mse"
+inputs = [[1, 0.5], [-0.5, 2], [0.25, -1], [2, 1]]
+targets = [0.3, 0.7, 0.2, 0.9]
+h0 = [0.1, -0.2]
+[rnn.parameters]
+W_xh = [[0.5, -0.25], [0.3, 0.8]]
+W_hh = [[-0.8, 0.2], [0.4, 0.1]]
+b_h = [0.1, -0.1]
+W_hy = [1.5, -0.7]
+b_y = -0.2
+"""
+RNN_THREE_INPUTS = RNN_VECTORS_EVERY_STEP.replace('output = "every"', 'output = "last"').replace(
+    "targets = [0.3, 0.7, 0.2, 0.9]", "targets = 0.9").replace(
+    "inputs = [[1, 0.5], [-0.5, 2], [0.25, -1], [2, 1]]", "inputs = [[1, 0.5, -1], [-0.5, 2, 0.25]]").replace(
+    "W_xh = [[0.5, -0.25], [0.3, 0.8]]", "W_xh = [[0.5, -0.25, 0.1], [0.3, 0.8, -0.6]]")
 CASES = {"cs231n": (EXAMPLES / "graph_cs231n.toml").read_text(encoding="utf-8"),
          "conv1d": (EXAMPLES / "conv1d.toml").read_text(encoding="utf-8"),
          "rnn": (EXAMPLES / "rnn.toml").read_text(encoding="utf-8"),
          "rnn_two_units": RNN_TWO_UNITS, "conv1d_8_inputs_kernel_3": CONV8, "shared_by_three": SHARED3,
-         "shared_further_on": SHARED, "detour": DETOUR}
+         "shared_further_on": SHARED, "detour": DETOUR, "rnn_vectors_every_step": RNN_VECTORS_EVERY_STEP,
+         "rnn_three_inputs": RNN_THREE_INPUTS}
 
 NODE = re.compile(r"\\node\[(leaf|gate)(?:, label=\{\[[^]]*\]above:\$(.*?)\$\})?\] "
                   r"\((\w+)\) at \(([-\d.]+), ([-\d.]+)\) \{\$(.*?)\$\};")
@@ -157,6 +181,27 @@ def test_the_check_sees_the_overlaps_it_rules_out():
     for case in ("rnn_two_units", "conv1d_8_inputs_kernel_3"):
         tikz = circuit_tikz(*_texts(CASES[case]))
         assert overlaps(re.sub(r", pos=[\d.]+", "", tikz)), case
+
+
+def test_a_deck_cuts_a_circuit_too_wide_for_a_frame_where_no_shape_is():
+    """The four-step two-unit RNN is about 40 cm wide: at the scale a frame's height allows, two frames.  The
+    cuts cross no circle, name or label, the parts join up (each begins where the one before ends) and cover
+    the whole drawing, and each picture is clipped to its part; the lecture's circuit stays one picture."""
+    from symbackprop.notation.circuit import _extents, circuit_and_frames, circuit_parts
+
+    args = _texts(RNN_VECTORS_EVERY_STEP)
+    layout = circuit_layout(*args)
+    parts = circuit_parts(layout)
+    assert len(parts) == 2
+    shapes = _extents(layout)
+    assert parts[0][0] == min(s[0] for s in shapes) and parts[-1][2] == max(s[2] for s in shapes)
+    for (_, _, cut, _), (start, _, _, _) in zip(parts, parts[1:], strict=False):
+        assert cut == start and not any(s[0] < cut < s[2] for s in shapes), cut
+    whole, frames = circuit_and_frames(*args)
+    assert len(frames) == 2 and all(r"\clip (" in f and r"\useasboundingbox (" in f for f in frames)
+    assert r"\clip" not in whole and whole.count(r"\node") == frames[0].count(r"\node")
+    one = _texts(CASES["cs231n"])
+    assert circuit_and_frames(*one) == (circuit_tikz(*one), [circuit_tikz(*one)])
 
 
 def test_the_lecture_circuit_keeps_its_spacing_and_middles():

@@ -199,6 +199,36 @@ def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path)
         assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log, (kind, log[-1500:])
 
 
+def test_a_turned_circuit_says_time_runs_up_the_page_and_a_deck_cuts_it_in_two(tex, tmp_path):
+    """The handout turns a long RNN's circuit a quarter: its legend said "Time runs left to right", while on
+    the page time ran bottom to top; now TeX, which decides the turn, picks the words.  The deck drew the same
+    circuit across one frame at a third of its size; now in two frames, each clipped to its part."""
+    import subprocess
+
+    from test_circuit_labels import RNN_VECTORS_EVERY_STEP
+
+    from symbackprop.documents.graphhandout import render_graph_handout
+
+    for name, text, direction, frames in (
+            ("long", RNN_VECTORS_EVERY_STEP, "from bottom to top (the figure is turned a quarter)", 2),
+            ("short", (EXAMPLE.parent / "graph_cs231n.toml").read_text(encoding="utf-8"), None, 1),
+            ("rnn", (EXAMPLE.parent / "rnn.toml").read_text(encoding="utf-8"), "left to right", 2)):
+        solution = solve_graph(loads_graph(text, name))
+        for kind, document in (("handout", render_graph_handout(solution)), ("deck", render_graph_slides(solution))):
+            work = tmp_path / name / kind
+            work.mkdir(parents=True)
+            log = _compile(document, work)
+            assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log, (name, kind)
+            pdf = subprocess.run(["pdftotext", str(work / "deck.pdf"), "-"], capture_output=True, check=True,
+                                 text=True).stdout
+            if kind == "handout" and direction:
+                assert f"Time runs {direction}, from the initial state" in " ".join(pdf.split()), name
+            if kind == "deck":
+                titles = [line for line in pdf.splitlines() if line.startswith("The circuit")]
+                wanted = ["The circuit"] if frames == 1 else [f"The circuit ({k}/{frames})" for k in (1, 2)]
+                assert titles == wanted, (name, titles)
+
+
 @pytest.mark.parametrize(("example", "shared"), [("rnn.toml", "W_{xh}"), ("conv1d.toml", "w_{1}")])
 def test_a_deck_sums_the_shared_weights_too(example, shared):
     """The deck of an RNN or a convolution had no frame for backpropagation through time or the kernel's sum

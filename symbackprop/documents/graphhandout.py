@@ -15,7 +15,7 @@ from ..engine.evaluate import EvaluationError
 from ..engine.graph import Gradient, GraphSolution, gate_kind
 from ..engine.numbers import display
 from ..layout import ROW_WIDTH, formula_line_rows
-from ..notation.circuit import circuit_tikz, formula_tex, gate_text, name_tex, operands
+from ..notation.circuit import circuit_and_frames, circuit_tikz, formula_tex, gate_text, name_tex, operands
 from ..notation.lines import Line, agreeing_level, evaluate_with, exact_text, make_line, product_line
 from .convhandout import conv_context
 from .graphupdate import graph_update
@@ -184,8 +184,10 @@ class _Context:
         shares = {key: self.show(v) for key, v in s.shares.items()}
         conv = conv_context(s)
         rnn = rnn_context(s)
+        circuit, frames = circuit_and_frames(spec, values, shares, self.show(Decimal(1)))
         graph = self.problem() | {
-            "circuit": Tex(circuit_tikz(spec, values, shares, self.show(Decimal(1)))),
+            "circuit": Tex(circuit),
+            "circuit_frames": [Tex(frame) for frame in frames],  # a deck's: a wide circuit in parts
             "wires": [{"source": Tex(name_tex(o)), "gate": Tex(name_tex(n.name)), "value": Tex(values[o]),
                        "gradient": Tex(shares[n.name, o])} for n in spec.nodes for o in operands(n)],
             "forward": self.forward(),

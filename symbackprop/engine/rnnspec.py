@@ -245,7 +245,7 @@ class _Unroller:
         for t in range(1, self.steps + 1):
             start = width * (t - 1)  # the column of h_{t-1}
             for i, name in enumerate(x[t - 1]):
-                self.place[name] = (start, -1 - 0.6 * (len(x[t - 1]) - 1 - i))
+                self.place[name] = (start, -1 - 1.0 * (len(x[t - 1]) - 1 - i))
             for j in range(self.hidden):
                 if width == 2:
                     self.place[step_name("a", t, j, self.hidden)] = (start + 1, self.row(j))
@@ -258,7 +258,7 @@ class _Unroller:
             return
         for t, y in ys.items():
             self.place[y] = (width * t + 1, bottom + 1)
-            self.place[losses[t]] = (width * t + 1, bottom + 2.2)
+            self.place[losses[t]] = (width * t + 2, bottom + 2.2)
         columns = [self.place[y][0] for y in ys.values()]
         self.place["E"] = ((min(columns) + max(columns)) // 2, bottom + 4)
 

@@ -15,7 +15,7 @@ from sympy.printing.latex import translate
 
 from ..engine import activations as act
 from ..engine.graphspec import GraphSpec, Node
-from .circuitlabels import Box, Circle, Wire, border, gate_circle, gate_name, leaf_name, settle
+from .circuitlabels import Box, Circle, Wire, border, gate_circle, gate_name, label_boxes, leaf_name, settle
 
 DX = 2.3  # cm between columns
 DY = 1.5  # cm between rows
@@ -230,12 +230,79 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
     return CircuitLayout(xs, place, tuple(wires), pos, detours, tuple(names), tuple(circles.values()), tuple(missed))
 
 
+#: the room a part of a circuit cut for slides may fill at scale 1 (cm): a 16:9 frame's text width, and the
+#: height its circuit frame leaves above the legend
+FRAME_WIDTH, FRAME_HEIGHT = 14.0, 5.2
+#: a cut keeps this far (cm) from every circle, name and label
+CUT_CLEARANCE = 0.1
+#: a circuit that fits a frame at this scale or more stays whole (labels of \scriptsize at 70%: about 5 pt)
+WHOLE_SCALE = 0.7
+
+
+def _extents(layout: CircuitLayout) -> list[tuple[float, float, float, float]]:
+    """(left, bottom, right, top) of everything drawn: circles, names, labels, the output wire's end."""
+    shapes = [(c.cx - c.r, c.cy - c.r, c.cx + c.r, c.cy + c.r) for c in layout.circles]
+    shapes += [b.bounds for b in layout.names]
+    shapes += [b.bounds for w in layout.wires for b in label_boxes(w, layout.pos[w.key])]
+    end = max(layout.wires, key=lambda w: w.end[0]).end
+    return [*shapes, (end[0], end[1], end[0] + 0.2, end[1])]
+
+
+def circuit_parts(layout: CircuitLayout, width: float = FRAME_WIDTH, height: float = FRAME_HEIGHT,
+                  ) -> list[tuple[float, float, float, float]]:
+    """A circuit too wide for one frame (it would shrink below `WHOLE_SCALE`), cut left to right into parts of
+    about equal width that each fill a frame at the scale its height allows: the clip rectangles (left, bottom,
+    right, top, cm); one for a circuit that fits.  A cut runs where it crosses no circle, name or label (only
+    wires, which go on in the next part)."""
+    shapes = _extents(layout)
+    left, bottom = min(s[0] for s in shapes), min(s[1] for s in shapes)
+    right, top = max(s[2] for s in shapes), max(s[3] for s in shapes)
+    tall = min(1.0, height / (top - bottom))  # the scale the frame's height allows
+    count = -(-(right - left) * tall // width)  # parts of at most a frame's width at that scale
+    if count <= 1 or min(tall, width / (right - left)) >= WHOLE_SCALE:
+        return [(left, bottom, right, top)]
+    cuts = [left]
+    for k in range(1, int(count)):
+        cuts.append(_free_x(shapes, left + k * (right - left) / count))
+    cuts.append(right)
+    return [(a, bottom, b, top) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+
+
+def _free_x(shapes: list[tuple[float, float, float, float]], wish: float) -> float:
+    """The x nearest ``wish`` that no shape covers (with its clearance)."""
+    covered = sorted((s[0] - CUT_CLEARANCE, s[2] + CUT_CLEARANCE) for s in shapes)
+    gaps, reach = [], covered[0][0]
+    for a, b in covered:
+        if a > reach:
+            gaps.append((reach, a))
+        reach = max(reach, b)
+    best = min(gaps, key=lambda g: 0.0 if g[0] <= wish <= g[1] else min(abs(wish - g[0]), abs(wish - g[1])),
+               default=(wish, wish))
+    return min(max(wish, best[0]), best[1])
+
+
 def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
                  output_gradient: str) -> str:
     """A complete tikzpicture: leaves on the left, one circle per gate, the output wire on the right;
     ``values`` by name and ``shares`` by (consumer, operand) are display texts (maths); every wire's labels
     where :func:`circuit_layout` puts them."""
+    return _tikz(spec, values, shares, output_gradient, circuit_layout(spec, values, shares, output_gradient))
+
+
+def circuit_and_frames(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
+                       output_gradient: str) -> tuple[str, list[str]]:
+    """:func:`circuit_tikz`'s picture, and the circuit as one picture per frame of a deck: the whole, or the
+    parts of :func:`circuit_parts` (each clipped to its rectangle, the picture its size)."""
     layout = circuit_layout(spec, values, shares, output_gradient)
+    whole = _tikz(spec, values, shares, output_gradient, layout)
+    parts = circuit_parts(layout)
+    if len(parts) == 1:
+        return whole, [whole]
+    return whole, [_tikz(spec, values, shares, output_gradient, layout, part) for part in parts]
+
+
+def _tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str], output_gradient: str,
+          layout: CircuitLayout, part: tuple[float, float, float, float] | None = None) -> str:
     place, xs = layout.place, layout.xs
     lines = [
         r"\begin{tikzpicture}[>=stealth, font=\small,",
@@ -244,6 +311,9 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
         r"  fwd/.style={above, sloped, font=\scriptsize, text=green!40!black, inner sep=1.5pt},",
         r"  bwd/.style={below, sloped, font=\scriptsize, text=red!70!black, inner sep=1.5pt}]",
     ]
+    if part is not None:
+        corners = f"({_cm(part[0])}, {_cm(part[1])}) rectangle ({_cm(part[2])}, {_cm(part[3])})"
+        lines += [rf"\useasboundingbox {corners};", rf"\clip {corners};"]
     for leaf in (leaf for leaf in spec.leaves if leaf.name in place):  # a builder may leave shared ones out
         c, row = place[leaf.name]
         at = f"({_cm(xs[c] + 0.8)}, {_cm(-row * DY)})"
@@ -273,5 +343,5 @@ def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tup
     return "\n".join(lines)
 
 
-__all__ = ["DX", "DY", "CircuitLayout", "circuit_layout", "circuit_tikz", "formula_tex", "gate_text",
-           "graph_name_tex", "label_pos", "name_tex", "operands", "placement"]
+__all__ = ["DX", "DY", "CircuitLayout", "circuit_and_frames", "circuit_layout", "circuit_parts", "circuit_tikz",
+           "formula_tex", "gate_text", "graph_name_tex", "label_pos", "name_tex", "operands", "placement"]
