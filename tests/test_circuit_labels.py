@@ -6,11 +6,13 @@ whose wire detours round a gate)."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sweeps import FULL
 from test_graph_documents import RNN_TWO_UNITS
 from test_graph_verify import SHARED
 
@@ -181,6 +183,46 @@ def test_the_check_sees_the_overlaps_it_rules_out():
     for case in ("rnn_two_units", "conv1d_8_inputs_kernel_3"):
         tikz = circuit_tikz(*_texts(CASES[case]))
         assert overlaps(re.sub(r", pos=[\d.]+", "", tikz)), case
+
+
+def _rnn_spec(hidden: int, output: str, inputs: int, steps: int) -> str:
+    """An RNN of ``hidden`` tanh units over ``steps`` inputs of ``inputs`` numbers each, drawn values."""
+    import random
+
+    rng = random.Random(f"{hidden}/{output}/{inputs}/{steps}")
+
+    def draw(*shape: int) -> str:
+        if not shape:
+            return str(rng.choice([-9, -7, -4, -2, 1, 3, 5, 8]) / 10)
+        return "[" + ", ".join(draw(*shape[1:]) for _ in range(shape[0])) + "]"
+
+    size = (inputs,) if inputs > 1 else ()
+    w_xh = (hidden, inputs) if hidden > 1 and inputs > 1 else (hidden,) if hidden > 1 else size
+    unit = (hidden,) if hidden > 1 else ()
+    return (f'[rnn]\ndecimals = 3\nhidden = {hidden}\nactivation = "tanh"\noutput = "{output}"\nloss = "mse"\n'
+            f"inputs = {draw(steps, *size)}\ntargets = {draw(steps) if output == 'every' else draw()}\n"
+            f"h0 = {draw(*unit)}\n[rnn.parameters]\nW_xh = {draw(*w_xh)}\n"
+            f"W_hh = {draw(hidden, hidden) if hidden > 1 else draw()}\nb_h = {draw(*unit)}\n"
+            f"W_hy = {draw(*unit)}\nb_y = 0.1\n")
+
+
+#: every RNN shape the builder takes (1-2 units, an output at the last or every step, inputs of 1-3 numbers,
+#: 2 or 4 steps); the inner loop draws six, which still have every level of every factor
+RNN_SHAPES = (list(itertools.product((1, 2), ("last", "every"), (1, 2, 3), (2, 4))) if FULL else
+              [(1, "last", 1, 2), (1, "every", 3, 4), (2, "last", 2, 4), (2, "every", 3, 2), (2, "every", 2, 4),
+               (1, "last", 3, 4)])
+
+
+def test_the_rnn_shapes_have_every_level():
+    assert [set(levels) for levels in zip(*RNN_SHAPES, strict=True)] == [{1, 2}, {"last", "every"}, {1, 2, 3}, {2, 4}]
+
+
+@pytest.mark.parametrize("shape", RNN_SHAPES, ids=lambda s: "-".join(map(str, s)))
+def test_no_rnn_shape_overlaps_its_labels(shape):
+    """Before the x_t leaves were spread a row apart and each E_t moved a column on from its y_t, 16 of
+    these 24 shapes overlapped: x_t's crossing wires over each other's labels, y_t -> E_t's labels over E_t."""
+    args = _texts(_rnn_spec(*shape))
+    assert overlaps(circuit_tikz(*args)) == [] and circuit_layout(*args).missed == ()
 
 
 def test_a_deck_cuts_a_circuit_too_wide_for_a_frame_where_no_shape_is():
