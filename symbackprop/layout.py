@@ -116,6 +116,25 @@ def pack(widths: Sequence[float], room: float, first: float = 0.0, then: float =
     return rows
 
 
+def even_pack(widths: Sequence[float], room: float, first: float = 0.0) -> list[list[int]]:
+    """:func:`pack`'s rows, as many as it needs, filled evenly: packed into the least room that needs no more
+    rows, so that a last row of one item takes its share from the others (frames of 5 + 5 + 4 rows, not
+    8 + 5 + 1)."""
+    rows = pack(widths, room, first=first)
+    if len(rows) < 2:
+        return rows
+    low, high = max(widths) + first, room  # low: too little (or just enough); high: enough
+    for _ in range(40):
+        if high - low < 1e-6:
+            break
+        middle = (low + high) / 2
+        if len(pack(widths, middle, first=first)) <= len(rows):
+            high = middle
+        else:
+            low = middle
+    return pack(widths, high, first=first)
+
+
 def even_rows(n: int, rows: int) -> list[list[int]]:
     """``n`` items over ``rows`` rows whose lengths differ by one at most, the longer first (3 + 2 + 2)."""
     rows = max(1, min(rows, n))

@@ -153,7 +153,7 @@ def test_a_long_circuit_is_cut_into_frames():
     spec = f"[graph]\ninputs = {{ x = 1 }}\nparameters = {{ {weights} }}\n[graph.nodes]\n{nodes}\n"
     s = solve_graph(loads_graph(spec, "long"), prove=False)
     context = graph_slides_context(s)
-    assert [len(f) for f in context["forward_frames"]] == [8, 6]
+    assert [len(f) for f in context["forward_frames"]] == [7, 7]  # as few frames as fit, filled evenly (not 8 + 6)
     rows = [sum(2 + len(r["uses"]) for r in f) for f in context["gate_frames"]]
     assert sum(len(f) for f in context["gate_frames"]) == 14 and max(rows) <= 9 and rows[0] <= 9 - 2
 
@@ -227,6 +227,21 @@ def test_a_turned_circuit_says_time_runs_up_the_page_and_a_deck_cuts_it_in_two(t
                 titles = [line for line in pdf.splitlines() if line.startswith("The circuit")]
                 wanted = ["The circuit"] if frames == 1 else [f"The circuit ({k}/{frames})" for k in (1, 2)]
                 assert titles == wanted, (name, titles)
+
+
+@pytest.mark.parametrize("example", ["conv1d.toml", "adam.toml"])
+def test_the_verification_table_starts_under_its_heading(tex, example, tmp_path):
+    """The verification table was one block: moved whole to the next page, it left its heading and intro alone
+    at the foot of the page before (conv1d's page 6, adam's page 8).  A longtable starts under them."""
+    import subprocess
+
+    from symbackprop.cli import main as cli
+
+    assert cli(["worksheet", str(EXAMPLE.parent / example), "--pdf", "-o", str(tmp_path)]) == 0
+    pdf = tmp_path / example.replace(".toml", ".pdf")
+    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True, text=True).stdout.split("\f")
+    heading = next(k for k, page in enumerate(pages) if "Verification" in page.split("\n"))
+    assert "Gradient" in pages[heading].split("Verification", 1)[1], pages[heading][-800:]
 
 
 @pytest.mark.parametrize(("example", "shared"), [("rnn.toml", "W_{xh}"), ("conv1d.toml", "w_{1}")])

@@ -69,3 +69,24 @@ def test_a_handouts_rows_of_values_are_filled_evenly_where_they_fit():
     wide = ["w = 0.1234567890123456789012345", "a = 1", "b = 2", "c = 3"]
     room = tex_width(r", \quad ".join(wide[:1])) + 2
     assert shape(wide, 6, room) == [1, 3]  # 2 + 2 would pass the width
+
+
+def test_even_pack_needs_no_more_rows_than_pack_and_fills_them_evenly():
+    """A deck's frames: 8 + 5 + 1 rows greedily, 5 + 5 + 4 evenly; never more frames than greedy, never a row
+    over the room, and the items in their order."""
+    import random
+
+    from symbackprop.layout import even_pack, pack
+
+    assert [len(r) for r in pack([1] * 14, 8)] == [8, 6] and [len(r) for r in even_pack([1] * 14, 8)] == [7, 7]
+    assert [len(r) for r in even_pack([1] * 17, 8)] == [6, 6, 5]
+    rng = random.Random(7)
+    for _ in range(300):
+        widths = [rng.choice([1, 1, 2, 3]) for _ in range(rng.randint(1, 30))]
+        room, first = rng.choice([4, 6, 9]), rng.choice([0, 0, 2])
+        greedy, even = pack(widths, room, first=first), even_pack(widths, room, first=first)
+        assert [i for row in even for i in row] == list(range(len(widths))) and len(even) == len(greedy)
+        loads = [sum(widths[i] for i in row) + (first if k == 0 else 0) for k, row in enumerate(even)]
+        assert all(load <= room or len(row) == 1 for load, row in zip(loads, even, strict=True))
+        assert max(loads) <= max(sum(widths[i] for i in row) + (first if k == 0 else 0)
+                                 for k, row in enumerate(greedy))

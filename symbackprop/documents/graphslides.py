@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.graph import GraphSolution
-from ..layout import pack, tex_width
+from ..layout import even_pack, even_rows, tex_width
 from .graphhandout import graph_context
 from .graphupdate import graph_update
 from .render import Tex, header_comment, render_tex
@@ -38,8 +38,9 @@ SUM_ROWS = 9
 
 
 def _frames(items: Sequence[Any], rows: Sequence[float], room: float, first: float = 0.0) -> list[list[Any]]:
-    """``items`` cut into frames of at most ``room`` rows (a frame holds at least one item)."""
-    return [[items[i] for i in chunk] for chunk in pack(rows, room, first=first)]
+    """``items`` cut into frames of at most ``room`` rows (a frame holds at least one item), as few as that
+    needs, filled evenly (no last frame of one line)."""
+    return [[items[i] for i in chunk] for chunk in even_pack(rows, room, first=first)]
 
 
 def _gate_pieces(gate: dict[str, Any]) -> list[dict[str, Any]]:
@@ -58,7 +59,8 @@ def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str,
     per_frame = GATE_ROWS if wide else 2 * GATE_ROWS
     context.update(
         header=Tex(header_comment()),
-        gate_tables=[list(graph["nodes"][i:i + per_frame]) for i in range(0, len(graph["nodes"]), per_frame)],
+        gate_tables=[[graph["nodes"][i] for i in chunk]  # as few frames as needed, filled evenly
+                     for chunk in even_rows(len(graph["nodes"]), -(-len(graph["nodes"]) // per_frame))],
         gate_columns=1 if wide else 2,
         forward_frames=[sum(chunk, []) for chunk in _frames(graph["forward_rows"],
                                                             [len(g) for g in graph["forward_rows"]], FORWARD_ROWS)],
