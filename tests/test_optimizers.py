@@ -347,3 +347,18 @@ def test_check_writes_the_rule_as_the_spec_does(capsys) -> None:
     assert main(["check", str(ROOT / "examples" / "adam.toml")]) == 0
     last = capsys.readouterr().out.splitlines()[-1]
     assert "epsilon = 1e-8)" in last and "the loss over 4 steps: 0.032 -> " in last
+
+
+@pytest.mark.parametrize("example", ["momentum.toml", "adam.toml"])
+def test_the_state_heading_stays_with_its_first_table(tex, example, tmp_path) -> None:
+    """momentum's "The optimizer's state, step by step" and its intro sat at the foot of page 5, a third of it
+    empty, and its tables began on page 6: the intro and the first step's table are one box now, and the
+    heading goes with them."""
+    import subprocess
+
+    spec = Path(__file__).resolve().parent.parent / "examples" / example
+    assert main(["worksheet", str(spec), "--pdf", "-o", str(tmp_path)]) == 0
+    pdf = tmp_path / example.replace(".toml", ".pdf")
+    pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True, text=True).stdout.split("\f")
+    page = next(p for p in pages if "The optimizer’s state, step by step" in p or "The optimizer's state" in p)
+    assert "Step t = 1" in page.split("step by step", 1)[1], page[-600:]

@@ -383,6 +383,30 @@ b_y = -0.2
 """
 
 
+def test_the_values_keep_each_vector_and_matrix_on_one_line(tmp_path):
+    """The two-unit RNN with vector inputs printed x_{3,1} = 0.25 at the end of one line and x_{3,2} = -1 on the
+    next, and t_4 alone on a line: each step's inputs, the targets and each weight matrix now stay together."""
+    import re
+
+    from test_circuit_labels import RNN_VECTORS_EVERY_STEP
+
+    from symbackprop.documents.graphhandout import graph_context
+    from symbackprop.engine.solution import solve_any
+
+    path = tmp_path / "spec.toml"
+    path.write_text(RNN_VECTORS_EVERY_STEP)
+    lines = [str(line) for line in graph_context(solve_any(path))["graph"]["rnn"]["data"]]
+    names = [re.findall(r"([A-Za-z]+_\{[^}]*\})\s*=", line) for line in lines]
+    assert all(1 <= len(line) <= 5 for line in names)
+    home = {}  # a vector's or matrix's name -> the lines its entries are on
+    for k, line in enumerate(names):
+        for name in line:
+            whole = re.sub(r",\d+\}$|\d+\}$", "", name) if name.startswith("t_") else re.sub(r",\d+\}$", "", name)
+            home.setdefault(whole, set()).add(k)
+    assert all(len(lines_of) == 1 for lines_of in home.values()), home
+    assert names[3] == ["t_{1}", "t_{2}", "t_{3}", "t_{4}"] and len(names) == 7
+
+
 def test_an_mse_local_keeps_its_common_factor_outside(tmp_path):
     """E_t = (y_t - t_t)^2 / 2 over two outputs' mean: its local by y_t is (y_t - t_t)/2 as a teacher writes it,
     not SymPy's y_t/2 - t_t/2, in the symbolic factor of the gate's line."""

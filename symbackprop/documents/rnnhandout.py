@@ -4,6 +4,7 @@ backpropagation through time, each shared weight's gradient a sum over the time 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sympy
@@ -61,13 +62,28 @@ class _Rnn:
         return lines
 
     def data(self) -> list[str]:
-        """The sequence, the initial state, the targets and the weights: spec numbers as the spec wrote them."""
-        by_kind: dict[str, list[str]] = {}
+        """The sequence, the initial state, the targets and the weights: spec numbers as the spec wrote them, at
+        most ``PER_LINE`` a line, a vector or matrix (one step's inputs, ``W_hh``) not cut between two lines
+        where it fits on one."""
+        by_kind: dict[str, dict[str, list[str]]] = {}
         for leaf in self.spec.leaves:
-            by_kind.setdefault(leaf.kind, []).append(rf"{name_tex(leaf.name)} = {decimal_latex(leaf.value)}")
-        groups = [by_kind.get("input", []), by_kind.get("state", []) + by_kind.get("target", []),
-                  by_kind.get("parameter", [])]
-        return [r", \quad ".join(group[k:k + PER_LINE]) for group in groups for k in range(0, len(group), PER_LINE)]
+            whole = re.sub(r"_\d+$", "", leaf.name)  # an entry of a vector or matrix: x2_1 -> x2, W_xh_21 -> W_xh
+            whole = re.sub(r"\d+$", "", leaf.name) if whole == leaf.name else whole  # a sequence: x1, t3 -> x, t
+            by_kind.setdefault(leaf.kind, {}).setdefault(whole, []).append(
+                rf"{name_tex(leaf.name)} = {decimal_latex(leaf.value)}")
+        groups = [by_kind.get("input", {}), by_kind.get("state", {}) | by_kind.get("target", {}),
+                  by_kind.get("parameter", {})]
+        lines: list[list[str]] = []
+        for group in groups:
+            lines.append([])
+            for items in group.values():
+                if lines[-1] and len(lines[-1]) + len(items) > PER_LINE:
+                    lines.append([])
+                for k in range(0, len(items), PER_LINE):  # one too long for a line: cut into lines
+                    if k:
+                        lines.append([])
+                    lines[-1] += items[k:k + PER_LINE]
+        return [r", \quad ".join(line) for line in lines if line]
 
     def sums(self) -> list[dict[str, Any]]:
         """Per weight and bias used at more than one time step: the sum over its uses (one per step) of that
