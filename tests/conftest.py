@@ -1,7 +1,8 @@
 """Shared fixtures: the lecture solution is derived once per test session.
 
 Markers: ``tex`` and ``node`` (set here on every test that uses the ``tex`` or ``node`` fixture)
-need outside tools; ``python -m pytest -m "not tex"`` is the fast inner loop.
+need outside tools; ``python -m pytest -m "not tex"`` is the fast inner loop.  The randomized sweeps draw all
+their cases in CI and a prefix of them in the inner loop (tests/sweeps.py; ``SYMBACKPROP_SWEEPS=full``).
 Hypothesis runs derandomized, so two runs draw the same cases (on every pytest-xdist worker too).
 
 Where pytest-xdist is installed (the test and dev extras), a run that names no test files (the whole
