@@ -207,31 +207,39 @@ def _rnn_spec(hidden: int, output: str, inputs: int, steps: int) -> str:
 
 
 #: every RNN shape the builder takes (1-2 units, an output at the last or every step, inputs of 1-3 numbers,
-#: 2 or 4 steps); the inner loop draws six, which still have every level of every factor
-RNN_SHAPES = (list(itertools.product((1, 2), ("last", "every"), (1, 2, 3), (2, 4))) if FULL else
+#: 2-5 steps); the inner loop draws eight, which still have every level of every factor
+RNN_SHAPES = (list(itertools.product((1, 2), ("last", "every"), (1, 2, 3), (2, 3, 4, 5))) if FULL else
               [(1, "last", 1, 2), (1, "every", 3, 4), (2, "last", 2, 4), (2, "every", 3, 2), (2, "every", 2, 4),
-               (1, "last", 3, 4)])
+               (1, "last", 3, 3), (2, "every", 3, 5), (1, "every", 1, 5)])
 
 
 def test_the_rnn_shapes_have_every_level():
-    assert [set(levels) for levels in zip(*RNN_SHAPES, strict=True)] == [{1, 2}, {"last", "every"}, {1, 2, 3}, {2, 4}]
+    assert [set(levels) for levels in zip(*RNN_SHAPES, strict=True)] == [{1, 2}, {"last", "every"}, {1, 2, 3},
+                                                                         {2, 3, 4, 5}]
 
 
 @pytest.mark.parametrize("shape", RNN_SHAPES, ids=lambda s: "-".join(map(str, s)))
 def test_no_rnn_shape_overlaps_its_labels(shape):
     """Before the x_t leaves were spread a row apart and each E_t moved a column on from its y_t, 16 of
-    these 24 shapes overlapped: x_t's crossing wires over each other's labels, y_t -> E_t's labels over E_t."""
+    these 24 shapes overlapped: x_t's crossing wires over each other's labels, y_t -> E_t's labels over E_t.
+    The total loss E sits between two E_t columns, a little lower: under one (2 or 4 steps) the wire from it
+    struck through the name E, and at 5 steps E_4's wire crossed E's own labels."""
     args = _texts(_rnn_spec(*shape))
-    assert overlaps(circuit_tikz(*args)) == [] and circuit_layout(*args).missed == ()
+    tikz = circuit_tikz(*args)
+    assert overlaps(tikz) == [] and circuit_layout(*args).missed == ()
+    _, _, names, pieces = read_back(tikz)
+    assert not [p.owner for n in names if n.owner == "name E" for p in pieces if boxes_overlap(n, p)]
 
 
 def test_a_deck_cuts_a_circuit_too_wide_for_a_frame_where_no_shape_is():
-    """The four-step two-unit RNN is about 40 cm wide: at the scale a frame's height allows, two frames.  The
-    cuts cross no circle, name or label, the parts join up (each begins where the one before ends) and cover
-    the whole drawing, and each picture is clipped to its part; the lecture's circuit stays one picture."""
+    """The example RNN is 20 cm wide and 2.3 cm tall: whole on a frame at 69%, in two frames at full size.  The
+    cuts cross no circle, name or label, the parts join up and cover the whole drawing, none is less than half
+    as wide as another (a cut had left a frame with only the output wire), and every part's picture is as wide
+    as the widest, so the frames share one scale.  The lecture's circuit, and a tall one that its height keeps
+    small anyway (two units at every step), stay one picture."""
     from symbackprop.notation.circuit import _extents, circuit_and_frames, circuit_parts
 
-    args = _texts(RNN_VECTORS_EVERY_STEP)
+    args = _texts(CASES["rnn"])
     layout = circuit_layout(*args)
     parts = circuit_parts(layout)
     assert len(parts) == 2
@@ -239,11 +247,16 @@ def test_a_deck_cuts_a_circuit_too_wide_for_a_frame_where_no_shape_is():
     assert parts[0][0] == min(s[0] for s in shapes) and parts[-1][2] == max(s[2] for s in shapes)
     for (_, _, cut, _), (start, _, _, _) in zip(parts, parts[1:], strict=False):
         assert cut == start and not any(s[0] < cut < s[2] for s in shapes), cut
+    widths = [right - left for left, _, right, _ in parts]
+    assert min(widths) >= max(widths) / 2
     whole, frames = circuit_and_frames(*args)
     assert len(frames) == 2 and all(r"\clip (" in f and r"\useasboundingbox (" in f for f in frames)
+    boxes = [re.search(r"\\useasboundingbox \(([-\d.]+), [-\d.]+\) rectangle \(([-\d.]+),", f) for f in frames]
+    assert len({round(float(b[2]) - float(b[1]), 1) for b in boxes if b}) == 1  # one width: one scale
     assert r"\clip" not in whole and whole.count(r"\node") == frames[0].count(r"\node")
-    one = _texts(CASES["cs231n"])
-    assert circuit_and_frames(*one) == (circuit_tikz(*one), [circuit_tikz(*one)])
+    for case in ("cs231n", "rnn_vectors_every_step"):
+        one = _texts(CASES[case])
+        assert circuit_and_frames(*one) == (circuit_tikz(*one), [circuit_tikz(*one)]), case
 
 
 def test_the_lecture_circuit_keeps_its_spacing_and_middles():

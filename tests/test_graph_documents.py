@@ -201,8 +201,9 @@ def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path)
 
 def test_a_turned_circuit_says_time_runs_up_the_page_and_a_deck_cuts_it_in_two(tex, tmp_path):
     """The handout turns a long RNN's circuit a quarter: its legend said "Time runs left to right", while on
-    the page time ran bottom to top; now TeX, which decides the turn, picks the words.  The deck drew the same
-    circuit across one frame at a third of its size; now in two frames, each clipped to its part."""
+    the page time ran bottom to top; now TeX, which decides the turn, picks the words.  The deck drew the
+    example RNN's circuit across one frame at 69%; now in two frames at full size, each clipped to its part (the
+    tall one stays whole: its height keeps it small on any frame)."""
     import subprocess
 
     from test_circuit_labels import RNN_VECTORS_EVERY_STEP
@@ -210,7 +211,7 @@ def test_a_turned_circuit_says_time_runs_up_the_page_and_a_deck_cuts_it_in_two(t
     from symbackprop.documents.graphhandout import render_graph_handout
 
     for name, text, direction, frames in (
-            ("long", RNN_VECTORS_EVERY_STEP, "from bottom to top (the figure is turned a quarter)", 2),
+            ("long", RNN_VECTORS_EVERY_STEP, "from bottom to top (the figure is turned a quarter)", 1),
             ("short", (EXAMPLE.parent / "graph_cs231n.toml").read_text(encoding="utf-8"), None, 1),
             ("rnn", (EXAMPLE.parent / "rnn.toml").read_text(encoding="utf-8"), "left to right", 2)):
         solution = solve_graph(loads_graph(text, name))

@@ -259,8 +259,10 @@ class _Unroller:
         for t, y in ys.items():
             self.place[y] = (width * t + 1, bottom + 1)
             self.place[losses[t]] = (width * t + 2, bottom + 2.2)
-        columns = [self.place[y][0] for y in ys.values()]
-        self.place["E"] = ((min(columns) + max(columns)) // 2, bottom + 4)
+        columns = [self.place[losses[t]][0] for t in ys]
+        free = [c for c in range(min(columns), max(columns) + 1) if c not in columns] or [max(columns) + 1]
+        middle = (min(columns) + max(columns)) / 2
+        self.place["E"] = (min(free, key=lambda c: (abs(c - middle), c)), bottom + 4.6)
 
 
 __all__ = ["SHAPES", "RnnLayout", "entry_name", "rnn_from_table", "rnn_layout", "step_name", "time_step"]

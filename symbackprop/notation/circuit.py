@@ -252,33 +252,44 @@ def circuit_parts(layout: CircuitLayout, width: float = FRAME_WIDTH, height: flo
                   ) -> list[tuple[float, float, float, float]]:
     """A circuit too wide for one frame (it would shrink below `WHOLE_SCALE`), cut left to right into parts of
     about equal width that each fill a frame at the scale its height allows: the clip rectangles (left, bottom,
-    right, top, cm); one for a circuit that fits.  A cut runs where it crosses no circle, name or label (only
-    wires, which go on in the next part)."""
+    right, top, cm); one for a circuit that fits, that its height keeps small anyway, or that has no place to
+    cut.  A cut runs only where it crosses no circle, name or label (only wires, which go on in the next part),
+    and no part is less than half as wide as another (else the circuit stays whole)."""
     shapes = _extents(layout)
     left, bottom = min(s[0] for s in shapes), min(s[1] for s in shapes)
     right, top = max(s[2] for s in shapes), max(s[3] for s in shapes)
+    whole = [(left, bottom, right, top)]
     tall = min(1.0, height / (top - bottom))  # the scale the frame's height allows
-    count = -(-(right - left) * tall // width)  # parts of at most a frame's width at that scale
+    count = int(-(-(right - left) * tall // width))  # parts of at most a frame's width at that scale
     if count <= 1 or min(tall, width / (right - left)) >= WHOLE_SCALE:
-        return [(left, bottom, right, top)]
+        return whole
+    gaps = _gaps(shapes)
     cuts = [left]
-    for k in range(1, int(count)):
-        cuts.append(_free_x(shapes, left + k * (right - left) / count))
+    for k in range(1, count):
+        wish = left + k * (right - left) / count
+        found = min(gaps, key=lambda g: 0.0 if g[0] <= wish <= g[1] else min(abs(wish - g[0]), abs(wish - g[1])),
+                    default=None)
+        if found is None:
+            return whole
+        cut = min(max(wish, found[0]), found[1])
+        if cut > cuts[-1]:
+            cuts.append(cut)
     cuts.append(right)
-    return [(a, bottom, b, top) for a, b in zip(cuts, cuts[1:], strict=False) if b > a]
+    widths = [b - a for a, b in zip(cuts, cuts[1:], strict=False)]
+    if len(widths) < 2 or min(widths) < max(widths) / 2:
+        return whole
+    return [(a, bottom, b, top) for a, b in zip(cuts, cuts[1:], strict=False)]
 
 
-def _free_x(shapes: list[tuple[float, float, float, float]], wish: float) -> float:
-    """The x nearest ``wish`` that no shape covers (with its clearance)."""
+def _gaps(shapes: list[tuple[float, float, float, float]]) -> list[tuple[float, float]]:
+    """The stretches of x that no shape covers (with its clearance), between the leftmost and rightmost."""
     covered = sorted((s[0] - CUT_CLEARANCE, s[2] + CUT_CLEARANCE) for s in shapes)
-    gaps, reach = [], covered[0][0]
-    for a, b in covered:
+    gaps, reach = [], covered[0][1]
+    for a, b in covered[1:]:
         if a > reach:
             gaps.append((reach, a))
         reach = max(reach, b)
-    best = min(gaps, key=lambda g: 0.0 if g[0] <= wish <= g[1] else min(abs(wish - g[0]), abs(wish - g[1])),
-               default=(wish, wish))
-    return min(max(wish, best[0]), best[1])
+    return gaps
 
 
 def circuit_tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
@@ -298,11 +309,12 @@ def circuit_and_frames(spec: GraphSpec, values: Mapping[str, str], shares: Mappi
     parts = circuit_parts(layout)
     if len(parts) == 1:
         return whole, [whole]
-    return whole, [_tikz(spec, values, shares, output_gradient, layout, part) for part in parts]
+    widest = max(right - left for left, _, right, _ in parts)  # one width, so one scale on every frame
+    return whole, [_tikz(spec, values, shares, output_gradient, layout, part, widest) for part in parts]
 
 
 def _tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str], output_gradient: str,
-          layout: CircuitLayout, part: tuple[float, float, float, float] | None = None) -> str:
+          layout: CircuitLayout, part: tuple[float, float, float, float] | None = None, width: float = 0.0) -> str:
     place, xs = layout.place, layout.xs
     lines = [
         r"\begin{tikzpicture}[>=stealth, font=\small,",
@@ -311,9 +323,10 @@ def _tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str,
         r"  fwd/.style={above, sloped, font=\scriptsize, text=green!40!black, inner sep=1.5pt},",
         r"  bwd/.style={below, sloped, font=\scriptsize, text=red!70!black, inner sep=1.5pt}]",
     ]
-    if part is not None:
-        corners = f"({_cm(part[0])}, {_cm(part[1])}) rectangle ({_cm(part[2])}, {_cm(part[3])})"
-        lines += [rf"\useasboundingbox {corners};", rf"\clip {corners};"]
+    if part is not None:  # drawn up to the cut, in a box ``width`` wide
+        box = f"({_cm(part[0])}, {_cm(part[1])}) rectangle ({_cm(max(part[2], part[0] + width))}, {_cm(part[3])})"
+        clip = f"({_cm(part[0])}, {_cm(part[1])}) rectangle ({_cm(part[2])}, {_cm(part[3])})"
+        lines += [rf"\useasboundingbox {box};", rf"\clip {clip};"]
     for leaf in (leaf for leaf in spec.leaves if leaf.name in place):  # a builder may leave shared ones out
         c, row = place[leaf.name]
         at = f"({_cm(xs[c] + 0.8)}, {_cm(-row * DY)})"
