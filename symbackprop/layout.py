@@ -123,7 +123,7 @@ def even_pack(widths: Sequence[float], room: float, first: float = 0.0) -> list[
     rows = pack(widths, room, first=first)
     if len(rows) < 2:
         return rows
-    low, high = max(widths) + first, room  # low: too little (or just enough); high: enough
+    low, high = 0.0, room  # low: too little; high: enough
     for _ in range(40):
         if high - low < 1e-6:
             break

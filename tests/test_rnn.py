@@ -405,6 +405,15 @@ def test_the_values_keep_each_vector_and_matrix_on_one_line(tmp_path):
             home.setdefault(whole, set()).add(k)
     assert all(len(lines_of) == 1 for lines_of in home.values()), home
     assert names[3] == ["t_{1}", "t_{2}", "t_{3}", "t_{4}"] and len(names) == 7
+    # three inputs: W_xh is 2 x 3, too long for a line: one row a line (it was cut 5 + 1, and its last entry
+    # shared a line with W_hh)
+    path.write_text(RNN_VECTORS_EVERY_STEP.replace("[[1, 0.5], [-0.5, 2], [0.25, -1], [2, 1]]",
+                                                   "[[1, 0.5, 2], [-0.5, 2, 1], [0.25, -1, 0], [2, 1, 1]]")
+                    .replace("W_xh = [[0.5, -0.25], [0.3, 0.8]]", "W_xh = [[0.5, -0.25, 0.1], [0.3, 0.8, -0.4]]"))
+    lines = [str(line) for line in graph_context(solve_any(path))["graph"]["rnn"]["data"]]
+    rows = [line for line in lines if "W_{xh" in line]
+    assert [len(re.findall("W_{xh,", row)) for row in rows] == [3, 3] and "W_{hh" not in " ".join(rows)
+    assert "W_{xh,11}" in rows[0] and "W_{xh,21}" in rows[1]
 
 
 def test_an_mse_local_keeps_its_common_factor_outside(tmp_path):
@@ -482,3 +491,21 @@ def display_text(value, decimals):
 
     return display(value, decimals)
 
+
+
+def test_an_exam_sheet_gives_wide_gates_a_line_each(tmp_path):
+    """A two-unit RNN's gates (sums over both units) ran 163 pt off the sheet in two columns: a definition too
+    wide for half a line puts the table in one column, a longtable that may go over the page; the CS231n
+    circuit's short gates keep their two columns."""
+    from test_circuit_labels import RNN_VECTORS_EVERY_STEP
+
+    from symbackprop.cli import main
+
+    spec = tmp_path / "rnn.toml"
+    spec.write_text(RNN_VECTORS_EVERY_STEP)
+    one_column = r"\begin{longtable}{@{}>{$}l<{$}@{}}"
+    for source, wide in ((spec, True), (ROOT / "examples" / "graph_cs231n.toml", False)):
+        out = tmp_path / source.stem
+        assert main(["exam", str(source), "--variants", "1", "-o", str(out)]) == 0
+        sheet = (out / "questions.tex").read_text(encoding="utf-8")
+        assert (one_column in sheet) == wide and (r"@{\hspace{3em}}" in sheet) == (not wide)

@@ -14,7 +14,7 @@ from sympy import Symbol
 from ..engine.evaluate import EvaluationError
 from ..engine.graph import Gradient, GraphSolution, gate_kind
 from ..engine.numbers import display
-from ..layout import ROW_WIDTH, formula_line_rows
+from ..layout import ROW_WIDTH, formula_line_rows, tex_width
 from ..notation.circuit import circuit_and_frames, circuit_tikz, formula_tex, gate_text, name_tex, operands
 from ..notation.lines import Line, agreeing_level, evaluate_with, exact_text, make_line, product_line
 from .convhandout import conv_context
@@ -26,6 +26,9 @@ from .rnnhandout import rnn_context, rnn_problem
 #: the longest composed function (characters of LaTeX) a sheet writes out in its running text; a longer
 #: one (a convolution's) is left to the gates
 FUNCTION_FITS = 160
+#: a gate's definition wider than this (``tex_width`` units) takes a whole line: the gates' table (an exam sheet's,
+#: a deck's) in one column, not two
+GATE_COLUMN = 30
 #: the handout's partials: the worked graph, then the proofs as an appendix (an exam key puts its answer
 #: table between them)
 GRAPH_PARTIALS = ("handout/graph.tex.j2", "handout/graph_verification.tex.j2")
@@ -168,14 +171,16 @@ class _Context:
         for node in reversed(spec.nodes[:-1]):
             composed = composed.xreplace({node.symbol: node.definition})
         function = formula_tex(composed)
+        nodes = [{"tex": Tex(name_tex(n.name)), "formula": Tex(formula_tex(n.definition)),
+                  "gate": Tex(gate_text(n.definition))} for n in spec.nodes]
         return {
             "output": Tex(name_tex(spec.output)),
             "function": Tex(function),
             "function_fits": len(function) <= FUNCTION_FITS,  # else the gates say it
             "leaves": [{"tex": Tex(name_tex(leaf.name)), "kind": leaf.kind, "value": Tex(self.show(leaf.value))}
                        for leaf in spec.leaves],
-            "nodes": [{"tex": Tex(name_tex(n.name)), "formula": Tex(formula_tex(n.definition)),
-                       "gate": Tex(gate_text(n.definition))} for n in spec.nodes],
+            "nodes": nodes,
+            "gates_wide": max((tex_width(f"{n['tex']} = {n['formula']}") for n in nodes), default=0) > GATE_COLUMN,
         }
 
     def build(self, lang: str) -> dict[str, Any]:

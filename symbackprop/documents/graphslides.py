@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.graph import GraphSolution
-from ..layout import even_pack, even_rows, tex_width
+from ..layout import even_pack, even_rows
 from .graphhandout import graph_context
 from .graphupdate import graph_update
 from .render import Tex, header_comment, render_tex
@@ -24,10 +24,9 @@ from .slides import write_deck
 #: where a gate's heading counts two rows and each of its inputs one (the first frame also holds the rule's
 #: note, two rows); a sum's three
 FORWARD_ROWS = 8
-#: the gates' table: rows on one frame, in two columns where every gate's definition is at most this wide
-#: (``tex_width`` units), else one
+#: the gates' table: rows on one frame, in two columns where every gate's definition fits half a line
+#: (graphhandout.GATE_COLUMN), else one
 GATE_ROWS = 8
-GATE_COLUMN = 30
 #: a gate with more inputs than this continues on the next frame (a convolution's sum over a window)
 GATE_USES = 5
 #: rows of the gradients' table on one frame
@@ -55,7 +54,7 @@ def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str,
     graph = context["graph"]
     gates = [piece for r in graph["gates"] for piece in _gate_pieces(r)]
     sums = graph["all_sums"]  # the shared weights too (BPTT's, a kernel's): the deck has no section of their own
-    wide = max((tex_width(f"{n['tex']} = {n['formula']}") for n in graph["nodes"]), default=0) > GATE_COLUMN
+    wide = graph["gates_wide"]
     per_frame = GATE_ROWS if wide else 2 * GATE_ROWS
     context.update(
         header=Tex(header_comment()),

@@ -66,11 +66,22 @@ class _Rnn:
         most ``PER_LINE`` a line, a vector or matrix (one step's inputs, ``W_hh``) not cut between two lines
         where it fits on one."""
         by_kind: dict[str, dict[str, list[str]]] = {}
+        names: dict[str, list[str]] = {}
         for leaf in self.spec.leaves:
             whole = re.sub(r"_\d+$", "", leaf.name)  # an entry of a vector or matrix: x2_1 -> x2, W_xh_21 -> W_xh
             whole = re.sub(r"\d+$", "", leaf.name) if whole == leaf.name else whole  # a sequence: x1, t3 -> x, t
+            names.setdefault(whole, []).append(leaf.name)
             by_kind.setdefault(leaf.kind, {}).setdefault(whole, []).append(
                 rf"{name_tex(leaf.name)} = {decimal_latex(leaf.value)}")
+        for kind, group in by_kind.items():  # a matrix too long for a line: one unit per row (W_xh_1*, W_xh_2*)
+            rows: dict[str, list[str]] = {}
+            for whole, items in group.items():
+                if len(items) > PER_LINE and re.search(r"_\d\d$", names[whole][0]):
+                    for name, item in zip(names[whole], items, strict=True):
+                        rows.setdefault(name[:-1], []).append(item)
+                else:
+                    rows[whole] = items
+            by_kind[kind] = rows
         groups = [by_kind.get("input", {}), by_kind.get("state", {}) | by_kind.get("target", {}),
                   by_kind.get("parameter", {})]
         lines: list[list[str]] = []

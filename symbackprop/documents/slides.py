@@ -36,7 +36,6 @@ from ..layout import (
     brace_rows,
     break_row,
     display_width,
-    even_pack,
     fit_columns,
     line_rows,
     pack,
@@ -289,7 +288,7 @@ class Deck:
                 pieces.append(Step(step.caption if i == 0 else "", rows, step.rings,
                                    step.edges, step.table if i == 0 else None))
         heights = [_height(s.rows) + table_height(s.table) + (CAPTION_ROW if s.caption else 0) for s in pieces]
-        groups = even_pack(heights, MAX_ROWS) or [[]]  # as few frames as fit, filled evenly
+        groups = pack(heights, MAX_ROWS) or [[]]  # greedy: a unit's weights and bias stay on one frame
         for group in groups[:-1]:
             frames.append(Frame(title, [pieces[i] for i in group]))
         current = [pieces[i] for i in groups[-1]]
