@@ -109,6 +109,10 @@ each variant's rounded path, for Moodle's second answer; the lecture's set keeps
 bench as a whole at the start of the session: 8.47 s wall, 13.3 s CPU; the roster with PDFs 53.9 s wall against
 bare latexmk 91.6 s (0.59x).  The goal (under 6 s) is not reached in this hour.
 
+Measured again 2026-12-02, session 16 (nothing changed on the lecture exam's path), the baseline ``import sympy,
+jinja2`` 0.72-0.79 s: no PDF 8.71 s wall (14.8 s CPU, load 2.3 from the session's own test runs) and 8.28 s
+(13.9 s CPU, load 0.9).  The goal (under 6 s) is not reached in this hour.
+
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
 CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.  Session 11 printed
