@@ -257,3 +257,41 @@ def test_a_deck_sums_the_shared_weights_too(example, shared):
     if example == "rnn.toml":
         line = next(str(r["line"]) for r in sums if str(r["name"]) == "W_{xh}")
         assert line.endswith("= 0.0576 + 0.0506 + 0.3477 = 0.456")
+
+
+#: thirteen gates: the composed function is 345 characters of LaTeX, ten leaves
+BIG_GRAPH = """
+[graph]
+decimals = 3
+output = "L"
+inputs = { x1 = 1.5, x2 = -2, x3 = 0.5 }
+parameters = { w1 = 0.3, w2 = -0.7, w3 = 1.2, b = 0.1, v1 = 0.8, v2 = -0.4, c = 0.2 }
+[graph.nodes]
+a1 = "w1 * x1"
+a2 = "w2 * x2"
+a3 = "w3 * x3"
+s = "a1 + a2 + a3 + b"
+h = "tanh(s)"
+r = "relu(a2 + a3)"
+p1 = "v1 * h"
+p2 = "v2 * r"
+y = "p1 + p2 + c"
+d = "y - x3"
+q = "d * d"
+ex = "exp(-q)"
+L = "q + ex"
+"""
+
+
+def test_a_big_graphs_intro_names_its_output_and_its_values_wrap():
+    """A 13-gate graph's handout put its whole composed function inline (203 pt into the margin) and its ten
+    values on one display line (197 pt): a function too long to fit is left to the gates, as the exam sheet
+    does, and the values are a paragraph TeX breaks between them."""
+    from symbackprop.documents.graphhandout import render_graph_handout
+
+    big = render_graph_handout(solve_graph(loads_graph(BIG_GRAPH, "big")))
+    assert "We compute $L$ (its gates are below) one gate at a time" in big
+    values = big.split(r"\begin{minipage}{0.9\linewidth}\centering", 1)[1].split(r"\end{minipage}", 1)[0]
+    assert values.count(r",\quad ") == 9 and r"\[" not in values
+    small = render_graph_handout(solve_graph(loads_graph(CS231N_ADD_MUL, "small")))
+    assert "We compute $f = " in small
