@@ -184,13 +184,44 @@ RNN_TWO_UNITS = ((Path(__file__).resolve().parent.parent / "examples" / "rnn.tom
                  .replace("W_hy = 1.5", "W_hy = [1.5, -0.7]").replace("h0 = 0\n", ""))
 
 
-@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units"], ids=lambda p: getattr(p, "stem", p))
+#: two tanh units over vector inputs, an output at every step, trained with Nesterov momentum: a BPTT sum's
+#: four terms carry operands to 4 decimals (for the line's sake) and ran 62 pt into the margin, four a row
+RNN_WIDE_SUMS = """
+learning_rate = 0.1
+steps = 3
+[optimizer]
+name = "momentum"
+momentum = 0.9
+nesterov = true
+weight_decay = 0.01
+[rnn]
+decimals = 3
+hidden = 2
+activation = "tanh"
+output = "every"
+loss = "half_sse"
+inputs = [[0.5, 0.8], [-0.7, 0.3], [0.8, -0.7], [0.5, 0.1]]
+targets = [0.1, 0.3, -0.9, 0.8]
+h0 = [-0.4, -0.2]
+[rnn.parameters]
+W_xh = [[0.5, -0.9], [-0.9, -0.2]]
+W_hh = [[0.3, -0.9], [-0.7, 0.3]]
+b_h = [-0.2, 0.5]
+W_hy = [0.5, 0.8]
+b_y = -0.4
+"""
+
+
+@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units", "rnn_wide_sums"],
+                         ids=lambda p: getattr(p, "stem", p))
 def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path):
-    """Long forward lines (an RNN's sums over two units) are cut between terms, aligned at the =: the
-    handout and the deck of every graph-kind example compile without an overfull box."""
+    """Long forward lines (an RNN's sums over two units) are cut between terms, aligned at the =, and a BPTT
+    sum's numbers by their width: the handout and the deck of every graph-kind example compile without an
+    overfull box."""
     from symbackprop.documents.graphhandout import render_graph_handout
 
-    text = RNN_TWO_UNITS if path == "rnn_two_units" else Path(path).read_text(encoding="utf-8")
+    text = {"rnn_two_units": RNN_TWO_UNITS, "rnn_wide_sums": RNN_WIDE_SUMS}.get(path) or Path(path).read_text(
+        encoding="utf-8")
     solution = solve_graph(loads_graph(text, "g"))
     for kind, document in (("handout", render_graph_handout(solution)), ("deck", render_graph_slides(solution))):
         work = tmp_path / kind

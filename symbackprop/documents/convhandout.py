@@ -13,11 +13,15 @@ from ..engine.activations import decimal_latex
 from ..engine.convspec import ConvLayout, conv_layout
 from ..engine.graph import GraphSolution
 from ..engine.numbers import display
+from ..layout import pack, tex_width
 from ..notation.circuit import name_tex
 from ..notation.lines import Line, make_line, result_latex
 from .render import Tex
 
 PER_ROW = 4  # terms of a sum over positions per displayed row
+#: what a row of a sum's numbers may hold (``tex_width`` units, beside its label): four terms whose operands
+#: carry 4 decimals for the line's sake ran 62 pt into the margin
+SUM_ROOM = 78
 
 
 def _grad(out: str, name: str) -> str:
@@ -40,8 +44,9 @@ def sum_rows(name: str, symbolic: list[str], line: Line) -> dict[str, Any]:
     numeric[-1:] = [f"{numeric[-1]} {line.relation} {result_latex(line.result)}"] if numeric else [
         result_latex(line.result)]
     chunk = [" + ".join(symbolic[k:k + PER_ROW]) for k in range(0, len(symbolic), PER_ROW)]
+    rows = pack([tex_width(term) + 1 for term in numeric], SUM_ROOM, most=PER_ROW)
     return {"name": Tex(name_tex(name)), "symbolic": [Tex(c) for c in chunk],
-            "numeric": [Tex(" ".join(numeric[k:k + PER_ROW])) for k in range(0, len(numeric), PER_ROW)]}
+            "numeric": [Tex(" ".join(numeric[i] for i in row)) for row in rows]}
 
 
 class _Conv:
