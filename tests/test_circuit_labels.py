@@ -15,6 +15,7 @@ import pytest
 from sweeps import FULL
 from test_graph_documents import RNN_TWO_UNITS
 from test_graph_verify import SHARED
+from test_rnn import TWO_SIGMOID_UNITS
 
 from symbackprop.engine.graph import solve_graph
 from symbackprop.engine.kinds import loads_graph
@@ -73,25 +74,9 @@ b = "relu(a)"
 c = "b * w + v"
 f = "c * c"
 """
-#: two units fed by vector inputs, an output and a loss at every step: each x_t's two wires crossed the
-#: other's (their labels on the crossing wire), and each y_t -> E_t wire was too short for its labels
-RNN_VECTORS_EVERY_STEP = """
-[rnn]
-decimals = 3
-hidden = 2
-activation = "sigmoid"
-output = "every"
-loss = "mse"
-inputs = [[1, 0.5], [-0.5, 2], [0.25, -1], [2, 1]]
-targets = [0.3, 0.7, 0.2, 0.9]
-h0 = [0.1, -0.2]
-[rnn.parameters]
-W_xh = [[0.5, -0.25], [0.3, 0.8]]
-W_hh = [[-0.8, 0.2], [0.4, 0.1]]
-b_h = [0.1, -0.1]
-W_hy = [1.5, -0.7]
-b_y = -0.2
-"""
+#: two units fed by vector inputs, an output and a loss at every step (test_rnn's): each x_t's two wires crossed
+#: the other's (their labels on the crossing wire), and each y_t -> E_t wire was too short for its labels
+RNN_VECTORS_EVERY_STEP = TWO_SIGMOID_UNITS
 RNN_THREE_INPUTS = RNN_VECTORS_EVERY_STEP.replace('output = "every"', 'output = "last"').replace(
     "targets = [0.3, 0.7, 0.2, 0.9]", "targets = 0.9").replace(
     "inputs = [[1, 0.5], [-0.5, 2], [0.25, -1], [2, 1]]", "inputs = [[1, 0.5, -1], [-0.5, 2, 0.25]]").replace(

@@ -237,12 +237,12 @@ def test_a_turned_circuit_says_time_runs_up_the_page_and_a_deck_cuts_it_in_two(t
     tall one stays whole: its height keeps it small on any frame)."""
     import subprocess
 
-    from test_circuit_labels import RNN_VECTORS_EVERY_STEP
+    from test_rnn import TWO_SIGMOID_UNITS
 
     from symbackprop.documents.graphhandout import render_graph_handout
 
     for name, text, direction, frames in (
-            ("long", RNN_VECTORS_EVERY_STEP, "from bottom to top (the figure is turned a quarter)", 1),
+            ("long", TWO_SIGMOID_UNITS, "from bottom to top (the figure is turned a quarter)", 1),
             ("short", (EXAMPLE.parent / "graph_cs231n.toml").read_text(encoding="utf-8"), None, 1),
             ("rnn", (EXAMPLE.parent / "rnn.toml").read_text(encoding="utf-8"), "left to right", 2)):
         solution = solve_graph(loads_graph(text, name))

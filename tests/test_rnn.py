@@ -388,13 +388,11 @@ def test_the_values_keep_each_vector_and_matrix_on_one_line(tmp_path):
     next, and t_4 alone on a line: each step's inputs, the targets and each weight matrix now stay together."""
     import re
 
-    from test_circuit_labels import RNN_VECTORS_EVERY_STEP
-
     from symbackprop.documents.graphhandout import graph_context
     from symbackprop.engine.solution import solve_any
 
     path = tmp_path / "spec.toml"
-    path.write_text(RNN_VECTORS_EVERY_STEP)
+    path.write_text(TWO_SIGMOID_UNITS)
     lines = [str(line) for line in graph_context(solve_any(path))["graph"]["rnn"]["data"]]
     names = [re.findall(r"([A-Za-z]+_\{[^}]*\})\s*=", line) for line in lines]
     assert all(1 <= len(line) <= 5 for line in names)
@@ -407,7 +405,7 @@ def test_the_values_keep_each_vector_and_matrix_on_one_line(tmp_path):
     assert names[3] == ["t_{1}", "t_{2}", "t_{3}", "t_{4}"] and len(names) == 7
     # three inputs: W_xh is 2 x 3, too long for a line: one row a line (it was cut 5 + 1, and its last entry
     # shared a line with W_hh)
-    path.write_text(RNN_VECTORS_EVERY_STEP.replace("[[1, 0.5], [-0.5, 2], [0.25, -1], [2, 1]]",
+    path.write_text(TWO_SIGMOID_UNITS.replace("[[1, 0.5], [-0.5, 2], [0.25, -1], [2, 1]]",
                                                    "[[1, 0.5, 2], [-0.5, 2, 1], [0.25, -1, 0], [2, 1, 1]]")
                     .replace("W_xh = [[0.5, -0.25], [0.3, 0.8]]", "W_xh = [[0.5, -0.25, 0.1], [0.3, 0.8, -0.4]]"))
     lines = [str(line) for line in graph_context(solve_any(path))["graph"]["rnn"]["data"]]
@@ -497,12 +495,10 @@ def test_an_exam_sheet_gives_wide_gates_a_line_each(tmp_path):
     """A two-unit RNN's gates (sums over both units) ran 163 pt off the sheet in two columns: a definition too
     wide for half a line puts the table in one column, a longtable that may go over the page; the CS231n
     circuit's short gates keep their two columns."""
-    from test_circuit_labels import RNN_VECTORS_EVERY_STEP
-
     from symbackprop.cli import main
 
     spec = tmp_path / "rnn.toml"
-    spec.write_text(RNN_VECTORS_EVERY_STEP)
+    spec.write_text(TWO_SIGMOID_UNITS)
     one_column = r"\begin{longtable}{@{}>{$}l<{$}@{}}"
     for source, wide in ((spec, True), (ROOT / "examples" / "graph_cs231n.toml", False)):
         out = tmp_path / source.stem

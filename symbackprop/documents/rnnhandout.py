@@ -4,6 +4,7 @@ backpropagation through time, each shared weight's gradient a sum over the time 
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -65,36 +66,27 @@ class _Rnn:
         """The sequence, the initial state, the targets and the weights: spec numbers as the spec wrote them, at
         most ``PER_LINE`` a line, a vector or matrix (one step's inputs, ``W_hh``) not cut between two lines
         where it fits on one."""
-        by_kind: dict[str, dict[str, list[str]]] = {}
-        names: dict[str, list[str]] = {}
+        units: dict[str, dict[str, list[str]]] = {}  # kind -> a vector, matrix or sequence -> its leaves' names
         for leaf in self.spec.leaves:
             whole = re.sub(r"_\d+$", "", leaf.name)  # an entry of a vector or matrix: x2_1 -> x2, W_xh_21 -> W_xh
             whole = re.sub(r"\d+$", "", leaf.name) if whole == leaf.name else whole  # a sequence: x1, t3 -> x, t
-            names.setdefault(whole, []).append(leaf.name)
-            by_kind.setdefault(leaf.kind, {}).setdefault(whole, []).append(
-                rf"{name_tex(leaf.name)} = {decimal_latex(leaf.value)}")
-        for kind, group in by_kind.items():  # a matrix too long for a line: one unit per row (W_xh_1*, W_xh_2*)
-            rows: dict[str, list[str]] = {}
-            for whole, items in group.items():
-                if len(items) > PER_LINE and re.search(r"_\d\d$", names[whole][0]):
-                    for name, item in zip(names[whole], items, strict=True):
-                        rows.setdefault(name[:-1], []).append(item)
-                else:
-                    rows[whole] = items
-            by_kind[kind] = rows
-        groups = [by_kind.get("input", {}), by_kind.get("state", {}) | by_kind.get("target", {}),
-                  by_kind.get("parameter", {})]
+            units.setdefault(leaf.kind, {}).setdefault(whole, []).append(leaf.name)
+        groups = [units.get("input", {}), units.get("state", {}) | units.get("target", {}), units.get("parameter", {})]
         lines: list[list[str]] = []
         for group in groups:
             lines.append([])
-            for items in group.values():
-                if lines[-1] and len(lines[-1]) + len(items) > PER_LINE:
-                    lines.append([])
-                for k in range(0, len(items), PER_LINE):  # one too long for a line: cut into lines
-                    if k:
+            for names in group.values():
+                if len(names) > PER_LINE and re.search(r"_\d\d$", names[0]):  # a matrix too long: a row a line
+                    pieces = [list(row) for _, row in itertools.groupby(names, key=lambda name: name[:-1])]
+                else:
+                    pieces = [names[k:k + PER_LINE] for k in range(0, len(names), PER_LINE)]
+                for piece in pieces:
+                    if lines[-1] and len(lines[-1]) + len(piece) > PER_LINE:
                         lines.append([])
-                    lines[-1] += items[k:k + PER_LINE]
-        return [r", \quad ".join(line) for line in lines if line]
+                    lines[-1] += piece
+        value = {leaf.name: leaf.value for leaf in self.spec.leaves}
+        return [r", \quad ".join(rf"{name_tex(name)} = {decimal_latex(value[name])}" for name in line)
+                for line in lines if line]
 
     def sums(self) -> list[dict[str, Any]]:
         """Per weight and bias used at more than one time step: the sum over its uses (one per step) of that
