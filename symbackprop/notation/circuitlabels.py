@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cache, cached_property
+from typing import TypeVar
 
 from .geometry import PT, text_extent
 
@@ -29,6 +30,7 @@ APART = 1e-6
 NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 
 Point = tuple[float, float]
+S = TypeVar("S", "Box", "Circle")
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,11 @@ class Circle:
     cx: float
     cy: float
     r: float
+
+    @cached_property
+    def bounds(self) -> tuple[float, float, float, float]:
+        """(left, bottom, right, top): the square round the circle."""
+        return self.cx - self.r, self.cy - self.r, self.cx + self.r, self.cy + self.r
 
 
 @dataclass(frozen=True)
@@ -110,6 +117,7 @@ def border(shape: Box | Circle, toward: Point) -> Point:
     return shape.cx + dx / length * reach, shape.cy + dy / length * reach
 
 
+@cache
 def label_extent(tex: str) -> tuple[float, float]:
     """A wire label's text's half extents: a plain number (the usual label) is as tall as TeX's digits and
     minus sign (0.74em), anything else as :func:`.geometry.text_extent` guesses."""
@@ -156,18 +164,18 @@ def label_boxes(wire: Wire, pos: float) -> list[Box]:
 
 
 def boxes_overlap(s: Box, t: Box) -> bool:
-    """Separating axes: two turned rectangles overlap unless one of their four axes parts them.  Two
-    whose upright bounds lie clearly apart are apart (most pairs: checked first, it is cheap)."""
+    """Separating axes: two turned rectangles overlap unless one of their four axes parts them (their
+    projections on it, each centre plus or minus its reach, meet at most at an edge).  Two whose upright
+    bounds lie clearly apart are apart (most pairs: checked first, it is cheap)."""
     (sl, sb, sr, st), (tl, tb, tr, tt) = s.bounds, t.bounds
     if sr + APART < tl or tr + APART < sl or st + APART < tb or tt + APART < sb:
         return False
-    cs, ct = s._corners, t._corners
-    for ax, ay in ((s.ux, s.uy), (-s.uy, s.ux), (t.ux, t.uy), (-t.uy, t.ux)):
-        a = [x * ax + y * ay for x, y in cs]
-        b = [x * ax + y * ay for x, y in ct]
-        if max(a) <= min(b) + 1e-9 or max(b) <= min(a) + 1e-9:
-            return False
-    return True
+    dx, dy = t.cx - s.cx, t.cy - s.cy
+    cos, sin = abs(s.ux * t.ux + s.uy * t.uy), abs(s.ux * t.uy - s.uy * t.ux)  # between the two frames
+    return not (abs(dx * s.ux + dy * s.uy) >= s.hw + t.hw * cos + t.hh * sin - 1e-9
+                or abs(dy * s.ux - dx * s.uy) >= s.hh + t.hw * sin + t.hh * cos - 1e-9
+                or abs(dx * t.ux + dy * t.uy) >= t.hw + s.hw * cos + s.hh * sin - 1e-9
+                or abs(dy * t.ux - dx * t.uy) >= t.hh + s.hw * sin + s.hh * cos - 1e-9)
 
 
 def box_circle_overlap(box: Box, circle: Circle) -> bool:
@@ -181,60 +189,93 @@ def clashes(box: Box, boxes: Sequence[Box], circles: Sequence[Circle]) -> bool:
     return any(boxes_overlap(box, b) for b in boxes) or any(box_circle_overlap(box, c) for c in circles)
 
 
+class _Places:
+    """A wire's places for its labels, in the order they are tried, each place's boxes made when first
+    wanted, and an upright region all of them lie in (the wire's stretch, widened by the most a label box
+    reaches from it).  A box or circle outside that region meets none of them (its bounds lie apart from all
+    of theirs), so each search looks only at what is :meth:`near`."""
+
+    def __init__(self, wire: Wire) -> None:
+        self.wire = wire
+        self.order = tuple(dict.fromkeys((wire.pos, *CANDIDATES)))
+        self._boxes: dict[float, list[Box]] = {}
+        reach = 0.0
+        for tex in (wire.above, wire.below):
+            if tex:
+                hw, hh = label_extent(tex)
+                reach = max(reach, hh + LABEL_SEP + math.hypot(hw + CLEAR, hh + CLEAR))
+        (ax, ay), (bx, by) = wire.start, wire.end
+        ends = [(ax + (bx - ax) * pos, ay + (by - ay) * pos) for pos in (min(self.order), max(self.order))]
+        reach += 1e-6  # rounding: a corner computed by label_boxes may lie a hair beyond
+        self.region = (min(x for x, _ in ends) - reach, min(y for _, y in ends) - reach,
+                       max(x for x, _ in ends) + reach, max(y for _, y in ends) + reach)
+
+    def boxes(self, pos: float) -> list[Box]:
+        if pos not in self._boxes:
+            self._boxes[pos] = label_boxes(self.wire, pos)
+        return self._boxes[pos]
+
+    def near(self, shapes: Iterable[S]) -> list[S]:
+        """The shapes whose upright bounds reach the region (as :func:`boxes_overlap` tells bounds apart)."""
+        left, bottom, right, top = self.region
+        return [s for s in shapes if not (s.bounds[2] + APART < left or right + APART < s.bounds[0]
+                                           or s.bounds[3] + APART < bottom or top + APART < s.bounds[1])]
+
+
 def settle(wires: Sequence[Wire], names: Sequence[Box],
            circles: Sequence[Circle]) -> tuple[dict[tuple[str, str], float], list[tuple[str, str]]]:
     """Each wire's label position, wire by wire: its own wish if its labels meet no name, circle, other
     wire or label placed so far, else the first of `CANDIDATES` that does, else one where moving a single
     earlier wire's labels makes room; and the wires that found no place (their labels stay at their wish)."""
-    by_key = {wire.key: wire for wire in wires}
-    pieces = {wire.key: wire.lines() for wire in wires}
-
-    def fixed(key: tuple[str, str]) -> list[Box]:
-        return [*names, *(b for other, boxes in pieces.items() if other != key for b in boxes)]
-
+    places = {wire.key: _Places(wire) for wire in wires}
+    lines = [(wire.key, b) for wire in wires for b in wire.lines()]
+    # what each wire's labels must keep off and may not move: the names and the other wires, near it
+    fixed = {key: place.near([*names, *(b for other, b in lines if other != key)]) for key, place in places.items()}
+    near_circles = {key: place.near(circles) for key, place in places.items()}
     held: dict[tuple[str, str], list[Box]] = {}
     chosen: dict[tuple[str, str], float] = {}
     missed = []
     for wire in wires:
-        pos = _free(wire, held, fixed(wire.key), circles)
+        place = places[wire.key]
+        pos = _free(place, held, fixed[wire.key], near_circles[wire.key])
         if pos is None:
-            pos = _make_room(wire, by_key, held, chosen, fixed, circles)
+            pos = _make_room(place, places, held, chosen, fixed, near_circles)
         if pos is None:
             pos = wire.pos
             missed.append(wire.key)
         chosen[wire.key] = pos
-        held[wire.key] = label_boxes(wire, pos)
+        held[wire.key] = place.boxes(pos)
     return chosen, missed
 
 
-def _free(wire: Wire, held: Mapping[tuple[str, str], list[Box]], fixed: Sequence[Box], circles: Sequence[Circle],
-          skip: tuple[str, str] | None = None) -> float | None:
-    """The first place along the wire where its labels meet nothing fixed, no circle and no held label
-    (but ``skip``'s)."""
-    others = [*fixed, *(b for key, boxes in held.items() if key != skip for b in boxes)]
-    for pos in (wire.pos, *CANDIDATES):
-        if not any(clashes(b, others, circles) for b in label_boxes(wire, pos)):
+def _free(place: _Places, held: Mapping[tuple[str, str], list[Box]], fixed: Sequence[Box],
+          circles: Sequence[Circle], skip: tuple[str, str] | None = None, extra: Sequence[Box] = ()) -> float | None:
+    """The first place along the wire where its labels meet nothing fixed, no circle, none of ``extra``
+    and no held label (but ``skip``'s)."""
+    others = [*fixed, *place.near([*extra, *(b for key, boxes in held.items() if key != skip for b in boxes)])]
+    for pos in place.order:
+        if not any(clashes(b, others, circles) for b in place.boxes(pos)):
             return pos
     return None
 
 
-def _make_room(wire: Wire, by_key: Mapping[tuple[str, str], Wire], held: dict[tuple[str, str], list[Box]],
-               chosen: dict[tuple[str, str], float], fixed: Callable[[tuple[str, str]], list[Box]],
-               circles: Sequence[Circle]) -> float | None:
+def _make_room(place: _Places, places: Mapping[tuple[str, str], _Places], held: dict[tuple[str, str], list[Box]],
+               chosen: dict[tuple[str, str], float], fixed: Mapping[tuple[str, str], list[Box]],
+               circles: Mapping[tuple[str, str], list[Circle]]) -> float | None:
     """A place for the wire's labels that only one earlier wire's labels are in, when that wire's labels
     have a free place elsewhere (clear of these too): they move there."""
-    mine = fixed(wire.key)
-    for pos in (wire.pos, *CANDIDATES):
-        boxes = label_boxes(wire, pos)
-        if any(clashes(b, mine, circles) for b in boxes):
+    key = place.wire.key
+    for pos in place.order:
+        boxes = place.boxes(pos)
+        if any(clashes(b, fixed[key], circles[key]) for b in boxes):
             continue
-        hit = [key for key, theirs in held.items() if any(boxes_overlap(b, o) for b in boxes for o in theirs)]
+        hit = [other for other, theirs in held.items() if any(boxes_overlap(b, o) for b in boxes for o in theirs)]
         if len(hit) != 1:
             continue
-        moved = _free(by_key[hit[0]], held, [*fixed(hit[0]), *boxes], circles, skip=hit[0])
+        moved = _free(places[hit[0]], held, fixed[hit[0]], circles[hit[0]], skip=hit[0], extra=boxes)
         if moved is not None:
             chosen[hit[0]] = moved
-            held[hit[0]] = label_boxes(by_key[hit[0]], moved)
+            held[hit[0]] = places[hit[0]].boxes(moved)
             return pos
     return None
 
