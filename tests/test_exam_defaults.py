@@ -109,9 +109,14 @@ def no_asked_layer_shows_all_zero(drawer: Drawer, drawn, report) -> None:
         assert network.spec.decimals <= 2 and ", ".join(report.unasked) in report.spread()
 
 
-def quick_look_agrees(drawer: Drawer, draws: int = 120) -> Counter[str]:
+#: the draws each sweep's spec judges both ways (the Decimal judge alone is the slow one)
+AGREE_DRAWS = size(120, 40)
+
+
+def quick_look_agrees(drawer: Drawer, draws: int = AGREE_DRAWS) -> Counter[str]:
     """The reasons the drawer's quick look (floats: see symbackprop/exam/judging.py) gives on ``draws`` draws;
-    fails on any the Decimal judge alone would not give (every sweep above checks this on its spec)."""
+    fails on any the Decimal judge alone would not give (every sweep above checks this on its spec; the first
+    40 draws in the inner loop, 120 in CI: tests/sweeps.py)."""
     rng = random.Random(f"quick/{drawer.base.spec.title}/{draws}")
     values = [drawer.draw(rng) for _ in range(draws)]
     quick = drawer._quick = drawer._quick or drawer._compile_quick()
