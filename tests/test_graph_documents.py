@@ -264,7 +264,8 @@ def test_a_turned_circuit_says_time_runs_up_the_page_and_a_deck_cuts_it_in_two(t
 @pytest.mark.parametrize("example", ["conv1d.toml", "adam.toml"])
 def test_the_verification_table_starts_under_its_heading(tex, example, tmp_path):
     """The verification table was one block: moved whole to the next page, it left its heading and intro alone
-    at the foot of the page before (conv1d's page 6, adam's page 8).  A longtable starts under them."""
+    at the foot of the page before (conv1d's page 6, adam's page 8).  A long table (a longtable) starts under them;
+    a short one (30 rows at most: these) stays whole on its heading's page (adam's 9 rows had split 3 / 6)."""
     import subprocess
 
     from symbackprop.cli import main as cli
@@ -274,6 +275,8 @@ def test_the_verification_table_starts_under_its_heading(tex, example, tmp_path)
     pages = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True, text=True).stdout.split("\f")
     heading = next(k for k, page in enumerate(pages) if "Verification" in page.split("\n"))
     assert "Gradient" in pages[heading].split("Verification", 1)[1], pages[heading][-800:]
+    rows = pdf.with_suffix(".tex").read_text().count("proven")
+    assert pages[heading].count("proven") == rows, (rows, pages[heading][-800:])
 
 
 @pytest.mark.parametrize(("example", "shared"), [("rnn.toml", "W_{xh}"), ("conv1d.toml", "w_{1}")])
