@@ -8,6 +8,7 @@ The arithmetic of every numeric line is redone by `texarith`, which shares no co
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -234,7 +235,8 @@ def test_a_turned_circuit_says_time_runs_up_the_page_and_a_deck_cuts_it_in_two(t
     """The handout turns a long RNN's circuit a quarter: its legend said "Time runs left to right", while on
     the page time ran bottom to top; now TeX, which decides the turn, picks the words.  The deck drew the
     example RNN's circuit across one frame at 69%; now in two frames at full size, each clipped to its part (the
-    tall one stays whole: its height keeps it small on any frame)."""
+    tall one stays whole: its height keeps it small on any frame).  The turned circuit, a full-page picture in
+    the text, had left most of the page before it empty; it is a float now, the text says on which page."""
     import subprocess
 
     from test_rnn import TWO_SIGMOID_UNITS
@@ -255,6 +257,11 @@ def test_a_turned_circuit_says_time_runs_up_the_page_and_a_deck_cuts_it_in_two(t
                                  text=True).stdout
             if kind == "handout" and direction:
                 assert f"Time runs {direction}, from the initial state" in " ".join(pdf.split()), name
+            if kind == "handout" and name == "long":  # a page of its own, the text going on before it
+                pages = [" ".join(page.split()) for page in pdf.split("\f")]
+                on = int(re.search(r"The circuit is on page (\d+), turned a quarter", " ".join(pages)).group(1))
+                assert "Time runs from bottom to top" in pages[on - 1]
+                assert "Forward pass, gate by gate" in pages[on - 2], pages[on - 2][-300:]
             if kind == "deck":
                 titles = [line for line in pdf.splitlines() if line.startswith("The circuit")]
                 wanted = ["The circuit"] if frames == 1 else [f"The circuit ({k}/{frames})" for k in (1, 2)]
