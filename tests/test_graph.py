@@ -213,3 +213,19 @@ def test_every_graph_kinds_markdown_handout_has_its_latex_sections(path):
     titles = [line[3:].replace("Appendix: ", "") for line in md.splitlines() if line.startswith("## ")]
     assert titles == re.findall(r"\\section\{(.*?)\}", tex)
     assert "\\VAR" not in md and "\\BLOCK" not in md
+
+
+def test_a_logarithm_has_one_glyph_on_every_side_of_a_line():
+    """A gate ``log(u9 + 2)`` printed ``u_{10} = \\log(2 + u_9) = \\ln(2 + 1.96)``: SymPy's ``\\log`` on the left of
+    the same line as the numeric side's ``\\ln``.  Every place prints ``\\ln`` now: the gates' table, the forward
+    line, the circle."""
+    from symbackprop.documents.graphhandout import render_graph_handout
+
+    solution = solve_graph(loads_graph('[graph]\ndecimals = 2\noutput = "f"\ninputs = { x = 0.5 }\n'
+                                       'parameters = { a = 1.5 }\n[graph.nodes]\nu = "a * x"\nv = "log(u + 2)"\n'
+                                       'f = "log(v)"\n', "g"))
+    tex = render_graph_handout(solution)
+    assert r"\log" not in tex
+    line = next(row for row in tex.splitlines() if row.startswith("v &= "))
+    assert line.startswith(r"v &= \ln{\left(2 + u \right)} = \ln\left(2 + 0.75\right) = 1.01"), line
+    assert r"{$\ln$}" in tex  # the circle of f = ln(v)

@@ -22,7 +22,7 @@ DY = 1.5  # cm between rows
 WIDEN, WIDEN_STEPS = 0.4, 6  # cm a gap widens by, and how often, while a wire across it finds no label place
 MAX_SLID = 4  # wires into one gate whose labels slide by slope (more: all near their sources)
 
-_FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\log", act.sigma: r"\sigma", sympy.tanh: r"\tanh",
+_FUNCTION_TEXT = {sympy.exp: r"\exp", sympy.log: r"\ln", act.sigma: r"\sigma", sympy.tanh: r"\tanh",
                   act.relu: r"\mathrm{relu}", act.softplus: r"\mathrm{softplus}"}
 
 
@@ -47,7 +47,7 @@ def graph_name_tex(spec: GraphSpec, name: str) -> str:
 @functools.lru_cache(maxsize=4096)  # every variant of a graph's exam prints the same gates
 def formula_tex(expr: Expr) -> str:
     names = {s: name_tex(s.name) for s in expr.free_symbols if isinstance(s, Symbol)}
-    return sympy.latex(expr, order="none", symbol_names=names)
+    return sympy.latex(expr, order="none", symbol_names=names, ln_notation=True)  # \ln, as the numeric lines print it
 
 
 def gate_text(definition: Expr) -> str:
@@ -136,10 +136,12 @@ def placement(spec: GraphSpec) -> dict[str, tuple[int, float]]:
     return dict(spec.place) or _rows(spec)
 
 
-def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: str, consumer: str) -> float | None:
+def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: str,
+            consumer: str) -> tuple[float, int] | None:
     """The row a wire runs along when, drawn straight, it would cross a gate of a column it skips (a name
     used again further on: a shared parameter): just above the gates it passes, or just below them
-    when it starts below their middle; None for a straight wire."""
+    when it starts below their middle; with the way out from them (-1: up, rows counting down; 1: down).
+    None for a straight wire."""
     (c0, r0), (c1, r1) = place[operand], place[consumer]
     gates = {n.name for n in spec.nodes}
     passed = [(c, row) for name, (c, row) in place.items() if name in gates and c0 < c < c1]
@@ -147,8 +149,34 @@ def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: st
         return None
     rows = [row for _, row in passed]
     if r0 <= sum(rows) / len(rows):
-        return min(*rows, r0, r1) - 0.7
-    return max(*rows, r0, r1) + 0.7
+        return min(*rows, r0, r1) - 0.7, -1
+    return max(*rows, r0, r1) + 0.7, 1
+
+
+#: rows between two detours that run side by side over the same columns (each has its labels above and below)
+LANE = 0.5
+
+
+def _detours(spec: GraphSpec, place: Mapping[str, tuple[int, float]]) -> dict[tuple[str, str], float | None]:
+    """Each wire's detour row (None: straight), by (consumer, operand): a detour whose row is within `LANE` of
+    another's over some of the same columns moves out (away from the gates) to a lane of its own; two had run
+    on one line, and no reader could tell which labels were whose."""
+    taken: list[tuple[float, int, int]] = []  # (row, first column, last column)
+    detours: dict[tuple[str, str], float | None] = {}
+    for node in spec.nodes:
+        for operand in (o for o in operands(node) if o in place):
+            wanted = None if spec.place else _detour(spec, place, operand, node.name)
+            if wanted is None:
+                detours[node.name, operand] = None
+                continue
+            level, out = wanted
+            c0, c1 = place[operand][0], place[node.name][0]
+            beside = [row for row, a0, a1 in taken if max(c0, a0) < min(c1, a1)]
+            while clash := [row for row in beside if abs(row - level) < LANE - 1e-9]:
+                level = max(clash) + LANE if out > 0 else min(clash) - LANE
+            taken.append((level, c0, c1))
+            detours[node.name, operand] = level
+    return detours
 
 
 @dataclass(frozen=True)
@@ -207,13 +235,13 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
         circles[node.name] = gate_circle(node.name, xs[c], -row * DY, gate_text(node.definition))
         names.append(gate_name(node.name, circles[node.name], name_tex(node.name)))
     leaves = {box.owner[5:]: box for box in names if box.owner.startswith("leaf ")}
-    wires, detours = [], {}
+    wires, detours = [], _detours(spec, place)
     for node in spec.nodes:
         drawn = [o for o in operands(node) if o in place]
         for operand in drawn:
             key = (node.name, operand)
             wish = label_pos(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else 0.5
-            level = detours[key] = None if spec.place else _detour(spec, place, operand, node.name)
+            level = detours[key]
             source, target = leaves.get(operand) or circles[operand], circles[node.name]
             bends: tuple[tuple[float, float], ...] = ()
             if level is None:
