@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import sympy
@@ -15,7 +15,20 @@ from sympy.printing.latex import translate
 
 from ..engine import activations as act
 from ..engine.graphspec import GraphSpec, Node
-from .circuitlabels import Box, Circle, Wire, border, gate_circle, gate_name, label_boxes, leaf_name, settle
+from .circuitlabels import (
+    NAME_SIDES,
+    Box,
+    Circle,
+    Wire,
+    border,
+    box_circle_overlap,
+    boxes_overlap,
+    gate_circle,
+    gate_name,
+    label_boxes,
+    leaf_name,
+    settle,
+)
 
 DX = 2.3  # cm between columns
 DY = 1.5  # cm between rows
@@ -136,15 +149,18 @@ def placement(spec: GraphSpec) -> dict[str, tuple[int, float]]:
     return dict(spec.place) or _rows(spec)
 
 
+def _blocked(name: Box, boxes: Sequence[Box], circles: Sequence[Circle]) -> bool:
+    return any(boxes_overlap(name, b) for b in boxes) or any(box_circle_overlap(name, c) for c in circles)
+
+
 def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: str,
             consumer: str) -> tuple[float, int] | None:
-    """The row a wire runs along when, drawn straight, it would cross a gate of a column it skips (a name
-    used again further on: a shared parameter): just above the gates it passes, or just below them
+    """The row a wire runs along when, drawn straight, it would cross a gate or a leaf's name in a column it
+    skips (a name used again further on: a shared parameter): just above the gates it passes, or just below them
     when it starts below their middle; with the way out from them (-1: up, rows counting down; 1: down).
     None for a straight wire."""
     (c0, r0), (c1, r1) = place[operand], place[consumer]
-    gates = {n.name for n in spec.nodes}
-    passed = [(c, row) for name, (c, row) in place.items() if name in gates and c0 < c < c1]
+    passed = [(c, row) for c, row in place.values() if c0 < c < c1]  # gates, and leaves used there (their names)
     if not any(abs(r0 + (r1 - r0) * (c - c0) / (c1 - c0) - row) < 0.6 for c, row in passed):
         return None
     rows = [row for _, row in passed]
@@ -192,6 +208,7 @@ class CircuitLayout:
     names: tuple[Box, ...]
     circles: tuple[Circle, ...]
     missed: tuple[tuple[str, str], ...]  # wires whose labels found no free place (none in the tests' graphs)
+    sides: Mapping[str, str]  # where each gate's name is: "above" its circle, or another of `NAME_SIDES`
 
 
 def circuit_layout(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
@@ -233,8 +250,7 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
     for node in spec.nodes:
         c, row = place[node.name]
         circles[node.name] = gate_circle(node.name, xs[c], -row * DY, gate_text(node.definition))
-        names.append(gate_name(node.name, circles[node.name], name_tex(node.name)))
-    leaves = {box.owner[5:]: box for box in names if box.owner.startswith("leaf ")}
+    leaves = {box.owner[5:]: box for box in names}
     wires, detours = [], _detours(spec, place)
     for node in spec.nodes:
         drawn = [o for o in operands(node) if o in place]
@@ -254,8 +270,17 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
     out = circles[spec.output]
     end = (out.cx + 0.9 * DX, out.cy)
     wires.append(Wire((spec.output, ""), border(out, end), end, values.get(spec.output, ""), output_gradient))
+    lines = [b for wire in wires for b in wire.lines()]
+    sides = {}
+    for node in spec.nodes:  # a name above its gate; where a wire, circle or name is in the way, the first side clear
+        circle, tex = circles[node.name], name_tex(node.name)
+        others = [c for c in circles.values() if c is not circle]
+        sides[node.name] = next((side for side in NAME_SIDES if not _blocked(
+            gate_name(node.name, circle, tex, side), [*lines, *names], others)), "above")
+        names.append(gate_name(node.name, circle, tex, sides[node.name]))
     pos, missed = settle(wires, names, list(circles.values()))
-    return CircuitLayout(xs, place, tuple(wires), pos, detours, tuple(names), tuple(circles.values()), tuple(missed))
+    return CircuitLayout(xs, place, tuple(wires), pos, detours, tuple(names), tuple(circles.values()), tuple(missed),
+                         sides)
 
 
 #: the room a part of a circuit cut for slides may fill at scale 1 (cm): a 16:9 frame's text width, and the
@@ -361,7 +386,8 @@ def _tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str,
         lines.append(rf"\node[leaf] ({leaf.name}) at {at} {{${name_tex(leaf.name)}$}};")
     for node in spec.nodes:
         c, row = place[node.name]
-        lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]above:${name_tex(node.name)}$}}] "
+        side = layout.sides[node.name]
+        lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]{side}:${name_tex(node.name)}$}}] "
                      rf"({node.name}) at ({_cm(xs[c])}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
     for node in spec.nodes:
         for operand in (o for o in operands(node) if o in place):

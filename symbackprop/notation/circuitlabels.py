@@ -131,10 +131,21 @@ def gate_circle(name: str, x: float, y: float, symbol: str) -> Circle:
     return Circle(name, x, y, max(RADIUS, math.hypot(hw, hh) + GATE_SEP))
 
 
-def gate_name(name: str, circle: Circle, tex: str) -> Box:
-    """The gate's name above its circle (a TikZ ``label``: south anchor on the circle's top)."""
+#: where a gate's name may sit (a TikZ ``label``'s position): the way from the circle's centre to the point of
+#: its border the label touches, the label extending on from there
+NAME_SIDES: dict[str, Point] = {"above": (0.0, 1.0), "above right": (math.sqrt(0.5), math.sqrt(0.5)),
+                                "above left": (-math.sqrt(0.5), math.sqrt(0.5)), "below": (0.0, -1.0),
+                                "below right": (math.sqrt(0.5), -math.sqrt(0.5)),
+                                "below left": (-math.sqrt(0.5), -math.sqrt(0.5))}
+
+
+def gate_name(name: str, circle: Circle, tex: str, side: str = "above") -> Box:
+    """The gate's name on one `NAME_SIDES` side of its circle: ``above``, a TikZ ``label`` with its south anchor
+    on the circle's top; ``above right``, its south west corner on the border 45 degrees up; and so on."""
     hw, hh = extent(tex, LABEL_PT, NAME_SEP)
-    return Box(f"name {name}", circle.cx, circle.cy + circle.r + hh, hw, hh)
+    ux, uy = NAME_SIDES[side]
+    off_x, off_y = (0.0 if u == 0 else math.copysign(extent, u) for u, extent in ((ux, hw), (uy, hh)))
+    return Box(f"name {name}", circle.cx + circle.r * ux + off_x, circle.cy + circle.r * uy + off_y, hw, hh)
 
 
 def leaf_name(name: str, x: float, y: float, tex: str) -> Box:
@@ -284,5 +295,5 @@ def all_boxes(wires: Sequence[Wire], chosen: Mapping[tuple[str, str], float]) ->
     return [b for w in wires for b in label_boxes(w, chosen[w.key])]
 
 
-__all__ = ["Box", "Circle", "Wire", "all_boxes", "border", "box_circle_overlap", "boxes_overlap", "clashes",
-           "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "piece", "settle"]
+__all__ = ["NAME_SIDES", "Box", "Circle", "Wire", "all_boxes", "border", "box_circle_overlap", "boxes_overlap",
+           "clashes", "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "piece", "settle"]

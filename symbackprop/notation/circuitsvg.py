@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 
 from ..engine.graphspec import GraphSpec
 from .circuit import DX, DY, circuit_layout, gate_text, name_tex, operands
-from .circuitlabels import Wire
+from .circuitlabels import NAME_SIDES, Wire
 from .geometry import PT
 from .svg import LABEL_PT, NODE_PT, PX, num, tex_box
 
@@ -126,7 +126,10 @@ def circuit_svg(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tupl
         symbol = gate_text(node.definition)
         out.append(tex_box("gate-text", num((x - RADIUS) * PX), num((y - RADIUS) * PX), num(2 * RADIUS * PX),
                            num(2 * RADIUS * PX), _gate_size(symbol), symbol, False))
-        out.append(tex_box("gate-name", num((x - 0.6) * PX), num((y - RADIUS - 0.42) * PX), num(1.2 * PX),
+        ux, uy = NAME_SIDES[layout.sides[node.name]]  # y up: the name's box (1.2 x 0.4 cm) off the circle that way
+        cx = x + RADIUS * ux + (0.6 * math.copysign(1, ux) if ux else 0.0)
+        cy = y - RADIUS * uy - (0.22 * math.copysign(1, uy) if uy else 0.0)
+        out.append(tex_box("gate-name", num((cx - 0.6) * PX), num((cy - 0.2) * PX), num(1.2 * PX),
                            num(0.4 * PX), name_size, name_tex(node.name), False))
     for name in leaves:
         x, y = shift(ends[name])
