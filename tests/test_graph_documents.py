@@ -213,16 +213,18 @@ b_y = -0.4
 """
 
 
-@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units", "rnn_wide_sums"],
+@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units", "rnn_wide_sums", "big_adam"],
                          ids=lambda p: getattr(p, "stem", p))
 def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path):
     """Long forward lines (an RNN's sums over two units) are cut between terms, aligned at the =, and a BPTT
     sum's numbers by their width: the handout and the deck of every graph-kind example compile without an
-    overfull box."""
+    overfull box.  (A deck's gate of seven uses, cut 4 + 3 now, shares a frame only where both fit: the two-unit
+    RNN's ran 4 pt over; Adam's first step on a 13-gate graph's deck ran 7.6 pt over its frame.)"""
     from symbackprop.documents.graphhandout import render_graph_handout
 
-    text = {"rnn_two_units": RNN_TWO_UNITS, "rnn_wide_sums": RNN_WIDE_SUMS}.get(path) or Path(path).read_text(
-        encoding="utf-8")
+    text = {"rnn_two_units": RNN_TWO_UNITS, "rnn_wide_sums": RNN_WIDE_SUMS,
+            "big_adam": 'learning_rate = 0.1\nsteps = 3\n[optimizer]\nname = "adam"\n' + BIG_GRAPH,
+            }.get(path) or Path(path).read_text(encoding="utf-8")
     solution = solve_graph(loads_graph(text, "g"))
     for kind, document in (("handout", render_graph_handout(solution)), ("deck", render_graph_slides(solution))):
         work = tmp_path / kind
@@ -336,3 +338,16 @@ def test_a_big_graphs_intro_names_its_output_and_its_values_wrap():
     assert values.count(r",\quad ") == 9 and r"\[" not in values
     small = render_graph_handout(solve_graph(loads_graph(CS231N_ADD_MUL, "small")))
     assert "We compute $f = " in small
+
+
+def test_a_deck_keeps_a_gate_whole_where_it_fits_and_cuts_it_evenly_where_not():
+    """A sum over seven uses was cut 5 + 2 (a frame of two lines after each half-full one); a gate's uses are now
+    cut only past what a frame holds (six, with the gate's heading and upstream: seven ran 17 pt over), evenly."""
+    from symbackprop.documents.graphslides import GATE_USES, _gate_pieces
+
+    assert GATE_USES == 6
+    for uses, pieces in ((1, [1]), (6, [6]), (7, [4, 3]), (9, [5, 4]), (13, [5, 4, 4])):
+        cut = _gate_pieces({"uses": list(range(uses)), "name": "g"})
+        assert [len(p["uses"]) for p in cut] == pieces
+        assert [p["continued"] for p in cut] == [False] + [True] * (len(pieces) - 1)
+        assert [u for p in cut for u in p["uses"]] == list(range(uses))

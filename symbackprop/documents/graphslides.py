@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.graph import GraphSolution
-from ..layout import even_pack, even_rows
+from ..layout import even_pack, even_rows, row_height
 from .graphhandout import graph_context
 from .graphupdate import graph_update
 from .render import Tex, header_comment, render_tex
@@ -24,15 +24,19 @@ from .slides import write_deck
 #: where a gate's heading counts two rows and each of its inputs one (the first frame also holds the rule's
 #: note, two rows); a sum's three
 FORWARD_ROWS = 8
+#: the height of the update's first step on a frame, in ``layout.row_height`` rows (under its intro line: AdamW's
+#: 8.7 fit, Adam's 9.7 ran 7.6 pt over)
+UPDATE_ROWS = 9
 #: the gates' table: rows on one frame, in two columns where every gate's definition fits half a line
 #: (graphhandout.GATE_COLUMN), else one
 GATE_ROWS = 8
-#: a gate with more inputs than this continues on the next frame (a convolution's sum over a window)
-GATE_USES = 5
 #: rows of the gradients' table on one frame
 SUMMARY_ROWS = 12
-BACKWARD_ROWS = 9
+BACKWARD_ROWS = 8.5
 FIRST_NOTE = 2
+#: the most uses of one gate a frame holds (each a row with display fractions: seven, with the gate's heading and
+#: upstream, run 17 pt over the frame)
+GATE_USES = 6
 SUM_ROWS = 9
 
 
@@ -42,11 +46,20 @@ def _frames(items: Sequence[Any], rows: Sequence[float], room: float, first: flo
     return [[items[i] for i in chunk] for chunk in even_pack(rows, room, first=first)]
 
 
+def _height(line: str) -> float:
+    """A line's height in rows (a fraction makes a row taller: Adam's first step had run 7.6 pt over its frame),
+    the line going on over rows where it is too wide."""
+    return sum(row_height(row) for row in str(line).split(r"\\"))
+
+
 def _gate_pieces(gate: dict[str, Any]) -> list[dict[str, Any]]:
-    """A gate's rows of upstream x local, at most ``GATE_USES`` to a piece (the later pieces say they continue)."""
+    """A gate whole (its heading, its upstream and one row per use) when its uses fit a frame (`GATE_USES`), else
+    cut into as few pieces as fit, of even length (the later pieces say they continue): a 7-use sum had been cut
+    5 + 2, and is 4 + 3 now."""
     uses = gate["uses"]
-    return [gate | {"uses": uses[i:i + GATE_USES], "continued": i > 0}
-            for i in range(0, max(1, len(uses)), GATE_USES)]
+    per_frame = GATE_USES
+    pieces = even_rows(len(uses), -(-len(uses) // per_frame)) or [[]]
+    return [gate | {"uses": [uses[i] for i in piece], "continued": k > 0} for k, piece in enumerate(pieces)]
 
 
 def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
@@ -70,7 +83,7 @@ def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str,
     update = graph_update(solution)  # a training spec: the rule, its first step and the output's curve
     lines = update["optimizer"]["lines"] if update else []
     context.update(update=update, plots=bool(update and update["optimizer"]["plot"]),
-                   update_frames=_frames(lines, [1] * len(lines), FORWARD_ROWS) if lines else [])
+                   update_frames=_frames(lines, [_height(line) for line in lines], UPDATE_ROWS) if lines else [])
     return context
 
 
