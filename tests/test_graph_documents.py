@@ -213,7 +213,28 @@ b_y = -0.4
 """
 
 
-@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units", "rnn_wide_sums", "big_adam"],
+#: one sigmoid unit over five steps of three inputs: its first steps' gradients are 1e-8 to 1e-5, printed in
+#: scientific notation in the BPTT sums (a row of them ran 10 pt over: tex_width had undercounted them)
+RNN_TINY_GRADIENTS = """
+[rnn]
+decimals = 3
+hidden = 1
+activation = "sigmoid"
+output = "last"
+loss = "half_sse"
+inputs = [[-0.7, -0.4, 0.1], [-0.4, -0.9, -0.7], [0.3, 0.1, -0.7], [-0.7, 0.5, 0.1], [-0.7, 0.3, -0.7]]
+targets = 0.5
+h0 = 0
+[rnn.parameters]
+W_xh = [0.5, -0.4, 0.8]
+W_hh = 0.1
+b_h = 0.3
+W_hy = 0.3
+b_y = 0.8
+"""
+
+
+@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units", "rnn_wide_sums", "big_adam", "rnn_tiny_gradients"],
                          ids=lambda p: getattr(p, "stem", p))
 def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path):
     """Long forward lines (an RNN's sums over two units) are cut between terms, aligned at the =, and a BPTT
@@ -224,6 +245,7 @@ def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path)
 
     text = {"rnn_two_units": RNN_TWO_UNITS, "rnn_wide_sums": RNN_WIDE_SUMS,
             "big_adam": 'learning_rate = 0.1\nsteps = 3\n[optimizer]\nname = "adam"\n' + BIG_GRAPH,
+            "rnn_tiny_gradients": RNN_TINY_GRADIENTS,
             }.get(path) or Path(path).read_text(encoding="utf-8")
     solution = solve_graph(loads_graph(text, "g"))
     for kind, document in (("handout", render_graph_handout(solution)), ("deck", render_graph_slides(solution))):

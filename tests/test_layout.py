@@ -26,6 +26,9 @@ def test_tex_width_counts_what_is_seen():
     assert tex_width("a + b") == 4  # a, +, b, and the spacing around the +
     assert tex_width(r"\frac{\partial E}{\partial w_{1}}") == tex_width(r"xEs") == 3  # the wider part
     assert tex_width(r"\frac{a}{b}", display=True) == 3
+    # typeset, (1.03 x 10^-8) is 65 pt wide and 0.000 . 0.547 + 66 pt (13 units): it had counted 10, and a BPTT sum of
+    # three such operands ran 10 pt into the margin
+    assert tex_width(r"\left(1.03 \times 10^{-8}\right)") == 13 == tex_width(r"0.000 \cdot 0.547 +")
     assert join_rows("x &= ", ["a", "b", "c"], [[0, 1], [2]], sep=" + ") == ["x &= a + b", r"&\quad c"]
 
 
