@@ -81,12 +81,32 @@ RNN_THREE_INPUTS = RNN_VECTORS_EVERY_STEP.replace('output = "every"', 'output = 
     "targets = [0.3, 0.7, 0.2, 0.9]", "targets = 0.9").replace(
     "inputs = [[1, 0.5], [-0.5, 2], [0.25, -1], [2, 1]]", "inputs = [[1, 0.5, -1], [-0.5, 2, 0.25]]").replace(
     "W_xh = [[0.5, -0.25], [0.3, 0.8]]", "W_xh = [[0.5, -0.25, 0.1], [0.3, 0.8, -0.6]]")
+#: two units, three inputs a step, an output every step: the six wires of each step's inputs cross h_{0,1}'s
+#: wire at every one of the 13 places its labels could sit (they struck through a wire); the places between,
+#: every 2.5%, are tried last
+RNN_CROSSED_FAN = """
+[rnn]
+decimals = 3
+hidden = 2
+activation = "tanh"
+output = "every"
+loss = "mse"
+inputs = [[-0.7, 0.8, 0.8], [0.8, -0.7, 0.1], [-0.9, 0.3, 0.5], [-0.2, 0.3, -0.7]]
+targets = [0.1, 0.3, -0.4, 0.1]
+h0 = [-0.2, -0.4]
+[rnn.parameters]
+W_xh = [[0.3, -0.4, 0.1], [-0.7, 0.8, -0.4]]
+W_hh = [[0.5, -0.7], [-0.4, -0.2]]
+b_h = [-0.9, -0.2]
+W_hy = [-0.7, -0.2]
+b_y = 0.5
+"""
 CASES = {"cs231n": (EXAMPLES / "graph_cs231n.toml").read_text(encoding="utf-8"),
          "conv1d": (EXAMPLES / "conv1d.toml").read_text(encoding="utf-8"),
          "rnn": (EXAMPLES / "rnn.toml").read_text(encoding="utf-8"),
          "rnn_two_units": RNN_TWO_UNITS, "conv1d_8_inputs_kernel_3": CONV8, "shared_by_three": SHARED3,
          "shared_further_on": SHARED, "detour": DETOUR, "rnn_vectors_every_step": RNN_VECTORS_EVERY_STEP,
-         "rnn_three_inputs": RNN_THREE_INPUTS}
+         "rnn_three_inputs": RNN_THREE_INPUTS, "rnn_crossed_fan": RNN_CROSSED_FAN}
 
 NODE = re.compile(r"\\node\[(leaf|gate)(?:, label=\{\[[^]]*\]((?:above|below)(?: left| right)?):\$(.*?)\$\})?\] "
                   r"\((\w+)\) at \(([-\d.]+), ([-\d.]+)\) \{\$(.*?)\$\};")

@@ -97,11 +97,13 @@ def label_pos(rise: float, fan_in: int) -> float:
     slides it where it meets something), whose fanned wires (a kernel's) cross
     midway: a quarter of the way further along per row the wire rises, so two crossing wires' labels part;
     into a gate with more than MAX_SLID wires, near their sources (where they are a row apart)."""
-    return 0.25 if fan_in > MAX_SLID else min(0.8, max(0.2, 0.5 + rise / 4))
+    return 0.25 if fan_in > MAX_SLID else round(min(0.8, max(0.2, 0.5 + rise / 4)), 2)  # as TikZ is told it
 
 
 def _label_at(pos: float) -> str:
-    return "" if pos == 0.5 else f", pos={_cm(pos)}"
+    """TikZ's ``pos`` of a wire's labels: the place the layout measured, to the 2.5% steps of its candidates."""
+    text = f"{pos:.3f}".rstrip("0").rstrip(".")
+    return "" if pos == 0.5 else f", pos={text}"
 
 
 def _cm(value: float) -> str:

@@ -22,6 +22,10 @@ CLEAR = 0.5 * PT
 RADIUS, GATE_SEP = 0.475, 1 * PT
 #: where along a wire its labels may sit, most wanted first (after the wire's own preference)
 CANDIDATES = (0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75, 0.2, 0.8, 0.15, 0.85, 0.1, 0.9)
+#: the places between, every 2.5% from 5% to 95%: tried last, by a wire that found no place among `CANDIDATES`
+#: (one whose stretch many wires cross, as an RNN's fan of inputs does)
+BETWEEN = tuple(sorted((p for p in (k / 40 for k in range(2, 39)) if p not in CANDIDATES),
+                       key=lambda p: (abs(p - 0.5), p)))
 
 #: cm: upright bounds this far apart part two boxes for sure (the separating axes' own margin is 1e-9)
 APART = 1e-6
@@ -209,6 +213,7 @@ class _Places:
     def __init__(self, wire: Wire) -> None:
         self.wire = wire
         self.order = tuple(dict.fromkeys((wire.pos, *CANDIDATES)))
+        self.between = tuple(p for p in BETWEEN if p not in self.order)
         self._boxes: dict[float, list[Box]] = {}
         reach = 0.0
         for tex in (wire.above, wire.below):
@@ -216,7 +221,8 @@ class _Places:
                 hw, hh = label_extent(tex)
                 reach = max(reach, hh + LABEL_SEP + math.hypot(hw + CLEAR, hh + CLEAR))
         (ax, ay), (bx, by) = wire.start, wire.end
-        ends = [(ax + (bx - ax) * pos, ay + (by - ay) * pos) for pos in (min(self.order), max(self.order))]
+        every = (*self.order, *self.between)
+        ends = [(ax + (bx - ax) * pos, ay + (by - ay) * pos) for pos in (min(every), max(every))]
         reach += 1e-6  # rounding: a corner computed by label_boxes may lie a hair beyond
         self.region = (min(x for x, _ in ends) - reach, min(y for _, y in ends) - reach,
                        max(x for x, _ in ends) + reach, max(y for _, y in ends) + reach)
@@ -251,6 +257,10 @@ def settle(wires: Sequence[Wire], names: Sequence[Box],
         pos = _free(place, held, fixed[wire.key], near_circles[wire.key])
         if pos is None:
             pos = _make_room(place, places, held, chosen, fixed, near_circles)
+        if pos is None:  # the places between, last: a wire that found one before keeps it
+            pos = _free(place, held, fixed[wire.key], near_circles[wire.key], between=True)
+        if pos is None:
+            pos = _make_room(place, places, held, chosen, fixed, near_circles, between=True)
         if pos is None:
             pos = wire.pos
             missed.append(wire.key)
@@ -260,11 +270,12 @@ def settle(wires: Sequence[Wire], names: Sequence[Box],
 
 
 def _free(place: _Places, held: Mapping[tuple[str, str], list[Box]], fixed: Sequence[Box],
-          circles: Sequence[Circle], skip: tuple[str, str] | None = None, extra: Sequence[Box] = ()) -> float | None:
-    """The first place along the wire where its labels meet nothing fixed, no circle, none of ``extra``
-    and no held label (but ``skip``'s)."""
+          circles: Sequence[Circle], skip: tuple[str, str] | None = None, extra: Sequence[Box] = (),
+          between: bool = False) -> float | None:
+    """The first place along the wire (``between``: of the places between) where its labels meet nothing fixed,
+    no circle, none of ``extra`` and no held label (but ``skip``'s)."""
     others = [*fixed, *place.near([*extra, *(b for key, boxes in held.items() if key != skip for b in boxes)])]
-    for pos in place.order:
+    for pos in place.between if between else place.order:
         if not any(clashes(b, others, circles) for b in place.boxes(pos)):
             return pos
     return None
@@ -272,11 +283,11 @@ def _free(place: _Places, held: Mapping[tuple[str, str], list[Box]], fixed: Sequ
 
 def _make_room(place: _Places, places: Mapping[tuple[str, str], _Places], held: dict[tuple[str, str], list[Box]],
                chosen: dict[tuple[str, str], float], fixed: Mapping[tuple[str, str], list[Box]],
-               circles: Mapping[tuple[str, str], list[Circle]]) -> float | None:
-    """A place for the wire's labels that only one earlier wire's labels are in, when that wire's labels
-    have a free place elsewhere (clear of these too): they move there."""
+               circles: Mapping[tuple[str, str], list[Circle]], between: bool = False) -> float | None:
+    """A place for the wire's labels (``between``: of the places between) that only one earlier wire's labels
+    are in, when that wire's labels have a free place elsewhere (clear of these too): they move there."""
     key = place.wire.key
-    for pos in place.order:
+    for pos in place.between if between else place.order:
         boxes = place.boxes(pos)
         if any(clashes(b, fixed[key], circles[key]) for b in boxes):
             continue
