@@ -373,3 +373,22 @@ def test_a_deck_keeps_a_gate_whole_where_it_fits_and_cuts_it_evenly_where_not():
         assert [len(p["uses"]) for p in cut] == pieces
         assert [p["continued"] for p in cut] == [False] + [True] * (len(pieces) - 1)
         assert [u for p in cut for u in p["uses"]] == list(range(uses))
+
+
+def test_a_tall_circuit_has_its_legend_beside_it_on_a_frame(tex, tmp_path):
+    """The example convolution's circuit is tall: under its legend its height held it to 49% of its size on the
+    frame.  Where the legend beside it leaves the picture a tenth larger or more, the legend goes in a narrow
+    column on the right; the example RNN's circuit, wide and short, keeps its legend below."""
+    import subprocess
+
+    for example, beside in (("conv1d.toml", True), ("rnn.toml", False)):
+        solution = solve_graph(str(EXAMPLE.parent / example))
+        work = tmp_path / example
+        work.mkdir()
+        log = _compile(render_graph_slides(solution), work)
+        assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log
+        pages = subprocess.run(["pdftotext", str(work / "deck.pdf"), "-"], capture_output=True, check=True,
+                               text=True).stdout.split("\f")
+        frame = next(page for page in pages if page.startswith("The circuit"))
+        first = next(line for line in frame.splitlines() if line.startswith("Above each wire"))
+        assert (first == "Above each wire (green): the") == beside, first
