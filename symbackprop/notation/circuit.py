@@ -217,16 +217,19 @@ def circuit_layout(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[t
                    output_gradient: str) -> CircuitLayout:
     """The circuit's geometry, columns `DX` apart but where a wire's labels find no place clear of every
     other label, gate and name (:func:`.circuitlabels.settle`): the gaps that wire spans widen by `WIDEN`,
-    up to `WIDEN_STEPS` times."""
+    up to `WIDEN_STEPS` times.  Where no width gives every wire a place, the labels may also sit at the places
+    between (``settle``'s last resort, the narrowest width that then gives every wire one)."""
     place = placement(spec)
     extra: dict[int, float] = {}
     best: CircuitLayout | None = None
+    tried = []
     for _ in range(WIDEN_STEPS + 1):
         columns = sorted({c for c, _ in place.values()})
         xs, x = {}, columns[0] * DX
         for k, c in enumerate(columns):
             x += 0.0 if k == 0 else (c - columns[k - 1]) * DX + extra.get(c, 0.0)
             xs[c] = x
+        tried.append(xs)
         layout = _layout_at(spec, values, shares, output_gradient, xs)
         if best is None or len(layout.missed) < len(best.missed):
             best = layout
@@ -238,11 +241,17 @@ def circuit_layout(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[t
                 if c0 < c <= c1:
                     extra[c] = extra.get(c, 0.0) + WIDEN
     assert best is not None
+    for xs in tried if best.missed else ():
+        layout = _layout_at(spec, values, shares, output_gradient, xs, between=True)
+        if len(layout.missed) < len(best.missed):
+            best = layout
+        if not best.missed:
+            break
     return best
 
 
 def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str, str], str],
-               output_gradient: str, xs: Mapping[int, float]) -> CircuitLayout:
+               output_gradient: str, xs: Mapping[int, float], between: bool = False) -> CircuitLayout:
     place = placement(spec)
     circles: dict[str, Circle] = {}
     names: list[Box] = []
@@ -280,7 +289,7 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
         sides[node.name] = next((side for side in NAME_SIDES if not _blocked(
             gate_name(node.name, circle, tex, side), [*lines, *names], others)), "above")
         names.append(gate_name(node.name, circle, tex, sides[node.name]))
-    pos, missed = settle(wires, names, list(circles.values()))
+    pos, missed = settle(wires, names, list(circles.values()), between)
     return CircuitLayout(xs, place, tuple(wires), pos, detours, tuple(names), tuple(circles.values()), tuple(missed),
                          sides)
 

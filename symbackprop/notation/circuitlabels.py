@@ -23,7 +23,7 @@ RADIUS, GATE_SEP = 0.475, 1 * PT
 #: where along a wire its labels may sit, most wanted first (after the wire's own preference)
 CANDIDATES = (0.5, 0.4, 0.6, 0.3, 0.7, 0.25, 0.75, 0.2, 0.8, 0.15, 0.85, 0.1, 0.9)
 #: the places between, every 2.5% from 5% to 95%: tried last, by a wire that found no place among `CANDIDATES`
-#: (one whose stretch many wires cross, as an RNN's fan of inputs does)
+#: at any width of its circuit (one whose stretch many wires cross, as an RNN's fan of inputs does)
 BETWEEN = tuple(sorted((p for p in (k / 40 for k in range(2, 39)) if p not in CANDIDATES),
                        key=lambda p: (abs(p - 0.5), p)))
 
@@ -210,10 +210,10 @@ class _Places:
     reaches from it).  A box or circle outside that region meets none of them (its bounds lie apart from all
     of theirs), so each search looks only at what is :meth:`near`."""
 
-    def __init__(self, wire: Wire) -> None:
+    def __init__(self, wire: Wire, between: bool = False) -> None:
         self.wire = wire
         self.order = tuple(dict.fromkeys((wire.pos, *CANDIDATES)))
-        self.between = tuple(p for p in BETWEEN if p not in self.order)
+        self.between = tuple(p for p in BETWEEN if p not in self.order) if between else ()
         self._boxes: dict[float, list[Box]] = {}
         reach = 0.0
         for tex in (wire.above, wire.below):
@@ -239,12 +239,13 @@ class _Places:
                                            or s.bounds[3] + APART < bottom or top + APART < s.bounds[1])]
 
 
-def settle(wires: Sequence[Wire], names: Sequence[Box],
-           circles: Sequence[Circle]) -> tuple[dict[tuple[str, str], float], list[tuple[str, str]]]:
+def settle(wires: Sequence[Wire], names: Sequence[Box], circles: Sequence[Circle],
+           between: bool = False) -> tuple[dict[tuple[str, str], float], list[tuple[str, str]]]:
     """Each wire's label position, wire by wire: its own wish if its labels meet no name, circle, other
     wire or label placed so far, else the first of `CANDIDATES` that does, else one where moving a single
-    earlier wire's labels makes room; and the wires that found no place (their labels stay at their wish)."""
-    places = {wire.key: _Places(wire) for wire in wires}
+    earlier wire's labels makes room (with ``between``: then the same among the places `BETWEEN`); and the
+    wires that found no place (their labels stay at their wish)."""
+    places = {wire.key: _Places(wire, between) for wire in wires}
     lines = [(wire.key, b) for wire in wires for b in wire.lines()]
     # what each wire's labels must keep off and may not move: the names and the other wires, near it
     fixed = {key: place.near([*names, *(b for other, b in lines if other != key)]) for key, place in places.items()}
@@ -257,9 +258,9 @@ def settle(wires: Sequence[Wire], names: Sequence[Box],
         pos = _free(place, held, fixed[wire.key], near_circles[wire.key])
         if pos is None:
             pos = _make_room(place, places, held, chosen, fixed, near_circles)
-        if pos is None:  # the places between, last: a wire that found one before keeps it
+        if pos is None and between:  # the places between, last: a wire that found one before keeps it
             pos = _free(place, held, fixed[wire.key], near_circles[wire.key], between=True)
-        if pos is None:
+        if pos is None and between:
             pos = _make_room(place, places, held, chosen, fixed, near_circles, between=True)
         if pos is None:
             pos = wire.pos
