@@ -32,11 +32,10 @@ UPDATE_ROWS = 9
 GATE_ROWS = 8
 #: rows of the gradients' table on one frame
 SUMMARY_ROWS = 12
-BACKWARD_ROWS = 8.5
+BACKWARD_ROWS = 9
 FIRST_NOTE = 2
-#: the most uses of one gate a frame holds (each a row with display fractions: seven, with the gate's heading and
-#: upstream, run 17 pt over the frame)
-GATE_USES = 6
+#: a gate with more inputs than this continues on the next frame (a convolution's sum over a window)
+GATE_USES = 5
 SUM_ROWS = 9
 
 
@@ -53,13 +52,13 @@ def _height(line: str) -> float:
 
 
 def _gate_pieces(gate: dict[str, Any]) -> list[dict[str, Any]]:
-    """A gate whole (its heading, its upstream and one row per use) when its uses fit a frame (`GATE_USES`), else
-    cut into as few pieces as fit, of even length (the later pieces say they continue): a 7-use sum had been cut
-    5 + 2, and is 4 + 3 now."""
+    """A gate's rows of upstream x local, at most ``GATE_USES`` to a piece (the later pieces say they continue).
+
+    (Cut evenly and up to six a frame, 7 -> 4 + 3, the pieces no longer shared frames with the one-use gates
+    between them: a two-unit RNN's deck had eight frames of one line where it had had one.)"""
     uses = gate["uses"]
-    per_frame = GATE_USES
-    pieces = even_rows(len(uses), -(-len(uses) // per_frame)) or [[]]
-    return [gate | {"uses": [uses[i] for i in piece], "continued": k > 0} for k, piece in enumerate(pieces)]
+    return [gate | {"uses": uses[i:i + GATE_USES], "continued": i > 0}
+            for i in range(0, max(1, len(uses)), GATE_USES)]
 
 
 def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str, Any]:
