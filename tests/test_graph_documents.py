@@ -407,3 +407,61 @@ def test_a_tall_circuit_has_its_legend_beside_it_on_a_frame(tex, tmp_path):
         frame = next(page for page in pages if page.startswith("The circuit"))
         first = next(line for line in frame.splitlines() if line.startswith("Above each wire"))
         assert (first == "Above each wire (green): the") == beside, first
+
+
+#: one tanh unit, an output at every step (a review's spec): its sums fit under the BPTT section's end
+RNN_ONE_UNIT_EVERY = """
+[rnn]
+decimals = 3
+hidden = 1
+activation = "tanh"
+output = "every"
+loss = "mse"
+inputs = [[0.3, -0.4], [-0.4, -0.4], [0.8, 0.3]]
+targets = [0.5, -0.7, -0.2]
+h0 = 0
+[rnn.parameters]
+W_xh = [0.8, -0.4]
+W_hh = 0.8
+b_h = -0.7
+W_hy = 0.1
+b_y = -0.4
+"""
+#: an 8-input convolution whose "Names used more than once" heading had sat alone at a page foot
+CONV_EIGHT_INPUTS = """
+[conv1d]
+decimals = 3
+x = [1, -2, 3, 0.5, -1, 2, 1, 0.5]
+w = [-0.5, 1, 0.25]
+b = 0.1
+stride = 1
+padding = 1
+activation = "relu"
+pooling = "max"
+pool_size = 2
+v = [0.2, -0.5, 0.3, 0.6]
+c = 0.1
+target = 0.5
+"""
+
+
+def test_the_sums_heading_keeps_its_first_sum_and_breaks_no_page_early(tex, tmp_path):
+    """"Names used more than once" had sat alone at a page foot (its sums on the next page); a \\needspace then
+    kept it with its first sum, but broke pages early: the one-unit RNN's page 6 was left 40% full.  The intro
+    and the first sum are one box after the heading now: with the heading, on a page that holds what came
+    before."""
+    import subprocess
+
+    from symbackprop.documents.graphhandout import render_graph_handout
+
+    for name, text in (("rnn", RNN_ONE_UNIT_EVERY), ("conv", CONV_EIGHT_INPUTS)):
+        work = tmp_path / name
+        work.mkdir()
+        log = _compile(render_graph_handout(solve_graph(loads_graph(text, name))), work)
+        assert "Overfull \\hbox" not in log and "Overfull \\vbox" not in log
+        pages = subprocess.run(["pdftotext", str(work / "deck.pdf"), "-"], capture_output=True, check=True,
+                               text=True).stdout.split("\f")
+        page = next(p for p in pages if "Names used more than once" in p)
+        before, after = page.split("Names used more than once", 1)
+        assert " is used by " in after, name  # the first sum under its heading
+        assert len(before.strip()) > 300, (name, before)  # not at the top of a page left early
