@@ -185,7 +185,9 @@ def adam_tex() -> str:
 def test_adam_handout_shows_the_rule_its_state_per_step_and_the_loss_curve(adam_tex: str) -> None:
     from texarith import checked_lines
 
-    assert r"\section{Parameter update: AdamW}" in adam_tex and "torch.optim.AdamW" in adam_tex
+    # the class's name in typewriter, breakable at its dots ("torch.optim.SGD" had run 31 pt into the margin)
+    assert r"\section{Parameter update: AdamW}" in adam_tex
+    assert r"\texttt{torch.\allowbreak optim.\allowbreak AdamW}" in adam_tex
     assert r"\hat{m}_{\theta} &= \frac{m_{\theta}}{1 - \beta_{1}^{t}}" in adam_tex
     assert r"\theta' &= \theta - \eta \lambda \theta - \eta \frac{\hat{m}_{\theta}}" in adam_tex
     assert r"\epsilon = 10^{-8},\quad \lambda = 0.01" in adam_tex
