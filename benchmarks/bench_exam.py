@@ -113,6 +113,11 @@ Measured again 2026-12-02, session 16 (nothing changed on the lecture exam's pat
 jinja2`` 0.72-0.79 s: no PDF 8.71 s wall (14.8 s CPU, load 2.3 from the session's own test runs) and 8.28 s
 (13.9 s CPU, load 0.9).  The goal (under 6 s) is not reached in this hour.
 
+Measured again 2026-12-02, session 17 (nothing on the lecture exam's path changed but SymEngine's import without
+NumPy, about 0.2 s of the serial part), the slowest hours yet (a fixed Python loop 1.3-1.8 s, ``import sympy, jinja2``
+1.2-1.3 s): no PDF 8.75 and 8.84 s wall (13.9, 15.1 s CPU) at the session's start, 6.69-8.78 s wall (11.3-14.9 s
+CPU) at its end, five runs.  The goal (under 6 s) is not reached in these hours.
+
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
 CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.  Session 11 printed
