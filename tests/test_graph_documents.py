@@ -213,6 +213,25 @@ b_y = -0.4
 """
 
 
+#: one unit over five steps of two inputs: its deck's sum for b_h has five terms, three in scientific notation, and
+#: ran 4.4 pt over its frame on one line
+RNN_LONG_SUM = """
+[rnn]
+decimals = 3
+hidden = 1
+activation = "tanh"
+output = "last"
+loss = "half_sse"
+inputs = [[-0.9, 0.8], [0.5, -0.7], [-0.9, 0.5], [-0.2, -0.4], [0.8, 0.5]]
+targets = 0.1
+h0 = 0
+[rnn.parameters]
+W_xh = [0.3, -0.2]
+W_hh = 0.1
+b_h = 0.5
+W_hy = 0.1
+b_y = -0.4
+"""
 #: two sigmoid units, inputs of two numbers over four steps, an output at the last
 RNN_TWO_UNITS_LAST = """
 [rnn]
@@ -252,7 +271,8 @@ b_y = 0.8
 """
 
 
-@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units", "rnn_wide_sums", "big_adam", "rnn_tiny_gradients"],
+@pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units", "rnn_wide_sums", "big_adam", "rnn_tiny_gradients",
+                                  "rnn_long_sum"],
                          ids=lambda p: getattr(p, "stem", p))
 def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path):
     """Long forward lines (an RNN's sums over two units) are cut between terms, aligned at the =, and a BPTT
@@ -262,7 +282,7 @@ def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path)
 
     text = {"rnn_two_units": RNN_TWO_UNITS, "rnn_wide_sums": RNN_WIDE_SUMS,
             "big_adam": 'learning_rate = 0.1\nsteps = 3\n[optimizer]\nname = "adam"\n' + BIG_GRAPH,
-            "rnn_tiny_gradients": RNN_TINY_GRADIENTS,
+            "rnn_tiny_gradients": RNN_TINY_GRADIENTS, "rnn_long_sum": RNN_LONG_SUM,
             }.get(path) or Path(path).read_text(encoding="utf-8")
     solution = solve_graph(loads_graph(text, "g"))
     for kind, document in (("handout", render_graph_handout(solution)), ("deck", render_graph_slides(solution))):

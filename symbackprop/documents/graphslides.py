@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine.graph import GraphSolution
-from ..layout import even_pack, even_rows, row_height
+from ..layout import break_row, even_pack, even_rows, row_height
 from .graphhandout import graph_context
 from .graphupdate import graph_update
 from .render import Tex, header_comment, render_tex
@@ -37,6 +37,8 @@ FIRST_NOTE = 2
 #: a gate with more inputs than this continues on the next frame (a convolution's sum over a window)
 GATE_USES = 5
 SUM_ROWS = 9
+#: the widest sum on one row of a frame (``tex_width`` units, ``\\small``)
+SUM_WIDTH = 62
 
 
 def _frames(items: Sequence[Any], rows: Sequence[float], room: float, first: float = 0.0) -> list[list[Any]]:
@@ -49,6 +51,13 @@ def _height(line: str) -> float:
     """A line's height in rows (a fraction makes a row taller: Adam's first step had run 7.6 pt over its frame),
     the line going on over rows where it is too wide."""
     return sum(row_height(row) for row in str(line).split(r"\\"))
+
+
+def _sum_rows(line: str) -> list[Tex]:
+    """A sum over a name's uses as the rows of an ``align*`` a frame's width holds (five terms with scientific
+    operands had run 4.4 pt over one line)."""
+    lhs, rhs = str(line).split(" = ", 1)
+    return [Tex(row) for row in break_row(f"{lhs} &= {rhs}", SUM_WIDTH)]
 
 
 def _gate_pieces(gate: dict[str, Any]) -> list[dict[str, Any]]:
@@ -65,7 +74,8 @@ def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str,
     context = graph_context(solution, lang)
     graph = context["graph"]
     gates = [piece for r in graph["gates"] for piece in _gate_pieces(r)]
-    sums = graph["all_sums"]  # the shared weights too (BPTT's, a kernel's): the deck has no section of their own
+    # the shared weights too (BPTT's, a kernel's): the deck has no section of their own
+    sums = [r | {"rows": _sum_rows(r["line"])} for r in graph["all_sums"]]
     wide = graph["gates_wide"]
     per_frame = GATE_ROWS if wide else 2 * GATE_ROWS
     context.update(
@@ -76,7 +86,7 @@ def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str,
         forward_frames=[sum(chunk, []) for chunk in _frames(graph["forward_rows"],
                                                             [len(g) for g in graph["forward_rows"]], FORWARD_ROWS)],
         gate_frames=_frames(gates, [2 + len(r["uses"]) for r in gates], BACKWARD_ROWS, first=FIRST_NOTE),
-        sum_frames=_frames(sums, [3] * len(sums), SUM_ROWS, first=1) if sums else [],
+        sum_frames=_frames(sums, [2 + len(r["rows"]) for r in sums], SUM_ROWS, first=1) if sums else [],
         summary_frames=_frames(graph["summary"], [1] * len(graph["summary"]), SUMMARY_ROWS),
     )
     update = graph_update(solution)  # a training spec: the rule, its first step and the output's curve
