@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sympy
@@ -21,8 +21,7 @@ from .circuitlabels import (
     Circle,
     Wire,
     border,
-    box_circle_overlap,
-    boxes_overlap,
+    clashes,
     gate_circle,
     gate_name,
     label_boxes,
@@ -151,12 +150,7 @@ def placement(spec: GraphSpec) -> dict[str, tuple[int, float]]:
     return dict(spec.place) or _rows(spec)
 
 
-def _blocked(name: Box, boxes: Sequence[Box], circles: Sequence[Circle]) -> bool:
-    return any(boxes_overlap(name, b) for b in boxes) or any(box_circle_overlap(name, c) for c in circles)
-
-
-def _detour(spec: GraphSpec, place: Mapping[str, tuple[int, float]], operand: str,
-            consumer: str) -> tuple[float, int] | None:
+def _detour(place: Mapping[str, tuple[int, float]], operand: str, consumer: str) -> tuple[float, int] | None:
     """The row a wire runs along when, drawn straight, it would cross a gate or a leaf's name in a column it
     skips (a name used again further on: a shared parameter): just above the gates it passes, or just below them
     when it starts below their middle; with the way out from them (-1: up, rows counting down; 1: down).
@@ -183,7 +177,7 @@ def _detours(spec: GraphSpec, place: Mapping[str, tuple[int, float]]) -> dict[tu
     detours: dict[tuple[str, str], float | None] = {}
     for node in spec.nodes:
         for operand in (o for o in operands(node) if o in place):
-            wanted = None if spec.place else _detour(spec, place, operand, node.name)
+            wanted = None if spec.place else _detour(place, operand, node.name)
             if wanted is None:
                 detours[node.name, operand] = None
                 continue
@@ -286,7 +280,7 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
     for node in spec.nodes:  # a name above its gate; where a wire, circle or name is in the way, the first side clear
         circle, tex = circles[node.name], name_tex(node.name)
         others = [c for c in circles.values() if c is not circle]
-        sides[node.name] = next((side for side in NAME_SIDES if not _blocked(
+        sides[node.name] = next((side for side in NAME_SIDES if not clashes(
             gate_name(node.name, circle, tex, side), [*lines, *names], others)), "above")
         names.append(gate_name(node.name, circle, tex, sides[node.name]))
     pos, missed = settle(wires, names, list(circles.values()), between)
