@@ -82,7 +82,7 @@ class Skipped:
 class ClassMarks:
     marked: list[Marked] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
-    absent: list[str] = field(default_factory=list)  # roster ids with no response
+    absent: list[str] = field(default_factory=list)  # the roster's students with no response: "id (name)" or "id"
     policy: MarkingPolicy = field(default_factory=MarkingPolicy)
     has_roster: bool = False
     #: the words of the sheets and the summary
@@ -176,8 +176,9 @@ def mark_class(folder: ExamFolder, submissions: Iterable[Submission], policy: Ma
         jobs.append((sub, label, student_id, name))
     out.marked = _score_all(folder, jobs, policy, workers, lang)
     marked_ids = {student_key(m.student_id) for m in out.marked}
-    out.absent = [v.student_id for v in folder.variants.values()
-                  if v.student_id and student_key(v.student_id) not in marked_ids]
+    out.absent = [f"{v.student_id} ({v.student_name})" if v.student_name and v.student_name != v.student_id
+                  else v.student_id
+                  for v in folder.variants.values() if v.student_id and student_key(v.student_id) not in marked_ids]
     return out
 
 
