@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import EXAMPLES
 
 from symbackprop.cli import main
 from symbackprop.errors import OutputError
@@ -88,3 +89,17 @@ def test_a_sets_files_are_written_by_threads_each_once_and_a_failed_one_names_it
     (tmp_path / "b" / "keys" / "v017.tex").write_bytes(b"in the way")
     with pytest.raises(OutputError, match=r"keys/v017\.tex"):
         write_staged(tmp_path / "b", files)
+
+
+def test_missing_parents_of_the_output_folder_are_made_and_a_failed_run_leaves_none(tmp_path, capsys):
+    """``-o a/b/set`` makes a and b as ``mkdir -p`` would (what the README says); a run that fails (here: no fair
+    variant, exit 2) removes the folders it made, so nothing is left behind."""
+    folder = tmp_path / "a" / "b" / "set"
+    _run(capsys, folder)
+    assert (folder / "index.csv").is_file()
+    other = tmp_path / "c" / "d" / "set"
+    spec = tmp_path / "few_draws.toml"
+    spec.write_text((EXAMPLES / "exam_lecture.toml").read_text().replace("max_draws = 2000", "max_draws = 1"))
+    assert main(["exam", str(spec), "--variants", "30", "--seed", "7", "-o", str(other)]) == 2
+    assert "no fair variant" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()
