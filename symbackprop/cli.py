@@ -381,7 +381,11 @@ def _verify(args: argparse.Namespace) -> int:
     spec, answers_path = (None, args.paths[0]) if len(args.paths) == 1 else args.paths
     out = Path(args.output) if args.output else None
     suffix = out.suffix.lower() if out else ""
-    fmt = args.format or {".json": "json", ".tex": "tex", ".pdf": "tex"}.get(suffix, "text")
+    by_suffix = {".txt": "text", ".json": "json", ".tex": "tex", ".pdf": "tex"}
+    if suffix and suffix not in by_suffix and args.format is None:
+        raise UsageError(f"-o {args.output}: a {suffix} file is none of verify's formats "
+                         "(.txt, .json, .tex, .pdf); give one of these, or --format")
+    fmt = args.format or by_suffix.get(suffix, "text")
     if suffix == ".pdf" and fmt != "tex":
         raise UsageError(f"-o {args.output}: a PDF is made from --format tex, not {fmt}")
     answers = load_answers(answers_path)
@@ -508,6 +512,9 @@ def _snippet(args: argparse.Namespace) -> int:
             if args.format not in (None, suffix):
                 raise UsageError(f"-o {args.output}: a .{suffix} file, but --format {args.format}")
             fmt = suffix
+        elif suffix and args.format is None:
+            raise UsageError(f"-o {args.output}: a .{suffix} file is none of snippet's formats "
+                             f"({', '.join('.' + f for f in SNIPPET_FORMATS)}); give one of these, or --format")
     spec, name = (None, args.args[0]) if len(args.args) == 1 else args.args
     solution, mlp = _solved(spec, prove=True)
     with _styled(args, mlp):

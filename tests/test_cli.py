@@ -390,3 +390,20 @@ def test_snippets_output_suffix_says_the_format(capsys, tmp_path):
     code, _, err = run(capsys, "snippet", "dE/dw5", "--format", "png", "-o", str(tmp_path / "x.svg"))
     assert code == 2 and err.strip().endswith("x.svg: a .svg file, but --format png")
     assert not (tmp_path / "x.svg").exists()
+
+
+@pytest.mark.parametrize("argv, named", [
+    (("snippet", "dE/dw5"), ".gif file is none of snippet's formats (.tex, .md, .svg, .png)"),
+    (("verify", "ANSWERS"), ".gif file is none of verify's formats (.txt, .json, .tex, .pdf)"),
+])
+def test_an_output_suffix_that_is_no_format_is_refused(capsys, tmp_path, argv, named):
+    """snippet -o x.gif had written LaTeX into x.gif and verify -o out.docx the text table (rv5 10): a suffix that
+    names no format of the command is refused in one line, and nothing is written; with --format any name goes."""
+    answers = tmp_path / "answers.toml"
+    answers.write_text('[values]\nh1 = "0.6"\n')
+    argv = tuple(str(answers) if a == "ANSWERS" else a for a in argv)
+    code, _, err = run(capsys, *argv, "-o", str(tmp_path / "x.gif"))
+    assert code == 2 and err.count("\n") == 1 and named in err, err
+    assert not (tmp_path / "x.gif").exists()
+    code, _, err = run(capsys, *argv, "--format", "tex", "-o", str(tmp_path / "x.gif"))
+    assert (tmp_path / "x.gif").read_text().strip(), err
