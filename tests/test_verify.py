@@ -18,6 +18,7 @@ import sympy
 from example_specs import network_specs
 
 from symbackprop import cli
+from symbackprop.documents.render import tex_prose
 from symbackprop.engine.solution import solve
 from symbackprop.marking.answers import Answer, Answers, Sheet, load_answers
 from symbackprop.marking.reports import report_data, report_json, report_tex, report_text, typed_pieces
@@ -483,6 +484,15 @@ def test_diagnosed_formulas_come_as_latex_pieces(lecture):
         assert "".join(text for text, _ in r.why_parts) == r.why and any(latex for _, latex in r.why_parts)
     plain = mark(lecture, Answers((Answer("dE/dw2", "0.001", "value"),))).rows[0]
     assert plain.why.startswith("intermediates rounded") and plain.why_parts == ()
+
+
+def test_a_number_in_a_why_has_a_minus_sign_not_a_hyphen(lecture):
+    """The marked sheet printed "your z_h1 = -1.000" with a hyphen beside the tables' maths minus (rv5 12)."""
+    report = mark(lecture, Answers((Answer("z_h1", "-1.000", "value"), Answer("h1", "0.269", "value"))))
+    assert report.rows[1].why == "right method applied to your z_h1 = -1.000; full precision gives 0.593"
+    carried = next(line for line in report_tex(report).splitlines() if "right method" in line)
+    assert r"$z_{h_{1}}$ = \ensuremath{-}1.000; full precision gives 0.593" in carried
+    assert tex_prose("x1-2, w1 - 2, 1e-5, (-0.5") == r"x1-2, w1 - 2, 1e-5, (\ensuremath{-}0.5"
 
 
 def test_tex_report_prints_why_formulas_as_math(lecture):

@@ -240,6 +240,18 @@ def _escaped(s: str) -> str:
     return out
 
 
+#: a hyphen that is a number's sign (``-0.267``, ``(-2``): not after a letter, digit, point or closing brace
+_SIGN = re.compile(r"(?<![\w.}])-(?=\.?\d)")
+
+
+def tex_prose(text: Any) -> Tex:
+    """:func:`tex_escape` for a sentence that quotes numbers ("full precision gives -0.267"): a number's sign is
+    the minus of the maths (−0.267) the same value has in the tables beside it, not a hyphen."""
+    if isinstance(text, Tex):
+        return text
+    return Tex(_SIGN.sub(r"\\ensuremath{-}", _escaped(str(text))))
+
+
 def tex_join(items: Iterable[Any], separator: Any = ", ") -> Tex:
     """Join values into trusted LaTeX, escaping every non-:class:`Tex` part.
 

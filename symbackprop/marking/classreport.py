@@ -84,13 +84,13 @@ def class_summary_text(marks: ClassMarks, title: str) -> str:
 
 def class_summary_tex(marks: ClassMarks, title: str, latex_names: dict[str, str]) -> str:
     """The summary as a LaTeX document (``mark_summary.tex.j2``): the template draws the chart."""
-    from ..documents.render import Tex, header_comment, render_tex, tex_escape
+    from ..documents.render import Tex, header_comment, render_tex, tex_prose
 
     mean, possible = _mean(marks)
     parts = marks.mistake_parts()
     mistakes: list[dict[str, Any]] = [
         {"symbol": Tex(f"${latex_names[q]}$") if q in latex_names else q, "name": q,
-         "what": Tex("".join(f"${latex}$" if latex else str(tex_escape(text)) for text, latex in parts[(q, what)])),
+         "what": Tex("".join(f"${latex}$" if latex else str(tex_prose(text)) for text, latex in parts[(q, what)])),
          "n": n}
         for q, what, n in top_mistakes(marks)]
     blanks = [{"symbol": Tex(f"${latex_names[q]}$") if q in latex_names else q, "name": q, "n": n}

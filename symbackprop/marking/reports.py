@@ -86,7 +86,7 @@ def report_tex(report: Report, counted: Counted | None = None) -> str:
     The rows carry meaning (the symbol and formulas as LaTeX, the typed answer in pieces, the verdict's
     key); ``verify_report.tex.j2`` decides the words, the marks, the columns and where lines break.
     """
-    from ..documents.render import Tex, render_tex, tex_escape  # Jinja2 only for this format: text stays quick
+    from ..documents.render import Tex, render_tex, tex_prose  # Jinja2 only for this format: text stays quick
 
     rows = []
     for r in (counted.rows(report) if counted else report.rows):
@@ -98,8 +98,8 @@ def report_tex(report: Report, counted: Counted | None = None) -> str:
         else:
             expected = r.expected
         # the formulas a diagnosis names as math (the project's printer), the words around them escaped
-        why: str = (Tex("".join(f"${latex}$" if latex else tex_escape(text) for text, latex in r.why_parts))
-                    if r.why_parts else r.why)
+        why: str = (Tex("".join(f"${latex}$" if latex else tex_prose(text) for text, latex in r.why_parts))
+                    if r.why_parts else tex_prose(r.why))
         tall = r"\frac" in f"{r.latex} {r.expected_latex} " + "".join(latex for _, latex in r.why_parts)
         rows.append({"symbol": symbol, "given": typed_pieces(r.given), "expected": expected,
                      "verdict": r.verdict, "why": why, "tall": tall})
