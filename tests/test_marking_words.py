@@ -235,10 +235,10 @@ def test_a_report_marked_in_a_worker_comes_back_in_its_language(lecture):
 def test_a_value_that_is_not_a_number_is_said_in_the_reports_language(lecture):
     """The parser's reasons for a value that is not a number come from the words too (a German sheet had said them
     in English); the numbers it suggests are typed text in the tex report, not prose with a circumflex."""
-    report = german(lecture, ("z_h1", "0.3.5", "value"), ("E", "1,5", "value"), ("h2", "1_0", "value"))
+    report = german(lecture, ("z_h1", "0.3.5", "value"), ("E", ",5", "value"), ("h2", "1_0", "value"))
     why = {r.name: r.why for r in report.rows}
     assert why == {"z_h1": "'0.3.5' ist keine Zahl (erwartet z. B. 0.25, -1.5, 2.26e-4 oder 2.26 x 10^-4)",
-                   "E": "'1,5': bitte einen Dezimalpunkt statt eines Kommas schreiben",
+                   "E": "',5': bitte einen Dezimalpunkt statt eines Kommas schreiben",
                    "h2": "Zifferntrenner '_' sind in '1_0' nicht erlaubt"}
     english = mark(lecture, Answers((Answer("z_h1", "0.3.5", "value"),)))
     assert english.rows[0].why == "'0.3.5' is not a number (expected e.g. 0.25, -1.5, 2.26e-4 or 2.26 x 10^-4)"

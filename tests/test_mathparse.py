@@ -365,6 +365,9 @@ def test_source_never_calls_evaluating_functions() -> None:
         ("0", Integer(0), 0, False, 1),
         ("0.3775", Rational(3775, 10000), 4, False, 4),
         ("−0.25", Rational(-1, 4), 2, False, 2),
+        # a decimal comma, as Moodle reads one (and mark reads Moodle's responses): the same value and decimals
+        ("0,990", Rational(99, 100), 3, False, 3),
+        ("−1,5", Rational(-3, 2), 1, False, 2),
         ("1e-4", Rational(1, 10000), None, True, 1),
         ("2.26e-4", Rational(226, 10**6), None, True, 3),
         ("2.260E+3", Integer(2260), None, True, 4),
@@ -401,7 +404,7 @@ def test_parse_number(
         ("0b101", "only decimal numbers"),
         ("1_000", "'_'"),
         ("1/2", "fractions"),
-        ("0,5", "decimal point"),
+        (",5", "decimal point"),
         ("1" * 101, "more than 100 digits"),
         ("0." + "1" * 100, "more than 100 digits"),
         ("1e1001", "exponent out of range"),

@@ -267,6 +267,8 @@ def parse_number(text: str) -> ParsedNumber:
     shown = _show(s)
     if not s:
         raise AnswerError("empty number")
+    if _DECIMAL_COMMA.fullmatch(s):  # 0,378: a decimal comma, read as Moodle reads it (digits on both sides)
+        s = s.replace(",", ".")
     m = _NUMBER_TEXT.fullmatch(s)
     if m is None or not (m["int"] or m["frac"]):
         raise _number_problem(s, shown)
@@ -296,6 +298,9 @@ class NumberProblem(AnswerError):
                                                       + " or " + NUMBER_EXAMPLES[-1]))
         self.key, self.params = key, params
 
+
+#: a decimal number written with a comma (0,378; -1,5): one comma, digits on both sides, no exponent
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
 
 #: numbers as a student may type them (what a "not a number" message suggests)
 NUMBER_EXAMPLES = ("0.25", "-1.5", "2.26e-4", "2.26 x 10^-4")

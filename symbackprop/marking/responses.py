@@ -48,7 +48,6 @@ MAX_RESPONSES_BYTES = 50_000_000
 MOODLE_TAG = re.compile(r"symbackprop variant v?(\d+)", re.IGNORECASE)
 CANVAS_TAG = re.compile(r"\[v(\d+) ([^\]\s]+)\]")
 _PART = re.compile(r"(?:^|;\s*)part (\d+):\s?")
-_COMMA_DECIMAL = re.compile(r"\s*[+-]?\d+,\d+\s*")
 _MOODLE_RESPONSE = re.compile(r"response (\d+)")
 _CANVAS_QUESTION = re.compile(r"\d+: ")
 #: the columns every Student Analysis report has (sis_id only for a user who may see SIS ids)
@@ -240,8 +239,6 @@ def _answers(asked: tuple[str, ...], texts: list[str], who: Identity, where: str
     entries = []
     for name, text in zip(asked, texts, strict=True):
         if text:
-            if _COMMA_DECIMAL.fullmatch(text):  # Moodle accepts a decimal comma: 0,378
-                text = text.replace(",", ".")
             entries.append(Answer(name, text, "value", where))  # a number box: text is marked invalid
     return Answers(tuple(entries), Sheet(who.name, source=where))
 
