@@ -181,6 +181,18 @@ def test_default_picture_name():
 
 # -- bad input: one line, exit 2, no file --------------------------------------------------
 
+def test_a_softmax_outputs_single_link_is_not_called_the_losss_own_derivative(tmp_path, capsys):
+    """dE/dz_o1 of a softmax output with cross-entropy is one link (yhat1 - t1: the loss and the softmax's Jacobian
+    at once), but not the loss's own derivative, as the refusal of its chain had said (rv5 9)."""
+    assert main(["new", "--layers", "2,3,2", "--output", "softmax", "--loss", "cross_entropy", "--seed", "2"]) == 0
+    spec = tmp_path / "sm.toml"
+    spec.write_text(capsys.readouterr().out)
+    assert main(["snippet", str(spec), "dE/dz_o1", "--form", "chain"]) == 2
+    err = capsys.readouterr().err
+    assert "its chain is a single link, taken from the loss through the output's activation at once" in err
+    assert "own derivative" not in err and err.count("\n") == 1
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["dE/dw7"], "unknown quantity 'dE/dw7' (did you mean 'dE/dw6'?)"),
     (["dE/dW5"], "(did you mean 'dE/dw5'?)"),

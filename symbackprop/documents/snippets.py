@@ -210,7 +210,10 @@ def _chain_of(solution: Solution, name: str, form: str) -> LocalChain:
                               f"it is {_kind_word(q.kind)}, not a derivative of the loss", instead)
     c = local_chain(solution, name)
     if len(c.factors) == 1 and c.factors[0].partial == q.latex:
-        raise _not_applicable(solution, name, form, "it is the loss's own derivative, a single link", "symbolic")
+        why = ("it is the loss's own derivative, a single link" if q.kind == "d_act" else  # dE/dyhat
+               # softmax with cross-entropy: dE/dz_o1 = yhat1 - t1, the loss and the softmax (its Jacobian) at once
+               "its chain is a single link, taken from the loss through the output's activation at once")
+        raise _not_applicable(solution, name, form, why, "symbolic")
     return c
 
 
