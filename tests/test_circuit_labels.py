@@ -459,5 +459,5 @@ def test_no_wire_runs_through_a_name_or_a_gate_or_along_another(case):
     tikz = circuit_tikz(*_texts(REVIEW[case]))
     faults = wire_faults(tikz)
     assert not [f for f in faults if not f[1].startswith("wire")], faults  # no name, no gate
-    assert len(faults) <= {"s1": 1, "s12": 1}.get(case, 0), faults
+    assert len(faults) <= {"s12": 1}.get(case, 0), faults  # two wires from x_2 that close in a while
     assert circuit_tikz(*_texts(REVIEW[case])) == tikz  # the same bytes again

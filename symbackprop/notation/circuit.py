@@ -174,9 +174,10 @@ LANE = 0.5
 #: cm: where a detour's level stretch starts right of its source's column and ends left of its target's, most
 #: wanted first; the others where its first leg (the riser) or its last would run through a leaf's name or a
 #: gate, or along another wire
-RISERS = ((1.3, 0.9), (1.7, 0.9), (1.3, 1.3), (1.7, 1.3), (2.1, 0.9), (1.3, 1.7), (2.1, 1.3), (1.7, 1.7), (2.1, 1.7))
+RISERS = ((1.3, 0.9), (1.7, 0.9), (1.3, 1.3), (1.7, 1.3), (2.1, 0.9), (1.3, 1.7), (2.1, 1.3), (1.7, 1.7), (2.1, 1.7),
+          (2.5, 0.9), (2.5, 1.3), (2.5, 1.7), (0.9, 0.9), (0.9, 1.3))
 #: lanes further out a detour tries, when each of `RISERS` meets something in the ones nearer
-MAX_LANES = 4
+MAX_LANES = 6
 
 #: a wire's route: None (straight), or its detour's row and the two offsets (cm) of `RISERS` it takes
 Route = tuple[float, float, float] | None
