@@ -199,8 +199,8 @@ def _routes(spec: GraphSpec, place: Mapping[str, tuple[int, float]], xs: Mapping
     `LANE` of it (two had run on one line, and no reader could tell which labels were whose), first on the row
     nearest the gates and with the first of `RISERS` whose path meets no leaf's name, no gate and no straight
     wire or earlier detour along a stretch (:func:`.circuitlabels.path_faults`), else out a lane (up to
-    `MAX_LANES`); where none is clear, the one that meets least.  A straight wire that meets a leaf's name or a
-    gate goes round too, where it skips a column."""
+    `MAX_LANES`); where none is clear, the one that meets least.  A straight wire that meets a leaf's name, a
+    gate or an earlier straight wire along a stretch goes round too, where it skips a column."""
     names = [s for s in shapes.values() if isinstance(s, Box)]
     circles = [s for s in shapes.values() if isinstance(s, Circle)]
     routes: dict[tuple[str, str], Route] = {}
@@ -212,7 +212,7 @@ def _routes(spec: GraphSpec, place: Mapping[str, tuple[int, float]], xs: Mapping
         ends = xs[place[operand][0]], xs[place[consumer][0]]
         detour = None if spec.place else _detour(place, operand, consumer)
         path = _path(None, shapes[operand], shapes[consumer], *ends)
-        if detour is None and not spec.place and path_faults(key, path, names, circles, ()):
+        if detour is None and not spec.place and path_faults(key, path, names, circles, laid):
             detour = _detour(place, operand, consumer, force=True)
         if detour is None:
             routes[key] = None
