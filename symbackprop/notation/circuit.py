@@ -19,6 +19,7 @@ from .circuitlabels import (
     NAME_SIDES,
     Box,
     Circle,
+    Point,
     Wire,
     border,
     clashes,
@@ -26,6 +27,7 @@ from .circuitlabels import (
     gate_name,
     label_boxes,
     leaf_name,
+    path_faults,
     settle,
 )
 
@@ -150,45 +152,103 @@ def placement(spec: GraphSpec) -> dict[str, tuple[int, float]]:
     return dict(spec.place) or _rows(spec)
 
 
-def _detour(place: Mapping[str, tuple[int, float]], operand: str, consumer: str) -> tuple[float, int] | None:
+def _detour(place: Mapping[str, tuple[int, float]], operand: str, consumer: str,
+            force: bool = False) -> tuple[tuple[float, int], tuple[float, int]] | None:
     """The row a wire runs along when, drawn straight, it would cross a gate or a leaf's name in a column it
-    skips (a name used again further on: a shared parameter): just above the gates it passes, or just below them
-    when it starts below their middle; with the way out from them (-1: up, rows counting down; 1: down).
-    None for a straight wire."""
+    skips (a name used again further on: a shared parameter), or when forced (it met something else): just
+    above the gates it passes, or just below them when it starts below their middle; with the way out from
+    them (-1: up, rows counting down; 1: down); then the row and way on their other side.  None for a straight
+    wire (and one that skips no column)."""
     (c0, r0), (c1, r1) = place[operand], place[consumer]
     passed = [(c, row) for c, row in place.values() if c0 < c < c1]  # gates, and leaves used there (their names)
-    if not any(abs(r0 + (r1 - r0) * (c - c0) / (c1 - c0) - row) < 0.6 for c, row in passed):
+    if not passed or not force and not any(abs(r0 + (r1 - r0) * (c - c0) / (c1 - c0) - row) < 0.6
+                                           for c, row in passed):
         return None
     rows = [row for _, row in passed]
-    if r0 <= sum(rows) / len(rows):
-        return min(*rows, r0, r1) - 0.7, -1
-    return max(*rows, r0, r1) + 0.7, 1
+    above, below = (min(*rows, r0, r1) - 0.7, -1), (max(*rows, r0, r1) + 0.7, 1)
+    return (above, below) if r0 <= sum(rows) / len(rows) else (below, above)
 
 
 #: rows between two detours that run side by side over the same columns (each has its labels above and below)
 LANE = 0.5
+#: cm: where a detour's level stretch starts right of its source's column and ends left of its target's, most
+#: wanted first; the others where its first leg (the riser) or its last would run through a leaf's name or a
+#: gate, or along another wire
+RISERS = ((1.3, 0.9), (1.7, 0.9), (1.3, 1.3), (1.7, 1.3), (2.1, 0.9), (1.3, 1.7), (2.1, 1.3), (1.7, 1.7), (2.1, 1.7),
+          (2.5, 0.9), (2.5, 1.3), (2.5, 1.7), (0.9, 0.9), (0.9, 1.3))
+#: lanes further out a detour tries, when each of `RISERS` meets something in the ones nearer
+MAX_LANES = 6
+
+#: a wire's route: None (straight), or its detour's row and the two offsets (cm) of `RISERS` it takes
+Route = tuple[float, float, float] | None
 
 
-def _detours(spec: GraphSpec, place: Mapping[str, tuple[int, float]]) -> dict[tuple[str, str], float | None]:
-    """Each wire's detour row (None: straight), by (consumer, operand): a detour whose row is within `LANE` of
-    another's over some of the same columns moves out (away from the gates) to a lane of its own; two had run
-    on one line, and no reader could tell which labels were whose."""
+def _path(route: Route, source: Box | Circle, target: Box | Circle, c0: float, c1: float) -> tuple[Point, ...]:
+    """A wire's path from the source's border to the target's (cm, y up); ``c0``, ``c1``: their columns' x."""
+    if route is None:
+        return border(source, (target.cx, target.cy)), border(target, (source.cx, source.cy))
+    level, start, end = route
+    stretch = ((c0 + start, -level * DY), (c1 - end, -level * DY))
+    return border(source, stretch[0]), *stretch, border(target, stretch[1])
+
+
+def _routes(spec: GraphSpec, place: Mapping[str, tuple[int, float]], xs: Mapping[int, float],
+            shapes: Mapping[str, Box | Circle]) -> dict[tuple[str, str], Route]:
+    """Each wire's route, by (consumer, operand): straight where it runs clear (a builder's placement: always),
+    else round the gates (:func:`_detour`) in a lane no other detour over some of the same columns has within
+    `LANE` of it (two had run on one line, and no reader could tell which labels were whose), first on the row
+    nearest the gates and with the first of `RISERS` whose path meets no leaf's name, no gate and no straight
+    wire or earlier detour along a stretch (:func:`.circuitlabels.path_faults`), else out a lane (up to
+    `MAX_LANES`); where none is clear, the one that meets least.  A straight wire that meets a leaf's name, a
+    gate or an earlier straight wire along a stretch goes round too, where it skips a column."""
+    names = [s for s in shapes.values() if isinstance(s, Box)]
+    circles = [s for s in shapes.values() if isinstance(s, Circle)]
+    routes: dict[tuple[str, str], Route] = {}
+    wanted: dict[tuple[str, str], tuple[tuple[float, int], tuple[float, int]]] = {}
+    laid: list[tuple[tuple[str, str], tuple[Point, ...]]] = []
+    keys = [(node.name, o) for node in spec.nodes for o in operands(node) if o in place]
+    for key in keys:
+        consumer, operand = key
+        ends = xs[place[operand][0]], xs[place[consumer][0]]
+        detour = None if spec.place else _detour(place, operand, consumer)
+        path = _path(None, shapes[operand], shapes[consumer], *ends)
+        if detour is None and not spec.place and path_faults(key, path, names, circles, laid):
+            detour = _detour(place, operand, consumer, force=True)
+        if detour is None:
+            routes[key] = None
+            laid.append((key, path))
+        else:
+            wanted[key] = detour
     taken: list[tuple[float, int, int]] = []  # (row, first column, last column)
-    detours: dict[tuple[str, str], float | None] = {}
-    for node in spec.nodes:
-        for operand in (o for o in operands(node) if o in place):
-            wanted = None if spec.place else _detour(place, operand, node.name)
-            if wanted is None:
-                detours[node.name, operand] = None
-                continue
-            level, out = wanted
-            c0, c1 = place[operand][0], place[node.name][0]
-            beside = [row for row, a0, a1 in taken if max(c0, a0) < min(c1, a1)]
-            while clash := [row for row in beside if abs(row - level) < LANE - 1e-9]:
-                level = max(clash) + LANE if out > 0 else min(clash) - LANE
-            taken.append((level, c0, c1))
-            detours[node.name, operand] = level
-    return detours
+    for key in (k for k in keys if k in wanted):
+        consumer, operand = key
+        c0, c1 = place[operand][0], place[consumer][0]
+        ends = xs[c0], xs[c1]
+        beside = [row for row, a0, a1 in taken if max(c0, a0) < min(c1, a1)]
+        best: tuple[int, Route] | None = None
+        for level, out in wanted[key]:
+            for _ in range(MAX_LANES):
+                while clash := [row for row in beside if abs(row - level) < LANE - 1e-9]:
+                    level = max(clash) + LANE if out > 0 else min(clash) - LANE
+                for start, end in RISERS:
+                    route = (level, start, end)
+                    path = _path(route, shapes[operand], shapes[consumer], *ends)
+                    faults = path_faults(key, path, names, circles, laid)
+                    cost = sum(1 if met.startswith("wire") else 2 for _, met in faults)  # a wire beside: less bad
+                    if best is None or cost < best[0]:
+                        best = (cost, route)
+                    if not cost:
+                        break
+                if best and not best[0]:
+                    break
+                level += LANE * out
+            if best and not best[0]:
+                break
+        assert best is not None and best[1] is not None
+        routes[key] = best[1]
+        taken.append((best[1][0], c0, c1))
+        laid.append((key, _path(best[1], shapes[operand], shapes[consumer], *ends)))
+    return routes
 
 
 @dataclass(frozen=True)
@@ -255,23 +315,20 @@ def _layout_at(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple
     for node in spec.nodes:
         c, row = place[node.name]
         circles[node.name] = gate_circle(node.name, xs[c], -row * DY, gate_text(node.definition))
-    leaves = {box.owner[5:]: box for box in names}
-    wires, detours = [], _detours(spec, place)
+    shapes: dict[str, Box | Circle] = {**{box.owner[5:]: box for box in names}, **circles}
+    routes = _routes(spec, place, xs, shapes)
+    wires = []
     for node in spec.nodes:
         drawn = [o for o in operands(node) if o in place]
         for operand in drawn:
             key = (node.name, operand)
             wish = label_pos(place[operand][1] - place[node.name][1], len(drawn)) if spec.place else 0.5
-            level = detours[key]
-            source, target = leaves.get(operand) or circles[operand], circles[node.name]
-            bends: tuple[tuple[float, float], ...] = ()
-            if level is None:
-                stretch = (border(source, (target.cx, target.cy)), border(target, (source.cx, source.cy)))
-            else:
-                (c0, _), (c1, _) = place[operand], place[node.name]
-                stretch = ((xs[c0] + 1.3, -level * DY), (xs[c1] - 0.9, -level * DY))
-                bends = (border(source, stretch[0]), *stretch, border(target, stretch[1]))
-            wires.append(Wire(key, *stretch, values.get(operand, ""), shares.get(key, ""), wish, bends))
+            route = routes[key]
+            path = _path(route, shapes[operand], circles[node.name], xs[place[operand][0]], xs[place[node.name][0]])
+            start, end = (path[0], path[-1]) if route is None else (path[1], path[2])
+            wires.append(Wire(key, start, end, values.get(operand, ""), shares.get(key, ""), wish,
+                              () if route is None else path))
+    detours = {key: None if route is None else route[0] for key, route in routes.items()}
     out = circles[spec.output]
     end = (out.cx + 0.9 * DX, out.cy)
     wires.append(Wire((spec.output, ""), border(out, end), end, values.get(spec.output, ""), output_gradient))
@@ -394,6 +451,7 @@ def _tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str,
         side = layout.sides[node.name]
         lines.append(rf"\node[gate, label={{[font=\scriptsize, text=black!60]{side}:${name_tex(node.name)}$}}] "
                      rf"({node.name}) at ({_cm(xs[c])}, {_cm(-row * DY)}) {{${gate_text(node.definition)}$}};")
+    bent = {wire.key: wire for wire in layout.wires}
     for node in spec.nodes:
         for operand in (o for o in operands(node) if o in place):
             key = (node.name, operand)
@@ -403,10 +461,10 @@ def _tikz(spec: GraphSpec, values: Mapping[str, str], shares: Mapping[tuple[str,
             if level is None:
                 lines.append(rf"\draw[->] ({operand}) -- {labels} ({node.name});")
                 continue
-            (c0, _), (c1, _) = place[operand], place[node.name]
+            (x0, _), (x1, _) = bent[key].start, bent[key].end
             y = _cm(-level * DY)
-            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(xs[c0] + 1.3)}, {y}) -- {labels} "
-                         rf"({_cm(xs[c1] - 0.9)}, {y}) -- ({node.name});")
+            lines.append(rf"\draw[->, rounded corners=6pt] ({operand}) -- ({_cm(x0)}, {y}) -- {labels} "
+                         rf"({_cm(x1)}, {y}) -- ({node.name});")
     c, row = place[spec.output]
     at = _label_at(layout.pos[spec.output, ""])
     lines.append(rf"\draw[->] ({spec.output}) -- node[fwd{at}] {{${values[spec.output]}$}} "

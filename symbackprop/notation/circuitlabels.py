@@ -303,9 +303,70 @@ def _make_room(place: _Places, places: Mapping[tuple[str, str], _Places], held: 
     return None
 
 
+#: cm: two wires nearer than this to each other along `RUN` or more of their length read as one line
+GAP, RUN = 0.08, 0.5
+#: cm: two wires at most `SHALLOW` (the sine of their angle) apart in their ways keep this far apart along `RUN`,
+#: room for their labels (a detour's level stretch had run 1.5 mm under a straight wire, which struck its labels),
+#: but where they meet at one gate (there they close in anyway)
+ROOM, SHALLOW = 0.3, 0.1
+
+
+def run_beside(p: Point, q: Point, a: Point, b: Point, room: bool = True) -> float:
+    """How long a stretch of the piece p-q runs within `GAP` (with ``room``: `ROOM`, where the two run almost
+    the same way) of the piece a-b (its points whose foot on a-b's line lies on a-b): along p-q, the distance to
+    a-b's line and the foot's place on it are both linear."""
+    length, other = math.hypot(q[0] - p[0], q[1] - p[1]), math.hypot(b[0] - a[0], b[1] - a[1])
+    if length < 1e-9 or other < 1e-9:
+        return 0.0
+    ux, uy = (q[0] - p[0]) / length, (q[1] - p[1]) / length
+    vx, vy = (b[0] - a[0]) / other, (b[1] - a[1]) / other
+    lo, hi = 0.0, length
+    # along t: the signed distance d0 + t*dd off a-b's line, and the foot's place f0 + t*df along a-b
+    d0, dd = (p[0] - a[0]) * -vy + (p[1] - a[1]) * vx, ux * -vy + uy * vx
+    f0, df = (p[0] - a[0]) * vx + (p[1] - a[1]) * vy, ux * vx + uy * vy
+    gap = ROOM if room and abs(dd) < SHALLOW else GAP
+    for start, slope, low, high in ((d0, dd, -gap, gap), (f0, df, 0.0, other)):
+        if abs(slope) < 1e-12:
+            if not low <= start <= high:
+                return 0.0
+            continue
+        t0, t1 = sorted(((low - start) / slope, (high - start) / slope))
+        lo, hi = max(lo, t0), min(hi, t1)
+    return max(0.0, hi - lo)
+
+
+Path = tuple[Point, ...]
+
+
+def path_faults(key: tuple[str, str], path: Path, names: Sequence[Box], circles: Sequence[Circle],
+                others: Sequence[tuple[tuple[str, str], Path]]) -> list[tuple[str, str]]:
+    """What a wire's path (by (consumer, operand)) meets: a name (a leaf's, but its own source's) or a gate (but
+    its own ends) that a piece runs through, and each of ``others`` with a piece within `GAP` of one of its
+    pieces along `RUN` or more (two wires that read as one line)."""
+    owner, ends = f"wire {key}", set(key)
+    found = []
+    for p, q in zip(path, path[1:], strict=False):
+        line = piece(owner, p, q)
+        found += [(owner, n.owner) for n in names if n.owner[5:] not in ends and boxes_overlap(line, n)]
+        found += [(owner, c.owner) for c in circles if c.owner not in ends and box_circle_overlap(line, c)]
+    for other, theirs in others:
+        room = not ends & set(other)
+        if any(max(run_beside(p, q, a, b, room), run_beside(a, b, p, q, room)) >= RUN
+               for p, q in zip(path, path[1:], strict=False) for a, b in zip(theirs, theirs[1:], strict=False)):
+            found.append((owner, f"wire {other}"))
+    return found
+
+
+def wire_faults(wires: Sequence[Wire], names: Sequence[Box], circles: Sequence[Circle]) -> list[tuple[str, str]]:
+    """:func:`path_faults` of every wire, each pair of wires once."""
+    paths = [(w.key, w.bends or (w.start, w.end)) for w in wires]
+    return [f for k, (key, path) in enumerate(paths) for f in path_faults(key, path, names, circles, paths[k + 1:])]
+
+
 def all_boxes(wires: Sequence[Wire], chosen: Mapping[tuple[str, str], float]) -> list[Box]:
     return [b for w in wires for b in label_boxes(w, chosen[w.key])]
 
 
 __all__ = ["NAME_SIDES", "Box", "Circle", "Wire", "all_boxes", "border", "box_circle_overlap", "boxes_overlap",
-           "clashes", "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "piece", "settle"]
+           "clashes", "gate_circle", "gate_name", "label_boxes", "label_extent", "leaf_name", "path_faults",
+           "piece", "run_beside", "settle", "wire_faults"]
