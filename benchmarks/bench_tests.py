@@ -1,0 +1,61 @@
+"""Benchmark: the inner loop, ``python -m pytest -q -m "not tex"`` (issue 11: under a minute on 2 cores).
+
+Prints, for each run, its wall time and CPU time (the pytest process and its pytest-xdist workers, and
+what they start), beside two figures of the machine's speed at that moment: the load average, and the
+time of a fixed Python loop (10**7 additions; this virtual machine's runs of it have ranged from 0.95 s
+in its fast hours to 1.9 s in its slow ones, and the suite's wall time follows it).  Bytecode caching is
+on, as after a normal install (``timing.ENV``).
+
+    python benchmarks/bench_tests.py [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from timing import ENV
+
+ROOT = Path(__file__).resolve().parent.parent
+LOOP = "s = 0\nfor i in range(10**7):\n    s += i\n"
+
+
+def loop_seconds() -> float:
+    """The fixed loop's wall time in a fresh interpreter (start-up excluded)."""
+    out = subprocess.run([sys.executable, "-c", f"import time\nt = time.perf_counter()\n{LOOP}"
+                          "print(time.perf_counter() - t)"], capture_output=True, text=True, check=True, env=ENV)
+    return float(out.stdout)
+
+
+def suite() -> tuple[float, float, str]:
+    """One run of the inner loop: wall seconds, CPU seconds of it and its children, pytest's last line."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "not tex", "-p", "no:cacheprovider"],
+                          cwd=ROOT, env=ENV, capture_output=True, text=True)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    lines = done.stdout.strip().splitlines()
+    return wall, cpu, lines[-1] if lines else f"exit {done.returncode}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1)
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores; goal: under 60 s wall")
+    for _ in range(args.runs):
+        load, loop = os.getloadavg()[0], loop_seconds()
+        wall, cpu, last = suite()
+        print(f"wall {wall:5.1f} s  cpu {cpu:6.1f} s  (load {load:.2f}, fixed loop {loop:.2f} s)  {last}",
+              flush=True)
+
+
+if __name__ == "__main__":
+    main()
