@@ -290,6 +290,39 @@ b_y = 0.8
 """
 
 
+#: two sigmoid units over five steps of three inputs, an output at each: its last forward frame, three plain rows and
+#: the five errors' fractions, ran 1.1 pt over its frame as eight rows
+RNN_TALL_FORWARD = """
+[rnn]
+decimals = 3
+hidden = 2
+activation = "sigmoid"
+output = "every"
+loss = "mse"
+inputs = [[0.1, -0.4, 0.5], [0.1, 0.3, 0.5], [-0.7, 0.5, -0.9], [0.1, -0.2, -0.4], [0.8, 0.3, 0.3]]
+targets = [0.8, -0.2, -0.7, -0.2, -0.4]
+h0 = [0.5, 0.1]
+[rnn.parameters]
+W_xh = [[0.5, -0.2, 0.8], [-0.7, -0.4, 0.5]]
+W_hh = [[0.1, -0.7], [-0.4, 0.8]]
+b_h = [-0.2, -0.9]
+W_hy = [-0.9, -0.2]
+b_y = -0.2
+"""
+
+
+def test_forward_frames_are_filled_by_their_rows_heights():
+    """A forward frame is filled by its rows' heights (``layout.row_height``: a fraction's row is taller), not their
+    count: eight rows, five of them fractions (10.25 rows high), had run 1.1 pt over their frame."""
+    from symbackprop.documents.graphslides import FORWARD_ROWS, _height
+
+    assert FORWARD_ROWS < 10.25
+    frames = graph_slides_context(solve_graph(loads_graph(RNN_TALL_FORWARD, "g")))["forward_frames"]
+    assert all(sum(map(_height, lines)) <= FORWARD_ROWS for lines in frames)
+    assert [str(line).split(" &", 1)[0] for line in frames[-1]] == [f"E_{{{k}}}" for k in range(1, 6)] + ["E"]
+    assert len(frames) == 6  # eleven plain rows fit a frame: eight had left the deck eight frames
+
+
 def test_a_gate_use_too_wide_for_a_frame_goes_on_over_two_rows():
     """A use's row of upstream x local wider than a frame (73 units, 389 pt: a sigmoid's with five-digit operands, 6.7
     pt over) is cut at an ``=``: the symbols on one row, the numbers on the next; the frame counts both rows."""

@@ -20,10 +20,12 @@ from .graphupdate import graph_update
 from .render import Tex, header_comment, render_tex
 from .slides import write_deck
 
-#: rows of ``\small`` maths on one frame: forward rows (a gate's line may take two); a backward frame's,
-#: where a gate's heading counts two rows and each of its inputs one (the first frame also holds the rule's
-#: note, two rows); a sum's three
-FORWARD_ROWS = 8
+#: the height of a frame's forward rows, in ``layout.row_height`` rows (a fraction's row is taller): eleven plain rows
+#: fit, six of fractions but not seven, four of each but not five plain and four; three plain and five of fractions,
+#: 10.25, had run 1.1 pt over as eight rows
+FORWARD_ROWS = 10
+#: rows of ``\small`` maths on one frame: a backward frame's, where a gate's heading counts two rows and each of
+#: its inputs one (the first frame also holds the rule's note, two rows); a sum's three
 #: the height of the update's first step on a frame, in ``layout.row_height`` rows (under its intro line: AdamW's
 #: 8.7 fit, Adam's 9.7 ran 7.6 pt over)
 UPDATE_ROWS = 9
@@ -100,7 +102,8 @@ def graph_slides_context(solution: GraphSolution, lang: str = "en") -> dict[str,
                      for chunk in even_rows(len(graph["nodes"]), -(-len(graph["nodes"]) // per_frame))],
         gate_columns=1 if wide else 2,
         forward_frames=[sum(chunk, []) for chunk in _frames(graph["forward_rows"],
-                                                            [len(g) for g in graph["forward_rows"]], FORWARD_ROWS)],
+                                                            [sum(map(_height, g)) for g in graph["forward_rows"]],
+                                                            FORWARD_ROWS)],
         gate_frames=_frames(gates, [2 + sum(len(u["rows"]) for u in r["uses"]) for r in gates], BACKWARD_ROWS,
                             first=FIRST_NOTE),
         sum_frames=_frames(sums, [2 + len(r["rows"]) for r in sums], SUM_ROWS, first=1) if sums else [],
