@@ -232,6 +232,25 @@ b_h = 0.5
 W_hy = 0.1
 b_y = -0.4
 """
+#: two sigmoid units over two steps, an output at each: a sigmoid gate's use, with five-digit operands, ran 6.7 pt
+#: over its frame on one line
+RNN_WIDE_GATE = """
+[rnn]
+decimals = 3
+hidden = 2
+activation = "sigmoid"
+output = "every"
+loss = "mse"
+inputs = [[-0.2, 0.1], [0.3, 0.1]]
+targets = [-0.7, -0.4]
+h0 = [-0.9, 0.5]
+[rnn.parameters]
+W_xh = [[0.1, -0.9], [0.1, 0.1]]
+W_hh = [[-0.2, -0.7], [0.1, 0.1]]
+b_h = [-0.9, 0.3]
+W_hy = [-0.4, 0.1]
+b_y = -0.2
+"""
 #: two sigmoid units, inputs of two numbers over four steps, an output at the last
 RNN_TWO_UNITS_LAST = """
 [rnn]
@@ -271,8 +290,58 @@ b_y = 0.8
 """
 
 
+#: two sigmoid units over five steps of three inputs, an output at each: its last forward frame, three plain rows and
+#: the five errors' fractions, ran 1.1 pt over its frame as eight rows
+RNN_TALL_FORWARD = """
+[rnn]
+decimals = 3
+hidden = 2
+activation = "sigmoid"
+output = "every"
+loss = "mse"
+inputs = [[0.1, -0.4, 0.5], [0.1, 0.3, 0.5], [-0.7, 0.5, -0.9], [0.1, -0.2, -0.4], [0.8, 0.3, 0.3]]
+targets = [0.8, -0.2, -0.7, -0.2, -0.4]
+h0 = [0.5, 0.1]
+[rnn.parameters]
+W_xh = [[0.5, -0.2, 0.8], [-0.7, -0.4, 0.5]]
+W_hh = [[0.1, -0.7], [-0.4, 0.8]]
+b_h = [-0.2, -0.9]
+W_hy = [-0.9, -0.2]
+b_y = -0.2
+"""
+
+
+def test_forward_frames_are_filled_by_their_rows_heights():
+    """A forward frame is filled by its rows' heights (``layout.row_height``: a fraction's row is taller), not their
+    count: eight rows, five of them fractions (10.25 rows high), had run 1.1 pt over their frame."""
+    from symbackprop.documents.graphslides import FORWARD_ROWS, _height
+
+    assert FORWARD_ROWS < 10.25
+    frames = graph_slides_context(solve_graph(loads_graph(RNN_TALL_FORWARD, "g")))["forward_frames"]
+    assert all(sum(map(_height, lines)) <= FORWARD_ROWS for lines in frames)
+    assert [str(line).split(" &", 1)[0] for line in frames[-1]] == [f"E_{{{k}}}" for k in range(1, 6)] + ["E"]
+    assert len(frames) == 6  # eleven plain rows fit a frame: eight had left the deck eight frames
+
+
+def test_a_gate_use_too_wide_for_a_frame_goes_on_over_two_rows():
+    """A use's row of upstream x local wider than a frame (73 units, 389 pt: a sigmoid's with five-digit operands, 6.7
+    pt over) is cut at an ``=``: the symbols on one row, the numbers on the next; the frame counts both rows."""
+    from symbackprop.documents.graphslides import BACKWARD_ROWS, FIRST_NOTE, GATE_WIDTH
+    from symbackprop.layout import tex_width
+
+    frames = graph_slides_context(solve_graph(loads_graph(RNN_WIDE_GATE, "g")))["gate_frames"]
+    uses = [u for frame in frames for r in frame for u in r["uses"]]
+    assert all(tex_width(row) <= GATE_WIDTH for u in uses for row in u["rows"])
+    (wide,) = [u["rows"] for u in uses if len(u["rows"]) > 1]
+    assert wide[0].startswith(r"\frac{\partial E}{\partial a_{2,1}}\big|_{h_{2,1}} &= ")
+    assert wide[1] == r"&= \left(-0.07250\right) \cdot 0.15863 = -0.012"
+    for k, frame in enumerate(frames):
+        rows = sum(2 + sum(len(u["rows"]) for u in r["uses"]) for r in frame)
+        assert rows + (FIRST_NOTE if k == 0 else 0) <= BACKWARD_ROWS or len(frame) == 1
+
+
 @pytest.mark.parametrize("path", [*graph_specs(), "rnn_two_units", "rnn_wide_sums", "big_adam", "rnn_tiny_gradients",
-                                  "rnn_long_sum"],
+                                  "rnn_long_sum", "rnn_wide_gate"],
                          ids=lambda p: getattr(p, "stem", p))
 def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path):
     """Long forward lines (an RNN's sums over two units) are cut between terms, aligned at the =, and a BPTT
@@ -283,6 +352,7 @@ def test_every_graph_kinds_handout_and_deck_fit_their_pages(tex, path, tmp_path)
     text = {"rnn_two_units": RNN_TWO_UNITS, "rnn_wide_sums": RNN_WIDE_SUMS,
             "big_adam": 'learning_rate = 0.1\nsteps = 3\n[optimizer]\nname = "adam"\n' + BIG_GRAPH,
             "rnn_tiny_gradients": RNN_TINY_GRADIENTS, "rnn_long_sum": RNN_LONG_SUM,
+            "rnn_wide_gate": RNN_WIDE_GATE,
             }.get(path) or Path(path).read_text(encoding="utf-8")
     solution = solve_graph(loads_graph(text, "g"))
     for kind, document in (("handout", render_graph_handout(solution)), ("deck", render_graph_slides(solution))):

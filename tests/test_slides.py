@@ -258,3 +258,17 @@ def test_a_teachers_words_change_titles_captions_and_notes(tmp_path):
         tex = render_slides(solve())
     assert r"\begin{frame}[t]{Vorwärtsrechnung: hidden layer}" in tex and "In Zahlen:" in tex
     assert "Forward pass" not in tex and "Numerically" not in tex
+
+
+def test_an_optimizers_update_frames_count_their_note():
+    """Adam's updated parameters of a 4-5-5-3 network, six rows of fractions (9.6 rows high), and the note under
+    them had run 4.6 pt over one frame (the height was cut to 9 rows and the note not counted): two frames now."""
+    from symbackprop.documents.slides import MAX_ROWS, _height, _note_height
+
+    spec = new_spec(parse_layers("4,5,5,3"), activation="sigmoid", loss="half_sse", seed=7)
+    text = spec.replace("learning_rate = 0.5\n", "learning_rate = 0.1\nsteps = 2\n") + '\n[optimizer]\nname = "adam"\n'
+    assert "steps = 2" in text
+    frames = [f for f in Deck(solve(loads_spec(text))).frames() if f.title["kind"] == "update"]
+    assert [f.part for f in frames] == [1, 2]
+    for f in frames:
+        assert sum(_height(s.rows) for s in f.steps) + _note_height(f.note) <= MAX_ROWS

@@ -450,8 +450,11 @@ class Deck:
 
     def _split_update(self, rule: dict[str, Any] | None, rows: list[SlideRow], note: str) -> list[Frame]:
         """The updated parameters over frames, each under the plain rule (``rule``) when it has no frame of
-        its own; rows of fractions (an optimizer's) are counted by their height."""
-        parts = -(-len(rows) // UPDATE_ROWS) if rule else max(1, -(-int(_height(rows)) // MAX_ROWS))
+        its own; rows of fractions (an optimizer's) are counted by their height, and the last frame's note with
+        them (Adam's six rows, 9.6 high, and its note had run 4.6 pt over one frame: the height was cut to 9 and the
+        note not counted)."""
+        tall = _height(rows) + _note_height(note)
+        parts = -(-len(rows) // UPDATE_ROWS) if rule else max(1, int(-(-tall // MAX_ROWS)))
         frames = []
         for chunk in balanced_rows(len(rows), parts):  # no frame with one orphan row
             steps = [Step("", [], rule=rule)] if rule else []
