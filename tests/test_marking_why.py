@@ -101,6 +101,16 @@ def test_formula_extra_term(three_outputs):
     assert (r.verdict, r.why) == ("wrong", "extra term dE/dz_o1@1*w6")
 
 
+def test_formula_term_sign_flipped(relu_v002):
+    # rv5 3's f3.toml: one term of the sum over the layer above with its sign flipped
+    r = row(relu_v002, "dE/dh3", "dE/dz_o1*w12 - dE/dz_o2*w15", "formula")
+    assert (r.verdict, r.why) == ("wrong", "sign of the term dE/dz_o2*w15 flipped")
+    r = row(relu_v002, "dE/dh3", "dE/dz_o1*w12 - dE/dz_o2*w15", "formula", lang="de")
+    assert r.why == "Vorzeichen des Terms dE/dz_o2*w15 vertauscht"
+    r = row(relu_v002, "dE/dh3", "-dE/dz_o1*w12 - dE/dz_o2*w15", "formula")
+    assert r.why == "differs by sign"
+
+
 def test_missing_output_term_in_german(two_outputs):
     r = row(two_outputs, "dE/dh1", "0.242", lang="de")
     assert r.why == ("dE/dh1 lässt den Term dE/dz_o2*w7 von z_o2 aus (die Summe über die Schicht darüber: "

@@ -804,6 +804,9 @@ class Marker:
             return Said("missing_terms", terms=[self._formula(t) for t in missing])
         if extra and not missing and len(extra) < len(s_terms) and len(extra) <= MAX_NAMED_TERMS:
             return Said("extra_terms", terms=[self._formula(t) for t in extra])
+        if (0 < len(missing) < len(e_terms) and len(missing) <= MAX_NAMED_TERMS
+                and sorted(map(str, extra)) == sorted(str(-t) for t in missing)):
+            return Said("terms_sign_flipped", terms=[self._formula(t) for t in missing])
         return None
 
     def _constant_ratio(self, ratio: Expr, s: Expr, e: Expr) -> Said:
