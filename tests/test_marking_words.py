@@ -110,7 +110,7 @@ def test_every_verdict_in_german(lecture):
     ("dE/dw5", "dE/dz_o", "formula", "fehlender Faktor h1"),
     ("dE/dh1", "dE/dz_o*w6", "formula", "fehlender Faktor w5, überzähliger Faktor w6"),
     ("dE/dyhat", "t - yhat", "formula", "unterscheidet sich im Vorzeichen"),
-    ("dE/dz_o", "2*(yhat - t)*yhat*(1 - yhat)", "formula", "unterscheidet sich um den Faktor 2"),
+    ("dE/dz_o", "2*(yhat - t)*yhat*(1 - yhat)", "formula", "überzähliger konstanter Faktor 2"),
     ("dE/dz_h1", "dE/dh1*sigma(h1)*(1 - sigma(h1))", "formula",
      "sigma(h1)*(1 - sigma(h1)) (sigma'(h1), die Ableitung an der Aktivierung) statt h1*(1 - h1) verwendet"),
     ("dE/dw6", "dE/dz_o*h2 + h1", "formula", "überzähliger Term h1"),
@@ -219,7 +219,8 @@ def test_every_german_sentence_differs_from_the_english():
     modules = {lang: env.get_template(f"{lang}.j2").module for lang in ("en", "de")}
     samples = {"names": ["a", "b"], "consumers": ["a"], "lost": ["t"], "sources": [("h1", "0.5")],
                "counts": [("wrong", 1)], "inputs": ["x1"], "others": [("wrong", 1)], "totals": [("wrong", 1)],
-               "ids": ["s1"], "steps": ["3"], "examples": ["0.25", "2.26e-4"]}
+               "ids": ["s1"], "steps": ["3"], "examples": ["0.25", "2.26e-4"], "terms": ["a"], "units": ["b"],
+               "used": "sigmoid", "used_f": "sigmoid", "right": "identity", "f": "relu"}
     for name, arguments in _macros("en").items():
         args = {a: samples.get(a, 2) for a in arguments}
         english, german_ = (str(getattr(modules[lang], name)(**args)) for lang in ("en", "de"))

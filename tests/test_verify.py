@@ -241,7 +241,7 @@ def test_numeric_fallback_is_named(lecture):
     ("dE/dw5", "dE/dz_o", "missing factor h1"),
     ("dE/dw1", "dE/dz_h1*x1*x2", "extra factor x2"),
     ("dE/dyhat", "t - yhat", "differs by sign"),
-    ("dE/dz_o", "2*(yhat - t)*yhat*(1 - yhat)", "differs by a factor 2"),
+    ("dE/dz_o", "2*(yhat - t)*yhat*(1 - yhat)", "extra constant factor 2"),
     ("dE/dz_o", "(yhat - t)*yhat", "missing factor 1 - yhat"),
     ("dE/dz_h1", "dE/dh1*h1", "missing factor 1 - h1"),
     ("dE/dz_h1", "dE/dh1", "missing factor h1*(1 - h1)"),

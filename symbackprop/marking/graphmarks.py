@@ -132,13 +132,7 @@ class GraphMarker(Marker):
 
     def _slip_written(self, q: Quantity, student: Expr) -> Said | None:
         """A gradient's formula that is exactly one of its own slips (a use left out, a gate's rule not applied)."""
-        if q.kind != "gradient":
-            return None
-        for why, overrides in self._slips(q):
-            wrong = overrides.get(q.name)
-            if wrong is not None and sympy.expand(student - wrong) == 0:
-                return why
-        return None
+        return self._written_as(q, student, self._slips(q)) if q.kind == "gradient" else None
 
     def _missing_uses(self, name: str, of: str, uses: tuple[Use, ...]) -> Slips:
         """A shared name's gradient summed over only some of its uses (an RNN step, a kernel position left out)."""

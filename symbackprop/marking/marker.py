@@ -95,6 +95,8 @@ OUT_OF_TIME = "out_of_time"
 SLIP_DEPTH = 3
 #: At most this many candidate slips are recomputed for one wrong value.
 MAX_MUTATIONS = 100
+#: A formula's missing or extra terms are named when there are at most this many.
+MAX_NAMED_TERMS = 3
 #: Unknown names that get a "did you mean" in one report.
 MAX_HINTS = 100
 #: Carried-forward messages name at most this many earlier answers.
@@ -555,19 +557,38 @@ class Marker:
                 return verdict("correct")
             note = {None: Said("too_large_to_compare"), OUT_OF_TIME: Said("out_of_time")}.get(equal)
             return verdict("correct", Said("checked_numerically", points=len(self.points) - 1, note=note))
-        if here:
+        if here:  # a slip that gives the right value here: named when it can be, like any other
             lost = self._within_budget(self._numbers_for_symbols, student, expected_expr)
-            return verdict("wrong", Said("not_general", lost=[] if lost == OUT_OF_TIME else lost))
+            lost = [] if lost == OUT_OF_TIME else lost
+            why = None if lost else self._diagnosis(q, student, expected_expr)
+            if isinstance(why, Said) and why.key not in ("too_large_to_diagnose", "out_of_time"):
+                return verdict("wrong", Said("not_general_because", why=why))
+            return verdict("wrong", Said("not_general", lost=lost))
+        return verdict("wrong", self._diagnosis(q, student, expected_expr))
+
+    def _diagnosis(self, q: Quantity, student: Expr, expected: Expr) -> Said | str:
+        """Why a formula differs from the expected one: a slip of the kind's written as such, else the term,
+        constant or factor it differs by ("" when nothing is worth saying)."""
         slip = self._within_budget(self._slip_written, q, student)
         if slip is not None and slip != OUT_OF_TIME:
-            return verdict("wrong", slip)
-        why = self._within_budget(self._formula_difference, student, expected_expr)
+            return slip
+        why = self._within_budget(self._formula_difference, q, student, expected)
         if why is None or why == OUT_OF_TIME:
-            why = Said("too_large_to_diagnose" if why is None else "out_of_time")
-        return verdict("wrong", why)
+            return Said("too_large_to_diagnose" if why is None else "out_of_time")
+        return why
 
     def _slip_written(self, q: Quantity, student: Expr) -> Said | None:
         """The diagnosis of a slip whose formula the student wrote, as the kind knows them (None: none)."""
+        return None
+
+    def _written_as(self, q: Quantity, student: Expr, slips: Slips) -> Said | None:
+        """The first of ``slips`` whose replaced definition of ``q`` is the student's formula (symbolically)."""
+        if not _small(student, DIAGNOSIS_SIZE_LIMIT):
+            return None
+        for why, overrides in slips:
+            wrong = overrides.get(q.name)
+            if wrong is not None and sympy.expand(student - wrong) == 0:
+                return why
         return None
 
     def _within_budget(self, work: Any, *args: Any) -> Any:
@@ -733,27 +754,38 @@ class Marker:
     def _backward_symbol(self, symbol: Symbol) -> Expr:
         return self._rewritten(symbol, self.backward_inlined, self._forward_form)
 
-    def _formula_difference(self, student: Expr, expected: Expr) -> Said | str | None:
-        """Name the factor or term by which a wrong formula differs, when it is a simple one;
-        None when the formulas are too large to try (DIAGNOSIS_* limits)."""
+    def _formula_difference(self, q: Quantity, student: Expr, expected: Expr) -> Said | str | None:
+        """Name the term, constant or factor by which a wrong formula differs, when it is a simple one, as
+        written and then over the forward quantities: terms first (a bias left out), then a constant ratio
+        (the 1/2 of E), then factors; "" rather than a factor that is a whole side or ``q``'s own name
+        (E, yhat1); None when the formulas are too large to try (DIAGNOSIS_* limits)."""
         try:
-            s, e = self._forward_form(student), self._forward_form(expected)
-            if e == 0:
+            forward = self._forward_form(student), self._forward_form(expected)
+            if forward[1] == 0:
                 return ""
-            if not (_diagnosable(s) and _diagnosable(e)):
+            forms = [f for f in dict.fromkeys(((student, expected), forward))
+                     if f[1] != 0 and _diagnosable(f[0]) and _diagnosable(f[1])]
+            if not forms:
                 return None
+            for s, e in forms:
+                terms = self._terms_differ(s, e)
+                if terms is not None:
+                    return terms
+            for s, e in forms:
+                ratio = sympy.cancel(s / e)
+                if ratio.is_Number:
+                    return self._constant_ratio(ratio, s, e)
+            s, e = forms[-1]
             ratio = sympy.factor(sympy.cancel(s / e))
-            if ratio == -1:
-                return Said("differs_by_sign")
-            if ratio.is_Number:
-                return Said("differs_by_factor", factor=self._formula(ratio))
             numerator, denominator = ratio.as_numer_denom()
             sign_n, extra = _factors(numerator)
             sign_d, missing = _factors(denominator)
             if extra is not None and missing is not None:
-                swapped = self._swapped_factor(extra, missing)
-                if swapped or 0 < len(extra) + len(missing) <= 3:
+                if self._swapped_factor(extra, missing):
                     return self._factor_message(extra, missing, sign_n * sign_d)
+                if 0 < len(extra) + len(missing) <= 3:
+                    restates = self._restates(q, e, extra, missing)
+                    return "" if restates else self._factor_message(extra, missing, sign_n * sign_d)
             difference = sympy.expand(s - e)
             if isinstance(difference, sympy.Mul | Symbol):
                 return Said("extra_term", term=self._formula(difference))
@@ -762,6 +794,39 @@ class Marker:
         except (RecursionError, ValueError, TypeError, sympy.PolynomialError):
             return ""
         return ""
+
+    def _terms_differ(self, s: Expr, e: Expr) -> Said | None:
+        """Some of the expected sum's terms left out (none added), or some terms added (none left out)."""
+        s_terms, e_terms = sympy.Add.make_args(s), sympy.Add.make_args(e)
+        missing = [t for t in e_terms if t not in s_terms]
+        extra = [t for t in s_terms if t not in e_terms]
+        if missing and not extra and len(missing) < len(e_terms) and len(missing) <= MAX_NAMED_TERMS:
+            return Said("missing_terms", terms=[self._formula(t) for t in missing])
+        if extra and not missing and len(extra) < len(s_terms) and len(extra) <= MAX_NAMED_TERMS:
+            return Said("extra_terms", terms=[self._formula(t) for t in extra])
+        if (0 < len(missing) < len(e_terms) and len(missing) <= MAX_NAMED_TERMS
+                and sorted(map(str, extra)) == sorted(str(-t) for t in missing)):
+            return Said("terms_sign_flipped", terms=[self._formula(t) for t in missing])
+        return None
+
+    def _constant_ratio(self, ratio: Expr, s: Expr, e: Expr) -> Said:
+        """given = ratio x expected: the sign; the expected's constant left out (the 1/2 of E) or one of the
+        given's own added (2*dE/dz_o); else the ratio."""
+        if ratio == -1:
+            return Said("differs_by_sign")
+        given, wanted = (abs(sympy.factor_terms(x).as_coeff_Mul()[0]) for x in (s, e))  # 2*yhat - 2*t: 2
+        sign_differs = bool(ratio < 0)
+        if given == 1 and wanted != 1 and abs(ratio) == 1 / wanted:
+            return Said("constant_factor", factor=self._formula(wanted), missing=True, sign_differs=sign_differs)
+        if wanted == 1 and given != 1 and abs(ratio) == given:
+            return Said("constant_factor", factor=self._formula(given), missing=False, sign_differs=sign_differs)
+        return Said("differs_by_factor", factor=self._formula(ratio))
+
+    def _restates(self, q: Quantity, expected: Expr, extra: list[Expr], missing: list[Expr]) -> bool:
+        """Whether naming these factors would only restate a side: ``q``'s own name, or nothing in common."""
+        if q.symbol in extra or q.symbol in missing:
+            return True
+        return bool(sympy.cancel(expected / sympy.Mul(*missing)).is_Number)
 
     def _factor_message(self, extra: list[Expr], missing: list[Expr], sign: int) -> Said:
         """"missing factor h1*(1 - h1)", or sigma'(a) named when it stands where a(1 - a) belongs."""

@@ -7,6 +7,7 @@ output's error signal's sign flipped (the verdicts and the formula comparison ar
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import Mapping
 from functools import cached_property
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import sympy
 from sympy import Expr, Symbol
 
-from ..engine.activations import FORMULA_FUNCTIONS, function_symbol
+from ..engine.activations import ELEMENTWISE, FORMULA_FUNCTIONS, function_symbol, relu, sigma, softplus
 from ..engine.evaluate import leaf_values
 from ..engine.naming import HYPERPARAMETERS, LEARNING_RATE
 from ..engine.network import Network, Quantity
@@ -45,6 +46,11 @@ if TYPE_CHECKING:
 #: (inlined: polynomial in the forward quantities)
 FORWARD_KINDS = frozenset(("pre", "act", "loss", "post_pre", "post_act", "post_loss"))
 BACKWARD_KINDS = frozenset(("d_act", "d_pre", "grad", "updated"))
+#: a sum over at most this many units of the layer above has every subset of its terms tried; more: each one
+#: left out
+MAX_SUBSET_TERMS = 6
+#: the activation a formula applies, by the function it calls (an activation's name in the spec)
+APPLIED = {sigma: "sigmoid", sympy.tanh: "tanh", relu: "relu", softplus: "softplus"}
 
 
 def mark(solution: Solution | GraphSolution, answers: Answers, seconds: float | None = None,
@@ -133,6 +139,8 @@ class _Marker(Marker):
                 if other_grad.definition is not None:
                     yield (Said("neighbour_gradient", name=self._name(a.name), other=self._name(other_grad.name),
                                 weight=self._name(other)), {a.name: other_grad.definition})
+        if a.kind == "d_act":
+            yield from self._missing_unit_terms(a)
         if a.kind in ("pre", "post_pre", "d_act"):
             present = [s for s in definition.free_symbols if str(s) in self._neighbour_symbols]
             for w in sorted(present, key=str):
@@ -146,6 +154,68 @@ class _Marker(Marker):
         if a.kind == "d_act" and a.layer == net.n_layers:
             yield (Said("output_sign_flipped", of=self._formula(a.symbol), flipped=self._formula(-definition),
                         right=self._formula(definition)), {a.name: -definition})
+
+    def _missing_unit_terms(self, a: Quantity) -> Slips:
+        """A hidden unit's dE/da summed over only some units of the layer above (an output forgotten)."""
+        net, definition = self.network, a.definition
+        if a.layer is None or a.layer >= net.n_layers or not isinstance(definition, sympy.Add):
+            return
+        terms: list[tuple[Quantity, Expr]] = []
+        for term in definition.args:
+            deltas = [net.by_symbol[s] for s in term.free_symbols if net.by_symbol[s].kind == "d_pre"]
+            if len(deltas) != 1:
+                return
+            terms.append((deltas[0], term))
+        terms.sort(key=lambda pair: pair[0].unit or 0)
+        n = len(terms)
+        for size in range(n - 1, 0, -1) if n <= MAX_SUBSET_TERMS else (n - 1,):
+            for kept in itertools.combinations(range(n), size):
+                left_out = [terms[i] for i in range(n) if i not in kept]
+                named = [self._formula(t) for _, t in left_out]
+                units = [self._formula(self._pre_of[d.symbol]) for d, _ in left_out]
+                yield (Said("missing_unit_terms", name=self._name(a.name), terms=named, units=units, kept=size, uses=n),
+                       {a.name: sympy.Add(*(terms[i][1] for i in kept))})
+
+    @cached_property
+    def _pre_of(self) -> dict[Symbol, Symbol]:
+        """A delta's, or an activation's, pre-activation symbol (dE/dz_o2 -> z_o2, yhat2 -> z_o2)."""
+        pre = {(q.kind, q.layer, q.unit, q.example): q.symbol for q in self.network.quantities.values()
+               if q.kind in ("pre", "post_pre")}
+        kinds = {"d_pre": "pre", "act": "pre", "post_act": "post_pre"}
+        return {q.symbol: pre[key] for q in self.network.quantities.values() if q.kind in kinds
+                and (key := (kinds[q.kind], q.layer, q.unit, q.example)) in pre}
+
+    def _slip_written(self, q: Quantity, student: Expr) -> Said | None:
+        """A sum over the layer above with terms left out; an activation other than the layer's applied."""
+        if q.kind == "d_act":
+            return self._written_as(q, student, self._missing_unit_terms(q))
+        if q.kind in ("act", "post_act") and q.layer is not None and q.symbol in self._pre_of:
+            z = self._pre_of[q.symbol]
+            if student == z:
+                used = "identity"
+            elif isinstance(student, sympy.Function) and len(student.args) == 1 and z in (student.args[0],
+                                                                                      self._fold(student.args[0])):
+                used = APPLIED.get(type(student), "")
+            else:
+                return None
+            right = self.network.layers[q.layer - 1].activation_name
+            if used and used != right:
+                return Said("wrong_activation", name=self._name(q.name), used=used, right=right)
+        return None
+
+    def _other_slope(self, have: Expr, want: Expr) -> Said | None:
+        """Another activation's slope (sigmoid's h1*(1 - h1)) standing where the layer's own (relu's step(z_h1))
+        belongs."""
+        for q in self.network.of_kind("act", "post_act"):
+            f = self.network.layers[q.layer - 1].elementwise if q.layer is not None else None
+            z = self._pre_of.get(q.symbol)
+            if f is None or z is None or sympy.expand(want - f.local_slope(q.symbol, z)) != 0:
+                continue
+            for name, other in ELEMENTWISE.items():
+                if name not in (f.name, "identity") and sympy.expand(have - other.local_slope(q.symbol, z)) == 0:
+                    return Said("other_slope", used=self._formula(have), used_f=name, slope=self._formula(want),
+                                f=f.name)
+        return None
 
     def _optimizer_slips(self, a: Quantity, theta: Symbol) -> Slips:
         """An optimizer's usual slips in one parameter's update: plain SGD instead of the rule, Adam's bias
@@ -265,7 +335,7 @@ class _Marker(Marker):
                     ascii_f, latex_f = function_symbol(f.name)
                     slope = self._marked(f"{ascii_f}'({q.name})", rf"{latex_f}'\left({q.latex}\right)")
                     return Said("slope_swapped", shown=self._formula(shown), slope=slope, want=self._formula(want))
-        return self._delta_swapped(have, want)
+        return self._other_slope(have, want) or self._delta_swapped(have, want)
 
     def _delta_swapped(self, have: Expr, want: Expr) -> Said | None:
         """Another unit's delta standing where this one's belongs (``dE/dz_o1 * h2`` written for ``dE/dw12``, whose
