@@ -287,7 +287,7 @@ class HandoutContext:
         for layer in net.layers:
             zs = [namer.pre(layer.index, j).latex for j in range(1, layer.size + 1)]
             acts = [namer.act(layer.index, j).latex for j in range(1, layer.size + 1)]
-            rows.append((symbols(zs), "pre_activations", [layer.index, self.L]))
+            rows.append((symbols(zs), "pre_activations", [layer.index, self.L, layer.size]))
             rows.append((symbols(acts), "activations", [layer.index, self.L, layer.size]))
         loss = self.q(self.net.loss_name)
         loss_formula = self.f(loss.name) if self.n_ex == 1 else ""
