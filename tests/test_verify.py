@@ -486,6 +486,15 @@ def test_diagnosed_formulas_come_as_latex_pieces(lecture):
     assert plain.why.startswith("intermediates rounded") and plain.why_parts == ()
 
 
+def test_a_value_that_is_no_formula_of_the_exercise_is_not_called_a_formula(lecture):
+    """'abc' as a value had been "'abc' is a formula; a number is asked here" (rv5 15): it names nothing of the
+    exercise, so it is just not a number; a formula over its names is still called one."""
+    report = mark(lecture, Answers((Answer("dE/dw1", "abc", "value"), Answer("h1", "sigma(z_h1)", "value"))))
+    why = {r.name: r.why for r in report.rows}
+    assert why["dE/dw1"] == "'abc' is not a number (expected e.g. 0.25, -1.5, 2.26e-4 or 2.26 x 10^-4)"
+    assert why["h1"] == "'sigma(z_h1)' is a formula; a number is asked here"
+
+
 def test_a_number_in_a_why_has_a_minus_sign_not_a_hyphen(lecture):
     """The marked sheet printed "your z_h1 = -1.000" with a hyphen beside the tables' maths minus (rv5 12)."""
     report = mark(lecture, Answers((Answer("z_h1", "-1.000", "value"), Answer("h1", "0.269", "value"))))

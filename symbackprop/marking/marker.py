@@ -845,11 +845,24 @@ class Marker:
         """An answer that is not a number, said in the report's words; the numbers it suggests as typed (typewriter
         in the tex report)."""
         params: dict[str, Any] = dict(problem.params)
+        if problem.key == "formula" and not self._reads_as_formula(answer.text):
+            problem = NumberProblem("not_a_number", shown=params["shown"])  # "abc": no formula of this exercise
         if problem.key == "not_a_number":
             params["examples"] = [self._marked(e, r"\texttt{" + e.replace("^", r"\textasciicircum{}") + "}")
                                   for e in NUMBER_EXAMPLES]
         text, parts = self._said(Said(f"number_{problem.key}", **params))
         return Row(answer.name, "value", cell_text(answer.text), "", "invalid", text, why_parts=parts)
+
+    def _reads_as_formula(self, text: str) -> bool:
+        """Whether ``text`` is a formula over this exercise's names and functions (``sigma(z_o)``, ``z_h1``), which
+        the "a formula; a number is asked here" of a value answer may say; ``abc`` is not."""
+        from ..errors import SymbackpropError
+
+        try:
+            parse_formula(text, self.symbols, self.exercise.functions)
+        except (SymbackpropError, ValueError, RecursionError):
+            return False
+        return True
 
     # -- helpers ------------------------------------------------------------------
     def _formula(self, expr: Expr) -> str:
