@@ -30,20 +30,24 @@ def relu_spec(tmp_path, capsys) -> Path:
 
 def _working_lines(sheet: str) -> dict[str, int]:
     """Each group's working space (in lines of 7.5 mm), by the group title above it."""
-    found = re.findall(r"\\textbf\{([^}]*)\}\\par\\nobreak.*?\\examworkingfit\{(\d+)\}", sheet, re.S)
+    found = re.findall(r"\\textbf\{([^}]*)\}\\par\\nobreak.*?\\examworking(?:fit|first)\{(\d+)\}", sheet, re.S)
     return {title: int(lines) for title, lines in found}
 
 
 def test_roomy_sheet_sizes_the_working_space_by_what_each_group_asks(relu_spec):
-    """3-3-2: 10 forward values (1 line each), 2 losses (2 each), 5 deltas (1.5 each, 7.5 rounds to 8),
-    20 gradients (capped at 16 lines, 12 cm), 20 updates (half a line each); compact: the boxes alone."""
+    """3-3-2: 10 forward values (1 line each), the loss (2 lines, at least 3), 5 deltas (1.5 each, 7.5 rounds
+    to 8), 20 gradients (capped at 16 lines, 12 cm), 20 updates (half a line each), then the loss after the
+    update: a second forward pass (10 lines) and the loss (2); compact: the boxes alone."""
     roomy = build_exam(relu_spec, variants=1, seed=1)
     sheet = roomy.files["questions/v001.tex"].decode("utf-8")
-    assert _working_lines(sheet) == {"Forward pass": 10, "Loss (before and after the update)": 4,
-                                     "Deltas (error signals)": 8, "Gradients": 16, "Updated parameters": 10}
+    assert _working_lines(sheet) == {"Forward pass": 10, "Loss": 3, "Deltas (error signals)": 8, "Gradients": 16,
+                                     "Updated parameters": 10, "Loss after the update": 12}
+    # in the sheet's order: the loss after the update last, after the updates it needs (it came second: rv5 7)
+    assert list(_working_lines(sheet)) == ["Forward pass", "Loss", "Deltas (error signals)", "Gradients",
+                                           "Updated parameters", "Loss after the update"]
     compact = build_exam(relu_spec, variants=1, seed=1, layout="compact")
     text = compact.files["questions/v001.tex"].decode("utf-8")
-    assert "\\examworkingfit{" not in text
+    assert not re.search(r"\\examworking(fit|first)\{\d", text)
     assert text.count("\\answerbox") == sheet.count("\\answerbox") == 1 + 57  # its definition, 57 boxes
     assert compact.files["keys/v001.tex"] == roomy.files["keys/v001.tex"]  # a key has no working space
 
@@ -58,11 +62,71 @@ def test_the_layout_setting_and_flag(tmp_path, capsys, relu_spec):
         assert str(err.value).startswith(f"s.toml: exam.layout: {problem.split(' (')[0]}")
     spec = tmp_path / "c.toml"
     spec.write_text(relu_spec.read_text(encoding="utf-8") + '\n[exam]\nlayout = "compact"\n', encoding="utf-8")
-    assert "\\examworkingfit{" not in build_exam(spec).files["questions.tex"].decode("utf-8")
+    assert not re.search(r"\\examworking(fit|first)\{\d", build_exam(spec).files["questions.tex"].decode("utf-8"))
     assert "\\examworkingfit{" in build_exam(spec, layout="roomy").files["questions.tex"].decode("utf-8")
     assert main(["exam", str(spec), "--layout", "tight", "-o", str(tmp_path / "set")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--layout" in err and "tight" in err and not (tmp_path / "set").exists()
+
+
+UNROUNDED = {"en": ("3 decimal places (carry intermediate results unrounded, or with at least 5 decimals: round only "
+                     "what goes in a box).",
+                     "Carry intermediate results unrounded, or with at least 5 decimals: round only the value "
+                     "you enter."),
+             "de": ("3 Nachkommastellen gerundet (rechnen Sie mit ungerundeten Zwischenergebnissen oder mit mindestens "
+                    "5 Nachkommastellen: gerundet wird nur, was ins Kästchen kommt).",
+                    "Rechnen Sie mit ungerundeten Zwischenergebnissen oder mit mindestens 5 Nachkommastellen: gerundet "
+                    "wird nur der Wert, den Sie eintragen.")}
+
+
+@pytest.mark.parametrize("lang", ["en", "de"])
+def test_a_set_whose_early_rounding_rule_was_relaxed_asks_for_unrounded_working(relu_spec, lang):
+    """3-3-2 relu: the probe relaxes the early-rounding rule, so rounding as you go may change a value (Moodle
+    gives it the early-rounding credit). The sheet, Moodle's question text and Canvas's first item say to carry
+    intermediates unrounded or with two decimals more (as a graph's sheet does); they used to say nothing, and
+    a student who rounded as the lecture allows lost half the points of a third of the fields (rv5 1). The
+    lecture's set, under the strict rule, still says rounding as you go is fine."""
+    import zipfile
+    from io import BytesIO
+
+    sheet_words, lms_words = UNROUNDED[lang]
+    relaxed = build_exam(relu_spec, variants=2, seed=1, moodle=True, qti=True, lang=lang)
+    assert relaxed.report.relaxed == ("early rounding",)
+    for name in ("questions/v001.tex", "questions/v002.tex", "questions.tex"):
+        assert " ".join(relaxed.files[name].decode("utf-8").split()).count(sheet_words) == relaxed.files[
+            name].decode("utf-8").count("\\examsetvariant{"), name
+    assert relaxed.files["moodle.xml"].decode("utf-8").count(lms_words) == 2
+    with zipfile.ZipFile(BytesIO(relaxed.files["canvas-qti.zip"])) as zf:
+        quizzes = [n for n in zf.namelist() if n.endswith(".xml") and "_v00" in n.split("/")[-1]]
+        assert len(quizzes) == 2 and all(lms_words in zf.read(n).decode("utf-8") for n in quizzes)
+    strict = build_exam(EXAM_SPEC, variants=1, seed=1, moodle=True, qti=True, lang=lang)
+    assert not strict.report.relaxed and strict.report.early_rounding
+    assert sheet_words.split(" (")[1][:20] not in strict.files["questions.tex"].decode("utf-8")
+    assert lms_words not in strict.files["moodle.xml"].decode("utf-8")
+
+
+def test_the_loss_after_the_update_is_asked_after_the_updates_everywhere(relu_spec):
+    """E' needs the updated parameters and a second forward pass: the sheet, the key's answer table, the
+    answers file, Moodle's question and feedback and Canvas's items all ask it last, in its own group after
+    the updated parameters (it was asked second, with E, before the deltas: rv5 7); E stays second."""
+    import zipfile
+    from io import BytesIO
+
+    exam = build_exam(relu_spec, variants=1, seed=1, moodle=True, qti=True)
+    order = ["Forward pass", "Loss", "Deltas (error signals)", "Gradients", "Updated parameters",
+             "Loss after the update"]
+    sheet = exam.files["questions/v001.tex"].decode("utf-8")
+    assert re.findall(r"\\noindent\\textbf\{([^}]*)\}\\par\\nobreak", sheet) == order
+    key = exam.files["keys/v001.tex"].decode("utf-8")
+    assert re.findall(r"\\multicolumn\{6\}\{@\{\}l\}\{\\textbf\{([^}]*)\}\}", key) == order
+    answers = re.findall(r'^"([^"]+)" = ', exam.files["answers/v001.toml"].decode("utf-8"), re.M)
+    assert answers[-1] == "E'" and answers[10] == "E" and answers.index("E") < answers.index("dE/dz_o1")
+    moodle = exam.files["moodle.xml"].decode("utf-8")
+    assert re.findall(r"<strong>([^<]*)</strong>", moodle) == order * 2  # the question, then its feedback
+    with zipfile.ZipFile(BytesIO(exam.files["canvas-qti.zip"])) as zf:
+        quiz = next(zf.read(n).decode("utf-8") for n in zf.namelist() if n.endswith("v001/symbackprop_1_v001.xml"))
+    tags = re.findall(r'<item ident="[^"]*_q\d+" title="\[v001 ([^\]]*)\]">', quiz)
+    assert tags == answers  # each item in the answers file's order, E' last
 
 
 ENGLISH_ON_SHEETS = re.compile(r"\b(exercise sheet|answer key|Instructions|What to compute|Forward pass|Working|"
@@ -135,12 +199,12 @@ def test_a_small_networks_first_group_keeps_its_working_frame_on_the_first_page(
     first = pages[0]
     assert "Forward pass" in first and first.count("Working") == 1
     assert first.index("Forward pass") < first.index("Working")
-    assert "Loss (before and after the update)" in pages[1] and pages[1].index("Working") > pages[1].index("Loss")
-    assert "Working" not in pages[1].split("Loss (before")[0]  # page 2 opens with the loss, not a frame
-    assert sheet.count("\\examworkingfit{8}" if example != "lecture" else "\\examworkingfit{6}") == 1
+    assert "Loss" in pages[1] and pages[1].index("Working") > pages[1].index("Loss")
+    assert "Working" not in pages[1].split("Loss")[0]  # page 2 opens with the loss, not a frame
+    assert sheet.count("\\examworkingfirst{8}" if example != "lecture" else "\\examworkingfirst{6}") == 1
 
 
-LATER_GROUPS = ("Loss (before and after the update)", "Deltas (error signals)", "Gradients", "Updated parameters")
+LATER_GROUPS = ("Deltas (error signals)", "Gradients", "Updated parameters", "Loss after the update")
 
 
 @pytest.mark.parametrize("layers", ["2,2,2-softmax", "3,6,2", "2,3,2-softmax", "3,3,2-relu"])
@@ -165,17 +229,18 @@ def test_every_later_groups_frame_is_on_the_page_of_its_boxes(tex, tmp_path, cap
         assert "Working" in on[0].split(title, 1)[1], title  # its frame after its boxes, on that page
     for page in pages[2:]:  # no page opens with a frame (page 2 may: the first group's, too big for page 1)
         if "Working" in page:
-            assert any(t in page.split("Working", 1)[0] for t in (*LATER_GROUPS, "Forward pass")), page[:300]
+            assert any(t in page.split("Working", 1)[0] for t in (*LATER_GROUPS, "Loss", "Forward pass")), page[:300]
 
 
 @pytest.mark.parametrize("sheet", ["rnn", "rnn_adamw", "2,4,3", "2,4,3-de"])
 def test_the_first_tasks_boxes_fit_where_the_room_is_there(tex, tmp_path, capsys, sheet):
-    """The heading of the tasks and the first group's boxes go on page 1 whenever they fit there, however
-    little is left for the frame (which then opens page 2).  These sheets had about 5 cm left under the
-    circuit or the smallest diagram, enough for the boxes (a one-unit RNN's 8, a 2-4-3 network's 14) but not
-    for the old estimate of heading, boxes and a spare row: their tasks opened page 2.  In German the 2-4-3
-    sheet's values run a line longer: the boxes fit beside the smallest diagram by about 3 pt, which only the
-    legend's measured height (not an estimate of 5 lines for its 3) finds."""
+    """The heading of the tasks and the first group's boxes go on page 1 whenever they fit there (a compact
+    sheet), and on a roomy sheet whenever they fit with at least 2 lines of their frame; else the heading, the
+    boxes and the frame open page 2 together (the boxes once ended page 1 and the frame opened page 2: rv5 6).
+    These sheets had about 5 cm left under the circuit or the smallest diagram, enough for the boxes (a one-unit
+    RNN's 8, a 2-4-3 network's 14) but not for the old estimate of heading, boxes and a spare row: their tasks
+    opened page 2.  In German the 2-4-3 sheet's values run a line longer: the boxes fit beside the smallest
+    diagram by about 3 pt, which only the legend's measured height (not an estimate of 5 lines for its 3) finds."""
     sheet, _, lang = sheet.partition("-")
     if sheet.startswith("2"):
         assert main(["new", "--layers", sheet, "--seed", "1"]) == 0
@@ -184,13 +249,46 @@ def test_the_first_tasks_boxes_fit_where_the_room_is_there(tex, tmp_path, capsys
         last = "y\u03023 ="  # the first group's last box, ŷ3, as pdftotext spells it (y, combining hat)
     else:
         spec, last = ROOT / "examples" / f"{sheet}.toml", "y3 ="
-    exam = build_exam(spec, variants=1, seed=1, lang=lang or "en")
-    pages = _pdf_pages(exam.files["questions/v001.tex"].decode("utf-8"), tmp_path / "q.pdf")
-    first = pages[0]
     tasks, forward, working = ("Zu berechnen", "Vorwärtsdurchlauf", "Nebenrechnung") if lang else (
         "What to compute", "Forward pass", "Working")
-    assert tasks in first and last in first.split(forward)[-1], first[-600:]
-    assert working not in first and pages[1].lstrip().startswith((working, "A small RNN", "Backpropagation"))
+    if sheet.startswith("rnn"):  # (2-4-3: the sheet's instructions now ask for unrounded working, a line more,
+        # and the boxes no longer fit beside the smallest diagram: its tasks open page 2)
+        compact = build_exam(spec, variants=1, seed=1, lang=lang or "en", layout="compact")
+        first = _pdf_pages(compact.files["questions/v001.tex"].decode("utf-8"), tmp_path / "c.pdf")[0]
+        assert tasks in first and last in first.split(forward)[-1], first[-600:]
+    roomy = build_exam(spec, variants=1, seed=1, lang=lang or "en")
+    pages = _pdf_pages(roomy.files["questions/v001.tex"].decode("utf-8"), tmp_path / "q.pdf")
+    on = next(page for page in pages if tasks in page).split(tasks)[1]
+    assert forward in on and last in on.split(forward)[-1] and working in on.split(last)[-1], on[-600:]
+
+
+def _opens_with_a_frame(page: str, working: str = "Working") -> bool:
+    """Whether a page's first line under the header is a frame to work in (alone, away from its boxes)."""
+    lines = [line.strip() for line in page.splitlines() if line.strip()]
+    return len(lines) > 1 and lines[1].startswith(working)
+
+
+@pytest.mark.parametrize("sheet", ["lecture", "relu", "softmax", "graph_cs231n", "rnn"])
+def test_the_first_groups_frame_stays_on_the_page_of_its_boxes(tex, tmp_path, capsys, sheet):
+    """rv5 6: on four of these five sets the forward pass's boxes ended page 1 and their frame opened page 2.
+    Now the frame shrinks to the rest of the page (down to 2 lines; a network's diagram shrinks to its least
+    for it), or the tasks open page 2 with it (the RNN, whose circuit leaves room for the boxes alone): no page of
+    either variant opens with a frame, and the forward pass's frame is on the page of its boxes."""
+    if sheet in ("relu", "softmax"):
+        args = ["--activation", "relu", "--seed", "1"] if sheet == "relu" else [
+            "--output", "softmax", "--loss", "cross_entropy", "--seed", "2"]
+        assert main(["new", "--layers", "3,3,2" if sheet == "relu" else "2,3,2", *args]) == 0
+        spec = tmp_path / "s.toml"
+        spec.write_text(capsys.readouterr().out, encoding="utf-8")
+    else:
+        spec = EXAM_SPEC if sheet == "lecture" else ROOT / "examples" / f"{sheet}.toml"
+    exam = build_exam(spec, variants=2)
+    pages = _pdf_pages(exam.files["questions.tex"].decode("utf-8"), tmp_path / "q.pdf")
+    assert [n for n, page in enumerate(pages, 1) if _opens_with_a_frame(page)] == []
+    firsts = [page for page in pages if "Forward pass" in page]
+    assert len(firsts) == 2 and all("Working" in page.split("Forward pass")[1] for page in firsts)
+    if sheet != "rnn":  # the first task, its frame too, on page 1 of each variant
+        assert all("exercise sheet" in page.split("Forward pass")[0] for page in firsts)
 
 
 #: a heading or a group's title as pdftotext prints it: "3    Symbols and equations", "Glossary (what ...)."

@@ -153,4 +153,5 @@ def _variant_files(v: Variant, ask: tuple[str, ...], early_rounding: bool, layou
     question, key = variant_bodies(v, ask, early_rounding, layout, lang)
     return _Rendered(question, key, document("exam_questions.tex.j2", [question], title, lang),
                      document("exam_key.tex.j2", [key], title, lang), answers_toml(v, ask), variant_spec_toml(v),
-                     moodle_question(v, ask, lang) if moodle else "", qti_files(v, ask, lang) if qti else ("", ""))
+                     moodle_question(v, ask, lang, early_rounding) if moodle else "",
+                     qti_files(v, ask, lang, early_rounding) if qti else ("", ""))

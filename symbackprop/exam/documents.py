@@ -53,7 +53,8 @@ def question_body(variant: Variant, ask: Sequence[str], early_rounding: bool = T
     if isinstance(s, GraphSolution):  # the circuit to fill in: the gates' values shown unless asked
         return render_tex("exam/graph_question_body.tex.j2", graph=graph_sheet(s, "forward" not in ask), w=words(lang),
                           groups=grouped(asked_values(variant, ask), attrgetter("group")),
-                          early_rounding=early_rounding, layout=layout, **_common(variant, s.spec.title))
+                          early_rounding=early_rounding, layout=layout, second_pass=0,
+                          **_common(variant, s.spec.title))
     return _question(variant, handout_context(s, QUESTION_SECTIONS, lang=lang), ask, early_rounding, layout)
 
 
@@ -80,6 +81,7 @@ def _question(variant: Variant, ctx: dict[str, Any], ask: Sequence[str], early_r
     groups = grouped(asked_values(variant, ask), attrgetter("group"))
     return render_tex("exam/question_body.tex.j2", problem=ctx["problem"], diagram=ctx["diagram"], w=ctx["w"],
                       groups=groups, early_rounding=early_rounding, layout=layout,
+                      second_pass=sum(1 for _ in variant.solution.network.of_kind("pre", "act")),
                       **_common(variant, variant.solution.spec.title))
 
 

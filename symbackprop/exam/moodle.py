@@ -34,8 +34,9 @@ def _cdata(text: str) -> str:
     return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
 
 
-def question_html(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
-    """The question text: the exercise, then a NUMERICAL Cloze field per asked value (the template words it)."""
+def question_html(variant: Variant, ask: Sequence[str], lang: str = "en", early_rounding: bool = True) -> str:
+    """The question text: the exercise, then a NUMERICAL Cloze field per asked value (the template words it;
+    without ``early_rounding``, the set's rule relaxed, it asks for intermediates carried unrounded)."""
     s = variant.solution
     tol = tolerance(s.spec.decimals)
     credit = variant.spec.exam.marking.credits["early_rounding"]
@@ -46,7 +47,7 @@ def question_html(variant: Variant, ask: Sequence[str], lang: str = "en") -> str
              for item in asked_values(variant, ask)]
     return render_html("lms/moodle_question.html.j2", lang=lang, problem=Markup(problem_html(s, lang)),
                        decimals=s.spec.decimals, groups=grouped(items, itemgetter("group")),
-                       tag=Markup(variant_tag(variant)), graph=variant.is_graph)
+                       tag=Markup(variant_tag(variant)), graph=variant.is_graph, early_rounding=early_rounding)
 
 
 def _early(variant: Variant, item: Asked, alternative: tuple[str, str] | None) -> str:
@@ -82,15 +83,16 @@ def feedback_html(variant: Variant, ask: Sequence[str], lang: str = "en") -> str
                        groups=grouped(items, itemgetter("group")))
 
 
-def moodle_question(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
+def moodle_question(variant: Variant, ask: Sequence[str], lang: str = "en", early_rounding: bool = True) -> str:
     """One variant's Cloze question (the ``<question>`` element, lines without the last newline), worded in
     ``lms/lang/<lang>.html.j2``."""
     v = variant
+    text = question_html(v, ask, lang, early_rounding)
     quiz = name("quiz", lang, title=v.spec.title, label=v.label, student=v.student.name if v.student else "")
     return "\n".join([
         '  <question type="cloze">',
         f"    <name><text>{html.escape(quiz)}</text></name>",
-        f'    <questiontext format="html"><text>{_cdata(question_html(v, ask, lang))}</text></questiontext>',
+        f'    <questiontext format="html"><text>{_cdata(text)}</text></questiontext>',
         f'    <generalfeedback format="html"><text>{_cdata(feedback_html(v, ask, lang))}</text></generalfeedback>',
         "    <penalty>0.3333333</penalty>",
         "    <hidden>0</hidden>",
@@ -109,6 +111,6 @@ def moodle_quiz(questions: Iterable[str], category: str = "symbackprop exam") ->
 
 
 def moodle_xml(variants: Sequence[Variant], ask: Sequence[str], category: str = "symbackprop exam",
-               lang: str = "en") -> str:
+               lang: str = "en", early_rounding: bool = True) -> str:
     """The whole quiz: a category, then one Cloze question per variant."""
-    return moodle_quiz((moodle_question(v, ask, lang) for v in variants), category)
+    return moodle_quiz((moodle_question(v, ask, lang, early_rounding) for v in variants), category)

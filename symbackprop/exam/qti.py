@@ -68,7 +68,7 @@ def _bounds(display: str, decimals: int) -> tuple[str, str]:
     return f"{value - tol:f}", f"{value + tol:f}"
 
 
-def assessment_xml(variant: Variant, ask: Sequence[str], lang: str = "en") -> str:
+def assessment_xml(variant: Variant, ask: Sequence[str], lang: str = "en", early_rounding: bool = True) -> str:
     s = variant.solution
     d = s.spec.decimals
     ident = quiz_id(variant)
@@ -83,7 +83,7 @@ def assessment_xml(variant: Variant, ask: Sequence[str], lang: str = "en") -> st
     tags = [item_tag(variant, item.name) for item in asked]  # in the title and the text (Student Analysis shows it)
     intro, *texts = render_html(
         "lms/qti_texts.html.j2", lang=lang, problem=Markup(problem_html(s, lang)), decimals=d, tolerance=tolerance(d),
-        graph=variant.is_graph,
+        graph=variant.is_graph, early_rounding=early_rounding,
         sep=Markup(_SEP), items=[{"group": item.group, "latex": math_html(item.latex), "tag": Markup(escape(tag)),
                                   "line": math_html(line)} for item, line, tag in zip(asked, lines, tags, strict=True)],
     ).split(_SEP)
@@ -180,10 +180,12 @@ def _entry(zf: zipfile.ZipFile, name: str, data: str) -> None:
     zf.writestr(info, xml_clean(data).encode("utf-8"))
 
 
-def qti_files(variant: Variant, ask: Sequence[str], lang: str = "en") -> tuple[str, str]:
+def qti_files(variant: Variant, ask: Sequence[str], lang: str = "en", early_rounding: bool = True) -> tuple[str, str]:
     """One variant's quiz: its assessment and its Canvas settings (``assessment_meta.xml``), worded in
-    ``lms/lang/<lang>.html.j2``."""
-    return assessment_xml(variant, ask, lang), assessment_meta_xml(variant, len(asked_values(variant, ask)), lang)
+    ``lms/lang/<lang>.html.j2`` (without ``early_rounding``, the set's rule relaxed, asking for intermediates
+    carried unrounded)."""
+    return (assessment_xml(variant, ask, lang, early_rounding),
+            assessment_meta_xml(variant, len(asked_values(variant, ask)), lang))
 
 
 def qti_zip(variants: Sequence[Variant], ask: Sequence[str], title: str = "",

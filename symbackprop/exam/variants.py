@@ -16,9 +16,12 @@ from ..engine.solution import Solution, solve_values
 from ..engine.spec import Spec
 from ..notation.circuit import graph_name_tex
 
-__all__ = ["Asked", "Student", "Variant", "asked_names", "asked_values", "grouped"]
+__all__ = ["SHEET_GROUPS", "Asked", "Student", "Variant", "asked_names", "asked_values", "grouped"]
 
 T = TypeVar("T")
+#: the groups of a sheet, in the order it asks them: the ``--ask`` groups, the loss after the update (asked with
+#: the loss) last, since it needs the updated parameters and a second forward pass (as the practice page asks it)
+SHEET_GROUPS = (*ASK_GROUPS, "after")
 #: a network's spec and solution, or a computation graph's
 SpecT = TypeVar("SpecT", Spec, GraphSpec)
 SolvedT = TypeVar("SolvedT", Solution, GraphSolution)
@@ -78,8 +81,8 @@ class Asked:
 
 
 def asked_values(variant: Variant, ask: Sequence[str]) -> list[Asked]:
-    """The asked values of a variant, group by group in the lecture's order (made once per variant: its
-    sheet, key, answers and LMS questions all read them)."""
+    """The asked values of a variant, group by group in the sheet's order (:data:`SHEET_GROUPS`: the loss after
+    the update last; made once per variant: its sheet, key, answers and LMS questions all read them)."""
     s = variant.solution
     key = ("asked", tuple(ask), variant.unasked)
     found = s.memo.get(key)
@@ -88,16 +91,19 @@ def asked_values(variant: Variant, ask: Sequence[str]) -> list[Asked]:
             found = [Asked(name, Tex(graph_name_tex(s.spec, name)), s.display(name), group)
                      for group, names in graph_asked_names(s.spec, ask) for name in names]
         else:
-            found = [Asked(name, Tex(s.latex(name)), s.display(name), group)
-                     for group, names in asked_names(s.network, ask, variant.unasked) for name in names]
+            net = s.network
+            found = [Asked(name, Tex(s.latex(name)), s.display(name),
+                           "after" if net[name].kind == "post_loss" else group)
+                     for group, names in asked_names(net, ask, variant.unasked) for name in names]
+            found.sort(key=lambda item: SHEET_GROUPS.index(item.group))  # stable: each group keeps its order
         s.memo[key] = found
     return list(found)
 
 
 def grouped(items: Sequence[T], group_of: Callable[[T], str]) -> list[dict[str, Any]]:
-    """Items by ask group for the templates, ``[{"key": "forward", "members": [...]}]``, in the lecture's order
+    """Items by sheet group for the templates, ``[{"key": "forward", "members": [...]}]``, in the sheet's order
     (the templates name each group and lay its members out)."""
-    return [{"key": group, "members": members} for group in ASK_GROUPS
+    return [{"key": group, "members": members} for group in SHEET_GROUPS
             if (members := [item for item in items if group_of(item) == group])]
 
 
