@@ -118,6 +118,12 @@ NumPy, about 0.2 s of the serial part), the slowest hours yet (a fixed Python lo
 1.2-1.3 s): no PDF 8.75 and 8.84 s wall (13.9, 15.1 s CPU) at the session's start, 6.69-8.78 s wall (11.3-14.9 s
 CPU) at its end, five runs.  The goal (under 6 s) is not reached in these hours.
 
+Measured again 2026-12-02, session 18 (the sheets ask E' last and, where the early-rounding rule is relaxed, for
+unrounded working; the lecture set's draws are the same 28,649), a fixed Python loop 1.73 s (a slow hour): no PDF
+9.98, 8.94, 10.13 s wall (15.0-17.0 s CPU); in turn with the session's first commit (e0bb999, its own templates)
+8.35 and 8.80 s against 8.18 and 8.90 s now (12.3 and 12.3 s of user CPU against 12.1 and 12.6 s): no change.
+The goal (under 6 s) is not reached in this hour.
+
 A computation graph (``--spec examples/graph_cs231n.toml --variants 100``), measured with the first figures (load
 6.7): no PDF 14.0 s wall, 6.0 s CPU (1160 draws); the 100-student roster with PDFs 95 s wall, 48 s
 CPU, against bare latexmk 259 s wall, 76 s CPU and one pdflatex pass each 100 s wall, 38 s CPU.  Session 11 printed
