@@ -349,12 +349,26 @@ def path_faults(key: tuple[str, str], path: Path, names: Sequence[Box], circles:
         line = piece(owner, p, q)
         found += [(owner, n.owner) for n in names if n.owner[5:] not in ends and boxes_overlap(line, n)]
         found += [(owner, c.owner) for c in circles if c.owner not in ends and box_circle_overlap(line, c)]
+    mine = _spans(path)
     for other, theirs in others:
         room = not ends & set(other)
-        if any(max(run_beside(p, q, a, b, room), run_beside(a, b, p, q, room)) >= RUN
-               for p, q in zip(path, path[1:], strict=False) for a, b in zip(theirs, theirs[1:], strict=False)):
+        # (two pieces whose boxes, grown by the widest gap, do not meet are not beside each other anywhere)
+        if any(_near(box, their_box) and max(run_beside(p, q, a, b, room), run_beside(a, b, p, q, room)) >= RUN
+               for p, q, box in mine for a, b, their_box in _spans(theirs)):
             found.append((owner, f"wire {other}"))
     return found
+
+
+def _spans(path: Path) -> list[tuple[Point, Point, tuple[float, float, float, float]]]:
+    """A path's pieces, each with its box (x0, y0, x1, y1)."""
+    return [(p, q, (min(p[0], q[0]), min(p[1], q[1]), max(p[0], q[0]), max(p[1], q[1])))
+            for p, q in zip(path, path[1:], strict=False)]
+
+
+def _near(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two pieces' boxes come within the widest gap `run_beside` allows of each other."""
+    pad = max(GAP, ROOM)
+    return a[0] - pad <= b[2] and b[0] - pad <= a[2] and a[1] - pad <= b[3] and b[1] - pad <= a[3]
 
 
 def wire_faults(wires: Sequence[Wire], names: Sequence[Box], circles: Sequence[Circle]) -> list[tuple[str, str]]:
