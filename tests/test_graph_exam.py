@@ -154,6 +154,19 @@ def test_moodle_cloze_fields_are_the_keys(sets):
         assert "\\max" in feedback and key["df/dw"] in feedback
 
 
+def test_the_lms_question_writes_each_value_as_the_sheets_circuit_does(sets):
+    """Moodle had written w0 = -2 where the sheet's circuit writes -2.00 on w0's wire (rv5 13): the question text
+    now takes the sheet's own text of each value."""
+    exam, _ = sets["cs231n"]
+    quiz = ET.fromstring(exam.files["moodle.xml"])
+    for q, v in zip(quiz.findall("question")[1:], exam.variants, strict=True):
+        values = re.search(r"Values: (.*?)\.</p>", q.find("questiontext/text").text).group(1)
+        shown = dict(re.findall(r"\\\(([a-z]_\{\d\}) = (-?[\d.]+)\\\)", values))
+        assert len(shown) == 5 and all(re.fullmatch(r"-?\d+\.\d\d", x) for x in shown.values()), values
+        sheet = exam.files[f"questions/{v.stem}.tex"].decode()
+        assert all(x in sheet for x in shown.values())  # the same text on the sheet
+
+
 def test_qti_items_accept_half_a_unit_around_the_key(sets):
     exam, _ = sets["cs231n"]
     archive = zipfile.ZipFile(io.BytesIO(exam.files["canvas-qti.zip"]))

@@ -16,7 +16,6 @@ from ..engine.naming import STEP
 from ..engine.solution import Solution
 from ..errors import UsageError
 from ..hints import quoted
-from ..notation.circuit import name_tex
 from ..notation.lines import exact_text, quantity_line
 
 __all__ = ["check_lms_lang", "lms_languages", "math_html", "name", "problem_html", "tolerance", "worked"]
@@ -77,8 +76,8 @@ def _problem_html(solution: Solution | GraphSolution, lang: str) -> str:
         return render_html(
             "lms/graph_problem.html.j2", lang=lang, function=math_html(f"{graph['output']} = {graph['function']}"),
             gates=[math_html(f"{n['tex']} = {n['formula']}") for n in graph["nodes"]],
-            values=[math_html(f"{name_tex(leaf.name)} = {exact_text(solution.values[leaf.name])}")
-                    for leaf in solution.spec.leaves])
+            # each value as the sheet's circuit writes it on its wire (w0 = -2.00, not -2)
+            values=[math_html(f"{leaf['tex']} = {leaf['value']}") for leaf in graph["leaves"]])
     spec, net = solution.spec, solution.network
     return render_html(
         "lms/problem.html.j2", lang=lang, n_inputs=spec.n_inputs, n_examples=net.n_examples,
