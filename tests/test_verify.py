@@ -495,6 +495,15 @@ def test_a_value_that_is_no_formula_of_the_exercise_is_not_called_a_formula(lect
     assert why["h1"] == "'sigma(z_h1)' is a formula; a number is asked here"
 
 
+def test_a_slip_with_decimals_left_out_says_both(lecture):
+    """"-0.4" for z_h1 = 0.378 (shown -0.378 to 1 decimal) had said only "sign flipped" (rv5 15): the decimals the
+    student left out are said too, as a too-few-decimals answer says them."""
+    row = mark(lecture, Answers((Answer("z_h1", "-0.4", "value"),))).rows[0]
+    assert (row.verdict, row.why) == ("wrong", "sign flipped (expected 0.378); and 1 decimal given, 3 asked")
+    row = mark(lecture, Answers((Answer("z_h1", "-0.378", "value"),))).rows[0]
+    assert row.why == "sign flipped (expected 0.378)"
+
+
 def test_a_number_in_a_why_has_a_minus_sign_not_a_hyphen(lecture):
     """The marked sheet printed "your z_h1 = -1.000" with a hyphen beside the tables' maths minus (rv5 12)."""
     report = mark(lecture, Answers((Answer("z_h1", "-1.000", "value"), Answer("h1", "0.269", "value"))))

@@ -418,6 +418,9 @@ class Marker:
                     return verdict("carried_forward", Said("carried_forward", sources=sources, full=full))
         for candidate in self._diagnoses(q):
             if _matches(candidate.value, given.value, decimals):
+                if given.decimals < self.decimals:  # "0.5" for -0.450: the slip, and the decimals left out
+                    return verdict("wrong", Said("also_few_decimals", why=candidate.why, given=given.decimals,
+                                                 asked=self.decimals))
                 return verdict("wrong", candidate.why)
         if given.decimals > self.decimals and _matches(exact, Fraction(round_half_up(given.value, self.decimals)),
                                                        self.decimals):
