@@ -596,6 +596,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f"{err.filename}: " if err.filename else ""
         print(f"symbackprop: error: {where}{err.strerror or err}", file=sys.stderr)
         return 2
+    except Exception as err:
+        said = _template_error(err)
+        if said is None:
+            raise
+        print(f"symbackprop: error: {said}", file=sys.stderr)  # a teacher's template: one line, exit 2
+        return 2
+
+
+def _template_error(err: Exception) -> str | None:
+    """A Jinja2 error as one line naming the template and its line (``template handout/01_problem.tex.j2, line 5:
+    'nosuchthing' is undefined``): a teacher's edited template is input like a spec.  None for any other error."""
+    if not type(err).__module__.startswith("jinja2"):
+        return None
+    import traceback
+
+    name, line = getattr(err, "filename", None), getattr(err, "lineno", None)  # a syntax error knows its place
+    if name is None:  # else the innermost template frame of the traceback
+        frames = [f for f in traceback.extract_tb(err.__traceback__) if f.filename.endswith(".j2")]
+        name, line = (frames[-1].filename, frames[-1].lineno) if frames else (None, None)
+    where = f"template {name}" + (f", line {line}" if line else "") + ": " if name else "template: "
+    return where + str(getattr(err, "message", None) or err).splitlines()[0]
 
 
 def run() -> NoReturn:

@@ -325,3 +325,37 @@ def test_a_teachers_folder_compiles_only_its_own_templates(tmp_path, monkeypatch
         assert compiled == []
         assert env.get_template("handout/08_summary.tex.j2").render() == text
         assert compiled == ["handout/08_summary.tex.j2"]
+
+
+def test_a_words_file_copied_before_a_macro_was_added_takes_the_shipped_one(tmp_path, capsys):
+    """A teacher's lang/en.j2 copied by an earlier version lacks macros added since (this session's
+    ``working_apart``); the exam sheets had stopped with a Jinja2 traceback.  The shipped file's macro now says
+    what the copy leaves out, and the teacher's own words still win."""
+    folder = tmp_path / "mine"
+    assert run(capsys, "templates", "--copy", str(folder))[0] == 0
+    words = folder / "lang" / "en.j2"
+    text = words.read_text(encoding="utf-8")
+    kept = [line for line in text.splitlines(keepends=True) if "macro working_apart" not in line]
+    assert len(kept) == len(text.splitlines()) - 1
+    words.write_text("".join(kept).replace("}Working\\BLOCK", "}Scratch\\BLOCK"), encoding="utf-8")
+    code, _, err = run(capsys, "exam", "--variants", "1", "--seed", "1", "--templates", str(folder),
+                       "-o", str(tmp_path / "set"))
+    assert (code, err) == (0, "")
+    sheet = (tmp_path / "set" / "questions" / "v001.tex").read_text(encoding="utf-8")
+    assert "{Scratch}" in sheet and "Working, for the boxes on the previous page" in sheet
+
+
+@pytest.mark.parametrize(("edit", "problem"), [
+    ("\\section{\\VAR{ nosuchthing }", "handout/01_problem.tex.j2, line 1: 'nosuchthing' is undefined"),
+    ("\\BLOCK{ if }\\section{", "handout/01_problem.tex.j2, line 1: Expected an expression"),
+])
+def test_an_error_in_a_teachers_template_is_one_line_and_writes_nothing(tmp_path, capsys, edit, problem):
+    """A teacher's template with an undefined name or a syntax error had stopped with a Jinja2 traceback: it is one
+    line naming the template and its line, exit 2, and no output folder."""
+    folder = tmp_path / "mine"
+    assert run(capsys, "templates", "--copy", str(folder))[0] == 0
+    page = folder / "handout" / "01_problem.tex.j2"
+    page.write_text(page.read_text(encoding="utf-8").replace("\\section{", edit, 1), encoding="utf-8")
+    code, out, err = run(capsys, "worksheet", "--templates", str(folder), "-o", str(tmp_path / "out"))
+    assert code == 2 and err.count("\n") == 1 and problem in err and "Traceback" not in err, err
+    assert not (tmp_path / "out").exists()

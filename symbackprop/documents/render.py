@@ -35,7 +35,7 @@ import dataclasses
 import functools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -425,7 +425,7 @@ def _latex_environment(folder: Path | None) -> jinja2.Environment:
     env.globals["scripts"] = ()
     env.globals["fonts_later"] = _fonts_marker
     env.globals["FONTS"] = {name: dataclasses.replace(f, options=Tex(f.options)) for name, f in FONTS.items()}
-    env.globals["m"] = TemplateMacros(env, "macros.tex.j2")
+    env.globals["m"] = TemplateMacros(env, "macros.tex.j2", shipped=shipped_latex_environment)
     return env
 
 
@@ -437,8 +437,9 @@ class TemplateMacros:
     environment's loader, so a teacher's folder in front replaces the shipped file.
     """
 
-    def __init__(self, env: jinja2.Environment, name: str):
-        self._env, self._name = env, name
+    def __init__(self, env: jinja2.Environment, name: str,
+                 shipped: Callable[[], jinja2.Environment] | None = None):
+        self._env, self._name, self._shipped = env, name, shipped
 
     @property
     def origin(self) -> tuple[jinja2.Environment, str]:
@@ -449,10 +450,21 @@ class TemplateMacros:
     def _module(self) -> Any:
         return self._env.get_template(self._name).module
 
+    @functools.cached_property
+    def _shipped_module(self) -> Any:
+        """The shipped file's macros, where a teacher's folder is in front (``shipped``: the shipped environment)."""
+        shipped = self._shipped() if self._shipped is not None else self._env
+        return None if shipped is self._env else shipped.get_template(self._name).module
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
             raise AttributeError(name)
-        value = getattr(self._module, name)
+        value = getattr(self._module, name, None)
+        if value is None and self._shipped_module is not None:
+            # a teacher's copy made by an earlier version lacks a macro added since: the shipped one says it
+            value = getattr(self._shipped_module, name, None)
+        if value is None:
+            raise AttributeError(f"{self._name} has no {name}")
         if callable(value):
             macro = value
             value = lambda *args, **kwargs: Tex(macro(*args, **kwargs))  # noqa: E731
@@ -484,7 +496,17 @@ def words(lang: str = "en") -> TemplateMacros:
 @functools.lru_cache(maxsize=64)
 def _macros(env: jinja2.Environment, name: str) -> TemplateMacros:
     """One :class:`TemplateMacros` per environment and template (each keeps the macros it has found)."""
-    return TemplateMacros(env, name)
+    return TemplateMacros(env, name, shipped=shipped_latex_environment)
+
+
+def shipped_latex_environment() -> jinja2.Environment:
+    """The LaTeX environment of the shipped templates alone (what a teacher's copy falls back to)."""
+    return _latex_environment(None)
+
+
+def shipped_markdown_environment() -> jinja2.Environment:
+    """The Markdown environment of the shipped templates alone."""
+    return _markdown_environment(None)
 
 
 
@@ -543,7 +565,7 @@ def _markdown_environment(folder: Path | None) -> jinja2.Environment:
     env.globals["header"] = header_comment(comment="<!--").rstrip("\n")
     env.filters["md_escape"] = md_escape
     env.filters["cells"] = lambda items: " | ".join(str(x) for x in items)  # a table row
-    env.globals["m"] = TemplateMacros(env, "macros.md.j2")
+    env.globals["m"] = TemplateMacros(env, "macros.md.j2", shipped=shipped_markdown_environment)
     return env
 
 
