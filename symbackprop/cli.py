@@ -606,8 +606,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _template_error(err: Exception) -> str | None:
     """A Jinja2 error as one line naming the template and its line (``template handout/01_problem.tex.j2, line 5:
-    'nosuchthing' is undefined``): a teacher's edited template is input like a spec.  None for any other error."""
-    if not type(err).__module__.startswith("jinja2"):
+    'nosuchthing' is undefined``; a macro called with arguments a teacher's older copy of it lacks): a teacher's
+    edited template is input like a spec.  None for any other error."""
+    macro_call = isinstance(err, TypeError) and str(err).startswith("macro '")  # a copied macro, older arguments
+    if not (type(err).__module__.startswith("jinja2") or macro_call):
         return None
     import traceback
 

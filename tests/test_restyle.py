@@ -359,3 +359,29 @@ def test_an_error_in_a_teachers_template_is_one_line_and_writes_nothing(tmp_path
     code, out, err = run(capsys, "worksheet", "--templates", str(folder), "-o", str(tmp_path / "out"))
     assert code == 2 and err.count("\n") == 1 and problem in err and "Traceback" not in err, err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_words_table_copied_before_a_key_was_added_takes_the_shipped_key(tmp_path, capsys):
+    """A copy of lang/en.j2 whose exam_groups has no "after" (the loss after the update, asked on its own since this
+    session): the shipped table fills in that key, the teacher's other group titles stay; a macro whose copy takes
+    fewer arguments than the code now passes is one line naming it, not a traceback."""
+    folder = tmp_path / "mine"
+    assert run(capsys, "templates", "--copy", str(folder))[0] == 0
+    words = folder / "lang" / "en.j2"
+    text = words.read_text(encoding="utf-8")
+    old = ', "after": "Loss after the update"} }'
+    assert old in text
+    words.write_text(text.replace(old, "} }").replace('"gradients": "Gradients"', '"gradients": "Slopes"'),
+                     encoding="utf-8")
+    code, _, err = run(capsys, "exam", "--variants", "1", "--seed", "1", "--templates", str(folder),
+                       "-o", str(tmp_path / "set"))
+    assert (code, err) == (0, "")
+    sheet = (tmp_path / "set" / "questions" / "v001.tex").read_text(encoding="utf-8")
+    assert "Loss after the update" in sheet and "{Slopes}" in sheet and "{Gradients}" not in sheet
+    older = tmp_path / "older"  # (another folder: this process keeps the first one's words as it read them)
+    assert run(capsys, "templates", "--copy", str(older))[0] == 0
+    (older / "lang" / "en.j2").write_text(
+        text.replace("macro gloss_pre_activations(l, L, n=2)", "macro gloss_pre_activations(l, L)"), encoding="utf-8")
+    code, _, err = run(capsys, "worksheet", "--templates", str(older), "-o", str(tmp_path / "out"))
+    assert code == 2 and err.count("\n") == 1 and "macro 'gloss_pre_activations' takes not more than 2" in err
+    assert not (tmp_path / "out").exists()

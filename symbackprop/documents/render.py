@@ -454,7 +454,12 @@ class TemplateMacros:
     def _shipped_module(self) -> Any:
         """The shipped file's macros, where a teacher's folder is in front (``shipped``: the shipped environment)."""
         shipped = self._shipped() if self._shipped is not None else self._env
-        return None if shipped is self._env else shipped.get_template(self._name).module
+        if shipped is self._env:
+            return None
+        try:
+            return shipped.get_template(self._name).module
+        except jinja2.TemplateNotFound:  # a teacher's own file (a language of their own): nothing to fall back on
+            return None
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("_"):
@@ -465,6 +470,11 @@ class TemplateMacros:
             value = getattr(self._shipped_module, name, None)
         if value is None:
             raise AttributeError(f"{self._name} has no {name}")
+        if isinstance(value, dict) and self._shipped_module is not None:
+            # a table of words (``exam_groups``) copied before a key was added: the shipped file's keys fill it in
+            shipped = getattr(self._shipped_module, name, None)
+            if isinstance(shipped, dict):
+                value = {**shipped, **value}
         if callable(value):
             macro = value
             value = lambda *args, **kwargs: Tex(macro(*args, **kwargs))  # noqa: E731
