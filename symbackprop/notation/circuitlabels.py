@@ -352,9 +352,10 @@ def path_faults(key: tuple[str, str], path: Path, names: Sequence[Box], circles:
     mine = _spans(path)
     for other, theirs in others:
         room = not ends & set(other)
+        spans = _spans(theirs)
         # (two pieces whose boxes, grown by the widest gap, do not meet are not beside each other anywhere)
         if any(_near(box, their_box) and max(run_beside(p, q, a, b, room), run_beside(a, b, p, q, room)) >= RUN
-               for p, q, box in mine for a, b, their_box in _spans(theirs)):
+               for p, q, box in mine for a, b, their_box in spans):
             found.append((owner, f"wire {other}"))
     return found
 
