@@ -261,6 +261,31 @@ def test_handout_writes_bptt_as_sums_over_time_steps(tmp_path):
     assert "sum over time steps" in md and r"\tanh(a_{t})" in md
 
 
+def test_a_loss_gate_is_drawn_as_the_squared_error_it_is(tmp_path):
+    """The loss gates of an RNN (and of the conv1d kind) show their operation, not the generic f: half the squared
+    error of the last step, a quarter of each of four steps' (mse over every step); only c*(a - b)**2 reads so."""
+    import sympy
+
+    from symbackprop.engine.solution import solve_any
+    from symbackprop.notation.circuit import gate_text
+
+    path = tmp_path / "two.toml"
+    path.write_text(TWO_SIGMOID_UNITS)
+    expected = {EXAMPLE: {"E": r"\tfrac{1}{2}\mathrm{SE}"},
+                ROOT / "examples" / "conv1d.toml": {"E": r"\tfrac{1}{2}\mathrm{SE}"},
+                path: {f"E{t}": r"\tfrac{1}{4}\mathrm{SE}" for t in range(1, 5)} | {"E": "+"}}
+    for spec, gates in expected.items():
+        nodes = {n.name: n for n in solve_any(spec, prove=False).spec.nodes}
+        assert {name: gate_text(nodes[name].definition) for name in gates} == gates
+    y, t, a = sympy.symbols("y t a")
+    assert gate_text((y - t) ** 2) == r"\mathrm{SE}"
+    assert gate_text((y - sympy.Rational(1, 2)) ** 2 / 3) == r"\tfrac{1}{3}\mathrm{SE}"
+    others = ((y + t) ** 2, -(y - t) ** 2 / 2, a * (y - t) ** 2, (2 * y - t) ** 2, (y - t) ** 3)
+    assert {gate_text(e) for e in others} == {"f"}
+    tex = (ROOT / "output" / "rnn.tex").read_text()
+    assert r"\tfrac{1}{2}\mathrm{SE}" in tex and "{$f$}" not in tex
+
+
 def test_committed_rnn_handout_is_current(tmp_path):
     assert main(["worksheet", str(EXAMPLE), "-o", str(tmp_path)]) == 0
     committed = ROOT / "output" / "rnn.tex"

@@ -66,7 +66,8 @@ def formula_tex(expr: Expr) -> str:
 
 def gate_text(definition: Expr) -> str:
     """The gate's symbol in the circle: ``+``, ``\\times``, ``\\max``, ``\\exp``, ``1/x``, ``+1``, ``\\times(-1)``;
-    ``\\Sigma`` for a weighted sum, ``avg`` for a mean, ``f`` for anything else."""
+    ``\\Sigma`` for a weighted sum, ``avg`` for a mean, ``SE`` for a squared error (``\\tfrac{1}{2}SE`` for half
+    of one: an RNN's loss), ``f`` for anything else."""
     constants = [a for a in definition.args if a.is_number]
     plain = all(a.is_Symbol or a.is_number for a in definition.args)  # else: a weighted sum, a mean, a loss
     if isinstance(definition, sympy.Add):
@@ -75,6 +76,11 @@ def gate_text(definition: Expr) -> str:
         return r"\times" + (f"({sympy.latex(sympy.Mul(*constants))})" if constants else "")
     if _is_mean(definition):
         return r"\mathrm{avg}"
+    scale = _squared_error_scale(definition)
+    if scale == 1:
+        return r"\mathrm{SE}"
+    if scale is not None:
+        return rf"\tfrac{{{scale.p}}}{{{scale.q}}}\mathrm{{SE}}"
     if isinstance(definition, sympy.Max):
         return r"\max"
     if isinstance(definition, sympy.Pow) and definition.exp.is_number and definition.base.is_Symbol:
@@ -82,6 +88,18 @@ def gate_text(definition: Expr) -> str:
     if type(definition) in _FUNCTION_TEXT and definition.args[0].is_Symbol:
         return _FUNCTION_TEXT[type(definition)]
     return "f"
+
+
+def _squared_error_scale(definition: Expr) -> sympy.Rational | None:
+    """c for ``c*(a - b)**2`` (a and b names or numbers, c a positive rational), else None."""
+    scale, rest = definition.as_coeff_Mul()
+    if not (isinstance(scale, sympy.Rational) and scale > 0 and isinstance(rest, sympy.Pow) and rest.exp == 2
+            and isinstance(rest.base, sympy.Add) and len(rest.base.args) == 2):
+        return None
+    a, b = rest.base.args
+    signs = sorted(term.could_extract_minus_sign() for term in (a, b))
+    plain = all(term.is_Symbol or term.is_number or (-term).is_Symbol for term in (a, b))
+    return scale if plain and signs == [False, True] else None
 
 
 def _is_mean(definition: Expr) -> bool:
