@@ -69,9 +69,10 @@ def display_width(tex: str) -> float:
 
 #: a displayed row's height, in rows of plain display math: with a display fraction, with a fraction
 #: and an indexed symbol (``w^{(1)}_{11}``), with a power inside grown brackets
-#: (``\\left(1 - \\left(-0.45\\right)^{2}\\right)``)
+#: (``\\left(1 - \\left(-0.45\\right)^{2}\\right)``); 1.6 had let a frame of six indexed-fraction rows run
+#: 0.27 pt below a slide
 TALL_ROW = 1.45
-TALLER_ROW = 1.6
+TALLER_ROW = 1.64
 NESTED_POWER_ROW = 1.35
 _NESTED_POWER = re.compile(r"\\right\)\^\{[^{}]*\}\s*\\right\)")
 

@@ -182,15 +182,20 @@ def test_every_network_example_is_checked():
     assert "lecture_printed_answers.toml" not in names
 
 
-@pytest.mark.parametrize("case", ["builtin", "big", "bigger", *_network_specs()])
+#: generated decks; the last once ran over: a frame of two blocks of indexed fractions, 0.27 pt too high
+GENERATED = {"big": ["4,8,8,2", "--activation", "tanh"], "bigger": ["8,16,16,4", "--activation", "tanh", "--seed", "3"],
+             "sigmoid4553": ["4,5,5,3", "--seed", "7"]}
+
+
+@pytest.mark.parametrize("case", ["builtin", *GENERATED, *_network_specs()])
 def test_decks_compile_without_overfull_boxes(tex, case, tmp_path, capsys):
     """The built-in lecture, ``new --layers 4,8,8,2 --activation tanh``, ``new --layers 8,16,16,4
-    --activation tanh --seed 3`` (16-unit layers: value tables over two frames) and every example network spec."""
+    --activation tanh --seed 3`` (16-unit layers: value tables over two frames), ``new --layers 4,5,5,3 --seed 7``
+    and every example network spec."""
     if case == "builtin":
         solution = solve()
-    elif case in ("big", "bigger"):
-        layers = ["4,8,8,2"] if case == "big" else ["8,16,16,4", "--seed", "3"]
-        assert main(["new", "--layers", *layers, "--activation", "tanh"]) == 0
+    elif case in GENERATED:
+        assert main(["new", "--layers", *GENERATED[case]]) == 0
         solution = solve(loads_spec(capsys.readouterr().out))
     else:
         solution = solve(ROOT / "examples" / case)
