@@ -62,6 +62,17 @@ def listed(items: str | Sequence[str], field: str, what: str) -> tuple[list[str]
     return names, None
 
 
+def chosen(items: str | Sequence[str], field: str, choices: Sequence[str], noun: str,
+           what: str) -> tuple[list[str], str | None]:
+    """A :func:`listed` choice among ``choices``: (the chosen ones in the order of ``choices``, or the problem: an
+    empty list or item, or an unknown ``noun``); ``what`` names what a list must hold."""
+    names, problem = listed(items, field, what)
+    unknown = next((name for name in names if name not in choices), None)
+    if problem is None and unknown is not None:
+        problem = f"{field}: unknown {noun} {quoted(unknown)}{expected(unknown, tuple(choices), some=True)}"
+    return ([] if problem else [c for c in choices if c in names]), problem
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """' (did you mean 'dE/dw5'?)' for the closest choice, or ''."""
     close = closest(name, choices)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..engine.solution import Solution
 from ..errors import UsageError
-from ..hints import expected, listed, quoted
+from ..hints import chosen, expected, quoted
 from ..io.files import write_atomic
 from .context import SECTIONS, handout_context
 from .render import languages, plain_brackets, render_markdown, render_tex
@@ -26,14 +26,10 @@ def parse_sections(text: str | Sequence[str] | None) -> list[str]:
     """``"problem,forward"`` -> the sections in the lecture's order; None = all of them."""
     if text is None:
         return list(SECTIONS)
-    names, problem = listed(text, "sections", "section (" + ",".join(SECTIONS) + ")")
+    names, problem = chosen(text, "sections", SECTIONS, "section", "section (" + ",".join(SECTIONS) + ")")
     if problem:
         raise UsageError(problem, setting="sections")
-    for name in names:
-        if name not in SECTIONS:
-            raise UsageError(f"sections: unknown section {quoted(name)}{expected(name, SECTIONS, some=True)}",
-                             setting="sections")
-    return [name for name in SECTIONS if name in names]
+    return names
 
 
 def check_lang(lang: str, field: str = "lang") -> None:

@@ -56,7 +56,7 @@ from typing import Any
 import sympy
 
 from ..errors import ExamError
-from ..hints import did_you_mean, expected, listed, quoted, show
+from ..hints import chosen, did_you_mean, expected, quoted, show
 from .fields import Fields
 from .numbers import parse_decimal_text
 
@@ -282,12 +282,8 @@ def parse_ask(items: str | Sequence[str] | None) -> tuple[str, ...]:
     """``"forward,gradients"`` -> the groups in the lecture's order; None = all."""
     if items is None:
         return tuple(ASK_GROUPS)
-    names, problem = listed(items, "ask", f"of {','.join(ASK_GROUPS)}")
+    names, problem = chosen(items, "ask", tuple(ASK_GROUPS), "group", f"of {','.join(ASK_GROUPS)}")
     if problem:
         raise ExamError(problem, setting="ask")
-    for name in names:
-        if name not in ASK_GROUPS:
-            raise ExamError(f"ask: unknown group {quoted(name)}{expected(name, tuple(ASK_GROUPS), some=True)}",
-                            setting="ask")
-    return tuple(g for g in ASK_GROUPS if g in names)
+    return tuple(names)
 
