@@ -201,7 +201,19 @@ def box_circle_overlap(box: Box, circle: Circle) -> bool:
 
 
 def clashes(box: Box, boxes: Sequence[Box], circles: Sequence[Circle]) -> bool:
-    return any(boxes_overlap(box, b) for b in boxes) or any(box_circle_overlap(box, c) for c in circles)
+    """Whether ``box`` overlaps one of ``boxes`` or ``circles``; only the shapes whose upright bounds reach its own
+    are tested further (the first test of :func:`boxes_overlap`, here inline: most shapes are far apart)."""
+    left, bottom, right, top = box.bounds
+    right, top = right + APART, top + APART
+    for b in boxes:
+        bl, bb, br, bt = b.bounds
+        if not (right < bl or br + APART < left or top < bb or bt + APART < bottom) and boxes_overlap(box, b):
+            return True
+    for c in circles:
+        cl, cb, cr, ct = c.bounds
+        if not (right < cl or cr + APART < left or top < cb or ct + APART < bottom) and box_circle_overlap(box, c):
+            return True
+    return False
 
 
 class _Places:
