@@ -284,6 +284,9 @@ def test_a_loss_gate_is_drawn_as_the_squared_error_it_is(tmp_path):
     assert {gate_text(e) for e in others} == {"f"}
     tex = (ROOT / "output" / "rnn.tex").read_text()
     assert r"\tfrac{1}{2}\mathrm{SE}" in tex and "{$f$}" not in tex
+    # the practice page's circle keeps its size: the half is one stacked character, set as large as "tanh"
+    from symbackprop.notation.circuitsvg import _gate_size
+    assert _gate_size(r"\tfrac{1}{2}\mathrm{SE}") == _gate_size("tanh") > _gate_size(r"\times(-1)")
 
 
 def test_committed_rnn_handout_is_current(tmp_path):

@@ -27,10 +27,14 @@ LABEL_H, CHAR_W = 0.45, 0.16
 Point = tuple[float, float]
 
 
+_TFRAC = re.compile(r"\\tfrac\{[^{}]*\}\{[^{}]*\}")
+
+
 def _gate_size(tex: str) -> float:
     """A gate symbol's font size (px): the node size, smaller for a symbol wider than three characters
-    (``\\times(-1)``), which TikZ fits by growing the circle."""
-    shown = len(re.sub(r"\\[A-Za-z]+", "x", tex).replace("{", "").replace("}", ""))
+    (``\\times(-1)``), which TikZ fits by growing the circle; a ``\\tfrac`` is one character wide (its digits
+    stacked small)."""
+    shown = len(re.sub(r"\\[A-Za-z]+", "x", _TFRAC.sub("x", tex)).replace("{", "").replace("}", ""))
     return NODE_PT * PT * PX * max(0.55, min(1.0, 3.2 / max(1, shown)))
 
 
