@@ -289,6 +289,14 @@ def test_a_loss_gate_is_drawn_as_the_squared_error_it_is(tmp_path):
     assert _gate_size(r"\tfrac{1}{2}\mathrm{SE}") == _gate_size("tanh") > _gate_size(r"\times(-1)")
 
 
+def test_the_values_block_writes_a_given_value_as_the_lines_do():
+    """-0.8 in the spec is -0.80 in the values block, as in the forward line that uses it (and on the practice page):
+    an integer bare, anything else with at least two decimals (it had been -0.8 above and -0.80 below)."""
+    tex = (ROOT / "output" / "rnn.tex").read_text()
+    assert r"W_{hh} = -0.80, \quad b_{h} = 0.10" in tex and r"x_{1} = 1, \quad x_{2} = -0.50" in tex
+    assert r"0.10 + \left(-0.80\right) \cdot 0 + 0.50 \cdot 1" in tex
+
+
 def test_committed_rnn_handout_is_current(tmp_path):
     assert main(["worksheet", str(EXAMPLE), "-o", str(tmp_path)]) == 0
     committed = ROOT / "output" / "rnn.tex"

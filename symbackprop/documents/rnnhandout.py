@@ -11,11 +11,10 @@ from typing import Any
 import sympy
 from sympy import Symbol
 
-from ..engine.activations import decimal_latex
 from ..engine.graph import GraphSolution
 from ..engine.rnnspec import rnn_layout
 from ..notation.circuit import formula_tex, name_tex
-from ..notation.lines import make_line
+from ..notation.lines import exact_text, make_line
 from .convhandout import sum_rows
 from .render import Tex
 
@@ -84,8 +83,8 @@ class _Rnn:
                     if lines[-1] and len(lines[-1]) + len(piece) > PER_LINE:
                         lines.append([])
                     lines[-1] += piece
-        value = {leaf.name: leaf.value for leaf in self.spec.leaves}
-        return [r", \quad ".join(rf"{name_tex(name)} = {decimal_latex(value[name])}" for name in line)
+        # as every other page writes a given value (the circuit's wires, the practice page): 2, -1.50, 0.30
+        return [r", \quad ".join(rf"{name_tex(name)} = {exact_text(self.s.values[name])}" for name in line)
                 for line in lines if line]
 
     def sums(self) -> list[dict[str, Any]]:
