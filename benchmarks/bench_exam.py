@@ -125,7 +125,7 @@ unrounded working; the lecture set's draws are the same 28,649), a fixed Python 
 The goal (under 6 s) is not reached in this hour.
 
 Measured again 2026-12-02, session 19 (the same 28,649 draws and 1206 files), the fixed loop printed beside each run:
-no PDF 4.47, 4.52, 4.82, 5.10 and 5.53 s wall (7.6-9.1 s CPU) with the loop at 0.85-0.97 s, 5.97 s at 1.03 s, and
+no PDF 4.47, 4.52, 4.68, 4.82, 5.10 and 5.53 s wall (7.6-9.1 s CPU) with the loop at 0.85-0.97 s, 5.97 s at 1.03 s, and
 8.1-8.2 s (13.5-14.0 s CPU) in the slower hour before; the goal (under 6 s) is met in the machine's fast hours.  The
 roster with PDFs took 45.6 s against 62.3 s for a bare latexmk of the same two files (0.73x wall, 0.69x CPU).
 
