@@ -61,6 +61,7 @@ __all__ = [
     "template_folder",
     "templates_read_once",
     "languages",
+    "latex_macros",
     "words",
     "plain_words",
     "tex_escape",
@@ -500,7 +501,13 @@ def words(lang: str = "en") -> TemplateMacros:
     Written in the LaTeX templates' delimiters and read through that environment for both formats:
     plain words with ``$...$`` maths, which LaTeX and Markdown print alike.
     """
-    return _macros(latex_environment(), f"{LANG_FOLDER}/{lang}.j2")
+    return latex_macros(f"{LANG_FOLDER}/{lang}.j2")
+
+
+def latex_macros(name: str) -> TemplateMacros:
+    """The macros of one LaTeX template (``snippets.tex.j2``), a teacher's copy first, the shipped file's filling in
+    what an older copy lacks."""
+    return _macros(latex_environment(), name)
 
 
 @functools.lru_cache(maxsize=64)

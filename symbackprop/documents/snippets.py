@@ -35,7 +35,7 @@ from ..io.files import write_atomic
 from ..layout import brace_rows, display_width, line_rows
 from ..notation.chains import Factor, chain_for
 from ..notation.lines import LEAF_KINDS, Line, exact_text, quantity_line, result_latex
-from .render import TemplateMacros, Tex, latex_environment, shipped_latex_environment
+from .render import Tex, latex_macros
 
 FORMS = ("symbolic", "chain", "expanded", "numeric")
 FORMATS = ("tex", "md", "svg", "png")
@@ -183,7 +183,7 @@ def _kind_word(kind: str) -> str:
 
 def words() -> Any:
     """The snippets' words and look (``templates/snippets.tex.j2``, a teacher's copy first)."""
-    return TemplateMacros(latex_environment(), "snippets.tex.j2", shipped=shipped_latex_environment)
+    return latex_macros("snippets.tex.j2")
 
 
 def _multi(chain: LocalChain, body: str) -> str:

@@ -86,15 +86,17 @@ def class_summary_tex(marks: ClassMarks, title: str, latex_names: dict[str, str]
     """The summary as a LaTeX document (``mark_summary.tex.j2``): the template draws the chart."""
     from ..documents.render import Tex, header_comment, render_tex, tex_prose
 
+    def symbol(q: str) -> Tex | str:
+        return Tex(f"${latex_names[q]}$") if q in latex_names else q
+
     mean, possible = _mean(marks)
     parts = marks.mistake_parts()
     mistakes: list[dict[str, Any]] = [
-        {"symbol": Tex(f"${latex_names[q]}$") if q in latex_names else q, "name": q,
+        {"symbol": symbol(q), "name": q,
          "what": Tex("".join(f"${latex}$" if latex else str(tex_prose(text)) for text, latex in parts[(q, what)])),
          "n": n}
         for q, what, n in top_mistakes(marks)]
-    blanks = [{"symbol": Tex(f"${latex_names[q]}$") if q in latex_names else q, "name": q, "n": n}
-              for q, n in top_blanks(marks)]
+    blanks = [{"symbol": symbol(q), "name": q, "n": n} for q, n in top_blanks(marks)]
     students = [{"id": m.student_id, "name": m.name, "variant": m.variant,
                  "points": points_text(m.points), "possible": points_text(m.possible),
                  "right": m.right, "total": len(m.verdicts)} for m in marks.marked]
